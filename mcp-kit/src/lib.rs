@@ -1,0 +1,52 @@
+//! What every sre-agent MCP server shares.
+//!
+//! Four MCP servers (SigNoz, Kubernetes, MongoDB, Slack) ship from this
+//! workspace, each usable alone in any MCP host. They must behave alike where
+//! it matters to the people who run them, so that behaviour lives here, once:
+//!
+//! * **Serving** ([`serve`]): one call serves a server over stdio or
+//!   streamable HTTP, chosen by flags, with bearer-token auth, allowed hosts,
+//!   a request-body limit, `/healthz` and `/readyz`, graceful shutdown on
+//!   SIGTERM/SIGINT and logs on stderr (stdout is the MCP channel).
+//! * **Configuration** ([`config`]): every flag is also an environment
+//!   variable with the server's prefix and a key in an optional TOML file;
+//!   flag > environment > file > default.
+//! * **The guard** ([`server`]): every server runs behind [`server::Guarded`],
+//!   which hides write tools unless `--allow-writes`, filters tools by
+//!   `--enable-tools`/`--disable-tools`, validates arguments against each
+//!   tool's schema (errors name the field), and passes every result through
+//!   redaction and the response budget. A tool cannot forget any of these.
+//! * **Redaction** ([`redact`]): secrets are masked by shape (JWTs, PEM keys,
+//!   vendor tokens, URL passwords) and by name (`DB_PASSWORD=…`).
+//! * **The response budget** ([`budget`]): one ceiling in tokens for every
+//!   result, cut at line boundaries with an honest note on what was cut and
+//!   how to get the rest.
+//! * **Untrusted-data framing** ([`untrusted`]): text from observed systems is
+//!   wrapped so a model can tell data from instructions.
+//!
+//! A server is a plain rmcp tool server (`#[tool_router]`, `Parameters<T>`,
+//! read-only/destructive annotations) that also implements
+//! [`server::KitServer`]; see `examples/kit_example_server.rs`.
+//!
+//! Nothing here contacts a backend: servers connect lazily, so `initialize`
+//! and `tools/list` answer at once even when the backend is down, and the
+//! costly pieces (the tokenizer, the redaction regexes, schema validators)
+//! load on first use, not at start-up.
+
+pub mod budget;
+pub mod config;
+pub mod redact;
+pub mod serve;
+pub mod server;
+pub mod untrusted;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use budget::Budget;
+pub use serve::{KitArgs, run};
+pub use server::{Guarded, KitServer, ServerDescription, ToolPolicy};
+
+/// Re-exported so servers use the same rmcp and schemars versions as the kit.
+pub use rmcp;
+pub use schemars;

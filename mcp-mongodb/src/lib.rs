@@ -1,0 +1,5 @@
+//! MongoDB diagnostics MCP server for incidents, read-only and bounded.
+//!
+//! **Status: not built yet.** This crate is a placeholder in the workspace so the
+//! layout users will know exists from the start; it exposes nothing. Its work is
+//! tracked in issue #5.

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs that is not a Rust crate, into
+# git-ignored folders under .cache/. Idempotent: a second run only checks.
+#
+#   .cache/venv          Python venv: the official MCP Python SDK (+ later: chdb, nx-27017)
+#   .cache/npm           the official MCP Inspector CLI
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="$root/.cache"
+mkdir -p "$cache"
+
+# --- Python ------------------------------------------------------------------
+venv="$cache/venv"
+req="$root/mcp-kit/conformance/requirements.txt"
+stamp="$venv/.requirements.sha"
+want="$(sha256sum "$req" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+  echo "$want" > "$stamp"
+fi
+
+# --- Node --------------------------------------------------------------------
+npmdir="$cache/npm"
+pkg="$root/mcp-kit/conformance/package.json"
+nstamp="$npmdir/.package.sha"
+nwant="$(sha256sum "$pkg" | cut -d' ' -f1)"
+if [ "$(cat "$nstamp" 2>/dev/null)" != "$nwant" ] || [ ! -x "$npmdir/node_modules/.bin/mcp-inspector" ]; then
+  mkdir -p "$npmdir"
+  cp "$pkg" "$npmdir/package.json"
+  if [ -f "$root/mcp-kit/conformance/package-lock.json" ]; then
+    cp "$root/mcp-kit/conformance/package-lock.json" "$npmdir/package-lock.json"
+    (cd "$npmdir" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    (cd "$npmdir" && npm install --no-audit --no-fund --loglevel=error)
+    cp "$npmdir/package-lock.json" "$root/mcp-kit/conformance/package-lock.json"
+  fi
+  echo "$nwant" > "$nstamp"
+fi
+echo "test dependencies ready in $cache" >&2

@@ -1,0 +1,5 @@
+//! The sre-agent command: investigate, serve and eval.
+//!
+//! **Status: not built yet.** This crate is a placeholder in the workspace so the
+//! layout users will know exists from the start; it exposes nothing. Its work is
+//! tracked in issue #8.

@@ -1,0 +1,5 @@
+//! Wires the MCP servers into router and specialist agents, with a deterministic analysis engine.
+//!
+//! **Status: not built yet.** This crate is a placeholder in the workspace so the
+//! layout users will know exists from the start; it exposes nothing. Its work is
+//! tracked in issue #7.
