@@ -235,7 +235,7 @@ pub fn group(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -263,7 +263,11 @@ mod tests {
             .collect();
         let budget = Budget::new(2000);
         let page = budget.page("NAME STATUS", &lines, 0, "a label selector");
-        assert!(count_tokens(&page.text) <= 2000, "{}", count_tokens(&page.text));
+        assert!(
+            count_tokens(&page.text) <= 2000,
+            "{}",
+            count_tokens(&page.text)
+        );
         let next = page.next_cursor.expect("must be cut");
         assert!(next > 50 && next < 5000);
         assert!(page.text.contains("of 5,000"));
@@ -271,7 +275,10 @@ mod tests {
         assert!(page.text.contains("a label selector"));
         // Every shown line is whole.
         let shown: Vec<&str> = page.text.lines().skip(1).take(next).collect();
-        assert_eq!(shown, lines[..next].iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            shown,
+            lines[..next].iter().map(String::as_str).collect::<Vec<_>>()
+        );
         // The next page starts where this one stopped.
         let page2 = budget.page("NAME STATUS", &lines, next, "x");
         assert!(page2.text.lines().nth(1) == Some(lines[next].as_str()));
@@ -279,7 +286,9 @@ mod tests {
 
     #[test]
     fn enforce_never_exceeds_the_budget() {
-        let text: String = (0..3000).map(|i| format!("line {i} with some words\n")).collect();
+        let text: String = (0..3000)
+            .map(|i| format!("line {i} with some words\n"))
+            .collect();
         let budget = Budget::new(500);
         let out = budget.enforce(&text).expect("cut");
         assert!(count_tokens(&out) <= 500);

@@ -106,8 +106,8 @@ where
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let config_env = format!("{prefix}_CONFIG");
-    let config_path = find_config_flag(&args)
-        .or_else(|| std::env::var_os(&config_env).map(PathBuf::from));
+    let config_path =
+        find_config_flag(&args).or_else(|| std::env::var_os(&config_env).map(PathBuf::from));
     let file = match &config_path {
         Some(path) => read_file(path)?,
         None => BTreeMap::new(),
@@ -127,7 +127,10 @@ where
     // Check the file's keys against the flags before applying them.
     let flags: Vec<(String, String)> = command
         .get_arguments()
-        .filter_map(|a| a.get_long().map(|l| (l.to_string(), a.get_id().to_string())))
+        .filter_map(|a| {
+            a.get_long()
+                .map(|l| (l.to_string(), a.get_id().to_string()))
+        })
         .filter(|(long, _)| long != "config" && long != "help" && long != "version")
         .collect();
     let mut file_defaults: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -196,10 +199,12 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, Vec<String>>, ConfigError> 
         path: path.to_path_buf(),
         source,
     })?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Toml {
-        path: path.to_path_buf(),
-        message: e.message().to_string(),
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Toml {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
     let mut out = BTreeMap::new();
     for (key, value) in table {
         let values = match value {

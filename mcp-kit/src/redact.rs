@@ -106,19 +106,19 @@ const AUTH_SCHEME: &str = r"(?i)\b(bearer|basic|token|digest)(\s+)([A-Za-z0-9._~
 const URL_PASSWORD: &str = r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/?#@]*:)([^\s@/?#]+)@";
 const VENDOR: &str = concat!(
     r"\b(?:",
-    r"xox[abposre]-[0-9A-Za-z-]{10,}",          // Slack bot/user/app tokens
-    r"|xapp-\d-[0-9A-Za-z-]{10,}",              // Slack app-level tokens
+    r"xox[abposre]-[0-9A-Za-z-]{10,}", // Slack bot/user/app tokens
+    r"|xapp-\d-[0-9A-Za-z-]{10,}",     // Slack app-level tokens
     r"|hooks\.slack\.com/services/[A-Za-z0-9/]{20,}", // Slack incoming webhooks
-    r"|gh[pousr]_[A-Za-z0-9]{36,}",             // GitHub tokens
-    r"|github_pat_[A-Za-z0-9_]{40,}",           // GitHub fine-grained tokens
-    r"|glpat-[A-Za-z0-9_-]{20,}",               // GitLab tokens
-    r"|(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}",    // AWS access key ids
-    r"|AIza[0-9A-Za-z_-]{35}",                  // Google API keys
-    r"|ya29\.[0-9A-Za-z_-]{20,}",               // Google OAuth access tokens
-    r"|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}",   // OpenAI / Anthropic keys
-    r"|[rs]k_(?:live|test)_[0-9A-Za-z]{16,}",   // Stripe keys
+    r"|gh[pousr]_[A-Za-z0-9]{36,}",    // GitHub tokens
+    r"|github_pat_[A-Za-z0-9_]{40,}",  // GitHub fine-grained tokens
+    r"|glpat-[A-Za-z0-9_-]{20,}",      // GitLab tokens
+    r"|(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}", // AWS access key ids
+    r"|AIza[0-9A-Za-z_-]{35}",         // Google API keys
+    r"|ya29\.[0-9A-Za-z_-]{20,}",      // Google OAuth access tokens
+    r"|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}", // OpenAI / Anthropic keys
+    r"|[rs]k_(?:live|test)_[0-9A-Za-z]{16,}", // Stripe keys
     r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", // SendGrid keys
-    r"|npm_[A-Za-z0-9]{36}",                    // npm tokens
+    r"|npm_[A-Za-z0-9]{36}",           // npm tokens
     r"|[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}", // Azure AD client secrets
     r")",
 );
@@ -128,7 +128,8 @@ const VENDOR: &str = concat!(
 const NAME_VALUE: &str = r#"(?i)("?name"?\s*[:=]\s*"?([A-Za-z0-9_.-]+)"?\s*,?\s*(?:-\s*)?"?value"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s,}\]"]+)"#;
 // key=value, key: value, "key": "value". Group 1: everything before the value,
 // group 2: the key, group 3: the value.
-const KEY_VALUE: &str = r#"(([A-Za-z0-9_.-]*[A-Za-z0-9])"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',;&?}\])]+)"#;
+const KEY_VALUE: &str =
+    r#"(([A-Za-z0-9_.-]*[A-Za-z0-9])"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',;&?}\])]+)"#;
 
 static RULES: LazyLock<Rules> = LazyLock::new(|| {
     let patterns = [

@@ -321,7 +321,9 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 async fn require_token(State(state): State<HttpState>, request: Request, next: Next) -> Response {

@@ -101,8 +101,14 @@ fn apply_policy<S: Send + Sync + 'static>(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    for (flag, list) in [("enable-tools", &policy.enable), ("disable-tools", &policy.disable)] {
-        if let Some(tool) = list.iter().find(|n| !all.iter().any(|t| t.name == n.as_str())) {
+    for (flag, list) in [
+        ("enable-tools", &policy.enable),
+        ("disable-tools", &policy.disable),
+    ] {
+        if let Some(tool) = list
+            .iter()
+            .find(|n| !all.iter().any(|t| t.name == n.as_str()))
+        {
             return Err(UnknownToolError {
                 flag,
                 tool: tool.clone(),
@@ -114,7 +120,9 @@ fn apply_policy<S: Send + Sync + 'static>(
     for tool in &all {
         let name = tool.name.to_string();
         let reason = if !policy.allow_writes && !is_read_only(tool) {
-            Some("it can change the observed system, and this server is read-only; restart it with --allow-writes to enable it")
+            Some(
+                "it can change the observed system, and this server is read-only; restart it with --allow-writes to enable it",
+            )
         } else if !policy.enable.is_empty() && !policy.enable.contains(&name) {
             Some("it is not listed in --enable-tools")
         } else if policy.disable.contains(&name) {
@@ -263,6 +271,55 @@ impl<S: KitServer> Guarded<S> {
     }
 }
 
+/// Turns top-level string arguments into the number or boolean the schema
+/// asks for, when they parse as one. Command-line clients (the MCP Inspector
+/// CLI's `--tool-arg k=v`) and some models send `"5"` for `5`; refusing that
+/// would only make the caller retry.
+fn coerce_scalars(tool: &Tool, arguments: &mut serde_json::Map<String, serde_json::Value>) {
+    let Some(serde_json::Value::Object(properties)) = tool.input_schema.get("properties") else {
+        return;
+    };
+    for (name, value) in arguments.iter_mut() {
+        let serde_json::Value::String(text) = value else {
+            continue;
+        };
+        let Some(prop) = properties.get(name) else {
+            continue;
+        };
+        let types: Vec<&str> = match prop.get("type") {
+            Some(serde_json::Value::String(t)) => vec![t.as_str()],
+            Some(serde_json::Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str()).collect(),
+            _ => continue,
+        };
+        if types.contains(&"string") {
+            continue;
+        }
+        let text = text.trim();
+        let coerced = if types.contains(&"integer") {
+            text.parse::<i64>().ok().map(serde_json::Value::from)
+        } else {
+            None
+        }
+        .or_else(|| {
+            types
+                .contains(&"number")
+                .then(|| text.parse::<f64>().ok())
+                .flatten()
+                .and_then(|f| serde_json::Number::from_f64(f).map(serde_json::Value::Number))
+        })
+        .or_else(|| {
+            types
+                .contains(&"boolean")
+                .then(|| text.parse::<bool>().ok())
+                .flatten()
+                .map(serde_json::Value::Bool)
+        });
+        if let Some(coerced) = coerced {
+            *value = coerced;
+        }
+    }
+}
+
 impl<S: KitServer> ServerHandler for Guarded<S> {
     fn get_info(&self) -> ServerConfig {
         let d = &self.shared.description;
@@ -301,9 +358,15 @@ impl<S: KitServer> ServerHandler for Guarded<S> {
                 None,
             ));
         };
-        let args = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
+        let mut request = request;
+        let mut arguments = request.arguments.take().unwrap_or_default();
+        coerce_scalars(&tool, &mut arguments);
+        let args = serde_json::Value::Object(arguments);
         if let Err(message) = self.validate(&tool, &args) {
             return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
+        }
+        if let serde_json::Value::Object(arguments) = args {
+            request.arguments = Some(arguments);
         }
         let started = std::time::Instant::now();
         let ctx = ToolCallContext::new(&self.inner, request, context);

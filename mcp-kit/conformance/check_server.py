@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Drive an MCP server with the official Python MCP SDK and check it conforms.
+
+Used by the conformance harness (mcp-kit's `conformance` feature); it can also
+be run by hand:
+
+    .cache/venv/bin/python mcp-kit/conformance/check_server.py \
+        --stdio '["target/debug/examples/kit_example_server"]' \
+        --call echo '{"text":"hi"}' --invalid echo '{"text":1}' text
+
+Checks, each reported as a line "PASS name" or "FAIL name: why", then a JSON
+summary on the last line:
+  initialize            the server answers initialize with its name
+  schemas               every tool input schema is valid JSON Schema, and every
+                        property (nested ones too) has a description
+  annotations           every tool says whether it is read-only
+  no-write-tools        (with --expect-read-only) no tool is a write tool
+  absent:NAME           (with --absent NAME) the tool is not listed
+  call:TOOL             a tools/call round trip succeeds (isError false)
+  invalid:TOOL          invalid arguments give isError with the field named
+  unauthorized          (HTTP) a request without the token gets 401
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+import httpx2
+import jsonschema
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+results: list[dict[str, Any]] = []
+
+
+def record(name: str, ok: bool, why: str = "") -> None:
+    results.append({"check": name, "ok": ok, "why": why})
+    print(("PASS " if ok else "FAIL ") + name + ("" if ok else f": {why}"), flush=True)
+
+
+def undocumented_properties(schema: Any, path: str = "") -> list[str]:
+    """Properties without a description, searched through nested objects,
+    arrays and $defs."""
+    missing: list[str] = []
+    if not isinstance(schema, dict):
+        return missing
+    for name, prop in (schema.get("properties") or {}).items():
+        where = f"{path}.{name}" if path else name
+        if not isinstance(prop, dict):
+            continue
+        described = "description" in prop or (
+            "$ref" in prop and "description" in prop
+        )
+        if not described:
+            missing.append(where)
+        missing += undocumented_properties(prop, where)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            missing += undocumented_properties(schema[key], path + "[]")
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(key) or []:
+            missing += undocumented_properties(sub, path)
+    for name, sub in (schema.get("$defs") or schema.get("definitions") or {}).items():
+        missing += undocumented_properties(sub, f"$defs.{name}")
+    return missing
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(getattr(c, "text", "") for c in result.content)
+
+
+async def run_checks(session: ClientSession, args: argparse.Namespace) -> None:
+    init = await session.initialize()
+    record("initialize", bool(init.server_info.name), f"serverInfo={init.server_info}")
+
+    listed = await session.list_tools()
+    tools = {t.name: t for t in listed.tools}
+    bad_schema, undocumented, unannotated, writes = [], [], [], []
+    for tool in listed.tools:
+        schema = tool.input_schema
+        try:
+            validator = jsonschema.validators.validator_for(schema)
+            validator.check_schema(schema)
+            if schema.get("type") != "object":
+                raise jsonschema.SchemaError("inputSchema type must be object")
+        except jsonschema.SchemaError as e:
+            bad_schema.append(f"{tool.name}: {e.message}")
+        undocumented += [f"{tool.name}.{p}" for p in undocumented_properties(schema)]
+        ann = tool.annotations
+        if ann is None or ann.read_only_hint is None:
+            unannotated.append(tool.name)
+        elif not ann.read_only_hint:
+            writes.append(tool.name)
+    record("schemas", not bad_schema and not undocumented,
+           "; ".join(bad_schema + [f"no description: {p}" for p in undocumented]))
+    record("annotations", not unannotated, f"no readOnlyHint: {unannotated}")
+    if args.expect_read_only:
+        record("no-write-tools", not writes, f"write tools listed: {writes}")
+    for name in args.absent or []:
+        record(f"absent:{name}", name not in tools, f"{name} is listed")
+    for name in args.present or []:
+        record(f"present:{name}", name in tools, f"{name} is not listed")
+
+    for tool, raw in args.call or []:
+        try:
+            result = await session.call_tool(tool, json.loads(raw))
+            ok = not result.is_error and bool(text_of(result) or result.structured_content)
+            record(f"call:{tool}", ok, f"isError={result.is_error} text={text_of(result)[:300]!r}")
+        except Exception as e:  # noqa: BLE001 - report, don't crash
+            record(f"call:{tool}", False, repr(e))
+
+    for tool, raw, field in args.invalid or []:
+        try:
+            result = await session.call_tool(tool, json.loads(raw))
+            text = text_of(result)
+            record(f"invalid:{tool}", bool(result.is_error) and field in text,
+                   f"isError={result.is_error} text={text[:300]!r} (expected to name {field!r})")
+        except Exception as e:  # noqa: BLE001
+            record(f"invalid:{tool}", False, f"protocol error instead of isError result: {e!r}")
+
+
+async def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stdio", metavar="JSON", help='server command and arguments as a JSON array, e.g. \'["srv", "--flag"]\'')
+    target.add_argument("--http", metavar="URL", help="streamable HTTP endpoint, e.g. http://127.0.0.1:8080/mcp")
+    p.add_argument("--token", help="bearer token for --http")
+    p.add_argument("--env", action="append", default=[], metavar="K=V", help="environment for --stdio")
+    p.add_argument("--call", nargs=2, action="append", metavar=("TOOL", "ARGS_JSON"))
+    p.add_argument("--invalid", nargs=3, action="append", metavar=("TOOL", "ARGS_JSON", "FIELD"))
+    p.add_argument("--absent", action="append", metavar="TOOL")
+    p.add_argument("--present", action="append", metavar="TOOL")
+    p.add_argument("--expect-read-only", action="store_true")
+    args = p.parse_args()
+
+    try:
+        if args.stdio:
+            import os
+            env = dict(os.environ)
+            env.update(kv.split("=", 1) for kv in args.env)
+            argv = json.loads(args.stdio)
+            params = StdioServerParameters(command=argv[0], args=argv[1:], env=env)
+            async with stdio_client(params) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await run_checks(session, args)
+        else:
+            async with httpx2.AsyncClient(timeout=30) as bare:
+                r = await bare.post(args.http, json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                    headers={"Accept": "application/json, text/event-stream"})
+                record("unauthorized", r.status_code == 401 or not args.token,
+                       f"status {r.status_code} without a token")
+            headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+            async with httpx2.AsyncClient(headers=headers, timeout=30) as client:
+                async with streamable_http_client(args.http, http_client=client) as streams:
+                    read, write = streams[0], streams[1]
+                    async with ClientSession(read, write) as session:
+                        await run_checks(session, args)
+    except Exception as e:  # noqa: BLE001
+        record("session", False, repr(e))
+
+    ok = all(r["ok"] for r in results)
+    print(json.dumps({"ok": ok, "results": results}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

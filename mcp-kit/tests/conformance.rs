@@ -1,0 +1,84 @@
+//! Proves the conformance harness on the kit's example server, with the
+//! official Python MCP SDK and MCP Inspector CLI over stdio and HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use mcp_kit::conformance::{Conformance, http_status};
+use serde_json::json;
+
+/// `cargo test` builds the examples next to the test binaries' `deps/`.
+fn example_server() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir.join("examples").join("kit_example_server");
+    assert!(
+        path.exists(),
+        "{} not built (cargo test builds examples)",
+        path.display()
+    );
+    path
+}
+
+fn harness() -> Conformance {
+    Conformance::new(example_server())
+        .call("echo", json!({"text": "hello"}))
+        .call("show_config", json!({"service": "checkout"}))
+        .invalid("echo", json!({"text": "x", "repeat": "many"}), "repeat")
+        .invalid("echo", json!({}), "text")
+        .write_tool("reset_counter")
+}
+
+#[test]
+fn example_server_conforms_with_both_clients_on_both_transports() {
+    let report = harness().run_all().unwrap_or_else(|e| panic!("{e}"));
+    for expected in [
+        "PASS unauthorized",
+        "PASS schemas",
+        "PASS absent:reset_counter",
+        "PASS present:reset_counter",
+        "Inspector tools/call echo: ok",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
+    }
+}
+
+#[test]
+fn http_refuses_to_start_without_a_token_off_loopback() {
+    let out = std::process::Command::new(example_server())
+        .args(["--transport", "http", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("needs a bearer token"), "{stderr}");
+}
+
+#[test]
+fn http_health_endpoints_need_no_token_but_mcp_does() {
+    let token = std::env::temp_dir().join(format!("kit-token-{}", std::process::id()));
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let (_child, port) = Conformance::new(example_server())
+        .spawn_http(&["--auth-token-file", token.to_str().unwrap()])
+        .unwrap();
+    assert_eq!(http_status(port, "/healthz"), Some(200));
+    assert_eq!(http_status(port, "/readyz"), Some(200));
+    assert_eq!(http_status(port, "/mcp"), Some(401));
+}
+
+#[test]
+fn unknown_tool_in_policy_is_a_startup_error() {
+    let out = std::process::Command::new(example_server())
+        .args(["--disable-tools", "ecko"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown tool `ecko`") && stderr.contains("echo"),
+        "{stderr}"
+    );
+}
