@@ -502,31 +502,40 @@ impl Miner {
         words().all(|w| w.len() >= pre.len() + suf.len() && w.starts_with(pre) && w.ends_with(suf))
     }
 
+    /// Folds template `child` into `root`: positions where they differ become variables.
     fn merge(&mut self, root: u32, child: u32) {
-        self.parent[child as usize] = root;
-        let (r, c) = if root < child {
-            let (a, b) = self.clusters.split_at_mut(child as usize);
-            (&mut a[root as usize], &b[0])
-        } else {
-            let (a, b) = self.clusters.split_at_mut(root as usize);
-            (&mut b[0], &a[child as usize])
-        };
-        r.count += c.count;
-        r.first_seen = match (r.first_seen, c.first_seen) {
+        let (ri, ci) = (root as usize, child as usize);
+        if ri == ci || self.clusters[ri].tokens.len() != self.clusters[ci].tokens.len() {
+            return; // only a 64-bit fingerprint collision could get here
+        }
+        self.parent[ci] = root;
+        // The absorbed template's text and sample are never read again: free them.
+        let c = &mut self.clusters[ci];
+        let (tokens, count, first, last, child_leaf) = (
+            std::mem::take(&mut c.tokens),
+            c.count,
+            c.first_seen,
+            c.last_seen,
+            c.leaf,
+        );
+        c.words = Vec::new();
+        c.sample = "".into();
+        let r = &mut self.clusters[ri];
+        r.count += count;
+        r.first_seen = match (r.first_seen, first) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        r.last_seen = match (r.last_seen, c.last_seen) {
+        r.last_seen = match (r.last_seen, last) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        for i in 0..r.tokens.len() {
-            if r.tokens[i] != c.tokens[i] {
-                r.tokens[i] = WILD;
-                r.words[i] = WILDCARD.into();
+        for ((t, w), c) in r.tokens.iter_mut().zip(r.words.iter_mut()).zip(&tokens) {
+            if t != c {
+                *t = WILD;
+                *w = WILDCARD.into();
             }
         }
-        let child_leaf = c.leaf;
         if let Some(v) = self.leaves.get_mut(&child_leaf) {
             v.retain(|&x| x != child);
         }
