@@ -1,5 +1,13 @@
-//! Wires the MCP servers into router and specialist agents, with a deterministic analysis engine.
+//! The orchestrator: turns MCP servers into an investigation.
 //!
-//! **Status: not built yet.** This crate is a placeholder in the workspace so the
-//! layout users will know exists from the start; it exposes nothing. Its work is
-//! tracked in issue #7.
+//! An alert arrives ([`alert`]); the [`router`] decides which specialist
+//! should look at it; the investigation ends in a typed root-cause analysis
+//! ([`rca`]). This crate is being built (issue #7): what exists so far is the
+//! input side (alert parsing for Alertmanager and SigNoz webhooks, on-demand
+//! requests and slash commands), rule-based routing, and the RCA type with its
+//! Markdown rendering. The tool registry, the LLM client, the specialist loop
+//! and the deterministic analysis engine are not written yet.
+
+pub mod alert;
+pub mod rca;
+pub mod router;
