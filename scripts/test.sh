@@ -7,5 +7,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup-test-deps.sh
-cargo test --workspace --all-targets "$@"
-cargo test --workspace --doc "$@"
+cargo test --workspace "$@"

@@ -5,7 +5,7 @@ Used by the conformance harness (mcp-kit's `conformance` feature); it can also
 be run by hand:
 
     .cache/venv/bin/python mcp-kit/conformance/check_server.py \
-        --stdio '["target/debug/examples/kit_example_server"]' \
+        --stdio '["target/debug/kit-example-server"]' \
         --call echo '{"text":"hi"}' --invalid echo '{"text":1}' text
 
 Checks, each reported as a line "PASS name" or "FAIL name: why", then a JSON

@@ -2,8 +2,8 @@
 //! to prove the conformance harness and as a template for real servers.
 //!
 //! ```text
-//! cargo run -p mcp-kit --example kit_example_server                 # stdio
-//! cargo run -p mcp-kit --example kit_example_server -- --transport http --no-auth
+//! cargo run -p mcp-kit --bin kit-example-server                 # stdio
+//! cargo run -p mcp-kit --bin kit-example-server -- --transport http --no-auth
 //! ```
 //!
 //! It has two read-only tools and one write tool (`reset_counter`) that is
@@ -22,7 +22,7 @@ use mcp_kit::{KitArgs, KitServer, ServerDescription, untrusted};
 /// Command-line flags: the kit's, plus one of the example's own.
 #[derive(Debug, Parser)]
 #[command(
-    name = "kit_example_server",
+    name = "kit-example-server",
     version,
     about = "An example MCP server built on mcp-kit"
 )]

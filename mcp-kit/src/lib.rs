@@ -26,7 +26,7 @@
 //!
 //! A server is a plain rmcp tool server (`#[tool_router]`, `Parameters<T>`,
 //! read-only/destructive annotations) that also implements
-//! [`server::KitServer`]; see `examples/kit_example_server.rs`.
+//! [`server::KitServer`]; see `examples/kit_example_server.rs` (built as the `kit-example-server` binary).
 //!
 //! Nothing here contacts a backend: servers connect lazily, so `initialize`
 //! and `tools/list` answer at once even when the backend is down, and the

@@ -7,17 +7,8 @@ use std::path::PathBuf;
 use mcp_kit::conformance::{Conformance, http_status};
 use serde_json::json;
 
-/// `cargo test` builds the examples next to the test binaries' `deps/`.
 fn example_server() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("examples").join("kit_example_server");
-    assert!(
-        path.exists(),
-        "{} not built (cargo test builds examples)",
-        path.display()
-    );
-    path
+    PathBuf::from(env!("CARGO_BIN_EXE_kit-example-server"))
 }
 
 fn harness() -> Conformance {
