@@ -241,6 +241,43 @@ fn replace<'a>(
     }
 }
 
+/// Applies a key rule (group 1: text before the value, 2: the key, 3: the
+/// value). Unlike a plain `replace_all`, a match whose key is *not* secret
+/// only consumes its key: the value is scanned again, because it may itself
+/// hold a pair — in `checkout-1: DB_PASSWORD=hunter2` the first match is the
+/// key `checkout-1` with the value `DB_PASSWORD=hunter2`.
+fn mask_keyed_values<'a>(text: Cow<'a, str>, re: &Regex) -> Cow<'a, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut pos = 0;
+    let mut changed = false;
+    while pos < text.len() {
+        let Some(c) = re.captures_at(&text, pos) else {
+            break;
+        };
+        let (Some(value), Some(key)) = (c.get(3), c.get(2)) else {
+            break;
+        };
+        if is_secret_key(key.as_str()) && !is_placeholder(value.as_str()) {
+            out.push_str(&text[copied..value.start()]);
+            out.push_str(&mask_value(value.as_str()));
+            copied = value.end();
+            pos = value.end();
+            changed = true;
+        } else {
+            pos = value.start().max(pos + 1);
+            while !text.is_char_boundary(pos) {
+                pos += 1;
+            }
+        }
+    }
+    if !changed {
+        return text;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
 /// Masks every secret found in `text`. Returns the input unchanged (borrowed)
 /// when nothing was found.
 pub fn redact(text: &str) -> Cow<'_, str> {
@@ -271,13 +308,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     }
     if hits.matched(5) {
         for re in [&rules.name_value, &rules.key_value] {
-            out = replace(out, re, |c| {
-                if is_secret_key(&c[2]) && !is_placeholder(&c[3]) {
-                    format!("{}{}", &c[1], mask_value(&c[3]))
-                } else {
-                    c[0].to_string()
-                }
-            });
+            out = mask_keyed_values(out, re);
         }
     }
     out

@@ -352,3 +352,15 @@ fn secret_keys_are_judged_by_their_last_components() {
         assert!(!is_secret_key(key), "{key} should not be secret");
     }
 }
+
+#[test]
+fn pairs_inside_other_values_are_found() {
+    assert_eq!(
+        redact("logs of checkout-1: DB_PASSWORD=hunter2 connection refused"),
+        "logs of checkout-1: DB_PASSWORD=[REDACTED] connection refused"
+    );
+    assert_eq!(
+        redact("ERROR: config=api_key=abc123xyz"),
+        "ERROR: config=api_key=[REDACTED]"
+    );
+}

@@ -10,4 +10,5 @@
 
 pub mod alert;
 pub mod rca;
+pub mod registry;
 pub mod router;
