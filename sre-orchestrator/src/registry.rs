@@ -320,6 +320,7 @@ async fn connect(config: &ServerConfig) -> Result<Server, String> {
             handshake(().serve(transport).await.map_err(|e| e.to_string())).await
         }
         ServerTransport::Http { url, token } => {
+            crate::ensure_crypto_provider();
             let mut cfg = rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
                 url.as_str(),
             );
