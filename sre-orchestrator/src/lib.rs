@@ -2,11 +2,20 @@
 //!
 //! An alert arrives ([`alert`]); the [`router`] decides which specialist
 //! should look at it; the investigation ends in a typed root-cause analysis
-//! ([`rca`]). This crate is being built (issue #7): what exists so far is the
-//! input side (alert parsing for Alertmanager and SigNoz webhooks, on-demand
-//! requests and slash commands), rule-based routing, and the RCA type with its
-//! Markdown rendering. The tool registry, the LLM client, the specialist loop
-//! and the deterministic analysis engine are not written yet.
+//! ([`rca`]). This crate is being built (issue #7). What exists so far:
+//!
+//! * the input side: alert parsing for Alertmanager and SigNoz webhooks,
+//!   on-demand requests and slash commands ([`alert`]);
+//! * rule-based routing to one of five specialist categories ([`router`]);
+//! * the tool registry, reaching MCP servers over stdio, streamable HTTP or
+//!   in-process, with failures recorded as data gaps ([`registry`]);
+//! * the chat-completions client for Azure OpenAI and OpenAI-compatible
+//!   endpoints, with retries that honour `Retry-After` ([`llm`]), and a fake
+//!   server for tests (feature `fake`);
+//! * the RCA type with its Markdown rendering ([`rca`]).
+//!
+//! Not written yet: the specialist agent loop, the deterministic analysis
+//! engine, record/replay.
 
 pub mod alert;
 #[cfg(feature = "fake")]
