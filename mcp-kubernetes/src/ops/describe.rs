@@ -1,0 +1,831 @@
+//! `describe`: one object with what an investigation needs first — conditions, the owner
+//! chain, related events (deduplicated, with counts) and, per kind, the facts that matter:
+//! container states and last terminations for pods; rollout status, ReplicaSets and pod
+//! health for workloads; endpoints for Services; pressure and capacity for Nodes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::list::{Output, short_image};
+use crate::error::{K8sError, Result};
+use crate::pods;
+use crate::sanitize::{sanitize, secret_keys, strip_for_spec};
+use crate::target::{ResourceInfo, Target, kinds};
+use crate::value::{
+    Table, age, ago, arr, clip, i, map_pairs, name, namespace, opt_i, opt_s, s, ts,
+};
+
+/// Options of [`describe`].
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+pub struct DescribeOptions {
+    /// Resource type (`pod`, `deploy`, `node`, `certificates.cert-manager.io`…).
+    pub kind: String,
+    /// Object name.
+    pub name: String,
+    /// Namespace (namespaced kinds); defaults to the context's namespace.
+    pub namespace: Option<String>,
+    /// `table` (the description, default), or the sanitized object as `yaml`/`json`.
+    #[serde(default)]
+    pub output: Output,
+}
+
+/// Describes one object; see [`DescribeOptions`].
+pub async fn describe(t: &Target, o: &DescribeOptions) -> Result<String> {
+    if o.kind.is_empty() || o.name.is_empty() {
+        return Err(K8sError::InvalidArgument(
+            "kind and name are required".into(),
+        ));
+    }
+    let r = t.resolve(&o.kind).await?;
+    let default_ns = t.client().default_namespace().to_string();
+    let ns = r.namespaced.then(|| {
+        o.namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(default_ns)
+    });
+    let obj = t.get(&r, ns.as_deref(), &o.name).await?;
+    match o.output {
+        Output::Yaml | Output::Json => {
+            let mut v = obj;
+            sanitize(&mut v);
+            return Ok(if o.output == Output::Json {
+                format!("{v}\n")
+            } else {
+                serde_yaml_ng::to_string(&v).unwrap_or_default()
+            });
+        }
+        Output::Table => {}
+    }
+    let now = t.now();
+    let mut out = format!(
+        "{} {} (context {})\ncreated {}",
+        r.kind,
+        crate::value::ns_name(&obj),
+        t.context(),
+        ago(now, crate::value::created(&obj))
+    );
+    if let Some(del) = ts(&obj, "/metadata/deletionTimestamp") {
+        out.push_str(&format!(" · deletion requested {}", ago(now, Some(del))));
+    }
+    out.push('\n');
+    let labels = crate::value::labels(&obj);
+    if !labels.is_empty() {
+        out.push_str(&format!("labels: {}\n", clip(&labels, 300)));
+    }
+    let chain = owner_chain(t, &obj).await;
+    if !chain.is_empty() {
+        out.push_str(&format!("owners: {}\n", chain.join(" → ")));
+    }
+    // Names of objects whose events belong in this description.
+    let mut related: BTreeSet<String> = BTreeSet::new();
+    related.insert(format!("{}/{}", r.kind, name(&obj)));
+
+    let body = match (r.group.as_str(), r.plural.as_str()) {
+        ("", "pods") => pod_section(now, &obj),
+        ("apps", "deployments" | "statefulsets" | "daemonsets") => {
+            workload_section(t, &r, &obj, &mut related).await?
+        }
+        ("", "services") => service_section(t, &obj).await,
+        ("", "nodes") => node_section(t, &obj).await,
+        ("", "secrets") => format!(
+            "type: {}\nkeys (values never shown): {}\n",
+            s(&obj, "/type"),
+            secret_keys(&obj).join(", ")
+        ),
+        ("batch", "jobs") => job_section(now, &obj),
+        ("", "persistentvolumeclaims") => format!(
+            "phase: {} · storageClass: {} · requested: {} · capacity: {} · volume: {} · access: {}\n",
+            s(&obj, "/status/phase"),
+            s(&obj, "/spec/storageClassName"),
+            s(&obj, "/spec/resources/requests/storage"),
+            s(&obj, "/status/capacity/storage"),
+            s(&obj, "/spec/volumeName"),
+            arr(&obj, "/spec/accessModes")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        _ => generic_section(&obj),
+    };
+    out.push_str(&conditions(now, &obj));
+    out.push_str(&body);
+
+    // Related events (the object, and for workloads their ReplicaSets and pods).
+    if let Some(ns) = ns.as_deref() {
+        let fs = if related.len() == 1 {
+            Some(format!("involvedObject.name={}", name(&obj)))
+        } else {
+            None
+        };
+        match t
+            .list(&kinds::events(), Some(ns), None, fs.as_deref())
+            .await
+        {
+            Ok(ev) => {
+                let items: Vec<Value> = ev
+                    .items
+                    .into_iter()
+                    .filter(|e| {
+                        related.contains(&format!(
+                            "{}/{}",
+                            s(e, "/involvedObject/kind"),
+                            s(e, "/involvedObject/name")
+                        ))
+                    })
+                    .collect();
+                let groups = super::events::dedupe(&items);
+                if groups.is_empty() {
+                    out.push_str("events: none recorded (events expire after about an hour)\n");
+                } else {
+                    out.push_str("events (deduplicated, newest first):\n");
+                    out.push_str(&super::events::render(now, &groups, false, 25, "  "));
+                }
+            }
+            Err(e) => out.push_str(&format!("events: not readable: {e}\n")),
+        }
+    } else if r.plural == "nodes" {
+        match t
+            .list(
+                &kinds::events(),
+                None,
+                None,
+                Some(&format!(
+                    "involvedObject.kind=Node,involvedObject.name={}",
+                    name(&obj)
+                )),
+            )
+            .await
+        {
+            Ok(ev) => {
+                let groups = super::events::dedupe(&ev.items);
+                if !groups.is_empty() {
+                    out.push_str("events (deduplicated, newest first):\n");
+                    out.push_str(&super::events::render(now, &groups, false, 25, "  "));
+                }
+            }
+            Err(e) => out.push_str(&format!("events: not readable: {e}\n")),
+        }
+    }
+    Ok(out)
+}
+
+async fn owner_chain(t: &Target, obj: &Value) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut cur = obj.clone();
+    for _ in 0..4 {
+        let owners = arr(&cur, "/metadata/ownerReferences");
+        let Some(o) = owners
+            .iter()
+            .find(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+            .or_else(|| owners.first())
+        else {
+            break;
+        };
+        let (kind, oname) = (s(o, "/kind").to_string(), s(o, "/name").to_string());
+        chain.push(format!("{kind}/{oname}"));
+        let Ok(r) = t.resolve_gvk(s(o, "/apiVersion"), &kind).await else {
+            break;
+        };
+        let ns = r.namespaced.then(|| namespace(&cur).to_string());
+        match t.get(&r, ns.as_deref(), &oname).await {
+            Ok(next) => cur = next,
+            Err(K8sError::NotFound { .. }) => {
+                if let Some(last) = chain.last_mut() {
+                    last.push_str(" (gone)");
+                }
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    chain
+}
+
+fn conditions(now: Timestamp, obj: &Value) -> String {
+    let conds = arr(obj, "/status/conditions");
+    if conds.is_empty() {
+        return String::new();
+    }
+    let mut t = Table::new(&["TYPE", "STATUS", "REASON", "SINCE", "MESSAGE"]);
+    for c in conds {
+        t.row(vec![
+            s(c, "/type").into(),
+            s(c, "/status").into(),
+            s(c, "/reason").into(),
+            age(
+                now,
+                ts(c, "/lastTransitionTime").or_else(|| ts(c, "/lastHeartbeatTime")),
+            ),
+            clip(s(c, "/message"), 160),
+        ]);
+    }
+    format!("conditions:\n{}", t.render("  "))
+}
+
+fn container_state(c: &Value, now: Timestamp) -> String {
+    if let Some(r) = c.pointer("/state/running") {
+        return format!("Running {}", age(now, ts(r, "/startedAt")));
+    }
+    if let Some(w) = c.pointer("/state/waiting") {
+        return format!("Waiting: {}", s(w, "/reason"));
+    }
+    if let Some(tm) = c.pointer("/state/terminated") {
+        return format!(
+            "Terminated: {} (exit {})",
+            s(tm, "/reason"),
+            i(tm, "/exitCode")
+        );
+    }
+    "-".into()
+}
+
+fn last_state(c: &Value, now: Timestamp) -> String {
+    match c.pointer("/lastState/terminated") {
+        Some(tm) => {
+            let ran = match (ts(tm, "/startedAt"), ts(tm, "/finishedAt")) {
+                (Some(a), Some(b)) => format!(
+                    ", ran {}",
+                    crate::value::fmt_secs(b.as_second() - a.as_second())
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "{} exit {} {}{ran}",
+                opt_s(tm, "/reason").unwrap_or("Terminated"),
+                i(tm, "/exitCode"),
+                ago(now, ts(tm, "/finishedAt"))
+            )
+        }
+        None => String::new(),
+    }
+}
+
+fn resources_line(c: &Value) -> String {
+    let part = |ptr: &str| {
+        let m = map_pairs(c, ptr);
+        if m.is_empty() { "-".to_string() } else { m }
+    };
+    format!(
+        "requests {} · limits {}",
+        part("/resources/requests"),
+        part("/resources/limits")
+    )
+}
+
+fn probe_text(p: &Value) -> String {
+    let how = if let Some(h) = p.get("httpGet") {
+        format!(
+            "http-get :{}{}",
+            h.get("port")
+                .map(|x| x.to_string().trim_matches('"').to_string())
+                .unwrap_or_default(),
+            s(h, "/path")
+        )
+    } else if let Some(tcp) = p.get("tcpSocket") {
+        format!(
+            "tcp :{}",
+            tcp.get("port")
+                .map(|x| x.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        )
+    } else if p.get("exec").is_some() {
+        "exec".to_string()
+    } else if p.get("grpc").is_some() {
+        format!("grpc :{}", i(p, "/grpc/port"))
+    } else {
+        "?".to_string()
+    };
+    format!(
+        "{how} delay={}s period={}s timeout={}s fail={}",
+        i(p, "/initialDelaySeconds"),
+        opt_i(p, "/periodSeconds").unwrap_or(10),
+        opt_i(p, "/timeoutSeconds").unwrap_or(1),
+        opt_i(p, "/failureThreshold").unwrap_or(3)
+    )
+}
+
+fn pod_section(now: Timestamp, pod: &Value) -> String {
+    let (r, tot) = pods::ready(pod);
+    let mut out = format!(
+        "status: {} · ready {r}/{tot} · restarts {} · phase {} · node {} · IP {} · QoS {} · started {}\n",
+        pods::status(pod),
+        pods::restarts(pod),
+        s(pod, "/status/phase"),
+        opt_s(pod, "/spec/nodeName").unwrap_or("<unscheduled>"),
+        opt_s(pod, "/status/podIP").unwrap_or("-"),
+        opt_s(pod, "/status/qosClass").unwrap_or("-"),
+        ago(now, ts(pod, "/status/startTime")),
+    );
+    if let Some(msg) = opt_s(pod, "/status/message") {
+        out.push_str(&format!(
+            "message: {} {}\n",
+            s(pod, "/status/reason"),
+            clip(msg, 200)
+        ));
+    }
+    for (label, spec_ptr, st_ptr) in [
+        (
+            "init containers",
+            "/spec/initContainers",
+            "/status/initContainerStatuses",
+        ),
+        (
+            "containers",
+            "/spec/containers",
+            "/status/containerStatuses",
+        ),
+    ] {
+        let specs = arr(pod, spec_ptr);
+        if specs.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{label}:\n"));
+        let mut t = Table::new(&[
+            "NAME",
+            "IMAGE",
+            "STATE",
+            "READY",
+            "RESTARTS",
+            "LAST TERMINATION",
+        ]);
+        for c in specs {
+            let st = arr(pod, st_ptr)
+                .iter()
+                .find(|x| s(x, "/name") == s(c, "/name"));
+            let null = Value::Null;
+            let st = st.unwrap_or(&null);
+            t.row(vec![
+                s(c, "/name").into(),
+                short_image(s(c, "/image")),
+                container_state(st, now),
+                st.get("ready")
+                    .and_then(Value::as_bool)
+                    .map(|b| b.to_string())
+                    .unwrap_or("-".into()),
+                i(st, "/restartCount").to_string(),
+                last_state(st, now),
+            ]);
+        }
+        out.push_str(&t.render("  "));
+        for c in specs {
+            let cname = s(c, "/name");
+            let st = arr(pod, st_ptr).iter().find(|x| s(x, "/name") == cname);
+            let mut lines = vec![resources_line(c)];
+            for (kind, ptr) in [
+                ("liveness", "/livenessProbe"),
+                ("readiness", "/readinessProbe"),
+                ("startup", "/startupProbe"),
+            ] {
+                if let Some(p) = c.pointer(ptr) {
+                    lines.push(format!("{kind} {}", probe_text(p)));
+                }
+            }
+            let env: Vec<String> = arr(c, "/env")
+                .iter()
+                .map(|e| {
+                    if let Some(k) = e.pointer("/valueFrom/secretKeyRef") {
+                        format!(
+                            "{}(secret {}/{})",
+                            s(e, "/name"),
+                            s(k, "/name"),
+                            s(k, "/key")
+                        )
+                    } else if let Some(k) = e.pointer("/valueFrom/configMapKeyRef") {
+                        format!(
+                            "{}(configmap {}/{})",
+                            s(e, "/name"),
+                            s(k, "/name"),
+                            s(k, "/key")
+                        )
+                    } else {
+                        s(e, "/name").to_string()
+                    }
+                })
+                .collect();
+            if !env.is_empty() {
+                lines.push(format!(
+                    "env (values hidden): {}",
+                    clip(&env.join(", "), 400)
+                ));
+            }
+            if let Some(msg) = st.and_then(|x| opt_s(x, "/state/waiting/message")) {
+                lines.push(format!("waiting: {}", clip(msg, 240)));
+            }
+            if let Some(msg) = st.and_then(|x| opt_s(x, "/lastState/terminated/message")) {
+                lines.push(format!("last termination message: {}", clip(msg, 240)));
+            }
+            out.push_str(&format!("  {cname}: {}\n", lines.join("\n    ")));
+        }
+    }
+    let claims: Vec<&str> = arr(pod, "/spec/volumes")
+        .iter()
+        .filter_map(|v| opt_s(v, "/persistentVolumeClaim/claimName"))
+        .collect();
+    if !claims.is_empty() {
+        out.push_str(&format!(
+            "persistent volume claims: {}\n",
+            claims.join(", ")
+        ));
+    }
+    out
+}
+
+/// A label selector string from a `spec.selector` (matchLabels and matchExpressions).
+pub fn selector_string(obj: &Value) -> String {
+    let mut parts: Vec<String> = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    for e in arr(obj, "/spec/selector/matchExpressions") {
+        let vals: Vec<&str> = arr(e, "/values").iter().filter_map(Value::as_str).collect();
+        let k = s(e, "/key");
+        parts.push(match s(e, "/operator") {
+            "In" => format!("{k} in ({})", vals.join(",")),
+            "NotIn" => format!("{k} notin ({})", vals.join(",")),
+            "Exists" => k.to_string(),
+            "DoesNotExist" => format!("!{k}"),
+            _ => continue,
+        });
+    }
+    parts.join(",")
+}
+
+/// kubectl's rollout status for a Deployment, StatefulSet or DaemonSet, in one line.
+pub fn rollout_status(kind: &str, o: &Value) -> String {
+    let generation = i(o, "/metadata/generation");
+    let observed = i(o, "/status/observedGeneration");
+    if generation > observed {
+        return "waiting for the controller to observe the latest spec".into();
+    }
+    match kind {
+        "Deployment" => {
+            let progressing = arr(o, "/status/conditions")
+                .iter()
+                .find(|c| s(c, "/type") == "Progressing");
+            if let Some(p) = progressing.filter(|c| s(c, "/reason") == "ProgressDeadlineExceeded") {
+                return format!("STUCK: {}", clip(s(p, "/message"), 200));
+            }
+            let want = opt_i(o, "/spec/replicas").unwrap_or(1);
+            let updated = i(o, "/status/updatedReplicas");
+            let total = i(o, "/status/replicas");
+            let available = i(o, "/status/availableReplicas");
+            if updated < want {
+                format!("in progress: {updated} of {want} new replicas updated")
+            } else if total > updated {
+                format!(
+                    "in progress: {} old replicas pending termination",
+                    total - updated
+                )
+            } else if available < updated {
+                format!("in progress: {available} of {updated} updated replicas available")
+            } else {
+                "complete".into()
+            }
+        }
+        "StatefulSet" => {
+            let want = opt_i(o, "/spec/replicas").unwrap_or(1);
+            let ready = i(o, "/status/readyReplicas");
+            let updated = i(o, "/status/updatedReplicas");
+            if ready < want {
+                format!("in progress: {ready} of {want} pods ready")
+            } else if s(o, "/status/updateRevision") != s(o, "/status/currentRevision")
+                && updated < want
+            {
+                format!("in progress: {updated} of {want} pods at the update revision")
+            } else {
+                "complete".into()
+            }
+        }
+        _ => {
+            let want = i(o, "/status/desiredNumberScheduled");
+            let updated = i(o, "/status/updatedNumberScheduled");
+            let available = i(o, "/status/numberAvailable");
+            if updated < want {
+                format!("in progress: {updated} of {want} updated pods scheduled")
+            } else if available < want {
+                format!("in progress: {available} of {want} updated pods available")
+            } else {
+                "complete".into()
+            }
+        }
+    }
+}
+
+/// One line summarising pods: counts per status and the names of unhealthy ones.
+pub fn pods_summary(now: Timestamp, ps: &[Value]) -> String {
+    let mut by_status: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for p in ps {
+        let st = if pods::is_healthy(p) {
+            "healthy".to_string()
+        } else {
+            pods::status(p)
+        };
+        by_status.entry(st).or_default().push(p);
+    }
+    let mut parts = Vec::new();
+    for (st, list) in &by_status {
+        if st == "healthy" {
+            parts.push(format!("{} healthy", list.len()));
+        } else {
+            let names: Vec<String> = list
+                .iter()
+                .take(8)
+                .map(|p| {
+                    let n = pods::note(p, now);
+                    if n.is_empty() {
+                        name(p).to_string()
+                    } else {
+                        format!("{} [{}]", name(p), clip(&n, 90))
+                    }
+                })
+                .collect();
+            let more = if list.len() > 8 {
+                format!(" and {} more", list.len() - 8)
+            } else {
+                String::new()
+            };
+            parts.push(format!("{} {st}: {}{more}", list.len(), names.join(", ")));
+        }
+    }
+    format!("pods: {} — {}\n", ps.len(), parts.join("; "))
+}
+
+async fn workload_section(
+    t: &Target,
+    r: &ResourceInfo,
+    o: &Value,
+    related: &mut BTreeSet<String>,
+) -> Result<String> {
+    let now = t.now();
+    let ns = namespace(o);
+    let mut out = String::new();
+    match r.kind.as_str() {
+        "Deployment" => out.push_str(&format!(
+            "replicas: desired {} · updated {} · ready {} · available {} · unavailable {}\nstrategy: {}{}\n",
+            opt_i(o, "/spec/replicas").unwrap_or(1),
+            i(o, "/status/updatedReplicas"),
+            i(o, "/status/readyReplicas"),
+            i(o, "/status/availableReplicas"),
+            i(o, "/status/unavailableReplicas"),
+            opt_s(o, "/spec/strategy/type").unwrap_or("RollingUpdate"),
+            o.pointer("/spec/strategy/rollingUpdate")
+                .map(|ru| format!(
+                    " (maxSurge {}, maxUnavailable {})",
+                    ru.get("maxSurge").map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or("25%".into()),
+                    ru.get("maxUnavailable").map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or("25%".into())
+                ))
+                .unwrap_or_default()
+        )),
+        "StatefulSet" => out.push_str(&format!(
+            "replicas: desired {} · ready {} · current {} · updated {} · revision current {} update {}\n",
+            opt_i(o, "/spec/replicas").unwrap_or(1),
+            i(o, "/status/readyReplicas"),
+            i(o, "/status/currentReplicas"),
+            i(o, "/status/updatedReplicas"),
+            s(o, "/status/currentRevision"),
+            s(o, "/status/updateRevision"),
+        )),
+        _ => out.push_str(&format!(
+            "pods: desired {} · current {} · ready {} · updated {} · available {} · unavailable {} · misscheduled {}\n",
+            i(o, "/status/desiredNumberScheduled"),
+            i(o, "/status/currentNumberScheduled"),
+            i(o, "/status/numberReady"),
+            i(o, "/status/updatedNumberScheduled"),
+            i(o, "/status/numberAvailable"),
+            i(o, "/status/numberUnavailable"),
+            i(o, "/status/numberMisscheduled"),
+        )),
+    }
+    out.push_str(&format!("rollout: {}\n", rollout_status(&r.kind, o)));
+    let sel = selector_string(o);
+    out.push_str(&format!("selector: {sel}\n"));
+    let imgs: Vec<String> = arr(o, "/spec/template/spec/containers")
+        .iter()
+        .map(|c| format!("{}={}", s(c, "/name"), short_image(s(c, "/image"))))
+        .collect();
+    out.push_str(&format!("images: {}\n", imgs.join(", ")));
+    if r.kind == "Deployment" {
+        let uid = s(o, "/metadata/uid");
+        let rs = t.list(&kinds::replicasets(), Some(ns), None, None).await?;
+        let mut mine: Vec<&Value> = rs
+            .items
+            .iter()
+            .filter(|x| {
+                arr(x, "/metadata/ownerReferences").iter().any(|or| {
+                    s(or, "/uid") == uid && !uid.is_empty()
+                        || (s(or, "/kind") == "Deployment" && s(or, "/name") == name(o))
+                })
+            })
+            .collect();
+        mine.sort_by_key(|x| std::cmp::Reverse(revision(x)));
+        let mut tb = Table::new(&[
+            "REPLICASET",
+            "REVISION",
+            "DESIRED",
+            "READY",
+            "AGE",
+            "IMAGES",
+        ]);
+        for x in &mine {
+            related.insert(format!("ReplicaSet/{}", name(x)));
+            tb.row(vec![
+                name(x).into(),
+                revision(x).to_string(),
+                i(x, "/spec/replicas").to_string(),
+                i(x, "/status/readyReplicas").to_string(),
+                age(now, crate::value::created(x)),
+                arr(x, "/spec/template/spec/containers")
+                    .iter()
+                    .map(|c| short_image(s(c, "/image")))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ]);
+        }
+        if !mine.is_empty() {
+            out.push_str(&format!(
+                "replicasets (newest revision first):\n{}",
+                tb.render("  ")
+            ));
+        }
+    }
+    if !sel.is_empty() {
+        let ps = t.list(&kinds::pods(), Some(ns), Some(&sel), None).await?;
+        for p in &ps.items {
+            related.insert(format!("Pod/{}", name(p)));
+        }
+        out.push_str(&pods_summary(now, &ps.items));
+    }
+    Ok(out)
+}
+
+/// The `deployment.kubernetes.io/revision` annotation of a ReplicaSet (0 when absent).
+pub fn revision(rs: &Value) -> i64 {
+    s(
+        rs,
+        "/metadata/annotations/deployment.kubernetes.io~1revision",
+    )
+    .parse()
+    .unwrap_or(0)
+}
+
+async fn service_section(t: &Target, svc: &Value) -> String {
+    let ports: Vec<String> = arr(svc, "/spec/ports")
+        .iter()
+        .map(|p| {
+            format!(
+                "{}{}/{}→{}",
+                opt_s(p, "/name")
+                    .map(|n| format!("{n} "))
+                    .unwrap_or_default(),
+                i(p, "/port"),
+                s(p, "/protocol"),
+                p.get("targetPort")
+                    .map(|x| x.to_string().trim_matches('"').to_string())
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut out = format!(
+        "type: {} · clusterIP: {} · ports: {}\nselector: {}\n",
+        s(svc, "/spec/type"),
+        s(svc, "/spec/clusterIP"),
+        ports.join(", "),
+        map_pairs(svc, "/spec/selector")
+    );
+    match t
+        .get(&kinds::endpoints(), Some(namespace(svc)), name(svc))
+        .await
+    {
+        Ok(ep) => {
+            let mut ready = Vec::new();
+            let mut not_ready = Vec::new();
+            for sub in arr(&ep, "/subsets") {
+                for a in arr(sub, "/addresses") {
+                    ready.push(
+                        opt_s(a, "/targetRef/name")
+                            .unwrap_or(s(a, "/ip"))
+                            .to_string(),
+                    );
+                }
+                for a in arr(sub, "/notReadyAddresses") {
+                    not_ready.push(
+                        opt_s(a, "/targetRef/name")
+                            .unwrap_or(s(a, "/ip"))
+                            .to_string(),
+                    );
+                }
+            }
+            out.push_str(&format!(
+                "endpoints: {} ready{} · {} not ready{}\n",
+                ready.len(),
+                if ready.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", clip(&ready.join(", "), 200))
+                },
+                not_ready.len(),
+                if not_ready.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", clip(&not_ready.join(", "), 200))
+                },
+            ));
+        }
+        Err(e) => out.push_str(&format!("endpoints: {e}\n")),
+    }
+    out
+}
+
+async fn node_section(t: &Target, node: &Value) -> String {
+    let res = |ptr: &str| {
+        format!(
+            "cpu {} · memory {} · pods {}",
+            s(node, &format!("{ptr}/cpu")),
+            crate::value::mem_bytes(s(node, &format!("{ptr}/memory")))
+                .map(crate::value::fmt_mem)
+                .unwrap_or_default(),
+            s(node, &format!("{ptr}/pods"))
+        )
+    };
+    let mut out = format!(
+        "kubelet {} · {} · {}\ncapacity: {}\nallocatable: {}\n",
+        s(node, "/status/nodeInfo/kubeletVersion"),
+        s(node, "/status/nodeInfo/osImage"),
+        s(node, "/status/nodeInfo/containerRuntimeVersion"),
+        res("/status/capacity"),
+        res("/status/allocatable"),
+    );
+    if node.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
+        out.push_str("unschedulable: true (cordoned)\n");
+    }
+    let taints: Vec<String> = arr(node, "/spec/taints")
+        .iter()
+        .map(|t| {
+            format!(
+                "{}{}:{}",
+                s(t, "/key"),
+                opt_s(t, "/value")
+                    .map(|v| format!("={v}"))
+                    .unwrap_or_default(),
+                s(t, "/effect")
+            )
+        })
+        .collect();
+    if !taints.is_empty() {
+        out.push_str(&format!("taints: {}\n", taints.join(", ")));
+    }
+    match t
+        .list(
+            &kinds::pods(),
+            None,
+            None,
+            Some(&format!("spec.nodeName={}", name(node))),
+        )
+        .await
+    {
+        Ok(ps) => out.push_str(&pods_summary(t.now(), &ps.items)),
+        Err(e) => out.push_str(&format!("pods on node: {e}\n")),
+    }
+    out
+}
+
+fn job_section(now: Timestamp, job: &Value) -> String {
+    format!(
+        "completions {}/{} · parallelism {} · active {} · failed {} (backoffLimit {}) · started {} · completed {}\n",
+        i(job, "/status/succeeded"),
+        opt_i(job, "/spec/completions").unwrap_or(1),
+        opt_i(job, "/spec/parallelism").unwrap_or(1),
+        i(job, "/status/active"),
+        i(job, "/status/failed"),
+        opt_i(job, "/spec/backoffLimit").unwrap_or(6),
+        ago(now, ts(job, "/status/startTime")),
+        ago(now, ts(job, "/status/completionTime")),
+    )
+}
+
+fn generic_section(obj: &Value) -> String {
+    let spec = strip_for_spec(obj);
+    if spec.as_object().is_none_or(|m| m.is_empty()) {
+        return String::new();
+    }
+    let yaml = serde_yaml_ng::to_string(&spec).unwrap_or_default();
+    let lines: Vec<&str> = yaml.lines().collect();
+    let mut out: String = lines.iter().take(80).map(|l| format!("{l}\n")).collect();
+    if lines.len() > 80 {
+        out.push_str(&format!(
+            "… {} more spec lines (use output=yaml)\n",
+            lines.len() - 80
+        ));
+    }
+    out
+}

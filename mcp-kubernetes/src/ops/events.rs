@@ -1,0 +1,296 @@
+//! `events`: by namespace, object, type and age — deduplicated with counts, newest first.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{K8sError, Result};
+use crate::target::{Target, kinds};
+use crate::value::{Table, age, clip, s, ts};
+
+/// Options of [`events`].
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+pub struct EventsOptions {
+    /// Namespace; all allowed namespaces when absent.
+    pub namespace: Option<String>,
+    /// Only events about this object: `KIND/NAME` (e.g. `pod/web-1`, `deployment/web`) or a bare name.
+    pub object: Option<String>,
+    /// `Warning` or `Normal`.
+    pub event_type: Option<String>,
+    /// Only events seen within this window (`30m`, `2h`, `1d`, or seconds).
+    pub since: Option<String>,
+    /// Extra field selector passed to the API server.
+    pub field_selector: Option<String>,
+    /// Most groups shown (default 60).
+    pub limit: Option<usize>,
+}
+
+/// Parses `90s`, `15m`, `2h`, `3d`, `1h30m` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<i64> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    let mut total = 0i64;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: i64 = num.parse().map_err(|_| {
+            K8sError::InvalidArgument(format!("bad duration {s:?} (use e.g. 30m, 2h, 1d)"))
+        })?;
+        num.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            'w' => 604800,
+            _ => {
+                return Err(K8sError::InvalidArgument(format!(
+                    "bad duration {s:?} (use e.g. 30m, 2h, 1d)"
+                )));
+            }
+        };
+    }
+    if !num.is_empty() {
+        return Err(K8sError::InvalidArgument(format!(
+            "bad duration {s:?}: missing unit"
+        )));
+    }
+    Ok(total)
+}
+
+/// Events with the same object, type, reason and message, merged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventGroup {
+    /// Namespace.
+    pub namespace: String,
+    /// `Kind/name` of the involved object.
+    pub object: String,
+    /// `Normal` / `Warning`.
+    pub event_type: String,
+    /// Reason.
+    pub reason: String,
+    /// Message.
+    pub message: String,
+    /// Total occurrences.
+    pub count: i64,
+    /// First seen.
+    pub first: Option<Timestamp>,
+    /// Last seen.
+    pub last: Option<Timestamp>,
+}
+
+fn last_seen(e: &Value) -> Option<Timestamp> {
+    [
+        ts(e, "/series/lastObservedTime"),
+        ts(e, "/lastTimestamp"),
+        ts(e, "/eventTime"),
+        ts(e, "/firstTimestamp"),
+        ts(e, "/metadata/creationTimestamp"),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+}
+
+fn first_seen(e: &Value) -> Option<Timestamp> {
+    ts(e, "/firstTimestamp")
+        .or_else(|| ts(e, "/eventTime"))
+        .or_else(|| ts(e, "/metadata/creationTimestamp"))
+}
+
+/// Deduplicates events; newest first.
+pub fn dedupe(events: &[Value]) -> Vec<EventGroup> {
+    let mut groups: BTreeMap<(String, String, String, String, String), EventGroup> =
+        BTreeMap::new();
+    for e in events {
+        let object = format!(
+            "{}/{}",
+            s(e, "/involvedObject/kind"),
+            s(e, "/involvedObject/name")
+        );
+        let ns = crate::value::opt_s(e, "/involvedObject/namespace")
+            .unwrap_or(crate::value::namespace(e))
+            .to_string();
+        let key = (
+            ns.clone(),
+            object.clone(),
+            s(e, "/type").to_string(),
+            s(e, "/reason").to_string(),
+            s(e, "/message").trim().to_string(),
+        );
+        let count = crate::value::opt_i(e, "/series/count")
+            .or_else(|| crate::value::opt_i(e, "/count"))
+            .unwrap_or(1)
+            .max(1);
+        let (first, last) = (first_seen(e), last_seen(e));
+        let g = groups.entry(key.clone()).or_insert_with(|| EventGroup {
+            namespace: ns,
+            object,
+            event_type: key.2.clone(),
+            reason: key.3.clone(),
+            message: key.4.clone(),
+            count: 0,
+            first,
+            last,
+        });
+        g.count += count;
+        g.first = match (g.first, first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        g.last = g.last.max(last);
+    }
+    let mut out: Vec<EventGroup> = groups.into_values().collect();
+    out.sort_by(|a, b| b.last.cmp(&a.last).then_with(|| a.object.cmp(&b.object)));
+    out
+}
+
+/// Renders event groups as a table.
+pub fn render(
+    now: Timestamp,
+    groups: &[EventGroup],
+    with_ns: bool,
+    limit: usize,
+    indent: &str,
+) -> String {
+    let mut t = Table::new(&[
+        "LAST",
+        "FIRST",
+        "TYPE",
+        "REASON",
+        "NAMESPACE",
+        "OBJECT",
+        "COUNT",
+        "MESSAGE",
+    ]);
+    for g in groups.iter().take(limit) {
+        t.row(vec![
+            age(now, g.last),
+            age(now, g.first),
+            g.event_type.clone(),
+            g.reason.clone(),
+            if with_ns {
+                g.namespace.clone()
+            } else {
+                String::new()
+            },
+            g.object.clone(),
+            g.count.to_string(),
+            clip(&g.message, 180),
+        ]);
+    }
+    let mut out = t.render(indent);
+    if groups.len() > limit {
+        out.push_str(&format!(
+            "{indent}… {} older groups not shown (raise limit or filter)\n",
+            groups.len() - limit
+        ));
+    }
+    out
+}
+
+/// Lists events; see [`EventsOptions`].
+pub async fn events(t: &Target, o: &EventsOptions) -> Result<String> {
+    let ns = o.namespace.as_deref().filter(|n| !n.is_empty());
+    let mut fields: Vec<String> = o
+        .field_selector
+        .iter()
+        .filter(|f| !f.is_empty())
+        .cloned()
+        .collect();
+    if let Some(obj) = o.object.as_deref().filter(|x| !x.is_empty()) {
+        match obj.split_once('/') {
+            Some((k, n)) => {
+                let r = t.resolve(k).await?;
+                fields.push(format!("involvedObject.kind={}", r.kind));
+                fields.push(format!("involvedObject.name={n}"));
+            }
+            None => fields.push(format!("involvedObject.name={obj}")),
+        }
+    }
+    if let Some(ty) = o.event_type.as_deref().filter(|x| !x.is_empty()) {
+        let ty = if ty.eq_ignore_ascii_case("warning") {
+            "Warning"
+        } else if ty.eq_ignore_ascii_case("normal") {
+            "Normal"
+        } else {
+            ty
+        };
+        fields.push(format!("type={ty}"));
+    }
+    let fs = fields.join(",");
+    let listed = t
+        .list(
+            &kinds::events(),
+            ns,
+            None,
+            Some(fs.as_str()).filter(|f| !f.is_empty()),
+        )
+        .await?;
+    let now = t.now();
+    let mut items = listed.items;
+    if let Some(since) = o.since.as_deref().filter(|x| !x.is_empty()) {
+        let secs = parse_duration(since)?;
+        items.retain(|e| last_seen(e).is_some_and(|l| l.as_second() >= now.as_second() - secs));
+    }
+    let groups = dedupe(&items);
+    let raw: i64 = items
+        .iter()
+        .map(|e| crate::value::opt_i(e, "/count").unwrap_or(1).max(1))
+        .sum();
+    let scope = match ns {
+        Some(ns) => format!("namespace {ns}"),
+        None => "all allowed namespaces".into(),
+    };
+    let mut head = format!(
+        "# events in {scope} (context {}){}{}{}: {} groups from {} events ({raw} occurrences), newest first\n",
+        t.context(),
+        o.object
+            .as_deref()
+            .map(|x| format!(", object {x}"))
+            .unwrap_or_default(),
+        o.event_type
+            .as_deref()
+            .map(|x| format!(", type {x}"))
+            .unwrap_or_default(),
+        o.since
+            .as_deref()
+            .map(|x| format!(", last {x}"))
+            .unwrap_or_default(),
+        groups.len(),
+        items.len(),
+    );
+    if groups.is_empty() {
+        head.push_str("no matching events (events expire after about an hour by default)\n");
+        return Ok(head);
+    }
+    head.push_str(&render(
+        now,
+        &groups,
+        ns.is_none(),
+        o.limit.unwrap_or(60),
+        "",
+    ));
+    Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), 90);
+        assert_eq!(parse_duration("15m").unwrap(), 900);
+        assert_eq!(parse_duration("1h30m").unwrap(), 5400);
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+}

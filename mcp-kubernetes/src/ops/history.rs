@@ -1,0 +1,344 @@
+//! `rollout_history`: the revisions of a Deployment (its ReplicaSets), StatefulSet or
+//! DaemonSet (their ControllerRevisions), with time and what changed between consecutive
+//! revisions: images, env var names (values are compared but never shown), resources,
+//! replicas and restarts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::describe::revision;
+use super::list::short_image;
+use crate::error::{K8sError, Result};
+use crate::target::{ResourceInfo, Target, kinds};
+use crate::value::{Table, age, arr, clip, i, map_pairs, name, s};
+
+/// Options of [`rollout_history`].
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+pub struct HistoryOptions {
+    /// `deployment`, `statefulset` or `daemonset` (short names work).
+    pub kind: String,
+    /// Workload name.
+    pub name: String,
+    /// Namespace; defaults to the context's namespace.
+    pub namespace: Option<String>,
+}
+
+/// One revision of a workload.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    /// Revision number.
+    pub number: i64,
+    /// The object holding it (ReplicaSet or ControllerRevision).
+    pub holder: String,
+    /// Creation time.
+    pub created: Option<jiff::Timestamp>,
+    /// The pod template.
+    pub template: Value,
+    /// `desired/ready` for ReplicaSets.
+    pub replicas: String,
+    /// The `kubernetes.io/change-cause` annotation.
+    pub change_cause: String,
+}
+
+/// Resolves a workload kind for history/rollout tools.
+pub async fn workload_kind(t: &Target, kind: &str) -> Result<ResourceInfo> {
+    let r = t.resolve(kind).await?;
+    if r.group != "apps" || !matches!(r.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet") {
+        return Err(K8sError::InvalidArgument(format!(
+            "{} has no rollout history; use a Deployment, StatefulSet or DaemonSet",
+            r.qualified()
+        )));
+    }
+    Ok(r)
+}
+
+fn owned_by(x: &Value, owner: &Value) -> bool {
+    let uid = s(owner, "/metadata/uid");
+    arr(x, "/metadata/ownerReferences").iter().any(|o| {
+        (!uid.is_empty() && s(o, "/uid") == uid)
+            || (s(o, "/kind") == s(owner, "/kind") && s(o, "/name") == name(owner))
+    })
+}
+
+/// The revisions of a workload, oldest first.
+pub async fn revisions(
+    t: &Target,
+    r: &ResourceInfo,
+    ns: &str,
+    obj: &Value,
+) -> Result<Vec<Revision>> {
+    let mut out = Vec::new();
+    if r.kind == "Deployment" {
+        let rs = t.list(&kinds::replicasets(), Some(ns), None, None).await?;
+        for x in rs.items.iter().filter(|x| owned_by(x, obj)) {
+            out.push(Revision {
+                number: revision(x),
+                holder: format!("ReplicaSet/{}", name(x)),
+                created: crate::value::created(x),
+                template: x.pointer("/spec/template").cloned().unwrap_or(Value::Null),
+                replicas: format!(
+                    "{}/{}",
+                    i(x, "/spec/replicas"),
+                    i(x, "/status/readyReplicas")
+                ),
+                change_cause: s(x, "/metadata/annotations/kubernetes.io~1change-cause").to_string(),
+            });
+        }
+    } else {
+        let crs = t
+            .list(&kinds::controllerrevisions(), Some(ns), None, None)
+            .await?;
+        for x in crs.items.iter().filter(|x| owned_by(x, obj)) {
+            let data = match x.get("data") {
+                Some(Value::String(raw)) => serde_json::from_str(raw).unwrap_or(Value::Null),
+                Some(v) => v.clone(),
+                None => Value::Null,
+            };
+            out.push(Revision {
+                number: i(x, "/revision"),
+                holder: format!("ControllerRevision/{}", name(x)),
+                created: crate::value::created(x),
+                template: data
+                    .pointer("/spec/template")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                replicas: String::new(),
+                change_cause: s(x, "/metadata/annotations/kubernetes.io~1change-cause").to_string(),
+            });
+        }
+    }
+    out.sort_by_key(|r| r.number);
+    Ok(out)
+}
+
+fn containers(tpl: &Value) -> BTreeMap<String, &Value> {
+    arr(tpl, "/spec/containers")
+        .iter()
+        .map(|c| (s(c, "/name").to_string(), c))
+        .collect()
+}
+
+fn env_map(c: &Value) -> BTreeMap<String, String> {
+    arr(c, "/env")
+        .iter()
+        .map(|e| {
+            let v = e.get("value").map(|v| v.to_string()).unwrap_or_default()
+                + &e.get("valueFrom")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+            (s(e, "/name").to_string(), v)
+        })
+        .collect()
+}
+
+/// What changed between two pod templates, one phrase per change. Env values are compared but never shown.
+pub fn template_changes(old: &Value, new: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let (oc, nc) = (containers(old), containers(new));
+    for n in nc.keys().filter(|n| !oc.contains_key(*n)) {
+        out.push(format!("container {n} added"));
+    }
+    for n in oc.keys().filter(|n| !nc.contains_key(*n)) {
+        out.push(format!("container {n} removed"));
+    }
+    for (n, c_new) in &nc {
+        let Some(c_old) = oc.get(n) else { continue };
+        let (io, inew) = (s(c_old, "/image"), s(c_new, "/image"));
+        if io != inew {
+            out.push(format!(
+                "{n} image {} → {}",
+                short_image(io),
+                short_image(inew)
+            ));
+        }
+        let (eo, en) = (env_map(c_old), env_map(c_new));
+        let added: Vec<&str> = en
+            .keys()
+            .filter(|k| !eo.contains_key(*k))
+            .map(String::as_str)
+            .collect();
+        let removed: Vec<&str> = eo
+            .keys()
+            .filter(|k| !en.contains_key(*k))
+            .map(String::as_str)
+            .collect();
+        let changed: Vec<&str> = en
+            .iter()
+            .filter(|(k, v)| eo.get(*k).is_some_and(|ov| ov != *v))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if !added.is_empty() {
+            out.push(format!("{n} env added: {}", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            out.push(format!("{n} env removed: {}", removed.join(", ")));
+        }
+        if !changed.is_empty() {
+            out.push(format!(
+                "{n} env value changed: {} (values hidden)",
+                changed.join(", ")
+            ));
+        }
+        for part in ["requests", "limits"] {
+            let ptr = format!("/resources/{part}");
+            let (ro, rn) = (map_pairs(c_old, &ptr), map_pairs(c_new, &ptr));
+            if ro != rn {
+                out.push(format!(
+                    "{n} {part} {} → {}",
+                    if ro.is_empty() { "none" } else { &ro },
+                    if rn.is_empty() { "none" } else { &rn }
+                ));
+            }
+        }
+        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+            if c_old.get(probe) != c_new.get(probe) {
+                out.push(format!("{n} {probe} changed"));
+            }
+        }
+        if c_old.get("command") != c_new.get("command") || c_old.get("args") != c_new.get("args") {
+            out.push(format!("{n} command/args changed"));
+        }
+    }
+    let restart = "/metadata/annotations/kubectl.kubernetes.io~1restartedAt";
+    if s(old, restart) != s(new, restart) && !s(new, restart).is_empty() {
+        out.push(format!("rollout restart at {}", s(new, restart)));
+    }
+    let strip_hash = |v: &Value| {
+        let mut m: BTreeSet<String> = map_pairs(v, "/metadata/labels")
+            .split(',')
+            .map(String::from)
+            .collect();
+        m.retain(|x| {
+            !x.starts_with("pod-template-hash=") && !x.starts_with("controller-revision-hash=")
+        });
+        m
+    };
+    if strip_hash(old) != strip_hash(new) {
+        out.push("pod labels changed".into());
+    }
+    let (so, sn) = (
+        old.pointer("/spec").map(strip_containers),
+        new.pointer("/spec").map(strip_containers),
+    );
+    if so != sn && out.is_empty() {
+        out.push("pod spec changed (other than containers)".into());
+    }
+    out
+}
+
+fn strip_containers(spec: &Value) -> Value {
+    let mut v = spec.clone();
+    if let Value::Object(m) = &mut v {
+        m.remove("containers");
+    }
+    v
+}
+
+/// Renders a workload's rollout history; see [`HistoryOptions`].
+pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
+    let r = workload_kind(t, &o.kind).await?;
+    let ns = o
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| t.client().default_namespace().to_string());
+    let obj = t.get(&r, Some(&ns), &o.name).await?;
+    let revs = revisions(t, &r, &ns, &obj).await?;
+    let now = t.now();
+    let current = if r.kind == "Deployment" {
+        s(
+            &obj,
+            "/metadata/annotations/deployment.kubernetes.io~1revision",
+        )
+        .parse::<i64>()
+        .ok()
+    } else {
+        let cur = s(&obj, "/status/updateRevision");
+        revs.iter()
+            .find(|x| x.holder.ends_with(&format!("/{cur}")))
+            .map(|x| x.number)
+    };
+    let mut out = format!(
+        "# rollout history of {} {ns}/{} (context {}): {} revisions{}\n",
+        r.kind,
+        o.name,
+        t.context(),
+        revs.len(),
+        current
+            .map(|c| format!(", current {c}"))
+            .unwrap_or_default()
+    );
+    if revs.is_empty() {
+        out.push_str("no revisions found (old ReplicaSets/ControllerRevisions may have been pruned by revisionHistoryLimit)\n");
+        return Ok(out);
+    }
+    let mut tb = Table::new(&[
+        "REVISION",
+        "CREATED",
+        "HOLDER",
+        "REPLICAS",
+        "IMAGES",
+        "CHANGE-CAUSE",
+    ]);
+    for rv in revs.iter().rev() {
+        tb.row(vec![
+            format!(
+                "{}{}",
+                rv.number,
+                if Some(rv.number) == current { "*" } else { "" }
+            ),
+            format!("{} ago", age(now, rv.created)),
+            rv.holder.clone(),
+            rv.replicas.clone(),
+            arr(&rv.template, "/spec/containers")
+                .iter()
+                .map(|c| short_image(s(c, "/image")))
+                .collect::<Vec<_>>()
+                .join(","),
+            clip(&rv.change_cause, 80),
+        ]);
+    }
+    out.push_str(&tb.render(""));
+    if r.kind == "Deployment" {
+        out.push_str("(* = current; REPLICAS = desired/ready of that revision's ReplicaSet)\n");
+    }
+    out.push_str("changes (newest first):\n");
+    for pair in revs.windows(2).rev() {
+        let ch = template_changes(&pair[0].template, &pair[1].template);
+        out.push_str(&format!(
+            "  {} → {} ({} ago): {}\n",
+            pair[0].number,
+            pair[1].number,
+            age(now, pair[1].created),
+            if ch.is_empty() {
+                "no pod template difference".to_string()
+            } else {
+                ch.join("; ")
+            }
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_show_env_names_not_values() {
+        let old = json!({"spec": {"containers": [{"name": "app", "image": "r.io/app:1", "env": [{"name": "DB_PASSWORD", "value": "old-secret"}, {"name": "GONE", "value": "x"}], "resources": {"limits": {"memory": "256Mi"}}}]}});
+        let new = json!({"spec": {"containers": [{"name": "app", "image": "r.io/app:2", "env": [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "NEW", "value": "y"}], "resources": {"limits": {"memory": "128Mi"}}}]}});
+        let ch = template_changes(&old, &new).join("; ");
+        assert!(ch.contains("app image app:1 → app:2"), "{ch}");
+        assert!(
+            ch.contains("env added: NEW") && ch.contains("env removed: GONE"),
+            "{ch}"
+        );
+        assert!(ch.contains("env value changed: DB_PASSWORD"), "{ch}");
+        assert!(ch.contains("limits memory=256Mi → memory=128Mi"), "{ch}");
+        assert!(!ch.contains("hunter2") && !ch.contains("old-secret"));
+    }
+}
