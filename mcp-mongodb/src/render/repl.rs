@@ -1,0 +1,129 @@
+//! `replica_set_status`: members, state, health, lag and the oplog window.
+
+use bson::{Bson, Document};
+
+use crate::fmt::{duration, epoch_seconds, num, table, text};
+use crate::render::Report;
+
+/// Lag above which a member is flagged.
+pub const LAG_WARN_SECONDS: f64 = 10.0;
+
+fn optime(member: &Document) -> Option<f64> {
+    member
+        .get("optimeDate")
+        .and_then(epoch_seconds)
+        .or_else(|| member.get("optime").and_then(epoch_seconds))
+}
+
+/// Renders a `replSetGetStatus` reply and, if known, the first and last
+/// oplog entries of the member answering.
+pub fn render(status: &Document, oplog: Option<(&Document, &Document)>) -> Report {
+    let members: Vec<&Document> = match status.get("members") {
+        Some(Bson::Array(items)) => items.iter().filter_map(Bson::as_document).collect(),
+        _ => Vec::new(),
+    };
+    let set = text(status, "set").unwrap_or("?");
+    let primary = members
+        .iter()
+        .find(|m| text(m, "stateStr") == Some("PRIMARY"))
+        .copied();
+    let reference = primary
+        .and_then(optime)
+        .or_else(|| members.iter().filter_map(|m| optime(m)).reduce(f64::max));
+    let mut worst_lag: f64 = 0.0;
+    let rows: Vec<Vec<String>> = members
+        .iter()
+        .map(|m| {
+            let state = text(m, "stateStr").unwrap_or("?");
+            let healthy = num(m, "health").is_none_or(|h| h > 0.0);
+            let data_bearing = matches!(state, "PRIMARY" | "SECONDARY" | "RECOVERING" | "STARTUP2");
+            let lag = match (reference, optime(m)) {
+                (Some(r), Some(o)) if data_bearing && healthy => Some((r - o).max(0.0)),
+                _ => None,
+            };
+            let mut flags = Vec::new();
+            if !healthy {
+                flags.push("UNHEALTHY");
+            }
+            if let Some(l) = lag {
+                worst_lag = worst_lag.max(l);
+                if l > LAG_WARN_SECONDS {
+                    flags.push("LAGGING");
+                }
+            }
+            if !matches!(state, "PRIMARY" | "SECONDARY" | "ARBITER") {
+                flags.push("NOT-SERVING");
+            }
+            let mut name = text(m, "name").unwrap_or("?").to_string();
+            if m.get_bool("self").unwrap_or(false) {
+                name.push_str(" (self)");
+            }
+            vec![
+                name,
+                state.to_string(),
+                if healthy { "up".into() } else { "DOWN".into() },
+                lag.map(|l| format!("{l:.0}s"))
+                    .unwrap_or_else(|| "-".into()),
+                num(m, "pingMs")
+                    .map(|p| format!("{p:.0}ms"))
+                    .unwrap_or_else(|| "-".into()),
+                text(m, "syncSourceHost")
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("-")
+                    .to_string(),
+                {
+                    let mut f = if flags.is_empty() {
+                        "-".to_string()
+                    } else {
+                        flags.join(",")
+                    };
+                    if let Some(msg) = text(m, "lastHeartbeatMessage").filter(|s| !s.is_empty()) {
+                        f.push_str(&format!(" ({})", crate::fmt::clip(msg, 60)));
+                    }
+                    f
+                },
+            ]
+        })
+        .collect();
+    let mut summary = format!(
+        "replica set {set}: {} member(s), primary {}",
+        members.len(),
+        primary
+            .and_then(|p| text(p, "name"))
+            .unwrap_or("NONE (NO-PRIMARY: writes fail)")
+    );
+    summary.push_str(&format!(", max lag {}", duration(worst_lag)));
+    let window = oplog.and_then(|(first, last)| {
+        let a = first.get("ts").and_then(epoch_seconds)?;
+        let b = last.get("ts").and_then(epoch_seconds)?;
+        Some(b - a)
+    });
+    match window {
+        Some(w) => {
+            summary.push_str(&format!(", oplog window {}", duration(w)));
+            if w > 0.0 && worst_lag > 0.5 * w {
+                summary.push_str(&format!(
+                    "  OPLOG-RISK: lag is {:.0}% of the window; a member that falls off the oplog needs a full resync",
+                    worst_lag * 100.0 / w
+                ));
+            }
+        }
+        None => summary.push_str(", oplog window n/a"),
+    }
+    let (head, lines) = table(
+        &[
+            "MEMBER",
+            "STATE",
+            "HEALTH",
+            "LAG",
+            "PING",
+            "SYNC SOURCE",
+            "FLAGS",
+        ],
+        &rows,
+    );
+    Report {
+        header: format!("{summary}\n{head}"),
+        lines,
+    }
+}

@@ -1,0 +1,419 @@
+//! The recorded backend: replies saved as JSON files in a directory.
+//!
+//! The layout is documented in the crate docs (see [`crate`]); each file holds
+//! the reply of one command in MongoDB Extended JSON (relaxed or canonical, as
+//! `mongosh` prints with `EJSON.stringify` or `mongoexport` writes), so the
+//! same renderers run on it as on a live server. A missing file is an error
+//! that names the file and the command whose reply belongs in it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bson::{Bson, Document};
+
+use crate::backend::{Backend, BoxFuture, FindSpec};
+use crate::error::{Error, Result};
+
+/// A directory of recorded replies.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    dir: PathBuf,
+}
+
+impl Snapshot {
+    /// A snapshot in `dir`; fails if it is not a directory.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self> {
+        let dir = dir.into();
+        if !dir.is_dir() {
+            return Err(Error::Snapshot {
+                path: dir.display().to_string(),
+                reason: "not a directory".into(),
+            });
+        }
+        Ok(Self { dir })
+    }
+
+    fn read(&self, rel: &Path, how: &str) -> Result<Bson> {
+        let path = self.dir.join(rel);
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Snapshot {
+            path: shown.clone(),
+            reason: if e.kind() == std::io::ErrorKind::NotFound {
+                format!("not recorded; to record it, save {how} there")
+            } else {
+                e.to_string()
+            },
+        })?;
+        // Straight into BSON: keeps key order (index keys, sorts) and reads
+        // Extended JSON ($date, $oid, $timestamp, $numberLong).
+        serde_json::from_str::<Bson>(&text).map_err(|e| Error::Snapshot {
+            path: shown,
+            reason: format!("not valid (Extended) JSON: {e}"),
+        })
+    }
+
+    fn doc(&self, rel: &Path, how: &str) -> Result<Document> {
+        match self.read(rel, how)? {
+            Bson::Document(d) => Ok(d),
+            _ => Err(Error::Snapshot {
+                path: self.dir.join(rel).display().to_string(),
+                reason: format!("expected one JSON object: {how}"),
+            }),
+        }
+    }
+
+    fn docs(&self, rel: &Path, how: &str) -> Result<Vec<Document>> {
+        match self.read(rel, how)? {
+            Bson::Array(items) => Ok(items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Bson::Document(d) => Some(d),
+                    _ => None,
+                })
+                .collect()),
+            Bson::Document(d) => Ok(vec![d]),
+            _ => Err(Error::Snapshot {
+                path: self.dir.join(rel).display().to_string(),
+                reason: format!("expected a JSON array of objects: {how}"),
+            }),
+        }
+    }
+}
+
+fn ready<'a, T: Send + 'a>(value: Result<T>) -> BoxFuture<'a, T> {
+    Box::pin(std::future::ready(value))
+}
+
+fn coll_path(db: &str, coll: &str, file: &str) -> PathBuf {
+    Path::new(db).join(coll).join(file)
+}
+
+/// Whether `doc` matches an equality-only `filter` (dotted paths; an array
+/// field matches when it contains the value).
+fn matches(doc: &Document, filter: &Document) -> Result<bool> {
+    for (key, want) in filter {
+        if key.starts_with('$')
+            || matches!(want, Bson::Document(d) if d.keys().any(|k| k.starts_with('$')))
+        {
+            return Err(Error::BadArgument(format!(
+                "the snapshot backend evaluates equality filters only (`{key}` uses an operator); \
+                 run against a live server for full queries"
+            )));
+        }
+        let got = crate::fmt::get(doc, key);
+        let ok = match got {
+            Some(Bson::Array(items)) => items.contains(want) || got == Some(want),
+            Some(value) => value == want,
+            None => matches!(want, Bson::Null),
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Applies a top-level projection: inclusion (`{a: 1}`) or exclusion (`{a: 0}`).
+fn project(doc: Document, projection: &Document) -> Document {
+    let truthy = |v: &Bson| crate::fmt::as_f64(v).is_none_or(|f| f != 0.0);
+    let include: Vec<&str> = projection
+        .iter()
+        .filter(|(k, v)| *k != "_id" && truthy(v))
+        .map(|(k, _)| k.split('.').next().unwrap_or(k))
+        .collect();
+    let keep_id = projection.get("_id").is_none_or(truthy);
+    if include.is_empty() {
+        let exclude: Vec<&str> = projection
+            .iter()
+            .filter(|(_, v)| !truthy(v))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        return doc
+            .into_iter()
+            .filter(|(k, _)| !exclude.contains(&k.as_str()))
+            .collect();
+    }
+    doc.into_iter()
+        .filter(|(k, _)| (k == "_id" && keep_id) || include.contains(&k.as_str()))
+        .collect()
+}
+
+impl Backend for Snapshot {
+    fn target(&self) -> String {
+        format!("snapshot {}", self.dir.display())
+    }
+
+    fn server_status(&self, _interval: Duration) -> BoxFuture<'_, Vec<Document>> {
+        ready(self.docs(
+            Path::new("serverStatus.json"),
+            "the reply of db.adminCommand({serverStatus: 1}), or an array of two taken a few seconds apart",
+        ))
+    }
+
+    fn current_op(&self, all: bool) -> BoxFuture<'_, Vec<Document>> {
+        let reply = self.doc(
+            Path::new("currentOp.json"),
+            "the reply of db.adminCommand({currentOp: 1, $all: true})",
+        );
+        ready(reply.and_then(|r| {
+            let ops: Vec<Document> = match r.get("inprog") {
+                Some(Bson::Array(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_document().cloned())
+                    .collect(),
+                _ => {
+                    return Err(Error::Snapshot {
+                        path: self.dir.join("currentOp.json").display().to_string(),
+                        reason: "no `inprog` array".into(),
+                    });
+                }
+            };
+            Ok(if all {
+                ops
+            } else {
+                ops.into_iter()
+                    .filter(|o| o.get_bool("active").unwrap_or(false))
+                    .collect()
+            })
+        }))
+    }
+
+    fn profile_level<'a>(&'a self, db: &'a str) -> BoxFuture<'a, Document> {
+        ready(self.doc(
+            &Path::new(db).join("profile.json"),
+            &format!("the reply of db.getSiblingDB({db:?}).runCommand({{profile: -1}})"),
+        ))
+    }
+
+    fn profile_entries<'a>(&'a self, db: &'a str, limit: i64) -> BoxFuture<'a, Vec<Document>> {
+        let docs = self.docs(
+            &Path::new(db).join("system.profile.json"),
+            &format!(
+                "the documents of db.getSiblingDB({db:?}).system.profile.find().sort({{$natural: -1}})"
+            ),
+        );
+        ready(docs.map(|mut d| {
+            d.truncate(limit.max(0) as usize);
+            d
+        }))
+    }
+
+    fn get_log(&self) -> BoxFuture<'_, Vec<String>> {
+        let reply = self.doc(
+            Path::new("getLog.json"),
+            "the reply of db.adminCommand({getLog: \"global\"})",
+        );
+        ready(reply.map(|r| {
+            match r.get("log") {
+                Some(Bson::Array(lines)) => lines
+                    .iter()
+                    .filter_map(|l| l.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }))
+    }
+
+    fn repl_set_status(&self) -> BoxFuture<'_, Document> {
+        ready(self.doc(
+            Path::new("replSetGetStatus.json"),
+            "the reply of db.adminCommand({replSetGetStatus: 1})",
+        ))
+    }
+
+    fn oplog_bounds(&self) -> BoxFuture<'_, Option<(Document, Document)>> {
+        let path = Path::new("oplog.json");
+        if !self.dir.join(path).exists() {
+            return ready(Ok(None));
+        }
+        let docs = self.docs(
+            path,
+            "[first, last] entries of local.oplog.rs ({ts: ...} at least)",
+        );
+        ready(docs.map(|d| match (d.first(), d.last()) {
+            (Some(a), Some(b)) if d.len() >= 2 => Some((a.clone(), b.clone())),
+            _ => None,
+        }))
+    }
+
+    fn list_databases(&self) -> BoxFuture<'_, Vec<Document>> {
+        let reply = self.doc(
+            Path::new("listDatabases.json"),
+            "the reply of db.adminCommand({listDatabases: 1})",
+        );
+        ready(reply.map(|r| {
+            match r.get("databases") {
+                Some(Bson::Array(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_document().cloned())
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }))
+    }
+
+    fn list_collections<'a>(&'a self, db: &'a str) -> BoxFuture<'a, Vec<Document>> {
+        ready(self.docs(
+            &Path::new(db).join("listCollections.json"),
+            &format!("the array db.getSiblingDB({db:?}).getCollectionInfos()"),
+        ))
+    }
+
+    fn coll_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Document> {
+        ready(self.doc(
+            &coll_path(db, coll, "collStats.json"),
+            &format!("the reply of db.getSiblingDB({db:?}).runCommand({{collStats: {coll:?}}})"),
+        ))
+    }
+
+    fn index_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
+        ready(self.docs(
+            &coll_path(db, coll, "indexStats.json"),
+            &format!(
+                "the documents of db.getSiblingDB({db:?}).getCollection({coll:?}).aggregate([{{$indexStats: {{}}}}])"
+            ),
+        ))
+    }
+
+    fn list_indexes<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
+        ready(self.docs(
+            &coll_path(db, coll, "listIndexes.json"),
+            &format!("the array db.getSiblingDB({db:?}).getCollection({coll:?}).getIndexes()"),
+        ))
+    }
+
+    fn explain<'a>(
+        &'a self,
+        db: &'a str,
+        command: Document,
+        _verbosity: &'a str,
+        _max_time: Duration,
+    ) -> BoxFuture<'a, Document> {
+        let coll = command
+            .iter()
+            .next()
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        let rel = coll_path(db, &coll, "explain.json");
+        let recorded = self.docs(
+            &rel,
+            "an array of explain outputs (verbosity executionStats); each output's `command` \
+             field selects which request it answers",
+        );
+        let wanted = crate::shape::command_shape(&command);
+        ready(recorded.and_then(|replies| {
+            let mut shapes = Vec::new();
+            for reply in replies {
+                let Some(recorded) = crate::fmt::sub(&reply, "command") else {
+                    continue;
+                };
+                let got = crate::shape::command_shape(recorded);
+                if got == wanted {
+                    return Ok(reply);
+                }
+                shapes.push(format!("{} {}", got.0, got.1));
+            }
+            Err(Error::Snapshot {
+                path: self.dir.join(&rel).display().to_string(),
+                reason: format!(
+                    "no recorded explain for `{} {}`; recorded: {}",
+                    wanted.0,
+                    wanted.1,
+                    if shapes.is_empty() {
+                        "none with a `command` field".into()
+                    } else {
+                        shapes.join(" | ")
+                    }
+                ),
+            })
+        }))
+    }
+
+    fn find<'a>(
+        &'a self,
+        db: &'a str,
+        coll: &'a str,
+        spec: FindSpec,
+    ) -> BoxFuture<'a, Vec<Document>> {
+        let docs = self.docs(
+            &coll_path(db, coll, "documents.json"),
+            "an array of sample documents (mongoexport --jsonArray)",
+        );
+        ready(docs.and_then(|docs| {
+            let mut out = Vec::new();
+            for doc in docs {
+                if out.len() as i64 >= spec.limit {
+                    break;
+                }
+                if matches(&doc, &spec.filter)? {
+                    out.push(match &spec.projection {
+                        Some(p) => project(doc, p),
+                        None => doc,
+                    });
+                }
+            }
+            Ok(out)
+        }))
+    }
+
+    fn aggregate<'a>(
+        &'a self,
+        _db: &'a str,
+        _coll: &'a str,
+        _pipeline: Vec<Document>,
+        _max_time: Duration,
+    ) -> BoxFuture<'a, Vec<Document>> {
+        ready(Err(Error::Unsupported {
+            command: "aggregate".into(),
+            detail: "a snapshot holds sample documents, not a query engine; use `find` with an \
+                     equality filter, or run against a live server"
+                .into(),
+        }))
+    }
+
+    fn count<'a>(
+        &'a self,
+        db: &'a str,
+        coll: &'a str,
+        filter: Document,
+        _max_time: Duration,
+    ) -> BoxFuture<'a, u64> {
+        let docs = self.docs(
+            &coll_path(db, coll, "documents.json"),
+            "an array of sample documents (mongoexport --jsonArray)",
+        );
+        ready(docs.and_then(|docs| {
+            let mut n = 0;
+            for doc in &docs {
+                if matches(doc, &filter)? {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn equality_matching() {
+        let d = doc! {"a": 1, "b": {"c": "x"}, "tags": ["p", "q"]};
+        assert!(matches(&d, &doc! {"a": 1, "b.c": "x"}).unwrap());
+        assert!(matches(&d, &doc! {"tags": "q"}).unwrap());
+        assert!(!matches(&d, &doc! {"a": 2}).unwrap());
+        assert!(matches(&d, &doc! {"a": {"$gt": 0}}).is_err());
+    }
+
+    #[test]
+    fn projections() {
+        let d = doc! {"_id": 1, "a": 1, "b": 2};
+        assert_eq!(project(d.clone(), &doc! {"a": 1}), doc! {"_id": 1, "a": 1});
+        assert_eq!(project(d.clone(), &doc! {"a": 1, "_id": 0}), doc! {"a": 1});
+        assert_eq!(project(d, &doc! {"b": 0}), doc! {"_id": 1, "a": 1});
+    }
+}

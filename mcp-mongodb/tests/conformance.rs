@@ -1,0 +1,79 @@
+//! The server binary under the official MCP clients (Python SDK and MCP
+//! Inspector CLI, stdio and HTTP), with real tool calls on the recorded
+//! snapshot (`recorded_…`), plus command-line behaviour.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use mcp_kit::conformance::Conformance;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcp-mongodb");
+
+fn fixture() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/mongodb/missing-index")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn recorded_snapshot_conforms_with_both_clients_on_both_transports() {
+    let report = Conformance::new(BIN)
+        .arg("--snapshot")
+        .arg(fixture())
+        .call("server_status", json!({"sample_seconds": 0}))
+        .call("slow_queries", json!({"database": "shop"}))
+        .call(
+            "explain",
+            json!({"database": "shop", "collection": "orders",
+                   "filter": {"customerId": "C-1", "status": "pending"}, "sort": {"createdAt": -1}}),
+        )
+        .call("find", json!({"database": "shop", "collection": "orders", "limit": 2}))
+        .call("replica_set_status", json!({}))
+        .invalid("find", json!({"database": "shop"}), "collection")
+        .invalid("server_status", json!({"sample_seconds": "many"}), "sample_seconds")
+        .run_all()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for expected in [
+        "PASS unauthorized",
+        "PASS schemas",
+        "Inspector tools/call server_status: ok",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
+    }
+}
+
+#[test]
+fn help_never_shows_the_connection_string() {
+    let out = Command::new(BIN)
+        .arg("--help")
+        .env("MONGODB_URI", "mongodb://ops:HelpLeak99@db:27017")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--uri") && help.contains("MONGODB_URI"),
+        "{help}"
+    );
+    assert!(!help.contains("HelpLeak99"), "{help}");
+}
+
+#[test]
+fn starting_without_a_source_says_what_to_pass() {
+    let out = Command::new(BIN)
+        .env_remove("MONGODB_URI")
+        .env_remove("MCP_MONGODB_URI")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--uri") && stderr.contains("--snapshot"),
+        "{stderr}"
+    );
+}
