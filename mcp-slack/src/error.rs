@@ -1,0 +1,161 @@
+//! Errors of the Slack client and tools, written for the person who must act
+//! on them.
+
+use std::time::Duration;
+
+use slack_morphism::errors::SlackClientError;
+
+/// Why a Slack operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    /// No bot token was configured.
+    #[error(
+        "no Slack bot token is configured: set SLACK_BOT_TOKEN (or --slack-bot-token-file) to the \
+         app's xoxb- token and restart this server"
+    )]
+    NoBotToken,
+    /// Search was asked for with no user token.
+    #[error(
+        "search_messages needs a Slack user token (xoxp-…, scope search:read): Slack's \
+         search.messages method does not accept bot tokens, and only a bot token is configured. \
+         Set SLACK_USER_TOKEN (or --slack-user-token-file) and restart this server, or use \
+         channel_history / read_thread instead"
+    )]
+    NoUserToken,
+    /// Slack kept answering 429 beyond the retry bound.
+    #[error(
+        "Slack rate-limited {method} (HTTP 429) and asked to wait {}s; gave up after {attempts} \
+         attempt(s). Try again later or narrow the request",
+        retry_after.as_secs()
+    )]
+    RateLimited {
+        /// The Web API method.
+        method: String,
+        /// What Slack's `Retry-After` asked for, last time.
+        retry_after: Duration,
+        /// How many requests were made.
+        attempts: u32,
+    },
+    /// Slack answered `ok: false`.
+    #[error("Slack {method} failed: {code}{}", hint(code, needed.as_deref()))]
+    Api {
+        /// The Web API method.
+        method: String,
+        /// Slack's error code, e.g. `channel_not_found`.
+        code: String,
+        /// For `missing_scope`: the scope Slack says is needed.
+        needed: Option<String>,
+    },
+    /// Slack could not be reached, or answered something that is not the Web API.
+    #[error("cannot complete Slack {method}: {message}")]
+    Transport {
+        /// The Web API method.
+        method: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the Slack HTTP client: {0}")]
+    Client(String),
+}
+
+/// A one-sentence hint on what to do about a Slack error code.
+fn hint(code: &str, needed: Option<&str>) -> String {
+    let text = match code {
+        "channel_not_found" => {
+            " — the channel does not exist or the app cannot see it (a private channel needs the app invited)"
+        }
+        "not_in_channel" => {
+            " — the app is not a member of this channel; invite it with `/invite @<app>` in the channel"
+        }
+        "invalid_auth" | "not_authed" | "token_revoked" | "token_expired" | "account_inactive" => {
+            " — Slack rejected the token; check SLACK_BOT_TOKEN / SLACK_USER_TOKEN"
+        }
+        "not_allowed_token_type" => " — this method does not accept this kind of token",
+        "message_not_found" | "thread_not_found" | "invalid_thread_ts" => {
+            " — no message with that ts in that channel"
+        }
+        "cant_update_message" => " — only messages this app posted can be updated",
+        "already_reacted" => " — the reaction is already there",
+        "invalid_name" => " — unknown emoji name (give it without colons, e.g. `eyes`)",
+        "user_not_found" | "users_not_found" => " — no such user",
+        "invalid_blocks" | "invalid_blocks_format" => {
+            " — Slack rejected the Block Kit JSON; check it in the Block Kit Builder"
+        }
+        "msg_too_long" => " — the text is too long for one Slack message",
+        "missing_scope" => {
+            return match needed {
+                Some(scope) => {
+                    format!(
+                        " — the token lacks the `{scope}` scope; add it to the Slack app and reinstall it"
+                    )
+                }
+                None => " — the token lacks a scope this method needs".to_string(),
+            };
+        }
+        _ => "",
+    };
+    text.to_string()
+}
+
+impl SlackError {
+    /// Converts slack-morphism's error for `method`.
+    pub fn from_client(method: &str, error: SlackClientError) -> Self {
+        match error {
+            SlackClientError::ApiError(e) => {
+                let needed = e
+                    .http_response_body
+                    .as_deref()
+                    .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+                    .and_then(|v| v.get("needed").and_then(|n| n.as_str()).map(str::to_string));
+                SlackError::Api {
+                    method: method.to_string(),
+                    code: e.code,
+                    needed,
+                }
+            }
+            SlackClientError::RateLimitError(e) => SlackError::RateLimited {
+                method: method.to_string(),
+                retry_after: e.retry_after.unwrap_or(Duration::from_secs(1)),
+                attempts: 1,
+            },
+            SlackClientError::HttpError(e) => SlackError::Transport {
+                method: method.to_string(),
+                message: format!("HTTP {}", e.status_code),
+            },
+            other => SlackError::Transport {
+                method: method.to_string(),
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// Slack's error code, when Slack answered `ok: false`.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SlackError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_carry_a_hint() {
+        let e = SlackError::Api {
+            method: "chat.postMessage".into(),
+            code: "not_in_channel".into(),
+            needed: None,
+        };
+        assert!(e.to_string().contains("/invite"), "{e}");
+        let e = SlackError::Api {
+            method: "search.messages".into(),
+            code: "missing_scope".into(),
+            needed: Some("search:read".into()),
+        };
+        assert!(e.to_string().contains("`search:read`"), "{e}");
+    }
+}

@@ -1,0 +1,924 @@
+//! The MCP tools.
+//!
+//! Eight tools, four of them writes (hidden by the kit unless
+//! `--allow-writes`). Every tool checks the channel allowlist; every write
+//! also takes a slot from the per-channel rate limiter. Message text from
+//! Slack is framed as untrusted data. Tool failures are `isError` results
+//! whose text says what to do.
+
+use std::sync::Arc;
+use std::sync::LazyLock;
+
+use mcp_kit::rmcp::handler::server::router::tool::ToolRouter;
+use mcp_kit::rmcp::handler::server::wrapper::Parameters;
+use mcp_kit::rmcp::model::{CallToolResult, ContentBlock};
+use mcp_kit::rmcp::{schemars, tool, tool_router};
+use mcp_kit::{KitServer, ServerDescription, untrusted};
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::api::{PostMessage, SlackApi, SlackApiConfig, UpdateMessage};
+use crate::directory::{Channel, Directory, user_display_name};
+use crate::error::SlackError;
+use crate::format::{MessageView, mentioned_users, message_line, readable, ts_to_time};
+use crate::policy::{ChannelAllowlist, WriteLimiter};
+
+/// Most messages `channel_history` returns.
+pub const MAX_HISTORY: u32 = 200;
+/// Most messages `read_thread` returns.
+pub const MAX_THREAD: u32 = 500;
+/// Slack's limit on blocks per message.
+pub const MAX_BLOCKS: usize = 50;
+
+/// How the server is set up.
+#[derive(Debug, Clone)]
+pub struct SlackServerConfig {
+    /// The Web API client settings.
+    pub api: SlackApiConfig,
+    /// Channels tools may use: names, IDs, or `*`.
+    pub allowed_channels: Vec<String>,
+    /// Writes per channel per minute.
+    pub writes_per_minute: u32,
+}
+
+/// The Slack MCP server.
+#[derive(Clone)]
+pub struct SlackServer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: Directory,
+    allow: ChannelAllowlist,
+    limiter: WriteLimiter,
+}
+
+/// Arguments of `post_message`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct PostMessageArgs {
+    /// Channel name (`incidents`, `#incidents`) or ID (`C0123ABCD`).
+    pub channel: String,
+    /// Message text (Slack mrkdwn). With `blocks`, it is the notification fallback.
+    pub text: String,
+    /// Optional Block Kit blocks (JSON array, at most 50), sent as given.
+    pub blocks: Option<Vec<Value>>,
+    /// Reply in the thread of this message ts (e.g. `1732400000.000100`).
+    pub thread_ts: Option<String>,
+    /// With `thread_ts`: also show the reply in the channel.
+    pub reply_broadcast: Option<bool>,
+}
+
+/// Arguments of `update_message`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct UpdateMessageArgs {
+    /// Channel name or ID.
+    pub channel: String,
+    /// The message ts (only this app's own messages can be updated).
+    pub ts: String,
+    /// New text (replaces the old).
+    pub text: String,
+    /// New Block Kit blocks; omitted removes the old ones.
+    pub blocks: Option<Vec<Value>>,
+}
+
+/// Arguments of `add_reaction`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct AddReactionArgs {
+    /// Channel name or ID.
+    pub channel: String,
+    /// The message ts.
+    pub ts: String,
+    /// Emoji name without colons, e.g. `eyes` or `white_check_mark`.
+    pub name: String,
+}
+
+/// Arguments of `read_thread`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ReadThreadArgs {
+    /// Channel name or ID.
+    pub channel: String,
+    /// ts of the thread's parent message (or of any reply in it).
+    pub ts: String,
+    /// Most messages to return (1-500, default 100).
+    #[schemars(range(min = 1, max = 500))]
+    pub limit: Option<u32>,
+}
+
+/// Arguments of `channel_history`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ChannelHistoryArgs {
+    /// Channel name or ID.
+    pub channel: String,
+    /// Only messages after this: `30m`, `2h`, `1d`, RFC 3339 time, or a message ts.
+    pub since: Option<String>,
+    /// Only messages before this (same forms); use it to page back.
+    pub before: Option<String>,
+    /// Most messages to return, newest kept (1-200, default 50).
+    #[schemars(range(min = 1, max = 200))]
+    pub limit: Option<u32>,
+}
+
+/// Arguments of `search_messages`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SearchArgs {
+    /// Slack search query, e.g. `checkout OOMKilled in:#incidents after:2024-11-01`.
+    pub query: String,
+    /// Most matches to return (1-100, default 20).
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+}
+
+/// Arguments of `list_channels`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ListChannelsArgs {
+    /// Only channels whose name contains this text.
+    pub filter: Option<String>,
+}
+
+/// Arguments of `get_user`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct GetUserArgs {
+    /// User ID (`U0123ABCD`), handle or display name (`@alice`), or email.
+    pub user: String,
+}
+
+fn ok(text: String) -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(text)])
+}
+
+fn fail(text: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(text.into())])
+}
+
+fn done(r: Result<String, String>) -> CallToolResult {
+    match r {
+        Ok(t) => ok(t),
+        Err(e) => fail(e),
+    }
+}
+
+static TS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\d{9,11}\.\d{1,6}$").ok());
+static RELATIVE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^(\d+)\s*(s|m|min|h|d|w)$").ok());
+
+/// Whether `s` is a Slack message ts.
+pub fn is_ts(s: &str) -> bool {
+    TS.as_ref().is_some_and(|re| re.is_match(s))
+}
+
+fn check_ts(field: &str, s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if is_ts(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{field}` must be a Slack message ts like `1732400000.000100` (the first column of \
+             channel_history), got `{s}`"
+        ))
+    }
+}
+
+/// Parses `30m`, `2h`, `1d`, an RFC 3339 time, unix seconds or a ts into a
+/// Slack ts, relative to `now`.
+pub fn parse_time(field: &str, s: &str, now: jiff::Timestamp) -> Result<String, String> {
+    let s = s.trim();
+    if is_ts(s) {
+        return Ok(s.to_string());
+    }
+    if let Ok(secs) = s.parse::<i64>() {
+        return Ok(format!("{secs}.000000"));
+    }
+    if let Some(c) = RELATIVE.as_ref().and_then(|re| re.captures(s)) {
+        let n: i64 = c[1]
+            .parse()
+            .map_err(|_| format!("`{field}`: number too large"))?;
+        let unit = match &c[2] {
+            "s" => 1,
+            "m" | "min" => 60,
+            "h" => 3_600,
+            "d" => 86_400,
+            _ => 604_800,
+        };
+        let secs = now.as_second() - n.saturating_mul(unit);
+        return Ok(format!("{secs}.000000"));
+    }
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(format!("{}.000000", t.as_second()));
+    }
+    Err(format!(
+        "`{field}` must be a duration ago (`30m`, `2h`, `1d`), an RFC 3339 time \
+         (`2024-11-23T22:00:00Z`) or a message ts; got `{s}`"
+    ))
+}
+
+/// Checks Block Kit JSON before it goes to Slack.
+fn check_blocks(blocks: &[Value]) -> Result<(), String> {
+    if blocks.len() > MAX_BLOCKS {
+        return Err(format!(
+            "`blocks` has {} blocks; Slack allows at most {MAX_BLOCKS} per message",
+            blocks.len()
+        ));
+    }
+    for (i, b) in blocks.iter().enumerate() {
+        if b.get("type").and_then(Value::as_str).is_none() {
+            return Err(format!(
+                "`blocks[{i}]` is not a Block Kit block: every block is an object with a `type` \
+                 (section, header, context, divider, actions, …)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl SlackServer {
+    /// A server; contacts nothing.
+    pub fn new(config: SlackServerConfig) -> Self {
+        let api = SlackApi::new(config.api);
+        Self {
+            inner: Arc::new(Inner {
+                dir: Directory::new(api),
+                allow: ChannelAllowlist::new(&config.allowed_channels),
+                limiter: WriteLimiter::per_minute(config.writes_per_minute),
+            }),
+        }
+    }
+
+    /// The caches (e.g. to warm them in the background).
+    pub fn directory(&self) -> &Directory {
+        &self.inner.dir
+    }
+
+    fn api(&self) -> &SlackApi {
+        self.inner.dir.api()
+    }
+
+    /// Starts warming the caches in the background, if a bot token is set.
+    /// Returns at once.
+    pub fn spawn_warm_up(&self) {
+        if self.api().has_bot_token() {
+            tokio::spawn(self.inner.dir.clone().warm());
+        }
+    }
+
+    fn name_of(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        |id: &str| self.inner.dir.cached_user_name(id)
+    }
+
+    /// Resolves a channel reference and checks the allowlist.
+    async fn channel(&self, reference: &str) -> Result<Channel, String> {
+        if !self.api().has_bot_token() {
+            return Err(SlackError::NoBotToken.to_string());
+        }
+        let allow = &self.inner.allow;
+        if allow.is_empty() {
+            return Err("no channel is allowed: this server was started without \
+                        --allowed-channels (names or IDs, comma-separated, or `*` for all)"
+                .into());
+        }
+        let key = crate::policy::normalise_channel(reference);
+        if key.is_empty() {
+            return Err("`channel` is empty".into());
+        }
+        let found = match self.inner.dir.resolve_channel(&key).await {
+            Ok(c) => c,
+            // An ID on the allowlist needs no listing; go on without a name.
+            Err(_) if allow.allows_id(&key) => Some(Channel {
+                id: key.clone(),
+                name: None,
+                is_private: false,
+                is_member: true,
+                topic: String::new(),
+                members: None,
+            }),
+            Err(e) => return Err(e.to_string()),
+        };
+        let Some(channel) = found else {
+            return Err(format!(
+                "no channel `{reference}` is visible to the Slack app (archived, private without \
+                 the app, or misspelled); list_channels shows the usable ones"
+            ));
+        };
+        if !allow.allows(&channel.id, channel.name.as_deref()) {
+            return Err(format!(
+                "channel {} is not in this server's allowlist ({}); the operator can add it with \
+                 --allowed-channels",
+                channel.label(),
+                allow.describe()
+            ));
+        }
+        Ok(channel)
+    }
+
+    async fn writable(&self, reference: &str) -> Result<Channel, String> {
+        let channel = self.channel(reference).await?;
+        if let Err(wait) = self.inner.limiter.try_acquire(&channel.id) {
+            return Err(format!(
+                "write rate limit reached for {}: at most {} writes per minute per channel; the \
+                 next write is possible in {}s",
+                channel.label(),
+                self.inner.limiter.limit(),
+                wait.as_secs().max(1)
+            ));
+        }
+        Ok(channel)
+    }
+
+    /// Names for every author and mention in `views`.
+    async fn learn_names(&self, views: &[MessageView]) {
+        let mut ids: Vec<String> = Vec::new();
+        for v in views {
+            ids.extend(v.user.clone());
+            ids.extend(mentioned_users(&v.text));
+        }
+        self.inner
+            .dir
+            .ensure_users(ids.iter().map(String::as_str))
+            .await;
+    }
+
+    fn lines(&self, views: &[MessageView], prefix_replies: Option<&str>) -> String {
+        let name_of = self.name_of();
+        views
+            .iter()
+            .map(|v| {
+                let line = message_line(v, &name_of);
+                match prefix_replies {
+                    Some(parent) if v.ts != parent => format!("  ↳ {line}"),
+                    _ => line,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    async fn do_history(&self, args: ChannelHistoryArgs) -> Result<String, String> {
+        let channel = self.channel(&args.channel).await?;
+        let now = jiff::Timestamp::now();
+        let oldest = args
+            .since
+            .as_deref()
+            .map(|s| parse_time("since", s, now))
+            .transpose()?;
+        let latest = args
+            .before
+            .as_deref()
+            .map(|s| parse_time("before", s, now))
+            .transpose()?;
+        let limit = args.limit.unwrap_or(50).clamp(1, MAX_HISTORY) as usize;
+        let api = self.api().clone();
+        let (messages, more) = self
+            .api()
+            .collect(limit, |cursor| {
+                let api = api.clone();
+                let (id, oldest, latest) = (channel.id.clone(), oldest.clone(), latest.clone());
+                async move {
+                    api.history_page(
+                        &id,
+                        oldest.as_deref(),
+                        latest.as_deref(),
+                        limit.min(200) as u16,
+                        cursor.as_deref(),
+                    )
+                    .await
+                    .map(|(page, _)| page)
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let more = more || messages.len() > limit;
+        let mut views: Vec<MessageView> = messages
+            .iter()
+            .take(limit)
+            .filter_map(|m| serde_json::to_value(m).ok())
+            .map(|v| MessageView::from_json(&v))
+            .collect();
+        views.reverse(); // oldest first
+        self.learn_names(&views).await;
+        let mut out = format!(
+            "{}: {} message(s), oldest first{}{}. Columns: ts, time (UTC), author, text, (thread replies).\n",
+            channel.label(),
+            views.len(),
+            oldest
+                .as_deref()
+                .map(|t| format!(", since {}", ts_to_time(t)))
+                .unwrap_or_default(),
+            latest
+                .as_deref()
+                .map(|t| format!(", before {}", ts_to_time(t)))
+                .unwrap_or_default(),
+        );
+        if views.is_empty() {
+            out.push_str("No messages in this window.");
+            return Ok(out);
+        }
+        let label = format!("slack messages in {}", channel.label());
+        out.push_str(&untrusted::frame(&label, &self.lines(&views, None)));
+        if more && let Some(first) = views.first() {
+            out.push_str(&format!(
+                "\nOlder messages exist: call again with before=\"{}\" to page back.",
+                first.ts
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn do_thread(&self, args: ReadThreadArgs) -> Result<String, String> {
+        let channel = self.channel(&args.channel).await?;
+        let ts = check_ts("ts", &args.ts)?;
+        let limit = args.limit.unwrap_or(100).clamp(1, MAX_THREAD) as usize;
+        let api = self.api().clone();
+        let (messages, more) = self
+            .api()
+            .collect(limit, |cursor| {
+                let api = api.clone();
+                let (id, ts) = (channel.id.clone(), ts.clone());
+                async move {
+                    api.replies_page(&id, &ts, limit.min(200) as u16, cursor.as_deref())
+                        .await
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let more = more || messages.len() > limit;
+        let views: Vec<MessageView> = messages
+            .iter()
+            .take(limit)
+            .filter_map(|m| serde_json::to_value(m).ok())
+            .map(|v| MessageView::from_json(&v))
+            .collect();
+        self.learn_names(&views).await;
+        let parent = views.first().map(|v| v.ts.clone()).unwrap_or(ts);
+        let mut out = format!(
+            "Thread {parent} in {}: {} message(s) (parent first, replies marked ↳).\n",
+            channel.label(),
+            views.len()
+        );
+        let label = format!("slack thread {parent} in {}", channel.label());
+        out.push_str(&untrusted::frame(
+            &label,
+            &self.lines(&views, Some(&parent)),
+        ));
+        if more {
+            out.push_str(&format!(
+                "\n[thread cut at {limit} messages; call again with a larger limit (max {MAX_THREAD})]"
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn do_search(&self, args: SearchArgs) -> Result<String, String> {
+        if !self.api().has_user_token() {
+            return Err(SlackError::NoUserToken.to_string());
+        }
+        if self.inner.allow.is_empty() {
+            return Err(
+                "no channel is allowed: this server was started without --allowed-channels".into(),
+            );
+        }
+        let query = args.query.trim();
+        if query.is_empty() {
+            return Err("`query` is empty".into());
+        }
+        let limit = args.limit.unwrap_or(20).clamp(1, 100);
+        let result = self
+            .api()
+            .search_messages(query, limit as u16)
+            .await
+            .map_err(|e| e.to_string())?;
+        let total = result.messages.total;
+        let (allowed, hidden): (Vec<_>, Vec<_>) =
+            result.messages.matches.into_iter().partition(|m| {
+                let name = m
+                    .channel
+                    .name
+                    .clone()
+                    .or_else(|| self.inner.dir.cached_channel_name(&m.channel.id));
+                self.inner.allow.allows(&m.channel.id, name.as_deref())
+            });
+        let views: Vec<(String, MessageView)> = allowed
+            .iter()
+            .map(|m| {
+                let chan = m
+                    .channel
+                    .name
+                    .as_ref()
+                    .map(|n| format!("#{n}"))
+                    .unwrap_or_else(|| m.channel.id.clone());
+                (
+                    chan,
+                    MessageView {
+                        ts: m.ts.clone(),
+                        user: m.user.clone(),
+                        username: m.username.clone(),
+                        text: m.text.clone(),
+                        reply_count: 0,
+                        thread_ts: None,
+                    },
+                )
+            })
+            .collect();
+        let just_views: Vec<MessageView> = views.iter().map(|(_, v)| v.clone()).collect();
+        self.learn_names(&just_views).await;
+        let mut out = format!(
+            "Search `{query}`: {} match(es) shown from allowed channels ({total} in the workspace",
+            views.len()
+        );
+        if !hidden.is_empty() {
+            out.push_str(&format!(
+                "; {} on this page hidden: their channels are outside the allowlist",
+                hidden.len()
+            ));
+        }
+        out.push_str("). Columns: channel, ts, time, author, text.\n");
+        if views.is_empty() {
+            out.push_str("No matches.");
+            return Ok(out);
+        }
+        let name_of = self.name_of();
+        let body = views
+            .iter()
+            .map(|(chan, v)| format!("{chan} {}", message_line(v, &name_of)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.push_str(&untrusted::frame("slack search results", &body));
+        Ok(out)
+    }
+
+    async fn do_list_channels(&self, args: ListChannelsArgs) -> Result<String, String> {
+        if !self.api().has_bot_token() {
+            return Err(SlackError::NoBotToken.to_string());
+        }
+        let allow = &self.inner.allow;
+        if allow.is_empty() {
+            return Err("no channel is allowed: this server was started without \
+                        --allowed-channels (names or IDs, or `*` for all)"
+                .into());
+        }
+        let filter = args
+            .filter
+            .as_deref()
+            .map(|f| f.trim().trim_start_matches('#').to_lowercase());
+        let channels = self.inner.dir.channels().await.map_err(|e| e.to_string())?;
+        let shown: Vec<&Channel> = channels
+            .iter()
+            .filter(|c| allow.allows(&c.id, c.name.as_deref()))
+            .filter(|c| {
+                filter.as_deref().is_none_or(|f| {
+                    c.name
+                        .as_deref()
+                        .is_some_and(|n| n.to_lowercase().contains(f))
+                })
+            })
+            .collect();
+        let mut out = format!(
+            "{} channel(s) usable by this server (allowlist: {}). Columns: channel, visibility, app membership, members, topic.\n",
+            shown.len(),
+            allow.describe()
+        );
+        let lines: Vec<String> = shown
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} {} {} {}",
+                    c.label(),
+                    if c.is_private { "private" } else { "public" },
+                    if c.is_member {
+                        "member"
+                    } else {
+                        "not-member(invite the app to read/post)"
+                    },
+                    c.members
+                        .map(|m| format!("{m} members"))
+                        .unwrap_or_else(|| "? members".into()),
+                    readable(&c.topic.replace('\n', " "), &|_| None)
+                )
+                .trim_end()
+                .to_string()
+            })
+            .collect();
+        if lines.is_empty() {
+            out.push_str("None: no channel the app can see matches the allowlist and filter.");
+        } else {
+            out.push_str(&untrusted::frame("slack channel list", &lines.join("\n")));
+        }
+        Ok(out)
+    }
+
+    async fn do_get_user(&self, args: GetUserArgs) -> Result<String, String> {
+        if !self.api().has_bot_token() {
+            return Err(SlackError::NoBotToken.to_string());
+        }
+        let q = args.user.trim();
+        let q = q
+            .strip_prefix("<@")
+            .and_then(|r| r.strip_suffix('>'))
+            .map(|r| r.split('|').next().unwrap_or(r))
+            .unwrap_or(q);
+        if q.is_empty() {
+            return Err("`user` is empty".into());
+        }
+        let is_id = q.len() >= 9
+            && q.starts_with(['U', 'W', 'B'])
+            && q.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        let users = if is_id {
+            vec![self.api().user_info(q).await.map_err(|e| e.to_string())?]
+        } else if q.contains('@') && !q.starts_with('@') && q.contains('.') {
+            vec![
+                self.api()
+                    .user_by_email(q)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ]
+        } else {
+            self.inner
+                .dir
+                .find_users_by_name(q)
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        if users.is_empty() {
+            return Err(format!(
+                "no Slack user named `{q}` (try the user ID or email)"
+            ));
+        }
+        let lines: Vec<String> = users
+            .iter()
+            .take(10)
+            .map(|u| {
+                self.inner.dir.remember_user(u);
+                let p = u.profile.as_ref();
+                let mut fields = vec![
+                    format!("id={}", u.id.0),
+                    format!("name=@{}", user_display_name(u)),
+                ];
+                if let Some(h) = &u.name {
+                    fields.push(format!("handle={h}"));
+                }
+                if let Some(r) = u
+                    .real_name
+                    .clone()
+                    .or_else(|| p.and_then(|p| p.real_name.clone()))
+                {
+                    fields.push(format!("real_name=\"{r}\""));
+                }
+                if let Some(t) = p.and_then(|p| p.title.clone()).filter(|t| !t.is_empty()) {
+                    fields.push(format!("title=\"{t}\""));
+                }
+                if let Some(tz) = &u.tz {
+                    fields.push(format!("tz={tz}"));
+                }
+                if let Some(s) = p
+                    .and_then(|p| p.status_text.clone())
+                    .filter(|s| !s.is_empty())
+                {
+                    fields.push(format!("status=\"{s}\""));
+                }
+                if u.flags.is_bot == Some(true) {
+                    fields.push("bot".into());
+                }
+                if u.deleted == Some(true) {
+                    fields.push("deactivated".into());
+                }
+                fields.join(" ")
+            })
+            .collect();
+        Ok(untrusted::frame("slack user profile", &lines.join("\n")))
+    }
+
+    async fn do_post(&self, args: PostMessageArgs) -> Result<String, String> {
+        if args.text.trim().is_empty() {
+            return Err(
+                "`text` must not be empty (with blocks it is the notification fallback)".into(),
+            );
+        }
+        if let Some(b) = &args.blocks {
+            check_blocks(b)?;
+        }
+        let thread_ts = args
+            .thread_ts
+            .as_deref()
+            .map(|t| check_ts("thread_ts", t))
+            .transpose()?;
+        let channel = self.writable(&args.channel).await?;
+        let req = PostMessage {
+            channel: channel.id.clone(),
+            text: args.text,
+            blocks: args.blocks,
+            thread_ts: thread_ts.clone(),
+            reply_broadcast: args.reply_broadcast.filter(|b| *b && thread_ts.is_some()),
+            unfurl_links: false,
+        };
+        let posted = self
+            .api()
+            .post_message(&req)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(match thread_ts {
+            Some(t) => format!(
+                "Replied in thread {t} in {}: ts={}",
+                channel.label(),
+                posted.ts
+            ),
+            None => format!("Posted to {}: ts={}", channel.label(), posted.ts),
+        })
+    }
+
+    async fn do_update(&self, args: UpdateMessageArgs) -> Result<String, String> {
+        if args.text.trim().is_empty() {
+            return Err("`text` must not be empty".into());
+        }
+        if let Some(b) = &args.blocks {
+            check_blocks(b)?;
+        }
+        let ts = check_ts("ts", &args.ts)?;
+        let channel = self.writable(&args.channel).await?;
+        let req = UpdateMessage {
+            channel: channel.id.clone(),
+            ts: ts.clone(),
+            text: args.text,
+            blocks: args.blocks,
+        };
+        self.api()
+            .update_message(&req)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!("Updated message {ts} in {}", channel.label()))
+    }
+
+    async fn do_react(&self, args: AddReactionArgs) -> Result<String, String> {
+        let ts = check_ts("ts", &args.ts)?;
+        let name = args.name.trim().trim_matches(':').to_string();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err("`name` must be an emoji name like `eyes` (no spaces)".into());
+        }
+        let channel = self.writable(&args.channel).await?;
+        self.api()
+            .add_reaction(&channel.id, &ts, &name)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!("Added :{name}: to {ts} in {}", channel.label()))
+    }
+}
+
+#[tool_router]
+impl SlackServer {
+    /// Tool: a channel's messages.
+    #[tool(
+        description = "Messages of a channel, oldest first, one line each: ts, time, author, text, reply count. Page back with `before`.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn channel_history(
+        &self,
+        Parameters(args): Parameters<ChannelHistoryArgs>,
+    ) -> CallToolResult {
+        done(self.do_history(args).await)
+    }
+
+    /// Tool: a thread.
+    #[tool(
+        description = "A thread: the parent message and its replies, one line each.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn read_thread(
+        &self,
+        Parameters(args): Parameters<ReadThreadArgs>,
+    ) -> CallToolResult {
+        done(self.do_thread(args).await)
+    }
+
+    /// Tool: search messages (user token).
+    #[tool(
+        description = "Search messages with Slack's search syntax (needs a user token). Only allowed channels are shown.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn search_messages(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+    ) -> CallToolResult {
+        done(self.do_search(args).await)
+    }
+
+    /// Tool: the usable channels.
+    #[tool(
+        description = "Channels this server may use, with IDs, membership and topics.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn list_channels(
+        &self,
+        Parameters(args): Parameters<ListChannelsArgs>,
+    ) -> CallToolResult {
+        done(self.do_list_channels(args).await)
+    }
+
+    /// Tool: look up a user.
+    #[tool(
+        description = "Look up a user by ID, name or email: names, title, time zone, status.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn get_user(&self, Parameters(args): Parameters<GetUserArgs>) -> CallToolResult {
+        done(self.do_get_user(args).await)
+    }
+
+    /// Tool (write): post or reply.
+    #[tool(
+        description = "Post a message (text, optional Block Kit blocks); with `thread_ts`, reply in that thread.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            open_world_hint = true
+        )
+    )]
+    pub async fn post_message(
+        &self,
+        Parameters(args): Parameters<PostMessageArgs>,
+    ) -> CallToolResult {
+        done(self.do_post(args).await)
+    }
+
+    /// Tool (write): update a message.
+    #[tool(
+        description = "Replace the text (and blocks) of a message this app posted.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn update_message(
+        &self,
+        Parameters(args): Parameters<UpdateMessageArgs>,
+    ) -> CallToolResult {
+        done(self.do_update(args).await)
+    }
+
+    /// Tool (write): add a reaction.
+    #[tool(
+        description = "Add an emoji reaction to a message.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            open_world_hint = true
+        )
+    )]
+    pub async fn add_reaction(
+        &self,
+        Parameters(args): Parameters<AddReactionArgs>,
+    ) -> CallToolResult {
+        done(self.do_react(args).await)
+    }
+}
+
+impl KitServer for SlackServer {
+    fn tools() -> ToolRouter<Self> {
+        Self::tool_router()
+    }
+
+    fn description() -> ServerDescription {
+        ServerDescription {
+            name: "mcp-slack",
+            version: env!("CARGO_PKG_VERSION"),
+            instructions: "Slack for incident work. Channels are given by name (`incidents`) or ID; \
+only channels on this server's allowlist can be read or written (list_channels shows them). \
+Every message line starts with its ts: pass it as `ts`/`thread_ts` to read_thread, post_message \
+(thread replies), update_message and add_reaction. Writes are rate-limited per channel.",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse() {
+        let now: jiff::Timestamp = "2024-11-24T00:00:00Z".parse().unwrap();
+        assert_eq!(parse_time("since", "2h", now).unwrap(), "1732399200.000000");
+        assert_eq!(
+            parse_time("since", "1732400000.000100", now).unwrap(),
+            "1732400000.000100"
+        );
+        assert_eq!(
+            parse_time("since", "2024-11-23T22:00:00Z", now).unwrap(),
+            "1732399200.000000"
+        );
+        assert!(
+            parse_time("since", "yesterday-ish", now)
+                .unwrap_err()
+                .contains("`since`")
+        );
+    }
+
+    #[test]
+    fn blocks_are_checked() {
+        assert!(check_blocks(&[serde_json::json!({"type": "divider"})]).is_ok());
+        assert!(
+            check_blocks(&[serde_json::json!({"text": "x"})])
+                .unwrap_err()
+                .contains("blocks[0]")
+        );
+        let many = vec![serde_json::json!({"type": "divider"}); 51];
+        assert!(check_blocks(&many).unwrap_err().contains("at most 50"));
+    }
+}
