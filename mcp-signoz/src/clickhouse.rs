@@ -1,0 +1,904 @@
+//! The ClickHouse store: SigNoz's own tables, queried directly.
+//!
+//! Every value a caller supplies travels as a ClickHouse query parameter
+//! (`{name:Type}` in the SQL, `param_name` on the wire), never as SQL text;
+//! only table names, which come from configuration, are formatted in. Every
+//! query carries `max_execution_time` and runs under a client-side timeout.
+//! The client is built at start-up but connects on first use, so a server
+//! starts (and lists its tools) with ClickHouse down.
+//!
+//! Tables read (SigNoz ≥ 0.55 with the v2 logs / v3 traces / v4 metrics
+//! schema; see [`crate::schema`]): `signoz_logs.logs_v2`,
+//! `signoz_traces.signoz_index_v3`, `signoz_metrics.time_series_v4` and
+//! `signoz_metrics.samples_v4`, through their `distributed_` tables unless
+//! `--clickhouse-local-tables`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use clickhouse::Row;
+use serde::Deserialize;
+
+use crate::model::{
+    EdgeRow, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery, MetricSteps, Nanos,
+    Order, RedGroup, RedQuery, RedRow, SECOND, SeriesRow, SpanQuery, SpanRow, SpanScope, StepRow,
+    TimeRange,
+};
+use crate::store::{Store, StoreError, StoreResult};
+
+/// How to reach SigNoz's ClickHouse.
+#[derive(Debug, Clone)]
+pub struct ClickHouseConfig {
+    /// HTTP(S) URL, e.g. `http://localhost:8123`.
+    pub url: String,
+    /// User (a read-only user is the documented set-up).
+    pub user: String,
+    /// Password.
+    pub password: Option<String>,
+    /// Query the `distributed_*` tables (SigNoz's default, also on one node).
+    pub distributed: bool,
+    /// Timeout of every query.
+    pub timeout: Duration,
+    /// Tables raw SQL may read (`db.table`).
+    pub raw_sql_tables: Vec<String>,
+    /// Most bytes a raw SQL result may hold.
+    pub raw_sql_max_bytes: usize,
+    /// A fixed "now" instead of the wall clock.
+    pub now: Option<Nanos>,
+}
+
+impl Default for ClickHouseConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://localhost:8123".into(),
+            user: "default".into(),
+            password: None,
+            distributed: true,
+            timeout: Duration::from_secs(30),
+            raw_sql_tables: crate::schema::RAW_SQL_TABLES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            raw_sql_max_bytes: 1 << 20,
+            now: None,
+        }
+    }
+}
+
+/// Fully qualified table names in use.
+#[derive(Debug, Clone)]
+struct Tables {
+    logs: String,
+    spans: String,
+    series: String,
+    samples: String,
+}
+
+/// SigNoz's ClickHouse as a [`Store`].
+pub struct ClickHouseStore {
+    client: clickhouse::Client,
+    config: ClickHouseConfig,
+    tables: Tables,
+}
+
+impl std::fmt::Debug for ClickHouseStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseStore")
+            .field("url", &self.config.url)
+            .field("tables", &self.tables)
+            .finish_non_exhaustive()
+    }
+}
+
+const SVC: &str = "`resource_string_service$$name`";
+const BUCKET_SECONDS: i64 = 1800;
+
+fn qualified(db: &str, table: &str, distributed: bool) -> String {
+    if distributed {
+        format!("{db}.distributed_{table}")
+    } else {
+        format!("{db}.{table}")
+    }
+}
+
+/// Renders a ClickHouse crate error without secrets and with the essentials.
+fn ch_err(e: clickhouse::error::Error) -> StoreError {
+    let text = e.to_string();
+    let short = text
+        .split(" (version ")
+        .next()
+        .unwrap_or(&text)
+        .trim()
+        .to_string();
+    StoreError::ClickHouse(short)
+}
+
+impl ClickHouseStore {
+    /// A store for `config`; does not connect.
+    pub fn new(config: ClickHouseConfig) -> Self {
+        let mut client = clickhouse::Client::default()
+            .with_url(config.url.clone())
+            .with_user(config.user.clone())
+            .with_setting(
+                "max_execution_time",
+                config.timeout.as_secs().max(1).to_string(),
+            );
+        if let Some(p) = &config.password {
+            client = client.with_password(p.clone());
+        }
+        let d = config.distributed;
+        let tables = Tables {
+            logs: qualified("signoz_logs", "logs_v2", d),
+            spans: qualified("signoz_traces", "signoz_index_v3", d),
+            series: qualified("signoz_metrics", "time_series_v4", d),
+            samples: qualified("signoz_metrics", "samples_v4", d),
+        };
+        Self {
+            client,
+            config,
+            tables,
+        }
+    }
+
+    async fn fetch<T>(&self, q: clickhouse::query::Query) -> StoreResult<Vec<T>>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        let timeout = self.config.timeout;
+        match tokio::time::timeout(timeout, q.fetch_all::<T>()).await {
+            Ok(r) => r.map_err(ch_err),
+            Err(_) => Err(StoreError::Timeout(timeout)),
+        }
+    }
+
+    /// A span-table time filter using the primary key's `ts_bucket_start`.
+    fn span_time(&self, q: clickhouse::query::Query, r: TimeRange) -> clickhouse::query::Query {
+        q.param("t0", r.start)
+            .param("t1", r.end)
+            .param("b0", (r.start / SECOND - BUCKET_SECONDS).max(0))
+            .param("b1", r.end / SECOND)
+    }
+}
+
+const SPAN_TIME: &str = "timestamp >= fromUnixTimestamp64Nano({t0:Int64}) \
+     AND timestamp < fromUnixTimestamp64Nano({t1:Int64}) \
+     AND ts_bucket_start >= {b0:UInt64} AND ts_bucket_start <= {b1:UInt64}";
+
+const LOG_TIME: &str = "timestamp >= {t0:UInt64} AND timestamp < {t1:UInt64} \
+     AND ts_bucket_start >= {b0:UInt64} AND ts_bucket_start <= {b1:UInt64}";
+
+const SPAN_COLUMNS: &str = "toInt64(toUnixTimestamp64Nano(timestamp)) AS ts, \
+     toString(trace_id) AS trace_id, span_id, parent_span_id, toString(name) AS name, kind, \
+     duration_nano, status_code, status_message, has_error, \
+     CAST(attributes_string, 'Map(String, String)') AS attributes_string, \
+     CAST(attributes_number, 'Map(String, Float64)') AS attributes_number, \
+     CAST(attributes_bool, 'Map(String, Bool)') AS attributes_bool, \
+     CAST(resources_string, 'Map(String, String)') AS resources_string";
+
+#[derive(Row, Deserialize)]
+struct RedCh {
+    key: String,
+    bucket: i64,
+    calls: u64,
+    errors: u64,
+    q: Vec<f64>,
+}
+
+#[derive(Row, Deserialize)]
+struct ErrorCh {
+    operation: String,
+    message: String,
+    count: u64,
+    trace_id: String,
+}
+
+#[derive(Row, Deserialize)]
+struct SpanCh {
+    ts: i64,
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    name: String,
+    kind: i8,
+    duration_nano: u64,
+    status_code: i16,
+    status_message: String,
+    has_error: bool,
+    attributes_string: Vec<(String, String)>,
+    attributes_number: Vec<(String, f64)>,
+    attributes_bool: Vec<(String, bool)>,
+    resources_string: Vec<(String, String)>,
+}
+
+impl From<SpanCh> for SpanRow {
+    fn from(s: SpanCh) -> Self {
+        SpanRow {
+            timestamp: s.ts,
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            parent_span_id: s.parent_span_id,
+            name: s.name,
+            kind: s.kind,
+            duration_nano: s.duration_nano,
+            status_code: s.status_code,
+            status_message: s.status_message,
+            has_error: s.has_error,
+            attributes_string: s.attributes_string.into_iter().collect(),
+            attributes_number: s.attributes_number.into_iter().collect(),
+            attributes_bool: s.attributes_bool.into_iter().collect(),
+            resources_string: s.resources_string.into_iter().collect(),
+        }
+    }
+}
+
+#[derive(Row, Deserialize)]
+struct LogCh {
+    ts: u64,
+    trace_id: String,
+    span_id: String,
+    severity_text: String,
+    severity_number: u8,
+    body: String,
+    attributes_string: Vec<(String, String)>,
+    attributes_number: Vec<(String, f64)>,
+    attributes_bool: Vec<(String, bool)>,
+    resources_string: Vec<(String, String)>,
+    scope_name: String,
+}
+
+#[derive(Row, Deserialize)]
+struct EdgeCh {
+    parent: String,
+    child: String,
+    external: bool,
+    calls: u64,
+    errors: u64,
+    p99: f64,
+}
+
+#[derive(Row, Deserialize)]
+struct MetricCh {
+    name: String,
+    kind: String,
+    m_unit: String,
+    m_temporality: String,
+    m_monotonic: bool,
+    series: u64,
+    m_description: String,
+}
+
+#[derive(Row, Deserialize)]
+struct SeriesCh {
+    s_name: String,
+    s_temporality: String,
+    s_kind: String,
+    s_monotonic: bool,
+    s_unit: String,
+    s_description: String,
+    fingerprint: u64,
+    s_labels: String,
+}
+
+impl SeriesCh {
+    fn into_row(self) -> SeriesRow {
+        SeriesRow {
+            labels: serde_json::from_str::<BTreeMap<String, serde_json::Value>>(&self.s_labels)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => (k, s),
+                    other => (k, other.to_string()),
+                })
+                .collect(),
+            metric_name: self.s_name,
+            temporality: self.s_temporality,
+            kind: self.s_kind,
+            is_monotonic: self.s_monotonic,
+            unit: self.s_unit,
+            description: self.s_description,
+            fingerprint: self.fingerprint,
+        }
+    }
+}
+
+#[derive(Row, Deserialize)]
+struct StepCh {
+    fingerprint: u64,
+    step: i64,
+    count: u64,
+    min: f64,
+    max: f64,
+    sum: f64,
+    last: f64,
+}
+
+#[derive(Row, Deserialize)]
+struct NowCh {
+    now: i64,
+}
+
+fn hour_floor_ms(ns: Nanos) -> i64 {
+    let ms = ns / 1_000_000;
+    ms - ms.rem_euclid(3_600_000)
+}
+
+fn ceil_ms(ns: Nanos) -> i64 {
+    ns / 1_000_000 + i64::from(ns % 1_000_000 != 0)
+}
+
+/// Appends `AND (…)` conditions for attribute filters `a{i}`/`n{i}`/`b{i}`.
+fn attr_conditions(sql: &mut String, filters: &[crate::model::AttrFilter]) {
+    for (i, f) in filters.iter().enumerate() {
+        sql.push_str(&format!(
+            " AND (attributes_string[{{ak{i}:String}}] = {{av{i}:String}} \
+             OR resources_string[{{ak{i}:String}}] = {{av{i}:String}}"
+        ));
+        if f.number().is_some() {
+            sql.push_str(&format!(
+                " OR (mapContains(attributes_number, {{ak{i}:String}}) \
+                 AND attributes_number[{{ak{i}:String}}] = {{an{i}:Float64}})"
+            ));
+        }
+        if f.boolean().is_some() {
+            sql.push_str(&format!(
+                " OR (mapContains(attributes_bool, {{ak{i}:String}}) \
+                 AND attributes_bool[{{ak{i}:String}}] = {{ab{i}:Bool}})"
+            ));
+        }
+        sql.push(')');
+    }
+}
+
+fn attr_params(
+    mut q: clickhouse::query::Query,
+    filters: &[crate::model::AttrFilter],
+) -> clickhouse::query::Query {
+    for (i, f) in filters.iter().enumerate() {
+        q = q
+            .param(&format!("ak{i}"), &f.key)
+            .param(&format!("av{i}"), &f.value);
+        if let Some(n) = f.number() {
+            q = q.param(&format!("an{i}"), n);
+        }
+        if let Some(b) = f.boolean() {
+            q = q.param(&format!("ab{i}"), b);
+        }
+    }
+    q
+}
+
+impl Store for ClickHouseStore {
+    fn describe(&self) -> String {
+        format!(
+            "ClickHouse {} ({} tables)",
+            self.config.url,
+            if self.config.distributed {
+                "distributed"
+            } else {
+                "local"
+            }
+        )
+    }
+
+    async fn now(&self) -> StoreResult<Nanos> {
+        if let Some(now) = self.config.now {
+            return Ok(now);
+        }
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .ok();
+        match system {
+            Some(n) => Ok(n),
+            None => {
+                let q = self
+                    .client
+                    .query("SELECT toInt64(toUnixTimestamp64Nano(now64(9))) AS now");
+                let rows: Vec<NowCh> = self.fetch(q).await?;
+                Ok(rows.first().map_or(0, |r| r.now))
+            }
+        }
+    }
+
+    async fn red(&self, q: &RedQuery) -> StoreResult<Vec<RedRow>> {
+        let key = match q.group {
+            RedGroup::Service => SVC.to_string(),
+            RedGroup::Operation => "name".to_string(),
+        };
+        let mut sql = format!(
+            "SELECT toString({key}) AS key, \
+             toInt64({{t0:Int64}} + intDiv(toInt64(toUnixTimestamp64Nano(timestamp)) - {{t0:Int64}}, {{step:Int64}}) * {{step:Int64}}) AS bucket, \
+             count() AS calls, countIf(has_error) AS errors, \
+             arrayMap(x -> toFloat64(x), quantiles(0.5, 0.95, 0.99)(duration_nano)) AS q \
+             FROM {} WHERE {SPAN_TIME}",
+            self.tables.spans
+        );
+        if q.service.is_some() {
+            sql.push_str(&format!(" AND {SVC} = {{service:String}}"));
+        }
+        if q.scope == SpanScope::Entry {
+            sql.push_str(" AND kind IN (2, 5)");
+        }
+        sql.push_str(" GROUP BY key, bucket ORDER BY key, bucket");
+        let step = q.step.filter(|s| *s > 0).unwrap_or(q.range.len().max(1));
+        let mut query = self
+            .span_time(self.client.query(&sql), q.range)
+            .param("step", step);
+        if let Some(s) = &q.service {
+            query = query.param("service", s);
+        }
+        let rows: Vec<RedCh> = self.fetch(query).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RedRow {
+                key: r.key,
+                bucket: r.bucket,
+                calls: r.calls,
+                errors: r.errors,
+                p50: r.q.first().copied().unwrap_or(0.0),
+                p95: r.q.get(1).copied().unwrap_or(0.0),
+                p99: r.q.get(2).copied().unwrap_or(0.0),
+            })
+            .collect())
+    }
+
+    async fn errors(&self, q: &ErrorQuery) -> StoreResult<Vec<ErrorRow>> {
+        let sql = format!(
+            "SELECT toString(name) AS operation, status_message AS message, count() AS count, \
+             toString(min(trace_id)) AS trace_id FROM {} \
+             WHERE {SPAN_TIME} AND {SVC} = {{service:String}} AND has_error \
+             GROUP BY operation, message ORDER BY count DESC, operation, message \
+             LIMIT {{limit:UInt64}}",
+            self.tables.spans
+        );
+        let query = self
+            .span_time(self.client.query(&sql), q.range)
+            .param("service", &q.service)
+            .param("limit", q.limit as u64);
+        let rows: Vec<ErrorCh> = self.fetch(query).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ErrorRow {
+                operation: r.operation,
+                message: r.message,
+                count: r.count,
+                trace_id: r.trace_id,
+            })
+            .collect())
+    }
+
+    async fn spans(&self, q: &SpanQuery) -> StoreResult<Vec<SpanRow>> {
+        let mut sql = format!(
+            "SELECT {SPAN_COLUMNS} FROM {} WHERE {SPAN_TIME}",
+            self.tables.spans
+        );
+        if q.service.is_some() {
+            sql.push_str(&format!(" AND {SVC} = {{service:String}}"));
+        }
+        if q.operation.is_some() {
+            sql.push_str(" AND name = {operation:String}");
+        }
+        if q.min_duration.is_some() {
+            sql.push_str(" AND duration_nano >= {min_duration:UInt64}");
+        }
+        if q.errors_only {
+            sql.push_str(" AND has_error");
+        }
+        attr_conditions(&mut sql, &q.attributes);
+        sql.push_str(match q.order {
+            Order::Newest => " ORDER BY timestamp DESC, span_id",
+            Order::Oldest => " ORDER BY timestamp, span_id",
+            Order::Slowest => " ORDER BY duration_nano DESC, span_id",
+        });
+        sql.push_str(" LIMIT {limit:UInt64}");
+        let mut query = self
+            .span_time(self.client.query(&sql), q.range)
+            .param("limit", q.limit as u64);
+        if let Some(s) = &q.service {
+            query = query.param("service", s);
+        }
+        if let Some(o) = &q.operation {
+            query = query.param("operation", o);
+        }
+        if let Some(d) = q.min_duration {
+            query = query.param("min_duration", d);
+        }
+        query = attr_params(query, &q.attributes);
+        let rows: Vec<SpanCh> = self.fetch(query).await?;
+        Ok(rows.into_iter().map(SpanRow::from).collect())
+    }
+
+    async fn trace(&self, trace_id: &str, limit: usize) -> StoreResult<Vec<SpanRow>> {
+        let sql = format!(
+            "SELECT {SPAN_COLUMNS} FROM {} WHERE trace_id = {{trace_id:String}} \
+             ORDER BY timestamp, span_id LIMIT {{limit:UInt64}}",
+            self.tables.spans
+        );
+        let query = self
+            .client
+            .query(&sql)
+            .param("trace_id", trace_id.to_ascii_lowercase())
+            .param("limit", limit as u64);
+        let rows: Vec<SpanCh> = self.fetch(query).await?;
+        Ok(rows.into_iter().map(SpanRow::from).collect())
+    }
+
+    async fn dependencies(&self, range: TimeRange) -> StoreResult<Vec<EdgeRow>> {
+        let t = &self.tables.spans;
+        let sql = format!(
+            "SELECT parent, child, external, calls, errors, p99 FROM ( \
+               SELECT toString(A.svc) AS parent, toString(B.svc) AS child, false AS external, \
+                 count() AS calls, countIf(B.has_error) AS errors, \
+                 toFloat64(quantile(0.99)(B.duration_nano)) AS p99 \
+               FROM (SELECT trace_id, span_id, {SVC} AS svc FROM {t} WHERE {SPAN_TIME}) AS A \
+               INNER JOIN (SELECT trace_id, parent_span_id, {SVC} AS svc, has_error, duration_nano \
+                           FROM {t} WHERE {SPAN_TIME} AND parent_span_id != '') AS B \
+               ON A.trace_id = B.trace_id AND A.span_id = B.parent_span_id \
+               WHERE A.svc != B.svc GROUP BY parent, child \
+             UNION ALL \
+               SELECT toString({SVC}) AS parent, attributes_string['db.system'] AS child, true AS external, \
+                 count() AS calls, countIf(has_error) AS errors, \
+                 toFloat64(quantile(0.99)(duration_nano)) AS p99 \
+               FROM {t} WHERE {SPAN_TIME} AND kind = 3 AND attributes_string['db.system'] != '' \
+               GROUP BY parent, child \
+             ) ORDER BY parent, child, external"
+        );
+        let query = self.span_time(self.client.query(&sql), range);
+        let rows: Vec<EdgeCh> = self.fetch(query).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| EdgeRow {
+                parent: r.parent,
+                child: r.child,
+                external: r.external,
+                calls: r.calls,
+                errors: r.errors,
+                p99: r.p99,
+            })
+            .collect())
+    }
+
+    async fn logs(&self, q: &LogQuery) -> StoreResult<Vec<LogRow>> {
+        if let Some(r) = &q.regex {
+            // Fail fast with a clear message; ClickHouse (RE2) would too, less clearly.
+            regex::Regex::new(r)
+                .map_err(|e| StoreError::Invalid(format!("bad regex `{r}`: {e}")))?;
+        }
+        let mut sql = format!(
+            "SELECT timestamp AS ts, trace_id, span_id, toString(severity_text) AS severity_text, \
+             severity_number, body, \
+             CAST(attributes_string, 'Map(String, String)') AS attributes_string, \
+             CAST(attributes_number, 'Map(String, Float64)') AS attributes_number, \
+             CAST(attributes_bool, 'Map(String, Bool)') AS attributes_bool, \
+             CAST(resources_string, 'Map(String, String)') AS resources_string, scope_name \
+             FROM {} WHERE {LOG_TIME}",
+            self.tables.logs
+        );
+        if q.service.is_some() {
+            sql.push_str(" AND resources_string['service.name'] = {service:String}");
+        }
+        if q.min_severity.is_some() {
+            sql.push_str(" AND severity_number >= {sev:UInt8}");
+        }
+        if q.contains.is_some() {
+            sql.push_str(" AND positionCaseInsensitive(body, {contains:String}) > 0");
+        }
+        if q.regex.is_some() {
+            sql.push_str(" AND match(body, {regex:String})");
+        }
+        if q.trace_id.is_some() {
+            sql.push_str(" AND trace_id = {trace_id:String}");
+        }
+        attr_conditions(&mut sql, &q.attributes);
+        sql.push_str(match q.order {
+            Order::Oldest => " ORDER BY timestamp, resources_string['service.name'], body",
+            Order::Newest | Order::Slowest => {
+                " ORDER BY timestamp DESC, resources_string['service.name'], body"
+            }
+        });
+        sql.push_str(" LIMIT {limit:UInt64}");
+        let mut query = self
+            .client
+            .query(&sql)
+            .param("t0", q.range.start.max(0) as u64)
+            .param("t1", q.range.end.max(0) as u64)
+            .param("b0", (q.range.start / SECOND - BUCKET_SECONDS).max(0))
+            .param("b1", q.range.end / SECOND)
+            .param("limit", q.limit as u64);
+        if let Some(s) = &q.service {
+            query = query.param("service", s);
+        }
+        if let Some(n) = q.min_severity {
+            query = query.param("sev", n);
+        }
+        if let Some(c) = &q.contains {
+            query = query.param("contains", c);
+        }
+        if let Some(r) = &q.regex {
+            query = query.param("regex", r);
+        }
+        if let Some(t) = &q.trace_id {
+            query = query.param("trace_id", t.to_ascii_lowercase());
+        }
+        query = attr_params(query, &q.attributes);
+        let rows: Vec<LogCh> = self.fetch(query).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LogRow {
+                timestamp: r.ts as i64,
+                trace_id: r.trace_id,
+                span_id: r.span_id,
+                severity_text: r.severity_text,
+                severity_number: r.severity_number,
+                body: r.body,
+                attributes_string: r.attributes_string.into_iter().collect(),
+                attributes_number: r.attributes_number.into_iter().collect(),
+                attributes_bool: r.attributes_bool.into_iter().collect(),
+                resources_string: r.resources_string.into_iter().collect(),
+                scope_name: r.scope_name,
+            })
+            .collect())
+    }
+
+    async fn metrics(
+        &self,
+        range: TimeRange,
+        contains: Option<&str>,
+    ) -> StoreResult<Vec<MetricInfo>> {
+        let mut sql = format!(
+            "SELECT toString(metric_name) AS name, toString(any(type)) AS kind, \
+             toString(any(unit)) AS m_unit, toString(any(temporality)) AS m_temporality, \
+             any(is_monotonic) AS m_monotonic, uniqExact(fingerprint) AS series, \
+             toString(any(description)) AS m_description FROM {} \
+             WHERE unix_milli >= {{h0:Int64}} AND unix_milli < {{m1:Int64}}",
+            self.tables.series
+        );
+        if contains.is_some() {
+            sql.push_str(" AND positionCaseInsensitive(metric_name, {contains:String}) > 0");
+        }
+        sql.push_str(" GROUP BY metric_name ORDER BY name");
+        let mut query = self
+            .client
+            .query(&sql)
+            .param("h0", hour_floor_ms(range.start))
+            .param("m1", ceil_ms(range.end));
+        if let Some(c) = contains {
+            query = query.param("contains", c);
+        }
+        let rows: Vec<MetricCh> = self.fetch(query).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| MetricInfo {
+                name: r.name,
+                kind: r.kind,
+                unit: r.m_unit,
+                temporality: r.m_temporality,
+                is_monotonic: r.m_monotonic,
+                series: r.series,
+                description: r.m_description,
+            })
+            .collect())
+    }
+
+    async fn metric_series(
+        &self,
+        metric: &str,
+        range: TimeRange,
+        limit: usize,
+    ) -> StoreResult<Vec<SeriesRow>> {
+        let sql = format!(
+            "SELECT toString(any(metric_name)) AS s_name, toString(any(temporality)) AS s_temporality, \
+             toString(any(type)) AS s_kind, any(is_monotonic) AS s_monotonic, toString(any(unit)) AS s_unit, \
+             toString(any(description)) AS s_description, fingerprint, any(labels) AS s_labels FROM {} \
+             WHERE metric_name = {{metric:String}} AND unix_milli >= {{h0:Int64}} AND unix_milli < {{m1:Int64}} \
+             GROUP BY fingerprint ORDER BY fingerprint LIMIT {{limit:UInt64}}",
+            self.tables.series
+        );
+        let query = self
+            .client
+            .query(&sql)
+            .param("metric", metric)
+            .param("h0", hour_floor_ms(range.start))
+            .param("m1", ceil_ms(range.end))
+            .param("limit", limit as u64);
+        let rows: Vec<SeriesCh> = self.fetch(query).await?;
+        Ok(rows.into_iter().map(SeriesCh::into_row).collect())
+    }
+
+    async fn metric_steps(&self, q: &MetricQuery) -> StoreResult<MetricSteps> {
+        let mut sql = format!(
+            "SELECT toString(any(metric_name)) AS s_name, toString(any(temporality)) AS s_temporality, \
+             toString(any(type)) AS s_kind, any(is_monotonic) AS s_monotonic, toString(any(unit)) AS s_unit, \
+             toString(any(description)) AS s_description, fingerprint, any(labels) AS s_labels FROM {} \
+             WHERE metric_name = {{metric:String}} AND unix_milli >= {{h0:Int64}} AND unix_milli < {{m1:Int64}}",
+            self.tables.series
+        );
+        for i in 0..q.filters.len() {
+            sql.push_str(&format!(
+                " AND JSONExtractString(labels, {{lk{i}:String}}) = {{lv{i}:String}}"
+            ));
+        }
+        sql.push_str(" GROUP BY fingerprint ORDER BY fingerprint LIMIT {limit:UInt64}");
+        let mut query = self
+            .client
+            .query(&sql)
+            .param("metric", &q.metric)
+            .param("h0", hour_floor_ms(q.range.start))
+            .param("m1", ceil_ms(q.range.end))
+            .param("limit", q.max_series as u64);
+        for (i, f) in q.filters.iter().enumerate() {
+            query = query
+                .param(&format!("lk{i}"), &f.key)
+                .param(&format!("lv{i}"), &f.value);
+        }
+        let series: Vec<SeriesCh> = self.fetch(query).await?;
+        let series: BTreeMap<u64, SeriesRow> = series
+            .into_iter()
+            .map(|s| (s.fingerprint, s.into_row()))
+            .collect();
+        if series.is_empty() {
+            return Ok(MetricSteps::default());
+        }
+        let step_ms = (q.step / 1_000_000).max(1);
+        let start_ms = q.range.start / 1_000_000;
+        let sql = format!(
+            "SELECT fingerprint, toInt64(floor((unix_milli - {{s0:Int64}}) / {{step:Int64}})) AS step, \
+             count() AS count, min(value) AS min, max(value) AS max, sum(value) AS sum, \
+             argMax(value, unix_milli) AS last FROM {} \
+             WHERE metric_name = {{metric:String}} AND fingerprint IN {{fps:Array(UInt64)}} \
+             AND unix_milli >= {{m0:Int64}} AND unix_milli < {{m1:Int64}} \
+             GROUP BY fingerprint, step ORDER BY fingerprint, step",
+            self.tables.samples
+        );
+        let fps: Vec<u64> = series.keys().copied().collect();
+        let query = self
+            .client
+            .query(&sql)
+            .param("s0", start_ms)
+            .param("step", step_ms)
+            .param("metric", &q.metric)
+            .param("fps", fps)
+            .param("m0", start_ms - step_ms)
+            .param("m1", q.range.end / 1_000_000);
+        let rows: Vec<StepCh> = self.fetch(query).await?;
+        Ok(MetricSteps {
+            series,
+            steps: rows
+                .into_iter()
+                .map(|r| StepRow {
+                    fingerprint: r.fingerprint,
+                    step: r.step,
+                    count: r.count,
+                    min: r.min,
+                    max: r.max,
+                    sum: r.sum,
+                    last: r.last,
+                })
+                .collect(),
+        })
+    }
+
+    async fn raw_sql(&self, sql: &str, max_rows: usize) -> StoreResult<String> {
+        let sql = sql.trim().trim_end_matches(';').trim();
+        if sql.contains(';') {
+            return Err(StoreError::Invalid(
+                "one statement only (no `;` inside)".into(),
+            ));
+        }
+        // Let ClickHouse's own parser say which tables the query reads.
+        let explain = self.readonly(self.client.query_raw(&format!("EXPLAIN AST {sql}")), 1000);
+        let ast = self.fetch_text(explain, "TSVRaw").await?;
+        check_ast(&ast, sql, &self.config.raw_sql_tables)?;
+        let query = self.readonly(self.client.query_raw(sql), max_rows);
+        self.fetch_text(query, "TSVWithNames").await
+    }
+}
+
+impl ClickHouseStore {
+    fn readonly(&self, q: clickhouse::query::Query, max_rows: usize) -> clickhouse::query::Query {
+        q.with_setting("readonly", "1")
+            .with_setting("max_result_rows", max_rows.to_string())
+            .with_setting(
+                "max_result_bytes",
+                self.config.raw_sql_max_bytes.to_string(),
+            )
+            .with_setting("result_overflow_mode", "break")
+    }
+
+    async fn fetch_text(&self, q: clickhouse::query::Query, format: &str) -> StoreResult<String> {
+        let timeout = self.config.timeout;
+        let limit = self.config.raw_sql_max_bytes;
+        let work = async {
+            let mut cursor = q.fetch_bytes(format).map_err(ch_err)?;
+            let mut out = Vec::new();
+            while let Some(chunk) = cursor.next().await.map_err(ch_err)? {
+                out.extend_from_slice(&chunk);
+                if out.len() > limit {
+                    out.truncate(limit);
+                    break;
+                }
+            }
+            Ok::<_, StoreError>(String::from_utf8_lossy(&out).into_owned())
+        };
+        match tokio::time::timeout(timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Timeout(timeout)),
+        }
+    }
+}
+
+/// Checks an `EXPLAIN AST` tree: a SELECT, reading only allowed tables, no
+/// table functions.
+pub fn check_ast(ast: &str, sql: &str, allowed: &[String]) -> StoreResult<()> {
+    let lines: Vec<&str> = ast.lines().collect();
+    let first = lines.first().map(|l| l.trim()).unwrap_or("");
+    if !(first.starts_with("SelectWithUnionQuery")
+        || first.starts_with("SelectIntersectExceptQuery"))
+    {
+        return Err(StoreError::Invalid(
+            "only SELECT queries are allowed".into(),
+        ));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        if !line.trim().starts_with("TableExpression") {
+            continue;
+        }
+        let Some(child) = lines.get(i + 1).map(|l| l.trim()) else {
+            continue;
+        };
+        if let Some(rest) = child.strip_prefix("TableIdentifier ") {
+            let name = rest.split_whitespace().next().unwrap_or("");
+            let ok = if name.contains('.') {
+                allowed.iter().any(|a| a == name)
+            } else {
+                // A CTE defined in the query itself.
+                regex::Regex::new(&format!(r"(?i)\b{}\s+AS\s*\(", regex::escape(name)))
+                    .is_ok_and(|re| re.is_match(sql))
+            };
+            if !ok {
+                return Err(StoreError::Invalid(format!(
+                    "table `{name}` is not allowed; allowed: {}",
+                    allowed.join(", ")
+                )));
+            }
+        } else if let Some(f) = child.strip_prefix("Function ") {
+            let name = f.split_whitespace().next().unwrap_or("");
+            return Err(StoreError::Invalid(format!(
+                "table function `{name}` is not allowed; query the allowed tables: {}",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AST_JOIN_URL: &str = "SelectWithUnionQuery (children 1)
+ ExpressionList (children 1)
+  SelectQuery (children 3)
+   TablesInSelectQuery (children 2)
+    TablesInSelectQueryElement (children 1)
+     TableExpression (children 1)
+      TableIdentifier signoz_logs.logs_v2 (alias l)
+    TablesInSelectQueryElement (children 1)
+     TableExpression (children 1)
+      Function url (children 1)";
+
+    #[test]
+    fn ast_check_allows_listed_tables_and_refuses_the_rest() {
+        let allowed = vec!["signoz_logs.logs_v2".to_string()];
+        let err = check_ast(AST_JOIN_URL, "", &allowed).unwrap_err();
+        assert!(err.to_string().contains("table function `url`"), "{err}");
+        let ok = "SelectWithUnionQuery\n TableExpression (children 1)\n  TableIdentifier signoz_logs.logs_v2";
+        assert!(check_ast(ok, "", &allowed).is_ok());
+        let sys = ok.replace("signoz_logs.logs_v2", "system.users");
+        assert!(check_ast(&sys, "", &allowed).is_err());
+        let cte = ok.replace("signoz_logs.logs_v2", "x");
+        assert!(check_ast(&cte, "WITH x AS (SELECT 1) SELECT * FROM x", &allowed).is_ok());
+        assert!(check_ast(&cte, "SELECT * FROM x", &allowed).is_err());
+        assert!(check_ast("InsertQuery", "", &allowed).is_err());
+    }
+}

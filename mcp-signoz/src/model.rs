@@ -1,0 +1,503 @@
+//! The data both stores speak: SigNoz's rows, the questions asked of them and
+//! the answers.
+//!
+//! Rows mirror SigNoz's ClickHouse columns (`signoz_logs.logs_v2`,
+//! `signoz_traces.signoz_index_v3`, `signoz_metrics.time_series_v4` +
+//! `samples_v4`) with the same names, so a `FORMAT JSONEachRow` export of those
+//! tables loads into the embedded store as is, and the embedded store's
+//! contents can seed a ClickHouse with exactly what the collector would have
+//! written.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Nanoseconds since the Unix epoch.
+pub type Nanos = i64;
+
+/// One second in nanoseconds.
+pub const SECOND: Nanos = 1_000_000_000;
+
+/// A half-open time range `[start, end)` in nanoseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub start: Nanos,
+    /// Exclusive end.
+    pub end: Nanos,
+}
+
+impl TimeRange {
+    /// A range; `end` is raised to `start` when it is before it.
+    pub fn new(start: Nanos, end: Nanos) -> Self {
+        Self {
+            start,
+            end: end.max(start),
+        }
+    }
+
+    /// Length in nanoseconds.
+    pub fn len(&self) -> Nanos {
+        self.end - self.start
+    }
+
+    /// Whether the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
+
+    /// Whether `ts` lies in the range.
+    pub fn contains(&self, ts: Nanos) -> bool {
+        ts >= self.start && ts < self.end
+    }
+
+    /// The range of the same length just before this one.
+    pub fn previous(&self) -> Self {
+        Self::new(self.start - self.len(), self.start)
+    }
+}
+
+/// OTLP span kinds as SigNoz stores them in `kind` (Int8).
+pub mod span_kind {
+    /// Unspecified.
+    pub const UNSPECIFIED: i8 = 0;
+    /// Internal.
+    pub const INTERNAL: i8 = 1;
+    /// Server: a request received.
+    pub const SERVER: i8 = 2;
+    /// Client: a request sent.
+    pub const CLIENT: i8 = 3;
+    /// Producer: a message sent.
+    pub const PRODUCER: i8 = 4;
+    /// Consumer: a message received.
+    pub const CONSUMER: i8 = 5;
+
+    /// SigNoz's `kind_string` for a kind.
+    pub fn name(kind: i8) -> &'static str {
+        match kind {
+            INTERNAL => "Internal",
+            SERVER => "Server",
+            CLIENT => "Client",
+            PRODUCER => "Producer",
+            CONSUMER => "Consumer",
+            _ => "Unspecified",
+        }
+    }
+}
+
+/// A log record: a row of `signoz_logs.logs_v2`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LogRow {
+    /// Event time, ns (`timestamp` UInt64).
+    #[serde(deserialize_with = "crate::model::de_nanos")]
+    pub timestamp: Nanos,
+    /// Trace id, 32 hex digits or empty.
+    pub trace_id: String,
+    /// Span id, 16 hex digits or empty.
+    pub span_id: String,
+    /// `severity_text` as sent (`ERROR`, `Information`, …).
+    pub severity_text: String,
+    /// OTLP severity number 1–24 (0: unset).
+    pub severity_number: u8,
+    /// The log body.
+    pub body: String,
+    /// String attributes.
+    pub attributes_string: BTreeMap<String, String>,
+    /// Numeric attributes.
+    pub attributes_number: BTreeMap<String, f64>,
+    /// Boolean attributes.
+    pub attributes_bool: BTreeMap<String, bool>,
+    /// Resource attributes (`service.name`, `k8s.pod.name`, …).
+    pub resources_string: BTreeMap<String, String>,
+    /// Instrumentation scope name.
+    pub scope_name: String,
+}
+
+impl LogRow {
+    /// The record's `service.name`.
+    pub fn service(&self) -> &str {
+        self.resources_string
+            .get("service.name")
+            .map_or("", String::as_str)
+    }
+}
+
+/// A span: a row of `signoz_traces.signoz_index_v3`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SpanRow {
+    /// Start time, ns (`timestamp` DateTime64(9)).
+    #[serde(deserialize_with = "crate::model::de_nanos")]
+    pub timestamp: Nanos,
+    /// Trace id, 32 hex digits.
+    pub trace_id: String,
+    /// Span id, 16 hex digits.
+    pub span_id: String,
+    /// Parent span id, empty for a root.
+    pub parent_span_id: String,
+    /// Operation name.
+    pub name: String,
+    /// OTLP span kind ([`span_kind`]).
+    pub kind: i8,
+    /// Duration, ns.
+    pub duration_nano: u64,
+    /// OTLP status code: 0 unset, 1 ok, 2 error.
+    pub status_code: i16,
+    /// Status message (set on errors).
+    pub status_message: String,
+    /// Whether the span is an error (`status_code = 2`).
+    pub has_error: bool,
+    /// String attributes.
+    pub attributes_string: BTreeMap<String, String>,
+    /// Numeric attributes.
+    pub attributes_number: BTreeMap<String, f64>,
+    /// Boolean attributes.
+    pub attributes_bool: BTreeMap<String, bool>,
+    /// Resource attributes.
+    pub resources_string: BTreeMap<String, String>,
+}
+
+impl SpanRow {
+    /// The span's `service.name`.
+    pub fn service(&self) -> &str {
+        self.resources_string
+            .get("service.name")
+            .map_or("", String::as_str)
+    }
+}
+
+/// A metric time series: a row of `signoz_metrics.time_series_v4` (one per
+/// series; SigNoz repeats it once per hour).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SeriesRow {
+    /// The metric's name.
+    pub metric_name: String,
+    /// `Cumulative`, `Delta` or `Unspecified`.
+    pub temporality: String,
+    /// `Gauge`, `Sum`, `Histogram`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether a `Sum` only goes up (a counter).
+    pub is_monotonic: bool,
+    /// Unit, e.g. `ms`, `By`, `1`.
+    pub unit: String,
+    /// Description.
+    pub description: String,
+    /// Series id: a hash of name and labels.
+    pub fingerprint: u64,
+    /// All labels: point attributes, resource attributes and `__name__`.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A sample: a row of `signoz_metrics.samples_v4`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SampleRow {
+    /// Series id.
+    pub fingerprint: u64,
+    /// Time, ms since the epoch.
+    pub unix_milli: i64,
+    /// Value.
+    pub value: f64,
+}
+
+/// Everything one store holds.
+#[derive(Debug, Clone, Default)]
+pub struct Telemetry {
+    /// Log records.
+    pub logs: Vec<LogRow>,
+    /// Spans.
+    pub spans: Vec<SpanRow>,
+    /// Metric series.
+    pub series: Vec<SeriesRow>,
+    /// Metric samples.
+    pub samples: Vec<SampleRow>,
+}
+
+/// Accepts nanoseconds as an integer, a numeric string, or a
+/// `YYYY-MM-DD hh:mm:ss[.fffffffff]` UTC string (ClickHouse's DateTime64 text).
+pub(crate) fn de_nanos<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Nanos, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    match &v {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().map(|u| u as i64))
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .ok_or_else(|| serde::de::Error::custom("bad timestamp")),
+        serde_json::Value::String(s) => crate::time::parse_datetime_text(s)
+            .ok_or_else(|| serde::de::Error::custom(format!("bad timestamp {s:?}"))),
+        _ => Err(serde::de::Error::custom(
+            "timestamp must be a number or string",
+        )),
+    }
+}
+
+/// Which spans count as a service's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SpanScope {
+    /// Entry spans: kind Server or Consumer (what SigNoz's service list counts).
+    #[default]
+    Entry,
+    /// Every span of the service.
+    All,
+}
+
+/// How [`RedQuery`] rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RedGroup {
+    /// One row per service.
+    #[default]
+    Service,
+    /// One row per operation (span name).
+    Operation,
+}
+
+/// Rate, errors and duration of spans.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RedQuery {
+    /// Time range.
+    pub range: TimeRange,
+    /// Only this service.
+    pub service: Option<String>,
+    /// Which spans.
+    pub scope: SpanScope,
+    /// Grouping.
+    pub group: RedGroup,
+    /// Bucket width in ns; `None` for one bucket over the whole range.
+    pub step: Option<Nanos>,
+}
+
+/// One row of a [`RedQuery`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedRow {
+    /// Service or operation name.
+    pub key: String,
+    /// Bucket start (ns), or the range start without a step.
+    pub bucket: Nanos,
+    /// Spans.
+    pub calls: u64,
+    /// Error spans.
+    pub errors: u64,
+    /// Median duration, ns.
+    pub p50: f64,
+    /// 95th percentile duration, ns.
+    pub p95: f64,
+    /// 99th percentile duration, ns.
+    pub p99: f64,
+}
+
+/// Error spans grouped by operation and status message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorQuery {
+    /// Time range.
+    pub range: TimeRange,
+    /// The service.
+    pub service: String,
+    /// Most groups returned.
+    pub limit: usize,
+}
+
+/// One group of error spans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRow {
+    /// Operation.
+    pub operation: String,
+    /// Status message.
+    pub message: String,
+    /// Spans.
+    pub count: u64,
+    /// The smallest trace id of the group (deterministic, for drilling down).
+    pub trace_id: String,
+}
+
+/// An attribute filter `key=value`, matched against string, number and bool
+/// attributes and the resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttrFilter {
+    /// Attribute key.
+    pub key: String,
+    /// Wanted value, as text.
+    pub value: String,
+}
+
+impl AttrFilter {
+    /// Parses `key=value`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (k, v) = text.split_once('=')?;
+        let k = k.trim();
+        (!k.is_empty()).then(|| Self {
+            key: k.to_string(),
+            value: v.trim().to_string(),
+        })
+    }
+
+    /// The value as a number, when it is one.
+    pub fn number(&self) -> Option<f64> {
+        self.value.parse::<f64>().ok().filter(|f| f.is_finite())
+    }
+
+    /// The value as a boolean, when it is one.
+    pub fn boolean(&self) -> Option<bool> {
+        match self.value.as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Whether a row's maps match.
+    pub fn matches(
+        &self,
+        strings: &BTreeMap<String, String>,
+        numbers: &BTreeMap<String, f64>,
+        bools: &BTreeMap<String, bool>,
+        resources: &BTreeMap<String, String>,
+    ) -> bool {
+        strings.get(&self.key) == Some(&self.value)
+            || resources.get(&self.key) == Some(&self.value)
+            || self
+                .number()
+                .is_some_and(|n| numbers.get(&self.key) == Some(&n))
+            || self
+                .boolean()
+                .is_some_and(|b| bools.get(&self.key) == Some(&b))
+    }
+}
+
+/// Order of returned records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Newest first.
+    #[default]
+    Newest,
+    /// Oldest first.
+    Oldest,
+    /// Slowest first (spans only).
+    Slowest,
+}
+
+/// A log search.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogQuery {
+    /// Time range.
+    pub range: TimeRange,
+    /// Only this service.
+    pub service: Option<String>,
+    /// Only records at or above this OTLP severity number.
+    pub min_severity: Option<u8>,
+    /// Body contains this text, case-insensitively.
+    pub contains: Option<String>,
+    /// Body matches this regular expression (RE2 syntax).
+    pub regex: Option<String>,
+    /// Attribute filters, all must match.
+    pub attributes: Vec<AttrFilter>,
+    /// Only this trace.
+    pub trace_id: Option<String>,
+    /// Most records returned.
+    pub limit: usize,
+    /// Order (newest or oldest first).
+    pub order: Order,
+}
+
+/// A span search.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SpanQuery {
+    /// Time range.
+    pub range: TimeRange,
+    /// Only this service.
+    pub service: Option<String>,
+    /// Only this operation (exact name).
+    pub operation: Option<String>,
+    /// Only spans at least this long, ns.
+    pub min_duration: Option<u64>,
+    /// Only error spans.
+    pub errors_only: bool,
+    /// Attribute filters, all must match.
+    pub attributes: Vec<AttrFilter>,
+    /// Most spans returned.
+    pub limit: usize,
+    /// Newest, oldest or slowest first.
+    pub order: Order,
+}
+
+/// A call-graph edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeRow {
+    /// Calling service.
+    pub parent: String,
+    /// Called service, or the database system for a client span to a
+    /// database (`db.system`).
+    pub child: String,
+    /// Whether the callee is a database seen only from client spans.
+    pub external: bool,
+    /// Calls.
+    pub calls: u64,
+    /// Failed calls.
+    pub errors: u64,
+    /// 99th percentile duration of the callee's span, ns.
+    pub p99: f64,
+}
+
+/// A metric's description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricInfo {
+    /// Name.
+    pub name: String,
+    /// `Gauge`, `Sum`, `Histogram`, …
+    pub kind: String,
+    /// Unit.
+    pub unit: String,
+    /// Temporality.
+    pub temporality: String,
+    /// Counter (monotonic sum).
+    pub is_monotonic: bool,
+    /// Number of series.
+    pub series: u64,
+    /// Description.
+    pub description: String,
+}
+
+/// A metric query: per-series values reduced per step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricQuery {
+    /// Metric name.
+    pub metric: String,
+    /// Label filters (`key=value` on the series labels), all must match.
+    pub filters: Vec<AttrFilter>,
+    /// Time range.
+    pub range: TimeRange,
+    /// Step, ns (a multiple of one millisecond).
+    pub step: Nanos,
+    /// Most series.
+    pub max_series: usize,
+}
+
+/// One series' samples reduced in one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRow {
+    /// Series id.
+    pub fingerprint: u64,
+    /// Step index from the range start.
+    pub step: i64,
+    /// Samples.
+    pub count: u64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Sum of values.
+    pub sum: f64,
+    /// Value of the latest sample.
+    pub last: f64,
+}
+
+/// A metric's series and their per-step reductions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricSteps {
+    /// The series that matched, by fingerprint.
+    pub series: BTreeMap<u64, SeriesRow>,
+    /// Per-series, per-step reductions, sorted by fingerprint then step.
+    pub steps: Vec<StepRow>,
+}

@@ -1,0 +1,161 @@
+//! Compact text: aligned columns, one line per record, units on every number.
+
+/// A table whose columns are padded to their widest cell. Columns whose
+/// header starts with `>` are right-aligned (the `>` is dropped).
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    headers: Vec<String>,
+    right: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these headers.
+    pub fn new(headers: &[&str]) -> Self {
+        Self {
+            right: headers.iter().map(|h| h.starts_with('>')).collect(),
+            headers: headers
+                .iter()
+                .map(|h| h.trim_start_matches('>').to_string())
+                .collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row (missing cells are empty).
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Header line and row lines, separately (for paging).
+    pub fn lines(&self) -> (String, Vec<String>) {
+        let n = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+        let fmt = |cells: &[String]| {
+            let mut line = String::new();
+            for (i, width) in widths.iter().enumerate() {
+                let cell = cells.get(i).map_or("", String::as_str);
+                let pad = width.saturating_sub(cell.chars().count());
+                let last = i + 1 == n;
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                if self.right[i] {
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    if !last {
+                        line.push_str(&" ".repeat(pad));
+                    }
+                }
+            }
+            line.trim_end().to_string()
+        };
+        (
+            fmt(&self.headers),
+            self.rows.iter().map(|r| fmt(r)).collect(),
+        )
+    }
+
+    /// The whole table as text.
+    pub fn render(&self) -> String {
+        let (h, rows) = self.lines();
+        let mut out = h;
+        for r in rows {
+            out.push('\n');
+            out.push_str(&r);
+        }
+        out
+    }
+}
+
+/// `12.3%`.
+pub fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "-".into()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+/// A rate per second with sensible precision: `0.25/s`, `12.5/s`, `1,234/s`.
+pub fn rate(count: u64, span_ns: i64) -> String {
+    if span_ns <= 0 {
+        return "-".into();
+    }
+    let r = count as f64 / (span_ns as f64 / 1e9);
+    format!("{}/s", num(r))
+}
+
+/// A number with three significant digits, no exponent for everyday sizes.
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 1e6 {
+        format!("{:.3e}", v)
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 0.01 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// One line: newlines and tabs shown as `⏎` and spaces, cut to `max` chars.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 3));
+    for (n, ch) in text.trim_end().chars().enumerate() {
+        if n >= max {
+            out.push('…');
+            break;
+        }
+        match ch {
+            '\n' => out.push_str(" ⏎ "),
+            '\r' => {}
+            '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligns() {
+        let mut t = Table::new(&["NAME", ">N"]);
+        t.row(vec!["a".into(), "1".into()]);
+        t.row(vec!["long name".into(), "100".into()]);
+        assert_eq!(t.render(), "NAME         N\na            1\nlong name  100");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(pct(1, 3), "33.3%");
+        assert_eq!(pct(1, 0), "-");
+        assert_eq!(rate(30, 60_000_000_000), "0.50/s");
+        assert_eq!(num(1234.5), "1234");
+        assert_eq!(one_line("a\nb\tc", 100), "a ⏎ b c");
+        assert_eq!(one_line("abcdef", 3), "abc…");
+    }
+}
