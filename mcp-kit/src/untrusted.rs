@@ -33,7 +33,7 @@ pub fn frame(source: &str, body: &str) -> String {
 }
 
 /// Breaks any `untrusted-data` tag inside the data, case-insensitively, by
-/// inserting a zero-width-free marker that keeps the text readable.
+/// turning its hyphen into an underscore: still readable, no longer a tag.
 fn neutralise(body: &str) -> std::borrow::Cow<'_, str> {
     let lower = body.to_ascii_lowercase();
     if !lower.contains("untrusted-data") {
