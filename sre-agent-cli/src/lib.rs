@@ -1,5 +1,13 @@
-//! The sre-agent command: investigate, serve and eval.
+//! The `sre-agent` command's library: configuration, offline scenarios,
+//! evaluation, reports and Slack posting. `src/main.rs` is the thin binary.
 //!
-//! **Status: not built yet.** This crate is a placeholder in the workspace so the
-//! layout users will know exists from the start; it exposes nothing. Its work is
-//! tracked in issue #8.
+//! Everything here is a small layer over `sre-orchestrator`: the CLI and the
+//! Slack bot run the same `investigate` and differ only in where alerts come
+//! from and where RCAs go.
+
+pub mod config;
+pub mod eval;
+pub mod exit;
+pub mod report;
+pub mod scenario;
+pub mod slack;

@@ -13,17 +13,24 @@
 //!   endpoints, with retries that honour `Retry-After` ([`llm`]), and a fake
 //!   server for tests (feature `fake`);
 //! * the RCA type with its Markdown rendering ([`rca`]).
+//! * the incident store: incidents, durable job queue, memory, runbooks and
+//!   audit log on SQLite or PostgreSQL ([`store`]).
 //!
 //! Not written yet: the specialist agent loop, the deterministic analysis
 //! engine, record/replay.
 
+pub mod agent;
 pub mod alert;
+pub mod engine;
 #[cfg(feature = "fake")]
 pub mod fake_llm;
+pub mod investigate;
 pub mod llm;
 pub mod rca;
 pub mod registry;
 pub mod router;
+pub mod store;
+pub mod transcript;
 
 /// Installs the workspace's one rustls crypto provider (ring) for this
 /// process, once. HTTP clients built by this crate call it first; binaries may

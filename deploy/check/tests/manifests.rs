@@ -1,0 +1,300 @@
+//! The real manifests under `deploy/kustomize`, rendered and checked.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use deploy_check::*;
+use serde_json::Value;
+
+/// The bot's Deployment and its config ConfigMap.
+const BOT: &str = "sre-agent";
+const BOT_CONFIG: &str = "sre-agent-config";
+
+/// The four servers: Deployment name and source file of its `Cli` struct.
+const SERVERS: &[(&str, &str)] = &[
+    ("mcp-kubernetes", "mcp-kubernetes/src/main.rs"),
+    ("mcp-signoz", "mcp-signoz/src/main.rs"),
+    ("mcp-mongodb", "mcp-mongodb/src/main.rs"),
+    ("mcp-slack", "mcp-slack/src/main.rs"),
+];
+
+fn kustomize() -> PathBuf {
+    workspace_root().join("deploy/kustomize")
+}
+
+fn rendered(dir: &str) -> Vec<Object> {
+    let raws = render(&kustomize().join(dir)).unwrap_or_else(|e| panic!("render {dir}: {e}"));
+    parse_all(&raws).unwrap_or_else(|p| panic!("{dir}:\n  {}", p.join("\n  ")))
+}
+
+fn example_secrets() -> Vec<Object> {
+    let raws = read_yaml(&kustomize().join("secret.example.yaml")).unwrap();
+    parse_all(&raws).unwrap_or_else(|p| panic!("secret.example.yaml:\n  {}", p.join("\n  ")))
+}
+
+fn assert_ok(what: &str, problems: Problems) {
+    assert!(problems.is_empty(), "{what}:\n  {}", problems.join("\n  "));
+}
+
+/// The checks every rendering must pass.
+fn common_checks(dir: &str, objects: &[Object]) {
+    assert_ok(&format!("{dir}: probes"), check_probes(objects));
+    assert_ok(&format!("{dir}: resources"), check_resources(objects));
+    assert_ok(&format!("{dir}: security"), check_security(objects));
+    assert_ok(&format!("{dir}: hpa"), check_hpa(objects));
+    assert_ok(&format!("{dir}: selectors"), check_selectors(objects));
+    assert_ok(
+        &format!("{dir}: network policies"),
+        check_network_policies(objects, BOT),
+    );
+    assert_ok(
+        &format!("{dir}: bot config"),
+        check_bot_config(objects, BOT_CONFIG, BOT),
+    );
+    assert_ok(
+        &format!("{dir}: secret references"),
+        check_secret_refs(objects, &example_secrets()),
+    );
+    assert_ok(
+        &format!("{dir}: secrets"),
+        check_secrets_are_placeholders(objects),
+    );
+    let secrets: Vec<String> = objects
+        .iter()
+        .filter(|o| matches!(o, Object::Secret(_)))
+        .map(Object::id)
+        .collect();
+    assert!(
+        secrets.is_empty(),
+        "{dir} renders Secrets {secrets:?}; they belong in secret.example.yaml"
+    );
+    let kinds: BTreeSet<&str> = objects.iter().map(Object::kind).collect();
+    for kind in [
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "ConfigMap",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ServiceAccount",
+    ] {
+        assert!(kinds.contains(kind), "{dir} has no {kind}");
+    }
+    let names: BTreeSet<String> = objects
+        .iter()
+        .filter(|o| o.kind() == "Deployment")
+        .map(|o| o.meta().name.clone().unwrap_or_default())
+        .collect();
+    for (server, _) in SERVERS {
+        assert!(names.contains(*server), "{dir} has no Deployment {server}");
+    }
+    assert!(names.contains(BOT), "{dir} has no Deployment {BOT}");
+}
+
+#[test]
+fn base_passes_every_check_and_is_read_only() {
+    let base = rendered("base");
+    common_checks("base", &base);
+    assert_ok("base: read-only", check_read_only(&base));
+    assert!(
+        !check_writes_enabled(&base).is_empty(),
+        "the base must not enable mcp-kubernetes's writes"
+    );
+}
+
+#[test]
+fn aks_overlay_passes_every_check_and_is_read_only() {
+    let aks = rendered("overlays/aks");
+    common_checks("overlays/aks", &aks);
+    assert_ok("overlays/aks: read-only", check_read_only(&aks));
+    assert!(aks.iter().any(|o| o.kind() == "Ingress"));
+}
+
+#[test]
+fn writes_enabled_overlay_adds_exactly_the_write_access() {
+    let writes = rendered("overlays/writes-enabled");
+    common_checks("overlays/writes-enabled", &writes);
+    assert_ok(
+        "overlays/writes-enabled: writes",
+        check_writes_enabled(&writes),
+    );
+    // Everything but the component's own objects and mcp-kubernetes is as in the base.
+    let base: BTreeSet<String> = rendered("base").iter().map(Object::id).collect();
+    let added: Vec<String> = writes
+        .iter()
+        .map(Object::id)
+        .filter(|id| !base.contains(id))
+        .collect();
+    assert_eq!(
+        added,
+        [
+            "ClusterRole/sre-agent-mcp-kubernetes-write",
+            "ClusterRoleBinding/sre-agent-mcp-kubernetes-write"
+        ]
+    );
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_manifest_file_parses_and_write_rules_live_only_in_the_component() {
+    let mut files = Vec::new();
+    yaml_files(&kustomize(), &mut files);
+    assert!(files.len() >= 10, "found only {files:?}");
+    let components = kustomize().join("components");
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        if name == "kustomization.yaml" {
+            read_kustomization(file.parent().unwrap()).unwrap();
+            continue;
+        }
+        let docs = read_yaml(&file).unwrap();
+        if name.ends_with(".patch.yaml") {
+            assert!(
+                matches!(docs.as_slice(), [Value::Array(_)]),
+                "{}: a patch is one list of JSON 6902 operations",
+                file.display()
+            );
+            continue;
+        }
+        let objects = parse_all(&docs)
+            .unwrap_or_else(|p| panic!("{}:\n  {}", file.display(), p.join("\n  ")));
+        if !file.starts_with(&components) {
+            assert_ok(
+                &format!("{} (outside components/)", file.display()),
+                check_read_only(&objects),
+            );
+        }
+    }
+}
+
+#[test]
+fn the_secret_example_holds_placeholders_only_and_is_never_applied() {
+    let example = example_secrets();
+    assert!(example.iter().all(|o| o.kind() == "Secret"));
+    assert_ok(
+        "secret.example.yaml",
+        check_secrets_are_placeholders(&example),
+    );
+    let mut files = Vec::new();
+    yaml_files(&kustomize(), &mut files);
+    for file in files.iter().filter(|f| f.ends_with("kustomization.yaml")) {
+        let k = read_kustomization(file.parent().unwrap()).unwrap();
+        let listed = format!("{:?} {:?}", k.get("resources"), k.get("components"));
+        assert!(
+            !listed.contains("secret.example"),
+            "{} applies the example Secrets",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn mcp_servers_are_started_with_flags_they_have() {
+    let root = workspace_root();
+    let kit = std::fs::read_to_string(root.join("mcp-kit/src/serve.rs")).unwrap();
+    let kit_flags = clap_flags(&kit, "KitArgs");
+    assert!(
+        kit_flags.contains("--allowed-hosts") && kit_flags.contains("--auth-token-file"),
+        "{kit_flags:?}"
+    );
+    for dir in ["base", "overlays/aks", "overlays/writes-enabled"] {
+        let objects = rendered(dir);
+        for (server, main) in SERVERS {
+            let source = std::fs::read_to_string(root.join(main)).unwrap();
+            let mut flags = clap_flags(&source, "Cli");
+            assert!(!flags.is_empty(), "no flags found in {main}");
+            flags.extend(kit_flags.iter().cloned());
+            flags.insert("--config".into());
+            assert_ok(
+                &format!("{dir}: {server} flags"),
+                check_flags(&objects, server, &flags),
+            );
+        }
+    }
+}
+
+#[test]
+fn slack_app_manifest_asks_exactly_the_needed_scopes_and_uses_the_intake_routes() {
+    let root = workspace_root();
+    let manifest = read_yaml(&root.join("deploy/slack/app-manifest.yaml")).unwrap();
+    let intake = std::fs::read_to_string(root.join("mcp-slack/src/intake/mod.rs")).unwrap();
+    let routes = routes_in_source(&intake);
+    assert!(routes.contains(&"/slack/events".to_string()), "{routes:?}");
+    // docs/slack-app.md justifies each one.
+    let scopes = [
+        "app_mentions:read",
+        "channels:history",
+        "channels:read",
+        "chat:write",
+        "commands",
+        "groups:history",
+        "groups:read",
+        "users:read",
+        "users:read.email",
+    ];
+    let events = ["app_mention", "message.channels", "message.groups"];
+    assert_ok(
+        "deploy/slack/app-manifest.yaml",
+        check_slack_manifest(&manifest[0], &scopes, &events, &routes),
+    );
+}
+
+/// [`render`] gives what `kubectl kustomize` gives (skipped without kubectl).
+#[test]
+fn render_agrees_with_kubectl_kustomize() {
+    for dir in ["base", "overlays/aks", "overlays/writes-enabled"] {
+        let path = kustomize().join(dir);
+        let output = match std::process::Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&path)
+            .output()
+        {
+            Ok(o) if o.status.success() => o,
+            Ok(o) => panic!(
+                "kubectl kustomize {dir} failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => {
+                eprintln!("skipped: kubectl not runnable ({e})");
+                return;
+            }
+        };
+        let theirs = split_yaml(&String::from_utf8_lossy(&output.stdout)).unwrap();
+        let ours = render(&path).unwrap();
+        let key = |v: &Value| {
+            format!(
+                "{}/{}/{}",
+                v["kind"].as_str().unwrap_or(""),
+                v["metadata"]["namespace"].as_str().unwrap_or(""),
+                v["metadata"]["name"].as_str().unwrap_or("")
+            )
+        };
+        let theirs: BTreeMap<String, &Value> = theirs.iter().map(|v| (key(v), v)).collect();
+        let ours: BTreeMap<String, &Value> = ours.iter().map(|v| (key(v), v)).collect();
+        assert_eq!(
+            theirs.keys().collect::<Vec<_>>(),
+            ours.keys().collect::<Vec<_>>(),
+            "{dir}: objects differ"
+        );
+        for (k, v) in &theirs {
+            assert_eq!(
+                Some(v),
+                ours.get(k),
+                "{dir}: {k} differs from kubectl kustomize"
+            );
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! `sre-agent`: investigate an alert from a laptop, evaluate the engine on
+//! recorded scenarios, list the configured MCP servers.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sre_agent_cli::config::{FileConfig, LlmConfig, server_binary};
+use sre_agent_cli::report::{self, ProgressDisplay};
+use sre_agent_cli::scenario::Scenario;
+use sre_agent_cli::{eval, exit};
+use sre_orchestrator::alert::{self, Alert};
+use sre_orchestrator::investigate::{Options, investigate};
+use sre_orchestrator::llm::{LlmClient, Retry};
+use sre_orchestrator::registry::{Registry, ServerConfig, ServerTransport};
+use sre_orchestrator::transcript::{ChatModel, Recording, Replay, ToolSource, Transcript};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sre-agent",
+    version,
+    about = "An SRE agent: investigates alerts across Kubernetes, SigNoz and MongoDB and writes a root-cause analysis",
+    after_help = "Exit codes: 0 an RCA was produced · 1 internal error · 2 bad input or configuration · 3 no data source could be reached · 4 eval accuracy below the baseline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log level for stderr logs (`warn`, `info`, `debug`).
+    #[arg(long, global = true, default_value = "warn", env = "SRE_AGENT_LOG")]
+    log_level: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Investigate an alert or a question, and print the RCA.
+    Investigate(Box<InvestigateArgs>),
+    /// Run every scenario under DIR and score the ranked root causes.
+    Eval(EvalArgs),
+    /// MCP servers.
+    Mcp {
+        #[command(subcommand)]
+        command: McpCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum McpCommand {
+    /// The configured servers and their tools.
+    List(SourceArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    /// A readable report (colour on a terminal).
+    Text,
+    /// The RCA as JSON.
+    Json,
+    /// The RCA as Markdown.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+struct SourceArgs {
+    /// Config file (servers, LLM, defaults).
+    #[arg(long, short = 'c', env = "SRE_AGENT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Offline demo: a scenario folder (fixtures/scenarios/NAME). Starts the
+    /// servers in-process on its recorded data; no network, no binaries.
+    #[arg(long, conflicts_with_all = ["kube_context", "clickhouse_url", "mongodb_uri"])]
+    scenario: Option<PathBuf>,
+    /// Live: spawn mcp-kubernetes on this kubeconfig context.
+    #[arg(long)]
+    kube_context: Option<String>,
+    /// Live: spawn mcp-signoz against this SigNoz ClickHouse URL (password in
+    /// MCP_SIGNOZ_CLICKHOUSE_PASSWORD).
+    #[arg(long)]
+    clickhouse_url: Option<String>,
+    /// Live: spawn mcp-mongodb on this URI (better: set MONGODB_URI_FOR_AGENT
+    /// so the URI stays out of the process list).
+    #[arg(long, env = "MONGODB_URI_FOR_AGENT", hide_env_values = true)]
+    mongodb_uri: Option<String>,
+    /// Per-tool-call timeout, seconds.
+    #[arg(long, default_value_t = 30)]
+    tool_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+struct LlmArgs {
+    /// Never use an LLM: deterministic analysis only.
+    #[arg(long)]
+    no_llm: bool,
+    /// `azure` or `openai` (any OpenAI-compatible API); overrides the config file.
+    #[arg(long)]
+    llm_provider: Option<String>,
+    /// Azure OpenAI endpoint, e.g. https://NAME.openai.azure.com.
+    #[arg(long)]
+    llm_endpoint: Option<String>,
+    /// Azure OpenAI deployment.
+    #[arg(long)]
+    llm_deployment: Option<String>,
+    /// Azure OpenAI api-version.
+    #[arg(long)]
+    llm_api_version: Option<String>,
+    /// OpenAI-compatible base URL (with /v1).
+    #[arg(long)]
+    llm_base_url: Option<String>,
+    /// OpenAI-compatible model.
+    #[arg(long)]
+    llm_model: Option<String>,
+    /// Most specialist steps.
+    #[arg(long, default_value_t = 8)]
+    max_steps: usize,
+}
+
+#[derive(Debug, Args)]
+struct InvestigateArgs {
+    /// An alert webhook payload (Alertmanager or SigNoz JSON); `-` reads stdin.
+    #[arg(long, conflicts_with_all = ["service", "question"])]
+    alert: Option<String>,
+    /// On demand: the service to investigate.
+    #[arg(long)]
+    service: Option<String>,
+    /// On demand: how far back (e.g. 30m, 2h).
+    #[arg(long)]
+    since: Option<String>,
+    /// On demand: the question.
+    #[arg(long)]
+    question: Option<String>,
+    /// Namespace, when the alert names none.
+    #[arg(long, short = 'n')]
+    namespace: Option<String>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[command(flatten)]
+    llm: LlmArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the output to this file instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Record every tool call and LLM exchange to this file.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Replay a recording instead of calling any server or LLM.
+    #[arg(long, conflicts_with = "record")]
+    replay: Option<PathBuf>,
+    /// Post the RCA to Slack: CHANNEL or CHANNEL/THREAD_TS (token in SLACK_BOT_TOKEN).
+    #[arg(long)]
+    post_to_slack: Option<String>,
+    /// Slack Web API base URL (tests point it at a fake).
+    #[arg(long, env = "SLACK_API_URL", default_value = "https://slack.com/api", hide = true)]
+    slack_api_url: String,
+    /// "Now" for the investigation (RFC 3339); scenarios bring their own.
+    #[arg(long)]
+    now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct EvalArgs {
+    /// A folder of scenarios (or one scenario).
+    dir: PathBuf,
+    /// `table` or `json`.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// Fail (exit 4) if overall accuracy is below this baseline file's.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Write the current accuracy as the new baseline file.
+    #[arg(long)]
+    write_baseline: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    sre_orchestrator::ensure_crypto_provider();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = exit::classify(&e);
+            eprintln!("error: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<u8> {
+    match command {
+        Command::Investigate(args) => run_investigate(*args).await,
+        Command::Eval(args) => run_eval(args).await,
+        Command::Mcp {
+            command: McpCommand::List(args),
+        } => run_mcp_list(args).await,
+    }
+}
+
+/// Connects the sources: a scenario's in-process servers, or live servers
+/// from the config file and flags.
+async fn connect(args: &SourceArgs, file: &FileConfig) -> Result<Registry> {
+    let timeout = Duration::from_secs(args.tool_timeout.max(1));
+    if let Some(dir) = &args.scenario {
+        let scenario = Scenario::load(dir).map_err(exit::bad_input)?;
+        return scenario.registry(timeout).await;
+    }
+    let mut configs: Vec<ServerConfig> = file
+        .servers
+        .iter()
+        .map(|s| s.to_config())
+        .collect::<Result<_>>()
+        .map_err(exit::bad_input)?;
+    if let Some(ctx) = &args.kube_context {
+        configs.retain(|c| c.name != "k8s");
+        configs.push(ServerConfig {
+            name: "k8s".into(),
+            transport: ServerTransport::Stdio {
+                command: server_binary("mcp-kubernetes"),
+                args: vec!["--context".into(), ctx.clone()],
+                env: Default::default(),
+            },
+        });
+    }
+    if let Some(url) = &args.clickhouse_url {
+        configs.retain(|c| c.name != "signoz");
+        configs.push(ServerConfig {
+            name: "signoz".into(),
+            transport: ServerTransport::Stdio {
+                command: server_binary("mcp-signoz"),
+                args: vec!["--clickhouse-url".into(), url.clone()],
+                env: Default::default(),
+            },
+        });
+    }
+    if let Some(uri) = &args.mongodb_uri {
+        configs.retain(|c| c.name != "mongo");
+        configs.push(ServerConfig {
+            name: "mongo".into(),
+            transport: ServerTransport::Stdio {
+                command: server_binary("mcp-mongodb"),
+                args: Vec::new(),
+                env: [("MONGODB_URI".to_string(), uri.clone())].into_iter().collect(),
+            },
+        });
+    }
+    if configs.is_empty() {
+        return Err(exit::bad_input(anyhow::anyhow!(
+            "no data sources: give --scenario DIR for the offline demo, or --kube-context / --clickhouse-url / --mongodb-uri, or servers in a config file (--config)"
+        )));
+    }
+    let mut registry = Registry::new(timeout);
+    registry.connect_all(&configs, Duration::from_secs(20)).await;
+    if registry.servers().is_empty() {
+        let why: Vec<String> = registry
+            .gaps()
+            .iter()
+            .map(|g| format!("{}: {}", g.source, g.reason))
+            .collect();
+        return Err(exit::unreachable(anyhow::anyhow!(
+            "no data source could be reached: {}",
+            why.join("; ")
+        )));
+    }
+    Ok(registry)
+}
+
+fn llm_config(args: &LlmArgs, file: &FileConfig) -> Option<LlmConfig> {
+    if args.no_llm {
+        return None;
+    }
+    let mut cfg = file.llm.clone();
+    if let Some(p) = &args.llm_provider {
+        let c = cfg.get_or_insert_with(LlmConfig::default);
+        c.provider = p.clone();
+    }
+    if let Some(c) = cfg.as_mut() {
+        let set = |slot: &mut Option<String>, v: &Option<String>| {
+            if v.is_some() {
+                slot.clone_from(v);
+            }
+        };
+        set(&mut c.endpoint, &args.llm_endpoint);
+        set(&mut c.deployment, &args.llm_deployment);
+        set(&mut c.api_version, &args.llm_api_version);
+        set(&mut c.base_url, &args.llm_base_url);
+        set(&mut c.model, &args.llm_model);
+    }
+    cfg
+}
+
+fn read_alert(args: &InvestigateArgs) -> Result<Option<Alert>> {
+    if let Some(path) = &args.alert {
+        let body = if path == "-" {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read the alert from stdin")?;
+            s
+        } else {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read alert file {path}"))?
+        };
+        let mut alerts = alert::parse_webhook(&body).with_context(|| format!("{path} is not an Alertmanager or SigNoz webhook payload"))?;
+        if alerts.is_empty() {
+            bail!("{path} holds no alerts");
+        }
+        if alerts.len() > 1 {
+            tracing::warn!(count = alerts.len(), "the payload holds several alerts; investigating the first");
+        }
+        return Ok(Some(alerts.remove(0)));
+    }
+    if args.service.is_some() || args.question.is_some() {
+        return Ok(Some(alert::on_demand(
+            args.service.as_deref(),
+            args.since.as_deref(),
+            args.question.as_deref(),
+            args.namespace.as_deref(),
+        )?));
+    }
+    Ok(None)
+}
+
+async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
+    let file = match &args.sources.config {
+        Some(p) => FileConfig::load(p).map_err(exit::bad_input)?,
+        None => FileConfig::default(),
+    };
+    let scenario = args
+        .sources
+        .scenario
+        .as_deref()
+        .map(Scenario::load)
+        .transpose()
+        .map_err(exit::bad_input)?;
+    let alert = match read_alert(&args).map_err(exit::bad_input)? {
+        Some(a) => a,
+        None => match &scenario {
+            Some(s) => s.alert().map_err(exit::bad_input)?,
+            None => {
+                return Err(exit::bad_input(anyhow::anyhow!(
+                    "nothing to investigate: give --alert FILE, --service/--question, or --scenario DIR"
+                )));
+            }
+        },
+    };
+    let now = match (&args.now, &scenario) {
+        (Some(t), _) => t
+            .parse()
+            .with_context(|| format!("--now `{t}` is not an RFC 3339 time"))
+            .map_err(exit::bad_input)?,
+        (None, Some(s)) => s.manifest.now,
+        (None, None) => jiff::Timestamp::now(),
+    };
+    let options = Options {
+        now,
+        default_namespace: args
+            .namespace
+            .clone()
+            .or_else(|| scenario.as_ref().and_then(|s| s.manifest.namespace.clone()))
+            .or_else(|| file.namespace.clone()),
+        max_steps: args.llm.max_steps.max(1),
+        context: None,
+    };
+    let hidden = !std::io::stderr().is_terminal();
+    let progress = ProgressDisplay::new(hidden);
+
+    let (outcome, transcript) = if let Some(path) = &args.replay {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read recording {}", path.display()))
+            .map_err(exit::bad_input)?;
+        let transcript = Transcript::from_json(&text)
+            .with_context(|| format!("{} is not a recording", path.display()))
+            .map_err(exit::bad_input)?;
+        let replay = Replay::new(&transcript);
+        let model: Option<&dyn ChatModel> = if replay.has_llm() { Some(&replay) } else { None };
+        let outcome = investigate(&alert, &replay, model, &options, &progress).await;
+        (outcome, None)
+    } else {
+        let registry = connect(&args.sources, &file).await?;
+        let client = match llm_config(&args.llm, &file) {
+            Some(cfg) => {
+                let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
+                Some(LlmClient::new(endpoint, Duration::from_secs(120), Retry::default())?)
+            }
+            None => None,
+        };
+        if client.is_none() {
+            progress.line("no LLM configured: deterministic analysis only");
+        }
+        let recording = Recording::new(registry, client);
+        let model = recording.model();
+        let model_ref: Option<&dyn ChatModel> = model.as_ref().map(|m| m as &dyn ChatModel);
+        let outcome = investigate(&alert, &recording, model_ref, &options, &progress).await;
+        let transcript = recording.transcript();
+        drop(model);
+        (outcome, Some((transcript, recording)))
+    };
+    progress.finish();
+
+    let mut all_failed = false;
+    if let Some((t, recording)) = transcript {
+        if let Some(path) = &args.record {
+            let json = serde_json::to_string_pretty(&t)?;
+            std::fs::write(path, json)
+                .with_context(|| format!("cannot write recording {}", path.display()))?;
+        }
+        all_failed = t.tool_calls() > 0
+            && t.entries.iter().all(|e| match e {
+                sre_orchestrator::transcript::Entry::ToolCall { outcome, .. } => outcome.is_error,
+                _ => true,
+            });
+        recording.into_inner().shutdown().await;
+    }
+
+    let rendered = match args.format {
+        Format::Json => serde_json::to_string_pretty(&outcome)?,
+        Format::Markdown => outcome.rca.to_markdown(),
+        Format::Text => report::terminal(&outcome, args.out.is_none() && std::io::stdout().is_terminal()),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, &rendered).with_context(|| format!("cannot write {}", path.display()))?,
+        None => println!("{rendered}"),
+    }
+    if let Some(target) = &args.post_to_slack {
+        let posted = sre_agent_cli::slack::post_rca(&args.slack_api_url, target, &alert, &outcome.rca).await?;
+        eprintln!("posted to Slack: channel {} ts {}", posted.channel, posted.ts);
+    }
+    if all_failed {
+        return Ok(exit::UNREACHABLE);
+    }
+    Ok(exit::OK)
+}
+
+async fn run_eval(args: EvalArgs) -> Result<u8> {
+    let scenarios = Scenario::discover(&args.dir).map_err(exit::bad_input)?;
+    let report = eval::run(&scenarios, None).await?;
+    match args.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&report)?),
+        "table" => print!("{}", eval::table(&report)),
+        other => return Err(exit::bad_input(anyhow::anyhow!("--format must be table or json, not {other}"))),
+    }
+    if let Some(path) = &args.write_baseline {
+        std::fs::write(path, serde_json::to_string_pretty(&report.overall)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.baseline {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read baseline {}", path.display()))?;
+        let baseline: eval::Accuracy = serde_json::from_str(&text).with_context(|| format!("{} is not a baseline", path.display()))?;
+        if let Err(why) = eval::check_baseline(&report, &baseline) {
+            eprintln!("eval: {why}");
+            return Ok(exit::BELOW_BASELINE);
+        }
+        eprintln!(
+            "eval: top-1 {:.0}% / top-3 {:.0}% meet the baseline ({:.0}% / {:.0}%)",
+            report.overall.top1 * 100.0,
+            report.overall.top3 * 100.0,
+            baseline.top1 * 100.0,
+            baseline.top3 * 100.0
+        );
+    }
+    if report.scenarios.iter().any(|s| s.error.is_some()) {
+        return Ok(exit::INTERNAL);
+    }
+    Ok(exit::OK)
+}
+
+async fn run_mcp_list(args: SourceArgs) -> Result<u8> {
+    let file = match &args.config {
+        Some(p) => FileConfig::load(p).map_err(exit::bad_input)?,
+        None => FileConfig::default(),
+    };
+    let registry = connect(&args, &file).await?;
+    let tools = ToolSource::tools(&registry);
+    for server in registry.servers() {
+        println!("{server}");
+        for t in tools.iter().filter(|t| t.server() == server) {
+            let first = t.description.lines().next().unwrap_or("");
+            println!("  {:<32} {}{}", t.qualified, if t.read_only { "" } else { "[write] " }, first);
+        }
+    }
+    for g in registry.gaps() {
+        println!("{} (unavailable: {})", g.source, g.reason);
+    }
+    registry.shutdown().await;
+    Ok(exit::OK)
+}

@@ -1,0 +1,233 @@
+//! Offline incident scenarios: recorded data served by the real servers,
+//! in-process.
+//!
+//! A scenario folder (`fixtures/scenarios/NAME/`, format in that folder's
+//! README) holds an alert, a cluster snapshot, telemetry and optionally
+//! MongoDB's recorded replies. [`Scenario::registry`] starts the same server
+//! code the binaries run — mcp-kubernetes on its fixture API server,
+//! mcp-signoz on its embedded OTLP store, mcp-mongodb on its snapshot
+//! backend — each behind `mcp_kit::Guarded` exactly as the binaries wrap
+//! them, and connects them through in-memory pipes. No binary, network,
+//! Python or external service is involved, which is what lets the README's
+//! first command work on a fresh machine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
+use mcp_kit::{Budget, Guarded, ToolPolicy};
+use serde::{Deserialize, Serialize};
+use sre_orchestrator::alert::{self, Alert};
+use sre_orchestrator::engine::rules::same_component;
+use sre_orchestrator::rca::Rca;
+use sre_orchestrator::registry::Registry;
+use sre_orchestrator::router::Category;
+
+/// The true root cause of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expected {
+    /// The category of the true cause.
+    pub category: Category,
+    /// The component at fault.
+    pub component: String,
+    /// Other names for the same component.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The failure kind.
+    pub kind: String,
+    /// One sentence.
+    #[serde(default)]
+    pub summary: String,
+}
+
+impl Expected {
+    /// Whether an RCA root cause (component, kind) names this cause.
+    pub fn matches(&self, component: &str, kind: &str) -> bool {
+        kind == self.kind
+            && std::iter::once(&self.component)
+                .chain(self.aliases.iter())
+                .any(|c| same_component(c, component))
+    }
+
+    /// The rank (1-based) of the true cause in an RCA: the root cause is 1,
+    /// alternatives follow.
+    pub fn rank_in(&self, rca: &Rca) -> Option<usize> {
+        std::iter::once(&rca.root_cause)
+            .chain(rca.alternatives.iter())
+            .position(|rc| self.matches(&rc.component, &rc.kind))
+            .map(|i| i + 1)
+    }
+}
+
+/// `scenario.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// A title.
+    pub title: String,
+    /// What happened, for people.
+    #[serde(default)]
+    pub description: String,
+    /// The moment the investigation runs at.
+    pub now: Timestamp,
+    /// The namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The alerting service.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// The alert file, relative to the folder (default `alert.json`).
+    #[serde(default)]
+    pub alert: Option<String>,
+    /// The true cause (absent for scenarios recorded without one).
+    #[serde(default)]
+    pub expected: Option<Expected>,
+}
+
+/// A loaded scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Its name (the folder's name).
+    pub name: String,
+    /// `scenario.toml`.
+    pub manifest: Manifest,
+}
+
+impl Scenario {
+    /// Reads `DIR/scenario.toml`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join("scenario.toml");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {} (is {} a scenario folder?)", path.display(), dir.display()))?;
+        let manifest: Manifest =
+            toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string());
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            name,
+            manifest,
+        })
+    }
+
+    /// Every scenario under `root` (folders holding a `scenario.toml`),
+    /// sorted by name.
+    pub fn discover(root: &Path) -> Result<Vec<Self>> {
+        if root.join("scenario.toml").is_file() {
+            return Ok(vec![Self::load(root)?]);
+        }
+        let mut out = Vec::new();
+        let entries = std::fs::read_dir(root)
+            .with_context(|| format!("cannot read scenario folder {}", root.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            if path.join("scenario.toml").is_file() {
+                out.push(Self::load(&path)?);
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        if out.is_empty() {
+            bail!("no scenarios (folders with a scenario.toml) under {}", root.display());
+        }
+        Ok(out)
+    }
+
+    /// The scenario's alert, parsed like a live webhook.
+    pub fn alert(&self) -> Result<Alert> {
+        let file = self.manifest.alert.as_deref().unwrap_or("alert.json");
+        let path = self.dir.join(file);
+        let body = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut alerts = alert::parse_webhook(&body)
+            .with_context(|| format!("{} is not an alert webhook", path.display()))?;
+        if alerts.is_empty() {
+            bail!("{} holds no alerts", path.display());
+        }
+        let mut alert = alerts.remove(0);
+        if alert.service.is_none() {
+            alert.service = self.manifest.service.clone();
+        }
+        if alert.namespace.is_none() {
+            alert.namespace = self.manifest.namespace.clone();
+        }
+        Ok(alert)
+    }
+
+    /// Starts the scenario's servers in-process and connects them.
+    pub async fn registry(&self, call_timeout: Duration) -> Result<Registry> {
+        let mut registry = Registry::new(call_timeout);
+        let budget = Budget::new(8000);
+        let k8s = self.dir.join("k8s");
+        if k8s.is_dir() {
+            let opts = mcp_kubernetes::clusters::ConnectOptions {
+                snapshot: Some(k8s.clone()),
+                timeout: Some(Duration::from_secs(20)),
+                ..Default::default()
+            };
+            let clusters = mcp_kubernetes::clusters::Clusters::connect(
+                &opts,
+                mcp_kubernetes::Policy::default(),
+            )
+            .await
+            .with_context(|| format!("cannot load the cluster snapshot {}", k8s.display()))?;
+            let server = mcp_kubernetes::server::KubeServer::new(Arc::new(clusters));
+            registry
+                .add_in_process("k8s", guard(server, budget.clone(), &[])?)
+                .await;
+        }
+        let telemetry = self.dir.join("telemetry");
+        if telemetry.is_dir() {
+            let now = self.manifest.now.as_nanosecond() as i64;
+            let store = mcp_signoz::EmbeddedStore::load_dir(&telemetry)
+                .with_context(|| format!("cannot load telemetry {}", telemetry.display()))?
+                .with_now(now);
+            let ops = mcp_signoz::Signoz::new(
+                mcp_signoz::AnyStore::Embedded(Arc::new(store)),
+                mcp_signoz::Limits {
+                    budget: budget.clone(),
+                    max_pattern_lines: 100_000,
+                },
+            );
+            let server = mcp_signoz::SignozServer::new(ops, false);
+            registry
+                .add_in_process(
+                    "signoz",
+                    guard(server, budget.clone(), &[mcp_signoz::server::RAW_SQL_TOOL])?,
+                )
+                .await;
+        }
+        let mongo = self.dir.join("mongodb");
+        if mongo.is_dir() {
+            let snapshot = mcp_mongodb::snapshot::Snapshot::open(&mongo)
+                .with_context(|| format!("cannot load MongoDB snapshot {}", mongo.display()))?;
+            let server = mcp_mongodb::MongoServer::new(
+                Arc::new(snapshot),
+                mcp_mongodb::allow::Allowlist::new(Vec::new(), Vec::new()),
+                budget.clone(),
+                mcp_mongodb::Limits {
+                    max_documents: 200,
+                    max_time_ms: 5000,
+                },
+            );
+            registry
+                .add_in_process("mongo", guard(server, budget, &[])?)
+                .await;
+        }
+        Ok(registry)
+    }
+}
+
+fn guard<S: mcp_kit::KitServer>(server: S, budget: Budget, disable: &[&str]) -> Result<Guarded<S>> {
+    let policy = ToolPolicy {
+        allow_writes: false,
+        enable: Vec::new(),
+        disable: disable.iter().map(|s| s.to_string()).collect(),
+    };
+    Guarded::new(server, &policy, budget).map_err(|e| anyhow::anyhow!("{e}"))
+}

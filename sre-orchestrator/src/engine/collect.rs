@@ -1,0 +1,269 @@
+//! Gathering the evidence pack: which tools to call, with what, in parallel.
+//!
+//! Two rounds. The first asks the broad questions that need no prior
+//! knowledge (what is unhealthy in the namespace, what changed in the logs,
+//! which services call which). The second follows up on what the first
+//! found: health of every service seen, rollout history of every workload
+//! involved, and the database when a degraded service talks to one. Each
+//! round runs its calls concurrently; a failing call is one missing piece of
+//! evidence (recorded as a data gap), never a failed investigation.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::parse;
+use super::{Observer, Progress, Scope};
+use crate::rca::DataGap;
+use crate::registry::ToolOutcome;
+use crate::transcript::{ToolInfo, ToolSource};
+
+/// One tool call of the evidence pack and its answer.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// `server.tool`.
+    pub tool: String,
+    /// The bare tool name (`workload_health`).
+    pub name: String,
+    /// The arguments.
+    pub args: Value,
+    /// The answer.
+    pub outcome: ToolOutcome,
+}
+
+/// Everything gathered for one investigation.
+#[derive(Debug, Clone, Default)]
+pub struct EvidencePack {
+    /// Every call made, in a stable order (round, then tool, then args).
+    pub outputs: Vec<Output>,
+    /// Sources that were missing or failed.
+    pub gaps: Vec<DataGap>,
+    /// Wall time spent gathering, ms.
+    pub elapsed_ms: u64,
+}
+
+impl EvidencePack {
+    /// Successful outputs of one bare tool name.
+    pub fn of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Output> + 'a {
+        self.outputs
+            .iter()
+            .filter(move |o| o.name == name && !o.outcome.is_error)
+    }
+
+    /// The first successful output of one bare tool name.
+    pub fn first<'a>(&'a self, name: &'a str) -> Option<&'a Output> {
+        self.of(name).next()
+    }
+}
+
+fn find(tools: &[ToolInfo], name: &str) -> Option<String> {
+    tools
+        .iter()
+        .find(|t| t.name() == name)
+        .map(|t| t.qualified.clone())
+}
+
+async fn run_round(
+    source: &dyn ToolSource,
+    calls: Vec<(String, Value)>,
+    observer: &dyn Observer,
+) -> Vec<Output> {
+    let futures = calls.into_iter().map(|(tool, args)| async move {
+        let started = Instant::now();
+        let outcome = source.call(&tool, args.clone()).await;
+        observer.progress(&Progress::Source {
+            tool: tool.clone(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            ok: !outcome.is_error,
+        });
+        let name = tool
+            .split_once('.')
+            .map_or(tool.as_str(), |(_, n)| n)
+            .to_string();
+        Output {
+            tool,
+            name,
+            args,
+            outcome,
+        }
+    });
+    futures::future::join_all(futures).await
+}
+
+/// Gathers the evidence pack for `scope`.
+pub async fn collect(
+    source: &dyn ToolSource,
+    scope: &Scope,
+    observer: &dyn Observer,
+) -> EvidencePack {
+    let started = Instant::now();
+    let tools = source.tools();
+    let t = |name: &str| find(&tools, name);
+    let from = scope.from().to_string();
+    let to = scope.now.to_string();
+    let ns = scope.namespace.clone();
+
+    let mut round1: Vec<(String, Value)> = Vec::new();
+    let mut push = |tool: Option<String>, args: Value| {
+        if let Some(tool) = tool {
+            round1.push((tool, args));
+        }
+    };
+    push(t("workload_health"), json!({ "namespace": ns }));
+    push(
+        t("events"),
+        json!({ "namespace": ns, "since": format!("{}s", scope.window_secs + 3600), "limit": 80 }),
+    );
+    push(
+        t("list"),
+        json!({ "kind": "deployments", "namespace": ns }),
+    );
+    push(
+        t("resource_usage"),
+        json!({ "kind": "pods", "namespace": ns, "sort_by": "cpu", "limit": 15 }),
+    );
+    push(t("resource_usage"), json!({ "kind": "nodes" }));
+    push(t("services"), json!({ "from": from, "to": to }));
+    push(t("service_dependencies"), json!({ "from": from, "to": to }));
+    push(
+        t("log_patterns"),
+        json!({ "from": from, "to": to, "limit": 40 }),
+    );
+    if let Some(service) = &scope.service {
+        push(
+            t("search_traces"),
+            json!({ "service": service, "errors_only": true, "from": from, "to": to, "limit": 10 }),
+        );
+    }
+    let mut outputs = run_round(source, round1, observer).await;
+
+    // Round two: follow up on what round one saw.
+    let mut services: BTreeSet<String> = BTreeSet::new();
+    if let Some(s) = &scope.service {
+        services.insert(s.clone());
+    }
+    let mut db_involved = scope.database_hint;
+    for o in outputs.iter().filter(|o| !o.outcome.is_error) {
+        match o.name.as_str() {
+            "services" => {
+                for row in parse::table(&o.outcome.text, "SERVICE").into_iter().take(15) {
+                    if let Some(s) = row.get("SERVICE") {
+                        services.insert(s.clone());
+                    }
+                }
+            }
+            "service_dependencies" => {
+                for e in parse::edges(&o.outcome.text) {
+                    if e.db && (e.err_pct >= 1.0 || e.p99_ms.is_some_and(|p| p >= 250.0)) {
+                        db_involved = true;
+                    }
+                }
+            }
+            "log_patterns" => {
+                for p in parse::log_patterns(&o.outcome.text) {
+                    let text = p.template.to_lowercase();
+                    if (p.kind == "NEW" || p.kind == "SURGED")
+                        && ["mongo", "pool", "database", "query"]
+                            .iter()
+                            .any(|k| text.contains(k))
+                    {
+                        db_involved = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let deployments: BTreeSet<String> = outputs
+        .iter()
+        .filter(|o| o.name == "list" && !o.outcome.is_error)
+        .flat_map(|o| parse::table(&o.outcome.text, "NAME"))
+        .filter_map(|r| r.get("NAME").cloned())
+        .collect();
+    let mut workloads: BTreeSet<String> = BTreeSet::new();
+    for o in outputs
+        .iter()
+        .filter(|o| o.name == "workload_health" && !o.outcome.is_error)
+    {
+        for f in parse::health_findings(&o.outcome.text) {
+            if f.kind == "Deployment" || f.kind == "HorizontalPodAutoscaler" {
+                workloads.insert(f.name.clone());
+            }
+        }
+    }
+    // Every deployment that is also a service, or that has findings: the
+    // cheap call that tells what changed recently.
+    for d in &deployments {
+        if services.contains(d) || workloads.contains(d) {
+            workloads.insert(d.clone());
+        }
+    }
+    if deployments.len() <= 12 {
+        workloads.extend(deployments.iter().cloned());
+    }
+    workloads.retain(|w| deployments.is_empty() || deployments.contains(w));
+
+    let mut round2: Vec<(String, Value)> = Vec::new();
+    if let Some(tool) = t("service_health") {
+        for s in &services {
+            round2.push((
+                tool.clone(),
+                json!({ "service": s, "from": from, "to": to }),
+            ));
+        }
+    }
+    if let Some(tool) = t("rollout_history") {
+        for w in workloads.iter().take(16) {
+            round2.push((
+                tool.clone(),
+                json!({ "kind": "deployment", "name": w, "namespace": ns }),
+            ));
+        }
+    }
+    if db_involved {
+        for name in ["server_status", "current_ops", "slow_queries"] {
+            if let Some(tool) = t(name) {
+                round2.push((tool, json!({})));
+            }
+        }
+    }
+    outputs.extend(run_round(source, round2, observer).await);
+
+    let mut gaps = source.gaps();
+    for o in outputs.iter().filter(|o| o.outcome.is_error) {
+        let server = o.tool.split_once('.').map_or("", |(s, _)| s);
+        if gaps.iter().any(|g| g.source == server) {
+            continue;
+        }
+        gaps.push(DataGap {
+            source: o.tool.clone(),
+            reason: first_line(&o.outcome.text),
+        });
+    }
+    for (server, what) in [
+        ("workload_health", "Kubernetes"),
+        ("service_health", "SigNoz telemetry"),
+    ] {
+        if t(server).is_none() && !gaps.iter().any(|g| g.reason.contains(what)) {
+            gaps.push(DataGap {
+                source: what.to_string(),
+                reason: format!("no {what} server is connected"),
+            });
+        }
+    }
+    EvidencePack {
+        outputs,
+        gaps,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 200 {
+        format!("{}…", line.chars().take(200).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}

@@ -1,0 +1,270 @@
+//! The deterministic analysis engine: evidence in, ranked suspects and an
+//! RCA out, with no LLM.
+//!
+//! It runs first in every investigation. Without an LLM its RCA is the
+//! answer, labelled as such; with one, its evidence pack and ranked
+//! suspects are the specialist's starting context, so the model begins where
+//! a careful engineer would after the first five minutes rather than from a
+//! blank page.
+//!
+//! Three stages, each its own module:
+//!
+//! * [`collect`] decides which tools to call and calls them concurrently
+//!   through any [`ToolSource`] (live servers, in-process servers, or a
+//!   replayed recording);
+//! * [`parse`] reads the servers' text back into rows;
+//! * [`rules`] turns rows into signals, follows the call graph, and ranks
+//!   suspects.
+//!
+//! [`rca`] then writes the RCA from the ranking.
+
+pub mod collect;
+pub mod kinds;
+pub mod parse;
+pub mod rules;
+
+use jiff::{SignedDuration, Timestamp};
+
+pub use collect::{EvidencePack, collect};
+pub use rules::{Analysis, Signal, Suspect, analyse};
+
+use crate::alert::Alert;
+use crate::rca::{Evidence, Mode, Rca, RootCause};
+use crate::router::{Category, Route};
+use crate::transcript::ToolSource;
+
+/// What an investigation looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    /// The alerting service, if known.
+    pub service: Option<String>,
+    /// The Kubernetes namespace, if known.
+    pub namespace: Option<String>,
+    /// "Now" for the investigation (the alert's evaluation time, or a
+    /// scenario's recorded time).
+    pub now: Timestamp,
+    /// How far back the incident window reaches, seconds.
+    pub window_secs: u64,
+    /// When the alert started firing.
+    pub alert_at: Option<Timestamp>,
+    /// The alert's name.
+    pub alert_name: String,
+    /// The routed category.
+    pub category: Category,
+    /// Whether the alert itself points at the database.
+    pub database_hint: bool,
+}
+
+impl Scope {
+    /// The scope of an alert: service and namespace from its labels, the
+    /// window from when it started (at least 15 minutes, at most 2 hours,
+    /// with 15 minutes before the start to see what led to it).
+    pub fn for_alert(
+        alert: &Alert,
+        route: &Route,
+        now: Timestamp,
+        default_namespace: Option<&str>,
+    ) -> Self {
+        let window_secs = match (alert.lookback_secs, alert.starts_at) {
+            (Some(l), _) => l,
+            (None, Some(start)) => {
+                let since = now.duration_since(start).as_secs().max(0) as u64;
+                since + 15 * 60
+            }
+            (None, None) => 30 * 60,
+        }
+        .clamp(15 * 60, 2 * 3600);
+        Self {
+            service: alert.service.clone(),
+            namespace: alert
+                .namespace
+                .clone()
+                .or_else(|| default_namespace.map(str::to_string)),
+            now,
+            window_secs,
+            alert_at: alert.starts_at,
+            alert_name: alert.name.clone(),
+            category: route.category,
+            database_hint: route.category == Category::Database,
+        }
+    }
+
+    /// The start of the window.
+    pub fn from(&self) -> Timestamp {
+        self.now
+            .checked_sub(SignedDuration::from_secs(self.window_secs as i64))
+            .unwrap_or(self.now)
+    }
+}
+
+/// A step of an investigation, for progress displays.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The router decided.
+    Routed {
+        /// The category.
+        category: Category,
+        /// Whether the rules were unsure.
+        unsure: bool,
+    },
+    /// One source answered.
+    Source {
+        /// `server.tool`.
+        tool: String,
+        /// How long it took.
+        elapsed_ms: u64,
+        /// Whether it succeeded.
+        ok: bool,
+    },
+    /// The deterministic analysis finished.
+    Analysed {
+        /// The top suspect, as `component (kind)`.
+        top: Option<String>,
+    },
+    /// One LLM step finished.
+    LlmStep {
+        /// Step number, from 1.
+        step: usize,
+        /// Tool calls the model asked for.
+        tool_calls: usize,
+        /// Tokens used by this step.
+        tokens: u64,
+    },
+    /// A note (fallbacks, budget exhaustion).
+    Note(String),
+}
+
+/// Receives progress.
+pub trait Observer: Send + Sync {
+    /// Called for each step.
+    fn progress(&self, event: &Progress);
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn progress(&self, _event: &Progress) {}
+}
+
+/// The result of the deterministic stage.
+#[derive(Debug, Clone)]
+pub struct Deterministic {
+    /// What was gathered.
+    pub pack: EvidencePack,
+    /// What the rules made of it.
+    pub analysis: Analysis,
+    /// The RCA written from it.
+    pub rca: Rca,
+}
+
+/// Gathers evidence, ranks suspects and writes the deterministic RCA.
+pub async fn run(source: &dyn ToolSource, scope: &Scope, observer: &dyn Observer) -> Deterministic {
+    let pack = collect(source, scope, observer).await;
+    let analysis = analyse(scope, &pack);
+    observer.progress(&Progress::Analysed {
+        top: analysis
+            .suspects
+            .first()
+            .map(|s| format!("{} ({})", s.component, s.kind)),
+    });
+    let rca = rca(scope, &pack, &analysis);
+    Deterministic {
+        pack,
+        analysis,
+        rca,
+    }
+}
+
+/// Writes the RCA from a ranking.
+pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
+    let root = |s: &Suspect| RootCause {
+        component: s.component.clone(),
+        kind: s.kind.to_string(),
+        description: kinds::describe(s),
+    };
+    let (root_cause, confidence, category) = match analysis.suspects.first() {
+        Some(top) => {
+            let second = analysis.suspects.get(1).map_or(0.0, |s| s.score);
+            let margin = if top.score > 0.0 {
+                (top.score - second) / top.score
+            } else {
+                0.0
+            };
+            let mut confidence = 0.35 + 0.6 * margin;
+            confidence -= 0.1 * pack.gaps.len().min(3) as f64;
+            (
+                root(top),
+                confidence.clamp(0.15, 0.95),
+                kinds::category(top.kind).unwrap_or(scope.category),
+            )
+        }
+        None => (
+            RootCause {
+                component: scope.service.clone().unwrap_or_else(|| "unknown".into()),
+                kind: "unknown".into(),
+                description: "No failing component was found in the evidence gathered; see the data gaps and the symptoms.".into(),
+            },
+            0.1,
+            scope.category,
+        ),
+    };
+    let mut evidence: Vec<Evidence> = analysis
+        .suspects
+        .first()
+        .map(|s| {
+            let mut e = s.evidence();
+            e.dedup();
+            e.truncate(6);
+            e
+        })
+        .unwrap_or_default();
+    for s in analysis.symptoms.iter().take(4) {
+        if !evidence.contains(s) {
+            evidence.push(s.clone());
+        }
+    }
+    let mut affected: Vec<String> = Vec::new();
+    for s in scope
+        .service
+        .iter()
+        .chain(analysis.path.iter())
+        .chain(analysis.degraded.iter())
+    {
+        if !affected.contains(s) {
+            affected.push(s.clone());
+        }
+    }
+    let summary = match analysis.suspects.first() {
+        Some(top) => format!(
+            "{}: {} ({})",
+            scope.service.as_deref().unwrap_or(&scope.alert_name),
+            kinds::headline(top.kind),
+            top.component
+        ),
+        None => format!(
+            "{}: no root cause found in the evidence",
+            scope.service.as_deref().unwrap_or(&scope.alert_name)
+        ),
+    };
+    let remediation = analysis
+        .suspects
+        .first()
+        .map(|s| kinds::remediation(s, scope.namespace.as_deref()))
+        .unwrap_or_default();
+    Rca {
+        summary,
+        category,
+        root_cause,
+        alternatives: analysis.suspects.iter().skip(1).take(4).map(root).collect(),
+        confidence: (confidence * 100.0).round() / 100.0,
+        evidence,
+        timeline: analysis.timeline.iter().rev().take(20).rev().cloned().collect(),
+        remediation,
+        affected_services: affected,
+        data_gaps: pack.gaps.clone(),
+        mode: Mode::Deterministic,
+        incomplete: None,
+    }
+}

@@ -1,0 +1,439 @@
+//! Readers for the text our MCP servers print.
+//!
+//! The servers answer in compact tables made for LLMs and people; the engine
+//! reads the same text rather than a second, structured channel, so what the
+//! engine concludes is exactly what a person or a model would see. The
+//! formats are pinned by the servers' snapshot tests, and this crate's tests
+//! run these readers on the servers' real output, so a format change breaks a
+//! test rather than silently blinding the engine.
+//!
+//! Every reader is lenient: a line it does not understand is skipped, never
+//! an error. A half-read table still gives evidence.
+
+use std::collections::BTreeMap;
+
+/// One row of a table, by column name.
+pub type Row = BTreeMap<String, String>;
+
+fn split_cols(line: &str, max: usize) -> Vec<String> {
+    // Columns are separated by two or more spaces; the last column keeps
+    // whatever spacing it has.
+    let mut cols = Vec::new();
+    let mut rest = line.trim_start();
+    while !rest.is_empty() {
+        if cols.len() + 1 == max {
+            cols.push(rest.trim_end().to_string());
+            break;
+        }
+        match rest.find("  ") {
+            Some(i) => {
+                cols.push(rest[..i].to_string());
+                rest = rest[i..].trim_start();
+            }
+            None => {
+                cols.push(rest.trim_end().to_string());
+                break;
+            }
+        }
+    }
+    cols
+}
+
+/// Reads the first table whose header starts with `first_col`: rows until a
+/// blank line, a comment (`#`), a footer (`…`, `(`) or a framing tag.
+pub fn table(text: &str, first_col: &str) -> Vec<Row> {
+    let mut lines = text.lines();
+    let header = loop {
+        let Some(line) = lines.next() else {
+            return Vec::new();
+        };
+        let cols = split_cols(line, usize::MAX);
+        if cols.first().map(String::as_str) == Some(first_col) && cols.len() > 1 {
+            break cols;
+        }
+    };
+    let mut rows = Vec::new();
+    for line in lines {
+        let t = line.trim();
+        if t.is_empty()
+            || t.starts_with('#')
+            || t.starts_with('…')
+            || t.starts_with('(')
+            || t.starts_with('<')
+        {
+            break;
+        }
+        let cols = split_cols(line, header.len());
+        if cols.len() < 2 {
+            continue;
+        }
+        rows.push(header.iter().cloned().zip(cols).collect());
+    }
+    rows
+}
+
+/// Parses a relative age like `45m`, `45m ago`, `6d`, `12d04h`, `1h20m`,
+/// `5s` into seconds.
+pub fn age_secs(text: &str) -> Option<i64> {
+    let t = text.trim().trim_end_matches(" ago").trim();
+    if t.is_empty() || t == "-" {
+        return None;
+    }
+    let mut total = 0i64;
+    let mut num = String::new();
+    let mut any = false;
+    for ch in t.chars() {
+        if ch.is_ascii_digit() {
+            num.push(ch);
+            continue;
+        }
+        let n: i64 = num.parse().ok()?;
+        num.clear();
+        total += n * match ch {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            'y' => 31_536_000,
+            _ => return None,
+        };
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return None;
+    }
+    Some(total)
+}
+
+/// Parses a duration as printed by the servers (`130ms`, `1.56s`, `9.00ms`,
+/// `850µs`, `2m3s`, `31.0s`, `4,070ms`) into milliseconds.
+pub fn duration_ms(text: &str) -> Option<f64> {
+    let t = text.trim().replace(',', "");
+    if t.is_empty() || t == "-" {
+        return None;
+    }
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match unit {
+        "ns" => 1e-6,
+        "µs" | "us" => 1e-3,
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return None,
+    };
+    Some(n * factor)
+}
+
+/// Parses `32.8%` (or `32.8`) into 32.8.
+pub fn percent(text: &str) -> Option<f64> {
+    text.trim().trim_end_matches('%').trim().parse().ok()
+}
+
+/// Parses a rate like `0.20/s`.
+pub fn rate(text: &str) -> Option<f64> {
+    text.trim().trim_end_matches("/s").parse().ok()
+}
+
+/// Parses a count with thousands separators or suffixes (`1,012`, `4.9M`,
+/// `480.0k`).
+pub fn count(text: &str) -> Option<f64> {
+    let t = text.trim().replace(',', "");
+    let (num, mult) = match t.chars().last()? {
+        'k' | 'K' => (&t[..t.len() - 1], 1e3),
+        'M' => (&t[..t.len() - 1], 1e6),
+        'G' | 'B' => (&t[..t.len() - 1], 1e9),
+        _ => (t.as_str(), 1.0),
+    };
+    num.parse::<f64>().ok().map(|n| n * mult)
+}
+
+/// Parses CPU quantities (`107m`, `2`, `3500m`) into millicores.
+pub fn millicores(text: &str) -> Option<f64> {
+    let t = text.trim();
+    match t.strip_suffix('m') {
+        Some(m) => m.parse().ok(),
+        None => t.parse::<f64>().ok().map(|c| c * 1000.0),
+    }
+}
+
+/// One finding of `workload_health`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthFinding {
+    /// `CRITICAL`, `WARNING` or `INFO`.
+    pub severity: String,
+    /// Namespace, when the object has one.
+    pub namespace: Option<String>,
+    /// Object kind (`Deployment`, `Pod`, `Node`, …).
+    pub kind: String,
+    /// Object name.
+    pub name: String,
+    /// Whether the finding is about the workload's pods.
+    pub pods: bool,
+    /// The reason (`CrashLoopBackOff`, `OOMKilled`, …).
+    pub reason: String,
+    /// How long ago it started, in seconds.
+    pub since_secs: Option<i64>,
+    /// The indented detail lines.
+    pub details: Vec<String>,
+}
+
+/// Reads `workload_health` output.
+pub fn health_findings(text: &str) -> Vec<HealthFinding> {
+    let mut out: Vec<HealthFinding> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("    ") {
+            if let Some(last) = out.last_mut() {
+                last.details.push(line.trim().to_string());
+            }
+            continue;
+        }
+        let cols = split_cols(line, 4);
+        if cols.len() < 3 || !matches!(cols[0].as_str(), "CRITICAL" | "WARNING" | "INFO") {
+            continue;
+        }
+        let (object, pods) = match cols[1].strip_suffix(" (pods)") {
+            Some(o) => (o, true),
+            None => (cols[1].as_str(), false),
+        };
+        let parts: Vec<&str> = object.split('/').collect();
+        let (namespace, kind, name) = match parts.as_slice() {
+            [ns, kind, name] => (Some(ns.to_string()), kind.to_string(), name.to_string()),
+            [kind, name] => (None, kind.to_string(), name.to_string()),
+            _ => continue,
+        };
+        let since_secs = cols
+            .get(3)
+            .and_then(|s| s.strip_prefix("(since "))
+            .and_then(|s| s.strip_suffix(')'))
+            .and_then(age_secs);
+        out.push(HealthFinding {
+            severity: cols[0].clone(),
+            namespace,
+            kind,
+            name,
+            pods,
+            reason: cols[2].clone(),
+            since_secs,
+            details: Vec::new(),
+        });
+    }
+    out
+}
+
+/// One change between two revisions, from `rollout_history`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevisionChange {
+    /// The newer revision.
+    pub to: i64,
+    /// How long ago it was created, in seconds.
+    pub ago_secs: Option<i64>,
+    /// What changed, one item per change (`api image a → b`, …).
+    pub items: Vec<String>,
+}
+
+/// Reads the "changes" section of `rollout_history`.
+pub fn revision_changes(text: &str) -> Vec<RevisionChange> {
+    let mut out = Vec::new();
+    let mut in_changes = false;
+    for line in text.lines() {
+        if line.starts_with("changes") {
+            in_changes = true;
+            continue;
+        }
+        if !in_changes {
+            continue;
+        }
+        // `  2 → 3 (45m ago): item; item`
+        let t = line.trim();
+        let Some((head, items)) = t.split_once("): ") else {
+            continue;
+        };
+        let Some((revs, ago)) = head.split_once(" (") else {
+            continue;
+        };
+        let to = revs
+            .rsplit('→')
+            .next()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        out.push(RevisionChange {
+            to,
+            ago_secs: age_secs(ago),
+            items: items.split("; ").map(str::to_string).collect(),
+        });
+    }
+    out
+}
+
+/// The window and baseline rows and the verdict of `service_health`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceHealth {
+    /// Requests per second, window and baseline.
+    pub rate: (Option<f64>, Option<f64>),
+    /// Error percentage, window and baseline.
+    pub err_pct: (Option<f64>, Option<f64>),
+    /// p99 in ms, window and baseline.
+    pub p99_ms: (Option<f64>, Option<f64>),
+    /// p50 in ms, window and baseline.
+    pub p50_ms: (Option<f64>, Option<f64>),
+    /// The verdict line.
+    pub verdict: String,
+}
+
+impl ServiceHealth {
+    /// p99 now over p99 in the baseline.
+    pub fn p99_ratio(&self) -> Option<f64> {
+        match self.p99_ms {
+            (Some(now), Some(base)) if base > 0.0 => Some(now / base),
+            _ => None,
+        }
+    }
+
+    /// Error-rate increase in percentage points.
+    pub fn err_delta(&self) -> f64 {
+        self.err_pct.0.unwrap_or(0.0) - self.err_pct.1.unwrap_or(0.0)
+    }
+
+    /// Traffic now over traffic in the baseline.
+    pub fn rate_ratio(&self) -> Option<f64> {
+        match self.rate {
+            (Some(now), Some(base)) if base > 0.0 => Some(now / base),
+            _ => None,
+        }
+    }
+}
+
+/// Reads `service_health` output.
+pub fn service_health(text: &str) -> ServiceHealth {
+    let mut h = ServiceHealth::default();
+    // The header has no first column; rows start with `window`/`baseline`,
+    // so they are read by hand.
+    for line in text.lines() {
+        let cols = split_cols(line, 7);
+        let which = match cols.first().map(String::as_str) {
+            Some("window") => 0,
+            Some("baseline") => 1,
+            _ => {
+                if let Some(v) = line.strip_prefix("Verdict: ") {
+                    h.verdict = v.to_string();
+                }
+                continue;
+            }
+        };
+        if cols.len() < 7 {
+            continue;
+        }
+        let set = |slot: &mut (Option<f64>, Option<f64>), v: Option<f64>| {
+            if which == 0 {
+                slot.0 = v;
+            } else {
+                slot.1 = v;
+            }
+        };
+        set(&mut h.rate, rate(&cols[1]));
+        set(&mut h.err_pct, percent(&cols[3]));
+        set(&mut h.p50_ms, duration_ms(&cols[4]));
+        set(&mut h.p99_ms, duration_ms(&cols[6]));
+    }
+    h
+}
+
+/// One template of `log_patterns`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogPattern {
+    /// `NEW`, `SURGED`, `GONE` or `STEADY`.
+    pub kind: String,
+    /// Lines in the baseline.
+    pub base: f64,
+    /// Lines in the window.
+    pub now: f64,
+    /// First time seen in the window (`HH:MM:SS`, UTC).
+    pub first: Option<String>,
+    /// Services that logged it.
+    pub services: Vec<String>,
+    /// The template.
+    pub template: String,
+    /// The first real line of it, for NEW and SURGED templates.
+    pub example: Option<String>,
+}
+
+/// Reads `log_patterns` output.
+pub fn log_patterns(text: &str) -> Vec<LogPattern> {
+    let mut out: Vec<LogPattern> = table(text, "KIND")
+        .into_iter()
+        .filter_map(|r| {
+            Some(LogPattern {
+                kind: r.get("KIND")?.clone(),
+                base: count(r.get("BASE")?).unwrap_or(0.0),
+                now: count(r.get("NOW")?).unwrap_or(0.0),
+                first: r.get("FIRST").filter(|f| f.as_str() != "-").cloned(),
+                services: r
+                    .get("SERVICES")
+                    .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+                    .unwrap_or_default(),
+                template: r.get("TEMPLATE").cloned().unwrap_or_default(),
+                example: None,
+            })
+        })
+        .collect();
+    // Examples come in the order of the NEW/SURGED rows.
+    let mut examples = text
+        .lines()
+        .skip_while(|l| !l.starts_with("First line of each"))
+        .skip(1)
+        .filter_map(|l| {
+            let (kind, rest) = l.split_once(' ')?;
+            let (_, line) = rest.split_once(": ")?;
+            matches!(kind, "NEW" | "SURGED").then(|| line.to_string())
+        });
+    for p in out
+        .iter_mut()
+        .filter(|p| p.kind == "NEW" || p.kind == "SURGED")
+    {
+        p.example = examples.next();
+    }
+    out
+}
+
+/// One edge of `service_dependencies`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    /// Calling service.
+    pub caller: String,
+    /// Called service (or `mongodb (db)`).
+    pub callee: String,
+    /// Whether the callee is a database.
+    pub db: bool,
+    /// Error percentage.
+    pub err_pct: f64,
+    /// p99 of the callee's spans, ms.
+    pub p99_ms: Option<f64>,
+    /// Calls.
+    pub calls: f64,
+}
+
+/// Reads `service_dependencies` output.
+pub fn edges(text: &str) -> Vec<Edge> {
+    table(text, "CALLER")
+        .into_iter()
+        .filter_map(|r| {
+            let callee = r.get("CALLEE")?;
+            let (callee, db) = match callee.strip_suffix(" (db)") {
+                Some(c) => (c.to_string(), true),
+                None => (callee.clone(), false),
+            };
+            Some(Edge {
+                caller: r.get("CALLER")?.clone(),
+                callee,
+                db,
+                err_pct: r.get("ERR%").and_then(|e| percent(e)).unwrap_or(0.0),
+                p99_ms: r.get("P99").and_then(|d| duration_ms(d)),
+                calls: r.get("CALLS").and_then(|c| count(c)).unwrap_or(0.0),
+            })
+        })
+        .collect()
+}

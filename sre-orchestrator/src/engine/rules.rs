@@ -1,0 +1,1000 @@
+//! From evidence to ranked suspects.
+//!
+//! Each reader of the evidence pack emits [`Signal`]s: "this component
+//! shows this kind of failure, this strongly, because of this line". Signals
+//! about the same (component, kind) add up into a suspect. Two adjustments
+//! then encode what an experienced on-call engineer does by reflex:
+//!
+//! * **Follow the call graph.** When the alerting service waits on a
+//!   degraded dependency, the deepest degraded service on that path is where
+//!   the fault is; suspects there are boosted, and symptoms at the top are
+//!   not mistaken for causes.
+//! * **Relevance and recency.** A failure in a workload that nothing in the
+//!   alert's blast radius touches, or one that started hours before the
+//!   alert, is real but probably not *this* incident: it is kept, ranked lower.
+//!
+//! Weights are small integers on purpose: they are meant to be read and
+//! argued about, and the scenario evaluation (`sre-agent eval`) is how a
+//! change to them is judged.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::{SignedDuration, Timestamp};
+use regex::Regex;
+
+use super::collect::EvidencePack;
+use super::parse::{self, ServiceHealth};
+use super::Scope;
+use crate::rca::{Evidence, TimelineEvent};
+
+/// One observation pointing at a (component, kind).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// The component it points at.
+    pub component: String,
+    /// The failure kind (see [`super::kinds`]).
+    pub kind: &'static str,
+    /// How strongly.
+    pub weight: f64,
+    /// Which tool saw it.
+    pub source: String,
+    /// What it saw, in one line.
+    pub detail: String,
+    /// When it started, if known.
+    pub at: Option<Timestamp>,
+}
+
+/// A ranked candidate root cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suspect {
+    /// The component.
+    pub component: String,
+    /// The failure kind.
+    pub kind: &'static str,
+    /// The score after adjustments.
+    pub score: f64,
+    /// The signals behind it, strongest first.
+    pub signals: Vec<Signal>,
+}
+
+impl Suspect {
+    /// The suspect's evidence.
+    pub fn evidence(&self) -> Vec<Evidence> {
+        self.signals
+            .iter()
+            .map(|s| Evidence {
+                source: s.source.clone(),
+                detail: s.detail.clone(),
+                link: None,
+            })
+            .collect()
+    }
+}
+
+/// What the rules concluded.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Suspects, most likely first.
+    pub suspects: Vec<Suspect>,
+    /// One timeline from all sources, oldest first.
+    pub timeline: Vec<TimelineEvent>,
+    /// Services whose error rate or latency is up.
+    pub degraded: Vec<String>,
+    /// The degraded call path from the alerting service down, when there is one.
+    pub path: Vec<String>,
+    /// Symptoms worth showing even though they are not causes.
+    pub symptoms: Vec<Evidence>,
+}
+
+/// Kinds that describe symptoms, never root causes.
+const SYMPTOMS: &[&str] = &["recent_deploy", "traffic_spike", "rollout_stuck", "degraded"];
+
+struct Ctx<'a> {
+    scope: &'a Scope,
+    signals: Vec<Signal>,
+    timeline: Vec<TimelineEvent>,
+    health: BTreeMap<String, ServiceHealth>,
+}
+
+impl Ctx<'_> {
+    fn signal(
+        &mut self,
+        component: &str,
+        kind: &'static str,
+        weight: f64,
+        source: &str,
+        detail: String,
+        at: Option<Timestamp>,
+    ) {
+        self.signals.push(Signal {
+            component: component.to_string(),
+            kind,
+            weight,
+            source: source.to_string(),
+            detail,
+            at,
+        });
+    }
+
+    fn ago(&self, secs: Option<i64>) -> Option<Timestamp> {
+        secs.and_then(|s| self.scope.now.checked_sub(SignedDuration::from_secs(s)).ok())
+    }
+
+    fn event(&mut self, at: Option<Timestamp>, source: &str, event: String) {
+        if let Some(at) = at {
+            self.timeline.push(TimelineEvent {
+                at,
+                source: source.to_string(),
+                event,
+            });
+        }
+    }
+
+    /// `HH:MM:SS` within the last day before `now`.
+    fn clock(&self, hms: &str) -> Option<Timestamp> {
+        let time: jiff::civil::Time = hms.parse().ok()?;
+        let now = self.scope.now.to_zoned(jiff::tz::TimeZone::UTC);
+        let mut at = now.date().to_datetime(time).to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+        if at.timestamp() > self.scope.now {
+            at = at.checked_sub(SignedDuration::from_hours(24)).ok()?;
+        }
+        Some(at.timestamp())
+    }
+}
+
+/// The workload a pod belongs to, from its name (`cart-59b7d8c6f-87l5t` →
+/// `cart`, `db-0` → `db`).
+pub fn owner_of(pod: &str) -> String {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^(.+?)(?:-[a-z0-9]{6,10})?-(?:[a-z0-9]{5}|\d+)$").ok()
+    });
+    re.as_ref()
+        .and_then(|re| re.captures(pod))
+        .and_then(|c| c.get(1))
+        .map_or_else(|| pod.to_string(), |m| m.as_str().to_string())
+}
+
+/// Whether two component names refer to the same thing (`checkout` and
+/// `checkout-api`, `orders` and `shop.orders` are; `cart` and `carts` are not).
+pub fn same_component(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    if a == b {
+        return true;
+    }
+    let stem = |s: &str| -> String {
+        let s = s.rsplit('.').next().unwrap_or(s).to_string();
+        for suffix in ["-api", "-svc", "-service", "-server", "-worker", "-db"] {
+            if let Some(x) = s.strip_suffix(suffix) {
+                return x.to_string();
+            }
+        }
+        s
+    };
+    stem(&a) == stem(&b)
+}
+
+const DEP_CUES: &[&str] = &[
+    "no such host",
+    "nxdomain",
+    "name resolution",
+    "server misbehaving",
+    "connection refused",
+    "econnrefused",
+    "no route to host",
+    "upstream connect error",
+    "no healthy upstream",
+    "dial tcp",
+    "i/o timeout",
+    "name or service not known",
+];
+const TLS_CUES: &[&str] = &[
+    "x509",
+    "certificate has expired",
+    "certificate expired",
+    "certificate is not yet valid",
+    "certificate verify failed",
+    "tls handshake",
+    "ssl handshake",
+];
+const CRED_CUES: &[&str] = &[
+    "invalid credentials",
+    "authentication failed",
+    "token expired",
+    "token has expired",
+    "credentials expired",
+    "credentials have expired",
+    "password authentication failed",
+    "401 unauthorized",
+    "invalid_client",
+    "expired token",
+];
+const POOL_CUES: &[&str] = &[
+    "connection pool",
+    "pool exhausted",
+    "waiting for a connection",
+    "waiting for connection",
+    "waitqueuetimeout",
+    "wait queue",
+    "maxpoolsize",
+    "too many connections",
+    "pool timeout",
+    "no available connection",
+];
+const OOM_CUES: &[&str] = &["outofmemory", "out of memory", "heap space", "oom"];
+const CONFIG_CUES: &[&str] = &[
+    "environment variable",
+    "env var",
+    "is not set",
+    "missing required",
+    "required config",
+    "config key",
+    "configuration key",
+    "missing config",
+    "not defined",
+];
+const ERROR_CUES: &[&str] = &[
+    "exception",
+    "error",
+    "panic",
+    "traceback",
+    "fatal",
+    "failed",
+    "nullpointer",
+    "undefined",
+];
+const SLOW_CUES: &[&str] = &[
+    "gc pause",
+    "slow",
+    "took",
+    "latency",
+    "deadline exceeded",
+    "timed out",
+    "timeout",
+];
+
+fn has(text: &str, cues: &[&str]) -> bool {
+    cues.iter().any(|c| text.contains(c))
+}
+
+/// The host a connection error names (`lookup inventory on …`, `dial tcp
+/// inventory:8080`, `https://payments-gateway/…`).
+fn host_in(text: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r#"(?i)(?:lookup |dial tcp |https?://|host[=: ]+"?|connect to |connecting to |calling |upstream )([a-z][a-z0-9-]*)"#,
+        )
+        .ok()
+    });
+    let re = re.as_ref()?;
+    re.captures_iter(text)
+        .filter_map(|c| c.get(1).map(|m| m.as_str().to_lowercase()))
+        .find(|h| !matches!(h.as_str(), "localhost" | "tcp" | "udp" | "the" | "a"))
+}
+
+fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
+    let d = details.to_lowercase();
+    Some(match reason {
+        "OOMKilled" => ("oom_killed", 5.0),
+        "CrashLoopBackOff" | "RunContainerError" | "HighRestarts" | "PodFailed" => {
+            if d.contains("oomkilled") {
+                ("oom_killed", 4.0)
+            } else if has(&d, CONFIG_CUES) {
+                ("missing_config", 5.0)
+            } else if d.contains("evicted") {
+                ("evicted", 1.0)
+            } else {
+                ("crash_loop", 3.0)
+            }
+        }
+        "CreateContainerConfigError" | "CreateContainerError" => ("missing_config", 5.0),
+        "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull" => {
+            ("image_pull_error", 5.0)
+        }
+        "NodeNotReady" | "NotReady" | "NetworkUnavailable" => ("node_failure", 5.0),
+        "DiskPressure" | "PIDPressure" => ("node_failure", 4.5),
+        "MemoryPressure" => ("node_failure", 2.0),
+        "HPAAtMax" | "ScalingLimited" => ("hpa_maxed", 3.0),
+        "NoReadyEndpoints" => ("dependency_unreachable", 3.0),
+        "FailedScheduling" => ("unschedulable", 3.0),
+        "ProgressDeadlineExceeded" | "UnavailableReplicas" | "UnavailablePods" => {
+            ("rollout_stuck", 1.0)
+        }
+        "ProbeFailing" => ("probe_failing", 1.0),
+        "JobFailed" => ("job_failed", 1.0),
+        _ => return None,
+    })
+}
+
+fn read_health(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+    for o in pack.of("workload_health") {
+        for f in parse::health_findings(&o.outcome.text) {
+            let details = f.details.join(" | ");
+            let Some((kind, mut weight)) = kind_of_reason(&f.reason, &details) else {
+                continue;
+            };
+            if f.severity == "WARNING" {
+                weight *= 0.7;
+            }
+            let component = if f.kind == "Pod" {
+                // A pod finding names its owner in the details.
+                f.details
+                    .iter()
+                    .find_map(|d| d.strip_prefix("owner "))
+                    .and_then(|o| o.split('/').nth(1))
+                    .map_or_else(|| owner_of(&f.name), str::to_string)
+            } else {
+                f.name.clone()
+            };
+            let at = ctx.ago(f.since_secs);
+            let mut detail = format!("{} {}/{}: {}", f.severity, f.kind, f.name, f.reason);
+            if let Some(first) = f.details.iter().find(|d| !d.starts_with("owner ")) {
+                detail.push_str(" — ");
+                detail.push_str(first);
+            }
+            if let Some(more) = f
+                .details
+                .iter()
+                .find(|d| d.contains("termination message") || d.contains("OOMKilled"))
+                && !detail.contains(more.as_str())
+            {
+                detail.push_str(" — ");
+                detail.push_str(more);
+            }
+            // Pod-level findings repeat the workload-level one.
+            if f.kind == "Pod" {
+                weight *= 0.3;
+            }
+            ctx.event(at, "k8s", format!("{}/{} {}", f.kind, f.name, f.reason));
+            ctx.signal(&component, kind, weight, &o.tool, detail, at);
+        }
+    }
+}
+
+fn read_events(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+    for o in pack.of("events") {
+        for row in parse::table(&o.outcome.text, "LAST") {
+            let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
+            let (reason, object, message) = (get("REASON"), get("OBJECT"), get("MESSAGE"));
+            let first = ctx.ago(parse::age_secs(get("FIRST")));
+            let (kind, name) = object.split_once('/').unwrap_or(("", object));
+            let warning = get("TYPE") == "Warning";
+            let interesting = warning
+                || matches!(
+                    reason,
+                    "ScalingReplicaSet" | "SuccessfulRescale" | "Killing" | "Started"
+                );
+            if interesting && !matches!(reason, "Started" | "Killing") {
+                let short: String = message.chars().take(140).collect();
+                ctx.event(first, "k8s.events", format!("{reason} {object}: {short}"));
+            }
+            if kind == "Node" && warning {
+                let weight = match reason {
+                    "NodeNotReady" | "NodeHasDiskPressure" | "EvictionThresholdMet" => 2.0,
+                    _ => 0.5,
+                };
+                ctx.signal(
+                    name,
+                    "node_failure",
+                    weight,
+                    &o.tool,
+                    format!("event {reason} on {object}: {message}"),
+                    first,
+                );
+            }
+            if reason == "Evicted" {
+                let m = message.to_lowercase();
+                let weight = if m.contains("ephemeral") || m.contains("disk") || m.contains("memory")
+                {
+                    0.5
+                } else {
+                    0.2
+                };
+                ctx.signal(
+                    &owner_of(name),
+                    "evicted",
+                    weight,
+                    &o.tool,
+                    format!("{object} evicted: {message}"),
+                    first,
+                );
+            }
+        }
+    }
+}
+
+fn read_rollouts(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+    let horizon = (ctx.scope.window_secs + 3600) as i64;
+    for o in pack.of("rollout_history") {
+        let name = o.args.get("name").and_then(|v| v.as_str()).unwrap_or("");
+        for change in parse::revision_changes(&o.outcome.text) {
+            let Some(ago) = change.ago_secs else { continue };
+            let at = ctx.ago(Some(ago));
+            let items = change.items.join("; ");
+            if ago > horizon {
+                // Old changes are context for people, not suspects.
+                if ago <= 3 * 86_400 {
+                    ctx.event(at, "k8s.rollout", format!("{name} revision {}: {items}", change.to));
+                }
+                continue;
+            }
+            ctx.event(at, "k8s.rollout", format!("{name} rolled out revision {}: {items}", change.to));
+            let lower = items.to_lowercase();
+            if lower.contains(" image ") {
+                ctx.signal(
+                    name,
+                    "recent_deploy",
+                    1.0,
+                    &o.tool,
+                    format!("revision {} rolled out {}m ago: {items}", change.to, ago / 60),
+                    at,
+                );
+            }
+            if lower.contains("env removed") || lower.contains("env renamed") {
+                ctx.signal(
+                    name,
+                    "missing_config",
+                    1.5,
+                    &o.tool,
+                    format!("revision {} changed the environment: {items}", change.to),
+                    at,
+                );
+            }
+            for item in &change.items {
+                if let Some(lowered) = memory_lowered(item).filter(|_| item.contains("limits")) {
+                    ctx.signal(
+                        name,
+                        "oom_killed",
+                        2.0,
+                        &o.tool,
+                        format!("revision {} lowered the memory limit: {lowered}", change.to),
+                        at,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `limits memory=512Mi → memory=256Mi` when the new value is lower.
+fn memory_lowered(item: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"memory=([0-9.]+)([KMGT]i?)?\s*→\s*(?:[a-z,=0-9.]*,)?memory=([0-9.]+)([KMGT]i?)?").ok()
+    });
+    let c = re.as_ref()?.captures(item)?;
+    let bytes = |n: Option<regex::Match<'_>>, u: Option<regex::Match<'_>>| -> Option<f64> {
+        let n: f64 = n?.as_str().parse().ok()?;
+        let mult = match u.map(|m| m.as_str()) {
+            Some("Ki") => 1024.0,
+            Some("Mi") => 1024.0 * 1024.0,
+            Some("Gi") => 1024.0 * 1024.0 * 1024.0,
+            Some("K") => 1e3,
+            Some("M") => 1e6,
+            Some("G") => 1e9,
+            _ => 1.0,
+        };
+        Some(n * mult)
+    };
+    let before = bytes(c.get(1), c.get(2))?;
+    let after = bytes(c.get(3), c.get(4))?;
+    (after < before).then(|| {
+        format!(
+            "{}{} → {}{}",
+            &c[1],
+            c.get(2).map_or("", |m| m.as_str()),
+            &c[3],
+            c.get(4).map_or("", |m| m.as_str())
+        )
+    })
+}
+
+fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+    for o in pack.of("log_patterns") {
+        for p in parse::log_patterns(&o.outcome.text) {
+            let fresh = p.kind == "NEW";
+            let surged = p.kind == "SURGED" && p.now >= 3.0;
+            if !(fresh || surged) || p.now < 2.0 {
+                continue;
+            }
+            let text = format!(
+                "{} {}",
+                p.template.to_lowercase(),
+                p.example.as_deref().unwrap_or("").to_lowercase()
+            );
+            let service = p.services.first().cloned().unwrap_or_default();
+            let at = p.first.as_deref().and_then(|f| ctx.clock(f));
+            let base = if fresh { 4.0 } else { 3.0 };
+            let volume = (1.0 + p.now).log10().min(3.0) * 0.5;
+            let shown: String = p
+                .example
+                .as_deref()
+                .unwrap_or(&p.template)
+                .chars()
+                .take(180)
+                .collect();
+            let detail = format!(
+                "{} log template in {} ({} lines now, {} in the baseline): {shown}",
+                p.kind,
+                p.services.join(","),
+                p.now,
+                p.base
+            );
+            ctx.event(at, "signoz.logs", format!("first {} log line in {service}: {shown}", p.kind));
+            let (kind, component) = if has(&text, TLS_CUES) {
+                ("certificate_expired", host_in(&text).unwrap_or_else(|| service.clone()))
+            } else if has(&text, CRED_CUES) {
+                ("credentials_expired", host_in(&text).unwrap_or_else(|| service.clone()))
+            } else if has(&text, POOL_CUES) {
+                ("connection_pool_exhausted", service.clone())
+            } else if has(&text, DEP_CUES) {
+                ("dependency_unreachable", host_in(&text).unwrap_or_else(|| service.clone()))
+            } else if has(&text, OOM_CUES) {
+                ("oom_killed", service.clone())
+            } else if has(&text, CONFIG_CUES) {
+                ("missing_config", service.clone())
+            } else if has(&text, ERROR_CUES) {
+                ("new_error", service.clone())
+            } else if has(&text, SLOW_CUES) {
+                ("latency_regression", service.clone())
+            } else {
+                continue;
+            };
+            ctx.signal(&component, kind, base + volume, &o.tool, detail, at);
+        }
+    }
+}
+
+fn read_services(ctx: &mut Ctx<'_>, pack: &EvidencePack) -> Vec<String> {
+    for o in pack.of("service_health") {
+        if let Some(s) = o.args.get("service").and_then(|v| v.as_str()) {
+            let h = parse::service_health(&o.outcome.text);
+            ctx.health.insert(s.to_string(), h);
+        }
+    }
+    let mut degraded = Vec::new();
+    let health = ctx.health.clone();
+    for (service, h) in &health {
+        let p99 = h.p99_ratio().unwrap_or(1.0);
+        let slow = p99 >= 2.0 && h.p99_ms.0.unwrap_or(0.0) >= 50.0;
+        let failing = h.err_delta() >= 3.0;
+        if slow || failing {
+            degraded.push(service.clone());
+            ctx.signal(
+                service,
+                "degraded",
+                1.0,
+                "signoz.service_health",
+                format!("{service}: {}", h.verdict),
+                None,
+            );
+        }
+        if let Some(r) = h.rate_ratio()
+            && r >= 1.8
+        {
+            ctx.signal(
+                service,
+                "traffic_spike",
+                1.0,
+                "signoz.service_health",
+                format!("{service}: traffic {r:.1}x the baseline ({})", h.verdict),
+                None,
+            );
+        }
+    }
+    degraded
+}
+
+/// Follows degraded callees from the alerting service down to the deepest.
+fn degraded_path(
+    start: &str,
+    edges: &[parse::Edge],
+    health: &BTreeMap<String, ServiceHealth>,
+) -> Vec<String> {
+    let is_bad = |s: &str, e: &parse::Edge| -> bool {
+        let h = health.get(s);
+        let slow = h.and_then(ServiceHealth::p99_ratio).unwrap_or(1.0) >= 2.0
+            && h.and_then(|h| h.p99_ms.0).unwrap_or(0.0) >= 50.0;
+        let failing = h.is_some_and(|h| h.err_delta() >= 3.0) || e.err_pct >= 5.0;
+        slow || failing
+    };
+    let mut path = vec![start.to_string()];
+    let mut seen: BTreeSet<String> = BTreeSet::from([start.to_string()]);
+    loop {
+        let here = path.last().cloned().unwrap_or_default();
+        // The worst degraded callee: highest p99 ratio, then error rate.
+        let next = edges
+            .iter()
+            .filter(|e| e.caller == here && !e.db && !seen.contains(&e.callee))
+            .filter(|e| is_bad(&e.callee, e))
+            .max_by(|a, b| {
+                let score = |e: &parse::Edge| {
+                    let h = health.get(&e.callee);
+                    h.and_then(ServiceHealth::p99_ratio).unwrap_or(1.0)
+                        + h.map_or(e.err_pct, ServiceHealth::err_delta) / 10.0
+                };
+                score(a).total_cmp(&score(b))
+            });
+        match next {
+            Some(e) => {
+                seen.insert(e.callee.clone());
+                path.push(e.callee.clone());
+            }
+            None => return path,
+        }
+    }
+}
+
+fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
+    let saturated = pack
+        .first("server_status")
+        .and_then(|o| {
+            o.outcome
+                .text
+                .lines()
+                .find_map(|l| l.strip_prefix("flags: ").map(str::to_string))
+        })
+        .unwrap_or_default();
+    let mut collscans: BTreeMap<String, usize> = BTreeMap::new();
+    if let Some(o) = pack.first("current_ops") {
+        for row in parse::table(&o.outcome.text, "RUNNING") {
+            if row.get("PLAN").is_some_and(|p| p == "COLLSCAN")
+                && let Some(ns) = row.get("NS")
+            {
+                *collscans.entry(ns.clone()).or_default() += 1;
+            }
+        }
+    }
+    if let Some(o) = pack.first("slow_queries") {
+        for row in parse::table(&o.outcome.text, "COUNT") {
+            let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
+            if get("PLAN") != "COLLSCAN" {
+                continue;
+            }
+            let (examined, returned) = get("DOCS EXAM/RET")
+                .split_once('/')
+                .map(|(e, r)| (parse::count(e).unwrap_or(0.0), parse::count(r).unwrap_or(0.0)))
+                .unwrap_or((0.0, 0.0));
+            let selective = get("FLAGS").contains("EXAMINED>>RETURNED")
+                || (returned > 0.0 && examined / returned >= 100.0);
+            let n = parse::count(get("COUNT")).unwrap_or(1.0);
+            let app = get("APP");
+            let ns = get("NS");
+            let mut weight = 2.0 + (1.0 + n).log10();
+            if selective {
+                weight += 1.5;
+            }
+            if degraded.iter().any(|d| same_component(d, app)) {
+                weight += 3.0;
+            }
+            if collscans.get(ns).copied().unwrap_or(0) >= 2 {
+                weight += 1.0;
+            }
+            if !saturated.is_empty() {
+                weight += 0.5;
+            }
+            ctx.signal(
+                ns,
+                "missing_index",
+                weight,
+                &o.tool,
+                format!(
+                    "{} slow COLLSCAN {} on {ns} from {app}, p95 {}, examined/returned {}; shape {}",
+                    get("COUNT"),
+                    get("OP"),
+                    get("P95"),
+                    get("DOCS EXAM/RET"),
+                    get("SHAPE")
+                ),
+                None,
+            );
+        }
+    }
+    if !saturated.is_empty()
+        && let Some(o) = pack.first("server_status")
+    {
+        let top = collscans
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(ns, _)| ns.clone());
+        if let Some(ns) = top {
+            ctx.signal(
+                &ns,
+                "missing_index",
+                0.5,
+                &o.tool,
+                format!("MongoDB under strain: {saturated}"),
+                None,
+            );
+        }
+    }
+}
+
+fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
+    let mut hot_node = None;
+    for o in pack.of("resource_usage") {
+        if o.args.get("kind").and_then(|v| v.as_str()) != Some("nodes") {
+            continue;
+        }
+        for row in parse::table(&o.outcome.text, "NODE") {
+            let cpu = row.get("CPU%").and_then(|p| parse::percent(p)).unwrap_or(0.0);
+            if cpu >= 90.0 {
+                hot_node = Some((row.get("NODE").cloned().unwrap_or_default(), cpu));
+            }
+        }
+    }
+    for o in pack.of("resource_usage") {
+        if o.args.get("kind").and_then(|v| v.as_str()) != Some("pods") {
+            continue;
+        }
+        for row in parse::table(&o.outcome.text, "POD") {
+            let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("-");
+            let pod = get("POD");
+            let owner = owner_of(pod);
+            let cpu = parse::millicores(get("CPU")).unwrap_or(0.0);
+            let cpu_req = parse::percent(get("CPU/REQ"));
+            let cpu_lim = parse::percent(get("CPU/LIM"));
+            let mem_lim = parse::percent(get("MEM/LIM"));
+            if mem_lim.is_some_and(|m| m >= 92.0) {
+                ctx.signal(
+                    &owner,
+                    "oom_killed",
+                    0.7,
+                    &o.tool,
+                    format!("{pod} uses {} memory, {}% of its limit", get("MEMORY"), get("MEM/LIM").trim_end_matches('%')),
+                    None,
+                );
+            }
+            if cpu_lim.is_some_and(|c| c >= 90.0) {
+                let victim = degraded.iter().any(|d| same_component(d, &owner));
+                ctx.signal(
+                    &owner,
+                    "cpu_throttling",
+                    if victim { 1.5 } else { 0.5 },
+                    &o.tool,
+                    format!("{pod} uses {} CPU, {} of its limit (throttled)", get("CPU"), get("CPU/LIM")),
+                    None,
+                );
+            }
+            let unbounded = cpu_lim.is_none() && cpu >= 1500.0;
+            if unbounded && cpu_req.is_none_or(|r| r >= 300.0) {
+                let (weight, node) = match &hot_node {
+                    Some((node, pct)) => (4.0, format!("; node {node} CPU at {pct:.0}%")),
+                    None => (1.0, String::new()),
+                };
+                ctx.signal(
+                    &owner,
+                    "noisy_neighbor",
+                    weight,
+                    &o.tool,
+                    format!(
+                        "{pod} uses {} CPU with no CPU limit ({} of its request){node}",
+                        get("CPU"),
+                        get("CPU/REQ")
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+/// Runs the rules over an evidence pack.
+pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
+    let mut ctx = Ctx {
+        scope,
+        signals: Vec::new(),
+        timeline: Vec::new(),
+        health: BTreeMap::new(),
+    };
+    read_health(&mut ctx, pack);
+    read_events(&mut ctx, pack);
+    read_rollouts(&mut ctx, pack);
+    read_patterns(&mut ctx, pack);
+    let degraded = read_services(&mut ctx, pack);
+    read_mongo(&mut ctx, pack, &degraded);
+    read_usage(&mut ctx, pack, &degraded);
+
+    let edges: Vec<parse::Edge> = pack
+        .of("service_dependencies")
+        .flat_map(|o| parse::edges(&o.outcome.text))
+        .collect();
+    let path = match &scope.service {
+        Some(s) if ctx.health.contains_key(s) || edges.iter().any(|e| &e.caller == s) => {
+            degraded_path(s, &edges, &ctx.health)
+        }
+        _ => Vec::new(),
+    };
+    // The deepest degraded service is a suspect in its own right: "it is
+    // slow/failing and everything above it waits on it".
+    if path.len() >= 2
+        && let Some(deepest) = path.last()
+    {
+        let h = ctx.health.get(deepest).cloned().unwrap_or_default();
+        let (kind, detail) = if h.err_delta() >= 3.0 && h.p99_ratio().unwrap_or(1.0) < 2.0 {
+            ("error_surge", format!("{deepest} is failing: {}", h.verdict))
+        } else {
+            ("latency_regression", format!("{deepest} is slow: {}", h.verdict))
+        };
+        ctx.signal(
+            deepest,
+            kind,
+            3.0 + path.len() as f64 * 0.5,
+            "signoz.service_dependencies",
+            format!("{} ← deepest degraded service on the call path {}", detail, path.join(" → ")),
+            None,
+        );
+    }
+    // A db-bound degraded service: slow database calls make the database a
+    // candidate even before MongoDB itself was read.
+    for e in edges.iter().filter(|e| e.db) {
+        if degraded.contains(&e.caller) && e.p99_ms.is_some_and(|p| p >= 500.0) {
+            ctx.signal(
+                &e.caller,
+                "degraded",
+                0.5,
+                "signoz.service_dependencies",
+                format!(
+                    "{} → {} (db) p99 {:.0}ms, {:.1}% errors",
+                    e.caller,
+                    e.callee,
+                    e.p99_ms.unwrap_or(0.0),
+                    e.err_pct
+                ),
+                None,
+            );
+        }
+    }
+
+    // Combine: a new error template in a service that was just deployed is
+    // a bad deploy.
+    let deployed: Vec<Signal> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "recent_deploy")
+        .cloned()
+        .collect();
+    for d in &deployed {
+        let errors: Vec<Signal> = ctx
+            .signals
+            .iter()
+            .filter(|s| {
+                same_component(&s.component, &d.component)
+                    && matches!(s.kind, "new_error" | "crash_loop")
+            })
+            .cloned()
+            .collect();
+        let failing = degraded.iter().any(|s| same_component(s, &d.component));
+        if !errors.is_empty() || failing {
+            let mut weight = 2.0;
+            if !errors.is_empty() {
+                weight += 2.5;
+            }
+            if failing {
+                weight += 1.5;
+            }
+            ctx.signal(
+                &d.component,
+                "bad_deploy",
+                weight,
+                &d.source,
+                d.detail.clone(),
+                d.at,
+            );
+            for e in errors {
+                ctx.signal(&d.component, "bad_deploy", 0.0, &e.source, e.detail, e.at);
+            }
+        }
+    }
+    // Traffic spike + HPA at max: capacity, not a bug.
+    let spikes: Vec<String> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "traffic_spike")
+        .map(|s| s.component.clone())
+        .collect();
+    for s in ctx.signals.iter_mut() {
+        if s.kind == "hpa_maxed" && spikes.iter().any(|c| same_component(c, &s.component)) {
+            s.weight += 3.0;
+        }
+    }
+
+    let suspects = rank(scope, &ctx.signals, &degraded, &path);
+    let mut timeline = ctx.timeline;
+    if let Some(at) = scope.alert_at {
+        timeline.push(TimelineEvent {
+            at,
+            source: "alert".into(),
+            event: format!("alert fired: {}", scope.alert_name),
+        });
+    }
+    timeline.sort_by(|a, b| a.at.cmp(&b.at).then(a.event.cmp(&b.event)));
+    timeline.dedup_by(|a, b| a.event == b.event);
+    let cutoff = scope
+        .now
+        .checked_sub(SignedDuration::from_secs((scope.window_secs + 2 * 3600) as i64))
+        .unwrap_or(scope.now);
+    timeline.retain(|t| t.at >= cutoff || t.source == "k8s.rollout");
+    let symptoms = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "degraded" || s.kind == "traffic_spike")
+        .map(|s| Evidence {
+            source: s.source.clone(),
+            detail: s.detail.clone(),
+            link: None,
+        })
+        .collect();
+    Analysis {
+        suspects,
+        timeline,
+        degraded,
+        path,
+        symptoms,
+    }
+}
+
+fn rank(scope: &Scope, signals: &[Signal], degraded: &[String], path: &[String]) -> Vec<Suspect> {
+    let mut groups: Vec<Suspect> = Vec::new();
+    for s in signals.iter().filter(|s| !SYMPTOMS.contains(&s.kind)) {
+        match groups
+            .iter_mut()
+            .find(|g| g.kind == s.kind && same_component(&g.component, &s.component))
+        {
+            Some(g) => g.signals.push(s.clone()),
+            None => groups.push(Suspect {
+                component: s.component.clone(),
+                kind: s.kind,
+                score: 0.0,
+                signals: vec![s.clone()],
+            }),
+        }
+    }
+    let alert_start = scope.alert_at.unwrap_or(scope.now);
+    for g in &mut groups {
+        g.signals.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        // Diminishing returns: the strongest signal counts fully, the rest
+        // less and less, so ten copies of one warning do not outweigh one
+        // clear finding.
+        let mut score = 0.0;
+        for (i, s) in g.signals.iter().enumerate() {
+            score += s.weight / (1.0 + i as f64 * 0.5);
+        }
+        let c = &g.component;
+        let related_to_alert = scope
+            .service
+            .as_deref()
+            .is_some_and(|s| same_component(s, c));
+        if let Some(depth) = path.iter().position(|p| same_component(p, c)) {
+            score *= 1.3 + 0.3 * depth as f64;
+        } else if related_to_alert {
+            score *= 1.3;
+        } else if degraded.iter().any(|d| same_component(d, c)) {
+            score *= 1.15;
+        } else if g.kind == "missing_index" || g.kind == "node_failure" || g.kind == "noisy_neighbor" {
+            // Shared infrastructure: related through what runs on it.
+        } else if g.kind == "dependency_unreachable" || g.kind == "certificate_expired" || g.kind == "credentials_expired" {
+            // Named by a caller's errors: related by construction.
+        } else {
+            score *= 0.6;
+        }
+        // Started long before the alert: probably a different, older story.
+        let earliest = g.signals.iter().filter_map(|s| s.at).min();
+        if let Some(at) = earliest
+            && alert_start.duration_since(at).as_secs() > 3 * 3600
+        {
+            score *= 0.5;
+        }
+        if super::kinds::category(g.kind) == Some(scope.category) {
+            score *= 1.1;
+        }
+        g.score = (score * 100.0).round() / 100.0;
+    }
+    groups.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.component.cmp(&b.component))
+    });
+    groups
+}
