@@ -4,6 +4,7 @@
 #
 #   .cache/venv          Python venv: the official MCP Python SDK (+ later: chdb, nx-27017)
 #   .cache/npm           the official MCP Inspector CLI
+#   chromium             (system package, as root) for the portal's browser test
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="$root/.cache"
@@ -38,5 +39,18 @@ if [ "$(cat "$nstamp" 2>/dev/null)" != "$nwant" ] || [ ! -x "$npmdir/node_module
     cp "$npmdir/package-lock.json" "$root/mcp-kit/conformance/package-lock.json"
   fi
   echo "$nwant" > "$nstamp"
+fi
+# --- Chromium (the portal's browser test, sre-agent-cli/tests/serve_portal.rs) --
+# Debian's `chromium`, installed with apt-get when missing and we are root. When
+# it cannot be installed the browser test fails with a message saying so.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium (apt-get)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  else
+    echo "warning: chromium is missing and cannot be installed here (needs root and apt-get);" \
+      "the portal browser test will fail until it is installed" >&2
+  fi
 fi
 echo "test dependencies ready in $cache" >&2

@@ -12,8 +12,8 @@ use sre_orchestrator::alert::{Alert, AlertSource, AlertStatus};
 use sre_orchestrator::rca::{Evidence, Mode, Rca, RootCause};
 use sre_orchestrator::router::Category;
 use sre_orchestrator::store::{
-    Backend, Enqueued, IncidentFilter, IncidentStatus, Request, Store, StoreError,
-    StoreOptions, Verdict,
+    Backend, Enqueued, IncidentFilter, IncidentStatus, Request, Store, StoreError, StoreOptions,
+    Verdict,
 };
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -126,7 +126,11 @@ async fn dedup_within_window(backend: Backend) {
     let s = &env.store;
     let a = firing("KubePodCrashLooping", "checkout", "fp-1");
     let first = s.enqueue_alert(&a, r#"{"raw":1}"#, HOUR).await.unwrap();
-    let Enqueued::New { incident_id, job_id } = first else {
+    let Enqueued::New {
+        incident_id,
+        job_id,
+    } = first
+    else {
         panic!("expected a new incident, got {first:?}")
     };
     assert!(job_id > 0);
@@ -176,12 +180,21 @@ async fn resolved_updates_open_incident(backend: Backend) {
 
     let resolved = alert("HighLatency", "payments", "fp-r", AlertStatus::Resolved);
     let out = s.enqueue_alert(&resolved, "{}", HOUR).await.unwrap();
-    assert_eq!(out, Enqueued::Resolved { incident_id: Some(done) });
+    assert_eq!(
+        out,
+        Enqueued::Resolved {
+            incident_id: Some(done)
+        }
+    );
     let inc = s.get_incident(done).await.unwrap().unwrap();
     assert_eq!(inc.status, IncidentStatus::Resolved);
     assert!(inc.resolved_at.is_some());
     assert!(inc.rca.is_some(), "the RCA stays");
-    assert_eq!(s.counts().await.unwrap().queued_jobs, 0, "no job for a resolution");
+    assert_eq!(
+        s.counts().await.unwrap().queued_jobs,
+        0,
+        "no job for a resolution"
+    );
 
     // Nothing open: nothing to resolve.
     let unknown = alert("X", "y", "fp-unknown", AlertStatus::Resolved);
@@ -205,9 +218,13 @@ async fn resolved_updates_open_incident(backend: Backend) {
         .unwrap()
         .incident_id()
         .unwrap();
-    s.enqueue_alert(&alert("DiskFull", "db", "fp-q", AlertStatus::Resolved), "{}", HOUR)
-        .await
-        .unwrap();
+    s.enqueue_alert(
+        &alert("DiskFull", "db", "fp-q", AlertStatus::Resolved),
+        "{}",
+        HOUR,
+    )
+    .await
+    .unwrap();
     let inc = s.get_incident(queued).await.unwrap().unwrap();
     assert_eq!(inc.status, IncidentStatus::Queued);
     assert!(inc.resolved_at.is_some());
@@ -372,7 +389,13 @@ async fn attempts_run_out(backend: Backend) {
     let inc = s.get_incident(failing).await.unwrap().unwrap();
     assert_eq!(inc.status, IncidentStatus::Failed);
     assert!(s.claim_job("w", HOUR).await.unwrap().is_none());
-    assert_eq!(s.counts().await.unwrap().incidents_with(IncidentStatus::Failed), 2);
+    assert_eq!(
+        s.counts()
+            .await
+            .unwrap()
+            .incidents_with(IncidentStatus::Failed),
+        2
+    );
 
     // A retry waits for its backoff.
     let env = open(backend, options()).await;
@@ -382,7 +405,10 @@ async fn attempts_run_out(backend: Backend) {
         .unwrap();
     let job = s.claim_job("w", HOUR).await.unwrap().unwrap();
     assert!(s.fail_job(&job, "transient", true).await.unwrap());
-    assert!(s.claim_job("w", HOUR).await.unwrap().is_none(), "backing off");
+    assert!(
+        s.claim_job("w", HOUR).await.unwrap().is_none(),
+        "backing off"
+    );
     assert_eq!(s.counts().await.unwrap().queued_jobs, 1);
 }
 
@@ -396,16 +422,26 @@ async fn slack_message_bookkeeping(backend: Backend) {
         .incident_id()
         .unwrap();
     assert_eq!(s.slack_message(id).await.unwrap(), None);
-    let job = s.claim_job("w", Duration::from_millis(10)).await.unwrap().unwrap();
+    let job = s
+        .claim_job("w", Duration::from_millis(10))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.incident.slack, None);
     let posted = s.set_slack_message(id, "C1", "111.1", None).await.unwrap();
-    assert_eq!((posted.channel.as_str(), posted.ts.as_str()), ("C1", "111.1"));
+    assert_eq!(
+        (posted.channel.as_str(), posted.ts.as_str()),
+        ("C1", "111.1")
+    );
     // The permalink, learnt later, is added to the same message.
     let linked = s
         .set_slack_message(id, "C1", "111.1", Some("https://x.slack.com/p111"))
         .await
         .unwrap();
-    assert_eq!(linked.permalink.as_deref(), Some("https://x.slack.com/p111"));
+    assert_eq!(
+        linked.permalink.as_deref(),
+        Some("https://x.slack.com/p111")
+    );
     // A second message does not replace the first: the caller learns which.
     let kept = s.set_slack_message(id, "C1", "222.2", None).await.unwrap();
     assert_eq!(kept, linked);
@@ -450,7 +486,8 @@ async fn search_and_list(backend: Backend) {
         .await
         .unwrap();
 
-    let ids = |v: Vec<sre_orchestrator::store::Incident>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    let ids =
+        |v: Vec<sre_orchestrator::store::Incident>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
     // A word of the RCA (stemmed: "expiring" finds "expired").
     assert_eq!(ids(s.search("certificate", 10).await.unwrap()), [tls]);
     assert_eq!(ids(s.search("expiring", 10).await.unwrap()), [tls]);
@@ -534,26 +571,50 @@ async fn memory_prefers_confirmed(backend: Backend) {
     let wrong = investigate(
         s,
         &firing(name, "checkout", "fp-1"),
-        &rca("DNS failure", "coredns", "dns_failure", "NXDOMAIN for the payments host", "e"),
+        &rca(
+            "DNS failure",
+            "coredns",
+            "dns_failure",
+            "NXDOMAIN for the payments host",
+            "e",
+        ),
     )
     .await;
     let unjudged = investigate(
         s,
         &firing(name, "checkout", "fp-2"),
-        &rca("Pods OOM-killed", "checkout", "oom_killed", "memory limit", "e"),
+        &rca(
+            "Pods OOM-killed",
+            "checkout",
+            "oom_killed",
+            "memory limit",
+            "e",
+        ),
     )
     .await;
     let confirmed = investigate(
         s,
         &firing(name, "checkout", "fp-3"),
-        &rca("Bad deploy v2.3.1", "checkout", "bad_deploy", "null pointer in v2.3.1", "e"),
+        &rca(
+            "Bad deploy v2.3.1",
+            "checkout",
+            "bad_deploy",
+            "null pointer in v2.3.1",
+            "e",
+        ),
     )
     .await;
     // Same words, other service and alert: found by text, ranked lower.
     let textual = investigate(
         s,
         &firing("LatencySLOBurn", "cart", "fp-4"),
-        &rca("checkout calls time out", "cart", "timeout", "error rate up on checkout calls", "e"),
+        &rca(
+            "checkout calls time out",
+            "cart",
+            "timeout",
+            "error rate up on checkout calls",
+            "e",
+        ),
     )
     .await;
     let unrelated = investigate(
@@ -569,12 +630,20 @@ async fn memory_prefers_confirmed(backend: Backend) {
     s.record_feedback(confirmed, Verdict::Wrong, "bob", None)
         .await
         .unwrap();
-    s.record_feedback(confirmed, Verdict::Confirmed, "carol", Some("rolled back, fixed"))
-        .await
-        .unwrap();
+    s.record_feedback(
+        confirmed,
+        Verdict::Confirmed,
+        "carol",
+        Some("rolled back, fixed"),
+    )
+    .await
+    .unwrap();
     let fb = s.feedback(confirmed).await.unwrap();
     assert_eq!(fb.len(), 2);
-    assert_eq!((fb[1].verdict, fb[1].user.as_str()), (Verdict::Confirmed, "carol"));
+    assert_eq!(
+        (fb[1].verdict, fb[1].user.as_str()),
+        (Verdict::Confirmed, "carol")
+    );
     assert_eq!(fb[1].comment.as_deref(), Some("rolled back, fixed"));
     assert_eq!(
         s.get_incident(confirmed).await.unwrap().unwrap().verdict,
@@ -623,32 +692,67 @@ async fn runbooks(backend: Backend) {
     std::fs::write(p.join("notes.txt"), "resolver memory index").unwrap();
 
     let report = s.index_runbooks(p).await.unwrap();
-    assert_eq!((report.added, report.updated, report.unchanged, report.removed), (3, 0, 0, 0));
+    assert_eq!(
+        (
+            report.added,
+            report.updated,
+            report.unchanged,
+            report.removed
+        ),
+        (3, 0, 0, 0)
+    );
 
     let hits = s.search_runbooks("memory limit", 5).await.unwrap();
     assert_eq!(hits.len(), 1, "{hits:#?}");
     assert_eq!(hits[0].title, "Checkout OOM");
     assert_eq!(hits[0].heading, "Fix");
     assert!(hits[0].path.ends_with("checkout.md"));
-    assert!(hits[0].snippet.contains("**memory**"), "{}", hits[0].snippet);
+    assert!(
+        hits[0].snippet.contains("**memory**"),
+        "{}",
+        hits[0].snippet
+    );
     let dns = s.search_runbooks("resolver", 5).await.unwrap();
     assert_eq!(dns.len(), 1, "hidden folders and other files are skipped");
-    assert_eq!((dns[0].title.as_str(), dns[0].heading.as_str()), ("dns", "dns"));
-    assert_eq!(s.search_runbooks("missing index", 5).await.unwrap()[0].heading, "Diagnose");
+    assert_eq!(
+        (dns[0].title.as_str(), dns[0].heading.as_str()),
+        ("dns", "dns")
+    );
+    assert_eq!(
+        s.search_runbooks("missing index", 5).await.unwrap()[0].heading,
+        "Diagnose"
+    );
     assert!(s.search_runbooks("", 5).await.unwrap().is_empty());
 
     // Re-indexing: unchanged files untouched, changes picked up, removals dropped.
     let same = s.index_runbooks(p).await.unwrap();
-    assert_eq!((same.added, same.updated, same.unchanged, same.removed), (0, 0, 3, 0));
-    std::fs::write(p.join("checkout.md"), "# Checkout OOM\n## Fix\nScale out the deployment.\n").unwrap();
+    assert_eq!(
+        (same.added, same.updated, same.unchanged, same.removed),
+        (0, 0, 3, 0)
+    );
+    std::fs::write(
+        p.join("checkout.md"),
+        "# Checkout OOM\n## Fix\nScale out the deployment.\n",
+    )
+    .unwrap();
     std::fs::remove_file(p.join("dns.md")).unwrap();
-    std::fs::write(p.join("tls.md"), "# TLS\nRenew the certificate with cert-manager.\n").unwrap();
+    std::fs::write(
+        p.join("tls.md"),
+        "# TLS\nRenew the certificate with cert-manager.\n",
+    )
+    .unwrap();
     let again = s.index_runbooks(&p.join(".")).await.unwrap();
-    assert_eq!((again.added, again.updated, again.unchanged, again.removed), (1, 1, 1, 1));
+    assert_eq!(
+        (again.added, again.updated, again.unchanged, again.removed),
+        (1, 1, 1, 1)
+    );
     assert!(s.search_runbooks("memory", 5).await.unwrap().is_empty());
     assert!(s.search_runbooks("resolver", 5).await.unwrap().is_empty());
     assert_eq!(s.search_runbooks("scale out", 5).await.unwrap().len(), 1);
-    assert_eq!(s.search_runbooks("certificate", 5).await.unwrap()[0].title, "TLS");
+    assert_eq!(
+        s.search_runbooks("certificate", 5).await.unwrap()[0].title,
+        "TLS"
+    );
 
     assert!(matches!(
         s.index_runbooks(&p.join("missing")).await,
@@ -659,14 +763,24 @@ async fn runbooks(backend: Backend) {
 async fn audit_log(backend: Backend) {
     let env = open(backend, options()).await;
     let s = &env.store;
-    s.audit("U1", "remediation.approve", "incident/1", "approved").await.unwrap();
-    s.audit("agent", "remediation.run", "deploy/checkout", "ok").await.unwrap();
-    s.audit("U2", "remediation.reject", "incident/2", "rejected").await.unwrap();
+    s.audit("U1", "remediation.approve", "incident/1", "approved")
+        .await
+        .unwrap();
+    s.audit("agent", "remediation.run", "deploy/checkout", "ok")
+        .await
+        .unwrap();
+    s.audit("U2", "remediation.reject", "incident/2", "rejected")
+        .await
+        .unwrap();
     let log = s.audit_log(2).await.unwrap();
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].action, "remediation.reject");
     assert_eq!(
-        (log[1].actor.as_str(), log[1].target.as_str(), log[1].result.as_str()),
+        (
+            log[1].actor.as_str(),
+            log[1].target.as_str(),
+            log[1].result.as_str()
+        ),
         ("agent", "deploy/checkout", "ok")
     );
     assert!(log[0].id > log[1].id && log[0].at >= log[1].at);
@@ -732,7 +846,9 @@ async fn sqlite_file_is_created_and_persists() {
     let s = Store::connect(&url).await.unwrap();
     assert!(s.get_incident(id).await.unwrap().is_some());
     assert_eq!(
-        s.enqueue_alert(&firing("A", "svc", "fp"), "{}", HOUR).await.unwrap(),
+        s.enqueue_alert(&firing("A", "svc", "fp"), "{}", HOUR)
+            .await
+            .unwrap(),
         Enqueued::Duplicate { incident_id: id }
     );
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
@@ -748,7 +864,9 @@ async fn sqlite_file_is_created_and_persists() {
 #[tokio::test]
 async fn sqlite_in_memory_works() {
     let s = Store::connect("sqlite::memory:").await.unwrap();
-    s.enqueue_alert(&firing("A", "svc", "fp"), "{}", HOUR).await.unwrap();
+    s.enqueue_alert(&firing("A", "svc", "fp"), "{}", HOUR)
+        .await
+        .unwrap();
     assert!(s.claim_job("w", HOUR).await.unwrap().is_some());
 }
 
@@ -786,8 +904,13 @@ async fn sqlite_two_stores_on_one_file_do_not_double_queue() {
 
 #[tokio::test]
 async fn bad_urls_are_explained() {
-    let err = Store::connect("mysql://root:secret@db/x").await.unwrap_err();
+    let err = Store::connect("mysql://root:secret@db/x")
+        .await
+        .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("`mysql`") && msg.contains("sqlite://"), "{msg}");
+    assert!(
+        msg.contains("`mysql`") && msg.contains("sqlite://"),
+        "{msg}"
+    );
     assert!(!msg.contains("secret"));
 }

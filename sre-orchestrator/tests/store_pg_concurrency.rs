@@ -133,8 +133,8 @@ async fn two_replicas_queue_once_and_complete_once() {
                         Enqueued::Duplicate { .. } => {}
                         other => panic!("{other:?}"),
                     }
-                    if n % 4 == 0 {
-                        work(&store, &worker, seed % 3 == 0, &completed, &lost).await;
+                    if n.is_multiple_of(4) {
+                        work(&store, &worker, seed.is_multiple_of(3), &completed, &lost).await;
                     }
                 }
                 new
@@ -159,7 +159,11 @@ async fn two_replicas_queue_once_and_complete_once() {
     // Each fingerprint queued exactly once.
     queued.sort();
     let fps: Vec<u64> = queued.iter().map(|(fp, _)| *fp).collect();
-    assert_eq!(fps, (0..FINGERPRINTS).collect::<Vec<_>>(), "one job per fingerprint");
+    assert_eq!(
+        fps,
+        (0..FINGERPRINTS).collect::<Vec<_>>(),
+        "one job per fingerprint"
+    );
     let incidents = stores[1]
         .list_incidents(&IncidentFilter {
             limit: 1000,
@@ -169,10 +173,7 @@ async fn two_replicas_queue_once_and_complete_once() {
         .unwrap();
     assert_eq!(incidents.len() as u64, FINGERPRINTS);
     let folded: u64 = incidents.iter().map(|i| i.duplicates).sum();
-    assert_eq!(
-        folded + FINGERPRINTS,
-        2 * TASKS_PER_STORE * ALERTS_PER_TASK
-    );
+    assert_eq!(folded + FINGERPRINTS, 2 * TASKS_PER_STORE * ALERTS_PER_TASK);
 
     // Each job completed exactly once.
     let completed = completed.lock().unwrap().clone();

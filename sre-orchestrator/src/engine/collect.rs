@@ -115,6 +115,13 @@ pub async fn collect(
         t("events"),
         json!({ "namespace": ns, "since": format!("{}s", scope.window_secs + 3600), "limit": 80 }),
     );
+    // Node events live outside the application's namespace.
+    if ns.is_some() {
+        push(
+            t("events"),
+            json!({ "event_type": "Warning", "since": format!("{}s", scope.window_secs + 3600), "limit": 40 }),
+        );
+    }
     push(
         t("list"),
         json!({ "kind": "deployments", "namespace": ns }),

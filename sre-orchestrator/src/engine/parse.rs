@@ -280,6 +280,8 @@ pub struct ServiceHealth {
     pub p99_ms: (Option<f64>, Option<f64>),
     /// p50 in ms, window and baseline.
     pub p50_ms: (Option<f64>, Option<f64>),
+    /// Calls, window and baseline.
+    pub calls: (Option<f64>, Option<f64>),
     /// The verdict line.
     pub verdict: String,
 }
@@ -335,6 +337,7 @@ pub fn service_health(text: &str) -> ServiceHealth {
             }
         };
         set(&mut h.rate, rate(&cols[1]));
+        set(&mut h.calls, count(&cols[2]));
         set(&mut h.err_pct, percent(&cols[3]));
         set(&mut h.p50_ms, duration_ms(&cols[4]));
         set(&mut h.p99_ms, duration_ms(&cols[6]));

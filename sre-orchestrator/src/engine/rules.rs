@@ -221,6 +221,7 @@ const POOL_CUES: &[&str] = &[
     "pool timeout",
     "no available connection",
 ];
+const THROTTLE_CUES: &[&str] = &["throttl", "cpu starved", "cpu starvation"];
 const OOM_CUES: &[&str] = &["outofmemory", "out of memory", "heap space", "oom"];
 const CONFIG_CUES: &[&str] = &[
     "environment variable",
@@ -353,12 +354,21 @@ fn read_health(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
 }
 
 fn read_events(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+    let namespaced = |o: &&super::collect::Output| {
+        o.args.get("namespace").is_some_and(|v| !v.is_null())
+    };
+    let has_namespaced = pack.of("events").any(|o| namespaced(&o));
     for o in pack.of("events") {
+        // The cluster-wide call is only there for node events.
+        let nodes_only = has_namespaced && !namespaced(&o);
         for row in parse::table(&o.outcome.text, "LAST") {
             let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
             let (reason, object, message) = (get("REASON"), get("OBJECT"), get("MESSAGE"));
             let first = ctx.ago(parse::age_secs(get("FIRST")));
             let (kind, name) = object.split_once('/').unwrap_or(("", object));
+            if nodes_only && kind != "Node" {
+                continue;
+            }
             let warning = get("TYPE") == "Warning";
             let interesting = warning
                 || matches!(
@@ -490,7 +500,11 @@ fn memory_lowered(item: &str) -> Option<String> {
     })
 }
 
+/// Verbs that say an error came from the named service.
+const PROPAGATED: &[&str] = &["returned", "responded", "answered", "failed", "unavailable", "error"];
+
 fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+    let known: Vec<String> = ctx.health.keys().cloned().collect();
     for o in pack.of("log_patterns") {
         for p in parse::log_patterns(&o.outcome.text) {
             let fresh = p.kind == "NEW";
@@ -530,11 +544,22 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
                 ("connection_pool_exhausted", service.clone())
             } else if has(&text, DEP_CUES) {
                 ("dependency_unreachable", host_in(&text).unwrap_or_else(|| service.clone()))
+            } else if has(&text, THROTTLE_CUES) {
+                ("cpu_throttling", service.clone())
             } else if has(&text, OOM_CUES) {
                 ("oom_killed", service.clone())
             } else if has(&text, CONFIG_CUES) {
                 ("missing_config", service.clone())
             } else if has(&text, ERROR_CUES) {
+                // "checkout returned 503" logged by frontend is checkout's
+                // failure seen from upstream, not frontend's own.
+                if let Some(callee) = known.iter().find(|k| {
+                    !same_component(k, &service)
+                        && PROPAGATED.iter().any(|v| text.contains(&format!("{} {v}", k.to_lowercase())))
+                }) {
+                    ctx.signal(callee, "degraded", 0.5, &o.tool, detail, at);
+                    continue;
+                }
                 ("new_error", service.clone())
             } else if has(&text, SLOW_CUES) {
                 ("latency_regression", service.clone())
@@ -570,7 +595,15 @@ fn read_services(ctx: &mut Ctx<'_>, pack: &EvidencePack) -> Vec<String> {
                 None,
             );
         }
-        if let Some(r) = h.rate_ratio()
+        // Rates are printed with two decimals, too coarse at low traffic;
+        // counts over the window lengths are exact.
+        let traffic = match h.calls {
+            (Some(now), Some(base)) if now >= 30.0 && base > 0.0 => {
+                Some((now / ctx.scope.window_secs.max(1) as f64) / (base / 3600.0))
+            }
+            _ => None,
+        };
+        if let Some(r) = traffic
             && r >= 1.8
         {
             ctx.signal(
@@ -635,6 +668,7 @@ fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
                 .lines()
                 .find_map(|l| l.strip_prefix("flags: ").map(str::to_string))
         })
+        .filter(|f| f.trim() != "none")
         .unwrap_or_default();
     let mut collscans: BTreeMap<String, usize> = BTreeMap::new();
     if let Some(o) = pack.first("current_ops") {
@@ -661,11 +695,26 @@ fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
             let n = parse::count(get("COUNT")).unwrap_or(1.0);
             let app = get("APP");
             let ns = get("NS");
+            let p95 = parse::duration_ms(get("P95")).unwrap_or(0.0);
             let mut weight = 2.0 + (1.0 + n).log10();
             if selective {
                 weight += 1.5;
             }
-            if degraded.iter().any(|d| same_component(d, app)) {
+            // Operations running for minutes are batch or runaway work, not
+            // the request path: what they do to a service is hold its pool's
+            // connections. Seconds-long scans on the request path are the
+            // classic missing index.
+            let runaway = p95 >= 60_000.0;
+            if runaway {
+                ctx.signal(
+                    app,
+                    "connection_pool_exhausted",
+                    1.5,
+                    &o.tool,
+                    format!("{} operations from {app} on {ns} run for minutes (p95 {}), holding connections", get("COUNT"), get("P95")),
+                    None,
+                );
+            } else if degraded.iter().any(|d| same_component(d, app)) {
                 weight += 3.0;
             }
             if collscans.get(ns).copied().unwrap_or(0) >= 2 {
@@ -791,8 +840,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     read_health(&mut ctx, pack);
     read_events(&mut ctx, pack);
     read_rollouts(&mut ctx, pack);
-    read_patterns(&mut ctx, pack);
     let degraded = read_services(&mut ctx, pack);
+    read_patterns(&mut ctx, pack);
     read_mongo(&mut ctx, pack, &degraded);
     read_usage(&mut ctx, pack, &degraded);
 
@@ -812,6 +861,15 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         && let Some(deepest) = path.last()
     {
         let h = ctx.health.get(deepest).cloned().unwrap_or_default();
+        // "It is slow" is the generic explanation; a specific one for the
+        // same service (throttled, OOMKilled, a bad deploy…) beats it.
+        let explained = ctx.signals.iter().any(|s| {
+            same_component(&s.component, deepest)
+                && !SYMPTOMS.contains(&s.kind)
+                && !matches!(s.kind, "latency_regression" | "error_surge" | "new_error" | "probe_failing")
+                && s.weight >= 1.0
+        });
+        let generic_weight = if explained { 1.5 } else { 3.0 + path.len() as f64 * 0.5 };
         let (kind, detail) = if h.err_delta() >= 3.0 && h.p99_ratio().unwrap_or(1.0) < 2.0 {
             ("error_surge", format!("{deepest} is failing: {}", h.verdict))
         } else {
@@ -820,7 +878,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         ctx.signal(
             deepest,
             kind,
-            3.0 + path.len() as f64 * 0.5,
+            generic_weight,
             "signoz.service_dependencies",
             format!("{} ← deepest degraded service on the call path {}", detail, path.join(" → ")),
             None,
@@ -884,6 +942,71 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
             );
             for e in errors {
                 ctx.signal(&d.component, "bad_deploy", 0.0, &e.source, e.detail, e.at);
+            }
+        }
+    }
+    // Evictions for lack of disk or memory point at the node under that
+    // pressure.
+    let pressured: Vec<(String, &'static str)> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "node_failure")
+        .filter_map(|s| {
+            let d = s.detail.to_lowercase();
+            if d.contains("diskpressure") || d.contains("disk pressure") || d.contains("ephemeral") {
+                Some((s.component.clone(), "disk"))
+            } else if d.contains("memorypressure") || d.contains("memory pressure") {
+                Some((s.component.clone(), "memory"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let evictions: Vec<Signal> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "evicted")
+        .cloned()
+        .collect();
+    let mut linked: BTreeSet<(String, String)> = BTreeSet::new();
+    for e in &evictions {
+        let d = e.detail.to_lowercase();
+        let resource = if d.contains("ephemeral") || d.contains("disk") {
+            "disk"
+        } else if d.contains("memory") {
+            "memory"
+        } else {
+            continue;
+        };
+        for (node, _) in pressured.iter().filter(|(_, r)| *r == resource) {
+            if linked.insert((node.clone(), e.component.clone())) {
+                ctx.signal(
+                    node,
+                    "node_failure",
+                    1.5,
+                    &e.source,
+                    format!("{} — evicted for lack of {resource}, which {node} is short of", e.detail),
+                    e.at,
+                );
+            }
+        }
+    }
+    // A CPU-starved degraded service next to a hot node's unbounded
+    // consumer: the consumer is the cause.
+    let starved = ctx.signals.iter().any(|s| {
+        s.kind == "cpu_throttling" && degraded.iter().any(|d| same_component(d, &s.component))
+    });
+    let hot_neighbour = ctx
+        .signals
+        .iter()
+        .any(|s| s.kind == "noisy_neighbor" && s.detail.contains("CPU at"));
+    if starved && hot_neighbour {
+        for s in ctx.signals.iter_mut() {
+            if s.kind == "noisy_neighbor" && s.detail.contains("CPU at") {
+                s.weight += 3.0;
+            } else if s.kind == "cpu_throttling" {
+                // The starvation is how the neighbour hurts; it is not the cause.
+                s.weight *= 0.5;
             }
         }
     }

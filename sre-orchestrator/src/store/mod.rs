@@ -42,9 +42,8 @@ use sqlx::sqlite::{
 };
 
 pub use model::{
-    AuditEntry, Backend, Counts, Enqueued, Feedback, Incident, IncidentFilter, IncidentStatus,
-    Job, PastIncident, Request, RunbookHit, RunbookIndexReport, SlackMessage, StoreOptions,
-    Verdict,
+    AuditEntry, Backend, Counts, Enqueued, Feedback, Incident, IncidentFilter, IncidentStatus, Job,
+    PastIncident, Request, RunbookHit, RunbookIndexReport, SlackMessage, StoreOptions, Verdict,
 };
 
 use crate::alert::{Alert, AlertSource, AlertStatus};
@@ -200,6 +199,9 @@ const CLAIM_SQL: &str = "UPDATE jobs SET status = 'running', worker = $2, lease_
 /// `$3` attempt.
 const FENCE: &str = "id = $1 AND worker = $2 AND attempts = $3 AND status = 'running'";
 
+/// `(status, count)` rows.
+type StatusCounts = Vec<(String, i64)>;
+
 /// Candidates considered per signal by [`Store::similar_incidents`].
 const SIMILAR_CANDIDATES: i64 = 50;
 
@@ -233,7 +235,10 @@ impl Store {
                 let mut pool = SqlitePoolOptions::new();
                 if in_memory {
                     // Every connection would otherwise be its own empty database.
-                    pool = pool.max_connections(1).idle_timeout(None).max_lifetime(None);
+                    pool = pool
+                        .max_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None);
                 } else {
                     let file = opts.get_filename();
                     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -474,7 +479,11 @@ impl Store {
     /// expired (its worker is presumed dead). Each claim is an attempt; a
     /// job whose last allowed attempt's lease expired is marked failed here.
     /// The incident becomes `investigating`. `None` when there is no work.
-    pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<Job>, StoreError> {
         let now = now_ms();
         let until = now.saturating_add(millis(lease));
         let claim = CLAIM_SQL.replace(
@@ -540,7 +549,13 @@ impl Store {
         Ok(match claimed {
             Some((id, attempts, max_attempts, incident)) => {
                 let attempt = u32::try_from(attempts).unwrap_or(u32::MAX);
-                tracing::info!(job = id, incident = incident.id, worker, attempt, "job claimed");
+                tracing::info!(
+                    job = id,
+                    incident = incident.id,
+                    worker,
+                    attempt,
+                    "job claimed"
+                );
                 Some(Job {
                     id,
                     attempt,
@@ -692,7 +707,12 @@ impl Store {
             tx.commit().await?;
         });
         if again {
-            tracing::warn!(job = job.id, attempt = job.attempt, error, "job attempt failed; will retry");
+            tracing::warn!(
+                job = job.id,
+                attempt = job.attempt,
+                error,
+                "job attempt failed; will retry"
+            );
         } else {
             tracing::warn!(job = job.id, attempt = job.attempt, error, "job failed");
         }
@@ -734,7 +754,10 @@ impl Store {
     }
 
     /// The Slack message showing the incident, if one was recorded.
-    pub async fn slack_message(&self, incident_id: i64) -> Result<Option<SlackMessage>, StoreError> {
+    pub async fn slack_message(
+        &self,
+        incident_id: i64,
+    ) -> Result<Option<SlackMessage>, StoreError> {
         on_pool!(self, pool => {
             let row = sqlx::query(
                 "SELECT slack_channel, slack_ts, slack_permalink FROM incidents WHERE id = $1",
@@ -764,7 +787,11 @@ impl Store {
 
     /// Sets the incident's category (the router's decision, before the RCA
     /// confirms or corrects it).
-    pub async fn set_category(&self, incident_id: i64, category: Category) -> Result<(), StoreError> {
+    pub async fn set_category(
+        &self,
+        incident_id: i64,
+        category: Category,
+    ) -> Result<(), StoreError> {
         let now = now_ms();
         let done = on_pool!(self, pool => {
             sqlx::query("UPDATE incidents SET category = $2, updated_at = $3 WHERE id = $1")
@@ -782,11 +809,15 @@ impl Store {
     }
 
     /// The investigation's transcript, as recorded by [`Store::complete_job`].
-    pub async fn transcript(&self, incident_id: i64) -> Result<Option<serde_json::Value>, StoreError> {
+    pub async fn transcript(
+        &self,
+        incident_id: i64,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
         let json = self.text_column(incident_id, "transcript_json").await?;
         json.map(|j| {
-            serde_json::from_str(&j)
-                .map_err(|e| StoreError::Corrupt(format!("incident {incident_id}: transcript: {e}")))
+            serde_json::from_str(&j).map_err(|e| {
+                StoreError::Corrupt(format!("incident {incident_id}: transcript: {e}"))
+            })
         })
         .transpose()
     }
@@ -796,7 +827,11 @@ impl Store {
         self.text_column(incident_id, "raw_payload").await
     }
 
-    async fn text_column(&self, incident_id: i64, column: &'static str) -> Result<Option<String>, StoreError> {
+    async fn text_column(
+        &self,
+        incident_id: i64,
+        column: &'static str,
+    ) -> Result<Option<String>, StoreError> {
         let sql = format!("SELECT {column} FROM incidents WHERE id = $1");
         let value: Option<Option<String>> = on_pool!(self, pool => {
             sqlx::query_scalar(&sql).bind(incident_id).fetch_optional(pool).await?
@@ -805,7 +840,10 @@ impl Store {
     }
 
     /// Incidents matching the filter, newest first.
-    pub async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+    pub async fn list_incidents(
+        &self,
+        filter: &IncidentFilter,
+    ) -> Result<Vec<Incident>, StoreError> {
         enum Arg {
             Text(String),
             Int(i64),
@@ -820,13 +858,21 @@ impl Store {
             push(&mut sql, "i.service =", Arg::Text(service.clone()));
         }
         if let Some(category) = filter.category {
-            push(&mut sql, "i.category =", Arg::Text(category.as_str().into()));
+            push(
+                &mut sql,
+                "i.category =",
+                Arg::Text(category.as_str().into()),
+            );
         }
         if let Some(status) = filter.status {
             push(&mut sql, "i.status =", Arg::Text(status.as_str().into()));
         }
         if let Some(since) = filter.since {
-            push(&mut sql, "i.created_at >=", Arg::Int(since.as_millisecond()));
+            push(
+                &mut sql,
+                "i.created_at >=",
+                Arg::Int(since.as_millisecond()),
+            );
         }
         let limit = if filter.limit == 0 { 50 } else { filter.limit };
         sql.push_str(&format!(
@@ -862,7 +908,11 @@ impl Store {
                      WHERE incidents_fts MATCH $1 \
                      ORDER BY bm25(incidents_fts, 3.0, 3.0, 2.0, 1.0), i.id DESC LIMIT $2"
                 );
-                let rows = sqlx::query(&sql).bind(expr).bind(limit).fetch_all(pool).await?;
+                let rows = sqlx::query(&sql)
+                    .bind(expr)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
                 rows.iter().map(rows::incident).collect()
             }
             Pool::Postgres(pool) => {
@@ -875,7 +925,11 @@ impl Store {
                      WHERE i.search_vector @@ q \
                      ORDER BY ts_rank(i.search_vector, q) DESC, i.id DESC LIMIT $2"
                 );
-                let rows = sqlx::query(&sql).bind(query).bind(limit).fetch_all(pool).await?;
+                let rows = sqlx::query(&sql)
+                    .bind(query)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
                 rows.iter().map(rows::incident).collect()
             }
         }
@@ -945,7 +999,11 @@ impl Store {
     /// confirmed beats an unjudged one. Incidents whose RCA was judged wrong
     /// are kept but listed last, with their verdict, so the caller can say
     /// "previously judged wrong" rather than repeat the mistake.
-    pub async fn similar_incidents(&self, alert: &Alert, limit: u32) -> Result<Vec<PastIncident>, StoreError> {
+    pub async fn similar_incidents(
+        &self,
+        alert: &Alert,
+        limit: u32,
+    ) -> Result<Vec<PastIncident>, StoreError> {
         // An on-demand request's name (`on-demand`) says nothing.
         let by_name = alert.source != AlertSource::OnDemand;
         let structural_sql = format!(
@@ -1016,8 +1074,8 @@ impl Store {
             .into_values()
             .filter_map(|inc| {
                 let rca = inc.rca?;
-                let same_service =
-                    alert.service.is_some() && inc.alert.service.as_deref() == alert.service.as_deref();
+                let same_service = alert.service.is_some()
+                    && inc.alert.service.as_deref() == alert.service.as_deref();
                 let same_alert = by_name && inc.alert.name == alert.name;
                 let mut score = 2.0 * text_score.get(&inc.id).copied().unwrap_or(0.0);
                 if same_service {
@@ -1152,7 +1210,11 @@ impl Store {
 
     /// Runbook sections matching the query (same syntax as
     /// [`Store::search`]), best first.
-    pub async fn search_runbooks(&self, query: &str, limit: u32) -> Result<Vec<RunbookHit>, StoreError> {
+    pub async fn search_runbooks(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<RunbookHit>, StoreError> {
         let limit = i64::from(limit.max(1));
         let rows: Vec<(String, String, String, String)> = match &self.pool {
             Pool::Sqlite(pool) => {
@@ -1208,7 +1270,13 @@ impl Store {
 
     /// Appends to the audit log (remediation approvals and the like).
     /// Returns the entry's id.
-    pub async fn audit(&self, actor: &str, action: &str, target: &str, result: &str) -> Result<i64, StoreError> {
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        result: &str,
+    ) -> Result<i64, StoreError> {
         let now = now_ms();
         let id = on_pool!(self, pool => {
             sqlx::query_scalar(
@@ -1244,7 +1312,7 @@ impl Store {
 
     /// Incidents per status and the queue's depth, for metrics.
     pub async fn counts(&self) -> Result<Counts, StoreError> {
-        let (incidents, jobs): (Vec<(String, i64)>, Vec<(String, i64)>) = on_pool!(self, pool => {
+        let (incidents, jobs): (StatusCounts, StatusCounts) = on_pool!(self, pool => {
             let incidents = sqlx::query_as("SELECT status, COUNT(*) FROM incidents GROUP BY status")
                 .fetch_all(pool)
                 .await?;
@@ -1299,7 +1367,10 @@ fn source_str(source: AlertSource) -> &'static str {
 
 fn log_intake(alert: &Alert, outcome: &Enqueued) {
     match outcome {
-        Enqueued::New { incident_id, job_id } => tracing::info!(
+        Enqueued::New {
+            incident_id,
+            job_id,
+        } => tracing::info!(
             incident = incident_id, job = job_id, alert = %alert.name,
             fingerprint = %alert.fingerprint, "new incident queued"
         ),
@@ -1342,10 +1413,9 @@ fn read_runbooks(dir: &Path) -> Result<(String, Vec<RunbookFile>), StoreError> {
                 pending.push(path);
                 continue;
             }
-            let is_markdown = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+            let is_markdown = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown")
+            });
             if !is_markdown {
                 continue;
             }

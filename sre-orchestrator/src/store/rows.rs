@@ -104,9 +104,7 @@ pub(crate) fn incident<R: RowExt>(row: &R) -> Result<Incident, StoreError> {
         fingerprint: row.text("fingerprint")?,
         on_demand: row.flag("on_demand")?,
         alert,
-        category: row
-            .opt_text("category")?
-            .and_then(|c| Category::parse(&c)),
+        category: row.opt_text("category")?.and_then(|c| Category::parse(&c)),
         status: IncidentStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("incident {id}: status `{status}`")))?,
         rca,

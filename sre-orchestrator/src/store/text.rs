@@ -129,7 +129,10 @@ pub(crate) fn split_markdown(text: &str, file_stem: &str) -> ParsedRunbook {
             continue;
         }
         if let Some(h) = atx_heading(line) {
-            sections.push((heading.take().unwrap_or_default(), std::mem::take(&mut body)));
+            sections.push((
+                heading.take().unwrap_or_default(),
+                std::mem::take(&mut body),
+            ));
             if title.is_none() && line.starts_with("# ") {
                 title = Some(h.clone());
             }
@@ -176,7 +179,10 @@ mod tests {
             fts5_search("OOM \"killed\" -x").as_deref(),
             Some(r#""oom" AND "killed" AND "x""#)
         );
-        assert_eq!(fts5_search("dns or tls").as_deref(), Some(r#""dns" OR "tls""#));
+        assert_eq!(
+            fts5_search("dns or tls").as_deref(),
+            Some(r#""dns" OR "tls""#)
+        );
         assert_eq!(fts5_search("  *** "), None);
         assert_eq!(fts5_search("or"), None);
     }

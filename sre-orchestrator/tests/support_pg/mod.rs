@@ -75,22 +75,23 @@ impl PgCluster {
             run_as,
         };
         let data = cluster.data_dir();
-        cluster.run(
-            "initdb",
-            &[
-                "-D",
-                path_str(&data),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-        )
-        .unwrap_or_else(|e| panic!("initdb failed: {e}"));
+        cluster
+            .run(
+                "initdb",
+                &[
+                    "-D",
+                    path_str(&data),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ],
+            )
+            .unwrap_or_else(|e| panic!("initdb failed: {e}"));
         // A free port can be taken between probing and binding: try a few.
         let mut last = String::new();
         for _ in 0..5 {
