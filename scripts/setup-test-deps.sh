@@ -5,6 +5,7 @@
 #   .cache/venv          Python venv: the official MCP Python SDK (+ later: chdb, nx-27017)
 #   .cache/npm           the official MCP Inspector CLI
 #   chromium             (system package, as root) for the portal's browser test
+#   postgresql           (system package, as root) for the incident store's tests
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="$root/.cache"
@@ -51,6 +52,26 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   else
     echo "warning: chromium is missing and cannot be installed here (needs root and apt-get);" \
       "the portal browser test will fail until it is installed" >&2
+  fi
+fi
+# --- PostgreSQL (the incident store's tests, sre-orchestrator/tests/store*.rs) --
+# The tests start their own throwaway cluster (initdb + pg_ctl, as `nobody` when
+# run as root) on a free loopback port; they need only the server binaries.
+# Debian's `postgresql` puts them in /usr/lib/postgresql/<version>/bin, where the
+# tests look (or set PG_BIN_DIR). Installed with apt-get when missing and we are
+# root; without them the PostgreSQL tests fail with a message pointing here.
+have_pg() {
+  command -v initdb >/dev/null 2>&1 && return 0
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+}
+if ! have_pg; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing postgresql (apt-get) for the store tests" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  else
+    echo "warning: PostgreSQL (initdb, pg_ctl) is missing and cannot be installed here" \
+      "(needs root and apt-get); the store's PostgreSQL tests will fail until it is installed" >&2
   fi
 fi
 echo "test dependencies ready in $cache" >&2

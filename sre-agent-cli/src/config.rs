@@ -151,18 +151,32 @@ impl LlmConfig {
                 let api_key = env(&self.api_key_env, "AZURE_OPENAI_API_KEY");
                 let bearer_token = env(&self.bearer_token_env, "AZURE_OPENAI_AD_TOKEN");
                 if api_key.is_none() && bearer_token.is_none() {
-                    bail!("Azure OpenAI needs a key (AZURE_OPENAI_API_KEY or api_key_env) or an Entra ID token (AZURE_OPENAI_AD_TOKEN or bearer_token_env)");
+                    bail!(
+                        "Azure OpenAI needs a key (AZURE_OPENAI_API_KEY or api_key_env) or an Entra ID token (AZURE_OPENAI_AD_TOKEN or bearer_token_env)"
+                    );
                 }
                 Ok(Endpoint::Azure {
-                    endpoint: self.endpoint.clone().context("[llm] azure needs `endpoint`")?,
-                    deployment: self.deployment.clone().context("[llm] azure needs `deployment`")?,
-                    api_version: self.api_version.clone().unwrap_or_else(|| "2024-10-21".into()),
+                    endpoint: self
+                        .endpoint
+                        .clone()
+                        .context("[llm] azure needs `endpoint`")?,
+                    deployment: self
+                        .deployment
+                        .clone()
+                        .context("[llm] azure needs `deployment`")?,
+                    api_version: self
+                        .api_version
+                        .clone()
+                        .unwrap_or_else(|| "2024-10-21".into()),
                     api_key,
                     bearer_token,
                 })
             }
             "openai" => Ok(Endpoint::OpenAi {
-                base_url: self.base_url.clone().context("[llm] openai needs `base_url`")?,
+                base_url: self
+                    .base_url
+                    .clone()
+                    .context("[llm] openai needs `base_url`")?,
                 model: self.model.clone().context("[llm] openai needs `model`")?,
                 api_key: env(&self.api_key_env, "OPENAI_API_KEY"),
             }),
@@ -176,7 +190,8 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
+        toml::from_str(&text)
+            .with_context(|| format!("config file {} is not valid", path.display()))
     }
 }
 

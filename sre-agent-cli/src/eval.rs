@@ -117,7 +117,10 @@ pub async fn run_one(scenario: &Scenario, model: Option<&dyn ChatModel>) -> Scen
     };
     let outcome = investigate(&alert, &registry, model, &options, &Quiet).await;
     score.investigate_ms = outcome.elapsed_ms;
-    score.got = format!("{}/{}", outcome.rca.root_cause.component, outcome.rca.root_cause.kind);
+    score.got = format!(
+        "{}/{}",
+        outcome.rca.root_cause.component, outcome.rca.root_cause.kind
+    );
     score.rank = expected.and_then(|e| e.rank_in(&outcome.rca));
     registry.shutdown().await;
     score
@@ -131,11 +134,16 @@ pub async fn run(scenarios: &[Scenario], model: Option<&dyn ChatModel>) -> Resul
     }
     let overall = accuracy(scores.iter().filter(|s| s.error.is_none()));
     let mut by_category = BTreeMap::new();
-    let cats: std::collections::BTreeSet<String> = scores.iter().map(|s| s.category.clone()).collect();
+    let cats: std::collections::BTreeSet<String> =
+        scores.iter().map(|s| s.category.clone()).collect();
     for c in cats {
         by_category.insert(
             c.clone(),
-            accuracy(scores.iter().filter(|s| s.category == c && s.error.is_none())),
+            accuracy(
+                scores
+                    .iter()
+                    .filter(|s| s.category == c && s.error.is_none()),
+            ),
         );
     }
     Ok(Report {

@@ -10,4 +10,5 @@ pub mod eval;
 pub mod exit;
 pub mod report;
 pub mod scenario;
+pub mod serve;
 pub mod slack;

@@ -39,6 +39,8 @@ enum Command {
     Investigate(Box<InvestigateArgs>),
     /// Run every scenario under DIR and score the ranked root causes.
     Eval(EvalArgs),
+    /// Run the bot: alert webhooks, Slack, the portal, probes and metrics on one port.
+    Serve(Box<ServeCmd>),
     /// MCP servers.
     Mcp {
         #[command(subcommand)]
@@ -160,6 +162,16 @@ struct InvestigateArgs {
 }
 
 #[derive(Debug, Args)]
+struct ServeCmd {
+    #[command(flatten)]
+    serve: sre_agent_cli::serve::ServeArgs,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[command(flatten)]
+    llm: LlmArgs,
+}
+
+#[derive(Debug, Args)]
 struct EvalArgs {
     /// A folder of scenarios (or one scenario).
     dir: PathBuf,
@@ -204,6 +216,7 @@ async fn run(command: Command) -> Result<u8> {
     match command {
         Command::Investigate(args) => run_investigate(*args).await,
         Command::Eval(args) => run_eval(args).await,
+        Command::Serve(args) => run_serve(*args).await,
         Command::Mcp {
             command: McpCommand::List(args),
         } => run_mcp_list(args).await,
@@ -405,7 +418,6 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         let model_ref: Option<&dyn ChatModel> = model.as_ref().map(|m| m as &dyn ChatModel);
         let outcome = investigate(&alert, &recording, model_ref, &options, &progress).await;
         let transcript = recording.transcript();
-        drop(model);
         (outcome, Some((transcript, recording)))
     };
     progress.finish();
@@ -441,6 +453,46 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
     if all_failed {
         return Ok(exit::UNREACHABLE);
     }
+    Ok(exit::OK)
+}
+
+async fn run_serve(cmd: ServeCmd) -> Result<u8> {
+    let file = match &cmd.sources.config {
+        Some(p) => FileConfig::load(p).map_err(exit::bad_input)?,
+        None => FileConfig::default(),
+    };
+    let scenario = cmd
+        .sources
+        .scenario
+        .as_deref()
+        .map(Scenario::load)
+        .transpose()
+        .map_err(exit::bad_input)?;
+    let registry = std::sync::Arc::new(connect(&cmd.sources, &file).await?);
+    let llm = match llm_config(&cmd.llm, &file) {
+        Some(cfg) => {
+            let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
+            Some(std::sync::Arc::new(LlmClient::new(endpoint, Duration::from_secs(120), Retry::default())?))
+        }
+        None => None,
+    };
+    let sources = sre_agent_cli::serve::Sources {
+        tools: registry.clone(),
+        llm,
+        // A scenario's data is recorded at its own "now".
+        now: scenario.as_ref().map(|s| s.manifest.now),
+        default_namespace: scenario
+            .as_ref()
+            .and_then(|s| s.manifest.namespace.clone())
+            .or_else(|| file.namespace.clone()),
+        max_steps: cmd.llm.max_steps.max(1),
+    };
+    let served = sre_agent_cli::serve::run(cmd.serve, sources).await;
+    match std::sync::Arc::try_unwrap(registry) {
+        Ok(r) => r.shutdown().await,
+        Err(_) => tracing::debug!("MCP servers still referenced at exit; not shut down cleanly"),
+    }
+    served.map_err(exit::bad_input)?;
     Ok(exit::OK)
 }
 

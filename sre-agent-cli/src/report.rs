@@ -41,7 +41,10 @@ pub fn terminal(outcome: &Outcome, colour: bool) -> String {
                 outcome.tool_calls,
                 outcome.elapsed_ms,
                 if outcome.llm_usage.total_tokens > 0 {
-                    format!(" · {} LLM tokens in {} steps", outcome.llm_usage.total_tokens, outcome.llm_steps)
+                    format!(
+                        " · {} LLM tokens in {} steps",
+                        outcome.llm_usage.total_tokens, outcome.llm_steps
+                    )
                 } else {
                     String::new()
                 }
@@ -57,7 +60,10 @@ pub fn terminal(outcome: &Outcome, colour: bool) -> String {
     ));
     out.push_str(&format!("  {}\n", rca.root_cause.description));
     if let Some(why) = &rca.incomplete {
-        out.push_str(&format!("  {}\n", s(yellow.clone(), &format!("incomplete: {why}"))));
+        out.push_str(&format!(
+            "  {}\n",
+            s(yellow.clone(), &format!("incomplete: {why}"))
+        ));
     }
     if !rca.alternatives.is_empty() {
         out.push_str(&format!("\n{}\n", s(bold.clone(), "Other candidates")));
@@ -68,18 +74,33 @@ pub fn terminal(outcome: &Outcome, colour: bool) -> String {
     if !rca.evidence.is_empty() {
         out.push_str(&format!("\n{}\n", s(bold.clone(), "Evidence")));
         for e in &rca.evidence {
-            out.push_str(&format!("  • {} {}\n", s(dim.clone(), &format!("[{}]", e.source)), e.detail));
+            out.push_str(&format!(
+                "  • {} {}\n",
+                s(dim.clone(), &format!("[{}]", e.source)),
+                e.detail
+            ));
         }
     }
     if !rca.timeline.is_empty() {
         out.push_str(&format!("\n{}\n", s(bold.clone(), "Timeline (UTC)")));
         for t in &rca.timeline {
             let at = t.at.strftime("%m-%d %H:%M:%S").to_string();
-            out.push_str(&format!("  {}  {} {}\n", s(dim.clone(), &at), s(dim.clone(), &format!("{:<12}", t.source)), t.event));
+            out.push_str(&format!(
+                "  {}  {} {}\n",
+                s(dim.clone(), &at),
+                s(dim.clone(), &format!("{:<12}", t.source)),
+                t.event
+            ));
         }
     }
     if !rca.remediation.is_empty() {
-        out.push_str(&format!("\n{}\n", s(bold.clone(), "What to do (suggestions; nothing was executed)")));
+        out.push_str(&format!(
+            "\n{}\n",
+            s(
+                bold.clone(),
+                "What to do (suggestions; nothing was executed)"
+            )
+        ));
         for (i, r) in rca.remediation.iter().enumerate() {
             let risk = match r.risk {
                 Risk::Low => s(green.clone(), "low risk"),
@@ -93,10 +114,20 @@ pub fn terminal(outcome: &Outcome, colour: bool) -> String {
         }
     }
     if !rca.affected_services.is_empty() {
-        out.push_str(&format!("\n{} {}\n", s(bold.clone(), "Affected:"), rca.affected_services.join(", ")));
+        out.push_str(&format!(
+            "\n{} {}\n",
+            s(bold.clone(), "Affected:"),
+            rca.affected_services.join(", ")
+        ));
     }
     if !rca.data_gaps.is_empty() {
-        out.push_str(&format!("\n{}\n", s(yellow.clone(), "Data gaps (sources that failed or were missing)")));
+        out.push_str(&format!(
+            "\n{}\n",
+            s(
+                yellow.clone(),
+                "Data gaps (sources that failed or were missing)"
+            )
+        ));
         for g in &rca.data_gaps {
             out.push_str(&format!("  - {}: {}\n", g.source, g.reason));
         }
@@ -151,15 +182,27 @@ impl Observer for ProgressDisplay {
                 "routed to {category}{}",
                 if *unsure { " (rules unsure)" } else { "" }
             ),
-            Progress::Source { tool, elapsed_ms, ok } => format!(
+            Progress::Source {
+                tool,
+                elapsed_ms,
+                ok,
+            } => format!(
                 "{} {tool} {elapsed_ms} ms",
-                if *ok { style("✓").green() } else { style("✗").red() }
+                if *ok {
+                    style("✓").green()
+                } else {
+                    style("✗").red()
+                }
             ),
             Progress::Analysed { top } => format!(
                 "deterministic analysis: top suspect {}",
                 top.as_deref().unwrap_or("none")
             ),
-            Progress::LlmStep { step, tool_calls, tokens } => {
+            Progress::LlmStep {
+                step,
+                tool_calls,
+                tokens,
+            } => {
                 format!("LLM step {step}: {tool_calls} tool calls, {tokens} tokens")
             }
             Progress::Note(n) => n.clone(),

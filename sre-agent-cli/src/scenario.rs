@@ -101,8 +101,13 @@ impl Scenario {
     /// Reads `DIR/scenario.toml`.
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join("scenario.toml");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {} (is {} a scenario folder?)", path.display(), dir.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (is {} a scenario folder?)",
+                path.display(),
+                dir.display()
+            )
+        })?;
         let manifest: Manifest =
             toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
         let name = dir
@@ -133,7 +138,10 @@ impl Scenario {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         if out.is_empty() {
-            bail!("no scenarios (folders with a scenario.toml) under {}", root.display());
+            bail!(
+                "no scenarios (folders with a scenario.toml) under {}",
+                root.display()
+            );
         }
         Ok(out)
     }
@@ -178,7 +186,7 @@ impl Scenario {
             .with_context(|| format!("cannot load the cluster snapshot {}", k8s.display()))?;
             let server = mcp_kubernetes::server::KubeServer::new(Arc::new(clusters));
             registry
-                .add_in_process("k8s", guard(server, budget.clone(), &[])?)
+                .add_in_process("k8s", guard(server, budget, &[])?)
                 .await;
         }
         let telemetry = self.dir.join("telemetry");
@@ -190,7 +198,7 @@ impl Scenario {
             let ops = mcp_signoz::Signoz::new(
                 mcp_signoz::AnyStore::Embedded(Arc::new(store)),
                 mcp_signoz::Limits {
-                    budget: budget.clone(),
+                    budget,
                     max_pattern_lines: 100_000,
                 },
             );
@@ -198,7 +206,7 @@ impl Scenario {
             registry
                 .add_in_process(
                     "signoz",
-                    guard(server, budget.clone(), &[mcp_signoz::server::RAW_SQL_TOOL])?,
+                    guard(server, budget, &[mcp_signoz::server::RAW_SQL_TOOL])?,
                 )
                 .await;
         }
@@ -209,7 +217,7 @@ impl Scenario {
             let server = mcp_mongodb::MongoServer::new(
                 Arc::new(snapshot),
                 mcp_mongodb::allow::Allowlist::new(Vec::new(), Vec::new()),
-                budget.clone(),
+                budget,
                 mcp_mongodb::Limits {
                     max_documents: 200,
                     max_time_ms: 5000,

@@ -110,27 +110,57 @@ impl Specialist {
         if SLACK.contains(&name) {
             return false;
         }
-        let known = K8S_READ.contains(&name) || SIGNOZ_READ.contains(&name) || MONGO_READ.contains(&name);
+        let known =
+            K8S_READ.contains(&name) || SIGNOZ_READ.contains(&name) || MONGO_READ.contains(&name);
         if !known {
             // A custom server the user added: every specialist may use it.
             return true;
         }
         let subset: &[&str] = match self.category {
             Category::Network => &[
-                "describe", "events", "list", "logs", "workload_health", "service_dependencies",
-                "search_logs", "search_traces", "get_trace", "service_health", "log_patterns",
+                "describe",
+                "events",
+                "list",
+                "logs",
+                "workload_health",
+                "service_dependencies",
+                "search_logs",
+                "search_traces",
+                "get_trace",
+                "service_health",
+                "log_patterns",
             ],
             Category::Database => &[
-                "logs", "events", "workload_health", "service_health", "search_traces", "get_trace",
-                "service_dependencies", "search_logs", "log_patterns",
+                "logs",
+                "events",
+                "workload_health",
+                "service_health",
+                "search_traces",
+                "get_trace",
+                "service_dependencies",
+                "search_logs",
+                "log_patterns",
             ],
             Category::Infrastructure => &["services", "service_health", "search_logs"],
             Category::Application => &[
-                "logs", "rollout_history", "describe", "events", "workload_health", "list",
+                "logs",
+                "rollout_history",
+                "describe",
+                "events",
+                "workload_health",
+                "list",
             ],
             Category::Resource => &[
-                "resource_usage", "workload_health", "describe", "list", "rollout_history", "events",
-                "query_metric", "list_metrics", "service_health",
+                "resource_usage",
+                "workload_health",
+                "describe",
+                "list",
+                "rollout_history",
+                "events",
+                "logs",
+                "query_metric",
+                "list_metrics",
+                "service_health",
             ],
         };
         subset.contains(&name)
@@ -145,11 +175,21 @@ impl Specialist {
     /// The system prompt.
     pub fn system_prompt(&self) -> String {
         let focus = match self.category {
-            Category::Network => "network paths between services: DNS, connection errors, TLS and certificates, Service endpoints, ingress",
-            Category::Database => "the database: slow queries and their plans, missing indexes, locks, connection pools, replication",
-            Category::Infrastructure => "the cluster: nodes and their conditions, scheduling, evictions, images, volumes",
-            Category::Application => "the application: deploys and what they changed, new exceptions, error and latency regressions along the call graph",
-            Category::Resource => "resources: memory limits and OOM kills, CPU limits and throttling, autoscaling limits, noisy neighbours",
+            Category::Network => {
+                "network paths between services: DNS, connection errors, TLS and certificates, Service endpoints, ingress"
+            }
+            Category::Database => {
+                "the database: slow queries and their plans, missing indexes, locks, connection pools, replication"
+            }
+            Category::Infrastructure => {
+                "the cluster: nodes and their conditions, scheduling, evictions, images, volumes"
+            }
+            Category::Application => {
+                "the application: deploys and what they changed, new exceptions, error and latency regressions along the call graph"
+            }
+            Category::Resource => {
+                "resources: memory limits and OOM kills, CPU limits and throttling, autoscaling limits, noisy neighbours"
+            }
         };
         format!(
             "You are the {cat} specialist of an SRE on-call agent. Find the root cause of the alert, focusing on {focus}.\n\
@@ -162,7 +202,11 @@ impl Specialist {
              \"remediation\": [{{\"action\": \"...\", \"risk\": \"low|medium|high\", \"command\": \"optional, for a person to run\"}}], \
              \"alternatives\": [{{\"component\": \"...\", \"kind\": \"...\", \"description\": \"...\"}}]}}",
             cat = self.category,
-            kinds = kinds::ALL.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
+            kinds = kinds::ALL
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", "),
         )
     }
 }
@@ -278,13 +322,22 @@ fn briefing(alert: &Alert, det: &Deterministic, extra_context: Option<&str>) -> 
     }
     out.push_str("\nDETERMINISTIC ANALYSIS (ranked suspects, strongest first):\n");
     for (i, s) in det.analysis.suspects.iter().take(5).enumerate() {
-        out.push_str(&format!("{}. {} ({}) score {:.1}\n", i + 1, s.component, s.kind, s.score));
+        out.push_str(&format!(
+            "{}. {} ({}) score {:.1}\n",
+            i + 1,
+            s.component,
+            s.kind,
+            s.score
+        ));
         for sig in s.signals.iter().take(3) {
             out.push_str(&format!("   - [{}] {}\n", sig.source, sig.detail));
         }
     }
     if !det.analysis.path.is_empty() {
-        out.push_str(&format!("Degraded call path: {}\n", det.analysis.path.join(" → ")));
+        out.push_str(&format!(
+            "Degraded call path: {}\n",
+            det.analysis.path.join(" → ")
+        ));
     }
     if !det.analysis.timeline.is_empty() {
         out.push_str("\nTIMELINE:\n");
@@ -351,6 +404,16 @@ fn merge(det: &Rca, draft: Draft, category: Category) -> Rca {
         rca.alternatives = draft.alternatives;
     }
     rca
+}
+
+/// Sources that failed while the specialist worked (a server that died
+/// after the deterministic stage) belong in the RCA too.
+fn add_gaps(rca: &mut Rca, tools: &dyn ToolSource) {
+    for g in tools.gaps() {
+        if !rca.data_gaps.contains(&g) {
+            rca.data_gaps.push(g);
+        }
+    }
 }
 
 fn fallback(det: &Rca, gap: Option<DataGap>, incomplete: Option<String>) -> Rca {
@@ -435,6 +498,7 @@ pub async fn run(
                 Ok(draft) => {
                     let mut rca = merge(&det.rca, draft, specialist.category);
                     rca.incomplete = stop_reason;
+                    add_gaps(&mut rca, tools);
                     return AgentOutcome {
                         rca,
                         steps: step,
@@ -486,7 +550,13 @@ pub async fn run(
             let args: serde_json::Value = match serde_json::from_str(raw) {
                 Ok(v @ serde_json::Value::Object(_)) => v,
                 Ok(other) => {
-                    answers.push((call.id.clone(), Some(format!("ERROR: arguments must be a JSON object, got {other}. Schema: {}", tool.input_schema))));
+                    answers.push((
+                        call.id.clone(),
+                        Some(format!(
+                            "ERROR: arguments must be a JSON object, got {other}. Schema: {}",
+                            tool.input_schema
+                        )),
+                    ));
                     continue;
                 }
                 Err(e) => {
@@ -510,16 +580,17 @@ pub async fn run(
             to_run.push((call.id.clone(), tool.qualified.clone(), args));
         }
         tool_calls += to_run.len();
-        let results = futures::future::join_all(to_run.into_iter().map(|(id, q, args)| async move {
-            let outcome = tools.call(&q, args).await;
-            let text = if outcome.is_error {
-                format!("ERROR from {q}: {}", outcome.text)
-            } else {
-                outcome.text
-            };
-            (id, text)
-        }))
-        .await;
+        let results =
+            futures::future::join_all(to_run.into_iter().map(|(id, q, args)| async move {
+                let outcome = tools.call(&q, args).await;
+                let text = if outcome.is_error {
+                    format!("ERROR from {q}: {}", outcome.text)
+                } else {
+                    outcome.text
+                };
+                (id, text)
+            }))
+            .await;
         let mut results: BTreeMap<String, String> = results.into_iter().collect();
         for (id, answer) in answers {
             let text = match answer {
@@ -528,9 +599,15 @@ pub async fn run(
             };
             messages.push(Message::tool(id, compact(&text, specialist.max_tool_chars)));
         }
-        repeats_in_a_row = if repeated == calls.len() { repeats_in_a_row + 1 } else { 0 };
+        repeats_in_a_row = if repeated == calls.len() {
+            repeats_in_a_row + 1
+        } else {
+            0
+        };
         if repeats_in_a_row >= 3 {
-            stop_reason = Some("the specialist kept repeating the same calls; it was asked to conclude".into());
+            stop_reason = Some(
+                "the specialist kept repeating the same calls; it was asked to conclude".into(),
+            );
         } else if step >= specialist.max_steps {
             stop_reason = Some(format!(
                 "step budget exhausted ({} steps, {tool_calls} tool calls); the specialist concluded from what it had",

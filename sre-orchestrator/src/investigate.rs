@@ -106,7 +106,12 @@ pub async fn investigate(
         category: route.category,
         unsure: route.unsure,
     });
-    let scope = Scope::for_alert(alert, &route, options.now, options.default_namespace.as_deref());
+    let scope = Scope::for_alert(
+        alert,
+        &route,
+        options.now,
+        options.default_namespace.as_deref(),
+    );
     let det: Deterministic = engine::run(tools, &scope, observer).await;
     let mut tool_calls = det.pack.outputs.len();
     let (rca, llm_steps, llm_usage) = match model {

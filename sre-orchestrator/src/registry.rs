@@ -259,7 +259,10 @@ impl Registry {
             },
             Ok(Err(e)) => {
                 let reason = format!("tool {qualified} failed: {e}");
-                if server.client.is_closed() {
+                // The server answering with an error is alive; anything else
+                // (closed pipe, failed send, cancelled) means it is gone.
+                let gone = !matches!(e, rmcp::service::ServiceError::McpError(_));
+                if gone || server.client.is_closed() {
                     self.gap(server_name, format!("server stopped answering: {e}"));
                 }
                 ToolOutcome::error(reason, started)

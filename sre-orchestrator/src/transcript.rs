@@ -49,9 +49,7 @@ impl ToolInfo {
 
     /// The server's name.
     pub fn server(&self) -> &str {
-        self.qualified
-            .split_once('.')
-            .map_or("", |(s, _)| s)
+        self.qualified.split_once('.').map_or("", |(s, _)| s)
     }
 }
 
@@ -60,8 +58,11 @@ pub trait ToolSource: Send + Sync {
     /// The tools available.
     fn tools(&self) -> Vec<ToolInfo>;
     /// Calls `server.tool`. Never fails: errors are outcomes.
-    fn call<'a>(&'a self, qualified: &'a str, args: serde_json::Value)
-    -> BoxFuture<'a, ToolOutcome>;
+    fn call<'a>(
+        &'a self,
+        qualified: &'a str,
+        args: serde_json::Value,
+    ) -> BoxFuture<'a, ToolOutcome>;
     /// Sources that failed so far.
     fn gaps(&self) -> Vec<DataGap>;
 }
@@ -411,7 +412,10 @@ impl ToolSource for Replay {
             None => None,
         };
         let outcome = outcome.unwrap_or_else(|| ToolOutcome {
-            text: format!("{qualified} with arguments {} is not in the recording", key.1),
+            text: format!(
+                "{qualified} with arguments {} is not in the recording",
+                key.1
+            ),
             is_error: true,
             elapsed_ms: 0,
         });
@@ -458,9 +462,7 @@ pub fn canonical(value: &serde_json::Value) -> String {
             serde_json::Value::Object(map) => {
                 let sorted: BTreeMap<&String, serde_json::Value> =
                     map.iter().map(|(k, v)| (k, sort(v))).collect();
-                serde_json::Value::Object(
-                    sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect(),
-                )
+                serde_json::Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
             }
             serde_json::Value::Array(items) => {
                 serde_json::Value::Array(items.iter().map(sort).collect())

@@ -289,7 +289,7 @@ async fn lease_expiry_and_fencing(backend: Backend) {
         .incident_id()
         .unwrap();
     let a = s
-        .claim_job("worker-a", Duration::from_millis(40))
+        .claim_job("worker-a", Duration::from_millis(500))
         .await
         .unwrap()
         .unwrap();
@@ -301,7 +301,7 @@ async fn lease_expiry_and_fencing(backend: Backend) {
     );
     assert_eq!(s.counts().await.unwrap().running_jobs, 1);
 
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let b = s.claim_job("worker-b", HOUR).await.unwrap().unwrap();
     assert_eq!((b.id, b.attempt), (a.id, 2));
 

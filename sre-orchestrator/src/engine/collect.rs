@@ -122,10 +122,7 @@ pub async fn collect(
             json!({ "event_type": "Warning", "since": format!("{}s", scope.window_secs + 3600), "limit": 40 }),
         );
     }
-    push(
-        t("list"),
-        json!({ "kind": "deployments", "namespace": ns }),
-    );
+    push(t("list"), json!({ "kind": "deployments", "namespace": ns }));
     push(
         t("resource_usage"),
         json!({ "kind": "pods", "namespace": ns, "sort_by": "cpu", "limit": 15 }),
@@ -154,7 +151,10 @@ pub async fn collect(
     for o in outputs.iter().filter(|o| !o.outcome.is_error) {
         match o.name.as_str() {
             "services" => {
-                for row in parse::table(&o.outcome.text, "SERVICE").into_iter().take(15) {
+                for row in parse::table(&o.outcome.text, "SERVICE")
+                    .into_iter()
+                    .take(15)
+                {
                     if let Some(s) = row.get("SERVICE") {
                         services.insert(s.clone());
                     }

@@ -70,22 +70,46 @@ pub fn headline(kind: &str) -> &'static str {
 pub fn describe(s: &Suspect) -> String {
     let c = &s.component;
     let lead = match s.kind {
-        "oom_killed" => format!("{c} is being OOMKilled: its containers exceed their memory limit."),
-        "hpa_maxed" => format!("{c}'s autoscaler is at its maximum replicas while load keeps rising, so it cannot scale out further."),
-        "noisy_neighbor" => format!("{c} consumes most of its node's CPU without a CPU limit, starving the workloads next to it."),
+        "oom_killed" => {
+            format!("{c} is being OOMKilled: its containers exceed their memory limit.")
+        }
+        "hpa_maxed" => format!(
+            "{c}'s autoscaler is at its maximum replicas while load keeps rising, so it cannot scale out further."
+        ),
+        "noisy_neighbor" => format!(
+            "{c} consumes most of its node's CPU without a CPU limit, starving the workloads next to it."
+        ),
         "cpu_throttling" => format!("{c} runs at its CPU limit and is throttled."),
-        "bad_deploy" => format!("The latest rollout of {c} introduced failures: new errors began right after it."),
-        "missing_config" => format!("{c} crashes at start-up because configuration it needs is missing."),
+        "bad_deploy" => format!(
+            "The latest rollout of {c} introduced failures: new errors began right after it."
+        ),
+        "missing_config" => {
+            format!("{c} crashes at start-up because configuration it needs is missing.")
+        }
         "crash_loop" => format!("{c}'s containers keep crashing."),
         "new_error" => format!("{c} started logging a new error."),
-        "latency_regression" => format!("{c} became slow, and the services that call it wait on it."),
+        "latency_regression" => {
+            format!("{c} became slow, and the services that call it wait on it.")
+        }
         "error_surge" => format!("{c} is failing, and the services that call it fail with it."),
-        "missing_index" => format!("Queries on {c} scan the whole collection (COLLSCAN) because no index supports them, saturating the database."),
-        "connection_pool_exhausted" => format!("{c} has run out of database connections in its pool; requests wait and time out."),
-        "dependency_unreachable" => format!("{c} cannot be reached by its callers (DNS or connection failures)."),
-        "certificate_expired" => format!("The TLS certificate of {c} has expired, so calls to it fail the handshake."),
-        "credentials_expired" => format!("The credentials used against {c} are expired or invalid."),
-        "node_failure" => format!("Node {c} is unhealthy, and the pods on it are failing or being evicted."),
+        "missing_index" => format!(
+            "Queries on {c} scan the whole collection (COLLSCAN) because no index supports them, saturating the database."
+        ),
+        "connection_pool_exhausted" => format!(
+            "{c} has run out of database connections in its pool; requests wait and time out."
+        ),
+        "dependency_unreachable" => {
+            format!("{c} cannot be reached by its callers (DNS or connection failures).")
+        }
+        "certificate_expired" => {
+            format!("The TLS certificate of {c} has expired, so calls to it fail the handshake.")
+        }
+        "credentials_expired" => {
+            format!("The credentials used against {c} are expired or invalid.")
+        }
+        "node_failure" => {
+            format!("Node {c} is unhealthy, and the pods on it are failing or being evicted.")
+        }
         "image_pull_error" => format!("{c}'s new pods cannot pull their image."),
         "unschedulable" => format!("{c}'s pods cannot be scheduled."),
         _ => format!("{c}: {}.", headline(s.kind)),
@@ -107,43 +131,118 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
     };
     match s.kind {
         "oom_killed" => vec![
-            step(format!("Check {c}'s memory usage against its limit and the last change to it"), Risk::Low, Some(format!("kubectl{ns} rollout history deployment/{c}"))),
-            step(format!("Roll {c} back to the previous revision, or raise its memory limit"), Risk::Medium, Some(format!("kubectl{ns} rollout undo deployment/{c}"))),
+            step(
+                format!("Check {c}'s memory usage against its limit and the last change to it"),
+                Risk::Low,
+                Some(format!("kubectl{ns} rollout history deployment/{c}")),
+            ),
+            step(
+                format!("Roll {c} back to the previous revision, or raise its memory limit"),
+                Risk::Medium,
+                Some(format!("kubectl{ns} rollout undo deployment/{c}")),
+            ),
         ],
         "bad_deploy" | "missing_config" | "image_pull_error" | "crash_loop" | "new_error" => vec![
-            step(format!("Compare {c}'s current and previous revision"), Risk::Low, Some(format!("kubectl{ns} rollout history deployment/{c}"))),
-            step(format!("Roll {c} back to the last good revision"), Risk::Medium, Some(format!("kubectl{ns} rollout undo deployment/{c}"))),
+            step(
+                format!("Compare {c}'s current and previous revision"),
+                Risk::Low,
+                Some(format!("kubectl{ns} rollout history deployment/{c}")),
+            ),
+            step(
+                format!("Roll {c} back to the last good revision"),
+                Risk::Medium,
+                Some(format!("kubectl{ns} rollout undo deployment/{c}")),
+            ),
         ],
         "hpa_maxed" => vec![
-            step(format!("Confirm the traffic increase is legitimate (not a retry storm or a bot)"), Risk::Low, None),
-            step(format!("Raise {c}'s HPA maxReplicas if the cluster has room"), Risk::Medium, Some(format!("kubectl{ns} patch hpa {c} -p '{{\"spec\":{{\"maxReplicas\":<N>}}}}'"))),
+            step(
+                "Confirm the traffic increase is legitimate (not a retry storm or a bot)"
+                    .to_string(),
+                Risk::Low,
+                None,
+            ),
+            step(
+                format!("Raise {c}'s HPA maxReplicas if the cluster has room"),
+                Risk::Medium,
+                Some(format!(
+                    "kubectl{ns} patch hpa {c} -p '{{\"spec\":{{\"maxReplicas\":<N>}}}}'"
+                )),
+            ),
         ],
         "noisy_neighbor" => vec![
-            step(format!("Give {c} a CPU limit, or move it to its own node pool"), Risk::Medium, None),
-            step(format!("Pause or scale down {c} while the incident lasts"), Risk::Medium, Some(format!("kubectl{ns} scale deployment/{c} --replicas=0"))),
+            step(
+                format!("Give {c} a CPU limit, or move it to its own node pool"),
+                Risk::Medium,
+                None,
+            ),
+            step(
+                format!("Pause or scale down {c} while the incident lasts"),
+                Risk::Medium,
+                Some(format!("kubectl{ns} scale deployment/{c} --replicas=0")),
+            ),
         ],
-        "cpu_throttling" => vec![step(format!("Raise {c}'s CPU limit or scale it out"), Risk::Medium, None)],
+        "cpu_throttling" => vec![step(
+            format!("Raise {c}'s CPU limit or scale it out"),
+            Risk::Medium,
+            None,
+        )],
         "missing_index" => vec![
-            step(format!("Explain the slow query shape on {c} and create the index it needs (build it in the background, off-peak if the collection is large)"), Risk::Medium, None),
-            step("Kill runaway COLLSCAN operations if the database is saturated".to_string(), Risk::Medium, None),
+            step(
+                format!(
+                    "Explain the slow query shape on {c} and create the index it needs (build it in the background, off-peak if the collection is large)"
+                ),
+                Risk::Medium,
+                None,
+            ),
+            step(
+                "Kill runaway COLLSCAN operations if the database is saturated".to_string(),
+                Risk::Medium,
+                None,
+            ),
         ],
         "connection_pool_exhausted" => vec![
-            step(format!("Find what holds {c}'s connections (long-running operations, leaks)"), Risk::Low, None),
-            step(format!("Raise {c}'s maxPoolSize or restart it to release leaked connections"), Risk::Medium, Some(format!("kubectl{ns} rollout restart deployment/{c}"))),
+            step(
+                format!("Find what holds {c}'s connections (long-running operations, leaks)"),
+                Risk::Low,
+                None,
+            ),
+            step(
+                format!("Raise {c}'s maxPoolSize or restart it to release leaked connections"),
+                Risk::Medium,
+                Some(format!("kubectl{ns} rollout restart deployment/{c}")),
+            ),
         ],
-        "dependency_unreachable" => vec![
-            step(format!("Check {c}'s Service, endpoints and DNS name"), Risk::Low, Some(format!("kubectl{ns} get endpoints {c}"))),
-        ],
-        "certificate_expired" | "credentials_expired" => vec![
-            step(format!("Renew {c}'s certificate or credentials and reload it"), Risk::Medium, None),
-        ],
+        "dependency_unreachable" => vec![step(
+            format!("Check {c}'s Service, endpoints and DNS name"),
+            Risk::Low,
+            Some(format!("kubectl{ns} get endpoints {c}")),
+        )],
+        "certificate_expired" | "credentials_expired" => vec![step(
+            format!("Renew {c}'s certificate or credentials and reload it"),
+            Risk::Medium,
+            None,
+        )],
         "node_failure" => vec![
-            step(format!("Cordon {c} and drain it so its pods move elsewhere"), Risk::Medium, Some(format!("kubectl cordon {c} && kubectl drain {c} --ignore-daemonsets --delete-emptydir-data"))),
-            step(format!("Check {c}'s kubelet, disk and memory"), Risk::Low, Some(format!("kubectl describe node {c}"))),
+            step(
+                format!("Cordon {c} and drain it so its pods move elsewhere"),
+                Risk::Medium,
+                Some(format!(
+                    "kubectl cordon {c} && kubectl drain {c} --ignore-daemonsets --delete-emptydir-data"
+                )),
+            ),
+            step(
+                format!("Check {c}'s kubelet, disk and memory"),
+                Risk::Low,
+                Some(format!("kubectl describe node {c}")),
+            ),
         ],
-        "latency_regression" | "error_surge" => vec![
-            step(format!("Investigate {c} first: it is the deepest degraded service; its callers recover when it does"), Risk::Low, None),
-        ],
+        "latency_regression" | "error_surge" => vec![step(
+            format!(
+                "Investigate {c} first: it is the deepest degraded service; its callers recover when it does"
+            ),
+            Risk::Low,
+            None,
+        )],
         _ => Vec::new(),
     }
 }

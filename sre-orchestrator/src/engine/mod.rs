@@ -260,7 +260,14 @@ pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
         alternatives: analysis.suspects.iter().skip(1).take(4).map(root).collect(),
         confidence: (confidence * 100.0).round() / 100.0,
         evidence,
-        timeline: analysis.timeline.iter().rev().take(20).rev().cloned().collect(),
+        timeline: analysis
+            .timeline
+            .iter()
+            .rev()
+            .take(20)
+            .rev()
+            .cloned()
+            .collect(),
         remediation,
         affected_services: affected,
         data_gaps: pack.gaps.clone(),

@@ -22,9 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::{SignedDuration, Timestamp};
 use regex::Regex;
 
+use super::Scope;
 use super::collect::EvidencePack;
 use super::parse::{self, ServiceHealth};
-use super::Scope;
 use crate::rca::{Evidence, TimelineEvent};
 
 /// One observation pointing at a (component, kind).
@@ -87,7 +87,12 @@ pub struct Analysis {
 }
 
 /// Kinds that describe symptoms, never root causes.
-const SYMPTOMS: &[&str] = &["recent_deploy", "traffic_spike", "rollout_stuck", "degraded"];
+const SYMPTOMS: &[&str] = &[
+    "recent_deploy",
+    "traffic_spike",
+    "rollout_stuck",
+    "degraded",
+];
 
 struct Ctx<'a> {
     scope: &'a Scope,
@@ -117,7 +122,12 @@ impl Ctx<'_> {
     }
 
     fn ago(&self, secs: Option<i64>) -> Option<Timestamp> {
-        secs.and_then(|s| self.scope.now.checked_sub(SignedDuration::from_secs(s)).ok())
+        secs.and_then(|s| {
+            self.scope
+                .now
+                .checked_sub(SignedDuration::from_secs(s))
+                .ok()
+        })
     }
 
     fn event(&mut self, at: Option<Timestamp>, source: &str, event: String) {
@@ -134,7 +144,11 @@ impl Ctx<'_> {
     fn clock(&self, hms: &str) -> Option<Timestamp> {
         let time: jiff::civil::Time = hms.parse().ok()?;
         let now = self.scope.now.to_zoned(jiff::tz::TimeZone::UTC);
-        let mut at = now.date().to_datetime(time).to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+        let mut at = now
+            .date()
+            .to_datetime(time)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()?;
         if at.timestamp() > self.scope.now {
             at = at.checked_sub(SignedDuration::from_hours(24)).ok()?;
         }
@@ -146,9 +160,7 @@ impl Ctx<'_> {
 /// `cart`, `db-0` → `db`).
 pub fn owner_of(pod: &str) -> String {
     static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(r"^(.+?)(?:-[a-z0-9]{6,10})?-(?:[a-z0-9]{5}|\d+)$").ok()
-    });
+    let re = RE.get_or_init(|| Regex::new(r"^(.+?)(?:-[a-z0-9]{6,10})?-(?:[a-z0-9]{5}|\d+)$").ok());
     re.as_ref()
         .and_then(|re| re.captures(pod))
         .and_then(|c| c.get(1))
@@ -354,9 +366,8 @@ fn read_health(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
 }
 
 fn read_events(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
-    let namespaced = |o: &&super::collect::Output| {
-        o.args.get("namespace").is_some_and(|v| !v.is_null())
-    };
+    let namespaced =
+        |o: &&super::collect::Output| o.args.get("namespace").is_some_and(|v| !v.is_null());
     let has_namespaced = pack.of("events").any(|o| namespaced(&o));
     for o in pack.of("events") {
         // The cluster-wide call is only there for node events.
@@ -395,12 +406,12 @@ fn read_events(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
             }
             if reason == "Evicted" {
                 let m = message.to_lowercase();
-                let weight = if m.contains("ephemeral") || m.contains("disk") || m.contains("memory")
-                {
-                    0.5
-                } else {
-                    0.2
-                };
+                let weight =
+                    if m.contains("ephemeral") || m.contains("disk") || m.contains("memory") {
+                        0.5
+                    } else {
+                        0.2
+                    };
                 ctx.signal(
                     &owner_of(name),
                     "evicted",
@@ -425,11 +436,19 @@ fn read_rollouts(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
             if ago > horizon {
                 // Old changes are context for people, not suspects.
                 if ago <= 3 * 86_400 {
-                    ctx.event(at, "k8s.rollout", format!("{name} revision {}: {items}", change.to));
+                    ctx.event(
+                        at,
+                        "k8s.rollout",
+                        format!("{name} revision {}: {items}", change.to),
+                    );
                 }
                 continue;
             }
-            ctx.event(at, "k8s.rollout", format!("{name} rolled out revision {}: {items}", change.to));
+            ctx.event(
+                at,
+                "k8s.rollout",
+                format!("{name} rolled out revision {}: {items}", change.to),
+            );
             let lower = items.to_lowercase();
             if lower.contains(" image ") {
                 ctx.signal(
@@ -437,7 +456,11 @@ fn read_rollouts(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
                     "recent_deploy",
                     1.0,
                     &o.tool,
-                    format!("revision {} rolled out {}m ago: {items}", change.to, ago / 60),
+                    format!(
+                        "revision {} rolled out {}m ago: {items}",
+                        change.to,
+                        ago / 60
+                    ),
                     at,
                 );
             }
@@ -471,7 +494,10 @@ fn read_rollouts(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
 fn memory_lowered(item: &str) -> Option<String> {
     static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
-        Regex::new(r"memory=([0-9.]+)([KMGT]i?)?\s*→\s*(?:[a-z,=0-9.]*,)?memory=([0-9.]+)([KMGT]i?)?").ok()
+        Regex::new(
+            r"memory=([0-9.]+)([KMGT]i?)?\s*→\s*(?:[a-z,=0-9.]*,)?memory=([0-9.]+)([KMGT]i?)?",
+        )
+        .ok()
     });
     let c = re.as_ref()?.captures(item)?;
     let bytes = |n: Option<regex::Match<'_>>, u: Option<regex::Match<'_>>| -> Option<f64> {
@@ -501,7 +527,14 @@ fn memory_lowered(item: &str) -> Option<String> {
 }
 
 /// Verbs that say an error came from the named service.
-const PROPAGATED: &[&str] = &["returned", "responded", "answered", "failed", "unavailable", "error"];
+const PROPAGATED: &[&str] = &[
+    "returned",
+    "responded",
+    "answered",
+    "failed",
+    "unavailable",
+    "error",
+];
 
 fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
     let known: Vec<String> = ctx.health.keys().cloned().collect();
@@ -535,15 +568,28 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
                 p.now,
                 p.base
             );
-            ctx.event(at, "signoz.logs", format!("first {} log line in {service}: {shown}", p.kind));
+            ctx.event(
+                at,
+                "signoz.logs",
+                format!("first {} log line in {service}: {shown}", p.kind),
+            );
             let (kind, component) = if has(&text, TLS_CUES) {
-                ("certificate_expired", host_in(&text).unwrap_or_else(|| service.clone()))
+                (
+                    "certificate_expired",
+                    host_in(&text).unwrap_or_else(|| service.clone()),
+                )
             } else if has(&text, CRED_CUES) {
-                ("credentials_expired", host_in(&text).unwrap_or_else(|| service.clone()))
+                (
+                    "credentials_expired",
+                    host_in(&text).unwrap_or_else(|| service.clone()),
+                )
             } else if has(&text, POOL_CUES) {
                 ("connection_pool_exhausted", service.clone())
             } else if has(&text, DEP_CUES) {
-                ("dependency_unreachable", host_in(&text).unwrap_or_else(|| service.clone()))
+                (
+                    "dependency_unreachable",
+                    host_in(&text).unwrap_or_else(|| service.clone()),
+                )
             } else if has(&text, THROTTLE_CUES) {
                 ("cpu_throttling", service.clone())
             } else if has(&text, OOM_CUES) {
@@ -555,7 +601,9 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
                 // failure seen from upstream, not frontend's own.
                 if let Some(callee) = known.iter().find(|k| {
                     !same_component(k, &service)
-                        && PROPAGATED.iter().any(|v| text.contains(&format!("{} {v}", k.to_lowercase())))
+                        && PROPAGATED
+                            .iter()
+                            .any(|v| text.contains(&format!("{} {v}", k.to_lowercase())))
                 }) {
                     ctx.signal(callee, "degraded", 0.5, &o.tool, detail, at);
                     continue;
@@ -688,7 +736,12 @@ fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
             }
             let (examined, returned) = get("DOCS EXAM/RET")
                 .split_once('/')
-                .map(|(e, r)| (parse::count(e).unwrap_or(0.0), parse::count(r).unwrap_or(0.0)))
+                .map(|(e, r)| {
+                    (
+                        parse::count(e).unwrap_or(0.0),
+                        parse::count(r).unwrap_or(0.0),
+                    )
+                })
                 .unwrap_or((0.0, 0.0));
             let selective = get("FLAGS").contains("EXAMINED>>RETURNED")
                 || (returned > 0.0 && examined / returned >= 100.0);
@@ -767,7 +820,10 @@ fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
             continue;
         }
         for row in parse::table(&o.outcome.text, "NODE") {
-            let cpu = row.get("CPU%").and_then(|p| parse::percent(p)).unwrap_or(0.0);
+            let cpu = row
+                .get("CPU%")
+                .and_then(|p| parse::percent(p))
+                .unwrap_or(0.0);
             if cpu >= 90.0 {
                 hot_node = Some((row.get("NODE").cloned().unwrap_or_default(), cpu));
             }
@@ -791,7 +847,11 @@ fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
                     "oom_killed",
                     0.7,
                     &o.tool,
-                    format!("{pod} uses {} memory, {}% of its limit", get("MEMORY"), get("MEM/LIM").trim_end_matches('%')),
+                    format!(
+                        "{pod} uses {} memory, {}% of its limit",
+                        get("MEMORY"),
+                        get("MEM/LIM").trim_end_matches('%')
+                    ),
                     None,
                 );
             }
@@ -802,7 +862,11 @@ fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
                     "cpu_throttling",
                     if victim { 1.5 } else { 0.5 },
                     &o.tool,
-                    format!("{pod} uses {} CPU, {} of its limit (throttled)", get("CPU"), get("CPU/LIM")),
+                    format!(
+                        "{pod} uses {} CPU, {} of its limit (throttled)",
+                        get("CPU"),
+                        get("CPU/LIM")
+                    ),
                     None,
                 );
             }
@@ -866,21 +930,38 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         let explained = ctx.signals.iter().any(|s| {
             same_component(&s.component, deepest)
                 && !SYMPTOMS.contains(&s.kind)
-                && !matches!(s.kind, "latency_regression" | "error_surge" | "new_error" | "probe_failing")
+                && !matches!(
+                    s.kind,
+                    "latency_regression" | "error_surge" | "new_error" | "probe_failing"
+                )
                 && s.weight >= 1.0
         });
-        let generic_weight = if explained { 1.5 } else { 3.0 + path.len() as f64 * 0.5 };
-        let (kind, detail) = if h.err_delta() >= 3.0 && h.p99_ratio().unwrap_or(1.0) < 2.0 {
-            ("error_surge", format!("{deepest} is failing: {}", h.verdict))
+        let generic_weight = if explained {
+            1.5
         } else {
-            ("latency_regression", format!("{deepest} is slow: {}", h.verdict))
+            3.0 + path.len() as f64 * 0.5
+        };
+        let (kind, detail) = if h.err_delta() >= 3.0 && h.p99_ratio().unwrap_or(1.0) < 2.0 {
+            (
+                "error_surge",
+                format!("{deepest} is failing: {}", h.verdict),
+            )
+        } else {
+            (
+                "latency_regression",
+                format!("{deepest} is slow: {}", h.verdict),
+            )
         };
         ctx.signal(
             deepest,
             kind,
             generic_weight,
             "signoz.service_dependencies",
-            format!("{} ← deepest degraded service on the call path {}", detail, path.join(" → ")),
+            format!(
+                "{} ← deepest degraded service on the call path {}",
+                detail,
+                path.join(" → ")
+            ),
             None,
         );
     }
@@ -953,7 +1034,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         .filter(|s| s.kind == "node_failure")
         .filter_map(|s| {
             let d = s.detail.to_lowercase();
-            if d.contains("diskpressure") || d.contains("disk pressure") || d.contains("ephemeral") {
+            if d.contains("diskpressure") || d.contains("disk pressure") || d.contains("ephemeral")
+            {
                 Some((s.component.clone(), "disk"))
             } else if d.contains("memorypressure") || d.contains("memory pressure") {
                 Some((s.component.clone(), "memory"))
@@ -985,7 +1067,10 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
                     "node_failure",
                     1.5,
                     &e.source,
-                    format!("{} — evicted for lack of {resource}, which {node} is short of", e.detail),
+                    format!(
+                        "{} — evicted for lack of {resource}, which {node} is short of",
+                        e.detail
+                    ),
                     e.at,
                 );
             }
@@ -1036,7 +1121,9 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     timeline.dedup_by(|a, b| a.event == b.event);
     let cutoff = scope
         .now
-        .checked_sub(SignedDuration::from_secs((scope.window_secs + 2 * 3600) as i64))
+        .checked_sub(SignedDuration::from_secs(
+            (scope.window_secs + 2 * 3600) as i64,
+        ))
         .unwrap_or(scope.now);
     timeline.retain(|t| t.at >= cutoff || t.source == "k8s.rollout");
     let symptoms = ctx
@@ -1095,9 +1182,15 @@ fn rank(scope: &Scope, signals: &[Signal], degraded: &[String], path: &[String])
             score *= 1.3;
         } else if degraded.iter().any(|d| same_component(d, c)) {
             score *= 1.15;
-        } else if g.kind == "missing_index" || g.kind == "node_failure" || g.kind == "noisy_neighbor" {
+        } else if g.kind == "missing_index"
+            || g.kind == "node_failure"
+            || g.kind == "noisy_neighbor"
+        {
             // Shared infrastructure: related through what runs on it.
-        } else if g.kind == "dependency_unreachable" || g.kind == "certificate_expired" || g.kind == "credentials_expired" {
+        } else if g.kind == "dependency_unreachable"
+            || g.kind == "certificate_expired"
+            || g.kind == "credentials_expired"
+        {
             // Named by a caller's errors: related by construction.
         } else {
             score *= 0.6;

@@ -1,0 +1,490 @@
+//! Intake: alert webhooks and Slack (events, slash commands, button clicks).
+//!
+//! Everything is written to the store before the sender is answered; Slack
+//! replies that take longer (answers, thank-yous) are posted from spawned
+//! tasks so the acknowledgement stays within Slack's 3 seconds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mcp_slack::intake::{
+    BoxFuture, CommandEvent, EventSink, IntakeEvent, IntakeState, InteractionEvent, PushEvent,
+    Reply, SignatureVerifier, SinkError,
+};
+use mcp_slack::rca::RcaFeedback;
+use serde_json::{Value, json};
+use sre_orchestrator::alert::{self, Alert, AlertSource, AlertStatus};
+use sre_orchestrator::store::{Enqueued, Incident, IncidentFilter, Request, StoreError, Verdict};
+use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
+
+use super::worker::ACTION_APPROVE;
+use super::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, App, answer};
+
+// --- Webhooks -----------------------------------------------------------------
+
+/// POST `/webhook/alertmanager`.
+pub async fn alertmanager(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    webhook(&app, &headers, &body, "alertmanager").await
+}
+
+/// POST `/webhook/signoz`.
+pub async fn signoz(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    webhook(&app, &headers, &body, "signoz").await
+}
+
+fn bearer_ok(headers: &HeaderMap, want: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|got| bool::from(got.trim().as_bytes().ct_eq(want.as_bytes())))
+}
+
+async fn webhook(app: &App, headers: &HeaderMap, body: &[u8], route: &str) -> Response {
+    if let Some(token) = app.args.webhook_token.as_deref().filter(|t| !t.is_empty())
+        && !bearer_ok(headers, token)
+    {
+        return (StatusCode::UNAUTHORIZED, "bearer token required\n").into_response();
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
+        return (StatusCode::BAD_REQUEST, "the body is not UTF-8\n").into_response();
+    };
+    let alerts = match alert::parse_webhook(text) {
+        Ok(a) => a,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    };
+    let mut results = Vec::with_capacity(alerts.len());
+    for a in &alerts {
+        match app.store.enqueue_alert(a, text, app.args.dedup_window).await {
+            Ok(outcome) => {
+                app.metrics.alert(route, &outcome);
+                results.push(json!({"fingerprint": a.fingerprint, "result": outcome}));
+            }
+            Err(e) => {
+                // Not acknowledged: Alertmanager and SigNoz retry.
+                tracing::error!(error = %e, "could not record an alert");
+                return (StatusCode::SERVICE_UNAVAILABLE, format!("cannot record the alert: {e}\n"))
+                    .into_response();
+            }
+        }
+    }
+    app.wake.notify_waiters();
+    (StatusCode::OK, axum::Json(json!({"accepted": results.len(), "results": results}))).into_response()
+}
+
+// --- Slack ---------------------------------------------------------------------
+
+/// The intake state for mcp-slack's router, delivering to this app.
+pub fn slack_state(app: Arc<App>, secret: &str) -> IntakeState {
+    IntakeState::new(SignatureVerifier::new(secret), Arc::new(SlackSink { app }))
+}
+
+/// Starts Socket Mode in the background (events reach the same sink).
+pub fn start_socket_mode(
+    app: Arc<App>,
+    cancel: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let token = app
+        .args
+        .slack_app_token
+        .clone()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("--socket-mode needs the app-level token (--slack-app-token or SLACK_APP_TOKEN)"))?;
+    let slack = app
+        .slack
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--socket-mode needs the bot token (SLACK_BOT_TOKEN)"))?;
+    let sink: Arc<dyn EventSink> = Arc::new(SlackSink { app });
+    Ok(tokio::spawn(async move {
+        let dedup = Arc::new(mcp_slack::intake::EventDedup::default());
+        if let Err(e) = mcp_slack::intake::socket_mode::run(&slack.api, &token, sink, dedup, cancel).await {
+            tracing::error!(error = %e, "Socket Mode failed");
+        }
+    }))
+}
+
+/// Receives verified, de-duplicated Slack events.
+pub struct SlackSink {
+    app: Arc<App>,
+}
+
+impl EventSink for SlackSink {
+    fn deliver(&self, event: IntakeEvent) -> BoxFuture<'_, Result<Reply, SinkError>> {
+        Box::pin(async move {
+            let app = Arc::clone(&self.app);
+            match event {
+                IntakeEvent::Command(c) => Ok(command(&app, &c).await),
+                IntakeEvent::Push(p) => push(app, &p).await.map(|()| Reply::Ack),
+                IntakeEvent::Interaction(i) => interaction(app, &i).await.map(|()| Reply::Ack),
+            }
+        })
+    }
+}
+
+fn failed(e: StoreError) -> SinkError {
+    tracing::error!(error = %e, "store write failed; Slack will retry");
+    SinkError::Failed(e.to_string())
+}
+
+fn ephemeral(text: impl Into<String>) -> Reply {
+    Reply::Json(json!({"response_type": "ephemeral", "text": text.into()}))
+}
+
+const USAGE: &str = "Usage: `/sre investigate service=checkout since=30m [question]` (since: 15m, 2h, 1d).";
+
+async fn command(app: &App, c: &CommandEvent) -> Reply {
+    let cmd = &c.command;
+    let text = cmd.text.clone().unwrap_or_default();
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.eq_ignore_ascii_case("help") {
+        return ephemeral(USAGE);
+    }
+    let alert = match alert::parse_command(trimmed) {
+        Ok(a) => a,
+        Err(e) => return ephemeral(format!("{e}\n{USAGE}")),
+    };
+    let request = Request {
+        // Slack repeats the trigger id when it redelivers the command.
+        idempotency_key: Some(format!("slack-trigger:{}", cmd.trigger_id.0)),
+        requested_by: Some(cmd.user_id.0.clone()),
+        reply_channel: Some(cmd.channel_id.0.clone()),
+        reply_thread: None,
+        raw_payload: serde_json::to_string(cmd.as_ref()).unwrap_or_default(),
+    };
+    match app.store.enqueue_request(&alert, &request).await {
+        Ok(outcome) => {
+            app.metrics.alert("slack_command", &outcome);
+            app.wake.notify_waiters();
+            let id = outcome.incident_id().unwrap_or_default();
+            ephemeral(format!(
+                "On it: investigating {} (incident #{id}). The RCA will appear in this channel.",
+                alert.service.as_deref().unwrap_or(&alert.summary)
+            ))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not record a slash command");
+            ephemeral("The SRE agent could not record this request right now; please try again.")
+        }
+    }
+}
+
+fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// The orchestrator's form of an alert posted in Slack.
+pub fn slack_alert(p: &mcp_slack::ParsedAlert, channel: &str, ts: &str) -> Alert {
+    let mut identity: BTreeMap<String, String> = p.labels.clone();
+    identity.insert("alertname".into(), p.alert_name.clone());
+    if p.labels.is_empty() {
+        // Title-only alerts: the title is all there is to tell them apart.
+        identity.insert("title".into(), p.title.clone());
+    }
+    let mut annotations = BTreeMap::new();
+    annotations.insert(ANN_SLACK_CHANNEL.to_string(), channel.to_string());
+    annotations.insert(ANN_SLACK_THREAD.to_string(), ts.to_string());
+    if let Some(d) = &p.description {
+        annotations.insert("description".into(), d.clone());
+    }
+    Alert {
+        source: AlertSource::Slack,
+        name: p.alert_name.clone(),
+        status: match p.status {
+            mcp_slack::alerts::AlertStatus::Resolved => AlertStatus::Resolved,
+            _ => AlertStatus::Firing,
+        },
+        severity: p.severity.clone(),
+        service: p.service().map(str::to_string),
+        namespace: p.namespace().map(str::to_string),
+        summary: p.summary.clone().unwrap_or_else(|| p.title.clone()),
+        description: p.description.clone(),
+        labels: p.labels.clone(),
+        annotations,
+        starts_at: p.starts_at.as_deref().and_then(|s| s.parse().ok()),
+        fingerprint: alert::fingerprint_labels(&identity),
+        link: p.links.values().next().cloned(),
+        question: None,
+        lookback_secs: None,
+    }
+}
+
+/// The incident a Slack thread belongs to: its RCA message, the alert
+/// message it answered, or the thread it was asked in.
+///
+/// The store has no lookup by Slack thread, so this scans recent incidents.
+async fn incident_for_thread(app: &App, channel: &str, thread_ts: &str) -> Result<Option<Incident>, StoreError> {
+    let recent = app
+        .store
+        .list_incidents(&IncidentFilter {
+            limit: 500,
+            ..IncidentFilter::default()
+        })
+        .await?;
+    Ok(recent.into_iter().find(|i| {
+        i.slack.as_ref().is_some_and(|m| m.ts == thread_ts && m.channel == channel)
+            || (i.alert.annotations.get(ANN_SLACK_THREAD).map(String::as_str) == Some(thread_ts)
+                && i.alert.annotations.get(ANN_SLACK_CHANNEL).map(String::as_str) == Some(channel))
+            || (i.reply_thread.as_deref() == Some(thread_ts) && i.reply_channel.as_deref() == Some(channel))
+    }))
+}
+
+/// Drops `<@U…>` mentions from a message's text.
+fn without_mentions(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("<@") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find('>') {
+            Some(end) => rest = &rest[start + end + 1..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Posts a reply in a thread from a spawned task (paced like every post).
+fn reply_later(app: &Arc<App>, channel: String, thread_ts: Option<String>, text: String) {
+    let Some(slack) = app.slack.clone() else {
+        return;
+    };
+    let app = Arc::clone(app);
+    tokio::spawn(async move {
+        if let Err(e) = slack.post(&channel, thread_ts.as_deref(), &text, None).await {
+            app.metrics.slack_error("chat.postMessage");
+            tracing::warn!(error = %e, "could not reply in Slack");
+        }
+    });
+}
+
+/// Answers a question about an incident in its thread (spawned).
+fn answer_later(app: &Arc<App>, incident: Incident, channel: String, thread_ts: String, question: String) {
+    let app2 = Arc::clone(app);
+    tokio::spawn(async move {
+        let text = match &app2.sources.llm {
+            Some(llm) => answer::with_llm(llm, &incident, &question).await,
+            None => answer::deterministic(&incident, &question),
+        };
+        reply_later(&app2, channel, Some(thread_ts), text);
+    });
+}
+
+async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
+    let ev = p.event();
+    let channel = str_at(ev, "channel").unwrap_or_default().to_string();
+    let ts = str_at(ev, "ts").unwrap_or_default().to_string();
+    let thread_ts = str_at(ev, "thread_ts").map(str::to_string);
+    let text = str_at(ev, "text").unwrap_or_default().to_string();
+    let user = str_at(ev, "user").map(str::to_string);
+    match p.event_type.as_str() {
+        "message" => {
+            if matches!(str_at(ev, "subtype"), Some("message_changed" | "message_deleted" | "channel_join")) {
+                return Ok(());
+            }
+            if let Some(parsed) = mcp_slack::parse_alert(ev) {
+                let alert = slack_alert(&parsed, &channel, &ts);
+                let outcome = app
+                    .store
+                    .enqueue_alert(&alert, &p.raw.to_string(), app.args.dedup_window)
+                    .await
+                    .map_err(failed)?;
+                app.metrics.alert("slack", &outcome);
+                if matches!(outcome, Enqueued::New { .. }) {
+                    app.wake.notify_waiters();
+                }
+                return Ok(());
+            }
+            // A person in an incident's thread. Mentions arrive again as
+            // `app_mention` and are answered there.
+            let (Some(user), Some(thread)) = (user, thread_ts) else {
+                return Ok(());
+            };
+            if str_at(ev, "bot_id").is_some() || text.contains("<@") || thread == ts {
+                return Ok(());
+            }
+            let Some(incident) = incident_for_thread(&app, &channel, &thread).await.map_err(failed)? else {
+                return Ok(());
+            };
+            // After a "wrong" click the bot asked why: the clicker's next
+            // reply is the reason.
+            let feedback = app.store.feedback(incident.id).await.map_err(failed)?;
+            let awaiting = feedback
+                .iter()
+                .rev()
+                .find(|f| f.user == user)
+                .is_some_and(|f| f.verdict == Verdict::Wrong && f.comment.is_none());
+            if awaiting {
+                app.store
+                    .record_feedback(incident.id, Verdict::Wrong, &user, Some(text.trim()))
+                    .await
+                    .map_err(failed)?;
+                reply_later(
+                    &app,
+                    channel,
+                    Some(thread),
+                    format!("Thanks <@{user}>, noted: I'll keep that with incident #{} and remember it next time.", incident.id),
+                );
+            } else if text.trim_end().ends_with('?') {
+                answer_later(&app, incident, channel, thread, text);
+            }
+            Ok(())
+        }
+        "app_mention" => {
+            let question = without_mentions(&text);
+            let thread = thread_ts.clone().unwrap_or_else(|| ts.clone());
+            if question
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case("investigate"))
+            {
+                match alert::parse_command(&question) {
+                    Ok(alert) => {
+                        let request = Request {
+                            idempotency_key: Some(format!("slack-event:{}", p.event_id)),
+                            requested_by: user,
+                            reply_channel: Some(channel.clone()),
+                            reply_thread: Some(thread),
+                            raw_payload: p.raw.to_string(),
+                        };
+                        let outcome = app.store.enqueue_request(&alert, &request).await.map_err(failed)?;
+                        app.metrics.alert("slack_mention", &outcome);
+                        app.wake.notify_waiters();
+                    }
+                    Err(e) => reply_later(&app, channel, Some(thread), format!("{e}\n{USAGE}")),
+                }
+                return Ok(());
+            }
+            if let Some(t) = &thread_ts
+                && let Some(incident) = incident_for_thread(&app, &channel, t).await.map_err(failed)?
+            {
+                answer_later(&app, incident, channel, thread, question);
+                return Ok(());
+            }
+            reply_later(
+                &app,
+                channel,
+                Some(thread),
+                format!("Ask me in an incident's thread, or: `@sre-agent investigate service=checkout since=30m`. {USAGE}"),
+            );
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkError> {
+    let raw = &i.raw;
+    let channel = raw
+        .pointer("/channel/id")
+        .or_else(|| raw.pointer("/container/channel_id"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    // Replies go to the RCA message's thread (its own ts when top level).
+    let thread = raw
+        .pointer("/message/thread_ts")
+        .or_else(|| raw.pointer("/container/thread_ts"))
+        .or_else(|| raw.pointer("/container/message_ts"))
+        .or_else(|| raw.pointer("/message/ts"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let user = raw.pointer("/user/id").and_then(Value::as_str).unwrap_or("unknown").to_string();
+
+    if let Some(fb) = RcaFeedback::from_interaction(raw) {
+        let Ok(incident_id) = fb.investigation_id.trim().parse::<i64>() else {
+            tracing::warn!(id = %fb.investigation_id, "feedback on an unknown investigation id");
+            return Ok(());
+        };
+        let verdict = if fb.confirmed { Verdict::Confirmed } else { Verdict::Wrong };
+        match app.store.record_feedback(incident_id, verdict, &user, None).await {
+            Ok(_) => app.metrics.feedback(verdict.as_str()),
+            Err(StoreError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(failed(e)),
+        }
+        if let Some(channel) = channel {
+            let text = if fb.confirmed {
+                format!("✅ <@{user}> confirmed this root cause. Thanks, I'll remember it for similar incidents.")
+            } else {
+                format!("<@{user}> thanks for flagging it. What was the actual root cause? Reply in this thread and I'll record it with your feedback.")
+            };
+            reply_later(&app, channel, thread, text);
+        }
+        return Ok(());
+    }
+
+    let approve = raw
+        .get("actions")
+        .and_then(Value::as_array)
+        .and_then(|a| {
+            a.iter().find(|x| {
+                x.get("action_id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| id.starts_with(ACTION_APPROVE))
+            })
+        })
+        .and_then(|x| x.get("value").and_then(Value::as_str));
+    if let Some(value) = approve {
+        let text = approve_remediation(&app, &user, value).await.map_err(failed)?;
+        if let Some(channel) = channel {
+            reply_later(&app, channel, thread, text);
+        }
+    }
+    Ok(())
+}
+
+/// Records a remediation approval (or its refusal) in the audit log.
+///
+/// Running the step through the write tool is not implemented: an approval
+/// is recorded as approved and "not executed", and said so in Slack.
+pub async fn approve_remediation(app: &App, user: &str, value: &str) -> Result<String, StoreError> {
+    let (incident_id, step) = match value.split_once(':') {
+        Some((i, s)) => (i.parse::<i64>().ok(), s.parse::<usize>().ok()),
+        None => (None, None),
+    };
+    let (Some(incident_id), Some(step)) = (incident_id, step) else {
+        return Ok("That approval button is malformed.".into());
+    };
+    let incident = app.store.get_incident(incident_id).await?;
+    let remediation = incident
+        .as_ref()
+        .and_then(|i| i.rca.as_ref())
+        .and_then(|r| r.remediation.get(step).cloned());
+    let Some(remediation) = remediation else {
+        return Ok(format!("Incident #{incident_id} has no remediation step {}.", step + 1));
+    };
+    let what = format!(
+        "incident #{incident_id} step {}: {}{}",
+        step + 1,
+        remediation.action,
+        remediation.command.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+    );
+    let (result, text) = if !app.args.allow_writes {
+        ("refused: writes are not allowed (--allow-writes is off)".to_string(), format!("<@{user}> this agent does not run remediations (--allow-writes is off)."))
+    } else if !app.args.approvers.iter().any(|a| a == user) {
+        ("refused: not an approver".to_string(), format!("<@{user}> you are not on the approvers list for remediations; nothing was run."))
+    } else {
+        (
+            "approved; not executed (execution through the write tool is not implemented yet)".to_string(),
+            format!("<@{user}> approved {what}. Recorded in the audit log; the agent does not run it yet: please apply it by hand."),
+        )
+    };
+    app.store.audit(user, "remediation.approve", &what, &result).await?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_dropped() {
+        assert_eq!(without_mentions("<@U0BOT00001> what broke? <@U2>"), "what broke?");
+        assert_eq!(without_mentions("hi <@U1"), "hi");
+    }
+}

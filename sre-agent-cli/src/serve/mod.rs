@@ -1,0 +1,442 @@
+//! `sre-agent serve`: the bot. One HTTP port carries the alert webhooks
+//! (Alertmanager, SigNoz), Slack's Events API, slash commands and
+//! interactions, the web portal, the probes and `/metrics`.
+//!
+//! Intake only records: every alert or request is written to the incident
+//! store (deduplicated there) *before* the sender is acknowledged, so an
+//! acknowledged alert is never lost, and Slack gets its answer well within
+//! its 3 seconds. Investigations run in workers that claim jobs from the
+//! store's durable queue with a lease; several replicas on one PostgreSQL
+//! share the queue, and a replica that dies mid-investigation loses its
+//! lease to another. Each worker posts "investigating…" in Slack and records
+//! that message's ts *before* investigating, so a retried job edits that
+//! message rather than posting a second one.
+
+pub mod answer;
+pub mod intake;
+pub mod metrics;
+pub mod portal;
+mod tools;
+pub mod worker;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use sre_orchestrator::llm::LlmClient;
+use sre_orchestrator::store::{Store, StoreOptions};
+use sre_orchestrator::transcript::ToolSource;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use self::metrics::Metrics;
+use self::worker::SlackOut;
+
+/// The flags of `sre-agent serve` (the data-source and LLM flags are shared
+/// with `investigate` and live in the binary).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on: webhooks, Slack, portal, probes and metrics.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SRE_AGENT_LISTEN")]
+    pub listen: SocketAddr,
+    /// The incident store: `sqlite://PATH` (one replica) or
+    /// `postgres://…` (several replicas sharing one queue).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://sre-agent.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Investigations run at once by this replica.
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
+    /// The same alert (fingerprint) within this window is one incident:
+    /// `90s`, `10m`, `2h`; `0s` never deduplicates.
+    #[arg(long, default_value = "10m", value_parser = parse_span)]
+    pub dedup_window: Duration,
+    /// A job's lease, seconds: renewed while investigating; a replica that
+    /// dies loses its jobs to another replica after this long.
+    #[arg(long, default_value_t = 60)]
+    pub lease_secs: u64,
+    /// Claims of one job before it is given up as failed.
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Delay before a failed (or released) job is tried again, seconds
+    /// (doubled per attempt).
+    #[arg(long, default_value_t = 30)]
+    pub retry_backoff_secs: u64,
+    /// Slack channel (id or name) for the RCAs of webhook alerts. Alerts
+    /// that arrive as Slack messages are answered in their own thread.
+    #[arg(long, env = "SRE_AGENT_SLACK_CHANNEL")]
+    pub slack_channel: Option<String>,
+    /// Slack bot token (`xoxb-…`); without it nothing is posted to Slack.
+    #[arg(long, env = "SLACK_BOT_TOKEN", hide_env_values = true)]
+    pub slack_bot_token: Option<String>,
+    /// Slack signing secret; the `/slack/*` routes are served only with it.
+    #[arg(long, env = "SLACK_SIGNING_SECRET", hide_env_values = true)]
+    pub slack_signing_secret: Option<String>,
+    /// Also receive Slack events over Socket Mode (needs `--slack-app-token`).
+    #[arg(long)]
+    pub socket_mode: bool,
+    /// Slack app-level token (`xapp-…`) for Socket Mode.
+    #[arg(long, env = "SLACK_APP_TOKEN", hide_env_values = true)]
+    pub slack_app_token: Option<String>,
+    /// Slack Web API base URL (tests point it at a fake).
+    #[arg(
+        long,
+        env = "SLACK_API_URL",
+        default_value = "https://slack.com/api",
+        hide = true
+    )]
+    pub slack_api_url: String,
+    /// Least time between two messages to one Slack channel, milliseconds
+    /// (Slack allows about one per second per channel).
+    #[arg(long, default_value_t = 1000)]
+    pub slack_post_interval_ms: u64,
+    /// The portal's public base URL (for "Open in portal" links in Slack).
+    #[arg(long, env = "SRE_AGENT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Token protecting the portal: `Authorization: Bearer`, a cookie, or
+    /// `?token=` once (which sets the cookie).
+    #[arg(long, env = "SRE_AGENT_PORTAL_TOKEN", hide_env_values = true)]
+    pub portal_token: Option<String>,
+    /// Trust this header (set by an authenticating reverse proxy, e.g.
+    /// `X-Forwarded-User`) as the portal user.
+    #[arg(long)]
+    pub trusted_user_header: Option<String>,
+    /// Bearer token the alert webhooks must present (none: open).
+    #[arg(long, env = "SRE_AGENT_WEBHOOK_TOKEN", hide_env_values = true)]
+    pub webhook_token: Option<String>,
+    /// Folder of Markdown runbooks: indexed at start, given to
+    /// investigations as context, shown in the portal.
+    #[arg(long)]
+    pub runbooks: Option<PathBuf>,
+    /// Offer "approve" buttons on remediation steps (recorded in the audit log).
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Slack user ids allowed to approve remediations: `U1,U2`.
+    #[arg(long, value_delimiter = ',')]
+    pub approvers: Vec<String>,
+    /// On SIGTERM, how long in-flight investigations may run before their
+    /// jobs are released to other replicas, seconds.
+    #[arg(long, default_value_t = 30)]
+    pub drain_secs: u64,
+    /// This replica's name in job leases (default: host name and pid).
+    #[arg(long, env = "SRE_AGENT_WORKER_ID")]
+    pub worker_id: Option<String>,
+    /// Test only: make every investigation take at least this long.
+    #[arg(long, default_value_t = 0, hide = true)]
+    pub test_investigation_delay_ms: u64,
+    /// How often idle workers look for jobs, milliseconds.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub poll_ms: u64,
+}
+
+/// Parses `90s`, `10m`, `2h`, `1d` (or bare seconds).
+fn parse_span(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    sre_orchestrator::alert::parse_duration(t)
+        .map(Duration::from_secs)
+        .map_err(|e| e.to_string())
+}
+
+/// What investigations run on, prepared by the binary (the same sources as
+/// `investigate`).
+#[derive(Clone)]
+pub struct Sources {
+    /// The tools (a registry of MCP servers, or a scenario's in-process ones).
+    pub tools: Arc<dyn ToolSource>,
+    /// The LLM, if any (deterministic analysis without).
+    pub llm: Option<Arc<LlmClient>>,
+    /// A fixed "now" (a scenario's recorded time); the clock otherwise.
+    pub now: Option<Timestamp>,
+    /// The namespace when an alert names none.
+    pub default_namespace: Option<String>,
+    /// Most specialist steps.
+    pub max_steps: usize,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources")
+            .field("llm", &self.llm.is_some())
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Annotation keys under which an alert that arrived as a Slack message
+/// keeps where it was posted, so its RCA goes to its thread. (The store's
+/// `enqueue_alert` has no reply target; on-demand requests use the store's
+/// own `reply_channel` / `reply_thread`.)
+pub const ANN_SLACK_CHANNEL: &str = "sre-agent/slack-channel";
+/// See [`ANN_SLACK_CHANNEL`].
+pub const ANN_SLACK_THREAD: &str = "sre-agent/slack-thread";
+
+/// What every handler and worker shares.
+pub struct App {
+    /// The incident store.
+    pub store: Store,
+    /// The flags.
+    pub args: ServeArgs,
+    /// The investigation sources.
+    pub sources: Sources,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Posting to Slack, when a bot token is configured.
+    pub slack: Option<Arc<SlackOut>>,
+    /// This replica's name.
+    pub worker_id: String,
+    /// The runbooks folder (canonical), when given.
+    pub runbooks: Option<PathBuf>,
+    /// Set on SIGTERM: `/readyz` answers 503 and workers stop claiming.
+    pub draining: AtomicBool,
+    /// Wakes idle workers when intake queued a job.
+    pub wake: Notify,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("worker_id", &self.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// The portal link of an incident, when the public URL is known.
+    pub fn portal_link(&self, incident_id: i64) -> Option<String> {
+        self.args
+            .public_url
+            .as_deref()
+            .map(|u| format!("{}/incidents/{incident_id}", u.trim_end_matches('/')))
+    }
+}
+
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "sre-agent".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Builds the whole HTTP app (exposed for in-process tests).
+pub fn router(app: Arc<App>) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_handler))
+        .route("/webhook/alertmanager", post(intake::alertmanager))
+        .route("/webhook/signoz", post(intake::signoz))
+        .with_state(Arc::clone(&app))
+        .merge(portal::router(Arc::clone(&app)));
+    if let Some(secret) = &app.args.slack_signing_secret {
+        let state = intake::slack_state(Arc::clone(&app), secret);
+        router = router.merge(mcp_slack::intake::router(state.clone())).merge(
+            // Slack's docs and many app manifests say "interactive"; serve both.
+            Router::new()
+                .route(
+                    "/slack/interactive",
+                    post(mcp_slack::intake::interactions_handler),
+                )
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    mcp_slack::intake::MAX_BODY_BYTES,
+                ))
+                .with_state(state),
+        );
+    }
+    router
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    if app.draining.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
+    }
+    match tokio::time::timeout(Duration::from_secs(2), app.store.counts()).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store unreachable: {e}\n"),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unreachable: timeout\n").into_response(),
+    }
+}
+
+async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
+    if let Ok(counts) = app.store.counts().await {
+        app.metrics.observe_counts(&counts);
+    }
+    match app.metrics.encode() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+/// Waits for SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the bot until SIGTERM / Ctrl-C, then drains: `/readyz` turns 503,
+/// workers stop claiming, in-flight investigations get `--drain-secs` to
+/// finish and are released to other replicas otherwise.
+pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
+    let store = Store::connect_with(
+        &args.database_url,
+        StoreOptions {
+            max_attempts: args.max_attempts.max(1),
+            retry_backoff: Duration::from_secs(args.retry_backoff_secs),
+            max_connections: (args.concurrency as u32 + 6).max(8),
+        },
+    )
+    .await
+    .with_context(|| "cannot open the incident store (--database-url)")?;
+    let runbooks = match &args.runbooks {
+        Some(dir) => {
+            let report = store
+                .index_runbooks(dir)
+                .await
+                .with_context(|| format!("cannot index the runbooks in {}", dir.display()))?;
+            tracing::info!(?report, "runbooks indexed");
+            Some(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone()))
+        }
+        None => None,
+    };
+    let slack = args.slack_bot_token.as_deref().filter(|t| !t.is_empty()).map(|token| {
+        Arc::new(SlackOut::new(
+            &args.slack_api_url,
+            token,
+            Duration::from_millis(args.slack_post_interval_ms),
+        ))
+    });
+    if slack.is_none() {
+        tracing::warn!("no SLACK_BOT_TOKEN: RCAs are kept in the store and portal, not posted");
+    }
+    if args.portal_token.is_none() && args.trusted_user_header.is_none() && !args.listen.ip().is_loopback() {
+        tracing::warn!(
+            "the portal has no --portal-token or --trusted-user-header: it answers 403 on a non-loopback address"
+        );
+    }
+    let metrics = Arc::new(Metrics::new());
+    let worker_id = args.worker_id.clone().unwrap_or_else(default_worker_id);
+    let app = Arc::new(App {
+        store,
+        args,
+        sources,
+        metrics,
+        slack,
+        worker_id,
+        runbooks,
+        draining: AtomicBool::new(false),
+        wake: Notify::new(),
+    });
+
+    let listener = tokio::net::TcpListener::bind(app.args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", app.args.listen))?;
+    let local = listener.local_addr()?;
+    // Tests and scripts read this line to learn the port when `--listen` says 0.
+    eprintln!("sre-agent serve listening on http://{local}");
+    tracing::info!(%local, worker = %app.worker_id, "serving");
+
+    let stop_claiming = CancellationToken::new();
+    let release = CancellationToken::new();
+    let stop_http = CancellationToken::new();
+
+    let mut workers = tokio::task::JoinSet::new();
+    for n in 0..app.args.concurrency.max(1) {
+        workers.spawn(worker::run(
+            Arc::clone(&app),
+            n,
+            stop_claiming.clone(),
+            release.clone(),
+        ));
+    }
+
+    let socket = if app.args.socket_mode {
+        Some(intake::start_socket_mode(Arc::clone(&app), stop_http.clone())?)
+    } else {
+        None
+    };
+
+    let http = {
+        let stop = stop_http.clone();
+        let router = router(Arc::clone(&app));
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        })
+    };
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining");
+    app.draining.store(true, Ordering::SeqCst);
+    stop_claiming.cancel();
+    app.wake.notify_waiters();
+    let drain = Duration::from_secs(app.args.drain_secs);
+    let all_done = async { while workers.join_next().await.is_some() {} };
+    if tokio::time::timeout(drain, all_done).await.is_err() {
+        tracing::warn!("drain time is up: releasing in-flight jobs");
+        release.cancel();
+        while workers.join_next().await.is_some() {}
+    }
+    stop_http.cancel();
+    if let Some(s) = socket {
+        let _ = s.await;
+    }
+    match http.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server error"),
+        Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+    }
+    app.store.close().await;
+    Ok(())
+}

@@ -1,0 +1,481 @@
+//! Workers: claim a job, keep its lease, post "investigating…", investigate
+//! with memory and runbooks as context, replace the message with the RCA,
+//! complete the job.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use mcp_slack::api::{PostMessage, Posted, RetryPolicy, SlackApi, SlackApiConfig, UpdateMessage};
+use mcp_slack::error::SlackError;
+use mcp_slack::rca::render_rca;
+use serde_json::{Value, json};
+use sre_orchestrator::engine::Quiet;
+use sre_orchestrator::investigate::{Options, Outcome, investigate};
+use sre_orchestrator::rca::Rca;
+use sre_orchestrator::store::{Incident, Job, SlackMessage, StoreError};
+use sre_orchestrator::transcript::{ChatModel, Recording, Transcript};
+use tokio_util::sync::CancellationToken;
+
+use super::tools::{MeteredTools, SharedModel};
+use super::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, App};
+
+/// The `action_id` of a remediation's "approve" button.
+pub const ACTION_APPROVE: &str = "sre_approve_remediation";
+
+/// Posting to Slack with a per-channel pace.
+pub struct SlackOut {
+    /// The Web API client.
+    pub api: SlackApi,
+    interval: Duration,
+    next: Mutex<HashMap<String, Instant>>,
+}
+
+impl std::fmt::Debug for SlackOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackOut").finish_non_exhaustive()
+    }
+}
+
+impl SlackOut {
+    /// A client for `api_url` with `token`, at most one message per
+    /// `interval` per channel.
+    pub fn new(api_url: &str, token: &str, interval: Duration) -> Self {
+        SlackOut {
+            api: SlackApi::new(SlackApiConfig {
+                base_url: api_url.to_string(),
+                bot_token: Some(token.to_string()),
+                user_token: None,
+                retry: RetryPolicy::default(),
+            }),
+            interval,
+            next: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits for the channel's next slot. Slots are reserved under the lock,
+    /// so concurrent posters to one channel queue up instead of bursting
+    /// (Slack answers bursts with 429s and may drop the app's messages).
+    async fn pace(&self, channel: &str) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let wait = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = Instant::now();
+            let slot = next.entry(channel.to_string()).or_insert(now);
+            let at = (*slot).max(now);
+            *slot = at + self.interval;
+            at - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Posts a message (paced).
+    pub async fn post(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Option<Vec<Value>>,
+    ) -> Result<Posted, SlackError> {
+        self.pace(channel).await;
+        self.api
+            .post_message(&PostMessage {
+                channel: channel.to_string(),
+                text: text.to_string(),
+                blocks,
+                thread_ts: thread_ts.map(str::to_string),
+                reply_broadcast: None,
+                unfurl_links: false,
+            })
+            .await
+    }
+
+    /// Replaces a message (paced).
+    pub async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        text: &str,
+        blocks: Option<Vec<Value>>,
+    ) -> Result<Posted, SlackError> {
+        self.pace(channel).await;
+        self.api
+            .update_message(&UpdateMessage {
+                channel: channel.to_string(),
+                ts: ts.to_string(),
+                text: text.to_string(),
+                blocks,
+            })
+            .await
+    }
+}
+
+/// Where an incident's messages go: (channel, thread).
+pub fn slack_target(app: &App, incident: &Incident) -> Option<(String, Option<String>)> {
+    if let Some(c) = &incident.reply_channel {
+        return Some((c.clone(), incident.reply_thread.clone()));
+    }
+    if let Some(c) = incident.alert.annotations.get(ANN_SLACK_CHANNEL) {
+        return Some((
+            c.clone(),
+            incident.alert.annotations.get(ANN_SLACK_THREAD).cloned(),
+        ));
+    }
+    app.args
+        .slack_channel
+        .clone()
+        .filter(|c| !c.is_empty())
+        .map(|c| (c, None))
+}
+
+/// The RCA as Slack blocks: mcp-slack's rendering, plus "approve" buttons
+/// on remediation steps when writes are allowed.
+pub fn rca_blocks(app: &App, incident: &Incident, rca: &Rca) -> (String, Vec<Value>) {
+    let message = crate::slack::message(
+        &incident.id.to_string(),
+        &incident.alert,
+        rca,
+        app.portal_link(incident.id),
+    );
+    let rendered = render_rca(&message);
+    let mut blocks = rendered.blocks;
+    if app.args.allow_writes {
+        let buttons: Vec<Value> = rca
+            .remediation
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.command.is_some())
+            .take(5)
+            .map(|(i, r)| {
+                let label: String = format!("Approve step {}: {}", i + 1, r.action)
+                    .chars()
+                    .take(70)
+                    .collect();
+                json!({
+                    "type": "button",
+                    "action_id": format!("{ACTION_APPROVE}_{i}"),
+                    "text": {"type": "plain_text", "text": label},
+                    "value": format!("{}:{i}", incident.id),
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Approve remediation?"},
+                        "text": {"type": "plain_text", "text": r.command.clone().unwrap_or_default().chars().take(250).collect::<String>()},
+                        "confirm": {"type": "plain_text", "text": "Approve"},
+                        "deny": {"type": "plain_text", "text": "Cancel"}
+                    }
+                })
+            })
+            .collect();
+        if !buttons.is_empty() {
+            // Before the feedback actions, which stay last.
+            let at = blocks.len().saturating_sub(1);
+            blocks.insert(
+                at,
+                json!({"type": "actions", "block_id": "rca_remediation", "elements": buttons}),
+            );
+        }
+    }
+    (rendered.text, blocks)
+}
+
+/// Posts "investigating…" (or finds the message an earlier attempt posted)
+/// and records it in the store before anything else happens, so a retry
+/// edits this message instead of posting another.
+async fn placeholder(app: &App, job: &Job) -> Option<SlackMessage> {
+    let slack = app.slack.as_ref()?;
+    let incident = &job.incident;
+    if let Some(existing) = &incident.slack {
+        return Some(existing.clone());
+    }
+    let (channel, thread) = slack_target(app, incident)?;
+    let text = format!(
+        ":mag: Investigating *{}*{} … (incident #{})",
+        mcp_slack::rca::escape(&incident.alert.name),
+        incident
+            .alert
+            .service
+            .as_deref()
+            .map(|s| format!(" on `{}`", mcp_slack::rca::escape(s)))
+            .unwrap_or_default(),
+        incident.id
+    );
+    let posted = match slack.post(&channel, thread.as_deref(), &text, None).await {
+        Ok(p) => p,
+        Err(e) => {
+            app.metrics.slack_error("chat.postMessage");
+            tracing::warn!(incident = incident.id, error = %e, "could not post to Slack; investigating anyway");
+            return None;
+        }
+    };
+    match app
+        .store
+        .set_slack_message(incident.id, &posted.channel, &posted.ts, None)
+        .await
+    {
+        Ok(recorded) => {
+            if recorded.ts != posted.ts {
+                // Another attempt recorded its message first: use that one,
+                // and say so in ours rather than leave a second placeholder.
+                tracing::warn!(incident = incident.id, "a second placeholder was posted; using the first");
+                let _ = slack
+                    .update(&posted.channel, &posted.ts, "(superseded: see the other message in this thread)", None)
+                    .await;
+            }
+            Some(recorded)
+        }
+        Err(e) => {
+            tracing::warn!(incident = incident.id, error = %e, "could not record the Slack message");
+            Some(SlackMessage {
+                channel: posted.channel,
+                ts: posted.ts,
+                permalink: None,
+            })
+        }
+    }
+}
+
+/// Words worth searching for, joined with `or` (the store's search syntax
+/// wants every word otherwise).
+fn search_words(text: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        let w = w.to_lowercase();
+        if w.len() > 2 && !words.contains(&w) && !matches!(w.as_str(), "and" | "the" | "for" | "than" | "above" | "below") {
+            words.push(w);
+        }
+        if words.len() >= 8 {
+            break;
+        }
+    }
+    words.join(" or ")
+}
+
+/// Memory: similar past incidents (with people's verdicts) and matching
+/// runbook sections, as text for the specialist.
+pub async fn memory_context(app: &App, incident: &Incident) -> Option<String> {
+    let mut out = String::new();
+    match app.store.similar_incidents(&incident.alert, 6).await {
+        Ok(past) => {
+            let past: Vec<_> = past
+                .into_iter()
+                .filter(|p| p.incident_id != incident.id)
+                .take(5)
+                .collect();
+            if !past.is_empty() {
+                out.push_str("Similar past incidents (most similar first):\n");
+                for p in past {
+                    let verdict = match p.verdict {
+                        Some(sre_orchestrator::store::Verdict::Confirmed) => " [root cause CONFIRMED by a person]",
+                        Some(sre_orchestrator::store::Verdict::Wrong) => " [root cause previously judged WRONG]",
+                        None => "",
+                    };
+                    out.push_str(&format!(
+                        "- #{} {} ({}{}): {} Root cause then: {} ({}): {}{verdict}\n",
+                        p.incident_id,
+                        p.created_at.strftime("%Y-%m-%d"),
+                        p.alert_name,
+                        p.service.map(|s| format!(", {s}")).unwrap_or_default(),
+                        p.summary,
+                        p.root_cause.component,
+                        p.root_cause.kind,
+                        p.root_cause.description,
+                    ));
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "similar incidents unavailable"),
+    }
+    if app.runbooks.is_some() {
+        let query = search_words(&format!(
+            "{} {} {}",
+            incident.alert.name,
+            incident.alert.service.as_deref().unwrap_or(""),
+            incident.alert.summary
+        ));
+        if !query.is_empty() {
+            match app.store.search_runbooks(&query, 3).await {
+                Ok(hits) if !hits.is_empty() => {
+                    out.push_str("Runbook sections that may apply:\n");
+                    for h in hits {
+                        out.push_str(&format!(
+                            "- {} § {} ({}): {}\n",
+                            h.title, h.heading, h.path, h.snippet
+                        ));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "runbook search failed"),
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Runs the investigation itself.
+async fn investigate_incident(
+    app: &App,
+    incident: &Incident,
+    context: Option<String>,
+) -> (Outcome, Transcript) {
+    if app.args.test_investigation_delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(app.args.test_investigation_delay_ms)).await;
+    }
+    let options = Options {
+        now: app.sources.now.unwrap_or_else(Timestamp::now),
+        default_namespace: app.sources.default_namespace.clone(),
+        max_steps: app.sources.max_steps.max(1),
+        context,
+    };
+    let recording = Recording::new(
+        MeteredTools {
+            inner: Arc::clone(&app.sources.tools),
+            metrics: Arc::clone(&app.metrics),
+        },
+        app.sources.llm.clone().map(SharedModel),
+    );
+    let model = recording.model();
+    let model_ref: Option<&dyn ChatModel> = model.as_ref().map(|m| m as &dyn ChatModel);
+    let outcome = investigate(&incident.alert, &recording, model_ref, &options, &Quiet).await;
+    (outcome, recording.transcript())
+}
+
+enum Ended {
+    Finished(Box<(Outcome, Transcript)>),
+    LeaseLost,
+    Released,
+}
+
+/// Handles one claimed job to the end.
+async fn process(app: &App, job: Job, release: &CancellationToken) {
+    let started = Instant::now();
+    let incident_id = job.incident.id;
+    tracing::info!(job = job.id, incident = incident_id, attempt = job.attempt, "investigating");
+    let lease = Duration::from_secs(app.args.lease_secs.max(1));
+    let lost = CancellationToken::new();
+    let done = CancellationToken::new();
+    let renewer = {
+        let store = app.store.clone();
+        let job = job.clone();
+        let lost = lost.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            // Renew at a third of the lease: two renewals may fail before
+            // the lease runs out.
+            let every = (lease / 3).max(Duration::from_millis(200));
+            loop {
+                tokio::select! {
+                    _ = done.cancelled() => break,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                match store.renew_lease(&job, lease).await {
+                    Ok(_) => {}
+                    Err(StoreError::LeaseLost { .. }) => {
+                        tracing::warn!(job = job.id, "lease lost: another worker has this job");
+                        lost.cancel();
+                        break;
+                    }
+                    Err(e) => tracing::warn!(job = job.id, error = %e, "lease renewal failed"),
+                }
+            }
+        })
+    };
+
+    let message = placeholder(app, &job).await;
+    let context = memory_context(app, &job.incident).await;
+    let ended = tokio::select! {
+        r = investigate_incident(app, &job.incident, context) => Ended::Finished(Box::new(r)),
+        _ = lost.cancelled() => Ended::LeaseLost,
+        _ = release.cancelled() => Ended::Released,
+    };
+    done.cancel();
+    let _ = renewer.await;
+
+    match ended {
+        Ended::LeaseLost => app.metrics.investigation("lease_lost", started.elapsed()),
+        Ended::Released => {
+            if let Err(e) = app
+                .store
+                .fail_job(&job, "released: the replica shut down mid-investigation", true)
+                .await
+            {
+                tracing::warn!(job = job.id, error = %e, "could not release the job; its lease will expire");
+            }
+            app.metrics.investigation("released", started.elapsed());
+        }
+        Ended::Finished(result) => {
+            let (outcome, transcript) = *result;
+            // Slack first: the update edits the one message, so doing it
+            // again on a retry is harmless, while a completed job whose
+            // message still says "investigating…" would stay that way.
+            if let (Some(slack), Some(m)) = (&app.slack, &message) {
+                let (text, blocks) = rca_blocks(app, &job.incident, &outcome.rca);
+                if let Err(e) = slack.update(&m.channel, &m.ts, &text, Some(blocks)).await {
+                    app.metrics.slack_error("chat.update");
+                    tracing::warn!(incident = incident_id, error = %e, "could not put the RCA in Slack");
+                }
+            }
+            match app
+                .store
+                .complete_job(&job, &outcome.rca, &transcript)
+                .await
+            {
+                Ok(()) => {
+                    app.metrics.llm_usage(&outcome.llm_usage);
+                    app.metrics.investigation("done", started.elapsed());
+                    tracing::info!(
+                        incident = incident_id,
+                        root_cause = %outcome.rca.root_cause.component,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "investigation done"
+                    );
+                }
+                Err(StoreError::LeaseLost { .. }) => {
+                    app.metrics.investigation("lease_lost", started.elapsed());
+                }
+                Err(e) => {
+                    tracing::error!(job = job.id, error = %e, "could not record the RCA");
+                    let _ = app.store.fail_job(&job, &e.to_string(), true).await;
+                    app.metrics.investigation("failed", started.elapsed());
+                }
+            }
+        }
+    }
+}
+
+/// One worker: claims jobs until `stop` fires; `release` ends the current
+/// investigation early and hands its job back.
+pub async fn run(app: Arc<App>, n: usize, stop: CancellationToken, release: CancellationToken) {
+    let worker = format!("{}/{n}", app.worker_id);
+    let lease = Duration::from_secs(app.args.lease_secs.max(1));
+    let poll = Duration::from_millis(app.args.poll_ms.max(10));
+    loop {
+        if stop.is_cancelled() {
+            break;
+        }
+        match app.store.claim_job(&worker, lease).await {
+            Ok(Some(job)) => process(&app, job, &release).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = app.wake.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(worker, error = %e, "cannot claim jobs");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+    tracing::debug!(worker, "worker stopped");
+}

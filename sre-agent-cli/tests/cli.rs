@@ -1,0 +1,277 @@
+//! `sre-agent` as users run it: the binary, on the bundled scenarios.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scenario(name: &str) -> String {
+    root()
+        .join("fixtures/scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn agent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sre-agent"))
+        .args(args)
+        .env_remove("SRE_AGENT_CONFIG")
+        .env_remove("SLACK_BOT_TOKEN")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn investigate_a_scenario_prints_a_readable_rca() {
+    let out = agent(&[
+        "investigate",
+        "--scenario",
+        &scenario("oom-after-limit-change"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("ROOT CAUSE cart [oom_killed]"), "{text}");
+    assert!(text.contains("deterministic analysis (no LLM)"), "{text}");
+    assert!(
+        text.contains("512Mi → 256Mi"),
+        "the limit change is in the evidence: {text}"
+    );
+    assert!(
+        text.contains("kubectl -n shop rollout undo deployment/cart"),
+        "{text}"
+    );
+    // No ANSI colour when stdout is not a terminal, and no progress noise.
+    assert!(!text.contains('\u{1b}'));
+    assert!(!stderr(&out).contains("ms  "), "{}", stderr(&out));
+}
+
+#[test]
+fn json_and_markdown_outputs_and_the_markdown_snapshot() {
+    let out = agent(&[
+        "investigate",
+        "--scenario",
+        &scenario("missing-index-collscan"),
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rca"]["root_cause"]["component"], "shop.orders");
+    assert_eq!(v["rca"]["root_cause"]["kind"], "missing_index");
+    assert_eq!(v["rca"]["mode"], "deterministic");
+    assert!(v["tool_calls"].as_u64().unwrap() > 10);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rca.md");
+    let out = agent(&[
+        "investigate",
+        "--scenario",
+        &scenario("downstream-latency-chain"),
+        "--format",
+        "markdown",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let md = std::fs::read_to_string(&file).unwrap();
+    insta::assert_snapshot!("downstream_latency_chain_markdown", md);
+}
+
+#[test]
+fn record_then_replay_gives_the_same_rca_without_any_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.json");
+    let live = agent(&[
+        "investigate",
+        "--scenario",
+        &scenario("bad-deploy-5xx"),
+        "--format",
+        "json",
+        "--record",
+        rec.to_str().unwrap(),
+    ]);
+    assert!(live.status.success(), "{}", stderr(&live));
+    let alert = root().join("fixtures/scenarios/bad-deploy-5xx/alert.json");
+    let replayed = agent(&[
+        "investigate",
+        "--alert",
+        alert.to_str().unwrap(),
+        "--replay",
+        rec.to_str().unwrap(),
+        "--now",
+        "2025-06-04T14:30:00Z",
+        "--namespace",
+        "shop",
+        "--format",
+        "json",
+    ]);
+    assert!(replayed.status.success(), "{}", stderr(&replayed));
+    let a: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&replayed.stdout).unwrap();
+    assert_eq!(a["rca"]["root_cause"], b["rca"]["root_cause"]);
+    assert_eq!(a["rca"]["evidence"], b["rca"]["evidence"]);
+}
+
+#[test]
+fn bad_input_and_unreachable_sources_have_their_own_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("alert.json");
+    std::fs::write(&garbage, "{\"not\": \"an alert\"}").unwrap();
+    let out = agent(&[
+        "investigate",
+        "--alert",
+        garbage.to_str().unwrap(),
+        "--scenario",
+        &scenario("bad-deploy-5xx"),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not an Alertmanager or SigNoz webhook payload"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = agent(&["investigate", "--service", "checkout"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no data sources"), "{}", stderr(&out));
+
+    let out = agent(&["investigate", "--scenario", "/nonexistent/scenario"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        format!("[[servers]]\nname = \"signoz\"\ntransport = \"http\"\nurl = \"http://127.0.0.1:{port}/mcp\"\n"),
+    )
+    .unwrap();
+    let out = agent(&[
+        "investigate",
+        "--service",
+        "checkout",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no data source could be reached"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn mcp_list_shows_the_servers_and_their_tools() {
+    let out = agent(&[
+        "mcp",
+        "list",
+        "--scenario",
+        &scenario("missing-index-collscan"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for tool in [
+        "k8s.workload_health",
+        "signoz.log_patterns",
+        "mongo.slow_queries",
+    ] {
+        assert!(text.contains(tool), "{tool} missing from {text}");
+    }
+    assert!(!text.contains("query_sql"), "raw SQL stays off");
+}
+
+#[test]
+fn eval_scores_every_scenario_and_guards_the_baseline() {
+    let dir = root().join("fixtures/scenarios");
+    let baseline = dir.join("baseline.json");
+    let out = agent(&[
+        "eval",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scenarios = report["scenarios"].as_array().unwrap();
+    assert!(scenarios.len() >= 12);
+    let categories = report["by_category"].as_object().unwrap();
+    assert_eq!(categories.len(), 5, "all five categories are covered");
+
+    // A baseline above what the engine does must fail the run.
+    let tmp = tempfile::tempdir().unwrap();
+    let strict = tmp.path().join("baseline.json");
+    std::fs::write(&strict, r#"{"scenarios": 12, "top1": 1.01, "top3": 1.01}"#).unwrap();
+    let out = agent(&[
+        "eval",
+        dir.to_str().unwrap(),
+        "--baseline",
+        strict.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("below the baseline"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn post_to_slack_sends_the_block_kit_rca_to_the_thread() {
+    let fake = mcp_slack::fake::FakeSlack::start().await.unwrap();
+    fake.add_channel("C0ALERTS", "alerts", false, true, "alerts");
+    let alert_ts = fake.add_message(
+        "C0ALERTS",
+        mcp_slack::fake::SeedMessage {
+            username: Some("alertmanager".into()),
+            bot_id: Some("B0AM".into()),
+            text: "[FIRING:1] CheckoutErrorRate".into(),
+            ..Default::default()
+        },
+    );
+    let target = format!("C0ALERTS/{alert_ts}");
+    let api = fake.api_url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_sre-agent"))
+            .args([
+                "investigate",
+                "--scenario",
+                &scenario("certificate-expired"),
+                "--post-to-slack",
+                &target,
+            ])
+            .env("SLACK_BOT_TOKEN", mcp_slack::fake::BOT_TOKEN)
+            .env("SLACK_API_URL", api)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let calls = fake.calls_to("chat.postMessage");
+    assert_eq!(calls.len(), 1);
+    let body = serde_json::to_string(&calls[0].args).unwrap();
+    assert!(body.contains(&alert_ts), "posted in the thread: {body}");
+    assert!(body.contains("blocks"), "{body}");
+    assert!(body.contains("payments-gateway"), "{body}");
+}
