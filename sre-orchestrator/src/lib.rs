@@ -1,23 +1,29 @@
 //! The orchestrator: turns MCP servers into an investigation.
 //!
-//! An alert arrives ([`alert`]); the [`router`] decides which specialist
-//! should look at it; the investigation ends in a typed root-cause analysis
-//! ([`rca`]). This crate is being built (issue #7). What exists so far:
+//! An alert arrives ([`alert`]: Alertmanager and SigNoz webhooks, Slack
+//! alert messages, slash commands, on-demand requests). The [`router`]
+//! classifies it by rules, asking the LLM only when the rules are unsure.
+//! Then, in [`investigate`]:
 //!
-//! * the input side: alert parsing for Alertmanager and SigNoz webhooks,
-//!   on-demand requests and slash commands ([`alert`]);
-//! * rule-based routing to one of five specialist categories ([`router`]);
-//! * the tool registry, reaching MCP servers over stdio, streamable HTTP or
-//!   in-process, with failures recorded as data gaps ([`registry`]);
-//! * the chat-completions client for Azure OpenAI and OpenAI-compatible
-//!   endpoints, with retries that honour `Retry-After` ([`llm`]), and a fake
-//!   server for tests (feature `fake`);
-//! * the RCA type with its Markdown rendering ([`rca`]).
-//! * the incident store: incidents, durable job queue, memory, runbooks and
-//!   audit log on SQLite or PostgreSQL ([`store`]).
+//! 1. the deterministic [`engine`] gathers an evidence pack in parallel
+//!    through whatever MCP servers the [`registry`] reached (stdio, HTTP or
+//!    in-process), turns it into signals, follows the trace dependency graph
+//!    to the deepest degraded service, and ranks suspects;
+//! 2. with an LLM ([`llm`]), a specialist [`agent`] for the category starts
+//!    from that pack and may call read-only tools to confirm or overturn it;
+//!    without one, or when the LLM fails, the engine's RCA is the answer,
+//!    labelled as such;
+//! 3. everything ends in one typed [`rca::Rca`].
 //!
-//! Not written yet: the specialist agent loop, the deterministic analysis
-//! engine, record/replay.
+//! Every tool call and LLM exchange goes through two small traits
+//! ([`transcript::ToolSource`], [`transcript::ChatModel`]) so that an
+//! investigation can be recorded and replayed without any backend
+//! ([`transcript`]). The [`store`] keeps incidents, the durable job queue,
+//! memory of past incidents, runbooks and the audit log for the Slack bot, on
+//! SQLite or PostgreSQL.
+//!
+//! Design rule: a failing source degrades one piece of evidence, never the
+//! investigation. Failures become [`rca::DataGap`]s that the RCA shows.
 
 pub mod agent;
 pub mod alert;

@@ -39,7 +39,7 @@ impl Server {
     pub fn spawn(args: &[String], envs: &[(&str, String)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sre-agent"));
         cmd.arg("--log-level")
-            .arg("info,sqlx=warn")
+            .arg("info,rmcp=warn,sqlx=warn,mcp_signoz=warn")
             .arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
@@ -149,6 +149,7 @@ impl Drop for Server {
 
 /// A plain HTTP client (loopback only).
 pub fn http() -> reqwest::Client {
+    sre_orchestrator::ensure_crypto_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .no_proxy()

@@ -9,7 +9,7 @@
 //!
 //! Three stages, each its own module:
 //!
-//! * [`collect`] decides which tools to call and calls them concurrently
+//! * [`collect`](mod@collect) decides which tools to call and calls them concurrently
 //!   through any [`ToolSource`] (live servers, in-process servers, or a
 //!   replayed recording);
 //! * [`parse`] reads the servers' text back into rows;

@@ -440,3 +440,61 @@ pub fn edges(text: &str) -> Vec<Edge> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_durations_and_quantities() {
+        assert_eq!(age_secs("45m ago"), Some(2700));
+        assert_eq!(age_secs("12d04h"), Some(12 * 86_400 + 4 * 3600));
+        assert_eq!(age_secs("-"), None);
+        assert_eq!(age_secs("soon"), None);
+        assert_eq!(duration_ms("1.56s"), Some(1560.0));
+        assert_eq!(duration_ms("4,070ms"), Some(4070.0));
+        assert_eq!(duration_ms("850µs"), Some(0.85));
+        assert_eq!(count("4.9M"), Some(4_900_000.0));
+        assert_eq!(millicores("2"), Some(2000.0));
+        assert_eq!(percent("32.8%"), Some(32.8));
+    }
+
+    #[test]
+    fn tables_keep_the_last_column_whole_and_stop_at_footers() {
+        let text = "# header\nA   B   C\n1   two  three  four\n5   6   7\n… 3 more\n8  9  10\n";
+        let rows = table(text, "A");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["C"], "three  four");
+        assert!(table(text, "Z").is_empty());
+    }
+
+    #[test]
+    fn health_findings_with_details() {
+        let text = "CRITICAL  shop/Deployment/cart (pods)  OOMKilled  (since 4m ago)\n    3 pods: a, b\nWARNING   Node/node-5  MemoryPressure  (since 31m ago)\nnoise\n";
+        let f = health_findings(text);
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            (f[0].kind.as_str(), f[0].name.as_str(), f[0].pods),
+            ("Deployment", "cart", true)
+        );
+        assert_eq!(f[0].since_secs, Some(240));
+        assert_eq!(f[0].details, vec!["3 pods: a, b"]);
+        assert_eq!(f[1].namespace, None);
+    }
+
+    #[test]
+    fn revision_changes_and_service_health() {
+        let history =
+            "changes (newest first):\n  2 → 3 (45m ago): api image a → b; api env removed: X\n";
+        let c = revision_changes(history);
+        assert_eq!(c[0].to, 3);
+        assert_eq!(c[0].ago_secs, Some(2700));
+        assert_eq!(c[0].items.len(), 2);
+        let health = "            RATE  CALLS   ERR%    P50    P95    P99\nwindow    0.20/s    180  32.8%  130ms  1.56s  1.60s\nbaseline  0.20/s    720   0.0%  108ms  143ms  147ms\nVerdict: bad.\n";
+        let h = service_health(health);
+        assert_eq!(h.calls, (Some(180.0), Some(720.0)));
+        assert!((h.err_delta() - 32.8).abs() < 1e-9);
+        assert!((h.p99_ratio().unwrap() - 1600.0 / 147.0).abs() < 1e-9);
+        assert_eq!(h.verdict, "bad.");
+    }
+}

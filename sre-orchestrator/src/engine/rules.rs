@@ -160,7 +160,11 @@ impl Ctx<'_> {
 /// `cart`, `db-0` → `db`).
 pub fn owner_of(pod: &str) -> String {
     static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"^(.+?)(?:-[a-z0-9]{6,10})?-(?:[a-z0-9]{5}|\d+)$").ok());
+    let re = RE.get_or_init(
+        || // Kubernetes' generated suffixes use consonants and digits only
+        // (no vowels), which tells `node-exporter-x7k2p` from a hash.
+        Regex::new(r"^(.+?)(?:-[b-df-hj-np-tv-z0-9]{6,10})?-(?:[b-df-hj-np-tv-z0-9]{5}|\d+)$").ok(),
+    );
     re.as_ref()
         .and_then(|re| re.captures(pod))
         .and_then(|c| c.get(1))
@@ -1213,4 +1217,45 @@ fn rank(scope: &Scope, signals: &[Signal], degraded: &[String], path: &[String])
             .then_with(|| a.component.cmp(&b.component))
     });
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pod_owners_and_component_names() {
+        assert_eq!(owner_of("cart-59b7d8c6f-87l5t"), "cart");
+        assert_eq!(owner_of("redis-0"), "redis");
+        assert_eq!(owner_of("node-exporter-x7k2p"), "node-exporter");
+        assert!(same_component("checkout-api", "checkout"));
+        assert!(same_component("shop.orders", "orders"));
+        assert!(!same_component("cart", "carts"));
+    }
+
+    #[test]
+    fn hosts_in_connection_errors() {
+        assert_eq!(
+            host_in("dial tcp: lookup inventory on 10.96.0.10:53: no such host").as_deref(),
+            Some("inventory")
+        );
+        assert_eq!(
+            host_in("Post \"https://payments-gateway:8443/charge\": x509: certificate has expired")
+                .as_deref(),
+            Some("payments-gateway")
+        );
+        assert_eq!(host_in("nothing here"), None);
+    }
+
+    #[test]
+    fn only_lowered_memory_limits_count() {
+        assert_eq!(
+            memory_lowered("cart limits cpu=500m,memory=512Mi → cpu=500m,memory=256Mi").as_deref(),
+            Some("512Mi → 256Mi")
+        );
+        assert_eq!(
+            memory_lowered("cart limits memory=256Mi → memory=1Gi"),
+            None
+        );
+    }
 }
