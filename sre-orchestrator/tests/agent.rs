@@ -443,3 +443,55 @@ async fn a_tool_server_that_dies_mid_investigation_is_a_data_gap_not_a_failure()
     );
     assert_eq!(out.rca.mode, Mode::Llm);
 }
+
+#[tokio::test]
+async fn the_llm_breaks_ties_only_when_the_rules_are_unsure() {
+    let fake = FakeLlm::start(vec![
+        Reply::Text("Database.".into()),
+        Reply::Text(FINAL.into()),
+    ])
+    .await
+    .unwrap();
+    let registry = cluster().await;
+    let client = llm(&fake);
+    let mut vague = alert();
+    vague.name = "SomethingIsOff".into();
+    vague.summary = "the shop feels weird".into();
+    vague
+        .labels
+        .retain(|k, _| k == "alertname" || k == "namespace");
+    vague.service = None;
+    assert!(sre_orchestrator::router::route(&vague).unsure);
+    let out = investigate(
+        &vague,
+        &registry,
+        Some(&client as &dyn ChatModel),
+        &options(),
+        &Quiet,
+    )
+    .await;
+    assert_eq!(
+        out.route.category,
+        sre_orchestrator::router::Category::Database
+    );
+    assert!(
+        out.route.matched.iter().any(|m| m.starts_with("llm:")),
+        "{:?}",
+        out.route.matched
+    );
+    // A clear alert never asks.
+    let fake = FakeLlm::start(vec![Reply::Text(FINAL.into())])
+        .await
+        .unwrap();
+    let client = llm(&fake);
+    let out = investigate(
+        &alert(),
+        &registry,
+        Some(&client as &dyn ChatModel),
+        &options(),
+        &Quiet,
+    )
+    .await;
+    assert!(!out.route.matched.iter().any(|m| m.starts_with("llm:")));
+    assert_eq!(fake.received().len(), 1);
+}
