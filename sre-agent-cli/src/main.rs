@@ -154,7 +154,12 @@ struct InvestigateArgs {
     #[arg(long)]
     post_to_slack: Option<String>,
     /// Slack Web API base URL (tests point it at a fake).
-    #[arg(long, env = "SLACK_API_URL", default_value = "https://slack.com/api", hide = true)]
+    #[arg(
+        long,
+        env = "SLACK_API_URL",
+        default_value = "https://slack.com/api",
+        hide = true
+    )]
     slack_api_url: String,
     /// "Now" for the investigation (RFC 3339); scenarios bring their own.
     #[arg(long)]
@@ -195,7 +200,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     sre_orchestrator::ensure_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -237,38 +245,43 @@ async fn connect(args: &SourceArgs, file: &FileConfig) -> Result<Registry> {
         .map(|s| s.to_config())
         .collect::<Result<_>>()
         .map_err(exit::bad_input)?;
-    if let Some(ctx) = &args.kube_context {
-        configs.retain(|c| c.name != "k8s");
+    // Flags name our own servers, spawned over stdio; they replace a server
+    // of the same name from the file.
+    let mut ours = |name: &str, binary: &str, args: Vec<String>, env: Vec<(String, String)>| {
+        configs.retain(|c| c.name != name);
         configs.push(ServerConfig {
-            name: "k8s".into(),
+            name: name.into(),
             transport: ServerTransport::Stdio {
-                command: server_binary("mcp-kubernetes"),
-                args: vec!["--context".into(), ctx.clone()],
-                env: Default::default(),
+                command: server_binary(binary),
+                args,
+                env: env.into_iter().collect(),
             },
         });
+    };
+    if let Some(ctx) = &args.kube_context {
+        ours(
+            "k8s",
+            "mcp-kubernetes",
+            vec!["--context".into(), ctx.clone()],
+            Vec::new(),
+        );
     }
     if let Some(url) = &args.clickhouse_url {
-        configs.retain(|c| c.name != "signoz");
-        configs.push(ServerConfig {
-            name: "signoz".into(),
-            transport: ServerTransport::Stdio {
-                command: server_binary("mcp-signoz"),
-                args: vec!["--clickhouse-url".into(), url.clone()],
-                env: Default::default(),
-            },
-        });
+        ours(
+            "signoz",
+            "mcp-signoz",
+            vec!["--clickhouse-url".into(), url.clone()],
+            Vec::new(),
+        );
     }
     if let Some(uri) = &args.mongodb_uri {
-        configs.retain(|c| c.name != "mongo");
-        configs.push(ServerConfig {
-            name: "mongo".into(),
-            transport: ServerTransport::Stdio {
-                command: server_binary("mcp-mongodb"),
-                args: Vec::new(),
-                env: [("MONGODB_URI".to_string(), uri.clone())].into_iter().collect(),
-            },
-        });
+        // The URI goes in the environment, not the process list.
+        ours(
+            "mongo",
+            "mcp-mongodb",
+            Vec::new(),
+            vec![("MONGODB_URI".into(), uri.clone())],
+        );
     }
     if configs.is_empty() {
         return Err(exit::bad_input(anyhow::anyhow!(
@@ -276,7 +289,9 @@ async fn connect(args: &SourceArgs, file: &FileConfig) -> Result<Registry> {
         )));
     }
     let mut registry = Registry::new(timeout);
-    registry.connect_all(&configs, Duration::from_secs(20)).await;
+    registry
+        .connect_all(&configs, Duration::from_secs(20))
+        .await;
     if registry.servers().is_empty() {
         let why: Vec<String> = registry
             .gaps()
@@ -324,14 +339,19 @@ fn read_alert(args: &InvestigateArgs) -> Result<Option<Alert>> {
                 .context("cannot read the alert from stdin")?;
             s
         } else {
-            std::fs::read_to_string(path).with_context(|| format!("cannot read alert file {path}"))?
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read alert file {path}"))?
         };
-        let mut alerts = alert::parse_webhook(&body).with_context(|| format!("{path} is not an Alertmanager or SigNoz webhook payload"))?;
+        let mut alerts = alert::parse_webhook(&body)
+            .with_context(|| format!("{path} is not an Alertmanager or SigNoz webhook payload"))?;
         if alerts.is_empty() {
             bail!("{path} holds no alerts");
         }
         if alerts.len() > 1 {
-            tracing::warn!(count = alerts.len(), "the payload holds several alerts; investigating the first");
+            tracing::warn!(
+                count = alerts.len(),
+                "the payload holds several alerts; investigating the first"
+            );
         }
         return Ok(Some(alerts.remove(0)));
     }
@@ -398,7 +418,11 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
             .with_context(|| format!("{} is not a recording", path.display()))
             .map_err(exit::bad_input)?;
         let replay = Replay::new(&transcript);
-        let model: Option<&dyn ChatModel> = if replay.has_llm() { Some(&replay) } else { None };
+        let model: Option<&dyn ChatModel> = if replay.has_llm() {
+            Some(&replay)
+        } else {
+            None
+        };
         let outcome = investigate(&alert, &replay, model, &options, &progress).await;
         (outcome, None)
     } else {
@@ -406,7 +430,11 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         let client = match llm_config(&args.llm, &file) {
             Some(cfg) => {
                 let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
-                Some(LlmClient::new(endpoint, Duration::from_secs(120), Retry::default())?)
+                Some(LlmClient::new(
+                    endpoint,
+                    Duration::from_secs(120),
+                    Retry::default(),
+                )?)
             }
             None => None,
         };
@@ -440,15 +468,24 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
     let rendered = match args.format {
         Format::Json => serde_json::to_string_pretty(&outcome)?,
         Format::Markdown => outcome.rca.to_markdown(),
-        Format::Text => report::terminal(&outcome, args.out.is_none() && std::io::stdout().is_terminal()),
+        Format::Text => report::terminal(
+            &outcome,
+            args.out.is_none() && std::io::stdout().is_terminal(),
+        ),
     };
     match &args.out {
-        Some(path) => std::fs::write(path, &rendered).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, &rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => println!("{rendered}"),
     }
     if let Some(target) = &args.post_to_slack {
-        let posted = sre_agent_cli::slack::post_rca(&args.slack_api_url, target, &alert, &outcome.rca).await?;
-        eprintln!("posted to Slack: channel {} ts {}", posted.channel, posted.ts);
+        let posted =
+            sre_agent_cli::slack::post_rca(&args.slack_api_url, target, &alert, &outcome.rca)
+                .await?;
+        eprintln!(
+            "posted to Slack: channel {} ts {}",
+            posted.channel, posted.ts
+        );
     }
     if all_failed {
         return Ok(exit::UNREACHABLE);
@@ -472,7 +509,11 @@ async fn run_serve(cmd: ServeCmd) -> Result<u8> {
     let llm = match llm_config(&cmd.llm, &file) {
         Some(cfg) => {
             let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
-            Some(std::sync::Arc::new(LlmClient::new(endpoint, Duration::from_secs(120), Retry::default())?))
+            Some(std::sync::Arc::new(LlmClient::new(
+                endpoint,
+                Duration::from_secs(120),
+                Retry::default(),
+            )?))
         }
         None => None,
     };
@@ -502,15 +543,21 @@ async fn run_eval(args: EvalArgs) -> Result<u8> {
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&report)?),
         "table" => print!("{}", eval::table(&report)),
-        other => return Err(exit::bad_input(anyhow::anyhow!("--format must be table or json, not {other}"))),
+        other => {
+            return Err(exit::bad_input(anyhow::anyhow!(
+                "--format must be table or json, not {other}"
+            )));
+        }
     }
     if let Some(path) = &args.write_baseline {
         std::fs::write(path, serde_json::to_string_pretty(&report.overall)? + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.baseline {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read baseline {}", path.display()))?;
-        let baseline: eval::Accuracy = serde_json::from_str(&text).with_context(|| format!("{} is not a baseline", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read baseline {}", path.display()))?;
+        let baseline: eval::Accuracy = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a baseline", path.display()))?;
         if let Err(why) = eval::check_baseline(&report, &baseline) {
             eprintln!("eval: {why}");
             return Ok(exit::BELOW_BASELINE);
@@ -540,7 +587,12 @@ async fn run_mcp_list(args: SourceArgs) -> Result<u8> {
         println!("{server}");
         for t in tools.iter().filter(|t| t.server() == server) {
             let first = t.description.lines().next().unwrap_or("");
-            println!("  {:<32} {}{}", t.qualified, if t.read_only { "" } else { "[write] " }, first);
+            println!(
+                "  {:<32} {}{}",
+                t.qualified,
+                if t.read_only { "" } else { "[write] " },
+                first
+            );
         }
     }
     for g in registry.gaps() {

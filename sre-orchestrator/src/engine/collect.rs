@@ -238,14 +238,28 @@ pub async fn collect(
     outputs.extend(run_round(source, round2, observer).await);
 
     let mut gaps = source.gaps();
+    // One gap per server and reason: five tools failing on one missing
+    // kubeconfig is one problem.
+    let mut failed: Vec<(String, String, Vec<String>)> = Vec::new();
     for o in outputs.iter().filter(|o| o.outcome.is_error) {
-        let server = o.tool.split_once('.').map_or("", |(s, _)| s);
+        let server = o.tool.split_once('.').map_or("", |(s, _)| s).to_string();
         if gaps.iter().any(|g| g.source == server) {
             continue;
         }
+        let reason = first_line(&o.outcome.text);
+        match failed.iter_mut().find(|(s, r, _)| *s == server && *r == reason) {
+            Some((_, _, names)) => {
+                if !names.contains(&o.name) {
+                    names.push(o.name.clone());
+                }
+            }
+            None => failed.push((server, reason, vec![o.name.clone()])),
+        }
+    }
+    for (server, reason, names) in failed {
         gaps.push(DataGap {
-            source: o.tool.clone(),
-            reason: first_line(&o.outcome.text),
+            source: format!("{server} ({})", names.join(", ")),
+            reason,
         });
     }
     for (server, what) in [
