@@ -13,7 +13,9 @@ use std::time::Duration;
 use mcp_slack::fake::{BOT_TOKEN, FakeSlack, SeedMessage};
 use serde_json::{Value, json};
 use sre_orchestrator::store::{IncidentFilter, IncidentStatus, Store, Verdict};
-use support::{SECRET, Server, alert_payload, command_form, http, interaction_form, post_slack, wait_for};
+use support::{
+    SECRET, Server, alert_payload, command_form, http, interaction_form, post_slack, wait_for,
+};
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -21,7 +23,13 @@ fn post_texts(fake: &FakeSlack) -> Vec<String> {
     fake.calls_to("chat.postMessage")
         .iter()
         .filter(|c| c.error.is_none())
-        .map(|c| c.args.get("text").and_then(Value::as_str).unwrap_or("").to_string())
+        .map(|c| {
+            c.args
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        })
         .collect()
 }
 
@@ -45,6 +53,9 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
             "--public-url".into(),
             "https://portal.example.com".into(),
             "--no-llm".into(),
+            "--allow-writes".into(),
+            "--approvers".into(),
+            "U0ALICE001,U0CAROL001".into(),
         ],
         &[
             ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
@@ -64,80 +75,181 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     // 1. An Alertmanager webhook: recorded, then one "investigating…" post
     //    and one chat.update with the RCA.
     let payload = alert_payload("fp-oom-1", "checkout error rate above 5%", "firing");
-    let r = client.post(server.url("/webhook/alertmanager")).body(payload.clone()).send().await.unwrap();
+    let r = client
+        .post(server.url("/webhook/alertmanager"))
+        .body(payload.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["results"][0]["result"]["outcome"], "new", "{body}");
-    let incident_id = body["results"][0]["result"]["incident_id"].as_i64().unwrap();
+    let incident_id = body["results"][0]["result"]["incident_id"]
+        .as_i64()
+        .unwrap();
 
     let update = wait_for("the RCA chat.update", WAIT, || {
         let fake = fake.clone();
-        async move { fake.calls_to("chat.update").into_iter().find(|c| c.error.is_none()) }
+        async move {
+            fake.calls_to("chat.update")
+                .into_iter()
+                .find(|c| c.error.is_none())
+        }
     })
     .await;
     let posts = fake.calls_to("chat.postMessage");
     assert_eq!(posts.len(), 1, "exactly one post: {posts:?}");
     let placeholder_text = posts[0].args["text"].as_str().unwrap();
-    assert!(placeholder_text.contains("Investigating"), "{placeholder_text}");
+    assert!(
+        placeholder_text.contains("Investigating"),
+        "{placeholder_text}"
+    );
     let alerts_channel = fake.messages("C0ALERTS01");
     let placeholder_ts = alerts_channel
         .iter()
-        .find(|m| m["text"].as_str().unwrap_or("").contains(&format!("incident #{incident_id}"))
-            || m["text"].as_str().unwrap_or("").contains("Root cause analysis"))
+        .find(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&format!("incident #{incident_id}"))
+                || m["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Root cause analysis")
+        })
         .map(|m| m["ts"].as_str().unwrap().to_string())
         .expect("the bot's message in #alerts-prod");
-    assert_eq!(update.args["ts"].as_str().unwrap(), placeholder_ts, "the update edits the placeholder");
+    assert_eq!(
+        update.args["ts"].as_str().unwrap(),
+        placeholder_ts,
+        "the update edits the placeholder"
+    );
     let blocks = update.args["blocks"].to_string();
     assert!(blocks.contains("Root cause analysis"), "{blocks}");
-    assert!(blocks.contains("rca_confirm") && blocks.contains("rca_reject"), "{blocks}");
-    assert!(blocks.contains("https://portal.example.com/incidents/"), "{blocks}");
-    assert!(blocks.to_lowercase().contains("cart"), "the scenario's root cause is cart: {blocks}");
+    assert!(
+        blocks.contains("rca_confirm") && blocks.contains("rca_reject"),
+        "{blocks}"
+    );
+    assert!(
+        blocks.contains("https://portal.example.com/incidents/"),
+        "{blocks}"
+    );
+    assert!(
+        blocks.to_lowercase().contains("cart"),
+        "the scenario's root cause is cart: {blocks}"
+    );
 
     let incident = wait_for("the incident to be done", WAIT, || {
         let store = store.clone();
         async move {
-            store.get_incident(incident_id).await.unwrap().filter(|i| i.status == IncidentStatus::Done)
+            store
+                .get_incident(incident_id)
+                .await
+                .unwrap()
+                .filter(|i| i.status == IncidentStatus::Done)
         }
     })
     .await;
-    assert_eq!(incident.rca.as_ref().unwrap().root_cause.component.contains("cart"), true);
+    let root = &incident.rca.as_ref().unwrap().root_cause;
+    assert!(root.component.contains("cart"), "{root:?}");
     assert_eq!(incident.slack.as_ref().unwrap().ts, placeholder_ts);
-    assert!(store.transcript(incident_id).await.unwrap().is_some(), "transcript stored");
+    assert!(
+        store.transcript(incident_id).await.unwrap().is_some(),
+        "transcript stored"
+    );
 
     // 2. The same alert again within the window: a duplicate, no new post.
-    let r = client.post(server.url("/webhook/alertmanager")).body(payload.clone()).send().await.unwrap();
+    let r = client
+        .post(server.url("/webhook/alertmanager"))
+        .body(payload.clone())
+        .send()
+        .await
+        .unwrap();
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["results"][0]["result"]["outcome"], "duplicate", "{body}");
+    assert_eq!(
+        body["results"][0]["result"]["outcome"], "duplicate",
+        "{body}"
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(fake.calls_to("chat.postMessage").len(), 1, "no post for a duplicate");
+    assert_eq!(
+        fake.calls_to("chat.postMessage").len(),
+        1,
+        "no post for a duplicate"
+    );
 
     // 3. Resolved: the incident is marked resolved.
     let resolved = alert_payload("fp-oom-1", "checkout error rate above 5%", "resolved");
-    let r = client.post(server.url("/webhook/signoz")).body(resolved).send().await.unwrap();
+    let r = client
+        .post(server.url("/webhook/signoz"))
+        .body(resolved)
+        .send()
+        .await
+        .unwrap();
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["results"][0]["result"]["outcome"], "resolved", "{body}");
+    assert_eq!(
+        body["results"][0]["result"]["outcome"], "resolved",
+        "{body}"
+    );
     let i = store.get_incident(incident_id).await.unwrap().unwrap();
     assert_eq!(i.status, IncidentStatus::Resolved);
     assert!(i.resolved_at.is_some());
 
     // 4. Bad signature: 401 on every Slack route.
-    for path in ["/slack/events", "/slack/commands", "/slack/interactions", "/slack/interactive"] {
-        let r = post_slack(&client, &server.url(path), "application/x-www-form-urlencoded", "a=b", "wrong-secret", &[]).await;
+    for path in [
+        "/slack/events",
+        "/slack/commands",
+        "/slack/interactions",
+        "/slack/interactive",
+    ] {
+        let r = post_slack(
+            &client,
+            &server.url(path),
+            "application/x-www-form-urlencoded",
+            "a=b",
+            "wrong-secret",
+            &[],
+        )
+        .await;
         assert_eq!(r.status(), 401, "{path}");
     }
 
     // 5. A signed slash command queues an on-demand job; Slack's redelivery
     //    (same trigger id) does not queue a second.
-    let form = command_form("investigate service=checkout since=30m why 5xx?", "trig-1", "U0ALICE001", "C0INCIDENT");
-    let r = post_slack(&client, &server.url("/slack/commands"), "application/x-www-form-urlencoded", &form, SECRET, &[]).await;
+    let form = command_form(
+        "investigate service=checkout since=30m why 5xx?",
+        "trig-1",
+        "U0ALICE001",
+        "C0INCIDENT",
+    );
+    let r = post_slack(
+        &client,
+        &server.url("/slack/commands"),
+        "application/x-www-form-urlencoded",
+        &form,
+        SECRET,
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let reply: Value = r.json().await.unwrap();
     assert_eq!(reply["response_type"], "ephemeral");
     let text = reply["text"].as_str().unwrap().to_string();
     assert!(text.contains("incident #"), "{text}");
-    let r = post_slack(&client, &server.url("/slack/commands"), "application/x-www-form-urlencoded", &form, SECRET, &[("x-slack-retry-num", "1".into())]).await;
+    let r = post_slack(
+        &client,
+        &server.url("/slack/commands"),
+        "application/x-www-form-urlencoded",
+        &form,
+        SECRET,
+        &[("x-slack-retry-num", "1".into())],
+    )
+    .await;
     let reply2: Value = r.json().await.unwrap();
-    assert_eq!(reply2["text"].as_str().unwrap(), text, "same incident on redelivery");
+    assert_eq!(
+        reply2["text"].as_str().unwrap(),
+        text,
+        "same incident on redelivery"
+    );
     let on_demand: Vec<_> = store
         .list_incidents(&IncidentFilter::default())
         .await
@@ -160,7 +272,10 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     // 6. An alert posted in Slack, delivered twice (Slack's retry): one
     //    incident, answered in the alert's thread.
     let mut event: Value = serde_json::from_str(
-        &std::fs::read_to_string(support::root().join("fixtures/slack/event_callback_alert_message.json")).unwrap(),
+        &std::fs::read_to_string(
+            support::root().join("fixtures/slack/event_callback_alert_message.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let alert_ts = fake.add_message(
@@ -178,21 +293,56 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     event["event_id"] = json!("Ev-slack-alert-1");
     event["event"]["ts"] = json!(alert_ts);
     event["event"]["event_ts"] = json!(alert_ts);
-    let before = store.list_incidents(&IncidentFilter::default()).await.unwrap().len();
+    let before = store
+        .list_incidents(&IncidentFilter::default())
+        .await
+        .unwrap()
+        .len();
     let body = event.to_string();
-    let r = post_slack(&client, &server.url("/slack/events"), "application/json", &body, SECRET, &[]).await;
+    let r = post_slack(
+        &client,
+        &server.url("/slack/events"),
+        "application/json",
+        &body,
+        SECRET,
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 200);
-    let r = post_slack(&client, &server.url("/slack/events"), "application/json", &body, SECRET, &[("x-slack-retry-num", "1".into()), ("x-slack-retry-reason", "http_timeout".into())]).await;
+    let r = post_slack(
+        &client,
+        &server.url("/slack/events"),
+        "application/json",
+        &body,
+        SECRET,
+        &[
+            ("x-slack-retry-num", "1".into()),
+            ("x-slack-retry-reason", "http_timeout".into()),
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 200);
-    let all = store.list_incidents(&IncidentFilter::default()).await.unwrap();
-    assert_eq!(all.len(), before + 1, "one incident for the event and its retry");
-    let slack_incident = all.iter().find(|i| i.alert.name == "KubeDeploymentReplicasMismatch").expect("the Slack alert's incident").clone();
+    let all = store
+        .list_incidents(&IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.len(),
+        before + 1,
+        "one incident for the event and its retry"
+    );
+    let slack_incident = all
+        .iter()
+        .find(|i| i.alert.name == "KubeDeploymentReplicasMismatch")
+        .expect("the Slack alert's incident")
+        .clone();
     let reply = wait_for("the RCA in the alert's thread", WAIT, || {
         let fake = fake.clone();
         let alert_ts = alert_ts.clone();
         async move {
             fake.messages("C0ALERTS01").into_iter().find(|m| {
-                m["thread_ts"].as_str() == Some(alert_ts.as_str()) && m["blocks"].to_string().contains("Root cause analysis")
+                m["thread_ts"].as_str() == Some(alert_ts.as_str())
+                    && m["blocks"].to_string().contains("Root cause analysis")
             })
         }
     })
@@ -200,9 +350,16 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     let thread_replies: Vec<_> = fake
         .messages("C0ALERTS01")
         .into_iter()
-        .filter(|m| m["thread_ts"].as_str() == Some(alert_ts.as_str()) && m["ts"].as_str() != Some(alert_ts.as_str()))
+        .filter(|m| {
+            m["thread_ts"].as_str() == Some(alert_ts.as_str())
+                && m["ts"].as_str() != Some(alert_ts.as_str())
+        })
         .collect();
-    assert_eq!(thread_replies.len(), 1, "one message in the alert's thread: {thread_replies:?}");
+    assert_eq!(
+        thread_replies.len(),
+        1,
+        "one message in the alert's thread: {thread_replies:?}"
+    );
 
     // 7. Buttons: "confirm" records feedback; "wrong" asks why, and the
     //    clicker's reply in the thread is kept as the reason.
@@ -220,18 +377,38 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
             "actions": [{"action_id": action, "block_id": "rca_feedback", "value": incident_id.to_string(), "type": "button", "action_ts": "1.2"}]
         })
     };
-    let r = post_slack(&client, &server.url("/slack/interactions"), "application/x-www-form-urlencoded", &interaction_form(&click("rca_confirm", "U0ALICE001")), SECRET, &[]).await;
+    let r = post_slack(
+        &client,
+        &server.url("/slack/interactions"),
+        "application/x-www-form-urlencoded",
+        &interaction_form(&click("rca_confirm", "U0ALICE001")),
+        SECRET,
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let fb = store.feedback(incident_id).await.unwrap();
     assert_eq!(fb.len(), 1);
     assert_eq!(fb[0].verdict, Verdict::Confirmed);
     assert_eq!(fb[0].user, "U0ALICE001");
 
-    let r = post_slack(&client, &server.url("/slack/interactive"), "application/x-www-form-urlencoded", &interaction_form(&click("rca_reject", "U0BOB00001")), SECRET, &[]).await;
+    let r = post_slack(
+        &client,
+        &server.url("/slack/interactive"),
+        "application/x-www-form-urlencoded",
+        &interaction_form(&click("rca_reject", "U0BOB00001")),
+        SECRET,
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     wait_for("the bot to ask why", WAIT, || {
         let fake = fake.clone();
-        async move { post_texts(&fake).into_iter().find(|t| t.contains("What was the actual root cause")) }
+        async move {
+            post_texts(&fake)
+                .into_iter()
+                .find(|t| t.contains("What was the actual root cause"))
+        }
     })
     .await;
     let why = json!({
@@ -239,12 +416,23 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         "event": {"type": "message", "user": "U0BOB00001", "text": "it was the node's disk, not cart", "ts": "1732409999.000100",
                   "thread_ts": placeholder_ts, "channel": "C0ALERTS01", "channel_type": "channel", "event_ts": "1732409999.000100"}
     });
-    let r = post_slack(&client, &server.url("/slack/events"), "application/json", &why.to_string(), SECRET, &[]).await;
+    let r = post_slack(
+        &client,
+        &server.url("/slack/events"),
+        "application/json",
+        &why.to_string(),
+        SECRET,
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let fb = store.feedback(incident_id).await.unwrap();
     assert_eq!(fb.len(), 3, "{fb:?}");
     assert_eq!(fb[2].verdict, Verdict::Wrong);
-    assert_eq!(fb[2].comment.as_deref(), Some("it was the node's disk, not cart"));
+    assert_eq!(
+        fb[2].comment.as_deref(),
+        Some("it was the node's disk, not cart")
+    );
 
     // 8. A question to the bot in the incident's thread is answered from the RCA.
     let ask = json!({
@@ -252,25 +440,96 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         "event": {"type": "app_mention", "user": "U0ALICE001", "text": "<@U0BOT00001> how do we fix it?", "ts": "1732409999.000200",
                   "thread_ts": alert_ts, "channel": "C0ALERTS01", "event_ts": "1732409999.000200"}
     });
-    let r = post_slack(&client, &server.url("/slack/events"), "application/json", &ask.to_string(), SECRET, &[]).await;
+    let r = post_slack(
+        &client,
+        &server.url("/slack/events"),
+        "application/json",
+        &ask.to_string(),
+        SECRET,
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let answer = wait_for("the answer in the thread", WAIT, || {
         let fake = fake.clone();
-        async move { post_texts(&fake).into_iter().find(|t| t.contains(&format!("Incident #{}", slack_incident.id))) }
+        async move {
+            post_texts(&fake)
+                .into_iter()
+                .find(|t| t.contains(&format!("Incident #{}", slack_incident.id)))
+        }
     })
     .await;
     assert!(answer.contains("Root cause"), "{answer}");
-    assert!(answer.contains("What to do"), "a fix question gets the remediation: {answer}");
+    assert!(
+        answer.contains("What to do"),
+        "a fix question gets the remediation: {answer}"
+    );
     let _ = reply;
 
-    // 9. Metrics.
-    let text = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    // 9. Remediation approval (--allow-writes): an approver's click is
+    //    recorded in the audit log (not executed); anyone else is refused.
+    let steps_with_commands = incident
+        .rca
+        .as_ref()
+        .unwrap()
+        .remediation
+        .iter()
+        .filter(|r| r.command.is_some())
+        .count();
+    assert!(
+        steps_with_commands > 0,
+        "the scenario's RCA suggests commands"
+    );
+    assert!(blocks.contains("sre_approve_remediation"), "{blocks}");
+    let step = incident
+        .rca
+        .as_ref()
+        .unwrap()
+        .remediation
+        .iter()
+        .position(|r| r.command.is_some())
+        .unwrap();
+    for user in ["U0ALICE001", "U0BOB00001"] {
+        let mut p = click("sre_approve_remediation_0", user);
+        p["actions"][0]["value"] = json!(format!("{incident_id}:{step}"));
+        let r = post_slack(
+            &client,
+            &server.url("/slack/interactions"),
+            "application/x-www-form-urlencoded",
+            &interaction_form(&p),
+            SECRET,
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+    }
+    let audit = store.audit_log(10).await.unwrap();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    let by = |u: &str| audit.iter().find(|e| e.actor == u).unwrap().clone();
+    assert_eq!(by("U0ALICE001").action, "remediation.approve");
+    assert!(by("U0ALICE001").result.starts_with("approved"), "{audit:?}");
+    assert!(
+        by("U0ALICE001")
+            .target
+            .contains(&format!("incident #{incident_id}"))
+    );
+    assert!(by("U0BOB00001").result.starts_with("refused"), "{audit:?}");
+
+    // 10. Metrics.
+    let text = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for needle in [
         "sre_agent_alerts_received_total{source=\"alertmanager\",outcome=\"new\"} 1",
         "sre_agent_alerts_received_total{source=\"alertmanager\",outcome=\"duplicate\"} 1",
         "sre_agent_investigations_total{outcome=\"done\"}",
         "sre_agent_investigation_duration_seconds_bucket",
-        "sre_agent_tool_call_duration_seconds_bucket{server=\"k8s\"",
+        "sre_agent_tool_call_duration_seconds_count{server=\"k8s\"}",
         "sre_agent_feedback_total",
         "sre_agent_incidents{status=\"resolved\"} 1",
     ] {

@@ -18,9 +18,23 @@ fn focus(question: &str) -> Focus {
     let has = |words: &[&str]| words.iter().any(|w| q.contains(w));
     if has(&["when", "timeline", "what happened", "sequence"]) {
         Focus::Timeline
-    } else if has(&["evidence", "how do you know", "why do you think", "proof", "sure"]) {
+    } else if has(&[
+        "evidence",
+        "how do you know",
+        "why do you think",
+        "proof",
+        "sure",
+    ]) {
         Focus::Evidence
-    } else if has(&["fix", "remediat", "what should", "what do we do", "mitigat", "rollback", "roll back"]) {
+    } else if has(&[
+        "fix",
+        "remediat",
+        "what should",
+        "what do we do",
+        "mitigat",
+        "rollback",
+        "roll back",
+    ]) {
         Focus::Fix
     } else {
         Focus::All

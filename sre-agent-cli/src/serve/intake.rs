@@ -28,7 +28,11 @@ use super::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, App, answer};
 // --- Webhooks -----------------------------------------------------------------
 
 /// POST `/webhook/alertmanager`.
-pub async fn alertmanager(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn alertmanager(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     webhook(&app, &headers, &body, "alertmanager").await
 }
 
@@ -60,7 +64,11 @@ async fn webhook(app: &App, headers: &HeaderMap, body: &[u8], route: &str) -> Re
     };
     let mut results = Vec::with_capacity(alerts.len());
     for a in &alerts {
-        match app.store.enqueue_alert(a, text, app.args.dedup_window).await {
+        match app
+            .store
+            .enqueue_alert(a, text, app.args.dedup_window)
+            .await
+        {
             Ok(outcome) => {
                 app.metrics.alert(route, &outcome);
                 results.push(json!({"fingerprint": a.fingerprint, "result": outcome}));
@@ -68,13 +76,20 @@ async fn webhook(app: &App, headers: &HeaderMap, body: &[u8], route: &str) -> Re
             Err(e) => {
                 // Not acknowledged: Alertmanager and SigNoz retry.
                 tracing::error!(error = %e, "could not record an alert");
-                return (StatusCode::SERVICE_UNAVAILABLE, format!("cannot record the alert: {e}\n"))
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("cannot record the alert: {e}\n"),
+                )
                     .into_response();
             }
         }
     }
     app.wake.notify_waiters();
-    (StatusCode::OK, axum::Json(json!({"accepted": results.len(), "results": results}))).into_response()
+    (
+        StatusCode::OK,
+        axum::Json(json!({"accepted": results.len(), "results": results})),
+    )
+        .into_response()
 }
 
 // --- Slack ---------------------------------------------------------------------
@@ -94,7 +109,11 @@ pub fn start_socket_mode(
         .slack_app_token
         .clone()
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("--socket-mode needs the app-level token (--slack-app-token or SLACK_APP_TOKEN)"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--socket-mode needs the app-level token (--slack-app-token or SLACK_APP_TOKEN)"
+            )
+        })?;
     let slack = app
         .slack
         .clone()
@@ -102,7 +121,9 @@ pub fn start_socket_mode(
     let sink: Arc<dyn EventSink> = Arc::new(SlackSink { app });
     Ok(tokio::spawn(async move {
         let dedup = Arc::new(mcp_slack::intake::EventDedup::default());
-        if let Err(e) = mcp_slack::intake::socket_mode::run(&slack.api, &token, sink, dedup, cancel).await {
+        if let Err(e) =
+            mcp_slack::intake::socket_mode::run(&slack.api, &token, sink, dedup, cancel).await
+        {
             tracing::error!(error = %e, "Socket Mode failed");
         }
     }))
@@ -135,7 +156,8 @@ fn ephemeral(text: impl Into<String>) -> Reply {
     Reply::Json(json!({"response_type": "ephemeral", "text": text.into()}))
 }
 
-const USAGE: &str = "Usage: `/sre investigate service=checkout since=30m [question]` (since: 15m, 2h, 1d).";
+const USAGE: &str =
+    "Usage: `/sre investigate service=checkout since=30m [question]` (since: 15m, 2h, 1d).";
 
 async fn command(app: &App, c: &CommandEvent) -> Reply {
     let cmd = &c.command;
@@ -217,7 +239,11 @@ pub fn slack_alert(p: &mcp_slack::ParsedAlert, channel: &str, ts: &str) -> Alert
 /// message it answered, or the thread it was asked in.
 ///
 /// The store has no lookup by Slack thread, so this scans recent incidents.
-async fn incident_for_thread(app: &App, channel: &str, thread_ts: &str) -> Result<Option<Incident>, StoreError> {
+async fn incident_for_thread(
+    app: &App,
+    channel: &str,
+    thread_ts: &str,
+) -> Result<Option<Incident>, StoreError> {
     let recent = app
         .store
         .list_incidents(&IncidentFilter {
@@ -226,10 +252,22 @@ async fn incident_for_thread(app: &App, channel: &str, thread_ts: &str) -> Resul
         })
         .await?;
     Ok(recent.into_iter().find(|i| {
-        i.slack.as_ref().is_some_and(|m| m.ts == thread_ts && m.channel == channel)
-            || (i.alert.annotations.get(ANN_SLACK_THREAD).map(String::as_str) == Some(thread_ts)
-                && i.alert.annotations.get(ANN_SLACK_CHANNEL).map(String::as_str) == Some(channel))
-            || (i.reply_thread.as_deref() == Some(thread_ts) && i.reply_channel.as_deref() == Some(channel))
+        i.slack
+            .as_ref()
+            .is_some_and(|m| m.ts == thread_ts && m.channel == channel)
+            || (i
+                .alert
+                .annotations
+                .get(ANN_SLACK_THREAD)
+                .map(String::as_str)
+                == Some(thread_ts)
+                && i.alert
+                    .annotations
+                    .get(ANN_SLACK_CHANNEL)
+                    .map(String::as_str)
+                    == Some(channel))
+            || (i.reply_thread.as_deref() == Some(thread_ts)
+                && i.reply_channel.as_deref() == Some(channel))
     }))
 }
 
@@ -257,7 +295,10 @@ fn reply_later(app: &Arc<App>, channel: String, thread_ts: Option<String>, text:
     };
     let app = Arc::clone(app);
     tokio::spawn(async move {
-        if let Err(e) = slack.post(&channel, thread_ts.as_deref(), &text, None).await {
+        if let Err(e) = slack
+            .post(&channel, thread_ts.as_deref(), &text, None)
+            .await
+        {
             app.metrics.slack_error("chat.postMessage");
             tracing::warn!(error = %e, "could not reply in Slack");
         }
@@ -265,7 +306,13 @@ fn reply_later(app: &Arc<App>, channel: String, thread_ts: Option<String>, text:
 }
 
 /// Answers a question about an incident in its thread (spawned).
-fn answer_later(app: &Arc<App>, incident: Incident, channel: String, thread_ts: String, question: String) {
+fn answer_later(
+    app: &Arc<App>,
+    incident: Incident,
+    channel: String,
+    thread_ts: String,
+    question: String,
+) {
     let app2 = Arc::clone(app);
     tokio::spawn(async move {
         let text = match &app2.sources.llm {
@@ -285,7 +332,10 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
     let user = str_at(ev, "user").map(str::to_string);
     match p.event_type.as_str() {
         "message" => {
-            if matches!(str_at(ev, "subtype"), Some("message_changed" | "message_deleted" | "channel_join")) {
+            if matches!(
+                str_at(ev, "subtype"),
+                Some("message_changed" | "message_deleted" | "channel_join")
+            ) {
                 return Ok(());
             }
             if let Some(parsed) = mcp_slack::parse_alert(ev) {
@@ -309,7 +359,10 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
             if str_at(ev, "bot_id").is_some() || text.contains("<@") || thread == ts {
                 return Ok(());
             }
-            let Some(incident) = incident_for_thread(&app, &channel, &thread).await.map_err(failed)? else {
+            let Some(incident) = incident_for_thread(&app, &channel, &thread)
+                .await
+                .map_err(failed)?
+            else {
                 return Ok(());
             };
             // After a "wrong" click the bot asked why: the clicker's next
@@ -329,7 +382,10 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
                     &app,
                     channel,
                     Some(thread),
-                    format!("Thanks <@{user}>, noted: I'll keep that with incident #{} and remember it next time.", incident.id),
+                    format!(
+                        "Thanks <@{user}>, noted: I'll keep that with incident #{} and remember it next time.",
+                        incident.id
+                    ),
                 );
             } else if text.trim_end().ends_with('?') {
                 answer_later(&app, incident, channel, thread, text);
@@ -353,7 +409,11 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
                             reply_thread: Some(thread),
                             raw_payload: p.raw.to_string(),
                         };
-                        let outcome = app.store.enqueue_request(&alert, &request).await.map_err(failed)?;
+                        let outcome = app
+                            .store
+                            .enqueue_request(&alert, &request)
+                            .await
+                            .map_err(failed)?;
                         app.metrics.alert("slack_mention", &outcome);
                         app.wake.notify_waiters();
                     }
@@ -362,7 +422,9 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
                 return Ok(());
             }
             if let Some(t) = &thread_ts
-                && let Some(incident) = incident_for_thread(&app, &channel, t).await.map_err(failed)?
+                && let Some(incident) = incident_for_thread(&app, &channel, t)
+                    .await
+                    .map_err(failed)?
             {
                 answer_later(&app, incident, channel, thread, question);
                 return Ok(());
@@ -371,7 +433,9 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
                 &app,
                 channel,
                 Some(thread),
-                format!("Ask me in an incident's thread, or: `@sre-agent investigate service=checkout since=30m`. {USAGE}"),
+                format!(
+                    "Ask me in an incident's thread, or: `@sre-agent investigate service=checkout since=30m`. {USAGE}"
+                ),
             );
             Ok(())
         }
@@ -394,24 +458,40 @@ async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkErro
         .or_else(|| raw.pointer("/message/ts"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let user = raw.pointer("/user/id").and_then(Value::as_str).unwrap_or("unknown").to_string();
+    let user = raw
+        .pointer("/user/id")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_string();
 
     if let Some(fb) = RcaFeedback::from_interaction(raw) {
         let Ok(incident_id) = fb.investigation_id.trim().parse::<i64>() else {
             tracing::warn!(id = %fb.investigation_id, "feedback on an unknown investigation id");
             return Ok(());
         };
-        let verdict = if fb.confirmed { Verdict::Confirmed } else { Verdict::Wrong };
-        match app.store.record_feedback(incident_id, verdict, &user, None).await {
+        let verdict = if fb.confirmed {
+            Verdict::Confirmed
+        } else {
+            Verdict::Wrong
+        };
+        match app
+            .store
+            .record_feedback(incident_id, verdict, &user, None)
+            .await
+        {
             Ok(_) => app.metrics.feedback(verdict.as_str()),
             Err(StoreError::NotFound(_)) => return Ok(()),
             Err(e) => return Err(failed(e)),
         }
         if let Some(channel) = channel {
             let text = if fb.confirmed {
-                format!("✅ <@{user}> confirmed this root cause. Thanks, I'll remember it for similar incidents.")
+                format!(
+                    "✅ <@{user}> confirmed this root cause. Thanks, I'll remember it for similar incidents."
+                )
             } else {
-                format!("<@{user}> thanks for flagging it. What was the actual root cause? Reply in this thread and I'll record it with your feedback.")
+                format!(
+                    "<@{user}> thanks for flagging it. What was the actual root cause? Reply in this thread and I'll record it with your feedback."
+                )
             };
             reply_later(&app, channel, thread, text);
         }
@@ -430,7 +510,9 @@ async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkErro
         })
         .and_then(|x| x.get("value").and_then(Value::as_str));
     if let Some(value) = approve {
-        let text = approve_remediation(&app, &user, value).await.map_err(failed)?;
+        let text = approve_remediation(&app, &user, value)
+            .await
+            .map_err(failed)?;
         if let Some(channel) = channel {
             reply_later(&app, channel, thread, text);
         }
@@ -456,25 +538,45 @@ pub async fn approve_remediation(app: &App, user: &str, value: &str) -> Result<S
         .and_then(|i| i.rca.as_ref())
         .and_then(|r| r.remediation.get(step).cloned());
     let Some(remediation) = remediation else {
-        return Ok(format!("Incident #{incident_id} has no remediation step {}.", step + 1));
+        return Ok(format!(
+            "Incident #{incident_id} has no remediation step {}.",
+            step + 1
+        ));
     };
     let what = format!(
         "incident #{incident_id} step {}: {}{}",
         step + 1,
         remediation.action,
-        remediation.command.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+        remediation
+            .command
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default()
     );
     let (result, text) = if !app.args.allow_writes {
-        ("refused: writes are not allowed (--allow-writes is off)".to_string(), format!("<@{user}> this agent does not run remediations (--allow-writes is off)."))
+        (
+            "refused: writes are not allowed (--allow-writes is off)".to_string(),
+            format!("<@{user}> this agent does not run remediations (--allow-writes is off)."),
+        )
     } else if !app.args.approvers.iter().any(|a| a == user) {
-        ("refused: not an approver".to_string(), format!("<@{user}> you are not on the approvers list for remediations; nothing was run."))
+        (
+            "refused: not an approver".to_string(),
+            format!(
+                "<@{user}> you are not on the approvers list for remediations; nothing was run."
+            ),
+        )
     } else {
         (
-            "approved; not executed (execution through the write tool is not implemented yet)".to_string(),
-            format!("<@{user}> approved {what}. Recorded in the audit log; the agent does not run it yet: please apply it by hand."),
+            "approved; not executed (execution through the write tool is not implemented yet)"
+                .to_string(),
+            format!(
+                "<@{user}> approved {what}. Recorded in the audit log; the agent does not run it yet: please apply it by hand."
+            ),
         )
     };
-    app.store.audit(user, "remediation.approve", &what, &result).await?;
+    app.store
+        .audit(user, "remediation.approve", &what, &result)
+        .await?;
     Ok(text)
 }
 
@@ -484,7 +586,10 @@ mod tests {
 
     #[test]
     fn mentions_are_dropped() {
-        assert_eq!(without_mentions("<@U0BOT00001> what broke? <@U2>"), "what broke?");
+        assert_eq!(
+            without_mentions("<@U0BOT00001> what broke? <@U2>"),
+            "what broke?"
+        );
         assert_eq!(without_mentions("hi <@U1"), "hi");
     }
 }

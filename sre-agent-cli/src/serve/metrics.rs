@@ -105,25 +105,54 @@ impl Metrics {
             duration.clone(),
         );
         let tokens = Family::<KindLabels, Counter>::default();
-        registry.register("llm_tokens", "LLM tokens used, by kind (prompt, completion)", tokens.clone());
-        let tool_calls: HistogramFamily<ServerLabels> = Family::new_with_constructor(tool_histogram);
+        registry.register(
+            "llm_tokens",
+            "LLM tokens used, by kind (prompt, completion)",
+            tokens.clone(),
+        );
+        let tool_calls: HistogramFamily<ServerLabels> =
+            Family::new_with_constructor(tool_histogram);
         registry.register(
             "tool_call_duration_seconds",
             "MCP tool-call latency, by server",
             tool_calls.clone(),
         );
         let tool_errors = Family::<ServerLabels, Counter>::default();
-        registry.register("tool_call_errors", "MCP tool calls that failed, by server", tool_errors.clone());
+        registry.register(
+            "tool_call_errors",
+            "MCP tool calls that failed, by server",
+            tool_errors.clone(),
+        );
         let feedback = Family::<KindLabels, Counter>::default();
-        registry.register("feedback", "RCA feedback received, by verdict", feedback.clone());
+        registry.register(
+            "feedback",
+            "RCA feedback received, by verdict",
+            feedback.clone(),
+        );
         let slack_errors = Family::<KindLabels, Counter>::default();
-        registry.register("slack_errors", "Slack Web API calls that failed, by method", slack_errors.clone());
+        registry.register(
+            "slack_errors",
+            "Slack Web API calls that failed, by method",
+            slack_errors.clone(),
+        );
         let incidents = Family::<StatusLabels, Gauge>::default();
-        registry.register("incidents", "Incidents in the store, by status", incidents.clone());
+        registry.register(
+            "incidents",
+            "Incidents in the store, by status",
+            incidents.clone(),
+        );
         let queued = Gauge::default();
-        registry.register("jobs_queued", "Jobs waiting for a worker (all replicas)", queued.clone());
+        registry.register(
+            "jobs_queued",
+            "Jobs waiting for a worker (all replicas)",
+            queued.clone(),
+        );
         let running = Gauge::default();
-        registry.register("jobs_running", "Jobs held by a worker (all replicas)", running.clone());
+        registry.register(
+            "jobs_running",
+            "Jobs held by a worker (all replicas)",
+            running.clone(),
+        );
         Metrics {
             registry,
             alerts,

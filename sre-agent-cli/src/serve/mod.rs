@@ -248,18 +248,20 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(portal::router(Arc::clone(&app)));
     if let Some(secret) = &app.args.slack_signing_secret {
         let state = intake::slack_state(Arc::clone(&app), secret);
-        router = router.merge(mcp_slack::intake::router(state.clone())).merge(
-            // Slack's docs and many app manifests say "interactive"; serve both.
-            Router::new()
-                .route(
-                    "/slack/interactive",
-                    post(mcp_slack::intake::interactions_handler),
-                )
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    mcp_slack::intake::MAX_BODY_BYTES,
-                ))
-                .with_state(state),
-        );
+        router = router
+            .merge(mcp_slack::intake::router(state.clone()))
+            .merge(
+                // Slack's docs and many app manifests say "interactive"; serve both.
+                Router::new()
+                    .route(
+                        "/slack/interactive",
+                        post(mcp_slack::intake::interactions_handler),
+                    )
+                    .layer(axum::extract::DefaultBodyLimit::max(
+                        mcp_slack::intake::MAX_BODY_BYTES,
+                    ))
+                    .with_state(state),
+            );
     }
     router
 }
@@ -279,7 +281,11 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
             format!("store unreachable: {e}\n"),
         )
             .into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unreachable: timeout\n").into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store unreachable: timeout\n",
+        )
+            .into_response(),
     }
 }
 
@@ -349,17 +355,24 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
         }
         None => None,
     };
-    let slack = args.slack_bot_token.as_deref().filter(|t| !t.is_empty()).map(|token| {
-        Arc::new(SlackOut::new(
-            &args.slack_api_url,
-            token,
-            Duration::from_millis(args.slack_post_interval_ms),
-        ))
-    });
+    let slack = args
+        .slack_bot_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|token| {
+            Arc::new(SlackOut::new(
+                &args.slack_api_url,
+                token,
+                Duration::from_millis(args.slack_post_interval_ms),
+            ))
+        });
     if slack.is_none() {
         tracing::warn!("no SLACK_BOT_TOKEN: RCAs are kept in the store and portal, not posted");
     }
-    if args.portal_token.is_none() && args.trusted_user_header.is_none() && !args.listen.ip().is_loopback() {
+    if args.portal_token.is_none()
+        && args.trusted_user_header.is_none()
+        && !args.listen.ip().is_loopback()
+    {
         tracing::warn!(
             "the portal has no --portal-token or --trusted-user-header: it answers 403 on a non-loopback address"
         );
@@ -401,7 +414,10 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
     }
 
     let socket = if app.args.socket_mode {
-        Some(intake::start_socket_mode(Arc::clone(&app), stop_http.clone())?)
+        Some(intake::start_socket_mode(
+            Arc::clone(&app),
+            stop_http.clone(),
+        )?)
     } else {
         None
     };

@@ -99,12 +99,12 @@ async fn guard(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Res
             .split('&')
             .filter_map(|kv| kv.strip_prefix("token="))
             .next()
-            .map(|t| {
-                url_decode(t)
-            });
+            .map(url_decode);
         if given.as_deref().is_some_and(|t| same(t, token)) {
             // Set the cookie and drop the token from the address bar (and
-            // from history, logs and Referer headers).
+            // from history, logs and Referer headers). Lax, not Strict: the
+            // "Open in portal" link is clicked in Slack, a cross-site
+            // navigation that would not carry a Strict cookie.
             let rest = without_token(query);
             let target = if rest.is_empty() {
                 req.uri().path().to_string()
@@ -113,7 +113,7 @@ async fn guard(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Res
             };
             let mut resp = Redirect::to(&target).into_response();
             if let Ok(v) = HeaderValue::from_str(&format!(
-                "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000"
+                "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000"
             )) {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
             }
@@ -128,7 +128,11 @@ async fn guard(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Res
             .into_response();
     }
     if app.args.trusted_user_header.is_some() {
-        return (StatusCode::UNAUTHORIZED, "no user header from the reverse proxy\n").into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            "no user header from the reverse proxy\n",
+        )
+            .into_response();
     }
     if app.args.listen.ip().is_loopback() {
         req.extensions_mut().insert(PortalUser(None));
@@ -193,7 +197,11 @@ fn page(title: &str, user: &PortalUser, body: Markup) -> Response {
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
-    (status, Html(layout("Error", None, html! { p { (message) } }).into_string())).into_response()
+    (
+        status,
+        Html(layout("Error", None, html! { p { (message) } }).into_string()),
+    )
+        .into_response()
 }
 
 fn status_badge(s: IncidentStatus) -> Markup {
@@ -244,12 +252,18 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-async fn list(State(app): State<Arc<App>>, axum::Extension(user): axum::Extension<PortalUser>, Query(q): Query<ListQuery>) -> Response {
+async fn list(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let page_no = q.page.unwrap_or(0);
     let since = match non_empty(&q.since) {
         Some(s) => match sre_orchestrator::alert::parse_duration(s) {
             Ok(secs) => jiff::Timestamp::now()
-                .checked_sub(jiff::SignedDuration::from_secs(i64::try_from(secs).unwrap_or(i64::MAX)))
+                .checked_sub(jiff::SignedDuration::from_secs(
+                    i64::try_from(secs).unwrap_or(i64::MAX),
+                ))
                 .ok(),
             Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.to_string()),
         },
@@ -265,7 +279,12 @@ async fn list(State(app): State<Arc<App>>, axum::Extension(user): axum::Extensio
     };
     let incidents = match app.store.list_incidents(&filter).await {
         Ok(i) => i,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &format!("store unavailable: {e}")),
+        Err(e) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("store unavailable: {e}"),
+            );
+        }
     };
     let sel = |cur: Option<&str>, v: &str| cur.is_some_and(|c| c.eq_ignore_ascii_case(v));
     let body = html! {
@@ -294,11 +313,20 @@ async fn list(State(app): State<Arc<App>>, axum::Extension(user): axum::Extensio
     page("Incidents", &user, body)
 }
 
-async fn detail(State(app): State<Arc<App>>, axum::Extension(user): axum::Extension<PortalUser>, UrlPath(id): UrlPath<i64>) -> Response {
+async fn detail(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+    UrlPath(id): UrlPath<i64>,
+) -> Response {
     let incident = match app.store.get_incident(id).await {
         Ok(Some(i)) => i,
         Ok(None) => return error_page(StatusCode::NOT_FOUND, &format!("No incident #{id}.")),
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &format!("store unavailable: {e}")),
+        Err(e) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("store unavailable: {e}"),
+            );
+        }
     };
     let feedback = app.store.feedback(id).await.unwrap_or_default();
     let transcript: Option<Transcript> = app
@@ -395,7 +423,11 @@ struct SearchQuery {
     q: Option<String>,
 }
 
-async fn search(State(app): State<Arc<App>>, axum::Extension(user): axum::Extension<PortalUser>, Query(q): Query<SearchQuery>) -> Response {
+async fn search(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+    Query(q): Query<SearchQuery>,
+) -> Response {
     let query = non_empty(&q.q).unwrap_or("").to_string();
     let results = if query.is_empty() {
         Vec::new()
@@ -422,7 +454,9 @@ async fn search(State(app): State<Arc<App>>, axum::Extension(user): axum::Extens
 /// their titles.
 fn runbook_files(root: &Path) -> Vec<(String, String)> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let path = e.path();
             let name = e.file_name().to_string_lossy().to_string();
@@ -432,10 +466,17 @@ fn runbook_files(root: &Path) -> Vec<(String, String)> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else if name.ends_with(".md") || name.ends_with(".markdown") {
-                let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().to_string();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .to_string();
                 let title = std::fs::read_to_string(&path)
                     .ok()
-                    .and_then(|t| t.lines().find_map(|l| l.strip_prefix("# ").map(|h| h.trim().to_string())))
+                    .and_then(|t| {
+                        t.lines()
+                            .find_map(|l| l.strip_prefix("# ").map(|h| h.trim().to_string()))
+                    })
                     .unwrap_or_else(|| name.clone());
                 out.push((rel, title));
             }
@@ -447,13 +488,30 @@ fn runbook_files(root: &Path) -> Vec<(String, String)> {
     out
 }
 
-async fn runbooks(State(app): State<Arc<App>>, axum::Extension(user): axum::Extension<PortalUser>, Query(q): Query<SearchQuery>) -> Response {
+async fn runbooks(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+    Query(q): Query<SearchQuery>,
+) -> Response {
     let Some(root) = app.runbooks.clone() else {
-        return page("Runbooks", &user, html! { p.muted { "No runbooks folder (start with --runbooks DIR)." } });
+        return page(
+            "Runbooks",
+            &user,
+            html! { p.muted { "No runbooks folder (start with --runbooks DIR)." } },
+        );
     };
     let query = non_empty(&q.q).unwrap_or("").to_string();
-    let hits = if query.is_empty() { Vec::new() } else { app.store.search_runbooks(&query, 30).await.unwrap_or_default() };
-    let files = tokio::task::spawn_blocking(move || runbook_files(&root)).await.unwrap_or_default();
+    let hits = if query.is_empty() {
+        Vec::new()
+    } else {
+        app.store
+            .search_runbooks(&query, 30)
+            .await
+            .unwrap_or_default()
+    };
+    let files = tokio::task::spawn_blocking(move || runbook_files(&root))
+        .await
+        .unwrap_or_default();
     let body = html! {
         form.filters method="get" action="/runbooks" {
             input name="q" size="40" placeholder="search runbooks" value=(query);
@@ -483,7 +541,9 @@ struct RunbookQuery {
 /// The runbook file, if `rel` stays inside `root` (no `..` escapes,
 /// symlinks resolved).
 fn runbook_path(root: &Path, rel: &str) -> Option<PathBuf> {
-    let rel = rel.trim_start_matches(root.to_string_lossy().as_ref()).trim_start_matches('/');
+    let rel = rel
+        .trim_start_matches(root.to_string_lossy().as_ref())
+        .trim_start_matches('/');
     let full = std::fs::canonicalize(root.join(rel)).ok()?;
     (full.starts_with(root) && full.is_file()).then_some(full)
 }
@@ -542,7 +602,11 @@ fn markdown(text: &str) -> Markup {
     html! { @for b in blocks { (b) } }
 }
 
-async fn runbook(State(app): State<Arc<App>>, axum::Extension(user): axum::Extension<PortalUser>, Query(q): Query<RunbookQuery>) -> Response {
+async fn runbook(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+    Query(q): Query<RunbookQuery>,
+) -> Response {
     let Some(root) = app.runbooks.clone() else {
         return error_page(StatusCode::NOT_FOUND, "No runbooks folder.");
     };
@@ -551,15 +615,28 @@ async fn runbook(State(app): State<Arc<App>>, axum::Extension(user): axum::Exten
     };
     let text = match tokio::fs::read_to_string(&path).await {
         Ok(t) => t,
-        Err(e) => return error_page(StatusCode::NOT_FOUND, &format!("cannot read the runbook: {e}")),
+        Err(e) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                &format!("cannot read the runbook: {e}"),
+            );
+        }
     };
     page(&q.path, &user, html! { section { (markdown(&text)) } })
 }
 
-async fn audit(State(app): State<Arc<App>>, axum::Extension(user): axum::Extension<PortalUser>) -> Response {
+async fn audit(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+) -> Response {
     let entries = match app.store.audit_log(200).await {
         Ok(e) => e,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &format!("store unavailable: {e}")),
+        Err(e) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("store unavailable: {e}"),
+            );
+        }
     };
     let body = html! {
         @if entries.is_empty() { p.muted { "No entries." } }

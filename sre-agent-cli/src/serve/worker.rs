@@ -223,9 +223,17 @@ async fn placeholder(app: &App, job: &Job) -> Option<SlackMessage> {
             if recorded.ts != posted.ts {
                 // Another attempt recorded its message first: use that one,
                 // and say so in ours rather than leave a second placeholder.
-                tracing::warn!(incident = incident.id, "a second placeholder was posted; using the first");
+                tracing::warn!(
+                    incident = incident.id,
+                    "a second placeholder was posted; using the first"
+                );
                 let _ = slack
-                    .update(&posted.channel, &posted.ts, "(superseded: see the other message in this thread)", None)
+                    .update(
+                        &posted.channel,
+                        &posted.ts,
+                        "(superseded: see the other message in this thread)",
+                        None,
+                    )
                     .await;
             }
             Some(recorded)
@@ -247,7 +255,13 @@ fn search_words(text: &str) -> String {
     let mut words: Vec<String> = Vec::new();
     for w in text.split(|c: char| !c.is_alphanumeric()) {
         let w = w.to_lowercase();
-        if w.len() > 2 && !words.contains(&w) && !matches!(w.as_str(), "and" | "the" | "for" | "than" | "above" | "below") {
+        if w.len() > 2
+            && !words.contains(&w)
+            && !matches!(
+                w.as_str(),
+                "and" | "the" | "for" | "than" | "above" | "below"
+            )
+        {
             words.push(w);
         }
         if words.len() >= 8 {
@@ -272,8 +286,12 @@ pub async fn memory_context(app: &App, incident: &Incident) -> Option<String> {
                 out.push_str("Similar past incidents (most similar first):\n");
                 for p in past {
                     let verdict = match p.verdict {
-                        Some(sre_orchestrator::store::Verdict::Confirmed) => " [root cause CONFIRMED by a person]",
-                        Some(sre_orchestrator::store::Verdict::Wrong) => " [root cause previously judged WRONG]",
+                        Some(sre_orchestrator::store::Verdict::Confirmed) => {
+                            " [root cause CONFIRMED by a person]"
+                        }
+                        Some(sre_orchestrator::store::Verdict::Wrong) => {
+                            " [root cause previously judged WRONG]"
+                        }
                         None => "",
                     };
                     out.push_str(&format!(
@@ -356,7 +374,12 @@ enum Ended {
 async fn process(app: &App, job: Job, release: &CancellationToken) {
     let started = Instant::now();
     let incident_id = job.incident.id;
-    tracing::info!(job = job.id, incident = incident_id, attempt = job.attempt, "investigating");
+    tracing::info!(
+        job = job.id,
+        incident = incident_id,
+        attempt = job.attempt,
+        "investigating"
+    );
     let lease = Duration::from_secs(app.args.lease_secs.max(1));
     let lost = CancellationToken::new();
     let done = CancellationToken::new();
@@ -402,7 +425,11 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
         Ended::Released => {
             if let Err(e) = app
                 .store
-                .fail_job(&job, "released: the replica shut down mid-investigation", true)
+                .fail_job(
+                    &job,
+                    "released: the replica shut down mid-investigation",
+                    true,
+                )
                 .await
             {
                 tracing::warn!(job = job.id, error = %e, "could not release the job; its lease will expire");

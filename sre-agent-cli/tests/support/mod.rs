@@ -79,10 +79,7 @@ impl Server {
             Err(_) => {
                 let _ = child.kill();
                 std::thread::sleep(Duration::from_millis(200));
-                panic!(
-                    "sre-agent serve did not start:\n{}",
-                    log.lock().unwrap()
-                );
+                panic!("sre-agent serve did not start:\n{}", log.lock().unwrap());
             }
         };
         Server {
@@ -97,9 +94,23 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
-    /// What it logged so far.
+    /// What it logged so far (colours removed).
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        let raw = self.log.lock().unwrap().clone();
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// The process id.
@@ -121,7 +132,10 @@ impl Server {
         let Some(mut c) = self.child.take() else {
             return false;
         };
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         let start = Instant::now();
         while start.elapsed() < timeout {
             if let Ok(Some(status)) = c.try_wait() {
@@ -142,7 +156,11 @@ impl Drop for Server {
             let _ = c.wait();
         }
         if std::thread::panicking() {
-            eprintln!("--- sre-agent serve log ({}) ---\n{}", self.addr, self.log());
+            eprintln!(
+                "--- sre-agent serve log ({}) ---\n{}",
+                self.addr,
+                self.log()
+            );
         }
     }
 }
@@ -203,7 +221,10 @@ pub fn command_form(text: &str, trigger_id: &str, user: &str, channel: &str) -> 
         ("command", "/sre"),
         ("text", text),
         ("api_app_id", "A0FAKEAPP1"),
-        ("response_url", "https://hooks.slack.com/commands/T0FAKE0001/1/x"),
+        (
+            "response_url",
+            "https://hooks.slack.com/commands/T0FAKE0001/1/x",
+        ),
         ("trigger_id", trigger_id),
     ])
     .unwrap()

@@ -247,7 +247,10 @@ pub async fn collect(
             continue;
         }
         let reason = first_line(&o.outcome.text);
-        match failed.iter_mut().find(|(s, r, _)| *s == server && *r == reason) {
+        match failed
+            .iter_mut()
+            .find(|(s, r, _)| *s == server && *r == reason)
+        {
             Some((_, _, names)) => {
                 if !names.contains(&o.name) {
                     names.push(o.name.clone());

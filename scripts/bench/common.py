@@ -1,0 +1,349 @@
+"""Shared helpers for the benchmark suite (standard library only; tiktoken is optional).
+
+The MCP client here is raw JSON-RPC: newline-delimited JSON over a child's
+stdin/stdout, and streamable HTTP with `http.client` (one keep-alive connection
+per session). It adds far less per-call overhead than the official SDK, so the
+figures are closer to the server's own cost. It is still Python: at high
+concurrency over HTTP the client shares the machine's cores with the server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / "target" / "release"
+FIX = ROOT / "fixtures"
+
+PROTOCOL = "2025-06-18"
+
+
+# --------------------------------------------------------------------------- machine
+
+def loadavg() -> str:
+    """The 1/5/15-minute load averages, as `uptime` prints them."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def machine() -> dict:
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    def run(cmd):
+        try:
+            return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=20).stdout.strip()
+        except Exception:  # noqa: BLE001
+            return "?"
+    dirty = run(["git", "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(mem_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "rustc": run(["rustc", "--version"]),
+        "commit": run(["git", "rev-parse", "--short", "HEAD"]) + (" (+ uncommitted changes)" if dirty else ""),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "python": platform.python_version(),
+    }
+
+
+def machine_md(m: dict) -> str:
+    return (f"{m['nproc']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}, "
+            f"{m['rustc']}, commit {m['commit']}, {m['date']}")
+
+
+# --------------------------------------------------------------------------- stats / output
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    k = max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out)
+
+
+def fmt_ms(x: float) -> str:
+    if x != x:  # nan
+        return "—"
+    return f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else f"{x:,.0f}"
+
+
+def proc_status(pid: int) -> dict:
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "VmHWM"):
+                    out[k] = int(v.split()[0]) / 1024  # MiB
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# --------------------------------------------------------------------------- servers
+
+def scenario_now(d: Path) -> str:
+    text = (d / "scenario.toml").read_text()
+    return re.search(r'^now\s*=\s*"([^"]+)"', text, re.M).group(1)
+
+
+def servers() -> dict:
+    """The four servers on the big offline fixtures, with representative read calls."""
+    return {
+        "mcp-kubernetes": {
+            "cmd": [str(BIN / "mcp-kubernetes"), "--snapshot", str(FIX / "k8s" / "shop-300")],
+            "calls": [("workload_health", {"namespace": "shop"}),
+                      ("list", {"kind": "pods", "namespace": "shop"})],
+        },
+        "mcp-signoz": {
+            "cmd": [str(BIN / "mcp-signoz"), "--telemetry-dir", str(FIX / "telemetry" / "checkout-5xx"),
+                    "--now", "2024-06-01T15:00:00Z"],
+            "calls": [("services", {}), ("log_patterns", {})],
+        },
+        "mcp-mongodb": {
+            "cmd": [str(BIN / "mcp-mongodb"), "--snapshot", str(FIX / "mongodb" / "missing-index")],
+            "calls": [("slow_queries", {"database": "shop"}), ("server_status", {})],
+        },
+        # No offline store: no token, so only start-up and tools/list are measured.
+        "mcp-slack": {
+            "cmd": [str(BIN / "mcp-slack"), "--allowed-channels", "incidents"],
+            "calls": [],
+        },
+    }
+
+
+def quiet_env() -> dict:
+    env = dict(os.environ)
+    env["RUST_LOG"] = "warn"
+    for k in ("SLACK_BOT_TOKEN", "SLACK_USER_TOKEN", "MONGODB_URI"):
+        env.pop(k, None)
+    return env
+
+
+class StdioClient:
+    """One MCP session over a child's stdio, raw JSON-RPC."""
+
+    def __init__(self, cmd: list[str]):
+        self.t_spawn = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=quiet_env(), cwd=ROOT)
+        self.next_id = 0
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def send(self, msg: dict) -> None:
+        self.proc.stdin.write((json.dumps(msg) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def request(self, method: str, params: dict | None = None) -> dict:
+        self.next_id += 1
+        want = self.next_id
+        msg = {"jsonrpc": "2.0", "id": want, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send(msg)
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"server exited before replying to {method}")
+            try:
+                reply = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if reply.get("id") == want:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+
+    def initialize(self) -> dict:
+        r = self.request("initialize", {"protocolVersion": PROTOCOL, "capabilities": {},
+                                        "clientInfo": {"name": "sre-bench", "version": "1"}})
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return r
+
+    def call(self, tool: str, args: dict) -> str:
+        r = self.request("tools/call", {"name": tool, "arguments": args})
+        if r.get("isError"):
+            raise RuntimeError(f"{tool} {args}: {tool_text(r)[:300]}")
+        return tool_text(r)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def tool_text(result: dict) -> str:
+    return "\n".join(c.get("text", "") for c in result.get("content", []) if c.get("type") == "text")
+
+
+class HttpSession:
+    """One MCP session over streamable HTTP (POST /mcp; SSE or JSON replies)."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.session: str | None = None
+        self.next_id = 0
+
+    def _post(self, msg: dict) -> dict | None:
+        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+                   "MCP-Protocol-Version": PROTOCOL}
+        if self.session:
+            headers["Mcp-Session-Id"] = self.session
+        self.conn.request("POST", "/mcp", body=json.dumps(msg), headers=headers)
+        resp = self.conn.getresponse()
+        body = resp.read()
+        if resp.status >= 400:
+            raise RuntimeError(f"HTTP {resp.status}: {body[:200]!r}")
+        sid = resp.getheader("Mcp-Session-Id")
+        if sid:
+            self.session = sid
+        if "id" not in msg:
+            return None
+        if resp.getheader("Content-Type", "").startswith("text/event-stream"):
+            for line in body.split(b"\n"):
+                if line.startswith(b"data:"):
+                    data = line[5:].strip()
+                    if not data:
+                        continue
+                    reply = json.loads(data)
+                    if reply.get("id") == msg["id"]:
+                        return reply
+            raise RuntimeError(f"no reply in SSE body {body[:200]!r}")
+        return json.loads(body)
+
+    def request(self, method: str, params: dict | None = None) -> dict:
+        self.next_id += 1
+        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        reply = self._post(msg)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+    def initialize(self) -> None:
+        self.request("initialize", {"protocolVersion": PROTOCOL, "capabilities": {},
+                                    "clientInfo": {"name": "sre-bench", "version": "1"}})
+        self._post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def call(self, tool: str, args: dict) -> str:
+        r = self.request("tools/call", {"name": tool, "arguments": args})
+        if r.get("isError"):
+            raise RuntimeError(f"{tool} {args}: {tool_text(r)[:300]}")
+        return tool_text(r)
+
+    def close(self) -> None:
+        if self.session:
+            try:
+                self.conn.request("DELETE", "/mcp", headers={"Mcp-Session-Id": self.session})
+                self.conn.getresponse().read()
+            except Exception:  # noqa: BLE001
+                pass
+        self.conn.close()
+
+
+def wait_http(port: int, proc: subprocess.Popen, timeout: float = 10) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("HTTP server exited at start")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                c.close()
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("HTTP server did not come up")
+
+
+# --------------------------------------------------------------------------- tokens
+
+_TIKTOKEN_FILE = "o200k_base.tiktoken"
+
+
+def _find_o200k() -> str | None:
+    """tiktoken-rs (a workspace dependency) ships the o200k_base ranks; use
+    that file so nothing is downloaded."""
+    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    for p in sorted((home / "registry" / "src").glob(f"*/tiktoken-rs-*/assets/{_TIKTOKEN_FILE}"), reverse=True):
+        return str(p)
+    return None
+
+
+class Tokens:
+    """o200k_base token counts with tiktoken when available, else chars/4."""
+
+    def __init__(self):
+        self.enc = None
+        self.method = "approximate: characters / 4 (tiktoken unavailable)"
+        try:
+            import tiktoken
+            import tiktoken.load
+            from tiktoken_ext import openai_public
+            local = _find_o200k()
+            if local:
+                orig = tiktoken.load.load_tiktoken_bpe
+                openai_public.load_tiktoken_bpe = lambda _url, expected_hash=None: orig(local, expected_hash)
+            self.enc = tiktoken.Encoding(**openai_public.o200k_base())
+            self.method = f"o200k_base, exact (tiktoken {tiktoken.__version__})"
+        except Exception:  # noqa: BLE001
+            pass
+
+    def count(self, text: str) -> int:
+        if self.enc is None:
+            return (len(text) + 3) // 4
+        return len(self.enc.encode(text, disallowed_special=()))
+
+
+def header(title: str) -> str:
+    return f"\n## {title}\n"

@@ -1,0 +1,246 @@
+//! The portal in a real headless Chromium: the incident list, search, an
+//! incident's page reached through a link taken from the list's DOM, the
+//! token → cookie sign-in, HTML escaping, and a screenshot.
+//!
+//! Chromium comes from `scripts/setup-test-deps.sh` (Debian's `chromium`).
+//! Without it this test fails, saying so: a browser test that skips
+//! silently proves nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use sre_orchestrator::store::{IncidentFilter, IncidentStatus, Store};
+use support::{Server, alert_payload, http, wait_for};
+
+const TOKEN: &str = "portal-test-token-123";
+
+fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Some(paths) = std::env::var_os("PATH") {
+            for dir in std::env::split_paths(&paths) {
+                let p = dir.join(name);
+                if p.is_file() {
+                    return p;
+                }
+            }
+        }
+    }
+    panic!(
+        "Chromium is not installed: the portal browser test needs it. Run scripts/setup-test-deps.sh \
+         as root (it installs Debian's `chromium` with apt-get), or install chromium yourself."
+    );
+}
+
+/// Runs headless Chromium with a fresh profile and the given final arguments.
+fn run_chromium(args: &[String]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+async fn dump_dom(url: String) -> String {
+    tokio::task::spawn_blocking(move || run_chromium(&["--dump-dom".into(), url]))
+        .await
+        .unwrap()
+}
+
+async fn screenshot(url: String, file: PathBuf) {
+    tokio::task::spawn_blocking(move || {
+        run_chromium(&[
+            format!("--screenshot={}", file.display()),
+            "--window-size=1280,900".into(),
+            "--hide-scrollbars".into(),
+            url,
+        ])
+    })
+    .await
+    .unwrap();
+}
+
+/// The first `href="/incidents/N"` in a DOM dump.
+fn first_incident_href(dom: &str) -> Option<String> {
+    let start = dom.find("href=\"/incidents/")? + "href=\"".len();
+    let end = dom[start..].find('"')? + start;
+    Some(dom[start..end].to_string())
+}
+
+fn write_runbook(dir: &Path) {
+    std::fs::write(
+        dir.join("oom.md"),
+        "# OOMKilled pods\n\n## Symptoms\nPods restart with exit code 137.\n\n## Fix\n- Raise the memory limit\n```\nkubectl set resources deploy/cart --limits=memory=512Mi\n```\n",
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_in_headless_chromium() {
+    let chromium = chromium();
+    let dir = tempfile::tempdir().unwrap();
+    let runbooks = dir.path().join("runbooks");
+    std::fs::create_dir_all(&runbooks).unwrap();
+    write_runbook(&runbooks);
+    let db = format!("sqlite://{}", dir.path().join("sre.db").display());
+    let server = Server::spawn(
+        &[
+            "--database-url".into(),
+            db.clone(),
+            "--scenario".into(),
+            support::scenario().display().to_string(),
+            "--portal-token".into(),
+            TOKEN.into(),
+            "--runbooks".into(),
+            runbooks.display().to_string(),
+            "--poll-ms".into(),
+            "100".into(),
+            "--no-llm".into(),
+        ],
+        &[],
+    );
+    let client = http();
+    for (fp, name) in [
+        ("portal-1", "checkout error rate above 5%"),
+        ("portal-2", "<script>alert(1)</script> & friends"),
+    ] {
+        let r = client
+            .post(server.url("/webhook/alertmanager"))
+            .body(alert_payload(fp, name, "firing"))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["results"][0]["result"]["outcome"], "new");
+    }
+    let store = Store::connect(&db).await.unwrap();
+    wait_for(
+        "both incidents investigated",
+        Duration::from_secs(90),
+        || {
+            let store = store.clone();
+            async move {
+                let all = store
+                    .list_incidents(&IncidentFilter::default())
+                    .await
+                    .unwrap();
+                (all.len() == 2 && all.iter().all(|i| i.status == IncidentStatus::Done))
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+
+    // Without the token: the sign-in page, no data.
+    let dom = dump_dom(server.url("/")).await;
+    assert!(dom.contains("Sign in"), "{dom}");
+    assert!(!dom.contains("checkout error rate"), "{dom}");
+    let r = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client
+        .get(server.url("/"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The list (?token= sets the cookie and redirects to the clean URL).
+    let dom = dump_dom(server.url(&format!("/?token={TOKEN}"))).await;
+    assert!(dom.contains("<h1>Incidents</h1>"), "{dom}");
+    assert!(dom.contains("checkout error rate above 5%"), "{dom}");
+    assert!(
+        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends"),
+        "escaped alert name: {dom}"
+    );
+    assert!(
+        !dom.contains("<script>alert(1)"),
+        "unescaped HTML in the page"
+    );
+
+    // Filters.
+    let dom = dump_dom(server.url(&format!("/?status=failed&token={TOKEN}"))).await;
+    assert!(dom.contains("No incidents."), "{dom}");
+    let dom = dump_dom(server.url(&format!(
+        "/?status=done&category=resource&service=checkout&token={TOKEN}"
+    )))
+    .await;
+    assert!(dom.contains("checkout error rate above 5%"), "{dom}");
+
+    // Search, then follow the result's link.
+    let dom = dump_dom(server.url(&format!("/search?q=cart&token={TOKEN}"))).await;
+    assert!(dom.contains("result(s) for"), "{dom}");
+    let href = first_incident_href(&dom)
+        .unwrap_or_else(|| panic!("no incident link in the search results: {dom}"));
+    let detail = dump_dom(server.url(&format!("{href}?token={TOKEN}"))).await;
+    for needle in [
+        "Root cause analysis",
+        "Evidence",
+        "Timeline",
+        "Remediation",
+        "Transcript",
+        "Feedback",
+        "cart",
+    ] {
+        assert!(
+            detail.contains(needle),
+            "{needle} missing from {href}: {detail}"
+        );
+    }
+
+    // Runbooks list and page.
+    let dom = dump_dom(server.url(&format!("/runbooks?token={TOKEN}"))).await;
+    assert!(dom.contains("OOMKilled pods"), "{dom}");
+    let dom = dump_dom(server.url(&format!("/runbooks/view?path=oom.md&token={TOKEN}"))).await;
+    assert!(dom.contains("kubectl set resources"), "{dom}");
+    let r = client
+        .get(server.url("/runbooks/view?path=../sre.db"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "no escape from the runbooks folder");
+
+    // A screenshot of the incident page.
+    let png = dir.path().join("incident.png");
+    screenshot(server.url(&format!("{href}?token={TOKEN}")), png.clone()).await;
+    let bytes = std::fs::read(&png).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot at {} ({e}); chromium: {}",
+            png.display(),
+            chromium.display()
+        )
+    });
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert!(
+        bytes.len() > 20_000,
+        "a near-empty screenshot ({} bytes)",
+        bytes.len()
+    );
+    // Keep a copy for people to look at.
+    let keep = support::root().join("target/serve-portal-incident.png");
+    let _ = std::fs::copy(&png, &keep);
+}
