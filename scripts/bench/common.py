@@ -133,21 +133,53 @@ def servers() -> dict:
             "cmd": [str(BIN / "mcp-kubernetes"), "--snapshot", str(FIX / "k8s" / "shop-300")],
             "calls": [("workload_health", {"namespace": "shop"}),
                       ("list", {"kind": "pods", "namespace": "shop"})],
+            "http": ("workload_health", {"namespace": "shop"}),
         },
         "mcp-signoz": {
             "cmd": [str(BIN / "mcp-signoz"), "--telemetry-dir", str(FIX / "telemetry" / "checkout-5xx"),
                     "--now", "2024-06-01T15:00:00Z"],
             "calls": [("services", {}), ("log_patterns", {})],
+            "http": ("services", {}),
         },
         "mcp-mongodb": {
             "cmd": [str(BIN / "mcp-mongodb"), "--snapshot", str(FIX / "mongodb" / "missing-index")],
             "calls": [("slow_queries", {"database": "shop"}), ("server_status", {})],
+            "http": ("slow_queries", {"database": "shop"}),
         },
         # No offline store: no token, so only start-up and tools/list are measured.
         "mcp-slack": {
             "cmd": [str(BIN / "mcp-slack"), "--allowed-channels", "incidents"],
             "calls": [],
         },
+    }
+
+
+KUBECONFIG_STUB = """apiVersion: v1
+kind: Config
+clusters:
+- name: bench
+  cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}
+users:
+- name: bench
+  user: {token: bench-not-a-secret}
+contexts:
+- name: bench
+  context: {cluster: bench, user: bench, namespace: shop}
+current-context: bench
+"""
+
+
+def live_servers(tmpdir: str) -> dict:
+    """The servers in live mode, pointed at closed loopback ports: start-up never contacts a backend
+    (each connects lazily on the first tool call), so this is the bare server's start."""
+    kc = Path(tmpdir) / "kubeconfig"
+    kc.write_text(KUBECONFIG_STUB)
+    return {
+        "mcp-kubernetes (kubeconfig)": [str(BIN / "mcp-kubernetes"), "--kubeconfig", str(kc)],
+        "mcp-signoz (ClickHouse URL)": [str(BIN / "mcp-signoz"), "--clickhouse-url", "http://127.0.0.1:9"],
+        "mcp-mongodb (URI)": [str(BIN / "mcp-mongodb"), "--uri", "mongodb://127.0.0.1:9/?directConnection=true"],
+        "mcp-slack (no token)": [str(BIN / "mcp-slack"), "--allowed-channels", "incidents"],
+        "kit example server": [str(BIN / "kit-example-server")],
     }
 
 
@@ -194,6 +226,7 @@ class StdioClient:
             if reply.get("id") == want:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
+                self.last_reply_bytes = len(line)
                 return reply["result"]
 
     def initialize(self) -> dict:
@@ -227,8 +260,12 @@ def tool_text(result: dict) -> str:
 class HttpSession:
     """One MCP session over streamable HTTP (POST /mcp; SSE or JSON replies)."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, quickack: bool = False):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        # TCP_QUICKACK: ACK at once instead of delaying it (Linux delays up to 40 ms). A server that
+        # writes a reply in two segments without TCP_NODELAY waits for that ACK (Nagle), so with
+        # quickack the figure shows the server's own cost, without the delayed-ACK stall.
+        self.quickack = quickack
         self.session: str | None = None
         self.next_id = 0
 
@@ -238,8 +275,21 @@ class HttpSession:
         if self.session:
             headers["Mcp-Session-Id"] = self.session
         self.conn.request("POST", "/mcp", body=json.dumps(msg), headers=headers)
+        if self.quickack:
+            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         resp = self.conn.getresponse()
-        body = resp.read()
+        if self.quickack:
+            chunks = []
+            while True:
+                self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                b = resp.read1()
+                if not b:
+                    break
+                chunks.append(b)
+            chunks.append(resp.read())  # marks a fully read Content-Length reply as closed
+            body = b"".join(chunks)
+        else:
+            body = resp.read()
         if resp.status >= 400:
             raise RuntimeError(f"HTTP {resp.status}: {body[:200]!r}")
         sid = resp.getheader("Mcp-Session-Id")

@@ -12,6 +12,7 @@
 # first use; the o200k_base ranks come from the tiktoken-rs crate already in ~/.cargo, nothing else
 # is downloaded. Without it, token counts fall back to characters / 4 and say so.
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/.cache/bench-results}

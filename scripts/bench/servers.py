@@ -23,8 +23,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from common import (HttpSession, StdioClient, fmt_ms, free_port, header, loadavg, median, pct, proc_status,
-                    quiet_env, servers, table, wait_http)
+import tempfile
+
+from common import (HttpSession, StdioClient, fmt_ms, free_port, header, live_servers, loadavg, median, pct,
+                    proc_status, quiet_env, servers, table, wait_http)
 
 
 def cold_start(cmd, spawns, warmup=3):
@@ -38,7 +40,7 @@ def cold_start(cmd, spawns, warmup=3):
         st = proc_status(c.pid)
         c.close()
         if i >= warmup:
-            runs.append((t_init * 1000, t_list * 1000, st.get("VmHWM", 0), len(json.dumps(listed)),
+            runs.append((t_init * 1000, t_list * 1000, st.get("VmHWM", 0), c.last_reply_bytes,
                          len(listed.get("tools", []))))
     return {
         "init_ms_median": median([r[0] for r in runs]),
@@ -74,7 +76,7 @@ def stdio_latency(cmd, calls, n):
     return out
 
 
-def http_level(port, tool, args, sessions, total_calls):
+def http_level(port, tool, args, sessions, total_calls, max_seconds, quickack):
     per = max(10, total_calls // sessions)
     barrier = threading.Barrier(sessions)
     lat_all: list[float] = []
@@ -82,13 +84,16 @@ def http_level(port, tool, args, sessions, total_calls):
     spans = []
 
     def worker(_):
-        s = HttpSession(port)
+        s = HttpSession(port, quickack)
         s.initialize()
         s.call(tool, args)  # warm-up
         barrier.wait()
         t0 = time.perf_counter()
+        deadline = t0 + max_seconds
         lat = []
         for _ in range(per):
+            if time.perf_counter() > deadline:
+                break
             a = time.perf_counter()
             s.call(tool, args)
             lat.append((time.perf_counter() - a) * 1000)
@@ -105,17 +110,18 @@ def http_level(port, tool, args, sessions, total_calls):
             "calls_per_s": len(lat_all) / wall}
 
 
-def http_bench(cmd, calls, levels, total_calls):
+def http_bench(cmd, tool, args, levels, total_calls, max_seconds):
     port = free_port()
     proc = subprocess.Popen(cmd + ["--transport", "http", "--listen", f"127.0.0.1:{port}", "--no-auth"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=quiet_env())
     try:
         wait_http(port, proc)
         rows = []
-        for tool, args in calls:
+        for quickack in (False, True):
             for n in levels:
-                r = http_level(port, tool, args, n, total_calls)
+                r = http_level(port, tool, args, n, total_calls, max_seconds, quickack)
                 r["tool"] = tool
+                r["quickack"] = quickack
                 rows.append(r)
         hwm = proc_status(proc.pid).get("VmHWM")
         return {"levels": rows, "peak_rss_mb": hwm}
@@ -129,6 +135,8 @@ def main() -> int:
     p.add_argument("--spawns", type=int, default=20)
     p.add_argument("--calls", type=int, default=500)
     p.add_argument("--http-calls", type=int, default=400, help="calls per concurrency level (split over sessions)")
+    p.add_argument("--http-seconds", type=float, default=6,
+                   help="stop a level after this long (each session stops after its next call)")
     p.add_argument("--concurrency", default="1,8,32")
     p.add_argument("--only", default="")
     p.add_argument("--skip-http", action="store_true")
@@ -146,17 +154,34 @@ def main() -> int:
         r["load_after_cold"] = loadavg()
         r["stdio"] = stdio_latency(s["cmd"], s["calls"], a.calls)
         r["load_after_stdio"] = loadavg()
-        if s["calls"] and not a.skip_http:
-            r["http"] = http_bench(s["cmd"], s["calls"], levels, a.http_calls)
+        if s.get("http") and not a.skip_http:
+            r["http"] = http_bench(s["cmd"], *s["http"], levels, a.http_calls, a.http_seconds)
             r["load_after_http"] = loadavg()
         results[name] = r
         print(f"[servers] {name} done (load {loadavg()})", file=sys.stderr)
+
+    live = {}
+    if not a.only:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, cmd in live_servers(tmp).items():
+                before = loadavg()
+                live[name] = cold_start(cmd, a.spawns)
+                live[name]["loads"] = (before, loadavg())
+                c = StdioClient(cmd)
+                c.initialize()
+                c.request("tools/list")
+                time.sleep(0.5)
+                live[name]["idle_rss_mb"] = proc_status(c.pid).get("VmRSS")
+                c.close()
+        results["_live"] = live
 
     print(header("Servers: cold start and memory (stdio, raw JSON-RPC client)"))
     print(f"{a.spawns} measured spawns after 3 warm-ups; times from spawn. Idle RSS: VmRSS 0.5 s after "
           f"`tools/list`. Peak RSS: VmHWM after the {a.calls}-call stdio latency run.\n")
     rows = []
     for name, r in results.items():
+        if name.startswith("_"):
+            continue
         c, st = r["cold"], r["stdio"]
         rows.append([name, fmt_ms(c["init_ms_median"]),
                      f"{fmt_ms(c['list_ms_min'])} / {fmt_ms(c['list_ms_median'])} / {fmt_ms(c['list_ms_max'])}",
@@ -166,9 +191,25 @@ def main() -> int:
                  "peak RSS at tools/list (MB)", "idle RSS (MB)", "peak RSS after calls (MB)",
                  "tools / tools/list size", "load avg before → after"], rows))
 
+    if live:
+        print(header("Servers: cold start without data (live mode, backend never contacted)"))
+        print("Each server pointed at a closed loopback port (mcp-kubernetes: a stub kubeconfig); they connect lazily, "
+              "so this is the bare server. Same method as above.\n")
+        rows = []
+        for name, c in live.items():
+            rows.append([name, fmt_ms(c["init_ms_median"]),
+                         f"{fmt_ms(c['list_ms_min'])} / {fmt_ms(c['list_ms_median'])} / {fmt_ms(c['list_ms_max'])}",
+                         f"{c['hwm_at_list_mb_median']:.1f}", f"{c['idle_rss_mb']:.1f}",
+                         f"{c['tools']} / {c['tools_list_bytes']:,} B", f"{c['loads'][0]} → {c['loads'][1]}"])
+        print(table(["server", "→ initialize (median ms)", "→ tools/list (min / median / max ms)",
+                     "peak RSS at tools/list (MB)", "idle RSS (MB)", "tools / tools/list size",
+                     "load avg before → after"], rows))
+
     print(header("Servers: tool-call latency over stdio (one session)"))
     rows = []
     for name, r in results.items():
+        if name.startswith("_"):
+            continue
         for t in r["stdio"]["tools"]:
             rows.append([name, f"`{t['tool']} {json.dumps(t['args'])}`", t["n"], fmt_ms(t["p50_ms"]),
                          fmt_ms(t["p99_ms"]), f"{t['reply_chars']:,}", f"{r['load_after_cold']} → {r['load_after_stdio']}"])
@@ -177,17 +218,20 @@ def main() -> int:
     if not a.skip_http:
         print(header("Servers: streamable HTTP, concurrent sessions"))
         print("Each session: its own `initialize`, `Mcp-Session-Id` and keep-alive connection, one Python thread; "
-              f"~{a.http_calls} calls per level split over the sessions. The Python client shares the 2 cores with "
-              "the server, so throughput is a lower bound.\n")
+              f"up to {a.http_calls} calls per level split over the sessions, or {a.http_seconds:g} s per level, "
+              "whichever comes first. The Python client shares the 2 cores with "
+              "the server, so throughput is a lower bound. *client ACKs*: `default` is what any client sees; `quick` sets "
+              "TCP_QUICKACK on the client socket, which removes a ~40 ms delayed-ACK/Nagle stall per call (the server "
+              "writes each SSE reply in two segments without TCP_NODELAY) and so shows the server's own cost.\n")
         rows = []
         for name, r in results.items():
-            if "http" not in r:
+            if name.startswith("_") or "http" not in r:
                 continue
             for lv in r["http"]["levels"]:
-                rows.append([name, lv["tool"], lv["sessions"], lv["calls"], fmt_ms(lv["p50_ms"]), fmt_ms(lv["p99_ms"]),
+                rows.append([name, lv["tool"], "quick" if lv["quickack"] else "default", lv["sessions"], lv["calls"], fmt_ms(lv["p50_ms"]), fmt_ms(lv["p99_ms"]),
                              f"{lv['calls_per_s']:,.0f}", f"{r['http']['peak_rss_mb']:.1f}",
                              f"{r['load_after_stdio']} → {r['load_after_http']}"])
-        print(table(["server", "tool", "sessions", "calls", "p50 (ms)", "p99 (ms)", "calls/s", "peak RSS (MB)",
+        print(table(["server", "tool", "client ACKs", "sessions", "calls", "p50 (ms)", "p99 (ms)", "calls/s", "peak RSS (MB)",
                      "load avg before → after"], rows))
     if a.json:
         with open(a.json, "w") as f:
