@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use sre_orchestrator::engine::Quiet;
 use sre_orchestrator::investigate::{Options, investigate};
@@ -127,7 +126,7 @@ pub async fn run_one(scenario: &Scenario, model: Option<&dyn ChatModel>) -> Scen
 }
 
 /// Runs every scenario, one after the other (their timings stay comparable).
-pub async fn run(scenarios: &[Scenario], model: Option<&dyn ChatModel>) -> Result<Report> {
+pub async fn run(scenarios: &[Scenario], model: Option<&dyn ChatModel>) -> Report {
     let mut scores = Vec::new();
     for s in scenarios {
         scores.push(run_one(s, model).await);
@@ -146,11 +145,11 @@ pub async fn run(scenarios: &[Scenario], model: Option<&dyn ChatModel>) -> Resul
             ),
         );
     }
-    Ok(Report {
+    Report {
         scenarios: scores,
         overall,
         by_category,
-    })
+    }
 }
 
 /// The report as a table.

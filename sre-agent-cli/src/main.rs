@@ -233,10 +233,36 @@ async fn run(command: Command) -> Result<u8> {
 
 /// Connects the sources: a scenario's in-process servers, or live servers
 /// from the config file and flags.
-async fn connect(args: &SourceArgs, file: &FileConfig) -> Result<Registry> {
+/// What every command reads before it connects: the config file and the
+/// scenario, each read once.
+struct Setup {
+    file: FileConfig,
+    scenario: Option<Scenario>,
+}
+
+impl Setup {
+    fn load(args: &SourceArgs) -> Result<Self> {
+        let file = match &args.config {
+            Some(p) => FileConfig::load(p).map_err(exit::bad_input)?,
+            None => FileConfig::default(),
+        };
+        let scenario = args
+            .scenario
+            .as_deref()
+            .map(Scenario::load)
+            .transpose()
+            .map_err(exit::bad_input)?;
+        Ok(Self { file, scenario })
+    }
+}
+
+async fn connect(
+    args: &SourceArgs,
+    file: &FileConfig,
+    scenario: Option<&Scenario>,
+) -> Result<Registry> {
     let timeout = Duration::from_secs(args.tool_timeout.max(1));
-    if let Some(dir) = &args.scenario {
-        let scenario = Scenario::load(dir).map_err(exit::bad_input)?;
+    if let Some(scenario) = scenario {
         return scenario.registry(timeout).await;
     }
     let mut configs: Vec<ServerConfig> = file
@@ -306,6 +332,19 @@ async fn connect(args: &SourceArgs, file: &FileConfig) -> Result<Registry> {
     Ok(registry)
 }
 
+/// The LLM client the flags and the file describe, if any.
+fn llm_client(args: &LlmArgs, file: &FileConfig) -> Result<Option<LlmClient>> {
+    let Some(cfg) = llm_config(args, file) else {
+        return Ok(None);
+    };
+    let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
+    Ok(Some(LlmClient::new(
+        endpoint,
+        Duration::from_secs(120),
+        Retry::default(),
+    )?))
+}
+
 fn llm_config(args: &LlmArgs, file: &FileConfig) -> Option<LlmConfig> {
     if args.no_llm {
         return None;
@@ -367,17 +406,7 @@ fn read_alert(args: &InvestigateArgs) -> Result<Option<Alert>> {
 }
 
 async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
-    let file = match &args.sources.config {
-        Some(p) => FileConfig::load(p).map_err(exit::bad_input)?,
-        None => FileConfig::default(),
-    };
-    let scenario = args
-        .sources
-        .scenario
-        .as_deref()
-        .map(Scenario::load)
-        .transpose()
-        .map_err(exit::bad_input)?;
+    let Setup { file, scenario } = Setup::load(&args.sources)?;
     let alert = match read_alert(&args).map_err(exit::bad_input)? {
         Some(a) => a,
         None => match &scenario {
@@ -426,18 +455,8 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         let outcome = investigate(&alert, &replay, model, &options, &progress).await;
         (outcome, None)
     } else {
-        let registry = connect(&args.sources, &file).await?;
-        let client = match llm_config(&args.llm, &file) {
-            Some(cfg) => {
-                let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
-                Some(LlmClient::new(
-                    endpoint,
-                    Duration::from_secs(120),
-                    Retry::default(),
-                )?)
-            }
-            None => None,
-        };
+        let registry = connect(&args.sources, &file, scenario.as_ref()).await?;
+        let client = llm_client(&args.llm, &file)?;
         if client.is_none() {
             progress.line("no LLM configured: deterministic analysis only");
         }
@@ -494,29 +513,9 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
 }
 
 async fn run_serve(cmd: ServeCmd) -> Result<u8> {
-    let file = match &cmd.sources.config {
-        Some(p) => FileConfig::load(p).map_err(exit::bad_input)?,
-        None => FileConfig::default(),
-    };
-    let scenario = cmd
-        .sources
-        .scenario
-        .as_deref()
-        .map(Scenario::load)
-        .transpose()
-        .map_err(exit::bad_input)?;
-    let registry = std::sync::Arc::new(connect(&cmd.sources, &file).await?);
-    let llm = match llm_config(&cmd.llm, &file) {
-        Some(cfg) => {
-            let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
-            Some(std::sync::Arc::new(LlmClient::new(
-                endpoint,
-                Duration::from_secs(120),
-                Retry::default(),
-            )?))
-        }
-        None => None,
-    };
+    let Setup { file, scenario } = Setup::load(&cmd.sources)?;
+    let registry = std::sync::Arc::new(connect(&cmd.sources, &file, scenario.as_ref()).await?);
+    let llm = llm_client(&cmd.llm, &file)?.map(std::sync::Arc::new);
     let sources = sre_agent_cli::serve::Sources {
         tools: registry.clone(),
         llm,
@@ -539,7 +538,7 @@ async fn run_serve(cmd: ServeCmd) -> Result<u8> {
 
 async fn run_eval(args: EvalArgs) -> Result<u8> {
     let scenarios = Scenario::discover(&args.dir).map_err(exit::bad_input)?;
-    let report = eval::run(&scenarios, None).await?;
+    let report = eval::run(&scenarios, None).await;
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&report)?),
         "table" => print!("{}", eval::table(&report)),
@@ -577,11 +576,8 @@ async fn run_eval(args: EvalArgs) -> Result<u8> {
 }
 
 async fn run_mcp_list(args: SourceArgs) -> Result<u8> {
-    let file = match &args.config {
-        Some(p) => FileConfig::load(p).map_err(exit::bad_input)?,
-        None => FileConfig::default(),
-    };
-    let registry = connect(&args, &file).await?;
+    let Setup { file, scenario } = Setup::load(&args)?;
+    let registry = connect(&args, &file, scenario.as_ref()).await?;
     let tools = ToolSource::tools(&registry);
     for server in registry.servers() {
         println!("{server}");

@@ -12,7 +12,7 @@ use sre_orchestrator::rca::{Mode, Risk};
 /// The readable terminal report. `colour` adds ANSI styles.
 pub fn terminal(outcome: &Outcome, colour: bool) -> String {
     let rca = &outcome.rca;
-    let s = |st: Style, text: &str| -> String {
+    let s = |st: &Style, text: &str| -> String {
         if colour {
             st.apply_to(text).to_string()
         } else {
@@ -25,7 +25,7 @@ pub fn terminal(outcome: &Outcome, colour: bool) -> String {
     let yellow = Style::new().yellow();
     let green = Style::new().green();
     let mut out = String::new();
-    out.push_str(&format!("{}\n", s(bold.clone(), &rca.summary)));
+    out.push_str(&format!("{}\n", s(&bold, &rca.summary)));
     let mode = match rca.mode {
         Mode::Deterministic => "deterministic analysis (no LLM)",
         Mode::Llm => "LLM specialist over deterministic evidence",
@@ -33,7 +33,7 @@ pub fn terminal(outcome: &Outcome, colour: bool) -> String {
     out.push_str(&format!(
         "{}\n\n",
         s(
-            dim.clone(),
+            &dim,
             &format!(
                 "{} · routed to {} · {} tool calls · {} ms{}",
                 mode,
@@ -53,42 +53,42 @@ pub fn terminal(outcome: &Outcome, colour: bool) -> String {
     ));
     out.push_str(&format!(
         "{} {} {}  confidence {:.0}%\n",
-        s(red.clone(), "ROOT CAUSE"),
-        s(bold.clone(), &rca.root_cause.component),
-        s(yellow.clone(), &format!("[{}]", rca.root_cause.kind)),
+        s(&red, "ROOT CAUSE"),
+        s(&bold, &rca.root_cause.component),
+        s(&yellow, &format!("[{}]", rca.root_cause.kind)),
         rca.confidence * 100.0
     ));
     out.push_str(&format!("  {}\n", rca.root_cause.description));
     if let Some(why) = &rca.incomplete {
         out.push_str(&format!(
             "  {}\n",
-            s(yellow.clone(), &format!("incomplete: {why}"))
+            s(&yellow, &format!("incomplete: {why}"))
         ));
     }
     if !rca.alternatives.is_empty() {
-        out.push_str(&format!("\n{}\n", s(bold.clone(), "Other candidates")));
+        out.push_str(&format!("\n{}\n", s(&bold, "Other candidates")));
         for (i, a) in rca.alternatives.iter().enumerate() {
             out.push_str(&format!("  {}. {} [{}]\n", i + 2, a.component, a.kind));
         }
     }
     if !rca.evidence.is_empty() {
-        out.push_str(&format!("\n{}\n", s(bold.clone(), "Evidence")));
+        out.push_str(&format!("\n{}\n", s(&bold, "Evidence")));
         for e in &rca.evidence {
             out.push_str(&format!(
                 "  • {} {}\n",
-                s(dim.clone(), &format!("[{}]", e.source)),
+                s(&dim, &format!("[{}]", e.source)),
                 e.detail
             ));
         }
     }
     if !rca.timeline.is_empty() {
-        out.push_str(&format!("\n{}\n", s(bold.clone(), "Timeline (UTC)")));
+        out.push_str(&format!("\n{}\n", s(&bold, "Timeline (UTC)")));
         for t in &rca.timeline {
             let at = t.at.strftime("%m-%d %H:%M:%S").to_string();
             out.push_str(&format!(
                 "  {}  {} {}\n",
-                s(dim.clone(), &at),
-                s(dim.clone(), &format!("{:<12}", t.source)),
+                s(&dim, &at),
+                s(&dim, &format!("{:<12}", t.source)),
                 t.event
             ));
         }
@@ -96,16 +96,13 @@ pub fn terminal(outcome: &Outcome, colour: bool) -> String {
     if !rca.remediation.is_empty() {
         out.push_str(&format!(
             "\n{}\n",
-            s(
-                bold.clone(),
-                "What to do (suggestions; nothing was executed)"
-            )
+            s(&bold, "What to do (suggestions; nothing was executed)")
         ));
         for (i, r) in rca.remediation.iter().enumerate() {
             let risk = match r.risk {
-                Risk::Low => s(green.clone(), "low risk"),
-                Risk::Medium => s(yellow.clone(), "medium risk"),
-                Risk::High => s(red.clone(), "high risk"),
+                Risk::Low => s(&green, "low risk"),
+                Risk::Medium => s(&yellow, "medium risk"),
+                Risk::High => s(&red, "high risk"),
             };
             out.push_str(&format!("  {}. {} ({risk})\n", i + 1, r.action));
             if let Some(cmd) = &r.command {
@@ -116,17 +113,14 @@ pub fn terminal(outcome: &Outcome, colour: bool) -> String {
     if !rca.affected_services.is_empty() {
         out.push_str(&format!(
             "\n{} {}\n",
-            s(bold.clone(), "Affected:"),
+            s(&bold, "Affected:"),
             rca.affected_services.join(", ")
         ));
     }
     if !rca.data_gaps.is_empty() {
         out.push_str(&format!(
             "\n{}\n",
-            s(
-                yellow.clone(),
-                "Data gaps (sources that failed or were missing)"
-            )
+            s(&yellow, "Data gaps (sources that failed or were missing)")
         ));
         for g in &rca.data_gaps {
             out.push_str(&format!("  - {}: {}\n", g.source, g.reason));

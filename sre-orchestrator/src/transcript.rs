@@ -118,6 +118,36 @@ impl ChatModel for LlmClient {
     }
 }
 
+// Shared sources (the bot's long-lived registry and LLM client) are used
+// through `Arc`s; these let a per-job `Recording` own one.
+impl<T: ToolSource + ?Sized> ToolSource for Arc<T> {
+    fn tools(&self) -> Vec<ToolInfo> {
+        (**self).tools()
+    }
+
+    fn call<'a>(
+        &'a self,
+        qualified: &'a str,
+        args: serde_json::Value,
+    ) -> BoxFuture<'a, ToolOutcome> {
+        (**self).call(qualified, args)
+    }
+
+    fn gaps(&self) -> Vec<DataGap> {
+        (**self).gaps()
+    }
+}
+
+impl<M: ChatModel + ?Sized> ChatModel for Arc<M> {
+    fn chat<'a>(
+        &'a self,
+        messages: &'a [Message],
+        tools: &'a [ToolSpec],
+    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+        (**self).chat(messages, tools)
+    }
+}
+
 /// One recorded exchange.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

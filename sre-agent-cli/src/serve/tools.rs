@@ -1,16 +1,13 @@
-//! Adapters between the shared, long-lived sources and the per-job
-//! [`Recording`](sre_orchestrator::transcript::Recording), which wants to own
-//! its tool source and model: thin `Arc` wrappers, plus per-server latency
-//! metrics on every tool call.
+//! Per-server latency metrics on every tool call of the shared, long-lived
+//! tool source.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use sre_orchestrator::llm::{Completion, LlmClient, LlmError, Message, ToolSpec};
 use sre_orchestrator::rca::DataGap;
 use sre_orchestrator::registry::ToolOutcome;
-use sre_orchestrator::transcript::{ChatModel, ToolInfo, ToolSource};
+use sre_orchestrator::transcript::{ToolInfo, ToolSource};
 
 use super::metrics::Metrics;
 
@@ -42,18 +39,5 @@ impl ToolSource for MeteredTools {
 
     fn gaps(&self) -> Vec<DataGap> {
         self.inner.gaps()
-    }
-}
-
-/// The shared LLM client.
-pub(crate) struct SharedModel(pub(crate) Arc<LlmClient>);
-
-impl ChatModel for SharedModel {
-    fn chat<'a>(
-        &'a self,
-        messages: &'a [Message],
-        tools: &'a [ToolSpec],
-    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
-        Box::pin(self.0.chat(messages, tools))
     }
 }

@@ -18,7 +18,7 @@ use sre_orchestrator::store::{Incident, Job, SlackMessage, StoreError};
 use sre_orchestrator::transcript::{ChatModel, Recording, Transcript};
 use tokio_util::sync::CancellationToken;
 
-use super::tools::{MeteredTools, SharedModel};
+use super::tools::MeteredTools;
 use super::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, App};
 
 /// The `action_id` of a remediation's "approve" button.
@@ -356,7 +356,7 @@ async fn investigate_incident(
             inner: Arc::clone(&app.sources.tools),
             metrics: Arc::clone(&app.metrics),
         },
-        app.sources.llm.clone().map(SharedModel),
+        app.sources.llm.clone(),
     );
     let model = recording.model();
     let model_ref: Option<&dyn ChatModel> = model.as_ref().map(|m| m as &dyn ChatModel);

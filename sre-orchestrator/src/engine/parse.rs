@@ -133,11 +133,6 @@ pub fn percent(text: &str) -> Option<f64> {
     text.trim().trim_end_matches('%').trim().parse().ok()
 }
 
-/// Parses a rate like `0.20/s`.
-pub fn rate(text: &str) -> Option<f64> {
-    text.trim().trim_end_matches("/s").parse().ok()
-}
-
 /// Parses a count with thousands separators or suffixes (`1,012`, `4.9M`,
 /// `480.0k`).
 pub fn count(text: &str) -> Option<f64> {
@@ -272,8 +267,6 @@ pub fn revision_changes(text: &str) -> Vec<RevisionChange> {
 /// The window and baseline rows and the verdict of `service_health`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceHealth {
-    /// Requests per second, window and baseline.
-    pub rate: (Option<f64>, Option<f64>),
     /// Error percentage, window and baseline.
     pub err_pct: (Option<f64>, Option<f64>),
     /// p99 in ms, window and baseline.
@@ -300,10 +293,15 @@ impl ServiceHealth {
         self.err_pct.0.unwrap_or(0.0) - self.err_pct.1.unwrap_or(0.0)
     }
 
-    /// Traffic now over traffic in the baseline.
-    pub fn rate_ratio(&self) -> Option<f64> {
-        match self.rate {
-            (Some(now), Some(base)) if base > 0.0 => Some(now / base),
+    /// Traffic in the window over traffic in the baseline, from the call
+    /// counts and the two windows' lengths (the printed rates have two
+    /// decimals, too coarse at low traffic). `None` below 30 calls in the
+    /// window, where a ratio means little.
+    pub fn traffic_ratio(&self, window_secs: u64, baseline_secs: u64) -> Option<f64> {
+        match self.calls {
+            (Some(now), Some(base)) if now >= 30.0 && base > 0.0 => {
+                Some((now / window_secs.max(1) as f64) / (base / baseline_secs.max(1) as f64))
+            }
             _ => None,
         }
     }
@@ -336,7 +334,6 @@ pub fn service_health(text: &str) -> ServiceHealth {
                 slot.1 = v;
             }
         };
-        set(&mut h.rate, rate(&cols[1]));
         set(&mut h.calls, count(&cols[2]));
         set(&mut h.err_pct, percent(&cols[3]));
         set(&mut h.p50_ms, duration_ms(&cols[4]));

@@ -631,43 +631,39 @@ fn read_services(ctx: &mut Ctx<'_>, pack: &EvidencePack) -> Vec<String> {
         }
     }
     let mut degraded = Vec::new();
-    let health = ctx.health.clone();
-    for (service, h) in &health {
+    let mut found = Vec::new();
+    let symptom = |service: &str, kind: &'static str, detail: String| Signal {
+        component: service.to_string(),
+        kind,
+        weight: 1.0,
+        source: "signoz.service_health".into(),
+        detail,
+        at: None,
+    };
+    for (service, h) in &ctx.health {
         let p99 = h.p99_ratio().unwrap_or(1.0);
         let slow = p99 >= 2.0 && h.p99_ms.0.unwrap_or(0.0) >= 50.0;
         let failing = h.err_delta() >= 3.0;
         if slow || failing {
             degraded.push(service.clone());
-            ctx.signal(
+            found.push(symptom(
                 service,
                 "degraded",
-                1.0,
-                "signoz.service_health",
                 format!("{service}: {}", h.verdict),
-                None,
-            );
+            ));
         }
-        // Rates are printed with two decimals, too coarse at low traffic;
-        // counts over the window lengths are exact.
-        let traffic = match h.calls {
-            (Some(now), Some(base)) if now >= 30.0 && base > 0.0 => {
-                Some((now / ctx.scope.window_secs.max(1) as f64) / (base / 3600.0))
-            }
-            _ => None,
-        };
-        if let Some(r) = traffic
+        // service_health's baseline is the hour before the window.
+        if let Some(r) = h.traffic_ratio(ctx.scope.window_secs, 3600)
             && r >= 1.8
         {
-            ctx.signal(
+            found.push(symptom(
                 service,
                 "traffic_spike",
-                1.0,
-                "signoz.service_health",
                 format!("{service}: traffic {r:.1}x the baseline ({})", h.verdict),
-                None,
-            );
+            ));
         }
     }
+    ctx.signals.extend(found);
     degraded
 }
 
