@@ -101,7 +101,7 @@ pub async fn run_one(scenario: &Scenario, model: Option<&dyn ChatModel>) -> Scen
         }
     };
     let started = std::time::Instant::now();
-    let registry = match scenario.registry(Duration::from_secs(30)).await {
+    let registry = match scenario.registry(Duration::from_secs(30), false).await {
         Ok(r) => r,
         Err(e) => {
             score.error = Some(format!("{e:#}"));

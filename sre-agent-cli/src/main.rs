@@ -256,14 +256,18 @@ impl Setup {
     }
 }
 
+/// Connects the data sources. `writes` (only `serve --allow-writes`) starts
+/// our Kubernetes server with its write tools, which the bot runs solely for
+/// an approved remediation step; investigations never see them.
 async fn connect(
     args: &SourceArgs,
     file: &FileConfig,
     scenario: Option<&Scenario>,
+    writes: bool,
 ) -> Result<Registry> {
     let timeout = Duration::from_secs(args.tool_timeout.max(1));
     if let Some(scenario) = scenario {
-        return scenario.registry(timeout).await;
+        return scenario.registry(timeout, writes).await;
     }
     let mut configs: Vec<ServerConfig> = file
         .servers
@@ -288,7 +292,15 @@ async fn connect(
         ours(
             "k8s",
             "mcp-kubernetes",
-            vec!["--context".into(), ctx.clone()],
+            [
+                vec!["--context".to_string(), ctx.clone()],
+                if writes {
+                    vec!["--allow-writes".to_string()]
+                } else {
+                    Vec::new()
+                },
+            ]
+            .concat(),
             Vec::new(),
         );
     }
@@ -455,7 +467,7 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         let outcome = investigate(&alert, &replay, model, &options, &progress).await;
         (outcome, None)
     } else {
-        let registry = connect(&args.sources, &file, scenario.as_ref()).await?;
+        let registry = connect(&args.sources, &file, scenario.as_ref(), false).await?;
         let client = llm_client(&args.llm, &file)?;
         if client.is_none() {
             progress.line("no LLM configured: deterministic analysis only");
@@ -514,7 +526,13 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
 
 async fn run_serve(cmd: ServeCmd) -> Result<u8> {
     let Setup { file, scenario } = Setup::load(&cmd.sources)?;
-    let registry = std::sync::Arc::new(connect(&cmd.sources, &file, scenario.as_ref()).await?);
+    let registry = std::sync::Arc::new(connect(
+        &cmd.sources,
+        &file,
+        scenario.as_ref(),
+        cmd.serve.allow_writes,
+    )
+    .await?);
     let llm = llm_client(&cmd.llm, &file)?.map(std::sync::Arc::new);
     let sources = sre_agent_cli::serve::Sources {
         tools: registry.clone(),
@@ -577,7 +595,7 @@ async fn run_eval(args: EvalArgs) -> Result<u8> {
 
 async fn run_mcp_list(args: SourceArgs) -> Result<u8> {
     let Setup { file, scenario } = Setup::load(&args)?;
-    let registry = connect(&args, &file, scenario.as_ref()).await?;
+    let registry = connect(&args, &file, scenario.as_ref(), false).await?;
     let tools = ToolSource::tools(&registry);
     for server in registry.servers() {
         println!("{server}");

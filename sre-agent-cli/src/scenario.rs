@@ -167,8 +167,11 @@ impl Scenario {
         Ok(alert)
     }
 
-    /// Starts the scenario's servers in-process and connects them.
-    pub async fn registry(&self, call_timeout: Duration) -> Result<Registry> {
+    /// Starts the scenario's servers in-process and connects them. With
+    /// `writes`, the Kubernetes server also offers its write tools (their
+    /// changes land in the fixture API server's memory), so approved
+    /// remediations can be tried on the offline demo.
+    pub async fn registry(&self, call_timeout: Duration, writes: bool) -> Result<Registry> {
         let mut registry = Registry::new(call_timeout);
         let budget = Budget::new(8000);
         let k8s = self.dir.join("k8s");
@@ -186,7 +189,7 @@ impl Scenario {
             .with_context(|| format!("cannot load the cluster snapshot {}", k8s.display()))?;
             let server = mcp_kubernetes::server::KubeServer::new(Arc::new(clusters));
             registry
-                .add_in_process("k8s", guard(server, budget, &[])?)
+                .add_in_process("k8s", guard(server, budget, &[], writes)?)
                 .await;
         }
         let telemetry = self.dir.join("telemetry");
@@ -206,7 +209,7 @@ impl Scenario {
             registry
                 .add_in_process(
                     "signoz",
-                    guard(server, budget, &[mcp_signoz::server::RAW_SQL_TOOL])?,
+                    guard(server, budget, &[mcp_signoz::server::RAW_SQL_TOOL], false)?,
                 )
                 .await;
         }
@@ -224,16 +227,21 @@ impl Scenario {
                 },
             );
             registry
-                .add_in_process("mongo", guard(server, budget, &[])?)
+                .add_in_process("mongo", guard(server, budget, &[], false)?)
                 .await;
         }
         Ok(registry)
     }
 }
 
-fn guard<S: mcp_kit::KitServer>(server: S, budget: Budget, disable: &[&str]) -> Result<Guarded<S>> {
+fn guard<S: mcp_kit::KitServer>(
+    server: S,
+    budget: Budget,
+    disable: &[&str],
+    allow_writes: bool,
+) -> Result<Guarded<S>> {
     let policy = ToolPolicy {
-        allow_writes: false,
+        allow_writes,
         enable: Vec::new(),
         disable: disable.iter().map(|s| s.to_string()).collect(),
     };

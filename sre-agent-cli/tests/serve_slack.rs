@@ -466,54 +466,116 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     );
     let _ = reply;
 
-    // 9. Remediation approval (--allow-writes): an approver's click is
-    //    recorded in the audit log (not executed); anyone else is refused.
-    let steps_with_commands = incident
-        .rca
-        .as_ref()
-        .unwrap()
+    // 9. Remediation (--allow-writes): the RCA's rollback step has an
+    //    "approve and run" button; a non-approver's click runs nothing; an
+    //    approver's click runs mcp-kubernetes' `rollout_undo` (against the
+    //    scenario's fixture API server) once, whatever the clicks after it;
+    //    each click and the result are audit-logged.
+    let rca = incident.rca.as_ref().unwrap();
+    let step = rca
         .remediation
         .iter()
-        .filter(|r| r.command.is_some())
-        .count();
+        .position(|r| r.tool.as_ref().is_some_and(|t| t.tool == "rollout_undo"))
+        .unwrap_or_else(|| panic!("the OOM RCA offers a runnable rollback: {rca:?}"));
     assert!(
-        steps_with_commands > 0,
-        "the scenario's RCA suggests commands"
+        blocks.contains(&format!("sre_approve_remediation_{step}")),
+        "{blocks}"
     );
-    assert!(blocks.contains("sre_approve_remediation"), "{blocks}");
-    let step = incident
-        .rca
-        .as_ref()
-        .unwrap()
-        .remediation
-        .iter()
-        .position(|r| r.command.is_some())
-        .unwrap();
-    for user in ["U0ALICE001", "U0BOB00001"] {
-        let mut p = click("sre_approve_remediation_0", user);
+    let approve = |user: &str| {
+        let mut p = click(&format!("sre_approve_remediation_{step}"), user);
         p["actions"][0]["value"] = json!(format!("{incident_id}:{step}"));
+        p
+    };
+    for user in ["U0BOB00001", "U0ALICE001"] {
         let r = post_slack(
             &client,
             &server.url("/slack/interactions"),
             "application/x-www-form-urlencoded",
-            &interaction_form(&p),
+            &interaction_form(&approve(user)),
             SECRET,
             &[],
         )
         .await;
         assert_eq!(r.status(), 200);
     }
-    let audit = store.audit_log(10).await.unwrap();
-    assert_eq!(audit.len(), 2, "{audit:?}");
-    let by = |u: &str| audit.iter().find(|e| e.actor == u).unwrap().clone();
-    assert_eq!(by("U0ALICE001").action, "remediation.approve");
-    assert!(by("U0ALICE001").result.starts_with("approved"), "{audit:?}");
+    let ran = wait_for("the remediation's result in the thread", WAIT, || {
+        let fake = fake.clone();
+        async move {
+            post_texts(&fake)
+                .into_iter()
+                .find(|t| t.contains(&format!("Step {} of incident #{incident_id}", step + 1)))
+        }
+    })
+    .await;
     assert!(
-        by("U0ALICE001")
+        ran.contains("ran (approved by <@U0ALICE001>)") && ran.contains("rolled back Deployment"),
+        "the rollback ran through the write tool: {ran}"
+    );
+    // A second click (or the same click on another replica) runs nothing.
+    let r = post_slack(
+        &client,
+        &server.url("/slack/interactions"),
+        "application/x-www-form-urlencoded",
+        &interaction_form(&approve("U0CAROL001")),
+        SECRET,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    wait_for("the bot to say it already ran", WAIT, || {
+        let fake = fake.clone();
+        async move {
+            post_texts(&fake)
+                .into_iter()
+                .find(|t| t.contains("<@U0CAROL001>") && t.contains("not run twice"))
+        }
+    })
+    .await;
+    let runs = store.remediation_runs(incident_id).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (
+            runs[0].step,
+            runs[0].status.as_str(),
+            runs[0].approved_by.as_str(),
+            runs[0].tool.as_str()
+        ),
+        (step, "succeeded", "U0ALICE001", "k8s.rollout_undo")
+    );
+    let audit = store.audit_log(10).await.unwrap();
+    let entry = |actor: &str, action: &str| {
+        audit
+            .iter()
+            .find(|e| e.actor == actor && e.action == action)
+            .unwrap_or_else(|| panic!("no {action} by {actor} in {audit:?}"))
+            .clone()
+    };
+    assert!(
+        entry("U0BOB00001", "remediation.approve")
+            .result
+            .starts_with("refused: not an approver")
+    );
+    let approved = entry("U0ALICE001", "remediation.approve");
+    assert!(
+        approved
+            .result
+            .starts_with("approved; running k8s.rollout_undo"),
+        "{approved:?}"
+    );
+    assert!(
+        approved
             .target
             .contains(&format!("incident #{incident_id}"))
     );
-    assert!(by("U0BOB00001").result.starts_with("refused"), "{audit:?}");
+    let run = entry("U0ALICE001", "remediation.run");
+    assert!(run.result.starts_with("succeeded: rolled back"), "{run:?}");
+    assert!(run.target.starts_with("k8s.rollout_undo"), "{run:?}");
+    assert!(
+        entry("U0CAROL001", "remediation.approve")
+            .result
+            .starts_with("refused: already run")
+    );
+    assert_eq!(audit.len(), 4, "{audit:?}");
 
     // 10. Metrics.
     let text = client
@@ -532,6 +594,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         "sre_agent_tool_call_duration_seconds_count{server=\"k8s\"}",
         "sre_agent_feedback_total",
         "sre_agent_incidents{status=\"resolved\"} 1",
+        "sre_agent_remediations_run_total{outcome=\"succeeded\"} 1",
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }

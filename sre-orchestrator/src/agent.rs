@@ -397,8 +397,23 @@ fn merge(det: &Rca, draft: Draft, category: Category) -> Rca {
                     _ => Risk::Medium,
                 },
                 command: r.command,
+                tool: None,
             })
             .collect();
+        // The engine's runnable steps stay when the specialist agrees on
+        // the component: they are the only steps an approver can run.
+        if rca.root_cause.component == det.root_cause.component {
+            for step in det.remediation.iter().filter(|r| r.tool.is_some()) {
+                match rca
+                    .remediation
+                    .iter_mut()
+                    .find(|x| x.command == step.command)
+                {
+                    Some(same) => same.tool = step.tool.clone(),
+                    None => rca.remediation.push(step.clone()),
+                }
+            }
+        }
     }
     if !draft.alternatives.is_empty() {
         rca.alternatives = draft.alternatives;
@@ -625,5 +640,75 @@ pub async fn run(
                 "Stop investigating: {why}. Give your RCA now as the JSON object, from what you have."
             )));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::rca::ToolAction;
+
+    fn det() -> Rca {
+        let mut rca: Rca = serde_json::from_value(serde_json::json!({
+            "summary": "cart: OOMKilled",
+            "category": "resource",
+            "root_cause": {"component": "cart", "kind": "oom_killed", "description": "d"},
+            "alternatives": [], "confidence": 0.8, "evidence": [], "timeline": [],
+            "remediation": [], "affected_services": ["cart"], "data_gaps": [],
+            "mode": "deterministic"
+        }))
+        .unwrap();
+        rca.remediation = vec![
+            Remediation {
+                action: "Check history".into(),
+                risk: Risk::Low,
+                command: Some("kubectl -n shop rollout history deployment/cart".into()),
+                tool: None,
+            },
+            Remediation {
+                action: "Roll back".into(),
+                risk: Risk::Medium,
+                command: Some("kubectl -n shop rollout undo deployment/cart".into()),
+                tool: Some(ToolAction {
+                    tool: "rollout_undo".into(),
+                    arguments: serde_json::json!({"kind": "deployment", "name": "cart"}),
+                }),
+            },
+        ];
+        rca
+    }
+
+    fn draft(component: &str, command: &str) -> Draft {
+        parse_draft(
+            &serde_json::json!({
+                "root_cause": {"component": component, "kind": "oom_killed", "description": "x"},
+                "remediation": [{"action": "do it", "risk": "medium", "command": command}]
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn runnable_steps_survive_only_when_the_specialist_agrees() {
+        let undo = "kubectl -n shop rollout undo deployment/cart";
+        // Same component, same command: the LLM's step becomes runnable.
+        let merged = merge(&det(), draft("cart", undo), Category::Resource);
+        assert_eq!(merged.remediation.len(), 1);
+        assert_eq!(merged.remediation[0].action, "do it");
+        assert_eq!(
+            merged.remediation[0].tool.as_ref().map(|t| t.tool.as_str()),
+            Some("rollout_undo")
+        );
+        // Same component, other steps: the engine's runnable step is added.
+        let merged = merge(&det(), draft("cart", "kubectl top pod"), Category::Resource);
+        assert_eq!(merged.remediation.len(), 2);
+        assert!(merged.remediation[0].tool.is_none());
+        assert!(merged.remediation[1].tool.is_some());
+        // Another component: nothing the engine found is runnable here.
+        let merged = merge(&det(), draft("payments", undo), Category::Resource);
+        assert!(merged.remediation.iter().all(|r| r.tool.is_none()));
     }
 }

@@ -40,6 +40,13 @@ pub enum AlertStatus {
     Resolved,
 }
 
+/// Annotation set on an alert that arrived as a Slack message: its channel.
+/// The incident store answers such an alert in that message's thread.
+pub const ANN_SLACK_CHANNEL: &str = "sre-agent/slack-channel";
+/// Annotation set on an alert that arrived as a Slack message: the message's
+/// ts, which is the thread the RCA goes to.
+pub const ANN_SLACK_THREAD: &str = "sre-agent/slack-thread";
+
 /// One alert, normalised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {

@@ -79,6 +79,22 @@ pub struct Remediation {
     /// A command that would do it, for a person to review and run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// The same step as an MCP write tool call, which `sre-agent serve` can
+    /// run after an approver's click (when writes are enabled). Only the
+    /// deterministic engine fills it in, from its own findings; an LLM's
+    /// free-text suggestions never become runnable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<ToolAction>,
+}
+
+/// A write tool call that would carry out a remediation step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolAction {
+    /// The tool's own name (`rollout_undo`), found on whichever connected
+    /// server offers it as a write tool.
+    pub tool: String,
+    /// Its arguments.
+    pub arguments: serde_json::Value,
 }
 
 /// A source that failed or was missing during the investigation.
@@ -257,6 +273,7 @@ mod tests {
                 command: Some(
                     "kubectl -n shop rollout undo deployment/checkout --to-revision=11".into(),
                 ),
+                tool: None,
             }],
             affected_services: vec!["checkout".into(), "frontend".into()],
             data_gaps: vec![DataGap {

@@ -8,12 +8,14 @@ mod support_pg;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sre_orchestrator::alert::{Alert, AlertSource, AlertStatus};
+use sre_orchestrator::alert::{
+    ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, Alert, AlertSource, AlertStatus,
+};
 use sre_orchestrator::rca::{Evidence, Mode, Rca, RootCause};
 use sre_orchestrator::router::Category;
 use sre_orchestrator::store::{
-    Backend, Enqueued, IncidentFilter, IncidentStatus, Request, Store, StoreError, StoreOptions,
-    Verdict,
+    Backend, Enqueued, IncidentFilter, IncidentStatus, RemediationStart, Request, Store,
+    StoreError, StoreOptions, Verdict,
 };
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -787,6 +789,113 @@ async fn audit_log(backend: Backend) {
     assert_eq!(s.audit_log(10).await.unwrap().len(), 3);
 }
 
+async fn slack_thread_lookup(backend: Backend) {
+    let env = open(backend, options()).await;
+    let s = &env.store;
+    // An alert posted in Slack: answered (and found) in its own thread.
+    let mut in_slack = firing("A", "svc", "fp-thread");
+    in_slack
+        .annotations
+        .insert(ANN_SLACK_CHANNEL.into(), "C9".into());
+    in_slack
+        .annotations
+        .insert(ANN_SLACK_THREAD.into(), "500.5".into());
+    let posted = s
+        .enqueue_alert(&in_slack, "{}", HOUR)
+        .await
+        .unwrap()
+        .incident_id()
+        .unwrap();
+    let incident = s.get_incident(posted).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            incident.reply_channel.as_deref(),
+            incident.reply_thread.as_deref()
+        ),
+        (Some("C9"), Some("500.5"))
+    );
+    // A webhook alert: found by the RCA message the bot posted.
+    let hooked = s
+        .enqueue_alert(&firing("B", "svc", "fp-hook"), "{}", HOUR)
+        .await
+        .unwrap()
+        .incident_id()
+        .unwrap();
+    s.set_slack_message(hooked, "C1", "700.7", None)
+        .await
+        .unwrap();
+    let by = |c: &'static str, t: &'static str| async move {
+        s.incident_by_slack_thread(c, t)
+            .await
+            .unwrap()
+            .map(|i| i.id)
+    };
+    assert_eq!(by("C9", "500.5").await, Some(posted));
+    assert_eq!(by("C1", "700.7").await, Some(hooked));
+    // The same ts in another channel is another thread.
+    assert_eq!(by("C2", "700.7").await, None);
+    assert_eq!(by("C9", "700.7").await, None);
+}
+
+async fn remediation_runs_once(backend: Backend) {
+    let env = open(backend, options()).await;
+    let s = &env.store;
+    let id = investigate(
+        s,
+        &firing("A", "cart", "fp-fix"),
+        &rca("x", "cart", "oom_killed", "d", "e"),
+    )
+    .await;
+    let args = serde_json::json!({"kind": "deployment", "name": "cart", "namespace": "shop"});
+    assert_eq!(
+        s.start_remediation(id, 1, "k8s.rollout_undo", &args, "U1")
+            .await
+            .unwrap(),
+        RemediationStart::Started
+    );
+    // A double click, or the same click on another replica: not run again.
+    let RemediationStart::Already(run) = s
+        .start_remediation(id, 1, "k8s.rollout_undo", &args, "U2")
+        .await
+        .unwrap()
+    else {
+        panic!("a second claim of the same step must not start it")
+    };
+    assert_eq!(
+        (run.approved_by.as_str(), run.status.as_str()),
+        ("U1", "running")
+    );
+    assert_eq!(run.arguments, args);
+    // Another step of the same incident is its own run.
+    assert_eq!(
+        s.start_remediation(id, 0, "k8s.scale", &args, "U2")
+            .await
+            .unwrap(),
+        RemediationStart::Started
+    );
+    s.finish_remediation(id, 1, true, "rolled back to revision 3")
+        .await
+        .unwrap();
+    s.finish_remediation(id, 0, false, "forbidden")
+        .await
+        .unwrap();
+    let runs = s.remediation_runs(id).await.unwrap();
+    assert_eq!(
+        runs.iter()
+            .map(|r| (r.step, r.status.as_str(), r.result.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![
+            (0, "failed", Some("forbidden")),
+            (1, "succeeded", Some("rolled back to revision 3"))
+        ]
+    );
+    assert!(runs[1].finished_at.is_some_and(|f| f >= runs[1].started_at));
+    assert!(matches!(
+        s.finish_remediation(id, 7, true, "x").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 /// Each contract test, once per backend.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
@@ -820,6 +929,8 @@ contract!(
     memory_prefers_confirmed,
     runbooks,
     audit_log,
+    slack_thread_lookup,
+    remediation_runs_once,
 );
 
 // --- SQLite specifics --------------------------------------------------------

@@ -18,12 +18,12 @@ use mcp_slack::intake::{
 use mcp_slack::rca::RcaFeedback;
 use serde_json::{Value, json};
 use sre_orchestrator::alert::{self, Alert, AlertSource, AlertStatus};
-use sre_orchestrator::store::{Enqueued, Incident, IncidentFilter, Request, StoreError, Verdict};
+use sre_orchestrator::store::{Enqueued, Incident, Request, StoreError, Verdict};
 use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
 use super::worker::ACTION_APPROVE;
-use super::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, App, answer};
+use super::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, App, answer, remediate};
 
 // --- Webhooks -----------------------------------------------------------------
 
@@ -237,38 +237,12 @@ pub fn slack_alert(p: &mcp_slack::ParsedAlert, channel: &str, ts: &str) -> Alert
 
 /// The incident a Slack thread belongs to: its RCA message, the alert
 /// message it answered, or the thread it was asked in.
-///
-/// The store has no lookup by Slack thread, so this scans recent incidents.
 async fn incident_for_thread(
     app: &App,
     channel: &str,
     thread_ts: &str,
 ) -> Result<Option<Incident>, StoreError> {
-    let recent = app
-        .store
-        .list_incidents(&IncidentFilter {
-            limit: 500,
-            ..IncidentFilter::default()
-        })
-        .await?;
-    Ok(recent.into_iter().find(|i| {
-        i.slack
-            .as_ref()
-            .is_some_and(|m| m.ts == thread_ts && m.channel == channel)
-            || (i
-                .alert
-                .annotations
-                .get(ANN_SLACK_THREAD)
-                .map(String::as_str)
-                == Some(thread_ts)
-                && i.alert
-                    .annotations
-                    .get(ANN_SLACK_CHANNEL)
-                    .map(String::as_str)
-                    == Some(channel))
-            || (i.reply_thread.as_deref() == Some(thread_ts)
-                && i.reply_channel.as_deref() == Some(channel))
-    }))
+    app.store.incident_by_slack_thread(channel, thread_ts).await
 }
 
 /// Drops `<@U…>` mentions from a message's text.
@@ -510,74 +484,32 @@ async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkErro
         })
         .and_then(|x| x.get("value").and_then(Value::as_str));
     if let Some(value) = approve {
-        let text = approve_remediation(&app, &user, value)
+        let approval = remediate::approve(&app, &user, value)
             .await
             .map_err(failed)?;
-        if let Some(channel) = channel {
-            reply_later(&app, channel, thread, text);
+        match approval {
+            remediate::Approval::Refused(text) => {
+                if let Some(channel) = channel {
+                    reply_later(&app, channel, thread, text);
+                }
+            }
+            remediate::Approval::Run(claimed) => {
+                // The write may take longer than Slack's 3 seconds: say it
+                // started, run it in the background, then post the result.
+                if let Some(channel) = channel.clone() {
+                    reply_later(&app, channel, thread.clone(), claimed.starting());
+                }
+                let app = Arc::clone(&app);
+                tokio::spawn(async move {
+                    let text = remediate::run(&app, claimed).await;
+                    if let Some(channel) = channel {
+                        reply_later(&app, channel, thread, text);
+                    }
+                });
+            }
         }
     }
     Ok(())
-}
-
-/// Records a remediation approval (or its refusal) in the audit log.
-///
-/// Running the step through the write tool is not implemented: an approval
-/// is recorded as approved and "not executed", and said so in Slack.
-pub async fn approve_remediation(app: &App, user: &str, value: &str) -> Result<String, StoreError> {
-    let (incident_id, step) = match value.split_once(':') {
-        Some((i, s)) => (i.parse::<i64>().ok(), s.parse::<usize>().ok()),
-        None => (None, None),
-    };
-    let (Some(incident_id), Some(step)) = (incident_id, step) else {
-        return Ok("That approval button is malformed.".into());
-    };
-    let incident = app.store.get_incident(incident_id).await?;
-    let remediation = incident
-        .as_ref()
-        .and_then(|i| i.rca.as_ref())
-        .and_then(|r| r.remediation.get(step).cloned());
-    let Some(remediation) = remediation else {
-        return Ok(format!(
-            "Incident #{incident_id} has no remediation step {}.",
-            step + 1
-        ));
-    };
-    let what = format!(
-        "incident #{incident_id} step {}: {}{}",
-        step + 1,
-        remediation.action,
-        remediation
-            .command
-            .as_deref()
-            .map(|c| format!(" ({c})"))
-            .unwrap_or_default()
-    );
-    let (result, text) = if !app.args.allow_writes {
-        (
-            "refused: writes are not allowed (--allow-writes is off)".to_string(),
-            format!("<@{user}> this agent does not run remediations (--allow-writes is off)."),
-        )
-    } else if !app.args.approvers.iter().any(|a| a == user) {
-        (
-            "refused: not an approver".to_string(),
-            format!(
-                "<@{user}> you are not on the approvers list for remediations; nothing was run."
-            ),
-        )
-    } else {
-        (
-            "approved; not executed (execution through the write tool is not implemented yet)"
-                .to_string(),
-            format!(
-                "<@{user}> approved {what}. Recorded in the audit log; the agent does not run it yet: please apply it by hand."
-            ),
-        )
-    };
-    app.store
-        .audit(user, "remediation.approve", &what, &result)
-        .await?;
-    Ok(text)
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ pub struct Metrics {
     tool_errors: Family<ServerLabels, Counter>,
     feedback: Family<KindLabels, Counter>,
     slack_errors: Family<KindLabels, Counter>,
+    remediations: Family<OutcomeLabels, Counter>,
     incidents: Family<StatusLabels, Gauge>,
     queued: Gauge,
     running: Gauge,
@@ -135,6 +136,12 @@ impl Metrics {
             "Slack Web API calls that failed, by method",
             slack_errors.clone(),
         );
+        let remediations = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "remediations_run",
+            "Approved remediation steps run through a write tool, by outcome (succeeded, failed)",
+            remediations.clone(),
+        );
         let incidents = Family::<StatusLabels, Gauge>::default();
         registry.register(
             "incidents",
@@ -163,6 +170,7 @@ impl Metrics {
             tool_errors,
             feedback,
             slack_errors,
+            remediations,
             incidents,
             queued,
             running,
@@ -228,6 +236,16 @@ impl Metrics {
         self.feedback
             .get_or_create(&KindLabels {
                 kind: verdict.into(),
+            })
+            .inc();
+    }
+
+    /// Counts one approved remediation run.
+    pub fn remediation(&self, succeeded: bool) {
+        let outcome = if succeeded { "succeeded" } else { "failed" };
+        self.remediations
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.into(),
             })
             .inc();
     }

@@ -16,6 +16,7 @@ pub mod answer;
 pub mod intake;
 pub mod metrics;
 pub mod portal;
+pub mod remediate;
 mod tools;
 pub mod worker;
 
@@ -121,10 +122,14 @@ pub struct ServeArgs {
     /// investigations as context, shown in the portal.
     #[arg(long)]
     pub runbooks: Option<PathBuf>,
-    /// Offer "approve" buttons on remediation steps (recorded in the audit log).
+    /// Let approvers run remediation steps: RCAs get "approve and run"
+    /// buttons on the steps a write tool can carry out (roll back, restart,
+    /// scale), and our Kubernetes server starts with its write tools. Every
+    /// click and result is audit-logged.
     #[arg(long)]
     pub allow_writes: bool,
-    /// Slack user ids allowed to approve remediations: `U1,U2`.
+    /// Who may approve remediations: Slack user ids (`U…`, `W…`) and user
+    /// groups (`S…`, members looked up when they click), e.g. `U1,S2`.
     #[arg(long, value_delimiter = ',')]
     pub approvers: Vec<String>,
     /// On SIGTERM, how long in-flight investigations may run before their
@@ -179,12 +184,8 @@ impl std::fmt::Debug for Sources {
 }
 
 /// Annotation keys under which an alert that arrived as a Slack message
-/// keeps where it was posted, so its RCA goes to its thread. (The store's
-/// `enqueue_alert` has no reply target; on-demand requests use the store's
-/// own `reply_channel` / `reply_thread`.)
-pub const ANN_SLACK_CHANNEL: &str = "sre-agent/slack-channel";
-/// See [`ANN_SLACK_CHANNEL`].
-pub const ANN_SLACK_THREAD: &str = "sre-agent/slack-thread";
+/// keeps where it was posted; the store answers it in that thread.
+pub use sre_orchestrator::alert::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD};
 
 /// What every handler and worker shares.
 pub struct App {

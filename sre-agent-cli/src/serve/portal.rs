@@ -329,6 +329,7 @@ async fn detail(
         }
     };
     let feedback = app.store.feedback(id).await.unwrap_or_default();
+    let runs = app.store.remediation_runs(id).await.unwrap_or_default();
     let transcript: Option<Transcript> = app
         .store
         .transcript(id)
@@ -373,8 +374,12 @@ async fn detail(
             }
             section id="remediation" {
                 h2 { "Remediation" }
-                ol { @for r in &rca.remediation { li { (r.action) " " span.muted { "(" (format!("{:?}", r.risk).to_lowercase()) " risk)" }
-                    @if let Some(c) = &r.command { pre { (c) } } } } }
+                ol { @for (i, r) in rca.remediation.iter().enumerate() { li { (r.action) " " span.muted { "(" (format!("{:?}", r.risk).to_lowercase()) " risk)" }
+                    @if let Some(c) = &r.command { pre { (c) } }
+                    @if let Some(run) = runs.iter().find(|x| x.step == i) {
+                        p.run { strong { "Run: " (run.status) } " · approved by " (run.approved_by) " · " (when(run.started_at)) " · " code { (run.tool) }
+                            @if let Some(out) = &run.result { pre { (out) } } }
+                    } } } }
             }
             @if !rca.data_gaps.is_empty() {
                 section id="gaps" { h2 { "Data gaps" } ul { @for g in &rca.data_gaps { li { (g.source) ": " (g.reason) } } } }

@@ -7,10 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use mcp_slack::api::{PostMessage, Posted, RetryPolicy, SlackApi, SlackApiConfig, UpdateMessage};
+use mcp_slack::api::{
+    PostMessage, Posted, RetryPolicy, SlackApi, SlackApiConfig, TokenKind, UpdateMessage,
+};
 use mcp_slack::error::SlackError;
 use mcp_slack::rca::render_rca;
 use serde_json::{Value, json};
+use slack_morphism::prelude::{SlackApiUserGroupsUsersListRequest, SlackUserGroupId};
 use sre_orchestrator::engine::Quiet;
 use sre_orchestrator::investigate::{Options, Outcome, investigate};
 use sre_orchestrator::rca::Rca;
@@ -19,7 +22,7 @@ use sre_orchestrator::transcript::{ChatModel, Recording, Transcript};
 use tokio_util::sync::CancellationToken;
 
 use super::tools::MeteredTools;
-use super::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, App};
+use super::{App, remediate};
 
 /// The `action_id` of a remediation's "approve" button.
 pub const ACTION_APPROVE: &str = "sre_approve_remediation";
@@ -98,6 +101,20 @@ impl SlackOut {
             .await
     }
 
+    /// The members of a user group (`usergroups.users.list`; needs the
+    /// `usergroups:read` scope).
+    pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackError> {
+        let req = SlackApiUserGroupsUsersListRequest::new(SlackUserGroupId(group.to_string()));
+        let req = &req;
+        let res = self
+            .api
+            .call("usergroups.users.list", TokenKind::Bot, |s| async move {
+                s.usergroups_users_list(req).await
+            })
+            .await?;
+        Ok(res.users.into_iter().map(|u| u.0).collect())
+    }
+
     /// Replaces a message (paced).
     pub async fn update(
         &self,
@@ -118,16 +135,12 @@ impl SlackOut {
     }
 }
 
-/// Where an incident's messages go: (channel, thread).
+/// Where an incident's messages go: (channel, thread). The store keeps the
+/// thread of an alert posted in Slack and of a request made there; webhook
+/// alerts go to `--slack-channel`.
 pub fn slack_target(app: &App, incident: &Incident) -> Option<(String, Option<String>)> {
     if let Some(c) = &incident.reply_channel {
         return Some((c.clone(), incident.reply_thread.clone()));
-    }
-    if let Some(c) = incident.alert.annotations.get(ANN_SLACK_CHANNEL) {
-        return Some((
-            c.clone(),
-            incident.alert.annotations.get(ANN_SLACK_THREAD).cloned(),
-        ));
     }
     app.args
         .slack_channel
@@ -136,8 +149,9 @@ pub fn slack_target(app: &App, incident: &Incident) -> Option<(String, Option<St
         .map(|c| (c, None))
 }
 
-/// The RCA as Slack blocks: mcp-slack's rendering, plus "approve" buttons
-/// on remediation steps when writes are allowed.
+/// The RCA as Slack blocks: mcp-slack's rendering, plus "approve and run"
+/// buttons on the steps a connected write tool can carry out, when writes
+/// are allowed (see [`remediate`]).
 pub fn rca_blocks(app: &App, incident: &Incident, rca: &Rca) -> (String, Vec<Value>) {
     let message = crate::slack::message(
         &incident.id.to_string(),
@@ -147,15 +161,12 @@ pub fn rca_blocks(app: &App, incident: &Incident, rca: &Rca) -> (String, Vec<Val
     );
     let rendered = render_rca(&message);
     let mut blocks = rendered.blocks;
-    if app.args.allow_writes {
-        let buttons: Vec<Value> = rca
-            .remediation
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.command.is_some())
+    {
+        let buttons: Vec<Value> = remediate::runnable_steps(app, rca)
+            .into_iter()
             .take(5)
-            .map(|(i, r)| {
-                let label: String = format!("Approve step {}: {}", i + 1, r.action)
+            .map(|(i, r, _)| {
+                let label: String = format!("Approve and run step {}: {}", i + 1, r.action)
                     .chars()
                     .take(70)
                     .collect();
@@ -164,10 +175,11 @@ pub fn rca_blocks(app: &App, incident: &Incident, rca: &Rca) -> (String, Vec<Val
                     "action_id": format!("{ACTION_APPROVE}_{i}"),
                     "text": {"type": "plain_text", "text": label},
                     "value": format!("{}:{i}", incident.id),
+                    "style": "danger",
                     "confirm": {
-                        "title": {"type": "plain_text", "text": "Approve remediation?"},
+                        "title": {"type": "plain_text", "text": "Run this remediation?"},
                         "text": {"type": "plain_text", "text": r.command.clone().unwrap_or_default().chars().take(250).collect::<String>()},
-                        "confirm": {"type": "plain_text", "text": "Approve"},
+                        "confirm": {"type": "plain_text", "text": "Approve and run"},
                         "deny": {"type": "plain_text", "text": "Cancel"}
                     }
                 })

@@ -5,7 +5,7 @@
 //! `fixtures/scenarios/README.md`.
 
 use super::rules::Suspect;
-use crate::rca::{Remediation, Risk};
+use crate::rca::{Remediation, Risk, ToolAction};
 use crate::router::Category;
 
 /// Every root-cause kind the engine can name, with its category.
@@ -128,6 +128,26 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
         action,
         risk,
         command,
+        tool: None,
+    };
+    // The same step as mcp-kubernetes' write tool, for `serve` to run after
+    // an approval. Arguments name the workload exactly as the command does.
+    let workload = |tool: &str, extra: serde_json::Value| {
+        let mut arguments = serde_json::json!({"kind": "deployment", "name": c});
+        if let Some(ns) = namespace {
+            arguments["namespace"] = ns.into();
+        }
+        if let (Some(args), serde_json::Value::Object(more)) = (arguments.as_object_mut(), extra) {
+            args.extend(more);
+        }
+        Some(ToolAction {
+            tool: tool.to_string(),
+            arguments,
+        })
+    };
+    let runnable = |mut r: Remediation, tool: Option<ToolAction>| {
+        r.tool = tool;
+        r
     };
     match s.kind {
         "oom_killed" => vec![
@@ -136,10 +156,13 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
                 Risk::Low,
                 Some(format!("kubectl{ns} rollout history deployment/{c}")),
             ),
-            step(
-                format!("Roll {c} back to the previous revision, or raise its memory limit"),
-                Risk::Medium,
-                Some(format!("kubectl{ns} rollout undo deployment/{c}")),
+            runnable(
+                step(
+                    format!("Roll {c} back to the previous revision, or raise its memory limit"),
+                    Risk::Medium,
+                    Some(format!("kubectl{ns} rollout undo deployment/{c}")),
+                ),
+                workload("rollout_undo", serde_json::json!({})),
             ),
         ],
         "bad_deploy" | "missing_config" | "image_pull_error" | "crash_loop" | "new_error" => vec![
@@ -148,10 +171,13 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
                 Risk::Low,
                 Some(format!("kubectl{ns} rollout history deployment/{c}")),
             ),
-            step(
-                format!("Roll {c} back to the last good revision"),
-                Risk::Medium,
-                Some(format!("kubectl{ns} rollout undo deployment/{c}")),
+            runnable(
+                step(
+                    format!("Roll {c} back to the last good revision"),
+                    Risk::Medium,
+                    Some(format!("kubectl{ns} rollout undo deployment/{c}")),
+                ),
+                workload("rollout_undo", serde_json::json!({})),
             ),
         ],
         "hpa_maxed" => vec![
@@ -175,10 +201,13 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
                 Risk::Medium,
                 None,
             ),
-            step(
-                format!("Pause or scale down {c} while the incident lasts"),
-                Risk::Medium,
-                Some(format!("kubectl{ns} scale deployment/{c} --replicas=0")),
+            runnable(
+                step(
+                    format!("Pause or scale down {c} while the incident lasts"),
+                    Risk::Medium,
+                    Some(format!("kubectl{ns} scale deployment/{c} --replicas=0")),
+                ),
+                workload("scale", serde_json::json!({"replicas": 0})),
             ),
         ],
         "cpu_throttling" => vec![step(
@@ -206,10 +235,13 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
                 Risk::Low,
                 None,
             ),
-            step(
-                format!("Raise {c}'s maxPoolSize or restart it to release leaked connections"),
-                Risk::Medium,
-                Some(format!("kubectl{ns} rollout restart deployment/{c}")),
+            runnable(
+                step(
+                    format!("Raise {c}'s maxPoolSize or restart it to release leaked connections"),
+                    Risk::Medium,
+                    Some(format!("kubectl{ns} rollout restart deployment/{c}")),
+                ),
+                workload("rollout_restart", serde_json::json!({})),
             ),
         ],
         "dependency_unreachable" => vec![step(

@@ -43,10 +43,11 @@ use sqlx::sqlite::{
 
 pub use model::{
     AuditEntry, Backend, Counts, Enqueued, Feedback, Incident, IncidentFilter, IncidentStatus, Job,
-    PastIncident, Request, RunbookHit, RunbookIndexReport, SlackMessage, StoreOptions, Verdict,
+    PastIncident, RemediationRun, RemediationStart, Request, RunbookHit, RunbookIndexReport,
+    SlackMessage, StoreOptions, Verdict,
 };
 
-use crate::alert::{Alert, AlertSource, AlertStatus};
+use crate::alert::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, Alert, AlertSource, AlertStatus};
 use crate::rca::Rca;
 use crate::router::Category;
 use rows::INCIDENT_COLUMNS;
@@ -335,8 +336,9 @@ impl Store {
             on_demand: false,
             idempotency_key: None,
             requested_by: None,
-            reply_channel: None,
-            reply_thread: None,
+            // An alert posted in Slack is answered in its own thread.
+            reply_channel: alert.annotations.get(ANN_SLACK_CHANNEL).map(String::as_str),
+            reply_thread: alert.annotations.get(ANN_SLACK_THREAD).map(String::as_str),
             now,
         };
         let postgres = self.backend() == Backend::Postgres;
@@ -767,6 +769,27 @@ impl Store {
             .await?;
             match row {
                 Some(row) => rows::slack(&row),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// The incident a Slack thread belongs to: the one whose RCA message is
+    /// `ts`, or the one answered in thread `ts` (an alert posted in Slack, a
+    /// slash command or mention); the newest if several.
+    pub async fn incident_by_slack_thread(
+        &self,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Option<Incident>, StoreError> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i \
+             WHERE (i.slack_channel = $1 AND i.slack_ts = $2) \
+             OR (i.reply_channel = $1 AND i.reply_thread = $2) ORDER BY i.id DESC LIMIT 1"
+        );
+        on_pool!(self, pool => {
+            match sqlx::query(&sql).bind(channel).bind(ts).fetch_optional(pool).await? {
+                Some(row) => rows::incident(&row).map(Some),
                 None => Ok(None),
             }
         })
@@ -1293,6 +1316,98 @@ impl Store {
         });
         tracing::info!(actor, action, target, result, "audit");
         Ok(id)
+    }
+
+    /// Claims remediation step `step` of an incident for running: the first
+    /// claim wins ([`RemediationStart::Started`]), later ones (a double
+    /// click, another replica) get the run already recorded. A run is never
+    /// retried by the store: a step interrupted mid-way stays `running` for a
+    /// person to look at, since re-running a write blindly could do harm.
+    pub async fn start_remediation(
+        &self,
+        incident_id: i64,
+        step: usize,
+        tool: &str,
+        arguments: &serde_json::Value,
+        approved_by: &str,
+    ) -> Result<RemediationStart, StoreError> {
+        let now = now_ms();
+        let step_no = i64::try_from(step).map_err(|_| StoreError::NotFound(incident_id))?;
+        let inserted = on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO remediation_runs (incident_id, step, tool, arguments, approved_by, \
+                 started_at, status) VALUES ($1, $2, $3, $4, $5, $6, 'running') \
+                 ON CONFLICT (incident_id, step) DO NOTHING",
+            )
+            .bind(incident_id)
+            .bind(step_no)
+            .bind(tool)
+            .bind(arguments.to_string())
+            .bind(approved_by)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 1 {
+            return Ok(RemediationStart::Started);
+        }
+        let runs = self.remediation_runs(incident_id).await?;
+        runs.into_iter()
+            .find(|r| r.step == step)
+            .map(RemediationStart::Already)
+            .ok_or(StoreError::NotFound(incident_id))
+    }
+
+    /// Records how a started remediation run ended.
+    pub async fn finish_remediation(
+        &self,
+        incident_id: i64,
+        step: usize,
+        succeeded: bool,
+        result: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let step_no = i64::try_from(step).map_err(|_| StoreError::NotFound(incident_id))?;
+        let status = if succeeded { "succeeded" } else { "failed" };
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE remediation_runs SET status = $3, result = $4, finished_at = $5 \
+                 WHERE incident_id = $1 AND step = $2",
+            )
+            .bind(incident_id)
+            .bind(step_no)
+            .bind(status)
+            .bind(result)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(incident_id));
+        }
+        Ok(())
+    }
+
+    /// An incident's remediation runs, by step.
+    pub async fn remediation_runs(
+        &self,
+        incident_id: i64,
+    ) -> Result<Vec<RemediationRun>, StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "SELECT incident_id, step, tool, arguments, approved_by, started_at, \
+                 finished_at, status, result FROM remediation_runs WHERE incident_id = $1 \
+                 ORDER BY step",
+            )
+            .bind(incident_id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(rows::remediation_run)
+            .collect()
+        })
     }
 
     /// The latest audit entries, newest first.

@@ -371,6 +371,38 @@ pub struct AuditEntry {
     pub result: String,
 }
 
+/// One approved remediation step run through a write tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemediationRun {
+    /// The incident.
+    pub incident_id: i64,
+    /// The step's index in the RCA's remediation.
+    pub step: usize,
+    /// The tool that ran it (`server.tool`).
+    pub tool: String,
+    /// Its arguments.
+    pub arguments: serde_json::Value,
+    /// Who approved it.
+    pub approved_by: String,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it ended, if it has.
+    pub finished_at: Option<Timestamp>,
+    /// `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// The tool's answer (or error).
+    pub result: Option<String>,
+}
+
+/// What [`Store::start_remediation`](super::Store::start_remediation) found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RemediationStart {
+    /// This caller claimed the step and must run it, then record the result.
+    Started,
+    /// The step was claimed before (running or finished).
+    Already(RemediationRun),
+}
+
 /// Counts for metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {

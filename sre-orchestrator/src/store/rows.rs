@@ -10,7 +10,9 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use super::StoreError;
-use super::model::{AuditEntry, Feedback, Incident, IncidentStatus, SlackMessage, Verdict};
+use super::model::{
+    AuditEntry, Feedback, Incident, IncidentStatus, RemediationRun, SlackMessage, Verdict,
+};
 use crate::router::Category;
 
 /// The typed getters the mapping functions need.
@@ -143,5 +145,21 @@ pub(crate) fn audit<R: RowExt>(row: &R) -> Result<AuditEntry, StoreError> {
         action: row.text("action")?,
         target: row.text("target")?,
         result: row.text("result")?,
+    })
+}
+
+pub(crate) fn remediation_run<R: RowExt>(row: &R) -> Result<RemediationRun, StoreError> {
+    let arguments = row.text("arguments")?;
+    Ok(RemediationRun {
+        incident_id: row.int("incident_id")?,
+        step: usize::try_from(row.int("step")?)
+            .map_err(|_| StoreError::Corrupt("negative remediation step".into()))?,
+        tool: row.text("tool")?,
+        arguments: serde_json::from_str(&arguments)?,
+        approved_by: row.text("approved_by")?,
+        started_at: ts(row.int("started_at")?)?,
+        finished_at: opt_ts(row.opt_int("finished_at")?)?,
+        status: row.text("status")?,
+        result: row.opt_text("result")?,
     })
 }
