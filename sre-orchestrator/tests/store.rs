@@ -896,6 +896,57 @@ async fn remediation_runs_once(backend: Backend) {
     ));
 }
 
+async fn released_jobs_keep_their_retries(backend: Backend) {
+    let env = open(
+        backend,
+        StoreOptions {
+            max_attempts: 2,
+            retry_backoff: Duration::ZERO,
+            ..options()
+        },
+    )
+    .await;
+    let s = &env.store;
+    let id = s
+        .enqueue_alert(&firing("A", "svc", "fp-release"), "{}", HOUR)
+        .await
+        .unwrap()
+        .incident_id()
+        .unwrap();
+    // Three shutdowns mid-investigation (a rolling deploy) ...
+    let mut last = None;
+    for attempt in 1..=3 {
+        let job = s.claim_job("w", HOUR).await.unwrap().unwrap();
+        assert_eq!(job.attempt, attempt, "the fencing token still grows");
+        assert_eq!(
+            s.get_incident(id).await.unwrap().unwrap().status,
+            IncidentStatus::Investigating
+        );
+        s.release_job(&job, "released: shutting down")
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get_incident(id).await.unwrap().unwrap().status,
+            IncidentStatus::Queued
+        );
+        last = Some(job);
+    }
+    // ... and a stale release is fenced off.
+    assert!(matches!(
+        s.release_job(&last.unwrap(), "late").await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    // The job still has both of its real attempts.
+    let job = s.claim_job("w", HOUR).await.unwrap().unwrap();
+    assert!(s.fail_job(&job, "LLM timeout", true).await.unwrap());
+    let job = s.claim_job("w", HOUR).await.unwrap().unwrap();
+    assert!(!s.fail_job(&job, "LLM timeout again", true).await.unwrap());
+    assert_eq!(
+        s.get_incident(id).await.unwrap().unwrap().status,
+        IncidentStatus::Failed
+    );
+}
+
 /// Each contract test, once per backend.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
@@ -931,6 +982,7 @@ contract!(
     audit_log,
     slack_thread_lookup,
     remediation_runs_once,
+    released_jobs_keep_their_retries,
 );
 
 // --- SQLite specifics --------------------------------------------------------

@@ -437,11 +437,7 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
         Ended::Released => {
             if let Err(e) = app
                 .store
-                .fail_job(
-                    &job,
-                    "released: the replica shut down mid-investigation",
-                    true,
-                )
+                .release_job(&job, "released: the replica shut down mid-investigation")
                 .await
             {
                 tracing::warn!(job = job.id, error = %e, "could not release the job; its lease will expire");

@@ -721,6 +721,47 @@ impl Store {
         Ok(again)
     }
 
+    /// Gives a job back because this replica is shutting down, not because
+    /// the attempt failed: it is queued again at once, and the attempt is
+    /// not counted against `max_attempts` (a rolling deploy must not use up
+    /// an alert's retries). The attempt counter itself still grows, since it
+    /// is the fencing token. Fenced like [`Store::complete_job`].
+    pub async fn release_job(&self, job: &Job, reason: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        let sql = format!(
+            "UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, \
+             run_after = $4, last_error = $5, max_attempts = max_attempts + 1, updated_at = $4 \
+             WHERE {FENCE}"
+        );
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_with(self.begin_sql()).await?;
+            let done = sqlx::query(&sql)
+                .bind(job.id)
+                .bind(&job.worker)
+                .bind(i64::from(job.attempt))
+                .bind(now)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done == 0 {
+                tx.rollback().await?;
+                return Err(lease_lost(job));
+            }
+            sqlx::query(
+                "UPDATE incidents SET status = 'queued', updated_at = $2 \
+                 WHERE id = $1 AND status = 'investigating'",
+            )
+            .bind(job.incident.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        tracing::info!(job = job.id, attempt = job.attempt, reason, "job released");
+        Ok(())
+    }
+
     // --- Slack bookkeeping ------------------------------------------------
 
     /// Records the Slack message showing the incident, so a retried job
