@@ -37,7 +37,7 @@ pub enum SlackError {
         attempts: u32,
     },
     /// Slack answered `ok: false`.
-    #[error("Slack {method} failed: {code}{}", hint(code, needed.as_deref()))]
+    #[error("Slack {method} failed: {code}{}", hint(method, code, needed.as_deref()))]
     Api {
         /// The Web API method.
         method: String,
@@ -60,8 +60,14 @@ pub enum SlackError {
 }
 
 /// A one-sentence hint on what to do about a Slack error code.
-fn hint(code: &str, needed: Option<&str>) -> String {
+fn hint(method: &str, code: &str, needed: Option<&str>) -> String {
     let text = match code {
+        "invalid_auth" | "not_authed" | "not_allowed_token_type" | "token_revoked"
+            if method == "apps.connections.open" =>
+        {
+            " — Socket Mode needs the app-level token (xapp-…, scope connections:write, from the \
+             app's Basic Information page), not the bot token; check SLACK_APP_TOKEN"
+        }
         "channel_not_found" => {
             " — the channel does not exist or the app cannot see it (a private channel needs the app invited)"
         }
@@ -157,5 +163,11 @@ mod tests {
             needed: Some("search:read".into()),
         };
         assert!(e.to_string().contains("`search:read`"), "{e}");
+        let e = SlackError::Api {
+            method: "apps.connections.open".into(),
+            code: "invalid_auth".into(),
+            needed: None,
+        };
+        assert!(e.to_string().contains("SLACK_APP_TOKEN"), "{e}");
     }
 }

@@ -24,7 +24,12 @@
 //!   [`FakeSlack::fail_next`] makes the next call to a method fail with a
 //!   given error code;
 //! * a record of every call ([`FakeSlack::calls`]) so tests can assert on
-//!   what was posted.
+//!   what was posted;
+//! * Socket Mode: `apps.connections.open` with the app-level token
+//!   ([`APP_TOKEN`]) and the WebSocket endpoint its URL points at, which
+//!   sends `hello`, lets the test push `events_api`, `slash_commands` and
+//!   `interactive` envelopes and `disconnect` messages, and records the
+//!   client's acknowledgements (see [`socket_mode`]).
 //!
 //! The seeded workspace ([`FakeSlack::start`]) has an `#alerts-prod` channel
 //! with an Alertmanager alert and a thread under it, an `#incidents`
@@ -40,7 +45,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -54,6 +59,15 @@ pub const BOT_USER_ID: &str = "U0BOT00001";
 pub const BOT_ID: &str = "B0BOT00001";
 /// Team ID of the fake workspace.
 pub const TEAM_ID: &str = "T0FAKE0001";
+/// The app-level token (`xapp-…`, scope `connections:write`) the fake
+/// accepts for `apps.connections.open`.
+pub const APP_TOKEN: &str = "xapp-1-A0FAKEAPP1-0000000000-fake-app-token";
+/// The app's ID.
+pub const APP_ID: &str = "A0FAKEAPP1";
+
+pub mod socket_mode;
+
+pub use socket_mode::{SocketConnection, SocketReply};
 
 /// One call the fake received.
 #[derive(Debug, Clone)]
@@ -106,6 +120,8 @@ struct Scripted {
 
 #[derive(Debug)]
 struct World {
+    /// Where the fake listens (for the Socket Mode URLs it hands out).
+    addr: SocketAddr,
     channels: Vec<Channel>,
     users: Vec<User>,
     /// Per channel: every message (top level and replies), by ts.
@@ -113,6 +129,7 @@ struct World {
     next_ts: (u64, u32),
     calls: Vec<RecordedCall>,
     scripted: Scripted,
+    socket: socket_mode::SocketWorld,
 }
 
 impl World {
@@ -171,18 +188,21 @@ impl FakeSlack {
         let fake = Self {
             addr,
             world: Arc::new(Mutex::new(World {
+                addr,
                 channels: Vec::new(),
                 users: Vec::new(),
                 messages: HashMap::new(),
                 next_ts: (1_732_400_000, 100),
                 calls: Vec::new(),
                 scripted: Scripted::default(),
+                socket: socket_mode::SocketWorld::default(),
             })),
             stop: CancellationToken::new(),
         };
         fake.seed();
         let router = Router::new()
             .route("/api/{method}", any(handle))
+            .route("/link/", get(socket_mode::upgrade))
             .with_state(fake.clone());
         let stop = fake.stop.clone();
         tokio::spawn(async move {
@@ -635,7 +655,7 @@ async fn handle(
     if let Some(cap) = w.scripted.page_caps.get(&method) {
         effective.insert(PAGE_CAP.into(), json!(cap));
     }
-    let response = dispatch(&mut w, &method, token.as_deref(), &effective);
+    let response = dispatch(&mut w, &method, &http_method, token.as_deref(), &effective);
     let error = response.1.clone();
     w.calls.push(RecordedCall {
         http_method: http_method.to_string(),
@@ -651,6 +671,7 @@ async fn handle(
 fn dispatch(
     w: &mut World,
     method: &str,
+    http_method: &Method,
     token: Option<&str>,
     args: &Map<String, Value>,
 ) -> (Response, Option<String>) {
@@ -672,11 +693,17 @@ fn dispatch(
     let Some(token) = token else {
         return error("not_authed");
     };
-    let is_user = match token {
-        BOT_TOKEN => false,
-        USER_TOKEN => true,
+    let (is_user, is_app) = match token {
+        BOT_TOKEN => (false, false),
+        USER_TOKEN => (true, false),
+        APP_TOKEN => (false, true),
         _ => return error("invalid_auth"),
     };
+    // An app-level token is good for apps.connections.open only, and that
+    // method takes nothing else.
+    if is_app != (method == "apps.connections.open") {
+        return error("not_allowed_token_type");
+    }
     if let Some(e) = w
         .scripted
         .failures
@@ -691,6 +718,9 @@ fn dispatch(
             "user": if is_user { "alice" } else { "sre-agent" },
             "user_id": if is_user { "U0ALICE001" } else { BOT_USER_ID },
         })),
+        // Slack documents `insecure_request` for anything but POST.
+        "apps.connections.open" if http_method != Method::POST => Err("insecure_request"),
+        "apps.connections.open" => Ok(socket_mode::open(w)),
         "chat.postMessage" => post_message(w, args),
         "chat.update" => update_message(w, args),
         "conversations.history" => history(w, args),

@@ -185,3 +185,102 @@ async fn scripted_429_carries_retry_after() {
     let (status, _, v) = raw(&fake, "GET", path, &[("authorization", &bot)], "").await;
     assert_eq!((status, v["ok"].clone()), (200, true.into()));
 }
+
+#[tokio::test]
+async fn apps_connections_open_wants_the_app_token_and_post() {
+    let fake = FakeSlack::start().await.unwrap();
+    let app = format!("Bearer {}", fake::APP_TOKEN);
+    let bot = format!("Bearer {}", fake::BOT_TOKEN);
+    let (status, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/apps.connections.open",
+        &[("authorization", &app)],
+        "",
+    )
+    .await;
+    assert_eq!((status, v["ok"].clone()), (200, true.into()), "{v}");
+    let url = v["url"].as_str().unwrap();
+    let prefix = format!("ws://{}/link/?ticket=", fake.addr());
+    assert!(url.starts_with(&prefix), "{url}");
+    assert!(url.ends_with("&app_id=A0FAKEAPP1"), "{url}");
+    for (method, auth, error) in [
+        ("POST", Some(bot.as_str()), "not_allowed_token_type"),
+        ("POST", Some("Bearer xapp-1-nope"), "invalid_auth"),
+        ("POST", None, "not_authed"),
+        ("GET", Some(app.as_str()), "insecure_request"),
+    ] {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let (status, _, v) = raw(&fake, method, "/api/apps.connections.open", &headers, "").await;
+        assert_eq!(
+            (status, v["ok"].clone(), v["error"].clone()),
+            (200, false.into(), error.into()),
+            "{method} {auth:?}"
+        );
+    }
+    // The app token is good for nothing else.
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/chat.postMessage",
+        &[("authorization", &app), FORM],
+        "channel=C0INCIDENT&text=hi",
+    )
+    .await;
+    assert_eq!(v["error"], "not_allowed_token_type", "{v}");
+}
+
+/// The status of a WebSocket handshake to `path` (nothing else is read).
+async fn upgrade_status(fake: &FakeSlack, path: &str, handshake: bool) -> u16 {
+    let mut stream = tokio::net::TcpStream::connect(fake.addr()).await.unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    if handshake {
+        req.push_str(
+            "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+        );
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    head.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn socket_mode_urls_are_single_use() {
+    let fake = FakeSlack::start().await.unwrap();
+    let app = format!("Bearer {}", fake::APP_TOKEN);
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/apps.connections.open",
+        &[("authorization", &app)],
+        "",
+    )
+    .await;
+    let url = v["url"].as_str().unwrap();
+    let path = url.strip_prefix(&format!("ws://{}", fake.addr())).unwrap();
+    // Not a handshake: refused, and the ticket is not used up.
+    assert!((400..500).contains(&upgrade_status(&fake, path, false).await));
+    assert_eq!(upgrade_status(&fake, path, true).await, 101);
+    assert_eq!(upgrade_status(&fake, path, true).await, 401, "reused");
+    assert_eq!(
+        upgrade_status(&fake, "/link/?ticket=made-up&app_id=A0FAKEAPP1", true).await,
+        401
+    );
+    assert_eq!(fake.socket_refused().len(), 2);
+    let conns = fake
+        .wait_until(std::time::Duration::from_secs(5), |f| {
+            Some(f.socket_connections()).filter(|c| !c.is_empty())
+        })
+        .await
+        .unwrap();
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0].query, path.trim_start_matches("/link/?"));
+}

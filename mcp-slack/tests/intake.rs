@@ -368,8 +368,8 @@ async fn a_channel_sender_is_a_sink() {
     assert!(matches!(rx.recv().await, Some(IntakeEvent::Push(_))));
 }
 
-/// Socket Mode's callbacks, called the way slack-morphism calls them (the
-/// WebSocket session itself needs Slack and is not tested here).
+/// Socket Mode's callbacks, called directly the way slack-morphism calls
+/// them (the WebSocket session is tested end to end in `socket_mode.rs`).
 #[tokio::test]
 async fn socket_mode_callbacks_deliver_once() {
     use slack_morphism::prelude::*;
