@@ -146,6 +146,10 @@ pub struct PostMessage {
     pub reply_broadcast: Option<bool>,
     /// Do not unfurl links (keeps alert threads compact).
     pub unfurl_links: bool,
+    /// Message metadata, `{"event_type": …, "event_payload": {…}}`: lets the
+    /// poster find its own message again (`include_all_metadata`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// A request to `chat.update`.

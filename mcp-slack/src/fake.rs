@@ -29,7 +29,11 @@
 //!   ([`APP_TOKEN`]) and the WebSocket endpoint its URL points at, which
 //!   sends `hello`, lets the test push `events_api`, `slash_commands` and
 //!   `interactive` envelopes and `disconnect` messages, and records the
-//!   client's acknowledgements (see [`socket_mode`]).
+//!   client's acknowledgements (see [`socket_mode`]);
+//! * message metadata (`chat.postMessage`'s `metadata`, returned by
+//!   `conversations.history`/`replies` only with `include_all_metadata`),
+//!   `views.open` (modals, recorded: [`FakeSlack::views`]) and
+//!   `usergroups.users.list` ([`FakeSlack::add_usergroup`]).
 //!
 //! The seeded workspace ([`FakeSlack::start`]) has an `#alerts-prod` channel
 //! with an Alertmanager alert and a thread under it, an `#incidents`
@@ -130,6 +134,10 @@ struct World {
     calls: Vec<RecordedCall>,
     scripted: Scripted,
     socket: socket_mode::SocketWorld,
+    /// User groups (`S…`) and their member user IDs.
+    usergroups: HashMap<String, Vec<String>>,
+    /// Every view opened with `views.open`, as sent.
+    views: Vec<Value>,
 }
 
 impl World {
@@ -196,6 +204,8 @@ impl FakeSlack {
                 calls: Vec::new(),
                 scripted: Scripted::default(),
                 socket: socket_mode::SocketWorld::default(),
+                usergroups: HashMap::new(),
+                views: Vec::new(),
             })),
             stop: CancellationToken::new(),
         };
@@ -441,6 +451,20 @@ impl FakeSlack {
             .filter(|c| c.method == method)
             .cloned()
             .collect()
+    }
+
+    /// Adds a user group (`S…`) with its members, for
+    /// `usergroups.users.list`.
+    pub fn add_usergroup(&self, id: &str, members: &[&str]) {
+        self.world()
+            .usergroups
+            .insert(id.into(), members.iter().map(|m| m.to_string()).collect());
+    }
+
+    /// Every view opened with `views.open` (the `view` argument as sent,
+    /// plus the `trigger_id`), oldest first.
+    pub fn views(&self) -> Vec<Value> {
+        self.world().views.clone()
     }
 
     /// Every message of a channel (replies included), oldest first.
@@ -754,6 +778,14 @@ fn dispatch(
                 Err(()) => Err("invalid_cursor"),
             }
         }
+        "usergroups.users.list" => match arg_str(args, "usergroup") {
+            None => Err("invalid_arguments"),
+            Some(group) => match w.usergroups.get(group) {
+                Some(users) => Ok(json!({"users": users})),
+                None => Err("no_such_subteam"),
+            },
+        },
+        "views.open" => open_view(w, args),
         "search.messages" if !is_user => Err("not_allowed_token_type"),
         "search.messages" => search(w, args),
         _ => Err("unknown_method"),
@@ -845,6 +877,9 @@ fn post_message(w: &mut World, args: &Map<String, Value>) -> Result<Value, &'sta
     if let Some(b) = blocks {
         msg["blocks"] = Value::Array(b);
     }
+    if let Some(m) = message_metadata(args)? {
+        msg["metadata"] = m;
+    }
     insert_message(
         w,
         &channel,
@@ -859,6 +894,55 @@ fn post_message(w: &mut World, args: &Map<String, Value>) -> Result<Value, &'sta
         .cloned()
         .unwrap_or(msg);
     Ok(json!({"channel": channel, "ts": ts, "message": stored}))
+}
+
+/// `chat.postMessage`'s `metadata`: `{event_type, event_payload}`, as JSON
+/// or a JSON string (form posts).
+fn message_metadata(args: &Map<String, Value>) -> Result<Option<Value>, &'static str> {
+    let m = match args.get("metadata") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => serde_json::from_str(s).map_err(|_| "invalid_metadata_format")?,
+        Some(v) => v.clone(),
+    };
+    if !m["event_type"].is_string() || !m["event_payload"].is_object() {
+        return Err("invalid_metadata_format");
+    }
+    Ok(Some(m))
+}
+
+/// Slack returns message metadata only to callers asking for it.
+fn strip_metadata(messages: &mut [Value], args: &Map<String, Value>) {
+    if !arg_bool(args, "include_all_metadata") {
+        for m in messages {
+            if let Some(o) = m.as_object_mut() {
+                o.remove("metadata");
+            }
+        }
+    }
+}
+
+/// `views.open`: a modal needs a trigger, a title and blocks.
+fn open_view(w: &mut World, args: &Map<String, Value>) -> Result<Value, &'static str> {
+    let trigger = arg_str(args, "trigger_id").ok_or("invalid_arguments")?;
+    if trigger.is_empty() {
+        return Err("invalid_trigger_id");
+    }
+    let view = match args.get("view") {
+        Some(Value::String(s)) => serde_json::from_str(s).map_err(|_| "invalid_arguments")?,
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => return Err("invalid_arguments"),
+    };
+    if view["type"] != json!("modal") || !view["title"].is_object() || !view["blocks"].is_array() {
+        return Err("invalid_arguments");
+    }
+    let id = format!("V{:09}", w.views.len() + 1);
+    let mut recorded = view.clone();
+    recorded["trigger_id"] = json!(trigger);
+    w.views.push(recorded);
+    let mut out = view;
+    out["id"] = json!(id);
+    out["team_id"] = json!(TEAM_ID);
+    Ok(json!({"view": out}))
 }
 
 fn update_message(w: &mut World, args: &Map<String, Value>) -> Result<Value, &'static str> {
@@ -924,7 +1008,9 @@ fn history(w: &mut World, args: &Map<String, Value>) -> Result<Value, &'static s
             a["ts"].as_str().unwrap_or_default(),
         )
     });
-    let (messages, next, more) = paginate(top, args, 100, 999).map_err(|()| "invalid_cursor")?;
+    let (mut messages, next, more) =
+        paginate(top, args, 100, 999).map_err(|()| "invalid_cursor")?;
+    strip_metadata(&mut messages, args);
     Ok(json!({
         "messages": messages, "has_more": more, "pin_count": 0,
         "response_metadata": {"next_cursor": next},
@@ -954,8 +1040,9 @@ fn replies(w: &mut World, args: &Map<String, Value>) -> Result<Value, &'static s
         in_window(v["ts"].as_str().unwrap_or_default(), args)
             || v["ts"].as_str() == Some(ts.as_str())
     });
-    let (messages, next, more) =
+    let (mut messages, next, more) =
         paginate(thread, args, 1000, 1000).map_err(|()| "invalid_cursor")?;
+    strip_metadata(&mut messages, args);
     Ok(json!({"messages": messages, "has_more": more, "response_metadata": {"next_cursor": next}}))
 }
 

@@ -284,3 +284,100 @@ async fn socket_mode_urls_are_single_use() {
     assert_eq!(conns.len(), 1);
     assert_eq!(conns[0].query, path.trim_start_matches("/link/?"));
 }
+
+#[tokio::test]
+async fn metadata_modals_and_user_groups_work_like_slack() {
+    let fake = FakeSlack::start().await.unwrap();
+    let auth = format!("Bearer {}", fake::BOT_TOKEN);
+    let json = |v: Value| v.to_string();
+    let hdrs = [
+        ("content-type", "application/json"),
+        ("authorization", auth.as_str()),
+    ];
+    // Message metadata: kept, returned only with include_all_metadata.
+    let meta = serde_json::json!({"event_type": "sre_agent_incident", "event_payload": {"incident_id": 7}});
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/chat.postMessage",
+        &hdrs,
+        &json(serde_json::json!({"channel": "C0INCIDENT", "text": "x", "metadata": meta})),
+    )
+    .await;
+    assert_eq!(v["ok"], true, "{v}");
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/chat.postMessage",
+        &hdrs,
+        &json(serde_json::json!({"channel": "C0INCIDENT", "text": "x", "metadata": {"event_type": 3}})),
+    )
+    .await;
+    assert_eq!(v["error"], "invalid_metadata_format", "{v}");
+    let q = |all: bool| {
+        format!(
+            "/api/conversations.history?channel=C0INCIDENT{}",
+            if all {
+                "&include_all_metadata=true"
+            } else {
+                ""
+            }
+        )
+    };
+    let (_, _, plain) = raw(&fake, "GET", &q(false), &hdrs[1..], "").await;
+    assert!(plain["messages"][0].get("metadata").is_none(), "{plain}");
+    let (_, _, with) = raw(&fake, "GET", &q(true), &hdrs[1..], "").await;
+    assert_eq!(with["messages"][0]["metadata"], meta, "{with}");
+    // views.open: a modal needs a trigger, a title and blocks.
+    let modal = serde_json::json!({"type": "modal", "title": {"type": "plain_text", "text": "t"}, "blocks": []});
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/views.open",
+        &hdrs,
+        &json(serde_json::json!({"trigger_id": "1.2", "view": modal})),
+    )
+    .await;
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(v["view"]["id"].as_str().unwrap().starts_with('V'));
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/views.open",
+        &hdrs,
+        &json(serde_json::json!({"view": modal})),
+    )
+    .await;
+    assert_eq!(v["error"], "invalid_arguments", "{v}");
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/views.open",
+        &hdrs,
+        &json(serde_json::json!({"trigger_id": "1.2", "view": {"type": "home"}})),
+    )
+    .await;
+    assert_eq!(v["error"], "invalid_arguments", "{v}");
+    assert_eq!(fake.views().len(), 1);
+    assert_eq!(fake.views()[0]["trigger_id"], "1.2");
+    // usergroups.users.list.
+    fake.add_usergroup("S0ONCALL01", &["U0ALICE001"]);
+    let (_, _, v) = raw(
+        &fake,
+        "GET",
+        "/api/usergroups.users.list?usergroup=S0ONCALL01",
+        &hdrs[1..],
+        "",
+    )
+    .await;
+    assert_eq!(v["users"], serde_json::json!(["U0ALICE001"]), "{v}");
+    let (_, _, v) = raw(
+        &fake,
+        "GET",
+        "/api/usergroups.users.list?usergroup=S0NOPE",
+        &hdrs[1..],
+        "",
+    )
+    .await;
+    assert_eq!(v["error"], "no_such_subteam", "{v}");
+}

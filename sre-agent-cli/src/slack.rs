@@ -75,6 +75,7 @@ pub async fn post_rca(api_url: &str, target: &str, alert: &Alert, rca: &Rca) -> 
         thread_ts,
         reply_broadcast: None,
         unfurl_links: false,
+        metadata: None,
     })
     .await
     .context("posting the RCA to Slack failed")

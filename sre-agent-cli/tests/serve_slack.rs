@@ -36,6 +36,8 @@ fn post_texts(fake: &FakeSlack) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     let fake = FakeSlack::start().await.unwrap();
+    // Carol approves through the on-call user group.
+    fake.add_usergroup("S0ONCALL01", &["U0CAROL001", "U0DAVE00001"]);
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("sre.db").display());
     let server = Server::spawn(
@@ -55,7 +57,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
             "--no-llm".into(),
             "--allow-writes".into(),
             "--approvers".into(),
-            "U0ALICE001,U0CAROL001".into(),
+            "U0ALICE001,S0ONCALL01".into(),
         ],
         &[
             ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
@@ -361,8 +363,9 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         "one message in the alert's thread: {thread_replies:?}"
     );
 
-    // 7. Buttons: "confirm" records feedback; "wrong" asks why, and the
-    //    clicker's reply in the thread is kept as the reason.
+    // 7. Buttons: "confirm" records feedback; "wrong" asks why in a modal
+    //    (or, with no trigger to open one, in the thread), and the answer is
+    //    kept as the reason.
     let click = |action: &str, user: &str| {
         json!({
             "type": "block_actions",
@@ -402,6 +405,59 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     )
     .await;
     assert_eq!(r.status(), 200);
+    let modal = wait_for("the \"what was it?\" modal", WAIT, || {
+        let fake = fake.clone();
+        async move { fake.views().into_iter().next() }
+    })
+    .await;
+    assert_eq!(modal["trigger_id"], "1.2.3", "{modal}");
+    assert_eq!(modal["callback_id"], "sre_rca_wrong", "{modal}");
+    let submission = json!({
+        "type": "view_submission",
+        "team": {"id": "T0FAKE0001", "domain": "fake"},
+        "user": {"id": "U0BOB00001", "username": "bob", "team_id": "T0FAKE0001"},
+        "api_app_id": "A0FAKEAPP1",
+        "trigger_id": "4.5.6",
+        "view": {
+            "id": "V000000001", "type": "modal", "callback_id": modal["callback_id"],
+            "private_metadata": modal["private_metadata"], "hash": "1.a",
+            "state": {"values": {"actual": {"text": {"type": "plain_text_input", "value": "the payments DB failover"}}}}
+        }
+    });
+    let r = post_slack(
+        &client,
+        &server.url("/slack/interactive"),
+        "application/x-www-form-urlencoded",
+        &interaction_form(&submission),
+        SECRET,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "", "an empty 200 closes the modal");
+    let fb = store.feedback(incident_id).await.unwrap();
+    assert_eq!(fb.len(), 3, "{fb:?}");
+    assert_eq!(
+        (fb[2].verdict, fb[2].user.as_str(), fb[2].comment.as_deref()),
+        (
+            Verdict::Wrong,
+            "U0BOB00001",
+            Some("the payments DB failover")
+        )
+    );
+    // Without a trigger (the modal cannot open) the bot asks in the thread.
+    let mut no_trigger = click("rca_reject", "U0BOB00001");
+    no_trigger.as_object_mut().unwrap().remove("trigger_id");
+    let r = post_slack(
+        &client,
+        &server.url("/slack/interactive"),
+        "application/x-www-form-urlencoded",
+        &interaction_form(&no_trigger),
+        SECRET,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
     wait_for("the bot to ask why", WAIT, || {
         let fake = fake.clone();
         async move {
@@ -427,10 +483,10 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     .await;
     assert_eq!(r.status(), 200);
     let fb = store.feedback(incident_id).await.unwrap();
-    assert_eq!(fb.len(), 3, "{fb:?}");
-    assert_eq!(fb[2].verdict, Verdict::Wrong);
+    assert_eq!(fb.len(), 5, "{fb:?}");
+    assert_eq!(fb[4].verdict, Verdict::Wrong);
     assert_eq!(
-        fb[2].comment.as_deref(),
+        fb[4].comment.as_deref(),
         Some("it was the node's disk, not cart")
     );
 
@@ -511,7 +567,8 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         ran.contains("ran (approved by <@U0ALICE001>)") && ran.contains("rolled back Deployment"),
         "the rollback ran through the write tool: {ran}"
     );
-    // A second click (or the same click on another replica) runs nothing.
+    // A second click (or the same click on another replica) runs nothing,
+    // even by an approver (Carol is one through the S0ONCALL01 group).
     let r = post_slack(
         &client,
         &server.url("/slack/interactions"),
@@ -598,4 +655,124 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
+}
+
+/// A replica that died after posting "investigating…" but before recording
+/// the message's ts: the retry finds its message by the incident metadata
+/// and edits it, so the channel still gets one message for the incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_reuses_the_message_a_dead_replica_posted_but_never_recorded() {
+    let fake = FakeSlack::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("sre.db").display());
+    let store = Store::connect(&db).await.unwrap();
+    let alert = sre_orchestrator::alert::parse_webhook(&alert_payload(
+        "fp-orphan",
+        "checkout error rate above 5%",
+        "firing",
+    ))
+    .unwrap()
+    .remove(0);
+    let id = store
+        .enqueue_alert(&alert, "{}", Duration::from_secs(600))
+        .await
+        .unwrap()
+        .incident_id()
+        .unwrap();
+    // The dead replica's claim (its lease runs out at once) and its post.
+    let job = store
+        .claim_job("dead-replica", Duration::from_millis(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.attempt, 1);
+    let api = mcp_slack::SlackApi::new(mcp_slack::SlackApiConfig {
+        base_url: fake.api_url(),
+        bot_token: Some(BOT_TOKEN.into()),
+        user_token: None,
+        retry: Default::default(),
+    });
+    let orphan = api
+        .post_message(&mcp_slack::api::PostMessage {
+            channel: "C0ALERTS01".into(),
+            text: format!("Investigating… (incident #{id})"),
+            blocks: None,
+            thread_ts: None,
+            reply_broadcast: None,
+            unfurl_links: false,
+            metadata: Some(
+                json!({"event_type": "sre_agent_incident", "event_payload": {"incident_id": id}}),
+            ),
+        })
+        .await
+        .unwrap();
+    // Another incident's message in the channel must not be taken for it.
+    api.post_message(&mcp_slack::api::PostMessage {
+        channel: "C0ALERTS01".into(),
+        text: "Investigating… (incident #999)".into(),
+        blocks: None,
+        thread_ts: None,
+        reply_broadcast: None,
+        unfurl_links: false,
+        metadata: Some(
+            json!({"event_type": "sre_agent_incident", "event_payload": {"incident_id": 999}}),
+        ),
+    })
+    .await
+    .unwrap();
+    let before = fake.messages("C0ALERTS01").len();
+    store.close().await;
+
+    let server = Server::spawn(
+        &[
+            "--database-url".into(),
+            db.clone(),
+            "--scenario".into(),
+            support::scenario().display().to_string(),
+            "--slack-channel".into(),
+            "C0ALERTS01".into(),
+            "--slack-post-interval-ms".into(),
+            "0".into(),
+            "--poll-ms".into(),
+            "100".into(),
+            "--retry-backoff-secs".into(),
+            "0".into(),
+            "--no-llm".into(),
+        ],
+        &[
+            ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
+            ("SLACK_API_URL", fake.api_url()),
+        ],
+    );
+    let store = Store::connect(&db).await.unwrap();
+    let done = wait_for("the retried investigation", WAIT, || {
+        let store = store.clone();
+        async move {
+            store
+                .get_incident(id)
+                .await
+                .unwrap()
+                .filter(|i| i.status == IncidentStatus::Done)
+        }
+    })
+    .await;
+    let recorded = done.slack.expect("the message is recorded");
+    assert_eq!(recorded.ts, orphan.ts, "the orphan message was adopted");
+    let messages = fake.messages("C0ALERTS01");
+    assert_eq!(messages.len(), before, "no second message: {messages:?}");
+    let edited = messages
+        .iter()
+        .find(|m| m["ts"].as_str() == Some(orphan.ts.as_str()))
+        .unwrap();
+    assert!(
+        edited["blocks"].to_string().contains("Root cause analysis"),
+        "the RCA replaced the orphan: {edited}"
+    );
+    assert!(
+        server
+            .log()
+            .contains("found the message an earlier attempt posted"),
+        "{}",
+        server.log()
+    );
 }

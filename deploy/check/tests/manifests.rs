@@ -244,6 +244,7 @@ fn slack_app_manifest_asks_exactly_the_needed_scopes_and_uses_the_intake_routes(
         "groups:read",
         "users:read",
         "users:read.email",
+        "usergroups:read",
     ];
     let events = ["app_mention", "message.channels", "message.groups"];
     assert_ok(

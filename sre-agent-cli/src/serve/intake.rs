@@ -235,6 +235,114 @@ pub fn slack_alert(p: &mcp_slack::ParsedAlert, channel: &str, ts: &str) -> Alert
     }
 }
 
+/// The `callback_id` of the "what was the actual root cause?" modal.
+const VIEW_WRONG: &str = "sre_rca_wrong";
+
+/// Asks the user who marked an RCA wrong what the actual root cause was: in
+/// a modal when Slack gave a trigger, else (or if the modal cannot open) in
+/// the thread, where their reply is kept as the reason.
+fn ask_why_later(
+    app: &Arc<App>,
+    incident_id: i64,
+    user: &str,
+    raw: &Value,
+    channel: String,
+    thread: Option<String>,
+) {
+    let Some(slack) = app.slack.clone() else {
+        return;
+    };
+    let trigger = raw
+        .get("trigger_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let metadata =
+        json!({"incident": incident_id, "channel": channel, "thread": thread}).to_string();
+    let view = json!({
+        "type": "modal",
+        "callback_id": VIEW_WRONG,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": "Wrong root cause"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Skip"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("Thanks for flagging incident #{incident_id}. I'll keep your answer with it and use it for similar incidents.")}},
+            {"type": "input", "block_id": "actual", "label": {"type": "plain_text", "text": "What was the actual root cause?"},
+             "element": {"type": "plain_text_input", "action_id": "text", "multiline": true, "max_length": 2000}}
+        ]
+    });
+    let app = Arc::clone(app);
+    let user = user.to_string();
+    tokio::spawn(async move {
+        if let Some(trigger) = trigger {
+            match slack.open_view(&trigger, &view).await {
+                Ok(()) => return,
+                Err(e) => {
+                    app.metrics.slack_error("views.open");
+                    tracing::warn!(error = %e, "could not open the feedback modal; asking in the thread");
+                }
+            }
+        }
+        reply_later(
+            &app,
+            channel,
+            thread,
+            format!(
+                "<@{user}> thanks for flagging it. What was the actual root cause? Reply in this thread and I'll record it with your feedback."
+            ),
+        );
+    });
+}
+
+/// The modal's answer: recorded as the reason the RCA was wrong, and
+/// acknowledged in the incident's thread.
+async fn why_submitted(app: &Arc<App>, user: &str, raw: &Value) -> Result<(), SinkError> {
+    if raw.pointer("/view/callback_id").and_then(Value::as_str) != Some(VIEW_WRONG) {
+        return Ok(());
+    }
+    let metadata: Value = raw
+        .pointer("/view/private_metadata")
+        .and_then(Value::as_str)
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or(Value::Null);
+    let Some(incident_id) = metadata.get("incident").and_then(Value::as_i64) else {
+        tracing::warn!("a feedback modal came back without its incident");
+        return Ok(());
+    };
+    let why = raw
+        .pointer("/view/state/values/actual/text/value")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(why) = why else {
+        return Ok(());
+    };
+    match app
+        .store
+        .record_feedback(incident_id, Verdict::Wrong, user, Some(why))
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(failed(e)),
+    }
+    if let Some(channel) = metadata.get("channel").and_then(Value::as_str) {
+        let thread = metadata
+            .get("thread")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        reply_later(
+            app,
+            channel.to_string(),
+            thread,
+            format!(
+                "Thanks <@{user}>, noted: I'll keep that with incident #{incident_id} and remember it next time."
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// The incident a Slack thread belongs to: its RCA message, the alert
 /// message it answered, or the thread it was asked in.
 async fn incident_for_thread(
@@ -458,18 +566,19 @@ async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkErro
             Err(e) => return Err(failed(e)),
         }
         if let Some(channel) = channel {
-            let text = if fb.confirmed {
-                format!(
+            if fb.confirmed {
+                let text = format!(
                     "✅ <@{user}> confirmed this root cause. Thanks, I'll remember it for similar incidents."
-                )
+                );
+                reply_later(&app, channel, thread, text);
             } else {
-                format!(
-                    "<@{user}> thanks for flagging it. What was the actual root cause? Reply in this thread and I'll record it with your feedback."
-                )
-            };
-            reply_later(&app, channel, thread, text);
+                ask_why_later(&app, incident_id, &user, raw, channel, thread);
+            }
         }
         return Ok(());
+    }
+    if raw.get("type").and_then(Value::as_str) == Some("view_submission") {
+        return why_submitted(&app, &user, raw).await;
     }
 
     let approve = raw

@@ -88,6 +88,19 @@ impl SlackOut {
         text: &str,
         blocks: Option<Vec<Value>>,
     ) -> Result<Posted, SlackError> {
+        self.post_with_metadata(channel, thread_ts, text, blocks, None)
+            .await
+    }
+
+    /// Posts a message carrying Slack message metadata (paced).
+    pub async fn post_with_metadata(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Option<Vec<Value>>,
+        metadata: Option<Value>,
+    ) -> Result<Posted, SlackError> {
         self.pace(channel).await;
         self.api
             .post_message(&PostMessage {
@@ -97,8 +110,58 @@ impl SlackOut {
                 thread_ts: thread_ts.map(str::to_string),
                 reply_broadcast: None,
                 unfurl_links: false,
+                metadata,
             })
             .await
+    }
+
+    /// Finds the message an earlier attempt posted for `incident` (by its
+    /// metadata) among the thread's or the channel's latest 200 messages: a
+    /// retry comes within minutes of the lost attempt. (No `oldest` bound
+    /// from our clock: Slack's ts are Slack's time.)
+    async fn find_incident_message(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        incident: &Incident,
+    ) -> Result<Option<String>, SlackError> {
+        let (method, params): (&str, Vec<(&str, Option<String>)>) = match thread_ts {
+            Some(t) => (
+                "conversations.replies",
+                vec![
+                    ("channel", Some(channel.to_string())),
+                    ("ts", Some(t.to_string())),
+                    ("include_all_metadata", Some("true".into())),
+                    ("limit", Some("200".into())),
+                ],
+            ),
+            None => (
+                "conversations.history",
+                vec![
+                    ("channel", Some(channel.to_string())),
+                    ("include_all_metadata", Some("true".into())),
+                    ("limit", Some("200".into())),
+                ],
+            ),
+        };
+        let params = &params;
+        let page: Value = self
+            .api
+            .call(method, TokenKind::Bot, |s| async move {
+                s.http_session_api
+                    .http_get::<Value, _, _>(method, params, None)
+                    .await
+            })
+            .await?;
+        let found = page["messages"].as_array().and_then(|messages| {
+            messages.iter().find(|m| {
+                m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(INCIDENT_EVENT)
+                    && m.pointer("/metadata/event_payload/incident_id")
+                        .and_then(Value::as_i64)
+                        == Some(incident.id)
+            })
+        });
+        Ok(found.and_then(|m| m["ts"].as_str()).map(str::to_string))
     }
 
     /// The members of a user group (`usergroups.users.list`; needs the
@@ -113,6 +176,21 @@ impl SlackOut {
             })
             .await?;
         Ok(res.users.into_iter().map(|u| u.0).collect())
+    }
+
+    /// Opens a modal for the user whose click gave `trigger_id`
+    /// (`views.open`; the trigger is valid for 3 seconds).
+    pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), SlackError> {
+        let req = json!({"trigger_id": trigger_id, "view": view});
+        let req = &req;
+        self.api
+            .call("views.open", TokenKind::Bot, |s| async move {
+                s.http_session_api
+                    .http_post::<Value, Value>("views.open", req, None)
+                    .await
+            })
+            .await
+            .map(|_| ())
     }
 
     /// Replaces a message (paced).
@@ -197,9 +275,17 @@ pub fn rca_blocks(app: &App, incident: &Incident, rca: &Rca) -> (String, Vec<Val
     (rendered.text, blocks)
 }
 
+/// The metadata `event_type` of the bot's incident messages.
+const INCIDENT_EVENT: &str = "sre_agent_incident";
+
 /// Posts "investigating…" (or finds the message an earlier attempt posted)
 /// and records it in the store before anything else happens, so a retry
 /// edits this message instead of posting another.
+///
+/// The message carries the incident id as Slack message metadata. A
+/// replica that died between posting and recording left a message the store
+/// does not know; a retry looks for it by that metadata before posting, so
+/// the thread still gets one message per incident.
 async fn placeholder(app: &App, job: &Job) -> Option<SlackMessage> {
     let slack = app.slack.as_ref()?;
     let incident = &job.incident;
@@ -207,6 +293,26 @@ async fn placeholder(app: &App, job: &Job) -> Option<SlackMessage> {
         return Some(existing.clone());
     }
     let (channel, thread) = slack_target(app, incident)?;
+    if job.attempt > 1 {
+        match slack
+            .find_incident_message(&channel, thread.as_deref(), incident)
+            .await
+        {
+            Ok(Some(ts)) => {
+                tracing::info!(
+                    incident = incident.id,
+                    ts,
+                    "found the message an earlier attempt posted"
+                );
+                return record_placeholder(app, slack, incident.id, &channel, &ts).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                app.metrics.slack_error("conversations.history");
+                tracing::warn!(incident = incident.id, error = %e, "could not look for an earlier message; posting a new one");
+            }
+        }
+    }
     let text = format!(
         ":mag: Investigating *{}*{} … (incident #{})",
         mcp_slack::rca::escape(&incident.alert.name),
@@ -218,7 +324,12 @@ async fn placeholder(app: &App, job: &Job) -> Option<SlackMessage> {
             .unwrap_or_default(),
         incident.id
     );
-    let posted = match slack.post(&channel, thread.as_deref(), &text, None).await {
+    let metadata =
+        json!({"event_type": INCIDENT_EVENT, "event_payload": {"incident_id": incident.id}});
+    let posted = match slack
+        .post_with_metadata(&channel, thread.as_deref(), &text, None, Some(metadata))
+        .await
+    {
         Ok(p) => p,
         Err(e) => {
             app.metrics.slack_error("chat.postMessage");
@@ -226,23 +337,35 @@ async fn placeholder(app: &App, job: &Job) -> Option<SlackMessage> {
             return None;
         }
     };
+    record_placeholder(app, slack, incident.id, &posted.channel, &posted.ts).await
+}
+
+/// Records the incident's message; when another attempt recorded one first,
+/// marks this one superseded and returns the first.
+async fn record_placeholder(
+    app: &App,
+    slack: &SlackOut,
+    incident_id: i64,
+    channel: &str,
+    ts: &str,
+) -> Option<SlackMessage> {
     match app
         .store
-        .set_slack_message(incident.id, &posted.channel, &posted.ts, None)
+        .set_slack_message(incident_id, channel, ts, None)
         .await
     {
         Ok(recorded) => {
-            if recorded.ts != posted.ts {
+            if recorded.ts != ts {
                 // Another attempt recorded its message first: use that one,
                 // and say so in ours rather than leave a second placeholder.
                 tracing::warn!(
-                    incident = incident.id,
+                    incident = incident_id,
                     "a second placeholder was posted; using the first"
                 );
                 let _ = slack
                     .update(
-                        &posted.channel,
-                        &posted.ts,
+                        channel,
+                        ts,
                         "(superseded: see the other message in this thread)",
                         None,
                     )
@@ -251,10 +374,10 @@ async fn placeholder(app: &App, job: &Job) -> Option<SlackMessage> {
             Some(recorded)
         }
         Err(e) => {
-            tracing::warn!(incident = incident.id, error = %e, "could not record the Slack message");
+            tracing::warn!(incident = incident_id, error = %e, "could not record the Slack message");
             Some(SlackMessage {
-                channel: posted.channel,
-                ts: posted.ts,
+                channel: channel.to_string(),
+                ts: ts.to_string(),
                 permalink: None,
             })
         }
