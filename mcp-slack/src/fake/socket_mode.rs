@@ -432,4 +432,3 @@ impl FakeSlack {
         .await
     }
 }
-
