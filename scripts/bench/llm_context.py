@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
-"""Section 5: tokens per LLM investigation.
+"""Section 5: tokens per LLM investigation, replayed from recordings.
 
-No real LLM is reachable from the benchmark machine, so the real figure (the `usage` the LLM
-reports, summed over a recorded investigation) is only computed when a recording with LLM entries
-exists under fixtures/ (`sre-agent investigate --record FILE` against a real endpoint).
+No real LLM is reachable from the benchmark machine, so the model is a **scripted fake** of the
+OpenAI chat-completions API on 127.0.0.1 that behaves like a frugal specialist: its first answer
+calls up to three of the offered tools (arguments filled from the scenario's namespace and service),
+its second gives the final JSON answer. Everything the agent sends is real: the system prompt, the
+deterministic briefing, the tool schemas, and the real servers' tool outputs fed back. The fake
+reports `usage` the way the API does, counted with the o200k_base tokenizer over each request's
+messages and tools, so the figures are the prompt tokens our agent would pay for those steps; a real
+model choosing more steps costs more (at most `--llm-max-steps`, default 8).
 
-What is measured instead, per scenario, is the specialist's **starting context**: the exact first
-chat request the agent sends (system prompt, briefing, tool schemas), captured by a stub
-OpenAI-compatible endpoint on 127.0.0.1 that records the request and answers at once with a
-minimal final JSON answer (so the loop stops after one step). Token counts of that request are
-an estimate of the prompt tokens of the first step only: every further step adds the tool calls and
-outputs the model chooses, which a stub cannot predict. The deterministic stage's tool outputs (from
-the `--record` transcript) are shown alongside: that is what the briefing condenses.
+Each scenario is investigated once with `--record fixtures/recordings/llm/NAME.json` (rewritten on
+each run), then replayed with `--replay` (no servers, no LLM), which must give the same RCA; the table
+sums the recorded `usage` per investigation.
 
     scripts/bench/llm_context.py [--json FILE]
 """
@@ -30,21 +31,64 @@ from pathlib import Path
 
 from common import BIN, FIX, ROOT, Tokens, header, loadavg, table
 
-ANSWER = json.dumps({"summary": "benchmark stub", "root_cause": {"component": "stub", "kind": "bad_deploy",
-                                                                 "description": "benchmark stub answer"},
-                     "confidence": 0.01})
+ANSWER = json.dumps({"summary": "scripted benchmark answer", "root_cause": {"component": "scripted",
+                     "kind": "bad_deploy", "description": "scripted benchmark answer"}, "confidence": 0.01})
+
+# What the scripted specialist looks at first, in order (tool names without the server prefix).
+PLAN = ["workload_health", "service_health", "log_patterns", "rollout_history", "error_traces", "slow_queries",
+        "current_ops", "node_health", "events"]
 
 
 class Stub(BaseHTTPRequestHandler):
+    """The scripted model. `scope` is set per scenario: namespace and service for arguments."""
     requests: list = []
+    scope: dict = {}
+    tok = None
+
+    def plan_calls(self, tools):
+        calls = []
+        by_name = {t["function"]["name"]: t["function"] for t in tools}
+        for want in PLAN:
+            for name, fn in by_name.items():
+                if name.split("__")[-1] != want or len(calls) >= 3:
+                    continue
+                props = (fn.get("parameters") or {}).get("properties") or {}
+                required = (fn.get("parameters") or {}).get("required") or []
+                args, ok = {}, True
+                for prop in set(required) | ({"namespace"} & set(props)):
+                    if "namespace" in prop and Stub.scope.get("namespace"):
+                        args[prop] = Stub.scope["namespace"]
+                    elif prop in ("service", "name", "workload") and Stub.scope.get("service"):
+                        args[prop] = Stub.scope["service"]
+                    elif prop == "kind":
+                        args[prop] = "deployment"
+                    elif prop in required:
+                        ok = False
+                if ok:
+                    calls.append({"id": f"call_{len(calls) + 1}", "type": "function",
+                                  "function": {"name": name, "arguments": json.dumps(args)}})
+        return calls
 
     def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        Stub.requests.append({"path": self.path, "body": json.loads(body)})
-        reply = json.dumps({"id": "stub", "object": "chat.completion", "created": 0, "model": "stub",
-                            "choices": [{"index": 0, "finish_reason": "stop",
-                                         "message": {"role": "assistant", "content": ANSWER}}],
-                            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}).encode()
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        Stub.requests.append({"path": self.path, "body": body})
+        msgs = body.get("messages", [])
+        prompt = Stub.tok.count(json.dumps(msgs, ensure_ascii=False)) + Stub.tok.count(
+            json.dumps(body.get("tools", []), ensure_ascii=False))
+        first = not any(m.get("role") == "tool" for m in msgs)
+        calls = self.plan_calls(body.get("tools") or []) if first else []
+        if calls:
+            message = {"role": "assistant", "content": None, "tool_calls": calls}
+            finish = "tool_calls"
+        else:
+            message = {"role": "assistant", "content": ANSWER}
+            finish = "stop"
+        completion = Stub.tok.count(json.dumps(message))
+        reply = json.dumps({"id": f"scripted-{len(Stub.requests)}", "object": "chat.completion", "created": 0,
+                            "model": "scripted", "choices": [{"index": 0, "finish_reason": finish,
+                                                              "message": message}],
+                            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                      "total_tokens": prompt + completion}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(reply)))
@@ -55,25 +99,21 @@ class Stub(BaseHTTPRequestHandler):
         pass
 
 
-def recorded_llm_usage():
-    """Sums `usage` over LLM entries of any recording found under fixtures/."""
-    found = []
-    for p in FIX.rglob("*.json"):
-        try:
-            if p.stat().st_size > 20_000_000:
-                continue
-            d = json.loads(p.read_text())
-        except Exception:  # noqa: BLE001
-            continue
-        if isinstance(d, dict) and isinstance(d.get("entries"), list):
-            llm = [e for e in d["entries"] if isinstance(e, dict) and e.get("type") == "llm"]
-            if llm:
-                u = {"prompt_tokens": 0, "completion_tokens": 0}
-                for e in llm:
-                    for k in u:
-                        u[k] += ((e.get("completion") or {}).get("usage") or {}).get(k, 0)
-                found.append((str(p.relative_to(ROOT)), len(llm), u))
-    return found
+def scenario_scope(d: Path) -> dict:
+    import tomllib
+    m = tomllib.loads((d / "scenario.toml").read_text())
+    return {"namespace": m.get("namespace"), "service": m.get("service")}
+
+
+def usage_of(recording: Path):
+    d = json.loads(recording.read_text())
+    llm = [e for e in d.get("entries", []) if isinstance(e, dict) and e.get("type") == "llm"]
+    calls = [e for e in d.get("entries", []) if isinstance(e, dict) and e.get("type") == "tool_call"]
+    u = {"prompt_tokens": 0, "completion_tokens": 0}
+    for e in llm:
+        for k in u:
+            u[k] += ((e.get("completion") or {}).get("usage") or {}).get(k, 0)
+    return len(llm), len(calls), u
 
 
 def main() -> int:
@@ -81,64 +121,70 @@ def main() -> int:
     p.add_argument("--json")
     a = p.parse_args()
     tok = Tokens()
-    recs = recorded_llm_usage()
+    Stub.tok = tok
+    out_dir = FIX / "recordings" / "llm"
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Stub)
     port = srv.server_address[1]
     threading.Thread(target=srv.serve_forever, daemon=True).start()
 
     names = sorted(n for n in os.listdir(FIX / "scenarios") if (FIX / "scenarios" / n / "scenario.toml").is_file())
-    rows, raw = [], {}
+    rows, first_rows, raw = [], [], {}
     before = loadavg()
-    env = dict(os.environ, OPENAI_API_KEY="stub", SRE_AGENT_LOG="error")
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in names:
-            Stub.requests.clear()
-            rec = Path(tmp) / f"{n}.json"
-            cmd = [str(BIN / "sre-agent"), "investigate", "--scenario", str(FIX / "scenarios" / n),
-                   "--llm-provider", "openai", "--llm-base-url", f"http://127.0.0.1:{port}/v1", "--llm-model", "stub",
-                   "--format", "json", "--record", str(rec)]
-            pr = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-            if pr.returncode != 0 or not Stub.requests:
-                raise RuntimeError(f"{n}: exit {pr.returncode}, {len(Stub.requests)} LLM requests: {pr.stderr[-400:]}")
-            first = Stub.requests[0]["body"]
-            msgs = first.get("messages", [])
-            system = "\n".join(m.get("content") or "" for m in msgs if m.get("role") == "system")
-            user = "\n".join(m.get("content") or "" for m in msgs if m.get("role") == "user")
-            tools = first.get("tools", [])
-            t_sys, t_user = tok.count(system), tok.count(user)
-            t_tools = tok.count(json.dumps(tools, separators=(",", ":")))
-            t_req = tok.count(json.dumps(first, separators=(",", ":")))
-            tr = json.loads(rec.read_text())
-            outs = [e for e in tr.get("entries", []) if e.get("type") == "tool_call"]
-            det_tokens = sum(tok.count(json.dumps(e.get("outcome"), ensure_ascii=False)) for e in outs)
-            rows.append([n, f"{t_sys:,}", f"{t_user:,}", f"{len(tools)} / {t_tools:,}", f"{t_sys + t_user + t_tools:,}",
-                         f"{t_req:,}", f"{len(outs)} / {det_tokens:,}"])
-            raw[n] = {"system": t_sys, "briefing": t_user, "tools": len(tools), "tool_schema_tokens": t_tools,
-                      "request_json_tokens": t_req, "det_tool_calls": len(outs), "det_output_tokens": det_tokens,
-                      "llm_requests": len(Stub.requests)}
-            print(f"[llm_context] {n}: briefing {t_user} tokens", file=sys.stderr)
+    env = dict(os.environ, OPENAI_API_KEY="scripted", SRE_AGENT_LOG="error")
+    for n in names:
+        d = FIX / "scenarios" / n
+        Stub.requests.clear()
+        Stub.scope = scenario_scope(d)
+        rec = out_dir / f"{n}.json"
+        cmd = [str(BIN / "sre-agent"), "investigate", "--scenario", str(d),
+               "--llm-provider", "openai", "--llm-base-url", f"http://127.0.0.1:{port}/v1", "--llm-model", "scripted",
+               "--format", "json", "--record", str(rec)]
+        pr = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+        if pr.returncode != 0 or not Stub.requests:
+            raise RuntimeError(f"{n}: exit {pr.returncode}, {len(Stub.requests)} LLM requests: {pr.stderr[-400:]}")
+        live = json.loads(pr.stdout)
+        # The recording alone (no servers, no LLM) must give the same RCA.
+        rp = subprocess.run([str(BIN / "sre-agent"), "investigate", "--scenario", str(d), "--replay", str(rec),
+                             "--format", "json"], cwd=ROOT, capture_output=True, text=True, env=env)
+        if rp.returncode != 0 or json.loads(rp.stdout)["rca"] != live["rca"]:
+            raise RuntimeError(f"{n}: the replay of {rec} differs from the live run: {rp.stderr[-400:]}")
+        llm_calls, tool_calls, u = usage_of(rec)
+        first = Stub.requests[0]["body"]
+        msgs = first.get("messages", [])
+        system = "\n".join(m.get("content") or "" for m in msgs if m.get("role") == "system")
+        user = "\n".join(m.get("content") or "" for m in msgs if m.get("role") == "user")
+        tools = first.get("tools", [])
+        t_sys, t_user = tok.count(system), tok.count(user)
+        t_tools = tok.count(json.dumps(tools, ensure_ascii=False))
+        rows.append([n, llm_calls, f"{u['prompt_tokens']:,}", f"{u['completion_tokens']:,}",
+                     f"{u['prompt_tokens'] + u['completion_tokens']:,}", tool_calls])
+        first_rows.append([n, f"{t_sys:,}", f"{t_user:,}", f"{len(tools)} / {t_tools:,}"])
+        raw[n] = {"llm_requests": llm_calls, "prompt_tokens": u["prompt_tokens"],
+                  "completion_tokens": u["completion_tokens"], "tool_calls_recorded": tool_calls,
+                  "first_request": {"system": t_sys, "briefing": t_user, "tools": len(tools),
+                                    "tool_schema_tokens": t_tools},
+                  "recording": str(rec.relative_to(ROOT)), "recording_bytes": rec.stat().st_size}
+        print(f"[llm_context] {n}: {llm_calls} LLM requests, {u['prompt_tokens']} prompt tokens", file=sys.stderr)
     srv.shutdown()
     after = loadavg()
 
-    print(header("Tokens per LLM investigation"))
-    if recs:
-        print(table(["recording", "LLM calls", "prompt tokens", "completion tokens"],
-                    [[r[0], r[1], f"{r[2]['prompt_tokens']:,}", f"{r[2]['completion_tokens']:,}"] for r in recs]))
-    else:
-        print("**Blocked on a real LLM endpoint**: no `sre-agent investigate --record` transcript with LLM entries "
-              "exists under fixtures/, and no LLM is reachable here, so the real tokens per investigation "
-              "(the LLM's reported `usage`, summed) cannot be given.\n")
-    print(f"Instead, an **estimate**: the specialist's starting context, i.e. the first chat request the agent "
-          f"sends, captured by a stub endpoint on loopback (tokens: {tok.method}; message framing overhead of "
-          f"a few tokens per message not included). Every later step adds the tool calls the model chooses. "
-          f"Last column: the deterministic stage's tool calls and the tokens of their recorded outputs, which the "
-          f"briefing condenses. Load {before} → {after}.\n")
-    print(table(["scenario", "system prompt", "briefing (user msg)", "tools offered / schema tokens",
-                 "starting context (sum)", "whole request JSON", "deterministic calls / output tokens"], rows))
+    prompts = sorted(r["prompt_tokens"] for r in raw.values())
+    print(header("Tokens per LLM investigation (replayed from recordings)"))
+    print(f"Model: the scripted fake described in `scripts/bench/llm_context.py` (three tool calls, then the "
+          f"answer); tokens: {tok.method}, as the fake's `usage` in each recording. Recordings: "
+          f"`fixtures/recordings/llm/` (each replayed with `--replay` to the same RCA). Median prompt tokens per "
+          f"investigation {prompts[len(prompts) // 2]:,}, range {prompts[0]:,}–{prompts[-1]:,}. "
+          f"Load {before} → {after}.\n")
+    print(table(["scenario", "LLM requests", "prompt tokens", "completion tokens", "total", "tool calls recorded"],
+                rows))
+    print("\nThe first request, by part (what every investigation pays before the model chooses anything):\n")
+    print(table(["scenario", "system prompt", "briefing (user message)", "tools offered / schema tokens"],
+                first_rows))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"recordings": recs, "scenarios": raw, "token_method": tok.method}, f, indent=1)
+            json.dump({"scenarios": raw, "token_method": tok.method}, f, indent=1)
     return 0
 
 

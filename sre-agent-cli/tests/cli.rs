@@ -275,3 +275,33 @@ async fn post_to_slack_sends_the_block_kit_rca_to_the_thread() {
     assert!(body.contains("blocks"), "{body}");
     assert!(body.contains("payments-gateway"), "{body}");
 }
+
+/// The committed LLM recordings (`scripts/bench/llm_context.py` makes them
+/// with a scripted model) replay with no server and no LLM: the transcript
+/// format and the agent's replay stay compatible with them.
+#[test]
+fn committed_llm_recordings_replay_offline() {
+    let rec = root().join("fixtures/recordings/llm/oom-after-limit-change.json");
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rec).unwrap()).unwrap();
+    let llm_entries = recorded["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "llm")
+        .count();
+    assert!(llm_entries >= 2, "a specialist loop was recorded");
+    let out = agent(&[
+        "investigate",
+        "--scenario",
+        &scenario("oom-after-limit-change"),
+        "--replay",
+        rec.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rca"]["mode"], "llm", "{v}");
+    assert_eq!(v["rca"]["summary"], "scripted benchmark answer", "{v}");
+}
