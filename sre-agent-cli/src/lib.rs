@@ -12,3 +12,4 @@ pub mod report;
 pub mod scenario;
 pub mod serve;
 pub mod slack;
+pub mod telemetry;

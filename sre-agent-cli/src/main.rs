@@ -31,6 +31,13 @@ struct Cli {
     /// Log level for stderr logs (`warn`, `info`, `debug`).
     #[arg(long, global = true, default_value = "warn", env = "SRE_AGENT_LOG")]
     log_level: String,
+    /// Export the agent's own traces (investigations, tool calls, LLM
+    /// requests) over OTLP/HTTP to this collector, e.g.
+    /// `http://otel-collector:4318`. Also on when OTEL_EXPORTER_OTLP_ENDPOINT
+    /// or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; the other OTEL_*
+    /// variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS…) apply.
+    #[arg(long, global = true, value_name = "URL")]
+    otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,12 +200,6 @@ struct EvalArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
     sre_orchestrator::ensure_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -210,14 +211,29 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    // Logs on stderr; trace export when configured. Dropped (flushed)
+    // before the runtime its export requests run on.
+    let telemetry = match sre_agent_cli::telemetry::init(
+        &cli.log_level,
+        cli.otlp_endpoint.as_deref(),
+        runtime.handle(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    };
+    let code = match runtime.block_on(run(cli.command)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = exit::classify(&e);
             eprintln!("error: {e:#}");
             ExitCode::from(code)
         }
-    }
+    };
+    telemetry.shutdown();
+    code
 }
 
 async fn run(command: Command) -> Result<u8> {

@@ -441,6 +441,19 @@ fn fallback(det: &Rca, gap: Option<DataGap>, incomplete: Option<String>) -> Rca 
 }
 
 /// Runs one specialist from the deterministic starting point.
+///
+/// Traced as a `specialist` span (target `sre_agent::trace`, i.e.
+/// [`TRACE_TARGET`](crate::investigate::TRACE_TARGET)) holding its LLM
+/// requests and tool calls.
+#[tracing::instrument(
+    target = "sre_agent::trace",
+    name = "specialist",
+    skip_all,
+    fields(
+        specialist.category = specialist.category.as_str(),
+        specialist.max_steps = specialist.max_steps as u64,
+    )
+)]
 pub async fn run(
     specialist: &Specialist,
     model: &dyn ChatModel,

@@ -8,14 +8,24 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::agent::{self, Specialist};
 use crate::alert::Alert;
 use crate::engine::{self, Deterministic, Observer, Progress, Scope};
 use crate::llm::{Message, Usage};
-use crate::rca::Rca;
+use crate::rca::{Mode, Rca};
 use crate::router::{self, Category, Route};
 use crate::transcript::{ChatModel, ToolSource};
+
+/// The `tracing` target of the spans worth exporting: one per
+/// investigation, per tool call ([`Registry::call`](crate::registry::Registry::call))
+/// and per LLM request ([`LlmClient::chat`](crate::llm::LlmClient::chat)).
+/// `sre-agent` sends exactly these to an OTLP collector when configured and
+/// keeps them out of its logs. Their fields are names, counts and outcomes:
+/// never tool arguments or results, prompts, or credentials.
+pub const TRACE_TARGET: &str = "sre_agent::trace";
 
 /// How to investigate.
 #[derive(Debug, Clone)]
@@ -95,6 +105,75 @@ pub async fn investigate(
     options: &Options,
     observer: &dyn Observer,
 ) -> Outcome {
+    let span = tracing::info_span!(
+        target: TRACE_TARGET,
+        "investigation",
+        alert.name = %alert.name,
+        alert.fingerprint = %alert.fingerprint,
+        alert.service = Empty,
+        k8s.namespace.name = Empty,
+        route.category = Empty,
+        rca.mode = Empty,
+        rca.category = Empty,
+        rca.component = Empty,
+        rca.kind = Empty,
+        rca.confidence = Empty,
+        rca.incomplete = Empty,
+        tool_calls = Empty,
+        llm.steps = Empty,
+        gen_ai.usage.input_tokens = Empty,
+        gen_ai.usage.output_tokens = Empty,
+    );
+    if !span.is_disabled() {
+        if let Some(service) = &alert.service {
+            span.record("alert.service", service.as_str());
+        }
+        if let Some(ns) = alert
+            .namespace
+            .as_deref()
+            .or(options.default_namespace.as_deref())
+        {
+            span.record("k8s.namespace.name", ns);
+        }
+    }
+    let outcome = run(alert, tools, model, options, observer)
+        .instrument(span.clone())
+        .await;
+    if !span.is_disabled() {
+        let rca = &outcome.rca;
+        span.record("route.category", outcome.route.category.as_str());
+        span.record(
+            "rca.mode",
+            match rca.mode {
+                Mode::Deterministic => "deterministic",
+                Mode::Llm => "llm",
+            },
+        );
+        span.record("rca.category", rca.category.as_str());
+        span.record("rca.component", rca.root_cause.component.as_str());
+        span.record("rca.kind", rca.root_cause.kind.as_str());
+        span.record("rca.confidence", rca.confidence);
+        span.record("rca.incomplete", rca.incomplete.is_some());
+        span.record("tool_calls", outcome.tool_calls as u64);
+        span.record("llm.steps", outcome.llm_steps as u64);
+        if outcome.llm_steps > 0 {
+            span.record("gen_ai.usage.input_tokens", outcome.llm_usage.prompt_tokens);
+            span.record(
+                "gen_ai.usage.output_tokens",
+                outcome.llm_usage.completion_tokens,
+            );
+        }
+    }
+    outcome
+}
+
+async fn run(
+    alert: &Alert,
+    tools: &dyn ToolSource,
+    model: Option<&dyn ChatModel>,
+    options: &Options,
+    observer: &dyn Observer,
+) -> Outcome {
     let started = Instant::now();
     let mut route = router::route(alert);
     if route.unsure
@@ -112,7 +191,12 @@ pub async fn investigate(
         options.now,
         options.default_namespace.as_deref(),
     );
-    let det: Deterministic = engine::run(tools, &scope, observer).await;
+    let det: Deterministic = engine::run(tools, &scope, observer)
+        .instrument(tracing::info_span!(
+            target: TRACE_TARGET,
+            "deterministic_analysis"
+        ))
+        .await;
     let mut tool_calls = det.pack.outputs.len();
     let (rca, llm_steps, llm_usage) = match model {
         None => (det.rca.clone(), 0, Usage::default()),

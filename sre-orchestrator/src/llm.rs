@@ -24,6 +24,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use crate::investigate::TRACE_TARGET;
 
 /// Where the model lives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -311,8 +315,73 @@ impl LlmClient {
         }
     }
 
+    /// The model (OpenAI-compatible) or deployment (Azure) asked for.
+    fn model(&self) -> &str {
+        match &self.endpoint {
+            Endpoint::Azure { deployment, .. } => deployment,
+            Endpoint::OpenAi { model, .. } => model,
+        }
+    }
+
     /// One chat completion, retried on 429/5xx and connection errors.
+    ///
+    /// Traced as a `chat` span (see [`TRACE_TARGET`]) with the GenAI
+    /// semantic conventions' provider, model, token counts and finish
+    /// reason, and the retries; never the messages or the key.
     pub async fn chat(
+        &self,
+        messages: &[Message],
+        tools: &[ToolSpec],
+    ) -> Result<Completion, LlmError> {
+        let span = tracing::info_span!(
+            target: TRACE_TARGET,
+            "chat",
+            otel.name = Empty,
+            otel.kind = "client",
+            otel.status_code = Empty,
+            gen_ai.operation.name = "chat",
+            gen_ai.provider.name = match self.endpoint {
+                Endpoint::Azure { .. } => "azure.ai.openai",
+                Endpoint::OpenAi { .. } => "openai",
+            },
+            gen_ai.request.model = self.model(),
+            gen_ai.request.tools = tools.len() as u64,
+            gen_ai.response.finish_reasons = Empty,
+            gen_ai.usage.input_tokens = Empty,
+            gen_ai.usage.output_tokens = Empty,
+            llm.retries = Empty,
+            error.type = Empty,
+        );
+        if !span.is_disabled() {
+            span.record("otel.name", format!("chat {}", self.model()));
+        }
+        let result = self
+            .chat_untraced(messages, tools)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            _ if span.is_disabled() => {}
+            Ok(c) => {
+                span.record("gen_ai.response.finish_reasons", c.finish_reason.as_str());
+                span.record("gen_ai.usage.input_tokens", c.usage.prompt_tokens);
+                span.record("gen_ai.usage.output_tokens", c.usage.completion_tokens);
+            }
+            Err(e) => {
+                span.record("otel.status_code", "ERROR");
+                span.record(
+                    "error.type",
+                    match e {
+                        LlmError::Unreachable { .. } => "unreachable".to_string(),
+                        LlmError::Status { status, .. } => status.to_string(),
+                        LlmError::BadResponse(_) => "bad_response".to_string(),
+                    },
+                );
+            }
+        }
+        result
+    }
+
+    async fn chat_untraced(
         &self,
         messages: &[Message],
         tools: &[ToolSpec],
@@ -406,6 +475,7 @@ impl LlmClient {
             }
             tokio::time::sleep(delay).await;
             attempt += 1;
+            tracing::Span::current().record("llm.retries", attempt);
         }
     }
 

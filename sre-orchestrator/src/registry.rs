@@ -23,7 +23,10 @@ use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ServerHandler, ServiceExt};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+use tracing::field::Empty;
 
+use crate::investigate::TRACE_TARGET;
 use crate::rca::DataGap;
 
 /// How to reach one MCP server.
@@ -211,7 +214,48 @@ impl Registry {
     /// Calls `server.tool` with `args`. Never fails: errors come back as an
     /// error outcome the caller (or the model) can read, and a server that is
     /// gone is recorded as a data gap.
+    ///
+    /// Traced as a `tool_call` span (see [`TRACE_TARGET`]) with the server
+    /// and tool names of a known tool and whether it failed; never the
+    /// arguments or the result.
     pub async fn call(&self, qualified: &str, args: serde_json::Value) -> ToolOutcome {
+        let span = tracing::info_span!(
+            target: TRACE_TARGET,
+            "tool_call",
+            otel.name = Empty,
+            otel.kind = "client",
+            otel.status_code = Empty,
+            mcp.method.name = "tools/call",
+            mcp.server = Empty,
+            gen_ai.operation.name = "execute_tool",
+            gen_ai.tool.name = Empty,
+            is_error = Empty,
+            error.type = Empty,
+        );
+        if !span.is_disabled()
+            && let Some((server, tool)) = qualified.split_once('.')
+            && let Some(s) = self.servers.get(server)
+        {
+            // Only names the registry knows: a model's invented name would
+            // make an unbounded attribute.
+            span.record("mcp.server", server);
+            if s.tools.iter().any(|t| t.name == tool) {
+                span.record("otel.name", format!("tools/call {qualified}"));
+                span.record("gen_ai.tool.name", qualified);
+            }
+        }
+        let outcome = self
+            .call_untraced(qualified, args)
+            .instrument(span.clone())
+            .await;
+        span.record("is_error", outcome.is_error);
+        if outcome.is_error {
+            span.record("otel.status_code", "ERROR");
+        }
+        outcome
+    }
+
+    async fn call_untraced(&self, qualified: &str, args: serde_json::Value) -> ToolOutcome {
         let started = Instant::now();
         let Some((server_name, tool)) = qualified.split_once('.') else {
             return ToolOutcome::error(
@@ -268,6 +312,7 @@ impl Registry {
                 ToolOutcome::error(reason, started)
             }
             Err(_) => {
+                tracing::Span::current().record("error.type", "timeout");
                 self.gap(
                     server_name,
                     format!("{qualified} timed out after {:?}", self.call_timeout),

@@ -20,6 +20,7 @@ use sre_orchestrator::rca::Rca;
 use sre_orchestrator::store::{Incident, Job, SlackMessage, StoreError};
 use sre_orchestrator::transcript::{ChatModel, Recording, Transcript};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::tools::MeteredTools;
 use super::{App, remediate};
@@ -495,7 +496,12 @@ async fn investigate_incident(
     );
     let model = recording.model();
     let model_ref: Option<&dyn ChatModel> = model.as_ref().map(|m| m as &dyn ChatModel);
-    let outcome = investigate(&incident.alert, &recording, model_ref, &options, &Quiet).await;
+    // The incident id ties the exported trace (when OTLP is on) to the
+    // portal and the Slack thread.
+    let span = tracing::info_span!(target: sre_orchestrator::investigate::TRACE_TARGET, "incident", incident.id = incident.id);
+    let outcome = investigate(&incident.alert, &recording, model_ref, &options, &Quiet)
+        .instrument(span)
+        .await;
     (outcome, recording.transcript())
 }
 
