@@ -709,7 +709,7 @@ impl SlackServer {
             thread_ts: thread_ts.clone(),
             reply_broadcast: args.reply_broadcast.filter(|b| *b && thread_ts.is_some()),
             unfurl_links: false,
-        metadata: None,
+            metadata: None,
         };
         let posted = self
             .api()

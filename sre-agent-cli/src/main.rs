@@ -542,13 +542,15 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
 
 async fn run_serve(cmd: ServeCmd) -> Result<u8> {
     let Setup { file, scenario } = Setup::load(&cmd.sources)?;
-    let registry = std::sync::Arc::new(connect(
-        &cmd.sources,
-        &file,
-        scenario.as_ref(),
-        cmd.serve.allow_writes,
-    )
-    .await?);
+    let registry = std::sync::Arc::new(
+        connect(
+            &cmd.sources,
+            &file,
+            scenario.as_ref(),
+            cmd.serve.allow_writes,
+        )
+        .await?,
+    );
     let llm = llm_client(&cmd.llm, &file)?.map(std::sync::Arc::new);
     let sources = sre_agent_cli::serve::Sources {
         tools: registry.clone(),
