@@ -1,12 +1,15 @@
 //! Where clusters come from: a kubeconfig (honouring `KUBECONFIG`, `--kubeconfig`,
 //! `--context`), the in-cluster service account, or an offline snapshot folder.
 //!
-//! Nothing here touches the network when the server starts: the kubeconfig file is parsed,
-//! and a [`Target`] (with its `kube::Client`) is built the first time a tool names a context.
+//! Nothing here touches the network when the server starts, and the kubeconfig is not even
+//! parsed (unless `--context` names something its text does not contain): it is parsed on
+//! first use (a tool call, or [`Clusters::default_context`]), and a [`Target`] (with its
+//! `kube::Client`) is built the first time a tool names a context. Parsing a kubeconfig runs the YAML deserializer, whose
+//! code alone is ~2 MB of resident pages; a server a host starts but never calls does not pay it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -30,10 +33,36 @@ pub struct ConnectOptions {
     pub timeout: Option<Duration>,
 }
 
+/// Where a kubeconfig is read from.
+enum KubeconfigFrom {
+    /// One file (`--kubeconfig` or `~/.kube/config`).
+    File(PathBuf),
+    /// The files listed in `$KUBECONFIG`, merged.
+    Env,
+}
+
+impl KubeconfigFrom {
+    /// Whether the text of the kubeconfig file(s) contains `name` anywhere; no YAML parsing.
+    fn mentions(&self, name: &str) -> bool {
+        let paths: Vec<PathBuf> = match self {
+            KubeconfigFrom::File(p) => vec![p.clone()],
+            KubeconfigFrom::Env => std::env::var_os("KUBECONFIG")
+                .map(|v| std::env::split_paths(&v).collect())
+                .unwrap_or_default(),
+        };
+        paths
+            .iter()
+            .filter(|p| !p.as_os_str().is_empty())
+            .any(|p| std::fs::read_to_string(p).is_ok_and(|text| text.contains(name)))
+    }
+}
+
 enum Source {
+    /// A kubeconfig, parsed on first use (see the module docs).
     Kubeconfig {
-        config: Box<Kubeconfig>,
+        from: KubeconfigFrom,
         origin: String,
+        parsed: OnceLock<std::result::Result<Box<Kubeconfig>, String>>,
     },
     InCluster,
     Snapshot {
@@ -83,15 +112,18 @@ impl Clusters {
             Self::kubeconfig_source(opts.kubeconfig.as_deref())
         };
         let default_context = match &source {
-            Source::Kubeconfig { config, .. } => opts
-                .context
-                .clone()
-                .or_else(|| config.current_context.clone()),
+            // The kubeconfig's current context is looked up when first needed.
+            Source::Kubeconfig { .. } => opts.context.clone(),
             Source::Snapshot { context, .. } => Some(context.clone()),
             Source::InCluster => Some(IN_CLUSTER.into()),
             Source::Unavailable(_) => opts.context.clone(),
         };
-        if let (Source::Kubeconfig { config, origin }, Some(ctx)) = (&source, &opts.context)
+        // A `--context` that the kubeconfig lacks is a start-up error. The kubeconfig is only
+        // parsed here when its text does not even contain the name (a typo): a name that occurs
+        // is checked properly on first use, where an unknown one is reported with the known ones.
+        if let (Source::Kubeconfig { from, origin, .. }, Some(ctx)) = (&source, &opts.context)
+            && !from.mentions(ctx)
+            && let Ok(config) = Self::parsed(&source)
             && !config.contexts.iter().any(|c| &c.name == ctx)
         {
             return Err(K8sError::Config(format!(
@@ -107,36 +139,59 @@ impl Clusters {
         })
     }
 
-    fn kubeconfig_source(path: Option<&Path>) -> Source {
-        let read = match path {
-            Some(p) => Kubeconfig::read_from(p).map(|k| Some((k, p.display().to_string()))),
-            None => match Kubeconfig::from_env() {
-                Ok(Some(k)) => Ok(Some((k, "$KUBECONFIG".to_string()))),
-                Ok(None) => {
-                    let home = std::env::var_os("HOME").map(PathBuf::from);
-                    match home
-                        .map(|h| h.join(".kube").join("config"))
-                        .filter(|p| p.exists())
-                    {
-                        Some(p) => {
-                            Kubeconfig::read_from(&p).map(|k| Some((k, p.display().to_string())))
-                        }
-                        None => Ok(None),
-                    }
-                }
-                Err(e) => Err(e),
-            },
+    /// The parsed kubeconfig (read on the first call), or why it cannot be read.
+    fn parsed(source: &Source) -> std::result::Result<&Kubeconfig, &str> {
+        let Source::Kubeconfig { from, parsed, .. } = source else {
+            return Err("no kubeconfig");
         };
-        match read {
-            Ok(Some((config, origin))) => Source::Kubeconfig {
-                config: Box::new(config),
-                origin,
-            },
-            Ok(None) if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => Source::InCluster,
-            Ok(None) => Source::Unavailable(
+        let read = parsed.get_or_init(|| {
+            let read = match from {
+                KubeconfigFrom::File(p) => Kubeconfig::read_from(p).map(Some),
+                KubeconfigFrom::Env => Kubeconfig::from_env(),
+            };
+            match read {
+                Ok(Some(k)) => Ok(Box::new(k)),
+                Ok(None) => Err("cannot read kubeconfig: $KUBECONFIG lists no file".into()),
+                Err(e) => Err(format!("cannot read kubeconfig: {e}")),
+            }
+        });
+        read.as_deref().map_err(String::as_str)
+    }
+
+    /// Chooses the kubeconfig (or the in-cluster account) without parsing anything; the same
+    /// order as kubectl: `--kubeconfig`, `$KUBECONFIG`, `~/.kube/config`, in-cluster.
+    fn kubeconfig_source(path: Option<&Path>) -> Source {
+        let lazy = |from, origin| Source::Kubeconfig {
+            from,
+            origin,
+            parsed: OnceLock::new(),
+        };
+        if let Some(p) = path {
+            return lazy(
+                KubeconfigFrom::File(p.to_path_buf()),
+                p.display().to_string(),
+            );
+        }
+        // What `Kubeconfig::from_env` reads: the non-empty entries of $KUBECONFIG.
+        if std::env::var_os("KUBECONFIG")
+            .is_some_and(|v| std::env::split_paths(&v).any(|p| !p.as_os_str().is_empty()))
+        {
+            return lazy(KubeconfigFrom::Env, "$KUBECONFIG".to_string());
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        if let Some(p) = home
+            .map(|h| h.join(".kube").join("config"))
+            .filter(|p| p.exists())
+        {
+            let origin = p.display().to_string();
+            return lazy(KubeconfigFrom::File(p), origin);
+        }
+        if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+            Source::InCluster
+        } else {
+            Source::Unavailable(
                 "no kubeconfig found (checked --kubeconfig, $KUBECONFIG, ~/.kube/config) and not running inside a cluster".into(),
-            ),
-            Err(e) => Source::Unavailable(format!("cannot read kubeconfig: {e}")),
+            )
         }
     }
 
@@ -145,21 +200,26 @@ impl Clusters {
         &self.policy
     }
 
-    /// The context used when a tool names none.
+    /// The context used when a tool names none (`--context`, else the kubeconfig's current
+    /// context, which reads the kubeconfig if that has not happened yet).
     pub fn default_context(&self) -> Option<&str> {
-        self.default_context.as_deref()
+        match (&self.default_context, &self.source) {
+            (Some(c), _) => Some(c),
+            (None, Source::Kubeconfig { .. }) => Self::parsed(&self.source)
+                .ok()
+                .and_then(|k| k.current_context.as_deref()),
+            (None, _) => None,
+        }
     }
 
     /// The target for `context` (or the default), built on first use.
     pub async fn target(&self, context: Option<&str>) -> Result<Target> {
-        let name = match context
-            .filter(|c| !c.is_empty())
-            .or(self.default_context.as_deref())
-        {
+        let name = match context.filter(|c| !c.is_empty()).or(self.default_context()) {
             Some(n) => n.to_string(),
             None => {
-                return Err(match &self.source {
-                    Source::Unavailable(why) => K8sError::Config(why.clone()),
+                return Err(match (&self.source, Self::parsed(&self.source)) {
+                    (Source::Unavailable(why), _) => K8sError::Config(why.clone()),
+                    (Source::Kubeconfig { .. }, Err(why)) => K8sError::Config(why.to_string()),
                     _ => K8sError::Config(
                         "no context given and the kubeconfig has no current-context".into(),
                     ),
@@ -206,7 +266,9 @@ impl Clusters {
                     .map_err(|e| K8sError::Config(format!("in-cluster client: {e}")))?;
                 (client, server, None)
             }
-            Source::Kubeconfig { config, origin } => {
+            Source::Kubeconfig { origin, .. } => {
+                let config =
+                    Self::parsed(&self.source).map_err(|why| K8sError::Config(why.into()))?;
                 if !config.contexts.iter().any(|c| c.name == name) {
                     let known: Vec<&str> =
                         config.contexts.iter().map(|c| c.name.as_str()).collect();
@@ -219,7 +281,7 @@ impl Clusters {
                     context: Some(name.to_string()),
                     ..Default::default()
                 };
-                let mut cfg = kube::Config::from_custom_kubeconfig((**config).clone(), &opts)
+                let mut cfg = kube::Config::from_custom_kubeconfig(config.clone(), &opts)
                     .await
                     .map_err(|e| K8sError::Config(format!("context {name:?}: {e}")))?;
                 self.tune(&mut cfg);
@@ -257,7 +319,12 @@ impl Clusters {
                 format!("running inside a cluster with its service account\n* {IN_CLUSTER}\n")
             }
             Source::Unavailable(why) => format!("no clusters available: {why}\n"),
-            Source::Kubeconfig { config, origin } => {
+            Source::Kubeconfig { origin, .. } => {
+                let config = match Self::parsed(&self.source) {
+                    Ok(c) => c,
+                    Err(why) => return format!("no clusters available: {why}\n"),
+                };
+                let default = self.default_context();
                 let mut t = Table::new(&["", "CONTEXT", "CLUSTER", "SERVER", "NAMESPACE"]);
                 for c in &config.contexts {
                     let ctx = c.context.as_ref();
@@ -270,7 +337,7 @@ impl Clusters {
                         .and_then(|cl| cl.server.clone())
                         .unwrap_or_default();
                     t.row(vec![
-                        if Some(&c.name) == self.default_context.as_ref() {
+                        if Some(c.name.as_str()) == default {
                             "*".into()
                         } else {
                             String::new()

@@ -2,7 +2,7 @@
 //! context, and for RBAC denials the verb and resource that were forbidden.
 
 /// Everything that can go wrong in this crate.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum K8sError {
     /// The API server could not be reached (DNS, TCP, TLS, proxy).
     #[error("cluster of context {context:?} ({server}) is unreachable: {detail}")]

@@ -31,9 +31,13 @@
 //!   fixture API server ([`snapshot`]) on 127.0.0.1, and the very same client code runs
 //!   against it; that is also how the tests run, since no real API server can run on the
 //!   machines that build this crate.
-//! * **Lazy.** Starting the server parses the kubeconfig and nothing else; `initialize` and
-//!   `tools/list` never touch a cluster, and an unreachable cluster is reported in the tool
-//!   result, with a timeout on every call.
+//! * **Lazy.** Starting the server only finds the kubeconfig; it is parsed on the first tool
+//!   call (or at start when `--context` names something its text does not contain, so a typo
+//!   still fails at once). `initialize` and `tools/list` never touch a cluster, and an
+//!   unreachable cluster is reported in the tool result, with a timeout on every call.
+//! * **Small per call.** `workload_health` parses the lists it reads through field masks
+//!   ([`projection`]), keeping only the fields its checks use, and identical lists in flight
+//!   at once are fetched once and shared ([`Target::list_shared`]).
 //!
 //! # Connecting
 //!
@@ -70,6 +74,7 @@ pub mod error;
 pub mod ops;
 pub mod pods;
 pub mod policy;
+pub mod projection;
 pub mod sanitize;
 pub mod server;
 pub mod snapshot;

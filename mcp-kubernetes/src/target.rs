@@ -2,16 +2,20 @@
 //! context name (for error messages), the server's [`Policy`], a per-call timeout, a clock
 //! and a lazily filled discovery catalog.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use kube::Resource;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::Value;
 
 use crate::error::{K8sError, Result};
 use crate::policy::Policy;
+use crate::projection::Mask;
 
 /// One resource type found through discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +182,37 @@ pub struct Listed {
     pub filtered_namespaces: usize,
 }
 
+/// What makes two [`Target::list_shared`] calls the same list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ListKey {
+    group: String,
+    version: String,
+    plural: String,
+    namespace: Option<String>,
+    mask: Mask,
+    /// [`Target`] writes so far: a list asked for after a write never joins one started before.
+    writes: u64,
+}
+
+type Flight = Arc<tokio::sync::OnceCell<Result<Arc<Listed>>>>;
+
+/// Lists in flight, shared by identical [`Target::list_shared`] calls.
+#[derive(Default)]
+struct Flights {
+    running: Mutex<HashMap<ListKey, Flight>>,
+    writes: AtomicU64,
+}
+
+/// Counts a write once it is over (done, failed or cancelled): lists asked for from then on
+/// start afresh instead of joining one that may predate the write (see [`Target::list_shared`]).
+struct Wrote<'a>(&'a Flights);
+
+impl Drop for Wrote<'_> {
+    fn drop(&mut self) {
+        self.0.writes.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 /// One cluster context, ready for operations.
 #[derive(Clone)]
 pub struct Target {
@@ -188,6 +223,7 @@ pub struct Target {
     timeout: Duration,
     clock: Option<Timestamp>,
     catalog: Arc<tokio::sync::OnceCell<Arc<Vec<ResourceInfo>>>>,
+    flights: Arc<Flights>,
 }
 
 impl std::fmt::Debug for Target {
@@ -212,6 +248,7 @@ impl Target {
             timeout: Duration::from_secs(20),
             clock: None,
             catalog: Arc::new(tokio::sync::OnceCell::new()),
+            flights: Arc::default(),
         }
     }
 
@@ -224,6 +261,8 @@ impl Target {
     /// Sets the policy.
     pub fn with_policy(mut self, policy: Arc<Policy>) -> Self {
         self.policy = policy;
+        // Lists filtered by another policy must not be shared with this target.
+        self.flights = Arc::default();
         self
     }
 
@@ -512,11 +551,75 @@ impl Target {
         label_selector: Option<&str>,
         field_selector: Option<&str>,
     ) -> Result<Listed> {
+        self.list_masked(r, namespace, label_selector, field_selector, None)
+            .await
+    }
+
+    /// Like [`Target::list`] without selectors, with two differences that keep memory small
+    /// when many calls list the same big collection at once:
+    ///
+    /// * each item holds only the fields `mask` keeps (parsed straight from the response, the
+    ///   rest never allocated; see [`Mask`]), and `kind`/`apiVersion`;
+    /// * identical calls (same type, namespace and mask) made while one is in flight wait for
+    ///   it and share its result instead of listing again. A call can thus get a list requested
+    ///   up to one round trip before it was made — never one requested before a write made
+    ///   through this target.
+    pub async fn list_shared(
+        &self,
+        r: &ResourceInfo,
+        namespace: Option<&str>,
+        mask: Mask,
+    ) -> Result<Arc<Listed>> {
+        // The policy checks come first: a refused namespace must not even join a flight.
+        self.check_secrets(r)?;
+        if let (true, Some(ns)) = (r.namespaced, namespace) {
+            self.policy.check_read(ns)?;
+        }
+        let key = ListKey {
+            group: r.group.clone(),
+            version: r.version.clone(),
+            plural: r.plural.clone(),
+            namespace: namespace.filter(|_| r.namespaced).map(str::to_string),
+            mask,
+            writes: self.flights.writes.load(Ordering::Acquire),
+        };
+        let flight = self.running().entry(key.clone()).or_default().clone();
+        let out = flight
+            .get_or_init(|| async {
+                self.list_masked(r, namespace, None, None, Some(mask))
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .clone();
+        // The first caller to finish ends the flight: later calls list afresh.
+        let mut running = self.running();
+        if running.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+            running.remove(&key);
+        }
+        out
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<ListKey, Flight>> {
+        self.flights
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn list_masked(
+        &self,
+        r: &ResourceInfo,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        field_selector: Option<&str>,
+        mask: Option<Mask>,
+    ) -> Result<Listed> {
         self.check_secrets(r)?;
         if let (true, Some(ns)) = (r.namespaced, namespace) {
             self.policy.check_read(ns)?;
             return self
-                .list_one(r, Some(ns), label_selector, field_selector)
+                .list_one(r, Some(ns), label_selector, field_selector, mask)
                 .await;
         }
         if r.namespaced
@@ -526,7 +629,7 @@ impl Target {
             let mut out = Listed::default();
             for ns in allowed {
                 let part = self
-                    .list_one(r, Some(&ns), label_selector, field_selector)
+                    .list_one(r, Some(&ns), label_selector, field_selector, mask)
                     .await?;
                 out.items.extend(part.items);
                 out.capped |= part.capped;
@@ -534,7 +637,7 @@ impl Target {
             return Ok(out);
         }
         let mut all = self
-            .list_one(r, None, label_selector, field_selector)
+            .list_one(r, None, label_selector, field_selector, mask)
             .await?;
         if self.policy.restricts_namespaces() {
             let before = all.items.len();
@@ -566,8 +669,17 @@ impl Target {
         ns: Option<&str>,
         label_selector: Option<&str>,
         field_selector: Option<&str>,
+        mask: Option<Mask>,
     ) -> Result<Listed> {
         let api = self.api(r, ns);
+        let decode_err = |e: String| K8sError::Api {
+            context: self.context.clone(),
+            verb: "list".into(),
+            resource: r.qualified(),
+            code: 0,
+            reason: "Decode".into(),
+            message: e,
+        };
         let mut lp = ListParams::default().limit(500);
         if let Some(l) = label_selector.filter(|l| !l.trim().is_empty()) {
             lp = lp.labels(l);
@@ -577,25 +689,46 @@ impl Target {
         }
         let mut out = Listed::default();
         loop {
-            let page = self.call("list", &r.qualified(), ns, api.list(&lp)).await?;
-            for o in page.items {
-                let mut v = serde_json::to_value(o).map_err(|e| K8sError::Api {
-                    context: self.context.clone(),
-                    verb: "list".into(),
-                    resource: r.qualified(),
-                    code: 0,
-                    reason: "Decode".into(),
-                    message: e.to_string(),
-                })?;
-                v["kind"] = Value::String(r.kind.clone());
-                v["apiVersion"] = Value::String(r.api_version());
-                out.items.push(v);
-            }
+            let continue_token = if let Some(mask) = mask {
+                // The same request as `api.list`, parsed under the mask from the text.
+                let url = DynamicObject::url_path(
+                    &r.api_resource(),
+                    if r.namespaced { ns } else { None },
+                );
+                let req = kube::core::Request::new(url)
+                    .list(&lp)
+                    .map_err(|e| K8sError::InvalidArgument(e.to_string()))?;
+                let text = self
+                    .call("list", &r.qualified(), ns, self.client.request_text(req))
+                    .await?;
+                let (items, token) = mask
+                    .parse_list(&text)
+                    .map_err(|e| decode_err(e.to_string()))?;
+                drop(text);
+                out.items.reserve(items.len());
+                for mut v in items {
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("kind".into(), Value::String(r.kind.clone()));
+                        o.insert("apiVersion".into(), Value::String(r.api_version()));
+                    }
+                    out.items.push(v);
+                }
+                token
+            } else {
+                let page = self.call("list", &r.qualified(), ns, api.list(&lp)).await?;
+                for o in page.items {
+                    let mut v = serde_json::to_value(o).map_err(|e| decode_err(e.to_string()))?;
+                    v["kind"] = Value::String(r.kind.clone());
+                    v["apiVersion"] = Value::String(r.api_version());
+                    out.items.push(v);
+                }
+                page.metadata.continue_.filter(|c| !c.is_empty())
+            };
             if out.items.len() >= MAX_LIST_ITEMS {
                 out.capped = true;
                 break;
             }
-            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            match continue_token {
                 Some(c) => lp.continue_token = Some(c),
                 None => break,
             }
@@ -643,6 +776,7 @@ impl Target {
         patch: &Value,
     ) -> Result<Value> {
         self.policy.check_write(namespace)?;
+        let _wrote = Wrote(&self.flights);
         let api = self.api(r, Some(namespace));
         let pp = kube::api::PatchParams::default();
         let o = self
@@ -659,6 +793,7 @@ impl Target {
     /// Deletes one object (policy: writes allowlist).
     pub async fn delete(&self, r: &ResourceInfo, namespace: &str, name: &str) -> Result<()> {
         self.policy.check_write(namespace)?;
+        let _wrote = Wrote(&self.flights);
         let api = self.api(r, Some(namespace));
         let dp = kube::api::DeleteParams::default();
         self.call(

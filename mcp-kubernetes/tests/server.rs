@@ -224,6 +224,52 @@ async fn connection_is_lazy_and_unreachable_clusters_are_named() {
     assert!(err.to_string().contains("prod-eu, prod-us"), "{err}");
 }
 
+/// The kubeconfig is parsed on first use, not at start; a `--context` its text lacks is still
+/// a start-up error, and one that is there but is no context is reported on first use.
+#[tokio::test]
+async fn kubeconfig_is_parsed_on_first_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("config");
+    std::fs::write(&kc, "apiVersion: v1\nkind: Config\ncurrent-context: prod-eu\nclusters:\n- name: eu\n  cluster: {server: \"http://127.0.0.1:9\"}\ncontexts:\n- name: prod-eu\n  context: {cluster: eu, user: u}\nusers:\n- name: u\n  user: {token: abc}\n").unwrap();
+    let opts = |context: Option<&str>| ConnectOptions {
+        kubeconfig: Some(kc.clone()),
+        context: context.map(str::to_string),
+        ..Default::default()
+    };
+    let err = Clusters::connect(&opts(Some("prod-us")), Policy::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("\"prod-us\" is not in the kubeconfig"),
+        "{err}"
+    );
+    // "eu" occurs in the text (a cluster name): accepted at start, refused on use.
+    let clusters = Clusters::connect(&opts(Some("eu")), Policy::default())
+        .await
+        .unwrap();
+    let err = clusters.target(None).await.unwrap_err();
+    assert!(err.to_string().contains("unknown context \"eu\""), "{err}");
+    let clusters = Clusters::connect(&opts(None), Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(clusters.default_context(), Some("prod-eu"));
+    // A file that does not parse: the server starts, and every use says why it cannot work.
+    std::fs::write(&kc, "clusters: [unclosed\n").unwrap();
+    let clusters = Clusters::connect(&opts(None), Policy::default())
+        .await
+        .unwrap();
+    assert!(
+        clusters
+            .contexts()
+            .starts_with("no clusters available: cannot read kubeconfig"),
+        "{}",
+        clusters.contexts()
+    );
+    let err = clusters.target(None).await.unwrap_err();
+    assert!(err.to_string().contains("cannot read kubeconfig"), "{err}");
+}
+
 #[tokio::test]
 async fn rbac_denials_name_the_verb_and_resource() {
     let dir = tempfile::tempdir().unwrap();

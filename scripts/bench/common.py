@@ -126,8 +126,56 @@ def scenario_now(d: Path) -> str:
     return re.search(r'^now\s*=\s*"([^"]+)"', text, re.M).group(1)
 
 
-def servers() -> dict:
-    """The four servers on the big offline fixtures, with representative read calls."""
+FAKE_SLACK = BIN / "examples" / "fake_slack"
+
+
+class FakeSlackProcess:
+    """`mcp-slack/examples/fake_slack.rs`: the crate's fake Slack Web API (`mcp_slack::fake`) as a
+    process on 127.0.0.1, seeded with a busy workspace (300 messages in #alerts-prod, a 40-reply
+    thread, 40+ users, 60+ channels). Build it with `cargo build --release -p mcp-slack --example
+    fake_slack` (separately from the server, so the server binary is not built with the `fake`
+    feature). Use as a context manager; `info` holds api_url, bot_token, channel, thread_ts."""
+
+    def __init__(self, tmpdir: str):
+        self.proc = subprocess.Popen([str(FAKE_SLACK)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("fake_slack exited before printing its URL")
+        self.info = json.loads(line)
+        self.token_file = Path(tmpdir) / "slack-bot-token"
+        self.token_file.write_text(self.info["bot_token"] + "\n")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.proc.stdin.close()  # the fake stops when its stdin closes
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def servers(slack: FakeSlackProcess | None = None) -> dict:
+    """The four servers on the big offline fixtures, with representative read calls. mcp-slack
+    needs `slack` (the fake Web API on loopback); without it only its start-up is measured."""
+    if slack is None:
+        slack_entry = {
+            # No offline store: no token, so only start-up and tools/list are measured.
+            "cmd": [str(BIN / "mcp-slack"), "--allowed-channels", "incidents"],
+            "calls": [],
+        }
+    else:
+        thread = {"channel": slack.info["channel"], "ts": slack.info["thread_ts"]}
+        slack_entry = {
+            "cmd": [str(BIN / "mcp-slack"), "--slack-api-url", slack.info["api_url"],
+                    "--slack-bot-token-file", str(slack.token_file), "--allowed-channels", "alerts-prod,incidents"],
+            "calls": [("channel_history", {"channel": slack.info["channel"]}),
+                      ("read_thread", thread)],
+            "http": ("channel_history", {"channel": slack.info["channel"]}),
+        }
     return {
         "mcp-kubernetes": {
             "cmd": [str(BIN / "mcp-kubernetes"), "--snapshot", str(FIX / "k8s" / "shop-300")],
@@ -146,12 +194,139 @@ def servers() -> dict:
             "calls": [("slow_queries", {"database": "shop"}), ("server_status", {})],
             "http": ("slow_queries", {"database": "shop"}),
         },
-        # No offline store: no token, so only start-up and tools/list are measured.
-        "mcp-slack": {
-            "cmd": [str(BIN / "mcp-slack"), "--allowed-channels", "incidents"],
-            "calls": [],
-        },
+        "mcp-slack": slack_entry,
     }
+
+
+def _fields(obj, depth=0):
+    """A `managedFields[].fieldsV1` tree for `obj`, the shape the API server records (`f:` keys,
+    `k:{...}` list keys, `{}` leaves)."""
+    if isinstance(obj, dict):
+        return {f"f:{k}": _fields(v, depth + 1) for k, v in obj.items()} | ({".": {}} if depth else {})
+    if isinstance(obj, list):
+        return {("k:" + json.dumps({"name": x["name"]}, separators=(",", ":")) if isinstance(x, dict) and "name" in x
+                 else f"v:{json.dumps(x)}"): _fields(x, depth + 1) for x in obj}
+    return {}
+
+
+def real_size_k8s(dst: Path) -> Path:
+    """A copy of `fixtures/k8s/shop-300` whose pods, workloads and nodes have the size and shape
+    of objects a real cluster returns: `managedFields` (three managers, full fieldsV1 trees),
+    annotations, volumes and mounts, tolerations, every pod condition, pod IPs, container IDs,
+    a pod template in every workload, and 40 images per node. The shop-300 pods are 1.7 KB of
+    JSON each; these are ~11 KB (`kubectl get pods -o json` on a real cluster: 5-20 KB), so
+    per-call memory is measured on realistic objects. The findings stay the same."""
+    import shutil
+    src = FIX / "k8s" / "shop-300"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    ts = "2025-05-30T12:00:00Z"
+
+    def managed(o, status_too=True):
+        m = o["metadata"]
+        spec = {"metadata": {k: m[k] for k in ("labels", "ownerReferences", "annotations") if k in m},
+                "spec": o.get("spec", {})}
+        entries = [{"apiVersion": o["apiVersion"], "fieldsType": "FieldsV1", "fieldsV1": _fields(spec),
+                    "manager": "kube-controller-manager", "operation": "Update", "time": ts}]
+        if status_too and "status" in o:
+            entries.append({"apiVersion": o["apiVersion"], "fieldsType": "FieldsV1",
+                            "fieldsV1": _fields({"status": o["status"]}), "manager": "kubelet",
+                            "operation": "Update", "subresource": "status", "time": ts})
+        m["managedFields"] = entries
+
+    def pod_like(spec, name):
+        spec.setdefault("volumes", []).extend([
+            {"name": "kube-api-access", "projected": {"defaultMode": 420, "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"items": [{"key": "ca.crt", "path": "ca.crt"}], "name": "kube-root-ca.crt"}},
+                {"downwardAPI": {"items": [{"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                                            "path": "namespace"}]}}]}},
+            {"name": "config", "configMap": {"defaultMode": 420, "name": f"{name}-config"}},
+            {"name": "tmp", "emptyDir": {}}])
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            c.setdefault("volumeMounts", []).extend([
+                {"mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "name": "kube-api-access",
+                 "readOnly": True}, {"mountPath": "/etc/app", "name": "config"}, {"mountPath": "/tmp", "name": "tmp"}])
+            c.update({"imagePullPolicy": "IfNotPresent", "terminationMessagePath": "/dev/termination-log",
+                      "terminationMessagePolicy": "File",
+                      "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                          "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}})
+            c.setdefault("env", []).extend([
+                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}},
+                {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
+                {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector.observability:4317"}])
+        spec.update({"dnsPolicy": "ClusterFirst", "enableServiceLinks": True, "preemptionPolicy": "PreemptLowerPriority",
+                     "priority": 0, "schedulerName": "default-scheduler", "securityContext": {"fsGroup": 2000},
+                     "serviceAccount": "default", "serviceAccountName": "default", "terminationGracePeriodSeconds": 30,
+                     "tolerations": [{"effect": "NoExecute", "key": "node.kubernetes.io/not-ready",
+                                      "operator": "Exists", "tolerationSeconds": 300},
+                                     {"effect": "NoExecute", "key": "node.kubernetes.io/unreachable",
+                                      "operator": "Exists", "tolerationSeconds": 300}]})
+
+    path = dst / "pods.json"
+    doc = json.loads(path.read_text())
+    for p in doc["items"]:
+        m = p["metadata"]
+        m.setdefault("annotations", {}).update({
+            "prometheus.io/scrape": "true", "prometheus.io/port": "9090",
+            "kubectl.kubernetes.io/restartedAt": "2025-05-29T08:00:00Z"})
+        m["generateName"] = m["name"].rsplit("-", 1)[0] + "-"
+        pod_like(p["spec"], m["name"].split("-")[0])
+        st = p.setdefault("status", {})
+        have = {c["type"] for c in st.get("conditions", [])}
+        for ty in ("PodReadyToStartContainers", "Initialized", "ContainersReady", "PodScheduled", "Ready"):
+            if ty not in have and not (ty == "ContainersReady" and "Ready" in have):
+                st.setdefault("conditions", []).append({"lastProbeTime": None, "lastTransitionTime": ts,
+                                                        "status": "True", "type": ty})
+        if "podIP" in st:
+            st["podIPs"] = [{"ip": st["podIP"]}]
+        if "hostIP" in st:
+            st["hostIPs"] = [{"ip": st["hostIP"]}]
+        for c in st.get("containerStatuses", []):
+            c["containerID"] = "containerd://" + "0123456789abcdef" * 4
+            c["imageID"] = c.get("image", "") + "@sha256:" + "fedcba9876543210" * 4
+            c["volumeMounts"] = [{"mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                                  "name": "kube-api-access", "readOnly": True, "recursiveReadOnly": "Disabled"}]
+        managed(p)
+    path.write_text(json.dumps(doc, separators=(",", ":")))
+
+    path = dst / "workloads.json"
+    doc = json.loads(path.read_text())
+    pods = {}
+    for p in json.loads((dst / "pods.json").read_text())["items"]:
+        pods.setdefault(p["metadata"]["labels"].get("app"), p)
+    for o in doc["items"]:
+        if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+            spec = o.setdefault("spec", {})
+            app = o["metadata"].get("labels", {}).get("app") or o["metadata"]["name"]
+            tpl = spec.setdefault("template", {"metadata": {"labels": {"app": app}}, "spec": {"containers": []}})
+            if not tpl.get("spec", {}).get("containers") and app in pods:
+                tpl["spec"] = json.loads(json.dumps(pods[app]["spec"]))
+                tpl["spec"].pop("nodeName", None)
+            spec.update({"revisionHistoryLimit": 10, "progressDeadlineSeconds": 600}
+                        if o["kind"] == "Deployment" else {})
+            managed(o)
+    path.write_text(json.dumps(doc, separators=(",", ":")))
+
+    path = dst / "cluster.json"
+    doc = json.loads(path.read_text())
+    for o in doc["items"]:
+        if o["kind"] == "Node":
+            st = o.setdefault("status", {})
+            st["images"] = [{"names": [f"registry.example.com/team{i % 7}/service-{i}@sha256:" + "ab" * 32,
+                                       f"registry.example.com/team{i % 7}/service-{i}:1.{i}.0"],
+                             "sizeBytes": 50_000_000 + i * 1_234_567} for i in range(40)]
+            st["addresses"] = [{"address": "192.168.1.10", "type": "InternalIP"},
+                               {"address": o["metadata"]["name"], "type": "Hostname"}]
+            st["daemonEndpoints"] = {"kubeletEndpoint": {"Port": 10250}}
+            st.setdefault("nodeInfo", {}).update({
+                "architecture": "amd64", "bootID": "b" * 36, "kernelVersion": "6.8.0-1021-azure",
+                "kubeProxyVersion": "v1.33.1", "machineID": "m" * 32, "operatingSystem": "linux",
+                "systemUUID": "s" * 36})
+            managed(o)
+    path.write_text(json.dumps(doc, separators=(",", ":")))
+    return dst
 
 
 KUBECONFIG_STUB = """apiVersion: v1

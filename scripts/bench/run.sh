@@ -5,7 +5,9 @@
 #   scripts/bench/run.sh [--build] [SECTION ...]
 #
 # Sections: machine servers output investigate llm miner (default: all, in that order).
-# --build first builds the release binaries it needs (otherwise they must exist in target/release).
+# --build first builds the release binaries it needs (otherwise they must exist in target/release),
+# including the fake Slack Web API mcp-slack is measured against (target/release/examples/fake_slack,
+# built on its own so that the mcp-slack binary itself is not built with the `fake` feature).
 # Each section is also a script of its own: scripts/bench/{servers,output_size,investigate,llm_context,miner}.py.
 #
 # Python: tiktoken (for exact o200k_base counts) is installed from PyPI into .cache/bench-venv on
@@ -38,6 +40,7 @@ done
 if [ $build = 1 ]; then
   cargo build --release -p mcp-kubernetes -p mcp-signoz -p mcp-mongodb -p mcp-slack -p sre-agent-cli -p mcp-kit --bins >&2
   cargo build --release -p log-patterns --example loghub >&2
+  cargo build --release -p mcp-slack --example fake_slack >&2
 fi
 
 B=scripts/bench

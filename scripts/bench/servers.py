@@ -5,10 +5,21 @@
 * RSS: VmRSS of an idle server 0.5 s after `tools/list`; VmHWM (peak) after the stdio latency run;
 * tool-call latency over stdio: one session, N calls of each representative read tool;
 * streamable HTTP: 1, 8, 32 concurrent sessions (each its own `initialize` and keep-alive
-  connection), p50/p99 per call and throughput.
+  connection), p50/p99 per call, throughput, and the server's RSS at start and its peak: every
+  level runs on a fresh server process, so the peak is that level's (the allocator keeps freed
+  memory, so one process for all levels would only show the largest).
+
+mcp-slack runs against the fake Slack Web API on loopback (`mcp-slack/examples/fake_slack.rs`,
+built with `cargo build --release -p mcp-slack --example fake_slack`): Slack's own latency is
+not in its figures. Without that binary only its start-up is measured.
 
     scripts/bench/servers.py [--spawns 20] [--calls 500] [--http-calls 400] [--concurrency 1,8,32]
-                             [--only mcp-signoz,...] [--json FILE]
+                             [--only mcp-signoz,...] [--bin mcp-kubernetes=/tmp/old-build] [--json FILE]
+
+`--bin NAME=PATH` runs another build of a server in place of target/release/NAME (before/after
+comparisons). `mcp-kubernetes (real-size objects)` serves shop-300 with its pods, workloads and
+nodes grown to the size real clusters return (managedFields etc.; common.real_size_k8s), since
+the per-call memory of list-heavy tools scales with the objects' size, not with the answer's.
 
 The client is raw JSON-RPC (stdlib only): see common.py.
 """
@@ -24,9 +35,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import tempfile
+from pathlib import Path
 
-from common import (HttpSession, StdioClient, fmt_ms, free_port, header, live_servers, loadavg, median, pct,
-                    proc_status, quiet_env, servers, table, wait_http)
+from common import (FAKE_SLACK, FakeSlackProcess, HttpSession, StdioClient, fmt_ms, free_port, header,
+                    live_servers, loadavg, median, pct, proc_status, quiet_env, real_size_k8s, servers, table,
+                    wait_http)
 
 
 def cold_start(cmd, spawns, warmup=3):
@@ -111,23 +124,23 @@ def http_level(port, tool, args, sessions, total_calls, max_seconds, quickack):
 
 
 def http_bench(cmd, tool, args, levels, total_calls, max_seconds):
-    port = free_port()
-    proc = subprocess.Popen(cmd + ["--transport", "http", "--listen", f"127.0.0.1:{port}", "--no-auth"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=quiet_env())
-    try:
-        wait_http(port, proc)
-        rows = []
-        for quickack in (False, True):
-            for n in levels:
+    rows = []
+    for quickack in (False, True):
+        for n in levels:
+            port = free_port()
+            proc = subprocess.Popen(cmd + ["--transport", "http", "--listen", f"127.0.0.1:{port}", "--no-auth"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=quiet_env())
+            try:
+                wait_http(port, proc)
+                start_rss = proc_status(proc.pid).get("VmRSS")
                 r = http_level(port, tool, args, n, total_calls, max_seconds, quickack)
-                r["tool"] = tool
-                r["quickack"] = quickack
+                r.update(tool=tool, quickack=quickack, start_rss_mb=start_rss,
+                         peak_rss_mb=proc_status(proc.pid).get("VmHWM"))
                 rows.append(r)
-        hwm = proc_status(proc.pid).get("VmHWM")
-        return {"levels": rows, "peak_rss_mb": hwm}
-    finally:
-        proc.terminate()
-        proc.wait()
+            finally:
+                proc.terminate()
+                proc.wait()
+    return {"levels": rows, "peak_rss_mb": max(r["peak_rss_mb"] for r in rows)}
 
 
 def main() -> int:
@@ -140,11 +153,41 @@ def main() -> int:
     p.add_argument("--concurrency", default="1,8,32")
     p.add_argument("--only", default="")
     p.add_argument("--skip-http", action="store_true")
+    p.add_argument("--bin", action="append", default=[], metavar="NAME=PATH",
+                   help="run PATH instead of target/release/NAME (repeatable)")
     p.add_argument("--json", help="also write the raw results here")
     a = p.parse_args()
     levels = [int(x) for x in a.concurrency.split(",")]
-    srv = servers()
-    names = [n for n in srv if not a.only or n in a.only.split(",")]
+    wanted = lambda n: not a.only or n in a.only.split(",")  # noqa: E731
+    tmp = tempfile.TemporaryDirectory()
+    fake = None
+    if wanted("mcp-slack"):
+        if FAKE_SLACK.exists():
+            fake = FakeSlackProcess(tmp.name)
+        else:
+            print(f"[servers] {FAKE_SLACK} missing: mcp-slack start-up only", file=sys.stderr)
+    srv = servers(fake)
+    if wanted("mcp-kubernetes (real-size objects)"):
+        k8s = srv["mcp-kubernetes"]
+        snap = real_size_k8s(Path(tmp.name) / "k8s-real-size")
+        srv["mcp-kubernetes (real-size objects)"] = {
+            "cmd": [k8s["cmd"][0], "--snapshot", str(snap)],
+            "calls": [k8s["calls"][0]],
+            "http": k8s["http"],
+        }
+    overrides = a.overrides = dict(kv.split("=", 1) for kv in a.bin)
+    for s in srv.values():
+        s["cmd"][0] = overrides.get(Path(s["cmd"][0]).name, s["cmd"][0])
+    try:
+        return run(a, levels, srv, wanted, fake is not None)
+    finally:
+        if fake:
+            fake.__exit__()
+        tmp.cleanup()
+
+
+def run(a, levels, srv, wanted, slack_fake) -> int:
+    names = [n for n in srv if wanted(n)]
     results = {}
     for name in names:
         s = srv[name]
@@ -164,6 +207,7 @@ def main() -> int:
     if not a.only:
         with tempfile.TemporaryDirectory() as tmp:
             for name, cmd in live_servers(tmp).items():
+                cmd[0] = a.overrides.get(Path(cmd[0]).name, cmd[0])
                 before = loadavg()
                 live[name] = cold_start(cmd, a.spawns)
                 live[name]["loads"] = (before, loadavg())
@@ -177,7 +221,9 @@ def main() -> int:
 
     print(header("Servers: cold start and memory (stdio, raw JSON-RPC client)"))
     print(f"{a.spawns} measured spawns after 3 warm-ups; times from spawn. Idle RSS: VmRSS 0.5 s after "
-          f"`tools/list`. Peak RSS: VmHWM after the {a.calls}-call stdio latency run.\n")
+          f"`tools/list`. Peak RSS: VmHWM after the {a.calls}-call stdio latency run."
+          + (" mcp-slack: against the fake Slack Web API on loopback (its background warm-up lists channels "
+             "and users at start)." if slack_fake else "") + "\n")
     rows = []
     for name, r in results.items():
         if name.startswith("_"):
@@ -214,6 +260,9 @@ def main() -> int:
             rows.append([name, f"`{t['tool']} {json.dumps(t['args'])}`", t["n"], fmt_ms(t["p50_ms"]),
                          fmt_ms(t["p99_ms"]), f"{t['reply_chars']:,}", f"{r['load_after_cold']} → {r['load_after_stdio']}"])
     print(table(["server", "call", "calls", "p50 (ms)", "p99 (ms)", "reply (chars)", "load avg before → after"], rows))
+    if slack_fake:
+        print("\nmcp-slack: the fake Slack Web API runs on loopback in its own process (one thread), so Slack's own "
+              "latency (typically tens to hundreds of ms per Web API call) is excluded.")
 
     if not a.skip_http:
         print(header("Servers: streamable HTTP, concurrent sessions"))
@@ -221,17 +270,18 @@ def main() -> int:
               f"up to {a.http_calls} calls per level split over the sessions, or {a.http_seconds:g} s per level, "
               "whichever comes first. The Python client shares the 2 cores with "
               "the server, so throughput is a lower bound. *client ACKs*: `default` is what any client sees; `quick` sets "
-              "TCP_QUICKACK on the client socket, which removes a ~40 ms delayed-ACK/Nagle stall per call (the server "
-              "writes each SSE reply in two segments without TCP_NODELAY) and so shows the server's own cost.\n")
+              "TCP_QUICKACK on the client socket (before the kit set TCP_NODELAY this removed a ~40 ms delayed-ACK/Nagle "
+              "stall per call; now the two should agree). Each row is a fresh server process: *RSS* is its resident "
+              "memory once listening → its peak after the row's calls.\n")
         rows = []
         for name, r in results.items():
             if name.startswith("_") or "http" not in r:
                 continue
             for lv in r["http"]["levels"]:
                 rows.append([name, lv["tool"], "quick" if lv["quickack"] else "default", lv["sessions"], lv["calls"], fmt_ms(lv["p50_ms"]), fmt_ms(lv["p99_ms"]),
-                             f"{lv['calls_per_s']:,.0f}", f"{r['http']['peak_rss_mb']:.1f}",
+                             f"{lv['calls_per_s']:,.0f}", f"{lv['start_rss_mb']:.1f} → {lv['peak_rss_mb']:.1f}",
                              f"{r['load_after_stdio']} → {r['load_after_http']}"])
-        print(table(["server", "tool", "client ACKs", "sessions", "calls", "p50 (ms)", "p99 (ms)", "calls/s", "peak RSS (MB)",
+        print(table(["server", "tool", "client ACKs", "sessions", "calls", "p50 (ms)", "p99 (ms)", "calls/s", "RSS (MB)",
                      "load avg before → after"], rows))
     if a.json:
         with open(a.json, "w") as f:

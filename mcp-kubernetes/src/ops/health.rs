@@ -6,6 +6,7 @@
 //! reason are reported once, naming every pod.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -15,7 +16,8 @@ use super::describe::rollout_status;
 use super::events::EventGroup;
 use crate::error::Result;
 use crate::pods;
-use crate::target::{ResourceInfo, Target, kinds};
+use crate::projection::Mask;
+use crate::target::{Listed, ResourceInfo, Target, kinds};
 use crate::value::{ago, arr, clip, i, map_pairs, name, namespace, opt_i, opt_s, s, ts};
 
 /// Options of [`workload_health`].
@@ -709,30 +711,190 @@ pub struct HealthReport {
     pub skipped: Vec<String>,
 }
 
+/// The fields the checks read, per kind: everything else (`managedFields`, env, volumes,
+/// probes, pod templates, a node's image list…) is skipped while parsing, so a call holds a
+/// fraction of the objects (see [`Mask`]). `masks_cover_what_the_checks_read` below compares
+/// the output with the one computed from whole objects on every bundled snapshot.
+mod masks {
+    use crate::projection::Mask::{self, All, Fields};
+
+    const STATUS: (&str, Mask) = ("status", All);
+    const NAME_NS: [(&str, Mask); 2] = [("name", All), ("namespace", All)];
+    /// `resources.limits.memory` is in the OOMKilled evidence.
+    const CONTAINERS: Mask = Fields(&[
+        ("name", All),
+        ("image", All),
+        (
+            "resources",
+            Fields(&[("limits", Fields(&[("memory", All)]))]),
+        ),
+    ]);
+    const CONTAINER_STATUSES: Mask = Fields(&[
+        ("name", All),
+        ("ready", All),
+        ("restartCount", All),
+        ("state", All),
+        ("lastState", All),
+    ]);
+
+    pub const PODS: Mask = Fields(&[
+        (
+            "metadata",
+            Fields(&[
+                NAME_NS[0],
+                NAME_NS[1],
+                ("creationTimestamp", All),
+                ("deletionTimestamp", All),
+                ("labels", All),
+                ("ownerReferences", All),
+            ]),
+        ),
+        (
+            "spec",
+            Fields(&[("containers", CONTAINERS), ("initContainers", CONTAINERS)]),
+        ),
+        (
+            "status",
+            Fields(&[
+                ("phase", All),
+                ("reason", All),
+                ("message", All),
+                ("startTime", All),
+                ("conditions", All),
+                ("containerStatuses", CONTAINER_STATUSES),
+                ("initContainerStatuses", CONTAINER_STATUSES),
+            ]),
+        ),
+    ]);
+    /// Deployments, StatefulSets, DaemonSets (`rollout_status` reads `metadata.generation`).
+    pub const WORKLOADS: Mask = Fields(&[
+        (
+            "metadata",
+            Fields(&[NAME_NS[0], NAME_NS[1], ("generation", All)]),
+        ),
+        ("spec", Fields(&[("replicas", All)])),
+        STATUS,
+    ]);
+    pub const JOBS: Mask = Fields(&[
+        Mask::META,
+        ("spec", Fields(&[("backoffLimit", All)])),
+        STATUS,
+    ]);
+    pub const PVCS: Mask = Fields(&[
+        (
+            "metadata",
+            Fields(&[NAME_NS[0], NAME_NS[1], ("creationTimestamp", All)]),
+        ),
+        (
+            "spec",
+            Fields(&[("storageClassName", All), ("resources", All)]),
+        ),
+        STATUS,
+    ]);
+    pub const HPAS: Mask = Fields(&[
+        Mask::META,
+        (
+            "spec",
+            Fields(&[("maxReplicas", All), ("scaleTargetRef", All)]),
+        ),
+        STATUS,
+    ]);
+    pub const SERVICES: Mask = Fields(&[
+        Mask::META,
+        ("spec", Fields(&[("type", All), ("selector", All)])),
+    ]);
+    /// Only the number of addresses is read: each is kept as `{}`.
+    pub const ENDPOINTS: Mask = Fields(&[
+        Mask::META,
+        (
+            "subsets",
+            Fields(&[
+                ("addresses", Fields(&[])),
+                ("notReadyAddresses", Fields(&[])),
+            ]),
+        ),
+    ]);
+    /// What `events::dedupe` reads.
+    pub const EVENTS: Mask = Fields(&[
+        (
+            "metadata",
+            Fields(&[NAME_NS[1], ("creationTimestamp", All)]),
+        ),
+        (
+            "involvedObject",
+            Fields(&[("kind", All), NAME_NS[0], NAME_NS[1]]),
+        ),
+        ("type", All),
+        ("reason", All),
+        ("message", All),
+        ("count", All),
+        ("series", All),
+        ("firstTimestamp", All),
+        ("lastTimestamp", All),
+        ("eventTime", All),
+    ]);
+    pub const NODES: Mask = Fields(&[
+        Mask::META,
+        ("spec", Fields(&[("unschedulable", All)])),
+        ("status", Fields(&[("conditions", All)])),
+    ]);
+}
+
+/// How the lists are fetched: masked and shared ([`Target::list_shared`]), or (to check the
+/// masks in tests) whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    Masked,
+    #[cfg(test)]
+    Whole,
+}
+
+impl Fetch {
+    async fn list(
+        self,
+        t: &Target,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        mask: Mask,
+    ) -> Result<Arc<Listed>> {
+        match self {
+            Fetch::Masked => t.list_shared(r, ns, mask).await,
+            #[cfg(test)]
+            Fetch::Whole => t.list(r, ns, None, None).await.map(Arc::new),
+        }
+    }
+}
+
 async fn fetch(
+    how: Fetch,
     t: &Target,
     r: &ResourceInfo,
     ns: Option<&str>,
+    mask: Mask,
     report: &mut HealthReport,
-) -> Vec<Value> {
-    match t.list(r, ns, None, None).await {
+) -> Arc<Listed> {
+    match how.list(t, r, ns, mask).await {
         Ok(l) => {
             if r.plural != "events" && r.plural != "endpoints" {
                 report
                     .checked
                     .push(format!("{} {}", l.items.len(), r.plural));
             }
-            l.items
+            l
         }
         Err(e) => {
             report.skipped.push(format!("{}: {e}", r.plural));
-            vec![]
+            Arc::default()
         }
     }
 }
 
 /// Computes the findings; see [`HealthOptions`].
 pub async fn health_findings(t: &Target, o: &HealthOptions) -> Result<HealthReport> {
+    findings_with(Fetch::Masked, t, o).await
+}
+
+async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<HealthReport> {
     let ns = o.namespace.as_deref().filter(|n| !n.is_empty());
     if let Some(ns) = ns {
         t.policy().check_read(ns)?;
@@ -740,62 +902,65 @@ pub async fn health_findings(t: &Target, o: &HealthOptions) -> Result<HealthRepo
     let threshold = o.restart_threshold.unwrap_or(5).max(1);
     let mut report = HealthReport::default();
     // Fail fast (with the clear error) when the cluster cannot be reached at all.
-    let pods_ = t.list(&kinds::pods(), ns, None, None).await?;
+    let pods_ = how.list(t, &kinds::pods(), ns, masks::PODS).await?;
     report.checked.push(format!("{} pods", pods_.items.len()));
-    let pods_ = pods_.items;
-    let deployments = fetch(t, &kinds::deployments(), ns, &mut report).await;
-    let statefulsets = fetch(t, &kinds::statefulsets(), ns, &mut report).await;
-    let daemonsets = fetch(t, &kinds::daemonsets(), ns, &mut report).await;
-    let jobs = fetch(t, &kinds::jobs(), ns, &mut report).await;
-    let pvcs = fetch(t, &kinds::pvcs(), ns, &mut report).await;
-    let hpas = fetch(t, &kinds::hpas(), ns, &mut report).await;
-    let services = fetch(t, &kinds::services(), ns, &mut report).await;
-    let endpoints = fetch(t, &kinds::endpoints(), ns, &mut report).await;
-    let events = fetch(t, &kinds::events(), ns, &mut report).await;
-    let nodes = fetch(t, &kinds::nodes(), None, &mut report).await;
+    let pods_ = &pods_.items;
+    let r = &mut report;
+    let deployments = fetch(how, t, &kinds::deployments(), ns, masks::WORKLOADS, r).await;
+    let statefulsets = fetch(how, t, &kinds::statefulsets(), ns, masks::WORKLOADS, r).await;
+    let daemonsets = fetch(how, t, &kinds::daemonsets(), ns, masks::WORKLOADS, r).await;
+    let jobs = fetch(how, t, &kinds::jobs(), ns, masks::JOBS, r).await;
+    let pvcs = fetch(how, t, &kinds::pvcs(), ns, masks::PVCS, r).await;
+    let hpas = fetch(how, t, &kinds::hpas(), ns, masks::HPAS, r).await;
+    let services = fetch(how, t, &kinds::services(), ns, masks::SERVICES, r).await;
+    let endpoints = fetch(how, t, &kinds::endpoints(), ns, masks::ENDPOINTS, r).await;
+    let events = fetch(how, t, &kinds::events(), ns, masks::EVENTS, r).await;
+    let nodes = fetch(how, t, &kinds::nodes(), None, masks::NODES, r).await;
 
     let mut by_object: BTreeMap<(String, String), Vec<EventGroup>> = BTreeMap::new();
-    for g in super::events::dedupe(&events) {
+    for g in super::events::dedupe(&events.items) {
         by_object
             .entry((g.namespace.clone(), g.object.clone()))
             .or_default()
             .push(g);
     }
+    drop(events);
     let cx = Ctx {
         now: t.now(),
         events: &by_object,
     };
     let mut pod_found = Vec::new();
-    for p in &pods_ {
+    for p in pods_ {
         pod_findings(&cx, p, threshold, &mut pod_found);
     }
-    let mut findings = group_pods(pod_found, &pods_);
-    for d in &deployments {
+    let mut findings = group_pods(pod_found, pods_);
+    for d in &deployments.items {
         workload_findings("Deployment", d, &mut findings);
     }
-    for d in &statefulsets {
+    for d in &statefulsets.items {
         workload_findings("StatefulSet", d, &mut findings);
     }
-    for d in &daemonsets {
+    for d in &daemonsets.items {
         workload_findings("DaemonSet", d, &mut findings);
     }
-    for j in &jobs {
+    for j in &jobs.items {
         job_findings(j, &mut findings);
     }
-    for p in &pvcs {
+    for p in &pvcs.items {
         pvc_findings(&cx, p, &mut findings);
     }
-    for h in &hpas {
+    for h in &hpas.items {
         hpa_findings(h, &mut findings);
     }
     let ep_map: BTreeMap<(String, String), &Value> = endpoints
+        .items
         .iter()
         .map(|e| ((namespace(e).to_string(), name(e).to_string()), e))
         .collect();
-    for svc in &services {
-        service_findings(svc, &ep_map, &pods_, &mut findings);
+    for svc in &services.items {
+        service_findings(svc, &ep_map, pods_, &mut findings);
     }
-    for n in &nodes {
+    for n in &nodes.items {
         node_findings(n, &mut findings);
     }
     findings.sort_by(|a, b| {
@@ -854,4 +1019,109 @@ pub async fn workload_health(t: &Target, o: &HealthOptions) -> Result<String> {
         None => "all allowed namespaces".into(),
     };
     Ok(render(t.now(), &scope, t.context(), &report))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::snapshot::{FixtureServer, Snapshot};
+
+    /// Every cluster snapshot bundled in `fixtures/`.
+    fn snapshots() -> Vec<PathBuf> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut dirs = vec![root.join("k8s/shop-300")];
+        for e in std::fs::read_dir(root.join("scenarios")).unwrap() {
+            let k8s = e.unwrap().path().join("k8s");
+            if k8s.is_dir() {
+                dirs.push(k8s);
+            }
+        }
+        dirs.sort();
+        dirs
+    }
+
+    /// The masks keep every field the checks read: on every bundled snapshot, for the whole
+    /// cluster and each namespace, with the default and the lowest restart threshold, the
+    /// report is the same as from whole objects.
+    #[tokio::test]
+    async fn masks_cover_what_the_checks_read() {
+        let dirs = snapshots();
+        assert!(dirs.len() >= 10, "{dirs:?}");
+        let mut compared = 0;
+        for dir in dirs {
+            let server = FixtureServer::start(Snapshot::load(&dir).unwrap())
+                .await
+                .unwrap();
+            let t = Target::new(server.client().unwrap(), "snap").with_clock(server.now().await);
+            let pods = t.list(&kinds::pods(), None, None, None).await.unwrap();
+            let mut scopes: Vec<Option<String>> = pods
+                .items
+                .iter()
+                .map(|p| Some(namespace(p).to_string()))
+                .collect();
+            scopes.sort();
+            scopes.dedup();
+            scopes.push(None);
+            for namespace in scopes {
+                for restart_threshold in [None, Some(1)] {
+                    let o = HealthOptions {
+                        namespace: namespace.clone(),
+                        restart_threshold,
+                    };
+                    let masked = findings_with(Fetch::Masked, &t, &o).await.unwrap();
+                    let whole = findings_with(Fetch::Whole, &t, &o).await.unwrap();
+                    assert!(!whole.findings.is_empty() || namespace.is_some());
+                    assert_eq!(
+                        render(t.now(), "x", "snap", &masked),
+                        render(t.now(), "x", "snap", &whole),
+                        "{} {o:?}",
+                        dir.display()
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared >= 24, "{compared}");
+    }
+
+    /// Identical lists in flight at once are fetched once; a write ends the sharing.
+    #[tokio::test]
+    async fn identical_lists_in_flight_are_shared_until_a_write() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/k8s/shop-300");
+        let server = FixtureServer::start(Snapshot::load(&dir).unwrap())
+            .await
+            .unwrap();
+        let t = Target::new(server.client().unwrap(), "snap");
+        let pods = kinds::pods();
+        let list = || t.list_shared(&pods, Some("shop"), masks::PODS);
+        // On this single-threaded runtime the first call's flight exists before the others look.
+        let (a, b, c) = tokio::join!(list(), list(), list());
+        let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+        assert!(Arc::ptr_eq(&a, &b) && Arc::ptr_eq(&a, &c));
+        assert_eq!(a.items.len(), 300);
+        // Another mask or namespace is another list.
+        let other = t.list_shared(&pods, Some("shop"), masks::NODES);
+        let (d, e) = tokio::join!(list(), other);
+        assert!(!Arc::ptr_eq(&d.unwrap(), &e.unwrap()));
+        // A list asked for after a write does not join a flight that started before it.
+        let name = name(&a.items[0]).to_string();
+        let patch = serde_json::json!({"metadata": {"labels": {"bench": "x"}}});
+        let before = list();
+        let (before, after) = tokio::join!(before, async {
+            t.merge_patch(&pods, "shop", &name, &patch).await.unwrap();
+            list().await
+        });
+        let (before, after) = (before.unwrap(), after.unwrap());
+        let labelled = |l: &Listed| {
+            l.items
+                .iter()
+                .any(|p| p.pointer("/metadata/labels/bench").is_some())
+        };
+        assert!(!Arc::ptr_eq(&before, &after));
+        assert!(labelled(&after));
+    }
 }

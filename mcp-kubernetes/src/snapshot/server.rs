@@ -345,8 +345,14 @@ async fn handle(
                 meta["continue"] = json!(next.to_string());
                 meta["remainingItemCount"] = json!(items.len() - next);
             }
-            axum::Json(json!({"kind": format!("{}List", def.kind), "apiVersion": def.api_version(), "metadata": meta, "items": page}))
-                .into_response()
+            // Serialised from the stored objects by reference: `json!` would deep-copy them all.
+            axum::Json(ListBody {
+                kind: format!("{}List", def.kind),
+                api_version: def.api_version(),
+                metadata: meta,
+                items: page,
+            })
+            .into_response()
         }
         (Method::GET, Some(n), None | Some("status") | Some("scale")) => {
             let snap = shared.read().await;
@@ -355,7 +361,7 @@ async fn handle(
                 .get(&key)
                 .and_then(|l| l.iter().find(|o| matches_name(o, n)))
             {
-                Some(o) => axum::Json(o.clone()).into_response(),
+                Some(o) => axum::Json(o).into_response(),
                 None => not_found(&format!("{}{}", def.plural, group_suffix(&def)), n),
             }
         }
@@ -415,6 +421,16 @@ async fn handle(
             "the fixture API server does not support this request".into(),
         ),
     }
+}
+
+/// A list reply, borrowing its items from the snapshot.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListBody<'a> {
+    kind: String,
+    api_version: String,
+    metadata: Value,
+    items: Vec<&'a Value>,
 }
 
 fn group_suffix(def: &ResourceDef) -> String {
