@@ -73,8 +73,9 @@ class Stub(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
         Stub.requests.append({"path": self.path, "body": body})
         msgs = body.get("messages", [])
-        prompt = Stub.tok.count(json.dumps(msgs, ensure_ascii=False)) + Stub.tok.count(
-            json.dumps(body.get("tools", []), ensure_ascii=False))
+        compact = {"separators": (",", ":"), "ensure_ascii": False}
+        prompt = Stub.tok.count(json.dumps(msgs, **compact)) + Stub.tok.count(
+            json.dumps(body.get("tools", []), **compact))
         first = not any(m.get("role") == "tool" for m in msgs)
         calls = self.plan_calls(body.get("tools") or []) if first else []
         if calls:
@@ -83,7 +84,7 @@ class Stub(BaseHTTPRequestHandler):
         else:
             message = {"role": "assistant", "content": ANSWER}
             finish = "stop"
-        completion = Stub.tok.count(json.dumps(message))
+        completion = Stub.tok.count(json.dumps(message, **compact))
         reply = json.dumps({"id": f"scripted-{len(Stub.requests)}", "object": "chat.completion", "created": 0,
                             "model": "scripted", "choices": [{"index": 0, "finish_reason": finish,
                                                               "message": message}],
@@ -157,7 +158,7 @@ def main() -> int:
         user = "\n".join(m.get("content") or "" for m in msgs if m.get("role") == "user")
         tools = first.get("tools", [])
         t_sys, t_user = tok.count(system), tok.count(user)
-        t_tools = tok.count(json.dumps(tools, ensure_ascii=False))
+        t_tools = tok.count(json.dumps(tools, separators=(",", ":"), ensure_ascii=False))
         rows.append([n, llm_calls, f"{u['prompt_tokens']:,}", f"{u['completion_tokens']:,}",
                      f"{u['prompt_tokens'] + u['completion_tokens']:,}", tool_calls])
         first_rows.append([n, f"{t_sys:,}", f"{t_user:,}", f"{len(tools)} / {t_tools:,}"])
