@@ -331,26 +331,17 @@ async fn why_submitted(app: &Arc<App>, user: &str, raw: &Value) -> Result<(), Si
             .get("thread")
             .and_then(Value::as_str)
             .map(str::to_string);
-        reply_later(
-            app,
-            channel.to_string(),
-            thread,
-            format!(
-                "Thanks <@{user}>, noted: I'll keep that with incident #{incident_id} and remember it next time."
-            ),
-        );
+        reply_later(app, channel.to_string(), thread, noted(user, incident_id));
     }
     Ok(())
 }
 
-/// The incident a Slack thread belongs to: its RCA message, the alert
-/// message it answered, or the thread it was asked in.
-async fn incident_for_thread(
-    app: &App,
-    channel: &str,
-    thread_ts: &str,
-) -> Result<Option<Incident>, StoreError> {
-    app.store.incident_by_slack_thread(channel, thread_ts).await
+/// The thank-you for the reason an RCA was wrong (from the modal or a reply
+/// in the thread).
+fn noted(user: &str, incident_id: i64) -> String {
+    format!(
+        "Thanks <@{user}>, noted: I'll keep that with incident #{incident_id} and remember it next time."
+    )
 }
 
 /// Drops `<@U…>` mentions from a message's text.
@@ -441,7 +432,9 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
             if str_at(ev, "bot_id").is_some() || text.contains("<@") || thread == ts {
                 return Ok(());
             }
-            let Some(incident) = incident_for_thread(&app, &channel, &thread)
+            let Some(incident) = app
+                .store
+                .incident_by_slack_thread(&channel, &thread)
                 .await
                 .map_err(failed)?
             else {
@@ -460,15 +453,7 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
                     .record_feedback(incident.id, Verdict::Wrong, &user, Some(text.trim()))
                     .await
                     .map_err(failed)?;
-                reply_later(
-                    &app,
-                    channel,
-                    Some(thread),
-                    format!(
-                        "Thanks <@{user}>, noted: I'll keep that with incident #{} and remember it next time.",
-                        incident.id
-                    ),
-                );
+                reply_later(&app, channel, Some(thread), noted(&user, incident.id));
             } else if text.trim_end().ends_with('?') {
                 answer_later(&app, incident, channel, thread, text);
             }
@@ -504,7 +489,9 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
                 return Ok(());
             }
             if let Some(t) = &thread_ts
-                && let Some(incident) = incident_for_thread(&app, &channel, t)
+                && let Some(incident) = app
+                    .store
+                    .incident_by_slack_thread(&channel, t)
                     .await
                     .map_err(failed)?
             {

@@ -234,21 +234,13 @@ pub async fn run(app: &Arc<App>, claimed: Claimed) -> String {
         tracing::error!(incident = claimed.incident_id, error = %e, "could not audit a remediation's result");
     }
     app.metrics.remediation(ok);
-    if ok {
-        format!(
-            ":white_check_mark: Step {} of incident #{} ran (approved by <@{}>):\n```{}```",
-            claimed.step + 1,
-            claimed.incident_id,
-            claimed.user,
-            text
-        )
-    } else {
-        format!(
-            ":x: Step {} of incident #{} failed (approved by <@{}>):\n```{}```",
-            claimed.step + 1,
-            claimed.incident_id,
-            claimed.user,
-            text
-        )
-    }
+    format!(
+        "{} Step {} of incident #{} {} (approved by <@{}>):\n```{}```",
+        if ok { ":white_check_mark:" } else { ":x:" },
+        claimed.step + 1,
+        claimed.incident_id,
+        if ok { "ran" } else { "failed" },
+        claimed.user,
+        text
+    )
 }

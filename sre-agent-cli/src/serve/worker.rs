@@ -126,24 +126,17 @@ impl SlackOut {
         thread_ts: Option<&str>,
         incident: &Incident,
     ) -> Result<Option<String>, SlackError> {
-        let (method, params): (&str, Vec<(&str, Option<String>)>) = match thread_ts {
-            Some(t) => (
-                "conversations.replies",
-                vec![
-                    ("channel", Some(channel.to_string())),
-                    ("ts", Some(t.to_string())),
-                    ("include_all_metadata", Some("true".into())),
-                    ("limit", Some("200".into())),
-                ],
-            ),
-            None => (
-                "conversations.history",
-                vec![
-                    ("channel", Some(channel.to_string())),
-                    ("include_all_metadata", Some("true".into())),
-                    ("limit", Some("200".into())),
-                ],
-            ),
+        let mut params: Vec<(&str, Option<String>)> = vec![
+            ("channel", Some(channel.to_string())),
+            ("include_all_metadata", Some("true".into())),
+            ("limit", Some("200".into())),
+        ];
+        let method = match thread_ts {
+            Some(t) => {
+                params.push(("ts", Some(t.to_string())));
+                "conversations.replies"
+            }
+            None => "conversations.history",
         };
         let params = &params;
         let page: Value = self

@@ -663,51 +663,21 @@ impl Store {
             .saturating_mul(1 << job.attempt.saturating_sub(1).min(16))
             .min(Duration::from_secs(3600));
         let run_after = now.saturating_add(millis(backoff));
-        let (job_sql, incident_status) = if again {
-            (
-                format!(
-                    "UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, \
-                     run_after = $5, last_error = $6, updated_at = $4 WHERE {FENCE}"
-                ),
-                "queued",
-            )
+        let (set, incident_status) = if again {
+            ("status = 'queued', worker = NULL", "queued")
         } else {
-            (
-                format!(
-                    "UPDATE jobs SET status = 'failed', lease_until = NULL, last_error = $6, \
-                     updated_at = $4, run_after = $5 WHERE {FENCE}"
-                ),
-                "failed",
-            )
+            ("status = 'failed'", "failed")
         };
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_with(self.begin_sql()).await?;
-            let done = sqlx::query(&job_sql)
-                .bind(job.id)
-                .bind(&job.worker)
-                .bind(i64::from(job.attempt))
-                .bind(now)
-                .bind(run_after)
-                .bind(error)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 0 {
-                tx.rollback().await?;
-                return Err(lease_lost(job));
-            }
-            sqlx::query(
-                "UPDATE incidents SET status = $2, error = $3, updated_at = $4 \
-                 WHERE id = $1 AND status IN ('queued', 'investigating')",
-            )
-            .bind(job.incident.id)
-            .bind(incident_status)
-            .bind(error)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        });
+        self.end_attempt(
+            job,
+            set,
+            now,
+            run_after,
+            error,
+            incident_status,
+            Some(error),
+        )
+        .await?;
         if again {
             tracing::warn!(
                 job = job.id,
@@ -728,19 +698,42 @@ impl Store {
     /// is the fencing token. Fenced like [`Store::complete_job`].
     pub async fn release_job(&self, job: &Job, reason: &str) -> Result<(), StoreError> {
         let now = now_ms();
-        let sql = format!(
-            "UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, \
-             run_after = $4, last_error = $5, max_attempts = max_attempts + 1, updated_at = $4 \
-             WHERE {FENCE}"
+        let set = "status = 'queued', worker = NULL, max_attempts = max_attempts + 1";
+        self.end_attempt(job, set, now, now, reason, "queued", None)
+            .await?;
+        tracing::info!(job = job.id, attempt = job.attempt, reason, "job released");
+        Ok(())
+    }
+
+    /// Ends the attempt `job` holds, fenced: `set` says what becomes of the
+    /// job (the lease is dropped and `run_after`/`last_error` recorded in
+    /// every case), and the incident, still queued or investigating, takes
+    /// `incident_status` (and `incident_error`, when given) in the same
+    /// transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn end_attempt(
+        &self,
+        job: &Job,
+        set: &str,
+        now: i64,
+        run_after: i64,
+        last_error: &str,
+        incident_status: &str,
+        incident_error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let job_sql = format!(
+            "UPDATE jobs SET {set}, lease_until = NULL, run_after = $5, last_error = $6, \
+             updated_at = $4 WHERE {FENCE}"
         );
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_sql()).await?;
-            let done = sqlx::query(&sql)
+            let done = sqlx::query(&job_sql)
                 .bind(job.id)
                 .bind(&job.worker)
                 .bind(i64::from(job.attempt))
                 .bind(now)
-                .bind(reason)
+                .bind(run_after)
+                .bind(last_error)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -749,16 +742,17 @@ impl Store {
                 return Err(lease_lost(job));
             }
             sqlx::query(
-                "UPDATE incidents SET status = 'queued', updated_at = $2 \
-                 WHERE id = $1 AND status = 'investigating'",
+                "UPDATE incidents SET status = $2, error = coalesce($3, error), updated_at = $4 \
+                 WHERE id = $1 AND status IN ('queued', 'investigating')",
             )
             .bind(job.incident.id)
+            .bind(incident_status)
+            .bind(incident_error)
             .bind(now)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
         });
-        tracing::info!(job = job.id, attempt = job.attempt, reason, "job released");
         Ok(())
     }
 
