@@ -521,23 +521,31 @@ impl SlackApi {
     }
 }
 
+/// The TLS settings of every connection to Slack (Web API and Socket Mode):
+/// the workspace's one crypto provider (ring) and the system's CA
+/// certificates. Without any, connections are still attempted (and fail with
+/// a certificate error), so `http://` test servers keep working.
+pub(crate) fn tls_config() -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for error in &found.errors {
+        tracing::debug!(%error, "while loading system CA certificates");
+    }
+    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        tracing::warn!("no system CA certificates; HTTPS to Slack will fail");
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// Builds the HTTPS-or-HTTP client aimed at `base_url`.
 fn build_client(base_url: &str) -> Result<Client, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(Arc::clone(&provider))
-    {
-        Ok(b) => b,
-        Err(error) => {
-            tracing::warn!(%error, "no system CA certificates; HTTPS to Slack will fail");
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth();
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
-        }
-    };
+    let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls_config()?);
     let https = builder
         .https_or_http()
         .enable_http1()

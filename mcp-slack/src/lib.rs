@@ -29,13 +29,15 @@
 //!   instructions".
 //! * **slack-morphism where it fits.** Its hyper client (rustls, no OpenSSL)
 //!   accepts a custom base URL, so tests aim it at a fake; its models parse
-//!   responses and events; its Socket Mode client is wired as is. Where it
-//!   does not fit, this crate says so and goes around it: `search.messages`
+//!   responses and events. Where it does not fit, this crate says so and
+//!   goes around it: `search.messages`
 //!   is not modelled (a generic call is used), message blocks are posted as
 //!   raw JSON (a round trip through typed blocks would drop fields it does
 //!   not know), its tier throttler is replaced by bounded `Retry-After`
-//!   retries, and events also carry their raw JSON (its attachment model
-//!   lacks `title_link`, which alert parsing reads).
+//!   retries, events also carry their raw JSON (its attachment model
+//!   lacks `title_link`, which alert parsing reads), and Socket Mode is a
+//!   small client of this crate's on tokio-tungstenite (its client passes on
+//!   only what its models keep; see [`intake::socket_mode`]).
 //! * **Honest limits.** Slack's limits (50 blocks, 3,000 characters per
 //!   text) are kept by splitting, and anything cut says so in the message.
 //! * **Testable without Slack.** The `fake` feature provides a fake of the

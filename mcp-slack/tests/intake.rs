@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use mcp_slack::intake::socket_mode as sm;
 use mcp_slack::intake::verify::{self, FixedClock, SignatureVerifier, VerifyError, sign};
 use mcp_slack::intake::{
-    BoxFuture, EventDedup, EventSink, IntakeEvent, IntakeState, Reply, SinkError, Transport, router,
+    BoxFuture, EventDedup, EventSink, IntakeEvent, IntakeState, PushOutcome, Reply, SinkError,
+    Transport, deliver_push, router,
 };
 use mcp_slack::rca::RcaFeedback;
 use serde_json::{Value, json};
@@ -368,58 +368,44 @@ async fn a_channel_sender_is_a_sink() {
     assert!(matches!(rx.recv().await, Some(IntakeEvent::Push(_))));
 }
 
-/// Socket Mode's callbacks, called directly the way slack-morphism calls
-/// them (the WebSocket session is tested end to end in `socket_mode.rs`).
+/// `deliver_push` is the one path of both transports (Socket Mode's session
+/// is tested end to end in `socket_mode.rs`): one de-duplication memory
+/// shared by both delivers an event once whichever way each copy came, and a
+/// failed delivery is forgotten so that the retry gets through.
 #[tokio::test]
-async fn socket_mode_callbacks_deliver_once() {
-    use slack_morphism::prelude::*;
-    let api = mcp_slack::SlackApi::new(mcp_slack::SlackApiConfig {
-        base_url: "http://127.0.0.1:9/api/".into(),
-        bot_token: None,
-        user_token: None,
-        retry: Default::default(),
-    });
-    let client = Arc::new(api.client().unwrap().clone());
+async fn deliver_push_is_shared_by_both_transports() {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let state = sm::SocketModeState {
-        sink: Arc::new(Recorder {
-            tx,
-            fail: false,
-            reply: Reply::Ack,
-        }),
-        dedup: Arc::new(EventDedup::default()),
-    };
-    let env = sm::listener_environment(Arc::clone(&client), state);
-    let envelope: SlackPushEventCallback =
-        serde_json::from_value(fixture("event_callback_alert_message.json")).unwrap();
-    for _ in 0..2 {
-        sm::on_push_event(
-            envelope.clone(),
-            Arc::clone(&client),
-            env.user_state.clone(),
-        )
-        .await
-        .unwrap();
-    }
+    let ok: Arc<dyn EventSink> = Arc::new(Recorder {
+        tx: tx.clone(),
+        fail: false,
+        reply: Reply::Ack,
+    });
+    let failing: Arc<dyn EventSink> = Arc::new(Recorder {
+        tx,
+        fail: true,
+        reply: Reply::Ack,
+    });
+    let dedup = EventDedup::default();
+    let event = fixture("event_callback_alert_message.json");
+
+    let out = deliver_push(&failing, &dedup, event.clone(), None, Transport::Http).await;
+    assert_eq!(out, PushOutcome::NotDelivered);
+    let out = deliver_push(&ok, &dedup, event.clone(), Some(1), Transport::SocketMode).await;
+    assert_eq!(out, PushOutcome::Delivered, "the retry after a failure");
+    let out = deliver_push(&ok, &dedup, event.clone(), Some(2), Transport::Http).await;
+    assert_eq!(out, PushOutcome::Duplicate);
+
     let IntakeEvent::Push(ev) = rx.try_recv().unwrap() else {
         panic!("expected a push event")
     };
     assert_eq!(ev.transport, Transport::SocketMode);
-    assert_eq!(ev.event_id, "Ev08ALERT0001");
-    assert!(rx.try_recv().is_err(), "duplicate delivered");
+    assert_eq!(ev.retry_num, Some(1));
+    assert_eq!(ev.raw, event, "delivered as received");
+    assert!(rx.try_recv().is_err(), "delivered twice");
 
-    let interaction: SlackInteractionEvent =
-        serde_json::from_value(fixture("block_actions_confirm.json")).unwrap();
-    sm::on_interaction(interaction, Arc::clone(&client), env.user_state.clone())
-        .await
-        .unwrap();
-    let IntakeEvent::Interaction(ev) = rx.try_recv().unwrap() else {
-        panic!("expected an interaction")
-    };
-    assert_eq!(
-        RcaFeedback::from_interaction(&ev.raw)
-            .unwrap()
-            .investigation_id,
-        "inv-2024-11-23-0042"
-    );
+    let mut no_id = event;
+    no_id.as_object_mut().unwrap().remove("event_id");
+    let out = deliver_push(&ok, &dedup, no_id, None, Transport::SocketMode).await;
+    assert_eq!(out, PushOutcome::NoEventId);
+    assert!(rx.try_recv().is_err());
 }

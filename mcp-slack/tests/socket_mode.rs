@@ -1,5 +1,5 @@
-//! Socket Mode end to end: `intake::socket_mode::run` (slack-morphism's
-//! Socket Mode client, tokio-tungstenite underneath) against the Slack fake's
+//! Socket Mode end to end: `intake::socket_mode::run` (the crate's Socket
+//! Mode client on tokio-tungstenite) against the Slack fake's
 //! `apps.connections.open` and WebSocket endpoint on 127.0.0.1. The fake
 //! pushes envelopes the way Slack does and records what the client sends
 //! back, so these tests see the real frames in both directions.
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mcp_slack::fake::{APP_TOKEN, BOT_TOKEN, FakeSlack, SocketConnection};
-use mcp_slack::intake::socket_mode::{run, run_with_config};
+use mcp_slack::intake::socket_mode::{SocketModeConfig, run, run_with_config};
 use mcp_slack::intake::{
     BoxFuture, EventDedup, EventSink, IntakeEvent, Reply, SinkError, Transport,
 };
@@ -71,18 +71,20 @@ fn api(fake: &FakeSlack) -> SlackApi {
     })
 }
 
-/// One connection, quick reconnects: slack-morphism's defaults open a
-/// second connection 5 s after the first (see the last test).
-fn one_connection() -> SlackClientSocketModeConfig {
-    SlackClientSocketModeConfig::new()
-        .with_max_connections_count(1)
-        .with_reconnect_timeout_in_seconds(1)
+/// One connection, quick reconnects (the defaults keep two connections; see
+/// the last test).
+fn one_connection() -> SocketModeConfig {
+    SocketModeConfig {
+        connections: 1,
+        reconnect_delay: Duration::from_millis(200),
+        ..SocketModeConfig::default()
+    }
 }
 
 impl Bot {
     /// Starts the fake and Socket Mode with `config` (`None`: `run`'s
     /// defaults), delivering to a recorder that answers `reply`.
-    async fn start(reply: Reply, config: Option<SlackClientSocketModeConfig>) -> Bot {
+    async fn start(reply: Reply, config: Option<SocketModeConfig>) -> Bot {
         let fake = FakeSlack::start().await.unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
         let fail = Arc::new(AtomicBool::new(false));
@@ -173,20 +175,16 @@ async fn an_alert_message_arrives_once_and_every_delivery_is_acked() {
     let mut bot = Bot::start(Reply::Ack, Some(one_connection())).await;
     let conn = bot.live(1).await;
 
-    // The token check and the connection: two POSTs with the app token.
+    // The token check's URL is the first connection's: one POST with the
+    // app token.
     let opens = bot.fake.calls_to("apps.connections.open");
-    assert_eq!(opens.len(), 2, "{opens:?}");
+    assert_eq!(opens.len(), 1, "{opens:?}");
     for c in &opens {
         assert_eq!(c.http_method, "POST");
         assert_eq!(c.token.as_deref(), Some(APP_TOKEN));
         assert_eq!(c.error, None);
     }
     assert!(conn.query.contains("ticket=") && conn.query.contains("app_id=A0FAKEAPP1"));
-    assert!(
-        !conn.query.contains("debug_reconnects"),
-        "slack-morphism adds debug_reconnects only when asked: {}",
-        conn.query
-    );
     assert!(bot.fake.socket_refused().is_empty());
 
     let event = fixture("event_callback_alert_message.json");
@@ -245,44 +243,40 @@ async fn an_alert_message_arrives_once_and_every_delivery_is_acked() {
     bot.stop().await;
 }
 
-/// What slack-morphism's client does not pass on (documented in
-/// `socket_mode.rs`); pinned so that a slack-morphism upgrade that starts
-/// passing them on is noticed.
+/// Over Socket Mode the event is the payload as Slack sent it, as over
+/// HTTP: fields slack-morphism does not model are kept (the alert's link is
+/// in `title_link`), and `retry_attempt` is passed on as the retry number.
 #[tokio::test]
-async fn socket_mode_events_lose_what_slack_morphism_does_not_model() {
+async fn socket_mode_events_keep_every_field_and_the_retry_number() {
     let mut bot = Bot::start(Reply::Ack, Some(one_connection())).await;
     bot.live(1).await;
     let mut event = fixture("event_callback_alert_message.json");
-    assert!(event["event"]["attachments"][0]["title_link"].is_string());
+    let link = event["event"]["attachments"][0]["title_link"].clone();
+    assert!(link.is_string());
     event["event"]["attachments"][0]["pretext"] = json!("Alertmanager, prod cluster");
-    let id = bot.fake.push_events_api(event, 2, Some("timeout")).unwrap();
+    let id = bot
+        .fake
+        .push_events_api(event.clone(), 2, Some("timeout"))
+        .unwrap();
     bot.ack(&id).await;
     let ev = bot.rx.try_recv().unwrap();
     let push = push_event(&ev);
+    assert_eq!(push.raw, event, "the payload arrives as sent");
     let attachment = &push.event()["attachments"][0];
+    assert_eq!(attachment["title_link"], link);
+    assert_eq!(attachment["pretext"], "Alertmanager, prod cluster");
+    let alert = mcp_slack::parse_alert(push.event()).unwrap();
     assert_eq!(
-        attachment["title"],
-        "[FIRING:1] KubeDeploymentReplicasMismatch prod (checkout warning)"
+        alert.links.get("alert"),
+        link.as_str().map(str::to_string).as_ref()
     );
-    for field in ["title_link", "pretext"] {
-        assert!(
-            attachment.get(field).is_none(),
-            "slack-morphism now keeps {field}; update socket_mode.rs's docs and this test"
-        );
-    }
-    assert!(
-        !mcp_slack::parse_alert(push.event())
-            .unwrap()
-            .links
-            .contains_key("alert"),
-        "the alert link is now kept over Socket Mode; update the docs and this test"
-    );
-    assert_eq!(push.retry_num, None, "retry_attempt is not passed on");
+    assert_eq!(push.retry_num, Some(2));
+    assert!(push.parsed.is_some(), "slack-morphism's parse is there too");
     bot.stop().await;
 }
 
 #[tokio::test]
-async fn unknown_event_types_arrive_whole_and_malformed_envelopes_are_acked_and_dropped() {
+async fn unknown_event_types_arrive_whole_and_unusable_envelopes_are_acked_and_dropped() {
     let mut bot = Bot::start(Reply::Ack, Some(one_connection())).await;
     bot.live(1).await;
     let new_kind = json!({
@@ -300,8 +294,8 @@ async fn unknown_event_types_arrive_whole_and_malformed_envelopes_are_acked_and_
     assert_eq!(push.event_type, "some_future_event");
     assert_eq!(push.event()["detail"]["x"], 1);
 
-    // No event_id: slack-morphism cannot parse the envelope; it acks it (so
-    // Slack does not redeliver it forever) and nothing is delivered.
+    // No event_id: it cannot be de-duplicated, and a redelivery would be
+    // the same, so it is acked (logged as an error) and not delivered.
     let malformed = json!({
         "type": "event_callback", "team_id": "T0FAKE0001", "api_app_id": "A0FAKEAPP1",
         "event": {"type": "message", "text": "hi", "channel": "C0ALERTS01", "ts": "1.2"},
@@ -310,6 +304,22 @@ async fn unknown_event_types_arrive_whole_and_malformed_envelopes_are_acked_and_
     bot.ack(&id).await;
     assert!(bot.rx.try_recv().is_err());
     assert_eq!(bot.attempts.load(Ordering::SeqCst), 1);
+
+    // Frames that are not envelopes (not JSON, no envelope_id) are skipped;
+    // the connection stays up and the next event arrives.
+    bot.fake.socket_send("not json").unwrap();
+    bot.fake
+        .socket_send(r#"{"type":"events_api","payload":{}}"#)
+        .unwrap();
+    let mut later = fixture("event_callback_alert_message.json");
+    later["event_id"] = json!("Ev08LATER001");
+    let id = bot.fake.push_events_api(later, 0, None).unwrap();
+    bot.ack(&id).await;
+    assert_eq!(
+        push_event(&bot.rx.try_recv().unwrap()).event_id,
+        "Ev08LATER001"
+    );
+    assert_eq!(bot.fake.socket_connections().len(), 1, "no reconnection");
     bot.stop().await;
 }
 
@@ -400,7 +410,7 @@ async fn a_refresh_request_reconnects_and_later_events_still_arrive() {
     assert_ne!(second.id, first.id, "a new connection");
     assert_ne!(second.ticket, first.ticket, "with a new URL");
     // A new apps.connections.open for the new connection.
-    assert_eq!(bot.fake.calls_to("apps.connections.open").len(), 3);
+    assert_eq!(bot.fake.calls_to("apps.connections.open").len(), 2);
     // The client closed the old connection itself, well before the fake's
     // grace period would have.
     let closed = bot
@@ -421,6 +431,53 @@ async fn a_refresh_request_reconnects_and_later_events_still_arrive() {
     let ev = bot.rx.try_recv().expect("delivered after the reconnect");
     assert_eq!(push_event(&ev).event_id, "Ev08AFTER0002");
     assert_eq!(bot.fake.socket_connections().len(), 2);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_lost_link_is_replaced_and_events_arrive_on_the_new_one() {
+    let mut bot = Bot::start(Reply::Ack, Some(one_connection())).await;
+    let first = bot.live(1).await;
+    assert_eq!(bot.fake.socket_drop(), Some(first.id));
+    let second = bot
+        .fake
+        .wait_until(WAIT, |f| {
+            f.socket_connections()
+                .into_iter()
+                .find(|c| c.id != first.id && c.open)
+        })
+        .await
+        .expect("a new connection after the old one was dropped");
+    assert_eq!(bot.fake.calls_to("apps.connections.open").len(), 2);
+    let id = bot
+        .fake
+        .push_events_api(fixture("event_callback_alert_message.json"), 0, None)
+        .unwrap();
+    assert_eq!(bot.ack(&id).await.connection, second.id);
+    assert!(bot.rx.try_recv().is_ok());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_view_submission_is_acked_with_the_sinks_response_action() {
+    let errors = json!({"response_action": "errors", "errors": {"reason": "Say what was wrong"}});
+    let mut bot = Bot::start(Reply::Json(errors.clone()), Some(one_connection())).await;
+    bot.live(1).await;
+    let submission = json!({
+        "type": "view_submission", "team": {"id": "T0FAKE0001", "domain": "fake"},
+        "user": {"id": "U0ALICE001", "username": "alice", "team_id": "T0FAKE0001"},
+        "api_app_id": "A0FAKEAPP1", "trigger_id": "trig-2",
+        "view": {"id": "V0FAKE0001", "type": "modal", "callback_id": "sre_rca_wrong",
+                 "private_metadata": "42", "blocks": [],
+                 "state": {"values": {}}, "title": {"type": "plain_text", "text": "Wrong"}},
+    });
+    let id = bot.fake.push_interactive(submission).unwrap();
+    let ack = bot.ack(&id).await;
+    assert_eq!(ack.payload, Some(errors), "{}", ack.text);
+    match bot.rx.try_recv().unwrap() {
+        IntakeEvent::Interaction(i) => assert_eq!(i.raw["view"]["callback_id"], "sre_rca_wrong"),
+        other => panic!("expected an interaction, got {other:?}"),
+    }
     bot.stop().await;
 }
 
@@ -463,15 +520,15 @@ async fn a_failed_delivery_is_not_acked_and_slacks_retry_gets_through() {
 async fn pings_are_answered_and_the_connection_stays_up() {
     let mut bot = Bot::start(
         Reply::Ack,
-        Some(
-            one_connection()
-                .with_ping_interval_in_seconds(1)
-                .with_ping_failure_threshold_times(2),
-        ),
+        Some(SocketModeConfig {
+            ping_interval: Duration::from_millis(250),
+            ping_failures: 2,
+            ..one_connection()
+        }),
     )
     .await;
     let conn = bot.live(1).await;
-    // Unanswered pings would make the client give up after 2 s.
+    // Unanswered pings would make the client give up after 0.75 s.
     let pinged = bot
         .fake
         .wait_until(WAIT, |f| {
@@ -526,17 +583,12 @@ async fn a_wrong_app_token_is_a_clear_error_and_opens_no_socket() {
     assert!(fake.socket_connections().is_empty());
 }
 
-/// `run` as the bot calls it: slack-morphism's defaults, two connections.
+/// `run` as the bot calls it: the defaults, two connections.
 #[tokio::test]
 async fn run_with_the_defaults_opens_two_connections_and_shuts_down_cleanly() {
     let mut bot = Bot::start(Reply::Ack, None).await;
-    // The second connection waits out the 5 s initial backoff.
-    let newest = bot
-        .fake
-        .wait_socket_live(2, Duration::from_secs(20))
-        .await
-        .expect("two connections");
-    assert_eq!(bot.fake.calls_to("apps.connections.open").len(), 3);
+    let newest = bot.live(2).await;
+    assert_eq!(bot.fake.calls_to("apps.connections.open").len(), 2);
     let id = bot
         .fake
         .push_events_api(fixture("event_callback_alert_message.json"), 0, None)

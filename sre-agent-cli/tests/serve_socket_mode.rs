@@ -82,6 +82,10 @@ async fn serve_over_socket_mode_answers_an_alert_in_its_thread() {
             ..Default::default()
         },
     );
+    let event_link = event["event"]["attachments"][0]["title_link"]
+        .as_str()
+        .map(str::to_string);
+    assert!(event_link.is_some());
     event["event_id"] = json!("Ev-socket-alert-1");
     event["event"]["ts"] = json!(alert_ts);
     event["event"]["event_ts"] = json!(alert_ts);
@@ -102,6 +106,14 @@ async fn serve_over_socket_mode_answers_an_alert_in_its_thread() {
         .unwrap();
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert_eq!(incidents[0].alert.name, "KubeDeploymentReplicasMismatch");
+    // The envelope's payload arrives whole, as over HTTP: the attachment's
+    // title_link becomes the incident's alert link.
+    assert_eq!(
+        incidents[0].alert.link.as_deref(),
+        event_link.as_deref(),
+        "{:?}",
+        incidents[0].alert
+    );
 
     // The RCA, in the alert's thread, once.
     wait_for("the RCA in the alert's thread", WAIT, || {

@@ -18,6 +18,7 @@
 //!   `envelope_id`. The fake does not redeliver unacknowledged envelopes by
 //!   itself: a test plays Slack's retry by pushing again with
 //!   `retry_attempt` > 0.
+//! * [`FakeSlack::socket_drop`] closes a connection without warning.
 //! * [`FakeSlack::socket_disconnect`] sends `{"type": "disconnect", "reason": …}`,
 //!   routes nothing more to that connection, and closes it after
 //!   [`DISCONNECT_GRACE`] if the client has not closed it first.
@@ -78,6 +79,8 @@ pub struct SocketReply {
 enum Outgoing {
     Frame(String),
     Disconnect(String),
+    /// Close at once, without a `disconnect` message: a lost link.
+    Drop,
 }
 
 #[derive(Debug)]
@@ -231,7 +234,7 @@ async fn serve(fake: FakeSlack, mut socket: WebSocket, ticket: String, query: St
                             close_at = Some(tokio::time::Instant::now() + DISCONNECT_GRACE);
                             text
                         }
-                        None => break,
+                        Some(Outgoing::Drop) | None => break,
                     };
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         break;
@@ -310,9 +313,10 @@ impl FakeSlack {
             .collect()
     }
 
-    /// Sends one raw frame (any JSON) to the newest live connection; returns
-    /// that connection's ID, or `None` if no connection is live.
-    pub fn socket_send(&self, frame: &Value) -> Option<u64> {
+    /// Sends one raw text frame (JSON, or anything else to test a client's
+    /// robustness) to the newest live connection; returns that connection's
+    /// ID, or `None` if no connection is live.
+    pub fn socket_send(&self, frame: impl std::fmt::Display) -> Option<u64> {
         let w = self.world();
         let conn = w.socket.live()?;
         conn.tx.send(Outgoing::Frame(frame.to_string())).ok()?;
@@ -387,6 +391,16 @@ impl FakeSlack {
         conn.tx.send(Outgoing::Disconnect(frame.to_string())).ok()?;
         conn.info.disconnect_sent = Some(reason.to_string());
         Some(id)
+    }
+
+    /// Closes the newest live connection at once, without a `disconnect`
+    /// message (as when a link or a Slack host goes away). Returns the
+    /// connection's ID, or `None` if no connection is live.
+    pub fn socket_drop(&self) -> Option<u64> {
+        let w = self.world();
+        let conn = w.socket.live()?;
+        conn.tx.send(Outgoing::Drop).ok()?;
+        Some(conn.info.id)
     }
 
     /// Polls `check` every 10 ms until it returns `Some`, for at most

@@ -25,8 +25,10 @@
 //! # Socket Mode
 //!
 //! [`socket_mode`] connects out to Slack over a WebSocket with an app-level
-//! token (`xapp-…`), so the bot needs no public URL; events reach the same
-//! sink, de-duplicated the same way.
+//! token (`xapp-…`), so the bot needs no public URL. Envelopes go through the
+//! same functions as HTTP requests ([`deliver_push`], [`deliver_command`],
+//! [`interaction_event`]): the same raw JSON, the same de-duplication, the
+//! same sink.
 
 pub mod socket_mode;
 pub mod verify;
@@ -317,23 +319,10 @@ pub async fn events_handler(
                 .get("x-slack-retry-num")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok());
-            let Some(event_id) = raw
-                .get("event_id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            else {
-                return bad_request("event_callback without event_id");
-            };
-            if !state.dedup.first_time(&event_id) {
-                tracing::debug!(%event_id, ?retry_num, "duplicate Slack event acknowledged");
-                return StatusCode::OK.into_response();
-            }
-            let event = push_event(raw, retry_num, Transport::Http);
-            match state.sink.deliver(IntakeEvent::Push(event)).await {
-                Ok(_) => StatusCode::OK.into_response(),
-                Err(error) => {
-                    tracing::error!(%error, %event_id, "event not delivered; Slack will retry");
-                    state.dedup.forget(&event_id);
+            match deliver_push(&state.sink, &state.dedup, raw, retry_num, Transport::Http).await {
+                PushOutcome::Delivered | PushOutcome::Duplicate => StatusCode::OK.into_response(),
+                PushOutcome::NoEventId => bad_request("event_callback without event_id"),
+                PushOutcome::NotDelivered => {
                     (StatusCode::INTERNAL_SERVER_ERROR, "not delivered\n").into_response()
                 }
             }
@@ -345,6 +334,55 @@ pub async fn events_handler(
         other => {
             tracing::debug!(?other, "ignored Slack callback type");
             StatusCode::OK.into_response()
+        }
+    }
+}
+
+/// What became of an `event_callback`, whichever way it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The sink took it.
+    Delivered,
+    /// Its `event_id` was seen before (a retry or redelivery): not delivered again.
+    Duplicate,
+    /// It has no `event_id`, so it cannot be de-duplicated: not delivered.
+    NoEventId,
+    /// The sink failed; the `event_id` is forgotten so that Slack's retry
+    /// gets through. The caller must not acknowledge it.
+    NotDelivered,
+}
+
+/// De-duplicates an `event_callback` envelope by `event_id` and hands it to
+/// the sink: the one path for the Events API and Socket Mode.
+pub async fn deliver_push(
+    sink: &Arc<dyn EventSink>,
+    dedup: &EventDedup,
+    raw: Value,
+    retry_num: Option<u32>,
+    transport: Transport,
+) -> PushOutcome {
+    let Some(event_id) = raw
+        .get("event_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        tracing::error!(
+            ?transport,
+            "Slack sent an event_callback without event_id; dropped"
+        );
+        return PushOutcome::NoEventId;
+    };
+    if !dedup.first_time(&event_id) {
+        tracing::debug!(%event_id, ?retry_num, ?transport, "duplicate Slack event acknowledged");
+        return PushOutcome::Duplicate;
+    }
+    let event = push_event(raw, retry_num, transport);
+    match sink.deliver(IntakeEvent::Push(event)).await {
+        Ok(_) => PushOutcome::Delivered,
+        Err(error) => {
+            tracing::error!(%error, %event_id, "event not delivered; Slack will retry");
+            dedup.forget(&event_id);
+            PushOutcome::NotDelivered
         }
     }
 }
@@ -389,21 +427,30 @@ pub async fn commands_handler(
         Ok(c) => c,
         Err(_) => return bad_request("not a slash-command form"),
     };
+    reply(deliver_command(&state.sink, command, Transport::Http).await)
+}
+
+/// Hands a slash command to the sink and returns what to answer: the sink's
+/// reply, or an ephemeral "try again" when it failed (a slash command is not
+/// retried by Slack, so the user must be told).
+pub async fn deliver_command(
+    sink: &Arc<dyn EventSink>,
+    command: SlackCommandEvent,
+    transport: Transport,
+) -> Reply {
     let event = IntakeEvent::Command(CommandEvent {
         command: Box::new(command),
-        transport: Transport::Http,
+        transport,
     });
-    match state.sink.deliver(event).await {
-        Ok(r) => reply(r),
-        Err(error) => {
-            tracing::error!(%error, "slash command not delivered");
-            (StatusCode::OK, axum::Json(serde_json::json!({
-                "response_type": "ephemeral",
-                "text": "The SRE agent could not take this command right now; please try again.",
-            })))
-                .into_response()
-        }
-    }
+    sink.deliver(event).await.unwrap_or_else(|error| {
+        tracing::error!(%error, "slash command not delivered");
+        ephemeral("The SRE agent could not take this command right now; please try again.")
+    })
+}
+
+/// An ephemeral slash-command answer.
+fn ephemeral(text: &str) -> Reply {
+    Reply::Json(serde_json::json!({"response_type": "ephemeral", "text": text}))
 }
 
 /// Parses the `payload=` form field of an interactive request.

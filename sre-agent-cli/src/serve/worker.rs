@@ -302,7 +302,11 @@ async fn placeholder(app: &App, job: &Job) -> Option<SlackMessage> {
             }
             Ok(None) => {}
             Err(e) => {
-                app.metrics.slack_error("conversations.history");
+                app.metrics.slack_error(if thread.is_some() {
+                    "conversations.replies"
+                } else {
+                    "conversations.history"
+                });
                 tracing::warn!(incident = incident.id, error = %e, "could not look for an earlier message; posting a new one");
             }
         }
