@@ -275,6 +275,107 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
             Risk::Low,
             None,
         )],
+        "unschedulable" => vec![
+            step(
+                format!(
+                    "Read the scheduler's reason for {c}'s pending pods (short of CPU or memory, taints, node selectors, an unbound volume)"
+                ),
+                Risk::Low,
+                Some(format!(
+                    "kubectl{ns} get events --field-selector reason=FailedScheduling"
+                )),
+            ),
+            step(
+                format!(
+                    "Add capacity (or let the cluster autoscaler), or lower {c}'s requests if they exceed what it uses"
+                ),
+                Risk::Medium,
+                None,
+            ),
+        ],
+        "evicted" => vec![
+            step(
+                format!(
+                    "Read what the node ran short of when {c}'s pods were evicted (memory, ephemeral storage)"
+                ),
+                Risk::Low,
+                Some(format!(
+                    "kubectl{ns} get events --field-selector reason=Evicted"
+                )),
+            ),
+            step(
+                format!(
+                    "Set {c}'s memory and ephemeral-storage requests to its real usage, so it is placed where it fits"
+                ),
+                Risk::Medium,
+                None,
+            ),
+        ],
+        "probe_failing" => vec![
+            step(
+                format!(
+                    "Check {c}'s probe path, port and timings against how long it takes to start"
+                ),
+                Risk::Low,
+                Some(format!("kubectl{ns} describe deployment/{c}")),
+            ),
+            step(
+                format!("If the probe or the app changed in the last rollout, roll {c} back"),
+                Risk::Medium,
+                Some(format!("kubectl{ns} rollout undo deployment/{c}")),
+            ),
+        ],
+        "job_failed" => vec![
+            step(
+                format!("Read the failed pods' logs of job {c}"),
+                Risk::Low,
+                Some(format!("kubectl{ns} logs job/{c} --all-containers")),
+            ),
+            step(
+                format!(
+                    "Fix the cause, then run {c} again (its owner CronJob, or a copy of the Job)"
+                ),
+                Risk::Medium,
+                None,
+            ),
+        ],
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suspect(kind: &'static str) -> Suspect {
+        Suspect {
+            component: "checkout".into(),
+            kind,
+            score: 1.0,
+            signals: Vec::new(),
+        }
+    }
+
+    /// Every kind the engine can conclude comes with something to do, and
+    /// every runnable step names the same workload and namespace as its
+    /// command.
+    #[test]
+    fn every_kind_has_steps_and_runnable_steps_match_their_command() {
+        for (kind, _) in ALL {
+            let steps = remediation(&suspect(kind), Some("shop"));
+            assert!(
+                steps.iter().any(|s| s.action.contains("checkout")),
+                "{kind} has no remediation naming the component: {steps:?}"
+            );
+            for step in &steps {
+                if let Some(tool) = &step.tool {
+                    let command = step.command.as_deref().unwrap_or_default();
+                    assert!(command.contains("-n shop"), "{kind}: {step:?}");
+                    assert!(command.contains("deployment/checkout"), "{kind}: {step:?}");
+                    assert_eq!(tool.arguments["namespace"], "shop", "{kind}");
+                    assert_eq!(tool.arguments["name"], "checkout", "{kind}");
+                }
+            }
+        }
     }
 }
