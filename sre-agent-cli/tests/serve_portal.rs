@@ -107,19 +107,17 @@ async fn portal_in_headless_chromium() {
     write_runbook(&runbooks);
     let db = format!("sqlite://{}", dir.path().join("sre.db").display());
     let server = Server::spawn(
-        &[
-            "--database-url".into(),
-            db.clone(),
-            "--scenario".into(),
-            support::scenario().display().to_string(),
-            "--portal-token".into(),
-            TOKEN.into(),
-            "--runbooks".into(),
-            runbooks.display().to_string(),
-            "--poll-ms".into(),
-            "100".into(),
-            "--no-llm".into(),
-        ],
+        &support::serve_args(
+            &db,
+            &[
+                "--portal-token",
+                TOKEN,
+                "--runbooks",
+                &runbooks.display().to_string(),
+                "--poll-ms",
+                "100",
+            ],
+        ),
         &[],
     );
     let client = http();

@@ -30,34 +30,29 @@ const UNIQUE: usize = WEBHOOK_ALERTS + SLACK_ALERTS;
 type Delivery = (String, String, String, Vec<(&'static str, String)>);
 
 fn replica(db: &str, fake: &FakeSlack, name: &str, extra: &[&str]) -> Server {
-    let mut args: Vec<String> = [
-        "--database-url",
+    let mut args = support::serve_args(
         db,
-        "--scenario",
-        &support::scenario().display().to_string(),
-        "--slack-channel",
-        "C0ALERTS01",
-        "--slack-post-interval-ms",
-        "0",
-        "--poll-ms",
-        "50",
-        "--concurrency",
-        "3",
-        "--lease-secs",
-        "3",
-        "--max-attempts",
-        "5",
-        "--retry-backoff-secs",
-        "1",
-        "--drain-secs",
-        "20",
-        "--worker-id",
-        name,
-        "--no-llm",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+        &[
+            "--slack-channel",
+            "C0ALERTS01",
+            "--slack-post-interval-ms",
+            "0",
+            "--poll-ms",
+            "50",
+            "--concurrency",
+            "3",
+            "--lease-secs",
+            "3",
+            "--max-attempts",
+            "5",
+            "--retry-backoff-secs",
+            "1",
+            "--drain-secs",
+            "20",
+            "--worker-id",
+            name,
+        ],
+    );
     args.extend(extra.iter().map(|s| s.to_string()));
     Server::spawn(
         &args,
@@ -346,21 +341,7 @@ async fn two_replicas_share_one_queue_and_survive_a_kill() {
     let rescuer = replica(&db, &fake, "replica-rescuer", &[]);
     slow.kill9();
 
-    let rescued = wait_for(
-        "the rescuer to finish the job",
-        Duration::from_secs(90),
-        || {
-            let store = store.clone();
-            async move {
-                store
-                    .get_incident(incident_id)
-                    .await
-                    .unwrap()
-                    .filter(|i| i.status == IncidentStatus::Done)
-            }
-        },
-    )
-    .await;
+    let rescued = support::wait_done(&store, incident_id, Duration::from_secs(90)).await;
     assert!(rescued.rca.is_some());
     assert_eq!(
         rescued.slack.as_ref().unwrap().ts,

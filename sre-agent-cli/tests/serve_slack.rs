@@ -41,24 +41,22 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("sre.db").display());
     let server = Server::spawn(
-        &[
-            "--database-url".into(),
-            db.clone(),
-            "--scenario".into(),
-            support::scenario().display().to_string(),
-            "--slack-channel".into(),
-            "C0ALERTS01".into(),
-            "--slack-post-interval-ms".into(),
-            "0".into(),
-            "--poll-ms".into(),
-            "100".into(),
-            "--public-url".into(),
-            "https://portal.example.com".into(),
-            "--no-llm".into(),
-            "--allow-writes".into(),
-            "--approvers".into(),
-            "U0ALICE001,S0ONCALL01".into(),
-        ],
+        &support::serve_args(
+            &db,
+            &[
+                "--slack-channel",
+                "C0ALERTS01",
+                "--slack-post-interval-ms",
+                "0",
+                "--poll-ms",
+                "100",
+                "--public-url",
+                "https://portal.example.com",
+                "--allow-writes",
+                "--approvers",
+                "U0ALICE001,S0ONCALL01",
+            ],
+        ),
         &[
             ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", SECRET.to_string()),
@@ -141,17 +139,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         "the scenario's root cause is cart: {blocks}"
     );
 
-    let incident = wait_for("the incident to be done", WAIT, || {
-        let store = store.clone();
-        async move {
-            store
-                .get_incident(incident_id)
-                .await
-                .unwrap()
-                .filter(|i| i.status == IncidentStatus::Done)
-        }
-    })
-    .await;
+    let incident = support::wait_done(&store, incident_id, WAIT).await;
     let root = &incident.rca.as_ref().unwrap().root_cause;
     assert!(root.component.contains("cart"), "{root:?}");
     assert_eq!(incident.slack.as_ref().unwrap().ts, placeholder_ts);
@@ -338,17 +326,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         .find(|i| i.alert.name == "KubeDeploymentReplicasMismatch")
         .expect("the Slack alert's incident")
         .clone();
-    let reply = wait_for("the RCA in the alert's thread", WAIT, || {
-        let fake = fake.clone();
-        let alert_ts = alert_ts.clone();
-        async move {
-            fake.messages("C0ALERTS01").into_iter().find(|m| {
-                m["thread_ts"].as_str() == Some(alert_ts.as_str())
-                    && m["blocks"].to_string().contains("Root cause analysis")
-            })
-        }
-    })
-    .await;
+    let reply = support::wait_rca_in_thread(&fake, "C0ALERTS01", &alert_ts, WAIT).await;
     let thread_replies: Vec<_> = fake
         .messages("C0ALERTS01")
         .into_iter()
@@ -724,38 +702,26 @@ async fn a_retry_reuses_the_message_a_dead_replica_posted_but_never_recorded() {
     store.close().await;
 
     let server = Server::spawn(
-        &[
-            "--database-url".into(),
-            db.clone(),
-            "--scenario".into(),
-            support::scenario().display().to_string(),
-            "--slack-channel".into(),
-            "C0ALERTS01".into(),
-            "--slack-post-interval-ms".into(),
-            "0".into(),
-            "--poll-ms".into(),
-            "100".into(),
-            "--retry-backoff-secs".into(),
-            "0".into(),
-            "--no-llm".into(),
-        ],
+        &support::serve_args(
+            &db,
+            &[
+                "--slack-channel",
+                "C0ALERTS01",
+                "--slack-post-interval-ms",
+                "0",
+                "--poll-ms",
+                "100",
+                "--retry-backoff-secs",
+                "0",
+            ],
+        ),
         &[
             ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
             ("SLACK_API_URL", fake.api_url()),
         ],
     );
     let store = Store::connect(&db).await.unwrap();
-    let done = wait_for("the retried investigation", WAIT, || {
-        let store = store.clone();
-        async move {
-            store
-                .get_incident(id)
-                .await
-                .unwrap()
-                .filter(|i| i.status == IncidentStatus::Done)
-        }
-    })
-    .await;
+    let done = support::wait_done(&store, id, WAIT).await;
     let recorded = done.slack.expect("the message is recorded");
     assert_eq!(recorded.ts, orphan.ts, "the orphan message was adopted");
     let messages = fake.messages("C0ALERTS01");

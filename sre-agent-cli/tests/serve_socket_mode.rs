@@ -23,20 +23,18 @@ async fn serve_over_socket_mode_answers_an_alert_in_its_thread() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("sre.db").display());
     let server = Server::spawn(
-        &[
-            "--database-url".into(),
-            db.clone(),
-            "--scenario".into(),
-            support::scenario().display().to_string(),
-            "--socket-mode".into(),
-            "--slack-api-url".into(),
-            fake.api_url(),
-            "--slack-post-interval-ms".into(),
-            "0".into(),
-            "--poll-ms".into(),
-            "100".into(),
-            "--no-llm".into(),
-        ],
+        &support::serve_args(
+            &db,
+            &[
+                "--socket-mode",
+                "--slack-api-url",
+                &fake.api_url(),
+                "--slack-post-interval-ms",
+                "0",
+                "--poll-ms",
+                "100",
+            ],
+        ),
         &[
             ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
             ("SLACK_APP_TOKEN", APP_TOKEN.to_string()),
@@ -116,17 +114,7 @@ async fn serve_over_socket_mode_answers_an_alert_in_its_thread() {
     );
 
     // The RCA, in the alert's thread, once.
-    wait_for("the RCA in the alert's thread", WAIT, || {
-        let fake = fake.clone();
-        let alert_ts = alert_ts.clone();
-        async move {
-            fake.messages("C0ALERTS01").into_iter().find(|m| {
-                m["thread_ts"].as_str() == Some(alert_ts.as_str())
-                    && m["blocks"].to_string().contains("Root cause analysis")
-            })
-        }
-    })
-    .await;
+    support::wait_rca_in_thread(&fake, "C0ALERTS01", &alert_ts, WAIT).await;
     let replies: Vec<_> = fake
         .messages("C0ALERTS01")
         .into_iter()

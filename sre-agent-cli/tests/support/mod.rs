@@ -25,6 +25,17 @@ pub fn scenario() -> PathBuf {
     root().join("fixtures/scenarios/oom-after-limit-change")
 }
 
+/// The arguments every test's `serve` shares (the store at `db`, the oom
+/// scenario as the tools' world, no LLM), then `extra`.
+pub fn serve_args(db: &str, extra: &[&str]) -> Vec<String> {
+    let scenario = scenario().display().to_string();
+    ["--database-url", db, "--scenario", &scenario, "--no-llm"]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
 /// A running `sre-agent serve`.
 pub struct Server {
     child: Option<Child>,
@@ -251,6 +262,43 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Waits up to `timeout` for incident `id` to be done, and returns it.
+pub async fn wait_done(
+    store: &sre_orchestrator::store::Store,
+    id: i64,
+    timeout: Duration,
+) -> sre_orchestrator::store::Incident {
+    wait_for(
+        &format!("incident {id} to be done"),
+        timeout,
+        || async move {
+            store
+                .get_incident(id)
+                .await
+                .unwrap()
+                .filter(|i| i.status == sre_orchestrator::store::IncidentStatus::Done)
+        },
+    )
+    .await
+}
+
+/// Waits up to `timeout` for an RCA message in the thread of `thread_ts`
+/// in the Slack fake's `channel`, and returns it.
+pub async fn wait_rca_in_thread(
+    fake: &mcp_slack::fake::FakeSlack,
+    channel: &str,
+    thread_ts: &str,
+    timeout: Duration,
+) -> Value {
+    wait_for("the RCA in the alert's thread", timeout, || async move {
+        fake.messages(channel).into_iter().find(|m| {
+            m["thread_ts"].as_str() == Some(thread_ts)
+                && m["blocks"].to_string().contains("Root cause analysis")
+        })
+    })
+    .await
 }
 
 /// The scenario's alert webhook, with its fingerprint and alert name
