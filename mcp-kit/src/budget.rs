@@ -4,8 +4,10 @@
 //! token costs money, latency and attention. Peer servers return whole pod
 //! lists (hundreds of thousands of tokens) or unbounded query results; ours
 //! never do. Each server has a budget in **tokens**, counted with a real BPE
-//! tokenizer (`o200k_base`, the encoding of current OpenAI models, via
-//! `tiktoken-rs`) so the figure means what hosts mean by it.
+//! tokenizer (`o200k_base`, the encoding of current OpenAI models, via the
+//! `tiktoken` crate, whose counts `tests/tokens.rs` checks against
+//! `tiktoken-rs` on the repository's fixtures) so the figure means what hosts
+//! mean by it.
 //!
 //! # Honest truncation
 //!
@@ -23,14 +25,10 @@
 //!
 //! # Cost
 //!
-//! Loading the tokenizer takes tens of milliseconds, so it happens on first
-//! need, never at start-up. A byte-level BPE token always covers at least one
+//! Loading the tokenizer takes tens of milliseconds and ~25 MB, so it happens
+//! on first need, never at start-up. A byte-level BPE token always covers at least one
 //! byte, so a text of `n` bytes has at most `n` tokens: results whose byte
 //! length is within the budget (most of them) are never tokenized at all.
-
-use std::sync::OnceLock;
-
-use tiktoken_rs::CoreBPE;
 
 /// Default budget for one tool result, in tokens.
 pub const DEFAULT_MAX_TOKENS: usize = 8_000;
@@ -38,28 +36,21 @@ pub const DEFAULT_MAX_TOKENS: usize = 8_000;
 /// Tokens kept free for the truncation footer.
 const FOOTER_RESERVE: usize = 80;
 
-static TOKENIZER: OnceLock<Option<CoreBPE>> = OnceLock::new();
-
-fn tokenizer() -> Option<&'static CoreBPE> {
-    TOKENIZER
-        .get_or_init(|| match tiktoken_rs::o200k_base() {
-            Ok(bpe) => Some(bpe),
-            Err(error) => {
-                tracing::warn!(%error, "tokenizer unavailable; estimating tokens as bytes/4");
-                None
-            }
-        })
-        .as_ref()
-}
-
-/// Counts the tokens of `text` with the `o200k_base` encoding.
+/// Counts the tokens of `text` with the `o200k_base` encoding (loaded on the
+/// first call).
 ///
-/// Should the tokenizer fail to load, falls back to the usual estimate of one
-/// token per four bytes (rounded up), and logs once why.
+/// Should the encoding be missing from the build, falls back to the usual
+/// estimate of one token per four bytes (rounded up), and logs once why.
 pub fn count_tokens(text: &str) -> usize {
-    match tokenizer() {
-        Some(bpe) => bpe.encode_ordinary(text).len(),
-        None => text.len().div_ceil(4),
+    static MISSING: std::sync::Once = std::sync::Once::new();
+    match tiktoken::get_encoding("o200k_base") {
+        Some(bpe) => bpe.count(text),
+        None => {
+            MISSING.call_once(|| {
+                tracing::warn!("tokenizer unavailable; estimating tokens as bytes/4");
+            });
+            text.len().div_ceil(4)
+        }
     }
 }
 

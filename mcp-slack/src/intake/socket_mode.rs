@@ -73,6 +73,9 @@ use crate::error::SlackError;
 /// The longest wait between two failed connection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// How long opening a WebSocket (TCP, TLS, upgrade) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// How long a closing connection waits for envelopes in hand to be
 /// delivered and acknowledged (Slack wants an acknowledgement within 3 s).
 const DRAIN: Duration = Duration::from_secs(3);
@@ -270,13 +273,18 @@ async fn keep_connected(
         );
         let socket = tokio::select! {
             () = cancel.cancelled() => break,
-            s = connect => s,
+            s = tokio::time::timeout(CONNECT_TIMEOUT, connect) => s,
         };
         let socket = match socket {
-            Ok((socket, _)) => socket,
-            Err(error) => {
+            Ok(Ok((socket, _))) => socket,
+            Ok(Err(error)) => {
                 failures += 1;
                 tracing::warn!(slot, %error, "Socket Mode: could not connect");
+                continue;
+            }
+            Err(_) => {
+                failures += 1;
+                tracing::warn!(slot, timeout = ?CONNECT_TIMEOUT, "Socket Mode: connecting timed out");
                 continue;
             }
         };
