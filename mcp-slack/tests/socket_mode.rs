@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mcp_slack::fake::{APP_TOKEN, BOT_TOKEN, FakeSlack, SocketConnection};
-use mcp_slack::intake::socket_mode::{SocketModeConfig, run, run_with_config};
+use mcp_slack::intake::socket_mode::{LiveConnections, SocketModeConfig, run, run_with_config};
 use mcp_slack::intake::{
     BoxFuture, EventDedup, EventSink, IntakeEvent, Reply, SinkError, Transport,
 };
@@ -60,6 +60,7 @@ struct Bot {
     attempts: Arc<AtomicUsize>,
     cancel: CancellationToken,
     task: JoinHandle<Result<(), SlackError>>,
+    live: LiveConnections,
 }
 
 fn api(fake: &FakeSlack) -> SlackApi {
@@ -96,13 +97,17 @@ impl Bot {
             attempts: Arc::clone(&attempts),
         });
         let cancel = CancellationToken::new();
+        let live = LiveConnections::default();
         let task = {
             let api = api(&fake);
             let cancel = cancel.clone();
+            let live = live.clone();
             tokio::spawn(async move {
                 let dedup = Arc::new(EventDedup::default());
                 match config {
-                    Some(c) => run_with_config(&api, APP_TOKEN, sink, dedup, cancel, &c).await,
+                    Some(c) => {
+                        run_with_config(&api, APP_TOKEN, sink, dedup, cancel, &c, &live).await
+                    }
                     None => run(&api, APP_TOKEN, sink, dedup, cancel).await,
                 }
             })
@@ -114,6 +119,7 @@ impl Bot {
             attempts,
             cancel,
             task,
+            live,
         }
     }
 
@@ -149,6 +155,11 @@ impl Bot {
             .expect("run returns once cancelled")
             .unwrap();
         assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            self.live.get(),
+            0,
+            "connections still counted after shutdown"
+        );
         let closed = self
             .fake
             .wait_until(WAIT, |f| {
@@ -438,7 +449,16 @@ async fn a_refresh_request_reconnects_and_later_events_still_arrive() {
 async fn a_lost_link_is_replaced_and_events_arrive_on_the_new_one() {
     let mut bot = Bot::start(Reply::Ack, Some(one_connection())).await;
     let first = bot.live(1).await;
+    bot.fake
+        .wait_until(WAIT, |_| (bot.live.get() == 1).then_some(()))
+        .await
+        .expect("one live connection counted");
     assert_eq!(bot.fake.socket_drop(), Some(first.id));
+    // Counted out while it is down (the reconnect waits 200 ms).
+    bot.fake
+        .wait_until(WAIT, |_| (bot.live.get() == 0).then_some(()))
+        .await
+        .expect("the dropped connection is no longer counted");
     let second = bot
         .fake
         .wait_until(WAIT, |f| {
@@ -455,6 +475,7 @@ async fn a_lost_link_is_replaced_and_events_arrive_on_the_new_one() {
         .unwrap();
     assert_eq!(bot.ack(&id).await.connection, second.id);
     assert!(bot.rx.try_recv().is_ok());
+    assert_eq!(bot.live.get(), 1);
     bot.stop().await;
 }
 
@@ -567,6 +588,7 @@ async fn a_wrong_app_token_is_a_clear_error_and_opens_no_socket() {
                 Arc::new(EventDedup::default()),
                 CancellationToken::new(),
                 &one_connection(),
+                &LiveConnections::default(),
             ),
         )
         .await

@@ -630,6 +630,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         "sre_agent_feedback_total",
         "sre_agent_incidents{status=\"resolved\"} 1",
         "sre_agent_remediations_run_total{outcome=\"succeeded\"} 1",
+        "sre_agent_slack_socket_connections 0",
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }

@@ -160,4 +160,34 @@ async fn serve_over_socket_mode_answers_an_alert_in_its_thread() {
         .filter(|i| i.on_demand)
         .count();
     assert_eq!(on_demand, 1);
+
+    // /metrics tells a deaf bot from a quiet one: both connections are
+    // counted, and a dropped one is counted out until it is replaced.
+    let metric = |n: usize| format!("sre_agent_slack_socket_connections {n}\n");
+    let scrape = || async {
+        support::http()
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    wait_for("two connections in /metrics", WAIT, || async {
+        scrape().await.contains(&metric(2)).then_some(())
+    })
+    .await;
+    fake.wait_socket_live(2, WAIT)
+        .await
+        .expect("two live connections");
+    assert!(fake.socket_drop().is_some());
+    wait_for("the dropped connection counted out", WAIT, || async {
+        scrape().await.contains(&metric(1)).then_some(())
+    })
+    .await;
+    wait_for("the dropped connection replaced", WAIT, || async {
+        scrape().await.contains(&metric(2)).then_some(())
+    })
+    .await;
 }

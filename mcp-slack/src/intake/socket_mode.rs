@@ -52,6 +52,7 @@
 //! WebSocket endpoint on 127.0.0.1 (plain `ws://`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -119,6 +120,33 @@ impl SocketModeConfig {
     }
 }
 
+/// How many Socket Mode connections are open and reading right now: what a
+/// health metric or alert needs to tell a bot that has gone deaf (no
+/// connection) from a quiet one. Cheap to clone; clones share the count.
+#[derive(Debug, Clone, Default)]
+pub struct LiveConnections(Arc<AtomicUsize>);
+
+impl LiveConnections {
+    /// The current count.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts one connection for as long as the guard lives.
+    fn hold(&self) -> LiveGuard {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        LiveGuard(Arc::clone(&self.0))
+    }
+}
+
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Runs Socket Mode with the app-level token and the default settings until
 /// `cancel` fires.
 ///
@@ -140,11 +168,12 @@ pub async fn run(
         dedup,
         cancel,
         &SocketModeConfig::default(),
+        &LiveConnections::default(),
     )
     .await
 }
 
-/// [`run`] with the connection settings given.
+/// [`run`] with the connection settings given, keeping `live` up to date.
 pub async fn run_with_config(
     api: &SlackApi,
     app_token: &str,
@@ -152,6 +181,7 @@ pub async fn run_with_config(
     dedup: Arc<EventDedup>,
     cancel: CancellationToken,
     config: &SocketModeConfig,
+    live: &LiveConnections,
 ) -> Result<(), SlackError> {
     let config = config.sane();
     let opener = Opener {
@@ -163,7 +193,11 @@ pub async fn run_with_config(
         url = opener.open() => url?,
     };
     let tls = Arc::new(crate::api::tls_config().map_err(SlackError::Client)?);
-    let shared = Arc::new(Shared { sink, dedup });
+    let shared = Arc::new(Shared {
+        sink,
+        dedup,
+        live: live.clone(),
+    });
     let mut loops = JoinSet::new();
     let mut first = Some(first);
     for slot in 0..config.connections {
@@ -208,6 +242,7 @@ impl Opener {
 struct Shared {
     sink: Arc<dyn EventSink>,
     dedup: Arc<EventDedup>,
+    live: LiveConnections,
 }
 
 /// How a connection ended.
@@ -325,6 +360,7 @@ where
         + Send
         + 'static,
 {
+    let live = shared.live.hold();
     let (mut tx, mut rx) = socket.split();
     let mut in_hand: JoinSet<Option<Value>> = JoinSet::new();
     let mut ping = tokio::time::interval(config.ping_interval);
@@ -373,6 +409,7 @@ where
             }
         }
     };
+    drop(live);
     match end {
         End::Lost(_) => in_hand.abort_all(),
         End::Cancelled => close(slot, tx, in_hand).await,

@@ -118,11 +118,15 @@ pub fn start_socket_mode(
         .slack
         .clone()
         .ok_or_else(|| anyhow::anyhow!("--socket-mode needs the bot token (SLACK_BOT_TOKEN)"))?;
+    let live = app.metrics.socket_connections();
     let sink: Arc<dyn EventSink> = Arc::new(SlackSink { app });
     Ok(tokio::spawn(async move {
         let dedup = Arc::new(mcp_slack::intake::EventDedup::default());
-        if let Err(e) =
-            mcp_slack::intake::socket_mode::run(&slack.api, &token, sink, dedup, cancel).await
+        let config = mcp_slack::intake::socket_mode::SocketModeConfig::default();
+        if let Err(e) = mcp_slack::intake::socket_mode::run_with_config(
+            &slack.api, &token, sink, dedup, cancel, &config, &live,
+        )
+        .await
         {
             tracing::error!(error = %e, "Socket Mode failed");
         }

@@ -65,6 +65,9 @@ pub struct Metrics {
     incidents: Family<StatusLabels, Gauge>,
     queued: Gauge,
     running: Gauge,
+    socket_connections: Gauge,
+    /// Kept up to date by Socket Mode; copied into the gauge at each scrape.
+    socket_live: mcp_slack::intake::socket_mode::LiveConnections,
     // prometheus-client's encoder takes `&Registry`; the lock keeps two
     // scrapes from interleaving the gauge refresh and the encoding.
     scrape: Mutex<()>,
@@ -160,6 +163,12 @@ impl Metrics {
             "Jobs held by a worker (all replicas)",
             running.clone(),
         );
+        let socket_connections = Gauge::default();
+        registry.register(
+            "slack_socket_connections",
+            "Slack Socket Mode connections open on this replica (with --socket-mode, 0 means Slack events are not reaching it; always 0 without)",
+            socket_connections.clone(),
+        );
         Metrics {
             registry,
             alerts,
@@ -174,6 +183,8 @@ impl Metrics {
             incidents,
             queued,
             running,
+            socket_connections,
+            socket_live: Default::default(),
             scrape: Mutex::new(()),
         }
     }
@@ -274,12 +285,19 @@ impl Metrics {
             .set(i64::try_from(counts.running_jobs).unwrap_or(i64::MAX));
     }
 
+    /// The count Socket Mode keeps up to date for `slack_socket_connections`.
+    pub fn socket_connections(&self) -> mcp_slack::intake::socket_mode::LiveConnections {
+        self.socket_live.clone()
+    }
+
     /// The text exposition.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let _guard = self
             .scrape
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.socket_connections
+            .set(i64::try_from(self.socket_live.get()).unwrap_or(i64::MAX));
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
