@@ -26,8 +26,8 @@
 //! # Cost
 //!
 //! Loading the tokenizer takes tens of milliseconds and ~25 MB, so it happens
-//! on first need, never at start-up. A byte-level BPE token always covers at least one
-//! byte, so a text of `n` bytes has at most `n` tokens: results whose byte
+//! on first need, never at start-up. A byte-level BPE token always covers
+//! at least one byte, so a text of `n` bytes has at most `n` tokens: results whose byte
 //! length is within the budget (most of them) are never tokenized at all.
 
 /// Default budget for one tool result, in tokens.
@@ -36,22 +36,13 @@ pub const DEFAULT_MAX_TOKENS: usize = 8_000;
 /// Tokens kept free for the truncation footer.
 const FOOTER_RESERVE: usize = 80;
 
-/// Counts the tokens of `text` with the `o200k_base` encoding (loaded on the
-/// first call).
-///
-/// Should the encoding be missing from the build, falls back to the usual
-/// estimate of one token per four bytes (rounded up), and logs once why.
+/// Counts the tokens of `text` with the `o200k_base` encoding (built on the
+/// first call; the vocabulary is compiled in, so it cannot be missing).
 pub fn count_tokens(text: &str) -> usize {
-    static MISSING: std::sync::Once = std::sync::Once::new();
-    match tiktoken::get_encoding("o200k_base") {
-        Some(bpe) => bpe.count(text),
-        None => {
-            MISSING.call_once(|| {
-                tracing::warn!("tokenizer unavailable; estimating tokens as bytes/4");
-            });
-            text.len().div_ceil(4)
-        }
-    }
+    static O200K: std::sync::OnceLock<tiktoken::CoreBpe> = std::sync::OnceLock::new();
+    O200K
+        .get_or_init(tiktoken::encoding::o200k_base)
+        .count(text)
 }
 
 /// A ceiling on the size of one tool result.

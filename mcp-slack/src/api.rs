@@ -525,7 +525,16 @@ impl SlackApi {
 /// the workspace's one crypto provider (ring) and the system's CA
 /// certificates. Without any, connections are still attempted (and fail with
 /// a certificate error), so `http://` test servers keep working.
+///
+/// Built once per process (reading the system's certificates is I/O) and
+/// cloned for each client.
 pub(crate) fn tls_config() -> Result<rustls::ClientConfig, String> {
+    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> =
+        std::sync::OnceLock::new();
+    CONFIG.get_or_init(load_tls_config).clone()
+}
+
+fn load_tls_config() -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();
