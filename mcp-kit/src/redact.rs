@@ -127,9 +127,10 @@ const VENDOR: &str = concat!(
 // group 2: the name, group 3: the value.
 const NAME_VALUE: &str = r#"(?i)("?name"?\s*[:=]\s*"?([A-Za-z0-9_.-]+)"?\s*,?\s*(?:-\s*)?"?value"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s,}\]"]+)"#;
 // key=value, key: value, "key": "value". Group 1: everything before the value,
-// group 2: the key, group 3: the value.
-const KEY_VALUE: &str =
-    r#"(([A-Za-z0-9_.-]*[A-Za-z0-9])"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',;&?}\])]+)"#;
+// group 2: the key, group 3: the value. A value never starts with `{` or `[`:
+// `"secret": {"secretName": …}` (a pod's Secret volume) is a structure whose
+// scalars are checked on their own, and masking its brace would break the JSON.
+const KEY_VALUE: &str = r#"(([A-Za-z0-9_.-]*[A-Za-z0-9])"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',;&?}\])\[{][^\s"',;&?}\])]*)"#;
 
 static RULES: LazyLock<Rules> = LazyLock::new(|| {
     let patterns = [

@@ -364,3 +364,18 @@ fn pairs_inside_other_values_are_found() {
         "ERROR: config=api_key=[REDACTED]"
     );
 }
+
+/// A pod's Secret volume is a structure, not a secret value: its JSON stays
+/// parseable (the engine reads `list … output=json`), and a real secret
+/// value next to it is still masked.
+#[test]
+fn structures_under_secret_keys_stay_well_formed_json() {
+    let pod = r#"{"volumes":[{"name":"app-code","secret":{"defaultMode":493,"secretName":"data-processor-app"}},{"name":"x","projected":{"sources":[{"secret":{"name":"s"}}]}}],"env":[{"name":"A","secret":"hunter2hunter2"}]}"#;
+    let out = redact(pod);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("still JSON");
+    assert_eq!(
+        v["volumes"][0]["secret"]["secretName"],
+        "data-processor-app"
+    );
+    assert_eq!(v["env"][0]["secret"], "[REDACTED]");
+}

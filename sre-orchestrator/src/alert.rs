@@ -138,23 +138,13 @@ struct WebhookAlert {
     fingerprint: Option<String>,
 }
 
-/// Labels that name the service an alert is about, most specific first.
-const SERVICE_LABELS: &[&str] = &[
-    "service",
-    "service_name",
-    "service.name",
-    "serviceName",
-    "app",
-    "app_kubernetes_io_name",
-    "app.kubernetes.io/name",
-    "deployment",
-    "k8s_deployment_name",
-    "container",
-    "job",
-];
+/// Labels that name the service when no subject label does (see
+/// [`crate::subject`]): application labels that carry no kind.
+const SERVICE_LABELS: &[&str] = &["app", "app_kubernetes_io_name", "app.kubernetes.io/name"];
 
 /// Labels that name the namespace.
 const NAMESPACE_LABELS: &[&str] = &[
+    "exported_namespace",
     "namespace",
     "k8s_namespace_name",
     "k8s.namespace.name",
@@ -246,7 +236,9 @@ pub fn parse_webhook(body: &str) -> Result<Vec<Alert>, AlertError> {
                 source,
                 status,
                 severity: labels.get("severity").cloned(),
-                service: first_label(&labels, SERVICE_LABELS),
+                service: crate::subject::resolve(&labels, crate::engine::rules::owner_of)
+                    .map(|s| s.workload)
+                    .or_else(|| first_label(&labels, SERVICE_LABELS)),
                 namespace: first_label(&labels, NAMESPACE_LABELS),
                 description: annotations.get("description").cloned(),
                 summary,
@@ -383,11 +375,11 @@ mod tests {
       "externalURL": "http://alertmanager:9093",
       "alerts": [
         {"status": "firing",
-         "labels": {"pod": "checkout-7d9f-abc", "container": "checkout", "job": "kube-state-metrics"},
-         "annotations": {"description": "Pod shop/checkout-7d9f-abc (checkout) is in waiting state (reason: \"CrashLoopBackOff\")."},
+         "labels": {"pod": "checkout-7d9f8b6c5d-x2k4q", "container": "checkout", "job": "kube-state-metrics"},
+         "annotations": {"description": "Pod shop/checkout-7d9f8b6c5d-x2k4q (checkout) is in waiting state (reason: \"CrashLoopBackOff\")."},
          "startsAt": "2026-11-20T14:02:11.000Z", "endsAt": "0001-01-01T00:00:00Z",
          "generatorURL": "http://prometheus:9090/graph?g0.expr=...", "fingerprint": "a1b2c3d4e5f60718"},
-        {"status": "resolved", "labels": {"pod": "checkout-7d9f-def", "container": "checkout"},
+        {"status": "resolved", "labels": {"pod": "checkout-7d9f8b6c5d-w7zpq", "container": "checkout"},
          "annotations": {}, "startsAt": "0001-01-01T00:00:00Z", "fingerprint": ""}
       ]}"#;
 

@@ -36,6 +36,7 @@ pub mod rca;
 pub mod registry;
 pub mod router;
 pub mod store;
+pub mod subject;
 pub mod transcript;
 
 /// Installs the workspace's one rustls crypto provider (ring) for this

@@ -19,6 +19,9 @@ use crate::rca::DataGap;
 use crate::registry::ToolOutcome;
 use crate::transcript::{ToolInfo, ToolSource};
 
+/// At most this many container logs are read per investigation.
+const LOG_TARGETS: usize = 12;
+
 /// One tool call of the evidence pack and its answer.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -41,6 +44,9 @@ pub struct EvidencePack {
     pub gaps: Vec<DataGap>,
     /// Wall time spent gathering, ms.
     pub elapsed_ms: u64,
+    /// The investigation's "now", which relative ages in the outputs
+    /// (`45m ago`) are measured from.
+    pub now: Option<jiff::Timestamp>,
 }
 
 impl EvidencePack {
@@ -123,6 +129,16 @@ pub async fn collect(
         );
     }
     push(t("list"), json!({ "kind": "deployments", "namespace": ns }));
+    // The objects themselves, for the cluster model (owners, nodes, labels,
+    // addresses, container states) and for what policies admit.
+    if ns.is_some() {
+        for kind in ["pods", "services", "networkpolicies", "events"] {
+            push(
+                t("list"),
+                json!({ "kind": kind, "namespace": ns, "output": "json" }),
+            );
+        }
+    }
     push(
         t("resource_usage"),
         json!({ "kind": "pods", "namespace": ns, "sort_by": "cpu", "limit": 15 }),
@@ -185,6 +201,7 @@ pub async fn collect(
     let deployments: BTreeSet<String> = outputs
         .iter()
         .filter(|o| o.name == "list" && !o.outcome.is_error)
+        .filter(|o| o.args.get("kind").and_then(Value::as_str) == Some("deployments"))
         .flat_map(|o| parse::table(&o.outcome.text, "NAME"))
         .filter_map(|r| r.get("NAME").cloned())
         .collect();
@@ -235,13 +252,36 @@ pub async fn collect(
             }
         }
     }
+    // The logs of the subject's pods and of unhealthy containers (the
+    // crashed instance's too): what the software itself said.
+    if let Some(tool) = t("logs") {
+        let pack = EvidencePack {
+            outputs: outputs.clone(),
+            ..EvidencePack::default()
+        };
+        let world = super::inside::World::from_pack(&pack);
+        for (namespace, pod, container, previous) in
+            world.log_targets(scope.service.as_deref(), LOG_TARGETS)
+        {
+            let mut args = json!({ "namespace": namespace, "pod": pod, "container": container, "tail": 120, "max_bytes": 12000 });
+            if previous {
+                args["previous"] = json!(true);
+            }
+            round2.push((tool.clone(), args));
+        }
+    }
     outputs.extend(run_round(source, round2, observer).await);
 
     let mut gaps = source.gaps();
     // One gap per server and reason: five tools failing on one missing
     // kubeconfig is one problem.
     let mut failed: Vec<(String, String, Vec<String>)> = Vec::new();
-    for o in outputs.iter().filter(|o| o.outcome.is_error) {
+    // A container with no previous instance, or not started yet, has no
+    // logs: that is an answer, not a missing source.
+    for o in outputs
+        .iter()
+        .filter(|o| o.outcome.is_error && o.name != "logs")
+    {
         let server = o.tool.split_once('.').map_or("", |(s, _)| s).to_string();
         if gaps.iter().any(|g| g.source == server) {
             continue;
@@ -280,6 +320,7 @@ pub async fn collect(
         outputs,
         gaps,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        now: Some(scope.now),
     }
 }
 

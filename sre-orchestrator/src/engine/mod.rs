@@ -19,9 +19,12 @@
 //! [`rca`] then writes the RCA from the ranking.
 
 pub mod collect;
+pub mod inside;
 pub mod kinds;
 pub mod parse;
+pub mod rank;
 pub mod rules;
+pub mod signatures;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -53,6 +56,9 @@ pub struct Scope {
     pub category: Category,
     /// Whether the alert itself points at the database.
     pub database_hint: bool,
+    /// What the alert is about, resolved from its labels (see
+    /// [`crate::subject`]).
+    pub subject: Option<crate::subject::Subject>,
 }
 
 impl Scope {
@@ -86,6 +92,7 @@ impl Scope {
             alert_name: alert.name.clone(),
             category: route.category,
             database_hint: route.category == Category::Database,
+            subject: crate::subject::resolve(&alert.labels, rules::owner_of),
         }
     }
 
@@ -184,27 +191,26 @@ pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
         kind: s.kind.to_string(),
         description: kinds::describe(s),
     };
-    let (root_cause, confidence, category) = match analysis.suspects.first() {
-        Some(top) => {
-            let second = analysis.suspects.get(1).map_or(0.0, |s| s.score);
-            let margin = if top.score > 0.0 {
-                (top.score - second) / top.score
-            } else {
-                0.0
-            };
-            let mut confidence = 0.35 + 0.6 * margin;
-            confidence -= 0.1 * pack.gaps.len().min(3) as f64;
-            (
-                root(top),
-                confidence.clamp(0.15, 0.95),
-                kinds::category(top.kind).unwrap_or(scope.category),
-            )
-        }
-        None => (
+    let verdict = rank::verdict(scope, &analysis.suspects, pack.gaps.len());
+    let (root_cause, confidence, category) = match (analysis.suspects.first(), verdict) {
+        (Some(top), Some(confidence)) => (
+            root(top),
+            confidence,
+            kinds::category(top.kind).unwrap_or(scope.category),
+        ),
+        (lead, _) => (
             RootCause {
                 component: scope.service.clone().unwrap_or_else(|| "unknown".into()),
                 kind: "unknown".into(),
-                description: "No failing component was found in the evidence gathered; see the data gaps and the symptoms.".into(),
+                description: match lead {
+                    Some(l) => format!(
+                        "Nothing in the window explains the alert well enough to be called its cause. \
+                         The best lead is {} ({}), listed with the other leads below; see the data gaps \
+                         and the symptoms.",
+                        l.component, l.kind
+                    ),
+                    None => "No failing component was found in the evidence gathered; see the data gaps and the symptoms.".into(),
+                },
             },
             0.1,
             scope.category,
@@ -236,7 +242,8 @@ pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
             affected.push(s.clone());
         }
     }
-    let summary = match analysis.suspects.first() {
+    let chosen = analysis.suspects.first().filter(|_| verdict.is_some());
+    let summary = match chosen {
         Some(top) => format!(
             "{}: {} ({})",
             scope.service.as_deref().unwrap_or(&scope.alert_name),
@@ -248,16 +255,21 @@ pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
             scope.service.as_deref().unwrap_or(&scope.alert_name)
         ),
     };
-    let remediation = analysis
-        .suspects
-        .first()
+    let remediation = chosen
         .map(|s| kinds::remediation(s, scope.namespace.as_deref()))
         .unwrap_or_default();
     Rca {
         summary,
         category,
         root_cause,
-        alternatives: analysis.suspects.iter().skip(1).take(4).map(root).collect(),
+        // Without a verdict every suspect is a lead, the best one included.
+        alternatives: analysis
+            .suspects
+            .iter()
+            .skip(usize::from(verdict.is_some()))
+            .take(4)
+            .map(root)
+            .collect(),
         confidence: (confidence * 100.0).round() / 100.0,
         evidence,
         timeline: analysis

@@ -86,13 +86,7 @@ pub struct Analysis {
     pub symptoms: Vec<Evidence>,
 }
 
-/// Kinds that describe symptoms, never root causes.
-const SYMPTOMS: &[&str] = &[
-    "recent_deploy",
-    "traffic_spike",
-    "rollout_stuck",
-    "degraded",
-];
+use super::rank::SYMPTOMS;
 
 struct Ctx<'a> {
     scope: &'a Scope,
@@ -314,12 +308,23 @@ fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
         "MemoryPressure" => ("node_failure", 2.0),
         "HPAAtMax" | "ScalingLimited" => ("hpa_maxed", 3.0),
         "NoReadyEndpoints" => ("dependency_unreachable", 3.0),
-        "FailedScheduling" => ("unschedulable", 3.0),
+        // The health tool reports a pending pod's scheduler condition as
+        // `Unschedulable`; events call it `FailedScheduling`.
+        "FailedScheduling" | "Unschedulable" => {
+            if d.contains("persistentvolumeclaim") {
+                ("pvc_unbound", 4.0)
+            } else {
+                ("unschedulable", 4.0)
+            }
+        }
+        "Pending" => ("unschedulable", 1.5),
+        "PVCPending" => ("pvc_unbound", 4.0),
         "ProgressDeadlineExceeded" | "UnavailableReplicas" | "UnavailablePods" => {
             ("rollout_stuck", 1.0)
         }
-        "ProbeFailing" => ("probe_failing", 1.0),
-        "JobFailed" => ("job_failed", 1.0),
+        "ProbeFailing" => ("probe_failing", 2.5),
+        // A failed Job is a hard fact, not a hint.
+        "JobFailed" => ("job_failed", 4.5),
         _ => return None,
     })
 }
@@ -1076,6 +1081,36 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
             }
         }
     }
+    // A pod the scheduler keeps off a node because of that node's condition
+    // taint (`node.kubernetes.io/disk-pressure`) is a casualty of the node.
+    let taints: &[(&str, &str)] = &[
+        ("node.kubernetes.io/disk-pressure", "disk"),
+        ("node.kubernetes.io/memory-pressure", "memory"),
+    ];
+    let mut casualties: Vec<Signal> = Vec::new();
+    for s in ctx.signals.iter_mut().filter(|s| s.kind == "unschedulable") {
+        let d = s.detail.to_lowercase();
+        for (taint, resource) in taints {
+            if !d.contains(taint) {
+                continue;
+            }
+            for (node, _) in pressured.iter().filter(|(_, r)| r == resource) {
+                casualties.push(Signal {
+                    component: node.clone(),
+                    kind: "node_failure",
+                    weight: 1.5,
+                    source: s.source.clone(),
+                    detail: format!(
+                        "{} — kept off {node} by its {resource}-pressure taint",
+                        s.detail
+                    ),
+                    at: s.at,
+                });
+                s.weight *= 0.5;
+            }
+        }
+    }
+    ctx.signals.extend(casualties);
     // A CPU-starved degraded service next to a hot node's unbounded
     // consumer: the consumer is the cause.
     let starved = ctx.signals.iter().any(|s| {
@@ -1108,7 +1143,39 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         }
     }
 
-    let suspects = rank(scope, &ctx.signals, &degraded, &path);
+    // Inside the workloads: container states, logs and events, read through
+    // the signature catalogue.
+    let world = super::inside::World::from_pack(pack);
+    let inside = super::inside::read(
+        pack,
+        &world,
+        super::signatures::Catalogue::builtin(),
+        scope.service.as_deref(),
+    );
+    ctx.signals.extend(inside.signals);
+    ctx.timeline.extend(inside.timeline);
+    let mut affected = inside.affected;
+    if let Some(s) = &scope.service
+        && !affected.iter().any(|a| same_component(a, s))
+    {
+        affected.insert(0, s.clone());
+    }
+    let first_symptom = ctx
+        .signals
+        .iter()
+        .filter(|s| affected.iter().any(|a| same_component(a, &s.component)))
+        .filter_map(|s| s.at)
+        .chain(scope.alert_at)
+        .min();
+    let reach = super::rank::Reach {
+        degraded: degraded.clone(),
+        path: path.clone(),
+        affected,
+        nodes: (!inside.nodes.is_empty()).then_some(inside.nodes),
+        peers: inside.peers,
+        first_symptom,
+    };
+    let suspects = super::rank::rank(scope, &ctx.signals, &reach);
     let mut timeline = ctx.timeline;
     if let Some(at) = scope.alert_at {
         timeline.push(TimelineEvent {
@@ -1143,76 +1210,6 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         path,
         symptoms,
     }
-}
-
-fn rank(scope: &Scope, signals: &[Signal], degraded: &[String], path: &[String]) -> Vec<Suspect> {
-    let mut groups: Vec<Suspect> = Vec::new();
-    for s in signals.iter().filter(|s| !SYMPTOMS.contains(&s.kind)) {
-        match groups
-            .iter_mut()
-            .find(|g| g.kind == s.kind && same_component(&g.component, &s.component))
-        {
-            Some(g) => g.signals.push(s.clone()),
-            None => groups.push(Suspect {
-                component: s.component.clone(),
-                kind: s.kind,
-                score: 0.0,
-                signals: vec![s.clone()],
-            }),
-        }
-    }
-    let alert_start = scope.alert_at.unwrap_or(scope.now);
-    for g in &mut groups {
-        g.signals.sort_by(|a, b| b.weight.total_cmp(&a.weight));
-        // Diminishing returns: the strongest signal counts fully, the rest
-        // less and less, so ten copies of one warning do not outweigh one
-        // clear finding.
-        let mut score = 0.0;
-        for (i, s) in g.signals.iter().enumerate() {
-            score += s.weight / (1.0 + i as f64 * 0.5);
-        }
-        let c = &g.component;
-        let related_to_alert = scope
-            .service
-            .as_deref()
-            .is_some_and(|s| same_component(s, c));
-        if let Some(depth) = path.iter().position(|p| same_component(p, c)) {
-            score *= 1.3 + 0.3 * depth as f64;
-        } else if related_to_alert {
-            score *= 1.3;
-        } else if degraded.iter().any(|d| same_component(d, c)) {
-            score *= 1.15;
-        } else if g.kind == "missing_index"
-            || g.kind == "node_failure"
-            || g.kind == "noisy_neighbor"
-        {
-            // Shared infrastructure: related through what runs on it.
-        } else if g.kind == "dependency_unreachable"
-            || g.kind == "certificate_expired"
-            || g.kind == "credentials_expired"
-        {
-            // Named by a caller's errors: related by construction.
-        } else {
-            score *= 0.6;
-        }
-        // Started long before the alert: probably a different, older story.
-        let earliest = g.signals.iter().filter_map(|s| s.at).min();
-        if let Some(at) = earliest
-            && alert_start.duration_since(at).as_secs() > 3 * 3600
-        {
-            score *= 0.5;
-        }
-        if super::kinds::category(g.kind) == Some(scope.category) {
-            score *= 1.1;
-        }
-        g.score = (score * 100.0).round() / 100.0;
-    }
-    groups.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.component.cmp(&b.component))
-    });
-    groups
 }
 
 #[cfg(test)]

@@ -1,0 +1,417 @@
+//! The causal ranking: from signals to suspects, causes before consequences.
+//!
+//! Signals about one (component, kind) add up into a suspect with
+//! diminishing returns (ten copies of one warning do not outweigh one clear
+//! finding). The raw sum is then adjusted by factors an on-call engineer
+//! applies by reflex, each one explicit here so that it can be argued about:
+//!
+//! * **Explaining away.** When one suspect explains another of the same
+//!   component (a missing Secret explains the crash loop; the liveness probe
+//!   that kills the container explains the restarts; an unbound claim explains
+//!   the pod that cannot be scheduled), the consequence is folded into its
+//!   cause: its evidence follows the cause and it is no longer a rival. See
+//!   [`explains`].
+//! * **Onset before symptoms.** A cause cannot start after its effect: a
+//!   suspect whose every signal started well after the first symptom (the
+//!   alert, the first degraded service, the first failing pod) is discounted,
+//!   and a deploy that happened after the errors began is not a bad deploy.
+//! * **Position in the dependency graph.** The deepest degraded service on the
+//!   alerting service's call path explains those above it.
+//! * **Baseline.** A condition that was already there long before the window
+//!   (a crash loop for days, a node condition older than the incident) is not
+//!   this incident: it is discounted and may never be the root cause.
+//! * **Reach.** A suspect must touch the affected path: a node matters through
+//!   the pods it hosts, a workload through being the alert's subject, on its
+//!   call path, or named by the errors of something on it.
+//!
+//! The result is a list of suspects, most likely first, and a verdict on
+//! whether the best one is good enough to be called the root cause at all.
+
+use std::collections::BTreeSet;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::Scope;
+use super::rules::{Signal, Suspect, same_component};
+
+/// Kinds that describe symptoms, never root causes.
+pub const SYMPTOMS: &[&str] = &[
+    "recent_deploy",
+    "traffic_spike",
+    "rollout_stuck",
+    "degraded",
+];
+
+/// Kinds that describe a state rather than a reason: any more specific kind
+/// of the same component explains them.
+const STATES: &[&str] = &[
+    "crash_loop",
+    "new_error",
+    "error_surge",
+    "latency_regression",
+];
+
+/// Kinds specific enough to explain a workload's failing state. CPU
+/// throttling is not one: pods at their CPU limit are how load, a busy
+/// neighbour or a garbage collector shows, not why.
+const REASONS: &[&str] = &[
+    "oom_killed",
+    "missing_config",
+    "image_pull_error",
+    "certificate_expired",
+    "credentials_expired",
+    "volume_full",
+    "pvc_unbound",
+    "quota_exceeded",
+    "probe_failing",
+    "unschedulable",
+    "connection_pool_exhausted",
+    "missing_index",
+    "lock_contention",
+    "replication_lag",
+    "authorization_denied",
+    "network_policy_blocked",
+    "rate_limited",
+    "consumer_lag",
+    "init_container_stuck",
+    "hpa_maxed",
+    "hpa_misconfigured",
+    "noisy_neighbor",
+    "bad_deploy",
+    "evicted",
+];
+
+/// Kinds that explain a failed Job: a Job's failure is named by the Job
+/// unless its reason is a class with its own fix.
+const JOB_REASONS: &[&str] = &[
+    "oom_killed",
+    "missing_config",
+    "image_pull_error",
+    "volume_full",
+    "quota_exceeded",
+    "pvc_unbound",
+    "unschedulable",
+    "credentials_expired",
+    "certificate_expired",
+    "authorization_denied",
+];
+
+/// Whether a suspect of kind `cause` explains one of kind `effect` on the
+/// same component.
+pub fn explains(cause: &str, effect: &str) -> bool {
+    if cause == effect {
+        return false;
+    }
+    match (cause, effect) {
+        // The kubelet's probe kills the container: the restarts follow.
+        ("probe_failing", "crash_loop") => true,
+        ("oom_killed", "probe_failing") => true,
+        // An autoscaler that cannot add pods leaves each one at its limit.
+        ("hpa_maxed", "cpu_throttling") => true,
+        // The scheduler waits for the claim.
+        ("pvc_unbound", "unschedulable") => true,
+        // A pod that is never created or never scheduled is not failing a probe.
+        ("quota_exceeded" | "unschedulable" | "pvc_unbound", "probe_failing") => true,
+        // Evictions and image pulls are not probe problems either.
+        ("image_pull_error" | "missing_config", "probe_failing") => true,
+        (c, "job_failed") => JOB_REASONS.contains(&c),
+        ("job_failed", e) => STATES.contains(&e) || e == "dependency_unreachable",
+        (c, e) => REASONS.contains(&c) && STATES.contains(&e),
+    }
+}
+
+/// What the ranking knows about the incident besides the signals.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    /// Degraded services (error rate or latency up).
+    pub degraded: Vec<String>,
+    /// The degraded call path from the alerting service down.
+    pub path: Vec<String>,
+    /// Workloads in trouble in the window (unhealthy pods, failed jobs), the
+    /// alert's subject first.
+    pub affected: Vec<String>,
+    /// Nodes that host a pod of an affected workload, when known.
+    pub nodes: Option<BTreeSet<String>>,
+    /// Components named as peers by the errors of affected workloads.
+    pub peers: Vec<String>,
+    /// The first symptom: the earliest start of anything failing in the
+    /// alert's reach (or the alert's start).
+    pub first_symptom: Option<Timestamp>,
+}
+
+/// Groups signals into suspects and ranks them.
+pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
+    let mut groups: Vec<Suspect> = Vec::new();
+    for s in signals.iter().filter(|s| !SYMPTOMS.contains(&s.kind)) {
+        match groups
+            .iter_mut()
+            .find(|g| g.kind == s.kind && same_component(&g.component, &s.component))
+        {
+            Some(g) => g.signals.push(s.clone()),
+            None => groups.push(Suspect {
+                component: s.component.clone(),
+                kind: s.kind,
+                score: 0.0,
+                signals: vec![s.clone()],
+            }),
+        }
+    }
+    for g in &mut groups {
+        g.signals.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        g.score = raw_score(&g.signals);
+    }
+    let mut groups = explain_away(groups);
+    let horizon = scope
+        .from()
+        .checked_sub(SignedDuration::from_hours(1))
+        .unwrap_or(scope.from());
+    for g in &mut groups {
+        g.score *= reach_factor(scope, reach, g) * onset_factor(reach, g, horizon);
+        if super::kinds::category(g.kind) == Some(scope.category) {
+            g.score *= 1.1;
+        }
+        g.score = (g.score * 100.0).round() / 100.0;
+    }
+    groups.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.component.cmp(&b.component))
+    });
+    groups
+}
+
+/// The strongest signal counts fully, the rest less and less.
+fn raw_score(signals: &[Signal]) -> f64 {
+    signals
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.weight / (1.0 + i as f64 * 0.5))
+        .sum()
+}
+
+/// Folds consequences into their causes (same component). Each suspect
+/// explained by another is attached to its strongest explainer, and chains
+/// (OOM → failing probe → restarts) fold into the first cause.
+fn explain_away(groups: Vec<Suspect>) -> Vec<Suspect> {
+    let n = groups.len();
+    let mut parent: Vec<Option<usize>> = vec![None; n];
+    for j in 0..n {
+        parent[j] = (0..n)
+            .filter(|&i| {
+                i != j
+                    && same_component(&groups[i].component, &groups[j].component)
+                    && explains(groups[i].kind, groups[j].kind)
+                    && !explains(groups[j].kind, groups[i].kind)
+            })
+            .max_by(|&a, &b| groups[a].score.total_cmp(&groups[b].score));
+    }
+    let root = |mut i: usize| {
+        // Bounded: a cycle (which `explains` should never make) stops here.
+        for _ in 0..n {
+            match parent[i] {
+                Some(p) => i = p,
+                None => break,
+            }
+        }
+        i
+    };
+    let mut out: Vec<Option<Suspect>> = groups.iter().cloned().map(Some).collect();
+    for j in 0..n {
+        let r = root(j);
+        if r == j || parent[j].is_none() {
+            continue;
+        }
+        let effect = groups[j].clone();
+        out[j] = None;
+        if let Some(cause) = out[r].as_mut() {
+            cause.score += 0.5 * effect.score;
+            for s in effect.signals {
+                let mut s = s;
+                s.weight = 0.0;
+                if !s.detail.starts_with("consequence: ") {
+                    s.detail = format!("consequence: {}", s.detail);
+                }
+                cause.signals.push(s);
+            }
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
+/// How much the suspect touches what is failing.
+fn reach_factor(scope: &Scope, reach: &Reach, g: &Suspect) -> f64 {
+    let c = &g.component;
+    let is = |list: &[String]| list.iter().any(|x| same_component(x, c));
+    if let Some(depth) = reach.path.iter().position(|p| same_component(p, c)) {
+        return 1.3 + 0.3 * depth as f64;
+    }
+    if scope
+        .service
+        .as_deref()
+        .is_some_and(|s| same_component(s, c))
+    {
+        return 1.3;
+    }
+    if is(&reach.peers) {
+        return 1.25;
+    }
+    if is(&reach.affected) || is(&reach.degraded) {
+        return 1.15;
+    }
+    match g.kind {
+        // A node matters through the pods it hosts.
+        "node_failure" | "noisy_neighbor" => match &reach.nodes {
+            Some(nodes) if nodes.iter().any(|n| same_component(n, c)) => 1.2,
+            Some(nodes) if !nodes.is_empty() => 0.35,
+            _ => 0.9,
+        },
+        // Shared data stores: related through the services that use them.
+        "missing_index" | "lock_contention" | "replication_lag" => 1.0,
+        // Named by a caller's errors: related by construction.
+        "dependency_unreachable"
+        | "certificate_expired"
+        | "credentials_expired"
+        | "network_policy_blocked"
+        | "authorization_denied" => 1.0,
+        _ => 0.6,
+    }
+}
+
+/// Cause before effect, and nothing from long before the window.
+fn onset_factor(reach: &Reach, g: &Suspect, horizon: Timestamp) -> f64 {
+    let times: Vec<Timestamp> = g
+        .signals
+        .iter()
+        .filter(|s| s.weight > 0.0)
+        .filter_map(|s| s.at)
+        .collect();
+    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+        return 1.0;
+    };
+    let mut f = 1.0;
+    // Everything it shows started before the incident's horizon: an older
+    // story (a crash loop for days, an old condition).
+    if *last < horizon {
+        f *= 0.3;
+    } else if *first < horizon {
+        f *= 0.6;
+    }
+    // Started well after the first symptom: it cannot have caused it.
+    if let Some(symptom) = reach.first_symptom
+        && first.duration_since(symptom) > SignedDuration::from_mins(3)
+    {
+        f *= 0.5;
+    }
+    f
+}
+
+/// Whether the best suspect is good enough to be called the root cause, and
+/// how sure the engine is. `None` means "no root cause in the window": the
+/// RCA then names leads, not a cause.
+pub fn verdict(scope: &Scope, suspects: &[Suspect], gaps: usize) -> Option<f64> {
+    let top = suspects.first()?;
+    let horizon = scope
+        .from()
+        .checked_sub(SignedDuration::from_hours(1))
+        .unwrap_or(scope.from());
+    // Evidence older than the window never becomes the root cause.
+    let recent = top
+        .signals
+        .iter()
+        .filter(|s| s.weight > 0.0)
+        .any(|s| s.at.is_none_or(|at| at >= horizon));
+    if !recent || top.score < 1.5 {
+        return None;
+    }
+    let second = suspects.get(1).map_or(0.0, |s| s.score);
+    let margin = ((top.score - second) / top.score).clamp(0.0, 1.0);
+    // Strength of the case: saturates, so that piling up signals cannot
+    // push confidence to certainty on its own.
+    let strength = 1.0 - (-top.score / 6.0).exp();
+    let mut confidence = strength * (0.55 + 0.45 * margin);
+    confidence -= 0.07 * gaps.min(3) as f64;
+    Some(confidence.clamp(0.1, 0.95))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signal(component: &str, kind: &'static str, weight: f64) -> Signal {
+        Signal {
+            component: component.into(),
+            kind,
+            weight,
+            source: "test".into(),
+            detail: format!("{component} {kind}"),
+            at: None,
+        }
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            service: Some("api".into()),
+            namespace: Some("prod".into()),
+            now: "2026-01-01T12:00:00Z".parse().expect("ts"),
+            window_secs: 1800,
+            alert_at: None,
+            alert_name: "x".into(),
+            category: crate::router::Category::Application,
+            database_hint: false,
+            subject: None,
+        }
+    }
+
+    #[test]
+    fn a_reason_explains_its_workloads_state() {
+        let signals = vec![
+            signal("api", "crash_loop", 3.0),
+            signal("api", "missing_config", 2.0),
+        ];
+        let ranked = rank(&scope(), &signals, &Reach::default());
+        assert_eq!(ranked.len(), 1, "{ranked:?}");
+        assert_eq!(ranked[0].kind, "missing_config");
+        assert!(
+            ranked[0]
+                .signals
+                .iter()
+                .any(|s| s.detail.starts_with("consequence: "))
+        );
+    }
+
+    #[test]
+    fn the_probe_explains_restarts_but_not_the_other_way_round() {
+        assert!(explains("probe_failing", "crash_loop"));
+        assert!(!explains("crash_loop", "probe_failing"));
+        assert!(explains("pvc_unbound", "unschedulable"));
+        assert!(explains("job_failed", "dependency_unreachable"));
+        assert!(explains("oom_killed", "job_failed"));
+        assert!(!explains("new_error", "job_failed"));
+    }
+
+    #[test]
+    fn a_node_hosting_none_of_the_affected_pods_is_a_bystander() {
+        let signals = vec![
+            signal("node-a", "node_failure", 4.0),
+            signal("api", "crash_loop", 3.0),
+        ];
+        let reach = Reach {
+            nodes: Some(BTreeSet::from(["node-b".to_string()])),
+            ..Reach::default()
+        };
+        let ranked = rank(&scope(), &signals, &reach);
+        assert_eq!(ranked[0].component, "api");
+    }
+
+    #[test]
+    fn old_evidence_is_no_root_cause() {
+        let mut old = signal("ads", "oom_killed", 5.0);
+        old.at = Some("2025-02-01T00:00:00Z".parse().expect("ts"));
+        let ranked = rank(&scope(), &[old], &Reach::default());
+        assert_eq!(verdict(&scope(), &ranked, 0), None);
+        let fresh = signal("api", "oom_killed", 5.0);
+        let ranked = rank(&scope(), &[fresh], &Reach::default());
+        let c = verdict(&scope(), &ranked, 0).expect("a verdict");
+        assert!(c > 0.5, "{c}");
+    }
+}

@@ -1,0 +1,340 @@
+//! What an alert is about: its *subject*, resolved from the labels.
+//!
+//! Alert labels mix two things. Some name the object the rule measured
+//! (`deployment="checkout"`, `pod="cart-59b7d8c6f-87l5t"`,
+//! `persistentvolumeclaim="data-db-0"`); others name the *scrape target* that
+//! exported the series (`job="kube-state-metrics"`, `endpoint="http"`,
+//! `instance="10.0.3.7:8080"`, `service="kube-prometheus-stack-kube-state-metrics"`).
+//! kube-prometheus-stack's rules (`kubernetes-apps`, `kubernetes-resources`,
+//! `kubernetes-storage`, `node-exporter`) keep both, so taking `service` at
+//! face value sends an investigation to the exporter. The table below lists
+//! the subject labels of the common exporters, most specific first; scrape
+//! target labels are used only when they name something that is not a
+//! monitoring component.
+//!
+//! When Prometheus scrapes a target whose own labels collide with target
+//! labels it renames them `exported_*`; those are the subject's and win.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The resolved subject of an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// The object's kind (`Deployment`, `Pod`, `Job`, `Node`, `Service`, …).
+    pub kind: String,
+    /// The object's name as the label gives it.
+    pub name: String,
+    /// The workload (or service) that owns it: a pod's controller, a PVC's
+    /// StatefulSet, an HPA's target by name; the name itself otherwise.
+    pub workload: String,
+    /// The label it was read from.
+    pub label: String,
+}
+
+/// (label, kind), most specific first. A label appears once.
+const SUBJECT_LABELS: &[(&str, &str)] = &[
+    // kube-state-metrics (kube-prometheus-stack `kubernetes-apps`,
+    // `kubernetes-resources`, `kubernetes-storage`).
+    ("exported_deployment", "Deployment"),
+    ("deployment", "Deployment"),
+    ("statefulset", "StatefulSet"),
+    ("daemonset", "DaemonSet"),
+    ("cronjob", "CronJob"),
+    ("job_name", "Job"),
+    ("horizontalpodautoscaler", "HorizontalPodAutoscaler"),
+    ("persistentvolumeclaim", "PersistentVolumeClaim"),
+    ("exported_pod", "Pod"),
+    ("pod", "Pod"),
+    // OpenTelemetry resource attributes (SigNoz rules, the OTel collector's
+    // Prometheus exporter with dots turned into underscores).
+    ("k8s.deployment.name", "Deployment"),
+    ("k8s_deployment_name", "Deployment"),
+    ("k8s.statefulset.name", "StatefulSet"),
+    ("k8s_statefulset_name", "StatefulSet"),
+    ("k8s.daemonset.name", "DaemonSet"),
+    ("k8s_daemonset_name", "DaemonSet"),
+    ("k8s.job.name", "Job"),
+    ("k8s_job_name", "Job"),
+    ("k8s.pod.name", "Pod"),
+    ("k8s_pod_name", "Pod"),
+    ("service.name", "Service"),
+    ("service_name", "Service"),
+    ("serviceName", "Service"),
+    ("exported_service", "Service"),
+    // Kafka exporters (kafka_exporter, kminion, Burrow): the consumer group
+    // lags, the topic is where.
+    ("consumergroup", "ConsumerGroup"),
+    ("consumer_group", "ConsumerGroup"),
+    ("group", "ConsumerGroup"),
+    ("topic", "Topic"),
+    // Data stores (postgres/mongodb/redis exporters set these).
+    ("datname", "Database"),
+    ("database", "Database"),
+    ("node", "Node"),
+    ("k8s.node.name", "Node"),
+    ("k8s_node_name", "Node"),
+    ("nodename", "Node"),
+    ("app.kubernetes.io/name", "App"),
+    ("app_kubernetes_io_name", "App"),
+    ("app", "App"),
+    ("service", "Service"),
+    ("container", "Container"),
+    ("exported_job", "Job"),
+];
+
+/// Names of monitoring components: a label holding one of these names the
+/// scraper, never the subject.
+const SCRAPERS: &[&str] = &[
+    "kube-state-metrics",
+    "node-exporter",
+    "kubelet",
+    "cadvisor",
+    "blackbox",
+    "prometheus",
+    "pushgateway",
+    "alertmanager",
+    "otel-collector",
+    "opentelemetry-collector",
+    "signoz",
+    "-exporter",
+    "exporter-",
+    "kube-prometheus-stack",
+];
+
+/// Whether a label value names a monitoring component.
+pub fn is_scraper(value: &str) -> bool {
+    let v = value.to_lowercase();
+    SCRAPERS.iter().any(|s| v.contains(s))
+}
+
+/// Resolves the subject from an alert's labels. `owner_of` maps a pod name
+/// to its workload (the engine's suffix rule).
+pub fn resolve(labels: &BTreeMap<String, String>, owner_of: fn(&str) -> String) -> Option<Subject> {
+    let job = labels.get("job").map(String::as_str).unwrap_or("");
+    for (label, kind) in SUBJECT_LABELS {
+        let Some(value) = labels.get(*label).map(|v| v.trim()) else {
+            continue;
+        };
+        if value.is_empty() || is_scraper(value) {
+            continue;
+        }
+        // `service`/`container`/`app` equal to the scrape job are the
+        // target's own names (`job="checkout", service="checkout"` is fine,
+        // `job="kube-state-metrics", container="kube-state-metrics"` is not,
+        // and was filtered above).
+        if matches!(*label, "group" | "database") && !job.to_lowercase().contains("exporter") {
+            // Too generic outside an exporter's series.
+            continue;
+        }
+        let workload = match *kind {
+            "Pod" => owner_of(value),
+            "PersistentVolumeClaim" => pvc_workload(value),
+            _ => value.to_string(),
+        };
+        return Some(Subject {
+            kind: kind.to_string(),
+            name: value.to_string(),
+            workload,
+            label: label.to_string(),
+        });
+    }
+    // node-exporter and blackbox alerts: the instance is the subject.
+    if let Some(instance) = labels.get("instance").filter(|_| {
+        let j = job.to_lowercase();
+        j.contains("node-exporter") || j.contains("node_exporter")
+    }) {
+        let host = instance
+            .rsplit_once(':')
+            .map_or(instance.as_str(), |(h, _)| h);
+        return Some(Subject {
+            kind: "Node".into(),
+            name: host.to_string(),
+            workload: host.to_string(),
+            label: "instance".into(),
+        });
+    }
+    if !job.is_empty() && !is_scraper(job) {
+        return Some(Subject {
+            kind: "Service".into(),
+            name: job.to_string(),
+            workload: job.to_string(),
+            label: "job".into(),
+        });
+    }
+    None
+}
+
+/// The workload behind a StatefulSet's claim: `data-db-0` (template `data`,
+/// StatefulSet `db`, ordinal 0) → `db`. Other claims stand for themselves.
+fn pvc_workload(claim: &str) -> String {
+    let Some((rest, ordinal)) = claim.rsplit_once('-') else {
+        return claim.to_string();
+    };
+    if ordinal.is_empty() || !ordinal.bytes().all(|b| b.is_ascii_digit()) {
+        return claim.to_string();
+    }
+    // The template name is the first dash-separated part; StatefulSet names
+    // may contain dashes themselves.
+    match rest.split_once('-') {
+        Some((_, set)) if !set.is_empty() => set.to_string(),
+        _ => claim.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn owner(pod: &str) -> String {
+        crate::engine::rules::owner_of(pod)
+    }
+
+    /// Label sets as kube-prometheus-stack's rules produce them: the
+    /// exporter's `service`, `job`, `endpoint` and `container` never win.
+    #[test]
+    fn kube_state_metrics_alerts_name_the_object_not_the_exporter() {
+        let ksm = [
+            ("job", "kube-state-metrics"),
+            ("endpoint", "http"),
+            ("service", "kube-prometheus-stack-kube-state-metrics"),
+            ("instance", "10.244.1.12:8080"),
+            ("container", "kube-state-metrics"),
+            ("namespace", "payments"),
+        ];
+        // (extra labels, kind, name, workload)
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str, &'a str);
+        let cases: &[Case<'_>] = &[
+            (
+                &[
+                    ("alertname", "KubeJobFailed"),
+                    ("job_name", "nightly-export"),
+                ],
+                "Job",
+                "nightly-export",
+                "nightly-export",
+            ),
+            (
+                &[
+                    ("alertname", "KubePodCrashLooping"),
+                    ("pod", "ledger-7d9f8b6c5d-x2k4q"),
+                    ("reason", "CrashLoopBackOff"),
+                ],
+                "Pod",
+                "ledger-7d9f8b6c5d-x2k4q",
+                "ledger",
+            ),
+            (
+                &[
+                    ("alertname", "KubeDeploymentReplicasMismatch"),
+                    ("deployment", "api"),
+                ],
+                "Deployment",
+                "api",
+                "api",
+            ),
+            (
+                &[
+                    ("alertname", "KubeStatefulSetReplicasMismatch"),
+                    ("statefulset", "kafka"),
+                ],
+                "StatefulSet",
+                "kafka",
+                "kafka",
+            ),
+            (
+                &[
+                    ("alertname", "KubePersistentVolumeFillingUp"),
+                    ("persistentvolumeclaim", "data-postgres-main-0"),
+                ],
+                "PersistentVolumeClaim",
+                "data-postgres-main-0",
+                "postgres-main",
+            ),
+            (
+                &[
+                    ("alertname", "KubeHpaMaxedOut"),
+                    ("horizontalpodautoscaler", "web"),
+                ],
+                "HorizontalPodAutoscaler",
+                "web",
+                "web",
+            ),
+        ];
+        for (extra, kind, name, workload) in cases {
+            let mut l = labels(&ksm);
+            l.extend(labels(extra));
+            let s = resolve(&l, owner).expect("a subject");
+            assert_eq!(
+                (s.kind.as_str(), s.name.as_str(), s.workload.as_str()),
+                (*kind, *name, *workload),
+                "{extra:?}"
+            );
+        }
+        // Nothing but the exporter: no subject rather than the exporter.
+        assert_eq!(resolve(&labels(&ksm), owner), None);
+    }
+
+    #[test]
+    fn node_exporter_and_signoz_and_application_labels() {
+        let node = labels(&[
+            ("alertname", "NodeFilesystemAlmostOutOfSpace"),
+            ("job", "node-exporter"),
+            ("instance", "ip-10-0-1-7.ec2.internal:9100"),
+            ("mountpoint", "/"),
+        ]);
+        let s = resolve(&node, owner).expect("node");
+        assert_eq!(
+            (s.kind.as_str(), s.name.as_str()),
+            ("Node", "ip-10-0-1-7.ec2.internal")
+        );
+        let signoz = labels(&[
+            ("alertname", "checkout error rate"),
+            ("service.name", "checkout"),
+            ("ruleId", "7"),
+        ]);
+        assert_eq!(
+            resolve(&signoz, owner).map(|s| s.workload),
+            Some("checkout".into())
+        );
+        // An application's own metrics: `service` is the subject.
+        let app = labels(&[
+            ("alertname", "HTTP5xxRateHigh"),
+            ("service", "orders"),
+            ("job", "orders"),
+            ("endpoint", "http"),
+        ]);
+        assert_eq!(
+            resolve(&app, owner).map(|s| s.workload),
+            Some("orders".into())
+        );
+        let kafka = labels(&[
+            ("alertname", "KafkaConsumerLagHigh"),
+            ("job", "kafka-exporter"),
+            ("consumergroup", "billing-consumer"),
+            ("topic", "invoices"),
+        ]);
+        assert_eq!(
+            resolve(&kafka, owner).map(|s| s.kind),
+            Some("ConsumerGroup".into())
+        );
+        // `exported_*` is the scraped object's own label.
+        let exported = labels(&[
+            ("alertname", "X"),
+            ("exported_pod", "api-5f7d8c9b6d-x2k4q"),
+            ("pod", "kube-state-metrics-6b7c9d-xyz12"),
+        ]);
+        assert_eq!(
+            resolve(&exported, owner).map(|s| s.workload),
+            Some("api".into())
+        );
+    }
+}
