@@ -539,6 +539,8 @@ pub struct Inside {
     pub affected: Vec<String>,
     /// Nodes hosting pods of affected workloads.
     pub nodes: BTreeSet<String>,
+    /// Workloads with a pod on one of those nodes.
+    pub neighbours: Vec<String>,
 }
 
 /// Strips a `kubectl logs --timestamps` prefix.
@@ -605,6 +607,58 @@ struct LogFinding<'a> {
     order: usize,
 }
 
+/// Kinds whose failure sits on the far side of a call: a TLS error is about
+/// the server's certificate, a 401 about the credentials it refused.
+const PEER_SIDE: &[&str] = &[
+    "certificate_expired",
+    "credentials_expired",
+    "dependency_unreachable",
+    "rate_limited",
+    "authorization_denied",
+];
+
+/// The peer a failure line implies when its signature captured none: the
+/// host of the URL it was calling, for kinds that sit on the far side.
+pub fn implied_peer(kind: &str, line: &str) -> Option<String> {
+    if PEER_SIDE.contains(&kind) {
+        url_host(line)
+    } else {
+        None
+    }
+}
+
+/// Addresses named with their host anywhere in the pack's logs: `Post
+/// "http://inventory.shop.svc/reserve": dial tcp 10.96.87.14:80` says that
+/// 10.96.87.14 is inventory, which serves for lines that give only the
+/// address.
+pub fn address_book(pack: &EvidencePack) -> BTreeMap<String, String> {
+    static DIAL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let dial = DIAL.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)(?:dial tcp|connect to|connecting to|->)\s*(\d{1,3}(?:\.\d{1,3}){3})",
+        )
+        .ok()
+    });
+    let mut book = BTreeMap::new();
+    let texts = pack
+        .of("logs")
+        .chain(pack.of("log_patterns"))
+        .chain(pack.of("search_logs"));
+    for o in texts {
+        for line in o.outcome.text.lines() {
+            if let Some((name, ip)) = named_address(line) {
+                book.entry(ip).or_insert(name);
+            }
+            if let (Some(host), Some(c)) =
+                (url_host(line), dial.as_ref().and_then(|d| d.captures(line)))
+            {
+                book.entry(c[1].to_string()).or_insert(host);
+            }
+        }
+    }
+    book
+}
+
 /// Reads pods, logs and events through the catalogue.
 pub fn read(
     pack: &EvidencePack,
@@ -613,6 +667,7 @@ pub fn read(
     subject: Option<&str>,
 ) -> Inside {
     let mut inside = Inside::default();
+    let book = address_book(pack);
     let weight = |h: &Hit<'_>| f64::from(h.signature.strength);
 
     // Containers: waiting and termination reasons and messages, the scheduler's words.
@@ -680,6 +735,25 @@ pub fn read(
         }
     }
 
+    // The subject's pods count as affected even when Kubernetes finds them
+    // healthy: their node is where a neighbour would hurt them.
+    for p in world
+        .pods
+        .iter()
+        .filter(|p| subject.is_some_and(|s| same_component(&p.owner, s)))
+    {
+        if let Some(n) = &p.node {
+            inside.nodes.insert(n.clone());
+        }
+    }
+    for p in &world.pods {
+        if p.node.as_ref().is_some_and(|n| inside.nodes.contains(n))
+            && !inside.neighbours.contains(&p.owner)
+        {
+            inside.neighbours.push(p.owner.clone());
+        }
+    }
+
     // Container logs.
     for o in pack.of("logs") {
         let pod = o.args.get("pod").and_then(Value::as_str).unwrap_or("");
@@ -698,7 +772,7 @@ pub fn read(
         // What the stream itself says about its peers: `Connecting to
         // backend:80 (10.0.3.7:80)` names the address the next line's
         // "connection refused" or "timed out" is about.
-        let mut aliases: BTreeMap<String, String> = BTreeMap::new();
+        let mut aliases: BTreeMap<String, String> = book.clone();
         let mut context: Option<(String, usize)> = None;
         for (i, line) in o.outcome.text.lines().enumerate() {
             let (body, at) = log_body(line);
@@ -727,6 +801,9 @@ pub fn read(
                 && let Some(host) = url_host(body)
             {
                 hit.peer = Some(host);
+            }
+            if hit.peer.is_none() {
+                hit.peer = implied_peer(&hit.signature.kind, body);
             }
             // A peerless connection failure right after an attempt to reach a
             // peer is about that peer.

@@ -134,6 +134,8 @@ pub struct Reach {
     pub nodes: Option<BTreeSet<String>>,
     /// Components named as peers by the errors of affected workloads.
     pub peers: Vec<String>,
+    /// Workloads with a pod on a node that hosts an affected pod.
+    pub neighbours: Vec<String>,
     /// The first symptom: the earliest start of anything failing in the
     /// alert's reach (or the alert's start).
     pub first_symptom: Option<Timestamp>,
@@ -199,6 +201,7 @@ fn explain_away(groups: Vec<Suspect>) -> Vec<Suspect> {
         parent[j] = (0..n)
             .filter(|&i| {
                 i != j
+                    && established(&groups[i])
                     && same_component(&groups[i].component, &groups[j].component)
                     && explains(groups[i].kind, groups[j].kind)
                     && !explains(groups[j].kind, groups[i].kind)
@@ -238,6 +241,13 @@ fn explain_away(groups: Vec<Suspect>) -> Vec<Suspect> {
     out.into_iter().flatten().collect()
 }
 
+/// Whether a suspect is a confirmed finding rather than a hint: only those
+/// explain other suspects ("memory at 99% of the limit" is not an OOM kill
+/// and explains no latency).
+fn established(g: &Suspect) -> bool {
+    g.signals.iter().any(|s| s.weight >= 2.0)
+}
+
 /// How much the suspect touches what is failing.
 fn reach_factor(scope: &Scope, reach: &Reach, g: &Suspect) -> f64 {
     let c = &g.component;
@@ -260,11 +270,21 @@ fn reach_factor(scope: &Scope, reach: &Reach, g: &Suspect) -> f64 {
     }
     match g.kind {
         // A node matters through the pods it hosts.
-        "node_failure" | "noisy_neighbor" => match &reach.nodes {
+        "node_failure" => match &reach.nodes {
             Some(nodes) if nodes.iter().any(|n| same_component(n, c)) => 1.2,
             Some(nodes) if !nodes.is_empty() => 0.35,
             _ => 0.9,
         },
+        // A neighbour matters when it shares a node with the affected pods.
+        "noisy_neighbor" => {
+            if is(&reach.neighbours) {
+                1.2
+            } else if reach.nodes.as_ref().is_some_and(|n| !n.is_empty()) {
+                0.6
+            } else {
+                0.9
+            }
+        }
         // Shared data stores: related through the services that use them.
         "missing_index" | "lock_contention" | "replication_lag" => 1.0,
         // Named by a caller's errors: related by construction.

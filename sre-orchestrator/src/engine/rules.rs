@@ -24,7 +24,9 @@ use regex::Regex;
 
 use super::Scope;
 use super::collect::EvidencePack;
+use super::inside::World;
 use super::parse::{self, ServiceHealth};
+use super::signatures::{Catalogue, Field};
 use crate::rca::{Evidence, TimelineEvent};
 
 /// One observation pointing at a (component, kind).
@@ -545,8 +547,32 @@ const PROPAGATED: &[&str] = &[
     "error",
 ];
 
-fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+/// The component a peer named in an error stands for: a Service or pod of
+/// the cluster, a service the telemetry knows, or the host's first DNS
+/// label; `None` for an address nothing resolves.
+fn peer_component(peer: &str, world: &World, known: &[String]) -> Option<String> {
+    if let Some((svc, workloads)) = world.resolve(peer) {
+        return svc
+            .map(|s| s.name.clone())
+            .or_else(|| workloads.first().cloned());
+    }
+    let host = peer.split([':', '/']).next().unwrap_or(peer);
+    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let label = host.split('.').next().unwrap_or(host).to_lowercase();
+    Some(
+        known
+            .iter()
+            .find(|k| same_component(k, &label))
+            .cloned()
+            .unwrap_or(label),
+    )
+}
+
+fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogue: &Catalogue) {
     let known: Vec<String> = ctx.health.keys().cloned().collect();
+    let book = super::inside::address_book(pack);
     for o in pack.of("log_patterns") {
         for p in parse::log_patterns(&o.outcome.text) {
             let fresh = p.kind == "NEW";
@@ -582,6 +608,36 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
                 "signoz.logs",
                 format!("first {} log line in {service}: {shown}", p.kind),
             );
+            // The catalogue first: a signature written from the software's own
+            // words; the cue lists below are the fallback for texts it does
+            // not know.
+            let line = p.example.as_deref().unwrap_or(&p.template);
+            if let Some(hit) = catalogue
+                .best(Field::Log, line)
+                .or_else(|| catalogue.best(Field::Log, &p.template))
+                .filter(|h| h.signature.strength >= 2)
+                && let Some(kind) = super::signatures::KINDS
+                    .iter()
+                    .copied()
+                    .find(|k| *k == hit.signature.kind)
+            {
+                let peer = hit
+                    .peer
+                    .clone()
+                    .map(|p| {
+                        let ip = p.split(':').next().unwrap_or(&p).to_string();
+                        book.get(&ip).cloned().unwrap_or(p)
+                    })
+                    .or_else(|| super::inside::implied_peer(&hit.signature.kind, line));
+                let component = peer
+                    .as_deref()
+                    .and_then(|peer| peer_component(peer, world, &known))
+                    .filter(|c| !same_component(c, &service))
+                    .unwrap_or_else(|| service.clone());
+                let weight = base - 4.0 + f64::from(hit.signature.strength) + volume;
+                ctx.signal(&component, kind, weight, &o.tool, detail, at);
+                continue;
+            }
             let (kind, component) = if has(&text, TLS_CUES) {
                 (
                     "certificate_expired",
@@ -910,9 +966,16 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     read_events(&mut ctx, pack);
     read_rollouts(&mut ctx, pack);
     let degraded = read_services(&mut ctx, pack);
-    read_patterns(&mut ctx, pack);
+    let world = super::inside::World::from_pack(pack);
+    let catalogue = super::signatures::Catalogue::builtin();
+    read_patterns(&mut ctx, pack, &world, catalogue);
     read_mongo(&mut ctx, pack, &degraded);
     read_usage(&mut ctx, pack, &degraded);
+    // Inside the workloads: container states, logs and events, read through
+    // the signature catalogue.
+    let inside = super::inside::read(pack, &world, catalogue, scope.service.as_deref());
+    ctx.signals.extend(inside.signals);
+    ctx.timeline.extend(inside.timeline);
 
     let edges: Vec<parse::Edge> = pack
         .of("service_dependencies")
@@ -1143,17 +1206,6 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         }
     }
 
-    // Inside the workloads: container states, logs and events, read through
-    // the signature catalogue.
-    let world = super::inside::World::from_pack(pack);
-    let inside = super::inside::read(
-        pack,
-        &world,
-        super::signatures::Catalogue::builtin(),
-        scope.service.as_deref(),
-    );
-    ctx.signals.extend(inside.signals);
-    ctx.timeline.extend(inside.timeline);
     let mut affected = inside.affected;
     if let Some(s) = &scope.service
         && !affected.iter().any(|a| same_component(a, s))
@@ -1173,6 +1225,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         affected,
         nodes: (!inside.nodes.is_empty()).then_some(inside.nodes),
         peers: inside.peers,
+        neighbours: inside.neighbours,
         first_symptom,
     };
     let suspects = super::rank::rank(scope, &ctx.signals, &reach);
