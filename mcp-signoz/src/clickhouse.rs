@@ -173,7 +173,9 @@ const SPAN_COLUMNS: &str = "toInt64(toUnixTimestamp64Nano(timestamp)) AS ts, \
      CAST(attributes_string, 'Map(String, String)') AS attributes_string, \
      CAST(attributes_number, 'Map(String, Float64)') AS attributes_number, \
      CAST(attributes_bool, 'Map(String, Bool)') AS attributes_bool, \
-     CAST(resources_string, 'Map(String, String)') AS resources_string";
+     CAST(resources_string, 'Map(String, String)') AS resources_string, \
+     if(has_error, arrayFilter(e -> JSONExtractString(e, 'name') = 'exception', events), \
+        CAST([], 'Array(String)')) AS events";
 
 #[derive(Row, Deserialize)]
 struct RedCh {
@@ -208,6 +210,7 @@ struct SpanCh {
     attributes_number: Vec<(String, f64)>,
     attributes_bool: Vec<(String, bool)>,
     resources_string: Vec<(String, String)>,
+    events: Vec<String>,
 }
 
 impl From<SpanCh> for SpanRow {
@@ -227,6 +230,7 @@ impl From<SpanCh> for SpanRow {
             attributes_number: s.attributes_number.into_iter().collect(),
             attributes_bool: s.attributes_bool.into_iter().collect(),
             resources_string: s.resources_string.into_iter().collect(),
+            events: s.events,
         }
     }
 }
@@ -443,13 +447,17 @@ impl Store for ClickHouseStore {
     }
 
     async fn errors(&self, q: &ErrorQuery) -> StoreResult<Vec<ErrorRow>> {
+        // No status message: the exception event names the error, exactly as
+        // `structured::exception_summary` reads it.
         let sql = format!(
-            "SELECT toString(name) AS operation, status_message AS message, count() AS count, \
+            "SELECT toString(name) AS operation, \
+             if(status_message != '', status_message, {sum}) AS message, count() AS count, \
              toString(min(trace_id)) AS trace_id FROM {} \
              WHERE {SPAN_TIME} AND {SVC} = {{service:String}} AND has_error \
              GROUP BY operation, message ORDER BY count DESC, operation, message \
              LIMIT {{limit:UInt64}}",
-            self.tables.spans
+            self.tables.spans,
+            sum = *crate::structured::SQL_EXCEPTION_SUMMARY,
         );
         let query = self
             .span_time(self.client.query(&sql), q.range)
@@ -578,10 +586,20 @@ impl Store for ClickHouseStore {
             sql.push_str(" AND resources_string['service.name'] = {service:String}");
         }
         if q.min_severity.is_some() {
-            sql.push_str(" AND severity_number >= {sev:UInt8}");
+            // Records without a severity (JSON or logfmt the collector did not
+            // parse) are judged by the level in their text, exactly as the
+            // embedded store does. `?` is the crate's bind marker: doubled.
+            sql.push_str(&format!(
+                " AND (severity_number >= {{sev:UInt8}} OR (severity_number = 0 AND {} >= {{sev:UInt8}}))",
+                crate::severity::SQL_EFFECTIVE_SEVERITY.replace('?', "??")
+            ));
         }
         if q.contains.is_some() {
-            sql.push_str(" AND positionCaseInsensitive(body, {contains:String}) > 0");
+            sql.push_str(
+                " AND (positionCaseInsensitive(body, {contains:String}) > 0 \
+                 OR positionCaseInsensitive(attributes_string['exception.message'], {contains:String}) > 0 \
+                 OR positionCaseInsensitive(attributes_string['exception.type'], {contains:String}) > 0)",
+            );
         }
         if q.regex.is_some() {
             sql.push_str(" AND match(body, {regex:String})");

@@ -253,8 +253,14 @@ impl Store for EmbeddedStore {
             if !s.has_error || s.service() != q.service {
                 continue;
             }
+            // No status message: the exception event names the error.
+            let message = if s.status_message.is_empty() {
+                crate::structured::exception_summary(&s.events)
+            } else {
+                s.status_message.clone()
+            };
             let g = groups
-                .entry((s.name.clone(), s.status_message.clone()))
+                .entry((s.name.clone(), message))
                 .or_insert((0, s.trace_id.clone()));
             g.0 += 1;
             if s.trace_id < g.1 {
@@ -380,11 +386,21 @@ impl Store for EmbeddedStore {
             .logs_in(q.range)
             .iter()
             .filter(|l| q.service.as_deref().is_none_or(|svc| l.service() == svc))
-            .filter(|l| q.min_severity.is_none_or(|n| l.severity_number >= n))
             .filter(|l| {
-                q.contains
-                    .as_deref()
-                    .is_none_or(|c| contains_ascii_ci(&l.body, c))
+                q.min_severity
+                    .is_none_or(|n| crate::severity::effective_severity(l) >= n)
+            })
+            .filter(|l| {
+                // The exception attributes hold the text of exception-only
+                // records (body "Request failed"): searched too.
+                q.contains.as_deref().is_none_or(|c| {
+                    contains_ascii_ci(&l.body, c)
+                        || ["exception.message", "exception.type"].iter().any(|k| {
+                            l.attributes_string
+                                .get(*k)
+                                .is_some_and(|v| contains_ascii_ci(v, c))
+                        })
+                })
             })
             .filter(|l| re.as_ref().is_none_or(|re| re.is_match(&l.body)))
             .filter(|l| trace.as_deref().is_none_or(|t| l.trace_id == t))

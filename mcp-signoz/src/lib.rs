@@ -36,6 +36,15 @@
 //! ([`mcp_kit`]) adds redaction, the response budget and argument validation
 //! to every result.
 //!
+//! **Read the inside of errors.** The cause is usually in the details, not in
+//! a log body like `Request failed`: OpenTelemetry `exception.*` attributes,
+//! the message and error fields of JSON/logfmt bodies (Spring Boot, ECS, zap,
+//! pino, logrus, Python loggers), span status messages and `exception`
+//! events. [`structured`] reads them into one form, `message — Type: error`
+//! plus the top stack frame; templates are mined from it, log and span lines
+//! show it, and [`severity`] takes a record's level from its body when the
+//! collector parsed none — in SQL too, so both stores agree.
+//!
 //! **Usable in-process.** [`ops::Signoz`] is generic over the store and takes
 //! the same argument structs as the MCP tools, so the orchestrator calls it
 //! directly, without MCP.
@@ -48,8 +57,12 @@ pub mod otlp;
 pub mod render;
 pub mod schema;
 pub mod server;
+pub mod severity;
+pub mod stack;
 pub mod store;
+pub mod structured;
 pub mod time;
+pub mod trace_view;
 
 pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
 pub use embedded::EmbeddedStore;

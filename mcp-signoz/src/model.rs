@@ -156,6 +156,9 @@ pub struct SpanRow {
     pub attributes_bool: BTreeMap<String, bool>,
     /// Resource attributes.
     pub resources_string: BTreeMap<String, String>,
+    /// Span events as SigNoz stores them: one JSON object per event,
+    /// `{"name":"exception","timeUnixNano":…,"attributeMap":{"exception.type":…}}`.
+    pub events: Vec<String>,
 }
 
 impl SpanRow {
@@ -387,7 +390,8 @@ pub struct LogQuery {
     pub service: Option<String>,
     /// Only records at or above this OTLP severity number.
     pub min_severity: Option<u8>,
-    /// Body contains this text, case-insensitively.
+    /// Body, `exception.message` or `exception.type` contains this text,
+    /// case-insensitively.
     pub contains: Option<String>,
     /// Body matches this regular expression (RE2 syntax).
     pub regex: Option<String>,

@@ -15,11 +15,15 @@ use serde::Deserialize;
 
 use crate::model::{
     AttrFilter, ErrorQuery, LogQuery, MetricQuery, Nanos, Order, RedGroup, RedQuery, RedRow,
-    SECOND, SpanQuery, SpanRow, SpanScope, TimeRange, span_kind,
+    SECOND, SpanQuery, SpanScope, TimeRange, span_kind,
 };
 use crate::render::{Table, num, one_line, pct, rate};
+use crate::severity::effective_severity;
 use crate::store::{Store, StoreError};
+use crate::structured::log_view;
 use crate::time::{self, fmt_duration, fmt_hms, fmt_range, fmt_span, fmt_ts};
+pub use crate::trace_view::render_trace;
+use crate::trace_view::{error_detail, status};
 
 /// Why a tool call failed.
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +105,7 @@ pub struct LogsArgs {
     pub service: Option<String>,
     /// Minimum severity: trace, debug, info, warn, error or fatal.
     pub severity: Option<String>,
-    /// Body contains this text (case-insensitive).
+    /// Body, exception type or exception message contains this text (case-insensitive).
     pub contains: Option<String>,
     /// Body matches this regular expression (RE2 syntax).
     pub regex: Option<String>,
@@ -130,7 +134,7 @@ pub struct PatternsArgs {
     pub service: Option<String>,
     /// Minimum severity: trace, debug, info, warn, error or fatal.
     pub severity: Option<String>,
-    /// Body contains this text (case-insensitive).
+    /// Body, exception type or exception message contains this text (case-insensitive).
     pub contains: Option<String>,
     /// Attribute filters `key=value`, all must match.
     pub attributes: Option<Vec<String>>,
@@ -324,10 +328,6 @@ fn framed(source: &str, body: &str) -> String {
     } else {
         untrusted::frame(source, body)
     }
-}
-
-fn short_id(id: &str) -> &str {
-    id.get(..16).unwrap_or(id)
 }
 
 impl<S: Store> Signoz<S> {
@@ -644,12 +644,15 @@ impl<S: Store> Signoz<S> {
         let lines: Vec<String> = rows
             .iter()
             .map(|r| {
+                // Structured bodies and exception attributes read as
+                // `message — Type: error (top frame) key=value…`; plain
+                // bodies as they are.
                 let mut line = format!(
                     "{} {:<5} {:<svc_width$} {}",
                     fmt_ts(r.timestamp),
-                    sev_short(&r.severity_text, r.severity_number),
+                    sev_short(&r.severity_text, effective_severity(r)),
                     r.service(),
-                    one_line(&r.body, 2000)
+                    one_line(&log_view(r).record_line(), 2000)
                 );
                 if !r.trace_id.is_empty() {
                     line.push_str(&format!(" trace={}", r.trace_id));
@@ -712,25 +715,35 @@ impl<S: Store> Signoz<S> {
             ));
         }
         let mut miner = WindowedMiner::default();
-        // Per raw template id: services, and the first incident line (body, trace).
+        // Templates are mined from the readable text (message plus error,
+        // see `structured`), so JSON timestamps do not split a template and a
+        // new exception behind an old message is a new template.
+        // Per raw template id: services, and the first incident line (time,
+        // readable line, trace).
         let mut services: HashMap<u32, BTreeSet<String>> = HashMap::new();
-        let mut firsts: HashMap<u32, (Nanos, &str, &str)> = HashMap::new();
+        let mut firsts: HashMap<u32, (Nanos, String, &str)> = HashMap::new();
         for r in &base_rows {
-            let id = miner.add_at(Window::Baseline, &r.body, r.timestamp / 1_000_000);
+            let text = log_view(r).template_text();
+            let id = miner.add_at(Window::Baseline, &text, r.timestamp / 1_000_000);
             services
                 .entry(id.0)
                 .or_default()
                 .insert(r.service().to_string());
         }
         for r in &incident {
-            let id = miner.add_at(Window::Incident, &r.body, r.timestamp / 1_000_000);
+            let view = log_view(r);
+            let id = miner.add_at(
+                Window::Incident,
+                &view.template_text(),
+                r.timestamp / 1_000_000,
+            );
             services
                 .entry(id.0)
                 .or_default()
                 .insert(r.service().to_string());
             firsts
                 .entry(id.0)
-                .or_insert((r.timestamp, r.body.as_str(), r.trace_id.as_str()));
+                .or_insert_with(|| (r.timestamp, view.line(), r.trace_id.as_str()));
         }
         let changes = miner.compare(&CompareOptions {
             baseline_span_ms: (base_len > 0).then_some((base_len / 1_000_000) as u64),
@@ -743,11 +756,17 @@ impl<S: Store> Signoz<S> {
         for (id, s) in services {
             svc_by_root.entry(root(id)).or_default().extend(s);
         }
-        let mut first_by_root: HashMap<u32, (Nanos, &str, &str)> = HashMap::new();
+        let mut first_by_root: HashMap<u32, (Nanos, String, &str)> = HashMap::new();
         for (id, f) in firsts {
-            let e = first_by_root.entry(root(id)).or_insert(f);
-            if (f.0, f.1) < (e.0, e.1) {
-                *e = f;
+            match first_by_root.entry(root(id)) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(f);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    if (f.0, &f.1) < (o.get().0, &o.get().1) {
+                        o.insert(f);
+                    }
+                }
             }
         }
         let count = |k: ChangeKind| changes.iter().filter(|c| c.kind == k).count();
@@ -800,7 +819,7 @@ impl<S: Store> Signoz<S> {
             ]);
             if matches!(c.kind, ChangeKind::New | ChangeKind::Surged)
                 && samples.len() < 5
-                && let Some((ts, body, trace)) = first_by_root.get(&c.id.0)
+                && let Some((ts, line, trace)) = first_by_root.get(&c.id.0)
             {
                 let trace = if trace.is_empty() {
                     String::new()
@@ -810,7 +829,7 @@ impl<S: Store> Signoz<S> {
                 samples.push(format!(
                     "{kind} {}: {}{trace}",
                     fmt_hms(*ts),
-                    one_line(body, 500)
+                    one_line(line, 500)
                 ));
             }
         }
@@ -883,7 +902,14 @@ impl<S: Store> Signoz<S> {
                 status(s),
             ]);
         }
-        let (header, lines) = t.lines();
+        let (header, mut lines) = t.lines();
+        // An error span's exception goes under its row, in the same page.
+        for (line, s) in lines.iter_mut().zip(&rows) {
+            if let Some(d) = error_detail(s) {
+                line.push_str("\n  ");
+                line.push_str(&d);
+            }
+        }
         let intro = format!(
             "{} spans in {}, {} first{}",
             rows.len(),
@@ -1276,22 +1302,6 @@ fn sev_short(text: &str, number: u8) -> String {
     }
 }
 
-fn status(s: &SpanRow) -> String {
-    if s.has_error {
-        if s.status_message.is_empty() {
-            "ERROR".into()
-        } else {
-            format!("ERROR {}", one_line(&s.status_message, 160))
-        }
-    } else {
-        let code = s
-            .attributes_number
-            .get("http.response.status_code")
-            .or_else(|| s.attributes_number.get("http.status_code"));
-        code.map_or("ok".into(), |c| format!("ok {c}"))
-    }
-}
-
 fn verdict(cur: Option<&RedRow>, base: Option<&RedRow>, cur_len: Nanos, base_len: Nanos) -> String {
     let (Some(c), Some(b)) = (cur, base) else {
         return match (cur, base) {
@@ -1345,101 +1355,4 @@ fn verdict(cur: Option<&RedRow>, base: Option<&RedRow>, cur_len: Nanos, base_len
     } else {
         format!("Verdict: {}.", notes.join("; "))
     }
-}
-
-/// Renders a trace: one line per span, indented by depth, the critical path
-/// (from the root, always the child that finishes last) marked `*`, errors
-/// marked `!`.
-pub fn render_trace(id: &str, spans: &[SpanRow], cut: bool) -> String {
-    let ids: HashMap<&str, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id.as_str(), i))
-        .collect();
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
-    let mut roots = Vec::new();
-    for (i, s) in spans.iter().enumerate() {
-        match ids.get(s.parent_span_id.as_str()) {
-            Some(&p) if !s.parent_span_id.is_empty() && p != i => children[p].push(i),
-            _ => roots.push(i),
-        }
-    }
-    let end = |i: usize| spans[i].timestamp + spans[i].duration_nano as i64;
-    let t0 = spans.iter().map(|s| s.timestamp).min().unwrap_or(0);
-    let t1 = (0..spans.len()).map(end).max().unwrap_or(t0);
-    // Critical path: from the longest root, follow the last-finishing child.
-    let mut critical = vec![false; spans.len()];
-    if let Some(&root) = roots
-        .iter()
-        .max_by_key(|&&r| (spans[r].duration_nano, std::cmp::Reverse(r)))
-    {
-        let mut cur = root;
-        loop {
-            critical[cur] = true;
-            match children[cur]
-                .iter()
-                .copied()
-                .max_by_key(|&c| (end(c), std::cmp::Reverse(c)))
-            {
-                Some(next) => cur = next,
-                None => break,
-            }
-        }
-    }
-    let services: BTreeSet<&str> = spans.iter().map(SpanRow::service).collect();
-    let errors = spans.iter().filter(|s| s.has_error).count();
-    let mut out = format!(
-        "Trace {id}: {} spans, {} services, {}, {} errors, started {}Z{}\n",
-        spans.len(),
-        services.len(),
-        fmt_duration((t1 - t0) as f64),
-        errors,
-        fmt_ts(t0),
-        if cut { " (first 2000 spans only)" } else { "" }
-    );
-    out.push_str("* critical path  ! error\n");
-    let mut t = Table::new(&[">START", ">DURATION", "", "SPAN", "STATUS"]);
-    let mut stack: Vec<(usize, usize)> = roots.iter().rev().map(|&r| (r, 0)).collect();
-    let mut seen = vec![false; spans.len()];
-    while let Some((i, depth)) = stack.pop() {
-        if std::mem::replace(&mut seen[i], true) {
-            continue;
-        }
-        let s = &spans[i];
-        let mark = format!(
-            "{}{}",
-            if critical[i] { "*" } else { " " },
-            if s.has_error { "!" } else { " " }
-        );
-        let kind = match s.kind {
-            span_kind::CLIENT => " (client)",
-            span_kind::PRODUCER => " (producer)",
-            span_kind::CONSUMER => " (consumer)",
-            _ => "",
-        };
-        t.row(vec![
-            format!("+{}", fmt_duration((s.timestamp - t0) as f64)),
-            fmt_duration(s.duration_nano as f64),
-            mark,
-            format!(
-                "{}{} {}{kind}",
-                "  ".repeat(depth.min(20)),
-                s.service(),
-                s.name
-            ),
-            status(s),
-        ]);
-        let mut kids = children[i].clone();
-        kids.sort_by(|&a, &b| {
-            spans[a]
-                .timestamp
-                .cmp(&spans[b].timestamp)
-                .then_with(|| spans[a].span_id.cmp(&spans[b].span_id))
-        });
-        for &k in kids.iter().rev() {
-            stack.push((k, depth + 1));
-        }
-    }
-    out.push_str(&framed(&format!("trace {}", short_id(id)), &t.render()));
-    out
 }

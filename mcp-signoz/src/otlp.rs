@@ -14,9 +14,11 @@
 //! The mapping follows SigNoz's exporters: string attributes go to
 //! `attributes_string`, int and double to `attributes_number`, bool to
 //! `attributes_bool`, arrays and maps to `attributes_string` as JSON; resource
-//! attributes all to `resources_string`. A span is an error when its status
-//! code is 2 (`STATUS_CODE_ERROR`). Histograms become the series `<name>.count`,
-//! `<name>.sum` and `<name>.bucket` (with an `le` label, cumulative counts).
+//! attributes all to `resources_string`; span events to `events`, one JSON
+//! object each with its attributes as strings (`attributeMap`). A span is an
+//! error when its status code is 2 (`STATUS_CODE_ERROR`). Histograms become
+//! the series `<name>.count`, `<name>.sum` and `<name>.bucket` (with an `le`
+//! label, cumulative counts).
 
 use std::collections::BTreeMap;
 
@@ -225,6 +227,32 @@ pub fn fingerprint(name: &str, labels: &BTreeMap<String, String>) -> u64 {
     h
 }
 
+/// A span event as SigNoz's traces exporter stores it in `events`: a JSON
+/// object with the name, time, attributes as strings, and `isError` for the
+/// exception event of an error span.
+fn signoz_event(e: &Value, span_error: bool) -> String {
+    let name = e.get("name").and_then(Value::as_str).unwrap_or("");
+    let mut attrs = serde_json::Map::new();
+    for kv in items(e, "attributes") {
+        if let (Some(key), Some(value)) = (kv.get("key").and_then(Value::as_str), kv.get("value")) {
+            attrs.insert(key.to_string(), Value::String(any_value_text(value)));
+        }
+    }
+    let mut ev = serde_json::Map::new();
+    ev.insert("name".into(), Value::String(name.to_string()));
+    ev.insert(
+        "timeUnixNano".into(),
+        Value::from(nanos(e.get("timeUnixNano")).max(0) as u64),
+    );
+    if !attrs.is_empty() {
+        ev.insert("attributeMap".into(), Value::Object(attrs));
+    }
+    if span_error && name == "exception" {
+        ev.insert("isError".into(), Value::Bool(true));
+    }
+    Value::Object(ev).to_string()
+}
+
 /// Adds the contents of one OTLP/JSON object to `out`.
 pub fn add_otlp(v: &Value, out: &mut Telemetry) {
     for rl in items(v, "resourceLogs") {
@@ -323,6 +351,9 @@ pub fn add_otlp(v: &Value, out: &mut Telemetry) {
                     attributes_number: a.numbers,
                     attributes_bool: a.bools,
                     resources_string: res.clone(),
+                    events: items(sp, "events")
+                        .map(|e| signoz_event(e, code == 2))
+                        .collect(),
                 });
             }
         }
@@ -555,7 +586,7 @@ mod tests {
         let mut t = Telemetry::default();
         add_text(
             r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeLogs":[{"logRecords":[{"timeUnixNano":"1000","severityNumber":17,"body":{"stringValue":"boom"},"attributes":[{"key":"n","value":{"intValue":"3"}},{"key":"ok","value":{"boolValue":true}},{"key":"tags","value":{"arrayValue":{"values":[{"stringValue":"a"}]}}}],"traceId":"ABCD"}]}]}]}
-{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeSpans":[{"spans":[{"traceId":"t","spanId":"s","name":"GET /","kind":"SPAN_KIND_SERVER","startTimeUnixNano":"10","endTimeUnixNano":"35","status":{"code":"STATUS_CODE_ERROR","message":"bad"}}]}]}]}
+{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeSpans":[{"spans":[{"traceId":"t","spanId":"s","name":"GET /","kind":"SPAN_KIND_SERVER","startTimeUnixNano":"10","endTimeUnixNano":"35","status":{"code":"STATUS_CODE_ERROR","message":"bad"},"events":[{"timeUnixNano":"20","name":"exception","attributes":[{"key":"exception.type","value":{"stringValue":"E"}},{"key":"exception.escaped","value":{"boolValue":true}}]}]}]}]}]}
 {"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeMetrics":[{"metrics":[{"name":"lat","histogram":{"aggregationTemporality":2,"dataPoints":[{"timeUnixNano":"2000000","count":"3","sum":1.5,"bucketCounts":["1","2"],"explicitBounds":[0.5]}]}}]}]}]}
 "#,
             &mut t,
@@ -572,6 +603,13 @@ mod tests {
         assert_eq!(l.service(), "api");
         let s = &t.spans[0];
         assert_eq!((s.kind, s.duration_nano, s.has_error), (2, 25, true));
+        // Events as SigNoz's exporter stores them: attribute values as strings.
+        let ev: Value = serde_json::from_str(&s.events[0]).unwrap();
+        assert_eq!(
+            ev,
+            serde_json::json!({"name": "exception", "timeUnixNano": 20, "isError": true,
+                "attributeMap": {"exception.type": "E", "exception.escaped": "true"}})
+        );
         let names: Vec<&str> = t.series.iter().map(|s| s.metric_name.as_str()).collect();
         assert_eq!(names, ["lat.count", "lat.sum", "lat.bucket", "lat.bucket"]);
         let le: Vec<&str> = t.series[2..]

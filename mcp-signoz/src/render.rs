@@ -32,8 +32,7 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// Header line and row lines, separately (for paging).
-    pub fn lines(&self) -> (String, Vec<String>) {
+    fn widths(&self) -> Vec<usize> {
         let n = self.headers.len();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
         for r in &self.rows {
@@ -41,6 +40,18 @@ impl Table {
                 widths[i] = widths[i].max(c.chars().count());
             }
         }
+        widths
+    }
+
+    /// The character offset at which column `col` starts in rendered lines.
+    pub fn column_start(&self, col: usize) -> usize {
+        self.widths().iter().take(col).map(|w| w + 2).sum()
+    }
+
+    /// Header line and row lines, separately (for paging).
+    pub fn lines(&self) -> (String, Vec<String>) {
+        let n = self.headers.len();
+        let widths = self.widths();
         let fmt = |cells: &[String]| {
             let mut line = String::new();
             for (i, width) in widths.iter().enumerate() {
@@ -147,6 +158,7 @@ mod tests {
         t.row(vec!["a".into(), "1".into()]);
         t.row(vec!["long name".into(), "100".into()]);
         assert_eq!(t.render(), "NAME         N\na            1\nlong name  100");
+        assert_eq!((t.column_start(0), t.column_start(1)), (0, 11));
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! * `signoz_traces.signoz_index_v3`: `ts_bucket_start`, `timestamp`
 //!   (DateTime64(9)), `trace_id`, `span_id`, `parent_span_id`, `name`, `kind`,
 //!   `duration_nano`, `status_code`, `status_message`, `has_error`, the
-//!   attribute maps, `resources_string` and `resource_string_service$$name`;
+//!   attribute maps, `resources_string`, `resource_string_service$$name` and
+//!   `events` (the `exception` events of error spans);
 //! * `signoz_metrics.time_series_v4`: `metric_name`, `temporality`, `type`,
 //!   `is_monotonic`, `unit`, `description`, `fingerprint`, `unix_milli`,
 //!   `labels` (JSON text);
@@ -220,6 +221,7 @@ pub fn seed_rows(t: &Telemetry) -> SeedRows {
             "attributes_number": s.attributes_number,
             "attributes_bool": s.attributes_bool,
             "resources_string": s.resources_string,
+            "events": s.events,
             "has_error": s.has_error,
         });
         spans.push_str(&row.to_string());

@@ -65,7 +65,7 @@ impl SignozServer {
     }
 
     #[tool(
-        description = "Search logs by service, severity, text, regex, attributes, trace id and time; one line per record.",
+        description = "Search logs by service, severity, text, regex, attributes, trace id and time; one line per record (message, exception/error, top frame).",
         annotations(read_only_hint = true)
     )]
     async fn search_logs(&self, Parameters(a): Parameters<LogsArgs>) -> CallToolResult {
@@ -73,7 +73,7 @@ impl SignozServer {
     }
 
     #[tool(
-        description = "Mine log templates in a window and mark each NEW, SURGED, GONE or STEADY vs a baseline window before it; counts, first/last seen, services, sample trace. Best first step in an incident.",
+        description = "Mine log templates (message plus exception/error text) in a window and mark each NEW, SURGED, GONE or STEADY vs a baseline window before it; counts, first/last seen, services, sample trace. Best first step in an incident.",
         annotations(read_only_hint = true)
     )]
     async fn log_patterns(&self, Parameters(a): Parameters<PatternsArgs>) -> CallToolResult {
@@ -81,7 +81,7 @@ impl SignozServer {
     }
 
     #[tool(
-        description = "Search spans by service, operation, min duration, errors only and attributes; one line per span with its trace id.",
+        description = "Search spans by service, operation, min duration, errors only and attributes; one line per span with its trace id, error spans with status message and exception.",
         annotations(read_only_hint = true)
     )]
     async fn search_traces(&self, Parameters(a): Parameters<TracesArgs>) -> CallToolResult {

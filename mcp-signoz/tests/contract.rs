@@ -1,7 +1,9 @@
 //! The contract suite: every case runs against the embedded store and against
 //! the ClickHouse store on the real ClickHouse engine (chdb behind the HTTP
-//! interface), both holding the checkout-5xx fixture. The two outputs must be
-//! byte-equal, and each must contain what the case expects.
+//! interface), both holding the checkout-5xx fixture and, a month earlier, the
+//! structured-logs fixture (exception attributes, span events, JSON/logfmt
+//! bodies without severity). The two outputs must be byte-equal, and each must
+//! contain what the case expects.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -11,6 +13,10 @@ use mcp_signoz::{Signoz, Store};
 
 /// A failing checkout trace of the fixture.
 const FAILING_TRACE: &str = "08fcff53b1f81964acf45b289ec9c777";
+
+/// The incident window of the structured fixture.
+const INC_FROM: &str = "2024-05-01T11:00:00Z";
+const INC_TO: &str = "2024-05-01T11:15:00Z";
 
 enum Call {
     Services(ServicesArgs),
@@ -360,6 +366,118 @@ fn cases() -> Vec<Case> {
             }),
             &["per-second rate", "0.20"],
         ),
+        // The structured fixture: what only the details say, read the same way
+        // from SigNoz's maps and `events` column as from OTLP files.
+        Case {
+            must_not: &["SocketTimeoutException", "{\"", "time=\""],
+            ..case(
+                "structured: new templates carry the error text",
+                Call::Patterns(PatternsArgs {
+                    from: s(INC_FROM),
+                    to: s(INC_TO),
+                    limit: Some(8),
+                    ..Default::default()
+                }),
+                &[
+                    "Request failed — java.lang.IllegalStateException: Connection pool exhausted",
+                    "upstream request failed — dial tcp",
+                    "send failed — Error: connect ECONNREFUSED",
+                    "(at com.acme.pay.PoolGuard.borrow(PoolGuard.java:88))",
+                ],
+            )
+        },
+        Case {
+            must_not: &[
+                "request served",
+                "job finished",
+                "invoice run done",
+                "notification sent",
+            ],
+            ..case(
+                "structured: JSON and logfmt levels filter by severity",
+                Call::Patterns(PatternsArgs {
+                    severity: s("error"),
+                    from: s(INC_FROM),
+                    to: s(INC_TO),
+                    ..Default::default()
+                }),
+                &[
+                    "job failed — pq: password authentication failed",
+                    "invoice run failed — ZeroDivisionError: division by zero",
+                    "Failed to post entry <*> — org.springframework.jdbc.CannotGetJdbcConnectionException",
+                ],
+            )
+        },
+        Case {
+            must_not: &["notification sent"],
+            ..case(
+                "structured: pino numeric levels in search_logs",
+                Call::Logs(LogsArgs {
+                    service: s("notifier"),
+                    severity: s("warn"),
+                    from: s(INC_FROM),
+                    to: s(INC_TO),
+                    limit: Some(3),
+                    ..Default::default()
+                }),
+                &[
+                    "ERROR notifier send failed — Error: connect ECONNREFUSED 10.96.12.7:6379 (at TCPConnectWrap",
+                ],
+            )
+        },
+        Case {
+            must_not: &["Request completed", "SocketTimeout"],
+            ..case(
+                "structured: text search reaches exception messages",
+                Call::Logs(LogsArgs {
+                    contains: s("POOL EXHAUSTED"),
+                    from: s(INC_FROM),
+                    to: s(INC_TO),
+                    limit: Some(2),
+                    ..Default::default()
+                }),
+                &[
+                    "2 log records",
+                    "ERROR payments Request failed — java.lang.IllegalStateException",
+                ],
+            )
+        },
+        case(
+            "structured: error spans with their exception events",
+            Call::Traces(TracesArgs {
+                errors_only: Some(true),
+                from: s(INC_FROM),
+                to: s(INC_TO),
+                limit: Some(60),
+                ..Default::default()
+            }),
+            &[
+                "ERROR upstream inventory: dial tcp 10.96.87.14:8080: connect: connection refused",
+                "  ↳ exception java.lang.IllegalStateException: Connection pool exhausted",
+                "  ↳ exception org.springframework.jdbc.CannotGetJdbcConnectionException (at ",
+            ],
+        ),
+        case(
+            "structured: error groups without a status message use the exception",
+            Call::Health(HealthArgs {
+                service: "payments".into(),
+                from: s(INC_FROM),
+                to: s(INC_TO),
+                ..Default::default()
+            }),
+            &[
+                "POST /charge",
+                "java.lang.IllegalStateException: Connection pool exhausted (active=20, idle=0, waiting=31)",
+                "org.postgresql.util.PSQLException: FATAL: password authentication failed",
+            ],
+        ),
+        case(
+            "structured: a trace with an exception event",
+            Call::Trace(TraceArgs {
+                trace_id: "000000000000000000000000000000fd".into(),
+            }),
+            &["↳ exception java.lang.IllegalStateException: Connection pool exhausted"],
+        ),
         case(
             "an unknown metric",
             Call::Metric(MetricArgs {
@@ -388,7 +506,7 @@ async fn run<S: Store>(ops: &Signoz<S>, call: &Call) -> Result<String, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_gives_the_same_answer_from_both_stores() {
-    let embedded = support::embedded();
+    let embedded = support::combined();
     let now = embedded.now().await.unwrap();
     let chdb = support::Chdb::start(&embedded);
     let clickhouse = Signoz::new(chdb.store(now), Limits::default());

@@ -11,5 +11,6 @@ pub mod exit;
 pub mod report;
 pub mod scenario;
 pub mod serve;
+pub mod simulate;
 pub mod slack;
 pub mod telemetry;

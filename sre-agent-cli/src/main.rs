@@ -44,8 +44,10 @@ struct Cli {
 enum Command {
     /// Investigate an alert or a question, and print the RCA.
     Investigate(Box<InvestigateArgs>),
-    /// Run every scenario under DIR and score the ranked root causes.
+    /// Run every scenario under each DIR and score the ranked root causes.
     Eval(EvalArgs),
+    /// Generate randomized incident scenarios (a fault catalogue in random worlds).
+    Simulate(sre_agent_cli::simulate::SimulateArgs),
     /// Run the bot: alert webhooks, Slack, the portal, probes and metrics on one port.
     Serve(Box<ServeCmd>),
     /// MCP servers.
@@ -185,15 +187,18 @@ struct ServeCmd {
 
 #[derive(Debug, Args)]
 struct EvalArgs {
-    /// A folder of scenarios (or one scenario).
-    dir: PathBuf,
+    /// Folders of scenarios (or single scenarios); each is one set.
+    #[arg(required = true, num_args = 1..)]
+    dirs: Vec<PathBuf>,
     /// `table` or `json`.
     #[arg(long, default_value = "table")]
     format: String,
-    /// Fail (exit 4) if overall accuracy is below this baseline file's.
+    /// Fail (exit 4) if accuracy is below this baseline file's floors
+    /// (overall, and per set name when the file has `sets`; JSON or TOML).
     #[arg(long)]
     baseline: Option<PathBuf>,
-    /// Write the current accuracy as the new baseline file.
+    /// Write the current accuracy as the new baseline file (overall and per
+    /// set, with the scenarios each set got right).
     #[arg(long)]
     write_baseline: Option<PathBuf>,
 }
@@ -240,6 +245,7 @@ async fn run(command: Command) -> Result<u8> {
     match command {
         Command::Investigate(args) => run_investigate(*args).await,
         Command::Eval(args) => run_eval(args).await,
+        Command::Simulate(args) => run_simulate(args),
         Command::Serve(args) => run_serve(*args).await,
         Command::Mcp {
             command: McpCommand::List(args),
@@ -573,41 +579,70 @@ async fn run_serve(cmd: ServeCmd) -> Result<u8> {
 }
 
 async fn run_eval(args: EvalArgs) -> Result<u8> {
-    let scenarios = Scenario::discover(&args.dir).map_err(exit::bad_input)?;
-    let report = eval::run(&scenarios, None).await;
+    if args.format != "json" && args.format != "table" {
+        return Err(exit::bad_input(anyhow::anyhow!(
+            "--format must be table or json, not {}",
+            args.format
+        )));
+    }
+    let mut sets = Vec::new();
+    for dir in &args.dirs {
+        let scenarios = Scenario::discover(dir).map_err(exit::bad_input)?;
+        sets.push((eval::set_name(dir), dir.display().to_string(), scenarios));
+    }
+    let report = eval::run_sets(&sets, None).await;
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&report)?),
-        "table" => print!("{}", eval::table(&report)),
-        other => {
-            return Err(exit::bad_input(anyhow::anyhow!(
-                "--format must be table or json, not {other}"
-            )));
-        }
+        _ => print!("{}", eval::table(&report)),
     }
     if let Some(path) = &args.write_baseline {
-        std::fs::write(path, serde_json::to_string_pretty(&report.overall)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let baseline = eval::Baseline::from_report(&report);
+        let text = if path.extension().is_some_and(|e| e == "toml") {
+            toml::to_string(&baseline)?
+        } else {
+            serde_json::to_string_pretty(&baseline)? + "\n"
+        };
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.baseline {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read baseline {}", path.display()))?;
-        let baseline: eval::Accuracy = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a baseline", path.display()))?;
-        if let Err(why) = eval::check_baseline(&report, &baseline) {
-            eprintln!("eval: {why}");
+        let baseline = eval::Baseline::load(path).map_err(exit::bad_input)?;
+        if let Err(below) = eval::check(&report, &baseline) {
+            eprintln!("eval: {}", below.message);
+            if !below.regressed.is_empty() {
+                eprintln!("eval: regressed (right in the baseline, wrong now):");
+                for r in &below.regressed {
+                    eprintln!("  {r}");
+                }
+            }
             return Ok(exit::BELOW_BASELINE);
         }
         eprintln!(
-            "eval: top-1 {:.0}% / top-3 {:.0}% meet the baseline ({:.0}% / {:.0}%)",
+            "eval: top-1 {:.0}% / top-3 {:.0}% meet the baseline",
             report.overall.top1 * 100.0,
             report.overall.top3 * 100.0,
-            baseline.top1 * 100.0,
-            baseline.top3 * 100.0
         );
     }
     if report.scenarios.iter().any(|s| s.error.is_some()) {
         return Ok(exit::INTERNAL);
     }
+    Ok(exit::OK)
+}
+
+fn run_simulate(args: sre_agent_cli::simulate::SimulateArgs) -> Result<u8> {
+    let started = std::time::Instant::now();
+    let made = sre_agent_cli::simulate::run(&args).map_err(exit::bad_input)?;
+    let mut kinds: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for g in &made {
+        *kinds.entry(g.kind).or_default() += 1;
+    }
+    eprintln!(
+        "simulate: {} scenarios (seed {}) in {} in {:.1}s; {} fault kinds",
+        made.len(),
+        args.seed,
+        args.out.display(),
+        started.elapsed().as_secs_f64(),
+        kinds.len()
+    );
     Ok(exit::OK)
 }
 

@@ -305,3 +305,87 @@ fn committed_llm_recordings_replay_offline() {
     assert_eq!(v["rca"]["mode"], "llm", "{v}");
     assert_eq!(v["rca"]["summary"], "scripted benchmark answer", "{v}");
 }
+
+#[test]
+fn simulate_then_eval_several_sets_with_per_set_floors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    let out = agent(&[
+        "simulate",
+        "--count",
+        "3",
+        "--seed",
+        "42",
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("3 scenarios"), "{}", stderr(&out));
+    let one = scenario("oom-after-limit-change");
+    let out = agent(&["eval", sim.to_str().unwrap(), &one, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sets = report["sets"].as_array().unwrap();
+    assert_eq!(sets.len(), 2, "{report}");
+    assert_eq!(sets[0]["name"], "sim");
+    assert_eq!(sets[1]["name"], "oom-after-limit-change");
+    assert_eq!(sets[0]["overall"]["scenarios"], 3);
+    let scenarios = report["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 4);
+    for s in scenarios {
+        for key in [
+            "set",
+            "rank",
+            "confidence",
+            "routed",
+            "rca_category",
+            "expected",
+            "got",
+        ] {
+            assert!(s.get(key).is_some(), "{key} missing in {s}");
+        }
+    }
+    assert_eq!(report["reliability"].as_array().unwrap().len(), 5);
+    assert_eq!(report["router"]["scenarios"], 4);
+
+    // Table: one table per set, then the sets and their total.
+    let out = agent(&[
+        "eval",
+        sim.to_str().unwrap(),
+        &one,
+        "--write-baseline",
+        tmp.path().join("b.json").to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("== sim ("), "{text}");
+    assert!(text.contains("== oom-after-limit-change ("), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("total ")), "{text}");
+    assert!(text.contains("CONFIDENCE"), "{text}");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("b.json")).unwrap()).unwrap();
+    assert!(written["sets"]["sim"]["top1"].is_number(), "{written}");
+
+    // The recorded baseline holds; a per-set floor above it fails with exit 4.
+    let out = agent(&[
+        "eval",
+        sim.to_str().unwrap(),
+        &one,
+        "--baseline",
+        tmp.path().join("b.json").to_str().unwrap(),
+    ]);
+    assert_ne!(out.status.code(), Some(4), "{}", stderr(&out));
+    let gates = tmp.path().join("gates.toml");
+    std::fs::write(&gates, "[sets.sim]\ntop1 = 1.01\ntop3 = 0.0\ncorrect = [\"sim-42-0000\", \"sim-42-0001\", \"sim-42-0002\"]\n").unwrap();
+    let out = agent(&[
+        "eval",
+        sim.to_str().unwrap(),
+        &one,
+        "--baseline",
+        gates.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("sim: top-1 accuracy"),
+        "{}",
+        stderr(&out)
+    );
+}

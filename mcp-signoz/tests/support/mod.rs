@@ -22,6 +22,27 @@ pub fn embedded() -> EmbeddedStore {
     EmbeddedStore::load_dir(&fixture_dir()).expect("fixture loads")
 }
 
+/// The structured-logs fixture: causes only in exception attributes, span
+/// events and JSON/logfmt bodies (2024-05-01 10:00-11:15Z).
+pub fn structured_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/structured")
+}
+
+/// The structured-logs fixture in the embedded store.
+pub fn structured() -> EmbeddedStore {
+    EmbeddedStore::load_dir(&structured_dir()).expect("structured fixture loads")
+}
+
+/// Both fixtures in one store. The structured one is a month earlier, so
+/// "now" and every window relative to it are those of checkout-5xx.
+pub fn combined() -> EmbeddedStore {
+    let mut t = embedded().telemetry();
+    let s = structured().telemetry();
+    t.logs.extend(s.logs);
+    t.spans.extend(s.spans);
+    EmbeddedStore::new("checkout-5xx + structured", t)
+}
+
 /// A chdb-backed ClickHouse HTTP server seeded with some telemetry.
 pub struct Chdb {
     _child: ChildGuard,

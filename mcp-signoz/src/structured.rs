@@ -1,0 +1,831 @@
+//! Reading the inside of a log record or a span: the human message and the
+//! error it carries, wherever the logger put them.
+//!
+//! In real services the cause of a failure is rarely in a log record's body
+//! alone. A Java, Python or .NET logger bridged to OpenTelemetry writes
+//! `Request failed` as the body and the real text in the record's
+//! `exception.type` / `exception.message` / `exception.stacktrace`
+//! attributes; a service logging JSON or logfmt to stdout, unparsed by the
+//! collector, leaves a body like `{"level":"error","ts":…,"msg":"…","error":"…"}`
+//! whose timestamps would make every line its own template. This module
+//! turns both into one readable form, [`Readable`]: the message, the error's
+//! type and message, and the top frame of its stack. Mining templates on
+//! [`Readable::template_text`] groups lines by what they say, and a new error
+//! behind an old message (`Request failed` with a new exception) becomes a new
+//! template.
+//!
+//! Formats read from the body, as the libraries print them: Spring Boot /
+//! logstash-logback-encoder JSON (`message`, `stack_trace`), Elastic Common
+//! Schema (`error.type`, `error.message`, `error.stack_trace`), Go zap (`msg`,
+//! `error`, `stacktrace`), Node pino and bunyan (`msg`, `err{type,message,stack}`),
+//! Serilog compact JSON (`@m`/`@mt`, `@l`, `@x`), Python json-logger
+//! (`message`, `exc_info`) and structlog (`event`, `exception`), and logfmt
+//! (logrus, go-kit: `level=error msg="…" error="…"`).
+//!
+//! The record's level may also live only in the body: [`crate::severity`]
+//! reads it, so that severity filters work on logs the collector did not parse.
+
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value};
+
+use crate::model::LogRow;
+use crate::stack::parse_stack;
+
+/// A log record or span exception in readable form.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Readable {
+    /// The human message (the body, or its `message`/`msg`/`event` field).
+    pub message: String,
+    /// The error's type (`java.lang.IllegalStateException`, `ZeroDivisionError`).
+    pub error_type: String,
+    /// The error's message, possibly several lines.
+    pub error_message: String,
+    /// The top frame of the error's stack, e.g. `at com.acme.Pay.charge(Pay.java:88)`.
+    pub top_frame: String,
+    /// Other fields of a structured body, for a record's line.
+    pub context: Vec<(String, String)>,
+}
+
+impl Readable {
+    /// The error as ` — type: first line of message`, leaving out what the
+    /// message already says; `None` when there is nothing to add.
+    pub fn error_suffix(&self) -> Option<String> {
+        let first = first_line(&self.error_message);
+        let kind = self.error_type.trim();
+        let has = |part: &str| !part.is_empty() && self.message.contains(part);
+        // A type is already said when its full or simple name is in the message.
+        let simple = kind.rsplit(['.', '$']).next().unwrap_or(kind);
+        let kind_said = kind.is_empty() || has(kind) || (simple.len() >= 8 && has(simple));
+        let msg_said = first.is_empty() || has(first);
+        match (kind_said, msg_said) {
+            (true, true) => None,
+            (false, true) => Some(format!(" — {kind}")),
+            (true, false) => Some(format!(" — {first}")),
+            (false, false) => Some(format!(" — {kind}: {first}")),
+        }
+    }
+
+    /// The text templates are mined from: the message plus the error, never
+    /// the stack (frames and line numbers would split one error into many).
+    pub fn template_text(&self) -> String {
+        match self.error_suffix() {
+            // A structured body with an error but no message: the error alone.
+            Some(s) if self.message.is_empty() => s.trim_start_matches(" — ").to_string(),
+            Some(s) => format!("{}{s}", self.message),
+            None => self.message.clone(),
+        }
+    }
+
+    /// The text a reader sees: [`Self::template_text`] plus the top frame.
+    pub fn line(&self) -> String {
+        let mut out = self.template_text();
+        if !self.top_frame.is_empty() {
+            out.push_str(&format!(" ({})", self.top_frame));
+        }
+        out
+    }
+
+    /// One record as `search_logs` shows it: [`Self::line`] plus the body's
+    /// other fields as `key=value` (quoted when they hold spaces).
+    pub fn record_line(&self) -> String {
+        let mut out = self.line();
+        for (k, v) in &self.context {
+            if v.contains(' ') || v.is_empty() {
+                out.push_str(&format!(" {k}={v:?}"));
+            } else {
+                out.push_str(&format!(" {k}={v}"));
+            }
+        }
+        out
+    }
+
+    /// Whether any error detail was found.
+    pub fn has_error(&self) -> bool {
+        !(self.error_type.is_empty() && self.error_message.is_empty())
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.trim_start().lines().next().unwrap_or("").trim_end()
+}
+
+// ---------------------------------------------------------------------------
+// Structured bodies
+// ---------------------------------------------------------------------------
+
+/// The fields of a JSON or logfmt body that matter to a reader.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BodyFields {
+    /// The human message, when the body has one.
+    pub message: Option<String>,
+    /// The level as written (`error`, `ERROR`, `50`).
+    pub level: Option<String>,
+    /// Error type.
+    pub error_type: String,
+    /// Error message.
+    pub error_message: String,
+    /// Stack trace text.
+    pub stack: String,
+    /// The other short scalar fields (`upstream=inventory`, `status=503`), in
+    /// the body's order, without timestamps, levels and logger plumbing.
+    pub context: Vec<(String, String)>,
+}
+
+/// Keys that are no context for a reader: the message, level and error keys
+/// read above, timestamps, and where the logger ran.
+const SKIP_KEYS: &[&str] = &[
+    "message",
+    "msg",
+    "event",
+    "@m",
+    "@message",
+    "@mt",
+    "level",
+    "severity",
+    "lvl",
+    "log.level",
+    "levelname",
+    "@l",
+    "level_value",
+    "levelno",
+    "error",
+    "err",
+    "exception",
+    "exc",
+    "error.type",
+    "error.message",
+    "error.stack_trace",
+    "error.kind",
+    "exception.type",
+    "exception.message",
+    "exception.stacktrace",
+    "stack_trace",
+    "stacktrace",
+    "stack",
+    "@x",
+    "exc_info",
+    "exc_text",
+    "@timestamp",
+    "timestamp",
+    "time",
+    "ts",
+    "t",
+    "@t",
+    "asctime",
+    "date",
+    "@version",
+    "v",
+    "ecs.version",
+    "logger",
+    "logger_name",
+    "log.logger",
+    "name",
+    "caller",
+    "thread",
+    "thread_name",
+    "process.thread.name",
+    "pid",
+    "hostname",
+    "host",
+    "trace_id",
+    "span_id",
+    "traceId",
+    "spanId",
+    "trace_flags",
+    "dd.trace_id",
+    "dd.span_id",
+];
+
+/// Most context fields shown, and most characters of each value.
+const CONTEXT_FIELDS: usize = 8;
+const CONTEXT_CHARS: usize = 80;
+
+fn context_of<'a>(pairs: impl Iterator<Item = (&'a str, String)>) -> Vec<(String, String)> {
+    pairs
+        .filter(|(k, v)| !SKIP_KEYS.contains(k) && !v.is_empty() && !v.contains('\n'))
+        .take(CONTEXT_FIELDS)
+        .map(|(k, v)| {
+            let short: String = if v.chars().count() > CONTEXT_CHARS {
+                v.chars().take(CONTEXT_CHARS).chain(['…']).collect()
+            } else {
+                v
+            };
+            (k.to_string(), short)
+        })
+        .collect()
+}
+
+const MESSAGE_KEYS: &[&str] = &["message", "msg", "event", "@m", "@message", "@mt"];
+
+/// Level keys, in the order both stores read them (see
+/// [`crate::severity::SQL_EFFECTIVE_SEVERITY`]).
+pub const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "log.level", "levelname", "@l"];
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn first_str(o: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|k| o.get(*k).and_then(Value::as_str))
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_string)
+}
+
+/// Reads an error object: pino/bunyan `err`, ECS nested `error`, and the like.
+fn error_object(o: &Map<String, Value>, f: &mut BodyFields) {
+    if f.error_type.is_empty() {
+        f.error_type =
+            first_str(o, &["type", "name", "kind", "class", "exc_type"]).unwrap_or_default();
+    }
+    if f.error_message.is_empty() {
+        f.error_message =
+            first_str(o, &["message", "msg", "exc_value", "reason"]).unwrap_or_default();
+    }
+    if f.stack.is_empty() {
+        f.stack =
+            first_str(o, &["stack", "stack_trace", "stacktrace", "trace"]).unwrap_or_default();
+    }
+}
+
+/// structlog's `dict_tracebacks`: `[{"exc_type", "exc_value", "frames": [...]}]`.
+fn structlog_exception(items: &[Value], f: &mut BodyFields) {
+    let Some(last) = items.last().and_then(Value::as_object) else {
+        return;
+    };
+    error_object(last, f);
+    if let Some(frame) = last
+        .get("frames")
+        .and_then(Value::as_array)
+        .and_then(|fr| fr.last())
+        .and_then(Value::as_object)
+        && f.stack.is_empty()
+    {
+        let file = frame.get("filename").and_then(Value::as_str).unwrap_or("?");
+        let line = frame
+            .get("lineno")
+            .map(|l| l.to_string())
+            .unwrap_or_default();
+        let name = frame.get("name").and_then(Value::as_str).unwrap_or("?");
+        // Rendered like a traceback line, so the reader sees one form.
+        f.stack = format!(
+            "Traceback (most recent call last):\n  File \"{file}\", line {line}, in {name}"
+        );
+    }
+}
+
+fn json_fields(o: &Map<String, Value>) -> BodyFields {
+    let mut f = BodyFields {
+        message: first_str(o, MESSAGE_KEYS),
+        level: LEVEL_KEYS
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_str).filter(|s| !s.is_empty()))
+            .map(str::to_string)
+            .or_else(|| o.get("level").filter(|v| v.is_number()).and_then(text_of)),
+        context: context_of(o.iter().filter_map(|(k, v)| match v {
+            Value::Bool(b) => Some((k.as_str(), b.to_string())),
+            other => text_of(other).map(|t| (k.as_str(), t)),
+        })),
+        ..BodyFields::default()
+    };
+    // Flat ECS and OpenTelemetry-style keys first: they are unambiguous.
+    f.error_type =
+        first_str(o, &["error.type", "exception.type", "error.kind"]).unwrap_or_default();
+    f.error_message = first_str(o, &["error.message", "exception.message"]).unwrap_or_default();
+    f.stack = first_str(
+        o,
+        &[
+            "error.stack_trace",
+            "exception.stacktrace",
+            "stack_trace",
+            "stacktrace",
+            "stack",
+            "@x",
+            "exc_info",
+            "exc_text",
+        ],
+    )
+    .unwrap_or_default();
+    for key in ["error", "err", "exception", "exc"] {
+        match o.get(key) {
+            Some(Value::Object(e)) => error_object(e, &mut f),
+            Some(Value::Array(items)) => structlog_exception(items, &mut f),
+            Some(Value::String(s)) if !s.trim().is_empty() => {
+                // A traceback or `Type: message` text (structlog's
+                // `exception`), or a plain error string (zap, logrus).
+                if s.contains('\n') && f.stack.is_empty() {
+                    f.stack = s.clone();
+                } else if f.error_message.is_empty() {
+                    f.error_message = s.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+/// Parses logfmt (`key=value key="quoted value"`); `None` unless every token
+/// is a pair, so ordinary text with a `k=v` in it stays text.
+pub fn parse_logfmt(text: &str) -> Option<Vec<(String, String)>> {
+    let b = text.trim().as_bytes();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let k0 = i;
+        while i < b.len()
+            && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'-' | b'@'))
+        {
+            i += 1;
+        }
+        if i == k0 || i >= b.len() || b[i] != b'=' {
+            return None;
+        }
+        let key = String::from_utf8_lossy(&b[k0..i]).into_owned();
+        i += 1;
+        let value = if b.get(i) == Some(&b'"') {
+            i += 1;
+            let mut v = Vec::new();
+            loop {
+                match b.get(i) {
+                    None => return None,
+                    Some(b'\\') => {
+                        match b.get(i + 1) {
+                            Some(b'n') => v.push(b'\n'),
+                            Some(b't') => v.push(b'\t'),
+                            Some(c) => v.push(*c),
+                            None => return None,
+                        }
+                        i += 2;
+                    }
+                    Some(b'"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(c) => {
+                        v.push(*c);
+                        i += 1;
+                    }
+                }
+            }
+            String::from_utf8_lossy(&v).into_owned()
+        } else {
+            let v0 = i;
+            while i < b.len() && b[i] != b' ' {
+                i += 1;
+            }
+            String::from_utf8_lossy(&b[v0..i]).into_owned()
+        };
+        pairs.push((key, value));
+    }
+    (pairs.len() >= 2).then_some(pairs)
+}
+
+fn logfmt_fields(pairs: &[(String, String)]) -> Option<BodyFields> {
+    let get = |keys: &[&str]| {
+        keys.iter().find_map(|k| {
+            pairs
+                .iter()
+                .find(|(pk, v)| pk == k && !v.is_empty())
+                .map(|(_, v)| v.clone())
+        })
+    };
+    let f = BodyFields {
+        message: get(&["msg", "message"]),
+        level: get(&["level", "lvl", "severity"]),
+        error_type: get(&["error.type", "error_type"]).unwrap_or_default(),
+        error_message: get(&["error", "err", "error.message"]).unwrap_or_default(),
+        stack: get(&["stacktrace", "stack", "stack_trace"]).unwrap_or_default(),
+        context: context_of(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
+    };
+    // Only a logger's line has a message or a level; `a=1 b=2` is data.
+    (f.message.is_some() || f.level.is_some()).then_some(f)
+}
+
+/// Reads a JSON object or logfmt body; `None` for plain text.
+pub fn parse_body(body: &str) -> Option<BodyFields> {
+    let t = body.trim();
+    if t.starts_with('{') && t.ends_with('}') {
+        return match serde_json::from_str::<Value>(t) {
+            Ok(Value::Object(o)) => Some(json_fields(&o)),
+            _ => None,
+        };
+    }
+    // Cheap pre-check: logfmt needs `=` early on (`time=…` or `level=…`).
+    if !t.chars().take(40).any(|c| c == '=') {
+        return None;
+    }
+    parse_logfmt(t).and_then(|p| logfmt_fields(&p))
+}
+
+// ---------------------------------------------------------------------------
+// Records
+// ---------------------------------------------------------------------------
+
+/// Fills the error's type and message from its stack when they are missing.
+fn complete(r: &mut Readable, stack: &str) {
+    if stack.trim().is_empty() {
+        return;
+    }
+    let s = parse_stack(stack);
+    if r.error_type.is_empty() {
+        r.error_type = s.error_type;
+    }
+    if r.error_message.is_empty() && !s.error_message.is_empty() {
+        r.error_message = s.error_message;
+    }
+    r.top_frame = s.top_frame;
+}
+
+/// A log record in readable form: the structured body's message and error
+/// fields, and the OpenTelemetry `exception.*` attributes (which win, being
+/// what the application itself recorded).
+pub fn log_view(row: &LogRow) -> Readable {
+    let attr = |k: &str| row.attributes_string.get(k).map_or("", String::as_str);
+    let body = parse_body(&row.body);
+    // A structured body without a message but with an error reads as the
+    // error; one with neither stays as it is (an access log's JSON, say).
+    let message = match &body {
+        Some(b) => match &b.message {
+            Some(m) => m.clone(),
+            None if !(b.error_type.is_empty()
+                && b.error_message.is_empty()
+                && b.stack.is_empty()) =>
+            {
+                String::new()
+            }
+            None => row.body.clone(),
+        },
+        None => row.body.clone(),
+    };
+    let mut r = Readable {
+        message,
+        error_type: attr("exception.type").to_string(),
+        error_message: attr("exception.message").to_string(),
+        top_frame: String::new(),
+        context: Vec::new(),
+    };
+    let mut stack = attr("exception.stacktrace").to_string();
+    if let Some(b) = body {
+        if r.error_type.is_empty() && r.error_message.is_empty() {
+            r.error_type = b.error_type;
+            r.error_message = b.error_message;
+        }
+        if stack.is_empty() {
+            stack = b.stack;
+        }
+        r.context = b.context;
+    }
+    // A logs pipeline that parsed ECS JSON into attributes (SigNoz's JSON
+    // parser writes `attributes_string`) leaves the error there.
+    if r.error_type.is_empty() && r.error_message.is_empty() {
+        r.error_type = attr("error.type").to_string();
+        r.error_message = attr("error.message").to_string();
+    }
+    if stack.is_empty() {
+        stack = attr("error.stack_trace").to_string();
+    }
+    complete(&mut r, &stack);
+    if r.message.is_empty() && !r.has_error() {
+        // Only a stack nobody could read a type from: the body as it is.
+        r.message = row.body.clone();
+    }
+    r
+}
+
+/// The `exception` event of a span, from SigNoz's `events` column (JSON
+/// strings `{"name":"exception","attributeMap":{"exception.type":…}}`).
+pub fn span_exception(events: &[String]) -> Option<Readable> {
+    events.iter().find_map(|e| {
+        let v: Value = serde_json::from_str(e).ok()?;
+        if v.get("name").and_then(Value::as_str) != Some("exception") {
+            return None;
+        }
+        let attrs = v.get("attributeMap")?;
+        let get = |k: &str| attrs.get(k).and_then(text_of).unwrap_or_default();
+        let mut r = Readable {
+            error_type: get("exception.type"),
+            error_message: get("exception.message"),
+            ..Readable::default()
+        };
+        complete(&mut r, &get("exception.stacktrace"));
+        r.has_error().then_some(r)
+    })
+}
+
+/// An error span's exception in one line, `Type: first line of message`,
+/// for grouping error spans whose status message is empty (Java and .NET
+/// auto-instrumentation often set none). Reads only the event's
+/// `exception.type` and `exception.message`, so that
+/// [`SQL_EXCEPTION_SUMMARY`] can say exactly the same in ClickHouse.
+pub fn exception_summary(events: &[String]) -> String {
+    let Some(attrs) = events.iter().find_map(|e| {
+        let v: Value = serde_json::from_str(e).ok()?;
+        (v.get("name").and_then(Value::as_str) == Some("exception")).then_some(v)
+    }) else {
+        return String::new();
+    };
+    let get = |k: &str| {
+        attrs
+            .get("attributeMap")
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    let kind = get("exception.type");
+    let first = get("exception.message")
+        .split('\n')
+        .next()
+        .unwrap_or("")
+        .trim_matches([' ', '\r', '\t']);
+    match (kind.is_empty(), first.is_empty()) {
+        (false, false) => format!("{kind}: {first}"),
+        (false, true) => kind.to_string(),
+        _ => first.to_string(),
+    }
+}
+
+/// [`exception_summary`] in ClickHouse SQL over `signoz_index_v3.events`
+/// (one expression; ClickHouse evaluates the repeated parts once).
+pub static SQL_EXCEPTION_SUMMARY: LazyLock<String> = LazyLock::new(|| {
+    let ev = "arrayFirst(e -> JSONExtractString(e, 'name') = 'exception', events)";
+    let kind = format!("JSONExtractString({ev}, 'attributeMap', 'exception.type')");
+    let msg = format!(
+        "trim(BOTH ' \\r\\t' FROM splitByChar('\\n', \
+         JSONExtractString({ev}, 'attributeMap', 'exception.message'))[1])"
+    );
+    format!(
+        "multiIf({kind} != '' AND {msg} != '', concat({kind}, ': ', {msg}), {kind} != '', {kind}, {msg})"
+    )
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::severity::body_severity;
+
+    fn row(body: &str) -> LogRow {
+        LogRow {
+            body: body.to_string(),
+            ..LogRow::default()
+        }
+    }
+
+    fn view(body: &str) -> Readable {
+        log_view(&row(body))
+    }
+
+    #[test]
+    fn spring_boot_logstash_json() {
+        let body = r#"{"@timestamp":"2024-05-01T11:02:00.123Z","@version":"1","message":"Failed to post entry 4481","logger_name":"com.acme.ledger.LedgerService","thread_name":"http-nio-8080-exec-1","level":"ERROR","level_value":40000,"stack_trace":"org.springframework.jdbc.CannotGetJdbcConnectionException: Failed to obtain JDBC Connection\n\tat org.springframework.jdbc.datasource.DataSourceUtils.getConnection(DataSourceUtils.java:84)\n\tat com.acme.ledger.LedgerRepository.insert(LedgerRepository.java:57)"}"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            "Failed to post entry 4481 — org.springframework.jdbc.CannotGetJdbcConnectionException: Failed to obtain JDBC Connection"
+        );
+        assert_eq!(
+            v.top_frame,
+            "at org.springframework.jdbc.datasource.DataSourceUtils.getConnection(DataSourceUtils.java:84)"
+        );
+        assert_eq!(body_severity(body), 17);
+    }
+
+    #[test]
+    fn ecs_json() {
+        // ecs-logging-java / Spring Boot 3.4 `logging.structured.format.console=ecs`.
+        let body = r#"{"@timestamp":"2024-05-01T11:02:00.123Z","log.level":"ERROR","process.thread.name":"main","service.name":"ledger","log.logger":"com.acme.ledger.Boot","message":"Application run failed","error.type":"java.lang.IllegalStateException","error.message":"Failed to bind properties under 'spring.datasource'","error.stack_trace":"java.lang.IllegalStateException: Failed to bind properties under 'spring.datasource'\n\tat org.springframework.boot.context.properties.bind.Binder.bind(Binder.java:388)\n","ecs.version":"8.11"}"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            "Application run failed — java.lang.IllegalStateException: Failed to bind properties under 'spring.datasource'"
+        );
+        assert!(
+            v.top_frame.starts_with("at org.springframework.boot"),
+            "{v:?}"
+        );
+        assert_eq!(body_severity(body), 17);
+    }
+
+    #[test]
+    fn go_zap_production_json() {
+        let body = r#"{"level":"error","ts":1714561440.123456,"caller":"proxy/upstream.go:142","msg":"upstream request failed","upstream":"inventory","error":"dial tcp 10.96.87.14:8080: connect: connection refused","stacktrace":"main.(*Proxy).forward\n\t/app/proxy/upstream.go:142\nnet/http.HandlerFunc.ServeHTTP\n\t/usr/local/go/src/net/http/server.go:2166"}"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            "upstream request failed — dial tcp 10.96.87.14:8080: connect: connection refused"
+        );
+        assert_eq!(
+            v.top_frame,
+            "main.(*Proxy).forward (/app/proxy/upstream.go:142)"
+        );
+        assert_eq!(body_severity(body), 17);
+        // A record's line keeps the other fields, not the logger's plumbing.
+        assert_eq!(
+            v.record_line(),
+            "upstream request failed — dial tcp 10.96.87.14:8080: connect: connection refused \
+             (main.(*Proxy).forward (/app/proxy/upstream.go:142)) upstream=inventory"
+        );
+        let warn = r#"{"level":"warn","ts":1714561440.1,"caller":"x.go:1","msg":"slow"}"#;
+        assert_eq!(body_severity(warn), 13);
+    }
+
+    #[test]
+    fn node_pino_and_numeric_levels() {
+        let body = r#"{"level":50,"time":1714561500123,"pid":7,"hostname":"notifier-5c9f7","err":{"type":"Error","message":"connect ECONNREFUSED 10.96.12.7:6379","stack":"Error: connect ECONNREFUSED 10.96.12.7:6379\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)","errno":-111,"code":"ECONNREFUSED"},"msg":"send failed"}"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            "send failed — Error: connect ECONNREFUSED 10.96.12.7:6379"
+        );
+        assert_eq!(
+            v.top_frame,
+            "at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)"
+        );
+        assert_eq!(body_severity(body), 17);
+        assert_eq!(body_severity(r#"{"level":40,"msg":"x"}"#), 13);
+        assert_eq!(body_severity(r#"{"level":30,"msg":"x"}"#), 9);
+        assert_eq!(body_severity(r#"{"level":60,"msg":"x"}"#), 21);
+    }
+
+    #[test]
+    fn logrus_logfmt() {
+        let body = r#"time="2024-05-01T11:06:30Z" level=error msg="job failed" error="pq: password authentication failed for user \"app\"" job=reindex"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            r#"job failed — pq: password authentication failed for user "app""#
+        );
+        assert_eq!(body_severity(body), 17);
+        assert!(v.record_line().ends_with(r#""app" job=reindex"#), "{v:?}");
+        assert_eq!(
+            body_severity(r#"ts=2024-05-01T11:06:30Z lvl=warn msg="retrying" peer="db 2""#),
+            13
+        );
+        // Ordinary text with a pair in it is text, not logfmt.
+        let text = "charge failed for order ord-1 (merchant=m-1143, request_id=70016ef0)";
+        assert_eq!(parse_body(text), None);
+        assert_eq!(view(text).template_text(), text);
+    }
+
+    #[test]
+    fn python_json_logger_and_structlog() {
+        let tb = "Traceback (most recent call last):\n  File \"/app/billing/invoice.py\", line 42, in run\n    total = compute(items)\n  File \"/app/billing/calc.py\", line 17, in compute\n    return sum(i.amount for i in items) / len(items)\nZeroDivisionError: division by zero";
+        let body = serde_json::json!({
+            "asctime": "2024-05-01 11:07:00,412", "levelname": "ERROR", "name": "billing.invoice",
+            "message": "invoice run failed", "exc_info": tb,
+        })
+        .to_string();
+        let v = view(&body);
+        assert_eq!(
+            v.template_text(),
+            "invoice run failed — ZeroDivisionError: division by zero"
+        );
+        assert_eq!(
+            v.top_frame,
+            r#"File "/app/billing/calc.py", line 17, in compute"#
+        );
+        assert_eq!(body_severity(&body), 17);
+        // structlog JSONRenderer with format_exc_info.
+        let body = serde_json::json!({
+            "event": "payment sync failed", "level": "error", "timestamp": "2024-05-01T11:07:00Z",
+            "exception": tb,
+        })
+        .to_string();
+        assert_eq!(
+            view(&body).template_text(),
+            "payment sync failed — ZeroDivisionError: division by zero"
+        );
+        // structlog dict_tracebacks.
+        let body = r#"{"event":"payment sync failed","level":"error","exception":[{"exc_type":"KeyError","exc_value":"'amount'","frames":[{"filename":"/app/sync.py","lineno":9,"name":"sync"}]}]}"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            "payment sync failed — KeyError: 'amount'"
+        );
+        assert_eq!(v.top_frame, r#"File "/app/sync.py", line 9, in sync"#);
+    }
+
+    #[test]
+    fn serilog_compact_json() {
+        let body = r#"{"@t":"2024-05-01T11:07:00.1234567Z","@mt":"Order {OrderId} failed","@m":"Order 42 failed","@l":"Error","@x":"System.InvalidOperationException: Sequence contains no elements\n   at System.Linq.ThrowHelper.ThrowNoElementsException()\n   at Shop.Orders.Handler.Handle(Order o) in /src/Handler.cs:line 42","OrderId":42}"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            "Order 42 failed — System.InvalidOperationException: Sequence contains no elements"
+        );
+        assert_eq!(
+            v.top_frame,
+            "at System.Linq.ThrowHelper.ThrowNoElementsException()"
+        );
+        assert_eq!(body_severity(body), 17);
+    }
+
+    #[test]
+    fn exception_attributes_win_and_are_not_repeated() {
+        let mut r = row("Request failed");
+        r.attributes_string.insert(
+            "exception.type".into(),
+            "java.lang.IllegalStateException".into(),
+        );
+        r.attributes_string.insert(
+            "exception.message".into(),
+            "Connection pool exhausted\n(details)".into(),
+        );
+        r.attributes_string.insert(
+            "exception.stacktrace".into(),
+            "java.lang.IllegalStateException: Connection pool exhausted\n\tat com.acme.Pay.charge(Pay.java:88)".into(),
+        );
+        let v = log_view(&r);
+        assert_eq!(
+            v.template_text(),
+            "Request failed — java.lang.IllegalStateException: Connection pool exhausted"
+        );
+        assert_eq!(
+            v.line(),
+            "Request failed — java.lang.IllegalStateException: Connection pool exhausted (at com.acme.Pay.charge(Pay.java:88))"
+        );
+        // A body that already says it gets nothing appended.
+        let mut r = row("MongoTimeoutException: Timed out waiting for a connection");
+        r.attributes_string.insert(
+            "exception.type".into(),
+            "com.mongodb.MongoTimeoutException".into(),
+        );
+        assert_eq!(
+            log_view(&r).template_text(),
+            "MongoTimeoutException: Timed out waiting for a connection"
+        );
+        // A type alone that the body does not name is added.
+        let mut r = row("authorize failed");
+        r.attributes_string
+            .insert("exception.type".into(), "tls_handshake".into());
+        assert_eq!(
+            log_view(&r).template_text(),
+            "authorize failed — tls_handshake"
+        );
+    }
+
+    #[test]
+    fn an_error_without_a_message_reads_as_the_error() {
+        let v = view(r#"{"level":"error","ts":1714561440.1,"error":"EOF"}"#);
+        assert_eq!(v.template_text(), "EOF");
+        let stack_only = r#"{"stack":"\tat a.B.c(B.java:1)"}"#;
+        assert_eq!(view(stack_only).template_text(), stack_only);
+        let access = r#"{"status":503,"path":"/pay"}"#;
+        assert_eq!(view(access).template_text(), access);
+    }
+
+    #[test]
+    fn ecs_fields_parsed_into_attributes() {
+        let mut r = row("Application run failed");
+        r.attributes_string.insert(
+            "error.type".into(),
+            "java.lang.IllegalStateException".into(),
+        );
+        r.attributes_string
+            .insert("error.message".into(), "Failed to bind".into());
+        assert_eq!(
+            log_view(&r).template_text(),
+            "Application run failed — java.lang.IllegalStateException: Failed to bind"
+        );
+    }
+
+    #[test]
+    fn span_exception_events() {
+        let ev = r#"{"name":"exception","timeUnixNano":1,"attributeMap":{"exception.type":"java.lang.IllegalStateException","exception.message":"pool exhausted","exception.stacktrace":"java.lang.IllegalStateException: pool exhausted\n\tat com.acme.Pay.charge(Pay.java:88)"},"isError":true}"#;
+        let other = r#"{"name":"retry","timeUnixNano":1}"#;
+        let v = span_exception(&[other.to_string(), ev.to_string()]).unwrap();
+        assert_eq!(v.error_type, "java.lang.IllegalStateException");
+        assert_eq!(v.top_frame, "at com.acme.Pay.charge(Pay.java:88)");
+        assert_eq!(span_exception(&[other.to_string()]), None);
+        assert_eq!(span_exception(&["not json".to_string()]), None);
+    }
+
+    #[test]
+    fn exception_summaries_for_grouping() {
+        let ev = |attrs: &str| {
+            vec![format!(
+                r#"{{"name":"exception","attributeMap":{{{attrs}}}}}"#
+            )]
+        };
+        assert_eq!(
+            exception_summary(&ev(
+                r#""exception.type":"E","exception.message":" boom \r\nat x""#
+            )),
+            "E: boom"
+        );
+        assert_eq!(exception_summary(&ev(r#""exception.type":"E""#)), "E");
+        assert_eq!(exception_summary(&ev(r#""exception.message":"m""#)), "m");
+        assert_eq!(exception_summary(&[r#"{"name":"retry"}"#.to_string()]), "");
+    }
+}
