@@ -31,6 +31,17 @@ pub const ALL: &[(&str, Category)] = &[
     ("evicted", Category::Infrastructure),
     ("probe_failing", Category::Application),
     ("job_failed", Category::Application),
+    ("pvc_unbound", Category::Infrastructure),
+    ("volume_full", Category::Infrastructure),
+    ("quota_exceeded", Category::Resource),
+    ("hpa_misconfigured", Category::Resource),
+    ("network_policy_blocked", Category::Network),
+    ("rate_limited", Category::Network),
+    ("authorization_denied", Category::Network),
+    ("replication_lag", Category::Database),
+    ("lock_contention", Category::Database),
+    ("init_container_stuck", Category::Application),
+    ("consumer_lag", Category::Application),
 ];
 
 /// The category of a kind.
@@ -62,6 +73,17 @@ pub fn headline(kind: &str) -> &'static str {
         "evicted" => "pods evicted",
         "probe_failing" => "probes failing",
         "job_failed" => "a job failed",
+        "pvc_unbound" => "a volume claim cannot bind",
+        "volume_full" => "a volume is full",
+        "quota_exceeded" => "a resource quota blocks new pods",
+        "hpa_misconfigured" => "the autoscaler cannot scale its target",
+        "network_policy_blocked" => "a NetworkPolicy drops the traffic",
+        "rate_limited" => "requests are rate-limited",
+        "authorization_denied" => "requests are denied authorization",
+        "replication_lag" => "database replication lags or has no primary",
+        "lock_contention" => "database lock contention",
+        "init_container_stuck" => "an init container does not finish",
+        "consumer_lag" => "a queue consumer falls behind",
         _ => "an unclassified failure",
     }
 }
@@ -339,6 +361,87 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
                 None,
             ),
         ],
+        "pvc_unbound" => vec![
+            step(
+                format!("Read why {c}'s claim does not bind (StorageClass, provisioner, capacity)"),
+                Risk::Low,
+                Some(format!(
+                    "kubectl{ns} get pvc,events --field-selector involvedObject.kind=PersistentVolumeClaim"
+                )),
+            ),
+            step(
+                format!(
+                    "Point {c}'s claim at an existing StorageClass, or create the one it names"
+                ),
+                Risk::Medium,
+                None,
+            ),
+        ],
+        "volume_full" => vec![
+            step(
+                format!("Check the usage of {c}'s volumes"),
+                Risk::Low,
+                Some(format!("kubectl{ns} get pvc")),
+            ),
+            step(
+                format!("Expand {c}'s claim (if its StorageClass allows expansion) or free space"),
+                Risk::Medium,
+                None,
+            ),
+        ],
+        "quota_exceeded" => vec![
+            step(
+                format!("Compare the namespace's ResourceQuota with what {c} requests"),
+                Risk::Low,
+                Some(format!("kubectl{ns} describe resourcequota")),
+            ),
+            step(
+                format!("Raise the quota, or lower {c}'s requests or replicas"),
+                Risk::Medium,
+                None,
+            ),
+        ],
+        "hpa_misconfigured" => vec![step(
+            format!("Check {c}'s HPA target reference and metrics"),
+            Risk::Low,
+            Some(format!("kubectl{ns} describe hpa {c}")),
+        )],
+        "network_policy_blocked" => vec![
+            step(
+                format!("Read NetworkPolicy {c}: which pods it selects and whom it admits"),
+                Risk::Low,
+                Some(format!("kubectl{ns} describe networkpolicy {c}")),
+            ),
+            step(
+                format!("Admit the calling pods in {c}'s ingress rules"),
+                Risk::Medium,
+                None,
+            ),
+        ],
+        "rate_limited" | "authorization_denied" => vec![step(
+            format!("Check the limits or permissions {c} applies to its callers, and what changed"),
+            Risk::Low,
+            None,
+        )],
+        "replication_lag" | "lock_contention" => vec![step(
+            format!(
+                "Inspect {c}'s replication state and blocking sessions before killing anything"
+            ),
+            Risk::Low,
+            None,
+        )],
+        "init_container_stuck" => vec![step(
+            format!("Read the logs of {c}'s init containers"),
+            Risk::Low,
+            Some(format!("kubectl{ns} describe deployment/{c}")),
+        )],
+        "consumer_lag" => vec![step(
+            format!(
+                "Check {c}'s consumer group lag and rebalances; scale consumers if they are healthy"
+            ),
+            Risk::Low,
+            None,
+        )],
         _ => Vec::new(),
     }
 }
