@@ -255,11 +255,7 @@ pub async fn collect(
     // The logs of the subject's pods and of unhealthy containers (the
     // crashed instance's too): what the software itself said.
     if let Some(tool) = t("logs") {
-        let pack = EvidencePack {
-            outputs: outputs.clone(),
-            ..EvidencePack::default()
-        };
-        let world = super::inside::World::from_pack(&pack);
+        let world = super::inside::World::from_outputs(&outputs);
         for (namespace, pod, container, previous) in
             world.log_targets(scope.service.as_deref(), LOG_TARGETS)
         {

@@ -359,8 +359,17 @@ fn policy_from(v: &Value) -> Policy {
 impl World {
     /// Reads the `list … output=json` answers of the pack.
     pub fn from_pack(pack: &EvidencePack) -> World {
+        World::from_outputs(&pack.outputs)
+    }
+
+    /// Reads the `list … output=json` answers among `outputs` (the
+    /// collector calls it between rounds, before there is a pack).
+    pub fn from_outputs(outputs: &[super::collect::Output]) -> World {
         let mut w = World::default();
-        for o in pack.of("list") {
+        for o in outputs
+            .iter()
+            .filter(|o| o.name == "list" && !o.outcome.is_error)
+        {
             if o.args.get("output").and_then(Value::as_str) != Some("json") {
                 continue;
             }
@@ -502,7 +511,6 @@ impl World {
                 continue;
             }
             *n += 1;
-            let mut any = false;
             for c in &p.containers {
                 let crashed = c.restarts > 0 || c.terminated.as_ref().is_some_and(|t| t.1 != 0);
                 if crashed {
@@ -511,10 +519,6 @@ impl World {
                 if c.running || (crashed && !c.init) || is_subject(p) && !c.init {
                     out.push((p.namespace.clone(), p.name.clone(), c.name.clone(), false));
                 }
-                any |= crashed;
-            }
-            if !any && p.containers.is_empty() {
-                continue;
             }
         }
         out.truncate(cap);
