@@ -13,12 +13,19 @@ summary on the last line:
   initialize            the server answers initialize with its name
   schemas               every tool input schema is valid JSON Schema, and every
                         property (nested ones too) has a description
+  portable-schemas      no property admits null (`type: [X, "null"]` or a
+                        `{"type": "null"}` alternative), which hosts flag as
+                        not portable: optional means "not in required"
   annotations           every tool says whether it is read-only
   no-write-tools        (with --expect-read-only) no tool is a write tool
   absent:NAME           (with --absent NAME) the tool is not listed
   call:TOOL             a tools/call round trip succeeds (isError false)
   invalid:TOOL          invalid arguments give isError with the field named
-  unauthorized          (HTTP) a request without the token gets 401
+  unauthorized          (HTTP) a request without the token is refused with 403
+                        and no WWW-Authenticate challenge (a 401 would make
+                        MCP clients start OAuth discovery), naming the token
+  clean-close           the SDK logged no warning or error, including when it
+                        ends the session (HTTP: `DELETE` must answer 200/204)
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from typing import Any
 
@@ -36,6 +44,22 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 results: list[dict[str, Any]] = []
+
+
+class SdkWarnings(logging.Handler):
+    """Collects what the SDK logs at WARNING or above (e.g. "Session
+    termination failed: 202" when a server answers DELETE oddly)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("mcp"):
+            self.messages.append(f"{record.name}: {record.getMessage()}")
+
+
+sdk_warnings = SdkWarnings()
 
 
 def record(name: str, ok: bool, why: str = "") -> None:
@@ -70,6 +94,34 @@ def undocumented_properties(schema: Any, path: str = "") -> list[str]:
     return missing
 
 
+def nullable_properties(schema: Any, path: str = "") -> list[str]:
+    """Properties whose schema admits null, searched like
+    undocumented_properties."""
+    found: list[str] = []
+    if not isinstance(schema, dict):
+        return found
+
+    def is_null(s: Any) -> bool:
+        return isinstance(s, dict) and (s.get("type") == "null" or ("const" in s and s["const"] is None))
+
+    for name, prop in (schema.get("properties") or {}).items():
+        where = f"{path}.{name}" if path else name
+        if not isinstance(prop, dict):
+            continue
+        t = prop.get("type")
+        if (isinstance(t, list) and "null" in t) or t == "null" or any(
+            is_null(sub) for key in ("anyOf", "oneOf") for sub in prop.get(key) or []
+        ):
+            found.append(where)
+        found += nullable_properties(prop, where)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            found += nullable_properties(schema[key], path + "[]")
+    for name, sub in (schema.get("$defs") or schema.get("definitions") or {}).items():
+        found += nullable_properties(sub, f"$defs.{name}")
+    return found
+
+
 def text_of(result: Any) -> str:
     return "\n".join(getattr(c, "text", "") for c in result.content)
 
@@ -80,7 +132,7 @@ async def run_checks(session: ClientSession, args: argparse.Namespace) -> None:
 
     listed = await session.list_tools()
     tools = {t.name: t for t in listed.tools}
-    bad_schema, undocumented, unannotated, writes = [], [], [], []
+    bad_schema, undocumented, unannotated, writes, nullable = [], [], [], [], []
     for tool in listed.tools:
         schema = tool.input_schema
         try:
@@ -91,6 +143,7 @@ async def run_checks(session: ClientSession, args: argparse.Namespace) -> None:
         except jsonschema.SchemaError as e:
             bad_schema.append(f"{tool.name}: {e.message}")
         undocumented += [f"{tool.name}.{p}" for p in undocumented_properties(schema)]
+        nullable += [f"{tool.name}.{p}" for p in nullable_properties(schema)]
         ann = tool.annotations
         if ann is None or ann.read_only_hint is None:
             unannotated.append(tool.name)
@@ -98,6 +151,8 @@ async def run_checks(session: ClientSession, args: argparse.Namespace) -> None:
             writes.append(tool.name)
     record("schemas", not bad_schema and not undocumented,
            "; ".join(bad_schema + [f"no description: {p}" for p in undocumented]))
+    record("portable-schemas", not nullable,
+           f"{len(nullable)} properties admit null: {', '.join(nullable[:40])}")
     record("annotations", not unannotated, f"no readOnlyHint: {unannotated}")
     if args.expect_read_only:
         record("no-write-tools", not writes, f"write tools listed: {writes}")
@@ -137,6 +192,7 @@ async def main() -> int:
     p.add_argument("--present", action="append", metavar="TOOL")
     p.add_argument("--expect-read-only", action="store_true")
     args = p.parse_args()
+    logging.getLogger().addHandler(sdk_warnings)
 
     try:
         if args.stdio:
@@ -152,8 +208,12 @@ async def main() -> int:
             async with httpx2.AsyncClient(timeout=30) as bare:
                 r = await bare.post(args.http, json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
                                     headers={"Accept": "application/json, text/event-stream"})
-                record("unauthorized", r.status_code == 401 or not args.token,
-                       f"status {r.status_code} without a token")
+                challenge = r.headers.get("www-authenticate")
+                refused = (r.status_code == 403 and challenge is None
+                           and "bearer token" in r.text)
+                record("unauthorized", refused or not args.token,
+                       f"status {r.status_code}, WWW-Authenticate {challenge!r}, body {r.text[:200]!r} "
+                       "without a token (expected 403, no challenge, a body naming the bearer token)")
             headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
             async with httpx2.AsyncClient(headers=headers, timeout=30) as client:
                 async with streamable_http_client(args.http, http_client=client) as streams:
@@ -162,6 +222,7 @@ async def main() -> int:
                         await run_checks(session, args)
     except Exception as e:  # noqa: BLE001
         record("session", False, repr(e))
+    record("clean-close", not sdk_warnings.messages, "; ".join(sdk_warnings.messages[:5]))
 
     ok = all(r["ok"] for r in results)
     print(json.dumps({"ok": ok, "results": results}))

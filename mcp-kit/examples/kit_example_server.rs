@@ -132,8 +132,5 @@ async fn main() {
         greeting: Arc::from(cli.greeting.as_str()),
         calls: Arc::new(AtomicU64::new(0)),
     };
-    if let Err(error) = mcp_kit::run(server, &cli.kit).await {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    mcp_kit::run_or_exit(server, &cli.kit).await;
 }

@@ -14,10 +14,13 @@
 //! missing install is an error that says to run it, never a silent skip.
 //!
 //! Checks: `initialize`; every tool's input schema is valid JSON Schema with a
-//! description on every property; every tool says whether it is read-only; a
-//! `tools/call` round trip; invalid arguments give an `isError` result naming
-//! the bad field; HTTP without the token gets 401; write tools are absent
-//! without `--allow-writes` (and present with it).
+//! description on every property, and no property admits `null` (hosts flag
+//! `type: [X, "null"]` as not portable; both clients check it); every tool
+//! says whether it is read-only; a `tools/call` round trip; invalid arguments
+//! give an `isError` result naming the bad field; HTTP without the token gets
+//! 403 with no OAuth challenge; the SDK logs no warning, also when it ends the
+//! session (`DELETE /mcp`); write tools are absent without `--allow-writes`
+//! (and present with it).
 //!
 //! ```no_run
 //! use mcp_kit::conformance::Conformance;
@@ -313,7 +316,26 @@ impl Conformance {
                 ));
             }
         }
-        let mut report = format!("Inspector tools/list: {names:?}\n");
+        let nullable: Vec<String> = listed["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|t| {
+                let name = t["name"].as_str().unwrap_or("?").to_string();
+                crate::schema::nullable_properties(&t["inputSchema"])
+                    .into_iter()
+                    .map(move |p| format!("{name}.{p}"))
+            })
+            .collect();
+        if !nullable.is_empty() {
+            return Err(format!(
+                "Inspector: {} tool properties admit null (not portable): {}",
+                nullable.len(),
+                nullable.join(", ")
+            ));
+        }
+        let mut report =
+            format!("Inspector tools/list: {names:?}\nInspector portable schemas: ok\n");
         if let Some((tool, args)) = self.calls.first() {
             let mut method: Vec<String> = vec![
                 "--method".into(),

@@ -21,6 +21,8 @@
 //! * **The response budget** ([`budget`]): one ceiling in tokens for every
 //!   result, cut at line boundaries with an honest note on what was cut and
 //!   how to get the rest.
+//! * **Portable schemas** ([`schema`]): optional tool arguments are written
+//!   without a `null` type, which hosts flag as not portable.
 //! * **Untrusted-data framing** ([`untrusted`]): text from observed systems is
 //!   wrapped so a model can tell data from instructions.
 //!
@@ -36,6 +38,7 @@
 pub mod budget;
 pub mod config;
 pub mod redact;
+pub mod schema;
 pub mod serve;
 pub mod server;
 pub mod untrusted;
@@ -44,7 +47,7 @@ pub mod untrusted;
 pub mod conformance;
 
 pub use budget::Budget;
-pub use serve::{KitArgs, run};
+pub use serve::{KitArgs, run, run_or_exit};
 pub use server::{Guarded, KitServer, ServerDescription, ToolPolicy};
 
 /// Re-exported so servers use the same rmcp and schemars versions as the kit.

@@ -9,7 +9,8 @@
 //! axum), beside `/healthz` (the process is up) and `/readyz` (it accepts
 //! work; 503 once shutdown has begun, so a load balancer drains it first).
 //! `/mcp` requires `Authorization: Bearer <token>` unless `--no-auth` was given,
-//! which is only accepted on a loopback address. The `Host` header is checked
+//! which is only accepted on a loopback address; a request without it gets 403
+//! (not 401, which MCP clients take as "start OAuth": see `require_token`). The `Host` header is checked
 //! against `--allowed-hosts` (rmcp's DNS-rebinding guard, which only accepts
 //! loopback names by default and so must be widened for in-cluster use).
 
@@ -163,6 +164,69 @@ pub enum ServeError {
     Stdio(String),
 }
 
+/// Exit code of a configuration error: the flags, the environment or a file
+/// they name cannot work (the same code as [`crate::config::ConfigError`]).
+pub const EXIT_CONFIG: i32 = 2;
+/// Exit code of a failure while serving.
+pub const EXIT_RUNTIME: i32 = 1;
+
+impl ServeError {
+    /// The process exit code for this error: [`EXIT_CONFIG`] when the
+    /// configuration is at fault (an unknown tool in `--enable-tools`, no
+    /// token, an unreadable token file, an address that cannot be bound),
+    /// else [`EXIT_RUNTIME`].
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ServeError::UnknownTool(_) | ServeError::NoToken(_) | ServeError::TokenFile { .. } => {
+                EXIT_CONFIG
+            }
+            ServeError::Io { context, .. } if context.starts_with(BIND_CONTEXT) => EXIT_CONFIG,
+            ServeError::Io { .. } | ServeError::Stdio(_) => EXIT_RUNTIME,
+        }
+    }
+
+    /// Prints the error on stderr and exits with [`ServeError::exit_code`].
+    pub fn exit(self) -> ! {
+        eprintln!("error: {self}");
+        std::process::exit(self.exit_code())
+    }
+}
+
+/// What a server's `main` calls: serves, and on error prints it and exits with
+/// the code it calls for (2 for configuration errors, see
+/// [`ServeError::exit_code`]).
+///
+/// A missing HTTP token is worded with the server's own variable
+/// (`MCP_KUBERNETES_AUTH_TOKEN` for `mcp-kubernetes`), which the error's
+/// generic message cannot name.
+pub async fn run_or_exit<S: KitServer>(server: S, args: &KitArgs) {
+    let Err(error) = run(server, args).await else {
+        return;
+    };
+    if let ServeError::NoToken(addr) = &error {
+        let var = token_variable(S::description().name);
+        eprintln!(
+            "error: --transport http needs a bearer token: set {var} or pass \
+             --auth-token-file FILE (--no-auth is only accepted when --listen is a loopback \
+             address, and {addr} is not)"
+        );
+        std::process::exit(error.exit_code());
+    }
+    error.exit()
+}
+
+/// The environment variable holding a server's HTTP token: `mcp-signoz` →
+/// `MCP_SIGNOZ_AUTH_TOKEN` (the prefix [`crate::config`] reads flags from).
+pub fn token_variable(server_name: &str) -> String {
+    format!(
+        "{}_AUTH_TOKEN",
+        server_name.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// How a bind failure's context starts; [`ServeError::exit_code`] reads it.
+const BIND_CONTEXT: &str = "cannot listen on";
+
 /// Installs the stderr logger described by the flags. Call once, first.
 pub fn init_logging(args: &KitArgs) {
     use tracing_subscriber::EnvFilter;
@@ -277,6 +341,7 @@ pub fn http_router<S: KitServer>(
         .with_state(state.clone());
     Ok(Router::new()
         .nest_service("/mcp", service)
+        .layer(middleware::from_fn(delete_answers_no_content))
         .layer(middleware::from_fn_with_state(state, require_token))
         .merge(health))
 }
@@ -288,7 +353,10 @@ async fn serve_http<S: KitServer>(guarded: Guarded<S>, args: &KitArgs) -> Result
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Io {
-            context: format!("cannot listen on {}", args.listen),
+            context: format!(
+                "{BIND_CONTEXT} {} (is another process using it?)",
+                args.listen
+            ),
             source,
         })?;
     let local = listener.local_addr().map_err(|source| ServeError::Io {
@@ -332,20 +400,46 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
+/// The answer to a request without the right bearer token: 403, not 401.
+///
+/// In MCP a 401 means "authorize with OAuth": the authorization spec has
+/// clients answer any 401 by looking for protected resource metadata (the
+/// `resource_metadata` parameter of `WWW-Authenticate`, else
+/// `/.well-known/oauth-protected-resource`) and then registering with an
+/// authorization server, and the official TypeScript SDK (so the MCP Inspector)
+/// does so for every 401. These servers take a pre-shared token and have no
+/// authorization server, so that flow can only fail, after several requests,
+/// with an OAuth error that hides the real one. A 403 without
+/// `WWW-Authenticate` starts no flow, and hosts show its body.
 async fn require_token(State(state): State<HttpState>, request: Request, next: Next) -> Response {
     if let Some(expected) = &state.token {
         let ok = bearer(request.headers())
             .is_some_and(|got| bool::from(got.as_bytes().ct_eq(expected.as_bytes())));
         if !ok {
             return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Bearer")],
-                "missing or wrong bearer token\n",
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "missing or wrong bearer token: send `Authorization: Bearer <token>` with the token \
+                 this server was started with (--auth-token-file or its AUTH_TOKEN variable); \
+                 it does not use OAuth\n",
             )
                 .into_response();
         }
     }
     next.run(request).await
+}
+
+/// rmcp answers a session's `DELETE /mcp` with 202 Accepted; the official
+/// Python SDK treats anything but 200/204 as a failed termination and logs a
+/// warning on every close. The session is closed by then, so 204 is the
+/// truthful answer.
+async fn delete_answers_no_content(request: Request, next: Next) -> Response {
+    let is_delete = request.method() == axum::http::Method::DELETE;
+    let response = next.run(request).await;
+    if is_delete && response.status() == StatusCode::ACCEPTED {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    response
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
