@@ -20,6 +20,20 @@ use crate::snapshot::{FixtureServer, Snapshot};
 use crate::target::Target;
 use crate::value::Table;
 
+/// Sets the client's proxy the way kubectl chooses it (see [`crate::proxy`]), replacing
+/// what `kube` derived from the same settings.
+fn set_proxy(config: &mut kube::Config, kubeconfig_proxy: Option<&str>) -> Result<()> {
+    let (https_proxy, no_proxy) = crate::proxy::from_env();
+    config.proxy_url = crate::proxy::effective_proxy(
+        kubeconfig_proxy,
+        https_proxy.as_deref(),
+        no_proxy.as_deref(),
+        &config.cluster_url,
+    )
+    .map_err(K8sError::Config)?;
+    Ok(())
+}
+
 /// How to connect.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -261,6 +275,7 @@ impl Clusters {
                 let mut config = kube::Config::incluster()
                     .map_err(|e| K8sError::Config(format!("in-cluster configuration: {e}")))?;
                 self.tune(&mut config);
+                set_proxy(&mut config, None)?;
                 let server = config.cluster_url.to_string();
                 let client = kube::Client::try_from(config)
                     .map_err(|e| K8sError::Config(format!("in-cluster client: {e}")))?;
@@ -285,6 +300,16 @@ impl Clusters {
                     .await
                     .map_err(|e| K8sError::Config(format!("context {name:?}: {e}")))?;
                 self.tune(&mut cfg);
+                let kubeconfig_proxy = config
+                    .contexts
+                    .iter()
+                    .find(|c| c.name == name)
+                    .and_then(|c| c.context.as_ref())
+                    .and_then(|ctx| config.clusters.iter().find(|cl| cl.name == ctx.cluster))
+                    .and_then(|cl| cl.cluster.as_ref())
+                    .and_then(|cl| cl.proxy_url.as_deref());
+                set_proxy(&mut cfg, kubeconfig_proxy)
+                    .map_err(|e| K8sError::Config(format!("context {name:?}: {e}")))?;
                 let server = cfg.cluster_url.to_string();
                 let client = kube::Client::try_from(cfg).map_err(|e| {
                     K8sError::Config(format!("context {name:?}: cannot build a client: {e}"))
@@ -303,6 +328,7 @@ impl Clusters {
     }
 
     fn tune(&self, config: &mut kube::Config) {
+        // (timeouts; the proxy is set by `set_proxy`)
         config.connect_timeout = Some(self.timeout.min(Duration::from_secs(10)));
         config.read_timeout = Some(self.timeout);
         config.write_timeout = Some(self.timeout);

@@ -42,7 +42,8 @@
 //! # Connecting
 //!
 //! Kubeconfig (`--kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config`; `--context` picks
-//! the default context) or the in-cluster service account. Every tool takes an optional
+//! the default context) or the in-cluster service account. Proxies as kubectl: a cluster's
+//! `proxy-url`, else `HTTPS_PROXY` unless `NO_PROXY` covers the API server ([`proxy`]). Every tool takes an optional
 //! `context`, so one server serves several clusters; the `contexts` tool lists them.
 //!
 //! # Snapshot folder format (`--snapshot DIR`)
@@ -75,6 +76,7 @@ pub mod ops;
 pub mod pods;
 pub mod policy;
 pub mod projection;
+pub mod proxy;
 pub mod sanitize;
 pub mod server;
 pub mod snapshot;

@@ -78,8 +78,5 @@ async fn main() {
         }
     };
     let server = KubeServer::new(Arc::new(clusters));
-    if let Err(error) = mcp_kit::run(server, &cli.kit).await {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    mcp_kit::run_or_exit(server, &cli.kit).await;
 }

@@ -1,14 +1,264 @@
 //! How a pod is doing, computed the way kubectl computes its STATUS column, plus the
 //! facts an investigation starts from: readiness, restarts, the last termination and the
 //! workload that owns the pod.
+//!
+//! [`problems`] is the one judgement of whether a pod needs attention: `workload_health`
+//! turns its answers into findings and `list` names exactly those pods individually (see
+//! [`is_healthy`]), so the two tools never disagree about which pods are unhealthy.
 
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::value::{arr, i, opt_s, s, ts};
+use crate::ops::events::EventGroup;
+use crate::value::{ago, arr, clip, i, opt_s, s, ts};
 
 /// Restart count from which a ready pod is still listed individually as flapping.
 pub const FLAPPING_RESTARTS: i64 = 3;
+
+/// How long a pod may stay Pending (scheduled, or not yet judged by the scheduler) before
+/// it is a problem rather than a pod that is starting.
+pub const PENDING_GRACE_SECS: i64 = 300;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Users are likely affected now.
+    Critical,
+    /// Degraded or at risk.
+    Warning,
+    /// Worth knowing.
+    Info,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Critical => "CRITICAL",
+            Severity::Warning => "WARNING",
+            Severity::Info => "INFO",
+        })
+    }
+}
+
+/// One reason a pod needs attention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Severity.
+    pub severity: Severity,
+    /// Short reason, e.g. `CrashLoopBackOff`, `OOMKilled`, `Unschedulable`.
+    pub reason: String,
+    /// Evidence lines.
+    pub evidence: Vec<String>,
+    /// When it started, as far as the pod (and its events) record it.
+    pub since: Option<Timestamp>,
+}
+
+fn first_event(events: &[EventGroup], reasons: &[&str]) -> Option<Timestamp> {
+    events
+        .iter()
+        .filter(|e| reasons.contains(&e.reason.as_str()))
+        .filter_map(|e| e.first)
+        .min()
+}
+
+/// Why `pod` needs attention; empty when it does not. `restart_threshold` is the restart
+/// count from which a running container is reported (`HighRestarts`); `events` are the
+/// pod's deduplicated events (empty when the caller has not read them: they only add
+/// start times, evidence and failing-probe problems).
+pub fn problems(
+    p: &Value,
+    now: Timestamp,
+    restart_threshold: i64,
+    events: &[EventGroup],
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut add = |severity, reason: &str, evidence, since| {
+        out.push(Problem {
+            severity,
+            reason: reason.to_string(),
+            evidence,
+            since,
+        })
+    };
+    let started = ts(p, "/status/startTime").or_else(|| crate::value::created(p));
+    let mut found = false;
+    for c in arr(p, "/status/containerStatuses")
+        .iter()
+        .chain(arr(p, "/status/initContainerStatuses"))
+    {
+        let cname = s(c, "/name");
+        let restarts = i(c, "/restartCount");
+        let waiting = s(c, "/state/waiting/reason");
+        let last = c
+            .pointer("/lastState/terminated")
+            .or_else(|| c.pointer("/state/terminated"));
+        let last_line = last.map(|t| {
+            format!(
+                "container {cname}: last exit {} ({}) {}, restarts {restarts}",
+                opt_s(t, "/reason").unwrap_or("Terminated"),
+                i(t, "/exitCode"),
+                ago(now, ts(t, "/finishedAt"))
+            )
+        });
+        match waiting {
+            "CrashLoopBackOff" => {
+                let mut ev = vec![
+                    last_line
+                        .clone()
+                        .unwrap_or(format!("container {cname}: restarts {restarts}")),
+                ];
+                if let Some(m) = last.and_then(|t| opt_s(t, "/message")) {
+                    ev.push(format!("termination message: {}", clip(m, 160)));
+                }
+                let since = first_event(events, &["BackOff"]).or(started);
+                add(Severity::Critical, "CrashLoopBackOff", ev, since);
+                found = true;
+            }
+            "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull" => {
+                let image = arr(p, "/spec/containers")
+                    .iter()
+                    .chain(arr(p, "/spec/initContainers"))
+                    .find(|x| s(x, "/name") == cname)
+                    .map(|x| s(x, "/image"))
+                    .unwrap_or("");
+                let mut ev = vec![format!("container {cname}: image {image}")];
+                if let Some(m) = opt_s(c, "/state/waiting/message") {
+                    ev.push(clip(m, 200));
+                } else if let Some(e) = events.iter().find(|e| e.reason == "Failed") {
+                    ev.push(clip(&e.message, 200));
+                }
+                let since = first_event(events, &["Failed", "BackOff"]).or(started);
+                add(Severity::Critical, "ImagePullBackOff", ev, since);
+                found = true;
+            }
+            "CreateContainerConfigError" | "CreateContainerError" | "RunContainerError" => {
+                let ev = vec![format!(
+                    "container {cname}: {}",
+                    clip(s(c, "/state/waiting/message"), 200)
+                )];
+                let since = first_event(events, &["Failed"]).or(started);
+                add(Severity::Critical, waiting, ev, since);
+                found = true;
+            }
+            _ => {}
+        }
+        if let Some(t) = last.filter(|t| s(t, "/reason") == "OOMKilled") {
+            let limit = arr(p, "/spec/containers")
+                .iter()
+                .find(|x| s(x, "/name") == cname)
+                .map(|x| s(x, "/resources/limits/memory"))
+                .filter(|l| !l.is_empty())
+                .unwrap_or("none");
+            let ev = vec![format!(
+                "container {cname}: OOMKilled (exit {}) {}, memory limit {limit}, restarts {restarts}",
+                i(t, "/exitCode"),
+                ago(now, ts(t, "/finishedAt"))
+            )];
+            add(Severity::Critical, "OOMKilled", ev, ts(t, "/finishedAt"));
+            found = true;
+        }
+        if !found && restarts >= restart_threshold {
+            let ev = vec![last_line.unwrap_or(format!("container {cname}: restarts {restarts}"))];
+            add(Severity::Warning, "HighRestarts", ev, started);
+            found = true;
+        }
+    }
+    let phase = s(p, "/status/phase");
+    if phase == "Pending" && !found {
+        let sched = arr(p, "/status/conditions")
+            .iter()
+            .find(|c| s(c, "/type") == "PodScheduled" && s(c, "/status") == "False");
+        match sched {
+            Some(c) => {
+                let mut ev = vec![format!(
+                    "{}: {}",
+                    s(c, "/reason"),
+                    clip(s(c, "/message"), 220)
+                )];
+                if let Some(e) = events.iter().find(|e| e.reason == "FailedScheduling") {
+                    if e.message.trim() != s(c, "/message").trim() {
+                        ev.push(format!(
+                            "scheduler ({}x): {}",
+                            e.count,
+                            clip(&e.message, 220)
+                        ));
+                    } else {
+                        ev.push(format!("FailedScheduling seen {}x", e.count));
+                    }
+                }
+                let since = ts(c, "/lastTransitionTime").or(started);
+                add(Severity::Warning, "Unschedulable", ev, since);
+            }
+            None => {
+                let age_secs = crate::value::created(p)
+                    .map(|c| now.as_second() - c.as_second())
+                    .unwrap_or(0);
+                if age_secs > PENDING_GRACE_SECS {
+                    let ev = vec![format!(
+                        "pending for {}: {}",
+                        crate::value::fmt_secs(age_secs),
+                        status(p)
+                    )];
+                    add(Severity::Warning, "Pending", ev, crate::value::created(p));
+                }
+            }
+        }
+        found = true;
+    }
+    if phase == "Failed" {
+        let mut ev = Vec::new();
+        if let Some(r) = opt_s(p, "/status/reason") {
+            ev.push(format!("{r}: {}", clip(s(p, "/status/message"), 200)));
+        }
+        if let Some(t) = last_termination(p) {
+            ev.push(format!(
+                "container {}: exit {} ({}) {}",
+                t.container,
+                t.reason,
+                t.exit_code,
+                ago(now, t.finished)
+            ));
+        }
+        let reason = opt_s(p, "/status/reason").unwrap_or("PodFailed");
+        add(Severity::Warning, reason, ev, crate::value::created(p));
+        found = true;
+    }
+    // Failing probes: Unhealthy events.
+    let probe_events: Vec<&EventGroup> =
+        events.iter().filter(|e| e.reason == "Unhealthy").collect();
+    if !probe_events.is_empty() {
+        let ev: Vec<String> = probe_events
+            .iter()
+            .take(2)
+            .map(|e| format!("{}x {}", e.count, clip(&e.message, 180)))
+            .collect();
+        let since = probe_events.iter().filter_map(|e| e.first).min();
+        let (r, tot) = ready(p);
+        let sev = if r < tot {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
+        add(sev, "ProbeFailing", ev, since);
+        found = true;
+    }
+    if !found && phase == "Running" && p.pointer("/metadata/deletionTimestamp").is_none() {
+        let (r, tot) = ready(p);
+        if r < tot {
+            let since = arr(p, "/status/conditions")
+                .iter()
+                .find(|c| s(c, "/type") == "Ready")
+                .and_then(|c| ts(c, "/lastTransitionTime"));
+            add(
+                Severity::Warning,
+                "NotReady",
+                vec![format!("{r}/{tot} containers ready")],
+                since,
+            );
+        }
+    }
+    out
+}
 
 /// kubectl's STATUS column for a pod (`Running`, `CrashLoopBackOff`, `Init:0/1`, `OOMKilled`, …).
 pub fn status(pod: &Value) -> String {
@@ -121,14 +371,12 @@ pub fn last_termination(pod: &Value) -> Option<Termination> {
     best
 }
 
-/// Whether a pod needs no attention: running with every container ready (and not flapping), or completed.
-pub fn is_healthy(pod: &Value) -> bool {
-    let st = status(pod);
-    if st == "Completed" || st == "Succeeded" {
-        return true;
-    }
-    let (r, t) = ready(pod);
-    st == "Running" && r == t && restarts(pod) < FLAPPING_RESTARTS
+/// Whether a pod needs no attention: [`problems`] finds none (with the flapping restart
+/// threshold and no events), the same judgement `workload_health` makes. A pod that is
+/// starting (Pending for less than [`PENDING_GRACE_SECS`] and not refused by the
+/// scheduler) or terminating is not a problem yet.
+pub fn is_healthy(pod: &Value, now: Timestamp) -> bool {
+    problems(pod, now, FLAPPING_RESTARTS, &[]).is_empty()
 }
 
 /// The workload a pod belongs to: `(kind, name)`. A ReplicaSet created by a Deployment is

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::clusters::Clusters;
 use crate::error::Result;
-use crate::ops::{describe, events, health, history, list, logs, namespaces, usage, write};
+use crate::ops::{describe, events, health, history, list, logs, namespaces, nodes, usage, write};
 
 /// Arguments of a tool: its own options plus the optional `context`.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -56,7 +56,9 @@ namespace: it lists deterministic findings (CrashLoopBackOff, OOMKilled, image p
 stuck rollouts, failed Jobs, pending PVCs, NotReady nodes, HPAs at max, Services without endpoints) with evidence \
 and start times. Then `describe` the objects it names, read `logs` (use `previous=true` for crashed containers, \
 `grep` to filter, `mode=patterns` to summarise), `events`, and `rollout_history` to see what changed. `list` \
-summarises healthy pods per owner and lists unhealthy ones individually. Secret values and env var values are never \
+summarises healthy pods per owner and lists unhealthy ones individually (the same pods `workload_health` names). \
+Beyond one namespace: `workload_health` without a namespace covers the cluster, `events` without a namespace and \
+with `reasons` finds e.g. FailedScheduling or Evicted anywhere, `nodes` shows each node with the pods it hosts. Secret values and env var values are never \
 shown. Every tool takes an optional `context` (see `contexts`).";
 
 impl KubeServer {
@@ -104,7 +106,7 @@ impl KubeServer {
     }
 
     #[tool(
-        description = "List objects of any kind (pods, deployments, nodes, events, CRDs such as certificates.cert-manager.io) with label/field selectors. Default output is a compact table with the columns that matter; for pods, unhealthy or restarting pods are listed one per line with their reason and healthy pods are summarised per owner. output=yaml|json returns sanitized objects (no managedFields, no last-applied annotation, no env or Secret values).",
+        description = "List objects of any kind (pods, deployments, nodes, events, persistentvolumes, storageclasses, CRDs such as certificates.cert-manager.io) with label/field selectors; pods of one node with node=NAME (any namespace when namespace is absent). Default output is a compact table with the columns that matter; for pods, unhealthy or restarting pods are listed one per line with their reason and healthy pods are summarised per owner. output=yaml|json returns sanitized objects (no managedFields, no last-applied annotation, no env or Secret values).",
         annotations(read_only_hint = true)
     )]
     async fn list(&self, Parameters(a): Parameters<Args<list::ListOptions>>) -> CallToolResult {
@@ -140,7 +142,7 @@ impl KubeServer {
     }
 
     #[tool(
-        description = "Events by namespace, object (KIND/NAME), type (Warning/Normal) and age; identical events are merged with total counts and first/last seen, newest first.",
+        description = "Events by namespace (or every allowed namespace and cluster-scoped objects when absent), object (KIND/NAME), type (Warning/Normal), reasons (e.g. reasons=FailedScheduling,Evicted,OOMKilling,BackOff) and age; identical events are merged with total counts and first/last seen, newest first.",
         annotations(read_only_hint = true)
     )]
     async fn events(
@@ -168,7 +170,7 @@ impl KubeServer {
     }
 
     #[tool(
-        description = "Deterministic health findings over a namespace (or all allowed namespaces): CrashLoopBackOff, OOMKilled, ImagePullBackOff, unschedulable/pending pods with the scheduler's reason, failing probes, high restarts, unavailable replicas and stuck rollouts, failed Jobs, pending PVCs, NotReady nodes and node pressure, HPAs at max, Services with no ready endpoints. Each finding has severity, object, reason, evidence and start time. The best first call in an investigation.",
+        description = "Deterministic health findings over a namespace, or cluster-wide (every allowed namespace, plus nodes) when namespace is absent; only problems are listed, min_severity narrows them: CrashLoopBackOff, OOMKilled, ImagePullBackOff, unschedulable/pending pods with the scheduler's reason, failing probes, high restarts, unavailable replicas and stuck rollouts, failed Jobs, pending PVCs, NotReady nodes and node pressure, HPAs at max, Services with no ready endpoints. Each finding has severity, object, reason, evidence and start time. The best first call in an investigation.",
         annotations(read_only_hint = true)
     )]
     async fn workload_health(
@@ -177,6 +179,17 @@ impl KubeServer {
     ) -> CallToolResult {
         self.with_target(a.context.as_deref(), |t| async move {
             health::workload_health(&t, &a.args).await
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Nodes (all, one by name, or problems_only) with their non-healthy conditions, taints, pod requests against allocatable CPU and memory, and the pods they host from every allowed namespace: unhealthy ones by name with their reason, the rest counted per namespace and owner. For noisy neighbours, node pressure and evictions, and pods kept off a node.",
+        annotations(read_only_hint = true)
+    )]
+    async fn nodes(&self, Parameters(a): Parameters<Args<nodes::NodesOptions>>) -> CallToolResult {
+        self.with_target(a.context.as_deref(), |t| async move {
+            nodes::nodes(&t, &a.args).await
         })
         .await
     }

@@ -108,6 +108,16 @@ pub mod kinds {
     pub fn endpoints() -> ResourceInfo {
         ResourceInfo::builtin("", "v1", "Endpoints", "endpoints", true)
     }
+    /// discovery.k8s.io/v1 EndpointSlice.
+    pub fn endpointslices() -> ResourceInfo {
+        ResourceInfo::builtin(
+            "discovery.k8s.io",
+            "v1",
+            "EndpointSlice",
+            "endpointslices",
+            true,
+        )
+    }
     /// core/v1 PersistentVolumeClaim.
     pub fn pvcs() -> ResourceInfo {
         ResourceInfo::builtin(
@@ -767,6 +777,37 @@ impl Target {
 }
 
 impl Target {
+    /// Whether namespace `ns` exists: `Some(false)` only when the API server says it does not
+    /// (404), `None` when that cannot be known (RBAC forbids reading namespaces, the server
+    /// cannot be reached). Listing in a namespace that does not exist returns an empty list,
+    /// which must not read as "nothing there".
+    pub async fn namespace_exists(&self, ns: &str) -> Option<bool> {
+        match self.get(&kinds::namespaces(), None, ns).await {
+            Ok(_) => Some(true),
+            Err(K8sError::NotFound { .. }) => Some(false),
+            Err(_) => None,
+        }
+    }
+
+    /// The error for a namespace the API server says does not exist, listing the readable
+    /// namespaces when they can be listed.
+    pub async fn no_such_namespace(&self, ns: &str) -> K8sError {
+        let known = match self.list(&kinds::namespaces(), None, None, None).await {
+            Ok(l) => {
+                let names: Vec<&str> = l.items.iter().map(crate::value::name).collect();
+                format!(
+                    "; namespaces this server can read: {}",
+                    crate::value::clip(&names.join(", "), 300)
+                )
+            }
+            Err(_) => String::new(),
+        };
+        K8sError::NotFound {
+            context: self.context.clone(),
+            message: format!("namespace {ns:?} does not exist{known}"),
+        }
+    }
+
     /// Applies a JSON merge patch to one object (policy: writes allowlist) and returns the result.
     pub async fn merge_patch(
         &self,

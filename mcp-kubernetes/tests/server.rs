@@ -48,6 +48,17 @@ fn conforms_with_official_mcp_clients_over_stdio_and_http() {
         .call("contexts", json!({}))
         .call("list", json!({"kind": "pods", "namespace": "shop"}))
         .call("workload_health", json!({"namespace": "shop"}))
+        .call("workload_health", json!({"min_severity": "critical"}))
+        .call(
+            "events",
+            json!({"reasons": "FailedScheduling,BackOff", "event_type": "Warning"}),
+        )
+        .call("nodes", json!({"problems_only": true}))
+        // A host that sends null for an optional argument is still understood.
+        .call(
+            "list",
+            json!({"kind": "pods", "node": "node-5", "namespace": null}),
+        )
         .invalid("list", json!({"namespace": "shop"}), "kind")
         .invalid("logs", json!({"pod": "x", "tail": "many"}), "tail")
         .write_tool("scale")
@@ -56,6 +67,9 @@ fn conforms_with_official_mcp_clients_over_stdio_and_http() {
         .unwrap_or_else(|e| panic!("{e}"));
     for expected in [
         "PASS schemas",
+        "PASS portable-schemas",
+        "PASS clean-close",
+        "Inspector portable schemas: ok",
         "PASS absent:scale",
         "PASS present:delete_pod",
         "PASS unauthorized",
@@ -85,6 +99,7 @@ async fn write_tools_are_hidden_without_allow_writes_and_annotated_destructive()
             "list",
             "logs",
             "namespaces",
+            "nodes",
             "resource_usage",
             "rollout_history",
             "workload_health"

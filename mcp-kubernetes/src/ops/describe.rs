@@ -525,7 +525,7 @@ pub fn rollout_status(kind: &str, o: &Value) -> String {
 pub fn pods_summary(now: Timestamp, ps: &[Value]) -> String {
     let mut by_status: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for p in ps {
-        let st = if pods::is_healthy(p) {
+        let st = if pods::is_healthy(p, now) {
             "healthy".to_string()
         } else {
             pods::status(p)
@@ -740,6 +740,37 @@ async fn service_section(t: &Target, svc: &Value) -> String {
                     format!(" ({})", clip(&not_ready.join(", "), 200))
                 },
             ));
+        }
+        // No Endpoints object (a cluster-info dump, an Endpoints-less cluster): the slices,
+        // else say the readiness is unknown rather than zero (see `ops::endpoints`).
+        Err(K8sError::NotFound { .. }) => {
+            let sel = format!("{}={}", super::endpoints::SERVICE_NAME_LABEL, name(svc));
+            match t
+                .list(
+                    &kinds::endpointslices(),
+                    Some(namespace(svc)),
+                    Some(&sel),
+                    None,
+                )
+                .await
+            {
+                Ok(l) if !l.items.is_empty() => {
+                    let idx = super::endpoints::Index::new(&[]).with_slices(&l.items);
+                    if let super::endpoints::Readiness::Known {
+                        ready, not_ready, ..
+                    } = idx.readiness(svc)
+                    {
+                        out.push_str(&format!(
+                            "endpoints (from {} EndpointSlices): {ready} ready · {not_ready} not ready\n",
+                            l.items.len()
+                        ));
+                    }
+                }
+                Ok(_) => out.push_str(
+                    "endpoints: not recorded (no Endpoints object or EndpointSlice): readiness unknown\n",
+                ),
+                Err(e) => out.push_str(&format!("endpoints: {e}\n")),
+            }
         }
         Err(e) => out.push_str(&format!("endpoints: {e}\n")),
     }

@@ -19,6 +19,10 @@ pub struct EventsOptions {
     pub object: Option<String>,
     /// `Warning` or `Normal`.
     pub event_type: Option<String>,
+    /// Only these reasons, comma-separated and case-insensitive, e.g.
+    /// `FailedScheduling,Evicted,OOMKilling,BackOff,FailedMount,Unhealthy`. With no namespace
+    /// this searches every allowed namespace (and cluster-scoped objects such as Nodes).
+    pub reasons: Option<String>,
     /// Only events seen within this window (`30m`, `2h`, `1d`, or seconds).
     pub since: Option<String>,
     /// Extra field selector passed to the API server.
@@ -235,10 +239,21 @@ pub async fn events(t: &Target, o: &EventsOptions) -> Result<String> {
         )
         .await?;
     let now = t.now();
+    let listed_empty = listed.items.is_empty();
     let mut items = listed.items;
     if let Some(since) = o.since.as_deref().filter(|x| !x.is_empty()) {
         let secs = parse_duration(since)?;
         items.retain(|e| last_seen(e).is_some_and(|l| l.as_second() >= now.as_second() - secs));
+    }
+    let reasons: Vec<String> = o
+        .reasons
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(|r| r.trim().to_ascii_lowercase())
+        .filter(|r| !r.is_empty())
+        .collect();
+    if !reasons.is_empty() {
+        items.retain(|e| reasons.contains(&s(e, "/reason").to_ascii_lowercase()));
     }
     let groups = dedupe(&items);
     let raw: i64 = items
@@ -250,7 +265,7 @@ pub async fn events(t: &Target, o: &EventsOptions) -> Result<String> {
         None => "all allowed namespaces".into(),
     };
     let mut head = format!(
-        "# events in {scope} (context {}){}{}{}: {} groups from {} events ({raw} occurrences), newest first\n",
+        "# events in {scope} (context {}){}{}{}{}: {} groups from {} events ({raw} occurrences), newest first\n",
         t.context(),
         o.object
             .as_deref()
@@ -260,6 +275,11 @@ pub async fn events(t: &Target, o: &EventsOptions) -> Result<String> {
             .as_deref()
             .map(|x| format!(", type {x}"))
             .unwrap_or_default(),
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(", reasons {}", o.reasons.as_deref().unwrap_or(""))
+        },
         o.since
             .as_deref()
             .map(|x| format!(", last {x}"))
@@ -268,6 +288,12 @@ pub async fn events(t: &Target, o: &EventsOptions) -> Result<String> {
         items.len(),
     );
     if groups.is_empty() {
+        if let Some(ns) = ns
+            && listed_empty
+            && t.namespace_exists(ns).await == Some(false)
+        {
+            return Err(t.no_such_namespace(ns).await);
+        }
         head.push_str("no matching events (events expire after about an hour by default)\n");
         return Ok(head);
     }

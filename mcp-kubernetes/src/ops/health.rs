@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::describe::rollout_status;
+use super::endpoints::{ENDPOINTS_MASK, SLICES_MASK};
 use super::events::EventGroup;
 use crate::error::Result;
 use crate::pods;
@@ -27,28 +28,12 @@ pub struct HealthOptions {
     pub namespace: Option<String>,
     /// Restart count from which a pod is reported (default 5).
     pub restart_threshold: Option<i64>,
+    /// Only findings at least this severe: `critical`, `warning` or `info` (default: all).
+    /// Useful cluster-wide (no namespace) to keep the answer short.
+    pub min_severity: Option<String>,
 }
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// Users are likely affected now.
-    Critical,
-    /// Degraded or at risk.
-    Warning,
-    /// Worth knowing.
-    Info,
-}
-
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Severity::Critical => "CRITICAL",
-            Severity::Warning => "WARNING",
-            Severity::Info => "INFO",
-        })
-    }
-}
+pub use crate::pods::Severity;
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,13 +64,6 @@ impl Ctx<'_> {
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
-    fn first_event(&self, ns: &str, object: &str, reasons: &[&str]) -> Option<Timestamp> {
-        self.events_of(ns, object)
-            .iter()
-            .filter(|e| reasons.contains(&e.reason.as_str()))
-            .filter_map(|e| e.first)
-            .min()
-    }
 }
 
 fn push(
@@ -107,258 +85,20 @@ fn push(
     });
 }
 
+/// A pod's problems ([`pods::problems`], the judgement `list` shares) as findings.
 fn pod_findings(cx: &Ctx, p: &Value, threshold: i64, out: &mut Vec<Finding>) {
-    let pname = name(p);
-    let ns = namespace(p);
-    let obj = format!("Pod/{pname}");
-    let started = ts(p, "/status/startTime").or_else(|| crate::value::created(p));
-    let mut found = false;
-    for c in arr(p, "/status/containerStatuses")
-        .iter()
-        .chain(arr(p, "/status/initContainerStatuses"))
-    {
-        let cname = s(c, "/name");
-        let restarts = i(c, "/restartCount");
-        let waiting = s(c, "/state/waiting/reason");
-        let last = c
-            .pointer("/lastState/terminated")
-            .or_else(|| c.pointer("/state/terminated"));
-        let last_line = last.map(|t| {
-            format!(
-                "container {cname}: last exit {} ({}) {}, restarts {restarts}",
-                opt_s(t, "/reason").unwrap_or("Terminated"),
-                i(t, "/exitCode"),
-                ago(cx.now, ts(t, "/finishedAt"))
-            )
-        });
-        match waiting {
-            "CrashLoopBackOff" => {
-                let mut ev = vec![
-                    last_line
-                        .clone()
-                        .unwrap_or(format!("container {cname}: restarts {restarts}")),
-                ];
-                if let Some(m) = last.and_then(|t| opt_s(t, "/message")) {
-                    ev.push(format!("termination message: {}", clip(m, 160)));
-                }
-                let since = cx.first_event(ns, &obj, &["BackOff"]).or(started);
-                push(
-                    out,
-                    Severity::Critical,
-                    p,
-                    obj.clone(),
-                    "CrashLoopBackOff",
-                    ev,
-                    since,
-                );
-                found = true;
-            }
-            "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull" => {
-                let image = arr(p, "/spec/containers")
-                    .iter()
-                    .chain(arr(p, "/spec/initContainers"))
-                    .find(|x| s(x, "/name") == cname)
-                    .map(|x| s(x, "/image"))
-                    .unwrap_or("");
-                let mut ev = vec![format!("container {cname}: image {image}")];
-                if let Some(m) = opt_s(c, "/state/waiting/message") {
-                    ev.push(clip(m, 200));
-                } else if let Some(e) = cx.events_of(ns, &obj).iter().find(|e| e.reason == "Failed")
-                {
-                    ev.push(clip(&e.message, 200));
-                }
-                let since = cx.first_event(ns, &obj, &["Failed", "BackOff"]).or(started);
-                push(
-                    out,
-                    Severity::Critical,
-                    p,
-                    obj.clone(),
-                    "ImagePullBackOff",
-                    ev,
-                    since,
-                );
-                found = true;
-            }
-            "CreateContainerConfigError" | "CreateContainerError" | "RunContainerError" => {
-                let ev = vec![format!(
-                    "container {cname}: {}",
-                    clip(s(c, "/state/waiting/message"), 200)
-                )];
-                push(
-                    out,
-                    Severity::Critical,
-                    p,
-                    obj.clone(),
-                    waiting,
-                    ev,
-                    cx.first_event(ns, &obj, &["Failed"]).or(started),
-                );
-                found = true;
-            }
-            _ => {}
-        }
-        if let Some(t) = last.filter(|t| s(t, "/reason") == "OOMKilled") {
-            let limit = arr(p, "/spec/containers")
-                .iter()
-                .find(|x| s(x, "/name") == cname)
-                .map(|x| s(x, "/resources/limits/memory"))
-                .filter(|l| !l.is_empty())
-                .unwrap_or("none");
-            let ev = vec![format!(
-                "container {cname}: OOMKilled (exit {}) {}, memory limit {limit}, restarts {restarts}",
-                i(t, "/exitCode"),
-                ago(cx.now, ts(t, "/finishedAt"))
-            )];
-            push(
-                out,
-                Severity::Critical,
-                p,
-                obj.clone(),
-                "OOMKilled",
-                ev,
-                ts(t, "/finishedAt"),
-            );
-            found = true;
-        }
-        if !found && restarts >= threshold {
-            let ev = vec![last_line.unwrap_or(format!("container {cname}: restarts {restarts}"))];
-            push(
-                out,
-                Severity::Warning,
-                p,
-                obj.clone(),
-                "HighRestarts",
-                ev,
-                started,
-            );
-            found = true;
-        }
-    }
-    let phase = s(p, "/status/phase");
-    if phase == "Pending" && !found {
-        let sched = arr(p, "/status/conditions")
-            .iter()
-            .find(|c| s(c, "/type") == "PodScheduled" && s(c, "/status") == "False");
-        match sched {
-            Some(c) => {
-                let mut ev = vec![format!(
-                    "{}: {}",
-                    s(c, "/reason"),
-                    clip(s(c, "/message"), 220)
-                )];
-                if let Some(e) = cx
-                    .events_of(ns, &obj)
-                    .iter()
-                    .find(|e| e.reason == "FailedScheduling")
-                {
-                    if e.message.trim() != s(c, "/message").trim() {
-                        ev.push(format!(
-                            "scheduler ({}x): {}",
-                            e.count,
-                            clip(&e.message, 220)
-                        ));
-                    } else {
-                        ev.push(format!("FailedScheduling seen {}x", e.count));
-                    }
-                }
-                push(
-                    out,
-                    Severity::Warning,
-                    p,
-                    obj.clone(),
-                    "Unschedulable",
-                    ev,
-                    ts(c, "/lastTransitionTime").or(started),
-                );
-            }
-            None => {
-                let age_secs = crate::value::created(p)
-                    .map(|c| cx.now.as_second() - c.as_second())
-                    .unwrap_or(0);
-                if age_secs > 300 {
-                    let ev = vec![format!(
-                        "pending for {}: {}",
-                        crate::value::fmt_secs(age_secs),
-                        pods::status(p)
-                    )];
-                    push(
-                        out,
-                        Severity::Warning,
-                        p,
-                        obj.clone(),
-                        "Pending",
-                        ev,
-                        crate::value::created(p),
-                    );
-                }
-            }
-        }
-        found = true;
-    }
-    if phase == "Failed" {
-        let mut ev = Vec::new();
-        if let Some(r) = opt_s(p, "/status/reason") {
-            ev.push(format!("{r}: {}", clip(s(p, "/status/message"), 200)));
-        }
-        if let Some(t) = pods::last_termination(p) {
-            ev.push(format!(
-                "container {}: exit {} ({}) {}",
-                t.container,
-                t.reason,
-                t.exit_code,
-                ago(cx.now, t.finished)
-            ));
-        }
+    let obj = format!("Pod/{}", name(p));
+    let events = cx.events_of(namespace(p), &obj);
+    for problem in pods::problems(p, cx.now, threshold, events) {
         push(
             out,
-            Severity::Warning,
+            problem.severity,
             p,
             obj.clone(),
-            opt_s(p, "/status/reason").unwrap_or("PodFailed"),
-            ev,
-            crate::value::created(p),
+            &problem.reason,
+            problem.evidence,
+            problem.since,
         );
-        found = true;
-    }
-    // Failing probes: Unhealthy events.
-    let probe_events: Vec<&EventGroup> = cx
-        .events_of(ns, &obj)
-        .iter()
-        .filter(|e| e.reason == "Unhealthy")
-        .collect();
-    if !probe_events.is_empty() {
-        let ev: Vec<String> = probe_events
-            .iter()
-            .take(2)
-            .map(|e| format!("{}x {}", e.count, clip(&e.message, 180)))
-            .collect();
-        let since = probe_events.iter().filter_map(|e| e.first).min();
-        let (r, tot) = pods::ready(p);
-        let sev = if r < tot {
-            Severity::Warning
-        } else {
-            Severity::Info
-        };
-        push(out, sev, p, obj.clone(), "ProbeFailing", ev, since);
-        found = true;
-    }
-    if !found && phase == "Running" && p.pointer("/metadata/deletionTimestamp").is_none() {
-        let (r, tot) = pods::ready(p);
-        if r < tot {
-            let since = arr(p, "/status/conditions")
-                .iter()
-                .find(|c| s(c, "/type") == "Ready")
-                .and_then(|c| ts(c, "/lastTransitionTime"));
-            push(
-                out,
-                Severity::Warning,
-                p,
-                obj,
-                "NotReady",
-                vec![format!("{r}/{tot} containers ready")],
-                since,
-            );
-        }
     }
 }
 
@@ -368,8 +108,64 @@ fn cond<'a>(o: &'a Value, ty: &str) -> Option<&'a Value> {
         .find(|c| s(c, "/type") == ty)
 }
 
-fn workload_findings(kind: &str, o: &Value, out: &mut Vec<Finding>) {
+/// For each workload (`(namespace, "Kind/name")`), since when its longest-unready current pod
+/// has been unready: the Ready condition's last transition, or the pod's creation when it
+/// never became ready. A lower bound of how long the workload has been short of replicas.
+fn unready_since(pods_: &[Value]) -> BTreeMap<(String, String), Timestamp> {
+    let mut out: BTreeMap<(String, String), Timestamp> = BTreeMap::new();
+    for p in pods_ {
+        let (r, tot) = pods::ready(p);
+        if r >= tot || p.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let since = cond(p, "Ready")
+            .filter(|c| s(c, "/status") != "True")
+            .and_then(|c| ts(c, "/lastTransitionTime"))
+            .or_else(|| crate::value::created(p));
+        let Some(since) = since else { continue };
+        let (kind, wl) = pods::workload(p);
+        let key = (namespace(p).to_string(), format!("{kind}/{wl}"));
+        let slot = out.entry(key).or_insert(since);
+        *slot = (*slot).min(since);
+    }
+    out
+}
+
+/// Since when a Deployment has had fewer available replicas than it wants.
+///
+/// The Available condition only flips to False below the *minimum* availability (replicas
+/// minus maxUnavailable), so a Deployment short of replicas can stay Available=True, and a
+/// False condition can carry a transition time that predates the last completed rollout
+/// (the condition is rewritten without a transition when only its reason or message
+/// change, and generated or restored objects carry stale times). The start is therefore:
+/// the Available=False transition, else the longest-unready pod; and never before the last
+/// moment the Deployment is recorded as fully available — the Progressing condition's
+/// `NewReplicaSetAvailable` update, which the controller writes when every replica of the
+/// new ReplicaSet is available.
+fn deployment_unavailable_since(o: &Value, pods_since: Option<Timestamp>) -> Option<Timestamp> {
+    let available_false = cond(o, "Available")
+        .filter(|c| s(c, "/status") == "False")
+        .and_then(|c| ts(c, "/lastTransitionTime"));
+    let complete_at = cond(o, "Progressing")
+        .filter(|c| s(c, "/status") == "True" && s(c, "/reason") == "NewReplicaSetAvailable")
+        .and_then(|c| ts(c, "/lastUpdateTime").or_else(|| ts(c, "/lastTransitionTime")));
+    let since = available_false.or(pods_since)?;
+    Some(match complete_at {
+        Some(done) if done > since => done,
+        _ => since,
+    })
+}
+
+fn workload_findings(
+    kind: &str,
+    o: &Value,
+    unready: &BTreeMap<(String, String), Timestamp>,
+    out: &mut Vec<Finding>,
+) {
     let obj = format!("{kind}/{}", name(o));
+    let pods_since = unready
+        .get(&(namespace(o).to_string(), obj.clone()))
+        .copied();
     let status = rollout_status(kind, o);
     if kind == "Deployment" {
         if let Some(c) =
@@ -394,9 +190,7 @@ fn workload_findings(kind: &str, o: &Value, out: &mut Vec<Finding>) {
             } else {
                 Severity::Warning
             };
-            let since = cond(o, "Available")
-                .filter(|c| s(c, "/status") == "False")
-                .and_then(|c| ts(c, "/lastTransitionTime"));
+            let since = deployment_unavailable_since(o, pods_since);
             let ev = vec![format!(
                 "{avail} of {want} replicas available, {} updated, {} ready",
                 i(o, "/status/updatedReplicas"),
@@ -422,7 +216,7 @@ fn workload_findings(kind: &str, o: &Value, out: &mut Vec<Finding>) {
                 vec![format!(
                     "{ready} of {want} replicas ready; rollout: {status}"
                 )],
-                None,
+                pods_since,
             );
         }
     } else {
@@ -439,7 +233,7 @@ fn workload_findings(kind: &str, o: &Value, out: &mut Vec<Finding>) {
                     "{unavailable} of {} pods unavailable",
                     i(o, "/status/desiredNumberScheduled")
                 )],
-                None,
+                pods_since,
             );
         }
         if mis > 0 {
@@ -595,52 +389,58 @@ fn hpa_findings(o: &Value, out: &mut Vec<Finding>) {
 
 fn service_findings(
     svc: &Value,
-    endpoints: &BTreeMap<(String, String), &Value>,
+    endpoints: &super::endpoints::Index,
     pods_: &[Value],
     out: &mut Vec<Finding>,
 ) {
-    let ty = s(svc, "/spec/type");
-    let selector = svc.pointer("/spec/selector").and_then(Value::as_object);
-    if ty == "ExternalName" || selector.is_none_or(|m| m.is_empty()) {
+    use super::endpoints::Readiness;
+    if !super::endpoints::has_selector(svc) {
         return;
     }
-    let key = (namespace(svc).to_string(), name(svc).to_string());
-    let (mut ready, mut not_ready) = (0, 0);
-    if let Some(ep) = endpoints.get(&key) {
-        for sub in arr(ep, "/subsets") {
-            ready += arr(sub, "/addresses").len();
-            not_ready += arr(sub, "/notReadyAddresses").len();
-        }
-    }
-    if ready == 0 {
-        let sel = map_pairs(svc, "/spec/selector");
-        let matching = pods_
-            .iter()
-            .filter(|p| namespace(p) == key.0)
-            .filter(|p| {
-                selector.is_some_and(|m| {
-                    m.iter().all(|(k, v)| {
-                        p.pointer(&format!(
-                            "/metadata/labels/{}",
-                            k.replace('~', "~0").replace('/', "~1")
-                        )) == Some(v)
-                    })
+    // Without an Endpoints object or EndpointSlice the count is unknown, not zero (see
+    // `ops::endpoints`); the report says so in a `skipped` line instead.
+    let Readiness::Known {
+        ready: 0,
+        not_ready,
+        source,
+    } = endpoints.readiness(svc)
+    else {
+        return;
+    };
+    let selector = svc.pointer("/spec/selector").and_then(Value::as_object);
+    let ns = namespace(svc);
+    let sel = map_pairs(svc, "/spec/selector");
+    let matching = pods_
+        .iter()
+        .filter(|p| namespace(p) == ns)
+        .filter(|p| {
+            selector.is_some_and(|m| {
+                m.iter().all(|(k, v)| {
+                    p.pointer(&format!(
+                        "/metadata/labels/{}",
+                        k.replace('~', "~0").replace('/', "~1")
+                    )) == Some(v)
                 })
             })
-            .count();
-        let ev = vec![format!(
-            "selector {sel} matches {matching} pods; endpoints: 0 ready, {not_ready} not ready"
-        )];
-        push(
-            out,
-            Severity::Critical,
-            svc,
-            format!("Service/{}", name(svc)),
-            "NoReadyEndpoints",
-            ev,
-            None,
-        );
-    }
+        })
+        .count();
+    let from = if source == "Endpoints" {
+        String::new()
+    } else {
+        format!(" (from {source})")
+    };
+    let ev = vec![format!(
+        "selector {sel} matches {matching} pods; endpoints: 0 ready, {not_ready} not ready{from}"
+    )];
+    push(
+        out,
+        Severity::Critical,
+        svc,
+        format!("Service/{}", name(svc)),
+        "NoReadyEndpoints",
+        ev,
+        None,
+    );
 }
 
 /// Groups pod findings of one workload with the same reason into one finding naming every pod.
@@ -803,17 +603,6 @@ mod masks {
         Mask::META,
         ("spec", Fields(&[("type", All), ("selector", All)])),
     ]);
-    /// Only the number of addresses is read: each is kept as `{}`.
-    pub const ENDPOINTS: Mask = Fields(&[
-        Mask::META,
-        (
-            "subsets",
-            Fields(&[
-                ("addresses", Fields(&[])),
-                ("notReadyAddresses", Fields(&[])),
-            ]),
-        ),
-    ]);
     /// What `events::dedupe` reads.
     pub const EVENTS: Mask = Fields(&[
         (
@@ -875,7 +664,7 @@ async fn fetch(
 ) -> Arc<Listed> {
     match how.list(t, r, ns, mask).await {
         Ok(l) => {
-            if r.plural != "events" && r.plural != "endpoints" {
+            if !matches!(r.plural.as_str(), "events" | "endpoints" | "endpointslices") {
                 report
                     .checked
                     .push(format!("{} {}", l.items.len(), r.plural));
@@ -903,6 +692,13 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     let mut report = HealthReport::default();
     // Fail fast (with the clear error) when the cluster cannot be reached at all.
     let pods_ = how.list(t, &kinds::pods(), ns, masks::PODS).await?;
+    // "No problems found" in a namespace that does not exist would be a false all-clear.
+    if let Some(ns) = ns
+        && pods_.items.is_empty()
+        && t.namespace_exists(ns).await == Some(false)
+    {
+        return Err(t.no_such_namespace(ns).await);
+    }
     report.checked.push(format!("{} pods", pods_.items.len()));
     let pods_ = &pods_.items;
     let r = &mut report;
@@ -913,7 +709,7 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     let pvcs = fetch(how, t, &kinds::pvcs(), ns, masks::PVCS, r).await;
     let hpas = fetch(how, t, &kinds::hpas(), ns, masks::HPAS, r).await;
     let services = fetch(how, t, &kinds::services(), ns, masks::SERVICES, r).await;
-    let endpoints = fetch(how, t, &kinds::endpoints(), ns, masks::ENDPOINTS, r).await;
+    let endpoints = fetch(how, t, &kinds::endpoints(), ns, ENDPOINTS_MASK, r).await;
     let events = fetch(how, t, &kinds::events(), ns, masks::EVENTS, r).await;
     let nodes = fetch(how, t, &kinds::nodes(), None, masks::NODES, r).await;
 
@@ -934,14 +730,15 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
         pod_findings(&cx, p, threshold, &mut pod_found);
     }
     let mut findings = group_pods(pod_found, pods_);
-    for d in &deployments.items {
-        workload_findings("Deployment", d, &mut findings);
-    }
-    for d in &statefulsets.items {
-        workload_findings("StatefulSet", d, &mut findings);
-    }
-    for d in &daemonsets.items {
-        workload_findings("DaemonSet", d, &mut findings);
+    let unready = unready_since(pods_);
+    for (kind, list) in [
+        ("Deployment", &deployments),
+        ("StatefulSet", &statefulsets),
+        ("DaemonSet", &daemonsets),
+    ] {
+        for d in &list.items {
+            workload_findings(kind, d, &unready, &mut findings);
+        }
     }
     for j in &jobs.items {
         job_findings(j, &mut findings);
@@ -952,13 +749,44 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     for h in &hpas.items {
         hpa_findings(h, &mut findings);
     }
-    let ep_map: BTreeMap<(String, String), &Value> = endpoints
+    let ep_index = super::endpoints::Index::new(&endpoints.items);
+    let lacking = services
         .items
         .iter()
-        .map(|e| ((namespace(e).to_string(), name(e).to_string()), e))
+        .filter(|svc| super::endpoints::has_selector(svc) && ep_index.lacks_endpoints(svc))
+        .count();
+    // EndpointSlices are read only when some Service has no Endpoints object: one list call
+    // fewer on the usual cluster, and the answer for dumps and Endpoints-less clusters.
+    let slices = if lacking > 0 {
+        fetch(
+            how,
+            t,
+            &kinds::endpointslices(),
+            ns,
+            SLICES_MASK,
+            &mut report,
+        )
+        .await
+    } else {
+        Arc::default()
+    };
+    let ep_index = ep_index.with_slices(&slices.items);
+    let unknown: Vec<&str> = services
+        .items
+        .iter()
+        .filter(|svc| super::endpoints::has_selector(svc))
+        .filter(|svc| ep_index.readiness(svc) == super::endpoints::Readiness::Unknown)
+        .map(name)
         .collect();
+    if !unknown.is_empty() {
+        report.skipped.push(format!(
+            "endpoint readiness of {} services (no Endpoints or EndpointSlice recorded, so unknown rather than zero): {}",
+            unknown.len(),
+            clip(&unknown.join(", "), 200)
+        ));
+    }
     for svc in &services.items {
-        service_findings(svc, &ep_map, pods_, &mut findings);
+        service_findings(svc, &ep_index, pods_, &mut findings);
     }
     for n in &nodes.items {
         node_findings(n, &mut findings);
@@ -971,6 +799,26 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
             &b.reason,
         ))
     });
+    if let Some(min) = o.min_severity.as_deref().filter(|m| !m.is_empty()) {
+        let min = match min.to_ascii_lowercase().as_str() {
+            "critical" => Severity::Critical,
+            "warning" => Severity::Warning,
+            "info" => Severity::Info,
+            other => {
+                return Err(crate::K8sError::InvalidArgument(format!(
+                    "min_severity {other:?}: use critical, warning or info"
+                )));
+            }
+        };
+        let before = findings.len();
+        findings.retain(|f| f.severity <= min);
+        if findings.len() < before {
+            report.skipped.push(format!(
+                "{} findings less severe than {min} (min_severity)",
+                before - findings.len()
+            ));
+        }
+    }
     report.findings = findings;
     Ok(report)
 }
@@ -1071,6 +919,7 @@ mod tests {
                     let o = HealthOptions {
                         namespace: namespace.clone(),
                         restart_threshold,
+                        min_severity: None,
                     };
                     let masked = findings_with(Fetch::Masked, &t, &o).await.unwrap();
                     let whole = findings_with(Fetch::Whole, &t, &o).await.unwrap();

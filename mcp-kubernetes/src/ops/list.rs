@@ -44,6 +44,18 @@ pub struct ListOptions {
     /// For pods: list every pod instead of summarising healthy pods per owner.
     #[serde(default)]
     pub all_pods: bool,
+    /// For pods: only those on this node (any namespace unless `namespace` is given); the
+    /// same as `field_selector=spec.nodeName=NODE`.
+    pub node: Option<String>,
+    /// With `output` json or yaml: keep only what an investigation reads (names, owners,
+    /// labels, node, addresses, images, resources, ports, volumes, states, conditions),
+    /// about a third of the full object.
+    #[serde(default)]
+    pub compact: bool,
+    /// With `output` json or yaml: skip this many objects (paging; the footer names the next offset).
+    pub offset: Option<usize>,
+    /// With `output` json or yaml: at most this many objects.
+    pub limit: Option<usize>,
 }
 
 /// Pods listed individually up to this many before healthy ones get summarised.
@@ -66,17 +78,38 @@ pub async fn list(t: &Target, o: &ListOptions) -> Result<String> {
         return super::events::events(t, &eo).await;
     }
     let ns = o.namespace.as_deref().filter(|n| !n.is_empty());
+    let mut fields: Vec<String> = o
+        .field_selector
+        .iter()
+        .filter(|f| !f.trim().is_empty())
+        .cloned()
+        .collect();
+    if let Some(node) = o.node.as_deref().filter(|n| !n.is_empty()) {
+        if !(r.group.is_empty() && r.plural == "pods") {
+            return Err(K8sError::InvalidArgument(
+                "node= filters pods only (use kind=pods)".into(),
+            ));
+        }
+        fields.push(format!("spec.nodeName={node}"));
+    }
+    let fields = fields.join(",");
     let listed = t
         .list(
             &r,
             ns,
             o.label_selector.as_deref(),
-            o.field_selector.as_deref(),
+            Some(fields.as_str()).filter(|f| !f.is_empty()),
         )
         .await?;
+    if let (true, Some(ns)) = (r.namespaced, ns)
+        && listed.items.is_empty()
+        && t.namespace_exists(ns).await == Some(false)
+    {
+        return Err(t.no_such_namespace(ns).await);
+    }
     let scope = scope_text(&r, ns, t.context());
     match o.output {
-        Output::Yaml | Output::Json => Ok(render_docs(&listed, o.output, &scope)),
+        Output::Yaml | Output::Json => Ok(render_page(listed, o, &scope)),
         Output::Table => Ok(render_table(t.now(), &r, ns, &listed, o.all_pods, &scope)),
     }
 }
@@ -103,6 +136,31 @@ fn footer(listed: &Listed) -> String {
             "# objects in {} namespace(s) hidden by this server's namespace policy\n",
             listed.filtered_namespaces
         ));
+    }
+    out
+}
+
+/// Renders one page of sanitized (and, on request, compacted) documents.
+fn render_page(mut listed: Listed, o: &ListOptions, scope: &str) -> String {
+    let total = listed.items.len();
+    let offset = o.offset.unwrap_or(0).min(total);
+    let limit = o.limit.unwrap_or(usize::MAX).max(1);
+    listed.items = listed.items.drain(offset..).take(limit).collect();
+    if o.compact {
+        listed.items.iter_mut().for_each(super::compact::compact);
+    }
+    let shown = listed.items.len();
+    let mut out = render_docs(&listed, o.output, scope);
+    if offset > 0 || offset + shown < total {
+        out.push_str(&format!(
+            "# objects {}-{} of {total}",
+            offset + usize::from(shown > 0),
+            offset + shown
+        ));
+        if offset + shown < total {
+            out.push_str(&format!("; next page: offset={}", offset + shown));
+        }
+        out.push('\n');
     }
     out
 }
@@ -141,6 +199,21 @@ fn images(o: &Value, ptr: &str) -> String {
     arr(o, ptr)
         .iter()
         .map(|c| short_image(s(c, "/image")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn access_modes(o: &Value) -> String {
+    arr(o, "/spec/accessModes")
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|m| match m {
+            "ReadWriteOnce" => "RWO",
+            "ReadOnlyMany" => "ROX",
+            "ReadWriteMany" => "RWX",
+            "ReadWriteOncePod" => "RWOP",
+            other => other,
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -186,7 +259,7 @@ fn render_pods(now: Timestamp, pods_: &[Value], all: bool, with_ns: bool) -> Str
     let mut unhealthy = 0usize;
     let mut rows: Vec<(bool, Vec<String>)> = Vec::new();
     for p in pods_ {
-        let ok = pods::is_healthy(p);
+        let ok = pods::is_healthy(p, now);
         if summarise && ok {
             let (k, n) = pods::workload(p);
             healthy
@@ -225,7 +298,7 @@ fn render_pods(now: Timestamp, pods_: &[Value], all: bool, with_ns: bool) -> Str
     }
     if !healthy.is_empty() {
         out.push_str(
-            "\nhealthy pods by owner (Running and ready, fewer than 3 restarts; or Completed):\n",
+            "\nhealthy pods by owner (nothing workload_health would report: ready, under 3 restarts, no OOMKill; or completed or starting):\n",
         );
         let mut t = Table::new(&[
             "NAMESPACE",
@@ -530,6 +603,106 @@ fn render_table(
                     s(o, "/status/nodeInfo/kubeletVersion").into(),
                     pressure,
                     clip(&taints, 60),
+                ]
+            }),
+        ),
+        ("", "persistentvolumes") => (
+            vec![
+                "NAME",
+                "CAPACITY",
+                "ACCESS",
+                "RECLAIM",
+                "STATUS",
+                "CLAIM",
+                "STORAGECLASS",
+                "AGE",
+            ],
+            Box::new(move |o| {
+                let claim = match opt_s(o, "/spec/claimRef/name") {
+                    Some(n) => format!("{}/{n}", s(o, "/spec/claimRef/namespace")),
+                    None => String::new(),
+                };
+                vec![
+                    name(o).into(),
+                    s(o, "/spec/capacity/storage").into(),
+                    access_modes(o),
+                    s(o, "/spec/persistentVolumeReclaimPolicy").into(),
+                    s(o, "/status/phase").into(),
+                    claim,
+                    s(o, "/spec/storageClassName").into(),
+                    age(now, crate::value::created(o)),
+                ]
+            }),
+        ),
+        ("storage.k8s.io", "storageclasses") => (
+            vec![
+                "NAME",
+                "PROVISIONER",
+                "RECLAIM",
+                "BINDING",
+                "EXPANSION",
+                "DEFAULT",
+                "AGE",
+            ],
+            Box::new(move |o| {
+                let default = s(
+                    o,
+                    "/metadata/annotations/storageclass.kubernetes.io~1is-default-class",
+                ) == "true";
+                vec![
+                    name(o).into(),
+                    s(o, "/provisioner").into(),
+                    opt_s(o, "/reclaimPolicy").unwrap_or("Delete").into(),
+                    opt_s(o, "/volumeBindingMode").unwrap_or("Immediate").into(),
+                    (o.pointer("/allowVolumeExpansion").and_then(Value::as_bool) == Some(true))
+                        .to_string(),
+                    if default { "yes".into() } else { String::new() },
+                    age(now, crate::value::created(o)),
+                ]
+            }),
+        ),
+        ("cert-manager.io", "certificates") => (
+            vec![
+                "NAME",
+                "READY",
+                "SECRET",
+                "ISSUER",
+                "NOT-AFTER",
+                "RENEWAL",
+                "REASON",
+                "AGE",
+            ],
+            Box::new(move |o| {
+                let ready = cond(o, "Ready");
+                let rel = |t: Option<Timestamp>| match t {
+                    Some(t) if t <= now => crate::value::ago(now, Some(t)),
+                    Some(t) => format!(
+                        "in {}",
+                        crate::value::fmt_secs(t.as_second() - now.as_second())
+                    ),
+                    None => "-".into(),
+                };
+                let expiry = crate::value::ts(o, "/status/notAfter");
+                let not_after = match expiry {
+                    Some(t) if t <= now => format!("EXPIRED {}", rel(Some(t))),
+                    other => rel(other),
+                };
+                vec![
+                    name(o).into(),
+                    ready.map(|c| s(c, "/status")).unwrap_or("Unknown").into(),
+                    s(o, "/spec/secretName").into(),
+                    format!(
+                        "{}/{}",
+                        s(o, "/spec/issuerRef/kind"),
+                        s(o, "/spec/issuerRef/name")
+                    ),
+                    not_after,
+                    rel(crate::value::ts(o, "/status/renewalTime")),
+                    ready
+                        .filter(|c| s(c, "/status") != "True")
+                        .map(|c| clip(&format!("{}: {}", s(c, "/reason"), s(c, "/message")), 80))
+                        .unwrap_or_default(),
+                    age(now, crate::value::created(o)),
                 ]
             }),
         ),

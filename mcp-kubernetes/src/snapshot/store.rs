@@ -438,6 +438,7 @@ impl Snapshot {
                     && s(a, "/metadata/name") == s(b, "/metadata/name")
             });
         }
+        synthesize_namespaces(&mut objects);
         let now = captured_at.or(latest).unwrap_or_else(Timestamp::now);
         Ok(Self {
             resources,
@@ -453,6 +454,45 @@ impl Snapshot {
     pub fn has_metrics(&self) -> bool {
         self.objects.keys().any(|(g, _)| g == METRICS_GROUP)
     }
+}
+
+/// Adds a Namespace object for every namespace that objects live in but that the snapshot
+/// does not hold (`kubectl cluster-info dump` writes no namespaces list): on an API server
+/// an object cannot exist in a namespace that does not, and the tools ask whether a
+/// namespace exists to tell "nothing here" from "no such namespace".
+fn synthesize_namespaces(objects: &mut BTreeMap<(String, String), Vec<Value>>) {
+    let key = (String::new(), "namespaces".to_string());
+    let known: std::collections::BTreeSet<String> = objects
+        .get(&key)
+        .map(|l| {
+            l.iter()
+                .map(|n| s(n, "/metadata/name").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut missing = std::collections::BTreeSet::new();
+    for ((_, plural), list) in objects.iter() {
+        if plural == "namespaces" {
+            continue;
+        }
+        for o in list {
+            let ns = s(o, "/metadata/namespace");
+            if !ns.is_empty() && !known.contains(ns) {
+                missing.insert(ns.to_string());
+            }
+        }
+    }
+    if missing.is_empty() {
+        return;
+    }
+    let list = objects.entry(key).or_default();
+    for ns in missing {
+        list.push(serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": ns}, "status": {"phase": "Active"},
+        }));
+    }
+    list.sort_by(|a, b| s(a, "/metadata/name").cmp(s(b, "/metadata/name")));
 }
 
 /// A best-effort English plural of a kind, as the API server would name its resource.
