@@ -113,5 +113,27 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Why index usage is unavailable, when `$indexStats` failed with this
+    /// error and the rest of `collection_stats` can still answer; the error
+    /// itself when it should fail the tool (an unreachable server, say).
+    pub fn index_usage_unavailable(self) -> Result<String> {
+        match self {
+            // A plain `read` user may run collStats but not $indexStats,
+            // whose `indexStats` action only clusterMonitor (among built-in
+            // roles) grants.
+            Error::Unauthorized { detail, .. } => Ok(format!(
+                "this user may not run `$indexStats` ({detail}); it needs the indexStats \
+                 privilege, which the clusterMonitor role grants and read does not"
+            )),
+            e @ (Error::TimedOut { .. }
+            | Error::Unsupported { .. }
+            | Error::Command { .. }
+            | Error::Snapshot { .. }) => Ok(e.to_string()),
+            other => Err(other),
+        }
+    }
+}
+
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

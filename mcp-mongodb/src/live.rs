@@ -60,6 +60,21 @@ pub fn display_hosts(uri: &str) -> String {
     }
 }
 
+/// Checks a connection string's syntax and options without contacting
+/// anything (`mongodb+srv://` is resolved later, on first use), so a typo
+/// fails at start-up instead of on the first tool call.
+pub fn check_uri(uri: &str) -> Result<()> {
+    mongodb::options::ConnectionString::parse(uri)
+        .map(|_| ())
+        .map_err(|e| {
+            let detail = match e.kind.as_ref() {
+                ErrorKind::InvalidArgument { message, .. } => message.clone(),
+                _ => e.to_string(),
+            };
+            Error::InvalidUri(scrub(&detail, uri))
+        })
+}
+
 /// Removes the connection string's password from a text, in case a driver
 /// message ever quotes it.
 fn scrub(text: &str, uri: &str) -> String {
@@ -535,6 +550,25 @@ mod tests {
             !debug.contains("hunter22") && debug.contains("h:1"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn connection_strings_are_checked_without_showing_them() {
+        assert!(check_uri("mongodb://diag:pw@db-0:27017,db-1:27017/?replicaSet=rs0").is_ok());
+        assert!(check_uri("mongodb+srv://diag:pw@cluster0.example.net/").is_ok());
+        for bad in [
+            "db-0:27017",
+            "http://db-0:27017",
+            "mongodb://diag:hunter22@db-0:27017/?replicaSet=rs0&w=bogus&tls=maybe",
+            "mongodb://diag:hunter22@db-0:99999/",
+        ] {
+            let e = check_uri(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("the MongoDB connection string is invalid"),
+                "{bad}: {e}"
+            );
+            assert!(!e.contains("hunter22"), "{e}");
+        }
     }
 
     #[test]

@@ -78,11 +78,17 @@ async fn main() {
                 std::process::exit(2);
             }
         },
-        (None, Some(uri)) if !uri.trim().is_empty() => Arc::new(Live::new(LiveConfig {
-            uri: uri.trim().to_string(),
-            server_selection_timeout: Duration::from_secs(cli.server_selection_timeout.max(1)),
-            connect_timeout: Duration::from_secs(cli.connect_timeout.max(1)),
-        })),
+        (None, Some(uri)) if !uri.trim().is_empty() => {
+            if let Err(e) = mcp_mongodb::live::check_uri(uri.trim()) {
+                eprintln!("error: --uri / MONGODB_URI: {e}");
+                std::process::exit(2);
+            }
+            Arc::new(Live::new(LiveConfig {
+                uri: uri.trim().to_string(),
+                server_selection_timeout: Duration::from_secs(cli.server_selection_timeout.max(1)),
+                connect_timeout: Duration::from_secs(cli.connect_timeout.max(1)),
+            }))
+        }
         _ => {
             eprintln!("error: {}", Error::NoSource);
             std::process::exit(2);
@@ -98,8 +104,5 @@ async fn main() {
             max_time_ms: cli.max_time_ms.max(1),
         },
     );
-    if let Err(error) = mcp_kit::run(server, &cli.kit).await {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    mcp_kit::run_or_exit(server, &cli.kit).await;
 }

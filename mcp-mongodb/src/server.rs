@@ -506,19 +506,20 @@ impl MongoServer {
         require_name(coll, "collection")?;
         self.allow.check_namespace(db, coll)?;
         let stats = self.backend.coll_stats(db, coll).await?;
+        // Index usage is the optional half: when `$indexStats` is refused or
+        // missing, the sizes from collStats still answer, with the indexes
+        // from listIndexes and the reason usage is unavailable.
         let index_stats = match self.backend.index_stats(db, coll).await {
             Ok(entries) => Ok(entries),
-            Err(
-                e @ (Error::Unsupported { .. } | Error::Command { .. } | Error::Snapshot { .. }),
-            ) => {
+            Err(e) => {
+                let reason = e.index_usage_unavailable()?;
                 let indexes = self
                     .backend
                     .list_indexes(db, coll)
                     .await
                     .unwrap_or_default();
-                Err((e.to_string(), indexes))
+                Err((reason, indexes))
             }
-            Err(e) => return Err(e),
         };
         let report = render::stats::render(&format!("{db}.{coll}"), &stats, index_stats);
         Ok(report.text())

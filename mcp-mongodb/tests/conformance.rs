@@ -77,3 +77,97 @@ fn starting_without_a_source_says_what_to_pass() {
         "{stderr}"
     );
 }
+
+/// Runs the binary with `args` and `env` only; its exit code and stderr. A
+/// server that wrongly starts is stopped after 20 s (stdin stays open).
+fn run_binary(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code(), err)
+}
+
+#[test]
+fn a_malformed_connection_string_fails_at_start_without_showing_it() {
+    for uri in [
+        "db-0:27017",
+        "mongodb://ops:Leak77pw@db-0:27017/?replicaSet=rs0&w=bogus&tls=maybe",
+    ] {
+        let (code, err) = run_binary(&[], &[("MONGODB_URI", uri)]);
+        assert_eq!(code, Some(2), "{uri}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("error: --uri / MONGODB_URI: the MongoDB connection string is invalid"),
+            "{err}"
+        );
+        assert!(!err.contains("Leak77pw") && !err.contains("db-0"), "{err}");
+    }
+}
+
+#[test]
+fn configuration_errors_exit_2() {
+    let snapshot = fixture();
+    let (code, err) = run_binary(&["--snapshot", &snapshot, "--enable-tools", "findd"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("findd"), "{err}");
+
+    let port = mcp_kit::conformance::free_port().unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let (code, err) = run_binary(
+        &[
+            "--snapshot",
+            &snapshot,
+            "--transport",
+            "http",
+            "--listen",
+            &listen,
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("MCP_MONGODB_AUTH_TOKEN"), "{err}");
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = busy.local_addr().unwrap().to_string();
+    let (code, err) = run_binary(
+        &[
+            "--snapshot",
+            &snapshot,
+            "--transport",
+            "http",
+            "--listen",
+            &listen,
+            "--no-auth",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&listen), "{err}");
+}

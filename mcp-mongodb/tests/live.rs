@@ -378,3 +378,112 @@ async fn live_unreachable_server_fails_fast_naming_the_host_not_the_password() {
         "{text}"
     );
 }
+
+/// A MongoDB wire-protocol proxy in front of nx-27017 that answers every
+/// `$indexStats` aggregate the way MongoDB answers a user with only the
+/// `read` role (code 13, Unauthorized), and passes everything else through.
+/// nx-27017 has no users or roles, so this is how a refusal reaches the real
+/// driver. Returns the proxy's port; it lives as long as the test process.
+fn refusing_proxy(upstream: u16) -> u16 {
+    use std::io::Write;
+    use std::sync::Mutex;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                return;
+            };
+            let to_client = Arc::new(Mutex::new(client.try_clone().unwrap()));
+            let replies = Arc::clone(&to_client);
+            let mut from_server = server.try_clone().unwrap();
+            std::thread::spawn(move || {
+                while let Some(msg) = read_message(&mut from_server) {
+                    if replies.lock().unwrap().write_all(&msg).is_err() {
+                        return;
+                    }
+                }
+            });
+            let (mut from_client, mut to_server) = (client, server);
+            std::thread::spawn(move || {
+                while let Some(msg) = read_message(&mut from_client) {
+                    let op_msg = msg[12..16] == 2013i32.to_le_bytes();
+                    if op_msg && msg.windows(11).any(|w| w == b"$indexStats") {
+                        let request_id = i32::from_le_bytes(msg[4..8].try_into().unwrap());
+                        let reply = op_msg_reply(
+                            request_id,
+                            &doc! {
+                                "ok": 0.0,
+                                "errmsg": "not authorized on shop to execute command { aggregate: \"orders\", pipeline: [ { $indexStats: {} } ] }",
+                                "code": 13,
+                                "codeName": "Unauthorized",
+                            },
+                        );
+                        if to_client.lock().unwrap().write_all(&reply).is_err() {
+                            return;
+                        }
+                    } else if to_server.write_all(&msg).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// One wire-protocol message: its length prefix says how long.
+fn read_message(r: &mut impl std::io::Read) -> Option<Vec<u8>> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).ok()?;
+    let n = usize::try_from(i32::from_le_bytes(len)).ok()?.max(16);
+    let mut msg = vec![0u8; n];
+    msg[..4].copy_from_slice(&len);
+    r.read_exact(&mut msg[4..]).ok()?;
+    Some(msg)
+}
+
+/// An OP_MSG reply (flags 0, one body section) to request `response_to`.
+fn op_msg_reply(response_to: i32, body: &bson::Document) -> Vec<u8> {
+    let body = body.to_vec().unwrap();
+    let len = i32::try_from(16 + 4 + 1 + body.len()).unwrap();
+    let mut out = Vec::new();
+    for n in [len, 0x5eed, response_to, 2013] {
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.push(0);
+    out.extend_from_slice(&body);
+    out
+}
+
+#[tokio::test]
+async fn live_index_usage_refused_to_a_read_user_degrades_and_keeps_the_sizes() {
+    let nx = Nx::start();
+    nx.seed().await;
+    let port = refusing_proxy(nx.port);
+    let g = guarded(
+        Arc::new(Live::new(LiveConfig {
+            uri: format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
+            server_selection_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        })),
+        Allowlist::default(),
+    );
+    let (text, err) = finish(
+        &g,
+        g.inner()
+            .collection_stats(args(json!({"database": "shop", "collection": "orders"})))
+            .await,
+    );
+    assert!(!err, "{text}");
+    assert!(text.starts_with("shop.orders: 120 documents"), "{text}");
+    assert!(
+        text.contains("index usage n/a: this user may not run `$indexStats`")
+            && text.contains("Unauthorized")
+            && text.contains("clusterMonitor"),
+        "{text}"
+    );
+    assert!(text.contains("{ customerId: 1 }"), "{text}");
+}

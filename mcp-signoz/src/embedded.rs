@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::model::{
-    EdgeRow, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery, MetricSteps, Nanos,
-    Order, RedGroup, RedQuery, RedRow, SECOND, SampleRow, SeriesRow, SpanQuery, SpanRow, SpanScope,
-    StepRow, Telemetry, TimeRange, span_kind,
+    CallGraph, EdgeRow, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery,
+    MetricSteps, Nanos, Order, RedGroup, RedQuery, RedRow, SECOND, SampleRow, SeriesRow, SpanQuery,
+    SpanRow, SpanScope, StepRow, Telemetry, TimeRange, span_kind,
 };
 use crate::store::{Store, StoreError, StoreResult, quantile_sorted};
 
@@ -320,7 +320,7 @@ impl Store for EmbeddedStore {
             .collect())
     }
 
-    async fn dependencies(&self, range: TimeRange) -> StoreResult<Vec<EdgeRow>> {
+    async fn dependencies(&self, range: TimeRange) -> StoreResult<CallGraph> {
         let spans = self.spans_in(range);
         let mut by_id: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
         for s in spans {
@@ -360,7 +360,7 @@ impl Store for EmbeddedStore {
                 e.2.push(s.duration_nano as f64);
             }
         }
-        Ok(edges
+        let edges = edges
             .into_iter()
             .map(|((parent, child, external), (calls, errors, d))| EdgeRow {
                 parent,
@@ -370,7 +370,12 @@ impl Store for EmbeddedStore {
                 errors,
                 p99: quantiles(d).2,
             })
-            .collect())
+            .collect();
+        Ok(CallGraph {
+            edges,
+            range,
+            aggregated: false,
+        })
     }
 
     async fn logs(&self, q: &LogQuery) -> StoreResult<Vec<LogRow>> {
@@ -481,7 +486,7 @@ impl Store for EmbeddedStore {
         for fp in series.keys() {
             let mut current: Option<StepRow> = None;
             for s in self.samples_of(*fp) {
-                if s.unix_milli < start_ms - step_ms || s.unix_milli >= end_ms {
+                if s.unix_milli < start_ms - step_ms || s.unix_milli >= end_ms || !s.has_value() {
                     continue;
                 }
                 let idx = (s.unix_milli - start_ms).div_euclid(step_ms);

@@ -103,6 +103,12 @@ async fn main() {
             }
         },
         None => {
+            // Checked now, so a typo fails here and not on the first tool
+            // call; nothing is contacted until then.
+            if let Err(e) = mcp_signoz::clickhouse::endpoint::check_url(&cli.clickhouse_url) {
+                eprintln!("error: {e}");
+                std::process::exit(2);
+            }
             let mut config = ClickHouseConfig {
                 url: cli.clickhouse_url.clone(),
                 user: cli.clickhouse_user.clone(),
@@ -136,8 +142,5 @@ async fn main() {
         max_pattern_lines: cli.max_pattern_lines.max(1000),
     };
     let server = SignozServer::new(Signoz::new(store, limits), cli.allow_raw_sql);
-    if let Err(error) = mcp_kit::run(server, &cli.kit).await {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    mcp_kit::run_or_exit(server, &cli.kit).await;
 }

@@ -204,6 +204,17 @@ pub struct SampleRow {
     pub unix_milli: i64,
     /// Value.
     pub value: f64,
+    /// OTLP data point flags; bit 0 (`FLAG_NO_RECORDED_VALUE`) marks a
+    /// sample without a value (a series that ended, e.g. a pod that died),
+    /// which every reader skips, as SigNoz's own queries do.
+    pub flags: u32,
+}
+
+impl SampleRow {
+    /// Whether the sample carries a value (flag bit 0 clear).
+    pub fn has_value(&self) -> bool {
+        self.flags & 1 == 0
+    }
 }
 
 /// Everything one store holds.
@@ -442,6 +453,19 @@ pub struct EdgeRow {
     pub errors: u64,
     /// 99th percentile duration of the callee's span, ns.
     pub p99: f64,
+}
+
+/// The call graph of a window, and where it was read from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallGraph {
+    /// Edges sorted by parent, child, external.
+    pub edges: Vec<EdgeRow>,
+    /// The window the edges cover: the one asked for, or its whole minutes
+    /// when read from per-minute aggregates.
+    pub range: TimeRange,
+    /// Read from SigNoz's per-minute aggregates (`dependency_graph_minutes_v2`)
+    /// rather than joined from raw spans.
+    pub aggregated: bool,
 }
 
 /// A metric's description.

@@ -348,14 +348,15 @@ impl<S: Store> Signoz<S> {
         default: Nanos,
     ) -> Result<TimeRange, OpError> {
         let now = self.store.now().await?;
-        let r = time::range(from, to, now, default)?;
-        if r.is_empty() {
+        let (start, end) = time::bounds(from, to, now, default)?;
+        if end <= start {
             return Err(OpError::Invalid(format!(
-                "empty time range {}: `from` must be before `to`",
-                fmt_range(&r)
+                "empty time range: from {}Z is not before to {}Z; `from` must be before `to`",
+                fmt_ts(start),
+                fmt_ts(end)
             )));
         }
-        Ok(r)
+        Ok(TimeRange::new(start, end))
     }
 
     /// Pages `lines` under `header` to the budget, framing the lines as
@@ -957,7 +958,10 @@ impl<S: Store> Signoz<S> {
         let range = self
             .window(a.from.as_deref(), a.to.as_deref(), 15 * MINUTE)
             .await?;
-        let mut edges = self.store.dependencies(range).await?;
+        let graph = self.store.dependencies(range).await?;
+        // Per-minute aggregates answer for the window's whole minutes.
+        let range = graph.range;
+        let mut edges = graph.edges;
         if let Some(s) = a.service.as_deref().filter(|s| !s.is_empty()) {
             edges.retain(|e| e.parent == s || e.child == s);
         }
@@ -985,8 +989,14 @@ impl<S: Store> Signoz<S> {
                 fmt_duration(e.p99),
             ]);
         }
+        let source = if graph.aggregated {
+            "SigNoz's per-minute aggregates, whole minutes; P99: callee span duration; (db): \
+             a callee that is no service in the window (db.system, messaging.system)"
+        } else {
+            "P99: callee span duration; (db): client spans with db.system"
+        };
         Ok(format!(
-            "Service calls in {} (P99: callee span duration; (db): client spans with db.system)\n{}",
+            "Service calls in {} ({source})\n{}",
             fmt_range(&range),
             t.render()
         ))

@@ -392,7 +392,7 @@ fn push_point(
     res: &BTreeMap<String, String>,
     point_labels: &BTreeMap<String, String>,
     ts_ns: i64,
-    value: f64,
+    (value, flags): (f64, u32),
     out: &mut Telemetry,
 ) {
     let mut labels = res.clone();
@@ -422,7 +422,16 @@ fn push_point(
         fingerprint: fp,
         unix_milli: ts_ns / 1_000_000,
         value,
+        flags,
     });
+}
+
+/// A data point's `flags` (bit 0: no recorded value), as SigNoz stores them.
+fn point_flags(dp: &Value) -> u32 {
+    dp.get("flags")
+        .and_then(|f| f.as_u64().or_else(|| f.as_str()?.parse().ok()))
+        .and_then(|f| u32::try_from(f).ok())
+        .unwrap_or(0)
 }
 
 fn add_metric(m: &Value, res: &BTreeMap<String, String>, out: &mut Telemetry) {
@@ -450,7 +459,14 @@ fn add_metric(m: &Value, res: &BTreeMap<String, String>, out: &mut Telemetry) {
         };
         for dp in items(g, "dataPoints") {
             let ts = nanos(dp.get("timeUnixNano"));
-            push_point(&meta, res, &point_labels(dp), ts, scalar(dp), out);
+            push_point(
+                &meta,
+                res,
+                &point_labels(dp),
+                ts,
+                (scalar(dp), point_flags(dp)),
+                out,
+            );
         }
     } else if let Some(s) = m.get("sum") {
         let meta = MetricMeta {
@@ -463,7 +479,14 @@ fn add_metric(m: &Value, res: &BTreeMap<String, String>, out: &mut Telemetry) {
         };
         for dp in items(s, "dataPoints") {
             let ts = nanos(dp.get("timeUnixNano"));
-            push_point(&meta, res, &point_labels(dp), ts, scalar(dp), out);
+            push_point(
+                &meta,
+                res,
+                &point_labels(dp),
+                ts,
+                (scalar(dp), point_flags(dp)),
+                out,
+            );
         }
     } else if let Some(h) = m.get("histogram") {
         let t = temporality(h);
@@ -484,7 +507,7 @@ fn add_metric(m: &Value, res: &BTreeMap<String, String>, out: &mut Telemetry) {
                     unit,
                     description,
                 };
-                push_point(&meta, res, &labels, ts, value, out);
+                push_point(&meta, res, &labels, ts, (value, point_flags(dp)), out);
             }
             let bounds: Vec<f64> = items(dp, "explicitBounds")
                 .filter_map(Value::as_f64)
@@ -508,7 +531,7 @@ fn add_metric(m: &Value, res: &BTreeMap<String, String>, out: &mut Telemetry) {
                     .map_or_else(|| "+Inf".to_string(), |b| fmt_number(*b));
                 let mut l = labels.clone();
                 l.insert("le".into(), le);
-                push_point(&meta, res, &l, ts, cumulative, out);
+                push_point(&meta, res, &l, ts, (cumulative, point_flags(dp)), out);
             }
         }
     }
@@ -535,7 +558,24 @@ fn add_value(v: Value, out: &mut Telemetry) -> Result<(), ParseError> {
         row.has_error = row.has_error || row.status_code == 2;
         out.spans.push(row);
     } else if obj.contains_key("body") {
-        out.logs.push(serde_json::from_value(v).map_err(de)?);
+        let json_body = obj
+            .get("body_v2")
+            .map(|b| match b {
+                // An export writes the JSON column as an object; a string is
+                // its text already.
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .filter(|b| !crate::schema::json_body_is_empty(b));
+        let mut row: LogRow = serde_json::from_value(v).map_err(de)?;
+        // With SigNoz's JSON-body feature on, `body` is written empty and the
+        // record's body lives in `body_v2`: read it as ClickHouse does.
+        if row.body.is_empty()
+            && let Some(b) = json_body
+        {
+            row.body = b;
+        }
+        out.logs.push(row);
     } else if obj.contains_key("metric_name") && obj.contains_key("labels") {
         let mut v = v;
         // SigNoz stores labels as a JSON string.

@@ -16,7 +16,10 @@
 //!   `is_monotonic`, `unit`, `description`, `fingerprint`, `unix_milli`,
 //!   `labels` (JSON text);
 //! * `signoz_metrics.samples_v4`: `metric_name`, `fingerprint`, `unix_milli`,
-//!   `value`.
+//!   `value`, `flags` (bit 0: no recorded value; such samples are skipped);
+//! * when present: `signoz_logs.logs_v2.body_v2` (the JSON body, see
+//!   [`JSON_BODY_COLUMN`]) and `signoz_traces.dependency_graph_minutes_v2`
+//!   (per-minute call-graph edges, see `clickhouse::deps`).
 //!
 //! Newer SigNoz versions add a `resource` JSON column beside
 //! `resources_string`; the collector still writes both, and this crate reads
@@ -32,6 +35,24 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::model::{SECOND, Telemetry};
+
+/// SigNoz's JSON body column (`signoz_logs.logs_v2.body_v2`, added by
+/// migration 2001 of the collector's schema migrator: `JSON(message String,
+/// max_dynamic_paths = 0)`). With the JSON-body feature on, the collector
+/// writes a map body there and leaves `body` empty; SigNoz's own log queries
+/// then read `toString(body_v2)` as the body.
+pub const JSON_BODY_COLUMN: &str = "body_v2";
+
+/// A record's body in SQL over `logs_v2` aliased `t`: `body`, or the JSON body
+/// as text when `body` is empty and `body_v2` holds something (an unset
+/// `body_v2` prints as `{"message":""}`: its typed path is always there).
+pub const SQL_LOG_BODY: &str = "if(t.body != '' OR toString(t.body_v2) IN ('{}', '{\"message\":\"\"}'), \
+     t.body, toString(t.body_v2))";
+
+/// Whether a `body_v2` value's text is the unset JSON body (see [`SQL_LOG_BODY`]).
+pub fn json_body_is_empty(text: &str) -> bool {
+    matches!(text.trim(), "" | "{}" | r#"{"message":""}"#)
+}
 
 /// Tables the raw SQL tool may read by default.
 pub const RAW_SQL_TABLES: &[&str] = &[
@@ -63,6 +84,8 @@ pub const TEST_DDL: &[&str] = &[
         severity_text LowCardinality(String) CODEC(ZSTD(1)),
         severity_number UInt8,
         body String CODEC(ZSTD(2)),
+        body_v2 JSON(message String, max_dynamic_paths = 0) CODEC(ZSTD(1)),
+        body_promoted JSON CODEC(ZSTD(1)),
         attributes_string Map(LowCardinality(String), String) CODEC(ZSTD(1)),
         attributes_number Map(LowCardinality(String), Float64) CODEC(ZSTD(1)),
         attributes_bool Map(LowCardinality(String), Bool) CODEC(ZSTD(1)),
@@ -248,6 +271,7 @@ pub fn seed_rows(t: &Telemetry) -> SeedRows {
             "fingerprint": s.fingerprint,
             "unix_milli": s.unix_milli,
             "value": s.value,
+            "flags": s.flags,
         });
         samples.push_str(&row.to_string());
         samples.push('\n');

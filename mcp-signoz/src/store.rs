@@ -19,16 +19,32 @@
 use std::future::Future;
 
 use crate::model::{
-    EdgeRow, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery, MetricSteps, Nanos,
+    CallGraph, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery, MetricSteps, Nanos,
     RedQuery, RedRow, SeriesRow, SpanQuery, SpanRow, TimeRange,
 };
 
 /// Why a store could not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// ClickHouse refused the query or could not be reached.
-    #[error("ClickHouse: {0}")]
-    ClickHouse(String),
+    /// ClickHouse answered with an error.
+    #[error("ClickHouse at {url}: {message}")]
+    ClickHouse {
+        /// Its URL, without credentials.
+        url: String,
+        /// What it said.
+        message: String,
+    },
+    /// ClickHouse could not be reached.
+    #[error(
+        "cannot reach ClickHouse at {url}: {cause}. Check --clickhouse-url and that ClickHouse \
+         is up and reachable from this server"
+    )]
+    Unreachable {
+        /// Its URL, without credentials.
+        url: String,
+        /// The innermost cause (connection refused, DNS, TLS).
+        cause: String,
+    },
     /// The query took longer than the configured timeout.
     #[error("query timed out after {0:?}; narrow the time range or filters")]
     Timeout(std::time::Duration),
@@ -75,11 +91,11 @@ pub trait Store: Send + Sync {
 
     /// The service call graph in a range: parent→child service edges from
     /// span parentage, plus service→database edges from client spans with
-    /// `db.system`. Sorted by parent, child.
-    fn dependencies(
-        &self,
-        range: TimeRange,
-    ) -> impl Future<Output = StoreResult<Vec<EdgeRow>>> + Send;
+    /// `db.system`. Sorted by parent, child. A store may answer for the
+    /// window's whole minutes from pre-aggregated data; the graph says which
+    /// window it covers.
+    fn dependencies(&self, range: TimeRange)
+    -> impl Future<Output = StoreResult<CallGraph>> + Send;
 
     /// Log records matching a search, in the asked order.
     fn logs(&self, q: &LogQuery) -> impl Future<Output = StoreResult<Vec<LogRow>>> + Send;
@@ -153,7 +169,7 @@ impl Store for AnyStore {
     async fn trace(&self, trace_id: &str, limit: usize) -> StoreResult<Vec<SpanRow>> {
         delegate!(self, s => s.trace(trace_id, limit).await)
     }
-    async fn dependencies(&self, range: TimeRange) -> StoreResult<Vec<EdgeRow>> {
+    async fn dependencies(&self, range: TimeRange) -> StoreResult<CallGraph> {
         delegate!(self, s => s.dependencies(range).await)
     }
     async fn logs(&self, q: &LogQuery) -> StoreResult<Vec<LogRow>> {

@@ -97,6 +97,19 @@ pub fn range(
     now: Nanos,
     default_span: Nanos,
 ) -> Result<TimeRange, TimeError> {
+    let (start, end) = bounds(from, to, now, default_span)?;
+    Ok(TimeRange::new(start, end))
+}
+
+/// Resolves `from`/`to` texts into `(start, end)` as given, even reversed
+/// ([`TimeRange::new`] would raise the end to the start, hiding which end
+/// the caller typed).
+pub fn bounds(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: Nanos,
+    default_span: Nanos,
+) -> Result<(Nanos, Nanos), TimeError> {
     let end = match to {
         Some(t) => parse_time(t, now)?,
         None => now,
@@ -105,7 +118,7 @@ pub fn range(
         Some(f) => parse_time(f, now)?,
         None => end - default_span,
     };
-    Ok(TimeRange::new(start, end))
+    Ok((start, end))
 }
 
 /// `2024-06-01 14:02:07.123` (UTC).

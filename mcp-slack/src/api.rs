@@ -307,7 +307,13 @@ impl SlackApi {
                     );
                     tokio::time::sleep(wait).await;
                 }
-                Err(e) => return Err(SlackError::from_client(method, e)),
+                Err(e) => {
+                    return Err(SlackError::from_client_at(
+                        method,
+                        &self.inner.config.base_url,
+                        e,
+                    ));
+                }
             }
         }
     }

@@ -46,7 +46,20 @@ pub enum SlackError {
         /// For `missing_scope`: the scope Slack says is needed.
         needed: Option<String>,
     },
-    /// Slack could not be reached, or answered something that is not the Web API.
+    /// Slack could not be reached: no connection, DNS, TLS.
+    #[error(
+        "cannot reach Slack at {url} ({method}): {cause}. Check --slack-api-url / SLACK_API_URL \
+         and that this host can reach it"
+    )]
+    Unreachable {
+        /// The Web API method.
+        method: String,
+        /// The method's URL.
+        url: String,
+        /// The innermost cause, e.g. `Connection refused (os error 111)`.
+        cause: String,
+    },
+    /// Slack answered something that is not the Web API.
     #[error("cannot complete Slack {method}: {message}")]
     Transport {
         /// The Web API method.
@@ -104,7 +117,74 @@ fn hint(method: &str, code: &str, needed: Option<&str>) -> String {
     text.to_string()
 }
 
+/// The messages of an error and its sources, without the ones that only
+/// repeat what came before or wrap it generically (hyper's `client error
+/// (Connect)`): what a person can act on.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        let generic = text.starts_with("client error (");
+        if !generic && !text.is_empty() && !out.last().is_some_and(|p| p.ends_with(&text)) {
+            out.push(text);
+        }
+        next = e.source();
+    }
+    if out.is_empty() {
+        error.to_string()
+    } else {
+        out.join(": ")
+    }
+}
+
+/// At most `n` characters of `text`, on one line.
+fn clip(text: &str, n: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > n {
+        one_line.chars().take(n).chain(['…']).collect()
+    } else {
+        one_line
+    }
+}
+
 impl SlackError {
+    /// Converts slack-morphism's error for `method`, called at `base_url`.
+    ///
+    /// slack-morphism prints its transport errors with `{:?}` (a Rust debug
+    /// dump of hyper's error); this reads their cause chain instead.
+    pub fn from_client_at(method: &str, base_url: &str, error: SlackClientError) -> Self {
+        let url = format!("{}/{method}", base_url.trim_end_matches('/'));
+        match error {
+            SlackClientError::HttpProtocolError(e) => SlackError::Unreachable {
+                method: method.to_string(),
+                url,
+                cause: e
+                    .cause
+                    .as_deref()
+                    .map_or_else(|| "no response".to_string(), |c| causes(c)),
+            },
+            SlackClientError::SystemError(e) => SlackError::Transport {
+                method: method.to_string(),
+                message: match (e.message.as_deref(), e.cause.as_deref()) {
+                    (Some(m), Some(c)) => format!("{m}: {}", causes(c)),
+                    (Some(m), None) => m.to_string(),
+                    (None, Some(c)) => causes(c),
+                    (None, None) => "unknown error".into(),
+                },
+            },
+            SlackClientError::ProtocolError(e) => SlackError::Transport {
+                method: method.to_string(),
+                message: format!(
+                    "{url} answered something that is not Slack's Web API ({}): {}",
+                    e.json_error,
+                    clip(e.json_body.as_deref().unwrap_or(""), 160)
+                ),
+            },
+            other => Self::from_client(method, other),
+        }
+    }
+
     /// Converts slack-morphism's error for `method`.
     pub fn from_client(method: &str, error: SlackClientError) -> Self {
         match error {
@@ -131,7 +211,7 @@ impl SlackError {
             },
             other => SlackError::Transport {
                 method: method.to_string(),
-                message: other.to_string(),
+                message: clip(&other.to_string(), 300),
             },
         }
     }

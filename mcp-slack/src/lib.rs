@@ -54,6 +54,7 @@ pub mod intake;
 pub mod policy;
 pub mod rca;
 pub mod server;
+pub mod tokens;
 
 #[cfg(feature = "fake")]
 pub mod fake;

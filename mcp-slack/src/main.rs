@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Parser;
 use mcp_kit::KitArgs;
 use mcp_slack::api::{DEFAULT_API_URL, RetryPolicy, SlackApiConfig};
+use mcp_slack::tokens::{TokenType, check_api_url, check_token};
 use mcp_slack::{SlackServer, SlackServerConfig};
 
 /// Command-line flags: Slack's, then the kit's.
@@ -105,6 +106,35 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    // Refused now rather than on the first tool call: a token of the wrong
+    // kind, or an API URL that is no URL. Nothing is contacted.
+    let source = |file: Option<&PathBuf>, var: &str, flag: &str| match file {
+        Some(path) => format!("the token file {} (--{flag}-file)", path.display()),
+        None => format!("{var} / --{flag}"),
+    };
+    let checks = [
+        bot_token.as_deref().map(|t| {
+            let from = source(
+                cli.slack_bot_token_file.as_ref(),
+                "SLACK_BOT_TOKEN",
+                "slack-bot-token",
+            );
+            check_token(t, TokenType::Bot, &from)
+        }),
+        user_token.as_deref().map(|t| {
+            let from = source(
+                cli.slack_user_token_file.as_ref(),
+                "SLACK_USER_TOKEN",
+                "slack-user-token",
+            );
+            check_token(t, TokenType::User, &from)
+        }),
+        Some(check_api_url(&cli.slack_api_url)),
+    ];
+    if let Some(Err(e)) = checks.into_iter().flatten().find(Result::is_err) {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
     if bot_token.is_none() {
         tracing::warn!("no Slack bot token (SLACK_BOT_TOKEN); tools will say so until one is set");
     }
@@ -128,8 +158,5 @@ async fn main() {
     });
     // Never delays `initialize`: the caches fill in the background.
     server.spawn_warm_up();
-    if let Err(error) = mcp_kit::run(server, &cli.kit).await {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    mcp_kit::run_or_exit(server, &cli.kit).await;
 }

@@ -244,3 +244,113 @@ fn an_unreadable_token_file_is_a_clear_startup_error() {
         "{stderr}"
     );
 }
+
+/// Runs the binary with `args` and `env` only; its exit code and stderr. A
+/// server that wrongly starts is stopped after 20 s (stdin stays open).
+fn run_binary(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code(), err)
+}
+
+/// Arguments, environment, and what stderr must say.
+type Case = (&'static [&'static str], Env, &'static [&'static str]);
+type Env = &'static [(&'static str, &'static str)];
+
+#[test]
+fn a_token_of_the_wrong_kind_is_refused_at_start_naming_its_place() {
+    let cases: [Case; 4] = [
+        (
+            &[],
+            &[("SLACK_BOT_TOKEN", "xoxp-1-2-3-userSecret")],
+            &[
+                "SLACK_BOT_TOKEN / --slack-bot-token holds a user token",
+                "SLACK_USER_TOKEN",
+            ],
+        ),
+        (
+            &[],
+            &[("SLACK_BOT_TOKEN", "xapp-1-A0-2-appSecret")],
+            &["SLACK_BOT_TOKEN / --slack-bot-token holds an app-level token"],
+        ),
+        (
+            &[],
+            &[
+                ("SLACK_BOT_TOKEN", fake::BOT_TOKEN),
+                ("SLACK_USER_TOKEN", "xoxb-9-botSecret"),
+            ],
+            &["SLACK_USER_TOKEN / --slack-user-token holds a bot token"],
+        ),
+        (
+            &["--slack-api-url", "slack.com/api"],
+            &[("SLACK_BOT_TOKEN", fake::BOT_TOKEN)],
+            &["--slack-api-url / SLACK_API_URL `slack.com/api` is not a URL"],
+        ),
+    ];
+    for (args, env, wanted) in cases {
+        let (code, err) = run_binary(args, env);
+        assert_eq!(code, Some(2), "{env:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        for w in wanted {
+            assert!(err.contains(w), "{w:?} not in {err}");
+        }
+        assert!(!err.contains("Secret"), "{err}");
+    }
+    let file = token_file("user-as-bot", "xoxp-1-2-3-userSecret");
+    let (code, err) = run_binary(&["--slack-bot-token-file", &file], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the token file {file} (--slack-bot-token-file) holds a user token"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn configuration_errors_exit_2() {
+    let (code, err) = run_binary(&["--enable-tools", "channel_histry"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("channel_histry"), "{err}");
+
+    let port = mcp_kit::conformance::free_port().unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let (code, err) = run_binary(&["--transport", "http", "--listen", &listen], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("MCP_SLACK_AUTH_TOKEN"), "{err}");
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = busy.local_addr().unwrap().to_string();
+    let (code, err) = run_binary(
+        &["--transport", "http", "--listen", &listen, "--no-auth"],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&listen), "{err}");
+}

@@ -686,3 +686,32 @@ async fn the_background_warm_up_fills_the_caches() {
         .collect();
     assert_eq!(methods, ["conversations.replies"]);
 }
+
+#[tokio::test]
+async fn an_unreachable_slack_is_named_with_its_url_and_cause() {
+    // A loopback port nothing listens on.
+    let port = mcp_kit::conformance::free_port().unwrap();
+    let s = SlackServer::new(SlackServerConfig {
+        api: SlackApiConfig {
+            base_url: format!("http://127.0.0.1:{port}/api/"),
+            bot_token: Some(fake::BOT_TOKEN.into()),
+            user_token: None,
+            retry: RetryPolicy::default(),
+        },
+        allowed_channels: vec!["*".into()],
+        writes_per_minute: 20,
+    });
+    let e = err(s
+        .list_channels(Parameters(ListChannelsArgs { filter: None }))
+        .await);
+    assert!(
+        e.contains(&format!(
+            "cannot reach Slack at http://127.0.0.1:{port}/api/conversations.list"
+        )),
+        "{e}"
+    );
+    assert!(e.to_lowercase().contains("connection refused"), "{e}");
+    for debug_dump in ["hyper_util", "Error(Connect", "Some(", "ConnectError("] {
+        assert!(!e.contains(debug_dump), "{debug_dump} in: {e}");
+    }
+}

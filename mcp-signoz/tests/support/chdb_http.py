@@ -21,7 +21,7 @@ chdb allows one session per process, so requests are serialised.
 
 Usage: chdb_http.py --port P --path DIR --setup setup.json [--log queries.jsonl]
 setup.json: {"ddl": ["CREATE ...", ...], "seed": [["db.table", "rows.jsonl"], ...],
-             "user": "reader", "password": "secret"}
+             "after": ["INSERT ...", ...], "user": "reader", "password": "secret"}
 Prints "READY <port>" on stdout once listening.
 """
 
@@ -160,6 +160,10 @@ def main():
             data = f.read()
         if data.strip():
             SESSION.query(f"INSERT INTO {table} SETTINGS session_timezone = 'UTC' FORMAT JSONEachRow\n{data}")
+    # Statements a test runs once the seeds are in: rows in shapes the seeds
+    # do not have, tables filled from the seeded ones.
+    for stmt in CONFIG.get("after", []):
+        SESSION.query(stmt)
     if a.log:
         LOG = open(a.log, "a")
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)

@@ -58,6 +58,12 @@ pub const PASSWORD: &str = "r3ad-only-pw";
 impl Chdb {
     /// Starts the server with SigNoz's tables holding `store`'s telemetry.
     pub fn start(store: &EmbeddedStore) -> Chdb {
+        Self::start_with(store, &[])
+    }
+
+    /// Starts the server with `store`'s telemetry, then runs `after` (SQL
+    /// statements) on it before it answers.
+    pub fn start_with(store: &EmbeddedStore, after: &[String]) -> Chdb {
         let py = python().unwrap_or_else(|e| panic!("{e}"));
         let check = Command::new(&py)
             .args(["-c", "import chdb"])
@@ -77,7 +83,7 @@ impl Chdb {
             seed.push(serde_json::json!([table, path]));
         }
         let setup = serde_json::json!({
-            "ddl": TEST_DDL, "seed": seed, "user": USER, "password": PASSWORD,
+            "ddl": TEST_DDL, "seed": seed, "after": after, "user": USER, "password": PASSWORD,
         });
         let setup_path = dir.path().join("setup.json");
         std::fs::write(&setup_path, setup.to_string()).expect("write setup");

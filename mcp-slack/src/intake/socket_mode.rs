@@ -233,7 +233,9 @@ impl Opener {
             .open_session(&self.token)
             .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
             .await
-            .map_err(|e| SlackError::from_client("apps.connections.open", e))?;
+            .map_err(|e| {
+                SlackError::from_client_at("apps.connections.open", &self.api.config().base_url, e)
+            })?;
         Ok(response.url.0.to_string())
     }
 }

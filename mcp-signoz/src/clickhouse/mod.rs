@@ -14,17 +14,24 @@
 //! `--clickhouse-local-tables`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clickhouse::Row;
 use serde::Deserialize;
 
 use crate::model::{
-    EdgeRow, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery, MetricSteps, Nanos,
+    CallGraph, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery, MetricSteps, Nanos,
     Order, RedGroup, RedQuery, RedRow, SECOND, SeriesRow, SpanQuery, SpanRow, SpanScope, StepRow,
     TimeRange,
 };
 use crate::store::{Store, StoreError, StoreResult};
+
+mod ast;
+mod deps;
+pub mod endpoint;
+
+pub use ast::check_ast;
 
 /// How to reach SigNoz's ClickHouse.
 #[derive(Debug, Clone)]
@@ -72,6 +79,7 @@ struct Tables {
     spans: String,
     series: String,
     samples: String,
+    dependency_graph: String,
 }
 
 /// SigNoz's ClickHouse as a [`Store`].
@@ -79,12 +87,17 @@ pub struct ClickHouseStore {
     client: clickhouse::Client,
     config: ClickHouseConfig,
     tables: Tables,
+    /// Set once ClickHouse said the dependency aggregates do not exist.
+    no_dependency_table: AtomicBool,
+    /// Whether the logs table has SigNoz's JSON body column (`body_v2`),
+    /// asked once on first use.
+    json_body: tokio::sync::OnceCell<bool>,
 }
 
 impl std::fmt::Debug for ClickHouseStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClickHouseStore")
-            .field("url", &self.config.url)
+            .field("url", &endpoint::display_url(&self.config.url))
             .field("tables", &self.tables)
             .finish_non_exhaustive()
     }
@@ -99,18 +112,6 @@ fn qualified(db: &str, table: &str, distributed: bool) -> String {
     } else {
         format!("{db}.{table}")
     }
-}
-
-/// Renders a ClickHouse crate error without secrets and with the essentials.
-fn ch_err(e: clickhouse::error::Error) -> StoreError {
-    let text = e.to_string();
-    let short = text
-        .split(" (version ")
-        .next()
-        .unwrap_or(&text)
-        .trim()
-        .to_string();
-    StoreError::ClickHouse(short)
 }
 
 impl ClickHouseStore {
@@ -132,12 +133,20 @@ impl ClickHouseStore {
             spans: qualified("signoz_traces", "signoz_index_v3", d),
             series: qualified("signoz_metrics", "time_series_v4", d),
             samples: qualified("signoz_metrics", "samples_v4", d),
+            dependency_graph: qualified("signoz_traces", "dependency_graph_minutes_v2", d),
         };
         Self {
             client,
             config,
             tables,
+            no_dependency_table: AtomicBool::new(false),
+            json_body: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// A crate error as a store error naming this store's URL.
+    fn ch_err(&self, e: clickhouse::error::Error) -> StoreError {
+        endpoint::store_error(&self.config.url, e)
     }
 
     async fn fetch<T>(&self, q: clickhouse::query::Query) -> StoreResult<Vec<T>>
@@ -146,9 +155,58 @@ impl ClickHouseStore {
     {
         let timeout = self.config.timeout;
         match tokio::time::timeout(timeout, q.fetch_all::<T>()).await {
-            Ok(r) => r.map_err(ch_err),
+            Ok(r) => r.map_err(|e| self.ch_err(e)),
             Err(_) => Err(StoreError::Timeout(timeout)),
         }
+    }
+
+    /// Whether the logs table has SigNoz's JSON body column; asked once.
+    /// A refusal (no access to `system.columns`) counts as no; an unreachable
+    /// ClickHouse is an error and is asked again next time.
+    async fn has_json_body(&self) -> StoreResult<bool> {
+        let found = self
+            .json_body
+            .get_or_try_init(|| async {
+                let (db, table) = self
+                    .tables
+                    .logs
+                    .split_once('.')
+                    .unwrap_or(("signoz_logs", &self.tables.logs));
+                let q = self
+                    .client
+                    .query(
+                        "SELECT count() AS n FROM system.columns \
+                         WHERE database = {db:String} AND table = {table:String} AND name = {col:String}",
+                    )
+                    .param("db", db)
+                    .param("table", table)
+                    .param("col", crate::schema::JSON_BODY_COLUMN);
+                match self.fetch::<CountCh>(q).await {
+                    Ok(rows) => Ok(rows.first().is_some_and(|r| r.n > 0)),
+                    Err(e @ StoreError::ClickHouse { .. }) => {
+                        tracing::warn!(error = %e, "cannot tell whether logs have a JSON body column; reading `body` only");
+                        Ok(false)
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        Ok(*found)
+    }
+
+    /// What log queries read `FROM`: the logs table, or, when it has the
+    /// JSON body column, a view of it whose `body` falls back to that
+    /// column's text (so filters, ordering and severity read it too).
+    async fn log_source(&self) -> StoreResult<String> {
+        let logs = &self.tables.logs;
+        Ok(if self.has_json_body().await? {
+            format!(
+                "(SELECT * EXCEPT (body), {} AS body FROM {logs} AS t WHERE {LOG_TIME})",
+                crate::schema::SQL_LOG_BODY
+            )
+        } else {
+            logs.clone()
+        })
     }
 
     /// A span-table time filter using the primary key's `ts_bucket_start`.
@@ -251,16 +309,6 @@ struct LogCh {
 }
 
 #[derive(Row, Deserialize)]
-struct EdgeCh {
-    parent: String,
-    child: String,
-    external: bool,
-    calls: u64,
-    errors: u64,
-    p99: f64,
-}
-
-#[derive(Row, Deserialize)]
 struct MetricCh {
     name: String,
     kind: String,
@@ -314,6 +362,11 @@ struct StepCh {
     max: f64,
     sum: f64,
     last: f64,
+}
+
+#[derive(Row, Deserialize)]
+struct CountCh {
+    n: u64,
 }
 
 #[derive(Row, Deserialize)]
@@ -375,7 +428,7 @@ impl Store for ClickHouseStore {
     fn describe(&self) -> String {
         format!(
             "ClickHouse {} ({} tables)",
-            self.config.url,
+            endpoint::display_url(&self.config.url),
             if self.config.distributed {
                 "distributed"
             } else {
@@ -531,39 +584,8 @@ impl Store for ClickHouseStore {
         Ok(rows.into_iter().map(SpanRow::from).collect())
     }
 
-    async fn dependencies(&self, range: TimeRange) -> StoreResult<Vec<EdgeRow>> {
-        let t = &self.tables.spans;
-        let sql = format!(
-            "SELECT parent, child, external, calls, errors, p99 FROM ( \
-               SELECT toString(A.svc) AS parent, toString(B.svc) AS child, false AS external, \
-                 count() AS calls, countIf(B.has_error) AS errors, \
-                 toFloat64(quantile(0.99)(B.duration_nano)) AS p99 \
-               FROM (SELECT trace_id, span_id, {SVC} AS svc FROM {t} WHERE {SPAN_TIME}) AS A \
-               INNER JOIN (SELECT trace_id, parent_span_id, {SVC} AS svc, has_error, duration_nano \
-                           FROM {t} WHERE {SPAN_TIME} AND parent_span_id != '') AS B \
-               ON A.trace_id = B.trace_id AND A.span_id = B.parent_span_id \
-               WHERE A.svc != B.svc GROUP BY parent, child \
-             UNION ALL \
-               SELECT toString({SVC}) AS parent, attributes_string['db.system'] AS child, true AS external, \
-                 count() AS calls, countIf(has_error) AS errors, \
-                 toFloat64(quantile(0.99)(duration_nano)) AS p99 \
-               FROM {t} WHERE {SPAN_TIME} AND kind = 3 AND attributes_string['db.system'] != '' \
-               GROUP BY parent, child \
-             ) ORDER BY parent, child, external"
-        );
-        let query = self.span_time(self.client.query(&sql), range);
-        let rows: Vec<EdgeCh> = self.fetch(query).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| EdgeRow {
-                parent: r.parent,
-                child: r.child,
-                external: r.external,
-                calls: r.calls,
-                errors: r.errors,
-                p99: r.p99,
-            })
-            .collect())
+    async fn dependencies(&self, range: TimeRange) -> StoreResult<CallGraph> {
+        self.call_graph(range).await
     }
 
     async fn logs(&self, q: &LogQuery) -> StoreResult<Vec<LogRow>> {
@@ -580,7 +602,7 @@ impl Store for ClickHouseStore {
              CAST(attributes_bool, 'Map(String, Bool)') AS attributes_bool, \
              CAST(resources_string, 'Map(String, String)') AS resources_string, scope_name \
              FROM {} WHERE {LOG_TIME}",
-            self.tables.logs
+            self.log_source().await?
         );
         if q.service.is_some() {
             sql.push_str(" AND resources_string['service.name'] = {service:String}");
@@ -759,12 +781,16 @@ impl Store for ClickHouseStore {
         }
         let step_ms = (q.step / 1_000_000).max(1);
         let start_ms = q.range.start / 1_000_000;
+        // Flag bit 0 is OTLP's "no recorded value" (a series that ended: a
+        // pod died). Such a sample holds 0 and would halve a gauge's last
+        // step; SigNoz's query builder drops it the same way.
         let sql = format!(
             "SELECT fingerprint, toInt64(floor((unix_milli - {{s0:Int64}}) / {{step:Int64}})) AS step, \
              count() AS count, min(value) AS min, max(value) AS max, sum(value) AS sum, \
              argMax(value, unix_milli) AS last FROM {} \
              WHERE metric_name = {{metric:String}} AND fingerprint IN {{fps:Array(UInt64)}} \
              AND unix_milli >= {{m0:Int64}} AND unix_milli < {{m1:Int64}} \
+             AND bitAnd(flags, 1) = 0 \
              GROUP BY fingerprint, step ORDER BY fingerprint, step",
             self.tables.samples
         );
@@ -827,9 +853,9 @@ impl ClickHouseStore {
         let timeout = self.config.timeout;
         let limit = self.config.raw_sql_max_bytes;
         let work = async {
-            let mut cursor = q.fetch_bytes(format).map_err(ch_err)?;
+            let mut cursor = q.fetch_bytes(format).map_err(|e| self.ch_err(e))?;
             let mut out = Vec::new();
-            while let Some(chunk) = cursor.next().await.map_err(ch_err)? {
+            while let Some(chunk) = cursor.next().await.map_err(|e| self.ch_err(e))? {
                 out.extend_from_slice(&chunk);
                 if out.len() > limit {
                     out.truncate(limit);
@@ -842,81 +868,5 @@ impl ClickHouseStore {
             Ok(r) => r,
             Err(_) => Err(StoreError::Timeout(timeout)),
         }
-    }
-}
-
-/// Checks an `EXPLAIN AST` tree: a SELECT, reading only allowed tables, no
-/// table functions.
-pub fn check_ast(ast: &str, sql: &str, allowed: &[String]) -> StoreResult<()> {
-    let lines: Vec<&str> = ast.lines().collect();
-    let first = lines.first().map(|l| l.trim()).unwrap_or("");
-    if !(first.starts_with("SelectWithUnionQuery")
-        || first.starts_with("SelectIntersectExceptQuery"))
-    {
-        return Err(StoreError::Invalid(
-            "only SELECT queries are allowed".into(),
-        ));
-    }
-    for (i, line) in lines.iter().enumerate() {
-        if !line.trim().starts_with("TableExpression") {
-            continue;
-        }
-        let Some(child) = lines.get(i + 1).map(|l| l.trim()) else {
-            continue;
-        };
-        if let Some(rest) = child.strip_prefix("TableIdentifier ") {
-            let name = rest.split_whitespace().next().unwrap_or("");
-            let ok = if name.contains('.') {
-                allowed.iter().any(|a| a == name)
-            } else {
-                // A CTE defined in the query itself.
-                regex::Regex::new(&format!(r"(?i)\b{}\s+AS\s*\(", regex::escape(name)))
-                    .is_ok_and(|re| re.is_match(sql))
-            };
-            if !ok {
-                return Err(StoreError::Invalid(format!(
-                    "table `{name}` is not allowed; allowed: {}",
-                    allowed.join(", ")
-                )));
-            }
-        } else if let Some(f) = child.strip_prefix("Function ") {
-            let name = f.split_whitespace().next().unwrap_or("");
-            return Err(StoreError::Invalid(format!(
-                "table function `{name}` is not allowed; query the allowed tables: {}",
-                allowed.join(", ")
-            )));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const AST_JOIN_URL: &str = "SelectWithUnionQuery (children 1)
- ExpressionList (children 1)
-  SelectQuery (children 3)
-   TablesInSelectQuery (children 2)
-    TablesInSelectQueryElement (children 1)
-     TableExpression (children 1)
-      TableIdentifier signoz_logs.logs_v2 (alias l)
-    TablesInSelectQueryElement (children 1)
-     TableExpression (children 1)
-      Function url (children 1)";
-
-    #[test]
-    fn ast_check_allows_listed_tables_and_refuses_the_rest() {
-        let allowed = vec!["signoz_logs.logs_v2".to_string()];
-        let err = check_ast(AST_JOIN_URL, "", &allowed).unwrap_err();
-        assert!(err.to_string().contains("table function `url`"), "{err}");
-        let ok = "SelectWithUnionQuery\n TableExpression (children 1)\n  TableIdentifier signoz_logs.logs_v2";
-        assert!(check_ast(ok, "", &allowed).is_ok());
-        let sys = ok.replace("signoz_logs.logs_v2", "system.users");
-        assert!(check_ast(&sys, "", &allowed).is_err());
-        let cte = ok.replace("signoz_logs.logs_v2", "x");
-        assert!(check_ast(&cte, "WITH x AS (SELECT 1) SELECT * FROM x", &allowed).is_ok());
-        assert!(check_ast(&cte, "SELECT * FROM x", &allowed).is_err());
-        assert!(check_ast("InsertQuery", "", &allowed).is_err());
     }
 }
