@@ -20,8 +20,18 @@
 //! provider = "azure"            # or "openai" (any OpenAI-compatible API)
 //! endpoint = "https://NAME.openai.azure.com"
 //! deployment = "gpt-4o"
-//! api_version = "2024-10-21"
+//! api = "classic"               # or "v1": /openai/v1/…, deployment as `model`, no api-version
+//! api_version = "2025-04-01-preview"   # classic only; this is the default
 //! api_key_env = "AZURE_OPENAI_API_KEY"
+//! deadline_secs = 90            # the whole LLM phase; then the deterministic RCA
+//! # What the request carries; guessed from the model/deployment name
+//! # (o1/o3/o4-mini/gpt-5 are reasoning models), every key overrides:
+//! # reasoning = true            # reasoning-model defaults for what follows
+//! # temperature = 0.1           # or "default" to send none
+//! # max_output_tokens = 4096
+//! # token_field = "max_completion_tokens"   # or "max_tokens"
+//! # developer_role = true       # instructions as a `developer` message
+//! # reasoning_effort = "medium"
 //! ```
 //!
 //! Secrets never live in the file: it names the environment variables that
@@ -32,7 +42,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
-use sre_orchestrator::llm::Endpoint;
+use sre_orchestrator::llm::{DEFAULT_AZURE_API_VERSION, Endpoint, ModelOptions, TokenField};
 use sre_orchestrator::registry::{ServerConfig, ServerTransport};
 
 /// `sre-agent.toml`.
@@ -137,6 +147,54 @@ pub struct LlmConfig {
     /// Azure: the variable holding an Entra ID access token instead of a key.
     #[serde(default)]
     pub bearer_token_env: Option<String>,
+    /// Azure: `classic` (deployments path and `api-version`, the default) or
+    /// `v1` (`/openai/v1/…`, the deployment sent as `model`).
+    #[serde(default)]
+    pub api: Option<String>,
+    /// The whole LLM phase's deadline, seconds (default 90).
+    #[serde(default)]
+    pub deadline_secs: Option<u64>,
+    /// Use reasoning-model defaults (no temperature, `max_completion_tokens`,
+    /// `developer` instructions) whatever the name says.
+    #[serde(default)]
+    pub reasoning: Option<bool>,
+    /// A number, or `"default"` to send none.
+    #[serde(default)]
+    pub temperature: Option<Temperature>,
+    /// The output limit.
+    #[serde(default)]
+    pub max_output_tokens: Option<u32>,
+    /// `max_tokens` or `max_completion_tokens`.
+    #[serde(default)]
+    pub token_field: Option<String>,
+    /// Send instructions as a `developer` message.
+    #[serde(default)]
+    pub developer_role: Option<bool>,
+    /// `reasoning_effort` for reasoning models.
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
+}
+
+/// `temperature = 0.2` or `temperature = "default"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Temperature {
+    /// Sent as given.
+    Value(f64),
+    /// `"default"`: none sent (the model's own).
+    Word(String),
+}
+
+impl Temperature {
+    /// From a flag: a number or `default`.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim() {
+            "default" | "none" => Ok(Temperature::Word("default".into())),
+            t => t.parse::<f64>().map(Temperature::Value).map_err(|_| {
+                anyhow::anyhow!("temperature must be a number or `default`, not `{t}`")
+            }),
+        }
+    }
 }
 
 impl LlmConfig {
@@ -155,22 +213,33 @@ impl LlmConfig {
                         "Azure OpenAI needs a key (AZURE_OPENAI_API_KEY or api_key_env) or an Entra ID token (AZURE_OPENAI_AD_TOKEN or bearer_token_env)"
                     );
                 }
-                Ok(Endpoint::Azure {
-                    endpoint: self
-                        .endpoint
-                        .clone()
-                        .context("[llm] azure needs `endpoint`")?,
-                    deployment: self
-                        .deployment
-                        .clone()
-                        .context("[llm] azure needs `deployment`")?,
-                    api_version: self
-                        .api_version
-                        .clone()
-                        .unwrap_or_else(|| "2024-10-21".into()),
-                    api_key,
-                    bearer_token,
-                })
+                let endpoint = self
+                    .endpoint
+                    .clone()
+                    .context("[llm] azure needs `endpoint`")?;
+                let deployment = self
+                    .deployment
+                    .clone()
+                    .context("[llm] azure needs `deployment`")?;
+                match self.api.as_deref().unwrap_or("classic") {
+                    "classic" => Ok(Endpoint::Azure {
+                        endpoint,
+                        deployment,
+                        api_version: self
+                            .api_version
+                            .clone()
+                            .unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.into()),
+                        api_key,
+                        bearer_token,
+                    }),
+                    "v1" => Ok(Endpoint::AzureV1 {
+                        endpoint,
+                        model: deployment,
+                        api_key,
+                        bearer_token,
+                    }),
+                    other => bail!("[llm] api must be `classic` or `v1`, not `{other}`"),
+                }
             }
             "openai" => Ok(Endpoint::OpenAi {
                 base_url: self
@@ -182,6 +251,42 @@ impl LlmConfig {
             }),
             other => bail!("[llm] provider must be `azure` or `openai`, not `{other}`"),
         }
+    }
+
+    /// What requests carry: the model name's defaults, then every key set.
+    pub fn model_options(&self, endpoint: &Endpoint) -> Result<ModelOptions> {
+        let mut o = match self.reasoning {
+            Some(true) => ModelOptions::reasoning(),
+            Some(false) => ModelOptions::chat(),
+            None => ModelOptions::for_model(endpoint.model()),
+        };
+        match &self.temperature {
+            Some(Temperature::Value(t)) if (0.0..=2.0).contains(t) => o.temperature = Some(*t),
+            Some(Temperature::Value(t)) => bail!("[llm] temperature must be within 0–2, not {t}"),
+            Some(Temperature::Word(w)) if w == "default" || w == "none" => o.temperature = None,
+            Some(Temperature::Word(w)) => {
+                bail!("[llm] temperature must be a number or \"default\", not \"{w}\"")
+            }
+            None => {}
+        }
+        if self.max_output_tokens.is_some() {
+            o.max_output_tokens = self.max_output_tokens;
+        }
+        match self.token_field.as_deref() {
+            Some("max_tokens") => o.token_field = TokenField::MaxTokens,
+            Some("max_completion_tokens") => o.token_field = TokenField::MaxCompletionTokens,
+            Some(other) => bail!(
+                "[llm] token_field must be `max_tokens` or `max_completion_tokens`, not `{other}`"
+            ),
+            None => {}
+        }
+        if let Some(d) = self.developer_role {
+            o.developer_role = d;
+        }
+        if self.reasoning_effort.is_some() {
+            o.reasoning_effort.clone_from(&self.reasoning_effort);
+        }
+        Ok(o)
     }
 }
 
@@ -207,4 +312,79 @@ pub fn server_binary(name: &str) -> PathBuf {
         }
     }
     PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn parse(text: &str) -> LlmConfig {
+        let file: FileConfig = toml::from_str(text).unwrap();
+        file.llm.unwrap()
+    }
+
+    #[test]
+    fn azure_v1_and_model_options_from_the_file() {
+        // `PATH` is always set: it stands in for the token variable without
+        // touching the environment.
+        let cfg = parse(
+            r#"
+            [llm]
+            provider = "azure"
+            endpoint = "https://x.openai.azure.com"
+            deployment = "prod-reasoner"
+            api = "v1"
+            api_key_env = "SRE_AGENT_CONFIG_TEST_KEY_UNSET"
+            bearer_token_env = "PATH"
+            reasoning = true
+            max_output_tokens = 8000
+            reasoning_effort = "low"
+            deadline_secs = 45
+            "#,
+        );
+        let endpoint = cfg.endpoint().unwrap();
+        assert!(matches!(&endpoint, Endpoint::AzureV1 { model, .. } if model == "prod-reasoner"));
+        let o = cfg.model_options(&endpoint).unwrap();
+        assert_eq!(o.temperature, None);
+        assert_eq!(o.token_field, TokenField::MaxCompletionTokens);
+        assert_eq!(o.max_output_tokens, Some(8000));
+        assert!(o.developer_role);
+        assert_eq!(o.reasoning_effort.as_deref(), Some("low"));
+        assert_eq!(cfg.deadline_secs, Some(45));
+    }
+
+    #[test]
+    fn classic_azure_defaults_to_the_current_api_version_and_temperature_can_be_omitted() {
+        let cfg = parse(
+            r#"
+            [llm]
+            provider = "azure"
+            endpoint = "https://x.openai.azure.com"
+            deployment = "gpt-4o"
+            bearer_token_env = "PATH"
+            temperature = "default"
+            "#,
+        );
+        let endpoint = cfg.endpoint().unwrap();
+        assert!(
+            matches!(&endpoint, Endpoint::Azure { api_version, .. } if api_version == DEFAULT_AZURE_API_VERSION)
+        );
+        let o = cfg.model_options(&endpoint).unwrap();
+        assert_eq!(o.temperature, None);
+        assert_eq!(o.token_field, TokenField::MaxTokens);
+        let bad = LlmConfig {
+            temperature: Some(Temperature::Value(7.0)),
+            ..cfg.clone()
+        };
+        assert!(bad.model_options(&endpoint).is_err());
+        let bad = LlmConfig {
+            api: Some("v2".into()),
+            ..cfg
+        };
+        assert!(bad.endpoint().is_err());
+        assert_eq!(Temperature::parse("0.3").unwrap(), Temperature::Value(0.3));
+        assert!(Temperature::parse("warm").is_err());
+    }
 }

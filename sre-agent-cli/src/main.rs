@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sre_agent_cli::config::{FileConfig, LlmConfig, server_binary};
+use sre_agent_cli::config::{FileConfig, LlmConfig, Temperature, server_binary};
 use sre_agent_cli::report::{self, ProgressDisplay};
 use sre_agent_cli::scenario::Scenario;
 use sre_agent_cli::{eval, exit};
 use sre_orchestrator::alert::{self, Alert};
-use sre_orchestrator::investigate::{Options, investigate};
+use sre_orchestrator::investigate::{LlmPhase, Options, investigate_with};
 use sre_orchestrator::llm::{LlmClient, Retry};
 use sre_orchestrator::registry::{Registry, ServerConfig, ServerTransport};
 use sre_orchestrator::transcript::{ChatModel, Recording, Replay, ToolSource, Transcript};
@@ -121,6 +121,17 @@ struct LlmArgs {
     /// OpenAI-compatible model.
     #[arg(long)]
     llm_model: Option<String>,
+    /// Azure OpenAI API: `classic` (deployments path, api-version) or `v1`.
+    #[arg(long)]
+    llm_api: Option<String>,
+    /// Sampling temperature, or `default` to send none (reasoning models).
+    #[arg(long)]
+    llm_temperature: Option<String>,
+    /// `investigate`: seconds the whole LLM phase may take before the
+    /// deterministic RCA is returned (default 90, or `deadline_secs` in the
+    /// config file). `serve` uses the default for now.
+    #[arg(long)]
+    llm_deadline: Option<u64>,
     /// Most specialist steps.
     #[arg(long, default_value_t = 8)]
     max_steps: usize,
@@ -368,20 +379,32 @@ async fn connect(
 
 /// The LLM client the flags and the file describe, if any.
 fn llm_client(args: &LlmArgs, file: &FileConfig) -> Result<Option<LlmClient>> {
-    let Some(cfg) = llm_config(args, file) else {
+    let Some(cfg) = llm_config(args, file).map_err(exit::bad_input)? else {
         return Ok(None);
     };
     let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
-    Ok(Some(LlmClient::new(
-        endpoint,
-        Duration::from_secs(120),
-        Retry::default(),
-    )?))
+    let options = cfg.model_options(&endpoint).map_err(exit::bad_input)?;
+    Ok(Some(
+        LlmClient::new(endpoint, Duration::from_secs(120), Retry::default())?.with_options(options),
+    ))
 }
 
-fn llm_config(args: &LlmArgs, file: &FileConfig) -> Option<LlmConfig> {
+/// The LLM phase's deadline: the flag, the file, or the default.
+fn llm_phase(args: &LlmArgs, file: &FileConfig) -> LlmPhase {
+    let secs = args
+        .llm_deadline
+        .or_else(|| file.llm.as_ref().and_then(|l| l.deadline_secs));
+    match secs {
+        Some(s) => LlmPhase {
+            deadline: Duration::from_secs(s.max(1)),
+        },
+        None => LlmPhase::default(),
+    }
+}
+
+fn llm_config(args: &LlmArgs, file: &FileConfig) -> Result<Option<LlmConfig>> {
     if args.no_llm {
-        return None;
+        return Ok(None);
     }
     let mut cfg = file.llm.clone();
     if let Some(p) = &args.llm_provider {
@@ -399,8 +422,12 @@ fn llm_config(args: &LlmArgs, file: &FileConfig) -> Option<LlmConfig> {
         set(&mut c.api_version, &args.llm_api_version);
         set(&mut c.base_url, &args.llm_base_url);
         set(&mut c.model, &args.llm_model);
+        set(&mut c.api, &args.llm_api);
+        if let Some(t) = &args.llm_temperature {
+            c.temperature = Some(Temperature::parse(t)?);
+        }
     }
-    cfg
+    Ok(cfg)
 }
 
 fn read_alert(args: &InvestigateArgs) -> Result<Option<Alert>> {
@@ -470,6 +497,7 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         max_steps: args.llm.max_steps.max(1),
         context: None,
     };
+    let phase = llm_phase(&args.llm, &file);
     let hidden = !std::io::stderr().is_terminal();
     let progress = ProgressDisplay::new(hidden);
 
@@ -486,7 +514,7 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         } else {
             None
         };
-        let outcome = investigate(&alert, &replay, model, &options, &progress).await;
+        let outcome = investigate_with(&alert, &replay, model, &options, &phase, &progress).await;
         (outcome, None)
     } else {
         let registry = connect(&args.sources, &file, scenario.as_ref(), false).await?;
@@ -497,7 +525,8 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         let recording = Recording::new(registry, client);
         let model = recording.model();
         let model_ref: Option<&dyn ChatModel> = model.as_ref().map(|m| m as &dyn ChatModel);
-        let outcome = investigate(&alert, &recording, model_ref, &options, &progress).await;
+        let outcome =
+            investigate_with(&alert, &recording, model_ref, &options, &phase, &progress).await;
         let transcript = recording.transcript();
         (outcome, Some((transcript, recording)))
     };

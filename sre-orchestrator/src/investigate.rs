@@ -3,15 +3,29 @@
 //!
 //! This is the one entry point the CLI, the Slack bot and the evaluation
 //! share, so all three produce the same RCA for the same evidence.
+//!
+//! # The LLM can only make the RCA better
+//!
+//! The deterministic RCA is ready in a fraction of a second; the LLM phase
+//! (routing help, then the specialist) can take minutes, or forever when an
+//! endpoint accepts connections and never answers. So the whole LLM phase
+//! runs under one deadline ([`LlmPhase::deadline`], 90 s by default, set by
+//! `--llm-deadline`): it counts the time the model is being asked (routing
+//! help, then the specialist; not the deterministic stage), every request
+//! and retry inside it is bounded by what is left (see
+//! [`crate::llm::within_deadline`]), and when it passes the deterministic
+//! RCA is returned with a data gap saying the LLM timed out. Whatever the
+//! specialist concludes in time must still pass [`crate::verify`] to
+//! replace the engine's conclusion.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::agent::{self, Specialist};
+use crate::agent::{self, RunContext, Specialist};
 use crate::alert::Alert;
 use crate::engine::{self, Deterministic, Observer, Progress, Scope};
 use crate::llm::{Message, Usage};
@@ -47,6 +61,25 @@ impl Default for Options {
             default_namespace: None,
             max_steps: 8,
             context: None,
+        }
+    }
+}
+
+/// How long the LLM may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LlmPhase {
+    /// The whole LLM phase (routing help and specialist, all requests,
+    /// retries and tool calls), from the first request.
+    pub deadline: Duration,
+}
+
+/// The default [`LlmPhase::deadline`].
+pub const DEFAULT_LLM_DEADLINE: Duration = Duration::from_secs(90);
+
+impl Default for LlmPhase {
+    fn default() -> Self {
+        Self {
+            deadline: DEFAULT_LLM_DEADLINE,
         }
     }
 }
@@ -97,12 +130,24 @@ async fn route_with_model(alert: &Alert, rules: Route, model: &dyn ChatModel) ->
     }
 }
 
-/// Investigates one alert.
+/// Investigates one alert, with the default LLM deadline.
 pub async fn investigate(
     alert: &Alert,
     tools: &dyn ToolSource,
     model: Option<&dyn ChatModel>,
     options: &Options,
+    observer: &dyn Observer,
+) -> Outcome {
+    investigate_with(alert, tools, model, options, &LlmPhase::default(), observer).await
+}
+
+/// Investigates one alert, the LLM phase bounded by `phase`.
+pub async fn investigate_with(
+    alert: &Alert,
+    tools: &dyn ToolSource,
+    model: Option<&dyn ChatModel>,
+    options: &Options,
+    phase: &LlmPhase,
     observer: &dyn Observer,
 ) -> Outcome {
     let span = tracing::info_span!(
@@ -136,7 +181,7 @@ pub async fn investigate(
             span.record("k8s.namespace.name", ns);
         }
     }
-    let outcome = run(alert, tools, model, options, observer)
+    let outcome = run(alert, tools, model, options, phase, observer)
         .instrument(span.clone())
         .await;
     if !span.is_disabled() {
@@ -172,14 +217,23 @@ async fn run(
     tools: &dyn ToolSource,
     model: Option<&dyn ChatModel>,
     options: &Options,
+    phase: &LlmPhase,
     observer: &dyn Observer,
 ) -> Outcome {
     let started = Instant::now();
+    // The LLM phase's clock runs while the model is being asked: routing
+    // help, then the specialist (the deterministic stage in between is not
+    // the LLM's time).
+    let mut llm_spent = Duration::ZERO;
     let mut route = router::route(alert);
     if route.unsure
         && let Some(m) = model
     {
-        route = route_with_model(alert, route, m).await;
+        let begun = tokio::time::Instant::now();
+        let until = begun + phase.deadline;
+        let asked = crate::llm::within_deadline(until, route_with_model(alert, route.clone(), m));
+        route = tokio::time::timeout_at(until, asked).await.unwrap_or(route);
+        llm_spent = begun.elapsed();
     }
     observer.progress(&Progress::Routed {
         category: route.category,
@@ -211,18 +265,36 @@ async fn run(
                 .unwrap_or(route.category);
             let mut specialist = Specialist::for_category(category);
             specialist.max_steps = options.max_steps;
-            let out = agent::run(
-                &specialist,
-                m,
-                tools,
-                alert,
-                &det,
-                options.context.as_deref(),
-                observer,
-            )
-            .await;
-            tool_calls += out.tool_calls;
-            (out.rca, out.steps, out.usage)
+            let until = tokio::time::Instant::now() + phase.deadline.saturating_sub(llm_spent);
+            let ctx = RunContext {
+                deadline: Some(until),
+                namespace: scope.namespace.clone(),
+                extra_context: options.context.clone(),
+            };
+            let specialist_run = crate::llm::within_deadline(
+                until,
+                agent::run(&specialist, m, tools, alert, &det, &ctx, observer),
+            );
+            // The specialist watches the deadline itself; this bound is for
+            // a model or tool source that ignores cancellation points.
+            let grace = Duration::from_millis(250);
+            match tokio::time::timeout_at(until + grace, specialist_run).await {
+                Ok(out) => {
+                    tool_calls += out.tool_calls;
+                    (out.rca, out.steps, out.usage)
+                }
+                Err(_) => {
+                    let mut rca = det.rca.clone();
+                    rca.data_gaps.push(crate::rca::DataGap {
+                        source: "llm".into(),
+                        reason: format!(
+                            "the LLM timed out: the LLM phase did not finish within its {}s deadline; this is the deterministic analysis",
+                            phase.deadline.as_secs_f64()
+                        ),
+                    });
+                    (rca, 0, Usage::default())
+                }
+            }
         }
     };
     Outcome {

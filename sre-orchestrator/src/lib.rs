@@ -11,8 +11,9 @@
 //!    to the deepest degraded service, and ranks suspects;
 //! 2. with an LLM ([`llm`]), a specialist [`agent`] for the category starts
 //!    from that pack and may call read-only tools to confirm or overturn it;
-//!    without one, or when the LLM fails, the engine's RCA is the answer,
-//!    labelled as such;
+//!    without one, or when the LLM fails, runs out of time, or gives an
+//!    answer that does not survive [`verify`], the engine's RCA is the
+//!    answer, labelled as such;
 //! 3. everything ends in one typed [`rca::Rca`].
 //!
 //! Every tool call and LLM exchange goes through two small traits
@@ -38,6 +39,7 @@ pub mod router;
 pub mod store;
 pub mod subject;
 pub mod transcript;
+pub mod verify;
 
 /// Installs the workspace's one rustls crypto provider (ring) for this
 /// process, once. HTTP clients built by this crate call it first; binaries may

@@ -1,5 +1,6 @@
-//! The LLM client: chat completions with tools, against Azure OpenAI or any
-//! OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, LiteLLM…).
+//! The LLM client: chat completions with tools, against Azure OpenAI (the
+//! classic deployment API or the v1 API) or any OpenAI-compatible endpoint
+//! (OpenAI, Ollama, vLLM, LiteLLM, llama.cpp…).
 //!
 //! # Why a thin client of our own
 //!
@@ -7,40 +8,82 @@
 //! whose `function.arguments` is a JSON *string*, `usage`), and what matters
 //! at 3 a.m. is the behaviour around it, which is ours to get right:
 //!
-//! * **Retries that respect the server.** 429 and 5xx are retried with
-//!   exponential backoff, waiting at least what `Retry-After` (seconds or an
-//!   HTTP date) or Azure's `retry-after-ms` asks, up to a cap; other errors
-//!   are not retried.
-//! * **Azure and OpenAI from one type.** Azure uses
-//!   `/openai/deployments/{deployment}/chat/completions?api-version=…` with
-//!   an `api-key` header or an Entra ID bearer token; others use
-//!   `{base}/chat/completions` with a bearer key and a `model` field.
+//! * **Retries that respect the server and the clock.** 429 and 5xx are
+//!   retried with exponential backoff, waiting at least what `Retry-After`
+//!   (seconds or an HTTP date) or Azure's `retry-after-ms` asks. Inside an
+//!   investigation the whole LLM phase has a deadline (see
+//!   [`within_deadline`]): a wait is honoured only while it ends before the
+//!   deadline, and every request's timeout is cut to the time left, so a
+//!   hung endpoint costs the deadline, never more. Outside one, a wait
+//!   longer than [`Retry::cap`] is not made.
+//! * **Three dialects from one type.** Azure classic uses
+//!   `/openai/deployments/{deployment}/chat/completions?api-version=…`
+//!   (model from the deployment); the Azure v1 API uses
+//!   `/openai/v1/chat/completions` with the model (deployment name) in the
+//!   body and no `api-version`; others use `{base}/chat/completions` with a
+//!   bearer key and a `model` field. Azure takes an `api-key` header or an
+//!   Entra ID bearer token.
+//! * **Reasoning models** (o-series, gpt-5) take no `temperature` except the
+//!   default, count output in `max_completion_tokens`, and expect
+//!   instructions in a `developer` message. [`ModelOptions`] says what to
+//!   send, guessed from the model name and overridable by configuration; a
+//!   model that still refuses `temperature` (HTTP 400, `unsupported_value`
+//!   on `temperature`) is asked once more without it, and remembered for the
+//!   life of the process, so later requests do not pay the round trip.
 //! * **One TLS stack.** The workspace builds every binary with one rustls
 //!   crypto provider; client crates that pick their own would put two in one
 //!   process.
 //! * **Token accounting** from each response's `usage`, summed per client.
 
-use std::sync::Mutex;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
 use crate::investigate::TRACE_TARGET;
 
+mod options;
+pub use options::{ModelOptions, TokenField, is_reasoning_model};
+
+/// The default Azure OpenAI `api-version` of the classic (deployment) API:
+/// the newest data-plane inference version, the first one that serves the
+/// reasoning models' parameters (`max_completion_tokens`, `developer`
+/// messages, `reasoning_effort`). The last GA of the dated API, 2024-10-21,
+/// predates o3/o4-mini and gpt-5; Azure's own recommendation for new work is
+/// the v1 API ([`Endpoint::AzureV1`]), which needs no version at all.
+pub const DEFAULT_AZURE_API_VERSION: &str = "2025-04-01-preview";
+
 /// Where the model lives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Endpoint {
-    /// Azure OpenAI.
+    /// Azure OpenAI, classic API:
+    /// `POST {endpoint}/openai/deployments/{deployment}/chat/completions?api-version=…`.
     Azure {
         /// `https://NAME.openai.azure.com` (or any base URL).
         endpoint: String,
         /// The deployment name.
         deployment: String,
-        /// The `api-version` query parameter, e.g. `2024-10-21`.
+        /// The `api-version` query parameter, e.g. [`DEFAULT_AZURE_API_VERSION`].
         api_version: String,
+        /// An API key (sent as `api-key`), or…
+        #[serde(default)]
+        api_key: Option<String>,
+        /// …an Entra ID access token (sent as `Authorization: Bearer`).
+        #[serde(default)]
+        bearer_token: Option<String>,
+    },
+    /// Azure OpenAI, v1 API: `POST {endpoint}/openai/v1/chat/completions`,
+    /// the deployment name as `model` in the body, no `api-version`.
+    AzureV1 {
+        /// `https://NAME.openai.azure.com` (or any base URL).
+        endpoint: String,
+        /// The deployment name, sent as `model`.
+        model: String,
         /// An API key (sent as `api-key`), or…
         #[serde(default)]
         api_key: Option<String>,
@@ -59,6 +102,40 @@ pub enum Endpoint {
         #[serde(default)]
         api_key: Option<String>,
     },
+}
+
+impl Endpoint {
+    /// The model (OpenAI-compatible, Azure v1) or deployment (Azure classic).
+    pub fn model(&self) -> &str {
+        match self {
+            Endpoint::Azure { deployment, .. } => deployment,
+            Endpoint::AzureV1 { model, .. } | Endpoint::OpenAi { model, .. } => model,
+        }
+    }
+}
+
+/// Models that refused `temperature` in this process, by URL and model.
+fn refuses_temperature() -> &'static Mutex<BTreeSet<String>> {
+    static SET: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
+    SET.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+tokio::task_local! {
+    static DEADLINE: Instant;
+}
+
+/// Runs `fut` with a deadline every [`LlmClient::chat`] inside it honours:
+/// request timeouts are cut to the time left, and a server's `Retry-After`
+/// is waited for only when the wait ends before the deadline. The caller
+/// still bounds `fut` itself (`tokio::time::timeout_at`): this makes the
+/// client give up cleanly, with an error that says why, instead of being
+/// cancelled mid-wait.
+pub async fn within_deadline<F: std::future::Future>(deadline: Instant, fut: F) -> F::Output {
+    DEADLINE.scope(deadline, fut).await
+}
+
+fn current_deadline() -> Option<Instant> {
+    DEADLINE.try_with(|d| *d).ok()
 }
 
 /// A chat message.
@@ -237,6 +314,9 @@ pub enum LlmError {
     /// The answer was not a chat completion.
     #[error("LLM endpoint sent an unexpected answer: {0}")]
     BadResponse(String),
+    /// The LLM phase's deadline passed (or a retry would end after it).
+    #[error("the LLM timed out (deadline of the LLM phase): {0}")]
+    Deadline(String),
 }
 
 /// Retry policy.
@@ -246,7 +326,8 @@ pub struct Retry {
     pub max_retries: u32,
     /// First backoff.
     pub base: Duration,
-    /// Longest single wait.
+    /// Longest single wait when no deadline applies (inside
+    /// [`within_deadline`], the deadline is the limit).
     pub cap: Duration,
 }
 
@@ -265,12 +346,54 @@ impl Default for Retry {
 pub struct LlmClient {
     http: reqwest::Client,
     endpoint: Endpoint,
+    options: ModelOptions,
+    timeout: Duration,
     retry: Retry,
     usage: Mutex<Usage>,
 }
 
+/// What a 400 asks the client to change before one more try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Adapt {
+    /// The model takes only its default temperature.
+    DropTemperature,
+    /// The model wants the other output-limit field.
+    SwapTokenField,
+    /// The model refuses an optional field (`parallel_tool_calls`,
+    /// `reasoning_effort`): sent again without it.
+    Drop(&'static str),
+}
+
+/// Reads a 400 body (OpenAI and Azure send `{"error": {"message", "param",
+/// "code"}}`) for a parameter the model refuses.
+fn adaptation(body: &str) -> Option<Adapt> {
+    let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let error = &value["error"];
+    let param = error["param"].as_str().unwrap_or_default();
+    let code = error["code"].as_str().unwrap_or_default();
+    let message = error["message"].as_str().unwrap_or(body).to_lowercase();
+    let unsupported = code.starts_with("unsupported")
+        || message.contains("unsupported")
+        || message.contains("not supported")
+        || message.contains("does not support");
+    if !unsupported {
+        return None;
+    }
+    if param == "temperature" || (param.is_empty() && message.contains("'temperature'")) {
+        return Some(Adapt::DropTemperature);
+    }
+    if param == "max_tokens" || param == "max_completion_tokens" {
+        return Some(Adapt::SwapTokenField);
+    }
+    ["parallel_tool_calls", "reasoning_effort"]
+        .into_iter()
+        .find(|p| *p == param)
+        .map(Adapt::Drop)
+}
+
 impl LlmClient {
-    /// A client with a per-request timeout.
+    /// A client with a per-request timeout, sending what the model's name
+    /// suggests ([`ModelOptions::for_model`]).
     pub fn new(endpoint: Endpoint, timeout: Duration, retry: Retry) -> Result<Self, LlmError> {
         crate::ensure_crypto_provider();
         let http = reqwest::Client::builder()
@@ -283,10 +406,23 @@ impl LlmClient {
             })?;
         Ok(Self {
             http,
+            options: ModelOptions::for_model(endpoint.model()),
             endpoint,
+            timeout,
             retry,
             usage: Mutex::new(Usage::default()),
         })
+    }
+
+    /// The same client sending `options`.
+    pub fn with_options(mut self, options: ModelOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// What the client sends besides messages and tools.
+    pub fn options(&self) -> &ModelOptions {
+        &self.options
     }
 
     /// Tokens used so far by this client.
@@ -309,21 +445,93 @@ impl LlmClient {
                 "{}/openai/deployments/{deployment}/chat/completions?api-version={api_version}",
                 endpoint.trim_end_matches('/')
             ),
+            Endpoint::AzureV1 { endpoint, .. } => format!(
+                "{}/openai/v1/chat/completions",
+                endpoint.trim_end_matches('/')
+            ),
             Endpoint::OpenAi { base_url, .. } => {
                 format!("{}/chat/completions", base_url.trim_end_matches('/'))
             }
         }
     }
 
-    /// The model (OpenAI-compatible) or deployment (Azure) asked for.
+    /// The model (OpenAI-compatible, Azure v1) or deployment (Azure classic) asked for.
     fn model(&self) -> &str {
-        match &self.endpoint {
-            Endpoint::Azure { deployment, .. } => deployment,
-            Endpoint::OpenAi { model, .. } => model,
-        }
+        self.endpoint.model()
     }
 
-    /// One chat completion, retried on 429/5xx and connection errors.
+    /// The request body. `temperature` and the token field are passed in
+    /// because a refusal changes them for the next try.
+    pub fn request_body(
+        &self,
+        messages: &[Message],
+        tools: &[ToolSpec],
+    ) -> Result<serde_json::Value, LlmError> {
+        let temperature = self
+            .options
+            .temperature
+            .filter(|_| !self.refuses_temperature());
+        self.body(messages, tools, temperature, self.options.token_field)
+    }
+
+    fn body(
+        &self,
+        messages: &[Message],
+        tools: &[ToolSpec],
+        temperature: Option<f64>,
+        token_field: TokenField,
+    ) -> Result<serde_json::Value, LlmError> {
+        let bad = |e: serde_json::Error| LlmError::BadResponse(e.to_string());
+        let mut wire = serde_json::to_value(messages).map_err(bad)?;
+        if self.options.developer_role
+            && let Some(list) = wire.as_array_mut()
+        {
+            for m in list.iter_mut().filter(|m| m["role"] == "system") {
+                m["role"] = "developer".into();
+            }
+        }
+        let mut body = serde_json::json!({ "messages": wire });
+        if let Some(t) = temperature {
+            body["temperature"] = t.into();
+        }
+        if let Some(limit) = self.options.max_output_tokens {
+            let field = match token_field {
+                TokenField::MaxTokens => "max_tokens",
+                TokenField::MaxCompletionTokens => "max_completion_tokens",
+            };
+            body[field] = limit.into();
+        }
+        if let Some(effort) = &self.options.reasoning_effort {
+            body["reasoning_effort"] = effort.clone().into();
+        }
+        if !tools.is_empty() {
+            body["tools"] = serde_json::to_value(tools).map_err(bad)?;
+            if self.options.parallel_tool_calls {
+                body["parallel_tool_calls"] = true.into();
+            }
+        }
+        match &self.endpoint {
+            Endpoint::Azure { .. } => {}
+            Endpoint::AzureV1 { model, .. } | Endpoint::OpenAi { model, .. } => {
+                body["model"] = model.clone().into();
+            }
+        }
+        Ok(body)
+    }
+
+    fn temperature_key(&self) -> String {
+        format!("{} {}", self.url(), self.model())
+    }
+
+    fn refuses_temperature(&self) -> bool {
+        refuses_temperature()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&self.temperature_key())
+    }
+
+    /// One chat completion, retried on 429/5xx and connection errors, and
+    /// once more without a parameter the model refuses.
     ///
     /// Traced as a `chat` span (see [`TRACE_TARGET`]) with the GenAI
     /// semantic conventions' provider, model, token counts and finish
@@ -341,7 +549,7 @@ impl LlmClient {
             otel.status_code = Empty,
             gen_ai.operation.name = "chat",
             gen_ai.provider.name = match self.endpoint {
-                Endpoint::Azure { .. } => "azure.ai.openai",
+                Endpoint::Azure { .. } | Endpoint::AzureV1 { .. } => "azure.ai.openai",
                 Endpoint::OpenAi { .. } => "openai",
             },
             gen_ai.request.model = self.model(),
@@ -374,6 +582,7 @@ impl LlmClient {
                         LlmError::Unreachable { .. } => "unreachable".to_string(),
                         LlmError::Status { status, .. } => status.to_string(),
                         LlmError::BadResponse(_) => "bad_response".to_string(),
+                        LlmError::Deadline(_) => "deadline".to_string(),
                     },
                 );
             }
@@ -386,24 +595,36 @@ impl LlmClient {
         messages: &[Message],
         tools: &[ToolSpec],
     ) -> Result<Completion, LlmError> {
-        let mut body = serde_json::json!({
-            "messages": messages,
-            "temperature": 0.1,
-        });
-        if !tools.is_empty() {
-            body["tools"] =
-                serde_json::to_value(tools).map_err(|e| LlmError::BadResponse(e.to_string()))?;
-            body["parallel_tool_calls"] = true.into();
-        }
-        if let Endpoint::OpenAi { model, .. } = &self.endpoint {
-            body["model"] = model.clone().into();
-        }
+        let mut temperature = self
+            .options
+            .temperature
+            .filter(|_| !self.refuses_temperature());
+        let mut token_field = self.options.token_field;
+        let mut adapted: Vec<Adapt> = Vec::new();
+        let mut dropped: Vec<&'static str> = Vec::new();
+        let mut body = self.body(messages, tools, temperature, token_field)?;
         let url = self.url();
+        let deadline = current_deadline();
         let mut attempt = 0;
         loop {
-            let mut request = self.http.post(&url).json(&body);
+            let timeout = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(LlmError::Deadline("no time left for a request".into()));
+                    }
+                    left.min(self.timeout)
+                }
+                None => self.timeout,
+            };
+            let mut request = self.http.post(&url).json(&body).timeout(timeout);
             request = match &self.endpoint {
                 Endpoint::Azure {
+                    api_key,
+                    bearer_token,
+                    ..
+                }
+                | Endpoint::AzureV1 {
                     api_key,
                     bearer_token,
                     ..
@@ -429,11 +650,62 @@ impl LlmClient {
                     }
                     let retryable = status.as_u16() == 429 || status.is_server_error();
                     let wait = retry_after(response.headers());
-                    let body = response.text().await.unwrap_or_default();
+                    let text = response.text().await.unwrap_or_default();
+                    if status.as_u16() == 400
+                        && let Some(adapt) = adaptation(&text)
+                        && !adapted.contains(&adapt)
+                    {
+                        // Asked once more at once, without what was refused.
+                        adapted.push(adapt);
+                        match adapt {
+                            Adapt::DropTemperature if temperature.is_some() => {
+                                temperature = None;
+                                refuses_temperature()
+                                    .lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                    .insert(self.temperature_key());
+                                tracing::warn!(
+                                    model = self.model(),
+                                    "the model refuses `temperature`; asking again without it (remembered for this process)"
+                                );
+                            }
+                            Adapt::SwapTokenField if self.options.max_output_tokens.is_some() => {
+                                token_field = match token_field {
+                                    TokenField::MaxTokens => TokenField::MaxCompletionTokens,
+                                    TokenField::MaxCompletionTokens => TokenField::MaxTokens,
+                                };
+                                tracing::warn!(
+                                    model = self.model(),
+                                    "the model refuses the output-limit field; asking again with the other one"
+                                );
+                            }
+                            Adapt::Drop(field) if body.get(field).is_some() => {
+                                dropped.push(field);
+                                tracing::warn!(
+                                    model = self.model(),
+                                    field,
+                                    "the model refuses an optional field; asking again without it"
+                                );
+                            }
+                            _ => {
+                                return Err(LlmError::Status {
+                                    status: 400,
+                                    body: text.chars().take(500).collect(),
+                                });
+                            }
+                        }
+                        body = self.body(messages, tools, temperature, token_field)?;
+                        if let Some(fields) = body.as_object_mut() {
+                            for field in &dropped {
+                                fields.remove(*field);
+                            }
+                        }
+                        continue;
+                    }
                     if !retryable || attempt >= self.retry.max_retries {
                         return Err(LlmError::Status {
                             status: status.as_u16(),
-                            body: body.chars().take(500).collect(),
+                            body: text.chars().take(500).collect(),
                         });
                     }
                     tracing::warn!(
@@ -444,6 +716,11 @@ impl LlmClient {
                     wait
                 }
                 Err(e) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(LlmError::Deadline(format!(
+                            "{url} had not answered when the deadline passed"
+                        )));
+                    }
                     if attempt >= self.retry.max_retries {
                         return Err(LlmError::Unreachable {
                             url: url.clone(),
@@ -454,24 +731,32 @@ impl LlmClient {
                     None
                 }
             };
-            // Wait what the server asked, else back off exponentially. A
-            // server asking for longer than the cap is not retried: an
-            // investigation falls back to the deterministic RCA instead of
-            // stalling.
+            // Wait what the server asked, else back off exponentially; but
+            // never past the deadline (or, without one, longer than the
+            // cap): an investigation then falls back to the deterministic
+            // RCA instead of stalling.
             let backoff = self
                 .retry
                 .base
                 .saturating_mul(1 << attempt.min(16))
                 .min(self.retry.cap);
             let delay = asked.unwrap_or(backoff);
-            if delay > self.retry.cap {
-                return Err(LlmError::Status {
-                    status: 429,
-                    body: format!(
-                        "rate limited; the server asked to wait {delay:?}, longer than the {:?} cap",
-                        self.retry.cap
-                    ),
-                });
+            match deadline {
+                Some(d) if Instant::now() + delay >= d => {
+                    return Err(LlmError::Deadline(format!(
+                        "the server asked to wait {delay:?} before retrying, past the deadline"
+                    )));
+                }
+                None if delay > self.retry.cap => {
+                    return Err(LlmError::Status {
+                        status: 429,
+                        body: format!(
+                            "rate limited; the server asked to wait {delay:?}, longer than the {:?} cap",
+                            self.retry.cap
+                        ),
+                    });
+                }
+                _ => {}
             }
             tokio::time::sleep(delay).await;
             attempt += 1;
@@ -510,8 +795,6 @@ impl LlmClient {
     }
 }
 
-/// How long the server asked us to wait: `retry-after-ms` (Azure), or
-/// `Retry-After` in seconds or as an HTTP date.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
@@ -576,5 +859,37 @@ mod tests {
             azure.url(),
             "https://x.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
         );
+        let v1 = LlmClient::new(
+            Endpoint::AzureV1 {
+                endpoint: "https://x.openai.azure.com".into(),
+                model: "o4-mini".into(),
+                api_key: Some("k".into()),
+                bearer_token: None,
+            },
+            Duration::from_secs(1),
+            Retry::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            v1.url(),
+            "https://x.openai.azure.com/openai/v1/chat/completions"
+        );
+        assert_eq!(v1.options(), &ModelOptions::reasoning());
+    }
+
+    #[test]
+    fn refusals_are_read_from_the_error_body() {
+        let temperature = r#"{"error": {"message": "Unsupported value: 'temperature' does not support 0.1 with this model. Only the default (1) value is supported.", "type": "invalid_request_error", "param": "temperature", "code": "unsupported_value"}}"#;
+        assert_eq!(adaptation(temperature), Some(Adapt::DropTemperature));
+        let tokens = r#"{"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"}}"#;
+        assert_eq!(adaptation(tokens), Some(Adapt::SwapTokenField));
+        let parallel = r#"{"error": {"message": "Unsupported parameter: 'parallel_tool_calls' is not supported with this model.", "param": "parallel_tool_calls", "code": "unsupported_parameter"}}"#;
+        assert_eq!(
+            adaptation(parallel),
+            Some(Adapt::Drop("parallel_tool_calls"))
+        );
+        let other = r#"{"error": {"message": "'messages' is a required property", "code": "invalid_messages"}}"#;
+        assert_eq!(adaptation(other), None);
+        assert_eq!(adaptation("not json"), None);
     }
 }

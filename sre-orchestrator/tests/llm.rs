@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sre_orchestrator::fake_llm::{FakeLlm, Reply};
+use sre_orchestrator::fake_llm::{FakeLlm, FakeModel, Reply};
 use sre_orchestrator::llm::{Endpoint, LlmClient, LlmError, Message, Retry, ToolSpec};
 
 fn fast_retry() -> Retry {
@@ -184,4 +184,243 @@ async fn unreachable_endpoint_is_a_clear_error() {
         err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
     );
+}
+
+// ---- request shapes, reasoning models, deadlines ----
+
+use sre_orchestrator::llm::{DEFAULT_AZURE_API_VERSION, ModelOptions, within_deadline};
+
+fn sample_messages() -> Vec<Message> {
+    vec![
+        Message::system("You are the resource specialist."),
+        Message::user("ALERT: KubePodCrashLooping — cart pods restarting"),
+    ]
+}
+
+fn sample_tools() -> Vec<ToolSpec> {
+    vec![ToolSpec::function(
+        "k8s__logs",
+        "Logs of a pod.",
+        json!({"type": "object", "properties": {"pod": {"type": "string"}}, "required": ["pod"]}),
+    )]
+}
+
+/// What the fake received for one request: where, which credential header,
+/// and the exact body.
+async fn shape(endpoint: impl FnOnce(&FakeLlm) -> Endpoint, reasoning: bool) -> serde_json::Value {
+    let fake = FakeLlm::start(vec![Reply::Text("ok".into())])
+        .await
+        .unwrap();
+    let endpoint = endpoint(&fake);
+    let mut options = ModelOptions::for_model(endpoint.model());
+    assert_eq!(
+        options == ModelOptions::reasoning(),
+        reasoning,
+        "{}",
+        endpoint.model()
+    );
+    options.max_output_tokens = Some(4096);
+    if reasoning {
+        options.reasoning_effort = Some("medium".into());
+    }
+    let client = LlmClient::new(endpoint, Duration::from_secs(5), fast_retry())
+        .unwrap()
+        .with_options(options);
+    client
+        .chat(&sample_messages(), &sample_tools())
+        .await
+        .unwrap();
+    let got = fake.received().remove(0);
+    json!({
+        "path": got.path.replace(&fake.base_url(), ""),
+        "api-key header": got.api_key.is_some(),
+        "bearer": got.bearer.is_some(),
+        "body": got.body,
+    })
+}
+
+fn azure_classic(deployment: &'static str) -> impl FnOnce(&FakeLlm) -> Endpoint {
+    move |fake| Endpoint::Azure {
+        endpoint: fake.base_url(),
+        deployment: deployment.into(),
+        api_version: DEFAULT_AZURE_API_VERSION.into(),
+        api_key: Some("azure-key".into()),
+        bearer_token: None,
+    }
+}
+
+fn azure_v1(model: &'static str) -> impl FnOnce(&FakeLlm) -> Endpoint {
+    move |fake| Endpoint::AzureV1 {
+        endpoint: fake.base_url(),
+        model: model.into(),
+        api_key: Some("azure-key".into()),
+        bearer_token: None,
+    }
+}
+
+fn openai(model: &'static str) -> impl FnOnce(&FakeLlm) -> Endpoint {
+    move |fake| Endpoint::OpenAi {
+        base_url: format!("{}/v1", fake.base_url()),
+        model: model.into(),
+        api_key: Some("sk-test".into()),
+    }
+}
+
+/// The bodies as the providers' API references describe them: Azure
+/// classic takes the model from the deployment in the path and an
+/// `api-version`; Azure v1 and OpenAI take `model` in the body; reasoning
+/// models get `developer` instructions, `max_completion_tokens`, a
+/// `reasoning_effort` and no `temperature`.
+#[tokio::test]
+async fn request_bodies_are_pinned_per_provider_and_model_family() {
+    insta::assert_json_snapshot!(
+        "azure_classic_chat",
+        shape(azure_classic("gpt-4o"), false).await
+    );
+    insta::assert_json_snapshot!(
+        "azure_classic_reasoning",
+        shape(azure_classic("o4-mini"), true).await
+    );
+    insta::assert_json_snapshot!("azure_v1_chat", shape(azure_v1("gpt-4.1"), false).await);
+    insta::assert_json_snapshot!(
+        "azure_v1_reasoning",
+        shape(azure_v1("gpt-5-mini"), true).await
+    );
+    insta::assert_json_snapshot!("openai_chat", shape(openai("gpt-4o-mini"), false).await);
+    insta::assert_json_snapshot!("openai_reasoning", shape(openai("o3"), true).await);
+}
+
+#[tokio::test]
+async fn a_model_that_refuses_temperature_is_asked_again_without_it_and_remembered() {
+    let fake = FakeLlm::start_model(FakeModel {
+        script: vec![Reply::Text("one".into()), Reply::Text("two".into())],
+        rejects_temperature: true,
+        ..FakeModel::default()
+    })
+    .await
+    .unwrap();
+    // A deployment whose name does not say it is a reasoning model.
+    let client = LlmClient::new(
+        azure_classic("prod-reasoner-temperature-test")(&fake),
+        Duration::from_secs(5),
+        fast_retry(),
+    )
+    .unwrap();
+    assert_eq!(client.options().temperature, Some(0.1));
+    let first = client.chat(&[Message::user("x")], &[]).await.unwrap();
+    assert_eq!(first.message.content.as_deref(), Some("one"));
+    let second = client.chat(&[Message::user("y")], &[]).await.unwrap();
+    assert_eq!(second.message.content.as_deref(), Some("two"));
+    let got = fake.received();
+    assert_eq!(
+        got.len(),
+        3,
+        "refused once, then two answers without a second refusal"
+    );
+    assert_eq!(got[0].body["temperature"], 0.1);
+    assert!(got[1].body.get("temperature").is_none());
+    assert!(got[2].body.get("temperature").is_none(), "remembered");
+}
+
+#[tokio::test]
+async fn a_model_that_refuses_max_tokens_gets_max_completion_tokens() {
+    let fake = FakeLlm::start_model(FakeModel {
+        script: vec![Reply::Text("ok".into())],
+        rejects_max_tokens: true,
+        ..FakeModel::default()
+    })
+    .await
+    .unwrap();
+    let client = LlmClient::new(
+        openai("house-model-tokens-test")(&fake),
+        Duration::from_secs(5),
+        fast_retry(),
+    )
+    .unwrap()
+    .with_options(ModelOptions {
+        max_output_tokens: Some(2000),
+        ..ModelOptions::chat()
+    });
+    client.chat(&[Message::user("x")], &[]).await.unwrap();
+    let got = fake.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].body["max_tokens"], 2000);
+    assert_eq!(got[1].body["max_completion_tokens"], 2000);
+    assert!(got[1].body.get("max_tokens").is_none());
+}
+
+#[tokio::test]
+async fn a_hung_endpoint_costs_the_deadline_and_no_more() {
+    let fake = FakeLlm::start(vec![Reply::Hang]).await.unwrap();
+    // The per-request timeout is long; the deadline is what stops it.
+    let client = LlmClient::new(
+        openai("hang-test")(&fake),
+        Duration::from_secs(120),
+        fast_retry(),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let until = tokio::time::Instant::now() + Duration::from_millis(800);
+    let err = within_deadline(until, client.chat(&[Message::user("x")], &[]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::Deadline(_)), "{err}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(750) && took < Duration::from_millis(2000),
+        "{took:?}"
+    );
+    assert_eq!(fake.received().len(), 1, "no retry after the deadline");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_only_while_it_fits_in_the_deadline() {
+    // Longer than the cap but inside the deadline: waited for.
+    let fake = FakeLlm::start(vec![
+        Reply::Error {
+            status: 429,
+            retry_after: Some(2),
+        },
+        Reply::Text("ok".into()),
+    ])
+    .await
+    .unwrap();
+    let client = LlmClient::new(
+        openai("retry-after-test")(&fake),
+        Duration::from_secs(5),
+        Retry {
+            max_retries: 2,
+            base: Duration::from_millis(10),
+            cap: Duration::from_secs(1),
+        },
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    let out = within_deadline(until, client.chat(&[Message::user("x")], &[]))
+        .await
+        .unwrap();
+    assert_eq!(out.message.content.as_deref(), Some("ok"));
+    assert!(started.elapsed() >= Duration::from_millis(1900));
+    // Past the deadline: not waited for at all.
+    let fake = FakeLlm::start(vec![Reply::Error {
+        status: 429,
+        retry_after: Some(3600),
+    }])
+    .await
+    .unwrap();
+    let client = LlmClient::new(
+        openai("retry-after-test-2")(&fake),
+        Duration::from_secs(5),
+        fast_retry(),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let until = tokio::time::Instant::now() + Duration::from_secs(90);
+    let err = within_deadline(until, client.chat(&[Message::user("x")], &[]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::Deadline(_)), "{err}");
+    assert!(err.to_string().contains("3600s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
