@@ -22,6 +22,22 @@ use crate::transcript::{ToolInfo, ToolSource};
 /// At most this many container logs are read per investigation.
 const LOG_TARGETS: usize = 12;
 
+/// Objects asked per page of a JSON list (twenty compact pods fit a
+/// default response budget).
+const PAGE: usize = 20;
+
+/// Pages followed per list after the first.
+const MAX_PAGES: usize = 6;
+
+/// The offset a paged list's footer names for its next page.
+fn next_offset(text: &str) -> Option<usize> {
+    let (_, rest) = text.rsplit_once("next page: offset=")?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// One tool call of the evidence pack and its answer.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -135,7 +151,7 @@ pub async fn collect(
         for kind in ["pods", "services", "networkpolicies", "events"] {
             push(
                 t("list"),
-                json!({ "kind": kind, "namespace": ns, "output": "json" }),
+                json!({ "kind": kind, "namespace": ns, "output": "json", "compact": true, "limit": PAGE }),
             );
         }
     }
@@ -150,6 +166,9 @@ pub async fn collect(
         t("log_patterns"),
         json!({ "from": from, "to": to, "limit": 40 }),
     );
+    // Which metrics exist: those a metric signature reads are queried in
+    // round two.
+    push(t("list_metrics"), json!({ "from": from, "to": to }));
     if let Some(service) = &scope.service {
         push(
             t("search_traces"),
@@ -157,6 +176,30 @@ pub async fn collect(
         );
     }
     let mut outputs = run_round(source, round1, observer).await;
+    // The cluster model must be whole: a list cut by the response budget
+    // hides the very pods that are failing. Follow the pages.
+    for _ in 0..MAX_PAGES {
+        let next: Vec<(String, Value)> = outputs
+            .iter()
+            .filter(|o| o.name == "list" && !o.outcome.is_error)
+            .filter_map(|o| {
+                let offset = next_offset(&o.outcome.text)?;
+                let mut args = o.args.clone();
+                args["offset"] = json!(offset);
+                let asked = |a: &Value| {
+                    a.get("offset").and_then(Value::as_u64) == Some(offset as u64)
+                        && a.get("kind") == args.get("kind")
+                        && a.get("namespace") == args.get("namespace")
+                };
+                (!outputs.iter().any(|p| p.name == "list" && asked(&p.args)))
+                    .then(|| (o.tool.clone(), args))
+            })
+            .collect();
+        if next.is_empty() {
+            break;
+        }
+        outputs.extend(run_round(source, next, observer).await);
+    }
 
     // Round two: follow up on what round one saw.
     let mut services: BTreeSet<String> = BTreeSet::new();
@@ -266,6 +309,13 @@ pub async fn collect(
             round2.push((tool.clone(), args));
         }
     }
+    if let Some(tool) = t("query_metric") {
+        round2.extend(
+            metric_queries(&outputs, scope)
+                .into_iter()
+                .map(|a| (tool.clone(), a)),
+        );
+    }
     outputs.extend(run_round(source, round2, observer).await);
 
     let mut gaps = source.gaps();
@@ -318,6 +368,36 @@ pub async fn collect(
         elapsed_ms: started.elapsed().as_millis() as u64,
         now: Some(scope.now),
     }
+}
+
+/// The `query_metric` calls for the metrics a signature reads (see
+/// [`super::metrics`]): the incident window and a baseline as long before
+/// it (at least 30 minutes), in about twelve steps, grouped by the labels
+/// that name a component.
+fn metric_queries(outputs: &[Output], scope: &Scope) -> Vec<Value> {
+    let window = scope.window_secs.max(60);
+    let baseline = window.max(1800);
+    let step_mins = ((window + baseline) / 12 / 60).max(1);
+    let from = scope
+        .now
+        .checked_sub(jiff::SignedDuration::from_secs((window + baseline) as i64))
+        .unwrap_or(scope.now);
+    outputs
+        .iter()
+        .filter(|o| o.name == "list_metrics" && !o.outcome.is_error)
+        .flat_map(|o| super::metrics::wanted(&o.outcome.text))
+        .take(super::metrics::MAX_QUERIES)
+        .map(|(metric, sig)| {
+            json!({
+                "metric": metric,
+                "group_by": sig.group_by(),
+                "aggregation": sig.aggregation(),
+                "step": format!("{step_mins}m"),
+                "from": from.to_string(),
+                "to": scope.now.to_string(),
+            })
+        })
+        .collect()
 }
 
 fn first_line(text: &str) -> String {

@@ -239,6 +239,21 @@ fn replicaset_owner(rs: &str) -> String {
     }
 }
 
+/// A Job's CronJob: the CronJob controller names each Job
+/// `<cronjob>-<scheduled time in minutes since the epoch>`
+/// (`report-builder-29164818` → `report-builder`); other Jobs are their
+/// own owner.
+fn job_owner(job: &str) -> String {
+    match job.rsplit_once('-') {
+        Some((head, minutes))
+            if minutes.len() >= 8 && minutes.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            head.to_string()
+        }
+        _ => job.to_string(),
+    }
+}
+
 fn pod_from(v: &Value) -> Pod {
     let name = str_at(v, "/metadata/name").unwrap_or("").to_string();
     let owner = v
@@ -247,10 +262,10 @@ fn pod_from(v: &Value) -> Pod {
         .and_then(|o| o.first())
         .map(|o| {
             let n = str_at(o, "/name").unwrap_or("");
-            if str_at(o, "/kind") == Some("ReplicaSet") {
-                replicaset_owner(n)
-            } else {
-                n.to_string()
+            match str_at(o, "/kind") {
+                Some("ReplicaSet") => replicaset_owner(n),
+                Some("Job") => job_owner(n),
+                _ => n.to_string(),
             }
         })
         .unwrap_or_else(|| owner_of(&name));
@@ -860,7 +875,10 @@ pub fn read(
             } else {
                 kind
             };
-            if (f.hit.signature.culprit == Culprit::Peer || kind == "dependency_unreachable")
+            // A certificate that fails verification is the server's: the
+            // client that logs it is only the messenger.
+            if (f.hit.signature.culprit == Culprit::Peer
+                || matches!(kind, "dependency_unreachable" | "certificate_expired"))
                 && let Some(peer) = &f.hit.peer
             {
                 match world.resolve(peer) {

@@ -72,6 +72,24 @@ pub fn table(text: &str, first_col: &str) -> Vec<Row> {
     rows
 }
 
+/// The last moment before (or at) `now` whose UTC time of day is `hms`
+/// (`HH:MM:SS` or `HH:MM`): servers print clock times without a date when
+/// everything they show lies within the last day.
+pub fn clock(now: jiff::Timestamp, hms: &str) -> Option<jiff::Timestamp> {
+    let time: jiff::civil::Time = hms.parse().ok()?;
+    let utc = jiff::tz::TimeZone::UTC;
+    let mut at = now
+        .to_zoned(utc.clone())
+        .date()
+        .to_datetime(time)
+        .to_zoned(utc)
+        .ok()?;
+    if at.timestamp() > now {
+        at = at.checked_sub(jiff::SignedDuration::from_hours(24)).ok()?;
+    }
+    Some(at.timestamp())
+}
+
 /// Parses a relative age like `45m`, `45m ago`, `6d`, `12d04h`, `1h20m`,
 /// `5s` into seconds.
 pub fn age_secs(text: &str) -> Option<i64> {

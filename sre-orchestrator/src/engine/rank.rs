@@ -179,6 +179,24 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
             .total_cmp(&a.score)
             .then_with(|| a.component.cmp(&b.component))
     });
+    // `SRE_AGENT_LOG=sre_agent::engine=debug` shows why one suspect beat
+    // another.
+    tracing::debug!(target: "sre_agent::engine", "first symptom {:?}, path {:?}", reach.first_symptom, reach.path);
+    for g in groups.iter().take(8) {
+        tracing::debug!(
+            target: "sre_agent::engine",
+            "suspect {}/{} score {:.2}: {}",
+            g.component,
+            g.kind,
+            g.score,
+            g.signals
+                .iter()
+                .take(4)
+                .map(|s| format!("[{:.1} {} {}] {}", s.weight, s.source, s.at.map_or("-".into(), |t| t.to_string()), s.detail.chars().take(90).collect::<String>()))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
     groups
 }
 

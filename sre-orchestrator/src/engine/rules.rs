@@ -138,17 +138,7 @@ impl Ctx<'_> {
 
     /// `HH:MM:SS` within the last day before `now`.
     fn clock(&self, hms: &str) -> Option<Timestamp> {
-        let time: jiff::civil::Time = hms.parse().ok()?;
-        let now = self.scope.now.to_zoned(jiff::tz::TimeZone::UTC);
-        let mut at = now
-            .date()
-            .to_datetime(time)
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .ok()?;
-        if at.timestamp() > self.scope.now {
-            at = at.checked_sub(SignedDuration::from_hours(24)).ok()?;
-        }
-        Some(at.timestamp())
+        parse::clock(self.scope.now, hms)
     }
 }
 
@@ -975,6 +965,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     // the signature catalogue.
     let inside = super::inside::read(pack, &world, catalogue, scope.service.as_deref());
     ctx.signals.extend(inside.signals);
+    ctx.signals
+        .extend(super::metrics::read(scope, pack, &world));
     ctx.timeline.extend(inside.timeline);
 
     let edges: Vec<parse::Edge> = pack
@@ -1212,11 +1204,16 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     {
         affected.insert(0, s.clone());
     }
+    // The incident's first symptom: what went wrong on the affected path
+    // within the window. A pod that has flapped for hours is background,
+    // not the start of this incident.
+    let window_start = scope.from();
     let first_symptom = ctx
         .signals
         .iter()
         .filter(|s| affected.iter().any(|a| same_component(a, &s.component)))
         .filter_map(|s| s.at)
+        .filter(|at| *at >= window_start)
         .chain(scope.alert_at)
         .min();
     let reach = super::rank::Reach {
