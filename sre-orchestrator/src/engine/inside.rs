@@ -640,10 +640,31 @@ const PEER_SIDE: &[&str] = &[
 /// host of the URL it was calling, for kinds that sit on the far side.
 pub fn implied_peer(kind: &str, line: &str) -> Option<String> {
     if PEER_SIDE.contains(&kind) {
-        url_host(line)
+        url_host(line).or_else(|| called_host(line))
     } else {
         None
     }
+}
+
+/// The host a failed call names without a URL: urllib3's
+/// `HTTPSConnectionPool(host='billing.svc', port=443)`, the `host: 'x'`
+/// of Node's error objects, or the words of the message (`call to billing
+/// failed`, `request to billing timed out`, `error calling billing`).
+fn called_host(line: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)(?:\bhost\s*[=:]\s*['"]|\b(?:call|request|requests|connection)\s+to\s+|\berror\s+calling\s+)([a-z0-9][a-z0-9.-]*[a-z0-9])"#,
+        )
+        .ok()
+    });
+    let c = re.as_ref()?.captures(line)?;
+    let host = c[1].to_lowercase();
+    (!matches!(
+        host.as_str(),
+        "the" | "a" | "an" | "it" | "upstream" | "server" | "localhost"
+    ))
+    .then_some(host)
 }
 
 /// Addresses named with their host anywhere in the pack's logs: `Post
@@ -678,12 +699,41 @@ pub fn address_book(pack: &EvidencePack) -> BTreeMap<String, String> {
     book
 }
 
+/// The component a peer named in an error stands for: a Service or pod of
+/// the cluster, a service the telemetry knows, a cluster-local DNS name's
+/// first label (`billing.payments.svc` → `billing`), or the host itself for
+/// an external one; `None` for an address nothing resolves.
+pub fn peer_component(peer: &str, world: &World, known: &[String]) -> Option<String> {
+    if let Some((svc, workloads)) = world.resolve(peer) {
+        return svc
+            .map(|s| s.name.clone())
+            .or_else(|| workloads.first().cloned());
+    }
+    let host = peer
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .split([':', '/'])
+        .next()
+        .unwrap_or(peer)
+        .to_lowercase();
+    if host.is_empty() || host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let label = host.split('.').next().unwrap_or(&host).to_string();
+    if let Some(k) = known.iter().find(|k| same_component(k, &label)) {
+        return Some(k.clone());
+    }
+    let cluster_local = !host.contains('.') || host.contains(".svc");
+    Some(if cluster_local { label } else { host })
+}
+
 /// Reads pods, logs and events through the catalogue.
 pub fn read(
     pack: &EvidencePack,
     world: &World,
     catalogue: &Catalogue,
     subject: Option<&str>,
+    known: &[String],
 ) -> Inside {
     let mut inside = Inside::default();
     let book = address_book(pack);
@@ -877,8 +927,12 @@ pub fn read(
             };
             // A certificate that fails verification is the server's: the
             // client that logs it is only the messenger.
+            // Likewise a 403 is the callee's policy speaking.
             if (f.hit.signature.culprit == Culprit::Peer
-                || matches!(kind, "dependency_unreachable" | "certificate_expired"))
+                || matches!(
+                    kind,
+                    "dependency_unreachable" | "certificate_expired" | "authorization_denied"
+                ))
                 && let Some(peer) = &f.hit.peer
             {
                 match world.resolve(peer) {
@@ -919,7 +973,15 @@ pub fn read(
                             }
                         }
                     }
-                    None => note = format!(" (peer {peer} is not in the cluster's evidence)"),
+                    // Not among the objects read (another namespace, or
+                    // outside the cluster): its name still says whose it is.
+                    None => match peer_component(peer, world, known) {
+                        Some(name) if !same_component(&name, &owner) => {
+                            note = format!(" (peer {peer}, not among the objects read)");
+                            component = name;
+                        }
+                        _ => note = format!(" (peer {peer} is not in the cluster's evidence)"),
+                    },
                 }
             }
             let volume = (1.0 + f.count as f64).log10().min(2.0) * 0.5;
@@ -1099,5 +1161,41 @@ mod tests {
     fn replicaset_names_lose_their_hash() {
         assert_eq!(replicaset_owner("web-app-7shf7xcws6"), "web-app");
         assert_eq!(replicaset_owner("api-server"), "api-server");
+    }
+}
+
+#[cfg(test)]
+mod peer_tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_call_names_its_peer_without_a_url() {
+        let line = "call to collector-api failed — requests.exceptions.SSLError: HTTPSConnectionPool(host='collector-api.ingest.svc', port=443): Max retries exceeded";
+        assert_eq!(
+            implied_peer("certificate_expired", line).as_deref(),
+            Some("collector-api")
+        );
+        let line = "requests.exceptions.SSLError: HTTPSConnectionPool(host='collector-api.ingest.svc', port=443)";
+        assert_eq!(
+            implied_peer("certificate_expired", line).as_deref(),
+            Some("collector-api.ingest.svc")
+        );
+        let line = "call to email-sender failed — AxiosError: Request failed with status code 403";
+        assert_eq!(
+            implied_peer("authorization_denied", line).as_deref(),
+            Some("email-sender")
+        );
+        // Only for failures that sit on the far side.
+        assert_eq!(implied_peer("oom_killed", line), None);
+        let world = World::default();
+        assert_eq!(
+            peer_component("collector-api.ingest.svc:443", &world, &[]).as_deref(),
+            Some("collector-api")
+        );
+        assert_eq!(
+            peer_component("api.surescripts.net", &world, &[]).as_deref(),
+            Some("api.surescripts.net")
+        );
+        assert_eq!(peer_component("10.96.3.4:80", &world, &[]), None);
     }
 }

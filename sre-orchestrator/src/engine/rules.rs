@@ -537,29 +537,6 @@ const PROPAGATED: &[&str] = &[
     "error",
 ];
 
-/// The component a peer named in an error stands for: a Service or pod of
-/// the cluster, a service the telemetry knows, or the host's first DNS
-/// label; `None` for an address nothing resolves.
-fn peer_component(peer: &str, world: &World, known: &[String]) -> Option<String> {
-    if let Some((svc, workloads)) = world.resolve(peer) {
-        return svc
-            .map(|s| s.name.clone())
-            .or_else(|| workloads.first().cloned());
-    }
-    let host = peer.split([':', '/']).next().unwrap_or(peer);
-    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return None;
-    }
-    let label = host.split('.').next().unwrap_or(host).to_lowercase();
-    Some(
-        known
-            .iter()
-            .find(|k| same_component(k, &label))
-            .cloned()
-            .unwrap_or(label),
-    )
-}
-
 fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogue: &Catalogue) {
     let known: Vec<String> = ctx.health.keys().cloned().collect();
     let book = super::inside::address_book(pack);
@@ -621,7 +598,7 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogu
                     .or_else(|| super::inside::implied_peer(&hit.signature.kind, line));
                 let component = peer
                     .as_deref()
-                    .and_then(|peer| peer_component(peer, world, &known))
+                    .and_then(|peer| super::inside::peer_component(peer, world, &known))
                     .filter(|c| !same_component(c, &service))
                     .unwrap_or_else(|| service.clone());
                 let weight = base - 4.0 + f64::from(hit.signature.strength) + volume;
@@ -963,7 +940,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     read_usage(&mut ctx, pack, &degraded);
     // Inside the workloads: container states, logs and events, read through
     // the signature catalogue.
-    let inside = super::inside::read(pack, &world, catalogue, scope.service.as_deref());
+    let known: Vec<String> = ctx.health.keys().cloned().collect();
+    let inside = super::inside::read(pack, &world, catalogue, scope.service.as_deref(), &known);
     ctx.signals.extend(inside.signals);
     ctx.signals
         .extend(super::metrics::read(scope, pack, &world));
