@@ -300,7 +300,7 @@ pub async fn collect(
     if let Some(tool) = t("logs") {
         let world = super::inside::World::from_outputs(&outputs);
         for (namespace, pod, container, previous) in
-            world.log_targets(scope.service.as_deref(), LOG_TARGETS)
+            world.log_targets(scope.service.as_deref(), scope.from(), LOG_TARGETS)
         {
             let mut args = json!({ "namespace": namespace, "pod": pod, "container": container, "tail": 120, "max_bytes": 12000 });
             if previous {

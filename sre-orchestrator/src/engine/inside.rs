@@ -507,18 +507,32 @@ impl World {
     pub fn log_targets(
         &self,
         subject: Option<&str>,
+        since: Timestamp,
         cap: usize,
     ) -> Vec<(String, String, String, bool)> {
         let mut out = Vec::new();
         let mut seen_owner: BTreeMap<String, usize> = BTreeMap::new();
         let is_subject =
             |p: &Pod| subject.is_some_and(|s| same_component(&p.owner, s) || p.name == s);
+        // A pod started during the incident is a change: a migration Job, a
+        // batch run, a new replica. What it says is read too, after the
+        // subject and the unhealthy.
+        let is_new = |p: &Pod| p.created.is_some_and(|c| c >= since);
         let mut pods: Vec<&Pod> = self
             .pods
             .iter()
-            .filter(|p| is_subject(p) || p.unhealthy())
+            .filter(|p| is_subject(p) || p.unhealthy() || is_new(p))
             .collect();
-        pods.sort_by_key(|p| (!is_subject(p), p.name.clone()));
+        pods.sort_by_key(|p| {
+            let rank = if is_subject(p) {
+                0
+            } else if p.unhealthy() {
+                1
+            } else {
+                2
+            };
+            (rank, p.name.clone())
+        });
         for p in pods {
             // Two pods per workload tell as much as ten.
             let n = seen_owner.entry(p.owner.clone()).or_default();
@@ -727,6 +741,57 @@ pub fn peer_component(peer: &str, world: &World, known: &[String]) -> Option<Str
     Some(if cluster_local { label } else { host })
 }
 
+/// A scheduled pod whose init container has been running for minutes
+/// without finishing: the application containers never start, and nothing
+/// crashes, so no other signal fires. The init container's last log line,
+/// when it was read, usually says what it waits for.
+fn stuck_in_init(p: &Pod, pack: &EvidencePack) -> Option<Signal> {
+    const PATIENCE_SECS: i64 = 5 * 60;
+    if p.phase != "Pending" || p.node.is_none() {
+        return None;
+    }
+    let c = p.containers.iter().find(|c| c.init && c.running)?;
+    let age = match (pack.now, p.created) {
+        (Some(now), Some(created)) => now.duration_since(created).as_secs(),
+        _ => return None,
+    };
+    if age < PATIENCE_SECS {
+        return None;
+    }
+    let last_line = pack
+        .of("logs")
+        .filter(|o| {
+            o.args.get("pod").and_then(Value::as_str) == Some(p.name.as_str())
+                && o.args.get("container").and_then(Value::as_str) == Some(c.name.as_str())
+        })
+        .flat_map(|o| {
+            o.outcome
+                .text
+                .lines()
+                .filter(|l| !l.starts_with(['#', '<', '(']))
+        })
+        .filter(|l| !l.trim().is_empty())
+        .last()
+        .map(|l| format!("; it last logged: {}", log_body(l).0.trim()))
+        .unwrap_or_default();
+    Some(Signal {
+        component: p.owner.clone(),
+        kind: "init_container_stuck",
+        weight: 4.0,
+        source: "k8s.pods".into(),
+        detail: clip(
+            &format!(
+                "pod {}: init container {} has been running for {}m and the application containers have not started{last_line}",
+                p.name,
+                c.name,
+                age / 60
+            ),
+            300,
+        ),
+        at: p.created,
+    })
+}
+
 /// Reads pods, logs and events through the catalogue.
 pub fn read(
     pack: &EvidencePack,
@@ -801,6 +866,9 @@ pub fn read(
                 detail: clip(&format!("pod {}: {detail}", p.name), 240),
                 at: None,
             });
+        }
+        if let Some(signal) = stuck_in_init(p, pack) {
+            inside.signals.push(signal);
         }
     }
 

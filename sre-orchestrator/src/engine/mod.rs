@@ -21,6 +21,7 @@
 pub mod collect;
 pub mod inside;
 pub mod kinds;
+pub mod locks;
 pub mod metrics;
 pub mod parse;
 pub mod rank;

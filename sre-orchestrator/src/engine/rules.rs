@@ -309,6 +309,10 @@ fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
                 ("unschedulable", 4.0)
             }
         }
+        // `Init:0/1`: scheduled, but an init container has not finished.
+        "Pending" if details.contains("Init:") && !d.contains("backoff") => {
+            ("init_container_stuck", 2.0)
+        }
         "Pending" => ("unschedulable", 1.5),
         "PVCPending" => ("pvc_unbound", 4.0),
         "ProgressDeadlineExceeded" | "UnavailableReplicas" | "UnavailablePods" => {
@@ -945,6 +949,10 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     ctx.signals.extend(inside.signals);
     ctx.signals
         .extend(super::metrics::read(scope, pack, &world));
+    let mut peers = inside.peers;
+    if let Some(holder) = super::locks::attribute(&mut ctx.signals, pack, &world) {
+        peers.push(holder);
+    }
     ctx.timeline.extend(inside.timeline);
 
     let edges: Vec<parse::Edge> = pack
@@ -1199,7 +1207,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         path: path.clone(),
         affected,
         nodes: (!inside.nodes.is_empty()).then_some(inside.nodes),
-        peers: inside.peers,
+        peers,
         neighbours: inside.neighbours,
         first_symptom,
     };

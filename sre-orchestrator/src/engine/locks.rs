@@ -1,0 +1,172 @@
+//! Who holds the lock.
+//!
+//! A lock timeout is logged by the victims: every service whose statements
+//! queue behind a lock says so, and none of them is the cause. The cause is
+//! the session that holds (or is queued first for) the lock: usually a
+//! schema migration (`ALTER TABLE` needs an `ACCESS EXCLUSIVE` lock and, while
+//! it waits behind one long transaction, every later statement on the table
+//! waits behind it), a batch job, a `VACUUM FULL` or a manual `LOCK TABLE`.
+//! PostgreSQL's own words are `canceling statement due to lock timeout` and
+//! `process 4100 still waiting for RowExclusiveLock on relation 16384`; the
+//! context line names the relation (`while updating tuple (0,1) in relation
+//! "orders"`).
+//!
+//! An on-call engineer asks "what started just before the first timeout,
+//! and does it touch that table?". This module asks the same of the
+//! evidence: the pods created during the incident whose logs were read (the
+//! collector reads new pods' logs), a statement in them that takes a
+//! table-level lock, on the relation the victims name when they name one.
+//! When one is found, the victims' `lock_contention` signals are evidence
+//! against it: they move to the holder, which becomes the suspect. When none
+//! is found, the relation itself is the component: the contended table, not
+//! the service that happened to report it.
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::collect::EvidencePack;
+use super::inside::World;
+use super::rules::{Signal, same_component};
+
+/// The relation a lock error names: `relation "orders"`, `on table
+/// orders`, `table 'shop.orders'`.
+fn relation_in(text: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r#"(?i)\b(?:relation|on table|table)\s+[`"']?([a-z_][\w.]*)"#).ok()
+    });
+    let c = re.as_ref()?.captures(text)?;
+    let name = c[1].to_string();
+    // `relation 16384` is an OID: it names nothing a person knows.
+    (!name.bytes().all(|b| b.is_ascii_digit())).then_some(name)
+}
+
+/// A statement that takes a table-level lock, and the table.
+fn locking_statement(line: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r#"(?i)\b(?:alter\s+table|lock\s+table|truncate(?:\s+table)?|vacuum\s+full|reindex\s+table|create\s+(?:unique\s+)?index\s+(?:\w+\s+)?on|drop\s+table)\s+(?:if\s+exists\s+|only\s+)?[`"']?([a-z_][\w.]*)"#,
+        )
+        .ok()
+    });
+    let c = re.as_ref()?.captures(line)?;
+    Some(c[1].to_string())
+}
+
+/// Whether `a` and `b` name the same table (`shop.orders` and `orders`).
+fn same_table(a: &str, b: &str) -> bool {
+    let last = |s: &str| s.rsplit('.').next().unwrap_or(s).to_lowercase();
+    last(a) == last(b)
+}
+
+/// Moves the victims' `lock_contention` signals to the lock holder, or to
+/// the contended relation when no holder shows (see the module docs), and
+/// returns the component they moved to: the victims' errors name it, so it
+/// is as close to the failing path as they are.
+pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) -> Option<String> {
+    let victims: Vec<usize> = signals
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == "lock_contention")
+        .map(|(i, _)| i)
+        .collect();
+    if victims.is_empty() {
+        return None;
+    }
+    let relation = victims
+        .iter()
+        .find_map(|&i| relation_in(&signals[i].detail));
+    let first_wait = victims.iter().filter_map(|&i| signals[i].at).min();
+    // The holder: a pod whose logs show a locking statement, on the named
+    // relation when there is one, started before the first wait.
+    let holder = pack.of("logs").find_map(|o| {
+        let pod = o.args.get("pod").and_then(Value::as_str)?;
+        let p = world.pods.iter().find(|p| p.name == pod)?;
+        if let (Some(created), Some(first)) = (p.created, first_wait)
+            && created > first
+        {
+            return None;
+        }
+        o.outcome.text.lines().find_map(|line| {
+            let table = locking_statement(line)?;
+            relation
+                .as_deref()
+                .is_none_or(|r| same_table(r, &table))
+                .then(|| {
+                    (
+                        p.owner.clone(),
+                        pod.to_string(),
+                        table,
+                        line.trim().to_string(),
+                    )
+                })
+        })
+    });
+    match holder {
+        Some((owner, pod, table, line)) => {
+            for &i in &victims {
+                let s = &mut signals[i];
+                if same_component(&s.component, &owner) {
+                    continue;
+                }
+                s.detail = format!("waits on a lock on {table} ({}): {}", s.component, s.detail);
+                s.component = owner.clone();
+            }
+            let line: String = line.chars().take(200).collect();
+            signals.push(Signal {
+                component: owner.clone(),
+                kind: "lock_contention",
+                weight: 5.0,
+                source: "k8s.logs".into(),
+                detail: format!(
+                    "pod {pod} started before the first lock wait and runs a statement that locks {table}: {line}"
+                ),
+                at: world.pods.iter().find(|p| p.name == pod).and_then(|p| p.created),
+            });
+            Some(owner)
+        }
+        None => {
+            let r = relation?;
+            for &i in &victims {
+                let s = &mut signals[i];
+                s.detail = format!("on {r} ({}): {}", s.component, s.detail);
+                s.component = r.clone();
+            }
+            Some(r)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_errors_name_their_relation_and_ddl_its_table() {
+        assert_eq!(
+            relation_in("ERROR: canceling statement due to lock timeout (relation \"providers\")")
+                .as_deref(),
+            Some("providers")
+        );
+        assert_eq!(
+            relation_in("CONTEXT: while updating tuple (0,1) in relation \"orders\"").as_deref(),
+            Some("orders")
+        );
+        assert_eq!(
+            relation_in("still waiting for RowExclusiveLock on relation 16384 of database 16401"),
+            None
+        );
+        assert_eq!(
+            locking_statement("ALTER TABLE providers ADD COLUMN archived_at text").as_deref(),
+            Some("providers")
+        );
+        assert_eq!(
+            locking_statement("CREATE INDEX idx_a ON public.orders (a)").as_deref(),
+            Some("public.orders")
+        );
+        assert_eq!(locking_statement("SELECT * FROM providers"), None);
+        assert!(same_table("public.orders", "orders"));
+        assert!(!same_table("orders", "order_items"));
+    }
+}
