@@ -147,8 +147,16 @@ pub async fn collect(
     push(t("list"), json!({ "kind": "deployments", "namespace": ns }));
     // The objects themselves, for the cluster model (owners, nodes, labels,
     // addresses, container states) and for what policies admit.
+    // Every Service of the cluster (small, compact): which namespace a
+    // dependency lives in, and what an address in an error belongs to.
     if ns.is_some() {
-        for kind in ["pods", "services", "networkpolicies", "events"] {
+        push(
+            t("list"),
+            json!({ "kind": "services", "output": "json", "compact": true, "limit": PAGE }),
+        );
+    }
+    if ns.is_some() {
+        for kind in ["pods", "networkpolicies", "events"] {
             push(
                 t("list"),
                 json!({ "kind": kind, "namespace": ns, "output": "json", "compact": true, "limit": PAGE }),
@@ -176,29 +184,35 @@ pub async fn collect(
         );
     }
     let mut outputs = run_round(source, round1, observer).await;
-    // The cluster model must be whole: a list cut by the response budget
-    // hides the very pods that are failing. Follow the pages.
-    for _ in 0..MAX_PAGES {
-        let next: Vec<(String, Value)> = outputs
-            .iter()
-            .filter(|o| o.name == "list" && !o.outcome.is_error)
-            .filter_map(|o| {
-                let offset = next_offset(&o.outcome.text)?;
-                let mut args = o.args.clone();
-                args["offset"] = json!(offset);
-                let asked = |a: &Value| {
-                    a.get("offset").and_then(Value::as_u64) == Some(offset as u64)
-                        && a.get("kind") == args.get("kind")
-                        && a.get("namespace") == args.get("namespace")
-                };
-                (!outputs.iter().any(|p| p.name == "list" && asked(&p.args)))
-                    .then(|| (o.tool.clone(), args))
-            })
-            .collect();
-        if next.is_empty() {
-            break;
+    follow_pages(source, &mut outputs, observer).await;
+
+    // The cause often lives in another team's namespace: the database, the
+    // platform component, the service whose certificate expired. The
+    // namespaces the evidence points at are read like the alert's own.
+    let others = linked_namespaces(&outputs, ns.as_deref());
+    let mut round1b: Vec<(String, Value)> = Vec::new();
+    for other in &others {
+        if let Some(tool) = t("workload_health") {
+            round1b.push((tool, json!({ "namespace": other })));
         }
-        outputs.extend(run_round(source, next, observer).await);
+        if let Some(tool) = t("events") {
+            round1b.push((
+                tool,
+                json!({ "namespace": other, "since": format!("{}s", scope.window_secs + 3600), "limit": 40 }),
+            ));
+        }
+        if let Some(tool) = t("list") {
+            for kind in ["pods", "networkpolicies"] {
+                round1b.push((
+                    tool.clone(),
+                    json!({ "kind": kind, "namespace": other, "output": "json", "compact": true, "limit": PAGE }),
+                ));
+            }
+        }
+    }
+    if !round1b.is_empty() {
+        outputs.extend(run_round(source, round1b, observer).await);
+        follow_pages(source, &mut outputs, observer).await;
     }
 
     // Round two: follow up on what round one saw.
@@ -286,6 +300,26 @@ pub async fn collect(
                 tool.clone(),
                 json!({ "kind": "deployment", "name": w, "namespace": ns }),
             ));
+        }
+        // Deployments with findings in the linked namespaces.
+        for o in outputs.iter().filter(|o| {
+            o.name == "workload_health"
+                && !o.outcome.is_error
+                && o.args
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| others.iter().any(|x| x == n))
+        }) {
+            for f in parse::health_findings(&o.outcome.text)
+                .into_iter()
+                .filter(|f| f.kind == "Deployment")
+                .take(4)
+            {
+                round2.push((
+                    tool.clone(),
+                    json!({ "kind": "deployment", "name": f.name, "namespace": o.args["namespace"] }),
+                ));
+            }
         }
     }
     if db_involved {
@@ -398,6 +432,100 @@ fn metric_queries(outputs: &[Output], scope: &Scope) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+/// Follows the `next page: offset=` footers of the JSON lists: the cluster
+/// model must be whole, and a list cut by the response budget hides the
+/// very pods that are failing.
+async fn follow_pages(source: &dyn ToolSource, outputs: &mut Vec<Output>, observer: &dyn Observer) {
+    for _ in 0..MAX_PAGES {
+        let next: Vec<(String, Value)> = outputs
+            .iter()
+            .filter(|o| o.name == "list" && !o.outcome.is_error)
+            .filter_map(|o| {
+                let offset = next_offset(&o.outcome.text)?;
+                let mut args = o.args.clone();
+                args["offset"] = json!(offset);
+                let asked = |a: &Value| {
+                    a.get("offset").and_then(Value::as_u64) == Some(offset as u64)
+                        && a.get("kind") == args.get("kind")
+                        && a.get("namespace") == args.get("namespace")
+                };
+                (!outputs.iter().any(|p| p.name == "list" && asked(&p.args)))
+                    .then(|| (o.tool.clone(), args))
+            })
+            .collect();
+        if next.is_empty() {
+            break;
+        }
+        outputs.extend(run_round(source, next, observer).await);
+    }
+}
+
+/// At most this many namespaces besides the alert's are read.
+const LINKED_NAMESPACES: usize = 3;
+
+/// The namespaces, other than `home`, that round one's evidence links to
+/// the incident: named in an address in a log template or trace
+/// (`ledger.payments.svc`), or holding a Service that a troubled call of the
+/// service graph reaches (errors, or a slow p99).
+fn linked_namespaces(outputs: &[Output], home: Option<&str>) -> Vec<String> {
+    static DNS: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let dns = DNS.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.svc\b",
+        )
+        .ok()
+    });
+    let Some(home) = home else {
+        return Vec::new();
+    };
+    let world = super::inside::World::from_outputs(outputs);
+    let mut found: Vec<String> = Vec::new();
+    let mut add = |ns: &str| {
+        if ns != home && !found.iter().any(|f| f == ns) {
+            found.push(ns.to_string());
+        }
+    };
+    for o in outputs.iter().filter(|o| {
+        matches!(o.name.as_str(), "log_patterns" | "search_traces") && !o.outcome.is_error
+    }) {
+        if let Some(re) = dns {
+            for c in re.captures_iter(&o.outcome.text) {
+                let ns = c[2].to_lowercase();
+                if world.services.iter().any(|s| s.namespace == ns) {
+                    add(&ns);
+                }
+            }
+        }
+    }
+    for o in outputs
+        .iter()
+        .filter(|o| o.name == "service_dependencies" && !o.outcome.is_error)
+    {
+        for e in parse::edges(&o.outcome.text) {
+            if e.err_pct < 1.0 && e.p99_ms.is_none_or(|p| p < 250.0) {
+                continue;
+            }
+            for name in [&e.caller, &e.callee] {
+                let name = name.trim_end_matches(" (db)");
+                let homes: Vec<&str> = world
+                    .services
+                    .iter()
+                    .filter(|s| super::rules::same_component(&s.name, name))
+                    .map(|s| s.namespace.as_str())
+                    .collect();
+                // A name served in the alert's namespace is that one.
+                if !homes.contains(&home)
+                    && let Some(ns) = homes.first()
+                {
+                    add(ns);
+                }
+            }
+        }
+    }
+    found.truncate(LINKED_NAMESPACES);
+    found
 }
 
 fn first_line(text: &str) -> String {
