@@ -27,6 +27,7 @@ pub mod parse;
 pub mod rank;
 pub mod rules;
 pub mod signatures;
+pub mod stores;
 
 use jiff::{SignedDuration, Timestamp};
 

@@ -541,6 +541,16 @@ const PROPAGATED: &[&str] = &[
     "error",
 ];
 
+/// `name.namespace.svc[.cluster.local]` → `name`.
+fn short_dns(text: &str) -> String {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"\.[a-z0-9-]+\.svc(?:\.cluster\.local)?\b").ok());
+    match re.as_ref() {
+        Some(re) => re.replace_all(text, "").into_owned(),
+        None => text.to_string(),
+    }
+}
+
 fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogue: &Catalogue) {
     let known: Vec<String> = ctx.health.keys().cloned().collect();
     let book = super::inside::address_book(pack);
@@ -551,11 +561,13 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogu
             if !(fresh || surged) || p.now < 2.0 {
                 continue;
             }
-            let text = format!(
+            // Cluster DNS names read as the Service they name
+            // (`ledger.payments.svc.cluster.local failed` is `ledger failed`).
+            let text = short_dns(&format!(
                 "{} {}",
                 p.template.to_lowercase(),
                 p.example.as_deref().unwrap_or("").to_lowercase()
-            );
+            ));
             let service = p.services.first().cloned().unwrap_or_default();
             let at = p.first.as_deref().and_then(|f| ctx.clock(f));
             let base = if fresh { 4.0 } else { 3.0 };
@@ -1031,6 +1043,15 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
             );
         }
     }
+
+    // What the clients report about their data store is the store's (after
+    // the path check above, which it explains).
+    peers.extend(super::stores::attribute(
+        &mut ctx.signals,
+        &edges,
+        pack,
+        &world,
+    ));
 
     // Combine: a new error template in a service that was just deployed is
     // a bad deploy.

@@ -1,0 +1,177 @@
+//! Failures that belong to the data store, not to the client that reports
+//! them.
+//!
+//! `waiting for replication timed out` is logged by the application whose
+//! write waited, but the lagging secondaries are the database's. The same
+//! holds for a read-only replica answering writes after a failover. The
+//! client is where the evidence shows up; the data store is the component an
+//! engineer has to look at, so the signal moves there.
+//!
+//! Which data store: the client's database calls in the service graph
+//! (`orders → mongodb (db)`) name its system, and the cluster model names
+//! the workload that runs it: the server's own address when the MongoDB
+//! server was read (`mongod on mongodb-0.mongodb.data.svc:27017`), or else
+//! the one workload whose name carries the system's name (`mongo`,
+//! `postgres`, `mysql`, `redis`). When that is ambiguous the signal stays
+//! with the client: a wrong store is worse than the right messenger.
+
+use std::collections::BTreeSet;
+
+use super::collect::EvidencePack;
+use super::inside::World;
+use super::parse::Edge;
+use super::rules::{Signal, same_component};
+
+/// Kinds whose cause sits in the data store a client talks to.
+const STORE_SIDE: &[&str] = &["replication_lag"];
+
+/// The name stem a database system's workloads usually carry.
+fn stem(system: &str) -> &str {
+    match system {
+        "mongodb" => "mongo",
+        "postgresql" => "postgres",
+        "elasticsearch" | "opensearch" => "search",
+        other => other,
+    }
+}
+
+/// The workload running `system`, if the evidence names exactly one.
+fn store_workload(system: &str, world: &World, pack: &EvidencePack) -> Option<String> {
+    if system == "mongodb"
+        && let Some(o) = pack.first("server_status")
+        && let Some(host) = o
+            .outcome
+            .text
+            .split_once(" on ")
+            .and_then(|(_, rest)| rest.split([':', ',', ' ']).next())
+    {
+        let pod = host.split('.').next().unwrap_or(host);
+        return Some(world.owner(pod));
+    }
+    let stem = stem(system);
+    let owners: BTreeSet<&str> = world
+        .pods
+        .iter()
+        .map(|p| p.owner.as_str())
+        .filter(|o| o.contains(stem))
+        .collect();
+    match owners.len() {
+        1 => owners.into_iter().next().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// Moves data-store-side signals from the client to its data store; returns
+/// the stores they moved to.
+pub fn attribute(
+    signals: &mut [Signal],
+    edges: &[Edge],
+    pack: &EvidencePack,
+    world: &World,
+) -> Vec<String> {
+    let mut moved = Vec::new();
+    for s in signals.iter_mut().filter(|s| STORE_SIDE.contains(&s.kind)) {
+        let detail = s.detail.to_lowercase();
+        // The client's database calls; the troubled one when there are
+        // several, or the one its error names.
+        let calls: Vec<&Edge> = edges
+            .iter()
+            .filter(|e| e.db && same_component(&e.caller, &s.component))
+            .collect();
+        let system = calls
+            .iter()
+            .map(|e| e.callee.trim_end_matches(" (db)"))
+            .find(|sys| detail.contains(stem(sys)))
+            .or_else(|| {
+                let troubled: Vec<&&Edge> = calls
+                    .iter()
+                    .filter(|e| e.err_pct >= 1.0 || e.p99_ms.is_some_and(|p| p >= 250.0))
+                    .collect();
+                (troubled.len() == 1).then(|| troubled[0].callee.trim_end_matches(" (db)"))
+            });
+        let Some(store) = system.and_then(|sys| store_workload(sys, world, pack)) else {
+            continue;
+        };
+        if same_component(&store, &s.component) {
+            continue;
+        }
+        s.detail = format!("{} reports it: {}", s.component, s.detail);
+        s.component = store.clone();
+        if !moved.contains(&store) {
+            moved.push(store);
+        }
+    }
+    moved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::inside::Pod;
+
+    fn signal(component: &str, kind: &'static str, detail: &str) -> Signal {
+        Signal {
+            component: component.into(),
+            kind,
+            weight: 5.0,
+            source: "test".into(),
+            detail: detail.into(),
+            at: None,
+        }
+    }
+
+    #[test]
+    fn replication_timeouts_move_to_the_one_store_the_client_uses() {
+        let mut world = World::default();
+        for (name, owner) in [("mongo-0", "mongo"), ("orders-7d9f8-abcde", "orders")] {
+            world.pods.push(Pod {
+                name: name.into(),
+                owner: owner.into(),
+                ..Default::default()
+            });
+        }
+        let edges = vec![
+            Edge {
+                caller: "orders".into(),
+                callee: "mongodb (db)".into(),
+                db: true,
+                err_pct: 30.0,
+                p99_ms: Some(5000.0),
+                calls: 10.0,
+            },
+            Edge {
+                caller: "orders".into(),
+                callee: "redis (db)".into(),
+                db: true,
+                err_pct: 0.0,
+                p99_ms: Some(1.0),
+                calls: 10.0,
+            },
+        ];
+        let mut signals = vec![
+            signal(
+                "orders",
+                "replication_lag",
+                "WriteConcernFailed: waiting for replication timed out",
+            ),
+            signal("orders", "new_error", "boom"),
+        ];
+        let moved = attribute(&mut signals, &edges, &EvidencePack::default(), &world);
+        assert_eq!(moved, vec!["mongo".to_string()]);
+        assert_eq!(signals[0].component, "mongo");
+        assert_eq!(signals[1].component, "orders");
+        // Two candidate stores: the client keeps it.
+        world.pods.push(Pod {
+            name: "mongo-archive-0".into(),
+            owner: "mongo-archive".into(),
+            ..Default::default()
+        });
+        let mut signals = vec![signal(
+            "orders",
+            "replication_lag",
+            "waiting for replication timed out",
+        )];
+        assert!(attribute(&mut signals, &edges, &EvidencePack::default(), &world).is_empty());
+        assert_eq!(signals[0].component, "orders");
+    }
+}
