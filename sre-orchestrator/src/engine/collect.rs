@@ -498,6 +498,14 @@ fn linked_namespaces(outputs: &[Output], home: Option<&str>) -> Vec<String> {
                 }
             }
         }
+        // A bare name or a ClusterIP in an error: the Service it is.
+        for line in o.outcome.text.lines() {
+            if let Some(peer) = super::inside::named_peer(line)
+                && let Some((Some(svc), _)) = world.resolve(&peer)
+            {
+                add(&svc.namespace);
+            }
+        }
     }
     for o in outputs
         .iter()

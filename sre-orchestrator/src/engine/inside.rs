@@ -97,8 +97,9 @@ pub struct Service {
     pub cluster_ip: Option<String>,
 }
 
-/// One NetworkPolicy's ingress side (matchLabels only; expressions are read
-/// as "may admit", so a policy is never blamed on a rule it cannot read).
+/// One NetworkPolicy's ingress side (matchLabels only; expressions and IP
+/// blocks are read as "may admit", so a policy is never blamed on a rule it
+/// cannot read).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Policy {
     /// Name.
@@ -109,18 +110,34 @@ pub struct Policy {
     pub pod_selector: BTreeMap<String, String>,
     /// Whether it restricts ingress.
     pub ingress_restricted: bool,
-    /// Each `from` peer's pod labels; `None` for a peer the engine cannot
-    /// evaluate (namespace selectors, IP blocks, expressions): it may admit.
-    pub from: Vec<Option<BTreeMap<String, String>>>,
+    /// Each `from` peer; `None` for a peer the engine cannot evaluate: it
+    /// may admit.
+    pub from: Vec<Option<PolicyPeer>>,
+    /// When it was created.
+    pub created: Option<Timestamp>,
+}
+
+/// A `from` peer the engine can evaluate.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyPeer {
+    /// The namespace its pods must be in: the policy's own for a bare
+    /// `podSelector`, the one a `namespaceSelector` names by its
+    /// `kubernetes.io/metadata.name` label.
+    pub namespace: Option<String>,
+    /// The pod labels it requires (empty: every pod of that namespace).
+    pub pods: BTreeMap<String, String>,
 }
 
 impl Policy {
-    /// Whether it admits ingress from a pod with `labels` (same namespace).
-    pub fn admits(&self, labels: &BTreeMap<String, String>) -> bool {
+    /// Whether it admits ingress from a pod of `namespace` with `labels`.
+    pub fn admits(&self, namespace: &str, labels: &BTreeMap<String, String>) -> bool {
         !self.ingress_restricted
             || self.from.iter().any(|f| match f {
                 None => true,
-                Some(sel) => selects(sel, labels),
+                Some(peer) => {
+                    peer.namespace.as_deref().unwrap_or(&self.namespace) == namespace
+                        && selects(&peer.pods, labels)
+                }
             })
     }
 }
@@ -335,6 +352,36 @@ fn pod_from(v: &Value) -> Pod {
     }
 }
 
+/// A `from` peer, when it can be evaluated: a `podSelector` of matchLabels,
+/// a `namespaceSelector` that names one namespace by the label Kubernetes
+/// puts on every namespace (`kubernetes.io/metadata.name`), or both.
+fn policy_peer(p: &Value) -> Option<PolicyPeer> {
+    if p.get("ipBlock").is_some()
+        || p.pointer("/podSelector/matchExpressions").is_some()
+        || p.pointer("/namespaceSelector/matchExpressions").is_some()
+    {
+        return None;
+    }
+    let namespace = match p.get("namespaceSelector") {
+        None => None,
+        Some(_) => {
+            let labels = labels_at(p, "/namespaceSelector/matchLabels");
+            match (labels.len(), labels.get("kubernetes.io/metadata.name")) {
+                (1, Some(ns)) => Some(ns.clone()),
+                // Any other namespace selector may admit.
+                _ => return None,
+            }
+        }
+    };
+    if namespace.is_none() && p.get("podSelector").is_none() {
+        return None;
+    }
+    Some(PolicyPeer {
+        namespace,
+        pods: labels_at(p, "/podSelector/matchLabels"),
+    })
+}
+
 fn policy_from(v: &Value) -> Policy {
     let types: Vec<&str> = v
         .pointer("/spec/policyTypes")
@@ -353,11 +400,7 @@ fn policy_from(v: &Value) -> Policy {
             None => from.push(None),
             Some(peers) => {
                 for p in peers {
-                    let simple = p.get("namespaceSelector").is_none()
-                        && p.get("ipBlock").is_none()
-                        && p.pointer("/podSelector/matchExpressions").is_none()
-                        && p.get("podSelector").is_some();
-                    from.push(simple.then(|| labels_at(p, "/podSelector/matchLabels")));
+                    from.push(policy_peer(p));
                 }
             }
         }
@@ -368,6 +411,7 @@ fn policy_from(v: &Value) -> Policy {
         pod_selector: labels_at(v, "/spec/podSelector/matchLabels"),
         ingress_restricted,
         from,
+        created: str_at(v, "/metadata/creationTimestamp").and_then(|t| t.parse().ok()),
     }
 }
 
@@ -447,10 +491,15 @@ impl World {
                 .iter()
                 .find(|s| s.cluster_ip.as_deref() == Some(host.as_str()))
         } else {
-            // `name`, `name.ns`, `name.ns.svc.cluster.local`.
-            let mut parts = host.split('.');
-            let name = parts.next().unwrap_or("");
-            let ns = parts.next().filter(|n| *n != "svc");
+            // `name`, `name.ns`, `name.ns.svc.cluster.local`, and a
+            // StatefulSet pod's `pod.name.ns.svc…`.
+            let labels: Vec<&str> = host.split('.').collect();
+            let (name, ns) = match labels.as_slice() {
+                [_, name, ns, "svc", ..] => (*name, Some(*ns)),
+                [name, ns, ..] if *ns != "svc" => (*name, Some(*ns)),
+                [name, ..] => (*name, None),
+                [] => ("", None),
+            };
             self.services
                 .iter()
                 .find(|s| s.name == name && ns.is_none_or(|n| n == s.namespace))
@@ -491,14 +540,17 @@ impl World {
             .collect();
         // Policies add up: traffic is allowed when any selecting policy admits it.
         if selecting.is_empty()
-            || caller_ns != backend.namespace
             || callers
                 .iter()
-                .any(|c| selecting.iter().any(|p| p.admits(&c.labels)))
+                .any(|c| selecting.iter().any(|p| p.admits(&caller_ns, &c.labels)))
         {
             return None;
         }
-        selecting.into_iter().find(|p| p.ingress_restricted)
+        // Of several restricting policies, the newest is the change.
+        selecting
+            .into_iter()
+            .filter(|p| p.ingress_restricted)
+            .max_by_key(|p| p.created)
     }
 
     /// The pods whose containers the engine should read the logs of: those
@@ -660,15 +712,30 @@ pub fn implied_peer(kind: &str, line: &str) -> Option<String> {
     }
 }
 
+/// The peer a line names, by URL, by the words of a failed call, or by the
+/// address it dialled (`dial tcp 10.96.175.57:8080`).
+pub fn named_peer(line: &str) -> Option<String> {
+    static DIAL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let dial = DIAL.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:dial tcp|connect to|connecting to)\s+(\d{1,3}(?:\.\d{1,3}){3})",
+        )
+        .ok()
+    });
+    url_host(line)
+        .or_else(|| called_host(line))
+        .or_else(|| dial.as_ref()?.captures(line).map(|c| c[1].to_string()))
+}
+
 /// The host a failed call names without a URL: urllib3's
 /// `HTTPSConnectionPool(host='billing.svc', port=443)`, the `host: 'x'`
-/// of Node's error objects, or the words of the message (`call to billing
+/// of Node's error objects, the MongoDB Java driver's `servers=[{address=db-0.db.data.svc:27017`, or the words of the message (`call to billing
 /// failed`, `request to billing timed out`, `error calling billing`).
 fn called_host(line: &str) -> Option<String> {
     static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
         regex::Regex::new(
-            r#"(?i)(?:\bhost\s*[=:]\s*['"]|\b(?:call|request|requests|connection)\s+to\s+|\berror\s+calling\s+)([a-z0-9][a-z0-9.-]*[a-z0-9])"#,
+            r#"(?i)(?:\b(?:host|address)\s*[=:]\s*['"]?|\b(?:call|request|requests|connection)\s+to\s+|\berror\s+calling\s+)([a-z0-9][a-z0-9.-]*[a-z0-9])"#,
         )
         .ok()
     });
@@ -1214,15 +1281,37 @@ mod tests {
             namespace: "x".into(),
             pod_selector: lbl(&[("app", "backend")]),
             ingress_restricted: true,
-            from: vec![Some(lbl(&[("tier", "backend")]))],
+            from: vec![Some(PolicyPeer {
+                namespace: None,
+                pods: lbl(&[("tier", "backend")]),
+            })],
+            created: None,
         };
-        assert!(!p.admits(&lbl(&[("app", "frontend"), ("tier", "frontend")])));
-        assert!(p.admits(&lbl(&[("tier", "backend")])));
+        assert!(!p.admits("x", &lbl(&[("app", "frontend"), ("tier", "frontend")])));
+        assert!(p.admits("x", &lbl(&[("tier", "backend")])));
+        // A bare podSelector admits pods of the policy's own namespace only.
+        assert!(!p.admits("y", &lbl(&[("tier", "backend")])));
         let open = Policy {
             from: vec![None],
             ..p.clone()
         };
-        assert!(open.admits(&lbl(&[("tier", "frontend")])));
+        assert!(open.admits("y", &lbl(&[("tier", "frontend")])));
+        // A namespaceSelector naming a namespace by its metadata.name label.
+        let doc = serde_json::json!({
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}},
+            "podSelector": {"matchLabels": {"app": "edge"}}
+        });
+        let peer = policy_peer(&doc).unwrap();
+        assert_eq!(peer.namespace.as_deref(), Some("gateway"));
+        let p = Policy {
+            from: vec![Some(peer)],
+            ..p.clone()
+        };
+        assert!(p.admits("gateway", &lbl(&[("app", "edge")])));
+        assert!(!p.admits("shop", &lbl(&[("app", "edge")])));
+        // Any other namespace selector may admit: not evaluated.
+        let doc = serde_json::json!({"namespaceSelector": {"matchLabels": {"team": "a"}}});
+        assert_eq!(policy_peer(&doc), None);
     }
 
     #[test]

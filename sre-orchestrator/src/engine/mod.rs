@@ -18,6 +18,7 @@
 //!
 //! [`rca`] then writes the RCA from the ranking.
 
+pub mod across;
 pub mod collect;
 pub mod inside;
 pub mod kinds;

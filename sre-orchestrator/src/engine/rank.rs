@@ -114,6 +114,9 @@ pub fn explains(cause: &str, effect: &str) -> bool {
         ("quota_exceeded" | "unschedulable" | "pvc_unbound", "probe_failing") => true,
         // Evictions and image pulls are not probe problems either.
         ("image_pull_error" | "missing_config", "probe_failing") => true,
+        // A workload that is down for a reason of its own is unreachable
+        // to its callers because of it.
+        (c, "dependency_unreachable") if REASONS.contains(&c) || c == "crash_loop" => true,
         (c, "job_failed") => JOB_REASONS.contains(&c),
         ("job_failed", e) => STATES.contains(&e) || e == "dependency_unreachable",
         (c, e) => REASONS.contains(&c) && STATES.contains(&e),

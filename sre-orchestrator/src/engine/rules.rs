@@ -618,6 +618,24 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogu
                     .filter(|c| !same_component(c, &service))
                     .unwrap_or_else(|| service.clone());
                 let weight = base - 4.0 + f64::from(hit.signature.strength) + volume;
+                // The peer is up but a policy drops this caller's packets.
+                if matches!(kind, "dependency_unreachable" | "network_policy_blocked")
+                    && let Some(peer) = &peer
+                    && let Some((Some(svc), _)) = world.resolve(peer)
+                    && let Some(policy) = world.blocking_policy(svc, &service)
+                {
+                    ctx.signal(
+                        &policy.name,
+                        "network_policy_blocked",
+                        4.0 + f64::from(hit.signature.strength) * 0.5,
+                        "k8s.networkpolicies",
+                        format!(
+                            "NetworkPolicy {} selects the pods behind {peer} and admits none of {service}'s pods; {detail}",
+                            policy.name
+                        ),
+                        at,
+                    );
+                }
                 ctx.signal(&component, kind, weight, &o.tool, detail, at);
                 continue;
             }
@@ -1052,6 +1070,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         pack,
         &world,
     ));
+    super::across::attribute(&mut ctx.signals, &world);
 
     // Combine: a new error template in a service that was just deployed is
     // a bad deploy.

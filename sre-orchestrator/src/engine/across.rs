@@ -1,0 +1,137 @@
+//! Causes that explain what other components report.
+//!
+//! The ranking folds a consequence into its cause when both are about the
+//! same component (an OOM kill explains that workload's crash loop). Some
+//! causes sit on another component than the symptoms they explain, one step
+//! along the cluster's graph:
+//!
+//! * a **NetworkPolicy** that selects a Service's pods and admits none of a
+//!   caller's pods: the caller's `dial tcp …: i/o timeout` is not a dead
+//!   dependency, the backend is up and the rule drops the packets (the
+//!   collector's reading of the caller's errors finds the policy, see
+//!   [`World::blocking_policy`]);
+//! * a **node** that failed: the workloads whose pods ran on it become
+//!   unreachable for their callers.
+//!
+//! In both cases the victim's `dependency_unreachable` signals are evidence
+//! against the cause and move to it. A weak copy stays with the victim: it
+//! is still what the callers see, and an RCA should show it among the
+//! alternatives.
+
+use super::inside::{World, selects};
+use super::rules::{Signal, same_component};
+
+/// What stays with the victim, as a share of the moved weight.
+const LEFT_BEHIND: f64 = 0.3;
+
+/// Moves the `dependency_unreachable` signals that a blocking policy or a
+/// failed node explains (see the module docs).
+pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
+    let mut causes: Vec<(String, &'static str, Vec<String>, &'static str)> = Vec::new();
+    for s in signals.iter() {
+        match s.kind {
+            "network_policy_blocked" => {
+                if let Some(policy) = world.policies.iter().find(|p| p.name == s.component) {
+                    let pods: Vec<&super::inside::Pod> = world
+                        .pods
+                        .iter()
+                        .filter(|p| {
+                            p.namespace == policy.namespace
+                                && selects(&policy.pod_selector, &p.labels)
+                        })
+                        .collect();
+                    let mut victims: Vec<String> = pods.iter().map(|p| p.owner.clone()).collect();
+                    // The Services in front of those pods are named in errors too.
+                    victims.extend(
+                        world
+                            .services
+                            .iter()
+                            .filter(|svc| {
+                                svc.namespace == policy.namespace
+                                    && world
+                                        .backends(svc)
+                                        .any(|b| selects(&policy.pod_selector, &b.labels))
+                            })
+                            .map(|svc| svc.name.clone()),
+                    );
+                    causes.push((
+                        policy.name.clone(),
+                        "network_policy_blocked",
+                        victims,
+                        "blocked by NetworkPolicy",
+                    ));
+                }
+            }
+            "node_failure" => {
+                let victims: Vec<String> = world
+                    .pods
+                    .iter()
+                    .filter(|p| p.node.as_deref() == Some(s.component.as_str()))
+                    .map(|p| p.owner.clone())
+                    .collect();
+                causes.push((
+                    s.component.clone(),
+                    "node_failure",
+                    victims,
+                    "runs on failed node",
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut left: Vec<Signal> = Vec::new();
+    for (cause, kind, mut victims, why) in causes {
+        victims.sort();
+        victims.dedup();
+        for s in signals.iter_mut().filter(|s| {
+            s.kind == "dependency_unreachable"
+                && victims.iter().any(|v| same_component(v, &s.component))
+        }) {
+            let mut stays = s.clone();
+            stays.weight *= LEFT_BEHIND;
+            left.push(stays);
+            s.detail = format!("{} {why} {cause}: {}", s.component, s.detail);
+            s.component = cause.clone();
+            s.kind = kind;
+        }
+    }
+    signals.extend(left);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::inside::Pod;
+
+    #[test]
+    fn a_failed_node_takes_the_unreachability_of_what_it_hosted() {
+        let mut world = World::default();
+        world.pods.push(Pod {
+            name: "db-0".into(),
+            owner: "db".into(),
+            node: Some("worker-4".into()),
+            ..Default::default()
+        });
+        let signal = |component: &str, kind: &'static str| Signal {
+            component: component.into(),
+            kind,
+            weight: 4.0,
+            source: "test".into(),
+            detail: "x".into(),
+            at: None,
+        };
+        let mut signals = vec![
+            signal("worker-4", "node_failure"),
+            signal("db", "dependency_unreachable"),
+            signal("cache", "dependency_unreachable"),
+        ];
+        attribute(&mut signals, &world);
+        assert_eq!(signals[1].component, "worker-4");
+        assert_eq!(signals[1].kind, "node_failure");
+        // Not hosted there: untouched.
+        assert_eq!(signals[2].component, "cache");
+        // A weak copy stays with the victim.
+        let stays = signals.iter().find(|s| s.component == "db").unwrap();
+        assert!((stays.weight - 4.0 * LEFT_BEHIND).abs() < 1e-9);
+    }
+}
