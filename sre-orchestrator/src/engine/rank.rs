@@ -96,6 +96,17 @@ const JOB_REASONS: &[&str] = &[
     "authorization_denied",
 ];
 
+/// Kinds that say what a rollout broke (see [`explains`]).
+const DEPLOY_MECHANISMS: &[&str] = &[
+    "missing_config",
+    "oom_killed",
+    "cpu_throttling",
+    "image_pull_error",
+    "init_container_stuck",
+    "credentials_expired",
+    "certificate_expired",
+];
+
 /// Whether a suspect of kind `cause` explains one of kind `effect` on the
 /// same component.
 pub fn explains(cause: &str, effect: &str) -> bool {
@@ -117,6 +128,11 @@ pub fn explains(cause: &str, effect: &str) -> bool {
         // A workload that is down for a reason of its own is unreachable
         // to its callers because of it.
         (c, "dependency_unreachable") if REASONS.contains(&c) || c == "crash_loop" => true,
+        // A rollout is the change; what it broke, when a specific mechanism
+        // shows it (a missing setting, a lower memory or CPU limit, an image
+        // that cannot be pulled), is the cause an engineer acts on, with the
+        // rollout as its timeline.
+        (c, "bad_deploy") => DEPLOY_MECHANISMS.contains(&c),
         (c, "job_failed") => JOB_REASONS.contains(&c),
         ("job_failed", e) => STATES.contains(&e) || e == "dependency_unreachable",
         (c, e) => REASONS.contains(&c) && STATES.contains(&e),
