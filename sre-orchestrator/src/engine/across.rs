@@ -11,10 +11,13 @@
 //!   collector's reading of the caller's errors finds the policy, see
 //!   [`World::blocking_policy`]);
 //! * a **node** that failed: the workloads whose pods ran on it become
-//!   unreachable for their callers.
+//!   unreachable for their callers;
+//! * a **noisy neighbour**, a pod without a CPU limit that saturates its
+//!   node: the services beside it get slow without a word in their logs.
 //!
-//! In both cases the victim's `dependency_unreachable` signals are evidence
-//! against the cause and move to it. A weak copy stays with the victim: it
+//! In each case the victim's signals of what the cause makes it show
+//! (`dependency_unreachable`, or `latency_regression` beside a neighbour) are
+//! evidence against the cause and move to it. A weak copy stays with the victim: it
 //! is still what the callers see, and an RCA should show it among the
 //! alternatives.
 
@@ -24,8 +27,8 @@ use super::rules::{Signal, same_component};
 /// What stays with the victim, as a share of the moved weight.
 const LEFT_BEHIND: f64 = 0.3;
 
-/// Moves the `dependency_unreachable` signals that a blocking policy or a
-/// failed node explains (see the module docs).
+/// Moves the victims' signals that a blocking policy, a failed node or a
+/// noisy neighbour explains (see the module docs).
 pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
     let mut causes: Vec<(String, &'static str, Vec<String>, &'static str)> = Vec::new();
     for s in signals.iter() {
@@ -62,6 +65,31 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
                     ));
                 }
             }
+            // A pod without a CPU limit that saturates its node starves
+            // whatever runs beside it.
+            "noisy_neighbor" => {
+                let nodes: Vec<&str> = world
+                    .pods
+                    .iter()
+                    .filter(|p| same_component(&p.owner, &s.component))
+                    .filter_map(|p| p.node.as_deref())
+                    .collect();
+                let victims: Vec<String> = world
+                    .pods
+                    .iter()
+                    .filter(|p| {
+                        !same_component(&p.owner, &s.component)
+                            && p.node.as_deref().is_some_and(|n| nodes.contains(&n))
+                    })
+                    .map(|p| p.owner.clone())
+                    .collect();
+                causes.push((
+                    s.component.clone(),
+                    "noisy_neighbor",
+                    victims,
+                    "shares a node with",
+                ));
+            }
             "node_failure" => {
                 let victims: Vec<String> = world
                     .pods
@@ -83,10 +111,15 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
     for (cause, kind, mut victims, why) in causes {
         victims.sort();
         victims.dedup();
-        for s in signals.iter_mut().filter(|s| {
-            s.kind == "dependency_unreachable"
-                && victims.iter().any(|v| same_component(v, &s.component))
-        }) {
+        // What the cause makes its victims show.
+        let shown = |k: &str| match kind {
+            "noisy_neighbor" => k == "latency_regression",
+            _ => k == "dependency_unreachable",
+        };
+        for s in signals
+            .iter_mut()
+            .filter(|s| shown(s.kind) && victims.iter().any(|v| same_component(v, &s.component)))
+        {
             let mut stays = s.clone();
             stays.weight *= LEFT_BEHIND;
             left.push(stays);

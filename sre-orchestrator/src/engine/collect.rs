@@ -168,6 +168,14 @@ pub async fn collect(
         json!({ "kind": "pods", "namespace": ns, "sort_by": "cpu", "limit": 15 }),
     );
     push(t("resource_usage"), json!({ "kind": "nodes" }));
+    // The heaviest pods of the whole cluster: a neighbour that starves a
+    // node rarely lives in the namespace of its victims.
+    if ns.is_some() {
+        push(
+            t("resource_usage"),
+            json!({ "kind": "pods", "sort_by": "cpu", "limit": 10 }),
+        );
+    }
     push(t("services"), json!({ "from": from, "to": to }));
     push(t("service_dependencies"), json!({ "from": from, "to": to }));
     push(
@@ -343,6 +351,15 @@ pub async fn collect(
             round2.push((tool.clone(), args));
         }
     }
+    // Every pod on a saturated node, whatever its namespace: who shares it.
+    if let Some(tool) = t("list") {
+        for node in hot_nodes(&outputs).into_iter().take(2) {
+            round2.push((
+                tool.clone(),
+                json!({ "kind": "pods", "node": node, "output": "json", "compact": true, "limit": PAGE }),
+            ));
+        }
+    }
     if let Some(tool) = t("query_metric") {
         round2.extend(
             metric_queries(&outputs, scope)
@@ -351,6 +368,7 @@ pub async fn collect(
         );
     }
     outputs.extend(run_round(source, round2, observer).await);
+    follow_pages(source, &mut outputs, observer).await;
 
     let mut gaps = source.gaps();
     // One gap per server and reason: five tools failing on one missing
@@ -460,6 +478,25 @@ async fn follow_pages(source: &dyn ToolSource, outputs: &mut Vec<Output>, observ
         }
         outputs.extend(run_round(source, next, observer).await);
     }
+}
+
+/// Nodes at 90 % CPU or more in a `resource_usage kind=nodes` answer.
+fn hot_nodes(outputs: &[Output]) -> Vec<String> {
+    outputs
+        .iter()
+        .filter(|o| {
+            o.name == "resource_usage"
+                && !o.outcome.is_error
+                && o.args.get("kind").and_then(Value::as_str) == Some("nodes")
+        })
+        .flat_map(|o| parse::table(&o.outcome.text, "NODE"))
+        .filter(|r| {
+            r.get("CPU%")
+                .and_then(|p| parse::percent(p))
+                .is_some_and(|p| p >= 90.0)
+        })
+        .filter_map(|r| r.get("NODE").cloned())
+        .collect()
 }
 
 /// At most this many namespaces besides the alert's are read.

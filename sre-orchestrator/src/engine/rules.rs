@@ -891,13 +891,23 @@ fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
             }
         }
     }
+    // The namespace's pods and the cluster's heaviest overlap.
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     for o in pack.of("resource_usage") {
         if o.args.get("kind").and_then(|v| v.as_str()) != Some("pods") {
             continue;
         }
-        for row in parse::table(&o.outcome.text, "POD") {
+        // Cluster-wide answers lead with a NAMESPACE column.
+        let mut rows = parse::table(&o.outcome.text, "POD");
+        if rows.is_empty() {
+            rows = parse::table(&o.outcome.text, "NAMESPACE");
+        }
+        for row in rows {
             let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("-");
             let pod = get("POD");
+            if !seen.insert(pod.to_string()) {
+                continue;
+            }
             let owner = owner_of(pod);
             let cpu = parse::millicores(get("CPU")).unwrap_or(0.0);
             let cpu_req = parse::percent(get("CPU/REQ"));
@@ -1242,13 +1252,36 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         .filter(|at| *at >= window_start)
         .chain(scope.alert_at)
         .min();
+    // The nodes that matter: those of failing pods, of the subject, and of
+    // the services on the degraded path (a starved service logs nothing);
+    // every workload with a pod there is a neighbour.
+    let mut nodes = inside.nodes;
+    for p in world.pods.iter().filter(|p| {
+        path.iter()
+            .chain(degraded.iter())
+            .any(|d| same_component(d, &p.owner))
+    }) {
+        if let Some(n) = &p.node {
+            nodes.insert(n.clone());
+        }
+    }
+    let mut neighbours = inside.neighbours;
+    for p in world
+        .pods
+        .iter()
+        .filter(|p| p.node.as_ref().is_some_and(|n| nodes.contains(n)))
+    {
+        if !neighbours.contains(&p.owner) {
+            neighbours.push(p.owner.clone());
+        }
+    }
     let reach = super::rank::Reach {
         degraded: degraded.clone(),
         path: path.clone(),
         affected,
-        nodes: (!inside.nodes.is_empty()).then_some(inside.nodes),
+        nodes: (!nodes.is_empty()).then_some(nodes),
         peers,
-        neighbours: inside.neighbours,
+        neighbours,
         first_symptom,
     };
     let suspects = super::rank::rank(scope, &ctx.signals, &reach);
