@@ -597,6 +597,7 @@ async fn run_serve(cmd: ServeCmd) -> Result<u8> {
             .and_then(|s| s.manifest.namespace.clone())
             .or_else(|| file.namespace.clone()),
         max_steps: cmd.llm.max_steps.max(1),
+        llm_phase: llm_phase(&cmd.llm, &file),
     };
     let served = sre_agent_cli::serve::run(cmd.serve, sources).await;
     match std::sync::Arc::try_unwrap(registry) {

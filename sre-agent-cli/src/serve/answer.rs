@@ -127,7 +127,7 @@ pub async fn with_llm(llm: &LlmClient, incident: &Incident, question: &str) -> S
     ];
     match llm.chat(&messages, &[]).await {
         Ok(c) => match c.message.content.filter(|t| !t.trim().is_empty()) {
-            Some(text) => text,
+            Some(text) => safe_for_slack(&context.to_string(), question, &text),
             None => deterministic(incident, question),
         },
         Err(e) => {
@@ -137,9 +137,32 @@ pub async fn with_llm(llm: &LlmClient, incident: &Incident, question: &str) -> S
     }
 }
 
+/// The model's answer made safe to post, as an RCA is: no mass or user
+/// mentions, no links to hosts that neither the incident nor the question
+/// named (a prompt-injected log line must not make the bot page a channel or
+/// post a phishing link).
+fn safe_for_slack(context: &str, question: &str, text: &str) -> String {
+    let mut book = sre_orchestrator::verify::Book::default();
+    book.learn(context);
+    book.learn(question);
+    book.sanitize(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn follow_up_answers_are_sanitized_like_an_rca() {
+        let context = r#"{"rca":{"summary":"cart OOMKilled","evidence":[{"detail":"see https://grafana.shop.example/d/cart"}]}}"#;
+        let text = "<!channel> cart was OOMKilled, see https://grafana.shop.example/d/cart and https://evil.example/login <@U123>";
+        let safe = safe_for_slack(context, "why?", text);
+        assert!(!safe.contains("<!channel>"), "{safe}");
+        assert!(!safe.contains("<@U123>"), "{safe}");
+        assert!(!safe.contains("evil.example"), "{safe}");
+        assert!(safe.contains("grafana.shop.example"), "{safe}");
+        assert!(safe.contains("cart was OOMKilled"), "{safe}");
+    }
 
     #[test]
     fn focus_follows_the_question() {

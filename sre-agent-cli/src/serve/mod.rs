@@ -172,6 +172,9 @@ pub struct Sources {
     pub default_namespace: Option<String>,
     /// Most specialist steps.
     pub max_steps: usize,
+    /// The LLM phase's bounds (`--llm-deadline`): the deterministic RCA is
+    /// posted when the model has not finished by then.
+    pub llm_phase: sre_orchestrator::investigate::LlmPhase,
 }
 
 impl std::fmt::Debug for Sources {

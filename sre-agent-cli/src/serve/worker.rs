@@ -15,7 +15,7 @@ use mcp_slack::rca::render_rca;
 use serde_json::{Value, json};
 use slack_morphism::prelude::{SlackApiUserGroupsUsersListRequest, SlackUserGroupId};
 use sre_orchestrator::engine::Quiet;
-use sre_orchestrator::investigate::{Options, Outcome, investigate};
+use sre_orchestrator::investigate::{Options, Outcome, investigate_with};
 use sre_orchestrator::rca::Rca;
 use sre_orchestrator::store::{Incident, Job, SlackMessage, StoreError};
 use sre_orchestrator::transcript::{ChatModel, Recording, Transcript};
@@ -496,9 +496,16 @@ async fn investigate_incident(
     // The incident id ties the exported trace (when OTLP is on) to the
     // portal and the Slack thread.
     let span = tracing::info_span!(target: sre_orchestrator::investigate::TRACE_TARGET, "incident", incident.id = incident.id);
-    let outcome = investigate(&incident.alert, &recording, model_ref, &options, &Quiet)
-        .instrument(span)
-        .await;
+    let outcome = investigate_with(
+        &incident.alert,
+        &recording,
+        model_ref,
+        &options,
+        &app.sources.llm_phase,
+        &Quiet,
+    )
+    .instrument(span)
+    .await;
     (outcome, recording.transcript())
 }
 
