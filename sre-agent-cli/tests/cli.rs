@@ -399,3 +399,100 @@ fn simulate_then_eval_several_sets_with_per_set_floors() {
         stderr(&out)
     );
 }
+
+/// Copies a directory tree.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_question_whose_evidence_is_older_than_the_window_names_no_root_cause() {
+    // The OOM scenario, asked about a month later: the cluster still shows
+    // the OOM kills of back then (last state, events, the health finding), the
+    // pods have run fine since, and the telemetry of the last 30 minutes is
+    // quiet.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("a-month-later");
+    copy_tree(
+        &root().join("fixtures/scenarios/oom-after-limit-change"),
+        &dir,
+    );
+    let later = |path: &std::path::Path, from: &str, to: &str| {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{} lacks {from}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    };
+    later(
+        &dir.join("scenario.toml"),
+        "now = \"2025-06-03T",
+        "now = \"2025-07-03T",
+    );
+    later(
+        &dir.join("k8s/snapshot.yaml"),
+        "capturedAt: 2025-06-03T",
+        "capturedAt: 2025-07-03T",
+    );
+    let pods = dir.join("k8s/pods.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&pods).unwrap()).unwrap();
+    for pod in doc["items"].as_array_mut().unwrap() {
+        for c in pod["status"]["containerStatuses"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            if c["state"].get("waiting").is_some() {
+                c["state"] = serde_json::json!({"running": {"startedAt": "2025-06-03T09:39:00Z"}});
+                c["ready"] = serde_json::json!(true);
+            }
+        }
+    }
+    std::fs::write(&pods, doc.to_string()).unwrap();
+
+    let out = agent(&[
+        "investigate",
+        "--scenario",
+        dir.to_str().unwrap(),
+        "--service",
+        "checkout",
+        "--since",
+        "30m",
+        "--question",
+        "why is checkout failing?",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rca = &v["rca"];
+    assert_eq!(rca["root_cause"]["kind"], "unknown", "{rca}");
+    assert!(rca["confidence"].as_f64().unwrap() < 0.3, "{rca}");
+    // The old OOM kills are a lead, not the answer.
+    assert!(
+        rca["alternatives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["component"] == "cart" && a["kind"] == "oom_killed"),
+        "{rca}"
+    );
+    // The same scenario at its own time names cart.
+    let out = agent(&[
+        "investigate",
+        "--scenario",
+        &scenario("oom-after-limit-change"),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rca"]["root_cause"]["component"], "cart");
+}

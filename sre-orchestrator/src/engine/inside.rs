@@ -1142,7 +1142,7 @@ pub fn read(
                     ),
                     260,
                 ),
-                at: None,
+                at: f.first,
             });
             if let Some(at) = f.first {
                 inside.timeline.push(TimelineEvent {

@@ -210,7 +210,7 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
             g.score,
             g.signals
                 .iter()
-                .take(4)
+                .take(8)
                 .map(|s| format!("[{:.1} {} {}] {}", s.weight, s.source, s.at.map_or("-".into(), |t| t.to_string()), s.detail.chars().take(90).collect::<String>()))
                 .collect::<Vec<_>>()
                 .join(" | ")
@@ -372,11 +372,18 @@ pub fn verdict(scope: &Scope, suspects: &[Suspect], gaps: usize) -> Option<f64> 
         .checked_sub(SignedDuration::from_hours(1))
         .unwrap_or(scope.from());
     // Evidence older than the window never becomes the root cause.
-    let recent = top
-        .signals
-        .iter()
-        .filter(|s| s.weight > 0.0)
-        .any(|s| s.at.is_none_or(|at| at >= horizon));
+    // It takes a signal of substance within the window. When the suspect's
+    // substantial signals carry times, those times decide: an undated one
+    // (a container state, a hint like "near its memory limit now") does not
+    // make an OOM kill of a month ago this incident's cause.
+    let substantial: Vec<&super::rules::Signal> =
+        top.signals.iter().filter(|s| s.weight >= 1.0).collect();
+    let dated: Vec<Timestamp> = substantial.iter().filter_map(|s| s.at).collect();
+    let recent = if dated.is_empty() {
+        !substantial.is_empty()
+    } else {
+        dated.iter().any(|at| *at >= horizon)
+    };
     if !recent || top.score < 1.5 {
         return None;
     }
