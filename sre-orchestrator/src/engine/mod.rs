@@ -188,6 +188,74 @@ pub async fn run(source: &dyn ToolSource, scope: &Scope, observer: &dyn Observer
     }
 }
 
+/// The RCA in one line: the cause and since when, the change that
+/// triggered it, and the effect on the alerting service (`checkout: cart —
+/// containers OOMKilled since 09:26 · change: revision 3 lowered the memory
+/// limit: 512Mi → 256Mi (09:18) · effect: checkout error rate up 18.6
+/// points`). Each part only when the evidence has it.
+fn one_line(scope: &Scope, top: &Suspect, symptoms: &[Evidence]) -> String {
+    let hhmm = |t: Timestamp| {
+        t.to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%H:%M")
+            .to_string()
+    };
+    let subject = scope.service.as_deref().unwrap_or(&scope.alert_name);
+    let own = |s: &&rules::Signal| s.weight > 0.0 && !s.detail.starts_with("consequence: ");
+    let mut line = if rules::same_component(subject, &top.component) {
+        format!("{} — {}", top.component, kinds::headline(top.kind))
+    } else {
+        format!(
+            "{subject}: {} — {}",
+            top.component,
+            kinds::headline(top.kind)
+        )
+    };
+    // Since when it fails (the change that caused it is said apart).
+    if let Some(since) = top
+        .signals
+        .iter()
+        .filter(own)
+        .filter(|s| !s.source.ends_with("rollout_history"))
+        .filter_map(|s| s.at)
+        .min()
+    {
+        line.push_str(&format!(" since {}", hhmm(since)));
+    }
+    if let Some(change) = top
+        .signals
+        .iter()
+        .find(|s| s.source.ends_with("rollout_history"))
+    {
+        let what: String = change.detail.chars().take(110).collect();
+        line.push_str(&format!(" · change: {what}"));
+        if let Some(at) = change.at
+            && !what.contains(" ago")
+        {
+            line.push_str(&format!(" ({})", hhmm(at)));
+        }
+    }
+    let effect = symptoms
+        .iter()
+        .find(|e| e.detail.starts_with(subject))
+        .or_else(|| symptoms.first());
+    if let Some(e) = effect
+        && !rules::same_component(subject, &top.component)
+    {
+        let what: String = e
+            .detail
+            .split(['(', ';'])
+            .next()
+            .unwrap_or(&e.detail)
+            .trim()
+            .trim_end_matches('.')
+            .chars()
+            .take(90)
+            .collect();
+        line.push_str(&format!(" · effect: {what}"));
+    }
+    line
+}
+
 /// Writes the RCA from a ranking.
 pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
     let root = |s: &Suspect| RootCause {
@@ -248,12 +316,7 @@ pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
     }
     let chosen = analysis.suspects.first().filter(|_| verdict.is_some());
     let summary = match chosen {
-        Some(top) => format!(
-            "{}: {} ({})",
-            scope.service.as_deref().unwrap_or(&scope.alert_name),
-            kinds::headline(top.kind),
-            top.component
-        ),
+        Some(top) => one_line(scope, top, &analysis.symptoms),
         None => format!(
             "{}: no root cause found in the evidence",
             scope.service.as_deref().unwrap_or(&scope.alert_name)
