@@ -252,6 +252,17 @@ async fn run(
         ))
         .await;
     let mut tool_calls = det.pack.outputs.len();
+    // The route follows the evidence: the alert's words chose where to look
+    // first; what was found decides the category (a "checkout errors" alert
+    // whose cause is a database pool is a database incident).
+    if det.rca.root_cause.kind != "unknown" && det.rca.category != route.category {
+        route.matched.push(format!(
+            "evidence: {} ({}) is a {} cause, not {}",
+            det.rca.root_cause.component, det.rca.root_cause.kind, det.rca.category, route.category
+        ));
+        route.category = det.rca.category;
+        route.unsure = false;
+    }
     let (rca, llm_steps, llm_usage) = match model {
         None => (det.rca.clone(), 0, Usage::default()),
         Some(m) => {

@@ -480,15 +480,21 @@ async fn the_llm_breaks_ties_only_when_the_rules_are_unsure() {
         &Quiet,
     )
     .await;
-    assert_eq!(
-        out.route.category,
-        sre_orchestrator::router::Category::Database
-    );
     assert!(
         out.route.matched.iter().any(|m| m.starts_with("llm:")),
         "{:?}",
         out.route.matched
     );
+    // The model's category stands unless the evidence found a cause of
+    // another category, which then says so.
+    if !out.route.matched.iter().any(|m| m.starts_with("evidence:")) {
+        assert_eq!(
+            out.route.category,
+            sre_orchestrator::router::Category::Database
+        );
+    } else {
+        assert_eq!(out.route.category, out.rca.category, "{:?}", out.route);
+    }
     // A clear alert never asks.
     let fake = FakeLlm::start(vec![Reply::Text(FINAL.into())])
         .await
