@@ -256,6 +256,70 @@ fn one_line(scope: &Scope, top: &Suspect, symptoms: &[Evidence]) -> String {
     line
 }
 
+/// Timeline entries kept (the latest).
+const TIMELINE_LEN: usize = 20;
+
+/// Repeated Kubernetes events become one entry: nine `OOMKilling` events
+/// over twelve minutes read as `OOMKilling ×9 on 3 objects, 09:26–09:38`,
+/// at the first one's time, so that a burst does not push the rollout that
+/// caused it out of the timeline.
+fn group_repeats(events: &[crate::rca::TimelineEvent]) -> Vec<crate::rca::TimelineEvent> {
+    let hhmm = |t: Timestamp| {
+        t.to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%H:%M")
+            .to_string()
+    };
+    let reason = |e: &crate::rca::TimelineEvent| {
+        (e.source == "k8s.events")
+            .then(|| e.event.split_whitespace().next().map(str::to_string))
+            .flatten()
+    };
+    let mut sorted: Vec<&crate::rca::TimelineEvent> = events.iter().collect();
+    sorted.sort_by_key(|e| e.at);
+    let mut out: Vec<crate::rca::TimelineEvent> = Vec::new();
+    let mut done: Vec<String> = Vec::new();
+    for e in &sorted {
+        let Some(r) = reason(e) else {
+            out.push((*e).clone());
+            continue;
+        };
+        if done.contains(&r) {
+            continue;
+        }
+        let same: Vec<&&crate::rca::TimelineEvent> = sorted
+            .iter()
+            .filter(|x| reason(x).as_ref() == Some(&r))
+            .collect();
+        if same.len() < 3 {
+            out.extend(same.iter().map(|x| (**x).clone()));
+        } else {
+            let objects: std::collections::BTreeSet<&str> = same
+                .iter()
+                .filter_map(|x| x.event.split_whitespace().nth(1))
+                .map(|o| o.trim_end_matches(':'))
+                .collect();
+            let last = same.last().map_or(e.at, |x| x.at);
+            let first_text = e.event.split_once(": ").map_or("", |(_, m)| m);
+            let example: String = first_text.chars().take(120).collect();
+            out.push(crate::rca::TimelineEvent {
+                at: e.at,
+                source: e.source.clone(),
+                event: format!(
+                    "{r} ×{} on {} object{}, {}–{}: {example}",
+                    same.len(),
+                    objects.len(),
+                    if objects.len() == 1 { "" } else { "s" },
+                    hhmm(e.at),
+                    hhmm(last)
+                ),
+            });
+        }
+        done.push(r);
+    }
+    out.sort_by_key(|e| e.at);
+    out
+}
+
 /// Writes the RCA from a ranking.
 pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
     let root = |s: &Suspect| RootCause {
@@ -339,14 +403,11 @@ pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
             .collect(),
         confidence: (confidence * 100.0).round() / 100.0,
         evidence,
-        timeline: analysis
-            .timeline
-            .iter()
-            .rev()
-            .take(20)
-            .rev()
-            .cloned()
-            .collect(),
+        timeline: {
+            let grouped = group_repeats(&analysis.timeline);
+            let skip = grouped.len().saturating_sub(TIMELINE_LEN);
+            grouped.into_iter().skip(skip).collect()
+        },
         remediation,
         affected_services: affected,
         data_gaps: pack.gaps.clone(),

@@ -987,8 +987,11 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     let known: Vec<String> = ctx.health.keys().cloned().collect();
     let inside = super::inside::read(pack, &world, catalogue, scope.service.as_deref(), &known);
     ctx.signals.extend(inside.signals);
-    ctx.signals
-        .extend(super::metrics::read(scope, pack, &world));
+    // Metric change points belong on the timeline too.
+    for m in super::metrics::read(scope, pack, &world) {
+        ctx.event(m.at, "signoz.metrics", m.detail.clone());
+        ctx.signals.push(m);
+    }
     let mut peers = inside.peers;
     if let Some(holder) = super::locks::attribute(&mut ctx.signals, pack, &world) {
         peers.push(holder);
