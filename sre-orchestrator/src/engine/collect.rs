@@ -210,7 +210,7 @@ pub async fn collect(
             ));
         }
         if let Some(tool) = t("list") {
-            for kind in ["pods", "networkpolicies"] {
+            for kind in ["pods", "networkpolicies", "events"] {
                 round1b.push((
                     tool.clone(),
                     json!({ "kind": kind, "namespace": other, "output": "json", "compact": true, "limit": PAGE }),

@@ -1238,6 +1238,27 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     }
 
     let mut affected = inside.affected;
+    // Another namespace was read for the dependency that links it to the
+    // incident, not for everything failing there: its troubled workloads
+    // count as affected only when connected to the incident (on its path,
+    // or named by another component's errors).
+    if let Some(home) = scope.namespace.as_deref() {
+        affected.retain(|a| {
+            let pods: Vec<&super::inside::Pod> =
+                world.pods.iter().filter(|p| &p.owner == a).collect();
+            pods.is_empty()
+                || pods.iter().any(|p| p.namespace == home)
+                || path
+                    .iter()
+                    .chain(degraded.iter())
+                    .chain(peers.iter())
+                    .any(|x| same_component(x, a))
+                || ctx
+                    .signals
+                    .iter()
+                    .any(|s| !same_component(&s.component, a) && s.detail.contains(a.as_str()))
+        });
+    }
     if let Some(s) = &scope.service
         && !affected.iter().any(|a| same_component(a, s))
     {
