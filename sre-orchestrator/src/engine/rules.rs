@@ -993,6 +993,21 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         ctx.signals.push(m);
     }
     let mut peers = inside.peers;
+    // A data store's collection or table reached through a degraded client
+    // (`slow COLLSCAN … from metadata-api`) is as close to the failing path
+    // as that client.
+    for s in ctx.signals.iter().filter(|s| {
+        matches!(
+            s.kind,
+            "missing_index" | "lock_contention" | "replication_lag"
+        ) && degraded
+            .iter()
+            .any(|d| s.detail.contains(&format!(" from {d}")))
+    }) {
+        if !peers.contains(&s.component) {
+            peers.push(s.component.clone());
+        }
+    }
     if let Some(holder) = super::locks::attribute(&mut ctx.signals, pack, &world) {
         peers.push(holder);
     }
