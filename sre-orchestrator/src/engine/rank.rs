@@ -118,7 +118,7 @@ pub fn explains(cause: &str, effect: &str) -> bool {
         ("probe_failing", "crash_loop") => true,
         ("oom_killed", "probe_failing") => true,
         // An autoscaler that cannot add pods leaves each one at its limit.
-        ("hpa_maxed", "cpu_throttling") => true,
+        ("hpa_maxed" | "hpa_misconfigured", "cpu_throttling") => true,
         // The scheduler waits for the claim.
         ("pvc_unbound", "unschedulable") => true,
         // A pod that is never created or never scheduled is not failing a probe.

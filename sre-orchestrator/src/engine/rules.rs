@@ -1246,6 +1246,32 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         .filter(|s| s.kind == "traffic_spike")
         .map(|s| s.component.clone())
         .collect();
+    // A latent misconfiguration (an autoscaler that cannot read its target
+    // or its metric) does no harm until the load comes: with a traffic
+    // spike on the same workload, the spike is when it started to matter,
+    // however old the warnings are.
+    let spike_at = |c: &str| {
+        ctx.signals
+            .iter()
+            .filter(|s| s.kind == "traffic_spike" && same_component(&s.component, c))
+            .filter_map(|s| s.at)
+            .min()
+    };
+    let triggered: Vec<(usize, Option<Timestamp>)> = ctx
+        .signals
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            s.kind == "hpa_misconfigured" && spikes.iter().any(|c| same_component(c, &s.component))
+        })
+        .map(|(i, s)| (i, spike_at(&s.component)))
+        .collect();
+    for (i, at) in triggered {
+        let s = &mut ctx.signals[i];
+        s.weight += 2.0;
+        s.at = at;
+        s.detail = format!("{} (matters since the traffic rose)", s.detail);
+    }
     for s in ctx.signals.iter_mut() {
         if s.kind == "hpa_maxed" && spikes.iter().any(|c| same_component(c, &s.component)) {
             s.weight += 3.0;
