@@ -603,6 +603,13 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogu
                     .iter()
                     .copied()
                     .find(|k| *k == hit.signature.kind)
+                    .map(|k| {
+                        if k == "new_error" && surged {
+                            "error_surge"
+                        } else {
+                            k
+                        }
+                    })
             {
                 let peer = hit
                     .peer
@@ -674,7 +681,12 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogu
                     ctx.signal(callee, "degraded", 0.5, &o.tool, detail, at);
                     continue;
                 }
-                ("new_error", service.clone())
+                // A template that was there before and is now frequent is
+                // a known error surging, not a new one.
+                (
+                    if surged { "error_surge" } else { "new_error" },
+                    service.clone(),
+                )
             } else if has(&text, SLOW_CUES) {
                 ("latency_regression", service.clone())
             } else {
