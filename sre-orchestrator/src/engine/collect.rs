@@ -309,7 +309,29 @@ pub async fn collect(
                 json!({ "kind": "deployment", "name": w, "namespace": ns }),
             ));
         }
-        // Deployments with findings in the linked namespaces.
+        // In the linked namespaces: the workloads that serve a service the
+        // telemetry saw (an application error after a rollout is a bad
+        // deploy wherever it lives)…
+        let linked_world = super::inside::World::from_outputs(&outputs);
+        let mut asked: BTreeSet<(String, String)> = BTreeSet::new();
+        for p in linked_world
+            .pods
+            .iter()
+            .filter(|p| others.contains(&p.namespace))
+        {
+            if services
+                .iter()
+                .any(|s| super::rules::same_component(s, &p.owner))
+                && asked.len() < 8
+                && asked.insert((p.namespace.clone(), p.owner.clone()))
+            {
+                round2.push((
+                    tool.clone(),
+                    json!({ "kind": "deployment", "name": p.owner, "namespace": p.namespace }),
+                ));
+            }
+        }
+        // …and the Deployments with findings there.
         for o in outputs.iter().filter(|o| {
             o.name == "workload_health"
                 && !o.outcome.is_error
@@ -318,11 +340,15 @@ pub async fn collect(
                     .and_then(Value::as_str)
                     .is_some_and(|n| others.iter().any(|x| x == n))
         }) {
+            let ns_of = o.args["namespace"].as_str().unwrap_or("").to_string();
             for f in parse::health_findings(&o.outcome.text)
                 .into_iter()
                 .filter(|f| f.kind == "Deployment")
                 .take(4)
             {
+                if !asked.insert((ns_of.clone(), f.name.clone())) {
+                    continue;
+                }
                 round2.push((
                     tool.clone(),
                     json!({ "kind": "deployment", "name": f.name, "namespace": o.args["namespace"] }),
