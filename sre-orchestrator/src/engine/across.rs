@@ -21,8 +21,8 @@
 //! is still what the callers see, and an RCA should show it among the
 //! alternatives.
 
-use super::inside::{World, selects};
 use super::rules::{Signal, same_component};
+use super::world::{World, selects};
 
 /// What stays with the victim, as a share of the moved weight.
 const LEFT_BEHIND: f64 = 0.3;
@@ -35,7 +35,7 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
         match s.kind {
             "network_policy_blocked" => {
                 if let Some(policy) = world.policies.iter().find(|p| p.name == s.component) {
-                    let pods: Vec<&super::inside::Pod> = world
+                    let pods: Vec<&super::world::Pod> = world
                         .pods
                         .iter()
                         .filter(|p| {
@@ -134,7 +134,7 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::inside::Pod;
+    use crate::engine::world::Pod;
 
     #[test]
     fn a_failed_node_takes_the_unreachability_of_what_it_hosted() {

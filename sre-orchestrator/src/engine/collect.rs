@@ -312,7 +312,7 @@ pub async fn collect(
         // In the linked namespaces: the workloads that serve a service the
         // telemetry saw (an application error after a rollout is a bad
         // deploy wherever it lives)…
-        let linked_world = super::inside::World::from_outputs(&outputs);
+        let linked_world = super::world::World::from_outputs(&outputs);
         let mut asked: BTreeSet<(String, String)> = BTreeSet::new();
         for p in linked_world
             .pods
@@ -366,7 +366,7 @@ pub async fn collect(
     // The logs of the subject's pods and of unhealthy containers (the
     // crashed instance's too): what the software itself said.
     if let Some(tool) = t("logs") {
-        let world = super::inside::World::from_outputs(&outputs);
+        let world = super::world::World::from_outputs(&outputs);
         for (namespace, pod, container, previous) in
             world.log_targets(scope.service.as_deref(), scope.from(), LOG_TARGETS)
         {
@@ -543,7 +543,7 @@ fn linked_namespaces(outputs: &[Output], home: Option<&str>) -> Vec<String> {
     let Some(home) = home else {
         return Vec::new();
     };
-    let world = super::inside::World::from_outputs(outputs);
+    let world = super::world::World::from_outputs(outputs);
     let mut found: Vec<String> = Vec::new();
     let mut add = |ns: &str| {
         if ns != home && !found.iter().any(|f| f == ns) {
@@ -563,7 +563,7 @@ fn linked_namespaces(outputs: &[Output], home: Option<&str>) -> Vec<String> {
         }
         // A bare name or a ClusterIP in an error: the Service it is.
         for line in o.outcome.text.lines() {
-            if let Some(peer) = super::inside::named_peer(line)
+            if let Some(peer) = super::peers::named_peer(line)
                 && let Some((Some(svc), _)) = world.resolve(&peer)
             {
                 add(&svc.namespace);

@@ -25,8 +25,8 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::collect::EvidencePack;
-use super::inside::World;
 use super::rules::{Signal, same_component};
+use super::world::World;
 
 /// The relation a lock error names: `relation "orders"`, `on table
 /// orders`, `table 'shop.orders'`.

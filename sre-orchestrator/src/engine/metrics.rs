@@ -41,10 +41,10 @@ use serde::Deserialize;
 
 use super::Scope;
 use super::collect::EvidencePack;
-use super::inside::World;
 use super::parse;
 use super::rules::{Signal, same_component};
 use super::signatures::KINDS;
+use super::world::World;
 
 /// The labels that name a component, in the order they are tried after a
 /// signature's own `culprit` labels.
@@ -536,7 +536,7 @@ TIME      billing,-  search,-
     #[test]
     fn a_claim_resolves_to_the_workload_that_mounts_it() {
         let mut world = World::default();
-        world.pods.push(super::super::inside::Pod {
+        world.pods.push(super::super::world::Pod {
             name: "mongodb-0".into(),
             owner: "mongodb".into(),
             claims: vec!["datadir-mongodb-0".into()],

@@ -25,10 +25,12 @@ pub mod kinds;
 pub mod locks;
 pub mod metrics;
 pub mod parse;
+pub mod peers;
 pub mod rank;
 pub mod rules;
 pub mod signatures;
 pub mod stores;
+pub mod world;
 
 use jiff::{SignedDuration, Timestamp};
 

@@ -24,9 +24,9 @@ use regex::Regex;
 
 use super::Scope;
 use super::collect::EvidencePack;
-use super::inside::World;
 use super::parse::{self, ServiceHealth};
 use super::signatures::{Catalogue, Field};
+use super::world::World;
 use crate::rca::{Evidence, TimelineEvent};
 
 /// One observation pointing at a (component, kind).
@@ -553,7 +553,7 @@ fn short_dns(text: &str) -> String {
 
 fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogue: &Catalogue) {
     let known: Vec<String> = ctx.health.keys().cloned().collect();
-    let book = super::inside::address_book(pack);
+    let book = super::peers::address_book(pack);
     for o in pack.of("log_patterns") {
         for p in parse::log_patterns(&o.outcome.text) {
             let fresh = p.kind == "NEW";
@@ -618,10 +618,10 @@ fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogu
                         let ip = p.split(':').next().unwrap_or(&p).to_string();
                         book.get(&ip).cloned().unwrap_or(p)
                     })
-                    .or_else(|| super::inside::implied_peer(&hit.signature.kind, line));
+                    .or_else(|| super::peers::implied_peer(&hit.signature.kind, line));
                 let component = peer
                     .as_deref()
-                    .and_then(|peer| super::inside::peer_component(peer, world, &known))
+                    .and_then(|peer| super::peers::peer_component(peer, world, &known))
                     .filter(|c| !same_component(c, &service))
                     .unwrap_or_else(|| service.clone());
                 let weight = base - 4.0 + f64::from(hit.signature.strength) + volume;
@@ -989,7 +989,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     read_events(&mut ctx, pack);
     read_rollouts(&mut ctx, pack);
     let degraded = read_services(&mut ctx, pack);
-    let world = super::inside::World::from_pack(pack);
+    let world = super::world::World::from_pack(pack);
     let catalogue = super::signatures::Catalogue::builtin();
     read_patterns(&mut ctx, pack, &world, catalogue);
     read_mongo(&mut ctx, pack, &degraded);
@@ -1297,7 +1297,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     // or named by another component's errors).
     if let Some(home) = scope.namespace.as_deref() {
         affected.retain(|a| {
-            let pods: Vec<&super::inside::Pod> =
+            let pods: Vec<&super::world::Pod> =
                 world.pods.iter().filter(|p| &p.owner == a).collect();
             pods.is_empty()
                 || pods.iter().any(|p| p.namespace == home)

@@ -18,9 +18,9 @@
 use std::collections::BTreeSet;
 
 use super::collect::EvidencePack;
-use super::inside::World;
 use super::parse::Edge;
 use super::rules::{Signal, same_component};
+use super::world::World;
 
 /// Kinds whose cause sits in the data store a client talks to.
 const STORE_SIDE: &[&str] = &["replication_lag"];
@@ -107,7 +107,7 @@ pub fn attribute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::inside::Pod;
+    use crate::engine::world::Pod;
 
     fn signal(component: &str, kind: &'static str, detail: &str) -> Signal {
         Signal {

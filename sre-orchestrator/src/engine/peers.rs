@@ -1,0 +1,211 @@
+//! Who an error is about.
+//!
+//! A failed call is logged by the caller and names the callee, in as many
+//! ways as there are clients: a URL (`Post "https://billing.pay.svc/…"`), a
+//! host argument (`HTTPSConnectionPool(host='billing', port=443)`,
+//! `servers=[{address=db-0.db.data.svc:27017`), an address (`dial tcp
+//! 10.96.3.4:8080`), the words of the message (`call to billing failed`).
+//! This module finds the peer in a line, learns which address is which name
+//! from the whole pack, and resolves a peer to the component it stands for.
+
+use std::collections::BTreeMap;
+
+use super::collect::EvidencePack;
+use super::rules::same_component;
+use super::world::World;
+
+/// `backend-service:80 (172.20.118.31:80)`, `db.prod/10.0.0.5:5432`: a
+/// name with its address, as busybox wget and the JVM print them. The port
+/// (or the JVM's slash) is required: `remote host (10.0.0.7)` names no one.
+pub(super) fn named_address(line: &str) -> Option<(String, String)> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b([a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*)(?::\d+\s*\(\s*|/)(\d{1,3}(?:\.\d{1,3}){3})\b",
+        )
+        .ok()
+    });
+    let c = re.as_ref()?.captures(line)?;
+    Some((c[1].to_lowercase(), c[2].to_string()))
+}
+
+/// The host of the first URL in a line.
+pub(super) fn url_host(line: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"(?i)\b[a-z][a-z0-9+.-]*://(?:[^@/\s]+@)?([a-z0-9][a-z0-9.-]*[a-z0-9])")
+            .ok()
+    });
+    let c = re.as_ref()?.captures(line)?;
+    Some(c[1].to_lowercase())
+}
+
+/// The peer a line says it is about to call (`Connecting to backend:80`,
+/// `Trying inventory...`, `calling http://pricing/quote`).
+pub(super) fn connecting_to(line: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:connecting to|trying to connect to|connect to|calling|dialing|requesting|trying)\s+(?:https?://)?([a-z0-9][a-z0-9.-]*[a-z0-9])",
+        )
+        .ok()
+    });
+    let c = re.as_ref()?.captures(line)?;
+    let host = c[1].to_lowercase();
+    (!matches!(
+        host.as_str(),
+        "the" | "a" | "an" | "it" | "again" | "localhost"
+    ))
+    .then_some(host)
+}
+/// Kinds whose failure sits on the far side of a call: a TLS error is about
+/// the server's certificate, a 401 about the credentials it refused.
+const PEER_SIDE: &[&str] = &[
+    "certificate_expired",
+    "credentials_expired",
+    "dependency_unreachable",
+    "rate_limited",
+    "authorization_denied",
+];
+
+/// The peer a failure line implies when its signature captured none: the
+/// host of the URL it was calling, for kinds that sit on the far side.
+pub fn implied_peer(kind: &str, line: &str) -> Option<String> {
+    if PEER_SIDE.contains(&kind) {
+        url_host(line).or_else(|| called_host(line))
+    } else {
+        None
+    }
+}
+
+/// The peer a line names, by URL, by the words of a failed call, or by the
+/// address it dialled (`dial tcp 10.96.175.57:8080`).
+pub fn named_peer(line: &str) -> Option<String> {
+    static DIAL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let dial = DIAL.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:dial tcp|connect to|connecting to)\s+(\d{1,3}(?:\.\d{1,3}){3})",
+        )
+        .ok()
+    });
+    url_host(line)
+        .or_else(|| called_host(line))
+        .or_else(|| dial.as_ref()?.captures(line).map(|c| c[1].to_string()))
+}
+
+/// The host a failed call names without a URL: urllib3's
+/// `HTTPSConnectionPool(host='billing.svc', port=443)`, the `host: 'x'`
+/// of Node's error objects, the MongoDB Java driver's `servers=[{address=db-0.db.data.svc:27017`, or the words of the message (`call to billing
+/// failed`, `request to billing timed out`, `error calling billing`).
+fn called_host(line: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)(?:\b(?:host|address)\s*[=:]\s*['"]?|\b(?:call|request|requests|connection)\s+to\s+|\berror\s+calling\s+)([a-z0-9][a-z0-9.-]*[a-z0-9])"#,
+        )
+        .ok()
+    });
+    let c = re.as_ref()?.captures(line)?;
+    let host = c[1].to_lowercase();
+    (!matches!(
+        host.as_str(),
+        "the" | "a" | "an" | "it" | "upstream" | "server" | "localhost"
+    ))
+    .then_some(host)
+}
+
+/// Addresses named with their host anywhere in the pack's logs: `Post
+/// "http://inventory.shop.svc/reserve": dial tcp 10.96.87.14:80` says that
+/// 10.96.87.14 is inventory, which serves for lines that give only the
+/// address.
+pub fn address_book(pack: &EvidencePack) -> BTreeMap<String, String> {
+    static DIAL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let dial = DIAL.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)(?:dial tcp|connect to|connecting to|->)\s*(\d{1,3}(?:\.\d{1,3}){3})",
+        )
+        .ok()
+    });
+    let mut book = BTreeMap::new();
+    let texts = pack
+        .of("logs")
+        .chain(pack.of("log_patterns"))
+        .chain(pack.of("search_logs"));
+    for o in texts {
+        for line in o.outcome.text.lines() {
+            if let Some((name, ip)) = named_address(line) {
+                book.entry(ip).or_insert(name);
+            }
+            if let (Some(host), Some(c)) =
+                (url_host(line), dial.as_ref().and_then(|d| d.captures(line)))
+            {
+                book.entry(c[1].to_string()).or_insert(host);
+            }
+        }
+    }
+    book
+}
+
+/// The component a peer named in an error stands for: a Service or pod of
+/// the cluster, a service the telemetry knows, a cluster-local DNS name's
+/// first label (`billing.payments.svc` → `billing`), or the host itself for
+/// an external one; `None` for an address nothing resolves.
+pub fn peer_component(peer: &str, world: &World, known: &[String]) -> Option<String> {
+    if let Some((svc, workloads)) = world.resolve(peer) {
+        return svc
+            .map(|s| s.name.clone())
+            .or_else(|| workloads.first().cloned());
+    }
+    let host = peer
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .split([':', '/'])
+        .next()
+        .unwrap_or(peer)
+        .to_lowercase();
+    if host.is_empty() || host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let label = host.split('.').next().unwrap_or(&host).to_string();
+    if let Some(k) = known.iter().find(|k| same_component(k, &label)) {
+        return Some(k.clone());
+    }
+    let cluster_local = !host.contains('.') || host.contains(".svc");
+    Some(if cluster_local { label } else { host })
+}
+
+#[cfg(test)]
+mod peer_tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_call_names_its_peer_without_a_url() {
+        let line = "call to collector-api failed — requests.exceptions.SSLError: HTTPSConnectionPool(host='collector-api.ingest.svc', port=443): Max retries exceeded";
+        assert_eq!(
+            implied_peer("certificate_expired", line).as_deref(),
+            Some("collector-api")
+        );
+        let line = "requests.exceptions.SSLError: HTTPSConnectionPool(host='collector-api.ingest.svc', port=443)";
+        assert_eq!(
+            implied_peer("certificate_expired", line).as_deref(),
+            Some("collector-api.ingest.svc")
+        );
+        let line = "call to email-sender failed — AxiosError: Request failed with status code 403";
+        assert_eq!(
+            implied_peer("authorization_denied", line).as_deref(),
+            Some("email-sender")
+        );
+        // Only for failures that sit on the far side.
+        assert_eq!(implied_peer("oom_killed", line), None);
+        let world = World::default();
+        assert_eq!(
+            peer_component("collector-api.ingest.svc:443", &world, &[]).as_deref(),
+            Some("collector-api")
+        );
+        assert_eq!(
+            peer_component("api.surescripts.net", &world, &[]).as_deref(),
+            Some("api.surescripts.net")
+        );
+        assert_eq!(peer_component("10.96.3.4:80", &world, &[]), None);
+    }
+}

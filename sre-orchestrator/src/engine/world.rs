@@ -1,0 +1,656 @@
+//! The small model of the cluster the engine reasons over.
+//!
+//! Built from the `list … output=json` answers of the evidence pack (pods,
+//! Services, NetworkPolicies, events, in every namespace read): which
+//! workload owns which pod and on which node, which claims it mounts, what
+//! its containers' states are; which Service selects which pods and at which
+//! address; which policy admits whom. Errors name peers by Service name,
+//! DNS name, ClusterIP or pod IP, and [`World::resolve`] turns any of them
+//! into the component an engineer would look at.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::collect::EvidencePack;
+use super::rules::{owner_of, same_component};
+
+/// One container's status.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Container {
+    /// Its name.
+    pub name: String,
+    /// Whether it is an init container.
+    pub init: bool,
+    /// Whether it is ready.
+    pub ready: bool,
+    /// Restarts.
+    pub restarts: i64,
+    /// `state.waiting` reason and message.
+    pub waiting: Option<(String, String)>,
+    /// `state.terminated` or, failing that, `lastState.terminated`: reason,
+    /// exit code, message.
+    pub terminated: Option<(String, i64, String)>,
+    /// Whether it is running now.
+    pub running: bool,
+}
+
+/// One pod, as much of it as the engine reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pod {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Owning workload's name (Deployment, StatefulSet, Job, DaemonSet…).
+    pub owner: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Node, when scheduled.
+    pub node: Option<String>,
+    /// Pod IP.
+    pub ip: Option<String>,
+    /// Phase.
+    pub phase: String,
+    /// Containers, init containers first.
+    pub containers: Vec<Container>,
+    /// Claims it mounts.
+    pub claims: Vec<String>,
+    /// The `PodScheduled=False` message, when unscheduled.
+    pub unscheduled: Option<String>,
+    /// When it was created.
+    pub created: Option<Timestamp>,
+}
+
+impl Pod {
+    /// Whether anything about it is unhealthy.
+    pub fn unhealthy(&self) -> bool {
+        self.phase == "Pending"
+            || self.phase == "Failed"
+            || self
+                .containers
+                .iter()
+                .any(|c| c.restarts > 0 || c.waiting.is_some() || (!c.init && !c.ready))
+    }
+}
+
+/// One Service.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Service {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Selector.
+    pub selector: BTreeMap<String, String>,
+    /// ClusterIP.
+    pub cluster_ip: Option<String>,
+}
+
+/// One NetworkPolicy's ingress side (matchLabels only; expressions and IP
+/// blocks are read as "may admit", so a policy is never blamed on a rule it
+/// cannot read).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Policy {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// The pods it selects.
+    pub pod_selector: BTreeMap<String, String>,
+    /// Whether it restricts ingress.
+    pub ingress_restricted: bool,
+    /// Each `from` peer; `None` for a peer the engine cannot evaluate: it
+    /// may admit.
+    pub from: Vec<Option<PolicyPeer>>,
+    /// When it was created.
+    pub created: Option<Timestamp>,
+}
+
+/// A `from` peer the engine can evaluate.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyPeer {
+    /// The namespace its pods must be in: the policy's own for a bare
+    /// `podSelector`, the one a `namespaceSelector` names by its
+    /// `kubernetes.io/metadata.name` label.
+    pub namespace: Option<String>,
+    /// The pod labels it requires (empty: every pod of that namespace).
+    pub pods: BTreeMap<String, String>,
+}
+
+impl Policy {
+    /// Whether it admits ingress from a pod of `namespace` with `labels`.
+    pub fn admits(&self, namespace: &str, labels: &BTreeMap<String, String>) -> bool {
+        !self.ingress_restricted
+            || self.from.iter().any(|f| match f {
+                None => true,
+                Some(peer) => {
+                    peer.namespace.as_deref().unwrap_or(&self.namespace) == namespace
+                        && selects(&peer.pods, labels)
+                }
+            })
+    }
+}
+
+/// Whether a matchLabels selector selects `labels` (an empty one selects all).
+pub fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// One Kubernetes event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event {
+    /// `Warning` or `Normal`.
+    pub kind_of_event: String,
+    /// Reason.
+    pub reason: String,
+    /// Message.
+    pub message: String,
+    /// The involved object's kind.
+    pub object_kind: String,
+    /// The involved object's name.
+    pub object: String,
+    /// The involved object's namespace.
+    pub namespace: String,
+    /// How many times it happened.
+    pub count: i64,
+    /// First seen.
+    pub first: Option<Timestamp>,
+    /// Last seen.
+    pub last: Option<Timestamp>,
+}
+
+fn event_from(v: &Value) -> Event {
+    let time = |ptrs: &[&str]| {
+        ptrs.iter()
+            .find_map(|p| str_at(v, p))
+            .and_then(|t| t.parse().ok())
+    };
+    Event {
+        kind_of_event: str_at(v, "/type").unwrap_or("Normal").to_string(),
+        reason: str_at(v, "/reason").unwrap_or("").to_string(),
+        message: str_at(v, "/message").unwrap_or("").to_string(),
+        object_kind: str_at(v, "/involvedObject/kind").unwrap_or("").to_string(),
+        object: str_at(v, "/involvedObject/name").unwrap_or("").to_string(),
+        namespace: str_at(v, "/involvedObject/namespace")
+            .or_else(|| str_at(v, "/metadata/namespace"))
+            .unwrap_or("")
+            .to_string(),
+        count: v
+            .get("count")
+            .and_then(Value::as_i64)
+            .or_else(|| v.pointer("/series/count").and_then(Value::as_i64))
+            .unwrap_or(1),
+        first: time(&[
+            "/firstTimestamp",
+            "/eventTime",
+            "/metadata/creationTimestamp",
+        ]),
+        last: time(&[
+            "/lastTimestamp",
+            "/series/lastObservedTime",
+            "/eventTime",
+            "/firstTimestamp",
+        ]),
+    }
+}
+
+/// The cluster as far as the evidence pack shows it.
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    /// Pods.
+    pub pods: Vec<Pod>,
+    /// Services.
+    pub services: Vec<Service>,
+    /// NetworkPolicies.
+    pub policies: Vec<Policy>,
+    /// Events of the namespace in scope.
+    pub events: Vec<Event>,
+}
+
+fn json_docs(text: &str) -> impl Iterator<Item = Value> + '_ {
+    text.lines()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str(l).ok())
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn labels_at(v: &Value, ptr: &str) -> BTreeMap<String, String> {
+    v.pointer(ptr)
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A ReplicaSet's Deployment: `web-7d9f8b6c5d` → `web`.
+pub(super) fn replicaset_owner(rs: &str) -> String {
+    match rs.rsplit_once('-') {
+        Some((head, hash))
+            if (6..=10).contains(&hash.len())
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b"bcdfghjklmnpqrstvwxz".contains(&b)) =>
+        {
+            head.to_string()
+        }
+        _ => rs.to_string(),
+    }
+}
+
+/// A Job's CronJob: the CronJob controller names each Job
+/// `<cronjob>-<scheduled time in minutes since the epoch>`
+/// (`report-builder-29164818` → `report-builder`); other Jobs are their
+/// own owner.
+fn job_owner(job: &str) -> String {
+    match job.rsplit_once('-') {
+        Some((head, minutes))
+            if minutes.len() >= 8 && minutes.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            head.to_string()
+        }
+        _ => job.to_string(),
+    }
+}
+
+fn pod_from(v: &Value) -> Pod {
+    let name = str_at(v, "/metadata/name").unwrap_or("").to_string();
+    let owner = v
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .and_then(|o| o.first())
+        .map(|o| {
+            let n = str_at(o, "/name").unwrap_or("");
+            match str_at(o, "/kind") {
+                Some("ReplicaSet") => replicaset_owner(n),
+                Some("Job") => job_owner(n),
+                _ => n.to_string(),
+            }
+        })
+        .unwrap_or_else(|| owner_of(&name));
+    let mut containers = Vec::new();
+    for (ptr, init) in [
+        ("/status/initContainerStatuses", true),
+        ("/status/containerStatuses", false),
+    ] {
+        for c in v
+            .pointer(ptr)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let term = |p: &str| {
+                c.pointer(p).map(|t| {
+                    (
+                        str_at(t, "/reason").unwrap_or("Terminated").to_string(),
+                        t.get("exitCode").and_then(Value::as_i64).unwrap_or(0),
+                        str_at(t, "/message").unwrap_or("").to_string(),
+                    )
+                })
+            };
+            containers.push(Container {
+                name: str_at(c, "/name").unwrap_or("").to_string(),
+                init,
+                ready: c.get("ready").and_then(Value::as_bool).unwrap_or(false),
+                restarts: c.get("restartCount").and_then(Value::as_i64).unwrap_or(0),
+                waiting: c.pointer("/state/waiting").map(|w| {
+                    (
+                        str_at(w, "/reason").unwrap_or("").to_string(),
+                        str_at(w, "/message").unwrap_or("").to_string(),
+                    )
+                }),
+                terminated: term("/state/terminated").or_else(|| term("/lastState/terminated")),
+                running: c.pointer("/state/running").is_some(),
+            });
+        }
+    }
+    let unscheduled = v
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            str_at(c, "/type") == Some("PodScheduled") && str_at(c, "/status") == Some("False")
+        })
+        .map(|c| str_at(c, "/message").unwrap_or("").to_string());
+    Pod {
+        namespace: str_at(v, "/metadata/namespace").unwrap_or("").to_string(),
+        owner,
+        labels: labels_at(v, "/metadata/labels"),
+        node: str_at(v, "/spec/nodeName").map(str::to_string),
+        ip: str_at(v, "/status/podIP").map(str::to_string),
+        phase: str_at(v, "/status/phase").unwrap_or("").to_string(),
+        containers,
+        claims: v
+            .pointer("/spec/volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|vol| str_at(vol, "/persistentVolumeClaim/claimName").map(str::to_string))
+            .collect(),
+        unscheduled,
+        created: str_at(v, "/metadata/creationTimestamp").and_then(|t| t.parse().ok()),
+        name,
+    }
+}
+
+/// A `from` peer, when it can be evaluated: a `podSelector` of matchLabels,
+/// a `namespaceSelector` that names one namespace by the label Kubernetes
+/// puts on every namespace (`kubernetes.io/metadata.name`), or both.
+fn policy_peer(p: &Value) -> Option<PolicyPeer> {
+    if p.get("ipBlock").is_some()
+        || p.pointer("/podSelector/matchExpressions").is_some()
+        || p.pointer("/namespaceSelector/matchExpressions").is_some()
+    {
+        return None;
+    }
+    let namespace = match p.get("namespaceSelector") {
+        None => None,
+        Some(_) => {
+            let labels = labels_at(p, "/namespaceSelector/matchLabels");
+            match (labels.len(), labels.get("kubernetes.io/metadata.name")) {
+                (1, Some(ns)) => Some(ns.clone()),
+                // Any other namespace selector may admit.
+                _ => return None,
+            }
+        }
+    };
+    if namespace.is_none() && p.get("podSelector").is_none() {
+        return None;
+    }
+    Some(PolicyPeer {
+        namespace,
+        pods: labels_at(p, "/podSelector/matchLabels"),
+    })
+}
+
+fn policy_from(v: &Value) -> Policy {
+    let types: Vec<&str> = v
+        .pointer("/spec/policyTypes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let ingress = v.pointer("/spec/ingress").and_then(Value::as_array);
+    // Without policyTypes, Kubernetes treats every policy as an Ingress one.
+    let ingress_restricted = types.contains(&"Ingress") || types.is_empty();
+    let mut from = Vec::new();
+    for rule in ingress.into_iter().flatten() {
+        match rule.get("from").and_then(Value::as_array) {
+            // A rule without `from` admits everyone (on its ports).
+            None => from.push(None),
+            Some(peers) => {
+                for p in peers {
+                    from.push(policy_peer(p));
+                }
+            }
+        }
+    }
+    Policy {
+        name: str_at(v, "/metadata/name").unwrap_or("").to_string(),
+        namespace: str_at(v, "/metadata/namespace").unwrap_or("").to_string(),
+        pod_selector: labels_at(v, "/spec/podSelector/matchLabels"),
+        ingress_restricted,
+        from,
+        created: str_at(v, "/metadata/creationTimestamp").and_then(|t| t.parse().ok()),
+    }
+}
+
+impl World {
+    /// Reads the `list … output=json` answers of the pack.
+    pub fn from_pack(pack: &EvidencePack) -> World {
+        World::from_outputs(&pack.outputs)
+    }
+
+    /// Reads the `list … output=json` answers among `outputs` (the
+    /// collector calls it between rounds, before there is a pack).
+    pub fn from_outputs(outputs: &[super::collect::Output]) -> World {
+        let mut w = World::default();
+        for o in outputs
+            .iter()
+            .filter(|o| o.name == "list" && !o.outcome.is_error)
+        {
+            if o.args.get("output").and_then(Value::as_str) != Some("json") {
+                continue;
+            }
+            let kind = o.args.get("kind").and_then(Value::as_str).unwrap_or("");
+            for doc in json_docs(&o.outcome.text) {
+                match kind {
+                    "pods" => w.pods.push(pod_from(&doc)),
+                    "services" => w.services.push(Service {
+                        name: str_at(&doc, "/metadata/name").unwrap_or("").to_string(),
+                        namespace: str_at(&doc, "/metadata/namespace")
+                            .unwrap_or("")
+                            .to_string(),
+                        selector: labels_at(&doc, "/spec/selector"),
+                        cluster_ip: str_at(&doc, "/spec/clusterIP")
+                            .filter(|ip| *ip != "None")
+                            .map(str::to_string),
+                    }),
+                    "networkpolicies" => w.policies.push(policy_from(&doc)),
+                    "events" => w.events.push(event_from(&doc)),
+                    _ => {}
+                }
+            }
+        }
+        w
+    }
+
+    /// The owner of a pod, by name.
+    pub fn owner(&self, pod: &str) -> String {
+        self.pods
+            .iter()
+            .find(|p| p.name == pod)
+            .map_or_else(|| owner_of(pod), |p| p.owner.clone())
+    }
+
+    /// The pods a Service selects.
+    pub fn backends<'a>(&'a self, svc: &'a Service) -> impl Iterator<Item = &'a Pod> + 'a {
+        self.pods.iter().filter(move |p| {
+            p.namespace == svc.namespace
+                && !svc.selector.is_empty()
+                && selects(&svc.selector, &p.labels)
+        })
+    }
+
+    /// What a peer named in an error is: a Service (by name, DNS name or
+    /// ClusterIP) or a pod (by IP), as `(service, workloads behind it)`.
+    pub fn resolve(&self, peer: &str) -> Option<(Option<&Service>, Vec<String>)> {
+        let host = peer
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or(peer)
+            .to_lowercase();
+        if host.is_empty() {
+            return None;
+        }
+        let is_ip = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        let svc = if is_ip {
+            self.services
+                .iter()
+                .find(|s| s.cluster_ip.as_deref() == Some(host.as_str()))
+        } else {
+            // `name`, `name.ns`, `name.ns.svc.cluster.local`, and a
+            // StatefulSet pod's `pod.name.ns.svc…`.
+            let labels: Vec<&str> = host.split('.').collect();
+            let (name, ns) = match labels.as_slice() {
+                [_, name, ns, "svc", ..] => (*name, Some(*ns)),
+                [name, ns, ..] if *ns != "svc" => (*name, Some(*ns)),
+                [name, ..] => (*name, None),
+                [] => ("", None),
+            };
+            self.services
+                .iter()
+                .find(|s| s.name == name && ns.is_none_or(|n| n == s.namespace))
+        };
+        if let Some(s) = svc {
+            let mut workloads: Vec<String> = self.backends(s).map(|p| p.owner.clone()).collect();
+            workloads.sort();
+            workloads.dedup();
+            return Some((Some(s), workloads));
+        }
+        if is_ip {
+            return self
+                .pods
+                .iter()
+                .find(|p| p.ip.as_deref() == Some(host.as_str()))
+                .map(|p| (None, vec![p.owner.clone()]));
+        }
+        let name = host.split('.').next().unwrap_or("");
+        self.pods
+            .iter()
+            .find(|p| same_component(&p.owner, name))
+            .map(|p| (None, vec![p.owner.clone()]))
+    }
+
+    /// A NetworkPolicy that selects a ready backend of `svc` and admits no
+    /// pod of the workload `caller` (same namespace). `None` when the caller's
+    /// pods are unknown, or when any policy would admit them.
+    pub fn blocking_policy(&self, svc: &Service, caller: &str) -> Option<&Policy> {
+        let callers: Vec<&Pod> = self.pods.iter().filter(|p| p.owner == caller).collect();
+        let caller_ns = callers.first()?.namespace.clone();
+        let backend = self.backends(svc).find(|p| p.phase == "Running")?;
+        let selecting: Vec<&Policy> = self
+            .policies
+            .iter()
+            .filter(|p| {
+                p.namespace == backend.namespace && selects(&p.pod_selector, &backend.labels)
+            })
+            .collect();
+        // Policies add up: traffic is allowed when any selecting policy admits it.
+        if selecting.is_empty()
+            || callers
+                .iter()
+                .any(|c| selecting.iter().any(|p| p.admits(&caller_ns, &c.labels)))
+        {
+            return None;
+        }
+        // Of several restricting policies, the newest is the change.
+        selecting
+            .into_iter()
+            .filter(|p| p.ingress_restricted)
+            .max_by_key(|p| p.created)
+    }
+
+    /// The pods whose containers the engine should read the logs of: those
+    /// of `subject`, then unhealthy ones, at most `cap`. Each as (pod,
+    /// container, previous).
+    pub fn log_targets(
+        &self,
+        subject: Option<&str>,
+        since: Timestamp,
+        cap: usize,
+    ) -> Vec<(String, String, String, bool)> {
+        let mut out = Vec::new();
+        let mut seen_owner: BTreeMap<String, usize> = BTreeMap::new();
+        let is_subject =
+            |p: &Pod| subject.is_some_and(|s| same_component(&p.owner, s) || p.name == s);
+        // A pod started during the incident is a change: a migration Job, a
+        // batch run, a new replica. What it says is read too, after the
+        // subject and the unhealthy.
+        let is_new = |p: &Pod| p.created.is_some_and(|c| c >= since);
+        let mut pods: Vec<&Pod> = self
+            .pods
+            .iter()
+            .filter(|p| is_subject(p) || p.unhealthy() || is_new(p))
+            .collect();
+        pods.sort_by_key(|p| {
+            let rank = if is_subject(p) {
+                0
+            } else if p.unhealthy() {
+                1
+            } else {
+                2
+            };
+            (rank, p.name.clone())
+        });
+        for p in pods {
+            // Two pods per workload tell as much as ten.
+            let n = seen_owner.entry(p.owner.clone()).or_default();
+            if *n >= 2 {
+                continue;
+            }
+            *n += 1;
+            for c in &p.containers {
+                let crashed = c.restarts > 0 || c.terminated.as_ref().is_some_and(|t| t.1 != 0);
+                if crashed {
+                    out.push((p.namespace.clone(), p.name.clone(), c.name.clone(), true));
+                }
+                if c.running || (crashed && !c.init) || is_subject(p) && !c.init {
+                    out.push((p.namespace.clone(), p.name.clone(), c.name.clone(), false));
+                }
+            }
+        }
+        out.truncate(cap);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_admit_by_labels() {
+        let lbl = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let p = Policy {
+            name: "backend-only".into(),
+            namespace: "x".into(),
+            pod_selector: lbl(&[("app", "backend")]),
+            ingress_restricted: true,
+            from: vec![Some(PolicyPeer {
+                namespace: None,
+                pods: lbl(&[("tier", "backend")]),
+            })],
+            created: None,
+        };
+        assert!(!p.admits("x", &lbl(&[("app", "frontend"), ("tier", "frontend")])));
+        assert!(p.admits("x", &lbl(&[("tier", "backend")])));
+        // A bare podSelector admits pods of the policy's own namespace only.
+        assert!(!p.admits("y", &lbl(&[("tier", "backend")])));
+        let open = Policy {
+            from: vec![None],
+            ..p.clone()
+        };
+        assert!(open.admits("y", &lbl(&[("tier", "frontend")])));
+        // A namespaceSelector naming a namespace by its metadata.name label.
+        let doc = serde_json::json!({
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}},
+            "podSelector": {"matchLabels": {"app": "edge"}}
+        });
+        let peer = policy_peer(&doc).unwrap();
+        assert_eq!(peer.namespace.as_deref(), Some("gateway"));
+        let p = Policy {
+            from: vec![Some(peer)],
+            ..p.clone()
+        };
+        assert!(p.admits("gateway", &lbl(&[("app", "edge")])));
+        assert!(!p.admits("shop", &lbl(&[("app", "edge")])));
+        // Any other namespace selector may admit: not evaluated.
+        let doc = serde_json::json!({"namespaceSelector": {"matchLabels": {"team": "a"}}});
+        assert_eq!(policy_peer(&doc), None);
+    }
+
+    #[test]
+    fn replicaset_names_lose_their_hash() {
+        assert_eq!(replicaset_owner("web-app-7shf7xcws6"), "web-app");
+        assert_eq!(replicaset_owner("api-server"), "api-server");
+    }
+}
