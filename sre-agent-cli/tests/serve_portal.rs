@@ -127,6 +127,7 @@ async fn portal_in_headless_chromium() {
     ] {
         let r = client
             .post(server.url("/webhook/alertmanager"))
+            .header("content-type", "application/json")
             .body(alert_payload(fp, name, "firing"))
             .send()
             .await

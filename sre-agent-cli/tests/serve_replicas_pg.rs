@@ -51,6 +51,9 @@ fn replica(db: &str, fake: &FakeSlack, name: &str, extra: &[&str]) -> Server {
             "20",
             "--worker-id",
             name,
+            // The load below is a deliberate burst; the limit has its own test.
+            "--webhook-rate",
+            "0",
         ],
     );
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -303,6 +306,7 @@ async fn two_replicas_share_one_queue_and_survive_a_kill() {
     );
     let r = client
         .post(slow.url("/webhook/alertmanager"))
+        .header("content-type", "application/json")
         .body(alert_payload("kill-fp", "KillMe", "firing"))
         .send()
         .await

@@ -77,6 +77,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     let payload = alert_payload("fp-oom-1", "checkout error rate above 5%", "firing");
     let r = client
         .post(server.url("/webhook/alertmanager"))
+        .header("content-type", "application/json")
         .body(payload.clone())
         .send()
         .await
@@ -151,6 +152,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     // 2. The same alert again within the window: a duplicate, no new post.
     let r = client
         .post(server.url("/webhook/alertmanager"))
+        .header("content-type", "application/json")
         .body(payload.clone())
         .send()
         .await
@@ -171,6 +173,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     let resolved = alert_payload("fp-oom-1", "checkout error rate above 5%", "resolved");
     let r = client
         .post(server.url("/webhook/signoz"))
+        .header("content-type", "application/json")
         .body(resolved)
         .send()
         .await

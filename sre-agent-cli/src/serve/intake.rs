@@ -19,11 +19,10 @@ use mcp_slack::rca::RcaFeedback;
 use serde_json::{Value, json};
 use sre_orchestrator::alert::{self, Alert, AlertSource, AlertStatus};
 use sre_orchestrator::store::{Enqueued, Incident, Request, StoreError, Verdict};
-use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
 use super::worker::ACTION_APPROVE;
-use super::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, App, answer, remediate};
+use super::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, App, answer, guard, remediate};
 
 // --- Webhooks -----------------------------------------------------------------
 
@@ -41,19 +40,25 @@ pub async fn signoz(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
     webhook(&app, &headers, &body, "signoz").await
 }
 
-fn bearer_ok(headers: &HeaderMap, want: &str) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|got| bool::from(got.trim().as_bytes().ct_eq(want.as_bytes())))
-}
-
 async fn webhook(app: &App, headers: &HeaderMap, body: &[u8], route: &str) -> Response {
     if let Some(token) = app.args.webhook_token.as_deref().filter(|t| !t.is_empty())
-        && !bearer_ok(headers, token)
+        && !guard::credentials_ok(headers, token)
     {
-        return (StatusCode::UNAUTHORIZED, "bearer token required\n").into_response();
+        app.metrics.webhook_rejected(route, "unauthorized");
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "the webhook token is required (Authorization: Bearer, or Basic auth with it as the password)\n",
+        )
+            .into_response();
+    }
+    if !guard::is_json(headers) {
+        app.metrics.webhook_rejected(route, "content_type");
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "a webhook body must be sent as Content-Type: application/json\n",
+        )
+            .into_response();
     }
     let Ok(text) = std::str::from_utf8(body) else {
         return (StatusCode::BAD_REQUEST, "the body is not UTF-8\n").into_response();
@@ -64,6 +69,25 @@ async fn webhook(app: &App, headers: &HeaderMap, body: &[u8], route: &str) -> Re
     };
     let mut results = Vec::with_capacity(alerts.len());
     for a in &alerts {
+        // Only firing alerts can open incidents; a resolution is never held back.
+        if a.status == AlertStatus::Firing && !app.webhook_rate.take(route) {
+            app.metrics.webhook_rejected(route, "rate_limited");
+            app.wake.notify_waiters();
+            let left = alerts.len() - results.len();
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "60")],
+                axum::Json(json!({
+                    "error": format!(
+                        "more than {} new alerts a minute from {route}: {left} not recorded, send them again later",
+                        app.args.webhook_rate
+                    ),
+                    "accepted": results.len(),
+                    "results": results,
+                })),
+            )
+                .into_response();
+        }
         match app
             .store
             .enqueue_alert(a, text, app.args.dedup_window)
@@ -277,7 +301,7 @@ fn ask_why_later(
     });
     let app = Arc::clone(app);
     let user = user.to_string();
-    tokio::spawn(async move {
+    app.tasks.clone().spawn(async move {
         if let Some(trigger) = trigger {
             match slack.open_view(&trigger, &view).await {
                 Ok(()) => return,
@@ -371,7 +395,7 @@ fn reply_later(app: &Arc<App>, channel: String, thread_ts: Option<String>, text:
         return;
     };
     let app = Arc::clone(app);
-    tokio::spawn(async move {
+    app.tasks.clone().spawn(async move {
         if let Err(e) = slack
             .post(&channel, thread_ts.as_deref(), &text, None)
             .await
@@ -391,7 +415,7 @@ fn answer_later(
     question: String,
 ) {
     let app2 = Arc::clone(app);
-    tokio::spawn(async move {
+    app2.tasks.clone().spawn(async move {
         let text = match &app2.sources.llm {
             Some(llm) => answer::with_llm(llm, &incident, &question).await,
             None => answer::deterministic(&incident, &question),
@@ -600,7 +624,7 @@ async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkErro
                     reply_later(&app, channel, thread.clone(), claimed.starting());
                 }
                 let app = Arc::clone(&app);
-                tokio::spawn(async move {
+                app.tasks.clone().spawn(async move {
                     let text = remediate::run(&app, claimed).await;
                     if let Some(channel) = channel {
                         reply_later(&app, channel, thread, text);

@@ -19,6 +19,12 @@ struct AlertLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectLabels {
+    source: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: String,
 }
@@ -54,6 +60,7 @@ fn tool_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     alerts: Family<AlertLabels, Counter>,
+    rejected: Family<RejectLabels, Counter>,
     investigations: Family<OutcomeLabels, Counter>,
     duration: HistogramFamily<OutcomeLabels>,
     tokens: Family<KindLabels, Counter>,
@@ -94,6 +101,12 @@ impl Metrics {
             "alerts_received",
             "Alert notifications and requests received, by source and what intake did",
             alerts.clone(),
+        );
+        let rejected = Family::<RejectLabels, Counter>::default();
+        registry.register(
+            "requests_rejected",
+            "Requests refused before intake, by source and reason (host, unauthorized, content_type, rate_limited)",
+            rejected.clone(),
         );
         let investigations = Family::<OutcomeLabels, Counter>::default();
         registry.register(
@@ -172,6 +185,7 @@ impl Metrics {
         Metrics {
             registry,
             alerts,
+            rejected,
             investigations,
             duration,
             tokens,
@@ -187,6 +201,17 @@ impl Metrics {
             socket_live: Default::default(),
             scrape: Mutex::new(()),
         }
+    }
+
+    /// Counts one refused request (`source`: the webhook, or `any` for the
+    /// host check on every route).
+    pub fn webhook_rejected(&self, source: &str, reason: &str) {
+        self.rejected
+            .get_or_create(&RejectLabels {
+                source: source.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     /// Counts one intake result.

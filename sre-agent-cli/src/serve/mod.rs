@@ -13,6 +13,7 @@
 //! message rather than posting a second one.
 
 pub mod answer;
+pub mod guard;
 pub mod intake;
 pub mod metrics;
 pub mod portal;
@@ -38,6 +39,7 @@ use sre_orchestrator::store::{Store, StoreOptions};
 use sre_orchestrator::transcript::ToolSource;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use self::metrics::Metrics;
 use self::worker::SlackOut;
@@ -115,9 +117,27 @@ pub struct ServeArgs {
     /// `X-Forwarded-User`) as the portal user.
     #[arg(long)]
     pub trusted_user_header: Option<String>,
-    /// Bearer token the alert webhooks must present (none: open).
+    /// Token the alert webhooks must present, as `Authorization: Bearer`
+    /// or as the password of Basic auth. Without it the bot listens only on
+    /// loopback, unless `--insecure-open-webhooks`.
     #[arg(long, env = "SRE_AGENT_WEBHOOK_TOKEN", hide_env_values = true)]
     pub webhook_token: Option<String>,
+    /// Accept alerts from anyone on a non-loopback address without a
+    /// webhook token (said in `/readyz` and the portal). For trials only.
+    #[arg(long)]
+    pub insecure_open_webhooks: bool,
+    /// Largest webhook body accepted, bytes (larger: 413).
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub webhook_max_bytes: usize,
+    /// Most new alerts a minute per webhook source (excess: 429, which
+    /// Alertmanager retries); 0 means no limit.
+    #[arg(long, default_value_t = 60)]
+    pub webhook_rate: u32,
+    /// Host names the bot answers to besides `localhost` and the
+    /// `--public-url`'s host (DNS-rebinding guard; IP literals always
+    /// pass); `*` turns the check off. E.g. `sre-agent.sre.svc`.
+    #[arg(long, value_delimiter = ',', env = "SRE_AGENT_ALLOWED_HOSTS")]
+    pub allowed_hosts: Vec<String>,
     /// Folder of Markdown runbooks: indexed at start, given to
     /// investigations as context, shown in the portal.
     #[arg(long)]
@@ -210,6 +230,13 @@ pub struct App {
     pub draining: AtomicBool,
     /// Wakes idle workers when intake queued a job.
     pub wake: Notify,
+    /// The host names answered ([`guard::check_host`]).
+    pub allowed_hosts: Vec<String>,
+    /// New alerts per source and minute.
+    pub webhook_rate: guard::RateLimiter,
+    /// Background work started by requests (Slack replies, approved
+    /// remediations): drained before the store closes.
+    pub tasks: TaskTracker,
 }
 
 impl std::fmt::Debug for App {
@@ -242,12 +269,17 @@ fn default_worker_id() -> String {
 
 /// Builds the whole HTTP app (exposed for in-process tests).
 pub fn router(app: Arc<App>) -> Router {
+    let webhooks = Router::new()
+        .route("/webhook/alertmanager", post(intake::alertmanager))
+        .route("/webhook/signoz", post(intake::signoz))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            app.args.webhook_max_bytes,
+        ));
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_handler))
-        .route("/webhook/alertmanager", post(intake::alertmanager))
-        .route("/webhook/signoz", post(intake::signoz))
+        .merge(webhooks)
         .with_state(Arc::clone(&app))
         .merge(portal::router(Arc::clone(&app)));
     if let Some(secret) = &app.args.slack_signing_secret {
@@ -267,7 +299,16 @@ pub fn router(app: Arc<App>) -> Router {
                     .with_state(state),
             );
     }
-    router
+    router.layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&app),
+        guard::check_host,
+    ))
+}
+
+/// Whether the webhooks accept alerts from anyone (no token on a
+/// non-loopback address, allowed by `--insecure-open-webhooks`).
+pub fn webhooks_open(args: &ServeArgs) -> bool {
+    args.webhook_token.as_deref().is_none_or(str::is_empty) && !args.listen.ip().is_loopback()
 }
 
 async fn healthz() -> &'static str {
@@ -279,6 +320,11 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
     }
     match tokio::time::timeout(Duration::from_secs(2), app.store.counts()).await {
+        Ok(Ok(_)) if webhooks_open(&app.args) => (
+            StatusCode::OK,
+            "ready (insecure: the webhooks accept alerts from anyone, no --webhook-token)\n",
+        )
+            .into_response(),
         Ok(Ok(_)) => (StatusCode::OK, "ready\n").into_response(),
         Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -338,6 +384,21 @@ async fn shutdown_signal() {
 /// workers stop claiming, in-flight investigations get `--drain-secs` to
 /// finish and are released to other replicas otherwise.
 pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
+    if webhooks_open(&args) {
+        if !args.insecure_open_webhooks {
+            anyhow::bail!(
+                "refusing to accept alerts from anyone on {}: set a webhook token \
+                 (--webhook-token or SRE_AGENT_WEBHOOK_TOKEN, sent by Alertmanager as \
+                 http_config.authorization or basic_auth), listen on loopback, or pass \
+                 --insecure-open-webhooks",
+                args.listen
+            );
+        }
+        tracing::warn!(
+            listen = %args.listen,
+            "--insecure-open-webhooks: anyone who reaches this port can open incidents"
+        );
+    }
     let store = Store::connect_with(
         &args.database_url,
         StoreOptions {
@@ -383,6 +444,8 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
     }
     let metrics = Arc::new(Metrics::new());
     let worker_id = args.worker_id.clone().unwrap_or_else(default_worker_id);
+    let allowed_hosts = guard::allowed_hosts(&args);
+    let webhook_rate = guard::RateLimiter::new(args.webhook_rate);
     let app = Arc::new(App {
         store,
         args,
@@ -393,6 +456,9 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
         runbooks,
         draining: AtomicBool::new(false),
         wake: Notify::new(),
+        allowed_hosts,
+        webhook_rate,
+        tasks: TaskTracker::new(),
     });
 
     let listener = tokio::net::TcpListener::bind(app.args.listen)
@@ -462,6 +528,15 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server error"),
         Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+    }
+    // Replies and approved remediations started by requests finish before
+    // the store closes, so their results and audit rows are written.
+    app.tasks.close();
+    if tokio::time::timeout(drain, app.tasks.wait()).await.is_err() {
+        tracing::warn!(
+            left = app.tasks.len(),
+            "drain time is up: background tasks (Slack replies, remediations) cut short"
+        );
     }
     app.store.close().await;
     Ok(())
