@@ -30,6 +30,7 @@ pub mod rank;
 pub mod rules;
 pub mod signatures;
 pub mod stores;
+pub mod telemetry;
 pub mod world;
 
 use jiff::{SignedDuration, Timestamp};

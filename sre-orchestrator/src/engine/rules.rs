@@ -13,6 +13,10 @@
 //!   alert's blast radius touches, or one that started hours before the
 //!   alert, is real but probably not *this* incident: it is kept, ranked lower.
 //!
+//! The Kubernetes readers (health, events, rollouts) live here with
+//! [`analyse`], which runs every reader and combines their signals; the
+//! telemetry, data-store and usage readers are in [`super::telemetry`].
+//!
 //! Weights are small integers on purpose: they are meant to be read and
 //! argued about, and the scenario evaluation (`sre-agent eval`) is how a
 //! change to them is judged.
@@ -25,8 +29,7 @@ use regex::Regex;
 use super::Scope;
 use super::collect::EvidencePack;
 use super::parse::{self, ServiceHealth};
-use super::signatures::{Catalogue, Field};
-use super::world::World;
+use super::telemetry::{degraded_path, read_mongo, read_patterns, read_services, read_usage};
 use crate::rca::{Evidence, TimelineEvent};
 
 /// One observation pointing at a (component, kind).
@@ -90,15 +93,16 @@ pub struct Analysis {
 
 use super::rank::SYMPTOMS;
 
-struct Ctx<'a> {
-    scope: &'a Scope,
-    signals: Vec<Signal>,
-    timeline: Vec<TimelineEvent>,
-    health: BTreeMap<String, ServiceHealth>,
+/// What the readers share while reading one pack.
+pub(super) struct Ctx<'a> {
+    pub(super) scope: &'a Scope,
+    pub(super) signals: Vec<Signal>,
+    pub(super) timeline: Vec<TimelineEvent>,
+    pub(super) health: BTreeMap<String, ServiceHealth>,
 }
 
 impl Ctx<'_> {
-    fn signal(
+    pub(super) fn signal(
         &mut self,
         component: &str,
         kind: &'static str,
@@ -117,7 +121,7 @@ impl Ctx<'_> {
         });
     }
 
-    fn ago(&self, secs: Option<i64>) -> Option<Timestamp> {
+    pub(super) fn ago(&self, secs: Option<i64>) -> Option<Timestamp> {
         secs.and_then(|s| {
             self.scope
                 .now
@@ -126,7 +130,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn event(&mut self, at: Option<Timestamp>, source: &str, event: String) {
+    pub(super) fn event(&mut self, at: Option<Timestamp>, source: &str, event: String) {
         if let Some(at) = at {
             self.timeline.push(TimelineEvent {
                 at,
@@ -137,7 +141,7 @@ impl Ctx<'_> {
     }
 
     /// `HH:MM:SS` within the last day before `now`.
-    fn clock(&self, hms: &str) -> Option<Timestamp> {
+    pub(super) fn clock(&self, hms: &str) -> Option<Timestamp> {
         parse::clock(self.scope.now, hms)
     }
 }
@@ -176,7 +180,7 @@ pub fn same_component(a: &str, b: &str) -> bool {
     stem(&a) == stem(&b)
 }
 
-const DEP_CUES: &[&str] = &[
+pub(super) const DEP_CUES: &[&str] = &[
     "no such host",
     "nxdomain",
     "name resolution",
@@ -190,7 +194,7 @@ const DEP_CUES: &[&str] = &[
     "i/o timeout",
     "name or service not known",
 ];
-const TLS_CUES: &[&str] = &[
+pub(super) const TLS_CUES: &[&str] = &[
     "x509",
     "certificate has expired",
     "certificate expired",
@@ -199,7 +203,7 @@ const TLS_CUES: &[&str] = &[
     "tls handshake",
     "ssl handshake",
 ];
-const CRED_CUES: &[&str] = &[
+pub(super) const CRED_CUES: &[&str] = &[
     "invalid credentials",
     "authentication failed",
     "token expired",
@@ -211,7 +215,7 @@ const CRED_CUES: &[&str] = &[
     "invalid_client",
     "expired token",
 ];
-const POOL_CUES: &[&str] = &[
+pub(super) const POOL_CUES: &[&str] = &[
     "connection pool",
     "pool exhausted",
     "waiting for a connection",
@@ -223,9 +227,9 @@ const POOL_CUES: &[&str] = &[
     "pool timeout",
     "no available connection",
 ];
-const THROTTLE_CUES: &[&str] = &["throttl", "cpu starved", "cpu starvation"];
-const OOM_CUES: &[&str] = &["outofmemory", "out of memory", "heap space", "oom"];
-const CONFIG_CUES: &[&str] = &[
+pub(super) const THROTTLE_CUES: &[&str] = &["throttl", "cpu starved", "cpu starvation"];
+pub(super) const OOM_CUES: &[&str] = &["outofmemory", "out of memory", "heap space", "oom"];
+pub(super) const CONFIG_CUES: &[&str] = &[
     "environment variable",
     "env var",
     "is not set",
@@ -236,7 +240,7 @@ const CONFIG_CUES: &[&str] = &[
     "missing config",
     "not defined",
 ];
-const ERROR_CUES: &[&str] = &[
+pub(super) const ERROR_CUES: &[&str] = &[
     "exception",
     "error",
     "panic",
@@ -246,7 +250,7 @@ const ERROR_CUES: &[&str] = &[
     "nullpointer",
     "undefined",
 ];
-const SLOW_CUES: &[&str] = &[
+pub(super) const SLOW_CUES: &[&str] = &[
     "gc pause",
     "slow",
     "took",
@@ -256,13 +260,13 @@ const SLOW_CUES: &[&str] = &[
     "timeout",
 ];
 
-fn has(text: &str, cues: &[&str]) -> bool {
+pub(super) fn has(text: &str, cues: &[&str]) -> bool {
     cues.iter().any(|c| text.contains(c))
 }
 
 /// The host a connection error names (`lookup inventory on …`, `dial tcp
 /// inventory:8080`, `https://payments-gateway/…`).
-fn host_in(text: &str) -> Option<String> {
+pub(super) fn host_in(text: &str) -> Option<String> {
     static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
@@ -529,452 +533,6 @@ fn memory_lowered(item: &str) -> Option<String> {
             c.get(4).map_or("", |m| m.as_str())
         )
     })
-}
-
-/// Verbs that say an error came from the named service.
-const PROPAGATED: &[&str] = &[
-    "returned",
-    "responded",
-    "answered",
-    "failed",
-    "unavailable",
-    "error",
-];
-
-/// `name.namespace.svc[.cluster.local]` → `name`.
-fn short_dns(text: &str) -> String {
-    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"\.[a-z0-9-]+\.svc(?:\.cluster\.local)?\b").ok());
-    match re.as_ref() {
-        Some(re) => re.replace_all(text, "").into_owned(),
-        None => text.to_string(),
-    }
-}
-
-fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World, catalogue: &Catalogue) {
-    let known: Vec<String> = ctx.health.keys().cloned().collect();
-    let book = super::peers::address_book(pack);
-    for o in pack.of("log_patterns") {
-        for p in parse::log_patterns(&o.outcome.text) {
-            let fresh = p.kind == "NEW";
-            let surged = p.kind == "SURGED" && p.now >= 3.0;
-            if !(fresh || surged) || p.now < 2.0 {
-                continue;
-            }
-            // Cluster DNS names read as the Service they name
-            // (`ledger.payments.svc.cluster.local failed` is `ledger failed`).
-            let text = short_dns(&format!(
-                "{} {}",
-                p.template.to_lowercase(),
-                p.example.as_deref().unwrap_or("").to_lowercase()
-            ));
-            let service = p.services.first().cloned().unwrap_or_default();
-            let at = p.first.as_deref().and_then(|f| ctx.clock(f));
-            let base = if fresh { 4.0 } else { 3.0 };
-            let volume = (1.0 + p.now).log10().min(3.0) * 0.5;
-            let shown: String = p
-                .example
-                .as_deref()
-                .unwrap_or(&p.template)
-                .chars()
-                .take(180)
-                .collect();
-            let detail = format!(
-                "{} log template in {} ({} lines now, {} in the baseline): {shown}",
-                p.kind,
-                p.services.join(","),
-                p.now,
-                p.base
-            );
-            ctx.event(
-                at,
-                "signoz.logs",
-                format!("first {} log line in {service}: {shown}", p.kind),
-            );
-            // The catalogue first: a signature written from the software's own
-            // words; the cue lists below are the fallback for texts it does
-            // not know.
-            let line = p.example.as_deref().unwrap_or(&p.template);
-            if let Some(hit) = catalogue
-                .best(Field::Log, line)
-                .or_else(|| catalogue.best(Field::Log, &p.template))
-                .filter(|h| h.signature.strength >= 2)
-                && let Some(kind) = super::signatures::KINDS
-                    .iter()
-                    .copied()
-                    .find(|k| *k == hit.signature.kind)
-                    .map(|k| {
-                        if k == "new_error" && surged {
-                            "error_surge"
-                        } else {
-                            k
-                        }
-                    })
-            {
-                let peer = hit
-                    .peer
-                    .clone()
-                    .map(|p| {
-                        let ip = p.split(':').next().unwrap_or(&p).to_string();
-                        book.get(&ip).cloned().unwrap_or(p)
-                    })
-                    .or_else(|| super::peers::implied_peer(&hit.signature.kind, line));
-                let component = peer
-                    .as_deref()
-                    .and_then(|peer| super::peers::peer_component(peer, world, &known))
-                    .filter(|c| !same_component(c, &service))
-                    .unwrap_or_else(|| service.clone());
-                let weight = base - 4.0 + f64::from(hit.signature.strength) + volume;
-                // The peer is up but a policy drops this caller's packets.
-                if matches!(kind, "dependency_unreachable" | "network_policy_blocked")
-                    && let Some(peer) = &peer
-                    && let Some((Some(svc), _)) = world.resolve(peer)
-                    && let Some(policy) = world.blocking_policy(svc, &service)
-                {
-                    ctx.signal(
-                        &policy.name,
-                        "network_policy_blocked",
-                        4.0 + f64::from(hit.signature.strength) * 0.5,
-                        "k8s.networkpolicies",
-                        format!(
-                            "NetworkPolicy {} selects the pods behind {peer} and admits none of {service}'s pods; {detail}",
-                            policy.name
-                        ),
-                        at,
-                    );
-                }
-                ctx.signal(&component, kind, weight, &o.tool, detail, at);
-                continue;
-            }
-            let (kind, component) = if has(&text, TLS_CUES) {
-                (
-                    "certificate_expired",
-                    host_in(&text).unwrap_or_else(|| service.clone()),
-                )
-            } else if has(&text, CRED_CUES) {
-                (
-                    "credentials_expired",
-                    host_in(&text).unwrap_or_else(|| service.clone()),
-                )
-            } else if has(&text, POOL_CUES) {
-                ("connection_pool_exhausted", service.clone())
-            } else if has(&text, DEP_CUES) {
-                (
-                    "dependency_unreachable",
-                    host_in(&text).unwrap_or_else(|| service.clone()),
-                )
-            } else if has(&text, THROTTLE_CUES) {
-                ("cpu_throttling", service.clone())
-            } else if has(&text, OOM_CUES) {
-                ("oom_killed", service.clone())
-            } else if has(&text, CONFIG_CUES) {
-                ("missing_config", service.clone())
-            } else if has(&text, ERROR_CUES) {
-                // "checkout returned 503" logged by frontend is checkout's
-                // failure seen from upstream, not frontend's own.
-                if let Some(callee) = known.iter().find(|k| {
-                    !same_component(k, &service)
-                        && PROPAGATED
-                            .iter()
-                            .any(|v| text.contains(&format!("{} {v}", k.to_lowercase())))
-                }) {
-                    ctx.signal(callee, "degraded", 0.5, &o.tool, detail, at);
-                    continue;
-                }
-                // A template that was there before and is now frequent is
-                // a known error surging, not a new one.
-                (
-                    if surged { "error_surge" } else { "new_error" },
-                    service.clone(),
-                )
-            } else if has(&text, SLOW_CUES) {
-                ("latency_regression", service.clone())
-            } else {
-                continue;
-            };
-            ctx.signal(&component, kind, base + volume, &o.tool, detail, at);
-        }
-    }
-}
-
-fn read_services(ctx: &mut Ctx<'_>, pack: &EvidencePack) -> Vec<String> {
-    for o in pack.of("service_health") {
-        if let Some(s) = o.args.get("service").and_then(|v| v.as_str()) {
-            let h = parse::service_health(&o.outcome.text);
-            ctx.health.insert(s.to_string(), h);
-        }
-    }
-    let mut degraded = Vec::new();
-    let mut found = Vec::new();
-    let symptom = |service: &str, kind: &'static str, detail: String| Signal {
-        component: service.to_string(),
-        kind,
-        weight: 1.0,
-        source: "signoz.service_health".into(),
-        detail,
-        at: None,
-    };
-    for (service, h) in &ctx.health {
-        let p99 = h.p99_ratio().unwrap_or(1.0);
-        let slow = p99 >= 2.0 && h.p99_ms.0.unwrap_or(0.0) >= 50.0;
-        let failing = h.err_delta() >= 3.0;
-        if slow || failing {
-            degraded.push(service.clone());
-            found.push(symptom(
-                service,
-                "degraded",
-                format!("{service}: {}", h.verdict),
-            ));
-        }
-        // service_health's baseline is the hour before the window.
-        if let Some(r) = h.traffic_ratio(ctx.scope.window_secs, 3600)
-            && r >= 1.8
-        {
-            found.push(symptom(
-                service,
-                "traffic_spike",
-                format!("{service}: traffic {r:.1}x the baseline ({})", h.verdict),
-            ));
-        }
-    }
-    ctx.signals.extend(found);
-    degraded
-}
-
-/// Follows degraded callees from the alerting service down to the deepest.
-fn degraded_path(
-    start: &str,
-    edges: &[parse::Edge],
-    health: &BTreeMap<String, ServiceHealth>,
-) -> Vec<String> {
-    let is_bad = |s: &str, e: &parse::Edge| -> bool {
-        let h = health.get(s);
-        let slow = h.and_then(ServiceHealth::p99_ratio).unwrap_or(1.0) >= 2.0
-            && h.and_then(|h| h.p99_ms.0).unwrap_or(0.0) >= 50.0;
-        let failing = h.is_some_and(|h| h.err_delta() >= 3.0) || e.err_pct >= 5.0;
-        slow || failing
-    };
-    let mut path = vec![start.to_string()];
-    let mut seen: BTreeSet<String> = BTreeSet::from([start.to_string()]);
-    loop {
-        let here = path.last().cloned().unwrap_or_default();
-        // The worst degraded callee: highest p99 ratio, then error rate.
-        let next = edges
-            .iter()
-            .filter(|e| e.caller == here && !e.db && !seen.contains(&e.callee))
-            .filter(|e| is_bad(&e.callee, e))
-            .max_by(|a, b| {
-                let score = |e: &parse::Edge| {
-                    let h = health.get(&e.callee);
-                    h.and_then(ServiceHealth::p99_ratio).unwrap_or(1.0)
-                        + h.map_or(e.err_pct, ServiceHealth::err_delta) / 10.0
-                };
-                score(a).total_cmp(&score(b))
-            });
-        match next {
-            Some(e) => {
-                seen.insert(e.callee.clone());
-                path.push(e.callee.clone());
-            }
-            None => return path,
-        }
-    }
-}
-
-fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
-    let saturated = pack
-        .first("server_status")
-        .and_then(|o| {
-            o.outcome
-                .text
-                .lines()
-                .find_map(|l| l.strip_prefix("flags: ").map(str::to_string))
-        })
-        .filter(|f| f.trim() != "none")
-        .unwrap_or_default();
-    let mut collscans: BTreeMap<String, usize> = BTreeMap::new();
-    if let Some(o) = pack.first("current_ops") {
-        for row in parse::table(&o.outcome.text, "RUNNING") {
-            if row.get("PLAN").is_some_and(|p| p == "COLLSCAN")
-                && let Some(ns) = row.get("NS")
-            {
-                *collscans.entry(ns.clone()).or_default() += 1;
-            }
-        }
-    }
-    if let Some(o) = pack.first("slow_queries") {
-        for row in parse::table(&o.outcome.text, "COUNT") {
-            let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
-            if get("PLAN") != "COLLSCAN" {
-                continue;
-            }
-            let (examined, returned) = get("DOCS EXAM/RET")
-                .split_once('/')
-                .map(|(e, r)| {
-                    (
-                        parse::count(e).unwrap_or(0.0),
-                        parse::count(r).unwrap_or(0.0),
-                    )
-                })
-                .unwrap_or((0.0, 0.0));
-            let selective = get("FLAGS").contains("EXAMINED>>RETURNED")
-                || (returned > 0.0 && examined / returned >= 100.0);
-            let n = parse::count(get("COUNT")).unwrap_or(1.0);
-            let app = get("APP");
-            let ns = get("NS");
-            let p95 = parse::duration_ms(get("P95")).unwrap_or(0.0);
-            let mut weight = 2.0 + (1.0 + n).log10();
-            if selective {
-                weight += 1.5;
-            }
-            // Operations running for minutes are batch or runaway work, not
-            // the request path: what they do to a service is hold its pool's
-            // connections. Seconds-long scans on the request path are the
-            // classic missing index.
-            let runaway = p95 >= 60_000.0;
-            if runaway {
-                ctx.signal(
-                    app,
-                    "connection_pool_exhausted",
-                    1.5,
-                    &o.tool,
-                    format!("{} operations from {app} on {ns} run for minutes (p95 {}), holding connections", get("COUNT"), get("P95")),
-                    None,
-                );
-            } else if degraded.iter().any(|d| same_component(d, app)) {
-                weight += 3.0;
-            }
-            if collscans.get(ns).copied().unwrap_or(0) >= 2 {
-                weight += 1.0;
-            }
-            if !saturated.is_empty() {
-                weight += 0.5;
-            }
-            ctx.signal(
-                ns,
-                "missing_index",
-                weight,
-                &o.tool,
-                format!(
-                    "{} slow COLLSCAN {} on {ns} from {app}, p95 {}, examined/returned {}; shape {}",
-                    get("COUNT"),
-                    get("OP"),
-                    get("P95"),
-                    get("DOCS EXAM/RET"),
-                    get("SHAPE")
-                ),
-                None,
-            );
-        }
-    }
-    if !saturated.is_empty()
-        && let Some(o) = pack.first("server_status")
-    {
-        let top = collscans
-            .iter()
-            .max_by_key(|(_, n)| **n)
-            .map(|(ns, _)| ns.clone());
-        if let Some(ns) = top {
-            ctx.signal(
-                &ns,
-                "missing_index",
-                0.5,
-                &o.tool,
-                format!("MongoDB under strain: {saturated}"),
-                None,
-            );
-        }
-    }
-}
-
-fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
-    let mut hot_node = None;
-    for o in pack.of("resource_usage") {
-        if o.args.get("kind").and_then(|v| v.as_str()) != Some("nodes") {
-            continue;
-        }
-        for row in parse::table(&o.outcome.text, "NODE") {
-            let cpu = row
-                .get("CPU%")
-                .and_then(|p| parse::percent(p))
-                .unwrap_or(0.0);
-            if cpu >= 90.0 {
-                hot_node = Some((row.get("NODE").cloned().unwrap_or_default(), cpu));
-            }
-        }
-    }
-    // The namespace's pods and the cluster's heaviest overlap.
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    for o in pack.of("resource_usage") {
-        if o.args.get("kind").and_then(|v| v.as_str()) != Some("pods") {
-            continue;
-        }
-        // Cluster-wide answers lead with a NAMESPACE column.
-        let mut rows = parse::table(&o.outcome.text, "POD");
-        if rows.is_empty() {
-            rows = parse::table(&o.outcome.text, "NAMESPACE");
-        }
-        for row in rows {
-            let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("-");
-            let pod = get("POD");
-            if !seen.insert(pod.to_string()) {
-                continue;
-            }
-            let owner = owner_of(pod);
-            let cpu = parse::millicores(get("CPU")).unwrap_or(0.0);
-            let cpu_req = parse::percent(get("CPU/REQ"));
-            let cpu_lim = parse::percent(get("CPU/LIM"));
-            let mem_lim = parse::percent(get("MEM/LIM"));
-            if mem_lim.is_some_and(|m| m >= 92.0) {
-                ctx.signal(
-                    &owner,
-                    "oom_killed",
-                    0.7,
-                    &o.tool,
-                    format!(
-                        "{pod} uses {} memory, {}% of its limit",
-                        get("MEMORY"),
-                        get("MEM/LIM").trim_end_matches('%')
-                    ),
-                    None,
-                );
-            }
-            if cpu_lim.is_some_and(|c| c >= 90.0) {
-                let victim = degraded.iter().any(|d| same_component(d, &owner));
-                ctx.signal(
-                    &owner,
-                    "cpu_throttling",
-                    if victim { 1.5 } else { 0.5 },
-                    &o.tool,
-                    format!(
-                        "{pod} uses {} CPU, {} of its limit (throttled)",
-                        get("CPU"),
-                        get("CPU/LIM")
-                    ),
-                    None,
-                );
-            }
-            let unbounded = cpu_lim.is_none() && cpu >= 1500.0;
-            if unbounded && cpu_req.is_none_or(|r| r >= 300.0) {
-                let (weight, node) = match &hot_node {
-                    Some((node, pct)) => (4.0, format!("; node {node} CPU at {pct:.0}%")),
-                    None => (1.0, String::new()),
-                };
-                ctx.signal(
-                    &owner,
-                    "noisy_neighbor",
-                    weight,
-                    &o.tool,
-                    format!(
-                        "{pod} uses {} CPU with no CPU limit ({} of its request){node}",
-                        get("CPU"),
-                        get("CPU/REQ")
-                    ),
-                    None,
-                );
-            }
-        }
-    }
 }
 
 /// Runs the rules over an evidence pack.
