@@ -92,6 +92,19 @@ pub enum Error {
         /// Why it is refused.
         why: &'static str,
     },
+    /// A database or collection name MongoDB would refuse (or one that
+    /// names a path, which a snapshot refuses).
+    #[error("invalid {kind} name `{name}` in `{arg}`: {why}")]
+    InvalidName {
+        /// `database` or `collection`.
+        kind: &'static str,
+        /// The argument that held it, e.g. `database` or `pipeline[1].$lookup.from`.
+        arg: String,
+        /// The name, with control characters escaped.
+        name: String,
+        /// Which rule it breaks.
+        why: String,
+    },
     /// A tool argument is wrong in a way the schema cannot express.
     #[error("{0}")]
     BadArgument(String),

@@ -45,6 +45,10 @@
 //!   `$graphLookup` and `$unionWith`, and on the namespaces shown by
 //!   `current_ops` and `slow_queries`. `system.*` collections are never read by
 //!   the bounded-read tools.
+//! * **Names and the snapshot jail.** Database and collection names are
+//!   checked by MongoDB's rules before any backend sees them ([`names`]); a
+//!   snapshot reads only files that resolve (symbolic links included) under
+//!   its directory, and its errors name files relative to it.
 //! * **Untrusted data.** Documents are framed as untrusted data
 //!   (`mcp_kit::untrusted`), and every result passes through the kit's
 //!   redaction.
@@ -74,7 +78,9 @@
 //! | `DB/COLL/explain.json` | an array of `db.getSiblingDB(DB).runCommand({explain: {find: COLL, filter: …}, verbosity: "executionStats"})` replies; each reply's `command` field says which request it answers (matched by query shape) |
 //! | `DB/COLL/documents.json` | sample documents (`mongoexport --jsonArray`); `find` and `count` evaluate equality filters on them |
 //!
-//! `aggregate` needs a live server. An example lives in
+//! `aggregate` needs a live server. A name that is not one plain directory
+//! name (`/`, `\\`, `.`, `..`, NUL) is refused, and a file that resolves outside
+//! the directory is not read. An example lives in
 //! `fixtures/mongodb/missing-index/` of the repository.
 
 pub mod allow;
@@ -82,6 +88,7 @@ pub mod backend;
 pub mod error;
 pub mod fmt;
 pub mod live;
+pub mod names;
 pub mod render;
 pub mod server;
 pub mod shape;

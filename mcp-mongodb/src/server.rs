@@ -17,6 +17,7 @@ use crate::allow::Allowlist;
 use crate::backend::{Backend, FindSpec};
 use crate::error::{Error, Result};
 use crate::fmt::{self, num, text};
+use crate::names;
 use crate::render::{self, Report};
 use crate::shape;
 
@@ -276,13 +277,6 @@ fn to_pipeline(stages: Vec<Map<String, Value>>) -> Result<Vec<Document>> {
         .collect()
 }
 
-fn require_name(value: &str, what: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(Error::BadArgument(format!("`{what}` must not be empty")));
-    }
-    Ok(())
-}
-
 impl MongoServer {
     /// A server over `backend`, with an allowlist, the response budget and
     /// read limits.
@@ -366,7 +360,7 @@ impl MongoServer {
         let min_ms = args.min_ms.unwrap_or(0) as f64;
         let mut notes = Vec::new();
         if let Some(db) = args.database.as_deref() {
-            require_name(db, "database")?;
+            names::check_database(db, "database")?;
             self.allow.check_database(db)?;
             let level = self.backend.profile_level(db).await;
             let level_text = match &level {
@@ -427,8 +421,7 @@ impl MongoServer {
     }
 
     async fn do_explain(&self, args: ExplainArgs) -> Result<String> {
-        require_name(&args.database, "database")?;
-        require_name(&args.collection, "collection")?;
+        names::check_namespace(&args.database, &args.collection)?;
         self.allow
             .check_namespace(&args.database, &args.collection)?;
         let max_time = self.max_time(args.max_time_ms);
@@ -502,8 +495,7 @@ impl MongoServer {
 
     async fn do_collection_stats(&self, args: CollectionArgs) -> Result<String> {
         let (db, coll) = (args.database.as_str(), args.collection.as_str());
-        require_name(db, "database")?;
-        require_name(coll, "collection")?;
+        names::check_namespace(db, coll)?;
         self.allow.check_namespace(db, coll)?;
         let stats = self.backend.coll_stats(db, coll).await?;
         // Index usage is the optional half: when `$indexStats` is refused or
@@ -589,7 +581,7 @@ impl MongoServer {
     }
 
     async fn do_list_collections(&self, args: DatabaseArgs) -> Result<String> {
-        require_name(&args.database, "database")?;
+        names::check_database(&args.database, "database")?;
         self.allow.check_database(&args.database)?;
         let mut colls = self.backend.list_collections(&args.database).await?;
         colls.sort_by(|a, b| text(a, "name").cmp(&text(b, "name")));
@@ -638,8 +630,7 @@ impl MongoServer {
 
     async fn do_find(&self, args: FindArgs) -> Result<String> {
         let (db, coll) = (args.database.as_str(), args.collection.as_str());
-        require_name(db, "database")?;
-        require_name(coll, "collection")?;
+        names::check_namespace(db, coll)?;
         self.allow.check_namespace(db, coll)?;
         let filter = to_doc(args.filter, "filter")?;
         let projection = match args.projection {
@@ -708,8 +699,7 @@ impl MongoServer {
 
     async fn do_aggregate(&self, args: AggregateArgs) -> Result<String> {
         let (db, coll) = (args.database.as_str(), args.collection.as_str());
-        require_name(db, "database")?;
-        require_name(coll, "collection")?;
+        names::check_namespace(db, coll)?;
         self.allow.check_namespace(db, coll)?;
         let mut pipeline = to_pipeline(args.pipeline)?;
         self.check_references(db, &pipeline)?;
@@ -734,8 +724,7 @@ impl MongoServer {
 
     async fn do_count(&self, args: CountArgs) -> Result<String> {
         let (db, coll) = (args.database.as_str(), args.collection.as_str());
-        require_name(db, "database")?;
-        require_name(coll, "collection")?;
+        names::check_namespace(db, coll)?;
         self.allow.check_namespace(db, coll)?;
         let filter = to_doc(args.filter, "filter")?;
         let shape = shape::shape_doc(&filter);

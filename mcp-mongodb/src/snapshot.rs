@@ -15,34 +15,126 @@ use crate::backend::{Backend, BoxFuture, FindSpec};
 use crate::error::{Error, Result};
 
 /// A directory of recorded replies.
+///
+/// It is a jail: every file read is resolved (symbolic links included) and
+/// must lie under the snapshot's root, names that could leave it (`/`, `\\`,
+/// `.`, `..`, NUL) are refused before any path is built, and errors name
+/// files relative to the root only.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// The directory as given (shown by [`Backend::target`]).
     dir: PathBuf,
+    /// The same, canonical: every file read must resolve under it.
+    root: PathBuf,
+}
+
+/// How a path relative to the root is shown: with `/`, never absolute.
+fn shown(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Refuses a database or collection name that is not exactly one directory
+/// name inside the snapshot.
+fn segment(kind: &'static str, name: &str) -> Result<()> {
+    let why = if name.is_empty() {
+        Some("it is empty")
+    } else if name.contains('\0') {
+        Some("it contains a NUL character")
+    } else if name.contains('/') || name.contains('\\') {
+        Some("a snapshot stores each name as one directory, so it cannot hold `/` or `\\`")
+    } else if name == "." || name == ".." {
+        Some("`.` and `..` are not names in a snapshot")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::InvalidName {
+            kind,
+            arg: kind.to_string(),
+            name: name.escape_debug().to_string(),
+            why: why.to_string(),
+        }),
+        None => Ok(()),
+    }
 }
 
 impl Snapshot {
     /// A snapshot in `dir`; fails if it is not a directory.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self> {
         let dir = dir.into();
-        if !dir.is_dir() {
+        let not_dir = |reason: String| Error::Snapshot {
+            path: dir.display().to_string(),
+            reason,
+        };
+        let root = dir.canonicalize().map_err(|e| not_dir(e.to_string()))?;
+        if !root.is_dir() {
+            return Err(not_dir("not a directory".into()));
+        }
+        Ok(Self { dir, root })
+    }
+
+    /// `DB/file`, with `db` checked to be one directory name.
+    fn db_path(db: &str, file: &str) -> Result<PathBuf> {
+        segment("database", db)?;
+        Ok(Path::new(db).join(file))
+    }
+
+    /// `DB/COLL/file`, with both names checked to be one directory name.
+    fn coll_path(db: &str, coll: &str, file: &str) -> Result<PathBuf> {
+        segment("database", db)?;
+        segment("collection", coll)?;
+        Ok(Path::new(db).join(coll).join(file))
+    }
+
+    /// The real path of `rel` if it exists under the root; `None` if it does
+    /// not exist. A path that resolves outside the root (through a symbolic
+    /// link) is an error that names `rel` only.
+    fn resolve(&self, rel: &Path) -> Result<Option<PathBuf>> {
+        if rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
             return Err(Error::Snapshot {
-                path: dir.display().to_string(),
-                reason: "not a directory".into(),
+                path: shown(rel),
+                reason: "not found: only plain names inside the snapshot are read".into(),
             });
         }
-        Ok(Self { dir })
+        let real = match self.root.join(rel).canonicalize() {
+            Ok(real) => real,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(Error::Snapshot {
+                    path: shown(rel),
+                    reason: format!("cannot be read ({})", e.kind()),
+                });
+            }
+        };
+        if !real.starts_with(&self.root) {
+            return Err(Error::Snapshot {
+                path: shown(rel),
+                reason: "not found: it leads outside the snapshot directory (a symbolic link?) \
+                         and is not read"
+                    .into(),
+            });
+        }
+        Ok(Some(real))
     }
 
     fn read(&self, rel: &Path, how: &str) -> Result<Bson> {
-        let path = self.dir.join(rel);
-        let shown = path.display().to_string();
+        let shown = shown(rel);
+        let Some(path) = self.resolve(rel)? else {
+            return Err(Error::Snapshot {
+                path: shown,
+                reason: format!("not recorded; to record it, save {how} there"),
+            });
+        };
         let text = std::fs::read_to_string(&path).map_err(|e| Error::Snapshot {
             path: shown.clone(),
-            reason: if e.kind() == std::io::ErrorKind::NotFound {
-                format!("not recorded; to record it, save {how} there")
-            } else {
-                e.to_string()
-            },
+            // The kind only: an io::Error's text could name the real path.
+            reason: format!("cannot be read ({})", e.kind()),
         })?;
         // Straight into BSON: keeps key order (index keys, sorts) and reads
         // Extended JSON ($date, $oid, $timestamp, $numberLong).
@@ -56,7 +148,7 @@ impl Snapshot {
         match self.read(rel, how)? {
             Bson::Document(d) => Ok(d),
             _ => Err(Error::Snapshot {
-                path: self.dir.join(rel).display().to_string(),
+                path: shown(rel),
                 reason: format!("expected one JSON object: {how}"),
             }),
         }
@@ -73,7 +165,7 @@ impl Snapshot {
                 .collect()),
             Bson::Document(d) => Ok(vec![d]),
             _ => Err(Error::Snapshot {
-                path: self.dir.join(rel).display().to_string(),
+                path: shown(rel),
                 reason: format!("expected a JSON array of objects: {how}"),
             }),
         }
@@ -82,10 +174,6 @@ impl Snapshot {
 
 fn ready<'a, T: Send + 'a>(value: Result<T>) -> BoxFuture<'a, T> {
     Box::pin(std::future::ready(value))
-}
-
-fn coll_path(db: &str, coll: &str, file: &str) -> PathBuf {
-    Path::new(db).join(coll).join(file)
 }
 
 /// Whether `doc` matches an equality-only `filter` (dotted paths; an array
@@ -163,7 +251,7 @@ impl Backend for Snapshot {
                     .collect(),
                 _ => {
                     return Err(Error::Snapshot {
-                        path: self.dir.join("currentOp.json").display().to_string(),
+                        path: "currentOp.json".into(),
                         reason: "no `inprog` array".into(),
                     });
                 }
@@ -179,19 +267,23 @@ impl Backend for Snapshot {
     }
 
     fn profile_level<'a>(&'a self, db: &'a str) -> BoxFuture<'a, Document> {
-        ready(self.doc(
-            &Path::new(db).join("profile.json"),
-            &format!("the reply of db.getSiblingDB({db:?}).runCommand({{profile: -1}})"),
-        ))
+        ready(Self::db_path(db, "profile.json").and_then(|rel| {
+            self.doc(
+                &rel,
+                &format!("the reply of db.getSiblingDB({db:?}).runCommand({{profile: -1}})"),
+            )
+        }))
     }
 
     fn profile_entries<'a>(&'a self, db: &'a str, limit: i64) -> BoxFuture<'a, Vec<Document>> {
-        let docs = self.docs(
-            &Path::new(db).join("system.profile.json"),
-            &format!(
-                "the documents of db.getSiblingDB({db:?}).system.profile.find().sort({{$natural: -1}})"
-            ),
-        );
+        let docs = Self::db_path(db, "system.profile.json").and_then(|rel| {
+            self.docs(
+                &rel,
+                &format!(
+                    "the documents of db.getSiblingDB({db:?}).system.profile.find().sort({{$natural: -1}})"
+                ),
+            )
+        });
         ready(docs.map(|mut d| {
             d.truncate(limit.max(0) as usize);
             d
@@ -223,8 +315,10 @@ impl Backend for Snapshot {
 
     fn oplog_bounds(&self) -> BoxFuture<'_, Option<(Document, Document)>> {
         let path = Path::new("oplog.json");
-        if !self.dir.join(path).exists() {
-            return ready(Ok(None));
+        match self.resolve(path) {
+            Ok(Some(_)) => {}
+            Ok(None) => return ready(Ok(None)),
+            Err(e) => return ready(Err(e)),
         }
         let docs = self.docs(
             path,
@@ -253,33 +347,47 @@ impl Backend for Snapshot {
     }
 
     fn list_collections<'a>(&'a self, db: &'a str) -> BoxFuture<'a, Vec<Document>> {
-        ready(self.docs(
-            &Path::new(db).join("listCollections.json"),
-            &format!("the array db.getSiblingDB({db:?}).getCollectionInfos()"),
-        ))
+        ready(Self::db_path(db, "listCollections.json").and_then(|rel| {
+            self.docs(
+                &rel,
+                &format!("the array db.getSiblingDB({db:?}).getCollectionInfos()"),
+            )
+        }))
     }
 
     fn coll_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Document> {
-        ready(self.doc(
-            &coll_path(db, coll, "collStats.json"),
-            &format!("the reply of db.getSiblingDB({db:?}).runCommand({{collStats: {coll:?}}})"),
-        ))
+        ready(Self::coll_path(db, coll, "collStats.json").and_then(|rel| {
+            self.doc(
+                &rel,
+                &format!(
+                    "the reply of db.getSiblingDB({db:?}).runCommand({{collStats: {coll:?}}})"
+                ),
+            )
+        }))
     }
 
     fn index_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
-        ready(self.docs(
-            &coll_path(db, coll, "indexStats.json"),
-            &format!(
-                "the documents of db.getSiblingDB({db:?}).getCollection({coll:?}).aggregate([{{$indexStats: {{}}}}])"
-            ),
-        ))
+        ready(Self::coll_path(db, coll, "indexStats.json").and_then(|rel| {
+            self.docs(
+                &rel,
+                &format!(
+                    "the documents of db.getSiblingDB({db:?}).getCollection({coll:?}).aggregate([{{$indexStats: {{}}}}])"
+                ),
+            )
+        }))
     }
 
     fn list_indexes<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
-        ready(self.docs(
-            &coll_path(db, coll, "listIndexes.json"),
-            &format!("the array db.getSiblingDB({db:?}).getCollection({coll:?}).getIndexes()"),
-        ))
+        ready(
+            Self::coll_path(db, coll, "listIndexes.json").and_then(|rel| {
+                self.docs(
+                    &rel,
+                    &format!(
+                        "the array db.getSiblingDB({db:?}).getCollection({coll:?}).getIndexes()"
+                    ),
+                )
+            }),
+        )
     }
 
     fn explain<'a>(
@@ -295,7 +403,10 @@ impl Backend for Snapshot {
             .and_then(|(_, v)| v.as_str())
             .unwrap_or("")
             .to_string();
-        let rel = coll_path(db, &coll, "explain.json");
+        let rel = match Self::coll_path(db, &coll, "explain.json") {
+            Ok(rel) => rel,
+            Err(e) => return ready(Err(e)),
+        };
         let recorded = self.docs(
             &rel,
             "an array of explain outputs (verbosity executionStats); each output's `command` \
@@ -315,7 +426,7 @@ impl Backend for Snapshot {
                 shapes.push(format!("{} {}", got.0, got.1));
             }
             Err(Error::Snapshot {
-                path: self.dir.join(&rel).display().to_string(),
+                path: shown(&rel),
                 reason: format!(
                     "no recorded explain for `{} {}`; recorded: {}",
                     wanted.0,
@@ -336,10 +447,12 @@ impl Backend for Snapshot {
         coll: &'a str,
         spec: FindSpec,
     ) -> BoxFuture<'a, Vec<Document>> {
-        let docs = self.docs(
-            &coll_path(db, coll, "documents.json"),
-            "an array of sample documents (mongoexport --jsonArray)",
-        );
+        let docs = Self::coll_path(db, coll, "documents.json").and_then(|rel| {
+            self.docs(
+                &rel,
+                "an array of sample documents (mongoexport --jsonArray)",
+            )
+        });
         ready(docs.and_then(|docs| {
             let mut out = Vec::new();
             for doc in docs {
@@ -379,10 +492,12 @@ impl Backend for Snapshot {
         filter: Document,
         _max_time: Duration,
     ) -> BoxFuture<'a, u64> {
-        let docs = self.docs(
-            &coll_path(db, coll, "documents.json"),
-            "an array of sample documents (mongoexport --jsonArray)",
-        );
+        let docs = Self::coll_path(db, coll, "documents.json").and_then(|rel| {
+            self.docs(
+                &rel,
+                "an array of sample documents (mongoexport --jsonArray)",
+            )
+        });
         ready(docs.and_then(|docs| {
             let mut n = 0;
             for doc in &docs {
