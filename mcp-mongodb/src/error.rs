@@ -80,6 +80,22 @@ pub enum Error {
         /// The allowlist flags in force.
         allowed: String,
     },
+    /// A pipeline stage reads a collection outside the allowlist (in this
+    /// database or, with `{db, coll}`, another one).
+    #[error(
+        "refused: `{stage}` at {path} reads `{ns}`, which is not in this server's allowlist \
+         ({allowed}); nothing was sent to MongoDB"
+    )]
+    CrossNamespace {
+        /// `$lookup`, `$graphLookup` or `$unionWith`.
+        stage: &'static str,
+        /// Where in the pipeline.
+        path: String,
+        /// The namespace it reads, `db.collection`.
+        ns: String,
+        /// The allowlist flags in force.
+        allowed: String,
+    },
     /// A query contains a stage or operator that writes or runs code.
     #[error(
         "refused: `{operator}` at {path} {why}; this server only reads. Remove it and try again"

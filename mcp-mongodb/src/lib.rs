@@ -42,7 +42,8 @@
 //!   `$accumulator`) are refused wherever they appear, however deeply nested.
 //! * **Allowlist.** `--allow-databases`/`--allow-collections` are enforced by
 //!   the server, including on collections a pipeline reads through `$lookup`,
-//!   `$graphLookup` and `$unionWith`, and on the namespaces shown by
+//!   `$graphLookup` and `$unionWith` (in another database too: `from: {db,
+//!   coll}`, `$unionWith: {db, coll}`), before anything is sent, and on the namespaces shown by
 //!   `current_ops` and `slow_queries`. `system.*` collections are never read by
 //!   the bounded-read tools.
 //! * **Names and the snapshot jail.** Database and collection names are

@@ -487,8 +487,26 @@ impl MongoServer {
                 .map(|d| Bson::Document(d.clone()).into_relaxed_extjson())
                 .collect(),
         );
-        for coll in shape::referenced_collections(&value) {
-            self.allow.check_namespace(db, &coll)?;
+        // Before anything reaches the backend: every collection the pipeline
+        // reads, in this database or another one, by MongoDB's name rules
+        // (which also keep a snapshot inside its directory) and the allowlist.
+        for r in shape::referenced_namespaces(&value, "pipeline")? {
+            let other = r.db.as_deref().unwrap_or(db);
+            if r.db.is_some() {
+                names::check_database(other, &format!("{}.db", r.path))?;
+            }
+            names::check_collection(other, &r.coll, &r.path)?;
+            self.allow
+                .check_namespace(other, &r.coll)
+                .map_err(|e| match e {
+                    Error::NotAllowed { allowed, .. } => Error::CrossNamespace {
+                        stage: r.stage,
+                        path: r.path.clone(),
+                        ns: format!("{other}.{}", r.coll),
+                        allowed,
+                    },
+                    other => other,
+                })?;
         }
         Ok(())
     }

@@ -192,37 +192,147 @@ pub fn check_forbidden(value: &serde_json::Value, root: &str) -> Result<(), Erro
     walk(value, &mut path)
 }
 
+/// A collection a pipeline reads besides its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The stage: `$lookup`, `$graphLookup` or `$unionWith`.
+    pub stage: &'static str,
+    /// Where in the argument, e.g. `pipeline[1].$lookup.from`.
+    pub path: String,
+    /// Its database, when the stage names one (`{db, coll}`); otherwise
+    /// the pipeline's own.
+    pub db: Option<String>,
+    /// The collection.
+    pub coll: String,
+}
+
 /// Collections a pipeline reads besides its own (`$lookup.from`,
-/// `$graphLookup.from`, `$unionWith`), searched recursively.
-pub fn referenced_collections(value: &serde_json::Value) -> Vec<String> {
-    let mut out = Vec::new();
-    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+/// `$graphLookup.from`, `$unionWith`), searched recursively, with the
+/// database when a stage names another one (`$lookup: {from: {db, coll}}`,
+/// `$unionWith: {db, coll}`). A reference whose shape cannot be read
+/// (`from: 5`, `{db}` without `coll`) is refused rather than passed on.
+/// `root` names the argument (`pipeline`).
+pub fn referenced_namespaces(
+    value: &serde_json::Value,
+    root: &str,
+) -> Result<Vec<Reference>, Error> {
+    use serde_json::Value;
+    fn bad(stage: &str, path: &str, what: &str) -> Error {
+        Error::BadArgument(format!(
+            "refused: `{stage}` at {path} {what}; name the collection with a string, or another \
+             database's with {{\"db\": \"…\", \"coll\": \"…\"}}"
+        ))
+    }
+    /// A `{db, coll}` object: both strings; `db` may be absent when
+    /// `coll_required` is false only if `coll` is absent too (a `$unionWith`
+    /// over `$documents`).
+    fn db_coll(
+        stage: &'static str,
+        path: &str,
+        spec: &serde_json::Map<String, Value>,
+        out: &mut Vec<Reference>,
+    ) -> Result<(), Error> {
+        let db = match spec.get("db") {
+            None => None,
+            Some(Value::String(d)) => Some(d.clone()),
+            Some(_) => return Err(bad(stage, path, "has a `db` that is not a string")),
+        };
+        match spec.get("coll") {
+            Some(Value::String(c)) => {
+                out.push(Reference {
+                    stage,
+                    path: path.to_string(),
+                    db,
+                    coll: c.clone(),
+                });
+                Ok(())
+            }
+            Some(_) => Err(bad(stage, path, "has a `coll` that is not a string")),
+            None if db.is_some() => Err(bad(stage, path, "names a `db` without a `coll`")),
+            None => Ok(()),
+        }
+    }
+    fn walk(value: &Value, path: &mut String, out: &mut Vec<Reference>) -> Result<(), Error> {
         match value {
-            serde_json::Value::Object(map) => {
+            Value::Object(map) => {
                 for (key, inner) in map {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(key);
                     match (key.as_str(), inner) {
-                        ("$lookup" | "$graphLookup", serde_json::Value::Object(spec)) => {
-                            if let Some(from) = spec.get("from").and_then(|f| f.as_str()) {
-                                out.push(from.to_string());
+                        (stage @ ("$lookup" | "$graphLookup"), Value::Object(spec)) => {
+                            let stage = if stage == "$lookup" {
+                                "$lookup"
+                            } else {
+                                "$graphLookup"
+                            };
+                            let from = format!("{path}.from");
+                            match spec.get("from") {
+                                None => {}
+                                Some(Value::String(c)) => out.push(Reference {
+                                    stage,
+                                    path: from,
+                                    db: None,
+                                    coll: c.clone(),
+                                }),
+                                Some(Value::Object(f)) => {
+                                    if !matches!(f.get("coll"), Some(Value::String(_))) {
+                                        return Err(bad(
+                                            stage,
+                                            &from,
+                                            "has a `from` object without a string `coll`",
+                                        ));
+                                    }
+                                    db_coll(stage, &from, f, out)?;
+                                }
+                                Some(_) => {
+                                    return Err(bad(
+                                        stage,
+                                        &from,
+                                        "has a `from` that is neither a string nor {db, coll}",
+                                    ));
+                                }
                             }
                         }
-                        ("$unionWith", serde_json::Value::String(coll)) => out.push(coll.clone()),
-                        ("$unionWith", serde_json::Value::Object(spec)) => {
-                            if let Some(coll) = spec.get("coll").and_then(|f| f.as_str()) {
-                                out.push(coll.to_string());
-                            }
+                        ("$unionWith", Value::String(c)) => out.push(Reference {
+                            stage: "$unionWith",
+                            path: path.clone(),
+                            db: None,
+                            coll: c.clone(),
+                        }),
+                        ("$unionWith", Value::Object(spec)) => {
+                            db_coll("$unionWith", path, spec, out)?;
+                        }
+                        ("$unionWith", _) => {
+                            return Err(bad(
+                                "$unionWith",
+                                path,
+                                "is neither a collection name nor {coll, pipeline}",
+                            ));
                         }
                         _ => {}
                     }
-                    walk(inner, out);
+                    walk(inner, path, out)?;
+                    path.truncate(len);
                 }
+                Ok(())
             }
-            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            _ => {}
+            Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(inner, path, out)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
     }
-    walk(value, &mut out);
-    out
+    let mut out = Vec::new();
+    let mut path = root.to_string();
+    walk(value, &mut path, &mut out)?;
+    Ok(out)
 }
 
 /// How a field is used in a query, for the ESR (equality, sort, range) rule.
@@ -364,10 +474,58 @@ mod tests {
         assert!(check_forbidden(&json!({"outcome": "$out"}), "filter").is_ok());
     }
 
+    fn refs(p: &serde_json::Value) -> Vec<(Option<String>, String, String)> {
+        referenced_namespaces(p, "pipeline")
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.db, r.coll, r.path))
+            .collect()
+    }
+
     #[test]
     fn references_found() {
         let p = json!([{"$lookup": {"from": "users"}}, {"$unionWith": {"coll": "archive"}}, {"$facet": {"a": [{"$unionWith": "b"}]}}]);
-        assert_eq!(referenced_collections(&p), vec!["users", "archive", "b"]);
+        let colls: Vec<String> = refs(&p).into_iter().map(|r| r.1).collect();
+        assert_eq!(colls, vec!["users", "archive", "b"]);
+    }
+
+    #[test]
+    fn cross_database_references_found() {
+        let p = json!([
+            {"$lookup": {"from": {"db": "billing", "coll": "invoices"}, "as": "i"}},
+            {"$facet": {"x": [{"$unionWith": {"db": "hr", "coll": "people", "pipeline": []}}]}},
+            {"$graphLookup": {"from": "tree"}},
+            {"$unionWith": {"pipeline": [{"$documents": [{"a": 1}]}]}}
+        ]);
+        assert_eq!(
+            refs(&p),
+            vec![
+                (
+                    Some("billing".into()),
+                    "invoices".into(),
+                    "pipeline[0].$lookup.from".into()
+                ),
+                (
+                    Some("hr".into()),
+                    "people".into(),
+                    "pipeline[1].$facet.x[0].$unionWith".into()
+                ),
+                (None, "tree".into(), "pipeline[2].$graphLookup.from".into()),
+            ]
+        );
+        for bad in [
+            json!([{"$lookup": {"from": {"db": "billing"}}}]),
+            json!([{"$lookup": {"from": 5}}]),
+            json!([{"$lookup": {"from": {"db": 1, "coll": "x"}}}]),
+            json!([{"$unionWith": {"db": "billing"}}]),
+            json!([{"$unionWith": {"db": "billing", "coll": 7}}]),
+            json!([{"$unionWith": 3}]),
+        ] {
+            let e = referenced_namespaces(&bad, "pipeline")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("refused: `$"), "{bad}: {e}");
+        }
     }
 
     #[test]
