@@ -26,7 +26,7 @@ use super::peers::{
 };
 use super::rules::{Signal, same_component};
 use super::signatures::{Catalogue, Culprit, Field, Hit, KINDS};
-use super::world::{Event, Pod, World, replicaset_owner};
+use super::world::{Event, Pod, World, job_owner, replicaset_owner};
 use crate::rca::TimelineEvent;
 
 fn static_kind(kind: &str) -> Option<&'static str> {
@@ -454,6 +454,8 @@ pub fn read(
         let component = match e.object_kind.as_str() {
             "Pod" => world.owner(name),
             "ReplicaSet" => replicaset_owner(name),
+            // A CronJob's run is that CronJob's failure.
+            "Job" => job_owner(name),
             "PersistentVolumeClaim" => world
                 .pods
                 .iter()

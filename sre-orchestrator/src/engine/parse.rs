@@ -295,6 +295,23 @@ pub struct ServiceHealth {
     pub calls: (Option<f64>, Option<f64>),
     /// The verdict line.
     pub verdict: String,
+    /// The window's entry spans per bucket (`Entry spans per 5m`).
+    pub buckets: Vec<Bucket>,
+    /// The buckets' width, seconds.
+    pub bucket_secs: i64,
+}
+
+/// One bucket of `service_health`'s per-interval table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bucket {
+    /// Start, `HH:MM:SS` (UTC).
+    pub start: String,
+    /// Entry spans.
+    pub calls: f64,
+    /// Error percentage (none without calls).
+    pub err_pct: Option<f64>,
+    /// p99, ms.
+    pub p99_ms: Option<f64>,
 }
 
 impl ServiceHealth {
@@ -304,6 +321,26 @@ impl ServiceHealth {
             (Some(now), Some(base)) if base > 0.0 => Some(now / base),
             _ => None,
         }
+    }
+
+    /// The start (`HH:MM:SS`) of the bucket from which the service stayed
+    /// degraded: errors 5 points above the baseline or p99 twice the
+    /// baseline's, in that bucket and in most buckets with calls after it.
+    /// A change made after that bucket ended came after the trouble began.
+    pub fn degraded_since(&self) -> Option<&str> {
+        let base_err = self.err_pct.1.unwrap_or(0.0);
+        let base_p99 = self.p99_ms.1;
+        let bad = |b: &Bucket| {
+            b.calls >= 3.0
+                && (b.err_pct.is_some_and(|e| e >= base_err + 5.0)
+                    || matches!((b.p99_ms, base_p99), (Some(p), Some(base)) if base > 0.0 && p >= 2.0 * base && p >= base + 50.0))
+        };
+        let with_calls: Vec<&Bucket> = self.buckets.iter().filter(|b| b.calls >= 3.0).collect();
+        (0..with_calls.len()).find_map(|i| {
+            let rest = &with_calls[i..];
+            let n_bad = rest.iter().filter(|b| bad(b)).count();
+            (bad(with_calls[i]) && n_bad * 2 > rest.len()).then(|| with_calls[i].start.as_str())
+        })
     }
 
     /// Error-rate increase in percentage points.
@@ -327,10 +364,37 @@ impl ServiceHealth {
 
 /// Reads `service_health` output.
 pub fn service_health(text: &str) -> ServiceHealth {
-    let mut h = ServiceHealth::default();
+    let mut h = ServiceHealth {
+        bucket_secs: 300,
+        ..ServiceHealth::default()
+    };
+    let mut in_buckets = false;
     // The header has no first column; rows start with `window`/`baseline`,
     // so they are read by hand.
     for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("Entry spans per ") {
+            in_buckets = true;
+            if let Some(secs) = rest.trim_end_matches(':').strip_suffix('m').and_then(|m| m.parse::<i64>().ok()) {
+                h.bucket_secs = secs * 60;
+            }
+            continue;
+        }
+        if in_buckets {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            match cols.first() {
+                Some(&"TIME") => continue,
+                Some(t) if t.len() == 8 && t.as_bytes().get(2) == Some(&b':') => {
+                    h.buckets.push(Bucket {
+                        start: (*t).to_string(),
+                        calls: cols.get(1).and_then(|c| count(c)).unwrap_or(0.0),
+                        err_pct: cols.get(3).and_then(|c| percent(c)),
+                        p99_ms: cols.get(5).and_then(|c| duration_ms(c)),
+                    });
+                    continue;
+                }
+                _ => in_buckets = false,
+            }
+        }
         let cols = split_cols(line, 7);
         let which = match cols.first().map(String::as_str) {
             Some("window") => 0,

@@ -29,7 +29,9 @@ use regex::Regex;
 use super::Scope;
 use super::collect::EvidencePack;
 use super::parse::{self, ServiceHealth};
-use super::telemetry::{degraded_path, read_mongo, read_patterns, read_services, read_usage};
+use super::telemetry::{
+    degraded_path, read_mongo, read_patterns, read_services, read_span_errors, read_usage,
+};
 use crate::rca::{Evidence, TimelineEvent};
 
 /// One observation pointing at a (component, kind).
@@ -99,6 +101,9 @@ pub(super) struct Ctx<'a> {
     pub(super) signals: Vec<Signal>,
     pub(super) timeline: Vec<TimelineEvent>,
     pub(super) health: BTreeMap<String, ServiceHealth>,
+    /// Services whose new errors are about another component (the callee a
+    /// failed call names): they fail through it.
+    pub(super) blames: BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -346,6 +351,9 @@ fn read_health(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
                     .find_map(|d| d.strip_prefix("owner "))
                     .and_then(|o| o.split('/').nth(1))
                     .map_or_else(|| owner_of(&f.name), str::to_string)
+            } else if f.kind == "Job" {
+                // `nightly-export-29217384` is a run of CronJob `nightly-export`.
+                super::world::job_owner(&f.name)
             } else {
                 f.name.clone()
             };
@@ -542,6 +550,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         signals: Vec::new(),
         timeline: Vec::new(),
         health: BTreeMap::new(),
+        blames: BTreeMap::new(),
     };
     read_health(&mut ctx, pack);
     read_events(&mut ctx, pack);
@@ -550,6 +559,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     let world = super::world::World::from_pack(pack);
     let catalogue = super::signatures::Catalogue::builtin();
     read_patterns(&mut ctx, pack, &world, catalogue);
+    read_span_errors(&mut ctx, pack, &world, catalogue);
     read_mongo(&mut ctx, pack, &degraded);
     read_usage(&mut ctx, pack, &degraded);
     // Inside the workloads: container states, logs and events, read through
@@ -679,16 +689,58 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         .cloned()
         .collect();
     for d in &deployed {
+        // Trouble that began before the rollout is not the rollout's doing
+        // (a crash loop for days, errors that started minutes earlier).
+        let slack = SignedDuration::from_mins(2);
+        let began_before = |kind: &str| {
+            let first = ctx
+                .signals
+                .iter()
+                .filter(|s| {
+                    s.kind == kind && s.weight > 0.0 && same_component(&s.component, &d.component)
+                })
+                .filter_map(|s| s.at)
+                .min();
+            matches!((first, d.at), (Some(f), Some(at)) if f < at - slack)
+        };
         let errors: Vec<Signal> = ctx
             .signals
             .iter()
             .filter(|s| {
                 same_component(&s.component, &d.component)
                     && matches!(s.kind, "new_error" | "crash_loop")
+                    && !began_before(s.kind)
             })
             .cloned()
             .collect();
-        let failing = degraded.iter().any(|s| same_component(s, &d.component));
+        let health = ctx
+            .health
+            .iter()
+            .find(|(name, _)| same_component(name, &d.component))
+            .map(|(_, h)| h);
+        // Degraded for a whole bucket before the rollout: it came after.
+        let degraded_before = health
+            .and_then(|h| {
+                let start = ctx.clock(h.degraded_since()?)?;
+                start.checked_add(SignedDuration::from_secs(h.bucket_secs)).ok()
+            })
+            .is_some_and(|end| d.at.is_some_and(|at| at >= end));
+        // A service that waits on a degraded dependency is degraded through
+        // it: that needs no rollout to explain.
+        let through_dependency = edges.iter().any(|e| {
+            !e.db
+                && same_component(&e.caller, &d.component)
+                && !same_component(&e.callee, &d.component)
+                && degraded.iter().any(|x| same_component(x, &e.callee))
+        });
+        let blames_other = ctx
+            .blames
+            .iter()
+            .any(|(victim, _)| same_component(victim, &d.component));
+        let failing = degraded.iter().any(|s| same_component(s, &d.component))
+            && !degraded_before
+            && !through_dependency
+            && !blames_other;
         if !errors.is_empty() || failing {
             let mut weight = 2.0;
             if !errors.is_empty() {

@@ -104,19 +104,10 @@ pub(super) fn read_patterns(
                         }
                     })
             {
-                let peer = hit
-                    .peer
-                    .clone()
-                    .map(|p| {
-                        let ip = p.split(':').next().unwrap_or(&p).to_string();
-                        book.get(&ip).cloned().unwrap_or(p)
-                    })
-                    .or_else(|| super::peers::implied_peer(&hit.signature.kind, line));
-                let component = peer
-                    .as_deref()
-                    .and_then(|peer| super::peers::peer_component(peer, world, &known))
-                    .filter(|c| !same_component(c, &service))
-                    .unwrap_or_else(|| service.clone());
+                let (component, peer) = culprit(&hit, line, &service, world, &known, &book);
+                if !same_component(&component, &service) {
+                    ctx.blames.insert(service.clone(), component.clone());
+                }
                 let weight = base - 4.0 + f64::from(hit.signature.strength) + volume;
                 // The peer is up but a policy drops this caller's packets.
                 if matches!(kind, "dependency_unreachable" | "network_policy_blocked")
@@ -186,6 +177,116 @@ pub(super) fn read_patterns(
                 continue;
             };
             ctx.signal(&component, kind, base + volume, &o.tool, detail, at);
+        }
+    }
+}
+
+/// Who a failure is about: the peer it names (by name, DNS name or an
+/// address the address book knows), resolved to a component, or the
+/// service that reported it.
+fn culprit(
+    hit: &super::signatures::Hit<'_>,
+    line: &str,
+    service: &str,
+    world: &World,
+    known: &[String],
+    book: &BTreeMap<String, String>,
+) -> (String, Option<String>) {
+    let peer = hit
+        .peer
+        .clone()
+        .map(|p| {
+            let ip = p.split(':').next().unwrap_or(&p).to_string();
+            book.get(&ip).cloned().unwrap_or(p)
+        })
+        .or_else(|| super::peers::implied_peer(&hit.signature.kind, line));
+    let component = peer
+        .as_deref()
+        .and_then(|peer| super::peers::peer_component(peer, world, known))
+        .filter(|c| !same_component(c, service))
+        .unwrap_or_else(|| service.to_string());
+    (component, peer)
+}
+
+/// `   9  GET /api  0f1b2593eb40212ddb76886c6ba6cc5e  Connection refused (…)`:
+/// a row of `service_health`'s "Top error messages (span status)".
+fn span_error_rows(text: &str) -> Vec<(f64, String)> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let Some(re) = RE
+        .get_or_init(|| Regex::new(r"^\s*(\d+)\s+.*?\s([0-9a-f]{16,32})\s+(\S.*)$").ok())
+        .as_ref()
+    else {
+        return Vec::new();
+    };
+    text.lines()
+        .skip_while(|l| !l.starts_with("Top error messages"))
+        .filter_map(|l| {
+            let c = re.captures(l)?;
+            let n = c.get(1)?.as_str().parse::<f64>().ok()?;
+            Some((n, c.get(3)?.as_str().trim().to_string()))
+        })
+        .collect()
+}
+
+/// What a failing service's spans say when they fail. A service without
+/// logs (or whose logs were not kept) still records why each request
+/// failed in its span status; a connection refused by a named peer, a 403
+/// from it, a TLS failure are read through the catalogue like log lines.
+pub(super) fn read_span_errors(
+    ctx: &mut Ctx<'_>,
+    pack: &EvidencePack,
+    world: &World,
+    catalogue: &Catalogue,
+) {
+    let known: Vec<String> = ctx.health.keys().cloned().collect();
+    let book = super::peers::address_book(pack);
+    for o in pack.of("service_health") {
+        let Some(service) = o.args.get("service").and_then(|v| v.as_str()) else {
+            continue;
+        };
+        let Some(h) = ctx.health.get(service) else {
+            continue;
+        };
+        // Only errors that are new: the error rate rose.
+        if h.err_delta() < 3.0 {
+            continue;
+        }
+        let at = h.degraded_since().and_then(|t| ctx.clock(t));
+        let mut seen: BTreeSet<(String, &'static str)> = BTreeSet::new();
+        for (count, message) in span_error_rows(&o.outcome.text) {
+            let Some(hit) = catalogue
+                .best(Field::SpanStatus, &message)
+                .or_else(|| catalogue.best(Field::Log, &message))
+                .filter(|h| h.signature.strength >= 2)
+            else {
+                continue;
+            };
+            let Some(kind) = super::signatures::KINDS
+                .iter()
+                .copied()
+                .find(|k| *k == hit.signature.kind)
+            else {
+                continue;
+            };
+            let (component, _) = culprit(&hit, &message, service, world, &known, &book);
+            if !same_component(&component, service) {
+                ctx.blames.insert(service.to_string(), component.clone());
+            }
+            // One signal per (culprit, kind): the table lists one message
+            // per operation, the same failure several times.
+            if !seen.insert((component.clone(), kind)) {
+                continue;
+            }
+            let volume = (1.0 + count).log10().min(3.0) * 0.5;
+            let shown: String = message.chars().take(180).collect();
+            ctx.signal(
+                &component,
+                kind,
+                f64::from(hit.signature.strength) - 1.0 + volume,
+                &o.tool,
+                format!("{service}'s failing spans ({count}x): {shown}"),
+                at,
+            );
         }
     }
 }

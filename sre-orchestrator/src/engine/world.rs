@@ -251,7 +251,7 @@ pub(super) fn replicaset_owner(rs: &str) -> String {
 /// `<cronjob>-<scheduled time in minutes since the epoch>`
 /// (`report-builder-29164818` → `report-builder`); other Jobs are their
 /// own owner.
-fn job_owner(job: &str) -> String {
+pub(super) fn job_owner(job: &str) -> String {
     match job.rsplit_once('-') {
         Some((head, minutes))
             if minutes.len() >= 8 && minutes.bytes().all(|b| b.is_ascii_digit()) =>
@@ -574,7 +574,9 @@ impl World {
             } else {
                 2
             };
-            (rank, p.name.clone())
+            // Within a workload, its failing pods say why; healthy ones
+            // of an older revision say nothing new.
+            (rank, !p.unhealthy(), !is_new(p), p.name.clone())
         });
         for p in pods {
             // Two pods per workload tell as much as ten.
