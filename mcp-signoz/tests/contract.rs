@@ -600,6 +600,59 @@ async fn every_case_gives_the_same_answer_from_both_stores() {
         .await
         .unwrap();
     assert!(capped.starts_with("5 rows"), "{capped}");
+    // Keywords inside strings and comments are not statements.
+    let quoted = clickhouse
+        .query_sql(&sql(
+            "SELECT 'INTO OUTFILE ''x'' FORMAT CSV; SET readonly = 0' AS s, count() AS n \
+             FROM signoz_logs.distributed_logs_v2 /* SETTINGS readonly = 0 */ -- SYSTEM FLUSH LOGS",
+            None,
+        ))
+        .await
+        .unwrap();
+    assert!(quoted.contains("s\tn"), "{quoted}");
+    // What writes files, changes settings or reaches out is refused before
+    // ClickHouse sees it: the file is never written.
+    let outfile = std::env::temp_dir().join(format!("mcp-signoz-outfile-{}", std::process::id()));
+    let _ = std::fs::remove_file(&outfile);
+    let into_outfile = format!(
+        "SELECT span_id FROM signoz_traces.signoz_index_v3 INTO OUTFILE '{}'",
+        outfile.display()
+    );
+    let into_outfile_comment = format!(
+        "SELECT 1 FROM signoz_logs.distributed_logs_v2 INTO/* x */OUTFILE '{}' FORMAT CSV",
+        outfile.display()
+    );
+    for (bad, why) in [
+        (into_outfile.as_str(), "INTO OUTFILE"),
+        (into_outfile_comment.as_str(), "INTO OUTFILE"),
+        (
+            "SELECT count() FROM signoz_logs.distributed_logs_v2 FORMAT JSON",
+            "`FORMAT` clause",
+        ),
+        (
+            "SELECT count() FROM signoz_logs.distributed_logs_v2 SETTINGS readonly = 0",
+            "`SETTINGS`",
+        ),
+        ("SET readonly = 0", "only SELECT"),
+        ("SYSTEM FLUSH LOGS", "only SELECT"),
+        ("KILL QUERY WHERE 1 SYNC", "only SELECT"),
+        ("OPTIMIZE TABLE signoz_logs.logs_v2", "only SELECT"),
+        ("DETACH TABLE signoz_logs.logs_v2", "only SELECT"),
+        ("SELECT file('/etc/hostname')", "function `file(`"),
+        (
+            "SELECT * FROM remoteSecure('127.0.0.1:1', system.one)",
+            "function `remoteSecure(`",
+        ),
+        ("SELECT * FROM s3('http://127.0.0.1:1/x')", "function `s3(`"),
+    ] {
+        let err = clickhouse.query_sql(&sql(bad, None)).await.unwrap_err();
+        assert!(err.to_string().contains(why), "{bad}: {err}");
+    }
+    assert!(
+        !outfile.exists(),
+        "INTO OUTFILE wrote {}",
+        outfile.display()
+    );
     for (bad, why) in [
         (
             "SELECT * FROM system.users",

@@ -30,6 +30,7 @@ use crate::store::{Store, StoreError, StoreResult};
 mod ast;
 mod deps;
 pub mod endpoint;
+pub mod guard;
 
 pub use ast::check_ast;
 
@@ -823,12 +824,13 @@ impl Store for ClickHouseStore {
     }
 
     async fn raw_sql(&self, sql: &str, max_rows: usize) -> StoreResult<String> {
-        let sql = sql.trim().trim_end_matches(';').trim();
-        if sql.contains(';') {
-            return Err(StoreError::Invalid(
-                "one statement only (no `;` inside)".into(),
-            ));
-        }
+        // Lexically first, before anything reaches ClickHouse (even EXPLAIN):
+        // no INTO OUTFILE, FORMAT, SETTINGS, SET/SYSTEM/KILL/…, no functions
+        // that touch files or the network, one statement.
+        guard::check_sql(sql)?;
+        let sql = sql
+            .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
+            .trim();
         // Let ClickHouse's own parser say which tables the query reads.
         let explain = self.readonly(self.client.query_raw(&format!("EXPLAIN AST {sql}")), 1000);
         let ast = self.fetch_text(explain, "TSVRaw").await?;
