@@ -131,7 +131,12 @@ pub fn num(v: f64) -> String {
 }
 
 /// One line: newlines and tabs shown as `⏎` and spaces, cut to `max` chars.
+///
+/// Secrets are masked **before** the cut ([`clip`]): cut first, a token
+/// split at the boundary would no longer look like one to the kit's
+/// redaction, and its prefix would leak.
 pub fn one_line(text: &str, max: usize) -> String {
+    let text = mcp_kit::redact::redact(text);
     let mut out = String::with_capacity(text.len().min(max + 3));
     for (n, ch) in text.trim_end().chars().enumerate() {
         if n >= max {
@@ -146,6 +151,17 @@ pub fn one_line(text: &str, max: usize) -> String {
         }
     }
     out
+}
+
+/// At most `max` characters of `text`, with `…` when cut; secrets are
+/// masked before the cut (see [`one_line`]).
+pub fn clip(text: &str, max: usize) -> String {
+    let text = mcp_kit::redact::redact(text);
+    if text.chars().count() > max {
+        text.chars().take(max).chain(['…']).collect()
+    } else {
+        text.into_owned()
+    }
 }
 
 #[cfg(test)]
@@ -169,5 +185,23 @@ mod tests {
         assert_eq!(num(1234.5), "1234");
         assert_eq!(one_line("a\nb\tc", 100), "a ⏎ b c");
         assert_eq!(one_line("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn secrets_are_masked_before_the_cut() {
+        let token = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIn0.c2lnbmF0dXJlLXNlY3JldA";
+        for text in [
+            format!("upstream said 401: {token} was rejected"),
+            "login failed: password=Hunter2-Correct-Horse-Battery".to_string(),
+        ] {
+            // Every cut point, including those inside the secret.
+            for max in 20..text.len() {
+                for out in [one_line(&text, max), clip(&text, max)] {
+                    for leak in ["eyJhbGciOi", "Hunter2", "c2lnbmF0dXJl"] {
+                        assert!(!out.contains(leak), "cut at {max}: {out}");
+                    }
+                }
+            }
+        }
     }
 }

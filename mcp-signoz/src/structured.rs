@@ -205,14 +205,8 @@ fn context_of<'a>(pairs: impl Iterator<Item = (&'a str, String)>) -> Vec<(String
     pairs
         .filter(|(k, v)| !SKIP_KEYS.contains(k) && !v.is_empty() && !v.contains('\n'))
         .take(CONTEXT_FIELDS)
-        .map(|(k, v)| {
-            let short: String = if v.chars().count() > CONTEXT_CHARS {
-                v.chars().take(CONTEXT_CHARS).chain(['…']).collect()
-            } else {
-                v
-            };
-            (k.to_string(), short)
-        })
+        // Masked before the cut, so a cut secret cannot leak its prefix.
+        .map(|(k, v)| (k.to_string(), crate::render::clip(&v, CONTEXT_CHARS)))
         .collect()
 }
 

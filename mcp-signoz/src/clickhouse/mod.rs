@@ -860,7 +860,13 @@ impl ClickHouseStore {
             while let Some(chunk) = cursor.next().await.map_err(|e| self.ch_err(e))? {
                 out.extend_from_slice(&chunk);
                 if out.len() > limit {
-                    out.truncate(limit);
+                    // Whole lines only: a row cut inside a value could cut a
+                    // secret so that redaction no longer recognises it.
+                    let keep = out[..limit]
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |i| i + 1);
+                    out.truncate(keep);
                     break;
                 }
             }
