@@ -578,7 +578,7 @@ fn linked_namespaces(outputs: &[Output], home: Option<&str>) -> Vec<String> {
             if e.err_pct < 1.0 && e.p99_ms.is_none_or(|p| p < 250.0) {
                 continue;
             }
-            for name in [&e.caller, &e.callee] {
+            for (name, callee) in [(&e.caller, false), (&e.callee, true)] {
                 let name = name.trim_end_matches(" (db)");
                 let homes: Vec<&str> = world
                     .services
@@ -591,6 +591,15 @@ fn linked_namespaces(outputs: &[Output], home: Option<&str>) -> Vec<String> {
                     && let Some(ns) = homes.first()
                 {
                     add(ns);
+                }
+                // `postgresql (db)` names a system, not a Service: the one
+                // Service serving that system is the store.
+                if homes.is_empty() && e.db && callee {
+                    let serving: Vec<&super::world::Service> =
+                        world.services.iter().filter(|s| s.serves(name)).collect();
+                    if let [one] = serving.as_slice() {
+                        add(&one.namespace);
+                    }
                 }
             }
         }

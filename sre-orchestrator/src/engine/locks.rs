@@ -50,8 +50,19 @@ fn locking_statement(line: &str) -> Option<String> {
         )
         .ok()
     });
-    let c = re.as_ref()?.captures(line)?;
-    Some(c[1].to_string())
+    if let Some(c) = re.as_ref()?.captures(line) {
+        return Some(c[1].to_string());
+    }
+    // A schema migration tool at work: its DDL takes table locks even when
+    // the tool logs only the migration's name. The table is unknown ("").
+    static TOOL: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let tool = TOOL.get_or_init(|| {
+        Regex::new(
+            r#"Migrating schema "?[\w.]+"? to version|Running Changeset:|Running upgrade \S+ -> \S+|\bApplying [a-z_]+\.\d{4}_\w+|^== \d+ \w+: migrating|Applying migration `"#,
+        )
+        .ok()
+    });
+    tool.as_ref()?.is_match(line).then(String::new)
 }
 
 /// Whether `a` and `b` name the same table (`shop.orders` and `orders`).
@@ -77,7 +88,13 @@ pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) 
     let relation = victims
         .iter()
         .find_map(|&i| relation_in(&signals[i].detail));
-    let first_wait = victims.iter().filter_map(|&i| signals[i].at).min();
+    // Times from the per-bucket span tables are only the start of a 5-minute
+    // bucket: too coarse to order a pod's start against.
+    let first_wait = victims
+        .iter()
+        .filter(|&&i| signals[i].source != "signoz.service_health")
+        .filter_map(|&i| signals[i].at)
+        .min();
     // The holder: a pod whose logs show a locking statement, on the named
     // relation when there is one, started before the first wait.
     let holder = pack.of("logs").find_map(|o| {
@@ -90,17 +107,16 @@ pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) 
         }
         o.outcome.text.lines().find_map(|line| {
             let table = locking_statement(line)?;
-            relation
-                .as_deref()
-                .is_none_or(|r| same_table(r, &table))
-                .then(|| {
+            (table.is_empty() || relation.as_deref().is_none_or(|r| same_table(r, &table))).then(
+                || {
                     (
                         p.owner.clone(),
                         pod.to_string(),
                         table,
                         line.trim().to_string(),
                     )
-                })
+                },
+            )
         })
     });
     match holder {
@@ -110,7 +126,12 @@ pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) 
                 if same_component(&s.component, &owner) {
                     continue;
                 }
-                s.detail = format!("waits on a lock on {table} ({}): {}", s.component, s.detail);
+                let on = if table.is_empty() {
+                    "a migrated table"
+                } else {
+                    table.as_str()
+                };
+                s.detail = format!("waits on a lock on {on} ({}): {}", s.component, s.detail);
                 s.component = owner.clone();
             }
             let line: String = line.chars().take(200).collect();
@@ -119,9 +140,13 @@ pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) 
                 kind: "lock_contention",
                 weight: 5.0,
                 source: "k8s.logs".into(),
-                detail: format!(
-                    "pod {pod} started before the first lock wait and runs a statement that locks {table}: {line}"
-                ),
+                detail: if table.is_empty() {
+                    format!("pod {pod} started before the first lock wait and runs a schema migration: {line}")
+                } else {
+                    format!(
+                        "pod {pod} started before the first lock wait and runs a statement that locks {table}: {line}"
+                    )
+                },
                 at: world.pods.iter().find(|p| p.name == pod).and_then(|p| p.created),
             });
             Some(owner)
@@ -166,6 +191,15 @@ mod tests {
             Some("public.orders")
         );
         assert_eq!(locking_statement("SELECT * FROM providers"), None);
+        // Migration tools name the migration, not the table.
+        for line in [
+            r#"Migrating schema "public" to version "59 - add network token ref""#,
+            "INFO  [alembic.runtime.migration] Running upgrade 3f2a1b -> 9c8d7e, add index",
+            "  Applying orders.0042_add_status_index...",
+            "Running Changeset: db/changelog/042-add-column.yaml::42::dev",
+        ] {
+            assert_eq!(locking_statement(line).as_deref(), Some(""), "{line}");
+        }
         assert!(same_table("public.orders", "orders"));
         assert!(!same_table("orders", "order_items"));
     }

@@ -374,7 +374,11 @@ pub fn service_health(text: &str) -> ServiceHealth {
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("Entry spans per ") {
             in_buckets = true;
-            if let Some(secs) = rest.trim_end_matches(':').strip_suffix('m').and_then(|m| m.parse::<i64>().ok()) {
+            if let Some(secs) = rest
+                .trim_end_matches(':')
+                .strip_suffix('m')
+                .and_then(|m| m.parse::<i64>().ok())
+            {
                 h.bucket_secs = secs * 60;
             }
             continue;

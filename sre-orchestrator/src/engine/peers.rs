@@ -60,7 +60,7 @@ pub(super) fn connecting_to(line: &str) -> Option<String> {
 }
 /// Kinds whose failure sits on the far side of a call: a TLS error is about
 /// the server's certificate, a 401 about the credentials it refused.
-const PEER_SIDE: &[&str] = &[
+pub(super) const PEER_SIDE: &[&str] = &[
     "certificate_expired",
     "credentials_expired",
     "dependency_unreachable",

@@ -672,13 +672,30 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
 
     // What the clients report about their data store is the store's (after
     // the path check above, which it explains).
-    peers.extend(super::stores::attribute(
-        &mut ctx.signals,
-        &edges,
-        pack,
-        &world,
-    ));
+    for (client, store) in super::stores::attribute(&mut ctx.signals, &edges, pack, &world) {
+        ctx.blames.insert(client, store.clone());
+        if !peers.contains(&store) {
+            peers.push(store);
+        }
+    }
     super::across::attribute(&mut ctx.signals, &world);
+    // A service whose new errors are about another component fails through
+    // it: its own error templates and latency are consequences, not rivals,
+    // once that component shows a cause of substance.
+    for (victim, culprit) in &ctx.blames {
+        let substantive = ctx.signals.iter().any(|s| {
+            same_component(&s.component, culprit) && !SYMPTOMS.contains(&s.kind) && s.weight >= 2.0
+        });
+        if !substantive {
+            continue;
+        }
+        for s in ctx.signals.iter_mut().filter(|s| {
+            same_component(&s.component, victim)
+                && matches!(s.kind, "new_error" | "error_surge" | "latency_regression")
+        }) {
+            s.weight *= 0.5;
+        }
+    }
 
     // Combine: a new error template in a service that was just deployed is
     // a bad deploy.
@@ -722,7 +739,9 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         let degraded_before = health
             .and_then(|h| {
                 let start = ctx.clock(h.degraded_since()?)?;
-                start.checked_add(SignedDuration::from_secs(h.bucket_secs)).ok()
+                start
+                    .checked_add(SignedDuration::from_secs(h.bucket_secs))
+                    .ok()
             })
             .is_some_and(|end| d.at.is_some_and(|at| at >= end));
         // A service that waits on a degraded dependency is degraded through

@@ -55,21 +55,84 @@ fn store_workload(system: &str, world: &World, pack: &EvidencePack) -> Option<St
         .map(|p| p.owner.as_str())
         .filter(|o| o.contains(stem))
         .collect();
-    match owners.len() {
-        1 => owners.into_iter().next().map(str::to_string),
-        _ => None,
+    if owners.len() == 1 {
+        return owners.into_iter().next().map(str::to_string);
     }
+    // The one Service serving the system (by its well-known port or port
+    // name), and the workload behind it.
+    let serving: Vec<&super::world::Service> =
+        world.services.iter().filter(|s| s.serves(system)).collect();
+    let [svc] = serving.as_slice() else {
+        return None;
+    };
+    let behind = world
+        .pods
+        .iter()
+        .find(|p| p.namespace == svc.namespace && super::world::selects(&svc.selector, &p.labels))
+        .map(|p| p.owner.clone());
+    Some(behind.unwrap_or_else(|| svc.name.clone()))
 }
 
 /// Moves data-store-side signals from the client to its data store; returns
-/// the stores they moved to.
+/// (client, store) for each move.
 pub fn attribute(
     signals: &mut [Signal],
     edges: &[Edge],
     pack: &EvidencePack,
     world: &World,
-) -> Vec<String> {
+) -> Vec<(String, String)> {
     let mut moved = Vec::new();
+    // A full volume seen on the volume itself (a claim's free bytes) is the
+    // workload's that mounts it; a client that mounts nothing and relays
+    // `No space left on device` from its database reports that workload's
+    // disk.
+    let claim_owner = |name: &str| {
+        world
+            .pods
+            .iter()
+            .find(|p| p.claims.iter().any(|c| c == name))
+            .map(|p| p.owner.clone())
+    };
+    for s in signals.iter_mut().filter(|s| s.kind == "volume_full") {
+        if let Some(owner) = claim_owner(&s.component) {
+            s.component = owner;
+        }
+    }
+    let full_volumes: BTreeSet<String> = signals
+        .iter()
+        .filter(|s| s.kind == "volume_full")
+        .filter(|s| {
+            world
+                .pods
+                .iter()
+                .any(|p| p.owner == s.component && !p.claims.is_empty())
+        })
+        .map(|s| s.component.clone())
+        .collect();
+    let mounts_nothing = |c: &str| {
+        world
+            .pods
+            .iter()
+            .filter(|p| same_component(&p.owner, c))
+            .all(|p| p.claims.is_empty())
+    };
+    for s in signals.iter_mut().filter(|s| s.kind == "volume_full") {
+        if full_volumes.len() == 1
+            && !full_volumes.contains(&s.component)
+            && mounts_nothing(&s.component)
+            && edges
+                .iter()
+                .any(|e| e.db && same_component(&e.caller, &s.component))
+            && let Some(store) = full_volumes.iter().next()
+        {
+            s.detail = format!("{} reports it: {}", s.component, s.detail);
+            let pair = (s.component.clone(), store.clone());
+            s.component = store.clone();
+            if !moved.contains(&pair) {
+                moved.push(pair);
+            }
+        }
+    }
     for s in signals.iter_mut().filter(|s| STORE_SIDE.contains(&s.kind)) {
         let detail = s.detail.to_lowercase();
         // The client's database calls; the troubled one when there are
@@ -96,9 +159,10 @@ pub fn attribute(
             continue;
         }
         s.detail = format!("{} reports it: {}", s.component, s.detail);
-        s.component = store.clone();
-        if !moved.contains(&store) {
-            moved.push(store);
+        let pair = (s.component.clone(), store.clone());
+        s.component = store;
+        if !moved.contains(&pair) {
+            moved.push(pair);
         }
     }
     moved
@@ -157,7 +221,8 @@ mod tests {
             signal("orders", "new_error", "boom"),
         ];
         let moved = attribute(&mut signals, &edges, &EvidencePack::default(), &world);
-        assert_eq!(moved, vec!["mongo".to_string()]);
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].1, "mongo");
         assert_eq!(signals[0].component, "mongo");
         assert_eq!(signals[1].component, "orders");
         // Two candidate stores: the client keeps it.

@@ -268,7 +268,15 @@ pub(super) fn read_span_errors(
             else {
                 continue;
             };
-            let (component, _) = culprit(&hit, &message, service, world, &known, &book);
+            let (mut component, _) = culprit(&hit, &message, service, world, &known, &book);
+            // A span status often omits the peer its logs name
+            // (`[Errno -2] Name or service not known`): the logs say who.
+            if same_component(&component, service)
+                && super::peers::PEER_SIDE.contains(&kind)
+                && let Some(named) = ctx.blames.get(service)
+            {
+                component = named.clone();
+            }
             if !same_component(&component, service) {
                 ctx.blames.insert(service.to_string(), component.clone());
             }

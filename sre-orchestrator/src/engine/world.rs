@@ -86,6 +86,32 @@ pub struct Service {
     pub selector: BTreeMap<String, String>,
     /// ClusterIP.
     pub cluster_ip: Option<String>,
+    /// Ports: (name, port).
+    pub ports: Vec<(String, u64)>,
+}
+
+impl Service {
+    /// Whether it serves a database or broker system as OpenTelemetry names
+    /// it (`db.system`: `postgresql`, `mongodb`…): by the system's
+    /// well-known port or a port named after it. A client's spans name the
+    /// system, not the Service; this is how an engineer finds the one.
+    pub fn serves(&self, system: &str) -> bool {
+        let (port, stem) = match system {
+            "postgresql" => (5432, "postgres"),
+            "mongodb" => (27017, "mongo"),
+            "redis" => (6379, "redis"),
+            "mysql" | "mariadb" => (3306, "mysql"),
+            "elasticsearch" | "opensearch" => (9200, "search"),
+            "cassandra" => (9042, "cql"),
+            "kafka" => (9092, "kafka"),
+            "rabbitmq" => (5672, "amqp"),
+            "memcached" => (11211, "memcache"),
+            _ => return false,
+        };
+        self.ports
+            .iter()
+            .any(|(name, p)| *p == port || name.to_lowercase().contains(stem))
+    }
 }
 
 /// One NetworkPolicy's ingress side (matchLabels only; expressions and IP
@@ -436,6 +462,21 @@ impl World {
                         cluster_ip: str_at(&doc, "/spec/clusterIP")
                             .filter(|ip| *ip != "None")
                             .map(str::to_string),
+                        ports: doc
+                            .pointer("/spec/ports")
+                            .and_then(Value::as_array)
+                            .map(|ports| {
+                                ports
+                                    .iter()
+                                    .filter_map(|p| {
+                                        Some((
+                                            str_at(p, "/name").unwrap_or("").to_string(),
+                                            p.get("port")?.as_u64()?,
+                                        ))
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     }),
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
                     "events" => w.events.push(event_from(&doc)),
