@@ -3,9 +3,10 @@
 //! Tools need channel names (the allowlist and people speak in names, the API
 //! in IDs) and user names (a history line that says `U02AB3CD4` helps nobody).
 //! Listing a large workspace takes many paginated calls, so the caches fill
-//! in a background task after start-up ([`Directory::warm`]) and never delay
-//! `initialize` — a peer server that lists every user before answering keeps
-//! its host waiting for minutes. A tool that needs a channel before the warm-up
+//! in a background task ([`Directory::warm`]) started by the first tool call
+//! that needs Slack — never at start-up (a server touches no backend before
+//! its first tool call), and never delaying a reply: a peer server that
+//! lists every user before answering keeps its host waiting for minutes. A tool that needs a channel before the warm-up
 //! finished loads the list itself (once, shared); an unknown user is looked
 //! up with `users.info` and remembered.
 
@@ -69,6 +70,8 @@ pub struct Directory {
     channels: Arc<RwLock<Option<Arc<ChannelIndex>>>>,
     channel_load: Arc<tokio::sync::Mutex<()>>,
     users: Arc<RwLock<HashMap<String, String>>>,
+    /// Whether the whole user list was loaded once (by [`Directory::warm`]).
+    users_loaded: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn channel_from(info: &SlackChannelInfo) -> Channel {
@@ -120,6 +123,7 @@ impl Directory {
             channels: Arc::new(RwLock::new(None)),
             channel_load: Arc::new(tokio::sync::Mutex::new(())),
             users: Arc::new(RwLock::new(HashMap::new())),
+            users_loaded: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 
@@ -128,17 +132,22 @@ impl Directory {
         &self.api
     }
 
-    /// Fills both caches; meant for `tokio::spawn` after start-up. Failures
-    /// are logged, not fatal: tools retry on demand.
+    /// Fills both caches; meant for `tokio::spawn` on the first tool call.
+    /// What is already loaded (the channel list by a tool, the user list by
+    /// an earlier warm-up) is not loaded again. Failures are logged, not
+    /// fatal: tools retry on demand.
     pub async fn warm(self) {
         let started = Instant::now();
-        match self.reload_channels().await {
+        match self.channels().await.map(|c| c.len()) {
             Ok(n) => tracing::info!(
                 channels = n,
                 ms = started.elapsed().as_millis() as u64,
                 "channel cache warm"
             ),
             Err(error) => tracing::warn!(%error, "could not list channels in the background"),
+        }
+        if self.users_loaded.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
         }
         let started = Instant::now();
         match self.load_users().await {
@@ -165,12 +174,9 @@ impl Directory {
         for u in &users {
             cache.insert(u.id.0.clone(), user_display_name(u));
         }
+        self.users_loaded
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(n)
-    }
-
-    async fn reload_channels(&self) -> Result<usize, SlackError> {
-        let _guard = self.channel_load.lock().await;
-        self.reload_channels_locked().await
     }
 
     async fn reload_channels_locked(&self) -> Result<usize, SlackError> {

@@ -156,7 +156,7 @@ async fn main() {
         allowed_channels: cli.allowed_channels.clone(),
         writes_per_minute: cli.writes_per_minute,
     });
-    // Never delays `initialize`: the caches fill in the background.
-    server.spawn_warm_up();
+    // Nothing is contacted before the first tool call: that call starts
+    // filling the caches in the background (`SlackServer::spawn_warm_up`).
     mcp_kit::run_or_exit(server, &cli.kit).await;
 }

@@ -52,6 +52,9 @@ struct Inner {
     dir: Directory,
     allow: ChannelAllowlist,
     limiter: WriteLimiter,
+    /// Whether the cache warm-up was started (on the first tool call that
+    /// needs Slack, never at start-up).
+    warm_started: std::sync::atomic::AtomicBool,
 }
 
 /// Arguments of `post_message`.
@@ -240,6 +243,7 @@ impl SlackServer {
                 dir: Directory::new(api),
                 allow: ChannelAllowlist::new(&config.allowed_channels),
                 limiter: WriteLimiter::per_minute(config.writes_per_minute),
+                warm_started: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -253,10 +257,13 @@ impl SlackServer {
         self.inner.dir.api()
     }
 
-    /// Starts warming the caches in the background, if a bot token is set.
-    /// Returns at once.
+    /// Starts warming the caches in the background, if a bot token is set
+    /// and it was not started yet. Returns at once. The binary does not call
+    /// this at start-up (a server touches no backend before the first tool
+    /// call); the first tool call that needs Slack does.
     pub fn spawn_warm_up(&self) {
-        if self.api().has_bot_token() {
+        use std::sync::atomic::Ordering;
+        if self.api().has_bot_token() && !self.inner.warm_started.swap(true, Ordering::SeqCst) {
             tokio::spawn(self.inner.dir.clone().warm());
         }
     }
@@ -270,6 +277,7 @@ impl SlackServer {
         if !self.api().has_bot_token() {
             return Err(SlackError::NoBotToken.to_string());
         }
+        self.spawn_warm_up();
         let allow = &self.inner.allow;
         if allow.is_empty() {
             return Err("no channel is allowed: this server was started without \
@@ -471,6 +479,7 @@ impl SlackServer {
         if !self.api().has_user_token() {
             return Err(SlackError::NoUserToken.to_string());
         }
+        self.spawn_warm_up();
         if self.inner.allow.is_empty() {
             return Err(
                 "no channel is allowed: this server was started without --allowed-channels".into(),
@@ -549,6 +558,7 @@ impl SlackServer {
         if !self.api().has_bot_token() {
             return Err(SlackError::NoBotToken.to_string());
         }
+        self.spawn_warm_up();
         let allow = &self.inner.allow;
         if allow.is_empty() {
             return Err("no channel is allowed: this server was started without \
@@ -609,6 +619,7 @@ impl SlackServer {
         if !self.api().has_bot_token() {
             return Err(SlackError::NoBotToken.to_string());
         }
+        self.spawn_warm_up();
         let q = args.user.trim();
         let q = q
             .strip_prefix("<@")

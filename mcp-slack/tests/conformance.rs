@@ -152,8 +152,8 @@ impl Drop for Stdio_ {
 
 #[test]
 fn initialize_is_immediate_even_when_slack_hangs() {
-    // A "Slack" that accepts connections and never answers: the background
-    // cache warm-up hangs on it, and start-up must not notice.
+    // A "Slack" that accepts connections and never answers: start-up must
+    // not notice (it contacts nothing before the first tool call).
     let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api/", hang.local_addr().unwrap());
     let token = token_file("hang", fake::BOT_TOKEN);
@@ -169,6 +169,58 @@ fn initialize_is_immediate_even_when_slack_hangs() {
     assert!(took < Duration::from_secs(3), "initialize took {took:?}");
     let (list, _) = s.call(2, "tools/list", json!({}));
     assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 5);
+}
+
+/// Whether `listener` (non-blocking) has a connection waiting, within `wait`.
+fn connected(listener: &std::net::TcpListener, wait: Duration) -> bool {
+    let until = Instant::now() + wait;
+    loop {
+        match listener.accept() {
+            Ok(_) => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn no_connection_to_slack_before_the_first_tool_call() {
+    // A loopback "Slack" that only counts connections.
+    let slack = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    slack.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/api/", slack.local_addr().unwrap());
+    let token = token_file("lazy", fake::BOT_TOKEN);
+    let mut s = Stdio_::spawn(&[
+        "--slack-api-url",
+        &url,
+        "--slack-bot-token-file",
+        &token,
+        "--slack-user-token",
+        fake::USER_TOKEN,
+        "--allowed-channels",
+        "*",
+    ]);
+    s.initialize();
+    let (list, _) = s.call(2, "tools/list", json!({}));
+    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 5);
+    // Start-up used to list channels in the background at once.
+    assert!(
+        !connected(&slack, Duration::from_millis(1500)),
+        "the server connected to Slack before any tool call"
+    );
+    // A tool call reaches it (the answer does not matter: nothing answers).
+    s.send(
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params":
+        {"name": "list_channels", "arguments": {}}}),
+    );
+    assert!(
+        connected(&slack, Duration::from_secs(10)),
+        "a tool call did not reach Slack"
+    );
 }
 
 #[test]
