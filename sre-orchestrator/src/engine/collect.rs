@@ -197,26 +197,29 @@ pub async fn collect(
     // The cause often lives in another team's namespace: the database, the
     // platform component, the service whose certificate expired. The
     // namespaces the evidence points at are read like the alert's own.
-    let others = linked_namespaces(&outputs, ns.as_deref());
-    let mut round1b: Vec<(String, Value)> = Vec::new();
-    for other in &others {
+    let others = linked_namespaces(&outputs, ns.as_deref(), scope.service.as_deref());
+    let read_namespace = |other: &str, calls: &mut Vec<(String, Value)>| {
         if let Some(tool) = t("workload_health") {
-            round1b.push((tool, json!({ "namespace": other })));
+            calls.push((tool, json!({ "namespace": other })));
         }
         if let Some(tool) = t("events") {
-            round1b.push((
+            calls.push((
                 tool,
                 json!({ "namespace": other, "since": format!("{}s", scope.window_secs + 3600), "limit": 40 }),
             ));
         }
         if let Some(tool) = t("list") {
             for kind in ["pods", "networkpolicies", "events"] {
-                round1b.push((
+                calls.push((
                     tool.clone(),
                     json!({ "kind": kind, "namespace": other, "output": "json", "compact": true, "limit": PAGE }),
                 ));
             }
         }
+    };
+    let mut round1b: Vec<(String, Value)> = Vec::new();
+    for other in &others {
+        read_namespace(other, &mut round1b);
     }
     if !round1b.is_empty() {
         outputs.extend(run_round(source, round1b, observer).await);
@@ -396,6 +399,20 @@ pub async fn collect(
     outputs.extend(run_round(source, round2, observer).await);
     follow_pages(source, &mut outputs, observer).await;
 
+    // A cluster without telemetry names its peers only in the containers'
+    // own logs, read just now: their namespaces are read too.
+    let mut round3: Vec<(String, Value)> = Vec::new();
+    for other in linked_namespaces(&outputs, ns.as_deref(), scope.service.as_deref())
+        .iter()
+        .filter(|n| !others.contains(n))
+    {
+        read_namespace(other, &mut round3);
+    }
+    if !round3.is_empty() {
+        outputs.extend(run_round(source, round3, observer).await);
+        follow_pages(source, &mut outputs, observer).await;
+    }
+
     let mut gaps = source.gaps();
     // One gap per server and reason: five tools failing on one missing
     // kubeconfig is one problem.
@@ -532,7 +549,7 @@ const LINKED_NAMESPACES: usize = 3;
 /// the incident: named in an address in a log template or trace
 /// (`ledger.payments.svc`), or holding a Service that a troubled call of the
 /// service graph reaches (errors, or a slow p99).
-fn linked_namespaces(outputs: &[Output], home: Option<&str>) -> Vec<String> {
+fn linked_namespaces(outputs: &[Output], home: Option<&str>, subject: Option<&str>) -> Vec<String> {
     static DNS: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let dns = DNS.get_or_init(|| {
         regex::Regex::new(
@@ -550,8 +567,38 @@ fn linked_namespaces(outputs: &[Output], home: Option<&str>) -> Vec<String> {
             found.push(ns.to_string());
         }
     };
+    // The alert's namespace label can be the exporter's (kafka-exporter in
+    // `streaming` reporting consumer group `ledger-writer`): the subject
+    // lives where its Service or its pods are.
+    if let Some(subject) = subject {
+        let is_subject = |name: &str| super::rules::same_component(name, subject);
+        let mut homes: Vec<String> = world
+            .services
+            .iter()
+            .filter(|s| is_subject(&s.name))
+            .map(|s| s.namespace.clone())
+            .collect();
+        for o in outputs
+            .iter()
+            .filter(|o| o.name == "resource_usage" && !o.outcome.is_error)
+        {
+            for row in parse::table(&o.outcome.text, "NAMESPACE") {
+                if let (Some(ns), Some(pod)) = (row.get("NAMESPACE"), row.get("POD"))
+                    && is_subject(&super::rules::owner_of(pod))
+                    && !homes.contains(ns)
+                {
+                    homes.push(ns.clone());
+                }
+            }
+        }
+        if !homes.iter().any(|h| h == home)
+            && let Some(ns) = homes.first()
+        {
+            add(ns);
+        }
+    }
     for o in outputs.iter().filter(|o| {
-        matches!(o.name.as_str(), "log_patterns" | "search_traces") && !o.outcome.is_error
+        matches!(o.name.as_str(), "log_patterns" | "search_traces" | "logs") && !o.outcome.is_error
     }) {
         if let Some(re) = dns {
             for c in re.captures_iter(&o.outcome.text) {

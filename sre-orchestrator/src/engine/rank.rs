@@ -336,13 +336,24 @@ fn reach_factor(scope: &Scope, reach: &Reach, g: &Suspect) -> f64 {
 
 /// Cause before effect, and nothing from long before the window.
 fn onset_factor(reach: &Reach, g: &Suspect, horizon: Timestamp) -> f64 {
-    let times: Vec<Timestamp> = g
+    let own: Vec<Timestamp> = g
         .signals
         .iter()
         .filter(|s| s.weight > 0.0)
         .filter_map(|s| s.at)
         .collect();
-    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+    // A cause is no younger than the consequences folded into it: an
+    // undated finding (a missing setting in a crashed container's log)
+    // whose crash loop has been backing off for days is days old.
+    let folded: Vec<Timestamp> = g
+        .signals
+        .iter()
+        .filter(|s| s.weight == 0.0)
+        .filter_map(|s| s.at)
+        .collect();
+    let times = if own.is_empty() { &folded } else { &own };
+    let (Some(first), Some(last)) = (times.iter().chain(folded.iter()).min(), times.iter().max())
+    else {
         return 1.0;
     };
     let mut f = 1.0;
