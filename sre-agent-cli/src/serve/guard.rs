@@ -77,7 +77,7 @@ pub fn host_allowed(host: Option<&str>, allowed: &[String]) -> bool {
         return true;
     }
     let name = host_name(host);
-    name.parse::<IpAddr>().is_ok() || allowed.iter().any(|a| *a == name)
+    name.parse::<IpAddr>().is_ok() || allowed.contains(&name)
 }
 
 /// Middleware on every route: 403 for a `Host` not on the allowlist.

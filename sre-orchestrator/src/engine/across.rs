@@ -114,6 +114,9 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
         // What the cause makes its victims show.
         let shown = |k: &str| match kind {
             "noisy_neighbor" => k == "latency_regression",
+            // The replacements of a failed node's pods fail their
+            // readiness probes while they start elsewhere.
+            "node_failure" => matches!(k, "dependency_unreachable" | "probe_failing"),
             _ => k == "dependency_unreachable",
         };
         for s in signals

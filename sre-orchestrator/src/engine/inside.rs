@@ -452,6 +452,14 @@ pub fn read(
         };
         let name = e.object.as_str();
         let component = match e.object_kind.as_str() {
+            // The node controller's words on a pod (`NodeNotReady: Node is
+            // not ready`, a taint eviction) are about the pod's node.
+            "Pod" if kind_name == "node_failure" => world
+                .pods
+                .iter()
+                .find(|p| p.name == name)
+                .and_then(|p| p.node.clone())
+                .unwrap_or_else(|| world.owner(name)),
             "Pod" => world.owner(name),
             "ReplicaSet" => replicaset_owner(name),
             // A CronJob's run is that CronJob's failure.

@@ -566,6 +566,33 @@ mod tests {
     }
 
     #[test]
+    fn the_bucket_from_which_a_service_stayed_degraded() {
+        let text = "            RATE  CALLS   ERR%    P50    P95    P99
+window    0.02/s     31  29.0%  466ms  668ms  675ms
+baseline  0.02/s     83   0.0%  466ms  655ms  681ms
+Verdict: error rate up 29.0 points (0.0% → 29.0%).
+
+Entry spans per 2m:
+TIME      CALLS  ERRORS    ERR%    P50    P99
+19:09:46      3       0    0.0%  501ms  560ms
+19:11:46      4       2   50.0%  211ms  211ms
+19:13:46      3       0    0.0%  509ms  659ms
+19:15:46      4       2   50.0%  497ms  557ms
+19:17:46      3       3  100.0%  527ms  533ms
+19:19:46      2       2  100.0%  302ms  325ms
+
+Top erroring operations (all spans of the service):
+";
+        let h = service_health(text);
+        assert_eq!(h.bucket_secs, 120);
+        assert_eq!(h.buckets.len(), 6);
+        // 19:11:46 is bad and most buckets with calls after it are too.
+        assert_eq!(h.degraded_since(), Some("19:11:46"));
+        let calm = service_health(&text.replace("50.0%", "0.0%").replace("100.0%", "0.0%"));
+        assert_eq!(calm.degraded_since(), None);
+    }
+
+    #[test]
     fn revision_changes_and_service_health() {
         let history =
             "changes (newest first):\n  2 → 3 (45m ago): api image a → b; api env removed: X\n";

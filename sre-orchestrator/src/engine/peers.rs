@@ -79,12 +79,13 @@ pub fn implied_peer(kind: &str, line: &str) -> Option<String> {
 }
 
 /// The peer a line names, by URL, by the words of a failed call, or by the
-/// address it dialled (`dial tcp 10.96.175.57:8080`).
+/// address it dialled (Go's `dial tcp 10.96.175.57:8080`, Node's `connect
+/// ECONNREFUSED 10.96.175.57:80`).
 pub fn named_peer(line: &str) -> Option<String> {
     static DIAL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let dial = DIAL.get_or_init(|| {
         regex::Regex::new(
-            r"(?i)\b(?:dial tcp|connect to|connecting to)\s+(\d{1,3}(?:\.\d{1,3}){3})",
+            r"(?i)\b(?:dial tcp|connect to|connecting to|connect E[A-Z]+)\s+(\d{1,3}(?:\.\d{1,3}){3})",
         )
         .ok()
     });
@@ -177,6 +178,24 @@ pub fn peer_component(peer: &str, world: &World, known: &[String]) -> Option<Str
 #[cfg(test)]
 mod peer_tests {
     use super::*;
+
+    #[test]
+    fn a_dialled_address_is_the_peer() {
+        for (line, want) in [
+            (
+                "dial tcp 10.96.14.22:5432: connect: connection refused",
+                "10.96.14.22",
+            ),
+            (
+                "Error: connect ECONNREFUSED 172.20.103.68:80",
+                "172.20.103.68",
+            ),
+            ("connect ETIMEDOUT 10.0.3.7:6379", "10.0.3.7"),
+        ] {
+            assert_eq!(named_peer(line).as_deref(), Some(want), "{line}");
+        }
+        assert_eq!(named_peer("connection refused"), None);
+    }
 
     #[test]
     fn a_failed_call_names_its_peer_without_a_url() {

@@ -119,6 +119,8 @@ pub fn explains(cause: &str, effect: &str) -> bool {
         ("oom_killed", "probe_failing") => true,
         // An autoscaler that cannot add pods leaves each one at its limit.
         ("hpa_maxed" | "hpa_misconfigured", "cpu_throttling") => true,
+        // A consumer held at a (lowered) CPU limit falls behind.
+        ("cpu_throttling", "consumer_lag") => true,
         // The scheduler waits for the claim.
         ("pvc_unbound", "unschedulable") => true,
         // A pod that is never created or never scheduled is not failing a probe.

@@ -492,7 +492,9 @@ fn read_rollouts(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
                 );
             }
             for item in &change.items {
-                if let Some(lowered) = memory_lowered(item).filter(|_| item.contains("limits")) {
+                if let Some(lowered) =
+                    limit_lowered(item, "memory").filter(|_| item.contains("limits"))
+                {
                     ctx.signal(
                         name,
                         "oom_killed",
@@ -502,45 +504,55 @@ fn read_rollouts(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
                         at,
                     );
                 }
+                // A lowered CPU limit makes the same work take longer:
+                // throttling, and whatever waits on the service.
+                if let Some(lowered) =
+                    limit_lowered(item, "cpu").filter(|_| item.contains("limits"))
+                {
+                    ctx.signal(
+                        name,
+                        "cpu_throttling",
+                        2.0,
+                        &o.tool,
+                        format!("revision {} lowered the CPU limit: {lowered}", change.to),
+                        at,
+                    );
+                }
             }
         }
     }
 }
 
-/// `limits memory=512Mi → memory=256Mi` when the new value is lower.
-fn memory_lowered(item: &str) -> Option<String> {
-    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(
-            r"memory=([0-9.]+)([KMGT]i?)?\s*→\s*(?:[a-z,=0-9.]*,)?memory=([0-9.]+)([KMGT]i?)?",
-        )
-        .ok()
-    });
-    let c = re.as_ref()?.captures(item)?;
-    let bytes = |n: Option<regex::Match<'_>>, u: Option<regex::Match<'_>>| -> Option<f64> {
-        let n: f64 = n?.as_str().parse().ok()?;
-        let mult = match u.map(|m| m.as_str()) {
-            Some("Ki") => 1024.0,
-            Some("Mi") => 1024.0 * 1024.0,
-            Some("Gi") => 1024.0 * 1024.0 * 1024.0,
-            Some("K") => 1e3,
-            Some("M") => 1e6,
-            Some("G") => 1e9,
-            _ => 1.0,
+/// `limits cpu=2,memory=1Gi → cpu=500m,memory=768Mi`: the `resource`
+/// (`cpu` or `memory`) limit a rollout lowered, as `before → after`.
+fn limit_lowered(item: &str, resource: &str) -> Option<String> {
+    let (before, after) = item.split_once('→')?;
+    let quantity = |side: &str| -> Option<(String, f64)> {
+        let at = side.find(&format!("{resource}="))? + resource.len() + 1;
+        let text: String = side[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+            .collect();
+        let split = text
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len());
+        let n: f64 = text[..split].parse().ok()?;
+        let mult = match &text[split..] {
+            "m" => 1e-3,
+            "Ki" => 1024.0,
+            "Mi" => 1024.0 * 1024.0,
+            "Gi" => 1024.0 * 1024.0 * 1024.0,
+            "K" | "k" => 1e3,
+            "M" => 1e6,
+            "G" => 1e9,
+            "" => 1.0,
+            _ => return None,
         };
-        Some(n * mult)
+        Some((text, n * mult))
     };
-    let before = bytes(c.get(1), c.get(2))?;
-    let after = bytes(c.get(3), c.get(4))?;
-    (after < before).then(|| {
-        format!(
-            "{}{} → {}{}",
-            &c[1],
-            c.get(2).map_or("", |m| m.as_str()),
-            &c[3],
-            c.get(4).map_or("", |m| m.as_str())
-        )
-    })
+    let (b_text, b) = quantity(before)?;
+    let (a_text, a) = quantity(after)?;
+    (a < b).then(|| format!("{b_text} → {a_text}"))
 }
 
 /// Runs the rules over an evidence pack.
@@ -1056,13 +1068,23 @@ mod tests {
     }
 
     #[test]
-    fn only_lowered_memory_limits_count() {
+    fn only_lowered_limits_count() {
         assert_eq!(
-            memory_lowered("cart limits cpu=500m,memory=512Mi → cpu=500m,memory=256Mi").as_deref(),
+            limit_lowered(
+                "cart limits cpu=500m,memory=512Mi → cpu=500m,memory=256Mi",
+                "memory"
+            )
+            .as_deref(),
             Some("512Mi → 256Mi")
         );
         assert_eq!(
-            memory_lowered("cart limits memory=256Mi → memory=1Gi"),
+            limit_lowered("cart limits memory=256Mi → memory=1Gi", "memory"),
+            None
+        );
+        let item = "enricher limits cpu=2,memory=1Gi → cpu=500m,memory=768Mi";
+        assert_eq!(limit_lowered(item, "cpu").as_deref(), Some("2 → 500m"));
+        assert_eq!(
+            limit_lowered("enricher limits cpu=250m → cpu=1", "cpu"),
             None
         );
     }

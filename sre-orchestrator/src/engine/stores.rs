@@ -73,6 +73,25 @@ fn store_workload(system: &str, world: &World, pack: &EvidencePack) -> Option<St
     Some(behind.unwrap_or_else(|| svc.name.clone()))
 }
 
+/// A StatefulSet's claims are named `<template>-<statefulset>-<ordinal>`
+/// (`data-rabbitmq-0`): the StatefulSet is the known workload or Service
+/// that ends the name once the ordinal is off, when its pods were not read.
+fn statefulset_of_claim(claim: &str, world: &World) -> Option<String> {
+    let (stem, ordinal) = claim.rsplit_once('-')?;
+    if ordinal.is_empty() || !ordinal.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let known = world
+        .pods
+        .iter()
+        .map(|p| p.owner.as_str())
+        .chain(world.services.iter().map(|s| s.name.as_str()));
+    known
+        .filter(|k| stem.len() > k.len() && stem.ends_with(&format!("-{k}")))
+        .max_by_key(|k| k.len())
+        .map(str::to_string)
+}
+
 /// Moves data-store-side signals from the client to its data store; returns
 /// (client, store) for each move.
 pub fn attribute(
@@ -92,6 +111,7 @@ pub fn attribute(
             .iter()
             .find(|p| p.claims.iter().any(|c| c == name))
             .map(|p| p.owner.clone())
+            .or_else(|| statefulset_of_claim(name, world))
     };
     for s in signals.iter_mut().filter(|s| s.kind == "volume_full") {
         if let Some(owner) = claim_owner(&s.component) {
@@ -182,6 +202,58 @@ mod tests {
             detail: detail.into(),
             at: None,
         }
+    }
+
+    #[test]
+    fn a_full_claim_is_its_statefulsets_and_a_client_relays_it() {
+        let mut world = World::default();
+        world.services.push(super::super::world::Service {
+            name: "rabbitmq".into(),
+            ..Default::default()
+        });
+        world.pods.push(Pod {
+            name: "media-db-0".into(),
+            owner: "media-db".into(),
+            claims: vec!["data-media-db-0".into()],
+            ..Default::default()
+        });
+        world.pods.push(Pod {
+            name: "uploader-7d9f8-abcde".into(),
+            owner: "uploader".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            statefulset_of_claim("data-rabbitmq-0", &world).as_deref(),
+            Some("rabbitmq")
+        );
+        assert_eq!(statefulset_of_claim("rabbitmq-data", &world), None);
+        let edges = vec![Edge {
+            caller: "uploader".into(),
+            callee: "postgresql (db)".into(),
+            db: true,
+            err_pct: 40.0,
+            p99_ms: Some(8.0),
+            calls: 10.0,
+        }];
+        let mut signals = vec![
+            signal(
+                "data-media-db-0",
+                "volume_full",
+                "k8s.volume.available near 0",
+            ),
+            signal(
+                "uploader",
+                "volume_full",
+                "could not extend file: No space left on device",
+            ),
+        ];
+        let moved = attribute(&mut signals, &edges, &EvidencePack::default(), &world);
+        assert_eq!(signals[0].component, "media-db");
+        assert_eq!(signals[1].component, "media-db");
+        assert_eq!(
+            moved,
+            vec![("uploader".to_string(), "media-db".to_string())]
+        );
     }
 
     #[test]

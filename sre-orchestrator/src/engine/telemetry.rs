@@ -578,3 +578,30 @@ pub(super) fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_status_rows_keep_count_and_message() {
+        let text = "Top error messages (span status):
+<untrusted-data source=\"span status messages\">
+COUNT  OPERATION                  EXAMPLE TRACE                     MESSAGE
+    9  GET                        0f1b2593eb40212ddb76886c6ba6cc5e  Connection refused (cache-redis:6379)
+    3  GET /api/v3/wishlist/{id}  a3214e87eedf37b682872ad7b873cb84  System.Net.Http.HttpRequestException: 403 (Forbidden).
+</untrusted-data>";
+        let rows = span_error_rows(text);
+        assert_eq!(
+            rows,
+            vec![
+                (9.0, "Connection refused (cache-redis:6379)".to_string()),
+                (
+                    3.0,
+                    "System.Net.Http.HttpRequestException: 403 (Forbidden).".to_string()
+                ),
+            ]
+        );
+        assert!(span_error_rows("COUNT  OPERATION\n    9  GET  abc  x").is_empty());
+    }
+}
