@@ -132,6 +132,73 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
         }
     }
     signals.extend(left);
+    certificates(signals, world);
+}
+
+/// A cert-manager Certificate is named after what it serves
+/// (`session-allocator-tls`): the workload or Service of that name, when
+/// the cluster has one.
+fn certificate_owner(name: &str, world: &World) -> Option<String> {
+    let stem = [
+        "-server-tls",
+        "-mtls",
+        "-tls",
+        "-certificate",
+        "-cert",
+        "-crt",
+    ]
+    .iter()
+    .find_map(|suffix| name.strip_suffix(suffix))?;
+    world
+        .pods
+        .iter()
+        .map(|p| p.owner.as_str())
+        .chain(world.services.iter().map(|s| s.name.as_str()))
+        .find(|k| *k == stem)
+        .map(str::to_string)
+}
+
+/// An expired certificate is the failure of what presents it. A client's
+/// handshake error often names no host (`transport: authentication
+/// handshake failed: x509: certificate has expired`); when the cluster's
+/// failing Certificates belong to exactly one workload, that is the peer
+/// the clients' TLS failures are about.
+fn certificates(signals: &mut Vec<Signal>, world: &World) {
+    let is_workload = |c: &str| {
+        world.pods.iter().any(|p| p.owner == c) || world.services.iter().any(|s| s.name == c)
+    };
+    let mut owners: Vec<String> = Vec::new();
+    for s in signals
+        .iter_mut()
+        .filter(|s| s.kind == "certificate_expired" && !is_workload(&s.component))
+    {
+        if let Some(owner) = certificate_owner(&s.component, world) {
+            s.detail = format!("Certificate {} serves {owner}: {}", s.component, s.detail);
+            s.component = owner.clone();
+            if !owners.contains(&owner) {
+                owners.push(owner);
+            }
+        }
+    }
+    let [owner] = owners.as_slice() else {
+        return;
+    };
+    let mut left: Vec<Signal> = Vec::new();
+    for s in signals.iter_mut().filter(|s| {
+        s.kind == "certificate_expired"
+            && !same_component(&s.component, owner)
+            && is_workload(&s.component)
+    }) {
+        let mut stays = s.clone();
+        stays.weight *= LEFT_BEHIND;
+        left.push(stays);
+        s.detail = format!(
+            "{} calls {owner}, whose certificate failed: {}",
+            s.component, s.detail
+        );
+        s.component = owner.clone();
+    }
+    signals.extend(left);
 }
 
 #[cfg(test)]
@@ -169,5 +236,35 @@ mod tests {
         // A weak copy stays with the victim.
         let stays = signals.iter().find(|s| s.component == "db").unwrap();
         assert!((stays.weight - 4.0 * LEFT_BEHIND).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_failing_certificate_names_the_peer_of_hostless_handshake_errors() {
+        let mut world = World::default();
+        for (pod, owner) in [("allocator-0", "session-allocator"), ("mm-1", "matchmaker")] {
+            world.pods.push(Pod {
+                name: pod.into(),
+                owner: owner.into(),
+                ..Default::default()
+            });
+        }
+        let signal = |component: &str| Signal {
+            component: component.into(),
+            kind: "certificate_expired",
+            weight: 4.0,
+            source: "test".into(),
+            detail: "x".into(),
+            at: None,
+        };
+        let mut signals = vec![signal("session-allocator-tls"), signal("matchmaker")];
+        attribute(&mut signals, &world);
+        assert_eq!(signals[0].component, "session-allocator");
+        assert_eq!(signals[1].component, "session-allocator");
+        assert!(
+            signals
+                .iter()
+                .any(|s| s.component == "matchmaker" && s.weight < 4.0)
+        );
+        assert_eq!(certificate_owner("payments-tls", &world), None);
     }
 }

@@ -43,6 +43,9 @@ fn relation_in(text: &str) -> Option<String> {
 
 /// A statement that takes a table-level lock, and the table.
 fn locking_statement(line: &str) -> Option<String> {
+    // JSON log lines escape the quotes the tools print around names.
+    let unescaped = line.replace("\\\"", "\"");
+    let line = unescaped.as_str();
     static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
@@ -88,11 +91,9 @@ pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) 
     let relation = victims
         .iter()
         .find_map(|&i| relation_in(&signals[i].detail));
-    // Times from the per-bucket span tables are only the start of a 5-minute
-    // bucket: too coarse to order a pod's start against.
     let first_wait = victims
         .iter()
-        .filter(|&&i| signals[i].source != "signoz.service_health")
+        .filter(|&&i| !super::telemetry::coarse_time(&signals[i]))
         .filter_map(|&i| signals[i].at)
         .min();
     // The holder: a pod whose logs show a locking statement, on the named
@@ -197,6 +198,7 @@ mod tests {
             "INFO  [alembic.runtime.migration] Running upgrade 3f2a1b -> 9c8d7e, add index",
             "  Applying orders.0042_add_status_index...",
             "Running Changeset: db/changelog/042-add-column.yaml::42::dev",
+            r#"{"message": "Migrating schema \"public\" to version \"57 - add link\"", "level": "INFO"}"#,
         ] {
             assert_eq!(locking_statement(line).as_deref(), Some(""), "{line}");
         }

@@ -691,22 +691,38 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         }
     }
     super::across::attribute(&mut ctx.signals, &world);
-    // A service whose new errors are about another component fails through
-    // it: its own error templates and latency are consequences, not rivals,
-    // once that component shows a cause of substance.
-    for (victim, culprit) in &ctx.blames {
-        let substantive = ctx.signals.iter().any(|s| {
-            same_component(&s.component, culprit) && !SYMPTOMS.contains(&s.kind) && s.weight >= 2.0
-        });
-        if !substantive {
-            continue;
+    // A service whose errors are about another component that shows a
+    // cause of substance fails through it; so do the services above the
+    // deepest degraded one on the alert's call path (measured degraded, it
+    // explains those waiting on it). Their own error templates and latency
+    // are how the failure reaches the user, not rivals.
+    let mut victims: Vec<String> = ctx
+        .blames
+        .iter()
+        .filter(|(_, culprit)| {
+            ctx.signals.iter().any(|s| {
+                same_component(&s.component, culprit)
+                    && !SYMPTOMS.contains(&s.kind)
+                    && s.weight >= 2.0
+            })
+        })
+        .map(|(victim, _)| victim.clone())
+        .collect();
+    if let Some((deepest, above)) = path.split_last() {
+        for victim in above {
+            ctx.blames
+                .entry(victim.clone())
+                .or_insert_with(|| deepest.clone());
+            victims.push(victim.clone());
         }
-        for s in ctx.signals.iter_mut().filter(|s| {
-            same_component(&s.component, victim)
-                && matches!(s.kind, "new_error" | "error_surge" | "latency_regression")
-        }) {
-            s.weight *= 0.5;
-        }
+    }
+    victims.sort();
+    victims.dedup();
+    for s in ctx.signals.iter_mut().filter(|s| {
+        victims.iter().any(|v| same_component(&s.component, v))
+            && matches!(s.kind, "new_error" | "error_surge" | "latency_regression")
+    }) {
+        s.weight *= 0.5;
     }
 
     // Combine: a new error template in a service that was just deployed is
@@ -728,6 +744,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
                 .filter(|s| {
                     s.kind == kind && s.weight > 0.0 && same_component(&s.component, &d.component)
                 })
+                .filter(|s| !super::telemetry::coarse_time(s))
                 .filter_map(|s| s.at)
                 .min();
             matches!((first, d.at), (Some(f), Some(at)) if f < at - slack)
@@ -899,31 +916,73 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         .filter(|s| s.kind == "traffic_spike")
         .map(|s| s.component.clone())
         .collect();
+    // A probe that times out on a pod held at its CPU limit is the
+    // starvation showing, not a wrong probe.
+    let starved: Vec<String> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "cpu_throttling" && s.detail.contains("(throttled)"))
+        .map(|s| s.component.clone())
+        .collect();
+    let timing_out: Vec<String> = ctx
+        .signals
+        .iter()
+        .filter(|s| {
+            s.kind == "probe_failing"
+                && starved.iter().any(|c| same_component(c, &s.component))
+                && has(
+                    &s.detail.to_lowercase(),
+                    &["timeout", "timed out", "deadline exceeded"],
+                )
+        })
+        .map(|s| s.component.clone())
+        .collect();
+    for s in ctx.signals.iter_mut().filter(|s| {
+        s.kind == "probe_failing" && timing_out.iter().any(|c| same_component(c, &s.component))
+    }) {
+        s.kind = "cpu_throttling";
+        s.detail = format!("probe failing on a pod at its CPU limit: {}", s.detail);
+    }
     // A latent misconfiguration (an autoscaler that cannot read its target
     // or its metric) does no harm until the load comes: with a traffic
     // spike on the same workload, the spike is when it started to matter,
-    // however old the warnings are.
-    let spike_at = |c: &str| {
+    // however old the warnings are; without a measured spike, the moment
+    // its pods, left unscaled, started to starve.
+    let horizon_start = scope
+        .from()
+        .checked_sub(SignedDuration::from_hours(1))
+        .unwrap_or(scope.from());
+    let matters_since = |c: &str, kind: &str| {
         ctx.signals
             .iter()
-            .filter(|s| s.kind == "traffic_spike" && same_component(&s.component, c))
+            .filter(|s| s.kind == kind && s.weight > 0.0 && same_component(&s.component, c))
             .filter_map(|s| s.at)
+            .filter(|at| *at >= horizon_start)
             .min()
     };
-    let triggered: Vec<(usize, Option<Timestamp>)> = ctx
+    let triggered: Vec<(usize, Option<Timestamp>, &'static str)> = ctx
         .signals
         .iter()
         .enumerate()
-        .filter(|(_, s)| {
-            s.kind == "hpa_misconfigured" && spikes.iter().any(|c| same_component(c, &s.component))
+        .filter(|(_, s)| s.kind == "hpa_misconfigured")
+        .filter_map(|(i, s)| {
+            if spikes.iter().any(|c| same_component(c, &s.component)) {
+                Some((
+                    i,
+                    matters_since(&s.component, "traffic_spike"),
+                    "the traffic rose",
+                ))
+            } else {
+                matters_since(&s.component, "cpu_throttling")
+                    .map(|at| (i, Some(at), "its pods starved at their CPU limit"))
+            }
         })
-        .map(|(i, s)| (i, spike_at(&s.component)))
         .collect();
-    for (i, at) in triggered {
+    for (i, at, why) in triggered {
         let s = &mut ctx.signals[i];
         s.weight += 2.0;
         s.at = at;
-        s.detail = format!("{} (matters since the traffic rose)", s.detail);
+        s.detail = format!("{} (matters since {why})", s.detail);
     }
     for s in ctx.signals.iter_mut() {
         if s.kind == "hpa_maxed" && spikes.iter().any(|c| same_component(c, &s.component)) {

@@ -228,6 +228,13 @@ fn span_error_rows(text: &str) -> Vec<(f64, String)> {
         .collect()
 }
 
+/// Whether a signal's time is only the start of a `service_health` bucket
+/// (span-status signals): a lower bound minutes wide, too coarse to order
+/// against a rollout or a pod's start.
+pub(super) fn coarse_time(s: &Signal) -> bool {
+    s.source.ends_with("service_health")
+}
+
 /// What a failing service's spans say when they fail. A service without
 /// logs (or whose logs were not kept) still records why each request
 /// failed in its span status; a connection refused by a named peer, a 403
