@@ -32,6 +32,11 @@
 //! # token_field = "max_completion_tokens"   # or "max_tokens"
 //! # developer_role = true       # instructions as a `developer` message
 //! # reasoning_effort = "medium"
+//!
+//! [engine]
+//! # Your own signatures (the format of sre-orchestrator/signatures/*.toml),
+//! # in front of the built-in ones; relative to this file. Also --signatures.
+//! signatures = ["signatures/acme.toml"]
 //! ```
 //!
 //! Secrets never live in the file: it names the environment variables that
@@ -58,6 +63,20 @@ pub struct FileConfig {
     /// The LLM.
     #[serde(default)]
     pub llm: Option<LlmConfig>,
+    /// The deterministic engine.
+    #[serde(default)]
+    pub engine: EngineConfig,
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Signature files of your own (the format of
+    /// `sre-orchestrator/signatures/*.toml`), in front of the built-in
+    /// catalogue; relative paths are read from the config file's folder.
+    #[serde(default)]
+    pub signatures: Vec<PathBuf>,
 }
 
 /// One server in the file.
@@ -295,9 +314,33 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text)
-            .with_context(|| format!("config file {} is not valid", path.display()))
+        let mut file: FileConfig = toml::from_str(&text)
+            .with_context(|| format!("config file {} is not valid", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in &mut file.engine.signatures {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(file)
     }
+}
+
+/// Loads signature files in order (a later file wins over an earlier one)
+/// in front of the built-in catalogue and makes the result the engine's.
+/// A bad file is an error naming the file and line; nothing is installed.
+pub fn install_signatures(files: &[PathBuf]) -> Result<()> {
+    use sre_orchestrator::engine::signatures::Catalogue;
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut catalogue = Catalogue::builtin().clone();
+    for f in files {
+        let user = Catalogue::load(f).map_err(|e| anyhow::anyhow!("{e}"))?;
+        catalogue = catalogue.extended(user);
+    }
+    Catalogue::install(catalogue);
+    Ok(())
 }
 
 /// Finds one of our server binaries: next to this executable first (how

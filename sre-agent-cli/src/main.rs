@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sre_agent_cli::config::{FileConfig, LlmConfig, Temperature, server_binary};
+use sre_agent_cli::config::{self, FileConfig, LlmConfig, Temperature, server_binary};
 use sre_agent_cli::report::{self, ProgressDisplay};
 use sre_agent_cli::scenario::Scenario;
 use sre_agent_cli::{eval, exit};
@@ -96,6 +96,11 @@ struct SourceArgs {
     /// Per-tool-call timeout, seconds.
     #[arg(long, default_value_t = 30)]
     tool_timeout: u64,
+    /// A signature file of your own (repeatable; the format of
+    /// sre-orchestrator/signatures/*.toml), in front of the built-in
+    /// catalogue; also `[engine] signatures` in the config file.
+    #[arg(long = "signatures", value_name = "FILE")]
+    signatures: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +217,10 @@ struct EvalArgs {
     /// set, with the scenarios each set got right).
     #[arg(long)]
     write_baseline: Option<PathBuf>,
+    /// A signature file of your own (repeatable), in front of the built-in
+    /// catalogue, to measure what it changes.
+    #[arg(long = "signatures", value_name = "FILE")]
+    signatures: Vec<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -285,6 +294,14 @@ impl Setup {
             .map(Scenario::load)
             .transpose()
             .map_err(exit::bad_input)?;
+        let files: Vec<PathBuf> = file
+            .engine
+            .signatures
+            .iter()
+            .chain(&args.signatures)
+            .cloned()
+            .collect();
+        config::install_signatures(&files).map_err(exit::bad_input)?;
         Ok(Self { file, scenario })
     }
 }
@@ -615,6 +632,7 @@ async fn run_eval(args: EvalArgs) -> Result<u8> {
             args.format
         )));
     }
+    config::install_signatures(&args.signatures).map_err(exit::bad_input)?;
     let mut sets = Vec::new();
     for dir in &args.dirs {
         let scenarios = Scenario::discover(dir).map_err(exit::bad_input)?;

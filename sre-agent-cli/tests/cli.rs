@@ -496,3 +496,49 @@ fn a_question_whose_evidence_is_older_than_the_window_names_no_root_cause() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["rca"]["root_cause"]["component"], "cart");
 }
+
+#[test]
+fn signature_files_of_ones_own_load_from_flags_and_config_or_fail_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("ours.toml");
+    std::fs::write(
+        &good,
+        r#"[[signature]]
+id = "acme-ledger-lock"
+kind = "lock_contention"
+strength = 5
+stack = "acme/ledger"
+pattern = 'LEDGER-LOCK-\d+ held by'
+example = "E LEDGER-LOCK-42 held by nightly-batch"
+source = "our ledger service's lock manager"
+"#,
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[signature]]\nid = \"x\"\nkind = \"oom_killed\"\nstrength = 4\nstack = \"t\"\npattern = \"(unclosed\"\nexample = \"a\"\nsource = \"b\"\n",
+    )
+    .unwrap();
+    let demo = scenario("oom-after-limit-change");
+    let base = ["investigate", "--scenario", demo.as_str(), "--no-llm"];
+
+    let ok = agent(&[&base[..], &["--signatures", good.to_str().unwrap()]].concat());
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains("cart"), "{}", stdout(&ok));
+
+    let failed = agent(&[&base[..], &["--signatures", bad.to_str().unwrap()]].concat());
+    assert_eq!(failed.status.code(), Some(2), "{}", stderr(&failed));
+    let err = stderr(&failed);
+    assert!(err.contains("bad.toml") && err.contains("line 6"), "{err}");
+
+    // From the config file, relative to it.
+    let config = dir.path().join("sre-agent.toml");
+    std::fs::write(&config, "[engine]\nsignatures = [\"bad.toml\"]\n").unwrap();
+    let failed = agent(&[&base[..], &["--config", config.to_str().unwrap()]].concat());
+    assert_eq!(failed.status.code(), Some(2), "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("line 6"), "{}", stderr(&failed));
+    std::fs::write(&config, "[engine]\nsignatures = [\"ours.toml\"]\n").unwrap();
+    let ok = agent(&[&base[..], &["--config", config.to_str().unwrap()]].concat());
+    assert!(ok.status.success(), "{}", stderr(&ok));
+}

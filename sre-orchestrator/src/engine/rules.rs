@@ -569,7 +569,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     read_rollouts(&mut ctx, pack);
     let degraded = read_services(&mut ctx, pack);
     let world = super::world::World::from_pack(pack);
-    let catalogue = super::signatures::Catalogue::builtin();
+    let catalogue = super::signatures::Catalogue::active();
     read_patterns(&mut ctx, pack, &world, catalogue);
     read_span_errors(&mut ctx, pack, &world, catalogue);
     read_mongo(&mut ctx, pack, &degraded);

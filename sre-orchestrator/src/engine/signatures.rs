@@ -508,6 +508,9 @@ pub struct Catalogue {
     field_mask: u8,
 }
 
+/// The catalogue installed at start-up, if any (see [`Catalogue::active`]).
+static ACTIVE: OnceLock<Catalogue> = OnceLock::new();
+
 impl Catalogue {
     /// The built-in catalogue (`sre-orchestrator/signatures/*.toml`), parsed
     /// once.
@@ -521,6 +524,19 @@ impl Catalogue {
             Ok(c) => c,
             Err(e) => panic!("the built-in signature catalogue does not load: {e}"),
         })
+    }
+
+    /// The catalogue investigations use: the built-in one, or what
+    /// [`Catalogue::install`] set at start-up (the user's files in front).
+    pub fn active() -> &'static Catalogue {
+        ACTIVE.get().unwrap_or_else(|| Catalogue::builtin())
+    }
+
+    /// Makes `catalogue` the one every later investigation of this process
+    /// reads (the binary calls it once, after loading `--signatures` files).
+    /// False when one was installed already (the first stays).
+    pub fn install(catalogue: Catalogue) -> bool {
+        ACTIVE.set(catalogue).is_ok()
     }
 
     /// Parses a catalogue from TOML text; `origin` names it in errors (a
