@@ -20,6 +20,7 @@
 
 pub mod across;
 pub mod collect;
+pub mod combine;
 pub mod inside;
 pub mod kinds;
 pub mod locks;

@@ -1,0 +1,336 @@
+//! Signals that combine into a cause.
+//!
+//! The readers each say what one piece of evidence shows. Some causes only
+//! appear when two are read together, the way an engineer puts a rollout
+//! beside the errors that followed it: a new error template in a service
+//! just deployed is a bad deploy; evictions for lack of disk beside a node
+//! short of disk point at the node; a service starved of CPU beside a hot
+//! node's unbounded consumer points at the consumer; an autoscaler that
+//! cannot scale matters from the moment the load comes. Some signals are
+//! also demoted when another explains them: the services that fail through
+//! a dependency. Each function here is one such rule, run by
+//! [`super::rules::analyse`] after every reader.
+
+use std::collections::BTreeSet;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::parse::Edge;
+use super::rank::SYMPTOMS;
+use super::rules::{Ctx, Signal, has, same_component};
+
+/// Services that fail through another component: demoted (see the module
+/// docs).
+pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
+    // A service whose errors are about another component that shows a
+    // cause of substance fails through it; so do the services above the
+    // deepest degraded one on the alert's call path (measured degraded, it
+    // explains those waiting on it). Their own error templates and latency
+    // are how the failure reaches the user, not rivals.
+    let mut victims: Vec<String> = ctx
+        .blames
+        .iter()
+        .filter(|(_, culprit)| {
+            ctx.signals.iter().any(|s| {
+                same_component(&s.component, culprit)
+                    && !SYMPTOMS.contains(&s.kind)
+                    && s.weight >= 2.0
+            })
+        })
+        .map(|(victim, _)| victim.clone())
+        .collect();
+    if let Some((deepest, above)) = path.split_last() {
+        for victim in above {
+            ctx.blames
+                .entry(victim.clone())
+                .or_insert_with(|| deepest.clone());
+            victims.push(victim.clone());
+        }
+    }
+    victims.sort();
+    victims.dedup();
+    for s in ctx.signals.iter_mut().filter(|s| {
+        victims.iter().any(|v| same_component(&s.component, v))
+            && matches!(s.kind, "new_error" | "error_surge" | "latency_regression")
+    }) {
+        s.weight *= 0.5;
+    }
+}
+
+/// A rollout beside the trouble that followed it.
+pub(super) fn deploys(ctx: &mut Ctx<'_>, degraded: &[String], edges: &[Edge]) {
+    // Combine: a new error template in a service that was just deployed is
+    // a bad deploy.
+    let deployed: Vec<Signal> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "recent_deploy")
+        .cloned()
+        .collect();
+    for d in &deployed {
+        // Trouble that began before the rollout is not the rollout's doing
+        // (a crash loop for days, errors that started minutes earlier).
+        let slack = SignedDuration::from_mins(2);
+        let began_before = |kind: &str| {
+            let first = ctx
+                .signals
+                .iter()
+                .filter(|s| {
+                    s.kind == kind && s.weight > 0.0 && same_component(&s.component, &d.component)
+                })
+                .filter(|s| !super::telemetry::coarse_time(s))
+                .filter_map(|s| s.at)
+                .min();
+            matches!((first, d.at), (Some(f), Some(at)) if f < at - slack)
+        };
+        let errors: Vec<Signal> = ctx
+            .signals
+            .iter()
+            .filter(|s| {
+                same_component(&s.component, &d.component)
+                    && matches!(s.kind, "new_error" | "crash_loop")
+                    && !began_before(s.kind)
+            })
+            .cloned()
+            .collect();
+        let health = ctx
+            .health
+            .iter()
+            .find(|(name, _)| same_component(name, &d.component))
+            .map(|(_, h)| h);
+        // Degraded for a whole bucket before the rollout: it came after.
+        let degraded_before = health
+            .and_then(|h| {
+                let start = ctx.clock(h.degraded_since()?)?;
+                start
+                    .checked_add(SignedDuration::from_secs(h.bucket_secs))
+                    .ok()
+            })
+            .is_some_and(|end| d.at.is_some_and(|at| at >= end));
+        // A service that waits on a degraded dependency is degraded through
+        // it: that needs no rollout to explain.
+        let through_dependency = edges.iter().any(|e| {
+            !e.db
+                && same_component(&e.caller, &d.component)
+                && !same_component(&e.callee, &d.component)
+                && degraded.iter().any(|x| same_component(x, &e.callee))
+        });
+        let blames_other = ctx
+            .blames
+            .iter()
+            .any(|(victim, _)| same_component(victim, &d.component));
+        let failing = degraded.iter().any(|s| same_component(s, &d.component))
+            && !degraded_before
+            && !through_dependency
+            && !blames_other;
+        if !errors.is_empty() || failing {
+            let mut weight = 2.0;
+            if !errors.is_empty() {
+                weight += 2.5;
+            }
+            if failing {
+                weight += 1.5;
+            }
+            ctx.signal(
+                &d.component,
+                "bad_deploy",
+                weight,
+                &d.source,
+                d.detail.clone(),
+                d.at,
+            );
+            for e in errors {
+                ctx.signal(&d.component, "bad_deploy", 0.0, &e.source, e.detail, e.at);
+            }
+        }
+    }
+}
+
+/// Evictions and scheduling refusals caused by a node's pressure.
+pub(super) fn node_pressure(ctx: &mut Ctx<'_>) {
+    // Evictions for lack of disk or memory point at the node under that
+    // pressure.
+    let pressured: Vec<(String, &'static str)> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "node_failure")
+        .filter_map(|s| {
+            let d = s.detail.to_lowercase();
+            if d.contains("diskpressure") || d.contains("disk pressure") || d.contains("ephemeral")
+            {
+                Some((s.component.clone(), "disk"))
+            } else if d.contains("memorypressure") || d.contains("memory pressure") {
+                Some((s.component.clone(), "memory"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let evictions: Vec<Signal> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "evicted")
+        .cloned()
+        .collect();
+    let mut linked: BTreeSet<(String, String)> = BTreeSet::new();
+    for e in &evictions {
+        let d = e.detail.to_lowercase();
+        let resource = if d.contains("ephemeral") || d.contains("disk") {
+            "disk"
+        } else if d.contains("memory") {
+            "memory"
+        } else {
+            continue;
+        };
+        for (node, _) in pressured.iter().filter(|(_, r)| *r == resource) {
+            if linked.insert((node.clone(), e.component.clone())) {
+                ctx.signal(
+                    node,
+                    "node_failure",
+                    1.5,
+                    &e.source,
+                    format!(
+                        "{} — evicted for lack of {resource}, which {node} is short of",
+                        e.detail
+                    ),
+                    e.at,
+                );
+            }
+        }
+    }
+    // A pod the scheduler keeps off a node because of that node's condition
+    // taint (`node.kubernetes.io/disk-pressure`) is a casualty of the node.
+    let taints: &[(&str, &str)] = &[
+        ("node.kubernetes.io/disk-pressure", "disk"),
+        ("node.kubernetes.io/memory-pressure", "memory"),
+    ];
+    let mut casualties: Vec<Signal> = Vec::new();
+    for s in ctx.signals.iter_mut().filter(|s| s.kind == "unschedulable") {
+        let d = s.detail.to_lowercase();
+        for (taint, resource) in taints {
+            if !d.contains(taint) {
+                continue;
+            }
+            for (node, _) in pressured.iter().filter(|(_, r)| r == resource) {
+                casualties.push(Signal {
+                    component: node.clone(),
+                    kind: "node_failure",
+                    weight: 1.5,
+                    source: s.source.clone(),
+                    detail: format!(
+                        "{} — kept off {node} by its {resource}-pressure taint",
+                        s.detail
+                    ),
+                    at: s.at,
+                });
+                s.weight *= 0.5;
+            }
+        }
+    }
+    ctx.signals.extend(casualties);
+}
+
+/// Capacity: a noisy neighbour, a traffic spike, pods starved at their CPU
+/// limit, an autoscaler that cannot scale.
+pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
+    // A CPU-starved degraded service next to a hot node's unbounded
+    // consumer: the consumer is the cause.
+    let starved = ctx.signals.iter().any(|s| {
+        s.kind == "cpu_throttling" && degraded.iter().any(|d| same_component(d, &s.component))
+    });
+    let hot_neighbour = ctx
+        .signals
+        .iter()
+        .any(|s| s.kind == "noisy_neighbor" && s.detail.contains("CPU at"));
+    if starved && hot_neighbour {
+        for s in ctx.signals.iter_mut() {
+            if s.kind == "noisy_neighbor" && s.detail.contains("CPU at") {
+                s.weight += 3.0;
+            } else if s.kind == "cpu_throttling" {
+                // The starvation is how the neighbour hurts; it is not the cause.
+                s.weight *= 0.5;
+            }
+        }
+    }
+    // Traffic spike + HPA at max: capacity, not a bug.
+    let spikes: Vec<String> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "traffic_spike")
+        .map(|s| s.component.clone())
+        .collect();
+    // A probe that times out on a pod held at its CPU limit is the
+    // starvation showing, not a wrong probe.
+    let starved: Vec<String> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "cpu_throttling" && s.detail.contains("(throttled)"))
+        .map(|s| s.component.clone())
+        .collect();
+    let timing_out: Vec<String> = ctx
+        .signals
+        .iter()
+        .filter(|s| {
+            s.kind == "probe_failing"
+                && starved.iter().any(|c| same_component(c, &s.component))
+                && has(
+                    &s.detail.to_lowercase(),
+                    &["timeout", "timed out", "deadline exceeded"],
+                )
+        })
+        .map(|s| s.component.clone())
+        .collect();
+    for s in ctx.signals.iter_mut().filter(|s| {
+        s.kind == "probe_failing" && timing_out.iter().any(|c| same_component(c, &s.component))
+    }) {
+        s.kind = "cpu_throttling";
+        s.detail = format!("probe failing on a pod at its CPU limit: {}", s.detail);
+    }
+    // A latent misconfiguration (an autoscaler that cannot read its target
+    // or its metric) does no harm until the load comes: with a traffic
+    // spike on the same workload, the spike is when it started to matter,
+    // however old the warnings are; without a measured spike, the moment
+    // its pods, left unscaled, started to starve.
+    let horizon_start = ctx
+        .scope
+        .from()
+        .checked_sub(SignedDuration::from_hours(1))
+        .unwrap_or(ctx.scope.from());
+    let matters_since = |c: &str, kind: &str| {
+        ctx.signals
+            .iter()
+            .filter(|s| s.kind == kind && s.weight > 0.0 && same_component(&s.component, c))
+            .filter_map(|s| s.at)
+            .filter(|at| *at >= horizon_start)
+            .min()
+    };
+    let triggered: Vec<(usize, Option<Timestamp>, &'static str)> = ctx
+        .signals
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == "hpa_misconfigured")
+        .filter_map(|(i, s)| {
+            if spikes.iter().any(|c| same_component(c, &s.component)) {
+                Some((
+                    i,
+                    matters_since(&s.component, "traffic_spike"),
+                    "the traffic rose",
+                ))
+            } else {
+                matters_since(&s.component, "cpu_throttling")
+                    .map(|at| (i, Some(at), "its pods starved at their CPU limit"))
+            }
+        })
+        .collect();
+    for (i, at, why) in triggered {
+        let s = &mut ctx.signals[i];
+        s.weight += 2.0;
+        s.at = at;
+        s.detail = format!("{} (matters since {why})", s.detail);
+    }
+    for s in ctx.signals.iter_mut() {
+        if s.kind == "hpa_maxed" && spikes.iter().any(|c| same_component(c, &s.component)) {
+            s.weight += 3.0;
+        }
+    }
+}
