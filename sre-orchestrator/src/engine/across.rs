@@ -28,8 +28,10 @@ use super::world::{World, selects};
 const LEFT_BEHIND: f64 = 0.3;
 
 /// Moves the victims' signals that a blocking policy, a failed node or a
-/// noisy neighbour explains (see the module docs).
-pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
+/// noisy neighbour explains (see the module docs); returns (victim, cause)
+/// for each move.
+pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, String)> {
+    let mut moved: Vec<(String, String)> = Vec::new();
     let mut causes: Vec<(String, &'static str, Vec<String>, &'static str)> = Vec::new();
     for s in signals.iter() {
         match s.kind {
@@ -126,6 +128,10 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
             let mut stays = s.clone();
             stays.weight *= LEFT_BEHIND;
             left.push(stays);
+            let pair = (s.component.clone(), cause.clone());
+            if !moved.contains(&pair) {
+                moved.push(pair);
+            }
             s.detail = format!("{} {why} {cause}: {}", s.component, s.detail);
             s.component = cause.clone();
             s.kind = kind;
@@ -133,6 +139,7 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) {
     }
     signals.extend(left);
     certificates(signals, world);
+    moved
 }
 
 /// A cert-manager Certificate is named after what it serves

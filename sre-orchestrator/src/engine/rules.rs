@@ -233,7 +233,16 @@ pub(super) const POOL_CUES: &[&str] = &[
     "no available connection",
 ];
 pub(super) const THROTTLE_CUES: &[&str] = &["throttl", "cpu starved", "cpu starvation"];
-pub(super) const OOM_CUES: &[&str] = &["outofmemory", "out of memory", "heap space", "oom"];
+/// Not a bare "oom": it is inside "room", "zoom", "bloom".
+pub(super) const OOM_CUES: &[&str] = &[
+    "outofmemory",
+    "out of memory",
+    "heap space",
+    "oomkill",
+    "oom-kill",
+    "oom_kill",
+    "oom killer",
+];
 pub(super) const CONFIG_CUES: &[&str] = &[
     "environment variable",
     "env var",
@@ -684,13 +693,23 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
 
     // What the clients report about their data store is the store's (after
     // the path check above, which it explains).
-    for (client, store) in super::stores::attribute(&mut ctx.signals, &edges, pack, &world) {
+    let blamed: Vec<String> = ctx.blames.values().cloned().collect();
+    for (client, store) in super::stores::attribute(&mut ctx.signals, &edges, pack, &world, &blamed)
+    {
         ctx.blames.insert(client, store.clone());
         if !peers.contains(&store) {
             peers.push(store);
         }
     }
-    super::across::attribute(&mut ctx.signals, &world);
+    // A peer whose failure another component explains (its node failed, a
+    // policy blocks it) passes the blame on.
+    for (victim, cause) in super::across::attribute(&mut ctx.signals, &world) {
+        for culprit in ctx.blames.values_mut() {
+            if same_component(culprit, &victim) {
+                *culprit = cause.clone();
+            }
+        }
+    }
     super::combine::victims(&mut ctx, &path);
     super::combine::deploys(&mut ctx, &degraded, &edges);
     super::combine::node_pressure(&mut ctx);
@@ -735,13 +754,15 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         .filter(|at| *at >= window_start)
         .chain(scope.alert_at)
         .min();
-    // The nodes that matter: those of failing pods, of the subject, and of
-    // the services on the degraded path (a starved service logs nothing);
-    // every workload with a pod there is a neighbour.
+    // The nodes that matter: those of failing pods, of the subject, of the
+    // services on the degraded path (a starved service logs nothing) and of
+    // the peers the errors name (a store whose node died says nothing
+    // either); every workload with a pod there is a neighbour.
     let mut nodes = inside.nodes;
     for p in world.pods.iter().filter(|p| {
         path.iter()
             .chain(degraded.iter())
+            .chain(peers.iter())
             .any(|d| same_component(d, &p.owner))
     }) {
         if let Some(n) = &p.node {
@@ -830,6 +851,13 @@ mod tests {
             Some("payments-gateway")
         );
         assert_eq!(host_in("nothing here"), None);
+    }
+
+    #[test]
+    fn out_of_memory_cues_are_words_not_fragments() {
+        assert!(!has("get /v1/rooms/:room/messages: 500", OOM_CUES));
+        assert!(has("container was oomkilled", OOM_CUES));
+        assert!(has("java.lang.outofmemoryerror: java heap space", OOM_CUES));
     }
 
     #[test]

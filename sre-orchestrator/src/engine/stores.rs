@@ -22,7 +22,9 @@ use super::parse::Edge;
 use super::rules::{Signal, same_component};
 use super::world::World;
 
-/// Kinds whose cause sits in the data store a client talks to.
+/// Kinds whose cause sits in the data store a client talks to (and, see
+/// [`attribute`], a peerless `dependency_unreachable` whose only troubled
+/// calls go to one store).
 const STORE_SIDE: &[&str] = &["replication_lag"];
 
 /// The name stem a database system's workloads usually carry.
@@ -99,6 +101,7 @@ pub fn attribute(
     edges: &[Edge],
     pack: &EvidencePack,
     world: &World,
+    blamed: &[String],
 ) -> Vec<(String, String)> {
     let mut moved = Vec::new();
     // A full volume seen on the volume itself (a claim's free bytes) is the
@@ -153,7 +156,27 @@ pub fn attribute(
             }
         }
     }
-    for s in signals.iter_mut().filter(|s| STORE_SIDE.contains(&s.kind)) {
+    // A client that cannot reach something and names no one (ioredis'
+    // `Reached the max retries per request limit`, a driver's bare
+    // timeout), whose only troubled calls are to one data store: that store
+    // is what it cannot reach.
+    let troubled = |e: &Edge| e.err_pct >= 1.0 || e.p99_ms.is_some_and(|p| p >= 250.0);
+    let only_store_troubled = |c: &str| {
+        let mine: Vec<&Edge> = edges
+            .iter()
+            .filter(|e| same_component(&e.caller, c))
+            .collect();
+        mine.iter().filter(|e| e.db && troubled(e)).count() == 1
+            && !mine.iter().any(|e| !e.db && troubled(e))
+    };
+    // (A component other services' errors name is unreachable itself: its
+    // signals are theirs, not its own report.)
+    for s in signals.iter_mut().filter(|s| {
+        STORE_SIDE.contains(&s.kind)
+            || (s.kind == "dependency_unreachable"
+                && only_store_troubled(&s.component)
+                && !blamed.iter().any(|b| same_component(b, &s.component)))
+    }) {
         let detail = s.detail.to_lowercase();
         // The client's database calls; the troubled one when there are
         // several, or the one its error names.
@@ -166,10 +189,7 @@ pub fn attribute(
             .map(|e| e.callee.trim_end_matches(" (db)"))
             .find(|sys| detail.contains(stem(sys)))
             .or_else(|| {
-                let troubled: Vec<&&Edge> = calls
-                    .iter()
-                    .filter(|e| e.err_pct >= 1.0 || e.p99_ms.is_some_and(|p| p >= 250.0))
-                    .collect();
+                let troubled: Vec<&&Edge> = calls.iter().filter(|e| troubled(e)).collect();
                 (troubled.len() == 1).then(|| troubled[0].callee.trim_end_matches(" (db)"))
             });
         let Some(store) = system.and_then(|sys| store_workload(sys, world, pack)) else {
@@ -247,13 +267,56 @@ mod tests {
                 "could not extend file: No space left on device",
             ),
         ];
-        let moved = attribute(&mut signals, &edges, &EvidencePack::default(), &world);
+        let moved = attribute(&mut signals, &edges, &EvidencePack::default(), &world, &[]);
         assert_eq!(signals[0].component, "media-db");
         assert_eq!(signals[1].component, "media-db");
         assert_eq!(
             moved,
             vec![("uploader".to_string(), "media-db".to_string())]
         );
+    }
+
+    #[test]
+    fn a_client_that_names_no_one_cannot_reach_its_one_troubled_store() {
+        let mut world = World::default();
+        for (name, owner) in [
+            ("chat-redis-0", "chat-redis"),
+            ("chat-svc-7d9f8-abcde", "chat-svc"),
+        ] {
+            world.pods.push(Pod {
+                name: name.into(),
+                owner: owner.into(),
+                ..Default::default()
+            });
+        }
+        let edges = vec![Edge {
+            caller: "chat-svc".into(),
+            callee: "redis (db)".into(),
+            db: true,
+            err_pct: 60.0,
+            p99_ms: Some(11_000.0),
+            calls: 100.0,
+        }];
+        let unreachable = || {
+            vec![signal(
+                "chat-svc",
+                "dependency_unreachable",
+                "Reached the max retries per request limit (which is 20)",
+            )]
+        };
+        let mut signals = unreachable();
+        attribute(&mut signals, &edges, &EvidencePack::default(), &world, &[]);
+        assert_eq!(signals[0].component, "chat-redis");
+        // Named by others' errors: it is the unreachable one, not its store.
+        let mut signals = unreachable();
+        attribute(
+            &mut signals,
+            &edges,
+            &EvidencePack::default(),
+            &world,
+            &["chat-svc".to_string()],
+        );
+        assert_eq!(signals[0].component, "chat-svc");
     }
 
     #[test]
@@ -292,7 +355,7 @@ mod tests {
             ),
             signal("orders", "new_error", "boom"),
         ];
-        let moved = attribute(&mut signals, &edges, &EvidencePack::default(), &world);
+        let moved = attribute(&mut signals, &edges, &EvidencePack::default(), &world, &[]);
         assert_eq!(moved.len(), 1);
         assert_eq!(moved[0].1, "mongo");
         assert_eq!(signals[0].component, "mongo");
@@ -308,7 +371,7 @@ mod tests {
             "replication_lag",
             "waiting for replication timed out",
         )];
-        assert!(attribute(&mut signals, &edges, &EvidencePack::default(), &world).is_empty());
+        assert!(attribute(&mut signals, &edges, &EvidencePack::default(), &world, &[]).is_empty());
         assert_eq!(signals[0].component, "orders");
     }
 }
