@@ -104,6 +104,9 @@ pub(super) struct Ctx<'a> {
     /// Services whose new errors are about another component (the callee a
     /// failed call names): they fail through it.
     pub(super) blames: BTreeMap<String, String>,
+    /// Services that reported a failure on the far side of a call without
+    /// naming the far side (`connect ETIMEDOUT`, a driver's bare timeout).
+    pub(super) self_reports: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -572,6 +575,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         timeline: Vec::new(),
         health: BTreeMap::new(),
         blames: BTreeMap::new(),
+        self_reports: Vec::new(),
     };
     read_health(&mut ctx, pack);
     read_events(&mut ctx, pack);
@@ -693,8 +697,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
 
     // What the clients report about their data store is the store's (after
     // the path check above, which it explains).
-    let blamed: Vec<String> = ctx.blames.values().cloned().collect();
-    for (client, store) in super::stores::attribute(&mut ctx.signals, &edges, pack, &world, &blamed)
+    for (client, store) in
+        super::stores::attribute(&mut ctx.signals, &edges, pack, &world, &ctx.self_reports)
     {
         ctx.blames.insert(client, store.clone());
         if !peers.contains(&store) {

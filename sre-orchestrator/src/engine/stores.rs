@@ -101,7 +101,7 @@ pub fn attribute(
     edges: &[Edge],
     pack: &EvidencePack,
     world: &World,
-    blamed: &[String],
+    self_reports: &[String],
 ) -> Vec<(String, String)> {
     let mut moved = Vec::new();
     // A full volume seen on the volume itself (a claim's free bytes) is the
@@ -169,13 +169,13 @@ pub fn attribute(
         mine.iter().filter(|e| e.db && troubled(e)).count() == 1
             && !mine.iter().any(|e| !e.db && troubled(e))
     };
-    // (A component other services' errors name is unreachable itself: its
-    // signals are theirs, not its own report.)
+    // (Only when the client itself said so: a component that other
+    // services' errors name is unreachable itself, not its store.)
     for s in signals.iter_mut().filter(|s| {
         STORE_SIDE.contains(&s.kind)
             || (s.kind == "dependency_unreachable"
                 && only_store_troubled(&s.component)
-                && !blamed.iter().any(|b| same_component(b, &s.component)))
+                && self_reports.iter().any(|r| same_component(r, &s.component)))
     }) {
         let detail = s.detail.to_lowercase();
         // The client's database calls; the troubled one when there are
@@ -305,10 +305,6 @@ mod tests {
             )]
         };
         let mut signals = unreachable();
-        attribute(&mut signals, &edges, &EvidencePack::default(), &world, &[]);
-        assert_eq!(signals[0].component, "chat-redis");
-        // Named by others' errors: it is the unreachable one, not its store.
-        let mut signals = unreachable();
         attribute(
             &mut signals,
             &edges,
@@ -316,6 +312,10 @@ mod tests {
             &world,
             &["chat-svc".to_string()],
         );
+        assert_eq!(signals[0].component, "chat-redis");
+        // Not its own report (others' errors name it): it stays.
+        let mut signals = unreachable();
+        attribute(&mut signals, &edges, &EvidencePack::default(), &world, &[]);
         assert_eq!(signals[0].component, "chat-svc");
     }
 

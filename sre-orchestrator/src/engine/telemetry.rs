@@ -107,6 +107,10 @@ pub(super) fn read_patterns(
                 let (component, peer) = culprit(&hit, line, &service, world, &known, &book);
                 if !same_component(&component, &service) {
                     ctx.blames.insert(service.clone(), component.clone());
+                } else if super::peers::PEER_SIDE.contains(&kind)
+                    && !ctx.self_reports.contains(&service)
+                {
+                    ctx.self_reports.push(service.clone());
                 }
                 let weight = base - 4.0 + f64::from(hit.signature.strength) + volume;
                 // The peer is up but a policy drops this caller's packets.
@@ -286,6 +290,10 @@ pub(super) fn read_span_errors(
             }
             if !same_component(&component, service) {
                 ctx.blames.insert(service.to_string(), component.clone());
+            } else if super::peers::PEER_SIDE.contains(&kind)
+                && !ctx.self_reports.iter().any(|r| r == service)
+            {
+                ctx.self_reports.push(service.to_string());
             }
             // One signal per (culprit, kind): the table lists one message
             // per operation, the same failure several times.
