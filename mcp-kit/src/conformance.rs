@@ -83,6 +83,46 @@ pub fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free port: {e}"))
 }
 
+/// Runs `program` with `args` and only `env` (stdin kept open, stdout
+/// discarded) until it exits, killing it after `limit` (a server that wrongly
+/// starts would otherwise wait on stdin forever); its exit code (`None` when
+/// killed) and stderr. For the start-up checks of every server: a bad
+/// setting must exit 2 with one clear line.
+pub fn run_to_exit(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Result<(Option<i32>, String), String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break child.wait().map_err(|e| e.to_string())?;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        stderr
+            .read_to_string(&mut err)
+            .map_err(|e| format!("cannot read stderr: {e}"))?;
+    }
+    Ok((status.code(), err))
+}
+
 /// A child process killed when dropped.
 pub struct ChildGuard(pub Child);
 

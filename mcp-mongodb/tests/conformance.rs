@@ -78,40 +78,10 @@ fn starting_without_a_source_says_what_to_pass() {
     );
 }
 
-/// Runs the binary with `args` and `env` only; its exit code and stderr. A
-/// server that wrongly starts is stopped after 20 s (stdin stays open).
+/// Runs the binary with `args` and `env` only; its exit code and stderr.
 fn run_binary(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    use std::io::Read;
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
+    mcp_kit::conformance::run_to_exit(BIN.as_ref(), args, env, std::time::Duration::from_secs(20))
         .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (status.code(), err)
 }
 
 #[test]

@@ -7,8 +7,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mcp_signoz::model::{SECOND, Telemetry};
 use mcp_signoz::ops::*;
@@ -306,34 +305,13 @@ async fn a_reversed_time_range_names_both_ends() {
 
 /// Runs the binary with `args` and a clean environment; its exit code and stderr.
 fn run_binary(args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-signoz"))
-        .args(args)
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (status.code(), err)
+    mcp_kit::conformance::run_to_exit(
+        env!("CARGO_BIN_EXE_mcp-signoz").as_ref(),
+        args,
+        &[],
+        Duration::from_secs(20),
+    )
+    .unwrap()
 }
 
 #[test]

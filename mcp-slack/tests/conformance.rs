@@ -297,38 +297,9 @@ fn an_unreadable_token_file_is_a_clear_startup_error() {
     );
 }
 
-/// Runs the binary with `args` and `env` only; its exit code and stderr. A
-/// server that wrongly starts is stopped after 20 s (stdin stays open).
+/// Runs the binary with `args` and `env` only; its exit code and stderr.
 fn run_binary(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    use std::io::Read;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (status.code(), err)
+    mcp_kit::conformance::run_to_exit(BIN.as_ref(), args, env, Duration::from_secs(20)).unwrap()
 }
 
 /// Arguments, environment, and what stderr must say.
