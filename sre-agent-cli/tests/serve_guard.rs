@@ -32,6 +32,25 @@ fn burst(n: usize) -> String {
     body.to_string()
 }
 
+/// A webhook POST with this content type and body (credentials added by
+/// the caller).
+fn webhook(
+    client: &reqwest::Client,
+    url: &str,
+    content_type: &str,
+    body: String,
+) -> reqwest::RequestBuilder {
+    client
+        .post(url)
+        .header("content-type", content_type)
+        .body(body)
+}
+
+/// The status a request gets.
+async fn status(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.unwrap().status().as_u16()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_closed_to_strangers_and_bounded() {
     let dir = tempfile::tempdir().unwrap();
@@ -55,45 +74,39 @@ async fn webhooks_are_closed_to_strangers_and_bounded() {
     let payload = alert_payload("guard-1", "GuardTest", "firing");
 
     // No credentials, wrong credentials.
-    let r = client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(payload.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let r = client
-        .post(&url)
-        .bearer_auth("not-the-token")
-        .header("content-type", "application/json")
-        .body(payload.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(
+        status(webhook(&client, &url, "application/json", payload.clone())).await,
+        401
+    );
+    assert_eq!(
+        status(
+            webhook(&client, &url, "application/json", payload.clone())
+                .bearer_auth("not-the-token")
+        )
+        .await,
+        401
+    );
 
     // A body a browser sends cross-site without a preflight.
-    let r = client
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .header("content-type", "text/plain")
-        .body(payload.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 415);
+    assert_eq!(
+        status(webhook(&client, &url, "text/plain", payload.clone()).bearer_auth(TOKEN)).await,
+        415
+    );
 
     // 2 MB.
-    let r = client
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .body(" ".repeat(2 * 1024 * 1024))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
+    assert_eq!(
+        status(
+            webhook(
+                &client,
+                &url,
+                "application/json",
+                " ".repeat(2 * 1024 * 1024)
+            )
+            .bearer_auth(TOKEN)
+        )
+        .await,
+        413
+    );
 
     // DNS rebinding: a foreign name is refused on every route; the names
     // the bot is given and IP literals are served.
@@ -124,22 +137,18 @@ async fn webhooks_are_closed_to_strangers_and_bounded() {
 
     // Basic auth with the token as password is accepted (Alertmanager's
     // http_config.basic_auth).
-    let r = client
-        .post(&url)
-        .basic_auth("alertmanager", Some(TOKEN))
-        .header("content-type", "application/json")
-        .body(payload.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(
+        status(
+            webhook(&client, &url, "application/json", payload.clone())
+                .basic_auth("alertmanager", Some(TOKEN))
+        )
+        .await,
+        200
+    );
 
     // 1,000 alerts in one burst: 59 more fit in this minute's bucket.
-    let r = client
-        .post(&url)
+    let r = webhook(&client, &url, "application/json", burst(1000))
         .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .body(burst(1000))
         .send()
         .await
         .unwrap();
@@ -148,15 +157,12 @@ async fn webhooks_are_closed_to_strangers_and_bounded() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["accepted"], 59, "{body}");
     // Another source has its own bucket.
-    let r = client
-        .post(server.url("/webhook/signoz"))
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .body(alert_payload("guard-signoz", "SignozGuard", "firing"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let signoz = server.url("/webhook/signoz");
+    let one = alert_payload("guard-signoz", "SignozGuard", "firing");
+    assert_eq!(
+        status(webhook(&client, &signoz, "application/json", one).bearer_auth(TOKEN)).await,
+        200
+    );
 
     let store = Store::connect(&db).await.unwrap();
     let incidents = store
