@@ -157,10 +157,7 @@ fn certificate_owner(name: &str, world: &World) -> Option<String> {
     .iter()
     .find_map(|suffix| name.strip_suffix(suffix))?;
     world
-        .pods
-        .iter()
-        .map(|p| p.owner.as_str())
-        .chain(world.services.iter().map(|s| s.name.as_str()))
+        .component_names()
         .find(|k| *k == stem)
         .map(str::to_string)
 }
@@ -171,9 +168,7 @@ fn certificate_owner(name: &str, world: &World) -> Option<String> {
 /// failing Certificates belong to exactly one workload, that is the peer
 /// the clients' TLS failures are about.
 fn certificates(signals: &mut Vec<Signal>, world: &World) {
-    let is_workload = |c: &str| {
-        world.pods.iter().any(|p| p.owner == c) || world.services.iter().any(|s| s.name == c)
-    };
+    let is_workload = |c: &str| world.component_names().any(|k| k == c);
     let mut owners: Vec<String> = Vec::new();
     for s in signals
         .iter_mut()

@@ -291,11 +291,7 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
     // spike on the same workload, the spike is when it started to matter,
     // however old the warnings are; without a measured spike, the moment
     // its pods, left unscaled, started to starve.
-    let horizon_start = ctx
-        .scope
-        .from()
-        .checked_sub(SignedDuration::from_hours(1))
-        .unwrap_or(ctx.scope.from());
+    let horizon_start = ctx.scope.horizon();
     let matters_since = |c: &str, kind: &str| {
         ctx.signals
             .iter()

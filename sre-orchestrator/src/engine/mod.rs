@@ -110,6 +110,14 @@ impl Scope {
             .checked_sub(SignedDuration::from_secs(self.window_secs as i64))
             .unwrap_or(self.now)
     }
+
+    /// An hour before the window: evidence older than this is the
+    /// baseline's, not the incident's (see [`rank`]).
+    pub fn horizon(&self) -> Timestamp {
+        self.from()
+            .checked_sub(SignedDuration::from_hours(1))
+            .unwrap_or(self.from())
+    }
 }
 
 /// A step of an investigation, for progress displays.

@@ -184,10 +184,7 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
         g.score = raw_score(&g.signals);
     }
     let mut groups = explain_away(groups);
-    let horizon = scope
-        .from()
-        .checked_sub(SignedDuration::from_hours(1))
-        .unwrap_or(scope.from());
+    let horizon = scope.horizon();
     for g in &mut groups {
         g.score *= reach_factor(scope, reach, g) * onset_factor(reach, g, horizon);
         if super::kinds::category(g.kind) == Some(scope.category) {
@@ -380,10 +377,7 @@ fn onset_factor(reach: &Reach, g: &Suspect, horizon: Timestamp) -> f64 {
 /// RCA then names leads, not a cause.
 pub fn verdict(scope: &Scope, suspects: &[Suspect], gaps: usize) -> Option<f64> {
     let top = suspects.first()?;
-    let horizon = scope
-        .from()
-        .checked_sub(SignedDuration::from_hours(1))
-        .unwrap_or(scope.from());
+    let horizon = scope.horizon();
     // Evidence older than the window never becomes the root cause.
     // It takes a signal of substance within the window. When the suspect's
     // substantial signals carry times, those times decide: an undated one

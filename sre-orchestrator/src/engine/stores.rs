@@ -83,12 +83,8 @@ fn statefulset_of_claim(claim: &str, world: &World) -> Option<String> {
     if ordinal.is_empty() || !ordinal.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let known = world
-        .pods
-        .iter()
-        .map(|p| p.owner.as_str())
-        .chain(world.services.iter().map(|s| s.name.as_str()));
-    known
+    world
+        .component_names()
         .filter(|k| stem.len() > k.len() && stem.ends_with(&format!("-{k}")))
         .max_by_key(|k| k.len())
         .map(str::to_string)

@@ -487,6 +487,15 @@ impl World {
         w
     }
 
+    /// The names of the workloads (pod owners) and Services read: what a
+    /// name found in an object's name can stand for.
+    pub fn component_names(&self) -> impl Iterator<Item = &str> {
+        self.pods
+            .iter()
+            .map(|p| p.owner.as_str())
+            .chain(self.services.iter().map(|s| s.name.as_str()))
+    }
+
     /// The owner of a pod, by name.
     pub fn owner(&self, pod: &str) -> String {
         self.pods
