@@ -46,6 +46,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::engine::rules::{Suspect, owner_of, same_component};
+use crate::engine::world::World;
 use crate::engine::{Deterministic, kinds};
 use crate::rca::{Risk, RootCause};
 
@@ -76,6 +77,8 @@ pub struct Book {
     items: Vec<Item>,
     names: BTreeSet<String>,
     namespace: Option<String>,
+    /// The cluster as read: where a named component lives.
+    world: World,
     det_root: Option<RootCause>,
     tool_results: usize,
 }
@@ -226,6 +229,7 @@ impl Book {
     pub fn from_engine(det: &Deterministic, namespace: Option<&str>) -> Self {
         let mut book = Book {
             namespace: namespace.map(str::to_string),
+            world: World::from_pack(&det.pack),
             det_root: (det.rca.root_cause.kind != "unknown").then(|| det.rca.root_cause.clone()),
             ..Book::default()
         };
@@ -420,7 +424,8 @@ impl Book {
                 score: 0.0,
                 signals: Vec::new(),
             };
-            kinds::remediation(&suspect, self.namespace.as_deref())
+            let ns = self.world.namespace_of(name).or(self.namespace.as_deref());
+            kinds::remediation(&suspect, ns)
                 .into_iter()
                 .find(|step| {
                     step.command.as_deref().is_some_and(|c| {

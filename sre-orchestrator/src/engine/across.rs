@@ -142,10 +142,55 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
     moved
 }
 
-/// A cert-manager Certificate is named after what it serves
-/// (`session-allocator-tls`): the workload or Service of that name, when
-/// the cluster has one.
+/// The Certificates that have expired by `now`, as evidence against
+/// themselves (what they serve is found by [`certificates`]). One that is
+/// merely failing to renew is still valid: not a cause of today's errors.
+pub fn expired_certificates(world: &World, now: jiff::Timestamp) -> Vec<Signal> {
+    world
+        .certificates
+        .iter()
+        .filter(|c| c.not_after.is_some_and(|t| t <= now))
+        .map(|c| Signal {
+            component: c.name.clone(),
+            kind: "certificate_expired",
+            weight: 5.0,
+            source: "k8s.certificates".into(),
+            detail: format!(
+                "Certificate {}/{} (for {}) expired at {}{}",
+                c.namespace,
+                c.name,
+                if c.dns_names.is_empty() {
+                    "no DNS name".to_string()
+                } else {
+                    c.dns_names.join(", ")
+                },
+                c.not_after.map(|t| t.to_string()).unwrap_or_default(),
+                c.not_ready
+                    .as_ref()
+                    .map(|r| format!("; {r}"))
+                    .unwrap_or_default()
+            ),
+            at: c.not_after,
+        })
+        .collect()
+}
+
+/// What a cert-manager Certificate serves: the Service its DNS names
+/// resolve to, else the workload or Service it is named after
+/// (`session-allocator-tls`), when the cluster has one.
 fn certificate_owner(name: &str, world: &World) -> Option<String> {
+    let served = world
+        .certificates
+        .iter()
+        .filter(|c| c.name == name)
+        .flat_map(|c| c.dns_names.iter())
+        .find_map(|dns| match world.resolve(dns) {
+            Some((Some(svc), _)) => Some(svc.name.clone()),
+            _ => None,
+        });
+    if served.is_some() {
+        return served;
+    }
     let stem = [
         "-server-tls",
         "-mtls",
@@ -169,14 +214,42 @@ fn certificate_owner(name: &str, world: &World) -> Option<String> {
 /// the clients' TLS failures are about.
 fn certificates(signals: &mut Vec<Signal>, world: &World) {
     let is_workload = |c: &str| world.component_names().any(|k| k == c);
+    // What cert-manager reported on an expired Certificate (or on one of
+    // its CertificateRequests, `NAME-<revision>`) says why it was not
+    // renewed: the same cause.
+    let expired = |component: &str| {
+        world.certificates.iter().any(|c| {
+            c.not_after.is_some()
+                && c.not_ready.is_some()
+                && (component == c.name
+                    || component
+                        .strip_prefix(c.name.as_str())
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+        })
+    };
     let mut owners: Vec<String> = Vec::new();
-    for s in signals
-        .iter_mut()
-        .filter(|s| s.kind == "certificate_expired" && !is_workload(&s.component))
-    {
-        if let Some(owner) = certificate_owner(&s.component, world) {
+    for s in signals.iter_mut().filter(|s| {
+        !is_workload(&s.component) && (s.kind == "certificate_expired" || expired(&s.component))
+    }) {
+        let certificate = world
+            .certificates
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|c| s.component.starts_with(c))
+            .max_by_key(|c| c.len())
+            .unwrap_or(&s.component)
+            .to_string();
+        if let Some(owner) = certificate_owner(&certificate, world) {
             s.detail = format!("Certificate {} serves {owner}: {}", s.component, s.detail);
             s.component = owner.clone();
+            if s.kind != "certificate_expired" {
+                // Why it was not renewed, not when it failed: that is
+                // its expiry, and weeks of failed renewals must not make
+                // the cause look older than the incident.
+                s.kind = "certificate_expired";
+                s.at = None;
+            }
             if !owners.contains(&owner) {
                 owners.push(owner);
             }
@@ -268,5 +341,83 @@ mod tests {
                 .any(|s| s.component == "matchmaker" && s.weight < 4.0)
         );
         assert_eq!(certificate_owner("payments-tls", &world), None);
+    }
+
+    #[test]
+    fn an_expired_certificate_is_found_on_the_service_its_dns_names_serve() {
+        use crate::engine::world::{Certificate, Service};
+        let mut world = World::default();
+        for (pod, owner, app) in [
+            ("gw-1", "smpp-gateway", "smpp"),
+            ("router-1", "router", "router"),
+        ] {
+            world.pods.push(Pod {
+                name: pod.into(),
+                owner: owner.into(),
+                namespace: "msg".into(),
+                labels: [("app".to_string(), app.to_string())].into(),
+                ..Default::default()
+            });
+        }
+        world.services.push(Service {
+            name: "smpp".into(),
+            namespace: "msg".into(),
+            selector: [("app".to_string(), "smpp".to_string())].into(),
+            ..Default::default()
+        });
+        let now: jiff::Timestamp = "2026-11-18T07:00:00Z".parse().unwrap();
+        let cert = |name: &str, not_after: &str| Certificate {
+            name: name.into(),
+            namespace: "msg".into(),
+            // Named after nothing in the cluster: only its DNS names tell.
+            dns_names: vec!["smpp.msg.svc.cluster.local".into()],
+            not_after: not_after.parse().ok(),
+            not_ready: Some("Ready=False Expired: Certificate has expired".into()),
+        };
+        world.certificates = vec![
+            cert("edge-cert-2026", "2026-11-18T06:52:00Z"),
+            // Still valid, renewal failing: not today's cause.
+            cert("other-cert", "2026-12-30T00:00:00Z"),
+        ];
+        let mut signals = expired_certificates(&world, now);
+        assert_eq!(signals.len(), 1);
+        assert!(
+            signals[0]
+                .detail
+                .contains("expired at 2026-11-18T06:52:00Z")
+        );
+        // cert-manager's reason on a CertificateRequest of that Certificate,
+        // and the client's hostless handshake error.
+        signals.push(Signal {
+            component: "edge-cert-2026-5".into(),
+            kind: "missing_config",
+            weight: 4.0,
+            source: "k8s.events".into(),
+            detail: "secrets \"ca-keypair\" not found".into(),
+            at: "2026-11-03T07:00:00Z".parse().ok(),
+        });
+        signals.push(Signal {
+            component: "router".into(),
+            kind: "certificate_expired",
+            weight: 4.0,
+            source: "test".into(),
+            detail: "x509: certificate has expired".into(),
+            at: None,
+        });
+        attribute(&mut signals, &world);
+        let on = |c: &str| {
+            signals
+                .iter()
+                .filter(|s| s.component == c && s.weight >= 4.0)
+                .count()
+        };
+        assert_eq!(on("smpp"), 3, "{signals:#?}");
+        // The renewal failures say why, not when: they do not date the cause.
+        assert!(
+            signals
+                .iter()
+                .filter(|s| s.component == "smpp" && s.source == "k8s.events")
+                .all(|s| s.at.is_none() && s.kind == "certificate_expired")
+        );
     }
 }

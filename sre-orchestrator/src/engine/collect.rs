@@ -156,6 +156,11 @@ pub async fn collect(
         );
     }
     if ns.is_some() {
+        // The namespaces' labels: what a policy's namespaceSelector matches.
+        push(
+            t("list"),
+            json!({ "kind": "namespaces", "output": "json", "compact": true, "limit": PAGE }),
+        );
         for kind in ["pods", "networkpolicies", "events"] {
             push(
                 t("list"),
@@ -402,11 +407,28 @@ pub async fn collect(
     // A cluster without telemetry names its peers only in the containers'
     // own logs, read just now: their namespaces are read too.
     let mut round3: Vec<(String, Value)> = Vec::new();
-    for other in linked_namespaces(&outputs, ns.as_deref(), scope.service.as_deref())
-        .iter()
-        .filter(|n| !others.contains(n))
-    {
+    let late = linked_namespaces(&outputs, ns.as_deref(), scope.service.as_deref());
+    for other in late.iter().filter(|n| !others.contains(n)) {
         read_namespace(other, &mut round3);
+    }
+    // A client that fails a TLS handshake: which certificate expired or
+    // failed to renew is written on the cert-manager Certificates (their
+    // `notAfter`, their Ready condition), the first thing an engineer lists.
+    if let Some(tool) = t("list")
+        && outputs
+            .iter()
+            .any(|o| !o.outcome.is_error && tls_failure(&o.outcome.text))
+    {
+        let mut read: Vec<&str> = ns.iter().map(String::as_str).collect();
+        read.extend(others.iter().chain(&late).map(String::as_str));
+        read.sort_unstable();
+        read.dedup();
+        for namespace in read {
+            round3.push((
+                tool.clone(),
+                json!({ "kind": CERTIFICATES, "namespace": namespace, "output": "json", "compact": true, "limit": PAGE }),
+            ));
+        }
     }
     if !round3.is_empty() {
         outputs.extend(run_round(source, round3, observer).await);
@@ -419,10 +441,12 @@ pub async fn collect(
     let mut failed: Vec<(String, String, Vec<String>)> = Vec::new();
     // A container with no previous instance, or not started yet, has no
     // logs: that is an answer, not a missing source.
-    for o in outputs
-        .iter()
-        .filter(|o| o.outcome.is_error && o.name != "logs")
-    {
+    // Nor is a cluster without cert-manager.
+    for o in outputs.iter().filter(|o| {
+        o.outcome.is_error
+            && o.name != "logs"
+            && o.args.get("kind").and_then(Value::as_str) != Some(CERTIFICATES)
+    }) {
         let server = o.tool.split_once('.').map_or("", |(s, _)| s).to_string();
         if gaps.iter().any(|g| g.source == server) {
             continue;
@@ -463,6 +487,25 @@ pub async fn collect(
         elapsed_ms: started.elapsed().as_millis() as u64,
         now: Some(scope.now),
     }
+}
+
+/// cert-manager's Certificates, by their fully qualified resource name
+/// (`certificates` alone could be another group's).
+pub const CERTIFICATES: &str = "certificates.cert-manager.io";
+
+/// Whether `text` reports a failed TLS handshake or certificate check, in
+/// the words of the common stacks (Go's crypto/tls and x509, OpenSSL,
+/// Java's JSSE, .NET, Node).
+fn tls_failure(text: &str) -> bool {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)x509:|certificate has expired|certificate verify failed|CERTIFICATE_VERIFY_FAILED|CERT_HAS_EXPIRED|handshake failed|SSLHandshakeException|PKIX path|certificate (?:is )?not yet valid|RemoteCertificateValidation|tls: (?:bad|unknown|expired) certificate",
+        )
+        .ok()
+    })
+    .as_ref()
+    .is_some_and(|re| re.is_match(text))
 }
 
 /// The `query_metric` calls for the metrics a signature reads (see
@@ -661,5 +704,32 @@ fn first_line(text: &str) -> String {
         format!("{}…", line.chars().take(200).collect::<String>())
     } else {
         line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tls_failure;
+
+    #[test]
+    fn tls_failures_are_recognised_in_the_words_of_each_stack() {
+        for line in [
+            // Go (crypto/tls, grpc-go)
+            r#"transport: authentication handshake failed: tls: failed to verify certificate: x509: certificate has expired or is not yet valid"#,
+            // Java (JSSE)
+            "javax.net.ssl.SSLHandshakeException: PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed",
+            // Python (ssl / requests)
+            "SSLError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)",
+            // Node
+            "Error: certificate has expired code: 'CERT_HAS_EXPIRED'",
+            // .NET
+            "The remote certificate is invalid because of errors in the certificate chain: NotTimeValid (RemoteCertificateValidationCallback)",
+        ] {
+            assert!(tls_failure(line), "{line}");
+        }
+        assert!(!tls_failure(
+            "dial tcp 10.0.0.1:5432: connect: connection refused"
+        ));
+        assert!(!tls_failure("GET /healthz 200 1ms"));
     }
 }

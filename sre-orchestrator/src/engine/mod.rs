@@ -27,6 +27,7 @@ pub mod locks;
 pub mod metrics;
 pub mod parse;
 pub mod peers;
+pub mod policy;
 pub mod rank;
 pub mod rules;
 pub mod signatures;
@@ -398,8 +399,16 @@ pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
             scope.service.as_deref().unwrap_or(&scope.alert_name)
         ),
     };
+    // Steps run where the cause lives, which is not always where the
+    // alert fired.
+    let world = world::World::from_pack(pack);
     let remediation = chosen
-        .map(|s| kinds::remediation(s, scope.namespace.as_deref()))
+        .map(|s| {
+            let ns = world
+                .namespace_of(&s.component)
+                .or(scope.namespace.as_deref());
+            kinds::remediation(s, ns)
+        })
         .unwrap_or_default();
     Rca {
         summary,

@@ -601,17 +601,27 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     // A data store's collection or table reached through a degraded client
     // (`slow COLLSCAN … from metadata-api`) is as close to the failing path
     // as that client.
+    // The client is slow because its queries are: it fails through the
+    // store (a blame, which demotes its own latency below).
+    let mut store_blames: Vec<(String, String)> = Vec::new();
     for s in ctx.signals.iter().filter(|s| {
         matches!(
             s.kind,
             "missing_index" | "lock_contention" | "replication_lag"
-        ) && degraded
-            .iter()
-            .any(|d| s.detail.contains(&format!(" from {d}")))
+        ) && s.weight >= 2.0
     }) {
-        if !peers.contains(&s.component) {
-            peers.push(s.component.clone());
+        for d in degraded
+            .iter()
+            .filter(|d| s.detail.contains(&format!(" from {d}")))
+        {
+            if !peers.contains(&s.component) {
+                peers.push(s.component.clone());
+            }
+            store_blames.push((d.clone(), s.component.clone()));
         }
+    }
+    for (client, store) in store_blames {
+        ctx.blames.entry(client).or_insert(store);
     }
     if let Some(holder) = super::locks::attribute(&mut ctx.signals, pack, &world) {
         peers.push(holder);
@@ -644,6 +654,13 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
                     "latency_regression" | "error_surge" | "new_error" | "probe_failing"
                 )
                 && s.weight >= 1.0
+        }) || ctx.blames.get(deepest).is_some_and(|culprit| {
+            // It fails through a component with a cause of its own.
+            ctx.signals.iter().any(|s| {
+                same_component(&s.component, culprit)
+                    && !SYMPTOMS.contains(&s.kind)
+                    && s.weight >= 2.0
+            })
         });
         let generic_weight = if explained {
             1.5
@@ -707,6 +724,10 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     }
     // A peer whose failure another component explains (its node failed, a
     // policy blocks it) passes the blame on.
+    for s in super::across::expired_certificates(&world, scope.now) {
+        ctx.event(s.at, "k8s.certificates", s.detail.clone());
+        ctx.signals.push(s);
+    }
     for (victim, cause) in super::across::attribute(&mut ctx.signals, &world) {
         for culprit in ctx.blames.values_mut() {
             if same_component(culprit, &victim) {

@@ -14,6 +14,8 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::collect::EvidencePack;
+use super::policy::policy_from;
+pub use super::policy::{Policy, PolicyPeer};
 use super::rules::{owner_of, same_component};
 
 /// One container's status.
@@ -114,51 +116,6 @@ impl Service {
     }
 }
 
-/// One NetworkPolicy's ingress side (matchLabels only; expressions and IP
-/// blocks are read as "may admit", so a policy is never blamed on a rule it
-/// cannot read).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Policy {
-    /// Name.
-    pub name: String,
-    /// Namespace.
-    pub namespace: String,
-    /// The pods it selects.
-    pub pod_selector: BTreeMap<String, String>,
-    /// Whether it restricts ingress.
-    pub ingress_restricted: bool,
-    /// Each `from` peer; `None` for a peer the engine cannot evaluate: it
-    /// may admit.
-    pub from: Vec<Option<PolicyPeer>>,
-    /// When it was created.
-    pub created: Option<Timestamp>,
-}
-
-/// A `from` peer the engine can evaluate.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PolicyPeer {
-    /// The namespace its pods must be in: the policy's own for a bare
-    /// `podSelector`, the one a `namespaceSelector` names by its
-    /// `kubernetes.io/metadata.name` label.
-    pub namespace: Option<String>,
-    /// The pod labels it requires (empty: every pod of that namespace).
-    pub pods: BTreeMap<String, String>,
-}
-
-impl Policy {
-    /// Whether it admits ingress from a pod of `namespace` with `labels`.
-    pub fn admits(&self, namespace: &str, labels: &BTreeMap<String, String>) -> bool {
-        !self.ingress_restricted
-            || self.from.iter().any(|f| match f {
-                None => true,
-                Some(peer) => {
-                    peer.namespace.as_deref().unwrap_or(&self.namespace) == namespace
-                        && selects(&peer.pods, labels)
-                }
-            })
-    }
-}
-
 /// Whether a matchLabels selector selects `labels` (an empty one selects all).
 pub fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
@@ -222,6 +179,52 @@ fn event_from(v: &Value) -> Event {
     }
 }
 
+/// A cert-manager Certificate: what it serves and whether it is valid.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Certificate {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// `spec.dnsNames`: the Service names it is presented for.
+    pub dns_names: Vec<String>,
+    /// `status.notAfter`.
+    pub not_after: Option<Timestamp>,
+    /// The Ready condition's status, reason and message, when not ready.
+    pub not_ready: Option<String>,
+}
+
+fn certificate_from(v: &Value) -> Certificate {
+    let ready = v
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"));
+    Certificate {
+        name: str_at(v, "/metadata/name").unwrap_or("").to_string(),
+        namespace: str_at(v, "/metadata/namespace").unwrap_or("").to_string(),
+        dns_names: v
+            .pointer("/spec/dnsNames")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        not_after: str_at(v, "/status/notAfter").and_then(|t| t.parse().ok()),
+        not_ready: ready
+            .filter(|c| c.get("status").and_then(Value::as_str) == Some("False"))
+            .map(|c| {
+                format!(
+                    "Ready=False {}: {}",
+                    str_at(c, "/reason").unwrap_or(""),
+                    str_at(c, "/message").unwrap_or("")
+                )
+            }),
+    }
+}
+
 /// The cluster as far as the evidence pack shows it.
 #[derive(Debug, Clone, Default)]
 pub struct World {
@@ -233,6 +236,12 @@ pub struct World {
     pub policies: Vec<Policy>,
     /// Events of the namespace in scope.
     pub events: Vec<Event>,
+    /// cert-manager Certificates of the namespaces read (listed when a
+    /// client failed a TLS handshake).
+    pub certificates: Vec<Certificate>,
+    /// The labels of each namespace read (what a policy's
+    /// `namespaceSelector` matches).
+    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 fn json_docs(text: &str) -> impl Iterator<Item = Value> + '_ {
@@ -369,69 +378,6 @@ fn pod_from(v: &Value) -> Pod {
     }
 }
 
-/// A `from` peer, when it can be evaluated: a `podSelector` of matchLabels,
-/// a `namespaceSelector` that names one namespace by the label Kubernetes
-/// puts on every namespace (`kubernetes.io/metadata.name`), or both.
-fn policy_peer(p: &Value) -> Option<PolicyPeer> {
-    if p.get("ipBlock").is_some()
-        || p.pointer("/podSelector/matchExpressions").is_some()
-        || p.pointer("/namespaceSelector/matchExpressions").is_some()
-    {
-        return None;
-    }
-    let namespace = match p.get("namespaceSelector") {
-        None => None,
-        Some(_) => {
-            let labels = labels_at(p, "/namespaceSelector/matchLabels");
-            match (labels.len(), labels.get("kubernetes.io/metadata.name")) {
-                (1, Some(ns)) => Some(ns.clone()),
-                // Any other namespace selector may admit.
-                _ => return None,
-            }
-        }
-    };
-    if namespace.is_none() && p.get("podSelector").is_none() {
-        return None;
-    }
-    Some(PolicyPeer {
-        namespace,
-        pods: labels_at(p, "/podSelector/matchLabels"),
-    })
-}
-
-fn policy_from(v: &Value) -> Policy {
-    let types: Vec<&str> = v
-        .pointer("/spec/policyTypes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let ingress = v.pointer("/spec/ingress").and_then(Value::as_array);
-    // Without policyTypes, Kubernetes treats every policy as an Ingress one.
-    let ingress_restricted = types.contains(&"Ingress") || types.is_empty();
-    let mut from = Vec::new();
-    for rule in ingress.into_iter().flatten() {
-        match rule.get("from").and_then(Value::as_array) {
-            // A rule without `from` admits everyone (on its ports).
-            None => from.push(None),
-            Some(peers) => {
-                for p in peers {
-                    from.push(policy_peer(p));
-                }
-            }
-        }
-    }
-    Policy {
-        name: str_at(v, "/metadata/name").unwrap_or("").to_string(),
-        namespace: str_at(v, "/metadata/namespace").unwrap_or("").to_string(),
-        pod_selector: labels_at(v, "/spec/podSelector/matchLabels"),
-        ingress_restricted,
-        from,
-        created: str_at(v, "/metadata/creationTimestamp").and_then(|t| t.parse().ok()),
-    }
-}
-
 impl World {
     /// Reads the `list … output=json` answers of the pack.
     pub fn from_pack(pack: &EvidencePack) -> World {
@@ -480,6 +426,16 @@ impl World {
                     }),
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
                     "events" => w.events.push(event_from(&doc)),
+                    super::collect::CERTIFICATES => w.certificates.push(certificate_from(&doc)),
+                    "namespaces" => {
+                        let name = str_at(&doc, "/metadata/name").unwrap_or("").to_string();
+                        let mut labels = labels_at(&doc, "/metadata/labels");
+                        // Kubernetes puts it on every namespace (1.21+).
+                        labels
+                            .entry("kubernetes.io/metadata.name".into())
+                            .or_insert_with(|| name.clone());
+                        w.namespaces.insert(name, labels);
+                    }
                     _ => {}
                 }
             }
@@ -494,6 +450,31 @@ impl World {
             .iter()
             .map(|p| p.owner.as_str())
             .chain(self.services.iter().map(|s| s.name.as_str()))
+    }
+
+    /// The one namespace `component` (a workload, Service or
+    /// NetworkPolicy) lives in, when the objects read agree on one.
+    pub fn namespace_of(&self, component: &str) -> Option<&str> {
+        let mut found = self
+            .pods
+            .iter()
+            .filter(|p| same_component(&p.owner, component))
+            .map(|p| p.namespace.as_str())
+            .chain(
+                self.services
+                    .iter()
+                    .filter(|s| s.name == component)
+                    .map(|s| s.namespace.as_str()),
+            )
+            .chain(
+                self.policies
+                    .iter()
+                    .filter(|p| p.name == component)
+                    .map(|p| p.namespace.as_str()),
+            )
+            .filter(|ns| !ns.is_empty());
+        let first = found.next()?;
+        found.all(|ns| ns == first).then_some(first)
     }
 
     /// The owner of a pod, by name.
@@ -581,9 +562,11 @@ impl World {
             .collect();
         // Policies add up: traffic is allowed when any selecting policy admits it.
         if selecting.is_empty()
-            || callers
-                .iter()
-                .any(|c| selecting.iter().any(|p| p.admits(&caller_ns, &c.labels)))
+            || callers.iter().any(|c| {
+                selecting
+                    .iter()
+                    .any(|p| p.admits(&caller_ns, self.namespaces.get(&caller_ns), &c.labels))
+            })
         {
             return None;
         }
@@ -655,54 +638,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn policies_admit_by_labels() {
-        let lbl = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let p = Policy {
-            name: "backend-only".into(),
-            namespace: "x".into(),
-            pod_selector: lbl(&[("app", "backend")]),
-            ingress_restricted: true,
-            from: vec![Some(PolicyPeer {
-                namespace: None,
-                pods: lbl(&[("tier", "backend")]),
-            })],
-            created: None,
-        };
-        assert!(!p.admits("x", &lbl(&[("app", "frontend"), ("tier", "frontend")])));
-        assert!(p.admits("x", &lbl(&[("tier", "backend")])));
-        // A bare podSelector admits pods of the policy's own namespace only.
-        assert!(!p.admits("y", &lbl(&[("tier", "backend")])));
-        let open = Policy {
-            from: vec![None],
-            ..p.clone()
-        };
-        assert!(open.admits("y", &lbl(&[("tier", "frontend")])));
-        // A namespaceSelector naming a namespace by its metadata.name label.
-        let doc = serde_json::json!({
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}},
-            "podSelector": {"matchLabels": {"app": "edge"}}
-        });
-        let peer = policy_peer(&doc).unwrap();
-        assert_eq!(peer.namespace.as_deref(), Some("gateway"));
-        let p = Policy {
-            from: vec![Some(peer)],
-            ..p.clone()
-        };
-        assert!(p.admits("gateway", &lbl(&[("app", "edge")])));
-        assert!(!p.admits("shop", &lbl(&[("app", "edge")])));
-        // Any other namespace selector may admit: not evaluated.
-        let doc = serde_json::json!({"namespaceSelector": {"matchLabels": {"team": "a"}}});
-        assert_eq!(policy_peer(&doc), None);
-    }
-
-    #[test]
     fn replicaset_names_lose_their_hash() {
         assert_eq!(replicaset_owner("web-app-7shf7xcws6"), "web-app");
         assert_eq!(replicaset_owner("api-server"), "api-server");
+    }
+
+    #[test]
+    fn a_component_lives_in_the_one_namespace_its_objects_agree_on() {
+        let mut w = World::default();
+        for (pod, owner, ns) in [
+            ("a-1", "api", "shop"),
+            ("k-0", "kafka", "data"),
+            ("x-1", "web", "a"),
+            ("x-2", "web", "b"),
+        ] {
+            w.pods.push(Pod {
+                name: pod.into(),
+                owner: owner.into(),
+                namespace: ns.into(),
+                ..Default::default()
+            });
+        }
+        w.policies.push(Policy {
+            name: "kafka-clients".into(),
+            namespace: "data".into(),
+            ..Default::default()
+        });
+        assert_eq!(w.namespace_of("kafka"), Some("data"));
+        assert_eq!(w.namespace_of("kafka-clients"), Some("data"));
+        assert_eq!(w.namespace_of("api"), Some("shop"));
+        // Two namespaces: no answer rather than a wrong one.
+        assert_eq!(w.namespace_of("web"), None);
+        assert_eq!(w.namespace_of("nothing"), None);
     }
 }
