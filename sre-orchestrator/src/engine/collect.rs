@@ -86,11 +86,87 @@ fn find(tools: &[ToolInfo], name: &str) -> Option<String> {
         .map(|t| t.qualified.clone())
 }
 
+/// What gathering one investigation's evidence may spend: a runaway
+/// cluster (thousands of pods, megabytes of logs) must not make the
+/// investigation slow or large. What is left unasked is a data gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Tool calls.
+    pub calls: usize,
+    /// Bytes of tool output.
+    pub bytes: usize,
+}
+
+impl Default for Limits {
+    /// Three to four times what a wide investigation spends (~40–70 calls,
+    /// ~0.2–1 MB on the evaluation sets).
+    fn default() -> Self {
+        Limits {
+            calls: 200,
+            bytes: 4 << 20,
+        }
+    }
+}
+
+/// What has been spent so far, and what was left unasked.
+struct Spend {
+    limits: Limits,
+    calls: usize,
+    bytes: usize,
+    skipped: Vec<String>,
+}
+
+impl Spend {
+    fn new(limits: Limits) -> Self {
+        Spend {
+            limits,
+            calls: 0,
+            bytes: 0,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// The calls of a round that fit what is left.
+    fn admit(&mut self, mut calls: Vec<(String, Value)>) -> Vec<(String, Value)> {
+        let room = if self.bytes >= self.limits.bytes {
+            0
+        } else {
+            self.limits.calls.saturating_sub(self.calls)
+        };
+        if calls.len() > room {
+            for (tool, args) in calls.drain(room..) {
+                self.skipped.push(format!("{tool} {args}"));
+            }
+        }
+        self.calls += calls.len();
+        calls
+    }
+
+    /// The data gap that says the budget was reached, if it was.
+    fn gap(&self) -> Option<DataGap> {
+        let first = self.skipped.first()?;
+        Some(DataGap {
+            source: "evidence budget".into(),
+            reason: format!(
+                "stopped after {} tool calls and {} KB of output (limits: {} calls, {} KB); {} calls not made, the first: {}",
+                self.calls,
+                self.bytes / 1024,
+                self.limits.calls,
+                self.limits.bytes / 1024,
+                self.skipped.len(),
+                first_line(first),
+            ),
+        })
+    }
+}
+
 async fn run_round(
     source: &dyn ToolSource,
     calls: Vec<(String, Value)>,
     observer: &dyn Observer,
+    spend: &mut Spend,
 ) -> Vec<Output> {
+    let calls = spend.admit(calls);
     let futures = calls.into_iter().map(|(tool, args)| async move {
         let started = Instant::now();
         let outcome = source.call(&tool, args.clone()).await;
@@ -110,7 +186,9 @@ async fn run_round(
             outcome,
         }
     });
-    futures::future::join_all(futures).await
+    let outputs = futures::future::join_all(futures).await;
+    spend.bytes += outputs.iter().map(|o| o.outcome.text.len()).sum::<usize>();
+    outputs
 }
 
 /// Gathers the evidence pack for `scope`.
@@ -120,6 +198,7 @@ pub async fn collect(
     observer: &dyn Observer,
 ) -> EvidencePack {
     let started = Instant::now();
+    let mut spend = Spend::new(scope.limits);
     let tools = source.tools();
     let t = |name: &str| find(&tools, name);
     let from = scope.from().to_string();
@@ -196,8 +275,8 @@ pub async fn collect(
             json!({ "service": service, "errors_only": true, "from": from, "to": to, "limit": 10 }),
         );
     }
-    let mut outputs = run_round(source, round1, observer).await;
-    follow_pages(source, &mut outputs, observer).await;
+    let mut outputs = run_round(source, round1, observer, &mut spend).await;
+    follow_pages(source, &mut outputs, observer, &mut spend).await;
 
     // The cause often lives in another team's namespace: the database, the
     // platform component, the service whose certificate expired. The
@@ -227,8 +306,8 @@ pub async fn collect(
         read_namespace(other, &mut round1b);
     }
     if !round1b.is_empty() {
-        outputs.extend(run_round(source, round1b, observer).await);
-        follow_pages(source, &mut outputs, observer).await;
+        outputs.extend(run_round(source, round1b, observer, &mut spend).await);
+        follow_pages(source, &mut outputs, observer, &mut spend).await;
     }
 
     // Round two: follow up on what round one saw.
@@ -401,8 +480,8 @@ pub async fn collect(
                 .map(|a| (tool.clone(), a)),
         );
     }
-    outputs.extend(run_round(source, round2, observer).await);
-    follow_pages(source, &mut outputs, observer).await;
+    outputs.extend(run_round(source, round2, observer, &mut spend).await);
+    follow_pages(source, &mut outputs, observer, &mut spend).await;
 
     // A cluster without telemetry names its peers only in the containers'
     // own logs, read just now: their namespaces are read too.
@@ -431,11 +510,12 @@ pub async fn collect(
         }
     }
     if !round3.is_empty() {
-        outputs.extend(run_round(source, round3, observer).await);
-        follow_pages(source, &mut outputs, observer).await;
+        outputs.extend(run_round(source, round3, observer, &mut spend).await);
+        follow_pages(source, &mut outputs, observer, &mut spend).await;
     }
 
     let mut gaps = source.gaps();
+    gaps.extend(spend.gap());
     // One gap per server and reason: five tools failing on one missing
     // kubeconfig is one problem.
     let mut failed: Vec<(String, String, Vec<String>)> = Vec::new();
@@ -541,7 +621,12 @@ fn metric_queries(outputs: &[Output], scope: &Scope) -> Vec<Value> {
 /// Follows the `next page: offset=` footers of the JSON lists: the cluster
 /// model must be whole, and a list cut by the response budget hides the
 /// very pods that are failing.
-async fn follow_pages(source: &dyn ToolSource, outputs: &mut Vec<Output>, observer: &dyn Observer) {
+async fn follow_pages(
+    source: &dyn ToolSource,
+    outputs: &mut Vec<Output>,
+    observer: &dyn Observer,
+    spend: &mut Spend,
+) {
     for _ in 0..MAX_PAGES {
         let next: Vec<(String, Value)> = outputs
             .iter()
@@ -562,7 +647,7 @@ async fn follow_pages(source: &dyn ToolSource, outputs: &mut Vec<Output>, observ
         if next.is_empty() {
             break;
         }
-        outputs.extend(run_round(source, next, observer).await);
+        outputs.extend(run_round(source, next, observer, spend).await);
     }
 }
 
@@ -709,7 +794,100 @@ fn first_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::tls_failure;
+    use super::*;
+    use futures::future::BoxFuture;
+
+    /// A cluster whose every answer is this many bytes.
+    struct Flood(usize);
+
+    impl ToolSource for Flood {
+        fn tools(&self) -> Vec<ToolInfo> {
+            [
+                "k8s.workload_health",
+                "k8s.events",
+                "k8s.list",
+                "k8s.logs",
+                "k8s.resource_usage",
+                "k8s.rollout_history",
+                "signoz.log_patterns",
+                "signoz.service_health",
+            ]
+            .iter()
+            .map(|q| ToolInfo {
+                qualified: q.to_string(),
+                description: String::new(),
+                input_schema: json!({}),
+                read_only: true,
+            })
+            .collect()
+        }
+
+        fn call<'a>(&'a self, _: &'a str, _: Value) -> BoxFuture<'a, ToolOutcome> {
+            Box::pin(async move {
+                ToolOutcome {
+                    text: "x".repeat(self.0),
+                    is_error: false,
+                    elapsed_ms: 0,
+                }
+            })
+        }
+
+        fn gaps(&self) -> Vec<DataGap> {
+            Vec::new()
+        }
+    }
+
+    fn scope(limits: Limits) -> Scope {
+        Scope {
+            service: Some("api".into()),
+            namespace: Some("prod".into()),
+            now: "2026-01-01T12:00:00Z".parse().expect("ts"),
+            window_secs: 1800,
+            alert_at: None,
+            alert_name: "x".into(),
+            category: crate::router::Category::Application,
+            database_hint: false,
+            subject: None,
+            limits,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_evidence_budget_caps_calls_and_bytes_and_says_so() {
+        let quiet = super::super::Quiet;
+        let pack = collect(
+            &Flood(300_000),
+            &scope(Limits {
+                calls: 4,
+                bytes: 1 << 30,
+            }),
+            &quiet,
+        )
+        .await;
+        assert_eq!(pack.outputs.len(), 4);
+        let gap = pack
+            .gaps
+            .iter()
+            .find(|g| g.source == "evidence budget")
+            .expect("a gap names the budget");
+        assert!(gap.reason.contains("limits: 4 calls"), "{}", gap.reason);
+        // A byte budget stops the rounds after the one that spent it.
+        let pack = collect(
+            &Flood(300_000),
+            &scope(Limits {
+                calls: 1000,
+                bytes: 1 << 20,
+            }),
+            &quiet,
+        )
+        .await;
+        let first_round = pack.outputs.len();
+        assert!(first_round > 4 && first_round < 40, "{first_round}");
+        assert!(pack.gaps.iter().any(|g| g.source == "evidence budget"));
+        // Within the default budget, nothing is said.
+        let pack = collect(&Flood(2_000), &scope(Limits::default()), &quiet).await;
+        assert!(pack.gaps.iter().all(|g| g.source != "evidence budget"));
+    }
 
     #[test]
     fn tls_failures_are_recognised_in_the_words_of_each_stack() {

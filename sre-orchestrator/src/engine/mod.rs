@@ -68,6 +68,8 @@ pub struct Scope {
     /// What the alert is about, resolved from its labels (see
     /// [`crate::subject`]).
     pub subject: Option<crate::subject::Subject>,
+    /// What gathering the evidence may spend.
+    pub limits: collect::Limits,
 }
 
 impl Scope {
@@ -102,6 +104,7 @@ impl Scope {
             category: route.category,
             database_hint: route.category == Category::Database,
             subject: crate::subject::resolve(&alert.labels, rules::owner_of),
+            limits: collect::Limits::default(),
         }
     }
 

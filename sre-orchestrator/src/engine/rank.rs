@@ -430,6 +430,7 @@ mod tests {
             category: crate::router::Category::Application,
             database_hint: false,
             subject: None,
+            limits: Default::default(),
         }
     }
 
