@@ -22,7 +22,10 @@
 //!   `/openai/v1/chat/completions` with the model (deployment name) in the
 //!   body and no `api-version`; others use `{base}/chat/completions` with a
 //!   bearer key and a `model` field. Azure takes an `api-key` header or an
-//!   Entra ID bearer token.
+//!   Entra ID bearer token: a fixed one, or tokens from an
+//!   [`EntraCredential`] (workload identity, managed identity, Azure CLI),
+//!   refreshed before they expire and once more when the endpoint answers
+//!   401 (see [`entra`]).
 //! * **Reasoning models** (o-series, gpt-5) take no `temperature` except the
 //!   default, count output in `max_completion_tokens`, and expect
 //!   instructions in a `developer` message. [`ModelOptions`] says what to
@@ -36,7 +39,7 @@
 //! * **Token accounting** from each response's `usage`, summed per client.
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -46,7 +49,9 @@ use tracing::field::Empty;
 
 use crate::investigate::TRACE_TARGET;
 
+pub mod entra;
 mod options;
+pub use entra::{EntraCredential, EntraError, EntraSettings, EntraSource};
 pub use options::{ModelOptions, TokenField, is_reasoning_model};
 
 /// The default Azure OpenAI `api-version` of the classic (deployment) API:
@@ -317,6 +322,9 @@ pub enum LlmError {
     /// The LLM phase's deadline passed (or a retry would end after it).
     #[error("the LLM timed out (deadline of the LLM phase): {0}")]
     Deadline(String),
+    /// No Entra ID token could be had (the source and what it lacks).
+    #[error("no Entra ID token for the LLM endpoint: {0}")]
+    Auth(#[from] EntraError),
 }
 
 /// Retry policy.
@@ -350,6 +358,7 @@ pub struct LlmClient {
     timeout: Duration,
     retry: Retry,
     usage: Mutex<Usage>,
+    entra: Option<Arc<EntraCredential>>,
 }
 
 /// What a 400 asks the client to change before one more try.
@@ -411,7 +420,16 @@ impl LlmClient {
             timeout,
             retry,
             usage: Mutex::new(Usage::default()),
+            entra: None,
         })
+    }
+
+    /// The same client authenticating with tokens from `credential`
+    /// (`Authorization: Bearer`), instead of the endpoint's key or fixed
+    /// token. A 401 answer gets one fresh token and one more try.
+    pub fn with_entra(mut self, credential: Arc<EntraCredential>) -> Self {
+        self.entra = Some(credential);
+        self
     }
 
     /// The same client sending `options`.
@@ -583,6 +601,7 @@ impl LlmClient {
                         LlmError::Status { status, .. } => status.to_string(),
                         LlmError::BadResponse(_) => "bad_response".to_string(),
                         LlmError::Deadline(_) => "deadline".to_string(),
+                        LlmError::Auth(_) => "auth".to_string(),
                     },
                 );
             }
@@ -606,6 +625,10 @@ impl LlmClient {
         let url = self.url();
         let deadline = current_deadline();
         let mut attempt = 0;
+        // The Entra ID token the endpoint answered 401 to, to be replaced
+        // (once per call).
+        let mut rejected: Option<String> = None;
+        let mut refreshed_after_401 = false;
         loop {
             let timeout = match deadline {
                 Some(d) => {
@@ -617,23 +640,31 @@ impl LlmClient {
                 }
                 None => self.timeout,
             };
+            let entra_token = match &self.entra {
+                Some(credential) => Some(self.entra_token(credential, rejected.take()).await?),
+                None => None,
+            };
             let mut request = self.http.post(&url).json(&body).timeout(timeout);
-            request = match &self.endpoint {
-                Endpoint::Azure {
-                    api_key,
-                    bearer_token,
-                    ..
-                }
-                | Endpoint::AzureV1 {
-                    api_key,
-                    bearer_token,
-                    ..
-                } => match (bearer_token, api_key) {
+            request = match (&entra_token, &self.endpoint) {
+                (Some(token), _) => request.bearer_auth(token),
+                (
+                    None,
+                    Endpoint::Azure {
+                        api_key,
+                        bearer_token,
+                        ..
+                    }
+                    | Endpoint::AzureV1 {
+                        api_key,
+                        bearer_token,
+                        ..
+                    },
+                ) => match (bearer_token, api_key) {
                     (Some(token), _) => request.bearer_auth(token),
                     (None, Some(key)) => request.header("api-key", key),
                     (None, None) => request,
                 },
-                Endpoint::OpenAi { api_key, .. } => match api_key {
+                (None, Endpoint::OpenAi { api_key, .. }) => match api_key {
                     Some(key) => request.bearer_auth(key),
                     None => request,
                 },
@@ -647,6 +678,17 @@ impl LlmClient {
                             .await
                             .map_err(|e| LlmError::BadResponse(e.to_string()))?;
                         return self.parse(&text);
+                    }
+                    if status.as_u16() == 401 && entra_token.is_some() && !refreshed_after_401 {
+                        // An expired or revoked token (a changed role
+                        // assignment): one fresh token, one more try.
+                        refreshed_after_401 = true;
+                        rejected = entra_token;
+                        tracing::warn!(
+                            model = self.model(),
+                            "the LLM endpoint answered 401; asking again with a fresh Entra ID token"
+                        );
+                        continue;
                     }
                     let retryable = status.as_u16() == 429 || status.is_server_error();
                     let wait = retry_after(response.headers());
@@ -762,6 +804,31 @@ impl LlmClient {
             attempt += 1;
             tracing::Span::current().record("llm.retries", attempt);
         }
+    }
+
+    /// A token from `credential` (a fresh one when `rejected` was refused),
+    /// within the LLM phase's deadline.
+    async fn entra_token(
+        &self,
+        credential: &EntraCredential,
+        rejected: Option<String>,
+    ) -> Result<String, LlmError> {
+        let get = async {
+            match &rejected {
+                Some(old) => credential.refresh_rejected(old).await,
+                None => credential.token().await,
+            }
+        };
+        let token = match current_deadline() {
+            Some(d) => tokio::time::timeout_at(d, get).await.map_err(|_| {
+                LlmError::Deadline(format!(
+                    "no Entra ID token from {} before the deadline",
+                    credential.source_name()
+                ))
+            })?,
+            None => get.await,
+        };
+        Ok(token?)
     }
 
     fn parse(&self, text: &str) -> Result<Completion, LlmError> {
