@@ -23,6 +23,8 @@
 //! api = "classic"               # or "v1": /openai/v1/…, deployment as `model`, no api-version
 //! api_version = "2025-04-01-preview"   # classic only; this is the default
 //! api_key_env = "AZURE_OPENAI_API_KEY"
+//! # auth = "entra"             # no key: Entra ID tokens, refreshed (docs/azure-openai.md)
+//! # entra_source = "auto"      # or "workload" (AKS), "managed", "cli" (az login)
 //! deadline_secs = 90            # the whole LLM phase; then the deterministic RCA
 //! # What the request carries; guessed from the model/deployment name
 //! # (o1/o3/o4-mini/gpt-5 are reasoning models), every key overrides:
@@ -47,7 +49,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
-use sre_orchestrator::llm::{DEFAULT_AZURE_API_VERSION, Endpoint, ModelOptions, TokenField};
+use sre_orchestrator::llm::{
+    DEFAULT_AZURE_API_VERSION, Endpoint, EntraCredential, EntraSettings, EntraSource, ModelOptions,
+    TokenField,
+};
 use sre_orchestrator::registry::{ServerConfig, ServerTransport};
 
 /// `sre-agent.toml`.
@@ -166,6 +171,23 @@ pub struct LlmConfig {
     /// Azure: the variable holding an Entra ID access token instead of a key.
     #[serde(default)]
     pub bearer_token_env: Option<String>,
+    /// Azure: `key` (from `api_key_env`), `token` (a fixed Entra ID token
+    /// from `bearer_token_env`) or `entra` (tokens from workload identity,
+    /// a managed identity or the Azure CLI, refreshed before they expire).
+    /// Unset: a key if one is set, else a token.
+    #[serde(default)]
+    pub auth: Option<String>,
+    /// `auth = "entra"`: `auto` (the default), `workload`, `managed` or `cli`.
+    #[serde(default)]
+    pub entra_source: Option<String>,
+    /// `auth = "entra"`: the client id of a user-assigned managed identity
+    /// (default `AZURE_CLIENT_ID`).
+    #[serde(default)]
+    pub entra_client_id: Option<String>,
+    /// `auth = "entra"`: the instance metadata service's base URL (default
+    /// `http://169.254.169.254`).
+    #[serde(default)]
+    pub imds_endpoint: Option<String>,
     /// Azure: `classic` (deployments path and `api-version`, the default) or
     /// `v1` (`/openai/v1/…`, the deployment sent as `model`).
     #[serde(default)]
@@ -225,12 +247,26 @@ impl LlmConfig {
         };
         match self.provider.as_str() {
             "azure" => {
-                let api_key = env(&self.api_key_env, "AZURE_OPENAI_API_KEY");
-                let bearer_token = env(&self.bearer_token_env, "AZURE_OPENAI_AD_TOKEN");
-                if api_key.is_none() && bearer_token.is_none() {
-                    bail!(
-                        "Azure OpenAI needs a key (AZURE_OPENAI_API_KEY or api_key_env) or an Entra ID token (AZURE_OPENAI_AD_TOKEN or bearer_token_env)"
-                    );
+                let mut api_key = env(&self.api_key_env, "AZURE_OPENAI_API_KEY");
+                let mut bearer_token = env(&self.bearer_token_env, "AZURE_OPENAI_AD_TOKEN");
+                match self.auth.as_deref() {
+                    // Tokens come from the credential (`entra_credential`).
+                    Some("entra") => (api_key, bearer_token) = (None, None),
+                    Some("key") if api_key.is_none() => {
+                        bail!("[llm] auth = \"key\" needs AZURE_OPENAI_API_KEY or api_key_env")
+                    }
+                    Some("key") => bearer_token = None,
+                    Some("token") if bearer_token.is_none() => bail!(
+                        "[llm] auth = \"token\" needs AZURE_OPENAI_AD_TOKEN or bearer_token_env"
+                    ),
+                    Some("token") => api_key = None,
+                    Some(other) => {
+                        bail!("[llm] auth must be `key`, `token` or `entra`, not `{other}`")
+                    }
+                    None if api_key.is_none() && bearer_token.is_none() => bail!(
+                        "Azure OpenAI needs a key (AZURE_OPENAI_API_KEY or api_key_env), an Entra ID token (AZURE_OPENAI_AD_TOKEN or bearer_token_env), or auth = \"entra\" (workload identity, managed identity, Azure CLI)"
+                    ),
+                    None => {}
                 }
                 let endpoint = self
                     .endpoint
@@ -270,6 +306,30 @@ impl LlmConfig {
             }),
             other => bail!("[llm] provider must be `azure` or `openai`, not `{other}`"),
         }
+    }
+
+    /// `auth = "entra"`: the credential that gets and refreshes tokens (what
+    /// it lacks is reported when a token is first needed, by the LLM phase).
+    pub fn entra_credential(&self) -> Result<Option<EntraCredential>> {
+        if self.auth.as_deref() != Some("entra") {
+            return Ok(None);
+        }
+        if self.provider != "azure" {
+            bail!("[llm] auth = \"entra\" is for provider = \"azure\"");
+        }
+        let source = match &self.entra_source {
+            Some(s) => s
+                .parse::<EntraSource>()
+                .map_err(|e| anyhow::anyhow!("[llm] {e}"))?,
+            None => EntraSource::Auto,
+        };
+        let settings = EntraSettings {
+            source,
+            client_id: self.entra_client_id.clone(),
+            imds_endpoint: self.imds_endpoint.clone(),
+            ..EntraSettings::default()
+        };
+        Ok(Some(EntraCredential::from_environment(&settings)?))
     }
 
     /// What requests carry: the model name's defaults, then every key set.
@@ -366,6 +426,53 @@ mod tests {
     fn parse(text: &str) -> LlmConfig {
         let file: FileConfig = toml::from_str(text).unwrap();
         file.llm.unwrap()
+    }
+
+    #[test]
+    fn entra_auth_needs_no_key_and_names_its_source() {
+        let cfg = parse(
+            r#"
+            [llm]
+            provider = "azure"
+            endpoint = "https://x.openai.azure.com"
+            deployment = "gpt-4o"
+            api_key_env = "PATH"
+            auth = "entra"
+            entra_source = "workload"
+            "#,
+        );
+        let endpoint = cfg.endpoint().unwrap();
+        assert!(
+            matches!(
+                &endpoint,
+                Endpoint::Azure {
+                    api_key: None,
+                    bearer_token: None,
+                    ..
+                }
+            ),
+            "{endpoint:?}"
+        );
+        let credential = cfg.entra_credential().unwrap().unwrap();
+        assert_eq!(credential.source_name(), "workload identity");
+
+        let mut bad = cfg.clone();
+        bad.entra_source = Some("kerberos".into());
+        let e = bad.entra_credential().unwrap_err().to_string();
+        assert!(e.contains("`auto`, `workload`, `managed` or `cli`"), "{e}");
+        let mut bad = cfg.clone();
+        bad.auth = Some("password".into());
+        assert!(bad.endpoint().is_err());
+        let mut key = cfg;
+        key.auth = Some("key".into());
+        assert!(key.entra_credential().unwrap().is_none());
+        assert!(matches!(
+            key.endpoint().unwrap(),
+            Endpoint::Azure {
+                api_key: Some(_),
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -129,6 +129,10 @@ struct LlmArgs {
     /// Azure OpenAI API: `classic` (deployments path, api-version) or `v1`.
     #[arg(long)]
     llm_api: Option<String>,
+    /// Azure OpenAI authentication: `key`, `token`, or `entra` (workload
+    /// identity, managed identity or the Azure CLI; refreshed tokens).
+    #[arg(long)]
+    llm_auth: Option<String>,
     /// Sampling temperature, or `default` to send none (reasoning models).
     #[arg(long)]
     llm_temperature: Option<String>,
@@ -401,9 +405,14 @@ fn llm_client(args: &LlmArgs, file: &FileConfig) -> Result<Option<LlmClient>> {
     };
     let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
     let options = cfg.model_options(&endpoint).map_err(exit::bad_input)?;
-    Ok(Some(
-        LlmClient::new(endpoint, Duration::from_secs(120), Retry::default())?.with_options(options),
-    ))
+    let entra = cfg.entra_credential().map_err(exit::bad_input)?;
+    let mut client =
+        LlmClient::new(endpoint, Duration::from_secs(120), Retry::default())?.with_options(options);
+    if let Some(credential) = entra {
+        tracing::info!(source = %credential.source_name(), "the LLM authenticates with Entra ID tokens");
+        client = client.with_entra(std::sync::Arc::new(credential));
+    }
+    Ok(Some(client))
 }
 
 /// The LLM phase's deadline: the flag, the file, or the default.
@@ -440,6 +449,7 @@ fn llm_config(args: &LlmArgs, file: &FileConfig) -> Result<Option<LlmConfig>> {
         set(&mut c.base_url, &args.llm_base_url);
         set(&mut c.model, &args.llm_model);
         set(&mut c.api, &args.llm_api);
+        set(&mut c.auth, &args.llm_auth);
         if let Some(t) = &args.llm_temperature {
             c.temperature = Some(Temperature::parse(t)?);
         }
