@@ -45,6 +45,8 @@ pub mod untrusted;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod redteam;
 
 pub use budget::Budget;
 pub use serve::{KitArgs, run, run_or_exit};
