@@ -252,20 +252,20 @@ const COMMANDS: &[(&str, Check)] = &[
     ),
     // mysql -pPASS (the password glued to -p; `-p NAME` prompts).
     (
-        r#"(?i)\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-dump)\b[^\n|;]*?\s['"]?-p(?P<v>[^\s'"\\]+)"#,
+        r#"(?i)\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-dump)\b[^\n|;"]*?\s['"]?-p(?P<v>[^\s'"\\]+)"#,
         Check::Always,
     ),
     // Tools whose -p/-P/--password takes the password as the next argument.
     (
-        r#"(?i)\b(?:sshpass|mongo|mongosh|mongodump|mongorestore|mongoexport|mongoimport|sqlcmd|bcp|(?:docker|podman|buildah|skopeo|nerdctl|oras|az|helm(?:\s+registry)?)\s+login)\b[^\n|;]*?\s(?:-p|-P|--password)(?:[ \t]+|=)['"]?(?P<v>[^\s'"\\]+)"#,
+        r#"(?i)\b(?:sshpass|mongo|mongosh|mongodump|mongorestore|mongoexport|mongoimport|sqlcmd|bcp|(?:docker|podman|buildah|skopeo|nerdctl|oras|az|helm(?:\s+registry)?)\s+login)\b[^\n|;"]*?\s(?:-p|-P|--password)(?:[ \t]+|=)['"]?(?P<v>[^\s'"\\]+)"#,
         Check::Always,
     ),
     (
-        r#"(?i)\bredis-cli\b[^\n|;]*?\s-a[ \t]+['"]?(?P<v>[^\s'"\\]+)"#,
+        r#"(?i)\bredis-cli\b[^\n|;"]*?\s-a[ \t]+['"]?(?P<v>[^\s'"\\]+)"#,
         Check::Always,
     ),
     (
-        r#"(?i)\bldap(?:search|modify|add|delete|whoami|passwd)\b[^\n|;]*?\s-w[ \t]+['"]?(?P<v>[^\s'"\\]+)"#,
+        r#"(?i)\bldap(?:search|modify|add|delete|whoami|passwd)\b[^\n|;"]*?\s-w[ \t]+['"]?(?P<v>[^\s'"\\]+)"#,
         Check::Always,
     ),
     // aws configure set aws_secret_access_key V, CONFIG SET requirepass V.
