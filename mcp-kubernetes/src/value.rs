@@ -123,7 +123,10 @@ pub fn map_pairs(v: &Value, ptr: &str) -> String {
 }
 
 /// Truncates a string to at most `max` characters, marking the cut with `…`.
+/// Secrets are masked first, so a token straddling the cut cannot leave its
+/// prefix behind.
 pub fn clip(s: &str, max: usize) -> String {
+    let s = mcp_kit::redact::redact(s.trim());
     let s = s.trim();
     if s.chars().count() <= max {
         s.replace('\n', " ")
@@ -131,6 +134,14 @@ pub fn clip(s: &str, max: usize) -> String {
         let cut: String = s.chars().take(max.saturating_sub(1)).collect();
         format!("{}…", cut.replace('\n', " "))
     }
+}
+
+/// A message on one line, whole up to `max` characters; a longer one keeps
+/// its head and its tail (where kubelet, containerd and scheduler messages
+/// put the reason: `… 401 Unauthorized`, `… Preemption is not helpful`)
+/// around a note of how much was cut. Redacted before it is cut.
+pub fn clip_middle(s: &str, max: usize) -> String {
+    mcp_kit::redact::redact_then_clip(s.trim(), max).replace(['\n', '\r'], " ")
 }
 
 /// Parses a CPU quantity (`250m`, `1`, `0.5`, `100u`, `5n`) into millicores.

@@ -52,6 +52,7 @@ pub async fn describe(t: &Target, o: &DescribeOptions) -> Result<String> {
         Output::Yaml | Output::Json => {
             let mut v = obj;
             sanitize(&mut v);
+            mcp_kit::redact::redact_json(&mut v);
             return Ok(if o.output == Output::Json {
                 format!("{v}\n")
             } else {
@@ -845,7 +846,8 @@ fn job_section(now: Timestamp, job: &Value) -> String {
 }
 
 fn generic_section(obj: &Value) -> String {
-    let spec = strip_for_spec(obj);
+    let mut spec = strip_for_spec(obj);
+    mcp_kit::redact::redact_json(&mut spec);
     if spec.as_object().is_none_or(|m| m.is_empty()) {
         return String::new();
     }

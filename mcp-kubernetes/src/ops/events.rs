@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::{K8sError, Result};
 use crate::target::{Target, kinds};
-use crate::value::{Table, age, clip, s, ts};
+use crate::value::{Table, age, s, ts};
 
 /// Options of [`events`].
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -156,6 +156,9 @@ pub fn dedupe(events: &[Value]) -> Vec<EventGroup> {
     out
 }
 
+/// Characters of event messages one table may hold in all.
+const MESSAGE_CHARS: usize = 20_000;
+
 /// Renders event groups as a table.
 pub fn render(
     now: Timestamp,
@@ -174,6 +177,11 @@ pub fn render(
         "COUNT",
         "MESSAGE",
     ]);
+    // Whole messages up to 1,000 characters while the table is short; a long
+    // table shares ~20,000 characters of messages (~5,000 tokens) so it
+    // stays within the response budget, never under 240 a message.
+    let shown = groups.len().min(limit).max(1);
+    let cap = (MESSAGE_CHARS / shown).clamp(240, 1_000);
     for g in groups.iter().take(limit) {
         t.row(vec![
             age(now, g.last),
@@ -187,7 +195,7 @@ pub fn render(
             },
             g.object.clone(),
             g.count.to_string(),
-            clip(&g.message, 180),
+            crate::value::clip_middle(&g.message, cap),
         ]);
     }
     let mut out = t.render(indent);

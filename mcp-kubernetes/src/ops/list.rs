@@ -171,6 +171,9 @@ pub fn render_docs(listed: &Listed, output: Output, scope: &str) -> String {
     for item in &listed.items {
         let mut v = item.clone();
         sanitize(&mut v);
+        // Redacted on values, before serializing: a file inside a ConfigMap
+        // is read raw, not through JSON escapes or YAML quoting.
+        mcp_kit::redact::redact_json(&mut v);
         match output {
             Output::Json => {
                 out.push_str(&v.to_string());

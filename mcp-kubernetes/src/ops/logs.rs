@@ -122,7 +122,10 @@ pub async fn logs(t: &Target, o: &LogsOptions) -> Result<String> {
         limit_bytes: Some(SCAN_BYTES),
         ..Default::default()
     };
+    // Redacted whole, before lines are picked: a private key spread over
+    // lines is still whole here, and no tail can start inside it.
     let text = t.pod_logs(&ns, &o.pod, &lp).await?;
+    let text = mcp_kit::redact::redact(&text).into_owned();
     let all: Vec<&str> = text.lines().collect();
     let mut head = format!(
         "# logs {ns}/{} container {container}{}",
