@@ -242,7 +242,7 @@ enum Check {
 const COMMANDS: &[(&str, Check)] = &[
     // --cache-password VALUE, -password VALUE (the value as the next argument).
     (
-        r#"(?:^|[\s'"(\[])(?P<k>--?[A-Za-z][A-Za-z0-9_.-]*)[ \t]+['"]?(?P<v>[^\s'"-][^\s'"\\]*)"#,
+        r#"(?:^|[\s'"(\[])(?P<k>--?[A-Za-z][A-Za-z0-9_.-]*)[ \t]+['"]?(?P<v>[^\s'"\\-][^\s'"\\]*)"#,
         Check::Key,
     ),
     // curl -u user:pass, --user user:pass, --proxy-user, smbclient -U user%pass.
@@ -310,7 +310,7 @@ const COMMANDS: &[(&str, Check)] = &[
     ),
     // Free text: "temporary password is X7!kq", "the new token was: abc…".
     (
-        r#"(?i)\b(?:password|passcode|passphrase|passwd|pin|secret|token|api[ _-]?key|otp)\s+(?:(?:is\s+|was\s+|has\s+been\s+)?(?:set|changed|reset)\s+to|is\s+now|is|was|will\s+be)\s*:?\s+['"`]?(?P<v>[^\s'"`]+)"#,
+        r#"(?i)\b(?:password|passcode|passphrase|passwd|pin|secret|token|api[ _-]?key|otp)\s+(?:(?:is\s+|was\s+|has\s+been\s+)?(?:set|changed|reset)\s+to|is\s+now|is|was|will\s+be)\s*:?\s+['"`]?(?P<v>[^\s'"`\\]+)"#,
         Check::FreeText,
     ),
 ];
@@ -329,7 +329,7 @@ const KEY_VALUE: &str = r#"(([A-Za-z0-9_.-]*[A-Za-z0-9])["']?[ \t]*(?::=|=>|[:=]
 const LINE: &str = r#"^[ \t]*(?:export[ \t]+|-[ \t]+)?["']?(?P<k>[A-Za-z_][A-Za-z0-9_.-]*)["']?(?P<s>[ \t]*(?::=|[:=])[ \t]*)(?P<v>.*?)[ \t]*$"#;
 // <password>…</password>, one line.
 const XML: &str =
-    r"<(?P<k>[A-Za-z_][A-Za-z0-9_.:-]*)>(?P<v>[^<\n]+)</(?P<e>[A-Za-z_][A-Za-z0-9_.:-]*)>";
+    r#"<(?P<k>[A-Za-z_][A-Za-z0-9_.:-]*)>(?P<v>[^<\n"\\]+)</(?P<e>[A-Za-z_][A-Za-z0-9_.:-]*)>"#;
 
 /// Another `key=value` or `key: value` pair further on a line.
 static PAIRS: LazyLock<Regex> =
