@@ -149,8 +149,10 @@ pub fn percent(part: f64, whole: f64) -> String {
     format!("{:.1}%", part * 100.0 / whole)
 }
 
-/// Cuts `s` to at most `max` characters, ending in `…` when cut.
+/// Cuts `s` to at most `max` characters, ending in `…` when cut. Secrets are
+/// masked first, so a token straddling the cut cannot leave its prefix.
 pub fn clip(s: &str, max: usize) -> String {
+    let s = mcp_kit::redact::redact(s);
     if s.chars().count() <= max {
         return s.to_string();
     }
@@ -191,11 +193,13 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> (String, Vec<String>) {
     (header, lines)
 }
 
-/// A document as one line of relaxed Extended JSON.
+/// A document as one line of relaxed Extended JSON, redacted on its values
+/// (each string raw, documents inside strings, values under secret keys)
+/// before it is serialized.
 pub fn json_line(doc: &Document) -> String {
-    Bson::Document(doc.clone())
-        .into_relaxed_extjson()
-        .to_string()
+    let mut value = Bson::Document(doc.clone()).into_relaxed_extjson();
+    mcp_kit::redact::redact_json(&mut value);
+    value.to_string()
 }
 
 /// Reads a cursor argument (`"212"`) into a line index.
