@@ -447,7 +447,11 @@ fn complete(r: &mut Readable, stack: &str) {
 /// what the application itself recorded).
 pub fn log_view(row: &LogRow) -> Readable {
     let attr = |k: &str| row.attributes_string.get(k).map_or("", String::as_str);
-    let body = parse_body(&row.body);
+    // Redacted before it is taken apart: once a JSON body's fields are
+    // flattened (`detail.value=…`), the pair `{"name": "DB_PASS", "value": …}`
+    // that said the value is a secret is gone.
+    let raw_body = mcp_kit::redact::redact(&row.body);
+    let body = parse_body(&raw_body);
     // A structured body without a message but with an error reads as the
     // error; one with neither stays as it is (an access log's JSON, say).
     let message = match &body {
@@ -459,9 +463,9 @@ pub fn log_view(row: &LogRow) -> Readable {
             {
                 String::new()
             }
-            None => row.body.clone(),
+            None => raw_body.to_string(),
         },
-        None => row.body.clone(),
+        None => raw_body.to_string(),
     };
     let mut r = Readable {
         message,
@@ -493,7 +497,7 @@ pub fn log_view(row: &LogRow) -> Readable {
     complete(&mut r, &stack);
     if r.message.is_empty() && !r.has_error() {
         // Only a stack nobody could read a type from: the body as it is.
-        r.message = row.body.clone();
+        r.message = raw_body.to_string();
     }
     r
 }
