@@ -140,6 +140,7 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// At most `n` characters of `text`, on one line.
 fn clip(text: &str, n: usize) -> String {
+    let text = mcp_kit::redact::redact(text);
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() > n {
         one_line.chars().take(n).chain(['…']).collect()

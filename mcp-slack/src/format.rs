@@ -221,11 +221,13 @@ pub fn ts_to_time(ts: &str) -> String {
     }
 }
 
-/// Cuts `text` to `max` characters with a note of how much was cut.
+/// Cuts `text` to `max` characters with a note of how much was cut. Secrets
+/// are masked first, so a token straddling the cut cannot leave its prefix.
 pub fn clip(text: &str, max: usize) -> String {
+    let text = mcp_kit::redact::redact(text);
     let count = text.chars().count();
     if count <= max {
-        return text.to_string();
+        return text.into_owned();
     }
     let kept: String = text.chars().take(max).collect();
     format!("{kept}… [+{} chars]", count - max)
@@ -238,7 +240,10 @@ pub fn message_line(m: &MessageView, user_name: &dyn Fn(&str) -> Option<String>)
         (None, Some(name)) => name.clone(),
         (None, None) => "?".into(),
     };
+    // Redacted while its lines are still lines: joined, a YAML block, an env
+    // list or a private key no longer reads as one.
     let text = readable(&m.text, user_name);
+    let text = mcp_kit::redact::redact(&text);
     let text = text
         .split('\n')
         .map(str::trim_end)
