@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::ops::events::EventGroup;
-use crate::value::{ago, arr, clip, i, opt_s, s, ts};
+use crate::value::{ago, arr, i, message, opt_s, s, ts};
 
 /// Restart count from which a ready pod is still listed individually as flapping.
 pub const FLAPPING_RESTARTS: i64 = 3;
@@ -108,7 +108,7 @@ pub fn problems(
                         .unwrap_or(format!("container {cname}: restarts {restarts}")),
                 ];
                 if let Some(m) = last.and_then(|t| opt_s(t, "/message")) {
-                    ev.push(format!("termination message: {}", clip(m, 160)));
+                    ev.push(format!("termination message: {}", message(m)));
                 }
                 let since = first_event(events, &["BackOff"]).or(started);
                 add(Severity::Critical, "CrashLoopBackOff", ev, since);
@@ -123,9 +123,9 @@ pub fn problems(
                     .unwrap_or("");
                 let mut ev = vec![format!("container {cname}: image {image}")];
                 if let Some(m) = opt_s(c, "/state/waiting/message") {
-                    ev.push(clip(m, 200));
+                    ev.push(message(m));
                 } else if let Some(e) = events.iter().find(|e| e.reason == "Failed") {
-                    ev.push(clip(&e.message, 200));
+                    ev.push(message(&e.message));
                 }
                 let since = first_event(events, &["Failed", "BackOff"]).or(started);
                 add(Severity::Critical, "ImagePullBackOff", ev, since);
@@ -134,7 +134,7 @@ pub fn problems(
             "CreateContainerConfigError" | "CreateContainerError" | "RunContainerError" => {
                 let ev = vec![format!(
                     "container {cname}: {}",
-                    clip(s(c, "/state/waiting/message"), 200)
+                    message(s(c, "/state/waiting/message"))
                 )];
                 let since = first_event(events, &["Failed"]).or(started);
                 add(Severity::Critical, waiting, ev, since);
@@ -173,15 +173,11 @@ pub fn problems(
                 let mut ev = vec![format!(
                     "{}: {}",
                     s(c, "/reason"),
-                    clip(s(c, "/message"), 220)
+                    message(s(c, "/message"))
                 )];
                 if let Some(e) = events.iter().find(|e| e.reason == "FailedScheduling") {
                     if e.message.trim() != s(c, "/message").trim() {
-                        ev.push(format!(
-                            "scheduler ({}x): {}",
-                            e.count,
-                            clip(&e.message, 220)
-                        ));
+                        ev.push(format!("scheduler ({}x): {}", e.count, message(&e.message)));
                     } else {
                         ev.push(format!("FailedScheduling seen {}x", e.count));
                     }
@@ -208,7 +204,7 @@ pub fn problems(
     if phase == "Failed" {
         let mut ev = Vec::new();
         if let Some(r) = opt_s(p, "/status/reason") {
-            ev.push(format!("{r}: {}", clip(s(p, "/status/message"), 200)));
+            ev.push(format!("{r}: {}", message(s(p, "/status/message"))));
         }
         if let Some(t) = last_termination(p) {
             ev.push(format!(
@@ -230,7 +226,7 @@ pub fn problems(
         let ev: Vec<String> = probe_events
             .iter()
             .take(2)
-            .map(|e| format!("{}x {}", e.count, clip(&e.message, 180)))
+            .map(|e| format!("{}x {}", e.count, message(&e.message)))
             .collect();
         let since = probe_events.iter().filter_map(|e| e.first).min();
         let (r, tot) = ready(p);
@@ -329,10 +325,12 @@ pub fn ready(pod: &Value) -> (usize, usize) {
     (ready, total)
 }
 
-/// Total restarts over all containers.
+/// Total restarts over all containers, init containers included (kubectl's RESTARTS column
+/// counts both: a pod whose init container failed twice shows 2).
 pub fn restarts(pod: &Value) -> i64 {
     arr(pod, "/status/containerStatuses")
         .iter()
+        .chain(arr(pod, "/status/initContainerStatuses"))
         .map(|c| i(c, "/restartCount"))
         .sum()
 }

@@ -144,6 +144,16 @@ pub fn clip_middle(s: &str, max: usize) -> String {
     mcp_kit::redact::redact_then_clip(s.trim(), max).replace(['\n', '\r'], " ")
 }
 
+/// How much of a message (a condition's, a container's termination or waiting message, an
+/// event's) is shown whole; longer ones keep their head and tail ([`clip_middle`]).
+pub const MESSAGE_MAX: usize = 1_000;
+
+/// A status message on one line, whole up to [`MESSAGE_MAX`] characters, else head and tail
+/// around a note of the cut (see [`clip_middle`]).
+pub fn message(s: &str) -> String {
+    clip_middle(s, MESSAGE_MAX)
+}
+
 /// Parses a CPU quantity (`250m`, `1`, `0.5`, `100u`, `5n`) into millicores.
 pub fn cpu_millis(q: &str) -> Option<f64> {
     let q = q.trim();

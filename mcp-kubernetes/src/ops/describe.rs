@@ -111,6 +111,20 @@ pub async fn describe(t: &Target, o: &DescribeOptions) -> Result<String> {
                 .collect::<Vec<_>>()
                 .join(",")
         ),
+        ("", "resourcequotas") => quota_section(&obj),
+        ("networking.k8s.io", "networkpolicies") => {
+            let types = super::list::policy_types(&obj);
+            let pods = super::list::label_selector(obj.pointer("/spec/podSelector"));
+            format!(
+                "pod selector: {}\npolicy types: {}\ningress (from): {}\negress (to): {}\n{}",
+                if pods.is_empty() { "<all pods>" } else { &pods },
+                types.join(", "),
+                super::list::policy_rules(&obj, &types, "Ingress"),
+                super::list::policy_rules(&obj, &types, "Egress"),
+                generic_spec(&obj)
+            )
+        }
+        ("autoscaling", "horizontalpodautoscalers") => hpa_section(now, &obj),
         _ => generic_section(&obj),
     };
     out.push_str(&conditions(now, &obj));
@@ -222,7 +236,7 @@ fn conditions(now: Timestamp, obj: &Value) -> String {
                 now,
                 ts(c, "/lastTransitionTime").or_else(|| ts(c, "/lastHeartbeatTime")),
             ),
-            clip(s(c, "/message"), 160),
+            crate::value::message(s(c, "/message")),
         ]);
     }
     format!("conditions:\n{}", t.render("  "))
@@ -415,10 +429,13 @@ fn pod_section(now: Timestamp, pod: &Value) -> String {
                 ));
             }
             if let Some(msg) = st.and_then(|x| opt_s(x, "/state/waiting/message")) {
-                lines.push(format!("waiting: {}", clip(msg, 240)));
+                lines.push(format!("waiting: {}", crate::value::message(msg)));
             }
             if let Some(msg) = st.and_then(|x| opt_s(x, "/lastState/terminated/message")) {
-                lines.push(format!("last termination message: {}", clip(msg, 240)));
+                lines.push(format!(
+                    "last termination message: {}",
+                    crate::value::message(msg)
+                ));
             }
             out.push_str(&format!("  {cname}: {}\n", lines.join("\n    ")));
         }
@@ -845,7 +862,263 @@ fn job_section(now: Timestamp, job: &Value) -> String {
     )
 }
 
+/// A ResourceQuota like `kubectl describe quota`: each resource's used amount beside its hard
+/// limit, marked when the quota is exhausted (used ≥ hard).
+fn quota_section(q: &Value) -> String {
+    let mut out = String::new();
+    let scopes: Vec<&str> = arr(q, "/spec/scopes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    if !scopes.is_empty() {
+        out.push_str(&format!("scopes: {}\n", scopes.join(", ")));
+    }
+    // Status holds what the controller enforces; the spec when it has not reconciled yet.
+    let hard = q
+        .pointer("/status/hard")
+        .or_else(|| q.pointer("/spec/hard"))
+        .and_then(Value::as_object);
+    let Some(hard) = hard else {
+        return out;
+    };
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(x)) => x.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "-".to_string(),
+    };
+    let mut t = Table::new(&["RESOURCE", "USED", "HARD", ""]);
+    for (res, h) in hard {
+        let used = q.pointer(&format!(
+            "/status/used/{}",
+            res.replace('~', "~0").replace('/', "~1")
+        ));
+        let (used, h) = (text(used), text(Some(h)));
+        let full = match (quantity(&used), quantity(&h)) {
+            (Some(u), Some(l)) if u >= l => "EXHAUSTED".to_string(),
+            (Some(u), Some(l)) if l > 0.0 => format!("{:.0}%", u / l * 100.0),
+            _ => String::new(),
+        };
+        t.row(vec![res.clone(), used, h, full]);
+    }
+    out.push_str(&t.render(""));
+    out
+}
+
+/// A Kubernetes quantity (`39500m`, `96Gi`, `40`, `1.5k`) as a number, for comparisons.
+fn quantity(q: &str) -> Option<f64> {
+    let q = q.trim();
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(q.len());
+    let (num, suffix) = q.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+/// A HorizontalPodAutoscaler like `kubectl describe hpa`: target, replicas (min, max,
+/// current, desired, last scale), and each metric's target beside its current value.
+fn hpa_section(now: Timestamp, h: &Value) -> String {
+    let mut out = format!(
+        "target: {}/{}\nreplicas: min {} · max {} · current {} · desired {} · last scaled {}\n",
+        s(h, "/spec/scaleTargetRef/kind"),
+        s(h, "/spec/scaleTargetRef/name"),
+        opt_i(h, "/spec/minReplicas").unwrap_or(1),
+        i(h, "/spec/maxReplicas"),
+        opt_i(h, "/status/currentReplicas")
+            .map(|n| n.to_string())
+            .unwrap_or("-".into()),
+        opt_i(h, "/status/desiredReplicas")
+            .map(|n| n.to_string())
+            .unwrap_or("-".into()),
+        ago(now, ts(h, "/status/lastScaleTime")),
+    );
+    let current = arr(h, "/status/currentMetrics");
+    let specs = arr(h, "/spec/metrics");
+    if specs.is_empty() && current.is_empty() {
+        // autoscaling/v1
+        if let Some(target) = opt_i(h, "/spec/targetCPUUtilizationPercentage") {
+            out.push_str(&format!(
+                "metrics:\n  cpu utilization: current {} / target {target}%\n",
+                opt_i(h, "/status/currentCPUUtilizationPercentage")
+                    .map(|c| format!("{c}%"))
+                    .unwrap_or("<unknown>".into())
+            ));
+        }
+        return out;
+    }
+    let mut t = Table::new(&["METRIC", "CURRENT", "TARGET"]);
+    let mut shown = vec![false; current.len()];
+    for m in specs {
+        let key = metric_key(m);
+        let cur = current
+            .iter()
+            .position(|c| metric_key(c) == key)
+            .inspect(|&ix| shown[ix] = true)
+            .map(|ix| metric_value(&current[ix], "current"))
+            .unwrap_or("<unknown>".into());
+        t.row(vec![key, cur, metric_value(m, "target")]);
+    }
+    for (ix, c) in current.iter().enumerate() {
+        if !shown[ix] {
+            t.row(vec![metric_key(c), metric_value(c, "current"), "-".into()]);
+        }
+    }
+    out.push_str(&format!("metrics:\n{}", t.render("  ")));
+    out
+}
+
+/// `resource cpu`, `pods http_requests_per_second`, `external queue_depth`, … of an HPA
+/// metric spec or status.
+fn metric_key(m: &Value) -> String {
+    let ty = s(m, "/type");
+    let field = match ty {
+        "Resource" => "resource",
+        "ContainerResource" => "containerResource",
+        "Pods" => "pods",
+        "Object" => "object",
+        "External" => "external",
+        _ => return ty.to_ascii_lowercase(),
+    };
+    let body = m.get(field).unwrap_or(&Value::Null);
+    let name = opt_s(body, "/name")
+        .or_else(|| opt_s(body, "/metric/name"))
+        .unwrap_or("?");
+    let mut key = format!("{} {name}", ty.to_ascii_lowercase());
+    if let Some(c) = opt_s(body, "/container") {
+        key.push_str(&format!(" ({c})"));
+    }
+    if let Some(o) = opt_s(body, "/describedObject/name") {
+        key.push_str(&format!(" on {}/{o}", s(body, "/describedObject/kind")));
+    }
+    key
+}
+
+/// The `target` or `current` value of an HPA metric: utilization, average value or value.
+fn metric_value(m: &Value, which: &str) -> String {
+    let body = m
+        .as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.as_str() != "type").map(|(_, v)| v));
+    let Some(v) = body.and_then(|b| b.get(which)) else {
+        return "<unknown>".into();
+    };
+    let mut parts = Vec::new();
+    if let Some(u) = opt_i(v, "/averageUtilization") {
+        parts.push(format!("{u}%"));
+    }
+    let text = |x: &Value| match x {
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    };
+    if let Some(a) = v.get("averageValue") {
+        parts.push(format!("{} (avg)", text(a)));
+    }
+    if let Some(a) = v.get("value") {
+        parts.push(text(a));
+    }
+    if parts.is_empty() {
+        "<unknown>".into()
+    } else {
+        parts.join(" / ")
+    }
+}
+
+/// Lines and characters of a custom resource's status shown besides its conditions.
+const STATUS_LINES: usize = 40;
+const STATUS_CHARS: usize = 6_000;
+
+/// The status of an object besides its conditions (shown above), one `path: value` line per
+/// scalar, nulls and empty values left out: a FlinkDeployment's `jobStatus.state` and
+/// `error`, an ExternalSecret's `refreshTime`, a Certificate's `notAfter`/`renewalTime`.
+fn status_lines(obj: &Value) -> String {
+    fn walk(path: &str, v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Null => {}
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(&p, x, out);
+                }
+            }
+            Value::Array(a) if a.is_empty() => {}
+            Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => {
+                let items: Vec<String> = a
+                    .iter()
+                    .map(|x| match x {
+                        Value::String(t) => t.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                out.push((path.to_string(), items.join(", ")));
+            }
+            Value::Array(a) => {
+                for (ix, x) in a.iter().enumerate() {
+                    walk(&format!("{path}[{ix}]"), x, out);
+                }
+            }
+            Value::String(t) if t.is_empty() => {}
+            Value::String(t) => out.push((path.to_string(), t.clone())),
+            other => out.push((path.to_string(), other.to_string())),
+        }
+    }
+    let Some(status) = obj.get("status").and_then(Value::as_object) else {
+        return String::new();
+    };
+    let mut pairs = Vec::new();
+    for (k, v) in status {
+        if k != "conditions" {
+            walk(k, v, &mut pairs);
+        }
+    }
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("status:\n");
+    let mut chars = 0;
+    for (ix, (k, v)) in pairs.iter().enumerate() {
+        let line = format!("  {k}: {}\n", crate::value::message(v));
+        chars += line.len();
+        if ix >= STATUS_LINES || chars > STATUS_CHARS {
+            out.push_str(&format!(
+                "  … {} more status fields (use output=yaml)\n",
+                pairs.len() - ix
+            ));
+            break;
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
 fn generic_section(obj: &Value) -> String {
+    let mut out = status_lines(obj);
+    out.push_str(&generic_spec(obj));
+    out
+}
+
+fn generic_spec(obj: &Value) -> String {
     let mut spec = strip_for_spec(obj);
     mcp_kit::redact::redact_json(&mut spec);
     if spec.as_object().is_none_or(|m| m.is_empty()) {

@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::pods;
 use crate::projection::Mask;
 use crate::target::{Listed, ResourceInfo, Target, kinds};
-use crate::value::{ago, arr, clip, i, map_pairs, name, namespace, opt_i, opt_s, s, ts};
+use crate::value::{ago, arr, clip, i, map_pairs, message, name, namespace, opt_i, opt_s, s, ts};
 
 /// Options of [`workload_health`].
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -156,22 +156,78 @@ fn deployment_unavailable_since(o: &Value, pods_since: Option<Timestamp>) -> Opt
     })
 }
 
+/// `ReplicaFailure=True` conditions of ReplicaSets (a pod the controller could not create:
+/// `FailedCreate … exceeded quota: …`, a PodSecurity or webhook refusal), by owning
+/// Deployment `(namespace, "Deployment/name")`, newest ReplicaSet's first.
+fn replica_failures(replicasets: &[Value]) -> BTreeMap<(String, String), (String, &Value)> {
+    let mut out: BTreeMap<(String, String), (String, &Value)> = BTreeMap::new();
+    for rs in replicasets {
+        let Some(c) = cond(rs, "ReplicaFailure").filter(|c| s(c, "/status") == "True") else {
+            continue;
+        };
+        let Some(("Deployment", dep)) = crate::value::controller_owner(rs) else {
+            continue;
+        };
+        let key = (namespace(rs).to_string(), format!("Deployment/{dep}"));
+        let newer = out
+            .get(&key)
+            .is_none_or(|(_, old)| ts(c, "/lastTransitionTime") > ts(old, "/lastTransitionTime"));
+        if newer {
+            out.insert(key, (format!("ReplicaSet/{}", name(rs)), c));
+        }
+    }
+    out
+}
+
 fn workload_findings(
     kind: &str,
     o: &Value,
     unready: &BTreeMap<(String, String), Timestamp>,
+    rs_failures: &BTreeMap<(String, String), (String, &Value)>,
     out: &mut Vec<Finding>,
 ) {
     let obj = format!("{kind}/{}", name(o));
-    let pods_since = unready
-        .get(&(namespace(o).to_string(), obj.clone()))
-        .copied();
+    let key = (namespace(o).to_string(), obj.clone());
+    let pods_since = unready.get(&key).copied();
     let status = rollout_status(kind, o);
     if kind == "Deployment" {
+        // Pods the controller cannot create (quota, admission): the Deployment's own
+        // ReplicaFailure condition, else its ReplicaSet's.
+        let failure = cond(o, "ReplicaFailure")
+            .filter(|c| s(c, "/status") == "True")
+            .map(|c| (None, c))
+            .or_else(|| rs_failures.get(&key).map(|(rs, c)| (Some(rs.as_str()), *c)));
+        if let Some((rs, c)) = failure {
+            let want = opt_i(o, "/spec/replicas").unwrap_or(1);
+            let avail = i(o, "/status/availableReplicas");
+            let from = rs.map(|r| format!(" (on {r})")).unwrap_or_default();
+            let ev = vec![
+                format!(
+                    "ReplicaFailure=True {}{from}: {}",
+                    s(c, "/reason"),
+                    message(s(c, "/message"))
+                ),
+                format!("{avail} of {want} replicas available; rollout: {status}"),
+            ];
+            let sev = if avail == 0 {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
+            push(
+                out,
+                sev,
+                o,
+                obj.clone(),
+                opt_s(c, "/reason").unwrap_or("ReplicaFailure"),
+                ev,
+                ts(c, "/lastTransitionTime"),
+            );
+        }
         if let Some(c) =
             cond(o, "Progressing").filter(|c| s(c, "/reason") == "ProgressDeadlineExceeded")
         {
-            let ev = vec![clip(s(c, "/message"), 220), format!("rollout: {status}")];
+            let ev = vec![message(s(c, "/message")), format!("rollout: {status}")];
             push(
                 out,
                 Severity::Critical,
@@ -253,7 +309,7 @@ fn workload_findings(
 fn job_findings(o: &Value, out: &mut Vec<Finding>) {
     if let Some(c) = cond(o, "Failed").filter(|c| s(c, "/status") == "True") {
         let ev = vec![
-            format!("{}: {}", s(c, "/reason"), clip(s(c, "/message"), 200)),
+            format!("{}: {}", s(c, "/reason"), message(s(c, "/message"))),
             format!(
                 "failed pods {}, succeeded {}, backoffLimit {}",
                 i(o, "/status/failed"),
@@ -286,7 +342,7 @@ fn pvc_findings(cx: &Ctx, o: &Value, out: &mut Vec<Finding>) {
                 "{} ({}x): {}",
                 e.reason,
                 e.count,
-                clip(&e.message, 200)
+                message(&e.message)
             ));
         }
         push(
@@ -309,7 +365,7 @@ fn node_findings(o: &Value, out: &mut Vec<Finding>) {
                 "Ready={} {}: {}",
                 s(c, "/status"),
                 s(c, "/reason"),
-                clip(s(c, "/message"), 200)
+                message(s(c, "/message"))
             )];
             push(
                 out,
@@ -326,7 +382,7 @@ fn node_findings(o: &Value, out: &mut Vec<Finding>) {
     for c in arr(o, "/status/conditions") {
         let ty = s(c, "/type");
         if (ty.ends_with("Pressure") || ty == "NetworkUnavailable") && s(c, "/status") == "True" {
-            let ev = vec![format!("{ty}: {}", clip(s(c, "/message"), 200))];
+            let ev = vec![format!("{ty}: {}", message(s(c, "/message")))];
             push(
                 out,
                 Severity::Warning,
@@ -351,19 +407,72 @@ fn node_findings(o: &Value, out: &mut Vec<Finding>) {
     }
 }
 
+/// Reasons of `AbleToScale=False` / `ScalingActive=False` that mean the HPA cannot act: it
+/// cannot read its target's scale subresource (`FailedGetScale`: the target was renamed or
+/// deleted), cannot read a metric (`FailedGetResourceMetric` and the other `FailedGet…`
+/// reasons), or cannot write the scale (`FailedUpdateScale`).
+fn hpa_broken(o: &Value) -> Option<&Value> {
+    arr(o, "/status/conditions").iter().find(|c| {
+        matches!(s(c, "/type"), "AbleToScale" | "ScalingActive")
+            && s(c, "/status") == "False"
+            && s(c, "/reason").starts_with("Failed")
+    })
+}
+
 fn hpa_findings(o: &Value, out: &mut Vec<Finding>) {
+    let target = format!(
+        "{}/{}",
+        s(o, "/spec/scaleTargetRef/kind"),
+        s(o, "/spec/scaleTargetRef/name")
+    );
+    if let Some(c) = hpa_broken(o) {
+        let mut ev = vec![format!(
+            "{}={} {}: {}",
+            s(c, "/type"),
+            s(c, "/status"),
+            s(c, "/reason"),
+            message(s(c, "/message"))
+        )];
+        // The other failed condition, when both are (a missing target fails both).
+        for other in arr(o, "/status/conditions") {
+            if !std::ptr::eq(other, c)
+                && matches!(s(other, "/type"), "AbleToScale" | "ScalingActive")
+                && s(other, "/status") == "False"
+            {
+                ev.push(format!(
+                    "{}={} {}: {}",
+                    s(other, "/type"),
+                    s(other, "/status"),
+                    s(other, "/reason"),
+                    message(s(other, "/message"))
+                ));
+            }
+        }
+        ev.push(format!(
+            "target {target}; replicas current {}, desired {} (min {}, max {})",
+            i(o, "/status/currentReplicas"),
+            i(o, "/status/desiredReplicas"),
+            opt_i(o, "/spec/minReplicas").unwrap_or(1),
+            i(o, "/spec/maxReplicas")
+        ));
+        push(
+            out,
+            Severity::Warning,
+            o,
+            format!("HorizontalPodAutoscaler/{}", name(o)),
+            s(c, "/reason"),
+            ev,
+            ts(c, "/lastTransitionTime"),
+        );
+    }
     let max = i(o, "/spec/maxReplicas");
     let cur = i(o, "/status/currentReplicas");
     if max > 0 && cur >= max {
-        let mut ev = vec![format!(
-            "{cur}/{max} replicas for {}/{}",
-            s(o, "/spec/scaleTargetRef/kind"),
-            s(o, "/spec/scaleTargetRef/name")
-        )];
+        let mut ev = vec![format!("{cur}/{max} replicas for {target}")];
         let since = cond(o, "ScalingLimited")
             .filter(|c| s(c, "/status") == "True")
             .map(|c| {
-                ev.push(format!("ScalingLimited: {}", clip(s(c, "/message"), 160)));
+                ev.push(format!("ScalingLimited: {}", message(s(c, "/message"))));
                 ts(c, "/lastTransitionTime")
             });
         for m in arr(o, "/status/currentMetrics") {
@@ -575,6 +684,14 @@ mod masks {
         ("spec", Fields(&[("replicas", All)])),
         STATUS,
     ]);
+    /// ReplicaSets: only their owner and `ReplicaFailure` condition are read.
+    pub const REPLICASETS: Mask = Fields(&[
+        (
+            "metadata",
+            Fields(&[NAME_NS[0], NAME_NS[1], ("ownerReferences", All)]),
+        ),
+        ("status", Fields(&[("conditions", All)])),
+    ]);
     pub const JOBS: Mask = Fields(&[
         Mask::META,
         ("spec", Fields(&[("backoffLimit", All)])),
@@ -595,7 +712,11 @@ mod masks {
         Mask::META,
         (
             "spec",
-            Fields(&[("maxReplicas", All), ("scaleTargetRef", All)]),
+            Fields(&[
+                ("minReplicas", All),
+                ("maxReplicas", All),
+                ("scaleTargetRef", All),
+            ]),
         ),
         STATUS,
     ]);
@@ -703,6 +824,7 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     let pods_ = &pods_.items;
     let r = &mut report;
     let deployments = fetch(how, t, &kinds::deployments(), ns, masks::WORKLOADS, r).await;
+    let replicasets = fetch(how, t, &kinds::replicasets(), ns, masks::REPLICASETS, r).await;
     let statefulsets = fetch(how, t, &kinds::statefulsets(), ns, masks::WORKLOADS, r).await;
     let daemonsets = fetch(how, t, &kinds::daemonsets(), ns, masks::WORKLOADS, r).await;
     let jobs = fetch(how, t, &kinds::jobs(), ns, masks::JOBS, r).await;
@@ -731,13 +853,14 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     }
     let mut findings = group_pods(pod_found, pods_);
     let unready = unready_since(pods_);
+    let rs_failures = replica_failures(&replicasets.items);
     for (kind, list) in [
         ("Deployment", &deployments),
         ("StatefulSet", &statefulsets),
         ("DaemonSet", &daemonsets),
     ] {
         for d in &list.items {
-            workload_findings(kind, d, &unready, &mut findings);
+            workload_findings(kind, d, &unready, &rs_failures, &mut findings);
         }
     }
     for j in &jobs.items {
@@ -823,6 +946,9 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     Ok(report)
 }
 
+/// Characters of evidence one report may hold in all before long lines are shortened.
+const EVIDENCE_CHARS: usize = 20_000;
+
 /// Renders a health report.
 pub fn render(now: Timestamp, scope: &str, context: &str, r: &HealthReport) -> String {
     let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
@@ -840,6 +966,11 @@ pub fn render(now: Timestamp, scope: &str, context: &str, r: &HealthReport) -> S
     if r.findings.is_empty() {
         out.push_str("no problems found\n");
     }
+    // Messages are whole up to 1,000 characters while the report is short; a long report
+    // shares ~20,000 characters of evidence (~5,000 tokens) so it stays within the response
+    // budget, never under 240 a line (as `events` does).
+    let lines = r.findings.iter().map(|f| f.evidence.len()).sum::<usize>();
+    let cap = (EVIDENCE_CHARS / lines.max(1)).clamp(240, crate::value::MESSAGE_MAX + 100);
     for f in &r.findings {
         let obj = if f.namespace.is_empty() {
             f.object.clone()
@@ -853,7 +984,11 @@ pub fn render(now: Timestamp, scope: &str, context: &str, r: &HealthReport) -> S
             ago(now, f.since)
         ));
         for e in &f.evidence {
-            out.push_str(&format!("    {e}\n"));
+            if e.chars().count() > cap {
+                out.push_str(&format!("    {}\n", crate::value::clip_middle(e, cap)));
+            } else {
+                out.push_str(&format!("    {e}\n"));
+            }
         }
     }
     out

@@ -137,7 +137,11 @@ pub async fn logs(t: &Target, o: &LogsOptions) -> Result<String> {
         }
     );
     if containers.len() + inits.len() > 1 {
-        head.push_str(&format!(" [containers: {}]", containers.join(", ")));
+        head.push_str(&format!(" [containers: {}", containers.join(", ")));
+        if !inits.is_empty() {
+            head.push_str(&format!("; init containers: {}", inits.join(", ")));
+        }
+        head.push(']');
     }
     if let Some(since) = &o.since {
         head.push_str(&format!(" · since {since}"));
