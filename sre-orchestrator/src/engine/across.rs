@@ -33,10 +33,16 @@ const LEFT_BEHIND: f64 = 0.3;
 pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, String)> {
     let mut moved: Vec<(String, String)> = Vec::new();
     let mut causes: Vec<(String, &'static str, Vec<String>, &'static str)> = Vec::new();
+    // Egress policies: their victims are the callers, whose readiness
+    // probes fail when they check what they can no longer reach.
+    let mut egress: Vec<String> = Vec::new();
     for s in signals.iter() {
         match s.kind {
             "network_policy_blocked" => {
                 if let Some(policy) = world.policies.iter().find(|p| p.name == s.component) {
+                    if policy.egress_restricted && !policy.ingress_restricted {
+                        egress.push(policy.name.clone());
+                    }
                     let pods: Vec<&super::world::Pod> = world
                         .pods
                         .iter()
@@ -92,7 +98,9 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
                     "shares a node with",
                 ));
             }
-            "node_failure" => {
+            // Only a node that stopped serving its pods makes them
+            // unreachable: memory or disk pressure alone does not.
+            "node_failure" if s.weight >= 2.0 || s.detail.contains("NotReady") => {
                 let victims: Vec<String> = world
                     .pods
                     .iter()
@@ -116,6 +124,9 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
         // What the cause makes its victims show.
         let shown = |k: &str| match kind {
             "noisy_neighbor" => k == "latency_regression",
+            "network_policy_blocked" if egress.contains(&cause) => {
+                matches!(k, "dependency_unreachable" | "probe_failing")
+            }
             // The replacements of a failed node's pods fail their
             // readiness probes while they start elsewhere.
             "node_failure" => matches!(k, "dependency_unreachable" | "probe_failing"),
@@ -140,6 +151,91 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
     signals.extend(left);
     certificates(signals, world);
     moved
+}
+
+/// A NetworkPolicy that restricts egress, created within the incident's
+/// horizon, selecting pods whose calls began to fail to connect: a change
+/// to what they may reach, just before they could not reach it. Callers'
+/// errors often name no peer (`HttpClient.Timeout of 10 seconds
+/// elapsing`, `Timeout connecting to server`), so the step is taken on
+/// timing and selection, not on the destination; when a destination is
+/// known, [`World::blocking_policy`] decides instead. Of several new
+/// policies selecting the same pods, the most restrictive (fewest `to`
+/// rules: a default deny has none) is the change that matters.
+pub fn new_egress_policies(
+    signals: &[Signal],
+    world: &World,
+    horizon: jiff::Timestamp,
+) -> Vec<Signal> {
+    let failing = |owner: &str| {
+        signals.iter().find(|s| {
+            s.kind == "dependency_unreachable"
+                && s.weight >= 1.0
+                && same_component(&s.component, owner)
+        })
+    };
+    let mut found: Vec<(&super::world::Policy, Vec<String>, String)> = Vec::new();
+    for policy in world
+        .policies
+        .iter()
+        .filter(|p| p.egress_restricted && p.created.is_some_and(|c| c >= horizon))
+    {
+        let mut clients: Vec<String> = Vec::new();
+        let mut example = String::new();
+        for pod in world
+            .pods
+            .iter()
+            .filter(|p| p.namespace == policy.namespace && selects(&policy.pod_selector, &p.labels))
+        {
+            if clients.contains(&pod.owner) {
+                continue;
+            }
+            if let Some(s) = failing(&pod.owner) {
+                // The change precedes the failures it explains.
+                if let (Some(at), Some(created)) = (s.at, policy.created)
+                    && at < created
+                {
+                    continue;
+                }
+                if example.is_empty() {
+                    example = s.detail.clone();
+                }
+                clients.push(pod.owner.clone());
+            }
+        }
+        if !clients.is_empty() {
+            found.push((policy, clients, example));
+        }
+    }
+    // The most restrictive of the policies that select the same clients.
+    found.sort_by_key(|(p, clients, _)| {
+        (std::cmp::Reverse(clients.len()), p.to.len(), p.name.clone())
+    });
+    let mut covered: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (policy, clients, example) in found {
+        if clients.iter().all(|c| covered.contains(c)) {
+            continue;
+        }
+        covered.extend(clients.iter().cloned());
+        out.push(Signal {
+            component: policy.name.clone(),
+            kind: "network_policy_blocked",
+            weight: 4.0 + clients.len().min(4) as f64 * 0.5,
+            source: "k8s.networkpolicies".into(),
+            detail: format!(
+                "NetworkPolicy {}/{} restricts egress ({} to-rules), created at {}, and selects {} whose calls fail to connect: {}",
+                policy.namespace,
+                policy.name,
+                policy.to.len(),
+                policy.created.map(|t| t.to_string()).unwrap_or_default(),
+                clients.join(", "),
+                example
+            ),
+            at: policy.created,
+        });
+    }
+    out
 }
 
 /// The Certificates that have expired by `now`, as evidence against
@@ -419,5 +515,58 @@ mod tests {
                 .filter(|s| s.component == "smpp" && s.source == "k8s.events")
                 .all(|s| s.at.is_none() && s.kind == "certificate_expired")
         );
+    }
+
+    #[test]
+    fn a_new_egress_policy_over_failing_callers_is_the_change() {
+        use crate::engine::world::Policy;
+        let mut world = World::default();
+        for (pod, owner) in [("sub-1", "forms-submission"), ("web-1", "forms-web")] {
+            world.pods.push(Pod {
+                name: pod.into(),
+                owner: owner.into(),
+                namespace: "forms".into(),
+                ..Default::default()
+            });
+        }
+        let at = |t: &str| -> Option<jiff::Timestamp> { t.parse().ok() };
+        let policy = |name: &str, created: &str, to: usize| Policy {
+            name: name.into(),
+            namespace: "forms".into(),
+            egress_restricted: true,
+            to: vec![None; to],
+            created: at(created),
+            ..Default::default()
+        };
+        world.policies = vec![
+            policy("allow-dns", "2025-11-05T13:03:40Z", 1),
+            policy("default-deny-egress", "2025-11-05T13:03:40Z", 0),
+            // Old: part of the baseline, not a change.
+            policy("legacy-egress", "2025-01-01T00:00:00Z", 0),
+        ];
+        let timeout = Signal {
+            component: "forms-submission".into(),
+            kind: "dependency_unreachable",
+            weight: 4.0,
+            source: "test".into(),
+            detail: "HttpClient.Timeout of 10 seconds elapsing".into(),
+            at: at("2025-11-05T13:04:10Z"),
+        };
+        let horizon = "2025-11-05T12:00:00Z".parse().unwrap();
+        let found = new_egress_policies(std::slice::from_ref(&timeout), &world, horizon);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].component, "default-deny-egress");
+        assert!(found[0].detail.contains("forms-submission"));
+        // Failures that began before the policy existed are not its doing.
+        let mut earlier = timeout.clone();
+        earlier.at = at("2025-11-05T12:30:00Z");
+        assert!(new_egress_policies(&[earlier], &world, horizon).is_empty());
+        // The policy takes the callers' timeouts.
+        let mut signals = vec![timeout];
+        signals.extend(found);
+        attribute(&mut signals, &world);
+        assert!(signals.iter().any(|s| s.component == "default-deny-egress"
+            && s.kind == "network_policy_blocked"
+            && s.source == "test"));
     }
 }

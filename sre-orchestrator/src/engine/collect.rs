@@ -22,6 +22,9 @@ use crate::transcript::{ToolInfo, ToolSource};
 /// At most this many container logs are read per investigation.
 const LOG_TARGETS: usize = 12;
 
+/// At most this many data stores' logs are read besides.
+const STORE_LOGS: usize = 2;
+
 /// Objects asked per page of a JSON list (twenty compact pods fit a
 /// default response budget).
 const PAGE: usize = 20;
@@ -281,7 +284,12 @@ pub async fn collect(
     // The cause often lives in another team's namespace: the database, the
     // platform component, the service whose certificate expired. The
     // namespaces the evidence points at are read like the alert's own.
-    let others = linked_namespaces(&outputs, ns.as_deref(), scope.service.as_deref());
+    let others = linked_namespaces(
+        &outputs,
+        ns.as_deref(),
+        scope.service.as_deref(),
+        scope.window_secs + 3600,
+    );
     let read_namespace = |other: &str, calls: &mut Vec<(String, Value)>| {
         if let Some(tool) = t("workload_health") {
             calls.push((tool, json!({ "namespace": other })));
@@ -463,6 +471,37 @@ pub async fn collect(
             }
             round2.push((tool.clone(), args));
         }
+        // The data store's own log, when its clients' calls to it fail or
+        // crawl: lock waits, the statement that waits, authentication
+        // failures and replication trouble are written there, by name. As
+        // templates with counts: the one DDL statement among thousands of
+        // waits is a line of its own.
+        let troubled: BTreeSet<String> = outputs
+            .iter()
+            .filter(|o| o.name == "service_dependencies" && !o.outcome.is_error)
+            .flat_map(|o| parse::edges(&o.outcome.text))
+            .filter(|e| e.db && (e.err_pct >= 1.0 || e.p99_ms.is_some_and(|p| p >= 250.0)))
+            .map(|e| e.callee.trim_end_matches(" (db)").to_string())
+            .collect();
+        let mut stores: Vec<&super::world::Pod> = Vec::new();
+        for system in &troubled {
+            for svc in world.services.iter().filter(|s| s.serves(system)) {
+                if let Some(pod) = world.backends(svc).find(|p| p.phase == "Running")
+                    && !stores.iter().any(|p| p.owner == pod.owner)
+                    && !round2.iter().any(|(_, a)| a["pod"] == pod.name.as_str())
+                {
+                    stores.push(pod);
+                }
+            }
+        }
+        for pod in stores.into_iter().take(STORE_LOGS) {
+            if let Some(c) = pod.containers.iter().find(|c| !c.init) {
+                round2.push((
+                    tool.clone(),
+                    json!({ "namespace": pod.namespace, "pod": pod.name, "container": c.name, "mode": "patterns" }),
+                ));
+            }
+        }
     }
     // Every pod on a saturated node, whatever its namespace: who shares it.
     if let Some(tool) = t("list") {
@@ -486,7 +525,12 @@ pub async fn collect(
     // A cluster without telemetry names its peers only in the containers'
     // own logs, read just now: their namespaces are read too.
     let mut round3: Vec<(String, Value)> = Vec::new();
-    let late = linked_namespaces(&outputs, ns.as_deref(), scope.service.as_deref());
+    let late = linked_namespaces(
+        &outputs,
+        ns.as_deref(),
+        scope.service.as_deref(),
+        scope.window_secs + 3600,
+    );
     for other in late.iter().filter(|n| !others.contains(n)) {
         read_namespace(other, &mut round3);
     }
@@ -677,7 +721,12 @@ const LINKED_NAMESPACES: usize = 3;
 /// the incident: named in an address in a log template or trace
 /// (`ledger.payments.svc`), or holding a Service that a troubled call of the
 /// service graph reaches (errors, or a slow p99).
-fn linked_namespaces(outputs: &[Output], home: Option<&str>, subject: Option<&str>) -> Vec<String> {
+fn linked_namespaces(
+    outputs: &[Output],
+    home: Option<&str>,
+    subject: Option<&str>,
+    horizon_secs: u64,
+) -> Vec<String> {
     static DNS: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let dns = DNS.get_or_init(|| {
         regex::Regex::new(
@@ -769,15 +818,45 @@ fn linked_namespaces(outputs: &[Output], home: Option<&str>, subject: Option<&st
                 }
                 // `postgresql (db)` names a system, not a Service: the one
                 // Service serving that system is the store.
+                // (A StatefulSet's headless twin serves the same port in
+                // the same namespace: one store.)
                 if homes.is_empty() && e.db && callee {
-                    let serving: Vec<&super::world::Service> =
-                        world.services.iter().filter(|s| s.serves(name)).collect();
-                    if let [one] = serving.as_slice() {
-                        add(&one.namespace);
+                    let serving: BTreeSet<&str> = world
+                        .services
+                        .iter()
+                        .filter(|s| s.serves(name))
+                        .map(|s| s.namespace.as_str())
+                        .collect();
+                    if let Some(ns) = serving.first().filter(|_| serving.len() == 1) {
+                        add(ns);
                     }
                 }
             }
         }
+    }
+    // Trouble that began in the incident's horizon elsewhere in the
+    // cluster (a ReplicaSet that cannot create pods, a claim that cannot
+    // bind): the alert may be its symptom one namespace away. Read last,
+    // busiest first.
+    let mut warnings: Vec<(i64, String)> = Vec::new();
+    for o in outputs.iter().filter(|o| {
+        o.name == "events"
+            && !o.outcome.is_error
+            && o.args.get("namespace").is_none_or(Value::is_null)
+    }) {
+        for row in parse::table(&o.outcome.text, "LAST") {
+            let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
+            let ns = get("NAMESPACE");
+            let new = parse::age_secs(get("FIRST")).is_some_and(|a| a <= horizon_secs as i64);
+            if new && !ns.is_empty() && ns != "default" && !get("OBJECT").starts_with("Node/") {
+                let count = get("COUNT").parse().unwrap_or(1);
+                warnings.push((count, ns.to_string()));
+            }
+        }
+    }
+    warnings.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    for (_, ns) in warnings {
+        add(&ns);
     }
     found.truncate(LINKED_NAMESPACES);
     found

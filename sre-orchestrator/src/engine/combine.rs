@@ -49,9 +49,14 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     }
     victims.sort();
     victims.dedup();
+    // What its callers say of a victim ("upstream patient-api failed") is
+    // the failure passing through it, too.
     for s in ctx.signals.iter_mut().filter(|s| {
         victims.iter().any(|v| same_component(&s.component, v))
-            && matches!(s.kind, "new_error" | "error_surge" | "latency_regression")
+            && matches!(
+                s.kind,
+                "new_error" | "error_surge" | "latency_regression" | "dependency_unreachable"
+            )
     }) {
         s.weight *= 0.5;
     }
@@ -232,6 +237,75 @@ pub(super) fn node_pressure(ctx: &mut Ctx<'_>) {
 
 /// Capacity: a noisy neighbour, a traffic spike, pods starved at their CPU
 /// limit, an autoscaler that cannot scale.
+/// A client's reports of a failure that is the callee's doing (a 403 is
+/// the callee's policy speaking, an expired certificate the one it
+/// presents), when they name no callee, are about the one callee the same
+/// client's other reports of that failure name. (A 429 is not: the caller
+/// that tripped the limit is as often the one to fix.)
+pub(super) fn peer_side(ctx: &mut Ctx<'_>) {
+    const KINDS: &[&str] = &["authorization_denied", "certificate_expired"];
+    let mut moves: Vec<(String, &'static str, String)> = Vec::new();
+    for client in &ctx.self_reports {
+        let Some(peer) = ctx
+            .blames
+            .get(client)
+            .filter(|p| !same_component(p, client))
+        else {
+            continue;
+        };
+        for kind in KINDS {
+            // The named callee shows the same failure: the client's
+            // unnamed reports are about it.
+            if ctx
+                .signals
+                .iter()
+                .any(|s| s.kind == *kind && same_component(&s.component, peer))
+            {
+                moves.push((client.clone(), kind, peer.clone()));
+            }
+        }
+    }
+    for (client, kind, peer) in moves {
+        for s in ctx
+            .signals
+            .iter_mut()
+            .filter(|s| s.kind == kind && same_component(&s.component, &client))
+        {
+            s.detail = format!("{client} reports it about {peer}: {}", s.detail);
+            s.component = peer.clone();
+        }
+    }
+}
+
+/// An autoscaler whose target does not exist (`deployments/scale.apps
+/// "query-rewriter" not found`) was left behind by a rename: it belongs to
+/// the one workload that carries the old name inside its new one
+/// (`search-query-rewriter`), which has not been scaled since.
+pub(super) fn orphaned_autoscalers(ctx: &mut Ctx<'_>, world: &super::world::World) {
+    let names: BTreeSet<&str> = world.pods.iter().map(|p| p.owner.as_str()).collect();
+    for s in ctx
+        .signals
+        .iter_mut()
+        .filter(|s| s.kind == "hpa_misconfigured" && !names.contains(s.component.as_str()))
+    {
+        let old = s.component.as_str();
+        let heirs: Vec<&&str> = names
+            .iter()
+            .filter(|n| {
+                n.len() > old.len()
+                    && (n.ends_with(&format!("-{old}")) || n.starts_with(&format!("{old}-")))
+            })
+            .collect();
+        if let [heir] = heirs.as_slice() {
+            s.detail = format!(
+                "autoscaler {old} targets a workload that does not exist; {heir} carries its name: {}",
+                s.detail
+            );
+            s.component = heir.to_string();
+        }
+    }
+}
+
 pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
     // A CPU-starved degraded service next to a hot node's unbounded
     // consumer: the consumer is the cause.
@@ -328,5 +402,98 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
         if s.kind == "hpa_maxed" && spikes.iter().any(|c| same_component(c, &s.component)) {
             s.weight += 3.0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Scope;
+    use crate::engine::world::{Pod, World};
+    use std::collections::BTreeMap;
+
+    fn scope() -> Scope {
+        Scope {
+            service: Some("api".into()),
+            namespace: Some("prod".into()),
+            now: "2026-01-01T12:00:00Z".parse().expect("ts"),
+            window_secs: 1800,
+            alert_at: None,
+            alert_name: "x".into(),
+            category: crate::router::Category::Application,
+            database_hint: false,
+            subject: None,
+            limits: Default::default(),
+        }
+    }
+
+    fn signal(component: &str, kind: &'static str) -> Signal {
+        Signal {
+            component: component.into(),
+            kind,
+            weight: 4.0,
+            source: "test".into(),
+            detail: "x".into(),
+            at: None,
+        }
+    }
+
+    fn ctx(scope: &Scope, signals: Vec<Signal>) -> Ctx<'_> {
+        Ctx {
+            scope,
+            signals,
+            timeline: Vec::new(),
+            health: BTreeMap::new(),
+            blames: BTreeMap::new(),
+            self_reports: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_autoscaler_left_behind_by_a_rename_belongs_to_the_renamed_workload() {
+        let mut world = World::default();
+        for owner in ["search-query-rewriter", "search-api"] {
+            world.pods.push(Pod {
+                name: format!("{owner}-1"),
+                owner: owner.into(),
+                ..Default::default()
+            });
+        }
+        let scope = scope();
+        let mut c = ctx(
+            &scope,
+            vec![
+                signal("query-rewriter", "hpa_misconfigured"),
+                signal("search", "hpa_misconfigured"),
+            ],
+        );
+        orphaned_autoscalers(&mut c, &world);
+        assert_eq!(c.signals[0].component, "search-query-rewriter");
+        // Two workloads carry `search`: no guess.
+        assert_eq!(c.signals[1].component, "search");
+    }
+
+    #[test]
+    fn a_clients_unnamed_403s_are_about_the_callee_it_names() {
+        let scope = scope();
+        let mut c = ctx(
+            &scope,
+            vec![
+                signal("worker", "authorization_denied"),
+                signal("grading", "authorization_denied"),
+                signal("worker", "new_error"),
+            ],
+        );
+        c.self_reports.push("worker".into());
+        c.blames.insert("worker".into(), "grading".into());
+        peer_side(&mut c);
+        assert_eq!(c.signals[0].component, "grading");
+        assert!(
+            c.signals[0]
+                .detail
+                .starts_with("worker reports it about grading")
+        );
+        // Other kinds stay with the client.
+        assert_eq!(c.signals[2].component, "worker");
     }
 }

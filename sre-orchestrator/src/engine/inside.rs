@@ -316,6 +316,20 @@ pub fn read(
             };
             let mut component = owner.clone();
             let mut note = String::new();
+            // A stack trace in the log of a container that has never
+            // restarted is an exception it logged and survived, not a
+            // crash: what it was about is on the exception's own line,
+            // read on its own.
+            let survived = !previous
+                && world.pods.iter().find(|p| p.name == pod).is_some_and(|p| {
+                    p.containers
+                        .iter()
+                        .find(|c| c.name == container)
+                        .is_some_and(|c| c.restarts == 0 && c.running)
+                });
+            if kind == "crash_loop" && survived {
+                continue;
+            }
             let kind = if kind == "latency_regression" && f.hit.peer.is_some() {
                 "dependency_unreachable"
             } else {

@@ -68,6 +68,30 @@ fn locking_statement(line: &str) -> Option<String> {
     tool.as_ref()?.is_match(line).then(String::new)
 }
 
+/// Whether `pod` runs a data store: a Service in front of it serves a
+/// database system's port.
+fn is_store(pod: &super::world::Pod, world: &World) -> bool {
+    const SYSTEMS: &[&str] = &["postgresql", "mysql", "mongodb", "mssql", "cassandra"];
+    world.services.iter().any(|svc| {
+        SYSTEMS.iter().any(|s| svc.serves(s)) && world.backends(svc).any(|b| b.name == pod.name)
+    })
+}
+
+/// The user of the session a database log line is about, as a workload
+/// name would spell it: PostgreSQL's `%u@%d` prefix (`[30112]
+/// cms_admin@cms LOG:`) or `user=cms_admin`; MySQL's `'app'@'10.0.0.3'`.
+fn session_user(line: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"(?:\]\s+|\buser=)'?([A-Za-z][\w-]*)'?(?:@[\w.'-]+)?[\s,:]+(?:db=|LOG|STATEMENT|ERROR|DETAIL|FATAL)",
+        )
+        .ok()
+    });
+    let user = re.as_ref()?.captures(line)?.get(1)?.as_str();
+    Some(user.to_lowercase().replace('_', "-"))
+}
+
 /// Whether `a` and `b` name the same table (`shop.orders` and `orders`).
 fn same_table(a: &str, b: &str) -> bool {
     let last = |s: &str| s.rsplit('.').next().unwrap_or(s).to_lowercase();
@@ -78,7 +102,12 @@ fn same_table(a: &str, b: &str) -> bool {
 /// the contended relation when no holder shows (see the module docs), and
 /// returns the component they moved to: the victims' errors name it, so it
 /// is as close to the failing path as they are.
-pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) -> Option<String> {
+pub fn attribute(
+    signals: &mut Vec<Signal>,
+    pack: &EvidencePack,
+    world: &World,
+    since: jiff::Timestamp,
+) -> Option<String> {
     let victims: Vec<usize> = signals
         .iter()
         .enumerate()
@@ -98,12 +127,35 @@ pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) 
         .min();
     // The holder: a pod whose logs show a locking statement, on the named
     // relation when there is one, started before the first wait.
+    let started_before = |p: &super::world::Pod| !matches!((p.created, first_wait), (Some(created), Some(first)) if created > first);
     let holder = pack.of("logs").find_map(|o| {
         let pod = o.args.get("pod").and_then(Value::as_str)?;
         let p = world.pods.iter().find(|p| p.name == pod)?;
-        if let (Some(created), Some(first)) = (p.created, first_wait)
-            && created > first
-        {
+        // The database's own log names the statement that holds or queues
+        // for the lock, and the session's user: the pod that session
+        // belongs to when it is a new one (a migration Job), else the
+        // table itself. The database is where it shows, not who did it.
+        if is_store(p, world) {
+            return o.outcome.text.lines().find_map(|line| {
+                let table = locking_statement(line).filter(|t| !t.is_empty())?;
+                if relation.as_deref().is_some_and(|r| !same_table(r, &table)) {
+                    return None;
+                }
+                let session = session_user(line).and_then(|user| {
+                    world
+                        .pods
+                        .iter()
+                        .filter(|q| q.created.is_some_and(|c| c >= since) && started_before(q))
+                        .find(|q| q.owner.starts_with(&user) || q.name.starts_with(&user))
+                });
+                let (owner, by) = match session {
+                    Some(q) => (q.owner.clone(), q.name.clone()),
+                    None => (table.clone(), pod.to_string()),
+                };
+                Some((owner, by, table, line.trim().to_string(), Some(pod)))
+            });
+        }
+        if !started_before(p) {
             return None;
         }
         o.outcome.text.lines().find_map(|line| {
@@ -115,13 +167,14 @@ pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) 
                         pod.to_string(),
                         table,
                         line.trim().to_string(),
+                        None,
                     )
                 },
             )
         })
     });
     match holder {
-        Some((owner, pod, table, line)) => {
+        Some((owner, pod, table, line, store)) => {
             for &i in &victims {
                 let s = &mut signals[i];
                 if same_component(&s.component, &owner) {
@@ -141,14 +194,23 @@ pub fn attribute(signals: &mut Vec<Signal>, pack: &EvidencePack, world: &World) 
                 kind: "lock_contention",
                 weight: 5.0,
                 source: "k8s.logs".into(),
-                detail: if table.is_empty() {
+                detail: if let Some(store) = store {
+                    format!(
+                        "the database's log ({store}) shows the statement queued for or holding the lock on {table}: {line}"
+                    )
+                } else if table.is_empty() {
                     format!("pod {pod} started before the first lock wait and runs a schema migration: {line}")
                 } else {
                     format!(
                         "pod {pod} started before the first lock wait and runs a statement that locks {table}: {line}"
                     )
                 },
-                at: world.pods.iter().find(|p| p.name == pod).and_then(|p| p.created),
+                // A database's log line has no start of its own here.
+                at: world
+                    .pods
+                    .iter()
+                    .find(|p| p.name == pod && store.is_none_or(|s| s != pod))
+                    .and_then(|p| p.created),
             });
             Some(owner)
         }
@@ -202,6 +264,18 @@ mod tests {
         ] {
             assert_eq!(locking_statement(line).as_deref(), Some(""), "{line}");
         }
+        assert_eq!(
+            session_user("2025-10-21 09:18:01.452 UTC [30112] cms_admin@cms STATEMENT:  ALTER TABLE articles ADD x int;")
+                .as_deref(),
+            Some("cms-admin")
+        );
+        assert_eq!(
+            session_user(
+                "LOG:  duration: 5.1 ms user=billing_svc,db=billing,app=psql STATEMENT: x"
+            )
+            .as_deref(),
+            Some("billing-svc")
+        );
         assert!(same_table("public.orders", "orders"));
         assert!(!same_table("orders", "order_items"));
     }

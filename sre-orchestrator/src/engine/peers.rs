@@ -97,7 +97,8 @@ pub fn named_peer(line: &str) -> Option<String> {
 /// The host a failed call names without a URL: urllib3's
 /// `HTTPSConnectionPool(host='billing.svc', port=443)`, the `host: 'x'`
 /// of Node's error objects, the MongoDB Java driver's `servers=[{address=db-0.db.data.svc:27017`, or the words of the message (`call to billing
-/// failed`, `request to billing timed out`, `error calling billing`).
+/// failed`, `request to billing timed out`, `error calling billing`,
+/// `upstream billing failed`).
 fn called_host(line: &str) -> Option<String> {
     static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
@@ -106,11 +107,32 @@ fn called_host(line: &str) -> Option<String> {
         )
         .ok()
     });
-    let c = re.as_ref()?.captures(line)?;
+    static UPSTREAM: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let upstream = UPSTREAM.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\bupstream\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s+(?:failed|returned|responded|timed\s+out|is\s+unavailable)",
+        )
+        .ok()
+    });
+    let c = re
+        .as_ref()?
+        .captures(line)
+        .or_else(|| upstream.as_ref()?.captures(line))?;
     let host = c[1].to_lowercase();
     (!matches!(
         host.as_str(),
-        "the" | "a" | "an" | "it" | "upstream" | "server" | "localhost"
+        "the"
+            | "a"
+            | "an"
+            | "it"
+            | "upstream"
+            | "server"
+            | "localhost"
+            | "connect"
+            | "request"
+            | "service"
+            | "response"
+            | "host"
     ))
     .then_some(host)
 }
@@ -214,6 +236,14 @@ mod peer_tests {
             implied_peer("authorization_denied", line).as_deref(),
             Some("email-sender")
         );
+        // A gateway's words for its upstream, but not Envoy's own.
+        let line = r#"upstream collector-api failed — HttpServerErrorException$ServiceUnavailable: 503 Service Unavailable"#;
+        assert_eq!(
+            implied_peer("dependency_unreachable", line).as_deref(),
+            Some("collector-api")
+        );
+        let line = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+        assert_eq!(implied_peer("dependency_unreachable", line), None);
         // Only for failures that sit on the far side.
         assert_eq!(implied_peer("oom_killed", line), None);
         let world = World::default();

@@ -111,11 +111,15 @@ pub struct Policy {
     /// Each `from` peer; `None` for a peer the engine cannot evaluate: it
     /// may admit.
     pub from: Vec<Option<PolicyPeer>>,
+    /// Whether it restricts egress.
+    pub egress_restricted: bool,
+    /// Each `to` peer, read like `from`.
+    pub to: Vec<Option<PolicyPeer>>,
     /// When it was created.
     pub created: Option<Timestamp>,
 }
 
-/// A `from` peer the engine can evaluate.
+/// A `from` or `to` peer the engine can evaluate.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PolicyPeer {
     /// The namespaces its pods must be in: `None` for the policy's own (a
@@ -123,6 +127,92 @@ pub struct PolicyPeer {
     pub namespaces: Option<LabelSelector>,
     /// The pods it requires (an empty selector: every pod).
     pub pods: LabelSelector,
+    /// An `ipBlock` instead: a CIDR and its exceptions (IPv4).
+    pub ip_block: Option<IpBlock>,
+}
+
+/// An IPv4 `ipBlock`: addresses in `cidr` and in none of `except`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct IpBlock {
+    cidr: (u32, u32),
+    except: [(u32, u32); 4],
+    excepts: usize,
+}
+
+impl IpBlock {
+    fn parse(v: &Value) -> Option<IpBlock> {
+        let cidr = parse_cidr(v.get("cidr")?.as_str()?)?;
+        let mut block = IpBlock {
+            cidr,
+            ..IpBlock::default()
+        };
+        for e in v
+            .get("except")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            // More exceptions than this reads as "may admit".
+            if block.excepts == block.except.len() {
+                return None;
+            }
+            block.except[block.excepts] = parse_cidr(e.as_str()?)?;
+            block.excepts += 1;
+        }
+        Some(block)
+    }
+
+    /// Whether it holds `ip`.
+    pub fn holds(&self, ip: &str) -> Option<bool> {
+        let ip = u32::from(ip.parse::<std::net::Ipv4Addr>().ok()?);
+        let within = |(net, mask): (u32, u32)| ip & mask == net & mask;
+        Some(within(self.cidr) && !self.except[..self.excepts].iter().any(|e| within(*e)))
+    }
+}
+
+/// `10.0.0.0/8` as (network, mask).
+fn parse_cidr(text: &str) -> Option<(u32, u32)> {
+    let (addr, bits) = text.split_once('/')?;
+    let addr = u32::from(addr.parse::<std::net::Ipv4Addr>().ok()?);
+    let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    Some((addr, mask))
+}
+
+/// One end of a connection, as a policy sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    /// The pod's namespace.
+    pub namespace: &'a str,
+    /// That namespace's labels, when read.
+    pub ns_labels: Option<&'a BTreeMap<String, String>>,
+    /// The pod's labels.
+    pub labels: &'a BTreeMap<String, String>,
+    /// The pod's IP, when known.
+    pub ip: Option<&'a str>,
+}
+
+impl PolicyPeer {
+    /// Whether it covers `end`; a peer rule of policy namespace `home`.
+    fn covers(&self, home: &str, end: &Endpoint<'_>) -> bool {
+        if let Some(block) = &self.ip_block {
+            // Pod-to-pod traffic keeps the pod's address; unknown: may admit.
+            return end.ip.and_then(|ip| block.holds(ip)).unwrap_or(true);
+        }
+        let in_namespace = match &self.namespaces {
+            None => home == end.namespace,
+            Some(sel) => match (sel.named_namespace(), end.ns_labels) {
+                (Some(named), _) => named == end.namespace,
+                (None, Some(ns_labels)) => sel.matches(ns_labels),
+                (None, None) => true,
+            },
+        };
+        in_namespace && self.pods.matches(end.labels)
+    }
 }
 
 impl Policy {
@@ -135,28 +225,40 @@ impl Policy {
         ns_labels: Option<&BTreeMap<String, String>>,
         labels: &BTreeMap<String, String>,
     ) -> bool {
+        self.admits_from(&Endpoint {
+            namespace,
+            ns_labels,
+            labels,
+            ip: None,
+        })
+    }
+
+    /// Whether it admits ingress from `client`.
+    pub fn admits_from(&self, client: &Endpoint<'_>) -> bool {
         !self.ingress_restricted
             || self.from.iter().any(|f| match f {
                 None => true,
-                Some(peer) => {
-                    let in_namespace = match &peer.namespaces {
-                        None => self.namespace == namespace,
-                        Some(sel) => match (sel.named_namespace(), ns_labels) {
-                            (Some(named), _) => named == namespace,
-                            (None, Some(ns_labels)) => sel.matches(ns_labels),
-                            (None, None) => true,
-                        },
-                    };
-                    in_namespace && peer.pods.matches(labels)
-                }
+                Some(peer) => peer.covers(&self.namespace, client),
+            })
+    }
+
+    /// Whether it lets the pods it selects reach `server`.
+    pub fn permits_to(&self, server: &Endpoint<'_>) -> bool {
+        !self.egress_restricted
+            || self.to.iter().any(|t| match t {
+                None => true,
+                Some(peer) => peer.covers(&self.namespace, server),
             })
     }
 }
 
 /// A `from` peer, when it can be evaluated.
 fn policy_peer(p: &Value) -> Option<PolicyPeer> {
-    if p.get("ipBlock").is_some() {
-        return None;
+    if let Some(block) = p.get("ipBlock") {
+        return Some(PolicyPeer {
+            ip_block: Some(IpBlock::parse(block)?),
+            ..PolicyPeer::default()
+        });
     }
     let namespaces = match p.get("namespaceSelector") {
         None => None,
@@ -167,7 +269,11 @@ fn policy_peer(p: &Value) -> Option<PolicyPeer> {
         None => LabelSelector::default(),
         Some(sel) => LabelSelector::from_value(sel)?,
     };
-    Some(PolicyPeer { namespaces, pods })
+    Some(PolicyPeer {
+        namespaces,
+        pods,
+        ip_block: None,
+    })
 }
 
 /// Reads one NetworkPolicy object.
@@ -179,21 +285,29 @@ pub fn policy_from(v: &Value) -> Policy {
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    let ingress = v.pointer("/spec/ingress").and_then(Value::as_array);
-    // Without policyTypes, Kubernetes treats every policy as an Ingress one.
+    // Without policyTypes, a policy restricts ingress, and egress when it
+    // has egress rules.
     let ingress_restricted = types.contains(&"Ingress") || types.is_empty();
-    let mut from = Vec::new();
-    for rule in ingress.into_iter().flatten() {
-        match rule.get("from").and_then(Value::as_array) {
-            // A rule without `from` admits everyone (on its ports).
-            None => from.push(None),
-            Some(peers) => {
-                for p in peers {
-                    from.push(policy_peer(p));
-                }
+    let egress_restricted =
+        types.contains(&"Egress") || (types.is_empty() && v.pointer("/spec/egress").is_some());
+    // A rule without peers admits everyone (on its ports).
+    let peers = |rules: &str, side: &str| -> Vec<Option<PolicyPeer>> {
+        let mut out = Vec::new();
+        for rule in v
+            .pointer(rules)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            match rule.get(side).and_then(Value::as_array) {
+                None => out.push(None),
+                Some(peers) => out.extend(peers.iter().map(policy_peer)),
             }
         }
-    }
+        out
+    };
+    let from = peers("/spec/ingress", "from");
+    let to = peers("/spec/egress", "to");
     let str_at = |ptr: &str| v.pointer(ptr).and_then(Value::as_str).unwrap_or("");
     Policy {
         name: str_at("/metadata/name").to_string(),
@@ -205,6 +319,8 @@ pub fn policy_from(v: &Value) -> Policy {
             .unwrap_or_default(),
         ingress_restricted,
         from,
+        egress_restricted,
+        to,
         created: str_at("/metadata/creationTimestamp").parse().ok(),
     }
 }
@@ -280,5 +396,43 @@ mod tests {
         assert!(odd.admits("elsewhere", None, &any));
         let cidr = policy(json!([{"ipBlock": {"cidr": "10.0.0.0/8"}}]));
         assert!(cidr.admits("elsewhere", None, &any));
+        let from = |ip| Endpoint {
+            namespace: "elsewhere",
+            ns_labels: None,
+            labels: &any,
+            ip: Some(ip),
+        };
+        assert!(cidr.admits_from(&from("10.1.2.3")));
+        assert!(!cidr.admits_from(&from("192.168.0.1")));
+    }
+
+    #[test]
+    fn egress_rules_decide_what_the_selected_pods_may_reach() {
+        // A namespace-wide baseline: DNS, the own namespace, the collector,
+        // and the internet but no private range.
+        let p = policy_from(&json!({
+            "metadata": {"name": "default-egress", "namespace": "forms"},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+                {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                         "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                 "ports": [{"protocol": "UDP", "port": 53}]},
+                {"to": [{"podSelector": {}}]},
+                {"to": [{"ipBlock": {"cidr": "0.0.0.0/0",
+                                     "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}]}
+            ]}
+        }));
+        assert!(p.egress_restricted && !p.ingress_restricted);
+        let app = lbl(&[("app", "store")]);
+        let at = |namespace, ip| Endpoint {
+            namespace,
+            ns_labels: None,
+            labels: &app,
+            ip,
+        };
+        assert!(p.permits_to(&at("forms", Some("10.4.0.7"))));
+        assert!(!p.permits_to(&at("records", Some("10.4.1.9"))));
+        assert!(p.permits_to(&at("elsewhere", Some("52.1.2.3"))));
+        // Without the server's address the ipBlock may admit.
+        assert!(p.permits_to(&at("records", None)));
     }
 }

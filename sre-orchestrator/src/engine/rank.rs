@@ -123,6 +123,13 @@ pub fn explains(cause: &str, effect: &str) -> bool {
         ("cpu_throttling", "consumer_lag") => true,
         // The scheduler waits for the claim.
         ("pvc_unbound", "unschedulable") => true,
+        // A pool that cannot open connections (the password was rotated,
+        // the server's certificate expired, the server is unreachable)
+        // empties, and its waiters time out as if it were exhausted.
+        (
+            "credentials_expired" | "certificate_expired" | "dependency_unreachable",
+            "connection_pool_exhausted",
+        ) => true,
         // A pod that is never created or never scheduled is not failing a probe.
         ("quota_exceeded" | "unschedulable" | "pvc_unbound", "probe_failing") => true,
         // Evictions and image pulls are not probe problems either.
@@ -233,14 +240,29 @@ fn raw_score(signals: &[Signal]) -> f64 {
 fn explain_away(groups: Vec<Suspect>) -> Vec<Suspect> {
     let n = groups.len();
     let mut parent: Vec<Option<usize>> = vec![None; n];
+    // The kubelet restarts a container for its liveness or startup probe,
+    // never for its readiness probe: a container that crashes while it is
+    // not ready crashes for a reason of its own, and is not ready because
+    // it crashes.
+    let kills = |g: &Suspect| {
+        g.signals.iter().any(|s| {
+            let d = s.detail.to_lowercase();
+            d.contains("liveness") || d.contains("startup probe")
+        })
+    };
+    let explains_here = |a: &Suspect, b: &Suspect| match (a.kind, b.kind) {
+        ("probe_failing", "crash_loop") => kills(a),
+        ("crash_loop", "probe_failing") => !kills(b),
+        (x, y) => explains(x, y),
+    };
     for j in 0..n {
         parent[j] = (0..n)
             .filter(|&i| {
                 i != j
                     && established(&groups[i])
                     && same_component(&groups[i].component, &groups[j].component)
-                    && explains(groups[i].kind, groups[j].kind)
-                    && !explains(groups[j].kind, groups[i].kind)
+                    && explains_here(&groups[i], &groups[j])
+                    && !explains_here(&groups[j], &groups[i])
             })
             .max_by(|&a, &b| groups[a].score.total_cmp(&groups[b].score));
     }
@@ -485,5 +507,39 @@ mod tests {
         let ranked = rank(&scope(), &[fresh], &Reach::default());
         let c = verdict(&scope(), &ranked, 0).expect("a verdict");
         assert!(c > 0.5, "{c}");
+    }
+
+    #[test]
+    fn only_a_probe_that_kills_explains_the_restarts() {
+        let with = |detail: &str| {
+            let mut probe = signal("md", "probe_failing", 4.0);
+            probe.detail = detail.into();
+            vec![probe, signal("md", "crash_loop", 3.0)]
+        };
+        // A liveness probe restarts the container: the probe is the cause.
+        let ranked = rank(
+            &scope(),
+            &with("Liveness probe failed: timeout"),
+            &Reach::default(),
+        );
+        assert_eq!((ranked.len(), ranked[0].kind), (1, "probe_failing"));
+        // A readiness probe never restarts anything: the crash is the cause
+        // and the failing readiness its consequence.
+        let ranked = rank(
+            &scope(),
+            &with("Readiness probe failed: timeout"),
+            &Reach::default(),
+        );
+        assert_eq!((ranked.len(), ranked[0].kind), (1, "crash_loop"));
+    }
+
+    #[test]
+    fn a_pool_that_cannot_authenticate_looks_exhausted() {
+        let signals = vec![
+            signal("claims-api", "connection_pool_exhausted", 6.0),
+            signal("claims-api", "credentials_expired", 4.0),
+        ];
+        let ranked = rank(&scope(), &signals, &Reach::default());
+        assert_eq!(ranked[0].kind, "credentials_expired");
     }
 }

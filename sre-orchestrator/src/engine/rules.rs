@@ -623,7 +623,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     for (client, store) in store_blames {
         ctx.blames.entry(client).or_insert(store);
     }
-    if let Some(holder) = super::locks::attribute(&mut ctx.signals, pack, &world) {
+    if let Some(holder) = super::locks::attribute(&mut ctx.signals, pack, &world, scope.from()) {
         peers.push(holder);
     }
     ctx.timeline.extend(inside.timeline);
@@ -724,6 +724,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     }
     // A peer whose failure another component explains (its node failed, a
     // policy blocks it) passes the blame on.
+    let new_policies = super::across::new_egress_policies(&ctx.signals, &world, scope.horizon());
+    ctx.signals.extend(new_policies);
     for s in super::across::expired_certificates(&world, scope.now) {
         ctx.event(s.at, "k8s.certificates", s.detail.clone());
         ctx.signals.push(s);
@@ -738,6 +740,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     super::combine::victims(&mut ctx, &path);
     super::combine::deploys(&mut ctx, &degraded, &edges);
     super::combine::node_pressure(&mut ctx);
+    super::combine::peer_side(&mut ctx);
+    super::combine::orphaned_autoscalers(&mut ctx, &world);
     super::combine::capacity(&mut ctx, &degraded);
 
     let mut affected = inside.affected;

@@ -553,28 +553,48 @@ impl World {
         let callers: Vec<&Pod> = self.pods.iter().filter(|p| p.owner == caller).collect();
         let caller_ns = callers.first()?.namespace.clone();
         let backend = self.backends(svc).find(|p| p.phase == "Running")?;
+        fn end<'a>(w: &'a World, p: &'a Pod) -> super::policy::Endpoint<'a> {
+            super::policy::Endpoint {
+                namespace: &p.namespace,
+                ns_labels: w.namespaces.get(&p.namespace),
+                labels: &p.labels,
+                ip: p.ip.as_deref(),
+            }
+        }
+        // Ingress: the policies that select the backend. Policies add up:
+        // traffic is allowed when any selecting policy admits it.
         let selecting: Vec<&Policy> = self
             .policies
             .iter()
             .filter(|p| {
-                p.namespace == backend.namespace && selects(&p.pod_selector, &backend.labels)
+                p.ingress_restricted
+                    && p.namespace == backend.namespace
+                    && selects(&p.pod_selector, &backend.labels)
             })
             .collect();
-        // Policies add up: traffic is allowed when any selecting policy admits it.
-        if selecting.is_empty()
-            || callers.iter().any(|c| {
-                selecting
-                    .iter()
-                    .any(|p| p.admits(&caller_ns, self.namespaces.get(&caller_ns), &c.labels))
-            })
+        if !selecting.is_empty()
+            && !callers
+                .iter()
+                .any(|c| selecting.iter().any(|p| p.admits_from(&end(self, c))))
         {
-            return None;
+            // Of several restricting policies, the newest is the change.
+            return selecting.into_iter().max_by_key(|p| p.created);
         }
-        // Of several restricting policies, the newest is the change.
-        selecting
-            .into_iter()
-            .filter(|p| p.ingress_restricted)
-            .max_by_key(|p| p.created)
+        // Egress: the policies that select the caller.
+        let caller_pod = callers.first()?;
+        let selecting: Vec<&Policy> = self
+            .policies
+            .iter()
+            .filter(|p| {
+                p.egress_restricted
+                    && p.namespace == caller_ns
+                    && selects(&p.pod_selector, &caller_pod.labels)
+            })
+            .collect();
+        if !selecting.is_empty() && !selecting.iter().any(|p| p.permits_to(&end(self, backend))) {
+            return selecting.into_iter().max_by_key(|p| p.created);
+        }
+        None
     }
 
     /// The pods whose containers the engine should read the logs of: those
