@@ -529,8 +529,11 @@ async fn the_llm_can_only_make_the_rca_better() {
                     fail("the planted scale-to-zero reached the RCA".into());
                 }
                 if r.kind == Kind::Hangs {
-                    // The deterministic stage, then at most the deadline.
-                    let limit = case.det_took + HANG_DEADLINE + Duration::from_millis(2500);
+                    // The deterministic stage, then at most the deadline. The
+                    // slack is for a loaded 2-core CI machine; what this
+                    // tells apart is "bounded by the deadline" from "waits
+                    // on the model" (120 s per request, with retries).
+                    let limit = case.det_took + HANG_DEADLINE + Duration::from_secs(10);
                     if r.took > limit {
                         fail(format!(
                             "the hung model took {:?} (deadline {HANG_DEADLINE:?}, limit {limit:?})",

@@ -85,10 +85,14 @@ fn a_seed_rebuilds_the_same_files_covering_every_fault_kind_without_naming_it() 
         }
         let s = Scenario::load(&dir).unwrap();
         let expected = s.manifest.expected.clone().unwrap();
-        assert_eq!(expected.kind, g.kind);
+        assert_eq!(expected.kind, g.expected);
         assert_eq!(
             expected.category.to_string(),
-            CATALOGUE.iter().find(|(k, _, _)| *k == g.kind).unwrap().1
+            CATALOGUE
+                .iter()
+                .find(|(k, _, _)| *k == g.expected)
+                .unwrap()
+                .1
         );
         let alert = s.alert().unwrap();
         assert!(!alert.name.is_empty());
@@ -459,7 +463,7 @@ async fn evaluation_gates_hold_on_simulated_and_external_sets() {
     // The incidents written blind to the engine (fixtures/blind): their
     // generators write them beside themselves (git-ignored).
     let blind = root().join("fixtures/blind");
-    for set in ["a", "b", "c", "d"] {
+    for set in ["a", "b", "c", "d", "e", "f"] {
         let status = std::process::Command::new("python3")
             .arg(blind.join(format!("gen_{set}.py")))
             .stdout(std::process::Stdio::null())

@@ -63,8 +63,12 @@ pub struct SimulateArgs {
 pub struct Generated {
     /// Folder name.
     pub name: String,
-    /// Fault kind.
+    /// The fault built (the catalogue's kind).
     pub kind: &'static str,
+    /// The kind `scenario.toml` expects: the fault's, unless the builder
+    /// relabelled it (a slowdown that shipped with a rollout is a bad
+    /// deploy).
+    pub expected: &'static str,
 }
 
 /// Writes `count` scenarios under `out`, in parallel on the available cores.
@@ -197,7 +201,11 @@ pub fn one(seed: u64, index: usize, out: &Path) -> Result<Generated> {
         }
         std::fs::create_dir_all(&dir)?;
         write_scenario(&dir, &world, &inc, &notes, &wrng)?;
-        return Ok(Generated { name, kind });
+        return Ok(Generated {
+            name,
+            kind,
+            expected: inc.kind,
+        });
     }
     anyhow::bail!("no fault of the catalogue fits the world of scenario {name}")
 }

@@ -285,6 +285,11 @@ pub fn latency_regression(ctx: &mut Ctx) -> bool {
         }
     );
     ctx.inc.title = format!("{name} slow");
+    if deployed {
+        // The slowdown shipped with the rollout a minute or two before it:
+        // the fix is a rollback, and that is what an engineer calls it.
+        ctx.inc.kind = "bad_deploy";
+    }
     true
 }
 
