@@ -6,13 +6,13 @@
 //! ClickHouse store to. Every primitive is a scan over sorted vectors — fine
 //! for the few million rows a file export holds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::model::{
     CallGraph, EdgeRow, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery,
     MetricSteps, Nanos, Order, RedGroup, RedQuery, RedRow, SECOND, SampleRow, SeriesRow, SpanQuery,
-    SpanRow, SpanScope, StepRow, Telemetry, TimeRange, span_kind,
+    SpanRow, SpanScope, StepRow, Telemetry, TimeRange, UnreachedRow, span_kind,
 };
 use crate::store::{Store, StoreError, StoreResult, quantile_sorted};
 
@@ -168,6 +168,15 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> StoreResult<()> {
         }
     }
     Ok(())
+}
+
+/// The server of a database client span (`server.address`, else `net.peer.name`).
+fn db_server(s: &SpanRow) -> String {
+    ["server.address", "net.peer.name"]
+        .iter()
+        .find_map(|k| s.attributes_string.get(*k).filter(|v| !v.is_empty()))
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn quantiles(mut v: Vec<f64>) -> (f64, f64, f64) {
@@ -329,16 +338,24 @@ impl Store for EmbeddedStore {
                 .or_default()
                 .push(s.service());
         }
+        // Spans with a child in another service: the calls a callee answered.
+        let mut answered: HashSet<(&str, &str)> = HashSet::new();
         type Acc = (u64, u64, Vec<f64>);
-        let mut edges: BTreeMap<(String, String, bool), Acc> = BTreeMap::new();
+        let mut edges: BTreeMap<(String, String, bool, String), Acc> = BTreeMap::new();
         for s in spans {
             if !s.parent_span_id.is_empty()
                 && let Some(parents) = by_id.get(&(s.trace_id.as_str(), s.parent_span_id.as_str()))
             {
                 for parent in parents {
                     if *parent != s.service() {
+                        answered.insert((s.trace_id.as_str(), s.parent_span_id.as_str()));
                         let e = edges
-                            .entry((parent.to_string(), s.service().to_string(), false))
+                            .entry((
+                                parent.to_string(),
+                                s.service().to_string(),
+                                false,
+                                String::new(),
+                            ))
                             .or_default();
                         e.0 += 1;
                         e.1 += u64::from(s.has_error);
@@ -353,24 +370,59 @@ impl Store for EmbeddedStore {
                     .filter(|d| !d.is_empty())
             {
                 let e = edges
-                    .entry((s.service().to_string(), db.clone(), true))
+                    .entry((s.service().to_string(), db.clone(), true, db_server(s)))
                     .or_default();
                 e.0 += 1;
                 e.1 += u64::from(s.has_error);
                 e.2.push(s.duration_nano as f64);
             }
         }
-        let edges = edges
+        // Client spans no other service answered, by caller and peer.
+        let mut lost: BTreeMap<(String, String), Acc> = BTreeMap::new();
+        for s in spans {
+            if s.kind != span_kind::CLIENT
+                || s.attributes_string
+                    .get("db.system")
+                    .is_some_and(|d| !d.is_empty())
+                || answered.contains(&(s.trace_id.as_str(), s.span_id.as_str()))
+            {
+                continue;
+            }
+            let Some(peer) = crate::model::peer_of(&s.attributes_string) else {
+                continue;
+            };
+            let e = lost.entry((s.service().to_string(), peer)).or_default();
+            e.0 += 1;
+            e.1 += u64::from(s.has_error);
+            e.2.push(s.duration_nano as f64);
+        }
+        let mut edges: Vec<EdgeRow> = edges
             .into_iter()
-            .map(|((parent, child, external), (calls, errors, d))| EdgeRow {
+            .map(
+                |((parent, child, external, server), (calls, errors, d))| EdgeRow {
+                    parent,
+                    child,
+                    external,
+                    calls,
+                    errors,
+                    p99: quantiles(d).2,
+                    unreached: 0,
+                    server,
+                },
+            )
+            .collect();
+        let services: BTreeSet<String> = spans.iter().map(|s| s.service().to_string()).collect();
+        let lost = lost
+            .into_iter()
+            .map(|((parent, peer), (calls, errors, d))| UnreachedRow {
                 parent,
-                child,
-                external,
+                peer,
                 calls,
                 errors,
                 p99: quantiles(d).2,
             })
             .collect();
+        crate::model::merge_unreached(&mut edges, lost, &services);
         Ok(CallGraph {
             edges,
             range,

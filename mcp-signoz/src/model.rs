@@ -8,7 +8,7 @@
 //! contents can seed a ClickHouse with exactly what the collector would have
 //! written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -451,8 +451,130 @@ pub struct EdgeRow {
     pub calls: u64,
     /// Failed calls.
     pub errors: u64,
-    /// 99th percentile duration of the callee's span, ns.
+    /// 99th percentile duration of the callee's span, ns (of the caller's client spans
+    /// when no call reached the callee).
     pub p99: f64,
+    /// Calls the callee never recorded: client spans with no child span in another
+    /// service (dropped by a NetworkPolicy, refused, denied at a sidecar, or a callee
+    /// that is not traced). Counted in `calls` and `errors` too.
+    pub unreached: u64,
+    /// The database server (`server.address`, `net.peer.name`) of a database edge; empty
+    /// when not recorded or not a database.
+    pub server: String,
+}
+
+/// Client spans of one caller to one peer that no span of another service answers, as
+/// read from the spans (before the peer is resolved to a service).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreachedRow {
+    /// Calling service.
+    pub parent: String,
+    /// The peer as the client span names it ([`peer_of`]).
+    pub peer: String,
+    /// Client spans.
+    pub calls: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// 99th percentile duration of the client spans, ns.
+    pub p99: f64,
+}
+
+/// The attributes naming the peer of a client span, most specific first; the URL ones
+/// are reduced to their host.
+pub const PEER_ATTRIBUTES: [&str; 5] = [
+    "peer.service",
+    "server.address",
+    "net.peer.name",
+    "url.full",
+    "http.url",
+];
+
+/// The peer a client span calls, from [`PEER_ATTRIBUTES`]: the first one set, a URL
+/// reduced to its host (without port or credentials).
+pub fn peer_of(attrs: &BTreeMap<String, String>) -> Option<String> {
+    PEER_ATTRIBUTES.iter().find_map(|k| {
+        let v = attrs.get(*k).map(|v| v.trim()).filter(|v| !v.is_empty())?;
+        if k.ends_with("url") || *k == "url.full" {
+            url_host(v)
+        } else {
+            Some(v.to_string())
+        }
+    })
+}
+
+/// The host of a URL (`http://user@x.ns.svc:8080/path` → `x.ns.svc`).
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // Up to the port, as the ClickHouse store's query does (an IPv6 literal is not named).
+    let host = host.split(':').next().unwrap_or(host);
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// A peer as a service name: itself when it is a service, else the first label of a
+/// cluster DNS name (`payments.shop.svc.cluster.local`, `payments.shop.svc`,
+/// `payments.shop`) when a service of that name exists, else the peer unchanged.
+pub fn resolve_peer(peer: &str, services: &BTreeSet<String>) -> String {
+    if services.contains(peer) {
+        return peer.to_string();
+    }
+    let lower = peer.trim_end_matches('.').to_ascii_lowercase();
+    let parts: Vec<&str> = lower.split('.').collect();
+    let cluster_name = parts.len() == 2
+        || (parts.len() >= 3 && parts[2] == "svc")
+        || (parts.len() >= 3 && parts[2] == "pod");
+    if cluster_name
+        && let Some(first) = parts.first()
+        && let Some(s) = services.iter().find(|s| s.eq_ignore_ascii_case(first))
+    {
+        return s.clone();
+    }
+    peer.to_string()
+}
+
+/// Adds calls no callee answered to `edges`: each peer resolved to a service
+/// ([`resolve_peer`]), its calls and errors added to the edge to that service (created
+/// when there is none, with the client spans' p99). Keeps `edges` sorted.
+pub fn merge_unreached(
+    edges: &mut Vec<EdgeRow>,
+    unreached: Vec<UnreachedRow>,
+    services: &BTreeSet<String>,
+) {
+    for u in unreached {
+        let child = resolve_peer(&u.peer, services);
+        if child == u.parent {
+            continue;
+        }
+        match edges
+            .iter_mut()
+            .find(|e| !e.external && e.parent == u.parent && e.child == child)
+        {
+            Some(e) => {
+                let fresh = e.calls == e.unreached;
+                e.calls += u.calls;
+                e.errors += u.errors;
+                e.unreached += u.calls;
+                if fresh {
+                    e.p99 = e.p99.max(u.p99);
+                }
+            }
+            None => edges.push(EdgeRow {
+                parent: u.parent,
+                child,
+                external: false,
+                calls: u.calls,
+                errors: u.errors,
+                p99: u.p99,
+                unreached: u.calls,
+                server: String::new(),
+            }),
+        }
+    }
+    edges.sort_by(|x, y| {
+        (&x.parent, &x.child, x.external, &x.server)
+            .cmp(&(&y.parent, &y.child, y.external, &y.server))
+    });
 }
 
 /// The call graph of a window, and where it was read from.

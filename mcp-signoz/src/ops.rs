@@ -971,11 +971,23 @@ impl<S: Store> Signoz<S> {
                 fmt_range(&range)
             ));
         }
-        let mut t = Table::new(&[
+        // UNREACHED and SERVER only when some edge has them: the usual graph stays as it was.
+        let any_unreached = edges.iter().any(|e| e.unreached > 0);
+        let any_server = edges.iter().any(|e| !e.server.is_empty());
+        let mut head = vec![
             "CALLER", "CALLEE", ">CALLS", ">RATE", ">ERRORS", ">ERR%", ">P99",
-        ]);
+        ];
+        if any_unreached {
+            head.push(">UNREACHED");
+        }
+        if any_server {
+            head.push("SERVER");
+        }
+        let mut t = Table::new(&head);
         for e in &edges {
-            t.row(vec![
+            // The callee cell stays `<db.system> (db)` for databases (what readers of this
+            // table match on); the server is its own column.
+            let mut row = vec![
                 e.parent.clone(),
                 if e.external {
                     format!("{} (db)", e.child)
@@ -987,14 +999,36 @@ impl<S: Store> Signoz<S> {
                 e.errors.to_string(),
                 pct(e.errors, e.calls),
                 fmt_duration(e.p99),
-            ]);
+            ];
+            if any_unreached {
+                row.push(e.unreached.to_string());
+            }
+            if any_server {
+                row.push(if e.server.is_empty() {
+                    "-".into()
+                } else {
+                    e.server.clone()
+                });
+            }
+            t.row(row);
         }
-        let source = if graph.aggregated {
+        let mut source = if graph.aggregated {
             "SigNoz's per-minute aggregates, whole minutes; P99: callee span duration; (db): \
              a callee that is no service in the window (db.system, messaging.system)"
+                .to_string()
         } else {
-            "P99: callee span duration; (db): client spans with db.system"
+            "P99: callee span duration; (db): client spans with db.system".to_string()
         };
+        if any_unreached {
+            source.push_str(
+                "; UNREACHED: client spans the callee never recorded (dropped, refused or \
+                 denied before it, or an untraced peer), named from peer.service, \
+                 server.address, net.peer.name or the URL host, counted in CALLS and ERRORS",
+            );
+        }
+        if any_server {
+            source.push_str("; SERVER: the database's server.address or net.peer.name");
+        }
         Ok(format!(
             "Service calls in {} ({source})\n{}",
             fmt_range(&range),

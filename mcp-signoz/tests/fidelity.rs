@@ -139,9 +139,16 @@ fn dependency_aggregates(since: i64, ghost_at: i64) -> Vec<String> {
 }
 
 /// The cells of the call-graph row `parent → child`.
+/// CALLER, CALLEE, CALLS, RATE, ERRORS, ERR% and P99 of an edge (the aggregates have no
+/// database server, so no SERVER column).
 fn edge_cells(text: &str, parent: &str, child: &str) -> Option<Vec<String>> {
     text.lines()
-        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .map(|l| {
+            l.split_whitespace()
+                .take(7)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .find(|c| c.len() > 2 && c[0] == parent && c[1] == child)
 }
 

@@ -28,7 +28,7 @@ use clickhouse::Row;
 use serde::Deserialize;
 
 use super::{ClickHouseStore, SPAN_TIME, SVC};
-use crate::model::{CallGraph, EdgeRow, SECOND, TimeRange};
+use crate::model::{CallGraph, EdgeRow, SECOND, TimeRange, UnreachedRow};
 use crate::store::{StoreError, StoreResult};
 
 const MINUTE: i64 = 60 * SECOND;
@@ -52,8 +52,29 @@ impl From<EdgeCh> for EdgeRow {
             calls: r.calls,
             errors: r.errors,
             p99: r.p99,
+            unreached: 0,
+            server: String::new(),
         }
     }
+}
+
+#[derive(Row, Deserialize)]
+struct DbEdgeCh {
+    parent: String,
+    child: String,
+    server: String,
+    calls: u64,
+    errors: u64,
+    p99: f64,
+}
+
+#[derive(Row, Deserialize)]
+struct LostCh {
+    parent: String,
+    peer: String,
+    calls: u64,
+    errors: u64,
+    p99: f64,
 }
 
 #[derive(Row, Deserialize)]
@@ -164,37 +185,119 @@ impl ClickHouseStore {
                 ..EdgeRow::from(r)
             })
             .collect();
-        edges.sort_by(|x, y| {
-            (&x.parent, &x.child, x.external).cmp(&(&y.parent, &y.child, y.external))
-        });
+        // The aggregates hold answered calls only: add the ones no callee saw.
+        let lost = self.unreached(minutes).await?;
+        crate::model::merge_unreached(&mut edges, lost, &services);
         Ok(Some(edges))
     }
 
-    /// Edges joined from raw spans: parent→child across services, plus
-    /// client spans to databases (`db.system`).
+    /// Edges joined from raw spans: parent→child across services, client spans to
+    /// databases (`db.system`, by server), and client spans no callee answered.
     async fn raw_edges(&self, range: TimeRange) -> StoreResult<Vec<EdgeRow>> {
         let t = &self.tables.spans;
         let sql = format!(
-            "SELECT parent, child, external, calls, errors, p99 FROM ( \
-               SELECT toString(A.svc) AS parent, toString(B.svc) AS child, false AS external, \
-                 count() AS calls, countIf(B.has_error) AS errors, \
-                 toFloat64(quantile(0.99)(B.duration_nano)) AS p99 \
-               FROM (SELECT trace_id, span_id, {SVC} AS svc FROM {t} WHERE {SPAN_TIME}) AS A \
-               INNER JOIN (SELECT trace_id, parent_span_id, {SVC} AS svc, has_error, duration_nano \
-                           FROM {t} WHERE {SPAN_TIME} AND parent_span_id != '') AS B \
-               ON A.trace_id = B.trace_id AND A.span_id = B.parent_span_id \
-               WHERE A.svc != B.svc GROUP BY parent, child \
-             UNION ALL \
-               SELECT toString({SVC}) AS parent, attributes_string['db.system'] AS child, true AS external, \
-                 count() AS calls, countIf(has_error) AS errors, \
-                 toFloat64(quantile(0.99)(duration_nano)) AS p99 \
-               FROM {t} WHERE {SPAN_TIME} AND kind = 3 AND attributes_string['db.system'] != '' \
-               GROUP BY parent, child \
-             ) ORDER BY parent, child, external"
+            "SELECT toString(A.svc) AS parent, toString(B.svc) AS child, false AS external, \
+               count() AS calls, countIf(B.has_error) AS errors, \
+               toFloat64(quantile(0.99)(B.duration_nano)) AS p99 \
+             FROM (SELECT trace_id, span_id, {SVC} AS svc FROM {t} WHERE {SPAN_TIME}) AS A \
+             INNER JOIN (SELECT trace_id, parent_span_id, {SVC} AS svc, has_error, duration_nano \
+                         FROM {t} WHERE {SPAN_TIME} AND parent_span_id != '') AS B \
+             ON A.trace_id = B.trace_id AND A.span_id = B.parent_span_id \
+             WHERE A.svc != B.svc GROUP BY parent, child ORDER BY parent, child"
         );
         let query = self.span_time(self.client.query(&sql), range);
         let rows: Vec<EdgeCh> = self.fetch(query).await?;
-        Ok(rows.into_iter().map(EdgeRow::from).collect())
+        let mut edges: Vec<EdgeRow> = rows.into_iter().map(EdgeRow::from).collect();
+        let sql = format!(
+            "SELECT toString({SVC}) AS parent, attributes_string['db.system'] AS child, \
+               if(attributes_string['server.address'] != '', attributes_string['server.address'], \
+                  attributes_string['net.peer.name']) AS server, \
+               count() AS calls, countIf(has_error) AS errors, \
+               toFloat64(quantile(0.99)(duration_nano)) AS p99 \
+             FROM {t} WHERE {SPAN_TIME} AND kind = 3 AND attributes_string['db.system'] != '' \
+             GROUP BY parent, child, server ORDER BY parent, child, server"
+        );
+        let query = self.span_time(self.client.query(&sql), range);
+        let db: Vec<DbEdgeCh> = self.fetch(query).await?;
+        edges.extend(db.into_iter().map(|r| EdgeRow {
+            parent: r.parent,
+            child: r.child,
+            external: true,
+            calls: r.calls,
+            errors: r.errors,
+            p99: r.p99,
+            unreached: 0,
+            server: r.server,
+        }));
+        let sql = format!("SELECT DISTINCT toString({SVC}) AS svc FROM {t} WHERE {SPAN_TIME}");
+        let services: BTreeSet<String> = self
+            .fetch::<ServiceCh>(self.span_time(self.client.query(&sql), range))
+            .await?
+            .into_iter()
+            .map(|s| s.svc)
+            .collect();
+        let lost = self.unreached(range).await?;
+        crate::model::merge_unreached(&mut edges, lost, &services);
+        Ok(edges)
+    }
+
+    /// Client spans (not to a database) that no span of another service has as its
+    /// parent, by caller and peer ([`crate::model::peer_of`], computed the same way).
+    async fn unreached(&self, range: TimeRange) -> StoreResult<Vec<UnreachedRow>> {
+        let t = &self.tables.spans;
+        let attr = |k: &str| format!("attributes_string['{k}']");
+        // url.full / http.url reduced to the host, lower-cased, as `url_host` does.
+        // (`??` is a literal `?` for the clickhouse crate's query builder.)
+        let host = |k: &str| {
+            format!(
+                "lower(replaceRegexpOne(replaceRegexpOne({a}, '^[^:/??#]*://', ''), \
+                 '^(??:[^/??#]*@)??([^:/??#]*).*$', '\\\\1'))",
+                a = attr(k)
+            )
+        };
+        let peer = format!(
+            "multiIf(trimBoth({}) != '', trimBoth({}), trimBoth({}) != '', trimBoth({}), \
+             trimBoth({}) != '', trimBoth({}), {} != '', {}, {})",
+            attr("peer.service"),
+            attr("peer.service"),
+            attr("server.address"),
+            attr("server.address"),
+            attr("net.peer.name"),
+            attr("net.peer.name"),
+            host("url.full"),
+            host("url.full"),
+            host("http.url"),
+        );
+        let sql = format!(
+            "SELECT parent, peer, count() AS calls, countIf(has_error) AS errors, \
+               toFloat64(quantile(0.99)(duration_nano)) AS p99 FROM ( \
+               SELECT toString(C.svc) AS parent, C.peer AS peer, C.has_error AS has_error, \
+                 C.duration_nano AS duration_nano \
+               FROM (SELECT trace_id, span_id, {SVC} AS svc, has_error, duration_nano, {peer} AS peer \
+                     FROM {t} WHERE {SPAN_TIME} AND kind = 3 AND attributes_string['db.system'] = '') AS C \
+               LEFT ANTI JOIN ( \
+                 SELECT DISTINCT P.trace_id AS trace_id, P.span_id AS span_id \
+                 FROM (SELECT trace_id, span_id, {SVC} AS svc FROM {t} WHERE {SPAN_TIME}) AS P \
+                 INNER JOIN (SELECT trace_id, parent_span_id, {SVC} AS svc FROM {t} \
+                             WHERE {SPAN_TIME} AND parent_span_id != '') AS K \
+                 ON P.trace_id = K.trace_id AND P.span_id = K.parent_span_id \
+                 WHERE P.svc != K.svc) AS R \
+               ON C.trace_id = R.trace_id AND C.span_id = R.span_id \
+               WHERE C.peer != '') \
+             GROUP BY parent, peer ORDER BY parent, peer"
+        );
+        let query = self.span_time(self.client.query(&sql), range);
+        let rows: Vec<LostCh> = self.fetch(query).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| UnreachedRow {
+                parent: r.parent,
+                peer: r.peer,
+                calls: r.calls,
+                errors: r.errors,
+                p99: r.p99,
+            })
+            .collect())
     }
 }
 

@@ -1,0 +1,226 @@
+//! `service_dependencies` counts calls that never reached their callee (client spans with
+//! no server span: a NetworkPolicy drop, a sidecar's 403, a refused connection), naming
+//! the callee from the client span, and tells database servers apart — the same from the
+//! embedded store and from ClickHouse (chdb).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use mcp_signoz::ops::{DepsArgs, Limits};
+use mcp_signoz::{EmbeddedStore, Signoz, Store};
+use serde_json::{Value, json};
+
+const T0: u64 = 1_750_000_000_000_000_000;
+const MS: u64 = 1_000_000;
+
+fn attrs(pairs: &[(&str, &str)]) -> Vec<Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": {"stringValue": v}}))
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn span(
+    trace: usize,
+    id: &str,
+    parent: &str,
+    name: &str,
+    kind: u8,
+    start_ms: u64,
+    dur_ms: u64,
+    error: bool,
+    a: &[(&str, &str)],
+) -> Value {
+    json!({
+        "traceId": format!("{trace:032x}"),
+        "spanId": format!("{id:0>16}"),
+        "parentSpanId": if parent.is_empty() { String::new() } else { format!("{parent:0>16}") },
+        "name": name,
+        "kind": kind,
+        "startTimeUnixNano": (T0 + start_ms * MS).to_string(),
+        "endTimeUnixNano": (T0 + (start_ms + dur_ms) * MS).to_string(),
+        "attributes": attrs(a),
+        "status": if error { json!({"code": 2, "message": "failed"}) } else { json!({}) },
+    })
+}
+
+fn resource(service: &str, spans: Vec<Value>) -> Value {
+    json!({
+        "resource": {"attributes": attrs(&[("service.name", service)])},
+        "scopeSpans": [{"scope": {"name": "test"}, "spans": spans}],
+    })
+}
+
+/// gateway calls claims: 10 answered, 5 that never reached it (a URL naming the
+/// cluster-local service, failed); 3 failed calls to `pricing`, a peer that records
+/// nothing; 2 successful calls to an outside API. claims calls two PostgreSQL servers.
+fn telemetry_dir() -> tempfile::TempDir {
+    let (mut gateway, mut claims) = (Vec::new(), Vec::new());
+    let mut trace = 0;
+    let mut at = 0;
+    let next = |t: &mut usize, a: &mut u64| {
+        *t += 1;
+        *a += 1_000;
+        (*t, *a)
+    };
+    for _ in 0..10 {
+        let (t, a) = next(&mut trace, &mut at);
+        gateway.push(span(t, "a1", "", "POST /claims", 2, a, 60, false, &[]));
+        gateway.push(span(
+            t,
+            "a2",
+            "a1",
+            "POST claims",
+            3,
+            a + 1,
+            50,
+            false,
+            &[("server.address", "claims")],
+        ));
+        claims.push(span(
+            t,
+            "b1",
+            "a2",
+            "POST /claims",
+            2,
+            a + 2,
+            40,
+            false,
+            &[],
+        ));
+        claims.push(span(
+            t,
+            "b2",
+            "b1",
+            "INSERT claims",
+            3,
+            a + 3,
+            5,
+            false,
+            &[("db.system", "postgresql"), ("server.address", "claims-pg")],
+        ));
+    }
+    for _ in 0..5 {
+        let (t, a) = next(&mut trace, &mut at);
+        gateway.push(span(t, "a1", "", "POST /claims", 2, a, 10, true, &[]));
+        gateway.push(span(
+            t,
+            "a2",
+            "a1",
+            "POST",
+            3,
+            a + 1,
+            3,
+            true,
+            &[(
+                "url.full",
+                "http://claims.claims.svc.cluster.local:8080/api/claims",
+            )],
+        ));
+    }
+    for _ in 0..3 {
+        let (t, a) = next(&mut trace, &mut at);
+        gateway.push(span(t, "a1", "", "GET /quote", 2, a, 10, true, &[]));
+        gateway.push(span(
+            t,
+            "a2",
+            "a1",
+            "GET",
+            3,
+            a + 1,
+            2,
+            true,
+            &[("peer.service", "pricing"), ("server.address", "10.0.3.7")],
+        ));
+    }
+    for _ in 0..2 {
+        let (t, a) = next(&mut trace, &mut at);
+        gateway.push(span(t, "a1", "", "GET /partner", 2, a, 90, false, &[]));
+        gateway.push(span(
+            t,
+            "a2",
+            "a1",
+            "GET",
+            3,
+            a + 1,
+            80,
+            false,
+            &[("http.url", "https://user@API.partner.example/v1/x?y=1")],
+        ));
+    }
+    for _ in 0..4 {
+        let (t, a) = next(&mut trace, &mut at);
+        claims.push(span(t, "c1", "", "GET /ledger", 2, a, 10, false, &[]));
+        claims.push(span(
+            t,
+            "c2",
+            "c1",
+            "SELECT ledger",
+            3,
+            a + 1,
+            4,
+            false,
+            &[
+                ("db.system", "postgresql"),
+                ("net.peer.name", "ledger-pg.claims.svc"),
+            ],
+        ));
+    }
+    let doc = json!({"resourceSpans": [resource("gateway", gateway), resource("claims", claims)]});
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("traces.jsonl"), format!("{doc}\n")).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreached_calls_and_database_servers_from_both_stores() {
+    let dir = telemetry_dir();
+    let embedded = EmbeddedStore::load_dir(dir.path()).unwrap();
+    let now = embedded.now().await.unwrap();
+    let chdb = support::Chdb::start(&embedded);
+    let clickhouse = Signoz::new(chdb.store(now), Limits::default());
+    let embedded = Signoz::new(embedded, Limits::default());
+    let a = embedded
+        .service_dependencies(&DepsArgs::default())
+        .await
+        .unwrap();
+    let b = clickhouse
+        .service_dependencies(&DepsArgs::default())
+        .await
+        .unwrap();
+    assert_eq!(a, b, "stores disagree");
+    insta::assert_snapshot!("dependencies_unreached", a);
+    let row = |caller: &str, callee: &str| {
+        a.lines()
+            .find(|l| {
+                let c: Vec<&str> = l.split("  ").filter(|c| !c.is_empty()).collect();
+                c.len() > 2 && c[0].trim() == caller && c[1].trim() == callee
+            })
+            .unwrap_or_else(|| panic!("no {caller} → {callee} in\n{a}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    // CALLER CALLEE CALLS RATE ERRORS ERR% P99 UNREACHED SERVER
+    let claims = row("gateway", "claims");
+    assert_eq!((claims[2], claims[4], claims[7]), ("15", "5", "5"), "{a}");
+    let pricing = row("gateway", "pricing");
+    assert_eq!(
+        (pricing[2], pricing[4], pricing[5], pricing[7]),
+        ("3", "3", "100.0%", "3")
+    );
+    let partner = row("gateway", "api.partner.example");
+    assert_eq!((partner[2], partner[4], partner[7]), ("2", "0", "2"));
+    // Databases keep `<system> (db)` as the callee; the server is its own column.
+    assert!(
+        a.lines()
+            .any(|l| l.contains("postgresql (db)") && l.trim_end().ends_with("claims-pg")),
+        "{a}"
+    );
+    assert!(
+        a.lines().any(
+            |l| l.contains("postgresql (db)") && l.trim_end().ends_with("ledger-pg.claims.svc")
+        ),
+        "{a}"
+    );
+}
