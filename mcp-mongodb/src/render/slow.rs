@@ -31,6 +31,8 @@ pub struct SlowOp {
     pub plan: String,
     /// The client application.
     pub app: String,
+    /// The error the operation ended with (`64 WriteConcernFailed`), empty when none.
+    pub error: String,
 }
 
 fn from_fields(entry: &Document, millis_key: &str, fallback_op: &str) -> Option<SlowOp> {
@@ -70,7 +72,21 @@ fn base(entry: &Document, millis_key: &str) -> Option<SlowOp> {
             .unwrap_or(0.0),
         plan: text(entry, "planSummary").unwrap_or("-").to_string(),
         app: text(entry, "appName").unwrap_or("").to_string(),
+        error: error_of(entry),
     })
+}
+
+/// The profiler's (and the slow-query log's) `errCode`/`errName`: `64 WriteConcernFailed`,
+/// `50 MaxTimeMSExpired`; empty when the operation succeeded.
+fn error_of(entry: &Document) -> String {
+    let code = num(entry, "errCode").filter(|c| *c != 0.0);
+    let name = text(entry, "errName").filter(|n| !n.is_empty());
+    match (code, name) {
+        (Some(c), Some(n)) => format!("{c:.0} {n}"),
+        (Some(c), None) => format!("{c:.0}"),
+        (None, Some(n)) => n.to_string(),
+        (None, None) => String::new(),
+    }
 }
 
 /// A `system.profile` document.
@@ -113,6 +129,7 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
         returned: f64,
         plans: HashMap<String, usize>,
         apps: HashMap<String, usize>,
+        errors: HashMap<String, usize>,
     }
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<(String, String, String), usize> = HashMap::new();
@@ -137,6 +154,7 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
                 returned: 0.0,
                 plans: HashMap::new(),
                 apps: HashMap::new(),
+                errors: HashMap::new(),
             });
             groups.len() - 1
         });
@@ -148,6 +166,9 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
         *g.plans.entry(op.plan).or_default() += 1;
         if !op.app.is_empty() {
             *g.apps.entry(op.app).or_default() += 1;
+        }
+        if !op.error.is_empty() {
+            *g.errors.entry(op.error).or_default() += 1;
         }
     }
     for g in &mut groups {
@@ -161,6 +182,20 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
             .map(|(k, _)| k.clone())
             .unwrap_or_default()
     };
+    // An ERRORS column only when some operation failed: `40× 64 WriteConcernFailed`.
+    let any_error = groups.iter().any(|g| !g.errors.is_empty());
+    let errors = |g: &Group| {
+        let mut e: Vec<(&String, &usize)> = g.errors.iter().collect();
+        e.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        if e.is_empty() {
+            "-".to_string()
+        } else {
+            e.iter()
+                .map(|(k, n)| format!("{n}× {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
     let rows: Vec<Vec<String>> = groups
         .iter()
         .map(|g| {
@@ -172,7 +207,7 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
             if g.docs >= 1000.0 && g.docs >= 100.0 * g.returned.max(1.0) {
                 flags.push("EXAMINED>>RETURNED");
             }
-            vec![
+            let mut row = vec![
                 g.durations.len().to_string(),
                 millis(total(g)),
                 millis(p95(&g.durations)),
@@ -185,11 +220,17 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
                 } else {
                     flags.join(",")
                 },
+            ];
+            if any_error {
+                row.push(clip(&errors(g), 60));
+            }
+            row.extend([
                 g.key.0.clone(),
                 g.key.1.clone(),
                 clip(&most(&g.apps), 20),
                 g.key.2.clone(),
-            ]
+            ]);
+            row
         })
         .collect();
     let mut summary = format!(
@@ -208,23 +249,21 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
             lines: Vec::new(),
         };
     }
-    let (head, lines) = table(
-        &[
-            "COUNT",
-            "TOTAL",
-            "P95",
-            "MAX",
-            "DOCS EXAM/RET",
-            "KEYS",
-            "PLAN",
-            "FLAGS",
-            "NS",
-            "OP",
-            "APP",
-            "SHAPE",
-        ],
-        &rows,
-    );
+    let mut head: Vec<&str> = vec![
+        "COUNT",
+        "TOTAL",
+        "P95",
+        "MAX",
+        "DOCS EXAM/RET",
+        "KEYS",
+        "PLAN",
+        "FLAGS",
+    ];
+    if any_error {
+        head.push("ERRORS");
+    }
+    head.extend(["NS", "OP", "APP", "SHAPE"]);
+    let (head, lines) = table(&head, &rows);
     Report {
         header: format!("{summary}\n{head}"),
         lines,

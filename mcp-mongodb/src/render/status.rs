@@ -272,6 +272,66 @@ pub fn render(samples: &[Document]) -> String {
         lines.push(line);
     }
 
+    // Flow control: the primary throttles writes because majority-committed lags.
+    if let Some(fc) = sub(cur, "flowControl") {
+        let lagged = fc.get("isLagged").and_then(bson::Bson::as_bool) == Some(true);
+        let enabled = fc.get("enabled").and_then(bson::Bson::as_bool) != Some(false);
+        let mut line = format!(
+            "flow control {}, target {} lock acquisitions/s",
+            if enabled { "enabled" } else { "disabled" },
+            count_or_na(num(fc, "targetRateLimit"))
+        );
+        if let Some(n) = num(fc, "isLaggedCount") {
+            line.push_str(&format!(", lagged {} times", count(n)));
+        }
+        if let Some(us) = num(fc, "isLaggedTimeMicros") {
+            line.push_str(&format!(" ({} in all)", duration(us / 1e6)));
+        }
+        if let Some(r) = rate(&["flowControl", "timeAcquiringMicros"]).filter(|r| *r > 0.0) {
+            line.push_str(&format!(
+                ", writers waiting {:.0}ms/s for flow-control tickets",
+                r / 1e3
+            ));
+        }
+        if lagged && enabled {
+            line.push_str("  FLOW-CONTROL-LAGGED (majority commit point lags: writes throttled)");
+            flags.push("FLOW-CONTROL-LAGGED".into());
+        }
+        lines.push(line);
+    }
+
+    // Write concern: waits for replication, and the ones that timed out.
+    if sub(cur, "metrics.getLastError").is_some() {
+        let wtimeouts = num(cur, "metrics.getLastError.wtimeouts").unwrap_or(0.0)
+            + num(cur, "metrics.getLastError.default.wtimeouts").unwrap_or(0.0);
+        let waits = num(cur, "metrics.getLastError.wtime.num");
+        let wait_ms = num(cur, "metrics.getLastError.wtime.totalMillis");
+        let mut line = format!("write conc.  {} wtimeouts", count(wtimeouts));
+        let timeout_rate = rate(&["metrics", "getLastError", "wtimeouts"]);
+        if let Some(r) = timeout_rate {
+            line.push_str(&format!(" ({}/s)", short(r)));
+        }
+        if let (Some(n), Some(ms)) = (waits, wait_ms)
+            && n > 0.0
+        {
+            line.push_str(&format!(
+                ", {} waits for replication averaging {}",
+                count(n),
+                duration(ms / n / 1e3)
+            ));
+        }
+        // Between two samples: timeouts now; with one sample: any since start-up.
+        let timing_out = match (prev, window) {
+            (Some(_), Some(_)) => timeout_rate.is_some_and(|r| r > 0.0),
+            _ => wtimeouts > 0.0,
+        };
+        if timing_out {
+            line.push_str("  WRITE-CONCERN-TIMEOUTS");
+            flags.push("WRITE-CONCERN-TIMEOUTS".into());
+        }
+        lines.push(line);
+    }
+
     let verdict = if flags.is_empty() {
         "flags: none".to_string()
     } else {
