@@ -238,6 +238,67 @@ pub fn new_egress_policies(
     out
 }
 
+/// A mesh AuthorizationPolicy created within the incident's horizon that
+/// guards the pods of a component its callers are now refused by (`403
+/// RBAC: access denied`): the change that refuses them. The sidecar
+/// answers for the policy, so the callee's own logs show nothing; the
+/// policy takes the refusals.
+pub fn new_mesh_policies(signals: &mut Vec<Signal>, world: &World, horizon: jiff::Timestamp) {
+    let mut found: Vec<(String, String, Option<jiff::Timestamp>)> = Vec::new();
+    for policy in world
+        .authz
+        .iter()
+        .filter(|p| p.action != "AUDIT" && p.created.is_some_and(|c| c >= horizon))
+    {
+        let guarded: Vec<&str> = world
+            .pods
+            .iter()
+            .filter(|p| p.namespace == policy.namespace && selects(&policy.selector, &p.labels))
+            .map(|p| p.owner.as_str())
+            .collect();
+        let refused = signals.iter().find(|s| {
+            s.kind == "authorization_denied"
+                && s.weight >= 1.0
+                && guarded.iter().any(|g| same_component(g, &s.component))
+        });
+        if let Some(s) = refused
+            && !found
+                .iter()
+                .any(|(_, c, _)| same_component(c, &s.component))
+        {
+            found.push((policy.name.clone(), s.component.clone(), policy.created));
+        }
+    }
+    for (policy, callee, created) in found {
+        let mut left = Vec::new();
+        for s in signals
+            .iter_mut()
+            .filter(|s| s.kind == "authorization_denied" && same_component(&s.component, &callee))
+        {
+            let mut stays = s.clone();
+            stays.weight *= LEFT_BEHIND;
+            left.push(stays);
+            s.detail = format!(
+                "{callee} is guarded by AuthorizationPolicy {policy}: {}",
+                s.detail
+            );
+            s.component = policy.clone();
+        }
+        signals.extend(left);
+        signals.push(Signal {
+            component: policy.clone(),
+            kind: "authorization_denied",
+            weight: 4.0,
+            source: "k8s.authorizationpolicies".into(),
+            detail: format!(
+                "AuthorizationPolicy {policy}, created at {}, guards {callee}, whose callers are refused",
+                created.map(|t| t.to_string()).unwrap_or_default()
+            ),
+            at: created,
+        });
+    }
+}
+
 /// The Certificates that have expired by `now`, as evidence against
 /// themselves (what they serve is found by [`certificates`]). One that is
 /// merely failing to renew is still valid: not a cause of today's errors.
@@ -568,5 +629,50 @@ mod tests {
         assert!(signals.iter().any(|s| s.component == "default-deny-egress"
             && s.kind == "network_policy_blocked"
             && s.source == "test"));
+    }
+
+    #[test]
+    fn a_new_mesh_policy_takes_the_refusals_of_what_it_guards() {
+        use crate::engine::world::MeshPolicy;
+        let mut world = World::default();
+        world.pods.push(Pod {
+            name: "grading-1".into(),
+            owner: "grading".into(),
+            namespace: "lms".into(),
+            labels: [("app".to_string(), "grading".to_string())].into(),
+            ..Default::default()
+        });
+        let policy = |name: &str, created: &str| MeshPolicy {
+            name: name.into(),
+            namespace: "lms".into(),
+            selector: [("app".to_string(), "grading".to_string())].into(),
+            action: "ALLOW".into(),
+            created: created.parse().ok(),
+        };
+        world.authz = vec![
+            policy("grading-old", "2025-01-01T00:00:00Z"),
+            policy("grading-allow", "2025-09-24T20:24:00Z"),
+        ];
+        let mut signals = vec![Signal {
+            component: "grading".into(),
+            kind: "authorization_denied",
+            weight: 4.0,
+            source: "test".into(),
+            detail: "403 RBAC: access denied".into(),
+            at: None,
+        }];
+        new_mesh_policies(
+            &mut signals,
+            &world,
+            "2025-09-24T19:00:00Z".parse().unwrap(),
+        );
+        let on = |c: &str| {
+            signals
+                .iter()
+                .filter(|s| s.component == c && s.weight >= 4.0)
+                .count()
+        };
+        assert_eq!(on("grading-allow"), 2, "{signals:#?}");
+        assert_eq!(on("grading-old"), 0);
     }
 }

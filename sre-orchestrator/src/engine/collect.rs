@@ -534,23 +534,27 @@ pub async fn collect(
     for other in late.iter().filter(|n| !others.contains(n)) {
         read_namespace(other, &mut round3);
     }
-    // A client that fails a TLS handshake: which certificate expired or
-    // failed to renew is written on the cert-manager Certificates (their
-    // `notAfter`, their Ready condition), the first thing an engineer lists.
-    if let Some(tool) = t("list")
-        && outputs
-            .iter()
-            .any(|o| !o.outcome.is_error && tls_failure(&o.outcome.text))
-    {
+    // Objects an engineer lists when a failure's words point at them: the
+    // cert-manager Certificates when a client fails a TLS handshake (their
+    // `notAfter`, their Ready condition), the mesh's AuthorizationPolicies
+    // when a sidecar answers `RBAC: access denied`.
+    if let Some(tool) = t("list") {
         let mut read: Vec<&str> = ns.iter().map(String::as_str).collect();
         read.extend(others.iter().chain(&late).map(String::as_str));
         read.sort_unstable();
         read.dedup();
-        for namespace in read {
-            round3.push((
-                tool.clone(),
-                json!({ "kind": CERTIFICATES, "namespace": namespace, "output": "json", "compact": true, "limit": PAGE }),
-            ));
+        for (kind, shows) in ON_DEMAND {
+            if outputs
+                .iter()
+                .any(|o| !o.outcome.is_error && shows(&o.outcome.text))
+            {
+                for namespace in &read {
+                    round3.push((
+                        tool.clone(),
+                        json!({ "kind": kind, "namespace": namespace, "output": "json", "compact": true, "limit": PAGE }),
+                    ));
+                }
+            }
         }
     }
     if !round3.is_empty() {
@@ -569,7 +573,11 @@ pub async fn collect(
     for o in outputs.iter().filter(|o| {
         o.outcome.is_error
             && o.name != "logs"
-            && o.args.get("kind").and_then(Value::as_str) != Some(CERTIFICATES)
+            && !o
+                .args
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|k| ON_DEMAND.iter().any(|(kind, _)| *kind == k))
     }) {
         let server = o.tool.split_once('.').map_or("", |(s, _)| s).to_string();
         if gaps.iter().any(|g| g.source == server) {
@@ -616,6 +624,22 @@ pub async fn collect(
 /// cert-manager's Certificates, by their fully qualified resource name
 /// (`certificates` alone could be another group's).
 pub const CERTIFICATES: &str = "certificates.cert-manager.io";
+
+/// Istio's AuthorizationPolicies.
+pub const AUTHORIZATION_POLICIES: &str = "authorizationpolicies.security.istio.io";
+
+/// Custom resources read when the evidence shows their failure (a cluster
+/// without them answers an error, which is not a data gap).
+const ON_DEMAND: &[(&str, fn(&str) -> bool)] = &[
+    (CERTIFICATES, tls_failure),
+    (AUTHORIZATION_POLICIES, mesh_denial),
+];
+
+/// Whether `text` holds a service mesh's refusal: Envoy's RBAC filter
+/// (`RBAC: access denied`, the access log's `rbac_access_denied_matched_policy`).
+fn mesh_denial(text: &str) -> bool {
+    text.contains("RBAC: access denied") || text.contains("rbac_access_denied")
+}
 
 /// Whether `text` reports a failed TLS handshake or certificate check, in
 /// the words of the common stacks (Go's crypto/tls and x509, OpenSSL,

@@ -21,6 +21,7 @@
 pub mod across;
 pub mod collect;
 pub mod combine;
+pub mod dns;
 pub mod inside;
 pub mod kinds;
 pub mod locks;

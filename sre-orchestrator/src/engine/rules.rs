@@ -730,7 +730,9 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         ctx.event(s.at, "k8s.certificates", s.detail.clone());
         ctx.signals.push(s);
     }
-    for (victim, cause) in super::across::attribute(&mut ctx.signals, &world) {
+    let mut moves = super::across::attribute(&mut ctx.signals, &world);
+    moves.extend(super::dns::attribute(&mut ctx.signals, &world));
+    for (victim, cause) in moves {
         for culprit in ctx.blames.values_mut() {
             if same_component(culprit, &victim) {
                 *culprit = cause.clone();
@@ -741,6 +743,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     super::combine::deploys(&mut ctx, &degraded, &edges);
     super::combine::node_pressure(&mut ctx);
     super::combine::peer_side(&mut ctx);
+    super::across::new_mesh_policies(&mut ctx.signals, &world, scope.horizon());
     super::combine::orphaned_autoscalers(&mut ctx, &world);
     super::combine::capacity(&mut ctx, &degraded);
 

@@ -225,6 +225,21 @@ fn certificate_from(v: &Value) -> Certificate {
     }
 }
 
+/// A service mesh's AuthorizationPolicy (Istio): which pods it guards.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MeshPolicy {
+    /// Name.
+    pub name: String,
+    /// Namespace (the root namespace's policies apply mesh-wide).
+    pub namespace: String,
+    /// `spec.selector.matchLabels` (empty: every workload of the namespace).
+    pub selector: BTreeMap<String, String>,
+    /// `ALLOW` (the default), `DENY`, `AUDIT` or `CUSTOM`.
+    pub action: String,
+    /// When it was created.
+    pub created: Option<Timestamp>,
+}
+
 /// The cluster as far as the evidence pack shows it.
 #[derive(Debug, Clone, Default)]
 pub struct World {
@@ -239,6 +254,9 @@ pub struct World {
     /// cert-manager Certificates of the namespaces read (listed when a
     /// client failed a TLS handshake).
     pub certificates: Vec<Certificate>,
+    /// Service-mesh AuthorizationPolicies of the namespaces read (listed
+    /// when a sidecar denied a call).
+    pub authz: Vec<MeshPolicy>,
     /// The labels of each namespace read (what a policy's
     /// `namespaceSelector` matches).
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
@@ -427,6 +445,16 @@ impl World {
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
                     "events" => w.events.push(event_from(&doc)),
                     super::collect::CERTIFICATES => w.certificates.push(certificate_from(&doc)),
+                    super::collect::AUTHORIZATION_POLICIES => w.authz.push(MeshPolicy {
+                        name: str_at(&doc, "/metadata/name").unwrap_or("").to_string(),
+                        namespace: str_at(&doc, "/metadata/namespace")
+                            .unwrap_or("")
+                            .to_string(),
+                        selector: labels_at(&doc, "/spec/selector/matchLabels"),
+                        action: str_at(&doc, "/spec/action").unwrap_or("ALLOW").to_string(),
+                        created: str_at(&doc, "/metadata/creationTimestamp")
+                            .and_then(|t| t.parse().ok()),
+                    }),
                     "namespaces" => {
                         let name = str_at(&doc, "/metadata/name").unwrap_or("").to_string();
                         let mut labels = labels_at(&doc, "/metadata/labels");
