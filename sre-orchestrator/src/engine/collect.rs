@@ -628,9 +628,12 @@ pub const CERTIFICATES: &str = "certificates.cert-manager.io";
 /// Istio's AuthorizationPolicies.
 pub const AUTHORIZATION_POLICIES: &str = "authorizationpolicies.security.istio.io";
 
+/// Whether a tool's text shows a failure a custom resource explains.
+type Shows = fn(&str) -> bool;
+
 /// Custom resources read when the evidence shows their failure (a cluster
 /// without them answers an error, which is not a data gap).
-const ON_DEMAND: &[(&str, fn(&str) -> bool)] = &[
+const ON_DEMAND: &[(&str, Shows)] = &[
     (CERTIFICATES, tls_failure),
     (AUTHORIZATION_POLICIES, mesh_denial),
 ];

@@ -51,7 +51,7 @@ fn resolver(world: &World, address: &str) -> Option<String> {
     let svc = dns
         .iter()
         .find(|s| !address.is_empty() && s.cluster_ip.as_deref() == Some(address))
-        .or_else(|| match dns.as_slice() {
+        .or(match dns.as_slice() {
             [one] => Some(one),
             _ => None,
         })?;
