@@ -857,6 +857,33 @@ fn rules(objects: &[Object]) -> impl Iterator<Item = (String, &PolicyRule)> {
     })
 }
 
+/// Every `(apiGroup, resource)` of `required` can be listed by some role in
+/// `objects`: what the investigation reads must not be Forbidden in a real
+/// cluster. (Kubernetes answers a missing grant with 403, which the engine
+/// reports as a data gap; the tool would work in a test and not in prod.)
+pub fn check_grants_reads(objects: &[Object], required: &[(&str, &str)]) -> Problems {
+    let mut out = Vec::new();
+    for (group, resource) in required {
+        let granted = rules(objects).any(|(_, rule)| {
+            rule.api_groups
+                .iter()
+                .flatten()
+                .any(|g| g == group || g == "*")
+                && rule
+                    .resources
+                    .iter()
+                    .flatten()
+                    .any(|r| r == resource || r == "*")
+                && rule.verbs.iter().any(|v| v == "list" || v == "*")
+        });
+        if !granted {
+            let group = if group.is_empty() { "core" } else { group };
+            out.push(format!("no role lets the agent list {resource} ({group})"));
+        }
+    }
+    out
+}
+
 /// Read-only: no RBAC verb but get/list/watch, no wildcard, no Secrets, and
 /// no container started with `--allow-writes`.
 pub fn check_read_only(objects: &[Object]) -> Problems {

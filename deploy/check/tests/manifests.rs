@@ -105,6 +105,47 @@ fn base_passes_every_check_and_is_read_only() {
     );
 }
 
+/// What the investigation lists, by API group: the engine's own calls
+/// (`sre-orchestrator/src/engine/collect.rs`: namespaces, pods, services,
+/// events, NetworkPolicies, and on demand cert-manager Certificates and
+/// Istio AuthorizationPolicies) and what mcp-kubernetes's tools read to
+/// answer them (`workload_health`, `rollout_history`, `describe`).
+const READ_BY_THE_INVESTIGATION: &[(&str, &str)] = &[
+    ("", "pods"),
+    ("", "pods/log"),
+    ("", "events"),
+    ("", "nodes"),
+    ("", "namespaces"),
+    ("", "services"),
+    ("", "endpoints"),
+    ("", "persistentvolumeclaims"),
+    ("", "persistentvolumes"),
+    ("", "resourcequotas"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("autoscaling", "horizontalpodautoscalers"),
+    ("networking.k8s.io", "networkpolicies"),
+    ("discovery.k8s.io", "endpointslices"),
+    ("storage.k8s.io", "storageclasses"),
+    ("cert-manager.io", "certificates"),
+    ("security.istio.io", "authorizationpolicies"),
+];
+
+#[test]
+fn the_read_role_lets_the_investigation_list_what_it_reads() {
+    for dir in ["base", "overlays/aks"] {
+        let objects = rendered(dir);
+        assert_ok(
+            &format!("{dir}: grants"),
+            check_grants_reads(&objects, READ_BY_THE_INVESTIGATION),
+        );
+    }
+}
+
 #[test]
 fn aks_overlay_passes_every_check_and_is_read_only() {
     let aks = rendered("overlays/aks");
