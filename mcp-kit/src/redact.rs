@@ -335,6 +335,15 @@ const XML: &str =
 static PAIRS: LazyLock<Regex> =
     LazyLock::new(|| compile(r#"[\s,;][A-Za-z_][A-Za-z0-9_.-]*(?:=|: )"#));
 
+/// A YAML block scalar opened at the end of a line that does not start with
+/// its key: a log line that prints a config (`ERROR config dump:
+/// credentials: |`), the block's lines following, indented.
+static BLOCK_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?:^|[\s:])(?P<k>[A-Za-z_][A-Za-z0-9_.-]*)[ \t]*:[ \t]*(?:!vault[ \t]*)?[|>][+-]?\d*[ \t]*$",
+    )
+});
+
 /// A line of a space-separated config file (redis.conf, Fluent Bit):
 /// `KEY VALUE`.
 static SPACED: LazyLock<Regex> = LazyLock::new(|| {
@@ -650,6 +659,13 @@ fn mask_lines<'a>(text: Cow<'a, str>, re: &Regex) -> Cow<'a, str> {
                 continue;
             }
             block = None;
+        }
+        if let Some(k) = BLOCK_TAIL.captures(body).and_then(|c| c.name("k"))
+            && key_strength(k.as_str()).is_some()
+        {
+            block = Some(indent);
+            out.push_str(line);
+            continue;
         }
         if let Some(c) = re.captures(body)
             && let (Some(k), Some(v)) = (c.name("k"), c.name("v"))
