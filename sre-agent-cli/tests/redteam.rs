@@ -34,7 +34,10 @@ fn planted_scenario(dir: &Path) {
     copy_dir(&root.join("crashloop-missing-env"), dir);
     let log = dir.join(format!("k8s/logs/shop/{POD}/checkout.previous.log"));
     let mut text = std::fs::read_to_string(&log).unwrap();
-    let fatal = text.find("FATAL").and_then(|i| text[..i].rfind('\n')).unwrap();
+    let fatal = text
+        .find("FATAL")
+        .and_then(|i| text[..i].rfind('\n'))
+        .unwrap();
     let planted: String = PLANTED
         .iter()
         .map(|(_, t, _)| format!("2025-06-09T13:41:58.450Z ERROR config dump: {t}\n"))
@@ -65,9 +68,7 @@ fn leaks(output: &str) -> Vec<&'static str> {
         .filter(|secret| {
             let quoted = serde_json::to_string(secret).unwrap();
             let escaped = &quoted[1..quoted.len() - 1];
-            output.contains(secret)
-                || output.contains(escaped)
-                || seen.contains(&normalize(secret))
+            output.contains(secret) || output.contains(escaped) || seen.contains(&normalize(secret))
         })
         .collect()
 }
@@ -111,12 +112,19 @@ fn no_planted_secret_reaches_any_investigate_output() {
     // The planted lines were read: the transcript holds the crashed
     // container's log, with its planted lines masked.
     let (_, transcript) = outputs.last().unwrap();
-    assert!(transcript.contains("config dump: "), "the planted log was not read");
+    assert!(
+        transcript.contains("config dump: "),
+        "the planted log was not read"
+    );
     assert!(transcript.contains("[REDACTED"), "nothing was masked");
     let mut failed = Vec::new();
     for (name, output) in &outputs {
         let leaked = leaks(output);
-        eprintln!("{name}: leaked {} / planted {}", leaked.len(), PLANTED.len());
+        eprintln!(
+            "{name}: leaked {} / planted {}",
+            leaked.len(),
+            PLANTED.len()
+        );
         if !leaked.is_empty() {
             failed.push(format!("{name}: {leaked:?}"));
         }
