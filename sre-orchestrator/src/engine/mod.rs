@@ -24,6 +24,7 @@ pub mod combine;
 pub mod dns;
 pub mod inside;
 pub mod kinds;
+pub mod leads;
 pub mod locks;
 pub mod metrics;
 pub mod parse;

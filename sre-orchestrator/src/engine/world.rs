@@ -444,8 +444,8 @@ impl World {
                     }),
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
                     "events" => w.events.push(event_from(&doc)),
-                    super::collect::CERTIFICATES => w.certificates.push(certificate_from(&doc)),
-                    super::collect::AUTHORIZATION_POLICIES => w.authz.push(MeshPolicy {
+                    super::leads::CERTIFICATES => w.certificates.push(certificate_from(&doc)),
+                    super::leads::AUTHORIZATION_POLICIES => w.authz.push(MeshPolicy {
                         name: str_at(&doc, "/metadata/name").unwrap_or("").to_string(),
                         namespace: str_at(&doc, "/metadata/namespace")
                             .unwrap_or("")

@@ -1,0 +1,230 @@
+//! Where the evidence points beyond the alert's namespace.
+//!
+//! An engineer reading round one's answers follows what they name: an
+//! address in a log line (`ledger.payments.svc`), a Service a troubled call
+//! reaches, a database known only by its system, a warning that began
+//! elsewhere in the cluster during the incident. Some failures name the
+//! object to list: a TLS handshake that fails sends one to the cert-manager
+//! Certificates, a sidecar's `RBAC: access denied` to the mesh's
+//! AuthorizationPolicies. The collector asks for what these point at; this
+//! module decides what that is.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::collect::Output;
+use super::parse;
+
+/// cert-manager's Certificates, by their fully qualified resource name
+/// (`certificates` alone could be another group's).
+pub const CERTIFICATES: &str = "certificates.cert-manager.io";
+
+/// Istio's AuthorizationPolicies.
+pub const AUTHORIZATION_POLICIES: &str = "authorizationpolicies.security.istio.io";
+
+/// Whether a tool's text shows a failure a custom resource explains.
+pub(super) type Shows = fn(&str) -> bool;
+
+/// Custom resources read when the evidence shows their failure (a cluster
+/// without them answers an error, which is not a data gap).
+pub(super) const ON_DEMAND: &[(&str, Shows)] = &[
+    (CERTIFICATES, tls_failure),
+    (AUTHORIZATION_POLICIES, mesh_denial),
+];
+
+/// Whether `text` holds a service mesh's refusal: Envoy's RBAC filter
+/// (`RBAC: access denied`, the access log's `rbac_access_denied_matched_policy`).
+fn mesh_denial(text: &str) -> bool {
+    text.contains("RBAC: access denied") || text.contains("rbac_access_denied")
+}
+
+/// Whether `text` reports a failed TLS handshake or certificate check, in
+/// the words of the common stacks (Go's crypto/tls and x509, OpenSSL,
+/// Java's JSSE, .NET, Node).
+fn tls_failure(text: &str) -> bool {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)x509:|certificate has expired|certificate verify failed|CERTIFICATE_VERIFY_FAILED|CERT_HAS_EXPIRED|handshake failed|SSLHandshakeException|PKIX path|certificate (?:is )?not yet valid|RemoteCertificateValidation|tls: (?:bad|unknown|expired) certificate",
+        )
+        .ok()
+    })
+    .as_ref()
+    .is_some_and(|re| re.is_match(text))
+}
+
+/// At most this many namespaces besides the alert's are read.
+const LINKED_NAMESPACES: usize = 3;
+
+/// The namespaces, other than `home`, that round one's evidence links to
+/// the incident: named in an address in a log template or trace
+/// (`ledger.payments.svc`), or holding a Service that a troubled call of the
+/// service graph reaches (errors, or a slow p99).
+pub(super) fn linked_namespaces(
+    outputs: &[Output],
+    home: Option<&str>,
+    subject: Option<&str>,
+    horizon_secs: u64,
+) -> Vec<String> {
+    static DNS: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let dns = DNS.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.svc\b",
+        )
+        .ok()
+    });
+    let Some(home) = home else {
+        return Vec::new();
+    };
+    let world = super::world::World::from_outputs(outputs);
+    let mut found: Vec<String> = Vec::new();
+    let mut add = |ns: &str| {
+        if ns != home && !found.iter().any(|f| f == ns) {
+            found.push(ns.to_string());
+        }
+    };
+    // The alert's namespace label can be the exporter's (kafka-exporter in
+    // `streaming` reporting consumer group `ledger-writer`): the subject
+    // lives where its Service or its pods are.
+    if let Some(subject) = subject {
+        let is_subject = |name: &str| super::rules::same_component(name, subject);
+        let mut homes: Vec<String> = world
+            .services
+            .iter()
+            .filter(|s| is_subject(&s.name))
+            .map(|s| s.namespace.clone())
+            .collect();
+        for o in outputs
+            .iter()
+            .filter(|o| o.name == "resource_usage" && !o.outcome.is_error)
+        {
+            for row in parse::table(&o.outcome.text, "NAMESPACE") {
+                if let (Some(ns), Some(pod)) = (row.get("NAMESPACE"), row.get("POD"))
+                    && is_subject(&super::rules::owner_of(pod))
+                    && !homes.contains(ns)
+                {
+                    homes.push(ns.clone());
+                }
+            }
+        }
+        if !homes.iter().any(|h| h == home)
+            && let Some(ns) = homes.first()
+        {
+            add(ns);
+        }
+    }
+    for o in outputs.iter().filter(|o| {
+        matches!(o.name.as_str(), "log_patterns" | "search_traces" | "logs") && !o.outcome.is_error
+    }) {
+        if let Some(re) = dns {
+            for c in re.captures_iter(&o.outcome.text) {
+                let ns = c[2].to_lowercase();
+                if world.services.iter().any(|s| s.namespace == ns) {
+                    add(&ns);
+                }
+            }
+        }
+        // A bare name or a ClusterIP in an error: the Service it is.
+        for line in o.outcome.text.lines() {
+            if let Some(peer) = super::peers::named_peer(line)
+                && let Some((Some(svc), _)) = world.resolve(&peer)
+            {
+                add(&svc.namespace);
+            }
+        }
+    }
+    for o in outputs
+        .iter()
+        .filter(|o| o.name == "service_dependencies" && !o.outcome.is_error)
+    {
+        for e in parse::edges(&o.outcome.text) {
+            if e.err_pct < 1.0 && e.p99_ms.is_none_or(|p| p < 250.0) {
+                continue;
+            }
+            for (name, callee) in [(&e.caller, false), (&e.callee, true)] {
+                let name = name.trim_end_matches(" (db)");
+                let homes: Vec<&str> = world
+                    .services
+                    .iter()
+                    .filter(|s| super::rules::same_component(&s.name, name))
+                    .map(|s| s.namespace.as_str())
+                    .collect();
+                // A name served in the alert's namespace is that one.
+                if !homes.contains(&home)
+                    && let Some(ns) = homes.first()
+                {
+                    add(ns);
+                }
+                // `postgresql (db)` names a system, not a Service: the one
+                // Service serving that system is the store.
+                // (A StatefulSet's headless twin serves the same port in
+                // the same namespace: one store.)
+                if homes.is_empty() && e.db && callee {
+                    let serving: BTreeSet<&str> = world
+                        .services
+                        .iter()
+                        .filter(|s| s.serves(name))
+                        .map(|s| s.namespace.as_str())
+                        .collect();
+                    if let Some(ns) = serving.first().filter(|_| serving.len() == 1) {
+                        add(ns);
+                    }
+                }
+            }
+        }
+    }
+    // Trouble that began in the incident's horizon elsewhere in the
+    // cluster (a ReplicaSet that cannot create pods, a claim that cannot
+    // bind): the alert may be its symptom one namespace away. Read last,
+    // busiest first.
+    let mut warnings: Vec<(i64, String)> = Vec::new();
+    for o in outputs.iter().filter(|o| {
+        o.name == "events"
+            && !o.outcome.is_error
+            && o.args.get("namespace").is_none_or(Value::is_null)
+    }) {
+        for row in parse::table(&o.outcome.text, "LAST") {
+            let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
+            let ns = get("NAMESPACE");
+            let new = parse::age_secs(get("FIRST")).is_some_and(|a| a <= horizon_secs as i64);
+            if new && !ns.is_empty() && ns != "default" && !get("OBJECT").starts_with("Node/") {
+                let count = get("COUNT").parse().unwrap_or(1);
+                warnings.push((count, ns.to_string()));
+            }
+        }
+    }
+    warnings.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    for (_, ns) in warnings {
+        add(&ns);
+    }
+    found.truncate(LINKED_NAMESPACES);
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_failures_are_recognised_in_the_words_of_each_stack() {
+        for line in [
+            // Go (crypto/tls, grpc-go)
+            r#"transport: authentication handshake failed: tls: failed to verify certificate: x509: certificate has expired or is not yet valid"#,
+            // Java (JSSE)
+            "javax.net.ssl.SSLHandshakeException: PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed",
+            // Python (ssl / requests)
+            "SSLError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)",
+            // Node
+            "Error: certificate has expired code: 'CERT_HAS_EXPIRED'",
+            // .NET
+            "The remote certificate is invalid because of errors in the certificate chain: NotTimeValid (RemoteCertificateValidationCallback)",
+        ] {
+            assert!(tls_failure(line), "{line}");
+        }
+        assert!(!tls_failure(
+            "dial tcp 10.0.0.1:5432: connect: connection refused"
+        ));
+        assert!(!tls_failure("GET /healthz 200 1ms"));
+    }
+}
