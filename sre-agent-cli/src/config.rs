@@ -39,6 +39,10 @@
 //! # Your own signatures (the format of sre-orchestrator/signatures/*.toml),
 //! # in front of the built-in ones; relative to this file. Also --signatures.
 //! signatures = ["signatures/acme.toml"]
+//! # The evidence budget of one investigation; past it, calls are not made
+//! # and the RCA's data gaps say so.
+//! max_tool_calls = 200
+//! max_output_kib = 4096
 //! ```
 //!
 //! Secrets never live in the file: it names the environment variables that
@@ -82,6 +86,26 @@ pub struct EngineConfig {
     /// catalogue; relative paths are read from the config file's folder.
     #[serde(default)]
     pub signatures: Vec<PathBuf>,
+    /// Most tool calls one investigation's evidence may take (default 200).
+    #[serde(default)]
+    pub max_tool_calls: Option<usize>,
+    /// Most KiB of tool output one investigation's evidence may take
+    /// (default 4096).
+    #[serde(default)]
+    pub max_output_kib: Option<usize>,
+}
+
+impl EngineConfig {
+    /// The evidence budget: the defaults where the file says nothing (a
+    /// zero is read as one: an investigation that may read nothing is no
+    /// investigation).
+    pub fn limits(&self) -> sre_orchestrator::engine::collect::Limits {
+        let default = sre_orchestrator::engine::collect::Limits::default();
+        sre_orchestrator::engine::collect::Limits {
+            calls: self.max_tool_calls.map_or(default.calls, |c| c.max(1)),
+            bytes: self.max_output_kib.map_or(default.bytes, |k| k.max(1) * 1024),
+        }
+    }
 }
 
 /// One server in the file.
@@ -536,5 +560,17 @@ mod tests {
         assert!(bad.endpoint().is_err());
         assert_eq!(Temperature::parse("0.3").unwrap(), Temperature::Value(0.3));
         assert!(Temperature::parse("warm").is_err());
+    }
+
+    #[test]
+    fn the_evidence_budget_defaults_and_never_drops_to_zero() {
+        let file: FileConfig = toml::from_str("").unwrap();
+        let default = sre_orchestrator::engine::collect::Limits::default();
+        assert_eq!(file.engine.limits(), default);
+        let file: FileConfig =
+            toml::from_str("[engine]\nmax_tool_calls = 0\nmax_output_kib = 64\n").unwrap();
+        let limits = file.engine.limits();
+        assert_eq!(limits.calls, 1);
+        assert_eq!(limits.bytes, 64 * 1024);
     }
 }

@@ -523,6 +523,7 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
             .or_else(|| file.namespace.clone()),
         max_steps: args.llm.max_steps.max(1),
         context: None,
+        limits: file.engine.limits(),
     };
     let phase = llm_phase(&args.llm, &file);
     let hidden = !std::io::stderr().is_terminal();
@@ -624,6 +625,7 @@ async fn run_serve(cmd: ServeCmd) -> Result<u8> {
             .and_then(|s| s.manifest.namespace.clone())
             .or_else(|| file.namespace.clone()),
         max_steps: cmd.llm.max_steps.max(1),
+        limits: file.engine.limits(),
         llm_phase: llm_phase(&cmd.llm, &file),
     };
     let served = sre_agent_cli::serve::run(cmd.serve, sources).await;

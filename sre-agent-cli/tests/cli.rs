@@ -542,3 +542,40 @@ source = "our ledger service's lock manager"
     let ok = agent(&[&base[..], &["--config", config.to_str().unwrap()]].concat());
     assert!(ok.status.success(), "{}", stderr(&ok));
 }
+
+#[test]
+fn the_evidence_budget_comes_from_the_config_file_and_shows_as_a_data_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sre-agent.toml");
+    let demo = scenario("oom-after-limit-change");
+    let base = [
+        "investigate",
+        "--scenario",
+        demo.as_str(),
+        "--no-llm",
+        "--format",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    std::fs::write(&config, "[engine]\nmax_tool_calls = 3\n").unwrap();
+    let tight = agent(&base);
+    assert!(tight.status.success(), "{}", stderr(&tight));
+    let out = stdout(&tight);
+    assert!(
+        out.contains("evidence budget") && out.contains("limits: 3 calls"),
+        "{out}"
+    );
+
+    // The default budget is far above what the demo needs: no such gap.
+    std::fs::write(&config, "[engine]\n").unwrap();
+    let roomy = agent(&base);
+    assert!(roomy.status.success(), "{}", stderr(&roomy));
+    assert!(!stdout(&roomy).contains("evidence budget"), "{}", stdout(&roomy));
+
+    // A misspelt key is refused by name rather than ignored.
+    std::fs::write(&config, "[engine]\nmax_tool_call = 3\n").unwrap();
+    let bad = agent(&base);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("max_tool_call"), "{}", stderr(&bad));
+}

@@ -52,6 +52,8 @@ pub struct Options {
     pub max_steps: usize,
     /// Extra context for the specialist (similar past incidents, runbooks).
     pub context: Option<String>,
+    /// What gathering the deterministic evidence may spend.
+    pub limits: engine::collect::Limits,
 }
 
 impl Default for Options {
@@ -61,6 +63,7 @@ impl Default for Options {
             default_namespace: None,
             max_steps: 8,
             context: None,
+            limits: engine::collect::Limits::default(),
         }
     }
 }
@@ -239,12 +242,13 @@ async fn run(
         category: route.category,
         unsure: route.unsure,
     });
-    let scope = Scope::for_alert(
+    let mut scope = Scope::for_alert(
         alert,
         &route,
         options.now,
         options.default_namespace.as_deref(),
     );
+    scope.limits = options.limits;
     let det: Deterministic = engine::run(tools, &scope, observer)
         .instrument(tracing::info_span!(
             target: TRACE_TARGET,

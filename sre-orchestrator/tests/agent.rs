@@ -128,6 +128,7 @@ fn options() -> Options {
         default_namespace: Some("shop".into()),
         max_steps: 4,
         context: None,
+        ..Options::default()
     }
 }
 

@@ -904,6 +904,7 @@ async fn an_investigation_without_a_token_keeps_its_deterministic_rca() {
             default_namespace: Some("shop".into()),
             max_steps: 4,
             context: None,
+            ..Options::default()
         },
         &LlmPhase {
             deadline: Duration::from_secs(10),

@@ -192,6 +192,8 @@ pub struct Sources {
     pub default_namespace: Option<String>,
     /// Most specialist steps.
     pub max_steps: usize,
+    /// What one investigation's evidence may spend (`[engine]`).
+    pub limits: sre_orchestrator::engine::collect::Limits,
     /// The LLM phase's bounds (`--llm-deadline`): the deterministic RCA is
     /// posted when the model has not finished by then.
     pub llm_phase: sre_orchestrator::investigate::LlmPhase,

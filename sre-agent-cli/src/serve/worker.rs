@@ -483,6 +483,7 @@ async fn investigate_incident(
         default_namespace: app.sources.default_namespace.clone(),
         max_steps: app.sources.max_steps.max(1),
         context,
+        limits: app.sources.limits,
     };
     let recording = Recording::new(
         MeteredTools {
