@@ -25,7 +25,7 @@ use super::rules::{Signal, same_component};
 use super::world::{World, selects};
 
 /// What stays with the victim, as a share of the moved weight.
-const LEFT_BEHIND: f64 = 0.3;
+pub(super) const LEFT_BEHIND: f64 = 0.3;
 
 /// Moves the victims' signals that a blocking policy, a failed node or a
 /// noisy neighbour explains (see the module docs); returns (victim, cause)
@@ -648,6 +648,7 @@ mod tests {
             selector: [("app".to_string(), "grading".to_string())].into(),
             action: "ALLOW".into(),
             created: created.parse().ok(),
+            ..Default::default()
         };
         world.authz = vec![
             policy("grading-old", "2025-01-01T00:00:00Z"),

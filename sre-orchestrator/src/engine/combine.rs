@@ -60,6 +60,37 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     }) {
         s.weight *= 0.5;
     }
+    // A container that died because it could not reach a peer that is down
+    // for a reason of its own (its claim unbound, its node gone, its own
+    // crash) restarts because of that peer: the restarts are the peer's
+    // failure seen from here, not a second cause. A peer that is merely
+    // "unreachable" explains nothing yet: the crash may be the caller's.
+    let down_for_a_reason = |peer: &str| {
+        ctx.signals.iter().any(|s| {
+            same_component(&s.component, peer)
+                && !SYMPTOMS.contains(&s.kind)
+                && !matches!(
+                    s.kind,
+                    "dependency_unreachable" | "new_error" | "error_surge" | "latency_regression"
+                )
+                && s.weight >= 2.0
+        })
+    };
+    let died: Vec<(String, String)> = ctx
+        .died_of
+        .iter()
+        .filter(|(_, peer)| down_for_a_reason(peer))
+        .cloned()
+        .collect();
+    for (workload, peer) in died {
+        for s in ctx.signals.iter_mut().filter(|s| {
+            same_component(&s.component, &workload)
+                && matches!(s.kind, "crash_loop" | "probe_failing")
+        }) {
+            s.weight *= 0.3;
+        }
+        ctx.blames.entry(workload).or_insert(peer);
+    }
 }
 
 /// A rollout beside the trouble that followed it.
@@ -76,28 +107,18 @@ pub(super) fn deploys(ctx: &mut Ctx<'_>, degraded: &[String], edges: &[Edge]) {
         // Trouble that began before the rollout is not the rollout's doing
         // (a crash loop for days, errors that started minutes earlier).
         let slack = SignedDuration::from_mins(2);
+        // Consequences folded into another cause (weight 0) still date
+        // when the trouble began.
         let began_before = |kind: &str| {
             let first = ctx
                 .signals
                 .iter()
-                .filter(|s| {
-                    s.kind == kind && s.weight > 0.0 && same_component(&s.component, &d.component)
-                })
+                .filter(|s| s.kind == kind && same_component(&s.component, &d.component))
                 .filter(|s| !super::telemetry::coarse_time(s))
                 .filter_map(|s| s.at)
                 .min();
             matches!((first, d.at), (Some(f), Some(at)) if f < at - slack)
         };
-        let errors: Vec<Signal> = ctx
-            .signals
-            .iter()
-            .filter(|s| {
-                same_component(&s.component, &d.component)
-                    && matches!(s.kind, "new_error" | "crash_loop")
-                    && !began_before(s.kind)
-            })
-            .cloned()
-            .collect();
         let health = ctx
             .health
             .iter()
@@ -112,6 +133,19 @@ pub(super) fn deploys(ctx: &mut Ctx<'_>, degraded: &[String], edges: &[Edge]) {
                     .ok()
             })
             .is_some_and(|end| d.at.is_some_and(|at| at >= end));
+        // Errors without a time of their own (a container's log lines)
+        // are the rollout's only when nothing dates the trouble earlier.
+        let errors: Vec<Signal> = ctx
+            .signals
+            .iter()
+            .filter(|s| {
+                same_component(&s.component, &d.component)
+                    && matches!(s.kind, "new_error" | "crash_loop")
+                    && !began_before(s.kind)
+                    && !(s.at.is_none() && degraded_before)
+            })
+            .cloned()
+            .collect();
         // A service that waits on a degraded dependency is degraded through
         // it: that needs no rollout to explain.
         let through_dependency = edges.iter().any(|e| {
@@ -235,8 +269,6 @@ pub(super) fn node_pressure(ctx: &mut Ctx<'_>) {
     ctx.signals.extend(casualties);
 }
 
-/// Capacity: a noisy neighbour, a traffic spike, pods starved at their CPU
-/// limit, an autoscaler that cannot scale.
 /// A client's reports of a failure that is the callee's doing (a 403 is
 /// the callee's policy speaking, an expired certificate the one it
 /// presents), when they name no callee, are about the one callee the same
@@ -306,6 +338,8 @@ pub(super) fn orphaned_autoscalers(ctx: &mut Ctx<'_>, world: &super::world::Worl
     }
 }
 
+/// Capacity: a noisy neighbour, a traffic spike, pods starved at their CPU
+/// limit, an autoscaler that cannot scale.
 pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
     // A CPU-starved degraded service next to a hot node's unbounded
     // consumer: the consumer is the cause.
@@ -410,7 +444,6 @@ mod tests {
     use super::*;
     use crate::engine::Scope;
     use crate::engine::world::{Pod, World};
-    use std::collections::BTreeMap;
 
     fn scope() -> Scope {
         Scope {
@@ -440,12 +473,8 @@ mod tests {
 
     fn ctx(scope: &Scope, signals: Vec<Signal>) -> Ctx<'_> {
         Ctx {
-            scope,
             signals,
-            timeline: Vec::new(),
-            health: BTreeMap::new(),
-            blames: BTreeMap::new(),
-            self_reports: Vec::new(),
+            ..Ctx::new(scope)
         }
     }
 
@@ -495,5 +524,68 @@ mod tests {
         );
         // Other kinds stay with the client.
         assert_eq!(c.signals[2].component, "worker");
+    }
+
+    #[test]
+    fn a_crash_that_was_a_peer_down_for_its_own_reason_is_the_peers() {
+        let scope = scope();
+        let mut c = ctx(
+            &scope,
+            vec![
+                signal("robot-dispatcher", "crash_loop"),
+                signal("robot-state-redis", "pvc_unbound"),
+                signal("label-printer", "crash_loop"),
+            ],
+        );
+        c.died_of
+            .push(("robot-dispatcher".into(), "robot-state-redis".into()));
+        victims(&mut c, &[]);
+        assert!(c.signals[0].weight < 2.0);
+        assert_eq!(c.signals[2].weight, 4.0);
+        assert_eq!(c.blames["robot-dispatcher"], "robot-state-redis");
+        // A peer that is only "unreachable" explains no crash.
+        let mut c = ctx(
+            &scope,
+            vec![
+                signal("robot-dispatcher", "crash_loop"),
+                signal("robot-state-redis", "dependency_unreachable"),
+            ],
+        );
+        c.died_of
+            .push(("robot-dispatcher".into(), "robot-state-redis".into()));
+        victims(&mut c, &[]);
+        assert_eq!(c.signals[0].weight, 4.0);
+    }
+
+    #[test]
+    fn a_rollout_after_the_errors_began_is_no_bad_deploy_even_with_untimed_log_lines() {
+        let scope = scope();
+        let at = |t: &str| Some(t.parse::<Timestamp>().expect("ts"));
+        let mut c = ctx(
+            &scope,
+            vec![
+                Signal {
+                    at: at("2026-01-01T11:50:00Z"),
+                    ..signal("zone-api", "recent_deploy")
+                },
+                // Folded into another cause, it still dates the errors.
+                Signal {
+                    weight: 0.0,
+                    at: at("2026-01-01T11:44:00Z"),
+                    ..signal("zone-api", "new_error")
+                },
+                signal("zone-api", "new_error"),
+            ],
+        );
+        deploys(&mut c, &[], &[]);
+        assert!(
+            !c.signals.iter().any(|s| s.kind == "bad_deploy"),
+            "{:?}",
+            c.signals
+        );
+        // The same rollout before the errors is one.
+        c.signals[1].at = at("2026-01-01T11:55:00Z");
+        deploys(&mut c, &[], &[]);
+        assert!(c.signals.iter().any(|s| s.kind == "bad_deploy"));
     }
 }

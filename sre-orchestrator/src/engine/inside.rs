@@ -48,6 +48,9 @@ pub struct Inside {
     pub nodes: BTreeSet<String>,
     /// Workloads with a pod on one of those nodes.
     pub neighbours: Vec<String>,
+    /// (workload, peer): a previous container's failure to reach the peer
+    /// (what it died of, as far as its last lines say).
+    pub died_of: Vec<(String, String)>,
 }
 
 /// Strips a `kubectl logs --timestamps` prefix.
@@ -376,6 +379,11 @@ pub fn read(
                         if !same_component(&target, &owner) {
                             component = target.clone();
                             note = format!(" (peer {peer} is {target})");
+                            if previous
+                                && !inside.died_of.contains(&(owner.clone(), target.clone()))
+                            {
+                                inside.died_of.push((owner.clone(), target.clone()));
+                            }
                             for w in std::iter::once(target).chain(workloads) {
                                 if !inside.peers.contains(&w) {
                                     inside.peers.push(w);

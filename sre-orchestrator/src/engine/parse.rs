@@ -486,7 +486,7 @@ pub fn log_patterns(text: &str) -> Vec<LogPattern> {
 }
 
 /// One edge of `service_dependencies`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Edge {
     /// Calling service.
     pub caller: String,
@@ -500,6 +500,11 @@ pub struct Edge {
     pub p99_ms: Option<f64>,
     /// Calls.
     pub calls: f64,
+    /// Errors.
+    pub errors: f64,
+    /// Client calls the callee never recorded: dropped, refused or denied
+    /// before its code ran (0 when the table has no such column).
+    pub unreached: f64,
 }
 
 /// Reads `service_dependencies` output.
@@ -519,6 +524,8 @@ pub fn edges(text: &str) -> Vec<Edge> {
                 err_pct: r.get("ERR%").and_then(|e| percent(e)).unwrap_or(0.0),
                 p99_ms: r.get("P99").and_then(|d| duration_ms(d)),
                 calls: r.get("CALLS").and_then(|c| count(c)).unwrap_or(0.0),
+                errors: r.get("ERRORS").and_then(|c| count(c)).unwrap_or(0.0),
+                unreached: r.get("UNREACHED").and_then(|c| count(c)).unwrap_or(0.0),
             })
         })
         .collect()

@@ -114,27 +114,46 @@ fn called_host(line: &str) -> Option<String> {
         )
         .ok()
     });
-    let c = re
-        .as_ref()?
-        .captures(line)
-        .or_else(|| upstream.as_ref()?.captures(line))?;
-    let host = c[1].to_lowercase();
-    (!matches!(
-        host.as_str(),
-        "the"
-            | "a"
-            | "an"
-            | "it"
-            | "upstream"
-            | "server"
-            | "localhost"
-            | "connect"
-            | "request"
-            | "service"
-            | "response"
-            | "host"
-    ))
-    .then_some(host)
+    static RETURNED: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let returned = RETURNED.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b([a-z][a-z0-9.-]*[a-z0-9])\s+(?:returned|responded(?:\s+with)?)\s+(?:http\s+|status\s+)?[45]\d\d\b",
+        )
+        .ok()
+    });
+    // The first name that is a name: in `upstream call failed — zone-api
+    // returned 504` the gateway's words say "call", the next clause who.
+    [re, upstream, returned]
+        .into_iter()
+        .filter_map(|r| r.as_ref())
+        .flat_map(|r| r.captures_iter(line))
+        .map(|c| c[1].to_lowercase())
+        .find(|host| {
+            !matches!(
+                host.as_str(),
+                "the"
+                    | "a"
+                    | "an"
+                    | "it"
+                    | "upstream"
+                    | "server"
+                    | "localhost"
+                    | "connect"
+                    | "request"
+                    | "requests"
+                    | "call"
+                    | "calls"
+                    | "connection"
+                    | "dependency"
+                    | "backend"
+                    | "service"
+                    | "response"
+                    | "host"
+                    | "origin"
+                    | "peer"
+                    | "remote"
+            )
+        })
 }
 
 /// Addresses named with their host anywhere in the pack's logs: `Post
@@ -242,6 +261,8 @@ mod peer_tests {
             implied_peer("dependency_unreachable", line).as_deref(),
             Some("collector-api")
         );
+        let line = "upstream call failed — zone-api returned 504 Gateway Timeout";
+        assert_eq!(called_host(line).as_deref(), Some("zone-api"));
         let line = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
         assert_eq!(implied_peer("dependency_unreachable", line), None);
         // Only for failures that sit on the far side.

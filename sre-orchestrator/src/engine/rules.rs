@@ -107,9 +107,25 @@ pub(super) struct Ctx<'a> {
     /// Services that reported a failure on the far side of a call without
     /// naming the far side (`connect ETIMEDOUT`, a driver's bare timeout).
     pub(super) self_reports: Vec<String>,
+    /// (workload, peer): a crashed container's last words were that it
+    /// could not reach the peer.
+    pub(super) died_of: Vec<(String, String)>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// Nothing read yet.
+    pub(super) fn new(scope: &'a Scope) -> Ctx<'a> {
+        Ctx {
+            scope,
+            signals: Vec::new(),
+            timeline: Vec::new(),
+            health: BTreeMap::new(),
+            blames: BTreeMap::new(),
+            self_reports: Vec::new(),
+            died_of: Vec::new(),
+        }
+    }
+
     pub(super) fn signal(
         &mut self,
         component: &str,
@@ -569,14 +585,7 @@ fn limit_lowered(item: &str, resource: &str) -> Option<String> {
 
 /// Runs the rules over an evidence pack.
 pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
-    let mut ctx = Ctx {
-        scope,
-        signals: Vec::new(),
-        timeline: Vec::new(),
-        health: BTreeMap::new(),
-        blames: BTreeMap::new(),
-        self_reports: Vec::new(),
-    };
+    let mut ctx = Ctx::new(scope);
     read_health(&mut ctx, pack);
     read_events(&mut ctx, pack);
     read_rollouts(&mut ctx, pack);
@@ -592,6 +601,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     let known: Vec<String> = ctx.health.keys().cloned().collect();
     let inside = super::inside::read(pack, &world, catalogue, scope.service.as_deref(), &known);
     ctx.signals.extend(inside.signals);
+    ctx.died_of = inside.died_of;
     // Metric change points belong on the timeline too.
     for m in super::metrics::read(scope, pack, &world) {
         ctx.event(m.at, "signoz.metrics", m.detail.clone());
@@ -714,14 +724,22 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
 
     // What the clients report about their data store is the store's (after
     // the path check above, which it explains).
-    for (client, store) in
-        super::stores::attribute(&mut ctx.signals, &edges, pack, &world, &ctx.self_reports)
-    {
+    let mut stored =
+        super::stores::attribute(&mut ctx.signals, &edges, pack, &world, &ctx.self_reports);
+    stored.extend(super::stores::pools_behind_failed_stores(
+        &mut ctx.signals,
+        &edges,
+        pack,
+        &world,
+    ));
+    for (client, store) in stored {
         ctx.blames.insert(client, store.clone());
         if !peers.contains(&store) {
             peers.push(store);
         }
     }
+    // Calls the callee never saw: the policy between them.
+    super::reach::unreached(&mut ctx, &edges, &world, scope.horizon());
     // A peer whose failure another component explains (its node failed, a
     // policy blocks it) passes the blame on.
     let new_policies = super::across::new_egress_policies(&ctx.signals, &world, scope.horizon());

@@ -176,10 +176,17 @@ pub fn attribute(
         let detail = s.detail.to_lowercase();
         // The client's database calls; the troubled one when there are
         // several, or the one its error names.
-        let calls: Vec<&Edge> = edges
+        let mut calls: Vec<&Edge> = edges
             .iter()
             .filter(|e| e.db && same_component(&e.caller, &s.component))
             .collect();
+        // A client that calls no database relays what its callee says
+        // (`503: {"error":"hold write failed","reason":"waiting for
+        // replication timed out"}`): the store is the one its troubled
+        // calls lead to.
+        if calls.is_empty() && STORE_SIDE.contains(&s.kind) {
+            calls = downstream_stores(&s.component, edges, &troubled);
+        }
         let system = calls
             .iter()
             .map(|e| e.callee.trim_end_matches(" (db)"))
@@ -202,6 +209,115 @@ pub fn attribute(
         }
     }
     moved
+}
+
+/// The troubled database calls reached from `client` through its
+/// troubled calls to other services (at most three hops).
+fn downstream_stores<'e>(
+    client: &str,
+    edges: &'e [Edge],
+    troubled: &dyn Fn(&Edge) -> bool,
+) -> Vec<&'e Edge> {
+    let mut frontier = vec![client.to_string()];
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut out: Vec<&Edge> = Vec::new();
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for caller in &frontier {
+            for e in edges
+                .iter()
+                .filter(|e| same_component(&e.caller, caller) && troubled(e))
+            {
+                if e.db {
+                    if !out.contains(&e) {
+                        out.push(e);
+                    }
+                } else if seen.insert(e.callee.clone()) {
+                    next.push(e.callee.clone());
+                }
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
+/// What a data store's own failure is (a full disk, a crash loop, a dead
+/// node…): what makes its clients' pools run dry.
+const STORE_DOWN: &[&str] = &[
+    "volume_full",
+    "crash_loop",
+    "oom_killed",
+    "node_failure",
+    "pvc_unbound",
+    "unschedulable",
+    "evicted",
+    "image_pull_error",
+    "missing_config",
+    "lock_contention",
+    "replication_lag",
+];
+
+/// A client's exhausted connection pool whose data store failed first is
+/// the store's failure seen from the client: connections that never come
+/// back from a dead or stuck server fill the pool, and its waiters time
+/// out (HikariCP's `Connection is not available, request timed out`). The
+/// client's signal is demoted to a consequence; returns (client, store)
+/// for each. A pool that runs dry beside a healthy store stays the
+/// client's (a leak, a pool too small for the load).
+pub fn pools_behind_failed_stores(
+    signals: &mut [Signal],
+    edges: &[Edge],
+    pack: &EvidencePack,
+    world: &World,
+) -> Vec<(String, String)> {
+    let slack = jiff::SignedDuration::from_mins(2);
+    let mut out = Vec::new();
+    let pools: Vec<(usize, String, Option<jiff::Timestamp>)> = signals
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == "connection_pool_exhausted" && s.weight > 0.0)
+        .map(|(i, s)| (i, s.component.clone(), s.at))
+        .collect();
+    for (i, client, at) in pools {
+        let calls: Vec<&Edge> = edges
+            .iter()
+            .filter(|e| e.db && same_component(&e.caller, &client))
+            .collect();
+        let system = match calls.as_slice() {
+            [one] => Some(one.callee.trim_end_matches(" (db)")),
+            _ => {
+                let troubled: Vec<&&Edge> = calls.iter().filter(|e| e.err_pct >= 1.0).collect();
+                (troubled.len() == 1).then(|| troubled[0].callee.trim_end_matches(" (db)"))
+            }
+        };
+        let Some(store) = system.and_then(|sys| store_workload(sys, world, pack)) else {
+            continue;
+        };
+        if same_component(&store, &client) {
+            continue;
+        }
+        let down = signals.iter().find(|s| {
+            STORE_DOWN.contains(&s.kind)
+                && s.weight >= 2.0
+                && same_component(&s.component, &store)
+                && match (s.at, at) {
+                    (Some(failed), Some(ran_dry)) => failed <= ran_dry + slack,
+                    _ => true,
+                }
+        });
+        let Some(down) = down.map(|s| s.kind) else {
+            continue;
+        };
+        let pool = &mut signals[i];
+        pool.weight *= 0.25;
+        pool.detail = format!(
+            "{store} ({down}) leaves {client}'s pool dry: {}",
+            pool.detail
+        );
+        out.push((client, store));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -250,6 +366,7 @@ mod tests {
             err_pct: 40.0,
             p99_ms: Some(8.0),
             calls: 10.0,
+            ..Default::default()
         }];
         let mut signals = vec![
             signal(
@@ -292,6 +409,7 @@ mod tests {
             err_pct: 60.0,
             p99_ms: Some(11_000.0),
             calls: 100.0,
+            ..Default::default()
         }];
         let unreachable = || {
             vec![signal(
@@ -333,6 +451,7 @@ mod tests {
                 err_pct: 30.0,
                 p99_ms: Some(5000.0),
                 calls: 10.0,
+                ..Default::default()
             },
             Edge {
                 caller: "orders".into(),
@@ -341,6 +460,7 @@ mod tests {
                 err_pct: 0.0,
                 p99_ms: Some(1.0),
                 calls: 10.0,
+                ..Default::default()
             },
         ];
         let mut signals = vec![
@@ -369,5 +489,116 @@ mod tests {
         )];
         assert!(attribute(&mut signals, &edges, &EvidencePack::default(), &world, &[]).is_empty());
         assert_eq!(signals[0].component, "orders");
+    }
+
+    #[test]
+    fn a_pool_that_runs_dry_after_its_store_failed_is_the_stores_failure() {
+        let mut world = World::default();
+        for (name, owner) in [
+            ("game-pg-0", "game-pg"),
+            ("match-api-7d9f8-abcde", "match-api"),
+        ] {
+            world.pods.push(Pod {
+                name: name.into(),
+                owner: owner.into(),
+                ..Default::default()
+            });
+        }
+        // The one Service on PostgreSQL's port is the store.
+        world.services.push(crate::engine::world::Service {
+            name: "game-pg".into(),
+            ports: vec![("tcp".into(), 5432)],
+            ..Default::default()
+        });
+        let edges = vec![Edge {
+            caller: "match-api".into(),
+            callee: "postgresql (db)".into(),
+            db: true,
+            err_pct: 39.0,
+            calls: 100.0,
+            ..Default::default()
+        }];
+        let at = |t: &str| Some(t.parse::<jiff::Timestamp>().unwrap());
+        let pool = || Signal {
+            at: at("2025-12-20T19:35:00Z"),
+            ..signal(
+                "match-api",
+                "connection_pool_exhausted",
+                "HikariPool-1 - Connection is not available, request timed out after 30000ms",
+            )
+        };
+        let full = |when: &str| Signal {
+            at: at(when),
+            ..signal("game-pg", "volume_full", "k8s.volume.available 0")
+        };
+        let mut signals = vec![pool(), full("2025-12-20T19:31:00Z")];
+        let pack = EvidencePack::default();
+        let moved = pools_behind_failed_stores(&mut signals, &edges, &pack, &world);
+        assert_eq!(
+            moved,
+            vec![("match-api".to_string(), "game-pg".to_string())]
+        );
+        assert!(signals[0].weight < 2.0, "{:?}", signals[0]);
+        assert!(
+            signals[0]
+                .detail
+                .starts_with("game-pg (volume_full) leaves")
+        );
+        // A store that failed only later, or not at all, leaves the pool
+        // the client's own.
+        let mut later = vec![pool(), full("2025-12-20T19:50:00Z")];
+        assert!(pools_behind_failed_stores(&mut later, &edges, &pack, &world).is_empty());
+        let mut healthy = vec![pool()];
+        assert!(pools_behind_failed_stores(&mut healthy, &edges, &pack, &world).is_empty());
+        assert_eq!(healthy[0].weight, pool().weight);
+    }
+
+    #[test]
+    fn a_client_relaying_its_callees_replication_error_points_at_the_callees_store() {
+        let mut world = World::default();
+        world.pods.push(Pod {
+            name: "tickets-mongo-0".into(),
+            owner: "tickets-mongo".into(),
+            ..Default::default()
+        });
+        let edges = vec![
+            Edge {
+                caller: "checkout-api".into(),
+                callee: "seat-hold".into(),
+                err_pct: 27.0,
+                calls: 100.0,
+                ..Default::default()
+            },
+            Edge {
+                caller: "checkout-api".into(),
+                callee: "pricing".into(),
+                calls: 100.0,
+                ..Default::default()
+            },
+            Edge {
+                caller: "seat-hold".into(),
+                callee: "mongodb (db)".into(),
+                db: true,
+                err_pct: 22.0,
+                calls: 100.0,
+                ..Default::default()
+            },
+        ];
+        let mut signals = vec![signal(
+            "checkout-api",
+            "replication_lag",
+            r#"503: {"error":"hold write failed","reason":"waiting for replication timed out"}"#,
+        )];
+        let moved = attribute(&mut signals, &edges, &EvidencePack::default(), &world, &[]);
+        assert_eq!(moved.len(), 1);
+        assert_eq!(signals[0].component, "tickets-mongo");
+        // Without the troubled hop there is no store to point at.
+        let mut signals = vec![signal("checkout-api", "replication_lag", "x")];
+        let quiet: Vec<Edge> = edges
+            .iter()
+            .cloned()
+            .map(|e| Edge { err_pct: 0.0, ..e })
+            .collect();
+        assert!(attribute(&mut signals, &quiet, &EvidencePack::default(), &world, &[]).is_empty());
     }
 }

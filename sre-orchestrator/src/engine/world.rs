@@ -63,6 +63,9 @@ pub struct Pod {
     pub unscheduled: Option<String>,
     /// When it was created.
     pub created: Option<Timestamp>,
+    /// `spec.serviceAccountName` (`default` when it names none): with the
+    /// namespace, the identity a service mesh knows it by.
+    pub service_account: String,
 }
 
 impl Pod {
@@ -225,20 +228,7 @@ fn certificate_from(v: &Value) -> Certificate {
     }
 }
 
-/// A service mesh's AuthorizationPolicy (Istio): which pods it guards.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MeshPolicy {
-    /// Name.
-    pub name: String,
-    /// Namespace (the root namespace's policies apply mesh-wide).
-    pub namespace: String,
-    /// `spec.selector.matchLabels` (empty: every workload of the namespace).
-    pub selector: BTreeMap<String, String>,
-    /// `ALLOW` (the default), `DENY`, `AUDIT` or `CUSTOM`.
-    pub action: String,
-    /// When it was created.
-    pub created: Option<Timestamp>,
-}
+pub use super::mesh::MeshPolicy;
 
 /// The cluster as far as the evidence pack shows it.
 #[derive(Debug, Clone, Default)]
@@ -392,6 +382,9 @@ fn pod_from(v: &Value) -> Pod {
             .collect(),
         unscheduled,
         created: str_at(v, "/metadata/creationTimestamp").and_then(|t| t.parse().ok()),
+        service_account: str_at(v, "/spec/serviceAccountName")
+            .unwrap_or("default")
+            .to_string(),
         name,
     }
 }
@@ -445,16 +438,9 @@ impl World {
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
                     "events" => w.events.push(event_from(&doc)),
                     super::leads::CERTIFICATES => w.certificates.push(certificate_from(&doc)),
-                    super::leads::AUTHORIZATION_POLICIES => w.authz.push(MeshPolicy {
-                        name: str_at(&doc, "/metadata/name").unwrap_or("").to_string(),
-                        namespace: str_at(&doc, "/metadata/namespace")
-                            .unwrap_or("")
-                            .to_string(),
-                        selector: labels_at(&doc, "/spec/selector/matchLabels"),
-                        action: str_at(&doc, "/spec/action").unwrap_or("ALLOW").to_string(),
-                        created: str_at(&doc, "/metadata/creationTimestamp")
-                            .and_then(|t| t.parse().ok()),
-                    }),
+                    super::leads::AUTHORIZATION_POLICIES => {
+                        w.authz.push(MeshPolicy::from_value(&doc));
+                    }
                     "namespaces" => {
                         let name = str_at(&doc, "/metadata/name").unwrap_or("").to_string();
                         let mut labels = labels_at(&doc, "/metadata/labels");
@@ -605,8 +591,12 @@ impl World {
                 .iter()
                 .any(|c| selecting.iter().any(|p| p.admits_from(&end(self, c))))
         {
-            // Of several restricting policies, the newest is the change.
-            return selecting.into_iter().max_by_key(|p| p.created);
+            // Of several restricting policies, the newest is the change;
+            // of several as new (applied together), the most restrictive:
+            // a default deny admits no one.
+            return selecting
+                .into_iter()
+                .max_by_key(|p| (p.created, std::cmp::Reverse(p.from.len())));
         }
         // Egress: the policies that select the caller.
         let caller_pod = callers.first()?;
@@ -620,7 +610,50 @@ impl World {
             })
             .collect();
         if !selecting.is_empty() && !selecting.iter().any(|p| p.permits_to(&end(self, backend))) {
-            return selecting.into_iter().max_by_key(|p| p.created);
+            return selecting
+                .into_iter()
+                .max_by_key(|p| (p.created, std::cmp::Reverse(p.to.len())));
+        }
+        None
+    }
+
+    /// A service-mesh AuthorizationPolicy that refuses every call the
+    /// workload `caller` makes to the workload `callee`: a DENY policy
+    /// that names the caller, or, when ALLOW policies guard the callee,
+    /// the newest of them when none admits the caller (see
+    /// [`super::mesh`]). `None` when either side's pods are unknown or any
+    /// policy may admit the caller.
+    pub fn denying_mesh_policy(&self, callee: &str, caller: &str) -> Option<&MeshPolicy> {
+        let from = self
+            .pods
+            .iter()
+            .find(|p| same_component(&p.owner, caller))?;
+        let to = self
+            .pods
+            .iter()
+            .find(|p| same_component(&p.owner, callee))?;
+        let who = super::mesh::Caller {
+            namespace: &from.namespace,
+            service_account: &from.service_account,
+        };
+        // The root namespace's policies (`istio-system`) apply mesh-wide.
+        let guarding: Vec<&MeshPolicy> = self
+            .authz
+            .iter()
+            .filter(|p| {
+                (p.namespace == to.namespace || p.namespace == "istio-system")
+                    && selects(&p.selector, &to.labels)
+            })
+            .collect();
+        if let Some(deny) = guarding.iter().find(|p| p.denies_all_from(who)) {
+            return Some(deny);
+        }
+        let allows: Vec<&MeshPolicy> = guarding
+            .into_iter()
+            .filter(|p| p.action == "ALLOW")
+            .collect();
+        if !allows.is_empty() && allows.iter().all(|p| p.allows_nothing_from(who)) {
+            return allows.into_iter().max_by_key(|p| p.created);
         }
         None
     }

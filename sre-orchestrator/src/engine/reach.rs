@@ -1,0 +1,354 @@
+//! Calls that never reached their callee, and the policy that stopped them.
+//!
+//! The trace graph says more than the callers' words: when a caller's
+//! client spans to a service fail and the service recorded none of them
+//! (`service_dependencies`' UNREACHED column), the calls died between the
+//! two, whatever the caller logged (`DEADLINE_EXCEEDED … waiting_for_connection`,
+//! `403 Forbidden`, a bare timeout). Between the two stand the network and
+//! the mesh, so the engine asks both, for every such edge and not only for
+//! callers whose log lines happen to name the peer: does a NetworkPolicy
+//! select the callee's pods and admit none of the caller's
+//! ([`World::blocking_policy`]), or does an AuthorizationPolicy guard the
+//! callee and admit none of the caller's identity
+//! ([`World::denying_mesh_policy`])? A policy that does is the cause,
+//! whether it was created during the incident or edited in place (an
+//! in-place edit keeps the old creation time).
+//!
+//! What the callers reported about that call (the peer unreachable, access
+//! denied) moves onto the policy, as it does for a policy found through a
+//! named peer: the callers are its victims.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::parse::Edge;
+use super::rules::{Ctx, Signal, same_component};
+use super::world::World;
+
+/// What the callers' reports of a stopped call are, moved to the policy.
+const STOPPED: &[&str] = &[
+    "dependency_unreachable",
+    "network_policy_blocked",
+    "authorization_denied",
+];
+
+/// One policy and the calls it stopped.
+struct Stop {
+    policy: String,
+    namespace: String,
+    kind: &'static str,
+    what: &'static str,
+    source: &'static str,
+    created: Option<Timestamp>,
+    callee: String,
+    callers: Vec<String>,
+    unreached: f64,
+}
+
+/// Reads the unreached edges and blames the policies that stop them.
+pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizon: Timestamp) {
+    let mut stops: Vec<Stop> = Vec::new();
+    for e in edges
+        .iter()
+        .filter(|e| !e.db && e.errors > 0.0 && e.unreached >= 3.0 && e.unreached >= e.errors * 0.5)
+    {
+        let Some(caller) = world
+            .pods
+            .iter()
+            .find(|p| same_component(&p.owner, &e.caller))
+            .map(|p| p.owner.clone())
+        else {
+            continue;
+        };
+        let Some((svc, workloads)) = world.resolve(&e.callee) else {
+            continue;
+        };
+        let callee = workloads
+            .first()
+            .cloned()
+            .unwrap_or_else(|| e.callee.clone());
+        let found = svc
+            .and_then(|svc| world.blocking_policy(svc, &caller))
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.namespace.clone(),
+                    "network_policy_blocked",
+                    "NetworkPolicy",
+                    "k8s.networkpolicies",
+                    p.created,
+                )
+            })
+            .or_else(|| {
+                world.denying_mesh_policy(&callee, &caller).map(|p| {
+                    (
+                        p.name.clone(),
+                        p.namespace.clone(),
+                        "authorization_denied",
+                        "AuthorizationPolicy",
+                        "k8s.authorizationpolicies",
+                        p.created,
+                    )
+                })
+            });
+        let Some((policy, namespace, kind, what, source, created)) = found else {
+            continue;
+        };
+        // A policy created after the caller began to fail came too late
+        // to be why (a bucket of slack for the health table's rounding).
+        let failing_since = ctx
+            .health
+            .iter()
+            .find(|(name, _)| same_component(name, &e.caller))
+            .and_then(|(_, h)| {
+                let start = ctx.clock(h.degraded_since()?)?;
+                start
+                    .checked_add(SignedDuration::from_secs(h.bucket_secs.max(60)))
+                    .ok()
+            });
+        if let (Some(since), Some(c)) = (failing_since, created)
+            && c > since
+        {
+            continue;
+        }
+        match stops
+            .iter_mut()
+            .find(|s| s.policy == policy && s.namespace == namespace)
+        {
+            Some(s) => {
+                if !s.callers.contains(&caller) {
+                    s.callers.push(caller);
+                }
+                s.unreached += e.unreached;
+            }
+            None => stops.push(Stop {
+                policy,
+                namespace,
+                kind,
+                what,
+                source,
+                created,
+                callee,
+                callers: vec![caller],
+                unreached: e.unreached,
+            }),
+        }
+    }
+    for stop in stops {
+        let new = stop.created.is_some_and(|c| c >= horizon);
+        let mut moved = Vec::new();
+        for s in ctx.signals.iter_mut().filter(|s| {
+            STOPPED.contains(&s.kind)
+                && (same_component(&s.component, &stop.callee)
+                    || stop.callers.iter().any(|c| same_component(&s.component, c)))
+        }) {
+            let mut stays = s.clone();
+            stays.weight *= super::across::LEFT_BEHIND;
+            moved.push(stays);
+            s.detail = format!(
+                "{} {} stops {}'s calls to {}: {}",
+                stop.what, stop.policy, s.component, stop.callee, s.detail
+            );
+            s.component = stop.policy.clone();
+            s.kind = stop.kind;
+        }
+        ctx.signals.extend(moved);
+        for caller in &stop.callers {
+            ctx.blames.insert(caller.clone(), stop.policy.clone());
+        }
+        ctx.signals.push(Signal {
+            component: stop.policy.clone(),
+            kind: stop.kind,
+            weight: if new { 4.5 } else { 3.5 } + stop.callers.len().min(4) as f64 * 0.5,
+            source: stop.source.into(),
+            detail: format!(
+                "{} {}/{}{} stops the calls of {} to {}: {:.0} of them never reached it",
+                stop.what,
+                stop.namespace,
+                stop.policy,
+                match stop.created {
+                    Some(c) if new => format!(" (created {c})"),
+                    _ => String::new(),
+                },
+                stop.callers.join(", "),
+                stop.callee,
+                stop.unreached,
+            ),
+            at: stop.created.filter(|_| new),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::engine::Scope;
+    use crate::engine::collect::Output;
+    use crate::engine::parse::edges;
+    use crate::registry::ToolOutcome;
+    use serde_json::json;
+
+    fn scope() -> Scope {
+        Scope {
+            service: Some("dns-api".into()),
+            namespace: Some("cdn-control".into()),
+            now: "2026-03-17T10:12:00Z".parse().unwrap(),
+            window_secs: 1620,
+            alert_at: None,
+            alert_name: "x".into(),
+            category: crate::router::Category::Application,
+            database_hint: false,
+            subject: None,
+            limits: Default::default(),
+        }
+    }
+
+    fn list(kind: &str, docs: &[serde_json::Value]) -> Output {
+        let text = docs
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        Output {
+            tool: "k8s.list".into(),
+            name: "list".into(),
+            args: json!({ "kind": kind, "output": "json" }),
+            outcome: ToolOutcome {
+                text: format!("# {} {kind}\n{text}\n", docs.len()),
+                is_error: false,
+                elapsed_ms: 0,
+            },
+        }
+    }
+
+    fn pod(name: &str, ns: &str, app: &str, sa: &str) -> serde_json::Value {
+        json!({"metadata": {"name": name, "namespace": ns, "labels": {"app": app}},
+               "spec": {"serviceAccountName": sa},
+               "status": {"phase": "Running", "podIP": "10.0.0.1"}})
+    }
+
+    fn world(extra: Vec<Output>) -> World {
+        let mut outputs = vec![
+            list(
+                "pods",
+                &[
+                    pod(
+                        "zone-api-7d9f8c6b5-x2kbz",
+                        "cdn-control",
+                        "zone-api",
+                        "zone-api",
+                    ),
+                    pod(
+                        "zone-store-7d9f8c6b5-q7wnt",
+                        "cdn-data",
+                        "zone-store",
+                        "zone-store",
+                    ),
+                    pod(
+                        "zone-indexer-7d9f8c6b5-p4lmr",
+                        "cdn-data",
+                        "zone-indexer",
+                        "zone-indexer",
+                    ),
+                ],
+            ),
+            list(
+                "services",
+                &[
+                    json!({"metadata": {"name": "zone-store", "namespace": "cdn-data"},
+                         "spec": {"selector": {"app": "zone-store"}, "clusterIP": "10.96.0.9"}}),
+                ],
+            ),
+            list(
+                "namespaces",
+                &[
+                    json!({"metadata": {"name": "cdn-control"}}),
+                    json!({"metadata": {"name": "cdn-data"}}),
+                ],
+            ),
+        ];
+        outputs.extend(extra);
+        World::from_outputs(&outputs)
+    }
+
+    const TABLE: &str = "CALLER        CALLEE      CALLS  ERRORS   ERR%    P99  UNREACHED\n\
+zone-api      zone-store   1274     803  63.0%  10.6ms        803\n\
+zone-indexer  zone-store     82       0   0.0%  15.4ms          0\n";
+
+    #[test]
+    fn a_new_default_deny_that_drops_another_namespaces_calls_is_the_cause() {
+        let policies = list(
+            "networkpolicies",
+            &[
+                json!({"metadata": {"name": "allow-same-namespace", "namespace": "cdn-data", "creationTimestamp": "2026-03-17T09:54:40Z"},
+                       "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]}}),
+                json!({"metadata": {"name": "default-deny-ingress", "namespace": "cdn-data", "creationTimestamp": "2026-03-17T09:54:40Z"},
+                       "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+            ],
+        );
+        let world = world(vec![policies]);
+        let scope = scope();
+        let mut ctx = Ctx::new(&scope);
+        ctx.signals.push(Signal {
+            component: "zone-api".into(),
+            kind: "dependency_unreachable",
+            weight: 5.0,
+            source: "signoz.log_patterns".into(),
+            detail: "DEADLINE_EXCEEDED waiting_for_connection".into(),
+            at: None,
+        });
+        unreached(&mut ctx, &edges(TABLE), &world, scope.horizon());
+        let policy: Vec<&Signal> = ctx
+            .signals
+            .iter()
+            .filter(|s| s.kind == "network_policy_blocked")
+            .collect();
+        // The caller's report moved onto the policy, and the policy's own
+        // finding names who it stops; the default deny, not the allow rule
+        // applied with it, is the one named.
+        assert_eq!(policy.len(), 2, "{policy:?}");
+        assert!(policy.iter().all(|s| s.component == "default-deny-ingress"));
+        assert!(
+            policy[1]
+                .detail
+                .contains("stops the calls of zone-api to zone-store: 803")
+        );
+        assert_eq!(ctx.blames["zone-api"], "default-deny-ingress");
+        // What the caller said stays behind, weaker.
+        assert!(
+            ctx.signals
+                .iter()
+                .any(|s| s.component == "zone-api" && s.weight < 2.0)
+        );
+    }
+
+    #[test]
+    fn an_allow_list_that_leaves_the_caller_out_is_the_cause_however_old() {
+        let authz = list(
+            crate::engine::leads::AUTHORIZATION_POLICIES,
+            &[
+                json!({"metadata": {"name": "zone-store", "namespace": "cdn-data", "creationTimestamp": "2025-01-08T15:26:00Z"},
+                     "spec": {"selector": {"matchLabels": {"app": "zone-store"}},
+                              "rules": [{"from": [{"source": {"principals": ["cluster.local/ns/cdn-data/sa/zone-indexer"]}}]}]}}),
+            ],
+        );
+        let world = world(vec![authz]);
+        let scope = scope();
+        let mut ctx = Ctx::new(&scope);
+        unreached(&mut ctx, &edges(TABLE), &world, scope.horizon());
+        let s = ctx.signals.last().unwrap();
+        assert_eq!(
+            (s.component.as_str(), s.kind),
+            ("zone-store", "authorization_denied")
+        );
+        assert_eq!(s.source, "k8s.authorizationpolicies");
+        // An old policy dates nothing.
+        assert_eq!(s.at, None);
+        // Calls that reached the callee are no policy's doing.
+        let reached = TABLE.replace("        803\n", "          0\n");
+        let mut ctx = Ctx::new(&scope);
+        unreached(&mut ctx, &edges(&reached), &world, scope.horizon());
+        assert!(ctx.signals.is_empty());
+    }
+}
