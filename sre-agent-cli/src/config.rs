@@ -103,7 +103,9 @@ impl EngineConfig {
         let default = sre_orchestrator::engine::collect::Limits::default();
         sre_orchestrator::engine::collect::Limits {
             calls: self.max_tool_calls.map_or(default.calls, |c| c.max(1)),
-            bytes: self.max_output_kib.map_or(default.bytes, |k| k.max(1) * 1024),
+            bytes: self
+                .max_output_kib
+                .map_or(default.bytes, |k| k.max(1) * 1024),
         }
     }
 }

@@ -571,7 +571,11 @@ fn the_evidence_budget_comes_from_the_config_file_and_shows_as_a_data_gap() {
     std::fs::write(&config, "[engine]\n").unwrap();
     let roomy = agent(&base);
     assert!(roomy.status.success(), "{}", stderr(&roomy));
-    assert!(!stdout(&roomy).contains("evidence budget"), "{}", stdout(&roomy));
+    assert!(
+        !stdout(&roomy).contains("evidence budget"),
+        "{}",
+        stdout(&roomy)
+    );
 
     // A misspelt key is refused by name rather than ignored.
     std::fs::write(&config, "[engine]\nmax_tool_call = 3\n").unwrap();

@@ -39,7 +39,7 @@ struct Stop {
     what: &'static str,
     source: &'static str,
     created: Option<Timestamp>,
-    callee: String,
+    callees: Vec<String>,
     callers: Vec<String>,
     unreached: f64,
 }
@@ -118,6 +118,9 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
                 if !s.callers.contains(&caller) {
                     s.callers.push(caller);
                 }
+                if !s.callees.contains(&callee) {
+                    s.callees.push(callee);
+                }
                 s.unreached += e.unreached;
             }
             None => stops.push(Stop {
@@ -127,7 +130,7 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
                 what,
                 source,
                 created,
-                callee,
+                callees: vec![callee],
                 callers: vec![caller],
                 unreached: e.unreached,
             }),
@@ -138,15 +141,22 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
         let mut moved = Vec::new();
         for s in ctx.signals.iter_mut().filter(|s| {
             STOPPED.contains(&s.kind)
-                && (same_component(&s.component, &stop.callee)
-                    || stop.callers.iter().any(|c| same_component(&s.component, c)))
+                && stop
+                    .callees
+                    .iter()
+                    .chain(&stop.callers)
+                    .any(|c| same_component(&s.component, c))
         }) {
             let mut stays = s.clone();
             stays.weight *= super::across::LEFT_BEHIND;
             moved.push(stays);
             s.detail = format!(
                 "{} {} stops {}'s calls to {}: {}",
-                stop.what, stop.policy, s.component, stop.callee, s.detail
+                stop.what,
+                stop.policy,
+                s.component,
+                stop.callees.join(", "),
+                s.detail
             );
             s.component = stop.policy.clone();
             s.kind = stop.kind;
@@ -170,7 +180,7 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
                     _ => String::new(),
                 },
                 stop.callers.join(", "),
-                stop.callee,
+                stop.callees.join(", "),
                 stop.unreached,
             ),
             at: stop.created.filter(|_| new),
