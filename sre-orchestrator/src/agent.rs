@@ -67,7 +67,7 @@ const SIGNOZ_READ: &[&str] = &[
 const MONGO_READ: &[&str] = &[
     "server_status",
     "current_ops",
-    "connections",
+    "connections_by_app",
     "slow_queries",
     "explain",
     "collection_stats",
@@ -88,6 +88,18 @@ const SLACK: &[&str] = &[
     "post_message",
     "update_message",
     "add_reaction",
+];
+
+/// The tools of the bundled servers that the specialists know by name,
+/// per server (as the registry names them): a name here that a server does
+/// not have would be read as a custom tool and offered to every
+/// specialist, so `sre-agent-cli/tests/tool_names.rs` checks each against
+/// the servers' own tool lists.
+pub const KNOWN_TOOLS: &[(&str, &[&str])] = &[
+    ("k8s", K8S_READ),
+    ("signoz", SIGNOZ_READ),
+    ("mongo", MONGO_READ),
+    ("slack", SLACK),
 ];
 
 /// One specialist's configuration.

@@ -83,6 +83,31 @@ impl EvidencePack {
     }
 }
 
+/// Every tool the engine calls or reads by name. The engine finds a tool by
+/// its bare name on whichever server offers it; a name no server has is a
+/// call never made, so a test here checks that the engine's sources use no
+/// other name, and `sre-agent-cli/tests/tool_names.rs` that the bundled
+/// servers offer each.
+pub const ENGINE_TOOLS: &[&str] = &[
+    "current_ops",
+    "events",
+    "list",
+    "list_metrics",
+    "log_patterns",
+    "logs",
+    "query_metric",
+    "resource_usage",
+    "rollout_history",
+    "search_logs",
+    "search_traces",
+    "server_status",
+    "service_dependencies",
+    "service_health",
+    "services",
+    "slow_queries",
+    "workload_health",
+];
+
 fn find(tools: &[ToolInfo], name: &str) -> Option<String> {
     tools
         .iter()
@@ -808,5 +833,34 @@ mod tests {
         // Within the default budget, nothing is said.
         let pack = collect(&Flood(2_000), &scope(Limits::default()), &quiet).await;
         assert!(pack.gaps.iter().all(|g| g.source != "evidence budget"));
+    }
+
+    #[test]
+    fn the_engine_uses_no_tool_name_outside_its_list() {
+        // The ways the engine names a tool: `t("…")` when calling, `.of("…")`
+        // and `.first("…")` when reading the pack, and the MongoDB round.
+        let re = regex::Regex::new(r#"(?:\bt|\.of|\.first)\("([a-z_]+)"\)"#).unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
+        let mut seen = std::collections::BTreeSet::new();
+        let mut files = vec![dir.clone()];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for c in re.captures_iter(&text) {
+                    seen.insert(c[1].to_string());
+                }
+            }
+        }
+        for name in ["server_status", "current_ops", "slow_queries"] {
+            seen.insert(name.to_string());
+        }
+        assert!(seen.len() >= 15, "{seen:?}");
+        let unknown: Vec<&String> = seen
+            .iter()
+            .filter(|n| !ENGINE_TOOLS.contains(&n.as_str()))
+            .collect();
+        assert!(unknown.is_empty(), "not in ENGINE_TOOLS: {unknown:?}");
     }
 }
