@@ -73,6 +73,14 @@ enum Format {
     Markdown,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EvalFormat {
+    /// Per-set and per-category accuracy, then the misses.
+    Table,
+    /// Every scenario's score and the summaries, as JSON.
+    Json,
+}
+
 #[derive(Debug, Args)]
 struct SourceArgs {
     /// Config file (servers, LLM, defaults).
@@ -210,9 +218,9 @@ struct EvalArgs {
     /// Folders of scenarios (or single scenarios); each is one set.
     #[arg(required = true, num_args = 1..)]
     dirs: Vec<PathBuf>,
-    /// `table` or `json`.
-    #[arg(long, default_value = "table")]
-    format: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
+    format: EvalFormat,
     /// Fail (exit 4) if accuracy is below this baseline file's floors
     /// (overall, and per set name when the file has `sets`; JSON or TOML).
     #[arg(long)]
@@ -638,12 +646,6 @@ async fn run_serve(cmd: ServeCmd) -> Result<u8> {
 }
 
 async fn run_eval(args: EvalArgs) -> Result<u8> {
-    if args.format != "json" && args.format != "table" {
-        return Err(exit::bad_input(anyhow::anyhow!(
-            "--format must be table or json, not {}",
-            args.format
-        )));
-    }
     config::install_signatures(&args.signatures).map_err(exit::bad_input)?;
     let mut sets = Vec::new();
     for dir in &args.dirs {
@@ -651,9 +653,9 @@ async fn run_eval(args: EvalArgs) -> Result<u8> {
         sets.push((eval::set_name(dir), dir.display().to_string(), scenarios));
     }
     let report = eval::run_sets(&sets, None).await;
-    match args.format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&report)?),
-        _ => print!("{}", eval::table(&report)),
+    match args.format {
+        EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        EvalFormat::Table => print!("{}", eval::table(&report)),
     }
     if let Some(path) = &args.write_baseline {
         let baseline = eval::Baseline::from_report(&report);

@@ -583,3 +583,21 @@ fn the_evidence_budget_comes_from_the_config_file_and_shows_as_a_data_gap() {
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("max_tool_call"), "{}", stderr(&bad));
 }
+
+#[test]
+fn eval_refuses_an_unknown_format_before_running_anything() {
+    let out = agent(&[
+        "eval",
+        root().join("fixtures/scenarios").to_str().unwrap(),
+        "--format",
+        "yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("yaml") && err.contains("table") && err.contains("json"),
+        "{err}"
+    );
+    // Refused by the argument parser: no scenario was investigated.
+    assert!(stdout(&out).is_empty());
+}
