@@ -124,6 +124,28 @@ fn classify(core: &[u8]) -> Kind {
     if value { Kind::Value } else { Kind::Word }
 }
 
+/// `dir/file.ext:LINE` or `dir/file.ext:LINE:COL`: where the first `:` is. The path has a
+/// `/` and ends in a short alphabetic extension (`.rs`, `.go`, `.py`), so host names with a
+/// port (`db-1.svc:5432`, no `/`) and URLs (`://`) are not taken for one.
+fn source_location(core: &[u8]) -> Option<usize> {
+    let colon = core.iter().position(|&b| b == b':')?;
+    let (path, rest) = (&core[..colon], &core[colon..]);
+    let numbers: Vec<&[u8]> = rest[1..].split(|&b| b == b':').collect();
+    let path_ok = path.contains(&b'/')
+        && path
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'));
+    let ext = path.rsplit(|&b| b == b'.').next()?;
+    let ext_ok = path.contains(&b'.')
+        && (1..=5).contains(&ext.len())
+        && ext.iter().all(u8::is_ascii_alphabetic);
+    let numbers_ok = (1..=2).contains(&numbers.len())
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit));
+    (path_ok && ext_ok && numbers_ok).then_some(colon)
+}
+
 /// `host.name:port`: a dotted or dashed name, one colon, digits.
 #[inline]
 fn is_host_port(core: &[u8]) -> bool {
@@ -218,6 +240,10 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> Shape {
         } else if open > 0 && is_close(b) && closes(tok[open - 1], b) {
             open -= 1;
             end -= 1;
+        } else if is_close(b) && !tok[start..end - 1].iter().any(|&o| closes(o, b)) {
+            // A closer nothing in the token opened (`200)` of `(threshold 200);`) belongs
+            // to the sentence, not to the value: it stays in the template.
+            end -= 1;
         } else {
             break;
         }
@@ -251,6 +277,17 @@ pub(crate) fn mask_token(tok: &[u8], out: &mut Vec<u8>) -> Shape {
         };
         out.extend_from_slice(&tok[end..]);
         return shape;
+    }
+    // A source location (`src/handlers/manifest.rs:214:37`, a Rust panic's or a Go
+    // stack's): the file is the signal and stays; only line and column vary.
+    if let Some(colon) = source_location(core) {
+        out.extend_from_slice(&tok[..start + colon]);
+        for _ in core[colon..].iter().filter(|&&b| b == b':') {
+            out.push(b':');
+            out.extend_from_slice(WILDCARD.as_bytes());
+        }
+        out.extend_from_slice(&tok[end..]);
+        return Shape::Partial;
     }
     let kind = classify(core);
     if kind == Kind::Compound {
@@ -511,6 +548,21 @@ mod tests {
             mask_line("Block rdd_2 stored (estimated size 5.2 KB, free 317.1 MB)"),
             "Block <*> stored (estimated size <*>, free <*>)"
         );
+        // A closer the value did not open stays: it is the sentence's.
+        assert_eq!(
+            mask_line("queue depth high (threshold 200); requesting more workers"),
+            "queue depth high (threshold <*>); requesting more workers"
+        );
+        assert_eq!(m("200)"), "<*>)");
+        assert_eq!(m("\"12ms\")"), "\"<*>\")");
+        // A source location keeps its file; line and column vary.
+        assert_eq!(
+            mask_line("panicked at src/handlers/manifest.rs:214:37:"),
+            "panicked at src/handlers/manifest.rs:<*>:<*>:"
+        );
+        assert_eq!(m("(pkg/store/db.go:88)"), "(pkg/store/db.go:<*>)");
+        assert_eq!(m("db-1.internal:5432"), "<*>");
+        assert_eq!(m("http://x.example/a.js:1"), "<*>");
         assert_eq!(mask_line("  spaced \t out  "), "spaced out");
         assert_eq!(mask_line(""), "");
     }

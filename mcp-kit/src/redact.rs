@@ -65,6 +65,9 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+mod harmless;
+pub use harmless::{SECRET_NAME_PARTS, harmless_env_value};
+
 use regex::{Captures, Regex, RegexSet};
 
 /// The marker that replaces a redacted value.

@@ -187,3 +187,37 @@ fn red_team_through_the_core() {
     ok &= total.print();
     assert!(ok, "{}", total.summary());
 }
+
+/// Environment values shown as harmless settings (`harmless_env_value`) never include a
+/// planted secret: not the planted text as a value under a neutral name, nor the bare
+/// secret under one, nor either under the name the planted text gives it.
+#[test]
+fn harmless_env_values_never_hold_a_planted_secret() {
+    use mcp_kit::redact::harmless_env_value;
+    let mut shown = Vec::new();
+    for (i, (seen, text, secret)) in PLANTED.iter().enumerate() {
+        let named = text
+            .split_once(['=', ':'])
+            .map(|(k, _)| {
+                k.trim()
+                    .trim_start_matches("export ")
+                    .trim_matches(['"', '\'', '-', ' '])
+            })
+            .unwrap_or("VAR");
+        for (name, value) in [("VAR", *text), ("VAR", *secret), (named, *secret)] {
+            if harmless_env_value(name, value) {
+                shown.push(format!("#{i} ({seen}): {name}={value:?}"));
+            }
+        }
+    }
+    println!(
+        "harmless env values: shown {} / planted {}",
+        shown.len(),
+        PLANTED.len() * 3
+    );
+    assert!(
+        shown.is_empty(),
+        "planted secrets shown as harmless:\n{}",
+        shown.join("\n")
+    );
+}

@@ -16,8 +16,8 @@
 //! * **Deterministic findings.** [`ops::health`] reads status the way an SRE does and emits
 //!   findings with severity, evidence and start time — the same input always gives the same
 //!   output, so the orchestrator can diff and cite them.
-//! * **Safe by default.** Secret values and literal env var values never leave the crate
-//!   ([`sanitize`]); Secrets cannot be read at all unless enabled; a namespace allow/deny
+//! * **Safe by default.** Secret values and literal env var values that could be secrets
+//!   never leave the crate ([`sanitize`]; settings such as `OPTIMIZER_TIMEOUT=2s` are shown); Secrets cannot be read at all unless enabled; a namespace allow/deny
 //!   policy ([`Policy`]) is enforced by the server before any request, for reads and writes;
 //!   write tools exist only with `--allow-writes`. The shared kit then redacts by pattern and
 //!   holds every result to the response budget, and log text is framed as untrusted data.

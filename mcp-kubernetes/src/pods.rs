@@ -19,6 +19,11 @@ pub const FLAPPING_RESTARTS: i64 = 3;
 /// it is a problem rather than a pod that is starting.
 pub const PENDING_GRACE_SECS: i64 = 300;
 
+/// How long past its deletion deadline (`metadata.deletionTimestamp`, the request time plus
+/// the grace period) a pod may still exist before it is stuck rather than shutting down: the
+/// kubelet of a NotReady node never confirms the deletion, and a finalizer can hold it.
+pub const TERMINATING_GRACE_SECS: i64 = 300;
+
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -163,6 +168,27 @@ pub fn problems(
             found = true;
         }
     }
+    if let Some(deadline) = ts(p, "/metadata/deletionTimestamp") {
+        let over = now.as_second() - deadline.as_second();
+        if over > TERMINATING_GRACE_SECS {
+            // `deletionTimestamp` is the request time plus the grace period.
+            let asked = deadline.as_second() - i(p, "/metadata/deletionGracePeriodSeconds");
+            let mut ev = vec![format!(
+                "Terminating {} on node {}",
+                crate::value::fmt_secs(now.as_second() - asked),
+                opt_s(p, "/spec/nodeName").unwrap_or("<none>")
+            )];
+            let finalizers: Vec<&str> = arr(p, "/metadata/finalizers")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            if !finalizers.is_empty() {
+                ev.push(format!("finalizers: {}", finalizers.join(", ")));
+            }
+            add(Severity::Warning, "StuckTerminating", ev, Some(deadline));
+            found = true;
+        }
+    }
     let phase = s(p, "/status/phase");
     if phase == "Pending" && !found {
         let sched = arr(p, "/status/conditions")
@@ -190,11 +216,12 @@ pub fn problems(
                     .map(|c| now.as_second() - c.as_second())
                     .unwrap_or(0);
                 if age_secs > PENDING_GRACE_SECS {
-                    let ev = vec![format!(
+                    let mut ev = vec![format!(
                         "pending for {}: {}",
                         crate::value::fmt_secs(age_secs),
                         status(p)
                     )];
+                    ev.extend(init_blocker(p, now));
                     add(Severity::Warning, "Pending", ev, crate::value::created(p));
                 }
             }
@@ -314,6 +341,71 @@ pub fn status(pod: &Value) -> String {
     reason
 }
 
+/// The init container that holds a pod in `Init:N/M`, and why: the first one that has not
+/// completed, with its state (running since, or waiting and why), restarts and last
+/// termination. `None` when every init container completed (or there are none).
+pub fn init_blocker(pod: &Value, now: Timestamp) -> Option<String> {
+    let specs = arr(pod, "/spec/initContainers");
+    let statuses = arr(pod, "/status/initContainerStatuses");
+    let total = specs.len().max(statuses.len());
+    for idx in 0..total {
+        let cname = specs
+            .get(idx)
+            .map(|c| s(c, "/name"))
+            .or_else(|| statuses.get(idx).map(|c| s(c, "/name")))
+            .unwrap_or("?");
+        let Some(c) = statuses.iter().find(|c| s(c, "/name") == cname) else {
+            return Some(format!(
+                "init container {cname} ({} of {total}): not started",
+                idx + 1
+            ));
+        };
+        let done = c
+            .pointer("/state/terminated")
+            .is_some_and(|t| i(t, "/exitCode") == 0);
+        if done {
+            continue;
+        }
+        let state = if let Some(r) = c.pointer("/state/running") {
+            format!("running since {}", ago(now, ts(r, "/startedAt")))
+        } else if let Some(w) = c.pointer("/state/waiting") {
+            let why = opt_s(w, "/message")
+                .map(|m| format!(": {}", crate::value::clip(m, 160)))
+                .unwrap_or_default();
+            format!(
+                "waiting {}{why}",
+                opt_s(w, "/reason").unwrap_or("(no reason)")
+            )
+        } else if let Some(t) = c.pointer("/state/terminated") {
+            format!(
+                "exited {} ({})",
+                opt_s(t, "/reason").unwrap_or("Error"),
+                i(t, "/exitCode")
+            )
+        } else {
+            "state unknown".to_string()
+        };
+        let mut line = format!(
+            "init container {cname} ({} of {total}): {state}, restarts {}",
+            idx + 1,
+            i(c, "/restartCount")
+        );
+        if let Some(t) = c.pointer("/lastState/terminated") {
+            line.push_str(&format!(
+                ", last exit {} ({}) {}",
+                opt_s(t, "/reason").unwrap_or("Terminated"),
+                i(t, "/exitCode"),
+                ago(now, ts(t, "/finishedAt"))
+            ));
+            if let Some(m) = opt_s(t, "/message") {
+                line.push_str(&format!(": {}", crate::value::clip(m, 160)));
+            }
+        }
+        return Some(line);
+    }
+    None
+}
+
 /// (ready containers, containers).
 pub fn ready(pod: &Value) -> (usize, usize) {
     let statuses = arr(pod, "/status/containerStatuses");
@@ -372,7 +464,8 @@ pub fn last_termination(pod: &Value) -> Option<Termination> {
 /// Whether a pod needs no attention: [`problems`] finds none (with the flapping restart
 /// threshold and no events), the same judgement `workload_health` makes. A pod that is
 /// starting (Pending for less than [`PENDING_GRACE_SECS`] and not refused by the
-/// scheduler) or terminating is not a problem yet.
+/// scheduler) or terminating (less than [`TERMINATING_GRACE_SECS`] past its deletion
+/// deadline) is not a problem yet.
 pub fn is_healthy(pod: &Value, now: Timestamp) -> bool {
     problems(pod, now, FLAPPING_RESTARTS, &[]).is_empty()
 }

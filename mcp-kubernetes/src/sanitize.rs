@@ -4,8 +4,10 @@
 //!   annotation (noise, and the annotation repeats every env value) — everywhere, including
 //!   inside pod templates and ControllerRevision data.
 //! * Secret `data`/`stringData` values: replaced by a size marker, keys kept.
-//! * Literal env var values in any container list: replaced by [`REDACTED`]; names and
-//!   `valueFrom` references are kept, since they are what an investigation needs.
+//! * Literal env var values in any container list: replaced by [`REDACTED`] unless both
+//!   name and value say they are a harmless setting (`OPTIMIZER_TIMEOUT=2s`; see
+//!   [`mcp_kit::redact::harmless_env_value`]); names and `valueFrom` references are kept,
+//!   since they are what an investigation needs.
 //!
 //! The kit's pattern-based redaction then runs over the rendered text as a second layer.
 
@@ -63,9 +65,12 @@ fn walk(v: &mut Value) {
 fn redact_env(env: &mut [Value]) {
     for e in env {
         if let Value::Object(m) = e
-            && m.contains_key("name")
+            && let Some(name) = m.get("name").and_then(Value::as_str).map(str::to_string)
             && let Some(val) = m.get_mut("value")
             && val.as_str().is_some_and(|x| !x.is_empty())
+            && !val
+                .as_str()
+                .is_some_and(|x| mcp_kit::redact::harmless_env_value(&name, x))
         {
             *val = Value::String(REDACTED.into());
         }
@@ -106,10 +111,14 @@ mod tests {
         let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"managedFields": [{}],
             "annotations": {LAST_APPLIED: "{\"DB_PASSWORD\":\"hunter2\"}", "keep": "me"}},
             "spec": {"containers": [{"name": "a", "env": [{"name": "DB_PASSWORD", "value": "hunter2"},
-            {"name": "FROM", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]}});
+            {"name": "FROM", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+            {"name": "FEED_BUCKET", "value": "feed-exports"}, {"name": "API_KEY", "value": "2s"}]}]}});
         sanitize(&mut pod);
         let text = pod.to_string();
         assert!(!text.contains("hunter2"), "{text}");
+        // A harmless setting is shown; the same short value under a secret name is not.
+        assert!(text.contains("\"feed-exports\""), "{text}");
+        assert!(!text.contains("\"2s\""), "{text}");
         assert!(!text.contains("managedFields"));
         assert!(
             text.contains("DB_PASSWORD") && text.contains("secretKeyRef") && text.contains("keep")

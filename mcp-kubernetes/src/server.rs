@@ -58,8 +58,8 @@ and start times. Then `describe` the objects it names, read `logs` (use `previou
 `grep` to filter, `mode=patterns` to summarise), `events`, and `rollout_history` to see what changed. `list` \
 summarises healthy pods per owner and lists unhealthy ones individually (the same pods `workload_health` names). \
 Beyond one namespace: `workload_health` without a namespace covers the cluster, `events` without a namespace and \
-with `reasons` finds e.g. FailedScheduling or Evicted anywhere, `nodes` shows each node with the pods it hosts. Secret values and env var values are never \
-shown. Every tool takes an optional `context` (see `contexts`).";
+with `reasons` finds e.g. FailedScheduling or Evicted anywhere, `nodes` shows each node with the pods it hosts. Secret values and env var values that could be \
+secrets are never shown. Every tool takes an optional `context` (see `contexts`).";
 
 impl KubeServer {
     /// A server over a set of clusters.

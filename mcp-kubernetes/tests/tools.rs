@@ -269,7 +269,8 @@ async fn describe_shows_crash_facts_and_owner_chain() {
     );
     assert!(out.contains("Error exit 1"), "{out}");
     assert!(out.contains("CrashLoopBackOff"));
-    assert!(out.contains("env (values hidden): DB_PASSWORD, LOG_LEVEL, SERVICE_NAME, API_TOKEN(secret db-credentials/api-token)"), "{out}");
+    // Settings show their values; DB_PASSWORD's is hidden.
+    assert!(out.contains("env (secret-looking values hidden): DB_PASSWORD, LOG_LEVEL=info, SERVICE_NAME=api, API_TOKEN(secret db-credentials/api-token)"), "{out}");
     // 61 + 4 BackOff occurrences recorded in two Event objects become one line.
     let backoff: Vec<&str> = out
         .lines()

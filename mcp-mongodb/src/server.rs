@@ -79,6 +79,27 @@ pub struct SlowQueriesArgs {
     pub cursor: Option<String>,
 }
 
+/// Arguments of `server_log`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ServerLogArgs {
+    /// Only this component, case-insensitive: COMMAND, INDEX, NETWORK, REPL,
+    /// STORAGE, ACCESS, CONTROL, … (default: all).
+    pub component: Option<String>,
+    /// Least severe level kept: F, E, W or I (fatal, error, warning, info;
+    /// default: all).
+    pub severity: Option<String>,
+    /// Only lines containing this text, case-insensitive (an index name, a
+    /// namespace, an application name, "dropIndexes").
+    pub contains: Option<String>,
+    /// Most lines returned, the newest (default 50, at most 500).
+    #[schemars(range(min = 1, max = 500))]
+    pub limit: Option<u32>,
+    /// Keep "Slow query" lines too (default false: slow_queries groups them).
+    pub include_slow: Option<bool>,
+    /// Continue a cut result: the cursor from its footer.
+    pub cursor: Option<String>,
+}
+
 /// Arguments of `explain`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ExplainArgs {
@@ -418,6 +439,32 @@ impl MongoServer {
             args.cursor.as_deref(),
             "a higher min_ms, or database=",
         )
+    }
+
+    async fn do_server_log(&self, args: ServerLogArgs) -> Result<String> {
+        if let Some(s) = args.severity.as_deref() {
+            render::log::check_severity(s).map_err(Error::BadArgument)?;
+        }
+        let lines = self.backend.get_log().await?;
+        let filter = render::log::LogFilter {
+            component: args.component,
+            severity: args.severity,
+            contains: args.contains,
+            include_slow: args.include_slow.unwrap_or(false),
+        };
+        let limit = args.limit.unwrap_or(50).clamp(1, 500) as usize;
+        let (header, shown) = render::log::render(&lines, &filter, &self.allow, limit);
+        if shown.is_empty() {
+            return Ok(header);
+        }
+        // Log messages carry client-supplied text (application names, errors).
+        Ok(self.framed(
+            &header,
+            "MongoDB server log",
+            &shown,
+            fmt::cursor(args.cursor.as_deref())?,
+            "a lower limit, or component/severity/contains",
+        ))
     }
 
     async fn do_explain(&self, args: ExplainArgs) -> Result<String> {
@@ -793,6 +840,15 @@ impl MongoServer {
         result(self.do_slow_queries(args).await)
     }
 
+    /// `server_log`.
+    #[tool(
+        description = "The server's own log (getLog \"global\") beyond slow queries: dropIndexes and index builds, client metadata naming the application and driver, replica-set state changes, errors. One line per entry (time, severity, component, id, msg, namespace/index/app/remote); filter by component, severity, contains.",
+        annotations(read_only_hint = true)
+    )]
+    pub async fn server_log(&self, Parameters(args): Parameters<ServerLogArgs>) -> CallToolResult {
+        result(self.do_server_log(args).await)
+    }
+
     /// `explain`.
     #[tool(
         description = "Explain a find (filter/sort) or an aggregate (pipeline): winning plan (COLLSCAN/IXSCAN), keys/docs examined vs returned, and the index that would help.",
@@ -888,7 +944,8 @@ impl MongoServer {
 pub const INSTRUCTIONS: &str = "MongoDB diagnostics for incidents, read-only. Start with \
 server_status (flags in CAPITALS), then current_ops and slow_queries; explain a suspect query \
 shape to see COLLSCAN and the index that would help; collection_stats shows UNUSED indexes; \
-replica_set_status shows LAGGING members. find/aggregate/count are bounded reads. Query shapes \
+replica_set_status shows LAGGING members; server_log shows dropped or built indexes, client \
+applications and state changes. find/aggregate/count are bounded reads. Query shapes \
 show `?` for literal values.";
 
 impl KitServer for MongoServer {

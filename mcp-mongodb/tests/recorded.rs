@@ -412,7 +412,7 @@ async fn recorded_list_collections_shows_views_and_options() {
 fn recorded_tools_list_is_small_and_read_only() {
     let g = server();
     let tools = g.exposed_tools();
-    assert_eq!(tools.len(), 12);
+    assert_eq!(tools.len(), 13);
     for tool in &tools {
         assert!(
             mcp_kit::server::is_read_only(tool),
@@ -425,4 +425,57 @@ fn recorded_tools_list_is_small_and_read_only() {
         .len();
     eprintln!("tools/list: {size} bytes");
     assert!(size < 12_000, "tools/list is {size} bytes");
+}
+
+/// `server_log`: the lines of the recorded `getLog` that are not slow queries, and on a
+/// recording with an index drop and client metadata, those lines with their namespace,
+/// index and application; filters narrow them.
+#[tokio::test]
+async fn recorded_server_log_shows_what_slow_queries_leaves_out() {
+    let g = server();
+    let text = ok(&g, g.inner().server_log(args(json!({}))).await);
+    assert!(text.contains("the last 33 lines): 2 match"), "{text}");
+    assert!(
+        text.contains("Secondary is lagging · member shop-db-2:27017"),
+        "{text}"
+    );
+    assert!(text.contains("<untrusted-data"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = json!({"ok": 1, "totalLinesWritten": 3, "log": [
+        r#"{"t":{"$date":"2024-05-14T03:09:00.000+00:00"},"s":"I","c":"NETWORK","id":51800,"ctx":"conn7","msg":"client metadata","attr":{"remote":"10.4.7.21:51522","client":"conn7","doc":{"driver":{"name":"nodejs","version":"6.3.0"},"application":{"name":"orders-migrator"}}}}"#,
+        r#"{"t":{"$date":"2024-05-14T03:10:00.000+00:00"},"s":"I","c":"COMMAND","id":51806,"ctx":"conn7","msg":"CMD: dropIndexes","attr":{"namespace":"shop.orders","indexes":"\"status_1_createdAt_-1\""}}"#,
+        r#"{"t":{"$date":"2024-05-14T03:10:00.100+00:00"},"s":"I","c":"INDEX","id":20344,"ctx":"conn7","msg":"Dropping index","attr":{"namespace":"shop.orders","index":"status_1_createdAt_-1"}}"#,
+    ]});
+    std::fs::write(dir.path().join("getLog.json"), log.to_string()).unwrap();
+    let g = guarded(
+        Arc::new(Snapshot::open(dir.path()).unwrap()),
+        Allowlist::default(),
+    );
+    let text = ok(&g, g.inner().server_log(args(json!({}))).await);
+    assert!(
+        text.contains("CMD: dropIndexes · ns shop.orders · index status_1_createdAt_-1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("client metadata · app orders-migrator · driver nodejs 6.3.0"),
+        "{text}"
+    );
+    let text = ok(
+        &g,
+        g.inner()
+            .server_log(args(json!({"component": "INDEX"})))
+            .await,
+    );
+    assert!(
+        text.contains("1 match") && text.contains("Dropping index"),
+        "{text}"
+    );
+    let (text, is_error) = finish(
+        &g,
+        g.inner()
+            .server_log(args(json!({"severity": "loud"})))
+            .await,
+    );
+    assert!(is_error && text.contains("use F, E, W or I"), "{text}");
 }

@@ -188,6 +188,18 @@ fn quantiles(mut v: Vec<f64>) -> (f64, f64, f64) {
     )
 }
 
+/// Whether a client span's status message or one of its exception events names a
+/// connection failure (as the ClickHouse query decides it).
+fn connection_failed(s: &SpanRow) -> bool {
+    crate::model::is_connection_error(&s.status_message)
+        || s.events.iter().any(|e| {
+            serde_json::from_str::<serde_json::Value>(e)
+                .ok()
+                .is_some_and(|v| v.get("name").and_then(|n| n.as_str()) == Some("exception"))
+                && crate::model::is_connection_error(e)
+        })
+}
+
 fn contains_ascii_ci(hay: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
@@ -331,27 +343,28 @@ impl Store for EmbeddedStore {
 
     async fn dependencies(&self, range: TimeRange) -> StoreResult<CallGraph> {
         let spans = self.spans_in(range);
-        let mut by_id: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+        let mut by_id: HashMap<(&str, &str), Vec<&SpanRow>> = HashMap::new();
         for s in spans {
             by_id
                 .entry((s.trace_id.as_str(), s.span_id.as_str()))
                 .or_default()
-                .push(s.service());
+                .push(s);
         }
         // Spans with a child in another service: the calls a callee answered.
         let mut answered: HashSet<(&str, &str)> = HashSet::new();
-        type Acc = (u64, u64, Vec<f64>);
+        // Calls, errors, the callee's durations, the client parents' durations.
+        type Acc = (u64, u64, Vec<f64>, Vec<f64>);
         let mut edges: BTreeMap<(String, String, bool, String), Acc> = BTreeMap::new();
         for s in spans {
             if !s.parent_span_id.is_empty()
                 && let Some(parents) = by_id.get(&(s.trace_id.as_str(), s.parent_span_id.as_str()))
             {
                 for parent in parents {
-                    if *parent != s.service() {
+                    if parent.service() != s.service() {
                         answered.insert((s.trace_id.as_str(), s.parent_span_id.as_str()));
                         let e = edges
                             .entry((
-                                parent.to_string(),
+                                parent.service().to_string(),
                                 s.service().to_string(),
                                 false,
                                 String::new(),
@@ -360,6 +373,9 @@ impl Store for EmbeddedStore {
                         e.0 += 1;
                         e.1 += u64::from(s.has_error);
                         e.2.push(s.duration_nano as f64);
+                        if parent.kind == span_kind::CLIENT {
+                            e.3.push(parent.duration_nano as f64);
+                        }
                     }
                 }
             }
@@ -375,10 +391,13 @@ impl Store for EmbeddedStore {
                 e.0 += 1;
                 e.1 += u64::from(s.has_error);
                 e.2.push(s.duration_nano as f64);
+                e.3.push(s.duration_nano as f64);
             }
         }
-        // Client spans no other service answered, by caller and peer.
-        let mut lost: BTreeMap<(String, String), Acc> = BTreeMap::new();
+        // Client spans no other service answered, by caller and peer; the fourth
+        // slot counts the connection failures among them.
+        type Lost = (u64, u64, Vec<f64>, u64);
+        let mut lost: BTreeMap<(String, String), Lost> = BTreeMap::new();
         for s in spans {
             if s.kind != span_kind::CLIENT
                 || s.attributes_string
@@ -395,11 +414,12 @@ impl Store for EmbeddedStore {
             e.0 += 1;
             e.1 += u64::from(s.has_error);
             e.2.push(s.duration_nano as f64);
+            e.3 += u64::from(s.has_error && connection_failed(s));
         }
         let mut edges: Vec<EdgeRow> = edges
             .into_iter()
             .map(
-                |((parent, child, external, server), (calls, errors, d))| EdgeRow {
+                |((parent, child, external, server), (calls, errors, d, client))| EdgeRow {
                     parent,
                     child,
                     external,
@@ -408,19 +428,24 @@ impl Store for EmbeddedStore {
                     p99: quantiles(d).2,
                     unreached: 0,
                     server,
+                    client_p99: (!client.is_empty()).then(|| quantiles(client).2),
+                    conn_errors: 0,
                 },
             )
             .collect();
         let services: BTreeSet<String> = spans.iter().map(|s| s.service().to_string()).collect();
         let lost = lost
             .into_iter()
-            .map(|((parent, peer), (calls, errors, d))| UnreachedRow {
-                parent,
-                peer,
-                calls,
-                errors,
-                p99: quantiles(d).2,
-            })
+            .map(
+                |((parent, peer), (calls, errors, d, conn_errors))| UnreachedRow {
+                    parent,
+                    peer,
+                    calls,
+                    errors,
+                    p99: quantiles(d).2,
+                    conn_errors,
+                },
+            )
             .collect();
         crate::model::merge_unreached(&mut edges, lost, &services);
         Ok(CallGraph {

@@ -49,6 +49,7 @@
 //! the same argument structs as the MCP tools, so the orchestrator calls it
 //! directly, without MCP.
 
+pub mod baseline;
 pub mod clickhouse;
 pub mod embedded;
 pub mod model;

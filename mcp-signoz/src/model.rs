@@ -461,6 +461,40 @@ pub struct EdgeRow {
     /// The database server (`server.address`, `net.peer.name`) of a database edge; empty
     /// when not recorded or not a database.
     pub server: String,
+    /// 99th percentile duration of the caller's client spans, ns: of the answered calls
+    /// whose parent span is a client span, raised to the p99 of the unanswered ones
+    /// when those are at least 1% of the calls (a client-side 5 s dial timeout the
+    /// callee's own spans never show). `None` when no client span was read (per-minute
+    /// aggregates hold none).
+    pub client_p99: Option<f64>,
+    /// Unanswered client spans whose status or exception says the connection failed
+    /// (timeout, refused, reset, unreachable: [`CONNECTION_ERROR_WORDS`]).
+    pub conn_errors: u64,
+}
+
+/// Lower-case words of a client span's status message or exception event that mean the
+/// connection failed rather than the callee answering badly. Both stores match them
+/// (ClickHouse with `multiSearchAny` over the lower-cased text).
+pub const CONNECTION_ERROR_WORDS: &[&str] = &[
+    "timeout",
+    "timed out",
+    "refused",
+    "reset by peer",
+    "unreachable",
+    "no route to host",
+    "deadline exceeded",
+    "econnrefused",
+    "econnreset",
+    "etimedout",
+    "no such host",
+    "broken pipe",
+];
+
+/// Whether `text` (a status message or an exception event) names a connection failure.
+pub fn is_connection_error(text: &str) -> bool {
+    // ASCII lower-casing, as ClickHouse's `lower` does.
+    let lower = text.to_ascii_lowercase();
+    CONNECTION_ERROR_WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// Client spans of one caller to one peer that no span of another service answers, as
@@ -477,6 +511,8 @@ pub struct UnreachedRow {
     pub errors: u64,
     /// 99th percentile duration of the client spans, ns.
     pub p99: f64,
+    /// Of which connection failures ([`is_connection_error`]).
+    pub conn_errors: u64,
 }
 
 /// The attributes naming the peer of a client span, most specific first; the URL ones
@@ -555,8 +591,12 @@ pub fn merge_unreached(
                 e.calls += u.calls;
                 e.errors += u.errors;
                 e.unreached += u.calls;
+                e.conn_errors += u.conn_errors;
                 if fresh {
                     e.p99 = e.p99.max(u.p99);
+                }
+                if fresh || u.calls * 100 >= e.calls {
+                    e.client_p99 = Some(e.client_p99.map_or(u.p99, |c| c.max(u.p99)));
                 }
             }
             None => edges.push(EdgeRow {
@@ -568,6 +608,8 @@ pub fn merge_unreached(
                 p99: u.p99,
                 unreached: u.calls,
                 server: String::new(),
+                client_p99: Some(u.p99),
+                conn_errors: u.conn_errors,
             }),
         }
     }

@@ -91,7 +91,9 @@ pub struct HealthArgs {
     pub from: Option<String>,
     /// Window end (default `now`).
     pub to: Option<String>,
-    /// Length of the baseline window just before the window (default `1h`).
+    /// Length of the baseline window (default `1h`). It ends where the window starts;
+    /// with the default window (no `from`/`to`) it ends instead where the change the
+    /// window shows began, when that was earlier (the output says so).
     pub baseline: Option<String>,
     /// Bucket width for the time series, e.g. `1m` (default: about 15 buckets).
     pub step: Option<String>,
@@ -458,7 +460,7 @@ impl<S: Store> Signoz<S> {
             Some(b) => duration_arg(b, "baseline")?,
             None => 60 * MINUTE,
         };
-        let baseline = TimeRange::new(range.start - base_len, range.start);
+        let default_window = a.from.is_none() && a.to.is_none();
         let step = match &a.step {
             Some(s) => duration_arg(s, "step")?.max(SECOND),
             None => auto_step(range, 15),
@@ -474,6 +476,23 @@ impl<S: Store> Signoz<S> {
             .store
             .red(&q(range, None, RedGroup::Service, SpanScope::Entry))
             .await?;
+        // The default window's baseline ends before the change the window shows, when
+        // that began earlier (see `baseline`); a chosen window keeps it just before.
+        let (baseline, onset) = if default_window {
+            let lookback = TimeRange::new(range.start - crate::baseline::LOOKBACK, range.start);
+            let steps = self
+                .store
+                .red(&q(
+                    lookback,
+                    Some(crate::baseline::STEP),
+                    RedGroup::Service,
+                    SpanScope::Entry,
+                ))
+                .await?;
+            crate::baseline::default_baseline(range, now_rows.first(), &steps, base_len)
+        } else {
+            (TimeRange::new(range.start - base_len, range.start), None)
+        };
         let base_rows = self
             .store
             .red(&q(baseline, None, RedGroup::Service, SpanScope::Entry))
@@ -510,6 +529,13 @@ impl<S: Store> Signoz<S> {
             fmt_range(&range),
             fmt_range(&baseline)
         );
+        if let Some(onset) = onset {
+            out.push_str(&format!(
+                "Baseline: moved to end at {}Z, where the window's change began ({} before the window already look like it); pass from/to to compare other windows\n",
+                fmt_hms(onset),
+                fmt_span(range.start - onset)
+            ));
+        }
         // Summary.
         let mut t = Table::new(&["", ">RATE", ">CALLS", ">ERR%", ">P50", ">P95", ">P99"]);
         let summary = |label: &str, r: Option<&RedRow>, len: Nanos| match r {
@@ -974,17 +1000,28 @@ impl<S: Store> Signoz<S> {
         // UNREACHED and SERVER only when some edge has them: the usual graph stays as it was.
         let any_unreached = edges.iter().any(|e| e.unreached > 0);
         let any_server = edges.iter().any(|e| !e.server.is_empty());
+        // CLIENT-P99 and NOTE likewise: only when the caller's side tells something the
+        // callee's spans do not (a client p99 well above P99, calls with no server span).
+        let any_client = edges.iter().any(client_side_slower);
+        let notes: Vec<String> = edges.iter().map(edge_note).collect();
+        let any_note = notes.iter().any(|n| !n.is_empty());
         let mut head = vec![
             "CALLER", "CALLEE", ">CALLS", ">RATE", ">ERRORS", ">ERR%", ">P99",
         ];
+        if any_client {
+            head.push(">CLIENT-P99");
+        }
         if any_unreached {
             head.push(">UNREACHED");
         }
         if any_server {
             head.push("SERVER");
         }
+        if any_note {
+            head.push("NOTE");
+        }
         let mut t = Table::new(&head);
-        for e in &edges {
+        for (e, note) in edges.iter().zip(&notes) {
             // The callee cell stays `<db.system> (db)` for databases (what readers of this
             // table match on); the server is its own column.
             let mut row = vec![
@@ -1000,6 +1037,9 @@ impl<S: Store> Signoz<S> {
                 pct(e.errors, e.calls),
                 fmt_duration(e.p99),
             ];
+            if any_client {
+                row.push(e.client_p99.map_or("-".into(), fmt_duration));
+            }
             if any_unreached {
                 row.push(e.unreached.to_string());
             }
@@ -1008,6 +1048,13 @@ impl<S: Store> Signoz<S> {
                     "-".into()
                 } else {
                     e.server.clone()
+                });
+            }
+            if any_note {
+                row.push(if note.is_empty() {
+                    "-".into()
+                } else {
+                    note.clone()
                 });
             }
             t.row(row);
@@ -1028,6 +1075,12 @@ impl<S: Store> Signoz<S> {
         }
         if any_server {
             source.push_str("; SERVER: the database's server.address or net.peer.name");
+        }
+        if any_client {
+            source.push_str(
+                "; CLIENT-P99: the caller's client spans (the unanswered ones too when at \
+                 least 1% of calls), where dial and connect timeouts show",
+            );
         }
         Ok(format!(
             "Service calls in {} ({source})\n{}",
@@ -1343,6 +1396,31 @@ fn sev_short(text: &str, number: u8) -> String {
         "INFORMATION" => "INFO".into(),
         "CRITICAL" => "FATAL".into(),
         _ => up.chars().take(5).collect(),
+    }
+}
+
+/// Whether an edge's client-side p99 is well above its P99 (1.5x and 50 ms more): time
+/// spent before or around the callee that its own spans do not show.
+fn client_side_slower(e: &crate::model::EdgeRow) -> bool {
+    e.client_p99
+        .is_some_and(|c| c >= e.p99 * 1.5 && c - e.p99 >= 50e6)
+}
+
+/// What an edge's unanswered calls were: connection failures the client recorded, or
+/// calls no server span answered at all (a peer that is not traced, or that the calls
+/// never reached). Empty when every call was answered.
+fn edge_note(e: &crate::model::EdgeRow) -> String {
+    if e.external || e.unreached == 0 {
+        String::new()
+    } else if e.conn_errors > 0 {
+        format!(
+            "connection errors: {} (timeout/refused/reset)",
+            e.conn_errors
+        )
+    } else if e.unreached == e.calls {
+        "no server spans (untraced peer or never reached)".into()
+    } else {
+        String::new()
     }
 }
 

@@ -57,7 +57,7 @@ impl SignozServer {
     }
 
     #[tool(
-        description = "One service's RED in time buckets vs a baseline window (default the hour before), its top erroring operations and error messages.",
+        description = "One service's RED in time buckets vs a baseline window (default the hour before; with the default window, the hour before the change began when that predates the window), its top erroring operations and error messages.",
         annotations(read_only_hint = true)
     )]
     async fn service_health(&self, Parameters(a): Parameters<HealthArgs>) -> CallToolResult {

@@ -157,8 +157,17 @@ const SKIP_KEYS: &[&str] = &[
     "error.message",
     "error.stack_trace",
     "error.kind",
+    "error.class",
+    "error_class",
+    "error_type",
+    "error_message",
+    "err.type",
+    "err.message",
     "exception.type",
+    "exception.class",
     "exception.message",
+    "exception_class",
+    "exception_message",
     "exception.stacktrace",
     "stack_trace",
     "stacktrace",
@@ -211,6 +220,28 @@ fn context_of<'a>(pairs: impl Iterator<Item = (&'a str, String)>) -> Vec<(String
 }
 
 const MESSAGE_KEYS: &[&str] = &["message", "msg", "event", "@m", "@message", "@mt"];
+
+/// Flat keys naming an error's type, most specific first.
+const ERROR_TYPE_KEYS: &[&str] = &[
+    "error.type",
+    "exception.type",
+    "error.kind",
+    "error_class",
+    "exception.class",
+    "error.class",
+    "exception_class",
+    "err.type",
+    "error_type",
+];
+
+/// Flat keys holding an error's message.
+const ERROR_MESSAGE_KEYS: &[&str] = &[
+    "error.message",
+    "exception.message",
+    "error_message",
+    "err.message",
+    "exception_message",
+];
 
 /// Level keys, in the order both stores read them (see
 /// [`crate::severity::SQL_EFFECTIVE_SEVERITY`]).
@@ -287,10 +318,11 @@ fn json_fields(o: &Map<String, Value>) -> BodyFields {
         })),
         ..BodyFields::default()
     };
-    // Flat ECS and OpenTelemetry-style keys first: they are unambiguous.
-    f.error_type =
-        first_str(o, &["error.type", "exception.type", "error.kind"]).unwrap_or_default();
-    f.error_message = first_str(o, &["error.message", "exception.message"]).unwrap_or_default();
+    // Flat ECS and OpenTelemetry-style keys first: they are unambiguous. Then the flat
+    // pairs other loggers write: Sidekiq's and Rails' `error_class`/`error_message`, a
+    // dotted `exception.class` or `err.message` from a flattening formatter.
+    f.error_type = first_str(o, ERROR_TYPE_KEYS).unwrap_or_default();
+    f.error_message = first_str(o, ERROR_MESSAGE_KEYS).unwrap_or_default();
     f.stack = first_str(
         o,
         &[
@@ -398,8 +430,10 @@ fn logfmt_fields(pairs: &[(String, String)]) -> Option<BodyFields> {
     let f = BodyFields {
         message: get(&["msg", "message"]),
         level: get(&["level", "lvl", "severity"]),
-        error_type: get(&["error.type", "error_type"]).unwrap_or_default(),
-        error_message: get(&["error", "err", "error.message"]).unwrap_or_default(),
+        error_type: get(ERROR_TYPE_KEYS).unwrap_or_default(),
+        error_message: get(&["error", "err"])
+            .or_else(|| get(ERROR_MESSAGE_KEYS))
+            .unwrap_or_default(),
         stack: get(&["stacktrace", "stack", "stack_trace"]).unwrap_or_default(),
         context: context_of(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
     };
@@ -636,6 +670,29 @@ mod tests {
         );
         let warn = r#"{"level":"warn","ts":1714561440.1,"caller":"x.go:1","msg":"slow"}"#;
         assert_eq!(body_severity(warn), 13);
+    }
+
+    /// Sidekiq's JSON (and flat dotted keys from flattening formatters): the error's class
+    /// and message are templated with the message, not left as context.
+    #[test]
+    fn sidekiq_and_flat_error_fields() {
+        let body = r#"{"ts":"2024-05-01T11:07:00.123Z","pid":7,"tid":"owx3","lvl":"WARN","msg":"job failed","ctx":{"class":"ManifestSyncJob"},"error_class":"Redis::TimeoutError","error_message":"Connection timed out"}"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            "job failed — Redis::TimeoutError: Connection timed out"
+        );
+        assert!(!v.record_line().contains("error_class="), "{v:?}");
+        let dotted = r#"{"level":"error","msg":"charge failed","exception.class":"Stripe::CardError","err.message":"card declined"}"#;
+        assert_eq!(
+            view(dotted).template_text(),
+            "charge failed — Stripe::CardError: card declined"
+        );
+        let logfmt = r#"level=error msg="job failed" error_class=Net::ReadTimeout error_message="read timeout""#;
+        assert_eq!(
+            view(logfmt).template_text(),
+            "job failed — Net::ReadTimeout: read timeout"
+        );
     }
 
     #[test]

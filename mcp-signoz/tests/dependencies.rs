@@ -213,14 +213,135 @@ async fn unreached_calls_and_database_servers_from_both_stores() {
     assert_eq!((partner[2], partner[4], partner[7]), ("2", "0", "2"));
     // Databases keep `<system> (db)` as the callee; the server is its own column.
     assert!(
-        a.lines()
-            .any(|l| l.contains("postgresql (db)") && l.trim_end().ends_with("claims-pg")),
-        "{a}"
-    );
-    assert!(
         a.lines().any(
-            |l| l.contains("postgresql (db)") && l.trim_end().ends_with("ledger-pg.claims.svc")
+            |l| l.contains("postgresql (db)") && l.split_whitespace().any(|c| c == "claims-pg")
         ),
         "{a}"
     );
+    assert!(
+        a.lines().any(|l| l.contains("postgresql (db)")
+            && l.split_whitespace().any(|c| c == "ledger-pg.claims.svc")),
+        "{a}"
+    );
+}
+
+/// orders calls payments 100 times (server spans 50 ms, client spans 60 ms) and 5 times
+/// more with a 5 s dial timeout that never reached it: P99 stays the server's, CLIENT-P99
+/// shows the timeouts, and the edge is marked as connection errors; a peer that records
+/// nothing and whose calls failed without a connection error is marked as having no
+/// server spans.
+fn timeouts_dir() -> tempfile::TempDir {
+    let (mut orders, mut payments) = (Vec::new(), Vec::new());
+    let mut at = 0;
+    for t in 1..=100 {
+        at += 1_000;
+        orders.push(span(t, "a1", "", "POST /orders", 2, at, 70, false, &[]));
+        orders.push(span(
+            t,
+            "a2",
+            "a1",
+            "POST",
+            3,
+            at + 1,
+            60,
+            false,
+            &[("server.address", "payments")],
+        ));
+        payments.push(span(t, "b1", "a2", "POST /pay", 2, at + 2, 50, false, &[]));
+    }
+    for t in 101..=105 {
+        at += 1_000;
+        orders.push(span(t, "a1", "", "POST /orders", 2, at, 5_010, true, &[]));
+        let mut client = span(
+            t,
+            "a2",
+            "a1",
+            "POST",
+            3,
+            at + 1,
+            5_000,
+            true,
+            &[("server.address", "payments")],
+        );
+        client["status"] = json!({"code": 2, "message": "dial tcp 10.0.4.2:8443: i/o timeout"});
+        orders.push(client);
+    }
+    for t in 106..=108 {
+        at += 1_000;
+        orders.push(span(t, "a1", "", "GET /score", 2, at, 10, true, &[]));
+        orders.push(span(
+            t,
+            "a2",
+            "a1",
+            "GET",
+            3,
+            at + 1,
+            8,
+            true,
+            &[("peer.service", "fraud")],
+        ));
+    }
+    let doc =
+        json!({"resourceSpans": [resource("orders", orders), resource("payments", payments)]});
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("traces.jsonl"), format!("{doc}\n")).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_side_timeouts_and_untraced_peers_from_both_stores() {
+    let dir = timeouts_dir();
+    let embedded = EmbeddedStore::load_dir(dir.path()).unwrap();
+    let now = embedded.now().await.unwrap();
+    let chdb = support::Chdb::start(&embedded);
+    let clickhouse = Signoz::new(chdb.store(now), Limits::default());
+    let embedded = Signoz::new(embedded, Limits::default());
+    let a = embedded
+        .service_dependencies(&DepsArgs::default())
+        .await
+        .unwrap();
+    let b = clickhouse
+        .service_dependencies(&DepsArgs::default())
+        .await
+        .unwrap();
+    assert_eq!(a, b, "stores disagree");
+    let header = a.lines().find(|l| l.starts_with("CALLER")).unwrap();
+    let cols: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        cols,
+        [
+            "CALLER",
+            "CALLEE",
+            "CALLS",
+            "RATE",
+            "ERRORS",
+            "ERR%",
+            "P99",
+            "CLIENT-P99",
+            "UNREACHED",
+            "NOTE"
+        ],
+        "{a}"
+    );
+    let line = |callee: &str| {
+        a.lines()
+            .find(|l| l.starts_with("orders") && l.split_whitespace().nth(1) == Some(callee))
+            .unwrap_or_else(|| panic!("no orders → {callee} in\n{a}"))
+    };
+    let pay: Vec<&str> = line("payments").split_whitespace().collect();
+    // CALLS ERRORS P99 CLIENT-P99 UNREACHED: the server's 50 ms, the client's 5 s.
+    assert_eq!(
+        (pay[2], pay[4], pay[6], pay[7], pay[8]),
+        ("105", "5", "50.0ms", "5.00s", "5"),
+        "{a}"
+    );
+    assert!(
+        line("payments").ends_with("connection errors: 5 (timeout/refused/reset)"),
+        "{a}"
+    );
+    assert!(
+        line("fraud").ends_with("no server spans (untraced peer or never reached)"),
+        "{a}"
+    );
+    assert!(a.contains("CLIENT-P99: the caller's client spans"), "{a}");
 }

@@ -69,6 +69,9 @@ pub async fn describe(t: &Target, o: &DescribeOptions) -> Result<String> {
         t.context(),
         ago(now, crate::value::created(&obj))
     );
+    if let Some(changed) = super::detail::last_changed_text(now, &obj) {
+        out.push_str(&format!(" · {changed}"));
+    }
     if let Some(del) = ts(&obj, "/metadata/deletionTimestamp") {
         out.push_str(&format!(" · deletion requested {}", ago(now, Some(del))));
     }
@@ -417,6 +420,10 @@ fn pod_section(now: Timestamp, pod: &Value) -> String {
                             s(k, "/name"),
                             s(k, "/key")
                         )
+                    } else if let Some(v) = opt_s(e, "/value")
+                        .filter(|v| mcp_kit::redact::harmless_env_value(s(e, "/name"), v))
+                    {
+                        format!("{}={v}", s(e, "/name"))
                     } else {
                         s(e, "/name").to_string()
                     }
@@ -424,7 +431,7 @@ fn pod_section(now: Timestamp, pod: &Value) -> String {
                 .collect();
             if !env.is_empty() {
                 lines.push(format!(
-                    "env (values hidden): {}",
+                    "env (secret-looking values hidden): {}",
                     clip(&env.join(", "), 400)
                 ));
             }
@@ -632,6 +639,9 @@ async fn workload_section(
         .map(|c| format!("{}={}", s(c, "/name"), short_image(s(c, "/image"))))
         .collect();
     out.push_str(&format!("images: {}\n", imgs.join(", ")));
+    if let Some(spec) = o.pointer("/spec/template/spec") {
+        out.push_str(&super::detail::template_containers(spec));
+    }
     if r.kind == "Deployment" {
         let uid = s(o, "/metadata/uid");
         let rs = t.list(&kinds::replicasets(), Some(ns), None, None).await?;
@@ -866,6 +876,19 @@ fn job_section(now: Timestamp, job: &Value) -> String {
 /// limit, marked when the quota is exhausted (used ≥ hard).
 fn quota_section(q: &Value) -> String {
     let mut out = String::new();
+    // Quota annotations carry who set the limit and why (a ticket, an owner, a review
+    // date); redacted like every other text, the last-applied copy of the object left out.
+    if let Some(ann) = q
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+    {
+        for (k, v) in ann {
+            if k != "kubectl.kubernetes.io/last-applied-configuration" {
+                let v = v.as_str().unwrap_or_default();
+                out.push_str(&format!("annotation {k}: {}\n", clip(v, 300)));
+            }
+        }
+    }
     let scopes: Vec<&str> = arr(q, "/spec/scopes")
         .iter()
         .filter_map(Value::as_str)
@@ -893,7 +916,7 @@ fn quota_section(q: &Value) -> String {
             res.replace('~', "~0").replace('/', "~1")
         ));
         let (used, h) = (text(used), text(Some(h)));
-        let full = match (quantity(&used), quantity(&h)) {
+        let full = match (super::detail::quantity(&used), super::detail::quantity(&h)) {
             (Some(u), Some(l)) if u >= l => "EXHAUSTED".to_string(),
             (Some(u), Some(l)) if l > 0.0 => format!("{:.0}%", u / l * 100.0),
             _ => String::new(),
@@ -902,36 +925,6 @@ fn quota_section(q: &Value) -> String {
     }
     out.push_str(&t.render(""));
     out
-}
-
-/// A Kubernetes quantity (`39500m`, `96Gi`, `40`, `1.5k`) as a number, for comparisons.
-fn quantity(q: &str) -> Option<f64> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
-        .unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        _ => return None,
-    };
-    Some(n * mult)
 }
 
 /// A HorizontalPodAutoscaler like `kubectl describe hpa`: target, replicas (min, max,

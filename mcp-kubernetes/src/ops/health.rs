@@ -55,6 +55,8 @@ pub struct Finding {
 struct Ctx<'a> {
     now: Timestamp,
     events: &'a BTreeMap<(String, String), Vec<EventGroup>>,
+    /// Nodes whose Ready condition is not True: name → `Ready=Unknown NodeStatusUnknown`.
+    nodes_down: BTreeMap<&'a str, String>,
 }
 
 impl Ctx<'_> {
@@ -89,7 +91,16 @@ fn push(
 fn pod_findings(cx: &Ctx, p: &Value, threshold: i64, out: &mut Vec<Finding>) {
     let obj = format!("Pod/{}", name(p));
     let events = cx.events_of(namespace(p), &obj);
-    for problem in pods::problems(p, cx.now, threshold, events) {
+    for mut problem in pods::problems(p, cx.now, threshold, events) {
+        // A pod stuck terminating on a node that stopped reporting: the kubelet that
+        // would confirm the deletion is gone, so say which node and how it is.
+        if problem.reason == "StuckTerminating"
+            && let Some(down) = cx.nodes_down.get(s(p, "/spec/nodeName"))
+            && let Some(first) = problem.evidence.first_mut()
+        {
+            *first = first.replacen(" on node ", " on NotReady node ", 1);
+            problem.evidence.insert(1, format!("node {down}"));
+        }
         push(
             out,
             problem.severity,
@@ -532,14 +543,38 @@ fn service_findings(
                 })
             })
         })
+        .collect::<Vec<_>>();
+    // A Service whose only pod is Pending "matches 1 pods" yet has nothing to route to: say
+    // how many of the matched pods are Ready, and what the others are doing.
+    let ready_pods = matching
+        .iter()
+        .filter(|p| cond(p, "Ready").is_some_and(|c| s(c, "/status") == "True"))
         .count();
+    let matched = match matching.len() {
+        0 => "matches 0 pods".to_string(),
+        1 => format!(
+            "matches 1 pod ({}), {ready_pods} ready",
+            pods::status(matching[0])
+        ),
+        n => {
+            let mut states: BTreeMap<String, usize> = BTreeMap::new();
+            for p in &matching {
+                *states.entry(pods::status(p)).or_default() += 1;
+            }
+            let states: Vec<String> = states.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            format!(
+                "matches {n} pods ({}), {ready_pods} ready",
+                states.join(", ")
+            )
+        }
+    };
     let from = if source == "Endpoints" {
         String::new()
     } else {
         format!(" (from {source})")
     };
     let ev = vec![format!(
-        "selector {sel} matches {matching} pods; endpoints: 0 ready, {not_ready} not ready{from}"
+        "selector {sel} {matched}; endpoints: 0 ready, {not_ready} not ready{from}"
     )];
     push(
         out,
@@ -654,13 +689,19 @@ mod masks {
                 NAME_NS[1],
                 ("creationTimestamp", All),
                 ("deletionTimestamp", All),
+                ("deletionGracePeriodSeconds", All),
+                ("finalizers", All),
                 ("labels", All),
                 ("ownerReferences", All),
             ]),
         ),
         (
             "spec",
-            Fields(&[("containers", CONTAINERS), ("initContainers", CONTAINERS)]),
+            Fields(&[
+                ("containers", CONTAINERS),
+                ("initContainers", CONTAINERS),
+                ("nodeName", All),
+            ]),
         ),
         (
             "status",
@@ -843,9 +884,26 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
             .push(g);
     }
     drop(events);
+    let nodes_down = nodes
+        .items
+        .iter()
+        .filter_map(|n| {
+            let c = cond(n, "Ready").filter(|c| s(c, "/status") != "True")?;
+            Some((
+                name(n),
+                format!(
+                    "Ready={} {} {}",
+                    s(c, "/status"),
+                    s(c, "/reason"),
+                    ago(t.now(), ts(c, "/lastTransitionTime"))
+                ),
+            ))
+        })
+        .collect();
     let cx = Ctx {
         now: t.now(),
         events: &by_object,
+        nodes_down,
     };
     let mut pod_found = Vec::new();
     for p in pods_ {

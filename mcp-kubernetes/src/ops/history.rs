@@ -133,7 +133,8 @@ fn env_map(c: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// What changed between two pod templates, one phrase per change. Env values are compared but never shown.
+/// What changed between two pod templates, one phrase per change. Env values are compared;
+/// only harmless settings' values are shown ([`mcp_kit::redact::harmless_env_value`]).
 pub fn template_changes(old: &Value, new: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let (oc, nc) = (containers(old), containers(new));
@@ -164,11 +165,28 @@ pub fn template_changes(old: &Value, new: &Value) -> Vec<String> {
             .filter(|k| !en.contains_key(*k))
             .map(String::as_str)
             .collect();
-        let changed: Vec<&str> = en
-            .iter()
-            .filter(|(k, v)| eo.get(*k).is_some_and(|ov| ov != *v))
-            .map(|(k, _)| k.as_str())
-            .collect();
+        // Settings (`OPTIMIZER_TIMEOUT 2s → 200ms`) are shown with their values; anything
+        // that could be a secret only by name.
+        fn literal<'a>(c: &'a Value, k: &str) -> Option<&'a str> {
+            arr(c, "/env")
+                .iter()
+                .find(|e| s(e, "/name") == k && e.get("valueFrom").is_none())
+                .and_then(|e| e.get("value").and_then(Value::as_str))
+                .filter(|v| mcp_kit::redact::harmless_env_value(k, v))
+                .map(|v| if v.is_empty() { "\"\"" } else { v })
+        }
+        let (mut changed, mut shown): (Vec<&str>, Vec<String>) = (Vec::new(), Vec::new());
+        for (k, v) in &en {
+            if eo.get(k).is_some_and(|ov| ov != v) {
+                match (literal(c_old, k), literal(c_new, k)) {
+                    (Some(a), Some(b)) => shown.push(format!("{k} {a} → {b}")),
+                    _ => changed.push(k.as_str()),
+                }
+            }
+        }
+        if !shown.is_empty() {
+            out.push(format!("{n} env {}", shown.join(", ")));
+        }
         if !added.is_empty() {
             out.push(format!("{n} env added: {}", added.join(", ")));
         }
@@ -297,7 +315,9 @@ pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
                 .map(|c| short_image(s(c, "/image")))
                 .collect::<Vec<_>>()
                 .join(","),
-            clip(&rv.change_cause, 80),
+            // Change-causes are often the whole command or a ticket's sentence; the reason
+            // is at its end, so keep up to ~300 characters (the last column: no padding).
+            clip(&rv.change_cause, CHANGE_CAUSE_MAX),
         ]);
     }
     out.push_str(&tb.render(""));
@@ -322,6 +342,9 @@ pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
     Ok(out)
 }
 
+/// Characters of a `kubernetes.io/change-cause` shown in the revision table.
+pub const CHANGE_CAUSE_MAX: usize = 300;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +363,18 @@ mod tests {
         assert!(ch.contains("env value changed: DB_PASSWORD"), "{ch}");
         assert!(ch.contains("limits memory=256Mi → memory=128Mi"), "{ch}");
         assert!(!ch.contains("hunter2") && !ch.contains("old-secret"));
+        // Harmless settings show their values; a secret name hides them.
+        let old_t = json!({"spec": {"containers": [{"name": "app", "env": [{"name": "OPTIMIZER_TIMEOUT", "value": "2s"}, {"name": "API_KEY", "value": "2s"}]}]}});
+        let new_t = json!({"spec": {"containers": [{"name": "app", "env": [{"name": "OPTIMIZER_TIMEOUT", "value": "200ms"}, {"name": "API_KEY", "value": "3s"}]}]}});
+        let ch2 = template_changes(&old_t, &new_t).join("; ");
+        assert!(
+            ch2.contains("app env OPTIMIZER_TIMEOUT 2s → 200ms"),
+            "{ch2}"
+        );
+        assert!(
+            ch2.contains("env value changed: API_KEY (values hidden)"),
+            "{ch2}"
+        );
+        assert!(!ch2.contains("3s"), "{ch2}");
     }
 }

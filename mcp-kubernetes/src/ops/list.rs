@@ -900,8 +900,18 @@ fn render_table(
                 ]
             }),
         ),
+        ("", "resourcequotas") => (
+            vec!["NAME", "USED/HARD", "AGE"],
+            Box::new(move |o| {
+                vec![
+                    name(o).into(),
+                    super::detail::quota_usage(o),
+                    age(now, crate::value::created(o)),
+                ]
+            }),
+        ),
         ("", "configmaps") => (
-            vec!["NAME", "KEYS", "AGE"],
+            vec!["NAME", "KEYS", "AGE", "CHANGED"],
             Box::new(move |o| {
                 let keys: Vec<String> = ["/data", "/binaryData"]
                     .iter()
@@ -912,6 +922,7 @@ fn render_table(
                     name(o).into(),
                     clip(&keys.join(","), 80),
                     age(now, crate::value::created(o)),
+                    super::detail::changed_column(now, o),
                 ]
             }),
         ),
@@ -934,6 +945,7 @@ fn render_table(
                 "INGRESS (from)",
                 "EGRESS (to)",
                 "AGE",
+                "CHANGED",
             ],
             Box::new(move |o| {
                 let types = policy_types(o);
@@ -949,6 +961,7 @@ fn render_table(
                     clip(&policy_rules(o, &types, "Ingress"), 160),
                     clip(&policy_rules(o, &types, "Egress"), 160),
                     age(now, crate::value::created(o)),
+                    super::detail::changed_column(now, o),
                 ]
             }),
         ),

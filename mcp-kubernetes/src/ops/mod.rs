@@ -3,6 +3,7 @@
 
 pub mod compact;
 pub mod describe;
+pub mod detail;
 pub mod endpoints;
 pub mod events;
 pub mod health;

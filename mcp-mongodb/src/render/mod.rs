@@ -7,6 +7,7 @@
 //! `UNUSED`), `n/a` where the server did not report a value.
 
 pub mod explain;
+pub mod log;
 pub mod ops;
 pub mod repl;
 pub mod slow;

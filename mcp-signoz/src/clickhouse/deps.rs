@@ -43,6 +43,19 @@ struct EdgeCh {
     p99: f64,
 }
 
+/// Raw parent→child edges: [`EdgeCh`] plus the p99 of the parents that are client spans.
+#[derive(Row, Deserialize)]
+struct RawEdgeCh {
+    parent: String,
+    child: String,
+    external: bool,
+    calls: u64,
+    errors: u64,
+    p99: f64,
+    client_calls: u64,
+    client_p99: f64,
+}
+
 impl From<EdgeCh> for EdgeRow {
     fn from(r: EdgeCh) -> Self {
         EdgeRow {
@@ -54,6 +67,8 @@ impl From<EdgeCh> for EdgeRow {
             p99: r.p99,
             unreached: 0,
             server: String::new(),
+            client_p99: None,
+            conn_errors: 0,
         }
     }
 }
@@ -75,6 +90,7 @@ struct LostCh {
     calls: u64,
     errors: u64,
     p99: f64,
+    conn_errors: u64,
 }
 
 #[derive(Row, Deserialize)]
@@ -198,16 +214,32 @@ impl ClickHouseStore {
         let sql = format!(
             "SELECT toString(A.svc) AS parent, toString(B.svc) AS child, false AS external, \
                count() AS calls, countIf(B.has_error) AS errors, \
-               toFloat64(quantile(0.99)(B.duration_nano)) AS p99 \
-             FROM (SELECT trace_id, span_id, {SVC} AS svc FROM {t} WHERE {SPAN_TIME}) AS A \
+               toFloat64(quantile(0.99)(B.duration_nano)) AS p99, \
+               countIf(A.kind = 3) AS client_calls, \
+               toFloat64(quantileIf(0.99)(A.duration_nano, A.kind = 3)) AS client_p99 \
+             FROM (SELECT trace_id, span_id, {SVC} AS svc, kind, duration_nano FROM {t} WHERE {SPAN_TIME}) AS A \
              INNER JOIN (SELECT trace_id, parent_span_id, {SVC} AS svc, has_error, duration_nano \
                          FROM {t} WHERE {SPAN_TIME} AND parent_span_id != '') AS B \
              ON A.trace_id = B.trace_id AND A.span_id = B.parent_span_id \
              WHERE A.svc != B.svc GROUP BY parent, child ORDER BY parent, child"
         );
         let query = self.span_time(self.client.query(&sql), range);
-        let rows: Vec<EdgeCh> = self.fetch(query).await?;
-        let mut edges: Vec<EdgeRow> = rows.into_iter().map(EdgeRow::from).collect();
+        let rows: Vec<RawEdgeCh> = self.fetch(query).await?;
+        let mut edges: Vec<EdgeRow> = rows
+            .into_iter()
+            .map(|r| EdgeRow {
+                parent: r.parent,
+                child: r.child,
+                external: r.external,
+                calls: r.calls,
+                errors: r.errors,
+                p99: r.p99,
+                unreached: 0,
+                server: String::new(),
+                client_p99: (r.client_calls > 0).then_some(r.client_p99),
+                conn_errors: 0,
+            })
+            .collect();
         let sql = format!(
             "SELECT toString({SVC}) AS parent, attributes_string['db.system'] AS child, \
                if(attributes_string['server.address'] != '', attributes_string['server.address'], \
@@ -228,6 +260,8 @@ impl ClickHouseStore {
             p99: r.p99,
             unreached: 0,
             server: r.server,
+            client_p99: Some(r.p99),
+            conn_errors: 0,
         }));
         let sql = format!("SELECT DISTINCT toString({SVC}) AS svc FROM {t} WHERE {SPAN_TIME}");
         let services: BTreeSet<String> = self
@@ -268,12 +302,26 @@ impl ClickHouseStore {
             host("url.full"),
             host("http.url"),
         );
+        // A connection failure: the status message or an exception event names one
+        // (`model::CONNECTION_ERROR_WORDS`, matched lower-cased as `is_connection_error` does).
+        let words = crate::model::CONNECTION_ERROR_WORDS
+            .iter()
+            .map(|w| format!("'{w}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let conn = format!(
+            "(multiSearchAny(lower(status_message), [{words}]) \
+              OR arrayExists(e -> multiSearchAny(lower(e), [{words}]), \
+                 arrayFilter(e -> JSONExtractString(e, 'name') = 'exception', events)))"
+        );
         let sql = format!(
             "SELECT parent, peer, count() AS calls, countIf(has_error) AS errors, \
-               toFloat64(quantile(0.99)(duration_nano)) AS p99 FROM ( \
+               toFloat64(quantile(0.99)(duration_nano)) AS p99, \
+               countIf(has_error AND conn) AS conn_errors FROM ( \
                SELECT toString(C.svc) AS parent, C.peer AS peer, C.has_error AS has_error, \
-                 C.duration_nano AS duration_nano \
-               FROM (SELECT trace_id, span_id, {SVC} AS svc, has_error, duration_nano, {peer} AS peer \
+                 C.duration_nano AS duration_nano, C.conn AS conn \
+               FROM (SELECT trace_id, span_id, {SVC} AS svc, has_error, duration_nano, {peer} AS peer, \
+                       {conn} AS conn \
                      FROM {t} WHERE {SPAN_TIME} AND kind = 3 AND attributes_string['db.system'] = '') AS C \
                LEFT ANTI JOIN ( \
                  SELECT DISTINCT P.trace_id AS trace_id, P.span_id AS span_id \
@@ -296,6 +344,7 @@ impl ClickHouseStore {
                 calls: r.calls,
                 errors: r.errors,
                 p99: r.p99,
+                conn_errors: r.conn_errors,
             })
             .collect())
     }

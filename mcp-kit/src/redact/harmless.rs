@@ -1,0 +1,168 @@
+//! Which environment values may be shown as they are.
+//!
+//! Servers hide literal environment values by default (a Deployment's env is where
+//! connection strings and keys live), but most env values are settings an investigation
+//! needs: `OPTIMIZER_TIMEOUT=2s`, `POOL_SIZE=50`, `FEED_BUCKET=feed-exports`. A value is
+//! shown only when both its name and its value say it is no secret:
+//!
+//! * the **name** holds none of the words secrets are stored under ([`SECRET_NAME_PARTS`]:
+//!   `KEY`, `TOKEN`, `SECRET`, `PASS`, `PWD`, `CRED`, `AUTH`, `CERT`, `PRIVATE`, `DSN`,
+//!   `SALT`, `SIGN`, `URL`/`URI` (connection strings), …), as a substring, so `MONKEY`
+//!   is hidden too (hiding a harmless value costs little; showing a secret is the failure);
+//! * the **value** is short and one line, has no secret word, no `@` (userinfo, e-mail),
+//!   no query string, nothing the shape rules of [`super::redact`] would mask, and no
+//!   token that looks random: 6 or more letters and digits run together between
+//!   separators (`Vt9qLx2mWp`, `sunshine123`, hex and base64 blobs, JWTs), a number of 7
+//!   or more digits (a PIN, an account), capitals inside a long word (`CrRoleEncPw`),
+//!   digits inside words more than once (`k3y-w1th`), or three of upper case, lower case,
+//!   digits and symbols (`Rk8#nZq!w3`, `Zt9`).
+//!
+//! So `API_TIMEOUT=2s` is shown and `API_KEY=2s` is not; `DB_URL=postgres://u:p@h` is
+//! hidden by its name and by its value.
+
+/// Parts of a variable name that mark it as holding a secret (matched as upper-case
+/// substrings of the name).
+pub const SECRET_NAME_PARTS: &[&str] = &[
+    "KEY", "TOKEN", "SECRET", "PASS", "PWD", "CRED", "AUTH", "CERT", "PRIVATE", "DSN", "SALT",
+    "SIGN", "SESSION", "COOKIE", "BEARER", "JWT", "URL", "URI", "CONN", "HASH", "SEED", "NONCE",
+    "OTP", "PIN", "LICENSE", "ACCESS", "CIPHER", "CRYPT", "SIG",
+];
+
+/// Lower-case words that must not appear in a shown value.
+const SECRET_VALUE_WORDS: &[&str] = &[
+    "key", "token", "secret", "pass", "pwd", "cred", "auth", "bearer", "basic ", "private",
+    "-----", "eyj", "sig", "salt",
+];
+
+/// Longest value shown.
+const MAX_LEN: usize = 64;
+
+/// A number with an optional short unit: `2s`, `250m`, `1Gi`, `512Mi`, `100ms` (`.` splits
+/// `1.5s` into pieces before this is asked).
+fn quantity(piece: &str) -> bool {
+    let digits = piece.bytes().take_while(u8::is_ascii_digit).count();
+    let unit = &piece[digits..];
+    digits > 0 && digits <= 6 && unit.len() <= 3 && unit.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+fn random_looking(word: &str) -> bool {
+    let has = |f: fn(&char) -> bool| word.chars().any(|c| f(&c));
+    let digits = has(char::is_ascii_digit);
+    let upper = has(char::is_ascii_uppercase);
+    let lower = has(char::is_ascii_lowercase);
+    // Separators of hosts, paths and versions (`redis.svc:6379`) are no symbol class.
+    let symbols = has(|c| !c.is_ascii_alphanumeric() && !matches!(c, '-' | '.' | '_' | '/' | ':'));
+    let classes = [upper, lower, digits, symbols]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    let len = word.chars().count();
+    // Letters and digits run together in one piece between separators (`Vt9qLx2mWp`,
+    // the body of `ghp_0123…`); `redis.svc:6379` and `eu-west-1` have none.
+    let pieces = || word.split(['-', '.', '_', '/', ':']);
+    let run_together = pieces().filter(|p| !quantity(p)).any(|piece| {
+        let count = |f: fn(&char) -> bool| piece.chars().filter(&f).count();
+        let (up, low, dig) = (
+            count(char::is_ascii_uppercase),
+            count(char::is_ascii_lowercase),
+            count(char::is_ascii_digit),
+        );
+        (piece.len() >= 6 && up + low > 0 && dig > 0)
+            // A long number: an account, a PIN, an OTP, an id (ports and sizes are shorter).
+            || dig >= 7
+            // Three classes in a short piece (`Zt9`), or many capitals inside (`CrRoleEncPw`).
+            || (piece.len() >= 3 && up > 0 && low > 0 && dig > 0)
+            || (piece.len() >= 8 && up >= 3 && low > 0)
+    });
+    // Digits between letters more than once (`k3y-w1th`): leet, not a setting (`k8s` is one).
+    let b = word.as_bytes();
+    let leet = b
+        .windows(3)
+        .filter(|w| {
+            w[0].is_ascii_alphabetic() && w[1].is_ascii_digit() && w[2].is_ascii_alphabetic()
+        })
+        .count();
+    run_together || leet >= 2 || (len >= 8 && classes >= 3)
+}
+
+/// Whether the literal value of environment variable `name` may be shown (see the
+/// module documentation). Empty values are harmless.
+pub fn harmless_env_value(name: &str, value: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    if SECRET_NAME_PARTS.iter().any(|p| upper.contains(p)) {
+        return false;
+    }
+    let v = value.trim();
+    if v.is_empty() {
+        return true;
+    }
+    let lower = v.to_ascii_lowercase();
+    if v.chars().count() > MAX_LEN
+        || v.contains(['\n', '\r', '@', '?', '=', '&'])
+        || SECRET_VALUE_WORDS.iter().any(|w| lower.contains(w))
+        || super::redact(v) != v
+    {
+        return false;
+    }
+    // Words split at separators a setting uses (`a,b`, `host:port`, `x y`); each must
+    // not look random.
+    !v.split([' ', ',', ';', '|'])
+        .flat_map(|w| w.split("://"))
+        .any(random_looking)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_shown_and_secrets_are_not() {
+        for (name, value) in [
+            ("API_TIMEOUT", "2s"),
+            ("OPTIMIZER_TIMEOUT", "2s"),
+            ("POOL_SIZE", "500"),
+            ("BATCH_WINDOW_MS", "30000"),
+            ("JAVA_HEAP", "1Gi"),
+            ("CPU_SHARE", "250m"),
+            ("FEATURE_NEW_CHECKOUT", "true"),
+            ("FEED_BUCKET", "feed-exports-prod"),
+            ("REDIS_HOST", "redis.shop.svc:6379"),
+            ("LOG_LEVEL", "info"),
+            ("REGION", "eu-west-1"),
+            ("UPSTREAMS", "inventory,pricing"),
+            ("CLUSTER", "k8s-prod"),
+            ("HANDLER", "OrderService"),
+            ("EMPTY", ""),
+        ] {
+            assert!(harmless_env_value(name, value), "{name}={value} hidden");
+        }
+        for (name, value) in [
+            ("API_KEY", "2s"),
+            ("DB_PASSWORD", "500"),
+            ("DB_URL", "postgres://u:p@h"),
+            ("DATABASE", "postgres://u:p@h/db"),
+            ("SENTRY_DSN", "https://abc@o1.ingest.sentry.io/1"),
+            ("GITHUB_TOKEN", "true"),
+            ("AUTH_HEADER", "x"),
+            ("SIGNING_SALT", "1"),
+            ("VAR_1", "Vt9qLx2mWp"),
+            ("VAR_2", "sunshine123"),
+            ("T", "hunter2"),
+            ("VAR_3", "Rk8#nZq!w3"),
+            ("VAR_4", "DB_PASSWORD=Vt9qLx2mWp"),
+            ("VAR_5", "AKIAIOSFODNN7EXAMPLE"),
+            ("VAR_6", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc"),
+            ("VAR_7", "ghp_0123456789abcdefghijklmnopqrstuvwx"),
+            ("VAR_8", "d41d8cd98f00b204e9800998ecf8427e"),
+            ("VAR_9", "temporary password is X7!kq"),
+            ("VAR_10", "https://hooks.example.com/x?sig=abc"),
+            ("MONKEY", "banana"),
+            ("VAR_11", "84920175"),
+            ("VAR_12", "CrRoleEncPw"),
+            ("VAR_13", "k3y-w1th-"),
+            ("VAR_14", "correct horse battery Zt9"),
+        ] {
+            assert!(!harmless_env_value(name, value), "{name}={value} shown");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Small facts several renderings share, kept out of `describe` and `list` (already long):
+//! when an object was last changed in place, a container's image and resources, and a
+//! ResourceQuota's usage.
+//!
+//! In-place edits (`kubectl edit`, `kubectl apply` of a ConfigMap, a NetworkPolicy, a
+//! Deployment field that does not roll a new ReplicaSet) leave no revision and no event;
+//! the only record the API keeps is `metadata.managedFields`, one entry per manager with
+//! the time of its last write. That entry is what kubectl users go to the YAML for, so
+//! [`last_change`] reads it, and the outputs show it beside the creation time.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::list::short_image;
+use crate::value::{ago, arr, map_pairs, opt_s, s};
+
+/// The latest write recorded in `metadata.managedFields` to the object itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// When.
+    pub time: Timestamp,
+    /// The field manager (`kubectl-edit`, `kubectl-client-side-apply`, `helm`, `argocd-controller`).
+    pub manager: String,
+    /// `Update` or `Apply`.
+    pub operation: String,
+}
+
+/// The latest managedFields entry of `obj`, leaving out writes to the `status` (and other)
+/// subresources: controllers rewrite status constantly, and that is not a change anyone made.
+pub fn last_change(obj: &Value) -> Option<Change> {
+    arr(obj, "/metadata/managedFields")
+        .iter()
+        .filter(|m| opt_s(m, "/subresource").is_none_or(str::is_empty))
+        .filter_map(|m| {
+            Some(Change {
+                time: crate::value::ts(m, "/time")?,
+                manager: opt_s(m, "/manager").unwrap_or("?").to_string(),
+                operation: s(m, "/operation").to_string(),
+            })
+        })
+        .max_by_key(|c| c.time)
+}
+
+/// `last changed 2025-06-25T14:02:10Z (12m ago) by kubectl-edit`, or `None` without
+/// managedFields. Said only when the change is later than the creation (a change at creation
+/// is the creation).
+pub fn last_changed_text(now: Timestamp, obj: &Value) -> Option<String> {
+    let c = last_change(obj)?;
+    if crate::value::created(obj).is_some_and(|created| c.time <= created) {
+        return None;
+    }
+    Some(format!(
+        "last changed {} ({}) by {}",
+        c.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ago(now, Some(c.time)),
+        c.manager
+    ))
+}
+
+/// The `CHANGED` column of a list: how long ago the last in-place change was, and by whom
+/// (`12m kubectl-edit`); empty when none is recorded after the creation, so the column is
+/// left out of a table where no object has one.
+pub fn changed_column(now: Timestamp, obj: &Value) -> String {
+    match last_change(obj) {
+        Some(c) if crate::value::created(obj).is_none_or(|created| c.time > created) => format!(
+            "{} {}",
+            crate::value::age(now, Some(c.time)),
+            crate::value::clip(&c.manager, 30)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// One line per container of a pod template (init containers marked): image, requests and
+/// limits, e.g. `  app  shop/cart:1.8 · requests cpu=250m,memory=256Mi · limits memory=512Mi`.
+pub fn template_containers(template_spec: &Value) -> String {
+    let mut out = String::new();
+    let groups = [("/initContainers", "init "), ("/containers", "")];
+    for (ptr, tag) in groups {
+        for c in arr(template_spec, ptr) {
+            let part = |p: &str| {
+                let m = map_pairs(c, p);
+                if m.is_empty() { "-".to_string() } else { m }
+            };
+            out.push_str(&format!(
+                "  {tag}{}  {} · requests {} · limits {}\n",
+                s(c, "/name"),
+                short_image(s(c, "/image")),
+                part("/resources/requests"),
+                part("/resources/limits")
+            ));
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("containers:\n{out}")
+    }
+}
+
+/// A ResourceQuota's usage for a list row: `used/hard` per resource, the exhausted ones
+/// marked (`requests.cpu=40/40 FULL, pods=23/60`).
+pub fn quota_usage(q: &Value) -> String {
+    let Some(hard) = q
+        .pointer("/status/hard")
+        .or_else(|| q.pointer("/spec/hard"))
+        .and_then(Value::as_object)
+    else {
+        return "-".to_string();
+    };
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(x)) => x.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "-".to_string(),
+    };
+    hard.iter()
+        .map(|(res, h)| {
+            let used = text(q.pointer(&format!(
+                "/status/used/{}",
+                res.replace('~', "~0").replace('/', "~1")
+            )));
+            let h = text(Some(h));
+            let full = match (quantity(&used), quantity(&h)) {
+                (Some(u), Some(l)) if u >= l => " FULL",
+                _ => "",
+            };
+            format!("{res}={used}/{h}{full}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A Kubernetes quantity (`39500m`, `96Gi`, `40`, `1.5k`) as a number, for comparisons.
+pub fn quantity(q: &str) -> Option<f64> {
+    let q = q.trim();
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(q.len());
+    let (num, suffix) = q.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn last_change_skips_status_writes_and_creation() {
+        let now: Timestamp = "2025-06-25T14:20:00Z".parse().unwrap();
+        let cm = json!({"metadata": {"creationTimestamp": "2025-06-01T00:00:00Z", "managedFields": [
+            {"manager": "kubectl-client-side-apply", "operation": "Update", "time": "2025-06-01T00:00:00Z"},
+            {"manager": "kubectl-edit", "operation": "Update", "time": "2025-06-25T14:02:10Z"},
+            {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status", "time": "2025-06-25T14:19:00Z"}]}});
+        assert_eq!(
+            last_changed_text(now, &cm).unwrap(),
+            "last changed 2025-06-25T14:02:10Z (17m ago) by kubectl-edit"
+        );
+        assert_eq!(changed_column(now, &cm), "17m kubectl-edit");
+        let fresh = json!({"metadata": {"creationTimestamp": "2025-06-01T00:00:00Z", "managedFields": [
+            {"manager": "helm", "operation": "Update", "time": "2025-06-01T00:00:00Z"}]}});
+        assert_eq!(last_changed_text(now, &fresh), None);
+        assert_eq!(changed_column(now, &fresh), "");
+    }
+
+    #[test]
+    fn quota_usage_marks_exhausted_resources() {
+        let q = json!({"status": {"hard": {"pods": "60", "requests.cpu": "40"},
+            "used": {"pods": "23", "requests.cpu": "40000m"}}});
+        assert_eq!(quota_usage(&q), "pods=23/60, requests.cpu=40000m/40 FULL");
+    }
+}

@@ -1,0 +1,281 @@
+//! `server_log`: the lines of `getLog "global"` that are not slow queries, filtered and
+//! one line each.
+//!
+//! The log is where MongoDB records what no other reply keeps: `CMD: dropIndexes` and
+//! "Dropping index", index builds, client metadata naming the application and driver
+//! behind a connection, replica-set state transitions. Each entry (structured JSON since
+//! MongoDB 4.4) becomes `time severity component id msg · attr…`, keeping only the
+//! attributes that identify what happened (namespace, index, application, driver, remote,
+//! state change, error, duration); pre-4.4 text lines are shown as they are, clipped.
+
+use serde_json::Value;
+
+use crate::allow::Allowlist;
+use crate::fmt::clip;
+
+/// The string at a JSON pointer.
+fn text<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+/// What `server_log` keeps.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Component, case-insensitive (`COMMAND`, `INDEX`, `NETWORK`, `REPL`, `STORAGE`…).
+    pub component: Option<String>,
+    /// Least severe level kept: `F`, `E`, `W`, `I` (or `fatal`, `error`, `warning`, `info`).
+    pub severity: Option<String>,
+    /// Case-insensitive text the raw line must contain.
+    pub contains: Option<String>,
+    /// Whether "Slow query" lines are kept (they are `slow_queries`' business).
+    pub include_slow: bool,
+}
+
+/// Rank of a severity letter: fatal 0 … info 3, debug 4.
+fn rank(s: &str) -> Option<u8> {
+    match s.to_ascii_lowercase().as_str() {
+        "f" | "fatal" => Some(0),
+        "e" | "error" => Some(1),
+        "w" | "warning" | "warn" => Some(2),
+        "i" | "info" => Some(3),
+        d if d.starts_with('d') => Some(4),
+        _ => None,
+    }
+}
+
+/// Checks a severity argument; the error names the accepted values.
+pub fn check_severity(s: &str) -> Result<(), String> {
+    match rank(s) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "severity {s:?}: use F, E, W or I (fatal, error, warning, info)"
+        )),
+    }
+}
+
+/// A string, array or index spec as a short list of names (`status_1, createdAt_-1`).
+fn names(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.trim_matches('"').to_string(),
+        Value::Array(items) => items.iter().map(names).collect::<Vec<_>>().join(", "),
+        Value::Object(_) => text(v, "/name")
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string()),
+        other => other.to_string(),
+    }
+}
+
+/// The attributes that say what a line is about, as `key value` parts.
+fn attr_parts(attr: &Value) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some(ns) = text(attr, "/namespace").or_else(|| text(attr, "/ns")) {
+        parts.push(format!("ns {ns}"));
+    }
+    for ptr in ["/index", "/indexName", "/indexes", "/spec/name"] {
+        if let Some(v) = attr.pointer(ptr) {
+            parts.push(format!("index {}", clip(&names(v), 120)));
+            break;
+        }
+    }
+    if let Some(app) = text(attr, "/doc/application/name") {
+        parts.push(format!("app {app}"));
+    }
+    if let Some(driver) = text(attr, "/doc/driver/name") {
+        let version = text(attr, "/doc/driver/version").unwrap_or("");
+        parts.push(format!("driver {driver} {version}").trim_end().to_string());
+    }
+    if let Some(remote) = text(attr, "/remote") {
+        parts.push(format!("remote {remote}"));
+    }
+    if let Some(new) = text(attr, "/newState") {
+        let old = text(attr, "/oldState").unwrap_or("?");
+        parts.push(format!("state {old} → {new}"));
+    }
+    if let Some(member) = text(attr, "/member") {
+        parts.push(format!("member {member}"));
+    }
+    match attr.get("error") {
+        Some(e @ Value::Object(_)) => parts.push(format!(
+            "error {}: {}",
+            text(e, "/codeName").unwrap_or("?"),
+            clip(text(e, "/errmsg").unwrap_or(""), 200)
+        )),
+        Some(Value::String(e)) => parts.push(format!("error {}", clip(e, 200))),
+        _ => {}
+    }
+    if let Some(reason) = text(attr, "/reason") {
+        parts.push(format!("reason {}", clip(reason, 160)));
+    }
+    if let Some(ms) = attr.get("durationMillis").and_then(Value::as_f64) {
+        parts.push(format!("{ms} ms"));
+    }
+    parts
+}
+
+/// One entry as a line, or `None` when the filter leaves it out (or the allowlist hides
+/// its namespace: `Some(Err(()))`).
+fn entry_line(line: &str, f: &LogFilter, allow: &Allowlist) -> Option<Result<String, ()>> {
+    if let Some(want) = f.contains.as_deref().filter(|c| !c.is_empty())
+        && !line.to_lowercase().contains(&want.to_lowercase())
+    {
+        return None;
+    }
+    let Ok(e @ Value::Object(_)) = serde_json::from_str::<Value>(line) else {
+        // Pre-4.4 text logs: no fields to filter on but the text itself.
+        if f.component.is_some() || f.severity.is_some() {
+            return None;
+        }
+        return Some(Ok(clip(line, 300)));
+    };
+    let msg = text(&e, "/msg").unwrap_or("");
+    if msg == "Slow query" && !f.include_slow {
+        return None;
+    }
+    let sev = text(&e, "/s").unwrap_or("?");
+    if let Some(min) = f.severity.as_deref().and_then(rank)
+        && rank(sev).is_none_or(|r| r > min)
+    {
+        return None;
+    }
+    let component = text(&e, "/c").unwrap_or("?");
+    if let Some(want) = f.component.as_deref().filter(|c| !c.is_empty())
+        && !component.eq_ignore_ascii_case(want)
+    {
+        return None;
+    }
+    let attr = e.get("attr");
+    let ns = attr
+        .and_then(|a| text(a, "/namespace").or_else(|| text(a, "/ns")))
+        .unwrap_or("");
+    if !allow.ns_allowed(ns) {
+        return Some(Err(()));
+    }
+    let time = match e.pointer("/t/$date") {
+        Some(Value::String(t)) => t.replace("+00:00", "Z"),
+        _ => "?".to_string(),
+    };
+    let id = e.get("id").map(Value::to_string).unwrap_or_default();
+    let mut out = format!("{time} {sev} {component:<8} {id:>5} {}", clip(msg, 160));
+    for part in attr.map(attr_parts).unwrap_or_default() {
+        out.push_str(" · ");
+        out.push_str(&part);
+    }
+    Some(Ok(out))
+}
+
+/// The matching entries, the newest `limit` in time order, and a summary line.
+pub fn render(
+    lines: &[String],
+    f: &LogFilter,
+    allow: &Allowlist,
+    limit: usize,
+) -> (String, Vec<String>) {
+    let mut hidden = 0;
+    let mut kept = Vec::new();
+    for line in lines {
+        match entry_line(line, f, allow) {
+            Some(Ok(l)) => kept.push(l),
+            Some(Err(())) => hidden += 1,
+            None => {}
+        }
+    }
+    let matched = kept.len();
+    let shown = kept.split_off(matched.saturating_sub(limit));
+    let mut head = format!(
+        "server log (getLog \"global\": the last {} lines): {matched} match",
+        lines.len()
+    );
+    if matched > shown.len() {
+        head.push_str(&format!(
+            ", the newest {} shown (raise limit or narrow with component/severity/contains)",
+            shown.len()
+        ));
+    }
+    if !f.include_slow {
+        head.push_str("; \"Slow query\" lines are left to slow_queries");
+    }
+    if hidden > 0 {
+        head.push_str(&format!(
+            "; {hidden} about namespaces outside the allowlist not shown"
+        ));
+    }
+    (head, shown)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn lines() -> Vec<String> {
+        [
+            r#"{"t":{"$date":"2024-05-14T03:09:00.000+00:00"},"s":"I","c":"NETWORK","id":51800,"ctx":"conn7","msg":"client metadata","attr":{"remote":"10.4.7.21:51522","client":"conn7","doc":{"driver":{"name":"nodejs","version":"6.3.0"},"application":{"name":"orders-api"}}}}"#,
+            r#"{"t":{"$date":"2024-05-14T03:10:00.000+00:00"},"s":"I","c":"COMMAND","id":51806,"ctx":"conn7","msg":"CMD: dropIndexes","attr":{"namespace":"shop.orders","uuid":{"uuid":{"$uuid":"8a6c"}},"indexes":"\"status_1_createdAt_-1\""}}"#,
+            r#"{"t":{"$date":"2024-05-14T03:10:00.100+00:00"},"s":"I","c":"INDEX","id":20344,"ctx":"conn7","msg":"Dropping index","attr":{"namespace":"shop.orders","index":"status_1_createdAt_-1"}}"#,
+            r#"{"t":{"$date":"2024-05-14T03:11:00.000+00:00"},"s":"I","c":"COMMAND","id":51803,"ctx":"conn9","msg":"Slow query","attr":{"ns":"shop.orders","durationMillis":900}}"#,
+            r#"{"t":{"$date":"2024-05-14T03:12:00.000+00:00"},"s":"I","c":"REPL","id":21358,"ctx":"ReplCoord","msg":"Replica set state transition","attr":{"newState":"SECONDARY","oldState":"PRIMARY"}}"#,
+            r#"{"t":{"$date":"2024-05-14T03:12:30.000+00:00"},"s":"W","c":"COMMAND","id":20525,"ctx":"conn3","msg":"Failed to gather storage statistics","attr":{"ns":"billing.invoices","error":{"code":11601,"codeName":"Interrupted","errmsg":"operation was interrupted"}}}"#,
+        ]
+        .map(str::to_string)
+        .to_vec()
+    }
+
+    #[test]
+    fn renders_what_happened_and_filters() {
+        let all = Allowlist::default();
+        let (head, out) = render(&lines(), &LogFilter::default(), &all, 50);
+        assert!(
+            head.starts_with("server log (getLog \"global\": the last 6 lines): 5 match"),
+            "{head}"
+        );
+        let text = out.join("\n");
+        assert!(text.contains("2024-05-14T03:10:00.000Z I COMMAND  51806 CMD: dropIndexes · ns shop.orders · index status_1_createdAt_-1"), "{text}");
+        assert!(
+            text.contains(
+                "client metadata · app orders-api · driver nodejs 6.3.0 · remote 10.4.7.21:51522"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("state PRIMARY → SECONDARY"), "{text}");
+        assert!(
+            text.contains("error Interrupted: operation was interrupted"),
+            "{text}"
+        );
+        assert!(!text.contains("Slow query"), "{text}");
+
+        let f = LogFilter {
+            component: Some("index".into()),
+            ..Default::default()
+        };
+        let (_, out) = render(&lines(), &f, &all, 50);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].contains("Dropping index"));
+        let f = LogFilter {
+            severity: Some("warning".into()),
+            ..Default::default()
+        };
+        assert_eq!(render(&lines(), &f, &all, 50).1.len(), 1);
+        let f = LogFilter {
+            contains: Some("ORDERS-API".into()),
+            ..Default::default()
+        };
+        assert_eq!(render(&lines(), &f, &all, 50).1.len(), 1);
+        // The newest `limit`, in time order.
+        let (head, out) = render(&lines(), &LogFilter::default(), &all, 2);
+        assert!(head.contains("the newest 2 shown"), "{head}");
+        assert!(out[1].contains("Failed to gather"), "{out:?}");
+    }
+
+    #[test]
+    fn hides_namespaces_outside_the_allowlist() {
+        let shop = Allowlist::new(vec!["shop".into()], vec![]);
+        let (head, out) = render(&lines(), &LogFilter::default(), &shop, 50);
+        assert!(
+            head.contains("1 about namespaces outside the allowlist not shown"),
+            "{head}"
+        );
+        assert!(!out.join("\n").contains("billing"));
+        assert!(check_severity("x").is_err() && check_severity("E").is_ok());
+    }
+}
