@@ -69,6 +69,7 @@ const MONGO_READ: &[&str] = &[
     "current_ops",
     "connections_by_app",
     "slow_queries",
+    "server_log",
     "explain",
     "collection_stats",
     "replica_set_status",
