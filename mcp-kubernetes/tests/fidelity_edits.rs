@@ -93,7 +93,10 @@ fn objects() -> Vec<Value> {
         // A Deployment with two revisions, the newer with a long change-cause.
         json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "ledger", "namespace": "ops", "uid": "dep-ledger", "generation": 2, "creationTimestamp": "2025-01-01T00:00:00Z",
-                "annotations": {"deployment.kubernetes.io/revision": "2"}},
+                "annotations": {"deployment.kubernetes.io/revision": "2"},
+                "managedFields": [
+                    {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1", "time": "2025-06-25T12:18:00Z", "fieldsType": "FieldsV1", "fieldsV1": {}},
+                    {"manager": "kubectl-scale", "operation": "Update", "apiVersion": "apps/v1", "time": "2025-06-25T12:05:00Z", "fieldsType": "FieldsV1", "fieldsV1": {}}]},
             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "ledger"}},
                 "template": {"metadata": {"labels": {"app": "ledger"}}, "spec": {"containers": [{"name": "app", "image": "pay/ledger:3"}]}}},
             "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1}}),
@@ -298,6 +301,12 @@ async fn rollout_history_keeps_long_change_causes() {
     .unwrap();
     assert!(change_cause().len() > 200 && change_cause().len() <= 300);
     assert!(out.contains(&change_cause()), "{out}");
+    // A change after the newest revision that made none (the controller's own writes
+    // aside) is said, with its time and manager.
+    assert!(
+        out.contains("# last changed 2025-06-25T12:05:00Z (15m ago) by kubectl-scale (Update), after the newest revision"),
+        "{out}"
+    );
 }
 
 /// A quota's annotations (redacted) in describe, and used/hard per resource in the list.

@@ -28,9 +28,15 @@ pub struct Change {
 /// The latest managedFields entry of `obj`, leaving out writes to the `status` (and other)
 /// subresources: controllers rewrite status constantly, and that is not a change anyone made.
 pub fn last_change(obj: &Value) -> Option<Change> {
+    last_change_by(obj, |_| true)
+}
+
+/// [`last_change`] among the managers `keep` accepts.
+pub fn last_change_by(obj: &Value, keep: impl Fn(&str) -> bool) -> Option<Change> {
     arr(obj, "/metadata/managedFields")
         .iter()
         .filter(|m| opt_s(m, "/subresource").is_none_or(str::is_empty))
+        .filter(|m| keep(s(m, "/manager")))
         .filter_map(|m| {
             Some(Change {
                 time: crate::value::ts(m, "/time")?,
@@ -49,12 +55,17 @@ pub fn last_changed_text(now: Timestamp, obj: &Value) -> Option<String> {
     if crate::value::created(obj).is_some_and(|created| c.time <= created) {
         return None;
     }
-    Some(format!(
+    Some(change_text(now, &c))
+}
+
+/// `last changed 2025-06-25T14:02:10Z (12m ago) by kubectl-edit`.
+pub fn change_text(now: Timestamp, c: &Change) -> String {
+    format!(
         "last changed {} ({}) by {}",
         c.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
         ago(now, Some(c.time)),
         c.manager
-    ))
+    )
 }
 
 /// The `CHANGED` column of a list: how long ago the last in-place change was, and by whom

@@ -288,6 +288,20 @@ pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
             .map(|c| format!(", current {c}"))
             .unwrap_or_default()
     );
+    // An in-place edit after the newest revision (replicas, strategy, paused, metadata)
+    // leaves no revision: managedFields is its only record.
+    let newest = revs.iter().filter_map(|x| x.created).max();
+    // The controller's own writes (the revision annotation) are no edit.
+    if let Some(c) = super::detail::last_change_by(&obj, |m| m != "kube-controller-manager")
+        .filter(|c| newest.is_none_or(|n| c.time.as_second() > n.as_second() + 60))
+        .filter(|c| crate::value::created(&obj).is_none_or(|made| c.time > made))
+    {
+        out.push_str(&format!(
+            "# {} ({}), after the newest revision: an edit that made no revision\n",
+            super::detail::change_text(now, &c),
+            c.operation
+        ));
+    }
     if revs.is_empty() {
         out.push_str("no revisions found (old ReplicaSets/ControllerRevisions may have been pruned by revisionHistoryLimit)\n");
         return Ok(out);
