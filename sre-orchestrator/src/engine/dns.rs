@@ -146,6 +146,7 @@ mod tests {
             selector: [("k8s-app".to_string(), "kube-dns".to_string())].into(),
             cluster_ip: Some("10.96.0.10".into()),
             ports: vec![("dns".into(), 53), ("dns-tcp".into(), 53)],
+            ..Default::default()
         });
         w.pods.push(Pod {
             name: "coredns-5d78c9869d-abcde".into(),

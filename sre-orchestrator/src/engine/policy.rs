@@ -111,6 +111,9 @@ pub struct Policy {
     /// Each `from` peer; `None` for a peer the engine cannot evaluate: it
     /// may admit.
     pub from: Vec<Option<PolicyPeer>>,
+    /// The TCP ports each `from` entry is admitted on (same order; `None`:
+    /// any port, or ports the engine cannot read, such as a named port).
+    pub from_ports: Vec<Option<Vec<(u16, u16)>>>,
     /// Whether it restricts egress.
     pub egress_restricted: bool,
     /// Each `to` peer, read like `from`.
@@ -235,10 +238,25 @@ impl Policy {
 
     /// Whether it admits ingress from `client`.
     pub fn admits_from(&self, client: &Endpoint<'_>) -> bool {
+        self.admits_on(client, None)
+    }
+
+    /// Whether it admits ingress from `client` on one of `ports` (the
+    /// ports the call may use; `None`: unknown, any rule's ports may do).
+    pub fn admits_on(&self, client: &Endpoint<'_>, ports: Option<&[u16]>) -> bool {
         !self.ingress_restricted
-            || self.from.iter().any(|f| match f {
-                None => true,
-                Some(peer) => peer.covers(&self.namespace, client),
+            || self.from.iter().enumerate().any(|(i, f)| {
+                let on_port = match (self.from_ports.get(i).cloned().flatten(), ports) {
+                    (Some(ranges), Some(ports)) => ports
+                        .iter()
+                        .any(|p| ranges.iter().any(|(lo, hi)| lo <= p && p <= hi)),
+                    _ => true,
+                };
+                on_port
+                    && match f {
+                        None => true,
+                        Some(peer) => peer.covers(&self.namespace, client),
+                    }
             })
     }
 
@@ -307,6 +325,44 @@ pub fn policy_from(v: &Value) -> Policy {
         out
     };
     let from = peers("/spec/ingress", "from");
+    // The TCP ports of each rule, repeated for each of its peers. A rule
+    // without ports admits on every port; a named port cannot be read
+    // here (it names a container's port): any port.
+    let mut from_ports = Vec::new();
+    for rule in v
+        .pointer("/spec/ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let ports: Option<Vec<(u16, u16)>> =
+            rule.get("ports")
+                .and_then(Value::as_array)
+                .and_then(|ports| {
+                    let mut tcp = Vec::new();
+                    for p in ports {
+                        let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                        let Some(port) = p.get("port") else {
+                            return None;
+                        };
+                        let lo = u16::try_from(port.as_u64()?).ok()?;
+                        let hi = p
+                            .get("endPort")
+                            .and_then(Value::as_u64)
+                            .and_then(|e| u16::try_from(e).ok())
+                            .unwrap_or(lo);
+                        if protocol == "TCP" {
+                            tcp.push((lo, hi));
+                        }
+                    }
+                    Some(tcp)
+                });
+        let n = match rule.get("from").and_then(Value::as_array) {
+            None => 1,
+            Some(peers) => peers.len(),
+        };
+        from_ports.extend(std::iter::repeat_n(ports, n));
+    }
     let to = peers("/spec/egress", "to");
     let str_at = |ptr: &str| v.pointer(ptr).and_then(Value::as_str).unwrap_or("");
     Policy {
@@ -319,6 +375,7 @@ pub fn policy_from(v: &Value) -> Policy {
             .unwrap_or_default(),
         ingress_restricted,
         from,
+        from_ports,
         egress_restricted,
         to,
         created: str_at("/metadata/creationTimestamp").parse().ok(),
@@ -434,5 +491,44 @@ mod tests {
         assert!(p.permits_to(&at("elsewhere", Some("52.1.2.3"))));
         // Without the server's address the ipBlock may admit.
         assert!(p.permits_to(&at("records", None)));
+    }
+
+    #[test]
+    fn a_rule_admits_only_on_its_ports() {
+        let p = policy_from(&json!({
+            "metadata": {"name": "media-ingress-allowlist", "namespace": "media"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [
+                {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "meet"}},
+                           "podSelector": {"matchLabels": {"app": "room-service"}}}],
+                 "ports": [{"port": 7880}, {"port": 7881, "protocol": "TCP"}]},
+                {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                 "ports": [{"port": 50000, "endPort": 60000, "protocol": "UDP"}, {"port": 3478}]},
+                {"from": [{"podSelector": {"matchLabels": {"app": "probe"}}}], "ports": [{"port": "http"}]}
+            ]}
+        }));
+        let meet = lbl(&[("kubernetes.io/metadata.name", "meet")]);
+        let room = lbl(&[("app", "room-service")]);
+        let end = Endpoint {
+            namespace: "meet",
+            ns_labels: Some(&meet),
+            labels: &room,
+            ip: Some("10.0.0.7"),
+        };
+        // The Service's ports 9090 and 8080: no rule admits TCP there.
+        assert!(!p.admits_on(&end, Some(&[9090, 8080])));
+        assert!(p.admits_on(&end, Some(&[7881])));
+        // 3478/TCP from anywhere; unknown ports: any rule may do.
+        assert!(p.admits_on(&end, Some(&[3478])));
+        assert!(p.admits_on(&end, None));
+        // A named port is not read: it may admit its peers on any port.
+        let probe = lbl(&[("app", "probe")]);
+        let media = lbl(&[("kubernetes.io/metadata.name", "media")]);
+        let same_ns = Endpoint {
+            namespace: "media",
+            ns_labels: Some(&media),
+            labels: &probe,
+            ip: None,
+        };
+        assert!(p.admits_on(&same_ns, Some(&[9090])));
     }
 }

@@ -93,6 +93,8 @@ pub struct Service {
     pub cluster_ip: Option<String>,
     /// Ports: (name, port).
     pub ports: Vec<(String, u64)>,
+    /// The numeric `targetPort`s (the pods' ports the traffic arrives on).
+    pub target_ports: Vec<u64>,
 }
 
 impl Service {
@@ -434,6 +436,13 @@ impl World {
                                     .collect()
                             })
                             .unwrap_or_default(),
+                        target_ports: doc
+                            .pointer("/spec/ports")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|p| p.get("targetPort")?.as_u64())
+                            .collect(),
                     }),
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
                     "events" => w.events.push(event_from(&doc)),
@@ -586,10 +595,22 @@ impl World {
                     && selects(&p.pod_selector, &backend.labels)
             })
             .collect();
-        if !selecting.is_empty()
-            && !callers
+        // The ports a call to the Service may arrive on (which one the
+        // caller used is not known: a policy admits when it admits any).
+        let ports: Option<Vec<u16>> = (!svc.ports.is_empty()).then(|| {
+            svc.ports
                 .iter()
-                .any(|c| selecting.iter().any(|p| p.admits_from(&end(self, c))))
+                .map(|(_, p)| *p)
+                .chain(svc.target_ports.iter().copied())
+                .filter_map(|p| u16::try_from(p).ok())
+                .collect()
+        });
+        if !selecting.is_empty()
+            && !callers.iter().any(|c| {
+                selecting
+                    .iter()
+                    .any(|p| p.admits_on(&end(self, c), ports.as_deref()))
+            })
         {
             // Of several restricting policies, the newest is the change;
             // of several as new (applied together), the most restrictive:
