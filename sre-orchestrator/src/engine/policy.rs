@@ -342,9 +342,7 @@ pub fn policy_from(v: &Value) -> Policy {
                     let mut tcp = Vec::new();
                     for p in ports {
                         let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
-                        let Some(port) = p.get("port") else {
-                            return None;
-                        };
+                        let port = p.get("port")?;
                         let lo = u16::try_from(port.as_u64()?).ok()?;
                         let hi = p
                             .get("endPort")
