@@ -16,7 +16,6 @@ use std::collections::BTreeSet;
 use jiff::{SignedDuration, Timestamp};
 
 use super::parse::Edge;
-use super::rank::SYMPTOMS;
 use super::rules::{Ctx, Signal, has, same_component};
 
 /// Services that fail through another component: demoted (see the module
@@ -30,13 +29,7 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     let mut victims: Vec<String> = ctx
         .blames
         .iter()
-        .filter(|(_, culprit)| {
-            ctx.signals.iter().any(|s| {
-                same_component(&s.component, culprit)
-                    && !SYMPTOMS.contains(&s.kind)
-                    && s.weight >= 2.0
-            })
-        })
+        .filter(|(_, culprit)| ctx.has_cause(culprit, &[], 2.0))
         .map(|(victim, _)| victim.clone())
         .collect();
     if let Some((deepest, above)) = path.split_last() {
@@ -66,15 +59,16 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     // failure seen from here, not a second cause. A peer that is merely
     // "unreachable" explains nothing yet: the crash may be the caller's.
     let down_for_a_reason = |peer: &str| {
-        ctx.signals.iter().any(|s| {
-            same_component(&s.component, peer)
-                && !SYMPTOMS.contains(&s.kind)
-                && !matches!(
-                    s.kind,
-                    "dependency_unreachable" | "new_error" | "error_surge" | "latency_regression"
-                )
-                && s.weight >= 2.0
-        })
+        ctx.has_cause(
+            peer,
+            &[
+                "dependency_unreachable",
+                "new_error",
+                "error_surge",
+                "latency_regression",
+            ],
+            2.0,
+        )
     };
     let died: Vec<(String, String)> = ctx
         .died_of

@@ -126,6 +126,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether `component` shows a cause of its own: a signal of at least
+    /// `min_weight` whose kind is neither a symptom nor one of `besides`.
+    pub(super) fn has_cause(&self, component: &str, besides: &[&str], min_weight: f64) -> bool {
+        self.signals.iter().any(|s| {
+            same_component(&s.component, component)
+                && !SYMPTOMS.contains(&s.kind)
+                && !besides.contains(&s.kind)
+                && s.weight >= min_weight
+        })
+    }
+
     pub(super) fn signal(
         &mut self,
         component: &str,
@@ -656,21 +667,18 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         let h = ctx.health.get(deepest).cloned().unwrap_or_default();
         // "It is slow" is the generic explanation; a specific one for the
         // same service (throttled, OOMKilled, a bad deploy…) beats it.
-        let explained = ctx.signals.iter().any(|s| {
-            same_component(&s.component, deepest)
-                && !SYMPTOMS.contains(&s.kind)
-                && !matches!(
-                    s.kind,
-                    "latency_regression" | "error_surge" | "new_error" | "probe_failing"
-                )
-                && s.weight >= 1.0
-        }) || ctx.blames.get(deepest).is_some_and(|culprit| {
+        let explained = ctx.has_cause(
+            deepest,
+            &[
+                "latency_regression",
+                "error_surge",
+                "new_error",
+                "probe_failing",
+            ],
+            1.0,
+        ) || ctx.blames.get(deepest).is_some_and(|culprit| {
             // It fails through a component with a cause of its own.
-            ctx.signals.iter().any(|s| {
-                same_component(&s.component, culprit)
-                    && !SYMPTOMS.contains(&s.kind)
-                    && s.weight >= 2.0
-            })
+            ctx.has_cause(culprit, &[], 2.0)
         });
         let generic_weight = if explained {
             1.5
