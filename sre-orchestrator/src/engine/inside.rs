@@ -270,7 +270,7 @@ pub fn read(
             {
                 hit.peer = Some(host);
             }
-            if hit.peer.is_none() {
+            if hit.peer.is_none() && hit.signature.culprit != Culprit::Own {
                 hit.peer = implied_peer(&hit.signature.kind, body);
             }
             // A peerless connection failure right after an attempt to reach a

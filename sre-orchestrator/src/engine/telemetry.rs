@@ -203,7 +203,11 @@ fn culprit(
             let ip = p.split(':').next().unwrap_or(&p).to_string();
             book.get(&ip).cloned().unwrap_or(p)
         })
-        .or_else(|| super::peers::implied_peer(&hit.signature.kind, line));
+        .or_else(|| {
+            (hit.signature.culprit != super::signatures::Culprit::Own)
+                .then(|| super::peers::implied_peer(&hit.signature.kind, line))
+                .flatten()
+        });
     let component = peer
         .as_deref()
         .and_then(|peer| super::peers::peer_component(peer, world, known))

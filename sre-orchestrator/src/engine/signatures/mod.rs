@@ -41,7 +41,7 @@
 //! strength = 5                             # 1..=5, see below
 //! stack = "java/hikaricp"                  # where the text comes from (free text)
 //! fields = ["log", "exception"]            # optional; the evidence it reads
-//! culprit = "emitter"                      # optional; "emitter" (default) or "peer"
+//! culprit = "emitter"                      # optional; "emitter" (default), "peer" or "own"
 //! pattern = 'HikariPool-\d+ - Connection is not available, request timed out after \d+ms'
 //! example = "HikariPool-1 - Connection is not available, request timed out after 30000ms."
 //! source = "HikariCP HikariPool.java createTimeoutException"
@@ -289,6 +289,12 @@ pub enum Culprit {
     /// The remote named in the text (the pattern's `peer` group) is the
     /// cause: it refused the connection, does not resolve, timed out.
     Peer,
+    /// The component that wrote the text, even for a kind that is usually
+    /// the far side's: Go's `remote error: tls: expired certificate` is
+    /// the alert the *peer* sent about the certificate *this* side
+    /// presented (its client certificate), so no peer is inferred from the
+    /// line.
+    Own,
 }
 
 /// One entry of the catalogue: a pattern over one piece of evidence that
@@ -637,7 +643,7 @@ impl Catalogue {
                 Culprit::Peer => caps
                     .name("peer")
                     .and_then(|m| normalize_peer(&String::from_utf8_lossy(m.as_bytes()))),
-                Culprit::Emitter => None,
+                Culprit::Emitter | Culprit::Own => None,
             };
             let whole = String::from_utf8_lossy(whole.as_bytes());
             let len = whole.chars().count();
