@@ -58,7 +58,9 @@
 //!   remote it names (`peer`: connection refused *by* `10.96.12.7`). A peer
 //!   signature's pattern must have a named group `peer` capturing the host,
 //!   service name or IP; the matcher returns it with the port, scheme and
-//!   path stripped.
+//!   path stripped. `own` keeps a kind that is usually the far side's on
+//!   the writer (`remote error: tls: expired certificate` is the peer
+//!   refusing the writer's own client certificate).
 //! * `pattern` is a [`regex`] pattern, unanchored, case-insensitive unless
 //!   `case_sensitive = true`. Use single-quoted TOML strings so that
 //!   backslashes need no escaping. Patterns are compiled with Unicode mode
