@@ -462,27 +462,7 @@ fn pod_section(now: Timestamp, pod: &Value) -> String {
 
 /// A label selector string from a `spec.selector` (matchLabels and matchExpressions).
 pub fn selector_string(obj: &Value) -> String {
-    let mut parts: Vec<String> = obj
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect()
-        })
-        .unwrap_or_default();
-    for e in arr(obj, "/spec/selector/matchExpressions") {
-        let vals: Vec<&str> = arr(e, "/values").iter().filter_map(Value::as_str).collect();
-        let k = s(e, "/key");
-        parts.push(match s(e, "/operator") {
-            "In" => format!("{k} in ({})", vals.join(",")),
-            "NotIn" => format!("{k} notin ({})", vals.join(",")),
-            "Exists" => k.to_string(),
-            "DoesNotExist" => format!("!{k}"),
-            _ => continue,
-        });
-    }
-    parts.join(",")
+    super::list::label_selector(obj.pointer("/spec/selector"))
 }
 
 /// kubectl's rollout status for a Deployment, StatefulSet or DaemonSet, in one line.

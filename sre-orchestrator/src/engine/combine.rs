@@ -440,18 +440,7 @@ mod tests {
     use crate::engine::world::{Pod, World};
 
     fn scope() -> Scope {
-        Scope {
-            service: Some("api".into()),
-            namespace: Some("prod".into()),
-            now: "2026-01-01T12:00:00Z".parse().expect("ts"),
-            window_secs: 1800,
-            alert_at: None,
-            alert_name: "x".into(),
-            category: crate::router::Category::Application,
-            database_hint: false,
-            subject: None,
-            limits: Default::default(),
-        }
+        Scope::test()
     }
 
     fn signal(component: &str, kind: &'static str) -> Signal {

@@ -443,3 +443,23 @@ pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
         incomplete: None,
     }
 }
+
+#[cfg(test)]
+impl Scope {
+    /// A scope for unit tests: the service `api` in `prod`, the 30 minutes
+    /// before 2026-01-01T12:00Z, the default evidence budget.
+    pub(crate) fn test() -> Scope {
+        Scope {
+            service: Some("api".into()),
+            namespace: Some("prod".into()),
+            now: "2026-01-01T12:00:00Z".parse().expect("ts"),
+            window_secs: 1800,
+            alert_at: None,
+            alert_name: "x".into(),
+            category: crate::router::Category::Application,
+            database_hint: false,
+            subject: None,
+            limits: collect::Limits::default(),
+        }
+    }
+}

@@ -205,12 +205,7 @@ mod tests {
             namespace: Some("cdn-control".into()),
             now: "2026-03-17T10:12:00Z".parse().unwrap(),
             window_secs: 1620,
-            alert_at: None,
-            alert_name: "x".into(),
-            category: crate::router::Category::Application,
-            database_hint: false,
-            subject: None,
-            limits: Default::default(),
+            ..Scope::test()
         }
     }
 
