@@ -158,11 +158,16 @@ async fn run(
     investigate_with(alert, tools, model, options, &LlmPhase { deadline }, &Quiet).await
 }
 
+/// A client of `fake`. Each gets a model name of its own: the client
+/// remembers for the whole process which URL and model refused
+/// `temperature`, and a later fake may be given a port an earlier one freed.
 fn client(fake: &FakeLlm) -> LlmClient {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     LlmClient::new(
         Endpoint::OpenAi {
             base_url: format!("{}/v1", fake.base_url()),
-            model: "scripted-model".into(),
+            model: format!("scripted-model-{n}"),
             api_key: Some("k".into()),
         },
         Duration::from_secs(60),
