@@ -7,7 +7,7 @@
 //! # The LLM can only make the RCA better
 //!
 //! The deterministic RCA is ready in a fraction of a second; the LLM phase
-//! (routing help, then the specialist) can take minutes, or forever when an
+//! (routing help, then the specialists) can take minutes, or forever when an
 //! endpoint accepts connections and never answers. So the whole LLM phase
 //! runs under one deadline ([`LlmPhase::deadline`], 90 s by default, set by
 //! `--llm-deadline`): it counts the time the model is being asked (routing
@@ -25,10 +25,11 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::agent::{self, RunContext, Specialist};
+use crate::agent::RunContext;
 use crate::alert::Alert;
 use crate::engine::{self, Deterministic, Observer, Progress, Scope};
 use crate::llm::{Message, Usage};
+use crate::panel;
 use crate::rca::{Mode, Rca};
 use crate::router::{self, Category, Route};
 use crate::transcript::{ChatModel, ToolSource};
@@ -270,28 +271,33 @@ async fn run(
     let (rca, llm_steps, llm_usage) = match model {
         None => (det.rca.clone(), 0, Usage::default()),
         Some(m) => {
-            // The specialist follows the evidence: the top suspect's category
-            // when there is a clear one, the router's otherwise.
-            let category = det
-                .analysis
-                .suspects
-                .first()
-                .and_then(|s| engine::kinds::category(s.kind))
-                .unwrap_or(route.category);
-            let mut specialist = Specialist::for_category(category);
-            specialist.max_steps = options.max_steps;
+            // The specialists follow the evidence: the top suspect's
+            // category leads, and rival categories get a second opinion
+            // (see [`crate::panel`]).
+            let categories = panel::categories(&route, &det.analysis.suspects, &det.rca);
             let until = tokio::time::Instant::now() + phase.deadline.saturating_sub(llm_spent);
             let ctx = RunContext {
                 deadline: Some(until),
                 namespace: scope.namespace.clone(),
                 extra_context: options.context.clone(),
             };
-            let specialist_run = crate::llm::within_deadline(
-                until,
-                agent::run(&specialist, m, tools, alert, &det, &ctx, observer),
-            );
-            // The specialist watches the deadline itself; this bound is for
-            // a model or tool source that ignores cancellation points.
+            let panel_run = async {
+                let opinions = panel::consult(
+                    &categories,
+                    options.max_steps,
+                    m,
+                    tools,
+                    alert,
+                    &det,
+                    &ctx,
+                    observer,
+                )
+                .await;
+                panel::decide(opinions, m, alert, &det, Some(until), observer).await
+            };
+            let specialist_run = crate::llm::within_deadline(until, panel_run);
+            // The specialists watch the deadline themselves; this bound is
+            // for a model or tool source that ignores cancellation points.
             let grace = Duration::from_millis(250);
             match tokio::time::timeout_at(until + grace, specialist_run).await {
                 Ok(out) => {

@@ -33,6 +33,7 @@ pub mod engine;
 pub mod fake_llm;
 pub mod investigate;
 pub mod llm;
+pub mod panel;
 pub mod rca;
 pub mod registry;
 pub mod router;

@@ -13,7 +13,10 @@
 //! Tool calls are replayed by *what* was asked (tool name and arguments,
 //! compared as canonical JSON), not by order: the deterministic engine calls
 //! sources in parallel, so the order of a recording is not stable. LLM
-//! exchanges are replayed in order, since each depends on the previous.
+//! exchanges are replayed in order within their *thread* (one conversation,
+//! known by its first message: the routing question, one specialist, the
+//! synthesis), since each depends on the previous; several specialists
+//! talk to the model at once, so threads interleave in any order.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -163,6 +166,11 @@ pub enum Entry {
     },
     /// One LLM request and its answer.
     Llm {
+        /// Which conversation this request belongs to (see [`thread_of`]);
+        /// absent in recordings made before specialists ran side by side,
+        /// whose exchanges replay in plain order.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<String>,
         /// How many messages were sent (the messages themselves are the
         /// earlier entries plus the prompts, so they are not repeated).
         messages: usize,
@@ -359,6 +367,7 @@ impl<M: ChatModel> ChatModel for RecordingModel<'_, M> {
             push(
                 self.log,
                 Entry::Llm {
+                    thread: Some(thread_of(messages)),
                     messages: messages.len(),
                     last: messages.last().cloned(),
                     completion: result.as_ref().ok().cloned(),
@@ -375,7 +384,27 @@ pub struct Replay {
     tools: Vec<ToolInfo>,
     gaps: Vec<DataGap>,
     calls: Mutex<BTreeMap<(String, String), VecDeque<ToolOutcome>>>,
-    llm: Mutex<VecDeque<Result<Completion, String>>>,
+    llm: Mutex<VecDeque<Exchange>>,
+}
+
+/// One recorded LLM exchange: its thread, and the completion or the error.
+type Exchange = (Option<String>, Result<Completion, String>);
+
+/// The conversation a request belongs to: a short digest of its first
+/// message (a specialist's system prompt names its category; the routing
+/// question and the synthesis have their own). Stable across runs and
+/// builds (FNV-1a), so recordings replay on any machine.
+pub fn thread_of(messages: &[Message]) -> String {
+    let first = messages
+        .first()
+        .map(|m| format!("{}:{}", m.role, m.content.as_deref().unwrap_or("")))
+        .unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in first.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 impl Replay {
@@ -394,11 +423,17 @@ impl Replay {
                     .or_default()
                     .push_back(outcome.clone()),
                 Entry::Llm {
-                    completion, error, ..
-                } => llm.push_back(match (completion, error) {
-                    (Some(c), _) => Ok(c.clone()),
-                    (None, e) => Err(e.clone().unwrap_or_default()),
-                }),
+                    thread,
+                    completion,
+                    error,
+                    ..
+                } => llm.push_back((
+                    thread.clone(),
+                    match (completion, error) {
+                        (Some(c), _) => Ok(c.clone()),
+                        (None, e) => Err(e.clone().unwrap_or_default()),
+                    },
+                )),
             }
         }
         Self {
@@ -460,14 +495,23 @@ impl ToolSource for Replay {
 impl ChatModel for Replay {
     fn chat<'a>(
         &'a self,
-        _messages: &'a [Message],
+        messages: &'a [Message],
         _tools: &'a [ToolSpec],
     ) -> BoxFuture<'a, Result<Completion, LlmError>> {
-        let next = self
-            .llm
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop_front();
+        let thread = thread_of(messages);
+        let next = {
+            let mut queue = self
+                .llm
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // The next exchange of this conversation; an exchange recorded
+            // without a thread matches any.
+            queue
+                .iter()
+                .position(|(t, _)| t.as_ref().is_none_or(|t| *t == thread))
+                .and_then(|i| queue.remove(i))
+                .map(|(_, answer)| answer)
+        };
         Box::pin(async move {
             match next {
                 Some(Ok(c)) => Ok(c),
@@ -501,4 +545,75 @@ pub fn canonical(value: &serde_json::Value) -> String {
         }
     }
     sort(value).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn exchange(thread: Option<&str>, answer: &str) -> Entry {
+        Entry::Llm {
+            thread: thread.map(|t| thread_of(&[Message::system(t)])),
+            messages: 2,
+            last: None,
+            completion: Some(Completion {
+                message: Message {
+                    role: "assistant".into(),
+                    content: Some(answer.into()),
+                    tool_calls: Vec::new(),
+                    tool_call_id: None,
+                },
+                finish_reason: "stop".into(),
+                usage: crate::llm::Usage::default(),
+            }),
+            error: None,
+        }
+    }
+
+    async fn ask(replay: &Replay, system: &str) -> String {
+        replay
+            .chat(&[Message::system(system)], &[])
+            .await
+            .unwrap()
+            .message
+            .content
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn interleaved_conversations_replay_each_in_its_own_order() {
+        // Recorded as two specialists happened to interleave.
+        let t = Transcript {
+            version: Transcript::VERSION,
+            entries: vec![
+                exchange(Some("network"), "n1"),
+                exchange(Some("database"), "d1"),
+                exchange(Some("database"), "d2"),
+                exchange(Some("network"), "n2"),
+            ],
+            ..Transcript::default()
+        };
+        // Replayed in another interleaving.
+        let replay = Replay::new(&t);
+        assert_eq!(ask(&replay, "database").await, "d1");
+        assert_eq!(ask(&replay, "database").await, "d2");
+        assert_eq!(ask(&replay, "network").await, "n1");
+        assert_eq!(ask(&replay, "network").await, "n2");
+        assert!(
+            replay
+                .chat(&[Message::system("network")], &[])
+                .await
+                .is_err()
+        );
+        // A recording from before threads replays in plain order.
+        let old = Transcript {
+            entries: vec![exchange(None, "first"), exchange(None, "second")],
+            ..Transcript::default()
+        };
+        let replay = Replay::new(&old);
+        assert_eq!(ask(&replay, "anything").await, "first");
+        assert_eq!(ask(&replay, "else").await, "second");
+    }
 }

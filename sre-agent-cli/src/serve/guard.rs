@@ -21,6 +21,10 @@
 //!   grants), at most `--webhook-max-bytes`, and each source may open at
 //!   most `--webhook-rate` incidents a minute (a token bucket; the excess is
 //!   answered 429, which Alertmanager retries, and counted in `/metrics`).
+//!   A body refused as too large (413) is left unread, so that response
+//!   also closes the connection ([`close_after_refused_body`]): a client
+//!   that reused it would send its next request into the rest of the old
+//!   body and see the connection drop.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -118,6 +122,18 @@ pub fn credentials_ok(headers: &HeaderMap, want: &str) -> bool {
         return same(&raw[colon + 1..]);
     }
     false
+}
+
+/// Adds `Connection: close` to a 413: the refused body was not read, so
+/// the connection cannot carry another request.
+pub async fn close_after_refused_body(mut response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Whether the body is declared JSON (`application/json`, any parameters,

@@ -301,10 +301,14 @@ pub fn router(app: Arc<App>) -> Router {
                     .with_state(state),
             );
     }
-    router.layer(axum::middleware::from_fn_with_state(
-        Arc::clone(&app),
-        guard::check_host,
-    ))
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            guard::check_host,
+        ))
+        .layer(axum::middleware::map_response(
+            guard::close_after_refused_body,
+        ))
 }
 
 /// Whether the webhooks accept alerts from anyone (no token on a
