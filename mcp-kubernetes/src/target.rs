@@ -158,6 +158,10 @@ pub mod kinds {
     pub fn jobs() -> ResourceInfo {
         ResourceInfo::builtin("batch", "v1", "Job", "jobs", true)
     }
+    /// batch/v1 CronJob.
+    pub fn cronjobs() -> ResourceInfo {
+        ResourceInfo::builtin("batch", "v1", "CronJob", "cronjobs", true)
+    }
     /// autoscaling/v2 HorizontalPodAutoscaler.
     pub fn hpas() -> ResourceInfo {
         ResourceInfo::builtin(

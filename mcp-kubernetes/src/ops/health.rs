@@ -738,6 +738,18 @@ mod masks {
         ("spec", Fields(&[("backoffLimit", All)])),
         STATUS,
     ]);
+    pub const CRONJOBS: Mask = Fields(&[
+        Mask::META,
+        (
+            "spec",
+            Fields(&[
+                ("schedule", All),
+                ("suspend", All),
+                ("concurrencyPolicy", All),
+            ]),
+        ),
+        STATUS,
+    ]);
     pub const PVCS: Mask = Fields(&[
         (
             "metadata",
@@ -869,6 +881,7 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     let statefulsets = fetch(how, t, &kinds::statefulsets(), ns, masks::WORKLOADS, r).await;
     let daemonsets = fetch(how, t, &kinds::daemonsets(), ns, masks::WORKLOADS, r).await;
     let jobs = fetch(how, t, &kinds::jobs(), ns, masks::JOBS, r).await;
+    let cronjobs = fetch(how, t, &kinds::cronjobs(), ns, masks::CRONJOBS, r).await;
     let pvcs = fetch(how, t, &kinds::pvcs(), ns, masks::PVCS, r).await;
     let hpas = fetch(how, t, &kinds::hpas(), ns, masks::HPAS, r).await;
     let services = fetch(how, t, &kinds::services(), ns, masks::SERVICES, r).await;
@@ -923,6 +936,10 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     }
     for j in &jobs.items {
         job_findings(j, &mut findings);
+    }
+    for c in &cronjobs.items {
+        let events = cx.events_of(namespace(c), &format!("CronJob/{}", name(c)));
+        findings.extend(super::cronjobs::findings(c, &jobs.items, events, cx.now));
     }
     for p in &pvcs.items {
         pvc_findings(&cx, p, &mut findings);

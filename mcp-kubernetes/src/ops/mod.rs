@@ -2,6 +2,7 @@
 //! options struct, returning the rendered text a person or model reads.
 
 pub mod compact;
+pub mod cronjobs;
 pub mod describe;
 pub mod detail;
 pub mod endpoints;

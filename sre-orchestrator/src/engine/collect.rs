@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::leads::{ON_DEMAND, linked_namespaces};
+use super::leads::{ON_DEMAND, dns_failure, linked_namespaces};
 use super::parse;
 use super::{Observer, Progress, Scope};
 use crate::rca::DataGap;
@@ -251,6 +251,11 @@ pub async fn collect(
             t("events"),
             json!({ "event_type": "Warning", "since": format!("{}s", scope.window_secs + 3600), "limit": 40 }),
         );
+    }
+    // Data that stopped arriving: the scheduled work of the whole cluster
+    // (a producer's CronJob rarely lives beside its readers).
+    if scope.staleness && ns.is_some() {
+        push(t("workload_health"), json!({}));
     }
     push(t("list"), json!({ "kind": "deployments", "namespace": ns }));
     // The objects themselves, for the cluster model (owners, nodes, labels,
@@ -581,6 +586,36 @@ pub async fn collect(
                     ));
                 }
             }
+        }
+    }
+    // When names fail to resolve: the cluster's resolver, that is the pods
+    // behind the Service serving port 53 (who it is) and its namespace's
+    // events (whether it was just rolled out or restarted).
+    if let Some(tool) = t("list")
+        && outputs
+            .iter()
+            .any(|o| !o.outcome.is_error && dns_failure(&o.outcome.text))
+    {
+        let world = super::world::World::from_outputs(&outputs);
+        for svc in world
+            .services
+            .iter()
+            .filter(|s| s.ports.iter().any(|(_, p)| *p == 53) && !s.selector.is_empty())
+            .take(2)
+        {
+            let selector: Vec<String> = svc
+                .selector
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            round3.push((
+                tool.clone(),
+                json!({ "kind": "pods", "namespace": svc.namespace, "label_selector": selector.join(","), "output": "json", "compact": true, "limit": PAGE }),
+            ));
+            round3.push((
+                tool.clone(),
+                json!({ "kind": "events", "namespace": svc.namespace, "output": "json", "compact": true, "limit": PAGE }),
+            ));
         }
     }
     if !round3.is_empty() {

@@ -11,7 +11,15 @@
 //! names and looks at CoreDNS. This module takes that step: such signals
 //! move from the names to the cluster's DNS workload (the one behind the
 //! Service that serves port 53, preferring the address the errors name).
+//!
+//! A name outside the cluster (`permits.city.internal`) that stops
+//! resolving right after the resolver was rolled out is the resolver's too,
+//! even as NXDOMAIN: an add-on update that resets the Corefile drops the
+//! stub zones and forwarders an operator added by hand, and the names they
+//! served vanish. A name shaped like a Service (`orders`,
+//! `orders.shop.svc.cluster.local`) that does not exist stays the name's.
 
+use jiff::{SignedDuration, Timestamp};
 use regex::Regex;
 
 use super::rules::{Signal, same_component};
@@ -39,10 +47,51 @@ fn resolver_failure(text: &str) -> Option<String> {
     )
 }
 
+/// Whether `text` says a name does not exist (rather than that the
+/// resolver failed to answer).
+fn name_not_found(text: &str) -> bool {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)no such host|NXDOMAIN|ENOTFOUND|Name or service not known|could not resolve host|UnknownHostException|nodename nor servname|Name does not resolve",
+        )
+        .ok()
+    })
+    .as_ref()
+    .is_some_and(|re| re.is_match(text))
+}
+
+/// Whether `name` is shaped like a name the cluster itself serves (a
+/// Service's short name or its `.svc` / `.cluster.local` form).
+fn cluster_shaped(name: &str) -> bool {
+    let n = name.trim_end_matches('.').to_lowercase();
+    !n.contains('.') || n.ends_with(".svc") || n.contains(".svc.") || n.ends_with(".cluster.local")
+}
+
+/// How long before the first failed lookup a rollout of the resolver
+/// counts as its cause, and how long after (the first failures surface
+/// only as pooled connections are redialled, and a log line's or bucket's
+/// time can come before the rollout's event).
+const CHANGED_BEFORE: SignedDuration = SignedDuration::from_hours(1);
+const CHANGED_AFTER: SignedDuration = SignedDuration::from_mins(5);
+
+/// When the resolver's workload was last rolled out or scaled, from the
+/// events of its namespace (`ScalingReplicaSet` on its Deployment).
+fn rolled_out(world: &World, namespace: &str, workload: &str) -> Vec<Timestamp> {
+    world
+        .events
+        .iter()
+        .filter(|e| e.namespace == namespace && e.reason == "ScalingReplicaSet")
+        .filter(|e| same_component(&e.object, workload))
+        .filter_map(|e| e.first.or(e.last))
+        .collect()
+}
+
 /// The cluster's DNS component: the workload behind the Service at
 /// `address` (the one the errors name), else behind the one Service that
-/// serves port 53; its Service's name when its pods were not read.
-fn resolver(world: &World, address: &str) -> Option<String> {
+/// serves port 53; its Service's name when its pods were not read. Also
+/// the Service's namespace.
+fn resolver(world: &World, address: &str) -> Option<(String, String)> {
     let dns: Vec<&super::world::Service> = world
         .services
         .iter()
@@ -55,34 +104,55 @@ fn resolver(world: &World, address: &str) -> Option<String> {
             [one] => Some(one),
             _ => None,
         })?;
-    Some(
+    Some((
         world
             .backends(svc)
             .next()
             .map_or_else(|| svc.name.clone(), |p| p.owner.clone()),
-    )
+        svc.namespace.clone(),
+    ))
 }
 
 /// Moves resolver failures to the resolver (see the module docs); returns
 /// (name, resolver) for each move.
 pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, String)> {
-    let failing: Vec<(usize, String)> = signals
+    let lookups: Vec<(usize, Option<String>)> = signals
         .iter()
         .enumerate()
         .filter(|(_, s)| s.kind == "dependency_unreachable")
-        .filter_map(|(i, s)| resolver_failure(&s.detail).map(|a| (i, a)))
+        .filter_map(|(i, s)| match resolver_failure(&s.detail) {
+            Some(a) => Some((i, Some(a))),
+            None if name_not_found(&s.detail) && !cluster_shaped(&s.component) => Some((i, None)),
+            None => None,
+        })
         .collect();
-    let Some(address) = failing
+    let address = lookups
         .iter()
-        .map(|(_, a)| a.clone())
+        .filter_map(|(_, a)| a.clone())
         .find(|a| !a.is_empty())
-        .or_else(|| failing.first().map(|(_, a)| a.clone()))
-    else {
+        .unwrap_or_default();
+    let Some((dns, dns_namespace)) = resolver(world, &address) else {
         return Vec::new();
     };
-    let Some(dns) = resolver(world, &address) else {
+    // Just rolled out: every failed lookup of a name outside the cluster,
+    // NXDOMAIN included, is the resolver's.
+    let first_failure = lookups.iter().filter_map(|(i, _)| signals[*i].at).min();
+    let changed = first_failure.is_some_and(|first| {
+        rolled_out(world, &dns_namespace, &dns)
+            .iter()
+            .any(|at| *at >= first - CHANGED_BEFORE && *at <= first + CHANGED_AFTER)
+    });
+    let failing: Vec<(usize, String)> = lookups
+        .into_iter()
+        .filter_map(|(i, a)| match a {
+            Some(a) => Some((i, a)),
+            None if changed => Some((i, String::new())),
+            None => None,
+        })
+        .collect();
+    if failing.is_empty() {
         return Vec::new();
-    };
+    }
     let mut names: Vec<&str> = failing
         .iter()
         .map(|(i, _)| signals[*i].component.as_str())
@@ -95,7 +165,7 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
             && s.weight >= 1.0
             && !matches!(s.kind, "dependency_unreachable" | "latency_regression")
     });
-    if names.len() < 2 && !troubled {
+    if names.len() < 2 && !troubled && !changed {
         return Vec::new();
     }
     let mut moved = Vec::new();
@@ -112,10 +182,17 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
         if !moved.contains(&pair) {
             moved.push(pair);
         }
-        s.detail = format!(
-            "the resolver fails, not the name {}: {}",
-            s.component, s.detail
-        );
+        s.detail = if changed {
+            format!(
+                "the resolver {dns} was rolled out just before lookups began to fail, not the name {}: {}",
+                s.component, s.detail
+            )
+        } else {
+            format!(
+                "the resolver fails, not the name {}: {}",
+                s.component, s.detail
+            )
+        };
         s.component = dns.clone();
     }
     signals.extend(left);
@@ -125,7 +202,7 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::world::{Pod, Service};
+    use crate::engine::world::{Event, Pod, Service};
 
     fn unreachable(component: &str, detail: &str) -> Signal {
         Signal {
@@ -202,5 +279,66 @@ mod tests {
         crash.kind = "crash_loop";
         one.push(crash);
         assert_eq!(attribute(&mut one, &world()).len(), 1);
+    }
+
+    fn at(text: &str) -> Option<Timestamp> {
+        text.parse().ok()
+    }
+
+    /// An NXDOMAIN for a name outside the cluster, first seen at 07:32.
+    fn vanished(component: &str, name: &str) -> Signal {
+        let mut s = unreachable(
+            component,
+            &format!("registry lookup failed: lookup {name} on 10.96.0.10:53: no such host"),
+        );
+        s.at = at("2026-10-06T07:32:31Z");
+        s
+    }
+
+    fn rolled_out_at(time: &str) -> World {
+        let mut w = world();
+        w.events.push(Event {
+            kind_of_event: "Normal".into(),
+            reason: "ScalingReplicaSet".into(),
+            message: "Scaled up replica set coredns-6grjwldlqv to 1".into(),
+            object_kind: "Deployment".into(),
+            object: "coredns".into(),
+            namespace: "kube-system".into(),
+            count: 1,
+            first: at(time),
+            last: at(time),
+        });
+        w
+    }
+
+    #[test]
+    fn an_outside_name_that_vanishes_as_the_resolver_rolls_out_is_the_resolvers() {
+        let mut signals = vec![vanished("permits.city.internal", "permits.city.internal")];
+        let moved = attribute(&mut signals, &rolled_out_at("2026-10-06T07:31:20Z"));
+        assert_eq!(
+            moved,
+            vec![("permits.city.internal".to_string(), "coredns".to_string())]
+        );
+        assert!(signals[0].detail.contains("rolled out just before"));
+        // A rollout seen a minute after the first failure still counts (the
+        // failures surface as connections are redialled).
+        let mut signals = vec![vanished("permits.city.internal", "permits.city.internal")];
+        assert_eq!(
+            attribute(&mut signals, &rolled_out_at("2026-10-06T07:33:30Z")).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn without_a_fresh_rollout_or_for_a_service_name_nxdomain_stays_the_names() {
+        // No rollout at all, or one hours earlier.
+        for w in [world(), rolled_out_at("2026-10-06T04:00:00Z")] {
+            let mut signals = vec![vanished("permits.city.internal", "permits.city.internal")];
+            assert!(attribute(&mut signals, &w).is_empty());
+        }
+        // A Service's name that does not exist: deleted or misspelt, even
+        // right after the resolver rolled out.
+        let mut signals = vec![vanished("inventory", "inventory.shop.svc.cluster.local")];
+        assert!(attribute(&mut signals, &rolled_out_at("2026-10-06T07:31:20Z")).is_empty());
     }
 }

@@ -54,6 +54,22 @@ fn tls_failure(text: &str) -> bool {
     .is_some_and(|re| re.is_match(text))
 }
 
+/// Whether `text` reports a name that did not resolve, in the words of the
+/// common stacks (Go's resolver, glibc's `getaddrinfo`, Node, Java, curl,
+/// musl): the cue to look at the cluster's resolver (see
+/// [`super::dns`]).
+pub(super) fn dns_failure(text: &str) -> bool {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)no such host|NXDOMAIN|SERVFAIL|ENOTFOUND|EAI_AGAIN|Name or service not known|Temporary failure in name resolution|could not resolve host|UnknownHostException|nodename nor servname|Name does not resolve|lookup \S+ on [\d.]+:53",
+        )
+        .ok()
+    })
+    .as_ref()
+    .is_some_and(|re| re.is_match(text))
+}
+
 /// At most this many namespaces besides the alert's are read.
 const LINKED_NAMESPACES: usize = 3;
 

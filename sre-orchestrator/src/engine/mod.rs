@@ -28,6 +28,7 @@ pub mod leads;
 pub mod locks;
 pub mod mesh;
 pub mod metrics;
+pub mod named;
 pub mod parse;
 pub mod peers;
 pub mod policy;
@@ -72,6 +73,10 @@ pub struct Scope {
     /// What the alert is about, resolved from its labels (see
     /// [`crate::subject`]).
     pub subject: Option<crate::subject::Subject>,
+    /// The alert's distinctive words (see [`named`]).
+    pub alert_words: Vec<String>,
+    /// Whether the alert says something is stale or overdue.
+    pub staleness: bool,
     /// What gathering the evidence may spend.
     pub limits: collect::Limits,
 }
@@ -108,6 +113,8 @@ impl Scope {
             category: route.category,
             database_hint: route.category == Category::Database,
             subject: crate::subject::resolve(&alert.labels, rules::owner_of),
+            alert_words: named::alert_words(alert),
+            staleness: named::about_staleness(alert),
             limits: collect::Limits::default(),
         }
     }
@@ -459,6 +466,8 @@ impl Scope {
             category: crate::router::Category::Application,
             database_hint: false,
             subject: None,
+            alert_words: Vec::new(),
+            staleness: false,
             limits: collect::Limits::default(),
         }
     }

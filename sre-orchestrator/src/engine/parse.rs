@@ -505,6 +505,9 @@ pub struct Edge {
     /// Client calls the callee never recorded: dropped, refused or denied
     /// before its code ran (0 when the table has no such column).
     pub unreached: f64,
+    /// For a database call: the server's address as the client's spans
+    /// name it (`agro-pg-rw.agro-data.svc`), when they do.
+    pub server: Option<String>,
 }
 
 /// Reads `service_dependencies` output.
@@ -526,6 +529,10 @@ pub fn edges(text: &str) -> Vec<Edge> {
                 calls: r.get("CALLS").and_then(|c| count(c)).unwrap_or(0.0),
                 errors: r.get("ERRORS").and_then(|c| count(c)).unwrap_or(0.0),
                 unreached: r.get("UNREACHED").and_then(|c| count(c)).unwrap_or(0.0),
+                server: r
+                    .get("SERVER")
+                    .filter(|s| !s.is_empty() && *s != "-")
+                    .cloned(),
             })
         })
         .collect()

@@ -320,7 +320,9 @@ fn reach_factor(scope: &Scope, reach: &Reach, g: &Suspect) -> f64 {
     {
         return 1.3;
     }
-    if is(&reach.peers) {
+    // Named as a peer by the errors, or by the alert's own words (the
+    // consumer of the queue that backs up, the producer of stale data).
+    if is(&reach.peers) || super::named::names(&scope.alert_words, c) {
         return 1.25;
     }
     if is(&reach.affected) || is(&reach.degraded) {

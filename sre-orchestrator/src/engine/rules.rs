@@ -369,6 +369,9 @@ fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
         "ProbeFailing" => ("probe_failing", 2.5),
         // A failed Job is a hard fact, not a hint.
         "JobFailed" => ("job_failed", 4.5),
+        // A scheduled job whose run hangs, or that has not succeeded for
+        // several periods: the work it produces stopped.
+        "CronJobStuck" | "CronJobNotSucceeding" => ("job_failed", 4.0),
         _ => return None,
     })
 }
@@ -735,6 +738,12 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     let mut stored =
         super::stores::attribute(&mut ctx.signals, &edges, pack, &world, &ctx.self_reports);
     stored.extend(super::stores::pools_behind_failed_stores(
+        &mut ctx.signals,
+        &edges,
+        pack,
+        &world,
+    ));
+    stored.extend(super::stores::shared_rejection(
         &mut ctx.signals,
         &edges,
         pack,

@@ -75,6 +75,84 @@ fn store_workload(system: &str, world: &World, pack: &EvidencePack) -> Option<St
     Some(behind.unwrap_or_else(|| svc.name.clone()))
 }
 
+/// The workload behind a database edge: the server its spans name, else
+/// the one workload running its system.
+fn edge_store(e: &Edge, world: &World, pack: &EvidencePack) -> Option<String> {
+    if let Some((svc, workloads)) = e.server.as_deref().and_then(|s| world.resolve(s)) {
+        if let Some(w) = workloads.first() {
+            return Some(w.clone());
+        }
+        if let Some(svc) = svc {
+            // No pod matches its selector (a `role=primary` label the
+            // operator sets): `agro-pg-rw` is still the read-write Service
+            // of the workload `agro-pg` beside it.
+            let named_after = world
+                .pods
+                .iter()
+                .filter(|p| p.namespace == svc.namespace)
+                .map(|p| p.owner.as_str())
+                .filter(|o| svc.name.starts_with(&format!("{o}-")))
+                .max_by_key(|o| o.len());
+            return Some(named_after.map_or_else(|| svc.name.clone(), str::to_string));
+        }
+    }
+    store_workload(&e.callee, world, pack)
+}
+
+/// What stays with each client when a shared rejection moves to the
+/// store, as a share of its weight.
+const LEFT_WITH_CLIENT: f64 = 0.3;
+
+/// Moves credential failures that several clients report against one data
+/// store to that store (see the module docs); returns (client, store) for
+/// each move.
+pub fn shared_rejection(
+    signals: &mut Vec<Signal>,
+    edges: &[Edge],
+    pack: &EvidencePack,
+    world: &World,
+) -> Vec<(String, String)> {
+    let refused: BTreeSet<String> = signals
+        .iter()
+        .filter(|s| s.kind == "credentials_expired" && s.weight > 0.0)
+        .map(|s| s.component.clone())
+        .collect();
+    // Each refused client's failing database calls, by store.
+    let mut clients_of: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for e in edges.iter().filter(|e| e.db && e.errors > 0.0) {
+        let Some(client) = refused.iter().find(|c| same_component(c, &e.caller)) else {
+            continue;
+        };
+        if let Some(store) = edge_store(e, world, pack) {
+            clients_of.entry(store).or_default().insert(client.clone());
+        }
+    }
+    let mut moved = Vec::new();
+    for (store, clients) in clients_of.into_iter().filter(|(_, c)| c.len() >= 2) {
+        let n = clients.len();
+        let mut left = Vec::new();
+        for s in signals.iter_mut().filter(|s| {
+            s.kind == "credentials_expired"
+                && clients.iter().any(|c| same_component(c, &s.component))
+        }) {
+            let mut stays = s.clone();
+            stays.weight *= LEFT_WITH_CLIENT;
+            left.push(stays);
+            let pair = (s.component.clone(), store.clone());
+            if !moved.contains(&pair) {
+                moved.push(pair);
+            }
+            s.detail = format!(
+                "{n} clients are refused by {store} with the same credentials error, so its credentials changed, not each client's: {}",
+                s.detail
+            );
+            s.component = store.clone();
+        }
+        signals.extend(left);
+    }
+    moved
+}
+
 /// A StatefulSet's claims are named `<template>-<statefulset>-<ordinal>`
 /// (`data-rabbitmq-0`): the StatefulSet is the known workload or Service
 /// that ends the name once the ordinal is off, when its pods were not read.
@@ -334,6 +412,94 @@ mod tests {
             detail: detail.into(),
             at: None,
         }
+    }
+
+    fn pg_world() -> World {
+        let mut world = World::default();
+        world.services.push(super::super::world::Service {
+            name: "agro-pg-rw".into(),
+            namespace: "agro-data".into(),
+            selector: [("role".to_string(), "primary".to_string())].into(),
+            ports: vec![("tcp".into(), 5432)],
+            ..Default::default()
+        });
+        world.pods.push(Pod {
+            name: "agro-pg-0".into(),
+            owner: "agro-pg".into(),
+            namespace: "agro-data".into(),
+            ..Default::default()
+        });
+        world
+    }
+
+    fn db_call(caller: &str, errors: f64) -> Edge {
+        Edge {
+            caller: caller.into(),
+            callee: "postgresql".into(),
+            db: true,
+            calls: 600.0,
+            errors,
+            server: Some("agro-pg-rw.agro-data.svc".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn clients_refused_by_one_store_point_at_the_store() {
+        let refused =
+            "FATAL: password authentication failed for user \"agro_app\" (SQLSTATE 28P01)";
+        let mut signals = vec![
+            signal("soil-ingest", "credentials_expired", refused),
+            signal("irrigation-planner", "credentials_expired", refused),
+        ];
+        let edges = [
+            db_call("soil-ingest", 583.0),
+            db_call("irrigation-planner", 522.0),
+        ];
+        let moved = shared_rejection(&mut signals, &edges, &EvidencePack::default(), &pg_world());
+        assert_eq!(moved.len(), 2, "{moved:?}");
+        // The Service's selector matches no pod: the workload it is named
+        // after is the store.
+        assert!(moved.iter().all(|(_, store)| store == "agro-pg"));
+        let on_store: Vec<&Signal> = signals
+            .iter()
+            .filter(|s| s.component == "agro-pg")
+            .collect();
+        assert_eq!(on_store.len(), 2);
+        assert!(
+            on_store[0]
+                .detail
+                .starts_with("2 clients are refused by agro-pg")
+        );
+        // Each client keeps a share, as a lead.
+        assert!(
+            signals
+                .iter()
+                .any(|s| s.component == "soil-ingest" && s.weight == 1.5)
+        );
+    }
+
+    #[test]
+    fn one_refused_client_or_calls_that_do_not_fail_stay_with_the_client() {
+        let refused = "FATAL: password authentication failed for user \"reports\"";
+        let mut one = vec![signal("reports", "credentials_expired", refused)];
+        let edges = [db_call("reports", 40.0), db_call("billing", 0.0)];
+        assert!(
+            shared_rejection(&mut one, &edges, &EvidencePack::default(), &pg_world()).is_empty()
+        );
+        // Two refused clients, but only one's calls to the store fail.
+        let mut two = vec![
+            signal("reports", "credentials_expired", refused),
+            signal(
+                "billing",
+                "credentials_expired",
+                "401 from the payment provider",
+            ),
+        ];
+        assert!(
+            shared_rejection(&mut two, &edges, &EvidencePack::default(), &pg_world()).is_empty()
+        );
+        assert!(two.iter().all(|s| s.component != "agro-pg"));
     }
 
     #[test]

@@ -1,0 +1,339 @@
+//! What the alert names in its own words.
+//!
+//! An alert about a queue, a topic, a feed or a dataset rarely carries the
+//! name of the workload behind it, but it says what it is about:
+//! `PayslipRenderQueueBacklog` with `queue="payslip.render"` is about
+//! `payslip-renderer`, the consumer that cannot keep up;
+//! `WeatherObservationsStale` is about `obs-ingest`, the job that stopped
+//! producing observations. An engineer reads the alert and goes to the
+//! workload it names; the engine does the same with the words:
+//!
+//! * [`alert_words`] takes the alert's name (split at case changes), its
+//!   summary and description, and the values of its labels that describe
+//!   the subject (not the scrape target: `instance`, `endpoint`,
+//!   `prometheus`, `job`…), minus words every alert uses (`high`, `error`,
+//!   `rate`) and the namespace's own name, which every workload shares.
+//! * [`names`] tells whether a workload's name shares a distinctive word
+//!   with them, whole or as a prefix of at least three letters (`obs` of
+//!   `observations`, `render` of `renderer`).
+//!
+//! A workload the alert names is related to it the way a peer named in an
+//! error is ([`super::rank`]'s reach), and a staleness alert sends the
+//! collector to the cluster's scheduled work ([`about_staleness`]).
+
+use crate::alert::Alert;
+
+/// Labels that describe where a series was scraped, not what it is about.
+const SCRAPE_LABELS: &[&str] = &[
+    "alertname",
+    "severity",
+    "prometheus",
+    "endpoint",
+    "instance",
+    "job",
+    "namespace",
+    "container",
+    "pod",
+    "service",
+    "uid",
+    "cluster",
+    "region",
+    "env",
+    "environment",
+    "team",
+    "receiver",
+    "le",
+    "quantile",
+];
+
+/// Words that say nothing about which workload: how alerts and workloads
+/// are commonly worded.
+const GENERIC: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "from",
+    "has",
+    "have",
+    "been",
+    "with",
+    "than",
+    "above",
+    "below",
+    "over",
+    "under",
+    "not",
+    "are",
+    "was",
+    "were",
+    "this",
+    "that",
+    "into",
+    "per",
+    "its",
+    "all",
+    "any",
+    "high",
+    "low",
+    "too",
+    "many",
+    "much",
+    "more",
+    "less",
+    "rate",
+    "ratio",
+    "error",
+    "errors",
+    "fail",
+    "failed",
+    "failing",
+    "failure",
+    "failures",
+    "alert",
+    "alerts",
+    "warning",
+    "critical",
+    "minutes",
+    "minute",
+    "seconds",
+    "hours",
+    "current",
+    "currently",
+    "percent",
+    "total",
+    "count",
+    "latency",
+    "slow",
+    "p99",
+    "p95",
+    "http",
+    "https",
+    "grpc",
+    "request",
+    "requests",
+    "response",
+    "responses",
+    "service",
+    "services",
+    "svc",
+    "api",
+    "app",
+    "apps",
+    "web",
+    "server",
+    "backend",
+    "frontend",
+    "worker",
+    "workers",
+    "job",
+    "jobs",
+    "cron",
+    "pod",
+    "pods",
+    "kube",
+    "k8s",
+    "deployment",
+    "container",
+    "node",
+    "nodes",
+    "cluster",
+    "prod",
+    "production",
+    "staging",
+    "main",
+    "core",
+    "default",
+    "down",
+    "up",
+    "unavailable",
+    "available",
+    "burn",
+    "budget",
+    "slo",
+    "sli",
+    "objective",
+    "messages",
+    "message",
+    "ready",
+    "queue",
+    "queues",
+    "backlog",
+    "lag",
+    "stale",
+    "data",
+    "age",
+    "old",
+    "last",
+    "time",
+    "run",
+    "runs",
+    "new",
+    "now",
+    "increase",
+    "increased",
+    "spike",
+    "spikes",
+    "degraded",
+    "health",
+    "healthy",
+    "status",
+    "check",
+    "checks",
+    "probe",
+    "gateway",
+    "proxy",
+    "ingress",
+    "nginx",
+    "5xx",
+    "4xx",
+    "timeout",
+    "timeouts",
+    "missing",
+    "none",
+    "exceeded",
+    "above",
+    "threshold",
+];
+
+/// Words of an alert's text that say which workload it is about (see the
+/// module docs), lower-case, each once.
+pub fn alert_words(alert: &Alert) -> Vec<String> {
+    let mut text = split_case(&alert.name);
+    text.push(' ');
+    text.push_str(&alert.summary);
+    if let Some(d) = &alert.description {
+        text.push(' ');
+        text.push_str(d);
+    }
+    for (k, v) in &alert.labels {
+        if !SCRAPE_LABELS.contains(&k.as_str()) {
+            text.push(' ');
+            text.push_str(v);
+        }
+    }
+    let namespace = alert.namespace.as_deref().map(words).unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    for w in words(&text) {
+        if distinctive(&w) && !namespace.contains(&w) && !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Whether the alert's words ([`alert_words`]) name `workload`.
+pub fn names(alert_words: &[String], workload: &str) -> bool {
+    let own = words(workload);
+    own.iter().filter(|w| distinctive(w)).any(|w| {
+        alert_words.iter().any(|a| {
+            a == w
+                || (w.len() >= 3 && a.starts_with(w.as_str()))
+                || (a.len() >= 3 && w.starts_with(a.as_str()))
+        })
+    })
+}
+
+/// Whether the alert says something is stale or overdue: data that stopped
+/// arriving, a run that did not happen.
+pub fn about_staleness(alert: &Alert) -> bool {
+    let mut text = split_case(&alert.name).to_lowercase();
+    text.push(' ');
+    text.push_str(&alert.summary.to_lowercase());
+    [
+        "stale",
+        "freshness",
+        "outdated",
+        "not updated",
+        "no new data",
+        "last success",
+        "overdue",
+        "not run",
+        "missed",
+    ]
+    .iter()
+    .any(|cue| text.contains(cue))
+}
+
+/// `PayslipRenderQueueBacklog` → `Payslip Render Queue Backlog`.
+fn split_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 8);
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_uppercase() && prev_lower {
+            out.push(' ');
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        out.push(c);
+    }
+    out
+}
+
+/// Lower-case alphanumeric words of `text`.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn distinctive(w: &str) -> bool {
+    w.len() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) && !GENERIC.contains(&w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(name: &str, summary: &str, labels: &[(&str, &str)]) -> Alert {
+        let mut a = crate::alert::parse_command("investigate service=x").expect("alert");
+        a.name = name.into();
+        a.summary = summary.into();
+        a.namespace = Some("payroll".into());
+        a.labels = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        a
+    }
+
+    #[test]
+    fn a_queue_alert_names_its_consumer_not_its_neighbours() {
+        let a = alert(
+            "PayslipRenderQueueBacklog",
+            "payslip.render has 51k messages ready",
+            &[
+                ("queue", "payslip.render"),
+                ("pod", "payroll-rabbitmq-0"),
+                ("vhost", "payroll"),
+            ],
+        );
+        let words = alert_words(&a);
+        assert!(names(&words, "payslip-renderer"), "{words:?}");
+        for other in [
+            "benefits-sync",
+            "payroll-api",
+            "timesheet-api",
+            "payroll-rabbitmq",
+        ] {
+            assert!(!names(&words, other), "{other}: {words:?}");
+        }
+    }
+
+    #[test]
+    fn abbreviations_are_prefixes_and_generic_words_name_nothing() {
+        let a = alert(
+            "WeatherObservationsStale",
+            "observations are 84 minutes old",
+            &[],
+        );
+        let words = alert_words(&a);
+        assert!(names(&words, "obs-ingest"), "{words:?}");
+        assert!(!names(&words, "grib-archive"));
+        assert!(about_staleness(&a));
+        let generic = alert("HighErrorRate", "5xx rate above 5% on the api", &[]);
+        let words = alert_words(&generic);
+        assert!(words.is_empty(), "{words:?}");
+        assert!(!names(&words, "checkout-api"));
+        assert!(!about_staleness(&generic));
+    }
+}
