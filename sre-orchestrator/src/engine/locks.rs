@@ -41,6 +41,20 @@ fn relation_in(text: &str) -> Option<String> {
     (!name.bytes().all(|b| b.is_ascii_digit())).then_some(name)
 }
 
+/// Whether a client's error says its statement was cancelled for running
+/// too long (PostgreSQL's `statement_timeout`, MySQL's `max_execution_time`).
+fn statement_timeout(text: &str) -> bool {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)canceling statement due to statement timeout|maximum statement execution time exceeded",
+        )
+        .ok()
+    })
+    .as_ref()
+    .is_some_and(|re| re.is_match(text))
+}
+
 /// A statement that takes a table-level lock, and the table.
 fn locking_statement(line: &str) -> Option<String> {
     // JSON log lines escape the quotes the tools print around names.
@@ -108,7 +122,7 @@ pub fn attribute(
     world: &World,
     since: jiff::Timestamp,
 ) -> Option<String> {
-    let victims: Vec<usize> = signals
+    let mut victims: Vec<usize> = signals
         .iter()
         .enumerate()
         .filter(|(_, s)| s.kind == "lock_contention")
@@ -116,6 +130,17 @@ pub fn attribute(
         .collect();
     if victims.is_empty() {
         return None;
+    }
+    // While statements queue for a lock, the clients' statement timeouts
+    // are those waits seen from the other end: `canceling statement due to
+    // statement timeout` says the statement waited, the lock says on what.
+    for (i, s) in signals.iter_mut().enumerate() {
+        if matches!(s.kind, "new_error" | "error_surge" | "latency_regression")
+            && statement_timeout(&s.detail)
+        {
+            s.kind = "lock_contention";
+            victims.push(i);
+        }
     }
     let relation = victims
         .iter()
@@ -278,5 +303,81 @@ mod tests {
         );
         assert!(same_table("public.orders", "orders"));
         assert!(!same_table("orders", "order_items"));
+    }
+
+    fn signal(component: &str, kind: &'static str, detail: &str, at: &str) -> Signal {
+        Signal {
+            component: component.into(),
+            kind,
+            weight: 4.0,
+            source: "test".into(),
+            detail: detail.into(),
+            at: at.parse().ok(),
+        }
+    }
+
+    #[test]
+    fn statement_timeouts_during_lock_waits_are_victims_of_the_holder() {
+        let mut world = World::default();
+        world.pods.push(super::super::world::Pod {
+            name: "review-api-migrate-5fm26".into(),
+            owner: "review-api-migrate".into(),
+            created: "2026-03-03T15:02:03Z".parse().ok(),
+            ..Default::default()
+        });
+        let pack = EvidencePack {
+            outputs: vec![super::super::collect::Output {
+                tool: "k8s.logs".into(),
+                name: "logs".into(),
+                args: serde_json::json!({"pod": "review-api-migrate-5fm26"}),
+                outcome: crate::registry::ToolOutcome {
+                    text: "== 20260302094500 AddPrivilegeBasisToDocuments: migrating ====".into(),
+                    is_error: false,
+                    elapsed_ms: 1,
+                },
+            }],
+            ..Default::default()
+        };
+        let mut signals = vec![
+            signal(
+                "review-pg",
+                "lock_contention",
+                "LOG: process 4242 still waiting for AccessShareLock on relation 16412 of database 16384",
+                "2026-03-03T15:02:12Z",
+            ),
+            signal(
+                "review-api",
+                "new_error",
+                "PG::QueryCanceled: ERROR:  canceling statement due to statement timeout",
+                "2026-03-03T15:02:21Z",
+            ),
+            signal(
+                "search-svc",
+                "latency_regression",
+                "p99 up 3x",
+                "2026-03-03T15:02:30Z",
+            ),
+        ];
+        let since = "2026-03-03T14:30:00Z".parse().unwrap();
+        assert_eq!(
+            attribute(&mut signals, &pack, &world, since).as_deref(),
+            Some("review-api-migrate")
+        );
+        let on_holder = signals
+            .iter()
+            .filter(|s| s.component == "review-api-migrate")
+            .count();
+        // The server's wait, the client's timeout, and the holder's own line.
+        assert_eq!(on_holder, 3, "{signals:#?}");
+        // Slowness that does not say it waited stays where it is.
+        assert!(
+            signals
+                .iter()
+                .any(|s| s.component == "search-svc" && s.kind == "latency_regression")
+        );
+        assert!(statement_timeout(
+            "ERROR 3024 (HY000): Query execution was interrupted, maximum statement execution time exceeded"
+        ));
+        assert!(!statement_timeout("context deadline exceeded"));
     }
 }
