@@ -332,6 +332,62 @@ pub fn expired_certificates(world: &World, now: jiff::Timestamp) -> Vec<Signal> 
         .collect()
 }
 
+/// The one Certificate that expired during the incident, when the
+/// workloads reporting expired-certificate errors could not be tied to
+/// any presenter (no Certificate belongs to a workload read, as when a
+/// gateway that presents it relays the error in a 502 to a caller that
+/// names neither): the errors began as it expired, so they are its. Their
+/// signals move to it, a weak copy staying with each reporter; returns
+/// (reporter, certificate) for each move.
+pub fn certificate_in_incident(
+    signals: &mut Vec<Signal>,
+    world: &World,
+    horizon: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Vec<(String, String)> {
+    let is_workload = |c: &str| world.component_names().any(|k| k == c);
+    // Already tied to a presenter (see `certificates`): nothing to add.
+    if signals
+        .iter()
+        .any(|s| s.kind == "certificate_expired" && s.detail.contains("whose certificate failed"))
+    {
+        return Vec::new();
+    }
+    let recent: Vec<&str> = world
+        .certificates
+        .iter()
+        .filter(|c| c.not_after.is_some_and(|t| t >= horizon && t <= now))
+        .map(|c| c.name.as_str())
+        .collect();
+    let [certificate] = recent.as_slice() else {
+        return Vec::new();
+    };
+    let certificate = certificate.to_string();
+    let mut moved = Vec::new();
+    let mut left = Vec::new();
+    for s in signals.iter_mut().filter(|s| {
+        s.kind == "certificate_expired"
+            && s.weight > 0.0
+            && is_workload(&s.component)
+            && s.component != certificate
+    }) {
+        let mut stays = s.clone();
+        stays.weight *= LEFT_BEHIND;
+        left.push(stays);
+        let pair = (s.component.clone(), certificate.clone());
+        if !moved.contains(&pair) {
+            moved.push(pair);
+        }
+        s.detail = format!(
+            "Certificate {certificate} expired during the incident, and {} reports an expired certificate: {}",
+            s.component, s.detail
+        );
+        s.component = certificate.clone();
+    }
+    signals.extend(left);
+    moved
+}
+
 /// What a cert-manager Certificate serves: the Service its DNS names
 /// resolve to, else the workload or Service it is named after
 /// (`session-allocator-tls`), when the cluster has one.
@@ -675,5 +731,61 @@ mod tests {
         };
         assert_eq!(on("grading-allow"), 2, "{signals:#?}");
         assert_eq!(on("grading-old"), 0);
+    }
+
+    #[test]
+    fn the_one_certificate_that_expired_in_the_incident_takes_unplaced_expiry_errors() {
+        let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        let mut world = World::default();
+        world.pods.push(Pod {
+            name: "replenishment-api-4k6t2d2zjv-8fs7k".into(),
+            owner: "replenishment-api".into(),
+            ..Default::default()
+        });
+        let cert = |name: &str, expired: &str| crate::engine::world::Certificate {
+            name: name.into(),
+            namespace: "integration".into(),
+            not_after: Some(t(expired)),
+            ..Default::default()
+        };
+        world
+            .certificates
+            .push(cert("edi-client-mtls", "2026-07-21T06:00:00Z"));
+        // Long expired, unused: not this incident's.
+        world
+            .certificates
+            .push(cert("legacy-sftp", "2026-03-01T00:00:00Z"));
+        let reported = || Signal {
+            component: "replenishment-api".into(),
+            kind: "certificate_expired",
+            weight: 5.5,
+            source: "k8s.logs".into(),
+            detail: "502 Bad Gateway: remote error: tls: expired certificate".into(),
+            at: None,
+        };
+        let horizon = t("2026-07-21T05:10:00Z");
+        let now = t("2026-07-21T06:20:00Z");
+        let mut signals = vec![reported()];
+        let moved = certificate_in_incident(&mut signals, &world, horizon, now);
+        assert_eq!(
+            moved,
+            vec![(
+                "replenishment-api".to_string(),
+                "edi-client-mtls".to_string()
+            )]
+        );
+        assert_eq!(signals[0].component, "edi-client-mtls");
+        assert!(
+            signals
+                .iter()
+                .any(|s| s.component == "replenishment-api" && s.weight < 2.0)
+        );
+        // Two certificates expired in the incident: which one is unknown.
+        world
+            .certificates
+            .push(cert("wms-ingress-tls", "2026-07-21T05:30:00Z"));
+        let mut signals = vec![reported()];
+        assert!(certificate_in_incident(&mut signals, &world, horizon, now).is_empty());
+        assert_eq!(signals[0].component, "replenishment-api");
     }
 }

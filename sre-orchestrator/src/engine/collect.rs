@@ -585,6 +585,15 @@ pub async fn collect(
                         json!({ "kind": kind, "namespace": namespace, "output": "json", "compact": true, "limit": PAGE }),
                     ));
                 }
+                // Few and small: the whole cluster's too, since the
+                // component presenting the certificate (a gateway that
+                // relays the error in a 502) may live where nothing else
+                // points. Where the cluster-wide list is not allowed, the
+                // namespaces' lists above still answer.
+                round3.push((
+                    tool.clone(),
+                    json!({ "kind": kind, "output": "json", "compact": true, "limit": PAGE }),
+                ));
             }
         }
     }

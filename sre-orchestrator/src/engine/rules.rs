@@ -766,6 +766,12 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         ctx.signals.push(s);
     }
     let mut moves = super::across::attribute(&mut ctx.signals, &world);
+    moves.extend(super::across::certificate_in_incident(
+        &mut ctx.signals,
+        &world,
+        scope.horizon(),
+        scope.now,
+    ));
     moves.extend(super::dns::attribute(&mut ctx.signals, &world));
     for (victim, cause) in moves {
         for culprit in ctx.blames.values_mut() {

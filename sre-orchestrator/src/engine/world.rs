@@ -254,6 +254,12 @@ pub struct World {
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+/// Keeps the first of the items with the same key, in order.
+fn dedup_by<T, K: Ord>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let mut seen = std::collections::BTreeSet::new();
+    items.retain(|x| seen.insert(key(x)));
+}
+
 fn json_docs(text: &str) -> impl Iterator<Item = Value> + '_ {
     text.lines()
         .filter(|l| l.starts_with('{'))
@@ -463,6 +469,24 @@ impl World {
                 }
             }
         }
+        // The same object read twice (a namespace's list and a cluster-wide
+        // one, a selector's few pods and the namespace's) counts once.
+        dedup_by(&mut w.pods, |p| (p.namespace.clone(), p.name.clone()));
+        dedup_by(&mut w.services, |s| (s.namespace.clone(), s.name.clone()));
+        dedup_by(&mut w.policies, |p| (p.namespace.clone(), p.name.clone()));
+        dedup_by(&mut w.certificates, |c| {
+            (c.namespace.clone(), c.name.clone())
+        });
+        dedup_by(&mut w.authz, |p| (p.namespace.clone(), p.name.clone()));
+        dedup_by(&mut w.events, |e| {
+            (
+                e.namespace.clone(),
+                e.object.clone(),
+                e.reason.clone(),
+                e.first,
+                e.message.clone(),
+            )
+        });
         w
     }
 
