@@ -417,7 +417,15 @@ fn answer_later(
     let app2 = Arc::clone(app);
     app2.tasks.clone().spawn(async move {
         let text = match &app2.sources.llm {
-            Some(llm) => answer::with_llm(llm, &incident, &question).await,
+            Some(llm) => {
+                answer::with_llm(
+                    llm.as_ref(),
+                    app2.sources.tools.as_ref(),
+                    &incident,
+                    &question,
+                )
+                .await
+            }
             None => answer::deterministic(&incident, &question),
         };
         reply_later(&app2, channel, Some(thread_ts), text);
