@@ -53,7 +53,7 @@ fn done(r: Result<String>) -> CallToolResult {
 
 const INSTRUCTIONS: &str = "Kubernetes for incident investigation. Start with `workload_health` on the affected \
 namespace: it lists deterministic findings (CrashLoopBackOff, OOMKilled, image pull errors, unschedulable pods, \
-stuck rollouts, failed Jobs, pending PVCs, NotReady nodes, HPAs at max, Services without endpoints) with evidence \
+stuck rollouts, failed Jobs, CronJobs stuck or not succeeding, pending PVCs, NotReady nodes, HPAs at max, Services without endpoints) with evidence \
 and start times. Then `describe` the objects it names, read `logs` (use `previous=true` for crashed containers, \
 `grep` to filter, `mode=patterns` to summarise), `events`, and `rollout_history` to see what changed. `list` \
 summarises healthy pods per owner and lists unhealthy ones individually (the same pods `workload_health` names). \
@@ -170,7 +170,7 @@ impl KubeServer {
     }
 
     #[tool(
-        description = "Deterministic health findings over a namespace, or cluster-wide (every allowed namespace, plus nodes) when namespace is absent; only problems are listed, min_severity narrows them: CrashLoopBackOff, OOMKilled, ImagePullBackOff, unschedulable/pending pods with the scheduler's reason, failing probes, high restarts, unavailable replicas and stuck rollouts, failed Jobs, pending PVCs, NotReady nodes and node pressure, HPAs at max, Services with no ready endpoints. Each finding has severity, object, reason, evidence and start time. The best first call in an investigation.",
+        description = "Deterministic health findings over a namespace, or cluster-wide (every allowed namespace, plus nodes) when namespace is absent; only problems are listed, min_severity narrows them: CrashLoopBackOff, OOMKilled, ImagePullBackOff, unschedulable/pending pods with the scheduler's reason, failing probes, high restarts, unavailable replicas and stuck rollouts, failed Jobs, CronJobs whose run hangs past two periods or that have not succeeded for three, pending PVCs, NotReady nodes and node pressure, HPAs at max, Services with no ready endpoints. Each finding has severity, object, reason, evidence and start time. The best first call in an investigation.",
         annotations(read_only_hint = true)
     )]
     async fn workload_health(
