@@ -270,21 +270,18 @@ pub fn new_mesh_policies(signals: &mut Vec<Signal>, world: &World, horizon: jiff
         }
     }
     for (policy, callee, created) in found {
-        let mut left = Vec::new();
-        for s in signals
-            .iter_mut()
-            .filter(|s| s.kind == "authorization_denied" && same_component(&s.component, &callee))
-        {
-            let mut stays = s.clone();
-            stays.weight *= LEFT_BEHIND;
-            left.push(stays);
-            s.detail = format!(
-                "{callee} is guarded by AuthorizationPolicy {policy}: {}",
-                s.detail
-            );
-            s.component = policy.clone();
-        }
-        signals.extend(left);
+        super::moves::move_signals(
+            signals,
+            &policy,
+            LEFT_BEHIND,
+            |_, s| s.kind == "authorization_denied" && same_component(&s.component, &callee),
+            |s| {
+                format!(
+                    "{callee} is guarded by AuthorizationPolicy {policy}: {}",
+                    s.detail
+                )
+            },
+        );
         signals.push(Signal {
             component: policy.clone(),
             kind: "authorization_denied",
@@ -363,29 +360,18 @@ pub fn certificate_in_incident(
         return Vec::new();
     };
     let certificate = certificate.to_string();
-    let mut moved = Vec::new();
-    let mut left = Vec::new();
-    for s in signals.iter_mut().filter(|s| {
-        s.kind == "certificate_expired"
-            && s.weight > 0.0
-            && is_workload(&s.component)
-            && s.component != certificate
-    }) {
-        let mut stays = s.clone();
-        stays.weight *= LEFT_BEHIND;
-        left.push(stays);
-        let pair = (s.component.clone(), certificate.clone());
-        if !moved.contains(&pair) {
-            moved.push(pair);
-        }
-        s.detail = format!(
-            "Certificate {certificate} expired during the incident, and {} reports an expired certificate: {}",
-            s.component, s.detail
-        );
-        s.component = certificate.clone();
-    }
-    signals.extend(left);
-    moved
+    super::moves::move_signals(
+        signals,
+        &certificate,
+        LEFT_BEHIND,
+        |_, s| s.kind == "certificate_expired" && s.weight > 0.0 && is_workload(&s.component),
+        |s| {
+            format!(
+                "Certificate {certificate} expired during the incident, and {} reports an expired certificate: {}",
+                s.component, s.detail
+            )
+        },
+    )
 }
 
 /// What a cert-manager Certificate serves: the Service its DNS names
@@ -471,22 +457,22 @@ fn certificates(signals: &mut Vec<Signal>, world: &World) {
     let [owner] = owners.as_slice() else {
         return;
     };
-    let mut left: Vec<Signal> = Vec::new();
-    for s in signals.iter_mut().filter(|s| {
-        s.kind == "certificate_expired"
-            && !same_component(&s.component, owner)
-            && is_workload(&s.component)
-    }) {
-        let mut stays = s.clone();
-        stays.weight *= LEFT_BEHIND;
-        left.push(stays);
-        s.detail = format!(
-            "{} calls {owner}, whose certificate failed: {}",
-            s.component, s.detail
-        );
-        s.component = owner.clone();
-    }
-    signals.extend(left);
+    super::moves::move_signals(
+        signals,
+        owner,
+        LEFT_BEHIND,
+        |_, s| {
+            s.kind == "certificate_expired"
+                && !same_component(&s.component, owner)
+                && is_workload(&s.component)
+        },
+        |s| {
+            format!(
+                "{} calls {owner}, whose certificate failed: {}",
+                s.component, s.detail
+            )
+        },
+    );
 }
 
 #[cfg(test)]

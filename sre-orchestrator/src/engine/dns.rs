@@ -168,35 +168,26 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
     if names.len() < 2 && !troubled && !changed {
         return Vec::new();
     }
-    let mut moved = Vec::new();
-    let mut left = Vec::new();
-    for (i, _) in failing {
-        let s = &mut signals[i];
-        if same_component(&s.component, &dns) {
-            continue;
-        }
-        let mut stays = s.clone();
-        stays.weight *= LEFT_BEHIND;
-        left.push(stays);
-        let pair = (s.component.clone(), dns.clone());
-        if !moved.contains(&pair) {
-            moved.push(pair);
-        }
-        s.detail = if changed {
-            format!(
-                "the resolver {dns} was rolled out just before lookups began to fail, not the name {}: {}",
-                s.component, s.detail
-            )
-        } else {
-            format!(
-                "the resolver fails, not the name {}: {}",
-                s.component, s.detail
-            )
-        };
-        s.component = dns.clone();
-    }
-    signals.extend(left);
-    moved
+    let failing: Vec<usize> = failing.into_iter().map(|(i, _)| i).collect();
+    super::moves::move_signals(
+        signals,
+        &dns,
+        LEFT_BEHIND,
+        |i, s| failing.contains(&i) && !same_component(&s.component, &dns),
+        |s| {
+            if changed {
+                format!(
+                    "the resolver {dns} was rolled out just before lookups began to fail, not the name {}: {}",
+                    s.component, s.detail
+                )
+            } else {
+                format!(
+                    "the resolver fails, not the name {}: {}",
+                    s.component, s.detail
+                )
+            }
+        },
+    )
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub mod leads;
 pub mod locks;
 pub mod mesh;
 pub mod metrics;
+mod moves;
 pub mod named;
 pub mod parse;
 pub mod peers;

@@ -130,25 +130,21 @@ pub fn shared_rejection(
     let mut moved = Vec::new();
     for (store, clients) in clients_of.into_iter().filter(|(_, c)| c.len() >= 2) {
         let n = clients.len();
-        let mut left = Vec::new();
-        for s in signals.iter_mut().filter(|s| {
-            s.kind == "credentials_expired"
-                && clients.iter().any(|c| same_component(c, &s.component))
-        }) {
-            let mut stays = s.clone();
-            stays.weight *= LEFT_WITH_CLIENT;
-            left.push(stays);
-            let pair = (s.component.clone(), store.clone());
-            if !moved.contains(&pair) {
-                moved.push(pair);
-            }
-            s.detail = format!(
-                "{n} clients are refused by {store} with the same credentials error, so its credentials changed, not each client's: {}",
-                s.detail
-            );
-            s.component = store.clone();
-        }
-        signals.extend(left);
+        moved.extend(super::moves::move_signals(
+            signals,
+            &store,
+            LEFT_WITH_CLIENT,
+            |_, s| {
+                s.kind == "credentials_expired"
+                    && clients.iter().any(|c| same_component(c, &s.component))
+            },
+            |s| {
+                format!(
+                    "{n} clients are refused by {store} with the same credentials error, so its credentials changed, not each client's: {}",
+                    s.detail
+                )
+            },
+        ));
     }
     moved
 }
