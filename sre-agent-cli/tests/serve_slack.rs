@@ -262,6 +262,17 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     })
     .await;
 
+    // The memory: incident #1 had the same root cause, so the on-demand
+    // RCA says it was seen before (evidence from the store, LLM or not).
+    let again = support::wait_done(&store, on_demand[0].id, WAIT).await;
+    let evidence = &again.rca.as_ref().unwrap().evidence;
+    assert!(
+        evidence.iter().any(|e| e.source == "memory"
+            && e.detail
+                .starts_with(&format!("seen before: #{incident_id} "))),
+        "{evidence:#?}"
+    );
+
     // 6. An alert posted in Slack, delivered twice (Slack's retry): one
     //    incident, answered in the alert's thread.
     let mut event: Value = serde_json::from_str(

@@ -382,93 +382,6 @@ async fn record_placeholder(
     }
 }
 
-/// Words worth searching for, joined with `or` (the store's search syntax
-/// wants every word otherwise).
-fn search_words(text: &str) -> String {
-    let mut words: Vec<String> = Vec::new();
-    for w in text.split(|c: char| !c.is_alphanumeric()) {
-        let w = w.to_lowercase();
-        if w.len() > 2
-            && !words.contains(&w)
-            && !matches!(
-                w.as_str(),
-                "and" | "the" | "for" | "than" | "above" | "below"
-            )
-        {
-            words.push(w);
-        }
-        if words.len() >= 8 {
-            break;
-        }
-    }
-    words.join(" or ")
-}
-
-/// Memory: similar past incidents (with people's verdicts) and matching
-/// runbook sections, as text for the specialist.
-pub async fn memory_context(app: &App, incident: &Incident) -> Option<String> {
-    let mut out = String::new();
-    match app.store.similar_incidents(&incident.alert, 6).await {
-        Ok(past) => {
-            let past: Vec<_> = past
-                .into_iter()
-                .filter(|p| p.incident_id != incident.id)
-                .take(5)
-                .collect();
-            if !past.is_empty() {
-                out.push_str("Similar past incidents (most similar first):\n");
-                for p in past {
-                    let verdict = match p.verdict {
-                        Some(sre_orchestrator::store::Verdict::Confirmed) => {
-                            " [root cause CONFIRMED by a person]"
-                        }
-                        Some(sre_orchestrator::store::Verdict::Wrong) => {
-                            " [root cause previously judged WRONG]"
-                        }
-                        None => "",
-                    };
-                    out.push_str(&format!(
-                        "- #{} {} ({}{}): {} Root cause then: {} ({}): {}{verdict}\n",
-                        p.incident_id,
-                        p.created_at.strftime("%Y-%m-%d"),
-                        p.alert_name,
-                        p.service.map(|s| format!(", {s}")).unwrap_or_default(),
-                        p.summary,
-                        p.root_cause.component,
-                        p.root_cause.kind,
-                        p.root_cause.description,
-                    ));
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "similar incidents unavailable"),
-    }
-    if app.runbooks.is_some() {
-        let query = search_words(&format!(
-            "{} {} {}",
-            incident.alert.name,
-            incident.alert.service.as_deref().unwrap_or(""),
-            incident.alert.summary
-        ));
-        if !query.is_empty() {
-            match app.store.search_runbooks(&query, 3).await {
-                Ok(hits) if !hits.is_empty() => {
-                    out.push_str("Runbook sections that may apply:\n");
-                    for h in hits {
-                        out.push_str(&format!(
-                            "- {} § {} ({}): {}\n",
-                            h.title, h.heading, h.path, h.snippet
-                        ));
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "runbook search failed"),
-            }
-        }
-    }
-    (!out.is_empty()).then_some(out)
-}
-
 /// Runs the investigation itself.
 async fn investigate_incident(
     app: &App,
@@ -557,7 +470,14 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
     };
 
     let message = placeholder(app, &job).await;
-    let context = memory_context(app, &job.incident).await;
+    let past = crate::memory::similar(&app.store, &job.incident.alert, Some(job.incident.id)).await;
+    let context = crate::memory::context(
+        &app.store,
+        &job.incident.alert,
+        &past,
+        app.runbooks.is_some(),
+    )
+    .await;
     let ended = tokio::select! {
         r = investigate_incident(app, &job.incident, context) => Ended::Finished(Box::new(r)),
         _ = lost.cancelled() => Ended::LeaseLost,
@@ -579,7 +499,8 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
             app.metrics.investigation("released", started.elapsed());
         }
         Ended::Finished(result) => {
-            let (outcome, transcript) = *result;
+            let (mut outcome, transcript) = *result;
+            crate::memory::seen_before(&mut outcome.rca, &past);
             // Slack first: the update edits the one message, so doing it
             // again on a retry is harmless, while a completed job whose
             // message still says "investigating…" would stay that way.
