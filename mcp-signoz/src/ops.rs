@@ -292,11 +292,7 @@ fn order(text: Option<&str>, spans: bool) -> Result<Order, OpError> {
 }
 
 fn duration_arg(text: &str, what: &str) -> Result<Nanos, OpError> {
-    time::parse_duration(text).ok_or_else(|| {
-        OpError::Invalid(format!(
-            "{what} `{text}`: use a duration such as 30s, 5m, 1h"
-        ))
-    })
+    time::parse_duration(text).map_err(|e| OpError::Invalid(format!("{what}: {e}")))
 }
 
 /// A step giving about `n` buckets, rounded to a friendly size.
@@ -719,7 +715,8 @@ impl<S: Store> Signoz<S> {
             .window(a.from.as_deref(), a.to.as_deref(), 15 * MINUTE)
             .await?;
         let base_len = match a.baseline.as_deref() {
-            Some("0") | Some("none") => 0,
+            // `0` is a duration like any other; `none` says the same in words.
+            Some("none") => 0,
             Some(b) => duration_arg(b, "baseline")?,
             None => 60 * MINUTE,
         };

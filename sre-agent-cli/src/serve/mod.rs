@@ -64,8 +64,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 2)]
     pub concurrency: usize,
     /// The same alert (fingerprint) within this window is one incident:
-    /// `90s`, `10m`, `2h`; `0s` never deduplicates.
-    #[arg(long, default_value = "10m", value_parser = parse_span)]
+    /// a duration such as `90s`, `10m`, `2h`; `0` never deduplicates.
+    #[arg(long, default_value = "10m", value_parser = mcp_kit::duration::parse)]
     pub dedup_window: Duration,
     /// A job's lease, seconds: renewed while investigating; a replica that
     /// dies loses its jobs to another replica after this long.
@@ -165,17 +165,6 @@ pub struct ServeArgs {
     /// How often idle workers look for jobs, milliseconds.
     #[arg(long, default_value_t = 500, hide = true)]
     pub poll_ms: u64,
-}
-
-/// Parses `90s`, `10m`, `2h`, `1d` (or bare seconds).
-fn parse_span(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    sre_orchestrator::alert::parse_duration(t)
-        .map(Duration::from_secs)
-        .map_err(|e| e.to_string())
 }
 
 /// What investigations run on, prepared by the binary (the same sources as
