@@ -208,9 +208,9 @@ struct InvestigateArgs {
 struct ServeCmd {
     #[command(flatten)]
     serve: sre_agent_cli::serve::ServeArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Data sources")]
     sources: SourceArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "LLM")]
     llm: LlmArgs,
 }
 
