@@ -25,6 +25,9 @@
 //!   without a `null` type, which hosts flag as not portable.
 //! * **Untrusted-data framing** ([`untrusted`]): text from observed systems is
 //!   wrapped so a model can tell data from instructions.
+//! * **Durations** ([`duration`]): one grammar (`30s`, `15m`, `1h30m`,
+//!   `PT1H30M`; a bare number is seconds) for every flag, tool argument, Slack
+//!   command and portal filter of the workspace that takes a duration.
 //!
 //! A server is a plain rmcp tool server (`#[tool_router]`, `Parameters<T>`,
 //! read-only/destructive annotations) that also implements
@@ -37,6 +40,7 @@
 
 pub mod budget;
 pub mod config;
+pub mod duration;
 pub mod redact;
 pub mod schema;
 pub mod serve;

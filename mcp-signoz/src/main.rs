@@ -68,10 +68,11 @@ struct Cli {
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    mcp_signoz::time::parse_duration(s)
-        .filter(|n| *n > 0)
-        .map(|n| Duration::from_nanos(n as u64))
-        .ok_or_else(|| format!("`{s}` is not a duration such as 30s or 2m"))
+    match mcp_kit::duration::parse(s) {
+        Ok(d) if d.is_zero() => Err(format!("`{s}`: a timeout must be longer than zero")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[tokio::main]

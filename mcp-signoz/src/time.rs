@@ -11,42 +11,13 @@ use crate::model::{Nanos, SECOND, TimeRange};
 )]
 pub struct TimeError(pub String);
 
-/// Parses a duration such as `90s`, `15m`, `1h30m`, `2d`, `250ms`.
-pub fn parse_duration(text: &str) -> Option<Nanos> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let mut total: Nanos = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let scale: f64 = match unit {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" | "sec" => 1e9,
-            "m" | "min" => 60e9,
-            "h" => 3600e9,
-            "d" => 86_400e9,
-            "w" => 7.0 * 86_400e9,
-            _ => return None,
-        };
-        total = total.checked_add((number * scale) as Nanos)?;
-    }
-    Some(total)
+/// Parses a duration in the workspace's grammar ([`mcp_kit::duration`]:
+/// `90s`, `15m`, `1h30m`, `2d`, `250ms`, `PT1H`; a bare number is seconds)
+/// into nanoseconds.
+pub fn parse_duration(text: &str) -> Result<Nanos, mcp_kit::duration::DurationError> {
+    let d = mcp_kit::duration::parse(text)?;
+    // The grammar caps a duration at i64::MAX nanoseconds, so this holds.
+    Ok(Nanos::try_from(d.as_nanos()).unwrap_or(Nanos::MAX))
 }
 
 /// Parses a point in time; relative forms count back from `now`.
@@ -57,10 +28,13 @@ pub fn parse_time(text: &str, now: Nanos) -> Result<Nanos, TimeError> {
         return Ok(now);
     }
     if let Some(rel) = t.strip_prefix("now-").or_else(|| t.strip_prefix('-')) {
-        return parse_duration(rel).map(|d| now - d).ok_or_else(err);
+        return parse_duration(rel).map(|d| now - d).map_err(|_| err());
     }
-    if let Some(d) = parse_duration(t).filter(|_| t.ends_with(|c: char| c.is_alphabetic())) {
-        // A bare duration means "that long ago".
+    // A duration alone means "that long ago"; but a bare number alone is an
+    // epoch time (below), so only a duration that ends in a unit counts here.
+    if t.ends_with(|c: char| c.is_alphabetic())
+        && let Ok(d) = parse_duration(t)
+    {
         return Ok(now - d);
     }
     if let Ok(n) = t.parse::<i64>() {
@@ -198,12 +172,13 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("15m"), Some(15 * 60 * SECOND));
-        assert_eq!(parse_duration("1h30m"), Some(5400 * SECOND));
-        assert_eq!(parse_duration("250ms"), Some(250_000_000));
-        assert_eq!(parse_duration("1.5s"), Some(1_500_000_000));
-        assert_eq!(parse_duration("5x"), None);
-        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("15m"), Ok(15 * 60 * SECOND));
+        assert_eq!(parse_duration("1h30m"), Ok(5400 * SECOND));
+        assert_eq!(parse_duration("250ms"), Ok(250_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration("90"), Ok(90 * SECOND), "bare seconds");
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
     }
 
     #[test]
@@ -212,6 +187,9 @@ mod tests {
         assert_eq!(parse_time("now-1h", NOW), Ok(NOW - 3600 * SECOND));
         assert_eq!(parse_time("-15m", NOW), Ok(NOW - 900 * SECOND));
         assert_eq!(parse_time("2h", NOW), Ok(NOW - 7200 * SECOND));
+        assert_eq!(parse_time("1h 30m", NOW), Ok(NOW - 5400 * SECOND));
+        assert_eq!(parse_time("now-PT1H", NOW), Ok(NOW - 3600 * SECOND));
+        assert_eq!(parse_time("now-90", NOW), Ok(NOW - 90 * SECOND));
         assert_eq!(parse_time("2024-06-01T14:00:00Z", 0), Ok(NOW));
         assert_eq!(parse_time("2024-06-01 14:00:00", 0), Ok(NOW));
         assert_eq!(parse_time("1717250400", 0), Ok(NOW));

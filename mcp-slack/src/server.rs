@@ -162,8 +162,6 @@ fn done(r: Result<String, String>) -> CallToolResult {
 }
 
 static TS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\d{9,11}\.\d{1,6}$").ok());
-static RELATIVE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^(\d+)\s*(s|m|min|h|d|w)$").ok());
 
 /// Whether `s` is a Slack message ts.
 pub fn is_ts(s: &str) -> bool {
@@ -192,18 +190,13 @@ pub fn parse_time(field: &str, s: &str, now: jiff::Timestamp) -> Result<String, 
     if let Ok(secs) = s.parse::<i64>() {
         return Ok(format!("{secs}.000000"));
     }
-    if let Some(c) = RELATIVE.as_ref().and_then(|re| re.captures(s)) {
-        let n: i64 = c[1]
-            .parse()
-            .map_err(|_| format!("`{field}`: number too large"))?;
-        let unit = match &c[2] {
-            "s" => 1,
-            "m" | "min" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            _ => 604_800,
-        };
-        let secs = now.as_second() - n.saturating_mul(unit);
+    // A duration ago, in the workspace's grammar (`30m`, `1h30m`). A bare
+    // number was read above as epoch seconds, so only a text ending in a unit
+    // gets here as a duration.
+    if s.ends_with(|c: char| c.is_alphabetic())
+        && let Ok(secs) = mcp_kit::duration::parse_secs(s)
+    {
+        let secs = now.as_second() - i64::try_from(secs).unwrap_or(i64::MAX);
         return Ok(format!("{secs}.000000"));
     }
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
@@ -907,6 +900,10 @@ mod tests {
     fn times_parse() {
         let now: jiff::Timestamp = "2024-11-24T00:00:00Z".parse().unwrap();
         assert_eq!(parse_time("since", "2h", now).unwrap(), "1732399200.000000");
+        assert_eq!(
+            parse_time("since", "1h 30m", now).unwrap(),
+            "1732401000.000000"
+        );
         assert_eq!(
             parse_time("since", "1732400000.000100", now).unwrap(),
             "1732400000.000100"

@@ -162,7 +162,8 @@ struct InvestigateArgs {
     /// On demand: the service to investigate.
     #[arg(long)]
     service: Option<String>,
-    /// On demand: how far back (e.g. 30m, 2h).
+    /// On demand: how far back, a duration such as 30m, 2h or 1h30m (a bare
+    /// number is seconds).
     #[arg(long)]
     since: Option<String>,
     /// On demand: the question.
@@ -207,9 +208,9 @@ struct InvestigateArgs {
 struct ServeCmd {
     #[command(flatten)]
     serve: sre_agent_cli::serve::ServeArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Data sources")]
     sources: SourceArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "LLM")]
     llm: LlmArgs,
 }
 

@@ -255,28 +255,11 @@ pub fn parse_webhook(body: &str) -> Result<Vec<Alert>, AlertError> {
         .collect()
 }
 
-/// Parses a duration such as `30m`, `2h`, `90s`, `1d` into seconds.
+/// Parses a look-back such as `30m`, `2h`, `1h30m` or `1d` into whole seconds
+/// (rounded up), in the workspace's one duration grammar
+/// ([`mcp_kit::duration`]; a bare number is seconds).
 pub fn parse_duration(text: &str) -> Result<u64, AlertError> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| {
-        AlertError::BadRequest(format!("`{text}` is not a duration; use e.g. 30m, 2h, 1d"))
-    })?;
-    let scale = match unit {
-        "s" | "sec" => 1,
-        "m" | "min" | "" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => {
-            return Err(AlertError::BadRequest(format!(
-                "`{text}`: unknown unit `{unit}`; use s, m, h or d"
-            )));
-        }
-    };
-    Ok(n * scale)
+    mcp_kit::duration::parse_secs(text).map_err(|e| AlertError::BadRequest(format!("since: {e}")))
 }
 
 /// Builds the alert for an on-demand request ("investigate service=checkout
@@ -450,6 +433,8 @@ mod tests {
         assert_eq!(a.source, AlertSource::OnDemand);
         assert_eq!(parse_duration("90s"), Ok(90));
         assert_eq!(parse_duration("1d"), Ok(86_400));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400));
+        assert_eq!(parse_duration("90"), Ok(90), "a bare number is seconds");
         assert!(parse_duration("soon").is_err());
         assert!(
             matches!(parse_command("servce=checkout"), Err(AlertError::BadRequest(m)) if m.contains("servce"))

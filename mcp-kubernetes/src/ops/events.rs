@@ -23,7 +23,8 @@ pub struct EventsOptions {
     /// `FailedScheduling,Evicted,OOMKilling,BackOff,FailedMount,Unhealthy`. With no namespace
     /// this searches every allowed namespace (and cluster-scoped objects such as Nodes).
     pub reasons: Option<String>,
-    /// Only events seen within this window (`30m`, `2h`, `1d`, or seconds).
+    /// Only events seen within this window: a duration such as `30m`, `2h`, `1d`,
+    /// `1h30m`; a bare number is seconds.
     pub since: Option<String>,
     /// Extra field selector passed to the API server.
     pub field_selector: Option<String>,
@@ -31,42 +32,13 @@ pub struct EventsOptions {
     pub limit: Option<usize>,
 }
 
-/// Parses `90s`, `15m`, `2h`, `3d`, `1h30m` or plain seconds.
-pub fn parse_duration(s: &str) -> Result<i64> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<i64>() {
-        return Ok(n);
-    }
-    let mut total = 0i64;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: i64 = num.parse().map_err(|_| {
-            K8sError::InvalidArgument(format!("bad duration {s:?} (use e.g. 30m, 2h, 1d)"))
-        })?;
-        num.clear();
-        total += n * match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            'w' => 604800,
-            _ => {
-                return Err(K8sError::InvalidArgument(format!(
-                    "bad duration {s:?} (use e.g. 30m, 2h, 1d)"
-                )));
-            }
-        };
-    }
-    if !num.is_empty() {
-        return Err(K8sError::InvalidArgument(format!(
-            "bad duration {s:?}: missing unit"
-        )));
-    }
-    Ok(total)
+/// Reads a `since` argument in the workspace's duration grammar
+/// ([`mcp_kit::duration`]) as whole seconds, rounded up.
+pub(crate) fn since_secs(text: &str) -> Result<i64> {
+    let secs = mcp_kit::duration::parse_secs(text)
+        .map_err(|e| K8sError::InvalidArgument(format!("since: {e}")))?;
+    // The grammar caps a duration at i64::MAX nanoseconds, so this holds.
+    Ok(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 /// Events with the same object, type, reason and message, merged.
@@ -250,7 +222,7 @@ pub async fn events(t: &Target, o: &EventsOptions) -> Result<String> {
     let listed_empty = listed.items.is_empty();
     let mut items = listed.items;
     if let Some(since) = o.since.as_deref().filter(|x| !x.is_empty()) {
-        let secs = parse_duration(since)?;
+        let secs = since_secs(since)?;
         items.retain(|e| last_seen(e).is_some_and(|l| l.as_second() >= now.as_second() - secs));
     }
     let reasons: Vec<String> = o
@@ -320,11 +292,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90").unwrap(), 90);
-        assert_eq!(parse_duration("15m").unwrap(), 900);
-        assert_eq!(parse_duration("1h30m").unwrap(), 5400);
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("h").is_err());
+    fn since_in_seconds() {
+        // The documented forms: units, compounds and bare seconds.
+        assert_eq!(since_secs("90").unwrap(), 90);
+        assert_eq!(since_secs("15m").unwrap(), 900);
+        assert_eq!(since_secs("1h30m").unwrap(), 5400);
+        assert_eq!(since_secs("500ms").unwrap(), 1, "rounded up");
+        let err = since_secs("5x").unwrap_err().to_string();
+        assert!(err.contains("since: `5x`: unknown unit `x`"), "{err}");
+        assert!(since_secs("h").is_err());
     }
 }

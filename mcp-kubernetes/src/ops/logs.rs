@@ -35,7 +35,8 @@ pub struct LogsOptions {
     /// Logs of the previous (crashed) instance.
     #[serde(default)]
     pub previous: bool,
-    /// Only lines newer than this (`15m`, `2h`, seconds).
+    /// Only lines newer than this: a duration such as `15m`, `2h`, `1h30m`; a bare
+    /// number is seconds.
     pub since: Option<String>,
     /// Last N lines returned (after `grep`); default 200.
     pub tail: Option<usize>,
@@ -111,7 +112,7 @@ pub async fn logs(t: &Target, o: &LogsOptions) -> Result<String> {
         .since
         .as_deref()
         .filter(|x| !x.is_empty())
-        .map(super::events::parse_duration)
+        .map(super::events::since_secs)
         .transpose()?;
     let scan = grep.is_some() || o.mode == LogMode::Patterns;
     let lp = kube::api::LogParams {

@@ -45,11 +45,18 @@ use self::metrics::Metrics;
 use self::worker::SlackOut;
 
 /// The flags of `sre-agent serve` (the data-source and LLM flags are shared
-/// with `investigate` and live in the binary).
+/// with `investigate` and live in the binary). Each flag sits under a heading
+/// of `serve --help`, as the MCP servers' flags do: ~45 flags in one list are
+/// hard to scan.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on: webhooks, Slack, portal, probes and metrics.
-    #[arg(long, default_value = "127.0.0.1:8080", env = "SRE_AGENT_LISTEN")]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8080",
+        env = "SRE_AGENT_LISTEN",
+        help_heading = "Listening"
+    )]
     pub listen: SocketAddr,
     /// The incident store: `sqlite://PATH` (one replica) or
     /// `postgres://…` (several replicas sharing one queue).
@@ -57,125 +64,146 @@ pub struct ServeArgs {
         long,
         env = "DATABASE_URL",
         default_value = "sqlite://sre-agent.db",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Queue"
     )]
     pub database_url: String,
     /// Investigations run at once by this replica.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, help_heading = "Queue")]
     pub concurrency: usize,
     /// The same alert (fingerprint) within this window is one incident:
-    /// `90s`, `10m`, `2h`; `0s` never deduplicates.
-    #[arg(long, default_value = "10m", value_parser = parse_span)]
+    /// a duration such as `90s`, `10m`, `2h`; `0` never deduplicates.
+    #[arg(long, default_value = "10m", value_parser = mcp_kit::duration::parse, help_heading = "Queue")]
     pub dedup_window: Duration,
     /// A job's lease, seconds: renewed while investigating; a replica that
     /// dies loses its jobs to another replica after this long.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, help_heading = "Queue")]
     pub lease_secs: u64,
     /// Claims of one job before it is given up as failed.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, help_heading = "Queue")]
     pub max_attempts: u32,
     /// Delay before a failed (or released) job is tried again, seconds
     /// (doubled per attempt).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, help_heading = "Queue")]
     pub retry_backoff_secs: u64,
     /// Slack channel (id or name) for the RCAs of webhook alerts. Alerts
     /// that arrive as Slack messages are answered in their own thread.
-    #[arg(long, env = "SRE_AGENT_SLACK_CHANNEL")]
+    #[arg(long, env = "SRE_AGENT_SLACK_CHANNEL", help_heading = "Slack")]
     pub slack_channel: Option<String>,
     /// Slack bot token (`xoxb-…`); without it nothing is posted to Slack.
-    #[arg(long, env = "SLACK_BOT_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SLACK_BOT_TOKEN",
+        hide_env_values = true,
+        help_heading = "Slack"
+    )]
     pub slack_bot_token: Option<String>,
     /// Slack signing secret; the `/slack/*` routes are served only with it.
-    #[arg(long, env = "SLACK_SIGNING_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SLACK_SIGNING_SECRET",
+        hide_env_values = true,
+        help_heading = "Slack"
+    )]
     pub slack_signing_secret: Option<String>,
     /// Also receive Slack events over Socket Mode (needs `--slack-app-token`).
-    #[arg(long)]
+    #[arg(long, help_heading = "Slack")]
     pub socket_mode: bool,
     /// Slack app-level token (`xapp-…`) for Socket Mode.
-    #[arg(long, env = "SLACK_APP_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SLACK_APP_TOKEN",
+        hide_env_values = true,
+        help_heading = "Slack"
+    )]
     pub slack_app_token: Option<String>,
     /// Slack Web API base URL (tests point it at a fake).
     #[arg(
         long,
         env = "SLACK_API_URL",
         default_value = "https://slack.com/api",
-        hide = true
+        hide = true,
+        help_heading = "Slack"
     )]
     pub slack_api_url: String,
     /// Least time between two messages to one Slack channel, milliseconds
     /// (Slack allows about one per second per channel).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, help_heading = "Slack")]
     pub slack_post_interval_ms: u64,
     /// The portal's public base URL (for "Open in portal" links in Slack).
-    #[arg(long, env = "SRE_AGENT_PUBLIC_URL")]
+    #[arg(long, env = "SRE_AGENT_PUBLIC_URL", help_heading = "Portal")]
     pub public_url: Option<String>,
     /// Token protecting the portal: `Authorization: Bearer`, a cookie, or
     /// `?token=` once (which sets the cookie).
-    #[arg(long, env = "SRE_AGENT_PORTAL_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SRE_AGENT_PORTAL_TOKEN",
+        hide_env_values = true,
+        help_heading = "Portal"
+    )]
     pub portal_token: Option<String>,
     /// Trust this header (set by an authenticating reverse proxy, e.g.
     /// `X-Forwarded-User`) as the portal user.
-    #[arg(long)]
+    #[arg(long, help_heading = "Portal")]
     pub trusted_user_header: Option<String>,
     /// Token the alert webhooks must present, as `Authorization: Bearer`
     /// or as the password of Basic auth. Without it the bot listens only on
     /// loopback, unless `--insecure-open-webhooks`.
-    #[arg(long, env = "SRE_AGENT_WEBHOOK_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SRE_AGENT_WEBHOOK_TOKEN",
+        hide_env_values = true,
+        help_heading = "Webhooks"
+    )]
     pub webhook_token: Option<String>,
     /// Accept alerts from anyone on a non-loopback address without a
     /// webhook token (said in `/readyz` and the portal). For trials only.
-    #[arg(long)]
+    #[arg(long, help_heading = "Webhooks")]
     pub insecure_open_webhooks: bool,
     /// Largest webhook body accepted, bytes (larger: 413).
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, default_value_t = 1024 * 1024, help_heading = "Webhooks")]
     pub webhook_max_bytes: usize,
     /// Most new alerts a minute per webhook source (excess: 429, which
     /// Alertmanager retries); 0 means no limit.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, help_heading = "Webhooks")]
     pub webhook_rate: u32,
     /// Host names the bot answers to besides `localhost` and the
     /// `--public-url`'s host (DNS-rebinding guard; IP literals always
     /// pass); `*` turns the check off. E.g. `sre-agent.sre.svc`.
-    #[arg(long, value_delimiter = ',', env = "SRE_AGENT_ALLOWED_HOSTS")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "SRE_AGENT_ALLOWED_HOSTS",
+        help_heading = "Listening"
+    )]
     pub allowed_hosts: Vec<String>,
     /// Folder of Markdown runbooks: indexed at start, given to
     /// investigations as context, shown in the portal.
-    #[arg(long)]
+    #[arg(long, help_heading = "Remediation and runbooks")]
     pub runbooks: Option<PathBuf>,
     /// Let approvers run remediation steps: RCAs get "approve and run"
     /// buttons on the steps a write tool can carry out (roll back, restart,
     /// scale), and our Kubernetes server starts with its write tools. Every
     /// click and result is audit-logged.
-    #[arg(long)]
+    #[arg(long, help_heading = "Remediation and runbooks")]
     pub allow_writes: bool,
     /// Who may approve remediations: Slack user ids (`U…`, `W…`) and user
     /// groups (`S…`, members looked up when they click), e.g. `U1,S2`.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help_heading = "Remediation and runbooks")]
     pub approvers: Vec<String>,
     /// On SIGTERM, how long in-flight investigations may run before their
     /// jobs are released to other replicas, seconds.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, help_heading = "Queue")]
     pub drain_secs: u64,
     /// This replica's name in job leases (default: host name and pid).
-    #[arg(long, env = "SRE_AGENT_WORKER_ID")]
+    #[arg(long, env = "SRE_AGENT_WORKER_ID", help_heading = "Queue")]
     pub worker_id: Option<String>,
     /// Test only: make every investigation take at least this long.
-    #[arg(long, default_value_t = 0, hide = true)]
+    #[arg(long, default_value_t = 0, hide = true, help_heading = "Queue")]
     pub test_investigation_delay_ms: u64,
     /// How often idle workers look for jobs, milliseconds.
-    #[arg(long, default_value_t = 500, hide = true)]
+    #[arg(long, default_value_t = 500, hide = true, help_heading = "Queue")]
     pub poll_ms: u64,
-}
-
-/// Parses `90s`, `10m`, `2h`, `1d` (or bare seconds).
-fn parse_span(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    sre_orchestrator::alert::parse_duration(t)
-        .map(Duration::from_secs)
-        .map_err(|e| e.to_string())
 }
 
 /// What investigations run on, prepared by the binary (the same sources as
