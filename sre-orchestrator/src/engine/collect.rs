@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::leads::{ON_DEMAND, dns_failure, linked_namespaces};
+use super::leads::{ON_DEMAND, linked_namespaces, resolver_reads};
 use super::parse;
 use super::{Observer, Progress, Scope};
 use crate::rca::DataGap;
@@ -597,34 +597,10 @@ pub async fn collect(
             }
         }
     }
-    // When names fail to resolve: the cluster's resolver, that is the pods
-    // behind the Service serving port 53 (who it is) and its namespace's
-    // events (whether it was just rolled out or restarted).
-    if let Some(tool) = t("list")
-        && outputs
-            .iter()
-            .any(|o| !o.outcome.is_error && dns_failure(&o.outcome.text))
-    {
-        let world = super::world::World::from_outputs(&outputs);
-        for svc in world
-            .services
-            .iter()
-            .filter(|s| s.ports.iter().any(|(_, p)| *p == 53) && !s.selector.is_empty())
-            .take(2)
-        {
-            let selector: Vec<String> = svc
-                .selector
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            round3.push((
-                tool.clone(),
-                json!({ "kind": "pods", "namespace": svc.namespace, "label_selector": selector.join(","), "output": "json", "compact": true, "limit": PAGE }),
-            ));
-            round3.push((
-                tool.clone(),
-                json!({ "kind": "events", "namespace": svc.namespace, "output": "json", "compact": true, "limit": PAGE }),
-            ));
+    // When names fail to resolve: the cluster's resolver.
+    if let Some(tool) = t("list") {
+        for args in resolver_reads(&outputs, PAGE) {
+            round3.push((tool.clone(), args));
         }
     }
     if !round3.is_empty() {

@@ -70,6 +70,36 @@ pub(super) fn dns_failure(text: &str) -> bool {
     .is_some_and(|re| re.is_match(text))
 }
 
+/// The `list` calls that show the cluster's resolver when some answer
+/// reports a name that did not resolve: the pods behind each Service that
+/// serves port 53 (who it is) and its namespace's events (whether it was
+/// just rolled out or restarted). `page` objects per call.
+pub(super) fn resolver_reads(outputs: &[Output], page: usize) -> Vec<Value> {
+    if !outputs
+        .iter()
+        .any(|o| !o.outcome.is_error && dns_failure(&o.outcome.text))
+    {
+        return Vec::new();
+    }
+    let world = super::world::World::from_outputs(outputs);
+    let mut out = Vec::new();
+    for svc in world
+        .services
+        .iter()
+        .filter(|s| s.ports.iter().any(|(_, p)| *p == 53) && !s.selector.is_empty())
+        .take(2)
+    {
+        let selector: Vec<String> = svc
+            .selector
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        out.push(serde_json::json!({ "kind": "pods", "namespace": svc.namespace, "label_selector": selector.join(","), "output": "json", "compact": true, "limit": page }));
+        out.push(serde_json::json!({ "kind": "events", "namespace": svc.namespace, "output": "json", "compact": true, "limit": page }));
+    }
+    out
+}
+
 /// At most this many namespaces besides the alert's are read.
 const LINKED_NAMESPACES: usize = 3;
 

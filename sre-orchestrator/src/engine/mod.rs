@@ -22,6 +22,7 @@ pub mod across;
 pub mod collect;
 pub mod combine;
 pub mod dns;
+mod health;
 pub mod inside;
 pub mod kinds;
 pub mod leads;

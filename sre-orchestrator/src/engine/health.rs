@@ -1,0 +1,115 @@
+//! Reading `workload_health`'s findings.
+//!
+//! The health tool has already judged each object (a crash loop, an OOM
+//! kill, a failed Job, a CronJob that stopped producing, a pending claim);
+//! this module maps each finding's reason to the engine's kinds with a
+//! weight, names the component (a pod's owner, a Job's CronJob), and puts
+//! the finding on the timeline.
+
+use super::collect::EvidencePack;
+use super::parse;
+use super::rules::{CONFIG_CUES, Ctx, has, owner_of};
+
+/// The kind a finding's reason names, and how much it weighs (its
+/// details refine a few: an OOM seen in a crash loop, a config error).
+fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
+    let d = details.to_lowercase();
+    Some(match reason {
+        "OOMKilled" => ("oom_killed", 5.0),
+        "CrashLoopBackOff" | "RunContainerError" | "HighRestarts" | "PodFailed" => {
+            if d.contains("oomkilled") {
+                ("oom_killed", 4.0)
+            } else if has(&d, CONFIG_CUES) {
+                ("missing_config", 5.0)
+            } else if d.contains("evicted") {
+                ("evicted", 1.0)
+            } else {
+                ("crash_loop", 3.0)
+            }
+        }
+        "CreateContainerConfigError" | "CreateContainerError" => ("missing_config", 5.0),
+        "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull" => {
+            ("image_pull_error", 5.0)
+        }
+        "NodeNotReady" | "NotReady" | "NetworkUnavailable" => ("node_failure", 5.0),
+        "DiskPressure" | "PIDPressure" => ("node_failure", 4.5),
+        "MemoryPressure" => ("node_failure", 2.0),
+        "HPAAtMax" | "ScalingLimited" => ("hpa_maxed", 3.0),
+        "NoReadyEndpoints" => ("dependency_unreachable", 3.0),
+        // The health tool reports a pending pod's scheduler condition as
+        // `Unschedulable`; events call it `FailedScheduling`.
+        "FailedScheduling" | "Unschedulable" => {
+            if d.contains("persistentvolumeclaim") {
+                ("pvc_unbound", 4.0)
+            } else {
+                ("unschedulable", 4.0)
+            }
+        }
+        // `Init:0/1`: scheduled, but an init container has not finished.
+        "Pending" if details.contains("Init:") && !d.contains("backoff") => {
+            ("init_container_stuck", 2.0)
+        }
+        "Pending" => ("unschedulable", 1.5),
+        "PVCPending" => ("pvc_unbound", 4.0),
+        "ProgressDeadlineExceeded" | "UnavailableReplicas" | "UnavailablePods" => {
+            ("rollout_stuck", 1.0)
+        }
+        "ProbeFailing" => ("probe_failing", 2.5),
+        // A failed Job is a hard fact, not a hint.
+        "JobFailed" => ("job_failed", 4.5),
+        // A scheduled job whose run hangs, or that has not succeeded for
+        // several periods: the work it produces stopped.
+        "CronJobStuck" | "CronJobNotSucceeding" => ("job_failed", 4.0),
+        _ => return None,
+    })
+}
+
+/// Every finding of every `workload_health` answer, as signals and
+/// timeline events.
+pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+    for o in pack.of("workload_health") {
+        for f in parse::health_findings(&o.outcome.text) {
+            let details = f.details.join(" | ");
+            let Some((kind, mut weight)) = kind_of_reason(&f.reason, &details) else {
+                continue;
+            };
+            if f.severity == "WARNING" {
+                weight *= 0.7;
+            }
+            let component = if f.kind == "Pod" {
+                // A pod finding names its owner in the details.
+                f.details
+                    .iter()
+                    .find_map(|d| d.strip_prefix("owner "))
+                    .and_then(|o| o.split('/').nth(1))
+                    .map_or_else(|| owner_of(&f.name), str::to_string)
+            } else if f.kind == "Job" {
+                // `nightly-export-29217384` is a run of CronJob `nightly-export`.
+                super::world::job_owner(&f.name)
+            } else {
+                f.name.clone()
+            };
+            let at = ctx.ago(f.since_secs);
+            let mut detail = format!("{} {}/{}: {}", f.severity, f.kind, f.name, f.reason);
+            if let Some(first) = f.details.iter().find(|d| !d.starts_with("owner ")) {
+                detail.push_str(" — ");
+                detail.push_str(first);
+            }
+            if let Some(more) = f
+                .details
+                .iter()
+                .find(|d| d.contains("termination message") || d.contains("OOMKilled"))
+                && !detail.contains(more.as_str())
+            {
+                detail.push_str(" — ");
+                detail.push_str(more);
+            }
+            // Pod-level findings repeat the workload-level one.
+            if f.kind == "Pod" {
+                weight *= 0.3;
+            }
+            ctx.event(at, "k8s", format!("{}/{} {}", f.kind, f.name, f.reason));
+            ctx.signal(&component, kind, weight, &o.tool, detail, at);
+        }
+    }
+}
