@@ -170,16 +170,17 @@ async fn look_and_answer(
         "rca": incident.rca,
     });
     // Read-only tools of the observed systems; Slack's are the bot's own.
-    let offered: Vec<(String, String)> = tools
+    let tools_offered: Vec<_> = tools
         .tools()
         .into_iter()
         .filter(|t| t.read_only && t.server() != "slack")
-        .map(|t| (t.qualified.replace('.', "__"), t.qualified))
         .collect();
-    let specs: Vec<ToolSpec> = tools
-        .tools()
+    let offered: Vec<(String, String)> = tools_offered
+        .iter()
+        .map(|t| (t.qualified.replace('.', "__"), t.qualified.clone()))
+        .collect();
+    let specs: Vec<ToolSpec> = tools_offered
         .into_iter()
-        .filter(|t| offered.iter().any(|(_, q)| *q == t.qualified))
         .map(|t| {
             ToolSpec::function(
                 t.qualified.replace('.', "__"),

@@ -24,8 +24,7 @@
 use super::rules::{Signal, same_component};
 use super::world::{World, selects};
 
-/// What stays with the victim, as a share of the moved weight.
-pub(super) const LEFT_BEHIND: f64 = 0.3;
+use super::moves::LEFT_BEHIND;
 
 /// Moves the victims' signals that a blocking policy, a failed node or a
 /// noisy neighbour explains (see the module docs); returns (victim, cause)
@@ -273,7 +272,6 @@ pub fn new_mesh_policies(signals: &mut Vec<Signal>, world: &World, horizon: jiff
         super::moves::move_signals(
             signals,
             &policy,
-            LEFT_BEHIND,
             |_, s| s.kind == "authorization_denied" && same_component(&s.component, &callee),
             |s| {
                 format!(
@@ -363,7 +361,6 @@ pub fn certificate_in_incident(
     super::moves::move_signals(
         signals,
         &certificate,
-        LEFT_BEHIND,
         |_, s| s.kind == "certificate_expired" && s.weight > 0.0 && is_workload(&s.component),
         |s| {
             format!(
@@ -460,7 +457,6 @@ fn certificates(signals: &mut Vec<Signal>, world: &World) {
     super::moves::move_signals(
         signals,
         owner,
-        LEFT_BEHIND,
         |_, s| {
             s.kind == "certificate_expired"
                 && !same_component(&s.component, owner)

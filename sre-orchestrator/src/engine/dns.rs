@@ -25,9 +25,6 @@ use regex::Regex;
 use super::rules::{Signal, same_component};
 use super::world::World;
 
-/// What stays with the name, as a share of the moved weight.
-const LEFT_BEHIND: f64 = 0.3;
-
 /// The resolver's address when the text blames the resolver, or `Some("")`
 /// when it does without naming one; `None` when it is not a resolver
 /// failure.
@@ -172,7 +169,6 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
     super::moves::move_signals(
         signals,
         &dns,
-        LEFT_BEHIND,
         |i, s| failing.contains(&i) && !same_component(&s.component, &dns),
         |s| {
             if changed {

@@ -9,14 +9,16 @@
 
 use super::rules::Signal;
 
+/// What stays with the messenger, as a share of the moved weight.
+pub(super) const LEFT_BEHIND: f64 = 0.3;
+
 /// Moves every signal `pick` selects (by index and value) to `to`, its
 /// detail reworded by `why` (which sees the signal before the move), a copy
-/// with `left` of its weight staying where it was. Signals already on `to`
+/// with [`LEFT_BEHIND`] of its weight staying where it was. Signals already on `to`
 /// stay as they are. Returns (from, to) for each component moved from, once.
 pub(super) fn move_signals(
     signals: &mut Vec<Signal>,
     to: &str,
-    left: f64,
     pick: impl Fn(usize, &Signal) -> bool,
     why: impl Fn(&Signal) -> String,
 ) -> Vec<(String, String)> {
@@ -27,7 +29,7 @@ pub(super) fn move_signals(
             continue;
         }
         let mut copy = s.clone();
-        copy.weight *= left;
+        copy.weight *= LEFT_BEHIND;
         stays.push(copy);
         let pair = (s.component.clone(), to.to_string());
         if !moved.contains(&pair) {
@@ -61,7 +63,6 @@ mod tests {
         let moved = move_signals(
             &mut signals,
             "coredns",
-            0.3,
             |i, _| i != 1,
             |s| format!("the resolver, not {}: {}", s.component, s.detail),
         );

@@ -191,7 +191,6 @@ const GENERIC: &[&str] = &[
     "missing",
     "none",
     "exceeded",
-    "above",
     "threshold",
 ];
 

@@ -148,7 +148,7 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
                     .any(|c| same_component(&s.component, c))
         }) {
             let mut stays = s.clone();
-            stays.weight *= super::across::LEFT_BEHIND;
+            stays.weight *= super::moves::LEFT_BEHIND;
             moved.push(stays);
             s.detail = format!(
                 "{} {} stops {}'s calls to {}: {}",

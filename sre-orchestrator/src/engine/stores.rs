@@ -99,10 +99,6 @@ fn edge_store(e: &Edge, world: &World, pack: &EvidencePack) -> Option<String> {
     store_workload(&e.callee, world, pack)
 }
 
-/// What stays with each client when a shared rejection moves to the
-/// store, as a share of its weight.
-const LEFT_WITH_CLIENT: f64 = 0.3;
-
 /// Moves credential failures that several clients report against one data
 /// store to that store (see the module docs); returns (client, store) for
 /// each move.
@@ -133,7 +129,6 @@ pub fn shared_rejection(
         moved.extend(super::moves::move_signals(
             signals,
             &store,
-            LEFT_WITH_CLIENT,
             |_, s| {
                 s.kind == "credentials_expired"
                     && clients.iter().any(|c| same_component(c, &s.component))
