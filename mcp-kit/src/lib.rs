@@ -25,6 +25,9 @@
 //!   without a `null` type, which hosts flag as not portable.
 //! * **Untrusted-data framing** ([`untrusted`]): text from observed systems is
 //!   wrapped so a model can tell data from instructions.
+//! * **Snapshot jails** ([`jail`]): offline modes read their folder and
+//!   nothing beyond it (links that lead out are skipped, errors name paths
+//!   relative to the folder).
 //! * **Durations** ([`duration`]): one grammar (`30s`, `15m`, `1h30m`,
 //!   `PT1H30M`; a bare number is seconds) for every flag, tool argument, Slack
 //!   command and portal filter of the workspace that takes a duration.
@@ -41,6 +44,7 @@
 pub mod budget;
 pub mod config;
 pub mod duration;
+pub mod jail;
 pub mod redact;
 pub mod schema;
 pub mod serve;

@@ -24,8 +24,8 @@ use crate::error::{Error, Result};
 pub struct Snapshot {
     /// The directory as given (shown by [`Backend::target`]).
     dir: PathBuf,
-    /// The same, canonical: every file read must resolve under it.
-    root: PathBuf,
+    /// The same as a jail: every file read must resolve under it.
+    jail: mcp_kit::jail::Jail,
 }
 
 /// How a path relative to the root is shown: with `/`, never absolute.
@@ -69,11 +69,8 @@ impl Snapshot {
             path: dir.display().to_string(),
             reason,
         };
-        let root = dir.canonicalize().map_err(|e| not_dir(e.to_string()))?;
-        if !root.is_dir() {
-            return Err(not_dir("not a directory".into()));
-        }
-        Ok(Self { dir, root })
+        let jail = mcp_kit::jail::Jail::open(&dir).map_err(|e| not_dir(e.reason()))?;
+        Ok(Self { dir, jail })
     }
 
     /// `DB/file`, with `db` checked to be one directory name.
@@ -90,37 +87,13 @@ impl Snapshot {
     }
 
     /// The real path of `rel` if it exists under the root; `None` if it does
-    /// not exist. A path that resolves outside the root (through a symbolic
-    /// link) is an error that names `rel` only.
+    /// not exist. A path that is not plain names, or resolves outside the root
+    /// (through a symbolic link), is an error that names `rel` only.
     fn resolve(&self, rel: &Path) -> Result<Option<PathBuf>> {
-        if rel
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(Error::Snapshot {
-                path: shown(rel),
-                reason: "not found: only plain names inside the snapshot are read".into(),
-            });
-        }
-        let real = match self.root.join(rel).canonicalize() {
-            Ok(real) => real,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(Error::Snapshot {
-                    path: shown(rel),
-                    reason: format!("cannot be read ({})", e.kind()),
-                });
-            }
-        };
-        if !real.starts_with(&self.root) {
-            return Err(Error::Snapshot {
-                path: shown(rel),
-                reason: "not found: it leads outside the snapshot directory (a symbolic link?) \
-                         and is not read"
-                    .into(),
-            });
-        }
-        Ok(Some(real))
+        self.jail.resolve(rel).map_err(|e| Error::Snapshot {
+            path: shown(rel),
+            reason: e.reason(),
+        })
     }
 
     fn read(&self, rel: &Path, how: &str) -> Result<Bson> {

@@ -7,7 +7,7 @@
 //! for the few million rows a file export holds.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::model::{
     CallGraph, EdgeRow, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery,
@@ -74,21 +74,38 @@ impl EmbeddedStore {
     /// Loads every `*.json`, `*.jsonl` and `*.ndjson` file under `dir`
     /// (recursively), in either format of [`crate::otlp`].
     pub fn load_dir(dir: &Path) -> StoreResult<Self> {
-        let mut files = Vec::new();
-        collect_files(dir, &mut files)?;
+        // The folder and nothing beyond it (mcp_kit::jail): links that lead out
+        // are skipped, errors name files relative to it.
+        let jail = mcp_kit::jail::Jail::open(dir).map_err(|e| StoreError::Load(e.to_string()))?;
+        let listing = jail.files().map_err(|e| StoreError::Load(e.to_string()))?;
+        for skipped in &listing.skipped {
+            tracing::warn!(
+                entry = %skipped,
+                "telemetry entry not read: a link that leads outside the folder, or loops"
+            );
+        }
+        let files: Vec<_> = listing
+            .files
+            .into_iter()
+            .filter(|path| {
+                path.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e, "json" | "jsonl" | "ndjson"))
+            })
+            .collect();
         if files.is_empty() {
             return Err(StoreError::Load(format!(
                 "no .json/.jsonl/.ndjson telemetry files under {}",
                 dir.display()
             )));
         }
-        files.sort();
         let mut telemetry = Telemetry::default();
         for file in &files {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| StoreError::Load(format!("cannot read {}: {e}", file.display())))?;
+            let text = jail
+                .read_to_string(file)
+                .map_err(|e| StoreError::Load(e.to_string()))?;
             crate::otlp::add_text(&text, &mut telemetry)
-                .map_err(|e| StoreError::Load(format!("{}: {e}", file.display())))?;
+                .map_err(|e| StoreError::Load(format!("{}: {e}", jail.shown(file))))?;
         }
         tracing::info!(
             dir = %dir.display(),
@@ -150,24 +167,6 @@ impl EmbeddedStore {
 
 fn floor_hour(ms: i64) -> i64 {
     ms - ms.rem_euclid(HOUR_MS)
-}
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> StoreResult<()> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| StoreError::Load(format!("cannot read {}: {e}", dir.display())))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_files(&path, out)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "json" | "jsonl" | "ndjson"))
-        {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// The server of a database client span (`server.address`, else `net.peer.name`).
@@ -634,5 +633,49 @@ fn sort_logs(rows: &mut [&LogRow], order: Order) {
         Order::Newest | Order::Slowest => {
             rows.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| tie(a, b)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A telemetry folder someone sent may link to files elsewhere: only the folder's own
+    /// files are loaded, and errors name files relative to it.
+    #[cfg(unix)]
+    #[test]
+    fn a_telemetry_folder_reads_nothing_outside_itself() {
+        use std::os::unix::fs::symlink;
+        let line = |svc: &str| {
+            format!(
+                r#"{{"resourceLogs":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{svc}"}}}}]}},"scopeLogs":[{{"logRecords":[{{"timeUnixNano":"1767225600000000000","severityText":"ERROR","body":{{"stringValue":"boom"}}}}]}}]}}]}}"#
+            )
+        };
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("logs.jsonl"), line("stolen")).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::write(r.join("logs.jsonl"), line("inside")).unwrap();
+        symlink(outside.path().join("logs.jsonl"), r.join("more.jsonl")).unwrap();
+        symlink(outside.path(), r.join("elsewhere")).unwrap();
+        symlink(r, r.join("loop")).unwrap();
+
+        let store = EmbeddedStore::load_dir(r).unwrap();
+        let services: Vec<String> = store
+            .telemetry()
+            .logs
+            .iter()
+            .map(|l| l.service().to_string())
+            .collect();
+        assert_eq!(services, ["inside"]);
+
+        std::fs::write(r.join("broken.jsonl"), "{ not json").unwrap();
+        let err = EmbeddedStore::load_dir(r).err().unwrap().to_string();
+        assert!(err.contains("broken.jsonl"), "{err}");
+        assert!(
+            !err.contains(&r.canonicalize().unwrap().display().to_string()),
+            "{err}"
+        );
     }
 }

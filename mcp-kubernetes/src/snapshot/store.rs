@@ -1,7 +1,7 @@
 //! Loading a snapshot folder into memory.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -193,40 +193,24 @@ pub struct Snapshot {
     pub forbidden: Vec<String>,
 }
 
-fn read_err(path: &Path, e: impl std::fmt::Display) -> K8sError {
-    K8sError::Snapshot(format!("{}: {e}", path.display()))
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), K8sError> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| read_err(dir, e))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else {
-            out.push(p);
-        }
-    }
-    Ok(())
+/// A parse error naming the file as shown (relative to the snapshot folder).
+fn read_err(shown: &str, e: impl std::fmt::Display) -> K8sError {
+    K8sError::Snapshot(format!("{shown}: {e}"))
 }
 
 /// Parses the documents of a manifest file: JSON (possibly several concatenated) or multi-document YAML.
-fn parse_docs(path: &Path, text: &str) -> Result<Vec<Value>, K8sError> {
+fn parse_docs(shown: &str, text: &str) -> Result<Vec<Value>, K8sError> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let mut docs = Vec::new();
         for d in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
-            docs.push(d.map_err(|e| read_err(path, e))?);
+            docs.push(d.map_err(|e| read_err(shown, e))?);
         }
         return Ok(docs);
     }
     let mut docs = Vec::new();
     for d in serde_yaml_ng::Deserializer::from_str(text) {
-        let v: Value = serde::Deserialize::deserialize(d).map_err(|e| read_err(path, e))?;
+        let v: Value = serde::Deserialize::deserialize(d).map_err(|e| read_err(shown, e))?;
         if !v.is_null() {
             docs.push(v);
         }
@@ -281,15 +265,30 @@ fn split_api_version(av: &str) -> (String, String) {
 impl Snapshot {
     /// Loads a snapshot folder. See the crate docs for the layout.
     pub fn load(dir: &Path) -> Result<Self, K8sError> {
-        let mut files = Vec::new();
-        walk(dir, &mut files)?;
+        // Read the folder and nothing beyond it: links that lead out are skipped,
+        // errors name files relative to it (mcp_kit::jail).
+        let jail = mcp_kit::jail::Jail::open(dir).map_err(|e| K8sError::Snapshot(e.to_string()))?;
+        let listing = jail
+            .files()
+            .map_err(|e| K8sError::Snapshot(e.to_string()))?;
+        for skipped in &listing.skipped {
+            tracing::warn!(
+                entry = %skipped,
+                "snapshot entry not read: a link that leads outside the snapshot folder, or loops"
+            );
+        }
+        let read = |path: &Path| {
+            jail.read_to_string(path)
+                .map_err(|e| K8sError::Snapshot(e.to_string()))
+        };
+        let files = listing.files;
         let mut objects_raw = Vec::new();
         let mut logs = BTreeMap::new();
         let mut captured_at = None;
         let mut context = "snapshot".to_string();
         let mut forbidden = Vec::new();
         for path in files {
-            let rel = path.strip_prefix(dir).unwrap_or(&path);
+            let rel = path.strip_prefix(jail.root()).unwrap_or(&path);
             let parts: Vec<String> = rel
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
@@ -297,7 +296,7 @@ impl Snapshot {
             let file = parts.last().cloned().unwrap_or_default();
             // logs/NAMESPACE/POD/CONTAINER[.previous].log
             if parts.len() == 4 && parts[0] == "logs" && file.ends_with(".log") {
-                let text = std::fs::read_to_string(&path).map_err(|e| read_err(&path, e))?;
+                let text = read(&path)?;
                 let stem = file.trim_end_matches(".log");
                 let (container, previous) = match stem.strip_suffix(".previous") {
                     Some(c) => (c.to_string(), true),
@@ -311,7 +310,7 @@ impl Snapshot {
             }
             // kubectl cluster-info dump: NAMESPACE/POD/logs.txt (the pod's default container).
             if parts.len() == 3 && file == "logs.txt" {
-                let text = std::fs::read_to_string(&path).map_err(|e| read_err(&path, e))?;
+                let text = read(&path)?;
                 logs.insert(
                     (parts[0].clone(), parts[1].clone(), String::new(), false),
                     text,
@@ -322,9 +321,10 @@ impl Snapshot {
             if !matches!(ext, "yaml" | "yml" | "json") {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).map_err(|e| read_err(&path, e))?;
+            let text = read(&path)?;
             if parts.len() == 1 && (file == "snapshot.yaml" || file == "snapshot.yml") {
-                let meta: Value = serde_yaml_ng::from_str(&text).map_err(|e| read_err(&path, e))?;
+                let meta: Value =
+                    serde_yaml_ng::from_str(&text).map_err(|e| read_err(&jail.shown(&path), e))?;
                 captured_at = crate::value::ts(&meta, "/capturedAt");
                 if let Some(c) = crate::value::opt_s(&meta, "/context") {
                     context = c.to_string();
@@ -335,7 +335,7 @@ impl Snapshot {
                     .collect();
                 continue;
             }
-            for doc in parse_docs(&path, &text)? {
+            for doc in parse_docs(&jail.shown(&path), &text)? {
                 flatten(doc, &mut objects_raw);
             }
         }
@@ -506,5 +506,65 @@ pub fn plural_of(kind: &str) -> String {
         format!("{stem}ies")
     } else {
         format!("{k}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A capture someone sent may link to files elsewhere on the machine: the snapshot reads
+    /// its folder and nothing beyond it, and its errors never show where the folder lives.
+    #[cfg(unix)]
+    #[test]
+    fn a_snapshot_reads_nothing_outside_its_folder() {
+        use std::os::unix::fs::symlink;
+        let pod = |name: &str| {
+            format!(
+                r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}","namespace":"shop"}}}}"#
+            )
+        };
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("pods.json"), pod("stolen")).unwrap();
+        std::fs::write(outside.path().join("app.log"), "TOP SECRET LINE\n").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::write(
+            r.join("snapshot.yaml"),
+            "capturedAt: 2026-01-01T00:00:00Z\n",
+        )
+        .unwrap();
+        std::fs::write(r.join("pods.json"), pod("inside")).unwrap();
+        std::fs::create_dir_all(r.join("logs/shop/inside")).unwrap();
+        symlink(outside.path().join("pods.json"), r.join("more-pods.json")).unwrap();
+        symlink(outside.path(), r.join("elsewhere")).unwrap();
+        symlink(
+            outside.path().join("app.log"),
+            r.join("logs/shop/inside/app.log"),
+        )
+        .unwrap();
+        symlink(r, r.join("logs/loop")).unwrap();
+
+        let snap = Snapshot::load(r).unwrap();
+        let pods: Vec<&str> = snap
+            .objects
+            .values()
+            .flatten()
+            .filter(|o| o.get("kind").and_then(Value::as_str) == Some("Pod"))
+            .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str))
+            .collect();
+        assert_eq!(pods, ["inside"]);
+        assert!(snap.logs.is_empty(), "{:?}", snap.logs.keys());
+
+        // A broken file is named relative to the folder, never by its real path.
+        std::fs::write(r.join("broken.json"), "{ not json").unwrap();
+        let err = Snapshot::load(r).unwrap_err().to_string();
+        assert!(err.contains("broken.json"), "{err}");
+        let real = r.canonicalize().unwrap();
+        assert!(
+            !err.contains(&real.display().to_string()) && !err.contains(&r.display().to_string()),
+            "{err}"
+        );
     }
 }
