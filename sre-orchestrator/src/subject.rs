@@ -97,6 +97,13 @@ const SCRAPERS: &[&str] = &[
     "alertmanager",
     "otel-collector",
     "opentelemetry-collector",
+    "otelcol",
+    // The OpenTelemetry Collector's receivers, as the service of the series
+    // they scrape.
+    "kubeletstats",
+    "k8s_cluster",
+    "k8scluster",
+    "hostmetrics",
     "signoz",
     "-exporter",
     "exporter-",

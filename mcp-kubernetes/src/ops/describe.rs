@@ -379,7 +379,9 @@ fn pod_section(now: Timestamp, pod: &Value) -> String {
             let st = st.unwrap_or(&null);
             t.row(vec![
                 s(c, "/name").into(),
-                short_image(s(c, "/image")),
+                // One pod: the whole reference, registry included (a pull
+                // from docker.io and from a mirror fail differently).
+                s(c, "/image").into(),
                 container_state(st, now),
                 st.get("ready")
                     .and_then(Value::as_bool)
@@ -616,7 +618,7 @@ async fn workload_section(
     out.push_str(&format!("selector: {sel}\n"));
     let imgs: Vec<String> = arr(o, "/spec/template/spec/containers")
         .iter()
-        .map(|c| format!("{}={}", s(c, "/name"), short_image(s(c, "/image"))))
+        .map(|c| format!("{}={}", s(c, "/name"), s(c, "/image")))
         .collect();
     out.push_str(&format!("images: {}\n", imgs.join(", ")));
     if let Some(spec) = o.pointer("/spec/template/spec") {

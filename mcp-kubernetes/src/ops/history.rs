@@ -148,11 +148,14 @@ pub fn template_changes(old: &Value, new: &Value) -> Vec<String> {
         let Some(c_old) = oc.get(n) else { continue };
         let (io, inew) = (s(c_old, "/image"), s(c_new, "/image"));
         if io != inew {
-            out.push(format!(
-                "{n} image {} → {}",
-                short_image(io),
-                short_image(inew)
-            ));
+            // Short forms, unless the change is the registry itself.
+            let (so, snew) = (short_image(io), short_image(inew));
+            let (shown_old, shown_new) = if so == snew {
+                (io.to_string(), inew.to_string())
+            } else {
+                (so, snew)
+            };
+            out.push(format!("{n} image {shown_old} → {shown_new}"));
         }
         let (eo, en) = (env_map(c_old), env_map(c_new));
         let added: Vec<&str> = en

@@ -8,11 +8,15 @@ use crate::render::Report;
 /// Lag above which a member is flagged.
 pub const LAG_WARN_SECONDS: f64 = 10.0;
 
+/// The member's last applied operation, in seconds since the epoch. A member
+/// that has applied nothing yet (an initial sync in progress reports
+/// `Timestamp(0, 0)` / 1970-01-01) has none: its lag is not decades.
 fn optime(member: &Document) -> Option<f64> {
     member
         .get("optimeDate")
         .and_then(epoch_seconds)
         .or_else(|| member.get("optime").and_then(epoch_seconds))
+        .filter(|t| *t > 86_400.0)
 }
 
 /// Renders a `replSetGetStatus` reply and, if known, the first and last
@@ -53,6 +57,9 @@ pub fn render(status: &Document, oplog: Option<(&Document, &Document)>) -> Repor
             }
             if !matches!(state, "PRIMARY" | "SECONDARY" | "ARBITER") {
                 flags.push("NOT-SERVING");
+            }
+            if state == "STARTUP2" {
+                flags.push("INITIAL-SYNC");
             }
             let mut name = text(m, "name").unwrap_or("?").to_string();
             if m.get_bool("self").unwrap_or(false) {
@@ -125,5 +132,33 @@ pub fn render(status: &Document, oplog: Option<(&Document, &Document)>) -> Repor
     Report {
         header: format!("{summary}\n{head}"),
         lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    /// A member in initial sync reports an optime of the epoch, as MongoDB does: that is
+    /// "nothing applied yet", not a lag of fifty years that would hide the member really
+    /// behind.
+    #[test]
+    fn a_member_in_initial_sync_has_no_lag_and_says_so() {
+        let at = |secs: i64| bson::DateTime::from_millis(secs * 1000);
+        let status = doc! {
+            "set": "rs0",
+            "members": [
+                {"name": "m-0:27017", "stateStr": "PRIMARY", "health": 1.0, "optimeDate": at(1_764_000_000)},
+                {"name": "m-1:27017", "stateStr": "SECONDARY", "health": 1.0, "optimeDate": at(1_764_000_000 - 97)},
+                {"name": "m-2:27017", "stateStr": "STARTUP2", "health": 1.0, "optimeDate": at(0)},
+            ],
+        };
+        let text = render(&status, None).text();
+        assert!(text.contains("max lag 1m37s") || text.contains("max lag 97s"), "{text}");
+        let m2 = text.lines().find(|l| l.starts_with("m-2")).unwrap();
+        assert!(m2.contains("INITIAL-SYNC") && !m2.contains("LAGGING"), "{m2}");
+        let m1 = text.lines().find(|l| l.starts_with("m-1")).unwrap();
+        assert!(m1.contains("97s") && m1.contains("LAGGING"), "{m1}");
     }
 }

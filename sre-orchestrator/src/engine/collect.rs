@@ -603,9 +603,25 @@ pub async fn collect(
             round3.push((tool.clone(), args));
         }
     }
+    // Who holds the lock a data store's sessions queue for: the lines of its
+    // log that name the holder, then that session's own lines (who it is).
+    if let Some(tool) = t("logs") {
+        for args in super::locks::holder_reads(&outputs) {
+            round3.push((tool.clone(), args));
+        }
+    }
     if !round3.is_empty() {
         outputs.extend(run_round(source, round3, observer, &mut spend).await);
         follow_pages(source, &mut outputs, observer, &mut spend).await;
+    }
+    if let Some(tool) = t("logs") {
+        let round4: Vec<(String, Value)> = super::locks::session_reads(&outputs)
+            .into_iter()
+            .map(|args| (tool.clone(), args))
+            .collect();
+        if !round4.is_empty() {
+            outputs.extend(run_round(source, round4, observer, &mut spend).await);
+        }
     }
 
     let mut gaps = source.gaps();

@@ -473,7 +473,16 @@ pub fn read(
             continue;
         };
         let name = e.object.as_str();
+        // An admission webhook that fails closed refuses every pod the
+        // controllers create: the failure is the webhook's, whichever
+        // workload the refusal lands on.
+        let webhook = admission_webhook(&e.message).map(|host| match world.resolve(&host) {
+            Some((_, workloads)) if workloads.len() == 1 => workloads[0].clone(),
+            Some((Some(svc), _)) => svc.name.clone(),
+            _ => host.split('.').next().unwrap_or(&host).to_string(),
+        });
         let component = match e.object_kind.as_str() {
+            _ if webhook.is_some() => webhook.unwrap_or_default(),
             // The node controller's words on a pod (`NodeNotReady: Node is
             // not ready`, a taint eviction) are about the pod's node.
             "Pod" if kind_name == "node_failure" => world
@@ -509,6 +518,27 @@ pub fn read(
         });
     }
     inside
+}
+
+/// The Service host of the admission webhook an API server failed to call,
+/// from its own words: `failed calling webhook "validate.x.io": failed to
+/// call webhook: Post "https://policy.platform.svc:443/validate?timeout=10s":
+/// …` (also `Internal error occurred: failed calling webhook …`).
+fn admission_webhook(message: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)failed calling webhook\b.*?\b(?:post|get)\s+\\?"?https://([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)[:/"]"#,
+        )
+        .ok()
+    });
+    let host = re
+        .as_ref()?
+        .captures(message)?
+        .get(1)?
+        .as_str()
+        .to_lowercase();
+    host.contains(".svc").then_some(host)
 }
 
 /// Normal events that say a warning's condition is over, by the warning's
@@ -554,5 +584,31 @@ fn clip(s: &str, n: usize) -> String {
         s.to_string()
     } else {
         format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admission_webhook;
+
+    #[test]
+    fn a_webhook_that_fails_closed_is_named_by_its_service() {
+        let forge = r#"Error creating: Internal error occurred: failed calling webhook "validate.image-policy.platform.io": failed to call webhook: Post "https://image-policy-webhook.platform-policy.svc:443/validate?timeout=10s": tls: failed to verify certificate: x509: certificate has expired or is not yet valid"#;
+        assert_eq!(
+            admission_webhook(forge).as_deref(),
+            Some("image-policy-webhook.platform-policy.svc")
+        );
+        let gatekeeper = r#"Error creating: Internal error occurred: failed calling webhook "validation.gatekeeper.sh": failed to call webhook: Post "https://gatekeeper-webhook-service.gatekeeper-system.svc:443/v1/admit?timeout=3s": context deadline exceeded"#;
+        assert_eq!(
+            admission_webhook(gatekeeper).as_deref(),
+            Some("gatekeeper-webhook-service.gatekeeper-system.svc")
+        );
+        // A refusal the webhook decided is not a failure to call it.
+        assert_eq!(
+            admission_webhook(
+                r#"Error creating: admission webhook "validate.kyverno.svc" denied the request: image tag latest is not allowed"#
+            ),
+            None
+        );
     }
 }

@@ -20,6 +20,18 @@
 //! against it: they move to the holder, which becomes the suspect. When none
 //! is found, the relation itself is the component: the contended table, not
 //! the service that happened to report it.
+//!
+//! A row lock has no statement that announces it: a batch that updates many
+//! rows and keeps its transaction open (an export uploading a file, a job
+//! waiting on an API between statements) blocks every writer of those rows
+//! with an ordinary `UPDATE`. PostgreSQL names the holder itself, though:
+//! with `log_lock_waits` each wait is followed by `DETAIL:  Process holding
+//! the lock: 47102.` (a deadlock by `blocked by process 47102`), and the
+//! log's prefix on that session's own lines says who it is (`[47102]
+//! settlement@auction/settlement-export`: user, database, application name).
+//! The collector reads those lines when a store's log shows waits
+//! ([`holder_reads`], then [`session_reads`]), and the session the database
+//! names most often is the holder, whatever statement it ran.
 
 use regex::Regex;
 use serde_json::Value;
@@ -112,6 +124,140 @@ fn same_table(a: &str, b: &str) -> bool {
     last(a) == last(b)
 }
 
+/// The `grep` that picks the lines naming a lock's holder out of a
+/// database's log.
+const HOLDER_GREP: &str = "Process holding the lock|blocked by process";
+
+/// The session a waiter's line names as holding its lock: PostgreSQL's
+/// `Process holding the lock: 47102.` and a deadlock's `blocked by process
+/// 47102`.
+fn holder_pid(line: &str) -> Option<&str> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)(?:Process holding the lock|blocked by process):?\s+(\d+)").ok()
+    });
+    Some(re.as_ref()?.captures(line)?.get(1)?.as_str())
+}
+
+/// The session a database names most often as holding the locks in `text`.
+fn busiest_holder(text: &str) -> Option<String> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for pid in text.lines().filter_map(holder_pid) {
+        *counts.entry(pid).or_default() += 1;
+    }
+    let top = counts.values().copied().max()?;
+    counts
+        .into_iter()
+        .find(|(_, n)| *n == top)
+        .map(|(pid, _)| pid.to_string())
+}
+
+/// Whether a database log line is about session `pid`: the `%p` of the
+/// prefix (`[47102]`, `pid=47102`).
+fn of_session(line: &str, pid: &str) -> bool {
+    line.contains(&format!("[{pid}]")) || line.contains(&format!("pid={pid} "))
+}
+
+/// The application name a database log line's prefix gives its session:
+/// PostgreSQL's `%u@%d/%a` (`settlement@auction/settlement-export`) or
+/// `app=settlement-export`.
+fn session_app(line: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?:\]\s+[\w-]+@[\w.-]+/|\bapp(?:lication_name)?=)([A-Za-z0-9][\w.-]*)").ok()
+    });
+    let app = re.as_ref()?.captures(line)?.get(1)?.as_str();
+    Some(app.to_lowercase().replace('_', "-"))
+}
+
+/// The lock holder the database names (see the module docs): the busiest
+/// holder session in a store's log, who it is (a workload whose name its
+/// application or user name begins, else the application name itself), and
+/// the line that says so. `None` when the holder is one of the waiters'
+/// own services (a deadlock among one service's sessions).
+fn named_holder(
+    pack: &EvidencePack,
+    world: &World,
+    victims: &[String],
+) -> Option<(String, String, String)> {
+    let logs: Vec<_> = pack
+        .of("logs")
+        .filter_map(|o| {
+            let pod = o.args.get("pod").and_then(Value::as_str)?;
+            let p = world.pods.iter().find(|p| p.name == pod)?;
+            is_store(p, world).then_some((pod, o.outcome.text.as_str()))
+        })
+        .collect();
+    let (store, pid) = logs
+        .iter()
+        .find_map(|(pod, text)| Some((*pod, busiest_holder(text)?)))?;
+    let own: Vec<&str> = logs
+        .iter()
+        .filter(|(pod, _)| *pod == store)
+        .flat_map(|(_, text)| text.lines())
+        .filter(|l| of_session(l, &pid) && holder_pid(l).is_none())
+        .collect();
+    let line = own
+        .iter()
+        .find(|l| !l.contains("still waiting"))
+        .or(own.first())?;
+    let names = [session_app(line), session_user(line)];
+    let workload = names.iter().flatten().find_map(|name| {
+        world
+            .pods
+            .iter()
+            .find(|q| q.owner.starts_with(name.as_str()) || q.name.starts_with(name.as_str()))
+            .map(|q| q.owner.clone())
+    });
+    let owner = workload.or_else(|| names.into_iter().flatten().next())?;
+    if victims.iter().any(|v| same_component(v, &owner)) {
+        return None;
+    }
+    let line: String = line.trim().chars().take(200).collect();
+    Some((
+        owner,
+        store.to_string(),
+        format!(
+            "the database's log ({store}) names session {pid} as holding the lock its waiters queue for: {line}"
+        ),
+    ))
+}
+
+/// Follow-up reads when a data store's log (read as templates) shows its
+/// sessions queueing for a lock: the lines that name the holder.
+pub(super) fn holder_reads(outputs: &[super::collect::Output]) -> Vec<Value> {
+    outputs
+        .iter()
+        .filter(|o| o.name == "logs" && !o.outcome.is_error)
+        .filter(|o| o.args.get("mode").and_then(Value::as_str) == Some("patterns"))
+        .filter(|o| o.outcome.text.lines().any(|l| holder_pid(&l.replace("<*>", "0")).is_some()))
+        .map(|o| {
+            serde_json::json!({
+                "namespace": o.args["namespace"], "pod": o.args["pod"], "container": o.args["container"],
+                "grep": HOLDER_GREP, "tail": 60, "max_bytes": 8000,
+            })
+        })
+        .take(2)
+        .collect()
+}
+
+/// Follow-up reads after [`holder_reads`]: the lines of the session named
+/// most often as the holder, whose prefix says who it is.
+pub(super) fn session_reads(outputs: &[super::collect::Output]) -> Vec<Value> {
+    outputs
+        .iter()
+        .filter(|o| o.name == "logs" && !o.outcome.is_error)
+        .filter(|o| o.args.get("grep").and_then(Value::as_str) == Some(HOLDER_GREP))
+        .filter_map(|o| {
+            let pid = busiest_holder(&o.outcome.text)?;
+            Some(serde_json::json!({
+                "namespace": o.args["namespace"], "pod": o.args["pod"], "container": o.args["container"],
+                "grep": format!(r"\[{pid}\]|pid={pid}\b"), "tail": 20, "max_bytes": 6000,
+            }))
+        })
+        .collect()
+}
+
 /// Moves the victims' `lock_contention` signals to the lock holder, or to
 /// the contended relation when no holder shows (see the module docs), and
 /// returns the component they moved to: the victims' errors name it, so it
@@ -200,19 +346,12 @@ pub fn attribute(
     });
     match holder {
         Some((owner, pod, table, line, store)) => {
-            for &i in &victims {
-                let s = &mut signals[i];
-                if same_component(&s.component, &owner) {
-                    continue;
-                }
-                let on = if table.is_empty() {
-                    "a migrated table"
-                } else {
-                    table.as_str()
-                };
-                s.detail = format!("waits on a lock on {on} ({}): {}", s.component, s.detail);
-                s.component = owner.clone();
-            }
+            let on = if table.is_empty() {
+                "a migrated table"
+            } else {
+                table.as_str()
+            };
+            move_to_holder(signals, &victims, &owner, on);
             let line: String = line.chars().take(200).collect();
             signals.push(Signal {
                 component: owner.clone(),
@@ -240,6 +379,31 @@ pub fn attribute(
             Some(owner)
         }
         None => {
+            let victim_components: Vec<String> = victims
+                .iter()
+                .map(|&i| signals[i].component.clone())
+                .collect();
+            // No statement that locks a table: the session the database itself names
+            // as holding the lock (a transaction keeping row locks), whatever it ran.
+            if let Some((owner, store, detail)) = named_holder(pack, world, &victim_components) {
+                let on = relation.as_deref().unwrap_or("rows it holds");
+                move_to_holder(signals, &victims, &owner, on);
+                signals.push(Signal {
+                    component: owner.clone(),
+                    kind: "lock_contention",
+                    weight: 5.0,
+                    source: "k8s.logs".into(),
+                    detail,
+                    // A database's log line has no start of its own here; the
+                    // holder's pod, when it is known, started its session.
+                    at: world
+                        .pods
+                        .iter()
+                        .find(|p| p.owner == owner && p.name != store)
+                        .and_then(|p| p.created),
+                });
+                return Some(owner);
+            }
             let r = relation?;
             for &i in &victims {
                 let s = &mut signals[i];
@@ -248,6 +412,19 @@ pub fn attribute(
             }
             Some(r)
         }
+    }
+}
+
+/// Moves the victims' signals to the holder `owner`, saying on what they
+/// waited.
+fn move_to_holder(signals: &mut [Signal], victims: &[usize], owner: &str, on: &str) {
+    for &i in victims {
+        let s = &mut signals[i];
+        if same_component(&s.component, owner) {
+            continue;
+        }
+        s.detail = format!("waits on a lock on {on} ({}): {}", s.component, s.detail);
+        s.component = owner.to_string();
     }
 }
 
@@ -379,5 +556,70 @@ mod tests {
             "ERROR 3024 (HY000): Query execution was interrupted, maximum statement execution time exceeded"
         ));
         assert!(!statement_timeout("context deadline exceeded"));
+    }
+
+    fn logs_output(args: serde_json::Value, text: &str) -> super::super::collect::Output {
+        super::super::collect::Output {
+            tool: "k8s.logs".into(),
+            name: "logs".into(),
+            args,
+            outcome: crate::registry::ToolOutcome {
+                text: text.into(),
+                is_error: false,
+                elapsed_ms: 1,
+            },
+        }
+    }
+
+    /// PostgreSQL's own words (log_lock_waits, a `%m [%p] %u@%d/%a` prefix):
+    /// the holder is read from the waits, then who it is from its own lines.
+    #[test]
+    fn the_database_names_the_session_holding_row_locks() {
+        let waits = "\
+2026-11-29 20:15:32.000 UTC [48211] bidding@auction/bidding-engine LOG:  process 48211 still waiting for ShareLock on transaction 918220417 after 1000.040 ms
+2026-11-29 20:15:32.000 UTC [48211] bidding@auction/bidding-engine DETAIL:  Process holding the lock: 47102. Wait queue: 48211, 48230.
+2026-11-29 20:15:56.000 UTC [48214] bidding@auction/bidding-engine DETAIL:  Process holding the lock: 47102. Wait queue: 48214.
+2026-11-29 20:16:02.000 UTC [48300] bidding@auction/bidding-engine DETAIL:  Process holding the lock: 48211. Wait queue: 48300.";
+        assert_eq!(busiest_holder(waits).as_deref(), Some("47102"));
+        assert_eq!(
+            holder_pid(
+                "DETAIL:  Process 9 waits for ShareLock on transaction 7; blocked by process 4410."
+            ),
+            Some("4410")
+        );
+        let own = "2026-11-29 20:15:03.000 UTC [47102] settlement@auction/settlement-export LOG:  duration: 2841.337 ms  statement: UPDATE lots SET settlement_batch_id = 'SB-1'";
+        assert!(of_session(own, "47102") && !of_session(own, "4710"));
+        assert_eq!(session_app(own).as_deref(), Some("settlement-export"));
+        assert_eq!(
+            session_app(
+                "LOG:  duration: 5.1 ms user=billing_svc,db=billing,app=nightly_close STATEMENT: x"
+            )
+            .as_deref(),
+            Some("nightly-close")
+        );
+        assert_eq!(
+            session_app("[30112] cms_admin@cms STATEMENT:  ALTER TABLE"),
+            None
+        );
+
+        // The collector: templates that show waits → the holder lines → that session's lines.
+        let store = serde_json::json!({"namespace": "data", "pod": "auction-pg-0", "container": "pg", "mode": "patterns"});
+        let templates = logs_output(
+            store.clone(),
+            "     70  <*> <*> UTC [<*>] bidding@auction/bidding-engine DETAIL: Process holding the lock: <*>. Wait queue: <*>.",
+        );
+        let reads = holder_reads(&[templates.clone()]);
+        assert_eq!(reads.len(), 1);
+        assert_eq!(reads[0]["grep"], HOLDER_GREP);
+        assert_eq!(reads[0]["pod"], "auction-pg-0");
+        assert!(
+            holder_reads(&[logs_output(store, "     3  LOG: checkpoint starting: time")])
+                .is_empty()
+        );
+        let sessions = session_reads(&[templates, logs_output(reads[0].clone(), waits)]);
+        assert_eq!(sessions.len(), 1);
+        let grep = sessions[0]["grep"].as_str().unwrap();
+        let re = regex::Regex::new(&format!("(?i){grep}")).unwrap();
+        assert!(re.is_match(own) && !re.is_match("[471020] x"), "{grep}");
     }
 }

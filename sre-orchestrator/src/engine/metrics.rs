@@ -322,10 +322,13 @@ pub fn series(text: &str, now: Timestamp) -> Vec<Series> {
 /// The component one series is about.
 fn culprit(sig: &MetricSignature, group: &[String], world: &World) -> Option<String> {
     let labels = sig.group_by();
+    // The first label naming a workload; a scraper's own name (cAdvisor,
+    // the kubeletstats receiver as the series' `service.name`) is who
+    // measured, not who is measured.
     let (label, value) = labels
         .iter()
         .zip(group)
-        .find(|(_, v)| !v.is_empty() && v.as_str() != "-")?;
+        .find(|(_, v)| !v.is_empty() && v.as_str() != "-" && !crate::subject::is_scraper(v))?;
     let owners: BTreeSet<&str> = world.pods.iter().map(|p| p.owner.as_str()).collect();
     let component = if label.contains("persistentvolumeclaim") {
         world
@@ -550,5 +553,32 @@ TIME      billing,-  search,-
         world.pods[0].owner = "orders".into();
         group[0] = "orders-consumer".into();
         assert_eq!(culprit(sig, &group, &world).as_deref(), Some("orders"));
+    }
+
+    #[test]
+    fn a_scraper_is_who_measured_the_pod_is_who_is_measured() {
+        let sig = signature_for("container_cpu_cfs_throttled_periods_total").unwrap();
+        let labels = sig.group_by();
+        let mut group = vec!["-".to_string(); labels.len()];
+        let at = |name: &str| labels.iter().position(|l| l == name).unwrap();
+        group[at("service.name")] = "cadvisor".into();
+        group[at("k8s.pod.name")] = "feed-handler-gb8xpr8hj6-cm6fh".into();
+        let world = World::default();
+        assert_eq!(
+            culprit(sig, &group, &world).as_deref(),
+            Some("feed-handler")
+        );
+        group[at("service.name")] = "kubeletstats".into();
+        assert_eq!(
+            culprit(sig, &group, &world).as_deref(),
+            Some("feed-handler")
+        );
+        // An application's own series keeps its service.
+        group[at("service.name")] = "feed-handler".into();
+        group[at("k8s.pod.name")] = "-".into();
+        assert_eq!(
+            culprit(sig, &group, &world).as_deref(),
+            Some("feed-handler")
+        );
     }
 }

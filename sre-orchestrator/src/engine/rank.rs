@@ -199,6 +199,7 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
         }
         g.score = (g.score * 100.0).round() / 100.0;
     }
+    yield_to_measured_starvation(&mut groups, reach);
     groups.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -223,6 +224,53 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
         );
     }
     groups
+}
+
+/// Slowness with no reason of its own yields to a measured starvation.
+///
+/// "The deepest degraded service on the call path" is the right answer when
+/// the path is the whole story, but traces only show the calls they show: a
+/// service fed through a queue or a socket (market data, a stream processor)
+/// waits on a producer no span links it to. When a degraded workload's CPU
+/// throttling *rose* in the window by a metric (not a chronic level), and it
+/// began no later than the slowness, a service that is only slow, whose
+/// evidence is its latency and nothing that says why (no signature, no log,
+/// no resource finding), is discounted: an engineer follows the measured
+/// mechanism before the unexplained symptom.
+fn yield_to_measured_starvation(groups: &mut [Suspect], reach: &Reach) {
+    let is = |list: &[String], c: &str| list.iter().any(|x| same_component(x, c));
+    let starved: Vec<Option<Timestamp>> = groups
+        .iter()
+        .filter(|g| g.kind == "cpu_throttling")
+        .filter(|g| is(&reach.degraded, &g.component) || is(&reach.affected, &g.component))
+        .filter_map(|g| {
+            let rose = g
+                .signals
+                .iter()
+                .filter(|s| s.weight > 0.0 && s.source.ends_with("query_metric"))
+                .filter_map(|s| s.at)
+                .min()?;
+            Some(Some(rose))
+        })
+        .collect();
+    let Some(earliest) = starved.iter().flatten().min().copied() else {
+        return;
+    };
+    for g in groups.iter_mut().filter(|g| g.kind == "latency_regression") {
+        let only_slow = g.signals.iter().filter(|s| s.weight > 0.0).all(|s| {
+            s.source.ends_with("service_dependencies") || s.source.ends_with("service_health")
+        });
+        let began = g
+            .signals
+            .iter()
+            .filter(|s| s.weight > 0.0)
+            .filter_map(|s| s.at)
+            .min()
+            .or(reach.first_symptom);
+        if only_slow && began.is_none_or(|b| earliest <= b + SignedDuration::from_mins(1)) {
+            g.score = (g.score * 0.75 * 100.0).round() / 100.0;
+        }
+    }
 }
 
 /// The strongest signal counts fully, the rest less and less.
@@ -532,5 +580,41 @@ mod tests {
         ];
         let ranked = rank(&scope(), &signals, &Reach::default());
         assert_eq!(ranked[0].kind, "credentials_expired");
+    }
+
+    #[test]
+    fn unexplained_slowness_yields_to_a_throttling_that_rose_first() {
+        let at = |t: &str| t.parse::<Timestamp>().ok();
+        let slow = Signal {
+            source: "signoz.service_dependencies".into(),
+            ..signal("book-builder", "latency_regression", 4.0)
+        };
+        let throttled = Signal {
+            source: "signoz.query_metric".into(),
+            at: at("2026-11-23T14:29:00Z"),
+            ..signal("feed-handler", "cpu_throttling", 4.0)
+        };
+        let usage = Signal {
+            source: "k8s.resource_usage".into(),
+            ..signal("feed-handler", "cpu_throttling", 1.5)
+        };
+        let reach = Reach {
+            path: vec!["quote-api".into(), "book-builder".into()],
+            degraded: vec!["book-builder".into(), "feed-handler".into()],
+            first_symptom: at("2026-11-23T14:30:00Z"),
+            ..Reach::default()
+        };
+        let ranked = rank(&scope(), &[slow.clone(), throttled.clone(), usage.clone()], &reach);
+        assert_eq!(ranked[0].component, "feed-handler", "{ranked:?}");
+        // Throttling seen only as a level (no metric that rose) does not move it.
+        let ranked = rank(&scope(), &[slow.clone(), usage.clone()], &reach);
+        assert_eq!(ranked[0].component, "book-builder", "{ranked:?}");
+        // Nor does slowness that says why (a log signature of its own).
+        let reason = Signal {
+            source: "signoz.log_patterns".into(),
+            ..signal("book-builder", "latency_regression", 3.0)
+        };
+        let ranked = rank(&scope(), &[slow, reason, throttled, usage], &reach);
+        assert_eq!(ranked[0].component, "book-builder", "{ranked:?}");
     }
 }
