@@ -610,6 +610,11 @@ pub async fn collect(
             round3.push((tool.clone(), args));
         }
     }
+    if let Some(tool) = t("list")
+        && let Some(args) = super::locks::jobs_read(&outputs, PAGE)
+    {
+        round3.push((tool.clone(), args));
+    }
     if !round3.is_empty() {
         outputs.extend(run_round(source, round3, observer, &mut spend).await);
         follow_pages(source, &mut outputs, observer, &mut spend).await;

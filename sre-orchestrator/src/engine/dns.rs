@@ -74,7 +74,7 @@ const CHANGED_AFTER: SignedDuration = SignedDuration::from_mins(5);
 
 /// When the resolver's workload was last rolled out or scaled, from the
 /// events of its namespace (`ScalingReplicaSet` on its Deployment).
-fn rolled_out(world: &World, namespace: &str, workload: &str) -> Vec<Timestamp> {
+pub(super) fn rolled_out(world: &World, namespace: &str, workload: &str) -> Vec<Timestamp> {
     world
         .events
         .iter()

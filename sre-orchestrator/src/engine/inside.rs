@@ -236,6 +236,11 @@ pub fn read(
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let owner = world.owner(pod);
+        let namespace = o
+            .args
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let mut found: Vec<LogFinding<'_>> = Vec::new();
         // What the stream itself says about its peers: `Connecting to
         // backend:80 (10.0.3.7:80)` names the address the next line's
@@ -401,6 +406,25 @@ pub fn read(
                         _ => note = format!(" (peer {peer} is not in the cluster's evidence)"),
                     },
                 }
+            }
+            // A data store's own error reply relayed by its client (Redis'
+            // `MISCONF`, a server-side PostgreSQL or MongoDB error): the
+            // store's condition, whoever logs it. With no peer in the line,
+            // the one store of that system the client's namespace has.
+            if component == owner
+                && let Some(system) = f.hit.signature.stack.strip_suffix("/server")
+                && let Some(store) = world.store_of_system(system, namespace, &owner)
+            {
+                note = format!(" (an error reply of {system} {store})");
+                // A container that died of its store's refusal restarts
+                // because of it.
+                if previous && !inside.died_of.contains(&(owner.clone(), store.clone())) {
+                    inside.died_of.push((owner.clone(), store.clone()));
+                }
+                if !inside.peers.contains(&store) {
+                    inside.peers.push(store.clone());
+                }
+                component = store;
             }
             let volume = (1.0 + f.count as f64).log10().min(2.0) * 0.5;
             // Within one stream the first failure is the likelier cause:

@@ -118,6 +118,13 @@ fn session_user(line: &str) -> Option<String> {
     Some(user.to_lowercase().replace('_', "-"))
 }
 
+/// Whether a database user (or application) name names a workload: its
+/// prefix (`cms-admin` → `cms-admin-db-migrate`) or one of its dash-separated
+/// words (`flyway` → `loanbook-flyway-v212`, the tool a migration Job runs).
+fn named_by(workload: &str, user: &str) -> bool {
+    workload.starts_with(user) || format!("-{workload}-").contains(&format!("-{user}-"))
+}
+
 /// Whether `a` and `b` name the same table (`shop.orders` and `orders`).
 fn same_table(a: &str, b: &str) -> bool {
     let last = |s: &str| s.rsplit('.').next().unwrap_or(s).to_lowercase();
@@ -206,7 +213,7 @@ fn named_holder(
         world
             .pods
             .iter()
-            .find(|q| q.owner.starts_with(name.as_str()) || q.name.starts_with(name.as_str()))
+            .find(|q| named_by(&q.owner, name) || q.name.starts_with(name.as_str()))
             .map(|q| q.owner.clone())
     });
     let owner = workload.or_else(|| names.into_iter().flatten().next())?;
@@ -221,6 +228,43 @@ fn named_holder(
             "the database's log ({store}) names session {pid} as holding the lock its waiters queue for: {line}"
         ),
     ))
+}
+
+/// Jobs (name, creation) of the cluster-wide `list kind=jobs` answers in
+/// the pack.
+fn jobs_in(pack: &EvidencePack) -> Vec<(String, Option<jiff::Timestamp>)> {
+    pack.of("list")
+        .filter(|o| o.args.get("kind").and_then(Value::as_str) == Some("jobs"))
+        .flat_map(|o| o.outcome.text.lines())
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| {
+            let name = v.pointer("/metadata/name")?.as_str()?.to_string();
+            let created = v
+                .pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse().ok());
+            Some((name, created))
+        })
+        .collect()
+}
+
+/// Whether a data store's log (read as templates) shows sessions waiting
+/// for a lock.
+fn shows_lock_waits(o: &super::collect::Output) -> bool {
+    o.name == "logs"
+        && !o.outcome.is_error
+        && o.args.get("mode").and_then(Value::as_str) == Some("patterns")
+        && o.outcome.text.contains("still waiting for")
+}
+
+/// The cluster's Jobs, listed when a data store's sessions wait for a lock:
+/// the session that holds or queues for it is often a migration or a batch
+/// Job in a namespace nothing else linked to the incident.
+pub(super) fn jobs_read(outputs: &[super::collect::Output], page: usize) -> Option<Value> {
+    outputs.iter().any(shows_lock_waits).then(|| {
+        serde_json::json!({ "kind": "jobs", "output": "json", "compact": true, "limit": page })
+    })
 }
 
 /// Follow-up reads when a data store's log (read as templates) shows its
@@ -288,6 +332,20 @@ pub fn attribute(
             victims.push(i);
         }
     }
+    // A pool whose connections all wait on a lock runs dry: its clients'
+    // "connection is not available" is the same wait, one step later.
+    let waiting: Vec<String> = victims
+        .iter()
+        .map(|&i| signals[i].component.clone())
+        .collect();
+    for (i, s) in signals.iter().enumerate() {
+        if s.kind == "connection_pool_exhausted"
+            && waiting.iter().any(|w| same_component(w, &s.component))
+            && !victims.contains(&i)
+        {
+            victims.push(i);
+        }
+    }
     let relation = victims
         .iter()
         .find_map(|&i| relation_in(&signals[i].detail));
@@ -313,14 +371,32 @@ pub fn attribute(
                     return None;
                 }
                 let session = session_user(line).and_then(|user| {
-                    world
+                    let pod = world
                         .pods
                         .iter()
                         .filter(|q| q.created.is_some_and(|c| c >= since) && started_before(q))
-                        .find(|q| q.owner.starts_with(&user) || q.name.starts_with(&user))
+                        .find(|q| named_by(&q.owner, &user) || q.name.starts_with(&user))
+                        .map(|q| (q.owner.clone(), q.name.clone()));
+                    // A migration Job in a namespace nothing else linked:
+                    // the cluster's Jobs, listed when a store's sessions wait.
+                    pod.or_else(|| {
+                        jobs_in(pack)
+                            .into_iter()
+                            .filter(|(_, created)| {
+                                // A wait's time may be its minute's bucket.
+                                created.is_some_and(|c| {
+                                    c >= since
+                                        && first_wait.is_none_or(|f| {
+                                            c <= f + jiff::SignedDuration::from_mins(1)
+                                        })
+                                })
+                            })
+                            .find(|(job, _)| named_by(job, &user))
+                            .map(|(job, _)| (super::world::job_owner(&job), job))
+                    })
                 });
                 let (owner, by) = match session {
-                    Some(q) => (q.owner.clone(), q.name.clone()),
+                    Some((owner, by)) => (owner, by),
                     None => (table.clone(), pod.to_string()),
                 };
                 Some((owner, by, table, line.trim().to_string(), Some(pod)))
@@ -425,6 +501,8 @@ fn move_to_holder(signals: &mut [Signal], victims: &[usize], owner: &str, on: &s
         }
         s.detail = format!("waits on a lock on {on} ({}): {}", s.component, s.detail);
         s.component = owner.to_string();
+        // An exhausted pool whose connections wait on the lock is that wait.
+        s.kind = "lock_contention";
     }
 }
 

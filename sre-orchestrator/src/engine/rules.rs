@@ -649,6 +649,12 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         pack,
         &world,
     ));
+    stored.extend(super::stores::shared_rollout(
+        &mut ctx.signals,
+        &edges,
+        pack,
+        &world,
+    ));
     for (client, store) in stored {
         ctx.blames.insert(client, store.clone());
         if !peers.contains(&store) {

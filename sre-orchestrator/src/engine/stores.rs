@@ -14,6 +14,13 @@
 //! the one workload whose name carries the system's name (`mongo`,
 //! `postgres`, `mysql`, `redis`). When that is ambiguous the signal stays
 //! with the client: a wrong store is worse than the right messenger.
+//!
+//! Several clients failing at once against one store point at the store:
+//! the same credentials error from each ([`shared_rejection`]), or new
+//! errors that all began minutes after the store, or the proxy in front of
+//! it (PgBouncer, ProxySQL, a connection pooler), was rolled out
+//! ([`shared_rollout`]): two services do not break their own code in the
+//! same minute.
 
 use std::collections::BTreeSet;
 
@@ -140,6 +147,86 @@ pub fn shared_rejection(
                 )
             },
         ));
+    }
+    moved
+}
+
+/// How long after a store's rollout its clients' first new error still
+/// counts as its effect (pooled connections move to the new pods as they
+/// are recycled), and how long before (a log line's or a bucket's time can
+/// precede the rollout's event).
+const ROLLOUT_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+const ROLLOUT_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
+
+/// Moves the new errors of several clients of one store to that store when
+/// they all began right after it was rolled out, as a bad deploy of the
+/// store (see the module docs); returns (client, store) for each move.
+pub fn shared_rollout(
+    signals: &mut Vec<Signal>,
+    edges: &[Edge],
+    pack: &EvidencePack,
+    world: &World,
+) -> Vec<(String, String)> {
+    let mut clients_of: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for e in edges.iter().filter(|e| e.db && e.errors > 0.0) {
+        if let Some(store) = edge_store(e, world, pack) {
+            clients_of.entry(store).or_default().insert(e.caller.clone());
+        }
+    }
+    let mut moved = Vec::new();
+    for (store, clients) in clients_of.into_iter().filter(|(_, c)| c.len() >= 2) {
+        let is_client = |c: &str| clients.iter().any(|x| same_component(x, c));
+        let errors = |s: &Signal| {
+            matches!(s.kind, "new_error" | "error_surge") && s.weight > 0.0 && is_client(&s.component)
+        };
+        // Each client's first new error; all of them must follow the rollout.
+        let mut began: std::collections::BTreeMap<&str, jiff::Timestamp> = Default::default();
+        for s in signals.iter().filter(|s| errors(s)) {
+            if let Some(at) = s.at {
+                let slot = began.entry(s.component.as_str()).or_insert(at);
+                *slot = (*slot).min(at);
+            }
+        }
+        if began.len() < 2 {
+            continue;
+        }
+        let namespaces: BTreeSet<&str> = world
+            .pods
+            .iter()
+            .filter(|p| p.owner == store)
+            .map(|p| p.namespace.as_str())
+            .collect();
+        let rollout = namespaces
+            .iter()
+            .flat_map(|ns| super::dns::rolled_out(world, ns, &store))
+            .filter(|r| {
+                began
+                    .values()
+                    .all(|b| *b >= *r - ROLLOUT_BEFORE && *b <= *r + ROLLOUT_AFTER)
+            })
+            .max();
+        let Some(rollout) = rollout else { continue };
+        let n = began.len();
+        let names: Vec<&str> = began.keys().copied().collect();
+        let detail = format!(
+            "{store} was rolled out at {} and {n} of its clients ({}) began failing within minutes, all at once",
+            rollout.strftime("%H:%M"),
+            names.join(", ")
+        );
+        moved.extend(super::moves::move_signals(
+            signals,
+            &store,
+            |_, s| errors(s),
+            |s| format!("{} began failing after {store}'s rollout: {}", s.component, s.detail),
+        ));
+        signals.push(Signal {
+            component: store.clone(),
+            kind: "bad_deploy",
+            weight: 5.0,
+            source: "k8s.events".into(),
+            detail,
+            at: Some(rollout),
+        });
     }
     moved
 }
@@ -757,5 +844,47 @@ mod tests {
             .map(|e| Edge { err_pct: 0.0, ..e })
             .collect();
         assert!(attribute(&mut signals, &quiet, &EvidencePack::default(), &world, &[]).is_empty());
+    }
+
+    #[test]
+    fn clients_that_break_together_after_their_store_rolled_out_point_at_the_rollout() {
+        let at = |t: &str| t.parse::<jiff::Timestamp>().ok();
+        let mut world = pg_world();
+        world.events.push(super::super::world::Event {
+            kind_of_event: "Normal".into(),
+            reason: "ScalingReplicaSet".into(),
+            message: "Scaled up replica set agro-pg-7d9 to 2".into(),
+            object_kind: "Deployment".into(),
+            object: "agro-pg".into(),
+            namespace: "agro-data".into(),
+            count: 1,
+            first: at("2026-12-08T10:14:40Z"),
+            last: at("2026-12-08T10:14:40Z"),
+        });
+        let failing = |c: &str, t: &str| Signal {
+            at: at(t),
+            ..signal(c, "new_error", "26000: prepared statement \"_auto2\" does not exist")
+        };
+        let edges = [db_call("soil-ingest", 80.0), db_call("irrigation-planner", 60.0)];
+        let mut signals = vec![
+            failing("soil-ingest", "2026-12-08T10:15:01Z"),
+            failing("irrigation-planner", "2026-12-08T10:15:07Z"),
+        ];
+        let moved = shared_rollout(&mut signals, &edges, &EvidencePack::default(), &world);
+        assert_eq!(moved.len(), 2, "{signals:#?}");
+        assert!(
+            signals
+                .iter()
+                .any(|s| s.component == "agro-pg" && s.kind == "bad_deploy" && s.weight >= 5.0)
+        );
+        // Errors that began long after the rollout are no effect of it.
+        let mut late = vec![
+            failing("soil-ingest", "2026-12-08T11:15:01Z"),
+            failing("irrigation-planner", "2026-12-08T11:15:07Z"),
+        ];
+        assert!(shared_rollout(&mut late, &edges, &EvidencePack::default(), &world).is_empty());
+        // One client breaking after a rollout may be its own bug.
+        let mut one = vec![failing("soil-ingest", "2026-12-08T10:15:01Z")];
+        assert!(shared_rollout(&mut one, &edges[..1], &EvidencePack::default(), &world).is_empty());
     }
 }

@@ -414,13 +414,44 @@ pub(super) fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
         .filter(|f| f.trim() != "none")
         .unwrap_or_default();
     let mut collscans: BTreeMap<String, usize> = BTreeMap::new();
+    // Request-path scans running right now, by namespace and client: what
+    // the profiler would list as slow once they finish (a server whose log
+    // holds no slow-op lines yet still shows them in currentOp).
+    let mut running: BTreeMap<(String, String), (usize, f64)> = BTreeMap::new();
     if let Some(o) = pack.first("current_ops") {
         for row in parse::table(&o.outcome.text, "RUNNING") {
             if row.get("PLAN").is_some_and(|p| p == "COLLSCAN")
                 && let Some(ns) = row.get("NS")
             {
                 *collscans.entry(ns.clone()).or_default() += 1;
+                let secs = row
+                    .get("RUNNING")
+                    .and_then(|r| parse::duration_ms(r))
+                    .unwrap_or(0.0)
+                    / 1000.0;
+                let app = row.get("APP").cloned().unwrap_or_default();
+                let slot = running.entry((ns.clone(), app)).or_default();
+                slot.0 += 1;
+                slot.1 = slot.1.max(secs);
             }
+        }
+    }
+    for ((ns, app), (n, longest)) in &running {
+        // Seconds, not minutes (a batch scan holds connections instead),
+        // from a client that is itself degraded, several at once.
+        if *n < 3 || *longest >= 60.0 || !degraded.iter().any(|d| same_component(d, app)) {
+            continue;
+        }
+        let weight = 4.0 + (1.0 + *n as f64).log10() + if saturated.is_empty() { 0.0 } else { 0.5 };
+        if let Some(o) = pack.first("current_ops") {
+            ctx.signal(
+                ns,
+                "missing_index",
+                weight,
+                &o.tool,
+                format!("{n} COLLSCAN operations on {ns} from {app} running now (longest {longest:.1}s)"),
+                None,
+            );
         }
     }
     if let Some(o) = pack.first("slow_queries") {

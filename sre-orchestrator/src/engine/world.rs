@@ -593,6 +593,30 @@ impl World {
             .map(|p| (None, vec![p.owner.clone()]))
     }
 
+    /// The one data store of `system` (`redis`, `postgresql`, …) a client in
+    /// `namespace` would use: the workload behind the Services serving that
+    /// system there (else anywhere, when only one exists), when it is one
+    /// workload and not `client` itself.
+    pub fn store_of_system(&self, system: &str, namespace: &str, client: &str) -> Option<String> {
+        let owners = |local: bool| {
+            let mut owners: Vec<String> = self
+                .services
+                .iter()
+                .filter(|s| s.serves(system) && (!local || s.namespace == namespace))
+                .flat_map(|s| self.backends(s).map(|p| p.owner.clone()))
+                .collect();
+            owners.sort();
+            owners.dedup();
+            owners
+        };
+        let local = owners(true);
+        let found = if local.is_empty() { owners(false) } else { local };
+        match found.as_slice() {
+            [one] if !same_component(one, client) => Some(one.clone()),
+            _ => None,
+        }
+    }
+
     /// A NetworkPolicy that selects a ready backend of `svc` and admits no
     /// pod of the workload `caller` (same namespace). `None` when the caller's
     /// pods are unknown, or when any policy would admit them.
