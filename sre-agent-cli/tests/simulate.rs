@@ -463,7 +463,7 @@ async fn evaluation_gates_hold_on_simulated_and_external_sets() {
     // The incidents written blind to the engine (fixtures/blind): their
     // generators write them beside themselves (git-ignored).
     let blind = root().join("fixtures/blind");
-    for set in ["a", "b", "c", "d", "e", "f", "g", "h", "i"] {
+    for set in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"] {
         let status = std::process::Command::new("python3")
             .arg(blind.join(format!("gen_{set}.py")))
             .stdout(std::process::Stdio::null())

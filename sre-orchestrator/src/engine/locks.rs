@@ -556,6 +556,9 @@ mod tests {
             .as_deref(),
             Some("billing-svc")
         );
+        assert!(named_by("cms-admin-db-migrate", "cms-admin"));
+        assert!(named_by("loanbook-flyway-v212", "flyway"));
+        assert!(!named_by("flywheel-api", "flyway") && !named_by("loanbook-flyways", "flyway"));
         assert!(same_table("public.orders", "orders"));
         assert!(!same_table("orders", "order_items"));
     }

@@ -821,4 +821,42 @@ mod tests {
         assert_eq!(w.namespace_of("web"), None);
         assert_eq!(w.namespace_of("nothing"), None);
     }
+
+    #[test]
+    fn the_one_store_of_a_system_near_its_client() {
+        let mut w = World::default();
+        let labels = |app: &str| BTreeMap::from([("app".to_string(), app.to_string())]);
+        for (pod, owner, ns) in [
+            ("playout-redis-0", "playout-redis", "playout"),
+            ("carts-loader-x", "carts-loader", "playout"),
+            ("cache-redis-0", "cache-redis", "web"),
+        ] {
+            w.pods.push(Pod {
+                name: pod.into(),
+                owner: owner.into(),
+                namespace: ns.into(),
+                labels: labels(owner),
+                ..Default::default()
+            });
+        }
+        for (svc, ns) in [("playout-redis", "playout"), ("cache-redis", "web")] {
+            w.services.push(Service {
+                name: svc.into(),
+                namespace: ns.into(),
+                selector: labels(svc),
+                ports: vec![("redis".into(), 6379)],
+                ..Default::default()
+            });
+        }
+        // The client's own namespace first, though the cluster has two.
+        assert_eq!(
+            w.store_of_system("redis", "playout", "carts-loader").as_deref(),
+            Some("playout-redis")
+        );
+        // Elsewhere two stores answer: no guess.
+        assert_eq!(w.store_of_system("redis", "billing", "invoicer"), None);
+        // A store is not its own client's store.
+        assert_eq!(w.store_of_system("redis", "playout", "playout-redis"), None);
+        assert_eq!(w.store_of_system("postgresql", "playout", "carts-loader"), None);
+    }
 }
