@@ -6,10 +6,10 @@
 //! * `o200k_bytes.bin`: the bytes of the 199,998 ordinary tokens, in rank
 //!   order, back to back, enumerated from the `tiktoken` crate's copy of the
 //!   vocabulary (a build-dependency only);
-//! * `o200k_offsets.bin`: where each rank's bytes start (`u32` LE, one more
-//!   than the tokens: the end);
-//! * `o200k_index.bin`: an open-addressing hash index over them (`u32` LE
-//!   slots: `rank + 1` and a tag; see `src/tokens/hash.rs`);
+//! * `o200k_index.bin`: an open-addressing hash index over them (`u64` LE
+//!   slots: rank, offset, length, tag; see `src/tokens/index.rs`);
+//! * `o200k_pairs.bin`: the rank of every two-byte token by its bytes (`u32`
+//!   LE, 65,536 of them, `u32::MAX` where none);
 //! * `o200k_tables.rs`: the token count and the pre-tokenizer's character
 //!   classes as a two-level table (see `src/tokens/classes.rs`).
 
@@ -22,8 +22,8 @@ use std::path::PathBuf;
 #[path = "src/tokens/classes.rs"]
 mod classes;
 #[allow(dead_code)]
-#[path = "src/tokens/hash.rs"]
-mod hash;
+#[path = "src/tokens/index.rs"]
+mod index;
 
 /// Ordinary tokens of `o200k_base` (ranks 0..199,998; 199,999 and 200,018
 /// are special tokens, which the budget never counts as such).
@@ -32,7 +32,7 @@ const TOKENS: usize = 199_998;
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=src/tokens/classes.rs");
-    println!("cargo::rerun-if-changed=src/tokens/hash.rs");
+    println!("cargo::rerun-if-changed=src/tokens/index.rs");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
 
     // The vocabulary, rank by rank.
@@ -41,52 +41,59 @@ fn main() -> Result<(), Box<dyn Error>> {
         return Err(format!("o200k_base has {} tokens, not {TOKENS}", bpe.vocab_size()).into());
     }
     let mut bytes = Vec::new();
-    let mut offsets = Vec::with_capacity((TOKENS + 1) * 4);
+    let mut spans = Vec::with_capacity(TOKENS);
     for rank in 0..TOKENS as u32 {
         let token = bpe.decode(&[rank]);
-        if token.is_empty() {
-            return Err(format!("o200k_base has no token of rank {rank}").into());
+        if token.is_empty() || token.len() >= 1 << index::LEN_BITS {
+            return Err(format!(
+                "o200k_base's token of rank {rank} has {} bytes",
+                token.len()
+            )
+            .into());
         }
-        offsets.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        spans.push((bytes.len(), token.len()));
         bytes.extend_from_slice(&token);
     }
-    offsets.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    if bytes.len() >= 1 << index::OFFSET_BITS || TOKENS >= 1 << index::RANK_BITS {
+        return Err("o200k_base does not fit the index's slots".into());
+    }
+    let token = |rank: usize| {
+        let (offset, len) = spans[rank];
+        &bytes[offset..offset + len]
+    };
 
     // The index: linear probing from each token's home slot.
-    if TOKENS + 1 >= 1 << hash::RANK_BITS {
-        return Err("ranks do not fit the index's slots".into());
-    }
-    let slots = 1usize << hash::INDEX_BITS;
-    let mask = slots - 1;
-    let mut index = vec![0u32; slots];
-    let token = |rank: usize| {
-        let at = |i: usize| {
-            let mut word = [0u8; 4];
-            word.copy_from_slice(&offsets[i * 4..i * 4 + 4]);
-            u32::from_le_bytes(word) as usize
-        };
-        &bytes[at(rank)..at(rank + 1)]
-    };
+    let slots = 1usize << index::INDEX_BITS;
+    let mut table = vec![0u64; slots];
     let mut longest_probe = 0;
-    for rank in 0..TOKENS {
-        let h = hash::hash(token(rank));
-        let mut slot = hash::home(h);
+    for (rank, &(offset, len)) in spans.iter().enumerate() {
+        let h = index::hash(token(rank));
+        let mut at = index::home(h);
         let mut probes = 1;
-        while index[slot] != 0 {
-            let other = (index[slot] as usize & ((1 << hash::RANK_BITS) - 1)) - 1;
-            if token(other) == token(rank) {
+        while table[at] != 0 {
+            if token(index::rank(table[at]) as usize) == token(rank) {
                 return Err(format!("o200k_base has rank {rank}'s bytes twice").into());
             }
-            slot = (slot + 1) & mask;
+            at = (at + 1) & (slots - 1);
             probes += 1;
         }
         longest_probe = probes.max(longest_probe);
-        index[slot] = (hash::tag(h) << hash::RANK_BITS) | (rank as u32 + 1);
+        table[at] = index::slot(h, rank as u32, offset, &bytes[offset..offset + len]);
     }
-    let index: Vec<u8> = index.iter().flat_map(|slot| slot.to_le_bytes()).collect();
+
+    // Two-byte tokens by their bytes, for the merges' first pass.
+    let mut pairs = vec![u32::MAX; 1 << 16];
+    for (rank, &(offset, len)) in spans.iter().enumerate() {
+        if len == 2 {
+            pairs[usize::from(bytes[offset]) << 8 | usize::from(bytes[offset + 1])] = rank as u32;
+        }
+    }
+
+    let table: Vec<u8> = table.iter().flat_map(|slot| slot.to_le_bytes()).collect();
+    let pairs: Vec<u8> = pairs.iter().flat_map(|rank| rank.to_le_bytes()).collect();
     std::fs::write(out.join("o200k_bytes.bin"), &bytes)?;
-    std::fs::write(out.join("o200k_offsets.bin"), &offsets)?;
-    std::fs::write(out.join("o200k_index.bin"), &index)?;
+    std::fs::write(out.join("o200k_index.bin"), &table)?;
+    std::fs::write(out.join("o200k_pairs.bin"), &pairs)?;
 
     // The character classes: flags per code point, then blocks of
     // 2^BLOCK_BITS code points stored once each.
@@ -132,6 +139,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     writeln!(
         rs,
         "pub(super) const LONGEST_PROBE: usize = {longest_probe};"
+    )?;
+    writeln!(
+        rs,
+        "/// The flags of ASCII characters (one load on the common path)."
+    )?;
+    let ascii: Vec<String> = flags[..128].iter().map(u8::to_string).collect();
+    writeln!(
+        rs,
+        "pub(super) static ASCII: [u8; 128] = [{}];",
+        ascii.join(", ")
     )?;
     writeln!(rs, "/// The block of each 2^BLOCK_BITS code points.")?;
     writeln!(

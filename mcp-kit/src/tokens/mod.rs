@@ -53,7 +53,7 @@
 //! aimed at the pre-tokenizer.
 
 mod classes;
-mod hash;
+mod index;
 mod pretokenize;
 
 use std::cmp::Reverse;
@@ -66,10 +66,11 @@ mod tables {
 
 /// The tokens' bytes, in rank order.
 static BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_bytes.bin"));
-/// Where each rank's bytes start (`u32` LE), then the end of the last.
-static OFFSETS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_offsets.bin"));
-/// The hash index (`u32` LE slots; see `hash.rs`).
+/// The hash index (`u64` LE slots; see `index.rs`).
 static INDEX: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_index.bin"));
+/// The rank of each two-byte token (`u32` LE, by `first << 8 | second`;
+/// `u32::MAX` where none).
+static PAIRS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_pairs.bin"));
 
 /// Pieces up to this length merge on the stack.
 const SMALL: usize = 64;
@@ -88,45 +89,65 @@ pub(crate) fn count(text: &str) -> usize {
     tokens
 }
 
-/// The `i`-th little-endian `u32` of `table` (0 past its end).
+/// The `i`-th slot of the index (0, an empty slot, past its end).
 #[inline]
-fn u32_at(table: &[u8], i: usize) -> u32 {
-    match table.get(i * 4..i * 4 + 4) {
-        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+fn slot_at(i: usize) -> u64 {
+    match INDEX.get(i * 8..i * 8 + 8) {
+        Some(&[a, b, c, d, e, f, g, h]) => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
         _ => 0,
     }
 }
 
-/// The bytes of the token of `rank`.
+/// The rank of the two-byte token `[first, second]`, `u32::MAX` if none.
 #[inline]
-fn token(rank: u32) -> &'static [u8] {
-    let start = u32_at(OFFSETS, rank as usize) as usize;
-    let end = u32_at(OFFSETS, rank as usize + 1) as usize;
-    BYTES.get(start..end).unwrap_or_default()
+fn pair_rank(first: u8, second: u8) -> u32 {
+    let i = (usize::from(first) << 8 | usize::from(second)) * 4;
+    match PAIRS.get(i..i + 4) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+        _ => u32::MAX,
+    }
 }
 
 /// The rank of the token whose bytes are `bytes`, if there is one.
 #[inline]
 fn rank(bytes: &[u8]) -> Option<u32> {
-    let h = hash::hash(bytes);
-    let tag = hash::tag(h);
-    let mask = (1 << hash::INDEX_BITS) - 1;
-    let mut slot = hash::home(h);
+    if let &[first, second] = bytes {
+        let rank = pair_rank(first, second);
+        return (rank != u32::MAX).then_some(rank);
+    }
+    if bytes.len() >= 1 << index::LEN_BITS {
+        return None;
+    }
+    let h = index::hash(bytes);
+    let (key, mask) = index::key(h, bytes);
+    let inline = bytes.len() <= index::INLINE_MAX;
+    let mut at = index::home(h);
     // The build placed every token within LONGEST_PROBE slots of its home.
     for _ in 0..tables::LONGEST_PROBE {
-        let entry = u32_at(INDEX, slot);
-        if entry == 0 {
+        let slot = slot_at(at);
+        if slot == 0 {
             return None;
         }
-        if entry >> hash::RANK_BITS == tag {
-            let rank = (entry & ((1 << hash::RANK_BITS) - 1)).wrapping_sub(1);
-            if token(rank) == bytes {
-                return Some(rank);
-            }
+        if slot & mask == key && (inline || same(index::offset(slot), bytes)) {
+            return Some(index::rank(slot));
         }
-        slot = (slot + 1) & mask;
+        at = (at + 1) & ((1 << index::INDEX_BITS) - 1);
     }
     None
+}
+
+/// Whether the byte table holds `bytes` at `offset`.
+#[inline]
+fn same(offset: usize, bytes: &[u8]) -> bool {
+    let Some(stored) = BYTES.get(offset..offset + bytes.len()) else {
+        return false;
+    };
+    if bytes.len() <= 8 {
+        // Two word loads, no `memcmp` call, for most tokens.
+        index::word(stored) == index::word(bytes)
+    } else {
+        stored == bytes
+    }
 }
 
 /// The tokens of one piece.
@@ -162,8 +183,8 @@ fn merge_small(piece: &[u8]) -> usize {
     for (i, bound) in bounds.iter_mut().enumerate().take(n + 1) {
         *bound = i as u32;
     }
-    for (i, r) in ranks.iter_mut().enumerate().take(n - 1) {
-        *r = rank_of(piece, i as u32, i as u32 + 2);
+    for (r, pair) in ranks.iter_mut().zip(piece.windows(2)) {
+        *r = pair_rank(pair[0], pair[1]);
     }
     let mut len = n + 1;
     loop {
@@ -207,7 +228,8 @@ fn merge_large(piece: &[u8]) -> usize {
     // the part at i with the next (u32::MAX: none, or i is no part start).
     let mut next: Vec<u32> = (1..=n).collect();
     let mut prev: Vec<u32> = (0..n).map(|i| i.saturating_sub(1)).collect();
-    let mut join: Vec<u32> = (0..n).map(|i| rank_of(piece, i, i + 2)).collect();
+    let mut join: Vec<u32> = piece.windows(2).map(|p| pair_rank(p[0], p[1])).collect();
+    join.push(u32::MAX);
     let mut heap: BinaryHeap<Reverse<(u32, u32)>> = join
         .iter()
         .enumerate()
@@ -258,15 +280,38 @@ mod tests {
     #[test]
     fn vocabulary_is_tiktoken_rs_o200k_base() {
         let reference = tiktoken_rs::o200k_base().unwrap();
-        assert_eq!(OFFSETS.len(), (tables::TOKENS + 1) * 4);
-        for r in 0..tables::TOKENS as u32 {
-            let bytes = reference.decode_bytes(&[r]).unwrap();
-            assert_eq!(token(r), bytes.as_slice(), "rank {r}");
-            assert_eq!(rank(&bytes), Some(r), "rank {r}");
+        let mut tokens = vec![None; tables::TOKENS];
+        for at in 0..1 << index::INDEX_BITS {
+            let slot = slot_at(at);
+            if slot != 0 {
+                let r = index::rank(slot) as usize;
+                assert!(tokens[r].is_none(), "rank {r} twice");
+                tokens[r] = Some(match index::inline(slot) {
+                    Some(inline) => inline[..index::len(slot)].to_vec(),
+                    None => BYTES[index::offset(slot)..][..index::len(slot)].to_vec(),
+                });
+            }
+        }
+        for (r, token) in tokens.iter().enumerate() {
+            let bytes = reference.decode_bytes(&[r as u32]).unwrap();
+            assert_eq!(token.as_deref(), Some(bytes.as_slice()), "rank {r}");
+            assert_eq!(rank(&bytes), Some(r as u32), "rank {r}");
         }
         assert!(reference.decode_bytes(&[tables::TOKENS as u32]).is_err());
+        assert_eq!(
+            BYTES.len(),
+            tokens.iter().flatten().map(Vec::len).sum::<usize>()
+        );
         assert_eq!(rank(b""), None);
         assert_eq!(rank(b"<|endoftext|>"), None);
+        let pairs = (0..=255u8)
+            .flat_map(|a| (0..=255u8).map(move |b| (a, b)))
+            .filter(|&(a, b)| pair_rank(a, b) != u32::MAX)
+            .count();
+        assert_eq!(
+            pairs,
+            tokens.iter().flatten().filter(|t| t.len() == 2).count()
+        );
     }
 
     /// Both merges give the same parts, on pieces around the threshold.

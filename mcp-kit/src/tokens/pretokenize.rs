@@ -39,7 +39,7 @@
 //! `tiktoken-rs`, which runs the pattern itself with `fancy-regex`.
 
 use super::classes::{BLOCK_BITS, DIGIT, LOWER, NEWLINE, PREFIX, PUNCT, SPACE, UPPER};
-use super::tables::{BLOCK_OF, BLOCKS};
+use super::tables::{ASCII, BLOCK_OF, BLOCKS};
 
 /// The class flags of the character that starts at byte `i` of `text`, and
 /// its length in bytes; `(0, 0)` at the end of the text.
@@ -48,8 +48,8 @@ fn at(text: &str, i: usize) -> (u8, usize) {
     let Some(&byte) = text.as_bytes().get(i) else {
         return (0, 0);
     };
-    if byte < 0x80 {
-        return (flags(u32::from(byte)), 1);
+    if let Some(&f) = ASCII.get(usize::from(byte)) {
+        return (f, 1);
     }
     match text.get(i..).and_then(|rest| rest.chars().next()) {
         Some(c) => (flags(u32::from(c)), c.len_utf8()),
