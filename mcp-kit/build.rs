@@ -7,7 +7,8 @@
 //!   order, back to back, enumerated from the `tiktoken` crate's copy of the
 //!   vocabulary (a build-dependency only);
 //! * `o200k_index.bin`: an open-addressing hash index over them (`u64` LE
-//!   slots: rank, offset, length, tag; see `src/tokens/index.rs`);
+//!   slots: rank, length, then the bytes or their offset and a tag; see
+//!   `src/tokens/index.rs`);
 //! * `o200k_pairs.bin`: the rank of every two-byte token by its bytes (`u32`
 //!   LE, 65,536 of them, `u32::MAX` where none);
 //! * `o200k_tables.rs`: the token count and the pre-tokenizer's character

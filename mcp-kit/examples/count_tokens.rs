@@ -11,7 +11,9 @@
 //! the 16 Loghub-2k logs (`LOGHUB_DIR`, default `../shared/data/loghub-2k`
 //! from the workspace root). `--once` loads the tokenizer and counts the first
 //! log once, for heap profilers. Resident memory comes from
-//! `/proc/self/status` (`VmRSS`, and `VmHWM`, the peak).
+//! `/proc/self/status` (`VmRSS`, `VmHWM` the peak, and at the end `RssAnon`
+//! and `RssFile`: heap and the like, and pages mapped from files such as the
+//! binary's own read-only data).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -125,11 +127,13 @@ fn main() {
     let end = memory();
     println!(
         "all {} logs: {all_bytes} bytes, {all_tokens} tokens, {:.3} ms per 30 KB, {:.1} MB/s; \
-         RSS {:.1} MB, peak {:.1} MB",
+         RSS {:.1} MB (anonymous {:.1}, file-backed {:.1}), peak {:.1} MB",
         texts.len(),
         all_secs * 1e3 / texts.len() as f64,
         mb(all_bytes as u64) / all_secs,
         mb(end.0),
+        mb(end.2),
+        mb(end.3),
         mb(end.1),
     );
 }
@@ -147,8 +151,9 @@ fn head(text: &str) -> String {
     text[..end].to_string()
 }
 
-/// (`VmRSS`, `VmHWM`) in bytes, or zeros where `/proc` is absent.
-fn memory() -> (u64, u64) {
+/// (`VmRSS`, `VmHWM`, `RssAnon`, `RssFile`) in bytes, or zeros where
+/// `/proc` is absent.
+fn memory() -> (u64, u64, u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -163,7 +168,12 @@ fn memory() -> (u64, u64) {
             })
             .map_or(0, |kb| kb * 1024)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    (
+        field("VmRSS:"),
+        field("VmHWM:"),
+        field("RssAnon:"),
+        field("RssFile:"),
+    )
 }
 
 fn mb(bytes: u64) -> f64 {

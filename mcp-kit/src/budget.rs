@@ -26,7 +26,7 @@
 //! # Cost
 //!
 //! The counter has nothing to load: its vocabulary and tables are static
-//! data generated at build time (~3.2 MB in the binary, paged in where
+//! data generated at build time (~3.6 MiB in the binary, paged in where
 //! lookups land; see `src/tokens/mod.rs`). A byte-level BPE token always
 //! covers at least one byte, so a text of `n` bytes has at most `n` tokens:
 //! results whose byte length is within the budget (most of them) are never

@@ -1,6 +1,6 @@
 //! The character classes of the `o200k_base` pre-tokenizer pattern, as flags.
 //!
-//! Like `hash.rs`, this file is shared with `build.rs`: the build parses each
+//! Like `index.rs`, this file is shared with `build.rs`: the build parses each
 //! class of [`CLASSES`] with `regex-syntax` (the parser of the `regex` crate,
 //! whose Unicode tables `tiktoken-rs` and OpenAI's patterns are matched with)
 //! and writes, for every code point, the OR of the flags of the classes that
