@@ -155,9 +155,15 @@ mod tests {
             ],
         };
         let text = render(&status, None).text();
-        assert!(text.contains("max lag 1m37s") || text.contains("max lag 97s"), "{text}");
+        assert!(
+            text.contains("max lag 1m37s") || text.contains("max lag 97s"),
+            "{text}"
+        );
         let m2 = text.lines().find(|l| l.starts_with("m-2")).unwrap();
-        assert!(m2.contains("INITIAL-SYNC") && !m2.contains("LAGGING"), "{m2}");
+        assert!(
+            m2.contains("INITIAL-SYNC") && !m2.contains("LAGGING"),
+            "{m2}"
+        );
         let m1 = text.lines().find(|l| l.starts_with("m-1")).unwrap();
         assert!(m1.contains("97s") && m1.contains("LAGGING"), "{m1}");
     }

@@ -262,9 +262,9 @@ fn shows_lock_waits(o: &super::collect::Output) -> bool {
 /// the session that holds or queues for it is often a migration or a batch
 /// Job in a namespace nothing else linked to the incident.
 pub(super) fn jobs_read(outputs: &[super::collect::Output], page: usize) -> Option<Value> {
-    outputs.iter().any(shows_lock_waits).then(|| {
-        serde_json::json!({ "kind": "jobs", "output": "json", "compact": true, "limit": page })
-    })
+    outputs.iter().any(shows_lock_waits).then(
+        || serde_json::json!({ "kind": "jobs", "output": "json", "compact": true, "limit": page }),
+    )
 }
 
 /// Follow-up reads when a data store's log (read as templates) shows its
@@ -689,7 +689,7 @@ mod tests {
             store.clone(),
             "     70  <*> <*> UTC [<*>] bidding@auction/bidding-engine DETAIL: Process holding the lock: <*>. Wait queue: <*>.",
         );
-        let reads = holder_reads(&[templates.clone()]);
+        let reads = holder_reads(std::slice::from_ref(&templates));
         assert_eq!(reads.len(), 1);
         assert_eq!(reads[0]["grep"], HOLDER_GREP);
         assert_eq!(reads[0]["pod"], "auction-pg-0");

@@ -604,7 +604,11 @@ mod tests {
             first_symptom: at("2026-11-23T14:30:00Z"),
             ..Reach::default()
         };
-        let ranked = rank(&scope(), &[slow.clone(), throttled.clone(), usage.clone()], &reach);
+        let ranked = rank(
+            &scope(),
+            &[slow.clone(), throttled.clone(), usage.clone()],
+            &reach,
+        );
         assert_eq!(ranked[0].component, "feed-handler", "{ranked:?}");
         // Throttling seen only as a level (no metric that rose) does not move it.
         let ranked = rank(&scope(), &[slow.clone(), usage.clone()], &reach);

@@ -170,14 +170,19 @@ pub fn shared_rollout(
     let mut clients_of: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
     for e in edges.iter().filter(|e| e.db && e.errors > 0.0) {
         if let Some(store) = edge_store(e, world, pack) {
-            clients_of.entry(store).or_default().insert(e.caller.clone());
+            clients_of
+                .entry(store)
+                .or_default()
+                .insert(e.caller.clone());
         }
     }
     let mut moved = Vec::new();
     for (store, clients) in clients_of.into_iter().filter(|(_, c)| c.len() >= 2) {
         let is_client = |c: &str| clients.iter().any(|x| same_component(x, c));
         let errors = |s: &Signal| {
-            matches!(s.kind, "new_error" | "error_surge") && s.weight > 0.0 && is_client(&s.component)
+            matches!(s.kind, "new_error" | "error_surge")
+                && s.weight > 0.0
+                && is_client(&s.component)
         };
         // Each client's first new error; all of them must follow the rollout.
         let mut began: std::collections::BTreeMap<&str, jiff::Timestamp> = Default::default();
@@ -217,7 +222,12 @@ pub fn shared_rollout(
             signals,
             &store,
             |_, s| errors(s),
-            |s| format!("{} began failing after {store}'s rollout: {}", s.component, s.detail),
+            |s| {
+                format!(
+                    "{} began failing after {store}'s rollout: {}",
+                    s.component, s.detail
+                )
+            },
         ));
         signals.push(Signal {
             component: store.clone(),
@@ -863,9 +873,16 @@ mod tests {
         });
         let failing = |c: &str, t: &str| Signal {
             at: at(t),
-            ..signal(c, "new_error", "26000: prepared statement \"_auto2\" does not exist")
+            ..signal(
+                c,
+                "new_error",
+                "26000: prepared statement \"_auto2\" does not exist",
+            )
         };
-        let edges = [db_call("soil-ingest", 80.0), db_call("irrigation-planner", 60.0)];
+        let edges = [
+            db_call("soil-ingest", 80.0),
+            db_call("irrigation-planner", 60.0),
+        ];
         let mut signals = vec![
             failing("soil-ingest", "2026-12-08T10:15:01Z"),
             failing("irrigation-planner", "2026-12-08T10:15:07Z"),

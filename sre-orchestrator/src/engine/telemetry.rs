@@ -449,7 +449,9 @@ pub(super) fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
                 "missing_index",
                 weight,
                 &o.tool,
-                format!("{n} COLLSCAN operations on {ns} from {app} running now (longest {longest:.1}s)"),
+                format!(
+                    "{n} COLLSCAN operations on {ns} from {app} running now (longest {longest:.1}s)"
+                ),
                 None,
             );
         }

@@ -610,7 +610,11 @@ impl World {
             owners
         };
         let local = owners(true);
-        let found = if local.is_empty() { owners(false) } else { local };
+        let found = if local.is_empty() {
+            owners(false)
+        } else {
+            local
+        };
         match found.as_slice() {
             [one] if !same_component(one, client) => Some(one.clone()),
             _ => None,
@@ -850,13 +854,17 @@ mod tests {
         }
         // The client's own namespace first, though the cluster has two.
         assert_eq!(
-            w.store_of_system("redis", "playout", "carts-loader").as_deref(),
+            w.store_of_system("redis", "playout", "carts-loader")
+                .as_deref(),
             Some("playout-redis")
         );
         // Elsewhere two stores answer: no guess.
         assert_eq!(w.store_of_system("redis", "billing", "invoicer"), None);
         // A store is not its own client's store.
         assert_eq!(w.store_of_system("redis", "playout", "playout-redis"), None);
-        assert_eq!(w.store_of_system("postgresql", "playout", "carts-loader"), None);
+        assert_eq!(
+            w.store_of_system("postgresql", "playout", "carts-loader"),
+            None
+        );
     }
 }
