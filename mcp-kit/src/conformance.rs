@@ -20,7 +20,8 @@
 //! give an `isError` result naming the bad field; HTTP without the token gets
 //! 403 with no OAuth challenge; the SDK logs no warning, also when it ends the
 //! session (`DELETE /mcp`); write tools are absent without `--allow-writes`
-//! (and present with it).
+//! (and present with it); and start-up, `initialize` and `tools/list` open
+//! no connection to the backend (`backend_untouched_until_first_call`).
 //!
 //! ```no_run
 //! use mcp_kit::conformance::Conformance;
@@ -39,6 +40,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod lazy;
+pub use lazy::{CountingBackend, backend_untouched_until_first_call};
 
 /// The repository root (the parent of `mcp-kit/`).
 pub fn repo_root() -> PathBuf {

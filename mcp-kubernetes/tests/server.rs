@@ -409,3 +409,33 @@ fn checked_in_fixture_matches_the_generator() {
         );
     }
 }
+
+/// An MCP host starts its servers at launch: nothing may reach the API server
+/// before a tool is called (not even discovery). The listener stands in for
+/// the API server and counts connections; the first call must reach it, or
+/// the check proves nothing.
+#[test]
+fn no_connection_to_the_cluster_before_the_first_tool_call() {
+    use mcp_kit::conformance::{CountingBackend, backend_untouched_until_first_call};
+    let api = CountingBackend::bind().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("config");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: prod\nclusters:\n- name: c\n  cluster: {{server: \"http://{}\"}}\ncontexts:\n- name: prod\n  context: {{cluster: c, user: u, namespace: shop}}\nusers:\n- name: u\n  user: {{token: abc}}\n",
+            api.addr().unwrap()
+        ),
+    )
+    .unwrap();
+    let report = backend_untouched_until_first_call(
+        env!("CARGO_BIN_EXE_mcp-kubernetes").as_ref(),
+        &["--kubeconfig", &kc.to_string_lossy(), "--timeout-secs", "5"],
+        &[],
+        &api,
+        "list",
+        json!({"kind": "pods", "namespace": "shop"}),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{report}");
+}

@@ -141,3 +141,27 @@ fn configuration_errors_exit_2() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&listen), "{err}");
 }
+
+/// An MCP host starts its servers at launch: the driver's client (whose
+/// monitors connect as soon as it exists) may not be built before a tool is
+/// called. The listener stands in for mongod and counts connections; the
+/// first call must reach it, or the check proves nothing.
+#[test]
+fn no_connection_to_mongodb_before_the_first_tool_call() {
+    use mcp_kit::conformance::{CountingBackend, backend_untouched_until_first_call};
+    let mongod = CountingBackend::bind().unwrap();
+    let uri = format!(
+        "mongodb://{}/?directConnection=true",
+        mongod.addr().unwrap()
+    );
+    let report = backend_untouched_until_first_call(
+        BIN.as_ref(),
+        &["--server-selection-timeout", "3"],
+        &[("MONGODB_URI", &uri)],
+        &mongod,
+        "list_databases",
+        json!({}),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{report}");
+}

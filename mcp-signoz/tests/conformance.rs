@@ -126,3 +126,23 @@ fn tools_list_is_small_offline_and_hides_raw_sql_unless_allowed() {
     let offline = list(&["--clickhouse-url", "http://127.0.0.1:1", "--allow-raw-sql"]);
     assert_eq!(names(&offline).len(), 10);
 }
+
+/// An MCP host starts its servers at launch: nothing may reach ClickHouse
+/// before a tool is called (the listener stands in for ClickHouse and counts
+/// connections; the first call must reach it, or the check proves nothing).
+#[test]
+fn no_connection_to_clickhouse_before_the_first_tool_call() {
+    use mcp_kit::conformance::{CountingBackend, backend_untouched_until_first_call};
+    let clickhouse = CountingBackend::bind().unwrap();
+    let url = format!("http://{}", clickhouse.addr().unwrap());
+    let report = backend_untouched_until_first_call(
+        env!("CARGO_BIN_EXE_mcp-signoz").as_ref(),
+        &["--clickhouse-url", &url],
+        &[],
+        &clickhouse,
+        "services",
+        json!({}),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{report}");
+}

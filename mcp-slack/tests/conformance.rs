@@ -171,56 +171,33 @@ fn initialize_is_immediate_even_when_slack_hangs() {
     assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 5);
 }
 
-/// Whether `listener` (non-blocking) has a connection waiting, within `wait`.
-fn connected(listener: &std::net::TcpListener, wait: Duration) -> bool {
-    let until = Instant::now() + wait;
-    loop {
-        match listener.accept() {
-            Ok(_) => return true,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => panic!("{e}"),
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
+/// Start-up used to list channels in the background at once. The listener
+/// stands in for Slack and counts connections; the first call must reach it.
 #[test]
 fn no_connection_to_slack_before_the_first_tool_call() {
-    // A loopback "Slack" that only counts connections.
-    let slack = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    slack.set_nonblocking(true).unwrap();
-    let url = format!("http://{}/api/", slack.local_addr().unwrap());
+    use mcp_kit::conformance::{CountingBackend, backend_untouched_until_first_call};
+    let slack = CountingBackend::bind().unwrap();
+    let url = format!("http://{}/api/", slack.addr().unwrap());
     let token = token_file("lazy", fake::BOT_TOKEN);
-    let mut s = Stdio_::spawn(&[
-        "--slack-api-url",
-        &url,
-        "--slack-bot-token-file",
-        &token,
-        "--slack-user-token",
-        fake::USER_TOKEN,
-        "--allowed-channels",
-        "*",
-    ]);
-    s.initialize();
-    let (list, _) = s.call(2, "tools/list", json!({}));
-    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 5);
-    // Start-up used to list channels in the background at once.
-    assert!(
-        !connected(&slack, Duration::from_millis(1500)),
-        "the server connected to Slack before any tool call"
-    );
-    // A tool call reaches it (the answer does not matter: nothing answers).
-    s.send(
-        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params":
-        {"name": "list_channels", "arguments": {}}}),
-    );
-    assert!(
-        connected(&slack, Duration::from_secs(10)),
-        "a tool call did not reach Slack"
-    );
+    let report = backend_untouched_until_first_call(
+        BIN.as_ref(),
+        &[
+            "--slack-api-url",
+            &url,
+            "--slack-bot-token-file",
+            &token,
+            "--slack-user-token",
+            fake::USER_TOKEN,
+            "--allowed-channels",
+            "*",
+        ],
+        &[],
+        &slack,
+        "list_channels",
+        json!({}),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.starts_with("5 tools listed"), "{report}");
 }
 
 #[test]
