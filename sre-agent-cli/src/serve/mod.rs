@@ -267,6 +267,8 @@ pub struct App {
     /// Background work started by requests (Slack replies, approved
     /// remediations): drained before the store closes.
     pub tasks: TaskTracker,
+    /// Approved remediations whose write tool has not answered yet.
+    pub remediations: remediate::InFlight,
 }
 
 impl std::fmt::Debug for App {
@@ -439,6 +441,7 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
             max_attempts: args.max_attempts.max(1),
             retry_backoff: Duration::from_secs(args.retry_backoff_secs),
             max_connections: (args.concurrency as u32 + 6).max(8),
+            migrate: true,
         },
     )
     .await
@@ -493,6 +496,7 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
         allowed_hosts,
         webhook_rate,
         tasks: TaskTracker::new(),
+        remediations: remediate::InFlight::default(),
     });
 
     let listener = tokio::net::TcpListener::bind(app.args.listen)
@@ -571,6 +575,13 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
             left = app.tasks.len(),
             "drain time is up: background tasks (Slack replies, remediations) cut short"
         );
+        let cut = remediate::record_interrupted(&app.store, &app.remediations).await;
+        if cut > 0 {
+            tracing::warn!(
+                runs = cut,
+                "approved remediations recorded as interrupted (not retried)"
+            );
+        }
     }
     app.store.close().await;
     Ok(())

@@ -16,14 +16,16 @@
 //! A step runs at most once: the store's `remediation_runs` row, keyed by
 //! incident and step, is claimed before the call, so a double click or the
 //! same click delivered to two replicas runs it once, and an interrupted
-//! run stays visible as `running` instead of being retried blindly. Every
-//! click (refused, approved, and the run's result) is in the audit log:
-//! who, what, when, and the result.
+//! run stays visible instead of being retried blindly: a run still waiting
+//! for its tool when a shutdown's drain time runs out is recorded as
+//! `interrupted` ([`record_interrupted`]), since nobody knows whether the
+//! write happened. Every click (refused, approved, the run's result or its
+//! interruption) is in the audit log: who, what, when, and the result.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use sre_orchestrator::rca::{Rca, Remediation, ToolAction};
-use sre_orchestrator::store::{RemediationStart, StoreError};
+use sre_orchestrator::store::{RemediationStart, Store, StoreError};
 use sre_orchestrator::transcript::ToolInfo;
 
 use super::App;
@@ -203,9 +205,90 @@ pub async fn approve(app: &App, user: &str, value: &str) -> Result<Approval, Sto
     Ok(approval)
 }
 
+/// A run between its claim and its recorded result.
+#[derive(Debug, Clone, PartialEq)]
+struct Running {
+    incident_id: i64,
+    step: usize,
+    user: String,
+    target: String,
+}
+
+/// The runs of this replica whose tool has not answered yet, so a shutdown
+/// whose drain time runs out can record them as interrupted before the store
+/// closes.
+#[derive(Debug, Default)]
+pub struct InFlight(Mutex<Vec<Running>>);
+
+impl InFlight {
+    fn runs(&self) -> std::sync::MutexGuard<'_, Vec<Running>> {
+        // A panic elsewhere while holding the lock leaves a plain list intact.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn add(&self, claimed: &Claimed) {
+        self.runs().push(Running {
+            incident_id: claimed.incident_id,
+            step: claimed.step,
+            user: claimed.user.clone(),
+            target: format!("{} {}", claimed.tool, claimed.arguments),
+        });
+    }
+
+    fn remove(&self, incident_id: i64, step: usize) {
+        self.runs()
+            .retain(|r| (r.incident_id, r.step) != (incident_id, step));
+    }
+
+    /// How many runs wait for their tool.
+    pub fn len(&self) -> usize {
+        self.runs().len()
+    }
+
+    /// Whether no run waits for its tool.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Records every run still waiting for its tool as `interrupted` (store and
+/// audit log) and returns how many there were. Called at shutdown when the
+/// drain time ran out, before the store closes; a run whose result was
+/// recorded meanwhile keeps it.
+pub async fn record_interrupted(store: &Store, in_flight: &InFlight) -> usize {
+    let runs = std::mem::take(&mut *in_flight.runs());
+    let why = "interrupted: the bot shut down before the tool answered; whether the change \
+               was applied is unknown. Check the target's state before running it again.";
+    let mut recorded = 0;
+    for r in runs {
+        match store
+            .interrupt_remediation(r.incident_id, r.step, why)
+            .await
+        {
+            Ok(true) => {
+                recorded += 1;
+                if let Err(e) = store
+                    .audit(&r.user, "remediation.run", &r.target, why)
+                    .await
+                {
+                    tracing::error!(incident = r.incident_id, error = %e, "could not audit an interrupted remediation");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(incident = r.incident_id, error = %e, "could not record an interrupted remediation");
+            }
+        }
+    }
+    recorded
+}
+
 /// Runs a claimed step through its write tool, records the result (store
 /// and audit log) and returns what to tell the thread.
 pub async fn run(app: &Arc<App>, claimed: Claimed) -> String {
+    app.remediations.add(&claimed);
     let outcome = app
         .sources
         .tools
@@ -220,6 +303,7 @@ pub async fn run(app: &Arc<App>, claimed: Claimed) -> String {
     {
         tracing::error!(incident = claimed.incident_id, error = %e, "could not record a remediation's result");
     }
+    app.remediations.remove(claimed.incident_id, claimed.step);
     let result = if ok {
         format!("succeeded: {text}")
     } else {
@@ -243,4 +327,92 @@ pub async fn run(app: &Arc<App>, claimed: Claimed) -> String {
         claimed.user,
         text
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use sre_orchestrator::alert::{Alert, AlertSource, AlertStatus};
+
+    use super::*;
+
+    fn claimed(incident_id: i64, step: usize) -> Claimed {
+        Claimed {
+            incident_id,
+            step,
+            user: "U0ALICE001".into(),
+            what: format!("incident #{incident_id} step {}", step + 1),
+            tool: "k8s.rollout_undo".into(),
+            arguments: serde_json::json!({"name": "cart", "namespace": "shop"}),
+        }
+    }
+
+    /// A shutdown that cuts a run short records it as interrupted, with an
+    /// audit row; a run whose result came in first keeps its result.
+    #[tokio::test]
+    async fn runs_cut_short_by_a_shutdown_are_recorded_as_interrupted() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let alert = Alert {
+            source: AlertSource::Alertmanager,
+            name: "KubePodCrashLooping".into(),
+            status: AlertStatus::Firing,
+            severity: None,
+            service: Some("cart".into()),
+            namespace: Some("shop".into()),
+            summary: "cart crash-looping".into(),
+            description: None,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            starts_at: None,
+            fingerprint: "fp".into(),
+            link: None,
+            question: None,
+            lookback_secs: None,
+        };
+        let id = store
+            .enqueue_alert(&alert, "{}", std::time::Duration::from_secs(3600))
+            .await
+            .unwrap()
+            .incident_id()
+            .unwrap();
+        let args = serde_json::json!({"name": "cart", "namespace": "shop"});
+        let in_flight = InFlight::default();
+        for step in [0, 1] {
+            store
+                .start_remediation(id, step, "k8s.rollout_undo", &args, "U0ALICE001")
+                .await
+                .unwrap();
+            in_flight.add(&claimed(id, step));
+        }
+        // Step 0's tool answered just before the deadline.
+        store
+            .finish_remediation(id, 0, true, "rolled back")
+            .await
+            .unwrap();
+        assert_eq!(in_flight.len(), 2);
+        assert_eq!(record_interrupted(&store, &in_flight).await, 1);
+        assert!(in_flight.is_empty());
+        let runs = store.remediation_runs(id).await.unwrap();
+        let status: Vec<_> = runs.iter().map(|r| r.status.as_str()).collect();
+        assert_eq!(status, ["succeeded", "interrupted"]);
+        assert!(
+            runs[1]
+                .result
+                .as_deref()
+                .is_some_and(|r| r.contains("unknown")),
+            "{runs:?}"
+        );
+        let audit = store.audit_log(10).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|a| a.actor == "U0ALICE001" && a.result.starts_with("interrupted")),
+            "{audit:?}"
+        );
+        // The registry forgets a run whose result was recorded.
+        in_flight.add(&claimed(id, 2));
+        in_flight.remove(id, 2);
+        assert!(in_flight.is_empty());
+    }
 }

@@ -39,8 +39,9 @@ impl Store {
     /// Claims remediation step `step` of an incident for running: the first
     /// claim wins ([`RemediationStart::Started`]), later ones (a double
     /// click, another replica) get the run already recorded. A run is never
-    /// retried by the store: a step interrupted mid-way stays `running` for a
-    /// person to look at, since re-running a write blindly could do harm.
+    /// retried by the store: a step interrupted mid-way stays `running` (or
+    /// `interrupted`, when the shutdown could record it) for a person to look
+    /// at, since re-running a write blindly could do harm.
     pub async fn start_remediation(
         &self,
         incident_id: i64,
@@ -106,6 +107,35 @@ impl Store {
             return Err(StoreError::NotFound(incident_id));
         }
         Ok(())
+    }
+
+    /// Marks a run that is still `running` as `interrupted`: the bot shut
+    /// down (its drain time ran out) before the write tool answered, so
+    /// nobody knows whether the write happened. Returns whether a row
+    /// changed (a result recorded just in time is kept). Such a run is never
+    /// retried: a person checks the target and decides.
+    pub async fn interrupt_remediation(
+        &self,
+        incident_id: i64,
+        step: usize,
+        why: &str,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let step_no = i64::try_from(step).map_err(|_| StoreError::NotFound(incident_id))?;
+        let changed = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE remediation_runs SET status = 'interrupted', result = $3, finished_at = $4 \
+                 WHERE incident_id = $1 AND step = $2 AND status = 'running'",
+            )
+            .bind(incident_id)
+            .bind(step_no)
+            .bind(why)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(changed == 1)
     }
 
     /// An incident's remediation runs, by step.

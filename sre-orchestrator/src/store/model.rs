@@ -30,6 +30,12 @@ pub struct StoreOptions {
     pub retry_backoff: Duration,
     /// Connections in the pool.
     pub max_connections: u32,
+    /// Bring the schema up to date on connect. Off for a reader that must
+    /// not change a database it shares with others (`investigate` on a
+    /// laptop against the team's store): the schema is then only checked,
+    /// and a store older than this build is refused with
+    /// [`StoreError::SchemaBehind`](super::StoreError::SchemaBehind).
+    pub migrate: bool,
 }
 
 impl Default for StoreOptions {
@@ -38,6 +44,7 @@ impl Default for StoreOptions {
             max_attempts: 3,
             retry_backoff: Duration::from_secs(30),
             max_connections: 8,
+            migrate: true,
         }
     }
 }
@@ -388,7 +395,8 @@ pub struct RemediationRun {
     pub started_at: Timestamp,
     /// When it ended, if it has.
     pub finished_at: Option<Timestamp>,
-    /// `running`, `succeeded` or `failed`.
+    /// `running`, `succeeded`, `failed`, or `interrupted` (the bot shut down
+    /// before the tool answered: whether the write happened is unknown).
     pub status: String,
     /// The tool's answer (or error).
     pub result: Option<String>,
