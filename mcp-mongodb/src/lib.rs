@@ -39,7 +39,8 @@
 //! * **Bounded reads.** `find`/`aggregate`/`count` always carry `maxTimeMS`
 //!   and a document limit, both capped by flags. Stages and operators that
 //!   write or run code (`$out`, `$merge`, `$where`, `$function`,
-//!   `$accumulator`) are refused wherever they appear, however deeply nested.
+//!   `$accumulator`) or never end (`$changeStream`) are refused wherever they
+//!   appear, however deeply nested.
 //! * **Allowlist.** `--allow-databases`/`--allow-collections` are enforced by
 //!   the server, including on collections a pipeline reads through `$lookup`,
 //!   `$graphLookup` and `$unionWith` (in another database too: `from: {db,

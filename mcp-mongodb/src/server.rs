@@ -170,8 +170,8 @@ pub struct AggregateArgs {
     pub database: String,
     /// Collection name.
     pub collection: String,
-    /// Pipeline stages (Extended JSON); $out, $merge, $where, $function and
-    /// $accumulator are refused. A $sort on several keys is an array in
+    /// Pipeline stages (Extended JSON); $out, $merge, $where, $function,
+    /// $accumulator and $changeStream are refused. A $sort on several keys is an array in
     /// order: {"$sort": [{"a": 1}, {"b": -1}]}.
     pub pipeline: Vec<Map<String, Value>>,
     /// Most documents to return (default 20; a $limit is appended).

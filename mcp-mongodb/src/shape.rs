@@ -18,6 +18,10 @@ pub const FORBIDDEN: &[(&str, &str)] = &[
     ("$where", "runs JavaScript on the server"),
     ("$function", "runs JavaScript on the server"),
     ("$accumulator", "runs JavaScript on the server"),
+    (
+        "$changeStream",
+        "opens a change stream: a cursor that never ends and reads every later write, past the document limit",
+    ),
 ];
 
 /// Command names recognised in a command document.
@@ -472,6 +476,12 @@ mod tests {
                 .contains("JavaScript")
         );
         assert!(check_forbidden(&json!({"outcome": "$out"}), "filter").is_ok());
+        let c = json!([{"$changeStream": {"fullDocument": "updateLookup"}}]);
+        let e = check_forbidden(&c, "pipeline").unwrap_err().to_string();
+        assert!(
+            e.contains("`$changeStream`") && e.contains("never ends"),
+            "{e}"
+        );
     }
 
     fn refs(p: &serde_json::Value) -> Vec<(Option<String>, String, String)> {
