@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use sre_agent_cli::config::{self, FileConfig, LlmConfig, Temperature, server_binary};
 use sre_agent_cli::report::{self, ProgressDisplay};
 use sre_agent_cli::scenario::Scenario;
-use sre_agent_cli::{eval, exit};
+use sre_agent_cli::{eval, exit, memory};
 use sre_orchestrator::alert::{self, Alert};
 use sre_orchestrator::investigate::{LlmPhase, Options, investigate_with};
 use sre_orchestrator::llm::{LlmClient, Retry};
@@ -202,6 +202,15 @@ struct InvestigateArgs {
     /// "Now" for the investigation (RFC 3339); scenarios bring their own.
     #[arg(long)]
     now: Option<String>,
+    /// Incident memory: a past investigation with the same root cause is
+    /// cited ("seen before: #12 …") and similar ones are given to the LLM.
+    /// Default: a local SQLite file (`$XDG_DATA_HOME/sre-agent/incidents.db`,
+    /// else `~/.local/share/…`) that each live investigation is added to;
+    /// none for --scenario and --replay. `sqlite://PATH` another file;
+    /// `postgres://…` the team's `serve` store, read only and never
+    /// migrated; `off` none.
+    #[arg(long, env = "SRE_AGENT_STORE", value_name = "URL|off")]
+    store: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -523,7 +532,7 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         (None, Some(s)) => s.manifest.now,
         (None, None) => jiff::Timestamp::now(),
     };
-    let options = Options {
+    let mut options = Options {
         now,
         default_namespace: args
             .namespace
@@ -537,8 +546,35 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
     let phase = llm_phase(&args.llm, &file);
     let hidden = !std::io::stderr().is_terminal();
     let progress = ProgressDisplay::new(hidden);
+    let recorded = args.sources.scenario.is_some() || args.replay.is_some();
+    let memory = match memory::choose_store(args.store.as_deref(), recorded)
+        .map_err(|e| exit::bad_input(anyhow::anyhow!(e)))?
+    {
+        Some(url) => match memory::open_for_investigate(&url, Duration::from_secs(5)).await {
+            Ok(m) => Some(m),
+            Err(why) => {
+                // Said even to scripts: the answer lacks what memory adds.
+                eprintln!("{why}");
+                None
+            }
+        },
+        None => None,
+    };
+    let past = match &memory {
+        Some(m) => {
+            let past = memory::similar(&m.store, &alert, None).await;
+            options.context = memory::context(&m.store, &alert, &past, true).await;
+            progress.line(&format!(
+                "memory: {} similar past incident(s) in {}",
+                past.len(),
+                m.shown
+            ));
+            past
+        }
+        None => Vec::new(),
+    };
 
-    let (outcome, transcript) = if let Some(path) = &args.replay {
+    let (mut outcome, transcript) = if let Some(path) = &args.replay {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read recording {}", path.display()))
             .map_err(exit::bad_input)?;
@@ -568,6 +604,7 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         (outcome, Some((transcript, recording)))
     };
     progress.finish();
+    memory::seen_before(&mut outcome.rca, &past);
 
     let mut all_failed = false;
     if let Some((t, recording)) = transcript {
@@ -581,7 +618,16 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
                 sre_orchestrator::transcript::Entry::ToolCall { outcome, .. } => outcome.is_error,
                 _ => true,
             });
+        // An investigation that reached nothing taught nothing.
+        if let Some(m) = memory.as_ref().filter(|m| m.writable && !all_failed)
+            && let Err(e) = m.store.record_investigation(&alert, &outcome.rca, &t).await
+        {
+            eprintln!("could not keep this investigation in {}: {e}", m.shown);
+        }
         recording.into_inner().shutdown().await;
+    }
+    if let Some(m) = &memory {
+        m.store.close().await;
     }
 
     let rendered = match args.format {

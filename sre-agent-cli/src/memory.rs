@@ -2,17 +2,116 @@
 //! people's verdicts) and runbook sections.
 //!
 //! `serve` keeps every incident in its store; `investigate` keeps its own in
-//! a local SQLite file (or in the team's store, with `--store URL`), so a
-//! question asked from a laptop is answered with what the team learnt.
+//! a local SQLite file ([`default_store_path`]) or reads the team's store
+//! (`--store postgres://…`, read only, never migrated), so a question asked
+//! from a laptop is answered with what was learnt before.
 //! Memory reaches the RCA two ways: as context for the LLM specialist
 //! ([`context`]), and, with or without an LLM, as evidence in the RCA when a
 //! past incident had the same root cause ([`seen_before`]): "seen before:
 //! #12 … confirmed by a person" is what an on-call engineer wants first.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use sre_orchestrator::alert::Alert;
 use sre_orchestrator::rca::{Evidence, Rca};
-use sre_orchestrator::store::{PastIncident, Store, Verdict};
+use sre_orchestrator::store::{PastIncident, Store, StoreOptions, Verdict};
 use sre_orchestrator::verify::agrees;
+
+/// The memory of `sre-agent investigate`, as opened.
+#[derive(Debug)]
+pub struct Laptop {
+    /// The store.
+    pub store: Store,
+    /// Where it is, for messages (a file path, or the URL's scheme and host
+    /// without credentials).
+    pub shown: String,
+    /// Whether finished investigations are recorded in it: a local SQLite
+    /// file is the user's own; a shared PostgreSQL store (the team's
+    /// `serve` database) is only read, and never migrated.
+    pub writable: bool,
+}
+
+/// The default store of `investigate`: `incidents.db` in `sre-agent/` under
+/// `$XDG_DATA_HOME`, else `~/.local/share`. `None` when neither is known.
+pub fn default_store_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        })?;
+    Some(base.join("sre-agent").join("incidents.db"))
+}
+
+/// Which store `investigate` uses: `flag` is `--store` (a URL, or `off`);
+/// without it, the default file, except for recorded data (`--scenario`,
+/// `--replay`), whose answer must not depend on this machine's past.
+/// `Err` for a value that is no store URL.
+pub fn choose_store(flag: Option<&str>, recorded: bool) -> Result<Option<String>, String> {
+    match flag.map(str::trim) {
+        Some("off" | "none" | "") => Ok(None),
+        Some(url) => {
+            if url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+            {
+                Ok(Some(url.to_string()))
+            } else {
+                Err(format!(
+                    "--store `{}` is not a store: give sqlite://PATH, postgres://…, or off",
+                    shown_url(url)
+                ))
+            }
+        }
+        None if recorded => Ok(None),
+        None => Ok(default_store_path().map(|p| format!("sqlite://{}", p.display()))),
+    }
+}
+
+/// A store URL without its credentials.
+fn shown_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            let host = host.split(['/', '?']).next().unwrap_or(host);
+            if scheme == "sqlite" {
+                rest.split('?').next().unwrap_or(rest).to_string()
+            } else {
+                format!("{scheme}://{host}")
+            }
+        }
+        None => url.split('?').next().unwrap_or(url).to_string(),
+    }
+}
+
+/// Opens `url` for `investigate` within `timeout`: SQLite read and written
+/// (created and migrated if new), PostgreSQL read only and never migrated.
+/// Memory is a help, not a need: any failure is returned as a sentence for
+/// the user and the investigation goes on without it.
+pub async fn open_for_investigate(url: &str, timeout: Duration) -> Result<Laptop, String> {
+    let writable = url.starts_with("sqlite:");
+    let options = StoreOptions {
+        max_connections: 2,
+        migrate: writable,
+        ..StoreOptions::default()
+    };
+    let shown = shown_url(url);
+    match tokio::time::timeout(timeout, Store::connect_with(url, options)).await {
+        Ok(Ok(store)) => Ok(Laptop {
+            store,
+            shown,
+            writable,
+        }),
+        Ok(Err(e)) => Err(format!("incident memory unavailable ({shown}): {e}")),
+        Err(_) => Err(format!(
+            "incident memory unavailable ({shown}): no answer within {}s",
+            timeout.as_secs()
+        )),
+    }
+}
 
 /// Words worth searching for, joined with `or` (the store's search syntax
 /// wants every word otherwise).
@@ -165,6 +264,79 @@ mod tests {
             "verdict": verdict, "same_service": true, "same_alert": true, "score": 1.0
         }))
         .expect("past incident")
+    }
+
+    #[test]
+    fn investigate_chooses_its_store() {
+        assert_eq!(choose_store(Some("off"), false), Ok(None));
+        assert_eq!(
+            choose_store(Some("sqlite:///tmp/m.db"), true),
+            Ok(Some("sqlite:///tmp/m.db".into()))
+        );
+        // Recorded data keeps no memory unless asked to.
+        assert_eq!(choose_store(None, true), Ok(None));
+        let err = choose_store(Some("mysql://u:secret@db/x"), false).unwrap_err();
+        assert!(
+            err.contains("mysql://db") && !err.contains("secret"),
+            "{err}"
+        );
+        assert_eq!(
+            shown_url("postgres://sre:pa@ss@db.internal:5432/sre?sslmode=require"),
+            "postgres://db.internal:5432"
+        );
+        assert_eq!(shown_url("sqlite:///home/u/m.db?mode=rwc"), "/home/u/m.db");
+    }
+
+    #[tokio::test]
+    async fn a_local_store_remembers_between_investigations() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("m/incidents.db").display());
+        let alert: Alert = serde_json::from_value(serde_json::json!({
+            "source": "alertmanager", "name": "KubePodCrashLooping", "status": "firing",
+            "service": "cart", "namespace": "shop", "summary": "cart is crash-looping",
+            "fingerprint": "fp", "labels": {}, "annotations": {}
+        }))
+        .expect("alert");
+        let mut rca: Rca = serde_json::from_value(serde_json::json!({
+            "summary": "s", "category": "resource",
+            "root_cause": {"component": "cart", "kind": "oom_killed", "description": "d"},
+            "alternatives": [], "confidence": 0.8, "evidence": [], "timeline": [],
+            "remediation": [], "affected_services": [], "data_gaps": [], "mode": "deterministic"
+        }))
+        .expect("rca");
+        let first = open_for_investigate(&url, Duration::from_secs(10))
+            .await
+            .expect("open");
+        assert!(first.writable && first.shown.ends_with("m/incidents.db"));
+        assert!(similar(&first.store, &alert, None).await.is_empty());
+        let id = first
+            .store
+            .record_investigation(&alert, &rca, &serde_json::json!({}))
+            .await
+            .expect("record");
+        first.store.close().await;
+        // The next run, another process in real use, finds it.
+        let second = open_for_investigate(&url, Duration::from_secs(10))
+            .await
+            .expect("reopen");
+        let past = similar(&second.store, &alert, None).await;
+        assert_eq!(seen_before(&mut rca, &past), 1);
+        assert!(
+            rca.evidence[0]
+                .detail
+                .starts_with(&format!("seen before: #{id} ")),
+            "{:?}",
+            rca.evidence
+        );
+        // A store that is not there costs a sentence, not the investigation.
+        let err = open_for_investigate("postgres://u:pw@127.0.0.1:9/x", Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            err.starts_with("incident memory unavailable (postgres://127.0.0.1:9)")
+                && !err.contains("pw"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -21,8 +21,79 @@ fn agent(args: &[&str]) -> Output {
         .args(args)
         .env_remove("SRE_AGENT_CONFIG")
         .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("SRE_AGENT_STORE")
+        // Live investigations keep memory under the user's data folder: not
+        // this machine's.
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join("sre-agent-cli-tests-data"),
+        )
         .output()
         .unwrap()
+}
+
+/// `investigate` remembers: the second investigation of the same incident
+/// cites the first ("seen before: #1"), from a local store given by
+/// `--store` (scenarios keep no memory unless asked).
+#[test]
+fn investigate_remembers_past_incidents_in_its_local_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("memory/incidents.db").display()
+    );
+    let demo = scenario("oom-after-limit-change");
+    let run = || {
+        agent(&[
+            "investigate",
+            "--scenario",
+            demo.as_str(),
+            "--format",
+            "json",
+            "--store",
+            &url,
+        ])
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        !stdout(&first).contains("seen before"),
+        "{}",
+        stdout(&first)
+    );
+    let second = run();
+    assert!(second.status.success(), "{}", stderr(&second));
+    let v: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    let cited = v["rca"]["evidence"].as_array().unwrap().iter().any(|e| {
+        e["source"] == "memory"
+            && e["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("seen before: #1 "))
+    });
+    assert!(cited, "{}", v["rca"]["evidence"]);
+    // Without --store, a scenario keeps no memory: the same output twice.
+    let plain = agent(&[
+        "investigate",
+        "--scenario",
+        demo.as_str(),
+        "--format",
+        "json",
+    ]);
+    assert!(!stdout(&plain).contains("seen before"));
+    // A value that is no store is refused by name.
+    let bad = agent(&[
+        "investigate",
+        "--scenario",
+        demo.as_str(),
+        "--store",
+        "redis://x",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("--store `redis://x`"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 fn stdout(o: &Output) -> String {

@@ -894,6 +894,27 @@ async fn remediation_runs_once(backend: Backend) {
         s.finish_remediation(id, 7, true, "x").await,
         Err(StoreError::NotFound(_))
     ));
+    // A run cut short by a shutdown is marked interrupted, never retried; a
+    // run that already has its result keeps it.
+    assert_eq!(
+        s.start_remediation(id, 2, "k8s.restart", &args, "U1")
+            .await
+            .unwrap(),
+        RemediationStart::Started
+    );
+    assert!(s.interrupt_remediation(id, 2, "shut down").await.unwrap());
+    assert!(!s.interrupt_remediation(id, 1, "shut down").await.unwrap());
+    let runs = s.remediation_runs(id).await.unwrap();
+    assert_eq!(
+        runs.iter()
+            .map(|r| (r.step, r.status.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(0, "failed"), (1, "succeeded"), (2, "interrupted")]
+    );
+    assert!(matches!(
+        s.start_remediation(id, 2, "k8s.restart", &args, "U2").await,
+        Ok(RemediationStart::Already(r)) if r.status == "interrupted"
+    ));
 }
 
 async fn released_jobs_keep_their_retries(backend: Backend) {
@@ -969,7 +990,84 @@ macro_rules! contract {
     };
 }
 
+/// `investigate` keeps what it found: a recorded investigation is a
+/// finished incident that the next similar alert finds in memory, and it
+/// leaves no job for a worker.
+async fn recorded_investigations_are_memory(backend: Backend) {
+    let env = open(backend, options()).await;
+    let s = &env.store;
+    let alert = firing("KubePodCrashLooping", "cart", "fp-laptop");
+    let transcript = serde_json::json!({"steps": []});
+    let id = s
+        .record_investigation(
+            &alert,
+            &rca("cart OOM", "cart", "oom_killed", "d", "e"),
+            &transcript,
+        )
+        .await
+        .unwrap();
+    let incident = s.get_incident(id).await.unwrap().unwrap();
+    assert_eq!(incident.status, IncidentStatus::Done);
+    assert_eq!(incident.rca.unwrap().root_cause.kind, "oom_killed");
+    assert!(s.claim_job("w", HOUR).await.unwrap().is_none());
+    let past = s
+        .similar_incidents(&firing("KubePodCrashLooping", "cart", "fp-2"), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        past.iter()
+            .map(|p| (p.incident_id, p.root_cause.kind.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(id, "oom_killed")]
+    );
+}
+
+/// A reader that must not change a shared database: opened without
+/// migrating, a store whose schema is behind is refused (and left as it
+/// was); an up-to-date one opens.
+async fn a_reader_never_migrates(backend: Backend) {
+    let reader = StoreOptions {
+        migrate: false,
+        ..options()
+    };
+    let (url, _keep): (String, Box<dyn std::any::Any>) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("store.db").display());
+            (url, Box::new(dir))
+        }
+        Backend::Postgres => {
+            let cluster = support_pg::shared();
+            (cluster.fresh_database().await, Box::new(cluster))
+        }
+    };
+    let err = Store::connect_with(&url, reader.clone()).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaBehind { have: 0, need } if need > 0),
+        "{err}"
+    );
+    assert!(err.to_string().contains("serve"), "{err}");
+    // Still nothing there: the refused reader migrated nothing.
+    let again = Store::connect_with(&url, reader.clone()).await.unwrap_err();
+    assert!(
+        matches!(again, StoreError::SchemaBehind { have: 0, .. }),
+        "{again}"
+    );
+    let writer = Store::connect_with(&url, options()).await.unwrap();
+    let id = writer
+        .enqueue_alert(&firing("A", "cart", "fp"), "{}", HOUR)
+        .await
+        .unwrap()
+        .incident_id()
+        .unwrap();
+    writer.close().await;
+    let s = Store::connect_with(&url, reader).await.unwrap();
+    assert!(s.get_incident(id).await.unwrap().is_some());
+}
+
 contract!(
+    recorded_investigations_are_memory,
+    a_reader_never_migrates,
     dedup_within_window,
     resolved_updates_open_incident,
     idempotency_key,

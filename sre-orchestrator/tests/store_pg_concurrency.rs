@@ -100,6 +100,7 @@ async fn two_replicas_queue_once_and_complete_once() {
         max_attempts: 10_000,
         retry_backoff: Duration::ZERO,
         max_connections: 8,
+        migrate: true,
     };
     // Both replicas start (and migrate) at once, as a rollout would.
     let (a, b) = tokio::join!(

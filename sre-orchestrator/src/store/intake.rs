@@ -246,6 +246,66 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records an investigation that ran outside the queue (`sre-agent
+    /// investigate` on a laptop) as a finished incident, so later
+    /// investigations find it in memory: the incident, a job already done,
+    /// and the RCA, in one transaction. Never deduplicated. Returns the
+    /// incident's id.
+    pub async fn record_investigation<T: serde::Serialize + ?Sized>(
+        &self,
+        alert: &Alert,
+        rca: &crate::rca::Rca,
+        transcript: &T,
+    ) -> Result<i64, StoreError> {
+        let now = now_ms();
+        let new = NewIncident {
+            alert,
+            alert_json: serde_json::to_string(alert)?,
+            raw_payload: "",
+            on_demand: alert.source == AlertSource::OnDemand,
+            idempotency_key: None,
+            requested_by: None,
+            reply_channel: None,
+            reply_thread: None,
+            now,
+        };
+        let rca_json = serde_json::to_string(rca)?;
+        let transcript_json = serde_json::to_string(transcript)?;
+        let rca_text = super::text::rca_text(rca);
+        let max_attempts = self.options.max_attempts;
+        let incident_id = on_pool!(self, pool => {
+            let mut tx = pool.begin_with(self.begin_sql()).await?;
+            let Some((incident_id, job_id)) = insert_incident!(tx, &new, max_attempts) else {
+                return Err(StoreError::Corrupt(
+                    "a recorded investigation conflicted on an idempotency key".into(),
+                ));
+            };
+            sqlx::query(
+                "UPDATE jobs SET status = 'done', attempts = 1, worker = 'investigate', \
+                 updated_at = $2 WHERE id = $1",
+            )
+            .bind(job_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(super::queue::RECORD_RCA_SQL)
+                .bind(incident_id)
+                .bind(&rca_json)
+                .bind(&rca_text)
+                .bind(&transcript_json)
+                .bind(rca.category.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            incident_id
+        });
+        tracing::info!(incident = incident_id, alert = %alert.name, "investigation recorded");
+        Ok(incident_id)
+    }
+}
+
 fn source_str(source: AlertSource) -> &'static str {
     match source {
         AlertSource::Alertmanager => "alertmanager",

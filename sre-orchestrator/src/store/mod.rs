@@ -74,6 +74,18 @@ pub enum StoreError {
         /// Its attempt.
         attempt: u32,
     },
+    /// A store opened without migrating has an older schema than this build
+    /// reads.
+    #[error(
+        "the store's schema is at migration {have}, this build needs {need}; it was not changed \
+         (opened without migrating): start `sre-agent serve` (which migrates) against it first"
+    )]
+    SchemaBehind {
+        /// The newest migration the store has applied (0: none).
+        have: i64,
+        /// The newest migration this build knows.
+        need: i64,
+    },
     /// No such incident.
     #[error("incident {0} not found")]
     NotFound(i64),
@@ -117,6 +129,11 @@ mod memory;
 mod queue;
 mod runbooks;
 
+/// The newest migration `migrator` knows.
+fn newest(migrator: &sqlx::migrate::Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 /// An incident store. Cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -137,6 +154,7 @@ impl Store {
     pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
         // Only the scheme goes into errors and logs: the rest may hold a password.
         let scheme = url.split_once(':').map_or("", |(s, _)| s);
+        let need;
         let pool = match scheme {
             "sqlite" => {
                 let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -167,7 +185,11 @@ impl Store {
                     pool = pool.max_connections(options.max_connections.max(1));
                 }
                 let pool = pool.connect_with(opts).await?;
-                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                let migrator = sqlx::migrate!("./migrations/sqlite");
+                if options.migrate {
+                    migrator.run(&pool).await?;
+                }
+                need = newest(&migrator);
                 Pool::Sqlite(pool)
             }
             "postgres" | "postgresql" => {
@@ -178,14 +200,37 @@ impl Store {
                     .await?;
                 // sqlx's migrator takes an advisory lock, so replicas starting
                 // together migrate once.
-                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                let migrator = sqlx::migrate!("./migrations/postgres");
+                if options.migrate {
+                    migrator.run(&pool).await?;
+                }
+                need = newest(&migrator);
                 Pool::Postgres(pool)
             }
             other => return Err(StoreError::BadUrl(other.to_string())),
         };
         let store = Store { pool, options };
+        if !store.options.migrate {
+            store.check_schema(need).await?;
+        }
         tracing::info!(backend = ?store.backend(), "incident store ready");
         Ok(store)
+    }
+
+    /// Checks, without changing anything, that the database has applied
+    /// migration `need` (sqlx's own bookkeeping table); a newer schema is
+    /// accepted, since migrations only add.
+    async fn check_schema(&self, need: i64) -> Result<(), StoreError> {
+        let sql = "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
+        // A database that never saw a migration has no bookkeeping table:
+        // the query fails, which reads as "nothing applied".
+        let have: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(sql).fetch_one(pool).await.unwrap_or(0)
+        });
+        if have < need {
+            return Err(StoreError::SchemaBehind { have, need });
+        }
+        Ok(())
     }
 
     /// Which database this is.

@@ -25,6 +25,13 @@ const CLAIM_SQL: &str = "UPDATE jobs SET status = 'running', worker = $2, lease_
 /// `$3` attempt.
 const FENCE: &str = "id = $1 AND worker = $2 AND attempts = $3 AND status = 'running'";
 
+/// Stores a finished investigation on its incident: `$1` incident, `$2` RCA
+/// JSON, `$3` its search text, `$4` transcript JSON, `$5` category, `$6` now.
+/// The incident is done, or resolved if its alert resolved meanwhile.
+pub(super) const RECORD_RCA_SQL: &str = "UPDATE incidents SET rca_json = $2, rca_text = $3, \
+     transcript_json = $4, category = $5, error = NULL, updated_at = $6, \
+     status = CASE WHEN resolved_at IS NULL THEN 'done' ELSE 'resolved' END WHERE id = $1";
+
 impl Store {
     /// Claims the next runnable job for `worker`, holding it for `lease`:
     /// a queued job whose retry time has come, or a running job whose lease
@@ -179,12 +186,7 @@ impl Store {
                 tx.rollback().await?;
                 return Err(lease_lost(job));
             }
-            sqlx::query(
-                "UPDATE incidents SET rca_json = $2, rca_text = $3, transcript_json = $4, \
-                 category = $5, error = NULL, updated_at = $6, \
-                 status = CASE WHEN resolved_at IS NULL THEN 'done' ELSE 'resolved' END \
-                 WHERE id = $1",
-            )
+            sqlx::query(RECORD_RCA_SQL)
             .bind(job.incident.id)
             .bind(&rca_json)
             .bind(&rca_text)
