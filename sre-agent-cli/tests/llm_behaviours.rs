@@ -571,7 +571,10 @@ async fn the_llm_can_only_make_the_rca_better() {
                         fail(format!("no 'timed out' data gap: {:?}", rca.data_gaps));
                     }
                 }
-                if r.kind == Kind::RateLimited && r.took > case.det_took + Duration::from_secs(5) {
+                // Waiting out the hour, or even the 30 s deadline, is the
+                // bug; 15 s leaves room for a loaded machine (5.8 s seen
+                // with three builds running beside the suite).
+                if r.kind == Kind::RateLimited && r.took > case.det_took + Duration::from_secs(15) {
                     fail(format!("an hour's Retry-After was waited on: {:?}", r.took));
                 }
             } else if case.expected.is_some() && (got != Some(1) || rca.mode != Mode::Llm) {

@@ -151,7 +151,8 @@ async fn webhooks_are_closed_to_strangers_and_bounded() {
         200
     );
 
-    // 1,000 alerts in one burst: 59 more fit in this minute's bucket.
+    // 1,000 alerts in one burst: 59 more fit in this minute's bucket (60 when
+    // the test ran slowly enough for the bucket to refill one token).
     let r = webhook(&client, &url, "application/json", burst(1000))
         .bearer_auth(TOKEN)
         .send()
@@ -160,7 +161,8 @@ async fn webhooks_are_closed_to_strangers_and_bounded() {
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "60");
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["accepted"], 59, "{body}");
+    let accepted = body["accepted"].as_u64().unwrap_or(u64::MAX);
+    assert!((59..=60).contains(&accepted), "{body}");
     // Another source has its own bucket.
     let signoz = server.url("/webhook/signoz");
     let one = alert_payload("guard-signoz", "SignozGuard", "firing");
@@ -177,7 +179,12 @@ async fn webhooks_are_closed_to_strangers_and_bounded() {
         })
         .await
         .unwrap();
-    assert_eq!(incidents.len(), 61, "60 from alertmanager + 1 from signoz");
+    // The one alert before the burst, the burst's accepted ones, signoz's.
+    assert_eq!(
+        incidents.len() as u64,
+        1 + accepted + 1,
+        "alertmanager's within its rate + 1 from signoz"
+    );
 
     let metrics = client
         .get(server.url("/metrics"))
