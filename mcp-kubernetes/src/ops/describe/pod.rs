@@ -1,0 +1,227 @@
+//! The section of a pod: status line, a table of (init) containers with their state and
+//! last termination, then per container its resources, probes, environment (secret-looking
+//! values hidden) and waiting or termination messages. A file of its own because it is the
+//! description read most and the longest.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::pods;
+use crate::value::{Table, age, ago, arr, clip, i, map_pairs, opt_i, opt_s, s, ts};
+
+fn container_state(c: &Value, now: Timestamp) -> String {
+    if let Some(r) = c.pointer("/state/running") {
+        return format!("Running {}", age(now, ts(r, "/startedAt")));
+    }
+    if let Some(w) = c.pointer("/state/waiting") {
+        return format!("Waiting: {}", s(w, "/reason"));
+    }
+    if let Some(tm) = c.pointer("/state/terminated") {
+        return format!(
+            "Terminated: {} (exit {})",
+            s(tm, "/reason"),
+            i(tm, "/exitCode")
+        );
+    }
+    "-".into()
+}
+
+fn last_state(c: &Value, now: Timestamp) -> String {
+    match c.pointer("/lastState/terminated") {
+        Some(tm) => {
+            let ran = match (ts(tm, "/startedAt"), ts(tm, "/finishedAt")) {
+                (Some(a), Some(b)) => format!(
+                    ", ran {}",
+                    crate::value::fmt_secs(b.as_second() - a.as_second())
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "{} exit {} {}{ran}",
+                opt_s(tm, "/reason").unwrap_or("Terminated"),
+                i(tm, "/exitCode"),
+                ago(now, ts(tm, "/finishedAt"))
+            )
+        }
+        None => String::new(),
+    }
+}
+
+fn resources_line(c: &Value) -> String {
+    let part = |ptr: &str| {
+        let m = map_pairs(c, ptr);
+        if m.is_empty() { "-".to_string() } else { m }
+    };
+    format!(
+        "requests {} · limits {}",
+        part("/resources/requests"),
+        part("/resources/limits")
+    )
+}
+
+fn probe_text(p: &Value) -> String {
+    let how = if let Some(h) = p.get("httpGet") {
+        format!(
+            "http-get :{}{}",
+            h.get("port")
+                .map(|x| x.to_string().trim_matches('"').to_string())
+                .unwrap_or_default(),
+            s(h, "/path")
+        )
+    } else if let Some(tcp) = p.get("tcpSocket") {
+        format!(
+            "tcp :{}",
+            tcp.get("port")
+                .map(|x| x.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        )
+    } else if p.get("exec").is_some() {
+        "exec".to_string()
+    } else if p.get("grpc").is_some() {
+        format!("grpc :{}", i(p, "/grpc/port"))
+    } else {
+        "?".to_string()
+    };
+    format!(
+        "{how} delay={}s period={}s timeout={}s fail={}",
+        i(p, "/initialDelaySeconds"),
+        opt_i(p, "/periodSeconds").unwrap_or(10),
+        opt_i(p, "/timeoutSeconds").unwrap_or(1),
+        opt_i(p, "/failureThreshold").unwrap_or(3)
+    )
+}
+
+pub(super) fn pod_section(now: Timestamp, pod: &Value) -> String {
+    let (r, tot) = pods::ready(pod);
+    let mut out = format!(
+        "status: {} · ready {r}/{tot} · restarts {} · phase {} · node {} · IP {} · QoS {} · started {}\n",
+        pods::status(pod),
+        pods::restarts(pod),
+        s(pod, "/status/phase"),
+        opt_s(pod, "/spec/nodeName").unwrap_or("<unscheduled>"),
+        opt_s(pod, "/status/podIP").unwrap_or("-"),
+        opt_s(pod, "/status/qosClass").unwrap_or("-"),
+        ago(now, ts(pod, "/status/startTime")),
+    );
+    if let Some(msg) = opt_s(pod, "/status/message") {
+        out.push_str(&format!(
+            "message: {} {}\n",
+            s(pod, "/status/reason"),
+            clip(msg, 200)
+        ));
+    }
+    for (label, spec_ptr, st_ptr) in [
+        (
+            "init containers",
+            "/spec/initContainers",
+            "/status/initContainerStatuses",
+        ),
+        (
+            "containers",
+            "/spec/containers",
+            "/status/containerStatuses",
+        ),
+    ] {
+        let specs = arr(pod, spec_ptr);
+        if specs.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{label}:\n"));
+        let mut t = Table::new(&[
+            "NAME",
+            "IMAGE",
+            "STATE",
+            "READY",
+            "RESTARTS",
+            "LAST TERMINATION",
+        ]);
+        for c in specs {
+            let st = arr(pod, st_ptr)
+                .iter()
+                .find(|x| s(x, "/name") == s(c, "/name"));
+            let null = Value::Null;
+            let st = st.unwrap_or(&null);
+            t.row(vec![
+                s(c, "/name").into(),
+                // One pod: the whole reference, registry included (a pull
+                // from docker.io and from a mirror fail differently).
+                s(c, "/image").into(),
+                container_state(st, now),
+                st.get("ready")
+                    .and_then(Value::as_bool)
+                    .map(|b| b.to_string())
+                    .unwrap_or("-".into()),
+                i(st, "/restartCount").to_string(),
+                last_state(st, now),
+            ]);
+        }
+        out.push_str(&t.render("  "));
+        for c in specs {
+            let cname = s(c, "/name");
+            let st = arr(pod, st_ptr).iter().find(|x| s(x, "/name") == cname);
+            let mut lines = vec![resources_line(c)];
+            for (kind, ptr) in [
+                ("liveness", "/livenessProbe"),
+                ("readiness", "/readinessProbe"),
+                ("startup", "/startupProbe"),
+            ] {
+                if let Some(p) = c.pointer(ptr) {
+                    lines.push(format!("{kind} {}", probe_text(p)));
+                }
+            }
+            let env: Vec<String> = arr(c, "/env")
+                .iter()
+                .map(|e| {
+                    if let Some(k) = e.pointer("/valueFrom/secretKeyRef") {
+                        format!(
+                            "{}(secret {}/{})",
+                            s(e, "/name"),
+                            s(k, "/name"),
+                            s(k, "/key")
+                        )
+                    } else if let Some(k) = e.pointer("/valueFrom/configMapKeyRef") {
+                        format!(
+                            "{}(configmap {}/{})",
+                            s(e, "/name"),
+                            s(k, "/name"),
+                            s(k, "/key")
+                        )
+                    } else if let Some(v) = opt_s(e, "/value")
+                        .filter(|v| mcp_kit::redact::harmless_env_value(s(e, "/name"), v))
+                    {
+                        format!("{}={v}", s(e, "/name"))
+                    } else {
+                        s(e, "/name").to_string()
+                    }
+                })
+                .collect();
+            if !env.is_empty() {
+                lines.push(format!(
+                    "env (secret-looking values hidden): {}",
+                    clip(&env.join(", "), 400)
+                ));
+            }
+            if let Some(msg) = st.and_then(|x| opt_s(x, "/state/waiting/message")) {
+                lines.push(format!("waiting: {}", crate::value::message(msg)));
+            }
+            if let Some(msg) = st.and_then(|x| opt_s(x, "/lastState/terminated/message")) {
+                lines.push(format!(
+                    "last termination message: {}",
+                    crate::value::message(msg)
+                ));
+            }
+            out.push_str(&format!("  {cname}: {}\n", lines.join("\n    ")));
+        }
+    }
+    let claims: Vec<&str> = arr(pod, "/spec/volumes")
+        .iter()
+        .filter_map(|v| opt_s(v, "/persistentVolumeClaim/claimName"))
+        .collect();
+    if !claims.is_empty() {
+        out.push_str(&format!(
+            "persistent volume claims: {}\n",
+            claims.join(", ")
+        ));
+    }
+    out
+}
