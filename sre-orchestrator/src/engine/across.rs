@@ -403,6 +403,28 @@ fn certificate_owner(name: &str, world: &World) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The Certificate whose DNS names cover `host` (exactly, or by a
+/// `*.` wildcard one label deep); of several, the one that expires first
+/// (a renewed copy beside a failing one is not what failed).
+fn covering_certificate<'w>(host: &str, world: &'w World) -> Option<&'w str> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let covers = |dns: &str| {
+        let dns = dns.trim_end_matches('.').to_ascii_lowercase();
+        match dns.strip_prefix("*.") {
+            Some(parent) => host
+                .split_once('.')
+                .is_some_and(|(label, rest)| !label.is_empty() && rest == parent),
+            None => dns == host,
+        }
+    };
+    world
+        .certificates
+        .iter()
+        .filter(|c| c.dns_names.iter().any(|d| covers(d)))
+        .min_by_key(|c| c.not_after)
+        .map(|c| c.name.as_str())
+}
+
 /// An expired certificate is the failure of what presents it. A client's
 /// handshake error often names no host (`transport: authentication
 /// handshake failed: x509: certificate has expired`); when the cluster's
@@ -428,12 +450,19 @@ fn certificates(signals: &mut Vec<Signal>, world: &World) {
     for s in signals.iter_mut().filter(|s| {
         !is_workload(&s.component) && (s.kind == "certificate_expired" || expired(&s.component))
     }) {
-        let certificate = world
+        let named = world
             .certificates
             .iter()
             .map(|c| c.name.as_str())
             .filter(|c| s.component.starts_with(c))
-            .max_by_key(|c| c.len())
+            .max_by_key(|c| c.len());
+        // A host name the clients failed on (`https://api.example.com/…`)
+        // is served with the Certificate whose DNS names cover it.
+        let covering = named
+            .is_none()
+            .then(|| covering_certificate(&s.component, world));
+        let certificate = named
+            .or(covering.flatten())
             .unwrap_or(&s.component)
             .to_string();
         if let Some(owner) = certificate_owner(&certificate, world) {
@@ -449,6 +478,14 @@ fn certificates(signals: &mut Vec<Signal>, world: &World) {
             if !owners.contains(&owner) {
                 owners.push(owner);
             }
+        } else if certificate != s.component {
+            // Nothing in the cluster read serves it (an Ingress or a load
+            // balancer does): the Certificate is what to renew.
+            s.detail = format!(
+                "Certificate {certificate} covers {}: {}",
+                s.component, s.detail
+            );
+            s.component = certificate;
         }
     }
     let [owner] = owners.as_slice() else {
@@ -536,6 +573,59 @@ mod tests {
                 .any(|s| s.component == "matchmaker" && s.weight < 4.0)
         );
         assert_eq!(certificate_owner("payments-tls", &world), None);
+    }
+
+    #[test]
+    fn a_public_host_name_is_the_certificate_that_covers_it() {
+        use crate::engine::world::Certificate;
+        let mut world = World::default();
+        let cert = |name: &str, dns: &str, not_after: &str| Certificate {
+            name: name.into(),
+            namespace: "clubs".into(),
+            dns_names: vec![dns.into()],
+            not_after: not_after.parse().ok(),
+            not_ready: None,
+        };
+        world.certificates = vec![
+            cert(
+                "staff-portal-tls",
+                "staff.clubhub.example",
+                "2026-10-01T00:00:00Z",
+            ),
+            cert(
+                "public-api-tls",
+                "api.clubhub.example",
+                "2026-08-11T09:10:00Z",
+            ),
+            cert("wild-tls", "*.partners.example", "2026-09-01T00:00:00Z"),
+        ];
+        assert_eq!(
+            covering_certificate("API.clubhub.example.", &world),
+            Some("public-api-tls")
+        );
+        assert_eq!(
+            covering_certificate("relay.partners.example", &world),
+            Some("wild-tls")
+        );
+        assert_eq!(covering_certificate("a.b.partners.example", &world), None);
+        assert_eq!(covering_certificate("partners.example", &world), None);
+        let mut signals = vec![Signal {
+            component: "api.clubhub.example".into(),
+            kind: "certificate_expired",
+            weight: 4.0,
+            source: "test".into(),
+            detail: "x509: certificate has expired".into(),
+            at: None,
+        }];
+        certificates(&mut signals, &world);
+        assert_eq!(signals[0].component, "public-api-tls");
+        assert!(
+            signals[0]
+                .detail
+                .starts_with("Certificate public-api-tls covers api.clubhub.example"),
+            "{}",
+            signals[0].detail
+        );
     }
 
     #[test]

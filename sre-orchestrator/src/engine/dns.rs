@@ -294,6 +294,7 @@ mod tests {
             count: 1,
             first: at(time),
             last: at(time),
+            host: None,
         });
         w
     }

@@ -254,7 +254,7 @@ pub fn about_staleness(alert: &Alert) -> bool {
 }
 
 /// `PayslipRenderQueueBacklog` → `Payslip Render Queue Backlog`.
-fn split_case(name: &str) -> String {
+pub(super) fn split_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 8);
     let mut prev_lower = false;
     for c in name.chars() {
@@ -268,7 +268,7 @@ fn split_case(name: &str) -> String {
 }
 
 /// Lower-case alphanumeric words of `text`.
-fn words(text: &str) -> Vec<String> {
+pub(super) fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)

@@ -198,6 +198,21 @@ pub fn peer_component(peer: &str, world: &World, known: &[String]) -> Option<Str
             .map(|s| s.name.clone())
             .or_else(|| workloads.first().cloned());
     }
+    // A service account none of the pods read runs as: its name, which is
+    // usually its workload's.
+    if let Some(account) = peer
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(_, account)| account)
+    {
+        return Some(
+            known
+                .iter()
+                .find(|k| same_component(k, account))
+                .cloned()
+                .unwrap_or_else(|| account.to_string()),
+        );
+    }
     let host = peer
         .trim_start_matches("http://")
         .trim_start_matches("https://")

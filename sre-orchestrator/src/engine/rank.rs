@@ -239,7 +239,7 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
 /// mechanism before the unexplained symptom.
 fn yield_to_measured_starvation(groups: &mut [Suspect], reach: &Reach) {
     let is = |list: &[String], c: &str| list.iter().any(|x| same_component(x, c));
-    let starved: Vec<Option<Timestamp>> = groups
+    let starved: Vec<(String, Timestamp)> = groups
         .iter()
         .filter(|g| g.kind == "cpu_throttling")
         .filter(|g| is(&reach.degraded, &g.component) || is(&reach.affected, &g.component))
@@ -250,12 +250,40 @@ fn yield_to_measured_starvation(groups: &mut [Suspect], reach: &Reach) {
                 .filter(|s| s.weight > 0.0 && s.source.ends_with("query_metric"))
                 .filter_map(|s| s.at)
                 .min()?;
-            Some(Some(rose))
+            Some((g.component.clone(), rose))
         })
         .collect();
-    let Some(earliest) = starved.iter().flatten().min().copied() else {
+    let Some(earliest) = starved.iter().map(|(_, at)| *at).min() else {
         return;
     };
+    // Its callers timing out on it is how a starved service looks from
+    // outside (`context deadline exceeded (Client.Timeout exceeded while
+    // awaiting headers)`): slow, not unreachable. A refusal or a failed
+    // lookup is another matter.
+    for g in groups.iter_mut().filter(|g| {
+        g.kind == "dependency_unreachable"
+            && starved.iter().any(|(c, _)| same_component(c, &g.component))
+    }) {
+        // (A detail may be cut before the error's words: one that says
+        // timeout, and none that says otherwise.)
+        let says = |words: &[&str]| {
+            g.signals.iter().filter(|s| s.weight > 0.0).any(|s| {
+                let d = s.detail.to_lowercase();
+                words.iter().any(|w| d.contains(w))
+            })
+        };
+        let waited = says(&["timeout", "timed out", "deadline exceeded"])
+            && !says(&[
+                "refused",
+                "no such host",
+                "nxdomain",
+                "no route",
+                "reset by peer",
+            ]);
+        if waited {
+            g.score = (g.score * 0.75 * 100.0).round() / 100.0;
+        }
+    }
     for g in groups.iter_mut().filter(|g| g.kind == "latency_regression") {
         let only_slow = g.signals.iter().filter(|s| s.weight > 0.0).all(|s| {
             s.source.ends_with("service_dependencies") || s.source.ends_with("service_health")
@@ -620,5 +648,34 @@ mod tests {
         };
         let ranked = rank(&scope(), &[slow, reason, throttled, usage], &reach);
         assert_eq!(ranked[0].component, "book-builder", "{ranked:?}");
+    }
+
+    #[test]
+    fn callers_timing_out_on_a_starved_service_are_its_starvation() {
+        let at = |t: &str| t.parse::<Timestamp>().ok();
+        let timeouts = Signal {
+            source: "signoz.log_patterns".into(),
+            detail: r#"optimize bid failed — Post "http://bid-optimizer:8000/optimize": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"#.into(),
+            ..signal("bid-optimizer", "dependency_unreachable", 4.5)
+        };
+        let throttled = Signal {
+            source: "signoz.query_metric".into(),
+            at: at("2026-03-17T13:39:00Z"),
+            ..signal("bid-optimizer", "cpu_throttling", 4.0)
+        };
+        let reach = Reach {
+            degraded: vec!["bid-optimizer".into()],
+            first_symptom: at("2026-03-17T13:40:00Z"),
+            ..Reach::default()
+        };
+        let ranked = rank(&scope(), &[timeouts.clone(), throttled.clone()], &reach);
+        assert_eq!(ranked[0].kind, "cpu_throttling", "{ranked:?}");
+        // Refused connections are not slowness.
+        let refused = Signal {
+            detail: "dial tcp 10.0.3.7:8000: connect: connection refused".into(),
+            ..timeouts
+        };
+        let ranked = rank(&scope(), &[refused, throttled], &reach);
+        assert_eq!(ranked[0].kind, "dependency_unreachable", "{ranked:?}");
     }
 }

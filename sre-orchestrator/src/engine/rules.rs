@@ -113,6 +113,18 @@ pub(super) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// After signals moved from victim to cause (each pair once): whoever
+    /// blamed the victim now blames the cause.
+    pub(super) fn passed_on(&mut self, moves: Vec<(String, String)>) {
+        for (victim, cause) in moves {
+            for culprit in self.blames.values_mut() {
+                if same_component(culprit, &victim) {
+                    *culprit = cause.clone();
+                }
+            }
+        }
+    }
+
     /// Nothing read yet.
     pub(super) fn new(scope: &'a Scope) -> Ctx<'a> {
         Ctx {
@@ -679,16 +691,22 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         scope.now,
     ));
     moves.extend(super::dns::attribute(&mut ctx.signals, &world));
-    for (victim, cause) in moves {
-        for culprit in ctx.blames.values_mut() {
-            if same_component(culprit, &victim) {
-                *culprit = cause.clone();
-            }
+    // A failed Job whose output a service's errors say is missing: the
+    // service fails through it, as through a peer its errors name.
+    let produced = super::producers::failed_producers(&mut ctx.signals);
+    for (consumer, producer) in &produced {
+        ctx.blames.insert(consumer.clone(), producer.clone());
+        if !peers.contains(producer) {
+            peers.push(producer.clone());
         }
     }
+    moves.extend(produced);
+    ctx.passed_on(moves);
     super::combine::victims(&mut ctx, &path);
     super::combine::deploys(&mut ctx, &degraded, &edges);
     super::combine::node_pressure(&mut ctx);
+    let moves = super::hog::pressure_follows_the_pod(&mut ctx.signals, &world);
+    ctx.passed_on(moves);
     super::combine::peer_side(&mut ctx);
     super::across::new_mesh_policies(&mut ctx.signals, &world, scope.horizon());
     super::combine::orphaned_autoscalers(&mut ctx, &world);

@@ -870,6 +870,7 @@ mod tests {
             count: 1,
             first: at("2026-12-08T10:14:40Z"),
             last: at("2026-12-08T10:14:40Z"),
+            host: None,
         });
         let failing = |c: &str, t: &str| Signal {
             at: at(t),

@@ -147,6 +147,8 @@ pub struct Event {
     pub first: Option<Timestamp>,
     /// Last seen.
     pub last: Option<Timestamp>,
+    /// The node whose kubelet reported it (`source.host`), when one did.
+    pub host: Option<String>,
 }
 
 fn event_from(v: &Value) -> Event {
@@ -161,6 +163,10 @@ fn event_from(v: &Value) -> Event {
         message: str_at(v, "/message").unwrap_or("").to_string(),
         object_kind: str_at(v, "/involvedObject/kind").unwrap_or("").to_string(),
         object: str_at(v, "/involvedObject/name").unwrap_or("").to_string(),
+        host: str_at(v, "/source/host")
+            .or_else(|| str_at(v, "/deprecatedSource/host"))
+            .filter(|h| !h.is_empty())
+            .map(str::to_string),
         namespace: str_at(v, "/involvedObject/namespace")
             .or_else(|| str_at(v, "/metadata/namespace"))
             .unwrap_or("")
@@ -544,6 +550,9 @@ impl World {
     /// What a peer named in an error is: a Service (by name, DNS name or
     /// ClusterIP) or a pod (by IP), as `(service, workloads behind it)`.
     pub fn resolve(&self, peer: &str) -> Option<(Option<&Service>, Vec<String>)> {
+        if let Some(workloads) = self.running_as(peer) {
+            return Some((None, workloads));
+        }
         let host = peer
             .trim_start_matches("http://")
             .trim_start_matches("https://")
@@ -591,6 +600,24 @@ impl World {
             .iter()
             .find(|p| same_component(&p.owner, name))
             .map(|p| (None, vec![p.owner.clone()]))
+    }
+
+    /// The workloads whose pods run as the Kubernetes identity `who`
+    /// (`system:serviceaccount:NAMESPACE:NAME`, as the API server names the
+    /// caller it refuses), when it is one and any pod read runs as it.
+    pub fn running_as(&self, who: &str) -> Option<Vec<String>> {
+        let (namespace, account) = who
+            .strip_prefix("system:serviceaccount:")?
+            .split_once(':')?;
+        let mut workloads: Vec<String> = self
+            .pods
+            .iter()
+            .filter(|p| p.namespace == namespace && p.service_account == account)
+            .map(|p| p.owner.clone())
+            .collect();
+        workloads.sort();
+        workloads.dedup();
+        (!workloads.is_empty()).then_some(workloads)
     }
 
     /// The one data store of `system` (`redis`, `postgresql`, …) a client in
@@ -795,6 +822,33 @@ mod tests {
     fn replicaset_names_lose_their_hash() {
         assert_eq!(replicaset_owner("web-app-7shf7xcws6"), "web-app");
         assert_eq!(replicaset_owner("api-server"), "api-server");
+    }
+
+    #[test]
+    fn a_service_account_names_the_workloads_that_run_as_it() {
+        let mut w = World::default();
+        for (pod, owner, ns, sa) in [
+            ("d-1", "dispatcher", "farm", "farm-dispatcher"),
+            ("d-2", "dispatcher", "farm", "farm-dispatcher"),
+            ("u-1", "farm-ui", "farm", "default"),
+            ("o-1", "other", "slicing", "farm-dispatcher"),
+        ] {
+            w.pods.push(Pod {
+                name: pod.into(),
+                owner: owner.into(),
+                namespace: ns.into(),
+                service_account: sa.into(),
+                ..Default::default()
+            });
+        }
+        let who = "system:serviceaccount:farm:farm-dispatcher";
+        assert_eq!(w.running_as(who), Some(vec!["dispatcher".to_string()]));
+        assert_eq!(
+            w.resolve(who).map(|(s, ws)| (s.is_none(), ws)),
+            Some((true, vec!["dispatcher".to_string()]))
+        );
+        assert_eq!(w.running_as("system:serviceaccount:farm:nobody"), None);
+        assert_eq!(w.running_as("jane@example.com"), None);
     }
 
     #[test]

@@ -619,7 +619,8 @@ impl Catalogue {
         if self.field_mask & field.bit() == 0 || text.is_empty() {
             return Vec::new();
         }
-        let text = truncate_bytes(text, MAX_TEXT);
+        let text = unescaped(truncate_bytes(text, MAX_TEXT));
+        let text = text.as_ref();
         let mut candidate = vec![false; self.signatures.len()];
         // The literals are lowercase: so is the text they are looked for in.
         let lower = text.to_ascii_lowercase();
@@ -707,6 +708,40 @@ impl Catalogue {
             field_mask,
         }
     }
+}
+
+/// `text` with JSON string escapes undone. Structured logs (pino, zap,
+/// logrus, ECS, Serilog…) carry an error's text inside a JSON string, its
+/// quotes escaped: `"error":"jobs.batch is forbidden: User
+/// \"system:serviceaccount:farm:farm-dispatcher\" cannot create …"`. The
+/// signatures are written from the text as the software printed it, so they
+/// are matched against that text. Line breaks and tabs become spaces (a
+/// pattern reads one line).
+fn unescaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('/') => out.push('/'),
+            Some('n' | 'r' | 't') => out.push(' '),
+            // Not a JSON escape (a Windows path, a regex in a message): kept.
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `text` cut to at most `max` bytes, at a character boundary.

@@ -503,3 +503,29 @@ fn every_kind_is_known_to_the_vocabulary() {
         assert!(KINDS.contains(&s.kind.as_str()), "{}", s.id);
     }
 }
+
+/// A JSON log carries the error's text with its quotes escaped; the
+/// signatures read the text as the software printed it.
+#[test]
+fn escaped_json_text_matches_like_the_printed_text() {
+    let pino = r#"{"level":50,"msg":"start print failed","err":{"message":"13 INTERNAL: create slicer job: jobs.batch is forbidden: User \"system:serviceaccount:farm:farm-dispatcher\" cannot create resource \"jobs\" in API group \"batch\""}}"#;
+    let hit = builtin().best(Field::Log, pino).expect("a hit");
+    assert_eq!(hit.signature.id, "k8s-rbac-forbidden-serviceaccount");
+    assert_eq!(
+        hit.peer.as_deref(),
+        Some("system:serviceaccount:farm:farm-dispatcher")
+    );
+    // A person refused is no workload: the emitter's own signature.
+    let human = r#"pods is forbidden: User "jane@example.com" cannot list resource "pods" in API group "" in the namespace "shop""#;
+    assert_eq!(
+        builtin()
+            .best(Field::Log, human)
+            .map(|h| h.signature.id.as_str()),
+        Some("k8s-rbac-forbidden")
+    );
+    assert_eq!(
+        unescaped(r#"a \"b\" \\ c\nd C:\Users"#),
+        "a \"b\" \\ c d C:\\Users"
+    );
+    assert!(matches!(unescaped("plain"), std::borrow::Cow::Borrowed(_)));
+}
