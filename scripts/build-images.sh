@@ -142,7 +142,7 @@ build_one() {
   buildah umount "$ctr" >/dev/null
   rm -f "$out/$name.oci.tar"
   buildah commit --quiet --format oci --disable-compression=false --timestamp "$created_epoch" \
-    "$ctr" "oci-archive:$out/$name.oci.tar:$version" >/dev/null
+    "$ctr" "oci-archive:$out/$name.oci.tar:$name:$version" >/dev/null
   echo "build-images: $out/$name.oci.tar ($(du -k "$out/$name.oci.tar" | cut -f1) KiB)" >&2
 }
 

@@ -122,15 +122,10 @@ impl Mounted {
     }
 
     fn config(&self) -> Value {
-        let text = run(Command::new("buildah").args([
-            "inspect",
-            "--type",
-            "container",
-            "--format",
-            "{{json .OCIv1.Config}}",
-            &self.container,
-        ]));
-        serde_json::from_str(&text).unwrap()
+        let text =
+            run(Command::new("buildah").args(["inspect", "--type", "container", &self.container]));
+        let inspected: Value = serde_json::from_str(&text).unwrap();
+        inspected["OCIv1"]["config"].clone()
     }
 
     /// `chroot --userspec=65532:65532 ROOT BINARY ARGS…` with a clean environment.
@@ -302,7 +297,9 @@ fn images_build_small_and_run_as_the_non_root_user() {
         assert!(!image.root.join("bin/sh").exists(), "{name} has a shell");
         let passwd = std::fs::read_to_string(image.root.join("etc/passwd")).unwrap();
         assert!(
-            passwd.lines().any(|l| l.starts_with("nonroot:x:65532:65532:")),
+            passwd
+                .lines()
+                .any(|l| l.starts_with("nonroot:x:65532:65532:")),
             "{name}: {passwd}"
         );
         assert!(
@@ -341,10 +338,7 @@ fn images_build_small_and_run_as_the_non_root_user() {
             eprintln!("{name}: {} tools over stdio, as uid {uid}", tools.len());
         }
     }
-    eprintln!(
-        "image test took {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("image test took {:.0} s", started.elapsed().as_secs_f64());
 }
 
 /// The Dockerfile (for people with Docker) and scripts/build-images.sh build
@@ -366,8 +360,14 @@ fn dockerfile_and_build_script_agree() {
     assert!(dockerfile.contains(&format!("USER {USER}")));
     assert!(script.contains("uid=65532") && script.contains("--user \"$uid:$uid\""));
     for key in ["HOME", "SSL_CERT_FILE"] {
-        assert!(dockerfile.contains(&format!("{key}=")), "Dockerfile lacks {key}");
-        assert!(script.contains(&format!("--env {key}=")), "script lacks {key}");
+        assert!(
+            dockerfile.contains(&format!("{key}=")),
+            "Dockerfile lacks {key}"
+        );
+        assert!(
+            script.contains(&format!("--env {key}=")),
+            "script lacks {key}"
+        );
     }
     let keys = |text: &str| -> std::collections::BTreeSet<String> {
         text.split("org.opencontainers.image.")
