@@ -87,6 +87,11 @@ created="$(date -u -d "@$created_epoch" +%Y-%m-%dT%H:%M:%SZ)"
 
 mkdir -p "$out"
 
+# The working container of the image being built; removed however the script ends.
+ctr=""
+cleanup() { [ -n "$ctr" ] && buildah rm "$ctr" >/dev/null 2>&1; ctr=""; }
+trap cleanup EXIT
+
 # Copies the file at absolute path $1 (following links) to the same path under $2.
 copy_abs() {
   install -D -m "$3" "$(readlink -f "$1")" "$2$1"
@@ -95,10 +100,8 @@ copy_abs() {
 build_one() {
   local name="$1" bin="$bindir/$1"
   [ -x "$bin" ] || { echo "build-images: $bin is missing (SKIP_BUILD without a build?)" >&2; return 1; }
-  local ctr mnt
+  local mnt
   ctr="$(buildah from --quiet scratch)"
-  # shellcheck disable=SC2064
-  trap "buildah rm '$ctr' >/dev/null 2>&1 || true" RETURN
   mnt="$(buildah mount "$ctr")"
 
   install -D -m 0755 "$bin" "$mnt/usr/local/bin/$name"
@@ -143,6 +146,7 @@ build_one() {
   rm -f "$out/$name.oci.tar"
   buildah commit --quiet --format oci --disable-compression=false --timestamp "$created_epoch" \
     "$ctr" "oci-archive:$out/$name.oci.tar:$name:$version" >/dev/null
+  cleanup
   echo "build-images: $out/$name.oci.tar ($(du -k "$out/$name.oci.tar" | cut -f1) KiB)" >&2
 }
 
