@@ -366,7 +366,12 @@ fn images_build_small_and_run_as_the_non_root_user() {
             );
             assert_eq!(config["WorkingDir"], "/usr/share/sre-agent");
         } else {
-            let (tools, uid) = tools_list(image.command(&binary, &[]));
+            let mut cmd = image.command(&binary, &[]);
+            if name == "mcp-mongodb" {
+                // It needs to be told what to diagnose; it connects only when a tool runs.
+                cmd.env("MONGODB_URI", "mongodb://127.0.0.1:9/");
+            }
+            let (tools, uid) = tools_list(cmd);
             assert!(tools.len() >= 3, "{name}: tools {tools:?}");
             assert_eq!(uid, "65532", "{name} runs as uid {uid}");
             eprintln!("{name}: {} tools over stdio, as uid {uid}", tools.len());
