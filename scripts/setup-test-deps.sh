@@ -6,6 +6,7 @@
 #   .cache/npm           the official MCP Inspector CLI
 #   chromium             (system package, as root) for the portal's browser test
 #   postgresql           (system package, as root) for the incident store's tests
+#   buildah              (system package, as root) for the container image test
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="$root/.cache"
@@ -72,6 +73,20 @@ if ! have_pg; then
   else
     echo "warning: PostgreSQL (initdb, pg_ctl) is missing and cannot be installed here" \
       "(needs root and apt-get); the store's PostgreSQL tests will fail until it is installed" >&2
+  fi
+fi
+# --- buildah (the image test, deploy/check/tests/images.rs) ---------------------
+# scripts/build-images.sh builds the five images with it (no Docker daemon);
+# the test runs each one with chroot. Installed with apt-get when missing and
+# we are root; without it the image test is skipped with a message saying so.
+if ! command -v buildah >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing buildah (apt-get) for the image test" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah >/dev/null
+  else
+    echo "warning: buildah is missing and cannot be installed here (needs root and apt-get);" \
+      "the image test will be skipped" >&2
   fi
 fi
 echo "test dependencies ready in $cache" >&2

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
@@ -29,6 +29,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Deserialize;
 use serde_json::Value;
+
+pub mod helm;
 
 /// Problems found by a check; empty when it passed.
 pub type Problems = Vec<String>;
@@ -69,6 +71,8 @@ pub fn read_yaml(path: &Path) -> Result<Vec<Value>, String> {
 pub enum Object {
     /// apps/v1 Deployment.
     Deployment(Box<Deployment>),
+    /// apps/v1 StatefulSet.
+    StatefulSet(Box<StatefulSet>),
     /// v1 Service.
     Service(Box<Service>),
     /// v1 ServiceAccount.
@@ -100,6 +104,7 @@ impl Object {
     pub fn meta(&self) -> &ObjectMeta {
         match self {
             Object::Deployment(o) => &o.metadata,
+            Object::StatefulSet(o) => &o.metadata,
             Object::Service(o) => &o.metadata,
             Object::ServiceAccount(o) => &o.metadata,
             Object::ConfigMap(o) => &o.metadata,
@@ -119,6 +124,7 @@ impl Object {
     pub fn kind(&self) -> &'static str {
         match self {
             Object::Deployment(_) => "Deployment",
+            Object::StatefulSet(_) => "StatefulSet",
             Object::Service(_) => "Service",
             Object::ServiceAccount(_) => "ServiceAccount",
             Object::ConfigMap(_) => "ConfigMap",
@@ -220,6 +226,7 @@ pub fn parse_object(raw: &Value) -> Result<Object, String> {
     );
     let result = match (api, kind) {
         ("apps/v1", "Deployment") => typed(raw).map(|o| Object::Deployment(Box::new(o))),
+        ("apps/v1", "StatefulSet") => typed(raw).map(|o| Object::StatefulSet(Box::new(o))),
         ("v1", "Service") => typed(raw).map(|o| Object::Service(Box::new(o))),
         ("v1", "ServiceAccount") => typed(raw).map(|o| Object::ServiceAccount(Box::new(o))),
         ("v1", "ConfigMap") => typed(raw).map(|o| Object::ConfigMap(Box::new(o))),
@@ -614,6 +621,43 @@ fn deployments(objects: &[Object]) -> impl Iterator<Item = &Deployment> {
     })
 }
 
+/// A workload that runs pods: a Deployment or a StatefulSet.
+struct Workload<'a> {
+    id: String,
+    namespace: &'a str,
+    labels: BTreeMap<String, String>,
+    pod: Option<&'a PodSpec>,
+}
+
+impl Workload<'_> {
+    fn containers(&self) -> impl Iterator<Item = &Container> {
+        self.pod.into_iter().flat_map(|p| {
+            p.containers
+                .iter()
+                .chain(p.init_containers.iter().flatten())
+        })
+    }
+}
+
+fn workloads(objects: &[Object]) -> impl Iterator<Item = Workload<'_>> {
+    objects.iter().filter_map(|o| {
+        let (meta, template) = match o {
+            Object::Deployment(d) => (&d.metadata, d.spec.as_ref().map(|s| &s.template)),
+            Object::StatefulSet(s) => (&s.metadata, s.spec.as_ref().map(|s| &s.template)),
+            _ => return None,
+        };
+        Some(Workload {
+            id: format!("{}/{}", o.kind(), name(meta)),
+            namespace: ns(meta),
+            labels: template
+                .and_then(|t| t.metadata.as_ref())
+                .and_then(|m| m.labels.clone())
+                .unwrap_or_default(),
+            pod: template.and_then(|t| t.spec.as_ref()),
+        })
+    })
+}
+
 fn pod_spec(d: &Deployment) -> Option<&PodSpec> {
     d.spec.as_ref()?.template.spec.as_ref()
 }
@@ -762,9 +806,9 @@ pub fn check_probes(objects: &[Object]) -> Problems {
 /// Every container requests and limits CPU and memory, requests ≤ limits.
 pub fn check_resources(objects: &[Object]) -> Problems {
     let mut out = Vec::new();
-    for d in deployments(objects) {
-        for c in containers(d) {
-            let who = format!("Deployment/{} container {}", name(&d.metadata), c.name);
+    for w in workloads(objects) {
+        for c in w.containers() {
+            let who = format!("{} container {}", w.id, c.name);
             let res = c.resources.clone().unwrap_or_default();
             for resource in ["cpu", "memory"] {
                 let request = res.requests.as_ref().and_then(|m| m.get(resource));
@@ -790,17 +834,17 @@ pub fn check_resources(objects: &[Object]) -> Problems {
 /// privilege escalation and all capabilities dropped.
 pub fn check_security(objects: &[Object]) -> Problems {
     let mut out = Vec::new();
-    for d in deployments(objects) {
-        let Some(pod) = pod_spec(d) else {
-            out.push(format!("Deployment/{}: no pod spec", name(&d.metadata)));
+    for w in workloads(objects) {
+        let Some(pod) = w.pod else {
+            out.push(format!("{}: no pod spec", w.id));
             continue;
         };
         let pod_sc = pod.security_context.clone().unwrap_or_default();
         if pod_sc.run_as_user == Some(0) {
-            out.push(format!("Deployment/{}: runAsUser 0", name(&d.metadata)));
+            out.push(format!("{}: runAsUser 0", w.id));
         }
-        for c in containers(d) {
-            let who = format!("Deployment/{} container {}", name(&d.metadata), c.name);
+        for c in w.containers() {
+            let who = format!("{} container {}", w.id, c.name);
             let sc = c.security_context.clone().unwrap_or_default();
             let non_root = sc.run_as_non_root.or(pod_sc.run_as_non_root) == Some(true);
             if !non_root {
@@ -1186,22 +1230,22 @@ pub fn check_selectors(objects: &[Object]) -> Problems {
             out.push(format!("{}: empty selector", o.id()));
             continue;
         }
-        let matched: Vec<&Deployment> = deployments(objects)
-            .filter(|d| ns(&d.metadata) == namespace && selects(&selector, &pod_labels(d)))
+        let matched: Vec<Workload> = workloads(objects)
+            .filter(|w| w.namespace == namespace && selects(&selector, &w.labels))
             .collect();
         if matched.is_empty() {
-            out.push(format!("{}: selector matches no Deployment's pods", o.id()));
+            out.push(format!("{}: selector matches no workload's pods", o.id()));
         }
         if let Object::Service(s) = o {
             for p in s.spec.iter().flat_map(|s| s.ports.iter().flatten()) {
                 let target = p.target_port.clone().unwrap_or(IntOrString::Int(p.port));
-                for d in &matched {
-                    if !containers(d).any(|c| port_matches(&target, c)) {
+                for w in &matched {
+                    if !w.containers().any(|c| port_matches(&target, c)) {
                         out.push(format!(
-                            "{}: port {} targets {target:?}, not a port of Deployment/{}",
+                            "{}: port {} targets {target:?}, not a port of {}",
                             o.id(),
                             p.port,
-                            name(&d.metadata)
+                            w.id
                         ));
                     }
                 }
@@ -1601,6 +1645,215 @@ pub fn routes_in_source(source: &str) -> Vec<String> {
         .collect()
 }
 
+// ---------------------------------------------------------------------------
+// What every rendering gets: the kustomize trees and the Helm chart alike
+// ---------------------------------------------------------------------------
+
+/// The bot's Deployment.
+pub const BOT: &str = "sre-agent";
+/// The bot's config ConfigMap.
+pub const BOT_CONFIG: &str = "sre-agent-config";
+
+/// The four servers: Deployment name and source file of its `Cli` struct.
+pub const SERVERS: &[(&str, &str)] = &[
+    ("mcp-kubernetes", "mcp-kubernetes/src/main.rs"),
+    ("mcp-signoz", "mcp-signoz/src/main.rs"),
+    ("mcp-mongodb", "mcp-mongodb/src/main.rs"),
+    ("mcp-slack", "mcp-slack/src/main.rs"),
+];
+
+/// What the investigation lists, by API group: the engine's own calls
+/// (`sre-orchestrator/src/engine/collect.rs`: namespaces, pods, services,
+/// events, NetworkPolicies, and on demand cert-manager Certificates and
+/// Istio AuthorizationPolicies) and what mcp-kubernetes's tools read to
+/// answer them (`workload_health`, `rollout_history`, `describe`).
+pub const READ_BY_THE_INVESTIGATION: &[(&str, &str)] = &[
+    ("", "pods"),
+    ("", "pods/log"),
+    ("", "events"),
+    ("", "nodes"),
+    ("", "namespaces"),
+    ("", "services"),
+    ("", "endpoints"),
+    ("", "persistentvolumeclaims"),
+    ("", "persistentvolumes"),
+    ("", "resourcequotas"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("autoscaling", "horizontalpodautoscalers"),
+    ("networking.k8s.io", "networkpolicies"),
+    ("discovery.k8s.io", "endpointslices"),
+    ("storage.k8s.io", "storageclasses"),
+    ("cert-manager.io", "certificates"),
+    ("security.istio.io", "authorizationpolicies"),
+];
+
+/// The example Secrets (`deploy/kustomize/secret.example.yaml`): the names and
+/// keys every rendering may read.
+pub fn example_secrets() -> Result<Vec<Object>, String> {
+    let path = workspace_root().join("deploy/kustomize/secret.example.yaml");
+    parse_all(&read_yaml(&path)?).map_err(|p| p.join("; "))
+}
+
+/// Every server is started with flags its `Cli` struct (or mcp-kit's
+/// `KitArgs`, or `--config`) declares.
+pub fn check_server_flags(objects: &[Object]) -> Problems {
+    let root = workspace_root();
+    let read = |f: &str| std::fs::read_to_string(root.join(f));
+    let kit = match read("mcp-kit/src/serve.rs") {
+        Ok(k) => clap_flags(&k, "KitArgs"),
+        Err(e) => return vec![format!("mcp-kit/src/serve.rs: {e}")],
+    };
+    if !(kit.contains("--allowed-hosts") && kit.contains("--auth-token-file")) {
+        return vec![format!("KitArgs flags not found: {kit:?}")];
+    }
+    let mut out = Vec::new();
+    for (server, main) in SERVERS {
+        let mut flags = match read(main) {
+            Ok(source) => clap_flags(&source, "Cli"),
+            Err(e) => {
+                out.push(format!("{main}: {e}"));
+                continue;
+            }
+        };
+        if flags.is_empty() {
+            out.push(format!("no flags found in {main}"));
+            continue;
+        }
+        flags.extend(kit.iter().cloned());
+        flags.insert("--config".into());
+        out.extend(check_flags(objects, server, &flags));
+    }
+    out
+}
+
+/// The checks every rendering must pass, whatever produced it: probes,
+/// resources, security, the HPA, selectors, NetworkPolicies, the bot's
+/// config, Secret references against `secrets` (the example), placeholders
+/// only, what the investigation must be able to list, the servers' flags, and
+/// the expected kinds and Deployments. A rendering holds no Secret.
+pub fn check_rendering(objects: &[Object], secrets: &[Object]) -> Problems {
+    let mut out = Vec::new();
+    let mut add = |what: &str, problems: Problems| {
+        out.extend(problems.into_iter().map(|p| format!("{what}: {p}")));
+    };
+    add("probes", check_probes(objects));
+    add("resources", check_resources(objects));
+    add("security", check_security(objects));
+    add("hpa", check_hpa(objects));
+    add("selectors", check_selectors(objects));
+    add("network policies", check_network_policies(objects, BOT));
+    add("bot config", check_bot_config(objects, BOT_CONFIG, BOT));
+    add("secret references", check_secret_refs(objects, secrets));
+    add("secrets", check_secrets_are_placeholders(objects));
+    add(
+        "grants",
+        check_grants_reads(objects, READ_BY_THE_INVESTIGATION),
+    );
+    add("flags", check_server_flags(objects));
+    for o in objects.iter().filter(|o| matches!(o, Object::Secret(_))) {
+        out.push(format!(
+            "renders {}; Secrets belong in secret.example.yaml",
+            o.id()
+        ));
+    }
+    let kinds: BTreeSet<&str> = objects.iter().map(Object::kind).collect();
+    for kind in [
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "ConfigMap",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ServiceAccount",
+    ] {
+        if !kinds.contains(kind) {
+            out.push(format!("no {kind}"));
+        }
+    }
+    let names: BTreeSet<&str> = deployments(objects).map(|d| name(&d.metadata)).collect();
+    for d in SERVERS.iter().map(|(s, _)| *s).chain([BOT]) {
+        if !names.contains(d) {
+            out.push(format!("no Deployment {d}"));
+        }
+    }
+    out
+}
+
+/// Every Deployment has an autoscaler (`min`..`max` replicas at CPU `cpu` %
+/// and memory `memory` % of the requests) and a PodDisruptionBudget that
+/// selects its pods and keeps at least one of them.
+pub fn check_every_deployment_scaled(
+    objects: &[Object],
+    (min, max): (i32, i32),
+    (cpu, memory): (i32, i32),
+) -> Problems {
+    let mut out = Vec::new();
+    for d in deployments(objects) {
+        let who = format!("Deployment/{}", name(&d.metadata));
+        let hpa = objects.iter().find_map(|o| match o {
+            Object::Hpa(h)
+                if h.spec.as_ref().is_some_and(|s| {
+                    s.scale_target_ref.kind == "Deployment"
+                        && s.scale_target_ref.name == name(&d.metadata)
+                }) && ns(&h.metadata) == ns(&d.metadata) =>
+            {
+                h.spec.as_ref()
+            }
+            _ => None,
+        });
+        match hpa {
+            None => out.push(format!("{who}: no HorizontalPodAutoscaler")),
+            Some(spec) => {
+                if spec.min_replicas != Some(min) || spec.max_replicas != max {
+                    out.push(format!(
+                        "{who}: autoscaled {:?}..{}, expected {min}..{max}",
+                        spec.min_replicas, spec.max_replicas
+                    ));
+                }
+                let targets: BTreeMap<String, Option<i32>> = spec
+                    .metrics
+                    .iter()
+                    .flatten()
+                    .filter_map(|m| m.resource.as_ref())
+                    .map(|r| (r.name.clone(), r.target.average_utilization))
+                    .collect();
+                let expected = BTreeMap::from([
+                    ("cpu".to_string(), Some(cpu)),
+                    ("memory".to_string(), Some(memory)),
+                ]);
+                if targets != expected {
+                    out.push(format!("{who}: autoscaler targets {targets:?}"));
+                }
+            }
+        }
+        let budgeted = objects.iter().any(|o| match o {
+            Object::Pdb(p) => {
+                ns(&p.metadata) == ns(&d.metadata)
+                    && p.spec.as_ref().is_some_and(|s| {
+                        s.selector
+                            .as_ref()
+                            .is_some_and(|sel| selects(sel, &pod_labels(d)))
+                            && matches!(s.min_available, Some(IntOrString::Int(n)) if n >= 1)
+                    })
+            }
+            _ => false,
+        });
+        if !budgeted {
+            out.push(format!(
+                "{who}: no PodDisruptionBudget keeping one of its pods"
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1985,10 +2238,7 @@ spec:
     #[test]
     fn a_service_selecting_nothing_or_a_missing_port_fails() {
         let p = check_selectors(&bad("selector: {app: mcp-x}", "selector: {app: mcp-y}"));
-        assert!(
-            p.iter().any(|p| p.contains("matches no Deployment")),
-            "{p:?}"
-        );
+        assert!(p.iter().any(|p| p.contains("matches no workload")), "{p:?}");
         let p = check_selectors(&bad("targetPort: http", "targetPort: metrics"));
         assert!(p.iter().any(|p| p.contains("not a port of")), "{p:?}");
         let p = check_selectors(&bad(

@@ -7,18 +7,6 @@ use std::path::{Path, PathBuf};
 use deploy_check::*;
 use serde_json::Value;
 
-/// The bot's Deployment and its config ConfigMap.
-const BOT: &str = "sre-agent";
-const BOT_CONFIG: &str = "sre-agent-config";
-
-/// The four servers: Deployment name and source file of its `Cli` struct.
-const SERVERS: &[(&str, &str)] = &[
-    ("mcp-kubernetes", "mcp-kubernetes/src/main.rs"),
-    ("mcp-signoz", "mcp-signoz/src/main.rs"),
-    ("mcp-mongodb", "mcp-mongodb/src/main.rs"),
-    ("mcp-slack", "mcp-slack/src/main.rs"),
-];
-
 fn kustomize() -> PathBuf {
     workspace_root().join("deploy/kustomize")
 }
@@ -28,70 +16,17 @@ fn rendered(dir: &str) -> Vec<Object> {
     parse_all(&raws).unwrap_or_else(|p| panic!("{dir}:\n  {}", p.join("\n  ")))
 }
 
-fn example_secrets() -> Vec<Object> {
-    let raws = read_yaml(&kustomize().join("secret.example.yaml")).unwrap();
-    parse_all(&raws).unwrap_or_else(|p| panic!("secret.example.yaml:\n  {}", p.join("\n  ")))
+fn example() -> Vec<Object> {
+    example_secrets().unwrap()
 }
 
 fn assert_ok(what: &str, problems: Problems) {
     assert!(problems.is_empty(), "{what}:\n  {}", problems.join("\n  "));
 }
 
-/// The checks every rendering must pass.
+/// The checks every rendering must pass (shared with the Helm chart's test).
 fn common_checks(dir: &str, objects: &[Object]) {
-    assert_ok(&format!("{dir}: probes"), check_probes(objects));
-    assert_ok(&format!("{dir}: resources"), check_resources(objects));
-    assert_ok(&format!("{dir}: security"), check_security(objects));
-    assert_ok(&format!("{dir}: hpa"), check_hpa(objects));
-    assert_ok(&format!("{dir}: selectors"), check_selectors(objects));
-    assert_ok(
-        &format!("{dir}: network policies"),
-        check_network_policies(objects, BOT),
-    );
-    assert_ok(
-        &format!("{dir}: bot config"),
-        check_bot_config(objects, BOT_CONFIG, BOT),
-    );
-    assert_ok(
-        &format!("{dir}: secret references"),
-        check_secret_refs(objects, &example_secrets()),
-    );
-    assert_ok(
-        &format!("{dir}: secrets"),
-        check_secrets_are_placeholders(objects),
-    );
-    let secrets: Vec<String> = objects
-        .iter()
-        .filter(|o| matches!(o, Object::Secret(_)))
-        .map(Object::id)
-        .collect();
-    assert!(
-        secrets.is_empty(),
-        "{dir} renders Secrets {secrets:?}; they belong in secret.example.yaml"
-    );
-    let kinds: BTreeSet<&str> = objects.iter().map(Object::kind).collect();
-    for kind in [
-        "Deployment",
-        "Service",
-        "HorizontalPodAutoscaler",
-        "PodDisruptionBudget",
-        "NetworkPolicy",
-        "ConfigMap",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ServiceAccount",
-    ] {
-        assert!(kinds.contains(kind), "{dir} has no {kind}");
-    }
-    let names: BTreeSet<String> = objects
-        .iter()
-        .filter(|o| o.kind() == "Deployment")
-        .map(|o| o.meta().name.clone().unwrap_or_default())
-        .collect();
-    for (server, _) in SERVERS {
-        assert!(names.contains(*server), "{dir} has no Deployment {server}");
-    }
-    assert!(names.contains(BOT), "{dir} has no Deployment {BOT}");
+    assert_ok(dir, check_rendering(objects, &example()));
 }
 
 #[test]
@@ -104,36 +39,6 @@ fn base_passes_every_check_and_is_read_only() {
         "the base must not enable mcp-kubernetes's writes"
     );
 }
-
-/// What the investigation lists, by API group: the engine's own calls
-/// (`sre-orchestrator/src/engine/collect.rs`: namespaces, pods, services,
-/// events, NetworkPolicies, and on demand cert-manager Certificates and
-/// Istio AuthorizationPolicies) and what mcp-kubernetes's tools read to
-/// answer them (`workload_health`, `rollout_history`, `describe`).
-const READ_BY_THE_INVESTIGATION: &[(&str, &str)] = &[
-    ("", "pods"),
-    ("", "pods/log"),
-    ("", "events"),
-    ("", "nodes"),
-    ("", "namespaces"),
-    ("", "services"),
-    ("", "endpoints"),
-    ("", "persistentvolumeclaims"),
-    ("", "persistentvolumes"),
-    ("", "resourcequotas"),
-    ("apps", "deployments"),
-    ("apps", "replicasets"),
-    ("apps", "statefulsets"),
-    ("apps", "daemonsets"),
-    ("batch", "jobs"),
-    ("batch", "cronjobs"),
-    ("autoscaling", "horizontalpodautoscalers"),
-    ("networking.k8s.io", "networkpolicies"),
-    ("discovery.k8s.io", "endpointslices"),
-    ("storage.k8s.io", "storageclasses"),
-    ("cert-manager.io", "certificates"),
-    ("security.istio.io", "authorizationpolicies"),
-];
 
 #[test]
 fn the_read_role_lets_the_investigation_list_what_it_reads() {
@@ -223,7 +128,7 @@ fn every_manifest_file_parses_and_write_rules_live_only_in_the_component() {
 
 #[test]
 fn the_secret_example_holds_placeholders_only_and_is_never_applied() {
-    let example = example_secrets();
+    let example = example();
     assert!(example.iter().all(|o| o.kind() == "Secret"));
     assert_ok(
         "secret.example.yaml",
@@ -244,26 +149,8 @@ fn the_secret_example_holds_placeholders_only_and_is_never_applied() {
 
 #[test]
 fn mcp_servers_are_started_with_flags_they_have() {
-    let root = workspace_root();
-    let kit = std::fs::read_to_string(root.join("mcp-kit/src/serve.rs")).unwrap();
-    let kit_flags = clap_flags(&kit, "KitArgs");
-    assert!(
-        kit_flags.contains("--allowed-hosts") && kit_flags.contains("--auth-token-file"),
-        "{kit_flags:?}"
-    );
     for dir in ["base", "overlays/aks", "overlays/writes-enabled"] {
-        let objects = rendered(dir);
-        for (server, main) in SERVERS {
-            let source = std::fs::read_to_string(root.join(main)).unwrap();
-            let mut flags = clap_flags(&source, "Cli");
-            assert!(!flags.is_empty(), "no flags found in {main}");
-            flags.extend(kit_flags.iter().cloned());
-            flags.insert("--config".into());
-            assert_ok(
-                &format!("{dir}: {server} flags"),
-                check_flags(&objects, server, &flags),
-            );
-        }
+        assert_ok(&format!("{dir}: flags"), check_server_flags(&rendered(dir)));
     }
 }
 
