@@ -470,7 +470,10 @@ async fn evaluation_gates_hold_on_simulated_and_external_sets() {
         .keys()
         .filter(|set| blind.join(format!("gen_{set}.py")).is_file())
         .collect();
-    assert!(blind_sets.len() >= 13, "blind sets with floors: {blind_sets:?}");
+    assert!(
+        blind_sets.len() >= 13,
+        "blind sets with floors: {blind_sets:?}"
+    );
     for set in blind_sets {
         let status = std::process::Command::new("python3")
             .arg(blind.join(format!("gen_{set}.py")))
