@@ -243,7 +243,19 @@ pub fn problems(
             ));
         }
         let reason = opt_s(p, "/status/reason").unwrap_or("PodFailed");
-        add(Severity::Warning, reason, ev, crate::value::created(p));
+        // When it failed, not when it was created: a pod evicted a minute ago
+        // may be days old. The event of its reason (`Evicted`), else its last
+        // container's end, else when it stopped being ready.
+        let since = first_event(events, &[reason])
+            .or_else(|| last_termination(p).and_then(|t| t.finished))
+            .or_else(|| {
+                arr(p, "/status/conditions")
+                    .iter()
+                    .find(|c| s(c, "/type") == "Ready" && s(c, "/status") != "True")
+                    .and_then(|c| ts(c, "/lastTransitionTime"))
+            })
+            .or_else(|| crate::value::created(p));
+        add(Severity::Warning, reason, ev, since);
         found = true;
     }
     // Failing probes: Unhealthy events.
@@ -534,4 +546,34 @@ pub fn note(pod: &Value, now: Timestamp) -> String {
         parts.push(crate::value::clip(msg, 110));
     }
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An evicted pod is dated by its eviction, not by its creation nine days
+    /// before (a blind set's author read "Evicted (since 9d ago)" for an
+    /// eviction 95 seconds old).
+    #[test]
+    fn a_failed_pod_is_dated_by_its_failure() {
+        let now: Timestamp = "2026-12-19T10:40:00Z".parse().unwrap();
+        let pod = serde_json::json!({
+            "metadata": {"name": "picking-7x-2hkhb", "namespace": "collect",
+                         "creationTimestamp": "2026-12-10T08:00:00Z"},
+            "status": {"phase": "Failed", "reason": "Evicted",
+                       "message": "The node was low on resource: ephemeral-storage.",
+                       "startTime": "2026-12-10T08:00:02Z",
+                       "conditions": [{"type": "Ready", "status": "False",
+                                       "lastTransitionTime": "2026-12-19T10:38:25Z"}]}
+        });
+        let found = problems(&pod, now, 3, &[]);
+        let evicted = found.iter().find(|p| p.reason == "Evicted").unwrap();
+        assert_eq!(evicted.since, "2026-12-19T10:38:25Z".parse().ok());
+        // Without conditions or events, its creation is all there is.
+        let mut bare = pod.clone();
+        bare["status"]["conditions"] = serde_json::json!([]);
+        let found = problems(&bare, now, 3, &[]);
+        assert_eq!(found[0].since, "2026-12-10T08:00:00Z".parse().ok());
+    }
 }
