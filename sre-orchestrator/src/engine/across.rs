@@ -458,11 +458,8 @@ fn certificates(signals: &mut Vec<Signal>, world: &World) {
             .max_by_key(|c| c.len());
         // A host name the clients failed on (`https://api.example.com/…`)
         // is served with the Certificate whose DNS names cover it.
-        let covering = named
-            .is_none()
-            .then(|| covering_certificate(&s.component, world));
         let certificate = named
-            .or(covering.flatten())
+            .or_else(|| covering_certificate(&s.component, world))
             .unwrap_or(&s.component)
             .to_string();
         if let Some(owner) = certificate_owner(&certificate, world) {
