@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use jiff::Timestamp;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::error::{K8sError, Result};
@@ -151,6 +152,15 @@ impl Clusters {
             timeout,
             cache: tokio::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The clock of a served snapshot (its `capturedAt`, else the newest timestamp in it);
+    /// `None` for a live cluster. A post-mortem investigation runs at this moment.
+    pub async fn snapshot_clock(&self) -> Option<Timestamp> {
+        match &self.source {
+            Source::Snapshot { server, .. } => Some(server.now().await),
+            _ => None,
+        }
     }
 
     /// The parsed kubeconfig (read on the first call), or why it cannot be read.

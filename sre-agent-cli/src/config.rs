@@ -429,6 +429,28 @@ pub fn install_signatures(files: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// The Kubernetes source kubectl would use when nothing is said: the current
+/// context of `$KUBECONFIG` (any of its files that exists) or of
+/// `~/.kube/config`, else the in-cluster service account. Described for the
+/// line that tells the user; `None` when there is none.
+pub fn default_kube() -> Option<String> {
+    if let Some(paths) = std::env::var_os("KUBECONFIG").filter(|p| !p.is_empty()) {
+        // Set but naming no file: kubectl would fail too; say nothing here
+        // and let "no data sources" name the flags.
+        return std::env::split_paths(&paths)
+            .any(|p| p.is_file())
+            .then(|| "the current context of $KUBECONFIG".to_string());
+    }
+    if let Some(home) = std::env::var_os("HOME")
+        && std::path::Path::new(&home).join(".kube/config").is_file()
+    {
+        return Some("the current context of ~/.kube/config".into());
+    }
+    std::env::var_os("KUBERNETES_SERVICE_HOST")
+        .is_some()
+        .then(|| "the in-cluster service account".to_string())
+}
+
 /// Finds one of our server binaries: next to this executable first (how
 /// releases and `cargo build` lay them out), then on the PATH.
 pub fn server_binary(name: &str) -> PathBuf {

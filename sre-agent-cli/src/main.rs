@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sre_agent_cli::config::{self, FileConfig, LlmConfig, Temperature, server_binary};
 use sre_agent_cli::report::{self, ProgressDisplay};
-use sre_agent_cli::scenario::Scenario;
+use sre_agent_cli::scenario::{Recorded, Scenario, Served};
 use sre_agent_cli::{eval, exit, memory};
 use sre_orchestrator::alert::{self, Alert};
 use sre_orchestrator::investigate::{LlmPhase, Options, investigate_with};
@@ -90,6 +90,20 @@ struct SourceArgs {
     /// servers in-process on its recorded data; no network, no binaries.
     #[arg(long, conflicts_with_all = ["kube_context", "clickhouse_url", "mongodb_uri"])]
     scenario: Option<PathBuf>,
+    /// After the fact: a cluster as `kubectl cluster-info dump
+    /// --output-directory DIR` wrote it (or `kubectl get -o json|yaml`
+    /// files, or an mcp-kubernetes snapshot folder). "Now" defaults to the
+    /// newest moment in the recorded data (docs/post-mortem.md).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["scenario", "kube_context"])]
+    k8s_dump: Option<PathBuf>,
+    /// After the fact: telemetry files (OTLP/JSON from a Collector's file
+    /// exporter, or SigNoz tables exported as JSONEachRow).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["scenario", "clickhouse_url"])]
+    telemetry_dir: Option<PathBuf>,
+    /// After the fact: MongoDB replies recorded in mcp-mongodb's snapshot
+    /// format.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["scenario", "mongodb_uri"])]
+    mongodb_snapshot: Option<PathBuf>,
     /// Live: spawn mcp-kubernetes on this kubeconfig context.
     #[arg(long)]
     kube_context: Option<String>,
@@ -302,6 +316,9 @@ async fn run(command: Command) -> Result<u8> {
 struct Setup {
     file: FileConfig,
     scenario: Option<Scenario>,
+    /// Recorded data to serve in-process: the scenario's, or the
+    /// post-mortem flags'.
+    recorded: Option<Recorded>,
 }
 
 impl Setup {
@@ -324,22 +341,47 @@ impl Setup {
             .cloned()
             .collect();
         config::install_signatures(&files).map_err(exit::bad_input)?;
-        Ok(Self { file, scenario })
+        let recorded = match &scenario {
+            Some(s) => Some(Recorded::in_folder(&s.dir)),
+            None => {
+                let flags = Recorded {
+                    k8s: args.k8s_dump.clone(),
+                    telemetry: args.telemetry_dir.clone(),
+                    mongodb: args.mongodb_snapshot.clone(),
+                };
+                flags.check().map_err(exit::bad_input)?;
+                Some(flags).filter(|r| !r.is_empty())
+            }
+        };
+        Ok(Self {
+            file,
+            scenario,
+            recorded,
+        })
     }
 }
 
 /// Connects the data sources. `writes` (only `serve --allow-writes`) starts
 /// our Kubernetes server with its write tools, which the bot runs solely for
 /// an approved remediation step; investigations never see them.
+///
+/// Recorded data (a scenario, or the post-mortem flags) is served
+/// in-process; `now` pins its telemetry's clock. Without any source, the
+/// current kubeconfig context (or the in-cluster service account) is used,
+/// as kubectl would.
 async fn connect(
     args: &SourceArgs,
     file: &FileConfig,
-    scenario: Option<&Scenario>,
+    recorded: Option<&Recorded>,
+    now: Option<jiff::Timestamp>,
     writes: bool,
-) -> Result<Registry> {
+) -> Result<Served> {
     let timeout = Duration::from_secs(args.tool_timeout.max(1));
-    if let Some(scenario) = scenario {
-        return scenario.registry(timeout, writes).await;
+    if let Some(recorded) = recorded {
+        return recorded
+            .serve(now, timeout, writes)
+            .await
+            .map_err(exit::bad_input);
     }
     let mut configs: Vec<ServerConfig> = file
         .servers
@@ -349,6 +391,10 @@ async fn connect(
         .map_err(exit::bad_input)?;
     // Flags name our own servers, spawned over stdio; they replace a server
     // of the same name from the file.
+    let nothing_given = configs.is_empty()
+        && args.kube_context.is_none()
+        && args.clickhouse_url.is_none()
+        && args.mongodb_uri.is_none();
     let mut ours = |name: &str, binary: &str, args: Vec<String>, env: Vec<(String, String)>| {
         configs.retain(|c| c.name != name);
         configs.push(ServerConfig {
@@ -393,9 +439,22 @@ async fn connect(
             vec![("MONGODB_URI".into(), uri.clone())],
         );
     }
+    if nothing_given && let Some(which) = config::default_kube() {
+        eprintln!("no sources given: using {which} (--kube-context picks another)");
+        ours(
+            "k8s",
+            "mcp-kubernetes",
+            if writes {
+                vec!["--allow-writes".to_string()]
+            } else {
+                Vec::new()
+            },
+            Vec::new(),
+        );
+    }
     if configs.is_empty() {
         return Err(exit::bad_input(anyhow::anyhow!(
-            "no data sources: give --scenario DIR for the offline demo, or --kube-context / --clickhouse-url / --mongodb-uri, or servers in a config file (--config)"
+            "no data sources: give --scenario DIR for the offline demo, --k8s-dump / --telemetry-dir / --mongodb-snapshot DIR for recorded data, or --kube-context / --clickhouse-url / --mongodb-uri, or servers in a config file (--config); no kubeconfig was found either"
         )));
     }
     let mut registry = Registry::new(timeout);
@@ -413,7 +472,10 @@ async fn connect(
             why.join("; ")
         )));
     }
-    Ok(registry)
+    Ok(Served {
+        registry,
+        newest: None,
+    })
 }
 
 /// The LLM client the flags and the file describe, if any.
@@ -512,26 +574,73 @@ fn read_alert(args: &InvestigateArgs) -> Result<Option<Alert>> {
 }
 
 async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
-    let Setup { file, scenario } = Setup::load(&args.sources)?;
+    let Setup {
+        file,
+        scenario,
+        recorded,
+    } = Setup::load(&args.sources)?;
+    let asked_now: Option<jiff::Timestamp> = args
+        .now
+        .as_deref()
+        .map(|t| {
+            t.parse()
+                .with_context(|| format!("--now `{t}` is not an RFC 3339 time"))
+        })
+        .transpose()
+        .map_err(exit::bad_input)?;
+    // A recording brings the alert and the moment it was made for.
+    let replayed = match &args.replay {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read recording {}", path.display()))
+                .map_err(exit::bad_input)?;
+            Some(
+                Transcript::from_json(&text)
+                    .with_context(|| format!("{} is not a recording", path.display()))
+                    .map_err(exit::bad_input)?,
+            )
+        }
+        None => None,
+    };
     let alert = match read_alert(&args).map_err(exit::bad_input)? {
         Some(a) => a,
-        None => match &scenario {
-            Some(s) => s.alert().map_err(exit::bad_input)?,
-            None => {
+        None => match (&scenario, replayed.as_ref().and_then(|t| t.alert.clone())) {
+            (Some(s), _) => s.alert().map_err(exit::bad_input)?,
+            (None, Some(a)) => a,
+            (None, None) => {
                 return Err(exit::bad_input(anyhow::anyhow!(
-                    "nothing to investigate: give --alert FILE, --service/--question, or --scenario DIR"
+                    "nothing to investigate: give --alert FILE, --service/--question, or --scenario DIR{}",
+                    if replayed.is_some() {
+                        " (this recording was made before recordings kept their alert)"
+                    } else {
+                        ""
+                    }
                 )));
             }
         },
     };
-    let now = match (&args.now, &scenario) {
-        (Some(t), _) => t
-            .parse()
-            .with_context(|| format!("--now `{t}` is not an RFC 3339 time"))
-            .map_err(exit::bad_input)?,
-        (None, Some(s)) => s.manifest.now,
-        (None, None) => jiff::Timestamp::now(),
+    let scenario_now = scenario.as_ref().map(|s| s.manifest.now);
+    // Recorded data is served before "now" is fixed: a post-mortem runs at
+    // the newest moment the data knows, unless told otherwise.
+    let served = match &replayed {
+        Some(_) => None,
+        None => Some(
+            connect(
+                &args.sources,
+                &file,
+                recorded.as_ref(),
+                asked_now.or(scenario_now),
+                false,
+            )
+            .await?,
+        ),
     };
+    let data_now = served.as_ref().and_then(|s| s.newest);
+    let now = asked_now
+        .or(scenario_now)
+        .or_else(|| replayed.as_ref().and_then(|t| t.now))
+        .or(data_now)
+        .unwrap_or_else(jiff::Timestamp::now);
     let mut options = Options {
         now,
         default_namespace: args
@@ -546,8 +655,16 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
     let phase = llm_phase(&args.llm, &file);
     let hidden = !std::io::stderr().is_terminal();
     let progress = ProgressDisplay::new(hidden);
-    let recorded = args.sources.scenario.is_some() || args.replay.is_some();
-    let memory = match memory::choose_store(args.store.as_deref(), recorded)
+    if scenario.is_none() && asked_now.is_none() && data_now == Some(now) {
+        // Said even to scripts: every window of the answer counts back from it.
+        eprintln!(
+            "post-mortem: investigating as of {now}, the newest moment in the recorded data (--now to change)"
+        );
+    }
+    // A demo, a post-mortem or a replay must not depend on (or add to) this
+    // machine's past unless asked.
+    let offline = recorded.is_some() || replayed.is_some();
+    let memory = match memory::choose_store(args.store.as_deref(), offline)
         .map_err(|e| exit::bad_input(anyhow::anyhow!(e)))?
     {
         Some(url) => match memory::open_for_investigate(&url, Duration::from_secs(5)).await {
@@ -574,34 +691,36 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         None => Vec::new(),
     };
 
-    let (mut outcome, transcript) = if let Some(path) = &args.replay {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read recording {}", path.display()))
-            .map_err(exit::bad_input)?;
-        let transcript = Transcript::from_json(&text)
-            .with_context(|| format!("{} is not a recording", path.display()))
-            .map_err(exit::bad_input)?;
-        let replay = Replay::new(&transcript);
-        let model: Option<&dyn ChatModel> = if replay.has_llm() {
-            Some(&replay)
-        } else {
-            None
-        };
-        let outcome = investigate_with(&alert, &replay, model, &options, &phase, &progress).await;
-        (outcome, None)
-    } else {
-        let registry = connect(&args.sources, &file, scenario.as_ref(), false).await?;
-        let client = llm_client(&args.llm, &file)?;
-        if client.is_none() {
-            progress.line("no LLM configured: deterministic analysis only");
+    let (mut outcome, transcript) = match (&replayed, served) {
+        (Some(transcript), _) => {
+            let replay = Replay::new(transcript);
+            let model: Option<&dyn ChatModel> = if replay.has_llm() {
+                Some(&replay)
+            } else {
+                None
+            };
+            let outcome =
+                investigate_with(&alert, &replay, model, &options, &phase, &progress).await;
+            (outcome, None)
         }
-        let recording = Recording::new(registry, client);
-        let model = recording.model();
-        let model_ref: Option<&dyn ChatModel> = model.as_ref().map(|m| m as &dyn ChatModel);
-        let outcome =
-            investigate_with(&alert, &recording, model_ref, &options, &phase, &progress).await;
-        let transcript = recording.transcript();
-        (outcome, Some((transcript, recording)))
+        (None, served) => {
+            let registry = served
+                .map(|s| s.registry)
+                .context("no data sources were connected")?;
+            let client = llm_client(&args.llm, &file)?;
+            if client.is_none() {
+                progress.line("no LLM configured: deterministic analysis only");
+            }
+            let recording = Recording::new(registry, client);
+            let model = recording.model();
+            let model_ref: Option<&dyn ChatModel> = model.as_ref().map(|m| m as &dyn ChatModel);
+            let outcome =
+                investigate_with(&alert, &recording, model_ref, &options, &phase, &progress).await;
+            let mut transcript = recording.transcript();
+            transcript.alert = Some(alert.clone());
+            transcript.now = Some(now);
+            (outcome, Some((transcript, recording)))
+        }
     };
     progress.finish();
     memory::seen_before(&mut outcome.rca, &past);
@@ -659,22 +778,27 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
 }
 
 async fn run_serve(cmd: ServeCmd) -> Result<u8> {
-    let Setup { file, scenario } = Setup::load(&cmd.sources)?;
-    let registry = std::sync::Arc::new(
-        connect(
-            &cmd.sources,
-            &file,
-            scenario.as_ref(),
-            cmd.serve.allow_writes,
-        )
-        .await?,
-    );
+    let Setup {
+        file,
+        scenario,
+        recorded,
+    } = Setup::load(&cmd.sources)?;
+    let scenario_now = scenario.as_ref().map(|s| s.manifest.now);
+    let served = connect(
+        &cmd.sources,
+        &file,
+        recorded.as_ref(),
+        scenario_now,
+        cmd.serve.allow_writes,
+    )
+    .await?;
+    let registry = std::sync::Arc::new(served.registry);
     let llm = llm_client(&cmd.llm, &file)?.map(std::sync::Arc::new);
     let sources = sre_agent_cli::serve::Sources {
         tools: registry.clone(),
         llm,
-        // A scenario's data is recorded at its own "now".
-        now: scenario.as_ref().map(|s| s.manifest.now),
+        // Recorded data is investigated at its own "now".
+        now: scenario_now.or(served.newest),
         default_namespace: scenario
             .as_ref()
             .and_then(|s| s.manifest.namespace.clone())
@@ -756,8 +880,10 @@ fn run_simulate(args: sre_agent_cli::simulate::SimulateArgs) -> Result<u8> {
 }
 
 async fn run_mcp_list(args: SourceArgs) -> Result<u8> {
-    let Setup { file, scenario } = Setup::load(&args)?;
-    let registry = connect(&args, &file, scenario.as_ref(), false).await?;
+    let Setup { file, recorded, .. } = Setup::load(&args)?;
+    let registry = connect(&args, &file, recorded.as_ref(), None, false)
+        .await?
+        .registry;
     let tools = ToolSource::tools(&registry);
     for server in registry.servers() {
         println!("{server}");

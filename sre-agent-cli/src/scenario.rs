@@ -172,10 +172,84 @@ impl Scenario {
     /// changes land in the fixture API server's memory), so approved
     /// remediations can be tried on the offline demo.
     pub async fn registry(&self, call_timeout: Duration, writes: bool) -> Result<Registry> {
+        let served = Recorded::in_folder(&self.dir)
+            .serve(Some(self.manifest.now), call_timeout, writes)
+            .await?;
+        Ok(served.registry)
+    }
+}
+
+/// Data recorded from an incident, served by the real servers in-process:
+/// a scenario's folders, or what `investigate --k8s-dump/--telemetry-dir/
+/// --mongodb-snapshot` names for a post-mortem. Each part is optional; the
+/// investigation sees the tools of the parts given.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    /// A cluster: an mcp-kubernetes snapshot folder, a `kubectl cluster-info
+    /// dump --output-directory` tree or `kubectl get -o json|yaml` files.
+    pub k8s: Option<PathBuf>,
+    /// Telemetry files: OTLP/JSON or SigNoz rows exported as JSONEachRow.
+    pub telemetry: Option<PathBuf>,
+    /// MongoDB's recorded replies (mcp-mongodb's snapshot format).
+    pub mongodb: Option<PathBuf>,
+}
+
+/// [`Recorded`] data being served.
+pub struct Served {
+    /// The connected in-process servers.
+    pub registry: Registry,
+    /// The newest moment the data knows: the later of the cluster
+    /// snapshot's clock and the telemetry's end. A post-mortem runs "now" at
+    /// this moment unless told otherwise.
+    pub newest: Option<Timestamp>,
+}
+
+impl Recorded {
+    /// A scenario folder's parts: `k8s/`, `telemetry/`, `mongodb/`, those
+    /// that exist.
+    pub fn in_folder(dir: &Path) -> Self {
+        let part = |name: &str| Some(dir.join(name)).filter(|p| p.is_dir());
+        Self {
+            k8s: part("k8s"),
+            telemetry: part("telemetry"),
+            mongodb: part("mongodb"),
+        }
+    }
+
+    /// Whether no part is given.
+    pub fn is_empty(&self) -> bool {
+        self.k8s.is_none() && self.telemetry.is_none() && self.mongodb.is_none()
+    }
+
+    /// Refuses a part that is not a readable folder, naming its flag.
+    pub fn check(&self) -> Result<()> {
+        for (flag, dir) in [
+            ("--k8s-dump", &self.k8s),
+            ("--telemetry-dir", &self.telemetry),
+            ("--mongodb-snapshot", &self.mongodb),
+        ] {
+            if let Some(dir) = dir
+                && !dir.is_dir()
+            {
+                bail!("{flag} {}: not a folder", dir.display());
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads each part and starts its server in-process, behind
+    /// `mcp_kit::Guarded` as the binaries wrap them. `now` pins the
+    /// telemetry's clock (default: the end of the data).
+    pub async fn serve(
+        &self,
+        now: Option<Timestamp>,
+        call_timeout: Duration,
+        writes: bool,
+    ) -> Result<Served> {
         let mut registry = Registry::new(call_timeout);
+        let mut newest: Option<Timestamp> = None;
         let budget = Budget::new(8000);
-        let k8s = self.dir.join("k8s");
-        if k8s.is_dir() {
+        if let Some(k8s) = &self.k8s {
             let opts = mcp_kubernetes::clusters::ConnectOptions {
                 snapshot: Some(k8s.clone()),
                 timeout: Some(Duration::from_secs(20)),
@@ -187,17 +261,20 @@ impl Scenario {
             )
             .await
             .with_context(|| format!("cannot load the cluster snapshot {}", k8s.display()))?;
+            newest = newest.max(clusters.snapshot_clock().await);
             let server = mcp_kubernetes::server::KubeServer::new(Arc::new(clusters));
             registry
                 .add_in_process("k8s", guard(server, budget, &[], writes)?)
                 .await;
         }
-        let telemetry = self.dir.join("telemetry");
-        if telemetry.is_dir() {
-            let now = self.manifest.now.as_nanosecond() as i64;
-            let store = mcp_signoz::EmbeddedStore::load_dir(&telemetry)
-                .with_context(|| format!("cannot load telemetry {}", telemetry.display()))?
-                .with_now(now);
+        if let Some(telemetry) = &self.telemetry {
+            let mut store = mcp_signoz::EmbeddedStore::load_dir(telemetry)
+                .with_context(|| format!("cannot load telemetry {}", telemetry.display()))?;
+            if let Some(now) = now {
+                store = store.with_now(now.as_nanosecond() as i64);
+            }
+            let end = mcp_signoz::Store::now(&store).await.ok();
+            newest = newest.max(end.and_then(|n| Timestamp::from_nanosecond(i128::from(n)).ok()));
             let ops = mcp_signoz::Signoz::new(
                 mcp_signoz::AnyStore::Embedded(Arc::new(store)),
                 mcp_signoz::Limits {
@@ -213,9 +290,8 @@ impl Scenario {
                 )
                 .await;
         }
-        let mongo = self.dir.join("mongodb");
-        if mongo.is_dir() {
-            let snapshot = mcp_mongodb::snapshot::Snapshot::open(&mongo)
+        if let Some(mongo) = &self.mongodb {
+            let snapshot = mcp_mongodb::snapshot::Snapshot::open(mongo)
                 .with_context(|| format!("cannot load MongoDB snapshot {}", mongo.display()))?;
             let server = mcp_mongodb::MongoServer::new(
                 Arc::new(snapshot),
@@ -230,7 +306,7 @@ impl Scenario {
                 .add_in_process("mongo", guard(server, budget, &[], false)?)
                 .await;
         }
-        Ok(registry)
+        Ok(Served { registry, newest })
     }
 }
 

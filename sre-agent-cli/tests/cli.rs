@@ -22,6 +22,10 @@ fn agent(args: &[&str]) -> Output {
         .env_remove("SRE_AGENT_CONFIG")
         .env_remove("SLACK_BOT_TOKEN")
         .env_remove("SRE_AGENT_STORE")
+        // Without sources, `investigate` uses kubectl's default cluster:
+        // never this machine's.
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
         // Live investigations keep memory under the user's data folder: not
         // this machine's.
         .env(
@@ -194,6 +198,186 @@ fn record_then_replay_gives_the_same_rca_without_any_server() {
     let b: serde_json::Value = serde_json::from_slice(&replayed.stdout).unwrap();
     assert_eq!(a["rca"]["root_cause"], b["rca"]["root_cause"]);
     assert_eq!(a["rca"]["evidence"], b["rca"]["evidence"]);
+    // The recording carries its alert and moment: `--replay FILE` alone.
+    let alone = agent(&[
+        "investigate",
+        "--replay",
+        rec.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(alone.status.success(), "{}", stderr(&alone));
+    let c: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap();
+    assert_eq!(a["rca"]["root_cause"], c["rca"]["root_cause"]);
+    assert_eq!(a["rca"]["evidence"], c["rca"]["evidence"]);
+}
+
+/// Lays a scenario's cluster out as `kubectl cluster-info dump
+/// --output-directory` writes it: `nodes.json`, then per namespace
+/// `events.json`, `services.json`, `deployments.json`, `replicasets.json`,
+/// `daemonsets.json`, `replicationcontrollers.json`, `pods.json` (typed
+/// lists whose items carry no kind) and `POD/logs.txt` (the current
+/// container's log). No Endpoints, StatefulSets, Jobs, metrics or capture
+/// time: a dump has none.
+fn as_cluster_info_dump(k8s: &std::path::Path, out: &std::path::Path) {
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+    // (file, list kind, apiVersion) → items
+    let mut by_file: BTreeMap<(String, String, &str), Vec<Value>> = BTreeMap::new();
+    for f in ["cluster.json", "pods.json", "workloads.json", "events.json"] {
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(k8s.join(f)).unwrap()).unwrap();
+        for mut item in v["items"].as_array().unwrap().clone() {
+            let kind = item["kind"].as_str().unwrap().to_string();
+            let ns = item["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            let (file, api) = match kind.as_str() {
+                "Node" => ("nodes.json".to_string(), "v1"),
+                "Event" => (format!("{ns}/events.json"), "v1"),
+                "Service" => (format!("{ns}/services.json"), "v1"),
+                "Deployment" => (format!("{ns}/deployments.json"), "apps/v1"),
+                "ReplicaSet" => (format!("{ns}/replicasets.json"), "apps/v1"),
+                "DaemonSet" => (format!("{ns}/daemonsets.json"), "apps/v1"),
+                "Pod" => (format!("{ns}/pods.json"), "v1"),
+                _ => continue,
+            };
+            let obj = item.as_object_mut().unwrap();
+            obj.remove("kind");
+            obj.remove("apiVersion");
+            by_file
+                .entry((file, format!("{kind}List"), api))
+                .or_default()
+                .push(item);
+        }
+    }
+    for ((file, kind, api), items) in by_file {
+        let path = out.join(&file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let list = json!({"kind": kind, "apiVersion": api, "metadata": {}, "items": items});
+        std::fs::write(path, serde_json::to_string_pretty(&list).unwrap()).unwrap();
+    }
+    // logs/NS/POD/CONTAINER.log → NS/POD/logs.txt (one container per pod here).
+    for ns in std::fs::read_dir(k8s.join("logs")).unwrap() {
+        let ns = ns.unwrap().path();
+        for pod in std::fs::read_dir(&ns).unwrap() {
+            let pod = pod.unwrap().path();
+            let current = std::fs::read_dir(&pod)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| !p.to_string_lossy().ends_with(".previous.log"))
+                .unwrap();
+            let to = out
+                .join(ns.file_name().unwrap())
+                .join(pod.file_name().unwrap());
+            std::fs::create_dir_all(&to).unwrap();
+            std::fs::copy(current, to.join("logs.txt")).unwrap();
+        }
+    }
+}
+
+/// A post-mortem from what people really have afterwards: a cluster-info
+/// dump and exported telemetry, no config file, no `--now` (the newest moment
+/// in the data is used). The dump lacks Endpoints: the crash-looping
+/// checkout must still read as its missing configuration, not as every
+/// Service being unreachable.
+#[test]
+fn a_post_mortem_from_a_cluster_info_dump_finds_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("dump");
+    let scenario_dir = root().join("fixtures/scenarios/crashloop-missing-env");
+    as_cluster_info_dump(&scenario_dir.join("k8s"), &dump);
+    let alert = scenario_dir.join("alert.json");
+    let telemetry = scenario_dir.join("telemetry");
+    for with_telemetry in [false, true] {
+        let mut args = vec![
+            "investigate",
+            "--alert",
+            alert.to_str().unwrap(),
+            "--k8s-dump",
+            dump.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        if with_telemetry {
+            args.extend(["--telemetry-dir", telemetry.to_str().unwrap()]);
+        }
+        let out = agent(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("post-mortem: investigating as of 2025-06-09T13:4"),
+            "{}",
+            stderr(&out)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rc = &v["rca"]["root_cause"];
+        assert_eq!(
+            rc["component"], "checkout",
+            "telemetry {with_telemetry}: {rc}"
+        );
+        assert_eq!(
+            rc["kind"], "missing_config",
+            "telemetry {with_telemetry}: {rc}"
+        );
+    }
+    // A folder that is not there is named with its flag, before anything runs.
+    let out = agent(&[
+        "investigate",
+        "--service",
+        "checkout",
+        "--k8s-dump",
+        "/nonexistent/dump",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--k8s-dump /nonexistent/dump: not a folder"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// With no source at all, kubectl's cluster is used (here a kubeconfig
+/// whose server is a closed loopback port): the investigation reaches for
+/// it and says so, instead of "no data sources".
+#[test]
+fn without_sources_the_current_kubeconfig_context_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: closed\nclusters:\n- name: closed\n  cluster: {{server: 'http://127.0.0.1:{port}'}}\ncontexts:\n- name: closed\n  context: {{cluster: closed, user: nobody, namespace: shop}}\nusers:\n- name: nobody\n  user: {{token: not-a-real-token}}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sre-agent"))
+        .args([
+            "investigate",
+            "--service",
+            "checkout",
+            "--tool-timeout",
+            "5",
+        ])
+        .env_remove("SRE_AGENT_CONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("KUBECONFIG", &kubeconfig)
+        .env("SRE_AGENT_STORE", "off")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        err.contains("no sources given: using the current context of $KUBECONFIG"),
+        "{err}"
+    );
+    assert!(!err.contains("no data sources"), "{err}");
+    // Every call fails (nothing listens): the exit code says the sources were unreachable.
+    assert_eq!(out.status.code(), Some(3), "{err}");
 }
 
 #[test]

@@ -197,6 +197,14 @@ pub struct Transcript {
     pub gaps: Vec<DataGap>,
     /// The exchanges, in the order they completed.
     pub entries: Vec<Entry>,
+    /// The alert investigated, so that a recording replays on its own
+    /// (`sre-agent investigate --replay FILE`); absent in recordings made
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<crate::alert::Alert>,
+    /// The moment the investigation ran at ("now" for its windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<jiff::Timestamp>,
 }
 
 impl Transcript {
@@ -283,6 +291,8 @@ impl<T: ToolSource, M: ChatModel> Recording<T, M> {
             tools: tools.tools(),
             gaps: tools.gaps(),
             entries: Vec::new(),
+            alert: None,
+            now: None,
         };
         Self {
             tools,
