@@ -19,6 +19,11 @@ pub enum Window {
     Incident,
 }
 
+/// Fewest baseline lines, all in the baseline's second half, for a template to count as having
+/// begun there ([`CompareOptions::baseline_start_ms`]): under a steady rate, five lines all
+/// falling in one half happen one time in thirty-two.
+const MIN_ONSET_LINES: u64 = 5;
+
 /// How a template's rate changed from baseline to incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -47,6 +52,13 @@ pub struct CompareOptions {
     /// Fewest incident lines for [`ChangeKind::Surged`], so that 2 lines against 0.5 expected
     /// do not count as a surge.
     pub min_surge_count: u64,
+    /// When the baseline window starts (milliseconds, the clock of [`WindowedMiner::add_at`]).
+    /// With it and `baseline_span_ms`, a template whose first line falls in the second half of
+    /// the baseline is [`ChangeKind::New`]: it began in the lead-up to the window (an error
+    /// that started 40 minutes ago, asked about over the last 15), and comparing the window
+    /// with a baseline it already fills half of would call it steady. Its
+    /// [`PatternChange::baseline_first_seen`] says when it began.
+    pub baseline_start_ms: Option<i64>,
 }
 
 impl Default for CompareOptions {
@@ -56,6 +68,7 @@ impl Default for CompareOptions {
             incident_span_ms: None,
             surge_ratio: 3.0,
             min_surge_count: 3,
+            baseline_start_ms: None,
         }
     }
 }
@@ -82,6 +95,8 @@ pub struct PatternChange {
     pub incident_first_seen: Option<i64>,
     /// Latest timestamp of an incident line.
     pub incident_last_seen: Option<i64>,
+    /// Earliest timestamp of a baseline line.
+    pub baseline_first_seen: Option<i64>,
     /// Whether the template contains a word such as `error`, `fail`, `timeout`, `refused`:
     /// ranked first within its kind.
     pub looks_like_error: bool,
@@ -213,7 +228,17 @@ impl WindowedMiner {
                 continue;
             };
             let ratio = (base > 0).then(|| inc as f64 / base as f64 * scale);
-            let kind = if base == 0 {
+            // Began in the second half of the baseline, and often enough
+            // there that its absence from the first half is no chance: a
+            // rare line (one in the baseline, a few now) that happened to
+            // fall late is a surge at most, not an onset.
+            let began_late = match (opts.baseline_start_ms, opts.baseline_span_ms, t.first[0]) {
+                (Some(start), Some(span), Some(first)) => {
+                    first >= start + (span / 2) as i64 && base >= MIN_ONSET_LINES
+                }
+                _ => false,
+            };
+            let kind = if base == 0 || (began_late && inc > 0) {
                 ChangeKind::New
             } else if inc == 0 {
                 ChangeKind::Gone
@@ -234,6 +259,7 @@ impl WindowedMiner {
                 ratio,
                 incident_first_seen: t.first[1],
                 incident_last_seen: t.last[1],
+                baseline_first_seen: t.first[0],
             });
         }
         out.sort_by(|a, b| {
@@ -453,6 +479,83 @@ mod tests {
             .find(|c| c.template.starts_with("upstream"))
             .unwrap();
         assert_eq!(timeouts.kind, ChangeKind::Surged); // 50 vs 10 lines: 5x
+    }
+
+    /// An error that began 40 minutes before a 15-minute window fills a third of the hour's
+    /// baseline at the same rate: without the baseline's start it reads steady; with it, new.
+    #[test]
+    fn a_template_that_began_in_the_baselines_second_half_is_new() {
+        let mut w = WindowedMiner::default();
+        let minute = 60_000;
+        for m in 0..60 {
+            w.add_at(Window::Baseline, &format!("GET /items/{m} 200"), m * minute);
+            // The cron's WARN, all hour long: stays steady.
+            if m % 10 == 0 {
+                w.add_at(Window::Baseline, "cache warm-up skipped", m * minute);
+            }
+            // The error, from minute 35 on.
+            if m >= 35 {
+                w.add_at(
+                    Window::Baseline,
+                    &format!("ERROR lock wait timeout on row {m}"),
+                    m * minute,
+                );
+            }
+        }
+        for m in 60..75 {
+            w.add_at(Window::Incident, &format!("GET /items/{m} 200"), m * minute);
+            w.add_at(
+                Window::Incident,
+                &format!("ERROR lock wait timeout on row {m}"),
+                m * minute,
+            );
+            if m % 10 == 0 {
+                w.add_at(Window::Incident, "cache warm-up skipped", m * minute);
+            }
+        }
+        let without = w.clone().compare(&opts());
+        let error = |c: &[PatternChange]| {
+            c.iter()
+                .find(|c| c.template.starts_with("ERROR"))
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(error(&without).kind, ChangeKind::Steady);
+        let with = w.compare(&CompareOptions {
+            baseline_start_ms: Some(0),
+            ..opts()
+        });
+        let e = error(&with);
+        assert_eq!(e.kind, ChangeKind::New);
+        assert_eq!(e.baseline_first_seen, Some(35 * minute));
+        for c in &with {
+            if !c.template.starts_with("ERROR") {
+                assert_eq!(c.kind, ChangeKind::Steady, "{}", c.template);
+            }
+        }
+    }
+
+    /// One baseline line late in the hour and a few now: a rare error, not one that began.
+    #[test]
+    fn a_single_late_baseline_line_is_no_onset() {
+        let mut w = WindowedMiner::default();
+        w.add_at(
+            Window::Baseline,
+            "request failed: AttributeError",
+            50 * 60_000,
+        );
+        for m in 60..64 {
+            w.add_at(
+                Window::Incident,
+                "request failed: AttributeError",
+                m * 60_000,
+            );
+        }
+        let c = w.compare(&CompareOptions {
+            baseline_start_ms: Some(0),
+            ..opts()
+        });
+        assert_eq!(c[0].kind, ChangeKind::Surged);
     }
 
     #[test]

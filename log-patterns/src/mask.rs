@@ -113,8 +113,15 @@ fn classify(core: &[u8]) -> Kind {
         return Kind::Compound;
     }
     if digit {
-        // A number, address, time stamp or id with digits: one value.
-        return Kind::Value;
+        // A number, address, time stamp or id with digits: one value; but an
+        // error code (`ORA-00942`, `E11000`, `HHH90000025`, `AADSTS700016`)
+        // names the error, and masking it would merge different failures
+        // into one template.
+        return if is_error_code(core) {
+            Kind::Word
+        } else {
+            Kind::Value
+        };
     }
     let value = (core.len() > 1 && core[0] == b'/') // absolute path
         || (slash && dot) // relative path, URL, Java component `pkg.name/.Activity`
@@ -144,6 +151,23 @@ fn source_location(core: &[u8]) -> Option<usize> {
             .iter()
             .all(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit));
     (path_ok && ext_ok && numbers_ok).then_some(colon)
+}
+
+/// An error code as vendors print them: one to eight capital letters, an
+/// optional `-` or `_`, then three to nine digits, nothing else (`ORA-00942`,
+/// `E11000`, `HHH90000025`, `CS0246`, `AADSTS700016`, `PGRST301`). Host
+/// names and ids are lower case or mix letters and digits (`node-246`,
+/// `a1b2c3`), so they stay values.
+#[inline]
+fn is_error_code(core: &[u8]) -> bool {
+    let letters = core.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    let mut rest = &core[letters..];
+    if let [b'-' | b'_', tail @ ..] = rest {
+        rest = tail;
+    }
+    (1..=8).contains(&letters)
+        && (3..=9).contains(&rest.len())
+        && rest.iter().all(u8::is_ascii_digit)
 }
 
 /// `host.name:port`: a dotted or dashed name, one colon, digits.
@@ -433,6 +457,25 @@ mod tests {
             ("(1.23", "(<*>"),
             ("00:01", "<*>"),
             ("2024-05-01T12:00:00Z", "<*>"),
+        ] {
+            assert_eq!(m(raw), masked, "{raw}");
+        }
+    }
+
+    #[test]
+    fn error_codes_are_words() {
+        for (raw, masked) in [
+            ("ORA-00942:", "ORA-00942:"),
+            ("E11000", "E11000"),
+            ("HHH90000025:", "HHH90000025:"),
+            ("(AADSTS700016)", "(AADSTS700016)"),
+            ("code=PGRST301", "code=PGRST301"),
+            // Not codes: lower case, mixed, too short, a hex id.
+            ("node-246", "<*>"),
+            ("R16", "<*>"),
+            ("A1B2C3", "<*>"),
+            ("DEADBEEF", "DEADBEEF"),
+            ("blk_-1608999687919862906", "<*>"),
         ] {
             assert_eq!(m(raw), masked, "{raw}");
         }

@@ -153,6 +153,22 @@ pub fn one_line(text: &str, max: usize) -> String {
     out
 }
 
+/// [`one_line`], but a text longer than `max` keeps its start and its end
+/// with ` … ` between: an error wrapped several times says what failed
+/// first and why last, and the why is what a reader needs.
+pub fn one_line_ends(text: &str, max: usize) -> String {
+    let whole = one_line(text, text.len());
+    let n = whole.chars().count();
+    if n <= max {
+        return whole;
+    }
+    let head = max * 2 / 5;
+    let tail = max.saturating_sub(head + 3);
+    let start: String = whole.chars().take(head).collect();
+    let end: String = whole.chars().skip(n - tail).collect();
+    format!("{} … {}", start.trim_end(), end.trim_start())
+}
+
 /// At most `max` characters of `text`, with `…` when cut; secrets are
 /// masked before the cut (see [`one_line`]).
 pub fn clip(text: &str, max: usize) -> String {
@@ -185,6 +201,15 @@ mod tests {
         assert_eq!(num(1234.5), "1234");
         assert_eq!(one_line("a\nb\tc", 100), "a ⏎ b c");
         assert_eq!(one_line("abcdef", 3), "abc…");
+        assert_eq!(one_line_ends("abcdef", 10), "abcdef");
+        let wrapped = format!(
+            "rpc error: code = Unavailable desc = {} dial tcp 10.0.0.9:5432: connect: connection refused",
+            "x".repeat(300)
+        );
+        let cut = one_line_ends(&wrapped, 200);
+        assert!(cut.chars().count() <= 200, "{cut}");
+        assert!(cut.starts_with("rpc error: code = Unavailable"), "{cut}");
+        assert!(cut.ends_with("connect: connection refused"), "{cut}");
     }
 
     #[test]

@@ -12,6 +12,14 @@ pub struct Stack {
     pub error_message: String,
     /// The frame nearest to where the error was raised.
     pub top_frame: String,
+    /// The innermost cause the trace names, `Type: message`: the last
+    /// `Caused by:` of a JVM trace, the last `--->` inner exception of a
+    /// .NET one, Node's last `[cause]:`, or the first exception of a Python
+    /// chain ("The above exception was the direct cause of…"). Empty when
+    /// the error has no cause. It is usually the line that says why: a
+    /// `DataAccessResourceFailureException` is the wrapper, the
+    /// `SocketTimeoutException` under it the reason.
+    pub root_cause: String,
 }
 
 /// `Type: message` where `Type` looks like a class or error name
@@ -32,10 +40,56 @@ fn split_type(line: &str) -> Option<(&str, &str)> {
     ok.then_some((kind, msg))
 }
 
+/// Python's words between two exceptions of one chain.
+const PY_CHAINED: [&str; 2] = [
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+];
+
+/// The innermost cause in a trace's lines (see [`Stack::root_cause`]).
+fn root_cause(lines: &[&str]) -> String {
+    let mut cause = "";
+    for l in lines {
+        let t = l.trim();
+        if let Some(c) = t.strip_prefix("Caused by: ") {
+            cause = c;
+        } else if let Some(c) = t.strip_prefix("[cause]: ") {
+            // Node prints the cause's stack after it; its own head is the cause.
+            cause = c.trim_start_matches('[').trim_end_matches(['{', ' ']);
+        }
+        // .NET: `Outer: msg ---> Inner: msg` on the first line, or
+        // ` ---> Inner: msg` lines; the last arrow is the innermost.
+        if let Some((_, inner)) = t.rsplit_once("---> ") {
+            cause = inner;
+        }
+    }
+    if cause.is_empty()
+        && lines.iter().any(|l| PY_CHAINED.contains(&l.trim()))
+        && let Some(first) = lines
+            .iter()
+            .skip(1)
+            .map(|l| l.trim_end())
+            .find(|l| !l.starts_with(' ') && !l.starts_with("Traceback"))
+    {
+        cause = first;
+    }
+    let cause = cause.trim();
+    // `Caused by: Type: msg` reads as the type and message; `... 12 more` and
+    // the like are not causes.
+    if split_type(cause).is_some() || cause.contains(' ') {
+        cause.to_string()
+    } else {
+        String::new()
+    }
+}
+
 /// Reads a stack trace as the JVM, .NET, Node, Python or Go print it.
 pub fn parse_stack(text: &str) -> Stack {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut out = Stack::default();
+    let mut out = Stack {
+        root_cause: root_cause(&lines),
+        ..Stack::default()
+    };
     if lines.is_empty() {
         return out;
     }
@@ -147,6 +201,43 @@ mod tests {
                 "'amount'",
                 r#"File "/app/a.py", line 3, in <module>"#
             )
+        );
+    }
+
+    #[test]
+    fn the_innermost_cause_of_each_runtime() {
+        let java = "org.springframework.dao.DataAccessResourceFailureException: Unable to acquire JDBC Connection\n\tat org.springframework.orm.jpa.vendor.HibernateJpaDialect.convert(HibernateJpaDialect.java:277)\nCaused by: org.hibernate.exception.JDBCConnectionException: Unable to acquire JDBC Connection\n\tat org.hibernate.exception.internal.SQLStateConversionDelegate.convert(SQLStateConversionDelegate.java:112)\n\t... 48 more\nCaused by: java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 30000ms.\n\tat com.zaxxer.hikari.pool.HikariPool.createTimeoutException(HikariPool.java:696)\n\t... 52 more";
+        let s = parse_stack(java);
+        assert_eq!(
+            s.error_type,
+            "org.springframework.dao.DataAccessResourceFailureException"
+        );
+        assert_eq!(
+            s.root_cause,
+            "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 30000ms."
+        );
+        let dotnet = "System.InvalidOperationException: An exception has been raised that is likely due to a transient failure.\n ---> Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.0.3.7:5432\n ---> System.Net.Sockets.SocketException (111): Connection refused\n   at Npgsql.Internal.NpgsqlConnector.Connect(NpgsqlTimeout timeout)\n   --- End of inner exception stack trace ---";
+        assert_eq!(
+            parse_stack(dotnet).root_cause,
+            "System.Net.Sockets.SocketException (111): Connection refused"
+        );
+        let node = "Error: fetch failed\n    at node:internal/deps/undici/undici:12345:11\n  [cause]: Error: connect ECONNREFUSED 10.0.0.5:6379\n      at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16) {";
+        assert_eq!(
+            parse_stack(node).root_cause,
+            "Error: connect ECONNREFUSED 10.0.0.5:6379"
+        );
+        let py = "Traceback (most recent call last):\n  File \"/app/db.py\", line 9, in get\n    conn = pool.getconn()\npsycopg2.OperationalError: connection to server at \"pg\" (10.0.0.9), port 5432 failed: FATAL:  too many connections for role \"app\"\n\nThe above exception was the direct cause of the following exception:\n\nTraceback (most recent call last):\n  File \"/app/api.py\", line 20, in handler\n    raise ServiceUnavailable(\"db down\") from e\napp.errors.ServiceUnavailable: db down";
+        let s = parse_stack(py);
+        assert_eq!(s.error_type, "app.errors.ServiceUnavailable");
+        assert!(
+            s.root_cause
+                .starts_with("psycopg2.OperationalError: connection to server"),
+            "{s:?}"
+        );
+        // No cause: nothing invented.
+        assert_eq!(
+            parse_stack("java.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)").root_cause,
+            ""
         );
     }
 }

@@ -43,6 +43,9 @@ pub struct Readable {
     pub error_message: String,
     /// The top frame of the error's stack, e.g. `at com.acme.Pay.charge(Pay.java:88)`.
     pub top_frame: String,
+    /// The innermost cause its stack names (`Caused by:`, `--->`,
+    /// `[cause]:`, a Python chain's first exception), `Type: message`.
+    pub root_cause: String,
     /// Other fields of a structured body, for a record's line.
     pub context: Vec<(String, String)>,
 }
@@ -66,9 +69,39 @@ impl Readable {
         }
     }
 
-    /// The text templates are mined from: the message plus the error, never
-    /// the stack (frames and line numbers would split one error into many).
+    /// The innermost cause as ` ← caused by Type: first line`, unless the
+    /// message or the error already says it.
+    pub fn cause_suffix(&self) -> Option<String> {
+        let cause = first_line(&self.root_cause);
+        if cause.is_empty() {
+            return None;
+        }
+        // Said already when its message (or, for a bare type, the type) is.
+        let (kind, msg) = cause.split_once(": ").unwrap_or((cause, ""));
+        let told = |part: &str| {
+            !part.is_empty() && (self.message.contains(part) || self.error_message.contains(part))
+        };
+        let said = if msg.trim().is_empty() {
+            told(kind) || self.error_type == kind
+        } else {
+            told(msg.trim())
+        };
+        (!said).then(|| format!(" ← caused by {cause}"))
+    }
+
+    /// The text templates are mined from: the message plus the error and its
+    /// innermost cause, never the stack (frames and line numbers would split
+    /// one error into many).
     pub fn template_text(&self) -> String {
+        let mut out = self.head();
+        if let Some(c) = self.cause_suffix() {
+            out.push_str(&c);
+        }
+        out
+    }
+
+    /// The message plus the error.
+    fn head(&self) -> String {
         match self.error_suffix() {
             // A structured body with an error but no message: the error alone.
             Some(s) if self.message.is_empty() => s.trim_start_matches(" — ").to_string(),
@@ -77,11 +110,15 @@ impl Readable {
         }
     }
 
-    /// The text a reader sees: [`Self::template_text`] plus the top frame.
+    /// The text a reader sees: the message and the error, the top frame
+    /// (where the error was raised), then the innermost cause.
     pub fn line(&self) -> String {
-        let mut out = self.template_text();
+        let mut out = self.head();
         if !self.top_frame.is_empty() {
             out.push_str(&format!(" ({})", self.top_frame));
+        }
+        if let Some(c) = self.cause_suffix() {
+            out.push_str(&c);
         }
         out
     }
@@ -474,6 +511,7 @@ fn complete(r: &mut Readable, stack: &str) {
         r.error_message = s.error_message;
     }
     r.top_frame = s.top_frame;
+    r.root_cause = s.root_cause;
 }
 
 /// A log record in readable form: the structured body's message and error
@@ -506,6 +544,7 @@ pub fn log_view(row: &LogRow) -> Readable {
         error_type: attr("exception.type").to_string(),
         error_message: attr("exception.message").to_string(),
         top_frame: String::new(),
+        root_cause: String::new(),
         context: Vec::new(),
     };
     let mut stack = attr("exception.stacktrace").to_string();
@@ -631,6 +670,25 @@ mod tests {
             "at org.springframework.jdbc.datasource.DataSourceUtils.getConnection(DataSourceUtils.java:84)"
         );
         assert_eq!(body_severity(body), 17);
+    }
+
+    #[test]
+    fn the_innermost_cause_is_said_after_the_error() {
+        // Logback's logstash encoder: the wrapper on top, the reason at the bottom.
+        let body = r#"{"message":"Request processing failed","level":"ERROR","stack_trace":"org.springframework.web.util.NestedServletException: Request processing failed\n\tat org.springframework.web.servlet.FrameworkServlet.processRequest(FrameworkServlet.java:1014)\nCaused by: org.springframework.dao.DataAccessResourceFailureException: could not acquire connection\n\tat a.B.c(B.java:1)\nCaused by: org.postgresql.util.PSQLException: FATAL: remaining connection slots are reserved for non-replication superuser connections\n\tat org.postgresql.core.v3.ConnectionFactoryImpl.doAuthentication(ConnectionFactoryImpl.java:693)"}"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            "Request processing failed — org.springframework.web.util.NestedServletException ← caused by org.postgresql.util.PSQLException: FATAL: remaining connection slots are reserved for non-replication superuser connections"
+        );
+        assert!(
+            v.line().contains("(at org.springframework.web.servlet.FrameworkServlet.processRequest(FrameworkServlet.java:1014)) ← caused by org.postgresql"),
+            "{}",
+            v.line()
+        );
+        // A cause the message already says is not repeated.
+        let said = r#"{"message":"db down: Connection refused","stack_trace":"java.lang.RuntimeException: db down\n\tat a.B.c(B.java:1)\nCaused by: java.net.ConnectException: Connection refused\n\tat d.E.f(E.java:2)"}"#;
+        assert_eq!(view(said).cause_suffix(), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 use mcp_kit::untrusted;
 
 use crate::model::{SpanRow, span_kind};
-use crate::render::{Table, one_line};
+use crate::render::{Table, one_line_ends};
 use crate::structured;
 use crate::time::{fmt_duration, fmt_ts};
 
@@ -40,7 +40,9 @@ pub fn status(s: &SpanRow) -> String {
         if s.status_message.is_empty() {
             "ERROR".into()
         } else {
-            format!("ERROR {}", one_line(&s.status_message, 160))
+            // Wrapped errors put the reason last (`rpc error: … desc = …:
+            // connect: connection refused`): a cut keeps both ends.
+            format!("ERROR {}", one_line_ends(&s.status_message, 200))
         }
     } else {
         let code = s
@@ -75,12 +77,24 @@ pub fn error_detail(s: &SpanRow) -> Option<String> {
         (true, true) if ex.top_frame.is_empty() => return None,
         (true, true) => String::new(),
     };
-    let line = match (text.is_empty(), ex.top_frame.is_empty()) {
+    let mut line = match (text.is_empty(), ex.top_frame.is_empty()) {
         (false, false) => format!("exception {text} ({})", ex.top_frame),
         (false, true) => format!("exception {text}"),
         _ => format!("exception {}", ex.top_frame),
     };
-    Some(format!("↳ {}", collapse(&one_line(&line, DETAIL_CHARS))))
+    // The innermost cause, unless the status already says it; at the end,
+    // which a cut to length keeps.
+    if let Some(c) = ex.cause_suffix().filter(|c| {
+        let told = c.trim_start_matches(" ← caused by ");
+        let msg = told.split_once(": ").map_or(told, |(_, m)| m).trim();
+        !s.status_message.contains(msg)
+    }) {
+        line.push_str(&c);
+    }
+    Some(format!(
+        "↳ {}",
+        collapse(&one_line_ends(&line, DETAIL_CHARS))
+    ))
 }
 
 /// Runs of whitespace as one space.

@@ -167,6 +167,9 @@ impl<S: Store> Signoz<S> {
         let changes = miner.compare(&CompareOptions {
             baseline_span_ms: (base_len > 0).then_some((base_len / 1_000_000) as u64),
             incident_span_ms: Some((range.len() / 1_000_000) as u64),
+            // A template that began in the baseline's second half is NEW,
+            // FIRST saying when it began.
+            baseline_start_ms: (base_len > 0).then_some(baseline.start / 1_000_000),
             ..CompareOptions::default()
         });
         // Fold per-id extras onto surviving templates.
@@ -209,6 +212,13 @@ impl<S: Store> Signoz<S> {
         }
         if base_len == 0 {
             intro.push_str("\n(no baseline: every template is NEW)");
+        } else if changes
+            .iter()
+            .any(|c| c.kind == ChangeKind::New && c.baseline_count > 0)
+        {
+            intro.push_str(
+                "\n(a NEW template with a BASE count began in the baseline's second half, at FIRST: new to the hour before, not to the window)",
+            );
         }
         let mut t = Table::new(&[
             "KIND", ">BASE", ">NOW", ">RATIO", "FIRST", "LAST", "SERVICES", "TEMPLATE",
@@ -231,7 +241,11 @@ impl<S: Store> Signoz<S> {
                 c.baseline_count.to_string(),
                 c.incident_count.to_string(),
                 c.ratio.map_or("-".into(), |r| format!("{}x", num(r))),
-                ts(c.incident_first_seen),
+                // A NEW template's FIRST is when it began, even before the window.
+                ts(match c.kind {
+                    ChangeKind::New => c.baseline_first_seen.or(c.incident_first_seen),
+                    _ => c.incident_first_seen,
+                }),
                 ts(c.incident_last_seen),
                 svcs,
                 one_line(&c.template, 300),
