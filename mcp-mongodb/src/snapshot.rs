@@ -386,6 +386,7 @@ impl Backend for Snapshot {
              field selects which request it answers",
         );
         let wanted = crate::shape::command_shape(&command);
+        let wanted_canonical = crate::shape::command_shape(&unordered_filters(&command));
         ready(recorded.and_then(|replies| {
             let mut shapes = Vec::new();
             for reply in replies {
@@ -393,7 +394,10 @@ impl Backend for Snapshot {
                     continue;
                 };
                 let got = crate::shape::command_shape(recorded);
-                if got == wanted {
+                // A filter's key order means nothing to MongoDB, and a
+                // request's filter arrives through a JSON object whose keys
+                // may be reordered: compare filters as sets of keys.
+                if crate::shape::command_shape(&unordered_filters(recorded)) == wanted_canonical {
                     return Ok(reply);
                 }
                 shapes.push(format!("{} {}", got.0, got.1));
@@ -503,5 +507,62 @@ mod tests {
         assert_eq!(project(d.clone(), &doc! {"a": 1}), doc! {"_id": 1, "a": 1});
         assert_eq!(project(d.clone(), &doc! {"a": 1, "_id": 0}), doc! {"a": 1});
         assert_eq!(project(d, &doc! {"b": 0}), doc! {"_id": 1, "a": 1});
+    }
+}
+
+/// `command` with the keys of its `filter` (find) and `query` (count)
+/// documents sorted, at every depth: the same filter whatever order its
+/// keys were written in. Sorts and pipelines keep their order, which means
+/// something.
+fn unordered_filters(command: &Document) -> Document {
+    fn sorted(value: &Bson) -> Bson {
+        match value {
+            Bson::Document(d) => {
+                let mut keys: Vec<(&String, &Bson)> = d.iter().collect();
+                keys.sort_by(|a, b| a.0.cmp(b.0));
+                Bson::Document(
+                    keys.into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            Bson::Array(items) => Bson::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut out = command.clone();
+    for key in ["filter", "query"] {
+        if let Some(v) = command.get(key) {
+            out.insert(key, sorted(v));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod filter_order_tests {
+    use bson::doc;
+
+    use super::unordered_filters;
+    use crate::shape::command_shape;
+
+    /// The application wrote `{platform, datetime}`; the request arrives
+    /// through a JSON object as `{datetime, platform}`: the same query.
+    /// A sort's order is kept: `{a: 1, b: -1}` is not `{b: -1, a: 1}`.
+    #[test]
+    fn a_filters_key_order_does_not_matter_a_sorts_does() {
+        let recorded = doc! {"find": "items", "filter": {"properties.platform": "s2a", "properties.datetime": {"$gte": "x", "$lt": "y"}}, "sort": {"properties.datetime": -1}};
+        let asked = doc! {"find": "items", "filter": {"properties.datetime": {"$lt": "y", "$gte": "x"}, "properties.platform": "s2b"}, "sort": {"properties.datetime": -1}};
+        assert_ne!(command_shape(&recorded), command_shape(&asked));
+        assert_eq!(
+            command_shape(&unordered_filters(&recorded)),
+            command_shape(&unordered_filters(&asked))
+        );
+        let a = doc! {"find": "c", "filter": {}, "sort": {"a": 1, "b": -1}};
+        let b = doc! {"find": "c", "filter": {}, "sort": {"b": -1, "a": 1}};
+        assert_ne!(
+            command_shape(&unordered_filters(&a)),
+            command_shape(&unordered_filters(&b))
+        );
     }
 }

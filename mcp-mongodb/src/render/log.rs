@@ -84,6 +84,18 @@ fn attr_parts(attr: &Value) -> Vec<String> {
         let version = text(attr, "/doc/driver/version").unwrap_or("");
         parts.push(format!("driver {driver} {version}").trim_end().to_string());
     }
+    // Who: a failed or successful login (ids 20249, 5286306) names the user as
+    // `principalName` and its database as `authenticationDatabase`; which
+    // client's credentials are wrong is the first question of an auth incident.
+    if let Some(user) = text(attr, "/principalName").or_else(|| text(attr, "/user")) {
+        match text(attr, "/authenticationDatabase").or_else(|| text(attr, "/db")) {
+            Some(db) => parts.push(format!("user {user}@{db}")),
+            None => parts.push(format!("user {user}")),
+        }
+        if let Some(mech) = text(attr, "/mechanism") {
+            parts.push(format!("mechanism {mech}"));
+        }
+    }
     if let Some(remote) = text(attr, "/remote") {
         parts.push(format!("remote {remote}"));
     }
@@ -216,6 +228,7 @@ mod tests {
             r#"{"t":{"$date":"2024-05-14T03:11:00.000+00:00"},"s":"I","c":"COMMAND","id":51803,"ctx":"conn9","msg":"Slow query","attr":{"ns":"shop.orders","durationMillis":900}}"#,
             r#"{"t":{"$date":"2024-05-14T03:12:00.000+00:00"},"s":"I","c":"REPL","id":21358,"ctx":"ReplCoord","msg":"Replica set state transition","attr":{"newState":"SECONDARY","oldState":"PRIMARY"}}"#,
             r#"{"t":{"$date":"2024-05-14T03:12:30.000+00:00"},"s":"W","c":"COMMAND","id":20525,"ctx":"conn3","msg":"Failed to gather storage statistics","attr":{"ns":"billing.invoices","error":{"code":11601,"codeName":"Interrupted","errmsg":"operation was interrupted"}}}"#,
+            r#"{"t":{"$date":"2024-05-14T03:13:00.000+00:00"},"s":"I","c":"ACCESS","id":20249,"ctx":"conn12","msg":"Authentication failed","attr":{"mechanism":"SCRAM-SHA-256","speculative":false,"principalName":"observations","authenticationDatabase":"citsci","remote":"10.4.7.30:40112","extraInfo":{},"error":"AuthenticationFailed: SCRAM authentication failed, storedKey mismatch"}}"#,
         ]
         .map(str::to_string)
         .to_vec()
@@ -226,7 +239,7 @@ mod tests {
         let all = Allowlist::default();
         let (head, out) = render(&lines(), &LogFilter::default(), &all, 50);
         assert!(
-            head.starts_with("server log (getLog \"global\": the last 6 lines): 5 match"),
+            head.starts_with("server log (getLog \"global\": the last 7 lines): 6 match"),
             "{head}"
         );
         let text = out.join("\n");
@@ -243,6 +256,11 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("Slow query"), "{text}");
+        // A failed login names its user, database and mechanism.
+        assert!(
+            text.contains("Authentication failed · user observations@citsci · mechanism SCRAM-SHA-256 · remote 10.4.7.30:40112 · error AuthenticationFailed: SCRAM authentication failed, storedKey mismatch"),
+            "{text}"
+        );
 
         let f = LogFilter {
             component: Some("index".into()),
@@ -264,7 +282,8 @@ mod tests {
         // The newest `limit`, in time order.
         let (head, out) = render(&lines(), &LogFilter::default(), &all, 2);
         assert!(head.contains("the newest 2 shown"), "{head}");
-        assert!(out[1].contains("Failed to gather"), "{out:?}");
+        assert!(out[0].contains("Failed to gather"), "{out:?}");
+        assert!(out[1].contains("Authentication failed"), "{out:?}");
     }
 
     #[test]

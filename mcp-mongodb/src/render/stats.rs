@@ -2,7 +2,7 @@
 
 use bson::{Bson, Document};
 
-use crate::fmt::{bytes, bytes_or_na, count, count_or_na, num, sub, table, text};
+use crate::fmt::{bytes, bytes_or_na, count, count_or_na, num, num_in, sub, table, text};
 use crate::render::Report;
 use crate::shape::key_pattern;
 
@@ -50,7 +50,8 @@ pub fn render(
     let sizes = sub(stats, "indexSizes");
     let size_of = |name: &str| {
         sizes
-            .and_then(|s| num(s, name))
+            // One key, not a path: index names hold dots (`properties.datetime_-1`).
+            .and_then(|s| num_in(s, &[name]))
             .map(bytes)
             .unwrap_or_else(|| "n/a".into())
     };
@@ -121,5 +122,34 @@ pub fn render(
             count(index_count as f64)
         ),
         lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use bson::doc;
+
+    use super::*;
+
+    /// Index names hold dots (`collection_1_properties.datetime_-1`): their
+    /// sizes are keys of `indexSizes`, not paths into it.
+    #[test]
+    fn sizes_of_indexes_with_dotted_names() {
+        let stats = doc! {"count": 10_i64, "size": 1000_i64, "indexSizes": {
+            "_id_": 4096_i64, "collection_1_properties.datetime_-1": 8192_i64
+        }};
+        let listed = vec![
+            doc! {"name": "_id_", "key": {"_id": 1}},
+            doc! {"name": "collection_1_properties.datetime_-1", "key": {"collection": 1, "properties.datetime": -1}},
+        ];
+        let report = render("stac.items", &stats, Err(("not authorized".into(), listed)));
+        let row = report
+            .lines
+            .iter()
+            .find(|l| l.starts_with("collection_1_properties.datetime_-1"))
+            .unwrap();
+        assert!(row.contains("8.0 KiB"), "{row}");
     }
 }
