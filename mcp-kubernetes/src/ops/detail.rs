@@ -82,8 +82,116 @@ pub fn changed_column(now: Timestamp, obj: &Value) -> String {
     }
 }
 
+/// A container's environment as `env (secret-looking values hidden): A=1, B(secret s/k),
+/// C(configmap c/k), D` plus `envFrom` sources; `None` when it has none. Values pass the
+/// kit's harmless-value check or are left out (the name stays): a missing or renamed
+/// variable is a common cause of a crash, and its name is what the reader compares.
+pub fn env_line(c: &Value) -> Option<String> {
+    let mut env: Vec<String> = arr(c, "/env")
+        .iter()
+        .map(|e| {
+            if let Some(k) = e.pointer("/valueFrom/secretKeyRef") {
+                format!(
+                    "{}(secret {}/{})",
+                    s(e, "/name"),
+                    s(k, "/name"),
+                    s(k, "/key")
+                )
+            } else if let Some(k) = e.pointer("/valueFrom/configMapKeyRef") {
+                format!(
+                    "{}(configmap {}/{})",
+                    s(e, "/name"),
+                    s(k, "/name"),
+                    s(k, "/key")
+                )
+            } else if let Some(f) = e.pointer("/valueFrom/fieldRef") {
+                format!("{}(field {})", s(e, "/name"), s(f, "/fieldPath"))
+            } else if let Some(v) =
+                opt_s(e, "/value").filter(|v| mcp_kit::redact::harmless_env_value(s(e, "/name"), v))
+            {
+                format!("{}={v}", s(e, "/name"))
+            } else {
+                s(e, "/name").to_string()
+            }
+        })
+        .collect();
+    for from in arr(c, "/envFrom") {
+        let prefix = opt_s(from, "/prefix")
+            .map(|p| format!(" prefix {p}"))
+            .unwrap_or_default();
+        if let Some(name) = opt_s(from, "/secretRef/name") {
+            env.push(format!("all of secret {name}{prefix}"));
+        } else if let Some(name) = opt_s(from, "/configMapRef/name") {
+            env.push(format!("all of configmap {name}{prefix}"));
+        }
+    }
+    (!env.is_empty()).then(|| {
+        format!(
+            "env (secret-looking values hidden): {}",
+            crate::value::clip(&env.join(", "), 400)
+        )
+    })
+}
+
+/// Where a pod (or a pod template) may run, as kubectl describe shows it:
+/// `scheduling: node selector k=v · tolerations k=v:NoSchedule, k:NoExecute for 300s ·
+/// affinity nodeAffinity, podAntiAffinity · service account s`; `None` when nothing is set
+/// but the defaults every pod gets (the two `node.kubernetes.io/not-ready` and `unreachable`
+/// tolerations, the `default` service account). A Pending pod's "didn't match Pod's node
+/// affinity/selector" or "untolerated taint" is read against this line.
+pub fn scheduling_line(spec: &Value) -> Option<String> {
+    let mut parts = Vec::new();
+    let selector = map_pairs(spec, "/nodeSelector");
+    if !selector.is_empty() {
+        parts.push(format!("node selector {selector}"));
+    }
+    let tolerations: Vec<String> = arr(spec, "/tolerations")
+        .iter()
+        .filter(|t| {
+            // Added to every pod by the DefaultTolerationSeconds admission plugin.
+            !(matches!(
+                s(t, "/key"),
+                "node.kubernetes.io/not-ready" | "node.kubernetes.io/unreachable"
+            ) && t.get("tolerationSeconds").and_then(Value::as_i64) == Some(300))
+        })
+        .map(|t| {
+            let key = match (opt_s(t, "/key"), s(t, "/operator")) {
+                (None, _) => "*".to_string(),
+                (Some(k), "Exists") => k.to_string(),
+                (Some(k), _) => format!("{k}={}", s(t, "/value")),
+            };
+            let effect = opt_s(t, "/effect")
+                .map(|e| format!(":{e}"))
+                .unwrap_or_default();
+            let secs = t
+                .get("tolerationSeconds")
+                .and_then(Value::as_i64)
+                .map(|n| format!(" for {n}s"))
+                .unwrap_or_default();
+            format!("{key}{effect}{secs}")
+        })
+        .collect();
+    if !tolerations.is_empty() {
+        parts.push(format!("tolerations {}", tolerations.join(", ")));
+    }
+    if let Some(aff) = spec.get("affinity").and_then(Value::as_object) {
+        let kinds: Vec<&str> = aff.keys().map(String::as_str).collect();
+        if !kinds.is_empty() {
+            parts.push(format!("affinity {}", kinds.join(", ")));
+        }
+    }
+    if let Some(pc) = opt_s(spec, "/priorityClassName") {
+        parts.push(format!("priority class {pc}"));
+    }
+    if let Some(sa) = opt_s(spec, "/serviceAccountName").filter(|sa| *sa != "default") {
+        parts.push(format!("service account {sa}"));
+    }
+    (!parts.is_empty()).then(|| format!("scheduling: {}", parts.join(" · ")))
+}
+
 /// One line per container of a pod template (init containers marked): image, requests and
-/// limits, e.g. `  app  shop/cart:1.8 · requests cpu=250m,memory=256Mi · limits memory=512Mi`.
+/// limits, e.g. `  app  shop/cart:1.8 · requests cpu=250m,memory=256Mi · limits memory=512Mi`,
+/// then its environment ([`env_line`]); and the template's [`scheduling_line`].
 pub fn template_containers(template_spec: &Value) -> String {
     let mut out = String::new();
     let groups = [("/initContainers", "init "), ("/containers", "")];
@@ -100,13 +208,20 @@ pub fn template_containers(template_spec: &Value) -> String {
                 part("/resources/requests"),
                 part("/resources/limits")
             ));
+            if let Some(env) = env_line(c) {
+                out.push_str(&format!("    {env}\n"));
+            }
         }
     }
     if out.is_empty() {
-        out
-    } else {
-        format!("containers:\n{out}")
+        return out;
     }
+    let mut out = format!("containers:\n{out}");
+    if let Some(line) = scheduling_line(template_spec) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 /// A ResourceQuota's usage for a list row: `used/hard` per resource, the exhausted ones
@@ -178,6 +293,38 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn where_a_pod_may_run_and_what_its_environment_names() {
+        let spec = json!({
+            "nodeSelector": {"pool": "gpu"},
+            "tolerations": [
+                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+                {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"},
+                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}
+            ],
+            "affinity": {"podAntiAffinity": {}},
+            "serviceAccountName": "trainer",
+            "containers": [{"name": "c", "image": "i", "envFrom": [
+                {"configMapRef": {"name": "route-optimizer-depots"}},
+                {"secretRef": {"name": "db"}, "prefix": "DB_"}
+            ], "env": [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]}]
+        });
+        assert_eq!(
+            scheduling_line(&spec).unwrap(),
+            "scheduling: node selector pool=gpu · tolerations dedicated=ml:NoSchedule, node.kubernetes.io/unreachable:NoExecute for 30s · affinity podAntiAffinity · service account trainer"
+        );
+        assert_eq!(
+            env_line(&spec["containers"][0]).unwrap(),
+            "env (secret-looking values hidden): NODE(field spec.nodeName), all of configmap route-optimizer-depots, all of secret db prefix DB_"
+        );
+        // Only the defaults every pod gets: nothing to say.
+        assert_eq!(
+            scheduling_line(&json!({"serviceAccountName": "default"})),
+            None
+        );
+        assert_eq!(env_line(&json!({"name": "c"})), None);
+    }
 
     #[test]
     fn last_change_skips_status_writes_and_creation() {

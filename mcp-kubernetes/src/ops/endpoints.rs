@@ -36,7 +36,10 @@ pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
 /// What the counts read of an Endpoints object: the addresses, each kept as `{}`.
 pub const ENDPOINTS_MASK: Mask = Fields(&[
-    Mask::META,
+    (
+        "metadata",
+        Fields(&[("name", All), ("namespace", All), ("annotations", All)]),
+    ),
     (
         "subsets",
         Fields(&[
@@ -51,7 +54,12 @@ pub const ENDPOINTS_MASK: Mask = Fields(&[
 pub const SLICES_MASK: Mask = Fields(&[
     (
         "metadata",
-        Fields(&[("name", All), ("namespace", All), ("labels", All)]),
+        Fields(&[
+            ("name", All),
+            ("namespace", All),
+            ("labels", All),
+            ("annotations", All),
+        ]),
     ),
     ("endpoints", Fields(&[("conditions", All)])),
 ]);
@@ -140,6 +148,28 @@ impl<'a> Index<'a> {
     }
 }
 
+/// The annotation the endpoints and EndpointSlice controllers set to the time of the Pod or
+/// Service change that last changed the object: when its Service lost (or gained) endpoints.
+pub const LAST_CHANGE_ANNOTATION: &str = "endpoints.kubernetes.io/last-change-trigger-time";
+
+impl Index<'_> {
+    /// When `svc`'s endpoints last changed ([`LAST_CHANGE_ANNOTATION`] of its Endpoints
+    /// object, else the latest of its EndpointSlices'), when recorded.
+    pub fn changed(&self, svc: &Value) -> Option<jiff::Timestamp> {
+        let key = (namespace(svc).to_string(), name(svc).to_string());
+        let at = |o: &Value| {
+            o.pointer("/metadata/annotations")
+                .and_then(|a| a.get(LAST_CHANGE_ANNOTATION))
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        };
+        if let Some(ep) = self.endpoints.get(&key) {
+            return at(ep);
+        }
+        self.slices.get(&key)?.iter().filter_map(|o| at(o)).max()
+    }
+}
+
 /// Whether a Service routes to pods by selector (only those get endpoints from the cluster).
 pub fn has_selector(svc: &Value) -> bool {
     s(svc, "/spec/type") != "ExternalName"
@@ -182,5 +212,26 @@ mod tests {
         );
         assert_eq!(idx.readiness(&svc("c")), Readiness::Unknown);
         assert!(idx.lacks_endpoints(&svc("b")) && !idx.lacks_endpoints(&svc("a")));
+    }
+
+    #[test]
+    fn when_the_endpoints_last_changed() {
+        let svc = |n: &str| json!({"metadata": {"name": n, "namespace": "tickets"}});
+        let eps = vec![json!({"metadata": {"name": "slots", "namespace": "tickets",
+            "annotations": {LAST_CHANGE_ANNOTATION: "2026-05-02T10:49:12Z"}}, "subsets": []})];
+        let slices = vec![
+            json!({"metadata": {"name": "q-1", "namespace": "tickets", "labels": {SERVICE_NAME_LABEL: "q"},
+                "annotations": {LAST_CHANGE_ANNOTATION: "2026-05-02T10:40:00Z"}}, "endpoints": []}),
+            json!({"metadata": {"name": "q-2", "namespace": "tickets", "labels": {SERVICE_NAME_LABEL: "q"},
+                "annotations": {LAST_CHANGE_ANNOTATION: "2026-05-02T10:45:00Z"}}, "endpoints": []}),
+        ];
+        let idx = Index::new(&eps).with_slices(&slices);
+        let t = |s: &str| s.parse::<jiff::Timestamp>().ok();
+        assert_eq!(idx.changed(&svc("slots")), t("2026-05-02T10:49:12Z"));
+        assert_eq!(idx.changed(&svc("q")), t("2026-05-02T10:45:00Z"));
+        assert_eq!(idx.changed(&svc("none")), None);
+        // The masks keep the annotation.
+        let kept = ENDPOINTS_MASK.parse(&eps[0].to_string()).unwrap();
+        assert!(kept.pointer("/metadata/annotations").is_some(), "{kept}");
     }
 }

@@ -169,37 +169,8 @@ pub(super) fn pod_section(now: Timestamp, pod: &Value) -> String {
                     lines.push(format!("{kind} {}", probe_text(p)));
                 }
             }
-            let env: Vec<String> = arr(c, "/env")
-                .iter()
-                .map(|e| {
-                    if let Some(k) = e.pointer("/valueFrom/secretKeyRef") {
-                        format!(
-                            "{}(secret {}/{})",
-                            s(e, "/name"),
-                            s(k, "/name"),
-                            s(k, "/key")
-                        )
-                    } else if let Some(k) = e.pointer("/valueFrom/configMapKeyRef") {
-                        format!(
-                            "{}(configmap {}/{})",
-                            s(e, "/name"),
-                            s(k, "/name"),
-                            s(k, "/key")
-                        )
-                    } else if let Some(v) = opt_s(e, "/value")
-                        .filter(|v| mcp_kit::redact::harmless_env_value(s(e, "/name"), v))
-                    {
-                        format!("{}={v}", s(e, "/name"))
-                    } else {
-                        s(e, "/name").to_string()
-                    }
-                })
-                .collect();
-            if !env.is_empty() {
-                lines.push(format!(
-                    "env (secret-looking values hidden): {}",
-                    clip(&env.join(", "), 400)
-                ));
+            if let Some(env) = crate::ops::detail::env_line(c) {
+                lines.push(env);
             }
             if let Some(msg) = st.and_then(|x| opt_s(x, "/state/waiting/message")) {
                 lines.push(format!("waiting: {}", crate::value::message(msg)));
@@ -213,6 +184,13 @@ pub(super) fn pod_section(now: Timestamp, pod: &Value) -> String {
             out.push_str(&format!("  {cname}: {}\n", lines.join("\n    ")));
         }
     }
+    if let Some(line) = pod
+        .get("spec")
+        .and_then(crate::ops::detail::scheduling_line)
+    {
+        out.push_str(&line);
+        out.push('\n');
+    }
     let claims: Vec<&str> = arr(pod, "/spec/volumes")
         .iter()
         .filter_map(|v| opt_s(v, "/persistentVolumeClaim/claimName"))
@@ -223,5 +201,79 @@ pub(super) fn pod_section(now: Timestamp, pod: &Value) -> String {
             claims.join(", ")
         ));
     }
+    // The Secrets and ConfigMaps mounted as files (a pooler's userlist, a
+    // TLS pair, a config file): by name, never their contents.
+    let mounted: Vec<String> = arr(pod, "/spec/volumes")
+        .iter()
+        .filter_map(|v| {
+            let (what, name) = if let Some(n) = opt_s(v, "/secret/secretName") {
+                ("secret", n)
+            } else if let Some(n) = opt_s(v, "/configMap/name") {
+                ("configmap", n)
+            } else {
+                return None;
+            };
+            let at: Vec<String> = specs_mounting(pod, s(v, "/name"));
+            Some(if at.is_empty() {
+                format!("{what} {name}")
+            } else {
+                format!("{what} {name} at {}", at.join(", "))
+            })
+        })
+        .collect();
+    if !mounted.is_empty() {
+        out.push_str(&format!(
+            "mounted: {}\n",
+            crate::value::clip(&mounted.join(", "), 400)
+        ));
+    }
     out
+}
+
+/// Where the pod's containers mount volume `volume` (`container:/path`).
+fn specs_mounting(pod: &Value, volume: &str) -> Vec<String> {
+    arr(pod, "/spec/containers")
+        .iter()
+        .flat_map(|c| {
+            arr(c, "/volumeMounts")
+                .iter()
+                .filter(|m| s(m, "/name") == volume)
+                .map(|m| format!("{}:{}", s(c, "/name"), s(m, "/mountPath")))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn mounted_secrets_and_configmaps_are_named_with_their_paths() {
+        let now: Timestamp = "2026-03-02T10:40:00Z".parse().unwrap();
+        let pod = json!({
+            "metadata": {"name": "pgb-0", "namespace": "data"},
+            "spec": {
+                "nodeSelector": {"pool": "db"},
+                "containers": [{"name": "pgbouncer", "image": "pgbouncer:1.23",
+                    "volumeMounts": [{"name": "userlist", "mountPath": "/etc/pgbouncer/userlist.txt"}]}],
+                "volumes": [
+                    {"name": "userlist", "secret": {"secretName": "permits-pgbouncer-userlist"}},
+                    {"name": "conf", "configMap": {"name": "pgbouncer-ini"}},
+                    {"name": "tmp", "emptyDir": {}}
+                ]
+            },
+            "status": {"phase": "Running"}
+        });
+        let out = pod_section(now, &pod);
+        assert!(
+            out.contains("mounted: secret permits-pgbouncer-userlist at pgbouncer:/etc/pgbouncer/userlist.txt, configmap pgbouncer-ini\n"),
+            "{out}"
+        );
+        assert!(out.contains("scheduling: node selector pool=db\n"), "{out}");
+    }
 }

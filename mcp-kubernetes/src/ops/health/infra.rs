@@ -164,6 +164,7 @@ pub(super) fn service_findings(
         format!("Service/{}", name(svc)),
         "NoReadyEndpoints",
         ev,
-        None,
+        // When the last endpoint went: the moment the Service stopped routing.
+        endpoints.changed(svc),
     );
 }
