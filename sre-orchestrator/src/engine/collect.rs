@@ -507,14 +507,29 @@ pub async fn collect(
         // failures and replication trouble are written there, by name. As
         // templates with counts: the one DDL statement among thousands of
         // waits is a line of its own.
-        let troubled: BTreeSet<String> = outputs
+        let troubled_edges: Vec<parse::Edge> = outputs
             .iter()
             .filter(|o| o.name == "service_dependencies" && !o.outcome.is_error)
             .flat_map(|o| parse::edges(&o.outcome.text))
             .filter(|e| e.db && (e.err_pct >= 1.0 || e.p99_ms.is_some_and(|p| p >= 250.0)))
+            .collect();
+        let troubled: BTreeSet<String> = troubled_edges
+            .iter()
             .map(|e| e.callee.trim_end_matches(" (db)").to_string())
             .collect();
         let mut stores: Vec<&super::world::Pod> = Vec::new();
+        // First the server the clients' spans say they dialled (a pooler
+        // such as PgBouncer in front of the database is where its refusals
+        // are logged), then whatever serves the system.
+        for server in troubled_edges.iter().filter_map(|e| e.server.as_deref()) {
+            if let Some((Some(svc), _)) = world.resolve(server)
+                && let Some(pod) = world.backends(svc).find(|p| p.phase == "Running")
+                && !stores.iter().any(|p| p.owner == pod.owner)
+                && !round2.iter().any(|(_, a)| a["pod"] == pod.name.as_str())
+            {
+                stores.push(pod);
+            }
+        }
         for system in &troubled {
             for svc in world.services.iter().filter(|s| s.serves(system)) {
                 if let Some(pod) = world.backends(svc).find(|p| p.phase == "Running")

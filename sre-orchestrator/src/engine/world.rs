@@ -602,6 +602,32 @@ impl World {
             .map(|p| (None, vec![p.owner.clone()]))
     }
 
+    /// The workload (else the Service) a cluster DNS name stands for:
+    /// `nats.messaging.svc`, `orders.shop.svc.cluster.local`, a StatefulSet
+    /// pod's `db-0.db.data.svc`. Traces name a peer they have no spans of
+    /// (a broker, a database, a service without instrumentation) by the
+    /// address the client dialled; that name is the same thing as the
+    /// workload the cluster runs, and evidence about either must meet.
+    /// Only names with a `svc` label are taken: a bare or external name
+    /// (`api.shipengine.com`) is not the cluster's to claim.
+    pub fn cluster_dns_owner(&self, host: &str) -> Option<String> {
+        let bare = host
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or(host)
+            .to_lowercase();
+        if !bare.split('.').any(|l| l == "svc") {
+            return None;
+        }
+        match self.resolve(&bare)? {
+            (Some(_), workloads) if workloads.len() == 1 => workloads.into_iter().next(),
+            (Some(svc), _) => Some(svc.name.clone()),
+            (None, _) => None,
+        }
+    }
+
     /// The workloads whose pods run as the Kubernetes identity `who`
     /// (`system:serviceaccount:NAMESPACE:NAME`, as the API server names the
     /// caller it refuses), when it is one and any pod read runs as it.
@@ -849,6 +875,38 @@ mod tests {
         );
         assert_eq!(w.running_as("system:serviceaccount:farm:nobody"), None);
         assert_eq!(w.running_as("jane@example.com"), None);
+    }
+
+    #[test]
+    fn a_cluster_dns_name_is_the_workload_behind_its_service() {
+        let mut w = World::default();
+        let labels = |app: &str| BTreeMap::from([("app".to_string(), app.to_string())]);
+        for (pod, owner) in [("nats-0", "nats"), ("nats-1", "nats"), ("api-x", "api")] {
+            w.pods.push(Pod {
+                name: pod.into(),
+                owner: owner.into(),
+                namespace: "messaging".into(),
+                labels: labels(owner),
+                ..Default::default()
+            });
+        }
+        w.services.push(Service {
+            name: "nats".into(),
+            namespace: "messaging".into(),
+            selector: labels("nats"),
+            ..Default::default()
+        });
+        let owner = |h: &str| w.cluster_dns_owner(h);
+        assert_eq!(owner("nats.messaging.svc").as_deref(), Some("nats"));
+        assert_eq!(
+            owner("nats.messaging.svc.cluster.local:4222").as_deref(),
+            Some("nats")
+        );
+        assert_eq!(owner("nats-0.nats.messaging.svc").as_deref(), Some("nats"));
+        // Not the cluster's to claim: a bare or external name, an unknown Service.
+        assert_eq!(owner("nats"), None);
+        assert_eq!(owner("api.shipengine.com"), None);
+        assert_eq!(owner("ghost.messaging.svc"), None);
     }
 
     #[test]
