@@ -1,9 +1,9 @@
 //! Configuration shared by every server: flags, environment, file, defaults.
 //!
 //! Every flag of a server can also be set by an environment variable named
-//! after the server's prefix and the flag (`--read-only` of the server with
-//! prefix `MCP_K8S` is `MCP_K8S_READ_ONLY`), or by a key in a TOML config file
-//! (`read-only = true` or `read_only = true`), given by `--config FILE` or
+//! after the server's prefix and the flag (`--timeout-secs` of the server with
+//! prefix `MCP_KUBERNETES` is `MCP_KUBERNETES_TIMEOUT_SECS`), or by a key in a TOML config file
+//! (`timeout-secs = 30` or `timeout_secs = 30`), given by `--config FILE` or
 //! `PREFIX_CONFIG`. Precedence: **flag > environment > file > default**.
 //!
 //! # How
@@ -87,7 +87,7 @@ pub fn precedence_help(prefix: &str) -> String {
 }
 
 /// Parses the process's arguments into `C` with the environment prefix
-/// `prefix` (e.g. `MCP_K8S`) and an optional config file, exiting with a clear
+/// `prefix` (e.g. `MCP_KUBERNETES`) and an optional config file, exiting with a clear
 /// message on error.
 pub fn parse_or_exit<C: CommandFactory + FromArgMatches>(prefix: &str) -> C {
     match parse_from(prefix, std::env::args_os()) {
