@@ -601,6 +601,12 @@ fn add_value(v: Value, out: &mut Telemetry) -> Result<(), ParseError> {
 /// Reads a file's text: JSON lines, or one JSON document.
 pub fn add_text(text: &str, out: &mut Telemetry) -> Result<(), ParseError> {
     let trimmed = text.trim_start();
+    // An empty file is no telemetry, not a broken one: a Collector's file
+    // exporter creates its file before the first batch, and an export of a
+    // quiet window is empty.
+    if trimmed.is_empty() {
+        return Ok(());
+    }
     let mut lines = trimmed.lines().filter(|l| !l.trim().is_empty());
     let first = lines.next().unwrap_or("");
     if serde_json::from_str::<Value>(first).is_err() {
@@ -620,6 +626,15 @@ pub fn add_text(text: &str, out: &mut Telemetry) -> Result<(), ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_file_is_no_telemetry() {
+        let mut t = Telemetry::default();
+        add_text("", &mut t).unwrap();
+        add_text("\n  \n", &mut t).unwrap();
+        assert!(t.logs.is_empty() && t.spans.is_empty() && t.samples.is_empty());
+        assert!(add_text("{not json", &mut t).is_err());
+    }
 
     #[test]
     fn otlp_logs_spans_and_metrics_map_like_signoz() {
