@@ -272,3 +272,27 @@ fn nobody() -> (u32, u32) {
         })
         .unwrap_or((65534, 65534))
 }
+
+/// The folder of the PostgreSQL binaries, found as [`PgCluster::start`]
+/// finds it, for tests that run other tools (`pg_dump`, `pg_basebackup`,
+/// `pg_ctl promote`). Panics with the same instructions when missing.
+pub fn bin_dir() -> PathBuf {
+    find_bin_dir().unwrap_or_else(|| {
+        panic!(
+            "PostgreSQL server binaries (initdb, pg_ctl, pg_dump) not found on PATH, in \
+             $PG_BIN_DIR or in /usr/lib/postgresql/*/bin: run scripts/setup-test-deps.sh (it \
+             installs the `postgresql` package) and try again"
+        )
+    })
+}
+
+/// `Some((uid, gid))` of the user a server must run as (`nobody`) when the
+/// tests run as root; `None` otherwise.
+pub fn server_user() -> Option<(u32, u32)> {
+    is_root().then(nobody)
+}
+
+/// A loopback port free at the time of asking.
+pub fn loopback_port() -> u16 {
+    free_port()
+}
