@@ -342,6 +342,22 @@ fn structlog_exception(items: &[Value], f: &mut BodyFields) {
 }
 
 fn json_fields(o: &Map<String, Value>) -> BodyFields {
+    // Rust's tracing-subscriber (`fmt().json()`) nests the event's message and
+    // fields under `fields`: `{"timestamp", "level", "fields": {"message":
+    // "batch insert failed", "error": "…"}, "target"}`. Read them as if flat.
+    if let Some(Value::Object(fields)) = o.get("fields")
+        && MESSAGE_KEYS.iter().all(|k| !o.contains_key(*k))
+    {
+        let mut flat: Map<String, Value> = o
+            .iter()
+            .filter(|(k, _)| k.as_str() != "fields")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in fields {
+            flat.insert(k.clone(), v.clone());
+        }
+        return json_fields(&flat);
+    }
     let mut f = BodyFields {
         message: first_str(o, MESSAGE_KEYS),
         level: LEVEL_KEYS
@@ -689,6 +705,18 @@ mod tests {
         // A cause the message already says is not repeated.
         let said = r#"{"message":"db down: Connection refused","stack_trace":"java.lang.RuntimeException: db down\n\tat a.B.c(B.java:1)\nCaused by: java.net.ConnectException: Connection refused\n\tat d.E.f(E.java:2)"}"#;
         assert_eq!(view(said).cause_suffix(), None);
+    }
+
+    #[test]
+    fn rust_tracing_json() {
+        // tracing-subscriber's JSON formatter: the message and fields nested.
+        let body = r#"{"timestamp":"2026-06-21T12:18:00.135Z","level":"ERROR","fields":{"message":"batch insert failed","error":"bad response: Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space. (NOT_ENOUGH_SPACE)","rows":5000},"target":"readings_writer::sink"}"#;
+        let v = view(body);
+        assert_eq!(
+            v.template_text(),
+            "batch insert failed — bad response: Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space. (NOT_ENOUGH_SPACE)"
+        );
+        assert_eq!(body_severity(body), 17);
     }
 
     #[test]

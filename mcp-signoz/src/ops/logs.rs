@@ -10,7 +10,7 @@ use super::{
     severity_number,
 };
 use crate::model::{LogQuery, Nanos, Order, TimeRange};
-use crate::render::{Table, num, one_line};
+use crate::render::{Table, num, one_line, one_line_ends};
 use crate::severity::effective_severity;
 use crate::store::Store;
 use crate::structured::log_view;
@@ -248,7 +248,8 @@ impl<S: Store> Signoz<S> {
                 }),
                 ts(c.incident_last_seen),
                 svcs,
-                one_line(&c.template, 300),
+                // The innermost cause is said last: a cut keeps both ends.
+                one_line_ends(&c.template, 300),
             ]);
             if matches!(c.kind, ChangeKind::New | ChangeKind::Surged)
                 && samples.len() < 5
@@ -262,7 +263,7 @@ impl<S: Store> Signoz<S> {
                 samples.push(format!(
                     "{kind} {}: {}{trace}",
                     fmt_hms(*ts),
-                    one_line(line, 500)
+                    one_line_ends(line, 500)
                 ));
             }
         }
