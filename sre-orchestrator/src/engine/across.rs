@@ -297,7 +297,19 @@ pub fn new_mesh_policies(signals: &mut Vec<Signal>, world: &World, horizon: jiff
 /// The Certificates that have expired by `now`, as evidence against
 /// themselves (what they serve is found by [`certificates`]). One that is
 /// merely failing to renew is still valid: not a cause of today's errors.
-pub fn expired_certificates(world: &World, now: jiff::Timestamp) -> Vec<Signal> {
+///
+/// A Certificate covering the host of the alert's own endpoint
+/// (`alert_hosts`: a blackbox probe's `https://` target) weighs more: the
+/// probe that paged fails on it, whatever else is wrong in the cluster.
+pub fn expired_certificates(
+    world: &World,
+    now: jiff::Timestamp,
+    alert_hosts: &[String],
+) -> Vec<Signal> {
+    let own: Vec<&str> = alert_hosts
+        .iter()
+        .filter_map(|h| covering_certificate(h, world))
+        .collect();
     world
         .certificates
         .iter()
@@ -305,16 +317,25 @@ pub fn expired_certificates(world: &World, now: jiff::Timestamp) -> Vec<Signal> 
         .map(|c| Signal {
             component: c.name.clone(),
             kind: "certificate_expired",
-            weight: 5.0,
+            weight: if own.contains(&c.name.as_str()) {
+                8.0
+            } else {
+                5.0
+            },
             source: "k8s.certificates".into(),
             detail: format!(
-                "Certificate {}/{} (for {}) expired at {}{}",
+                "Certificate {}/{} (for {}{}) expired at {}{}",
                 c.namespace,
                 c.name,
                 if c.dns_names.is_empty() {
                     "no DNS name".to_string()
                 } else {
                     c.dns_names.join(", ")
+                },
+                if own.contains(&c.name.as_str()) {
+                    ", the alert's own endpoint"
+                } else {
+                    ""
                 },
                 c.not_after.map(|t| t.to_string()).unwrap_or_default(),
                 c.not_ready
@@ -661,8 +682,16 @@ mod tests {
             // Still valid, renewal failing: not today's cause.
             cert("other-cert", "2026-12-30T00:00:00Z"),
         ];
-        let mut signals = expired_certificates(&world, now);
+        let mut signals = expired_certificates(&world, now, &[]);
         assert_eq!(signals.len(), 1);
+        // The alert's own endpoint (a probe of https://smpp.msg.svc…) weighs more.
+        let own = expired_certificates(&world, now, &["smpp.msg.svc.cluster.local".to_string()]);
+        assert!(own[0].weight > signals[0].weight, "{}", own[0].detail);
+        assert!(
+            own[0].detail.contains("the alert's own endpoint"),
+            "{}",
+            own[0].detail
+        );
         assert!(
             signals[0]
                 .detail

@@ -590,9 +590,11 @@ pub async fn collect(
         read.sort_unstable();
         read.dedup();
         for (kind, shows) in ON_DEMAND {
-            if outputs
-                .iter()
-                .any(|o| !o.outcome.is_error && shows(&o.outcome.text))
+            let asked = *kind == super::leads::CERTIFICATES && scope.tls_hint;
+            if asked
+                || outputs
+                    .iter()
+                    .any(|o| !o.outcome.is_error && shows(&o.outcome.text))
             {
                 for namespace in &read {
                     round3.push((

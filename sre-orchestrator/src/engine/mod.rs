@@ -81,6 +81,14 @@ pub struct Scope {
     pub alert_words: Vec<String>,
     /// Whether the alert says something is stale or overdue.
     pub staleness: bool,
+    /// Whether the alert is about an HTTPS endpoint or a certificate (a
+    /// label or annotation holds an `https://` URL, or its words say TLS,
+    /// SSL or certificate): a blackbox probe that fails on an expired
+    /// certificate says only "probe failed", and the Certificates are read.
+    pub tls_hint: bool,
+    /// The hosts of the `https://` URLs in the alert's labels and
+    /// annotations (a blackbox probe's target).
+    pub alert_hosts: Vec<String>,
     /// What gathering the evidence may spend.
     pub limits: collect::Limits,
 }
@@ -119,6 +127,8 @@ impl Scope {
             subject: crate::subject::resolve(&alert.labels, rules::owner_of),
             alert_words: named::alert_words(alert),
             staleness: named::about_staleness(alert),
+            tls_hint: named::about_tls(alert),
+            alert_hosts: named::https_hosts(alert),
             limits: collect::Limits::default(),
         }
     }
@@ -472,6 +482,8 @@ impl Scope {
             subject: None,
             alert_words: Vec::new(),
             staleness: false,
+            tls_hint: false,
+            alert_hosts: Vec::new(),
             limits: collect::Limits::default(),
         }
     }

@@ -220,6 +220,42 @@ pub fn alert_words(alert: &Alert) -> Vec<String> {
     out
 }
 
+/// Whether the alert is about an HTTPS endpoint or a certificate: a label
+/// or annotation holding an `https://` URL (a blackbox probe's `instance`),
+/// or TLS, SSL or certificate in its name or text (`BlackboxSslCertificate
+/// WillExpireSoon`, `CertManagerCertExpirySoon`).
+pub fn about_tls(alert: &Alert) -> bool {
+    let mut text = split_case(&alert.name).to_lowercase();
+    for v in alert.labels.values().chain(alert.annotations.values()) {
+        text.push(' ');
+        text.push_str(&v.to_lowercase());
+    }
+    text.push(' ');
+    text.push_str(&alert.summary.to_lowercase());
+    text.contains("https://")
+        || words(&text)
+            .iter()
+            .any(|w| matches!(w.as_str(), "tls" | "ssl" | "certificate" | "cert" | "x509"))
+}
+
+/// The hosts of the `https://` URLs in the alert's labels and annotations.
+pub fn https_hosts(alert: &Alert) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in alert.labels.values().chain(alert.annotations.values()) {
+        for (_, rest) in v.match_indices("https://").map(|(i, _)| v.split_at(i + 8)) {
+            let host: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if host.contains('.') && !out.contains(&host) {
+                out.push(host);
+            }
+        }
+    }
+    out
+}
+
 /// Whether the alert's words ([`alert_words`]) name `workload`.
 pub fn names(alert_words: &[String], workload: &str) -> bool {
     let own = words(workload);
@@ -334,5 +370,30 @@ mod tests {
         assert!(words.is_empty(), "{words:?}");
         assert!(!names(&words, "checkout-api"));
         assert!(!about_staleness(&generic));
+    }
+
+    #[test]
+    fn an_alert_about_an_https_endpoint_or_a_certificate() {
+        let probe = alert(
+            "ProbeFailure",
+            "probe failed",
+            &[
+                ("instance", "https://efile.courts.example.gov/healthz"),
+                ("job", "blackbox-https"),
+            ],
+        );
+        assert!(about_tls(&probe));
+        assert_eq!(
+            https_hosts(&probe),
+            vec!["efile.courts.example.gov".to_string()]
+        );
+        assert!(about_tls(&alert("CertManagerCertExpirySoon", "", &[])));
+        let plain = alert(
+            "ProbeFailure",
+            "probe failed",
+            &[("instance", "http://api:8080/health")],
+        );
+        assert!(!about_tls(&plain));
+        assert!(https_hosts(&plain).is_empty());
     }
 }

@@ -401,7 +401,10 @@ fn reach_factor(scope: &Scope, reach: &Reach, g: &Suspect) -> f64 {
     if is(&reach.peers) || super::named::names(&scope.alert_words, c) {
         return 1.25;
     }
-    if is(&reach.affected) || is(&reach.degraded) {
+    // A failed batch Job is "in trouble in the window" by definition; that
+    // alone does not put it in this alert's reach (its own alert pages for
+    // it). Named, a peer, or on the path, it is (above).
+    if (is(&reach.affected) && g.kind != "job_failed") || is(&reach.degraded) {
         return 1.15;
     }
     match g.kind {

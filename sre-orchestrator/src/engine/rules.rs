@@ -333,7 +333,22 @@ pub(super) fn host_in(text: &str) -> Option<String> {
     let re = re.as_ref()?;
     re.captures_iter(text)
         .filter_map(|c| c.get(1).map(|m| m.as_str().to_lowercase()))
-        .find(|h| !matches!(h.as_str(), "localhost" | "tcp" | "udp" | "the" | "a"))
+        // Words, not hosts: `eta lookup failed — dial tcp 10.0.0.5:6379`.
+        .find(|h| {
+            !matches!(
+                h.as_str(),
+                "localhost"
+                    | "tcp"
+                    | "udp"
+                    | "the"
+                    | "a"
+                    | "failed"
+                    | "failure"
+                    | "error"
+                    | "timeout"
+                    | "timed"
+            )
+        })
 }
 
 fn read_events(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
@@ -711,7 +726,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     // policy blocks it) passes the blame on.
     let new_policies = super::across::new_egress_policies(&ctx.signals, &world, scope.horizon());
     ctx.signals.extend(new_policies);
-    for s in super::across::expired_certificates(&world, scope.now) {
+    for s in super::across::expired_certificates(&world, scope.now, &scope.alert_hosts) {
         ctx.event(s.at, "k8s.certificates", s.detail.clone());
         ctx.signals.push(s);
     }
@@ -775,10 +790,27 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     // within the window. A pod that has flapped for hours is background,
     // not the start of this incident.
     let window_start = scope.from();
+    // A batch Job that failed is an event of its own (its own alert pages
+    // for it), not the start of another service's trouble, unless the
+    // alert is about it: it does not date the incident.
+    let about_it = |c: &str| {
+        super::named::names(&scope.alert_words, c)
+            || scope
+                .service
+                .as_deref()
+                .is_some_and(|s| same_component(s, c))
+    };
+    let failed_jobs: Vec<&str> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "job_failed" && !about_it(&s.component))
+        .map(|s| s.component.as_str())
+        .collect();
     let first_symptom = ctx
         .signals
         .iter()
         .filter(|s| affected.iter().any(|a| same_component(a, &s.component)))
+        .filter(|s| !failed_jobs.iter().any(|j| same_component(j, &s.component)))
         .filter_map(|s| s.at)
         .filter(|at| *at >= window_start)
         .chain(scope.alert_at)
@@ -912,6 +944,10 @@ mod tests {
             Some("payments-gateway")
         );
         assert_eq!(host_in("nothing here"), None);
+        assert_eq!(
+            host_in("eta lookup failed — dial tcp 10.97.106.205:6379: i/o timeout"),
+            None
+        );
     }
 
     #[test]

@@ -65,13 +65,10 @@ pub(super) fn read_patterns(
             let at = p.first.as_deref().and_then(|f| ctx.clock(f));
             let base = if fresh { 4.0 } else { 3.0 };
             let volume = (1.0 + p.now).log10().min(3.0) * 0.5;
-            let shown: String = p
-                .example
-                .as_deref()
-                .unwrap_or(&p.template)
-                .chars()
-                .take(180)
-                .collect();
+            // The start, and the innermost cause when the line names one
+            // (`… ← caused by PSQLException: password authentication
+            // failed`): a wrapped error says what failed first and why last.
+            let shown = with_cause(p.example.as_deref().unwrap_or(&p.template), 180);
             let detail = format!(
                 "{} log template in {} ({} lines now, {} in the baseline): {shown}",
                 p.kind,
@@ -631,8 +628,41 @@ pub(super) fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
     }
 }
 
+/// The first `max` characters of a log line, then its innermost cause
+/// (what follows ` ← caused by `, as mcp-signoz writes it) when the cut
+/// would lose it.
+pub(super) fn with_cause(text: &str, max: usize) -> String {
+    const CAUSE: &str = " ← caused by ";
+    let head: String = text.chars().take(max).collect();
+    match text.split_once(CAUSE) {
+        Some((_, cause)) if !head.contains(CAUSE) => {
+            let cause: String = cause.chars().take(max / 2).collect();
+            format!("{head} …{CAUSE}{cause}")
+        }
+        _ => head,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_line_keeps_its_start_and_its_cause() {
+        assert_eq!(super::with_cause("short", 180), "short");
+        let long = format!(
+            "Request failed: {} (at a.B.c(B.java:1)) ← caused by PSQLException: password authentication failed",
+            "x".repeat(300)
+        );
+        let shown = super::with_cause(&long, 180);
+        assert!(shown.starts_with("Request failed: xxx"), "{shown}");
+        assert!(
+            shown.ends_with("… ← caused by PSQLException: password authentication failed"),
+            "{shown}"
+        );
+        // Without a cause, the start only (what the line says first).
+        let plain = format!("BillNotReadyException: no usage rollup {}", "y".repeat(300));
+        assert_eq!(super::with_cause(&plain, 40).chars().count(), 40);
+    }
+
     use super::*;
 
     #[test]
