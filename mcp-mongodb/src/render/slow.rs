@@ -227,7 +227,7 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
             row.extend([
                 g.key.0.clone(),
                 g.key.1.clone(),
-                clip(&most(&g.apps), 20),
+                clip(&most(&g.apps), 64),
                 g.key.2.clone(),
             ]);
             row
