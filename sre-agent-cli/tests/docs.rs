@@ -49,21 +49,21 @@ fn help(bin: &Path, args: &[&str]) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The long flag a word starts with (`--since=30m` is `--since`).
+fn long_flag(word: &str) -> Option<String> {
+    let name: String = word
+        .strip_prefix("--")?
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    (!name.is_empty()).then(|| format!("--{name}"))
+}
+
 /// The long flags a help text lists.
 fn flags_of(help: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for word in help.split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']') {
-        if let Some(rest) = word.strip_prefix("--") {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect();
-            if !name.is_empty() {
-                out.insert(format!("--{name}"));
-            }
-        }
-    }
-    out
+    help.split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']')
+        .filter_map(long_flag)
+        .collect()
 }
 
 /// The markdown files people read.
@@ -171,15 +171,7 @@ fn invocations(cmd: &str) -> Vec<(String, Option<String>, Vec<String>)> {
             if matches!(*w, "#" | ">" | "2>" | "<") {
                 break;
             }
-            if let Some(rest) = w.strip_prefix("--") {
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .collect();
-                if !name.is_empty() {
-                    flags.push(format!("--{name}"));
-                }
-            }
+            flags.extend(long_flag(w));
         }
         out.push((bin, sub, flags));
     }

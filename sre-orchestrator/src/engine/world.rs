@@ -553,13 +553,7 @@ impl World {
         if let Some(workloads) = self.running_as(peer) {
             return Some((None, workloads));
         }
-        let host = peer
-            .trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or(peer)
-            .to_lowercase();
+        let host = host_of(peer);
         if host.is_empty() {
             return None;
         }
@@ -611,17 +605,10 @@ impl World {
     /// Only names with a `svc` label are taken: a bare or external name
     /// (`api.shipengine.com`) is not the cluster's to claim.
     pub fn cluster_dns_owner(&self, host: &str) -> Option<String> {
-        let bare = host
-            .trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or(host)
-            .to_lowercase();
-        if !bare.split('.').any(|l| l == "svc") {
+        if !host_of(host).split('.').any(|l| l == "svc") {
             return None;
         }
-        match self.resolve(&bare)? {
+        match self.resolve(host)? {
             (Some(_), workloads) if workloads.len() == 1 => workloads.into_iter().next(),
             (Some(svc), _) => Some(svc.name.clone()),
             (None, _) => None,
@@ -838,6 +825,17 @@ impl World {
         out.truncate(cap);
         out
     }
+}
+
+/// The host of a peer as an error names it: `http://orders.shop.svc:8080/x`
+/// is `orders.shop.svc`, lower case.
+fn host_of(peer: &str) -> String {
+    peer.trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or(peer)
+        .to_lowercase()
 }
 
 #[cfg(test)]
