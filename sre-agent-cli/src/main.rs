@@ -8,15 +8,17 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sre_agent_cli::config::{self, FileConfig, LlmConfig, Temperature, server_binary};
+use sre_agent_cli::config::{self, FileConfig, server_binary};
 use sre_agent_cli::report::{self, ProgressDisplay};
 use sre_agent_cli::scenario::{Recorded, Scenario, Served};
 use sre_agent_cli::{eval, exit, memory};
 use sre_orchestrator::alert::{self, Alert};
-use sre_orchestrator::investigate::{LlmPhase, Options, investigate_with};
-use sre_orchestrator::llm::{LlmClient, Retry};
+use sre_orchestrator::investigate::{Options, investigate_with};
 use sre_orchestrator::registry::{Registry, ServerConfig, ServerTransport};
 use sre_orchestrator::transcript::{ChatModel, Recording, Replay, ToolSource, Transcript};
+
+mod cli_llm;
+use cli_llm::{LlmArgs, llm_client, llm_phase};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -123,49 +125,6 @@ struct SourceArgs {
     /// catalogue; also `[engine] signatures` in the config file.
     #[arg(long = "signatures", value_name = "FILE")]
     signatures: Vec<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct LlmArgs {
-    /// Never use an LLM: deterministic analysis only.
-    #[arg(long)]
-    no_llm: bool,
-    /// `azure` or `openai` (any OpenAI-compatible API); overrides the config file.
-    #[arg(long)]
-    llm_provider: Option<String>,
-    /// Azure OpenAI endpoint, e.g. https://NAME.openai.azure.com.
-    #[arg(long)]
-    llm_endpoint: Option<String>,
-    /// Azure OpenAI deployment.
-    #[arg(long)]
-    llm_deployment: Option<String>,
-    /// Azure OpenAI api-version.
-    #[arg(long)]
-    llm_api_version: Option<String>,
-    /// OpenAI-compatible base URL (with /v1).
-    #[arg(long)]
-    llm_base_url: Option<String>,
-    /// OpenAI-compatible model.
-    #[arg(long)]
-    llm_model: Option<String>,
-    /// Azure OpenAI API: `classic` (deployments path, api-version) or `v1`.
-    #[arg(long)]
-    llm_api: Option<String>,
-    /// Azure OpenAI authentication: `key`, `token`, or `entra` (workload
-    /// identity, managed identity or the Azure CLI; refreshed tokens).
-    #[arg(long)]
-    llm_auth: Option<String>,
-    /// Sampling temperature, or `default` to send none (reasoning models).
-    #[arg(long)]
-    llm_temperature: Option<String>,
-    /// `investigate`: seconds the whole LLM phase may take before the
-    /// deterministic RCA is returned (default 90, or `deadline_secs` in the
-    /// config file). `serve` uses the default for now.
-    #[arg(long)]
-    llm_deadline: Option<u64>,
-    /// Most specialist steps.
-    #[arg(long, default_value_t = 8)]
-    max_steps: usize,
 }
 
 #[derive(Debug, Args)]
@@ -476,65 +435,6 @@ async fn connect(
         registry,
         newest: None,
     })
-}
-
-/// The LLM client the flags and the file describe, if any.
-fn llm_client(args: &LlmArgs, file: &FileConfig) -> Result<Option<LlmClient>> {
-    let Some(cfg) = llm_config(args, file).map_err(exit::bad_input)? else {
-        return Ok(None);
-    };
-    let endpoint = cfg.endpoint().map_err(exit::bad_input)?;
-    let options = cfg.model_options(&endpoint).map_err(exit::bad_input)?;
-    let entra = cfg.entra_credential().map_err(exit::bad_input)?;
-    let mut client =
-        LlmClient::new(endpoint, Duration::from_secs(120), Retry::default())?.with_options(options);
-    if let Some(credential) = entra {
-        tracing::info!(source = %credential.source_name(), "the LLM authenticates with Entra ID tokens");
-        client = client.with_entra(std::sync::Arc::new(credential));
-    }
-    Ok(Some(client))
-}
-
-/// The LLM phase's deadline: the flag, the file, or the default.
-fn llm_phase(args: &LlmArgs, file: &FileConfig) -> LlmPhase {
-    let secs = args
-        .llm_deadline
-        .or_else(|| file.llm.as_ref().and_then(|l| l.deadline_secs));
-    match secs {
-        Some(s) => LlmPhase {
-            deadline: Duration::from_secs(s.max(1)),
-        },
-        None => LlmPhase::default(),
-    }
-}
-
-fn llm_config(args: &LlmArgs, file: &FileConfig) -> Result<Option<LlmConfig>> {
-    if args.no_llm {
-        return Ok(None);
-    }
-    let mut cfg = file.llm.clone();
-    if let Some(p) = &args.llm_provider {
-        let c = cfg.get_or_insert_with(LlmConfig::default);
-        c.provider = p.clone();
-    }
-    if let Some(c) = cfg.as_mut() {
-        let set = |slot: &mut Option<String>, v: &Option<String>| {
-            if v.is_some() {
-                slot.clone_from(v);
-            }
-        };
-        set(&mut c.endpoint, &args.llm_endpoint);
-        set(&mut c.deployment, &args.llm_deployment);
-        set(&mut c.api_version, &args.llm_api_version);
-        set(&mut c.base_url, &args.llm_base_url);
-        set(&mut c.model, &args.llm_model);
-        set(&mut c.api, &args.llm_api);
-        set(&mut c.auth, &args.llm_auth);
-        if let Some(t) = &args.llm_temperature {
-            c.temperature = Some(Temperature::parse(t)?);
-        }
-    }
-    Ok(cfg)
 }
 
 fn read_alert(args: &InvestigateArgs) -> Result<Option<Alert>> {

@@ -21,6 +21,7 @@
 pub mod across;
 pub mod collect;
 pub mod combine;
+mod cues;
 pub mod dns;
 mod health;
 pub mod hog;
@@ -32,6 +33,7 @@ pub mod mesh;
 pub mod metrics;
 mod moves;
 pub mod named;
+pub mod objects;
 pub mod parse;
 pub mod peers;
 pub mod policy;
