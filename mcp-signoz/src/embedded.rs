@@ -351,8 +351,8 @@ impl Store for EmbeddedStore {
         }
         // Spans with a child in another service: the calls a callee answered.
         let mut answered: HashSet<(&str, &str)> = HashSet::new();
-        // Calls, errors, the callee's durations, the client parents' durations.
-        type Acc = (u64, u64, Vec<f64>, Vec<f64>);
+        // Calls, errors, the callee's durations, the client parents' durations and errors.
+        type Acc = (u64, u64, Vec<f64>, Vec<f64>, u64);
         let mut edges: BTreeMap<(String, String, bool, String), Acc> = BTreeMap::new();
         for s in spans {
             if !s.parent_span_id.is_empty()
@@ -374,6 +374,7 @@ impl Store for EmbeddedStore {
                         e.2.push(s.duration_nano as f64);
                         if parent.kind == span_kind::CLIENT {
                             e.3.push(parent.duration_nano as f64);
+                            e.4 += u64::from(parent.has_error);
                         }
                     }
                 }
@@ -391,6 +392,7 @@ impl Store for EmbeddedStore {
                 e.1 += u64::from(s.has_error);
                 e.2.push(s.duration_nano as f64);
                 e.3.push(s.duration_nano as f64);
+                e.4 += u64::from(s.has_error);
             }
         }
         // Client spans no other service answered, by caller and peer; the fourth
@@ -418,17 +420,20 @@ impl Store for EmbeddedStore {
         let mut edges: Vec<EdgeRow> = edges
             .into_iter()
             .map(
-                |((parent, child, external, server), (calls, errors, d, client))| EdgeRow {
-                    parent,
-                    child,
-                    external,
-                    calls,
-                    errors,
-                    p99: quantiles(d).2,
-                    unreached: 0,
-                    server,
-                    client_p99: (!client.is_empty()).then(|| quantiles(client).2),
-                    conn_errors: 0,
+                |((parent, child, external, server), (calls, errors, d, client, client_errors))| {
+                    EdgeRow {
+                        parent,
+                        child,
+                        external,
+                        calls,
+                        errors,
+                        p99: quantiles(d).2,
+                        unreached: 0,
+                        server,
+                        client_errors: (!client.is_empty()).then_some(client_errors),
+                        client_p99: (!client.is_empty()).then(|| quantiles(client).2),
+                        conn_errors: 0,
+                    }
                 },
             )
             .collect();

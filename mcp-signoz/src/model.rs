@@ -470,6 +470,12 @@ pub struct EdgeRow {
     /// Unanswered client spans whose status or exception says the connection failed
     /// (timeout, refused, reset, unreachable: [`CONNECTION_ERROR_WORDS`]).
     pub conn_errors: u64,
+    /// Errors the caller's client spans recorded: on the answered calls whose parent
+    /// is a client span, plus the unanswered calls' errors. A caller that gives up
+    /// after 1.5 s on a callee that answers OK after 3 s errs here only, never in
+    /// `errors` (the callee's status). `None` when no client span was read
+    /// (per-minute aggregates hold none).
+    pub client_errors: Option<u64>,
 }
 
 /// Lower-case words of a client span's status message or exception event that mean the
@@ -592,6 +598,7 @@ pub fn merge_unreached(
                 e.errors += u.errors;
                 e.unreached += u.calls;
                 e.conn_errors += u.conn_errors;
+                e.client_errors = Some(e.client_errors.unwrap_or(0) + u.errors);
                 if fresh {
                     e.p99 = e.p99.max(u.p99);
                 }
@@ -610,6 +617,7 @@ pub fn merge_unreached(
                 server: String::new(),
                 client_p99: Some(u.p99),
                 conn_errors: u.conn_errors,
+                client_errors: Some(u.errors),
             }),
         }
     }

@@ -345,3 +345,101 @@ async fn client_side_timeouts_and_untraced_peers_from_both_stores() {
     );
     assert!(a.contains("CLIENT-P99: the caller's client spans"), "{a}");
 }
+
+/// vq-bff calls queue-engine 100 times; 20 times it gives up after its own 1.5 s timeout
+/// while queue-engine goes on and answers OK after 3 s. The callee's spans carry no
+/// error, so ERRORS stays 0: only CLIENT-ERR shows what the caller saw, from both stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_side_timeouts_on_answered_calls_show_as_client_errors() {
+    let (mut bff, mut engine) = (Vec::new(), Vec::new());
+    let mut at = 0;
+    for t in 1..=100 {
+        at += 4_000;
+        let gave_up = t % 5 == 0;
+        let (client_ms, server_ms) = if gave_up { (1_500, 3_000) } else { (40, 30) };
+        bff.push(span(
+            t,
+            "a1",
+            "",
+            "POST /join",
+            2,
+            at,
+            client_ms + 5,
+            gave_up,
+            &[],
+        ));
+        let mut client = span(
+            t,
+            "a2",
+            "a1",
+            "POST",
+            3,
+            at + 1,
+            client_ms,
+            gave_up,
+            &[("server.address", "queue-engine")],
+        );
+        if gave_up {
+            client["status"] = json!({"code": 2, "message": "timeout of 1500ms exceeded"});
+        }
+        bff.push(client);
+        engine.push(span(
+            t,
+            "b1",
+            "a2",
+            "POST /queue",
+            2,
+            at + 2,
+            server_ms,
+            false,
+            &[],
+        ));
+    }
+    let doc = json!({"resourceSpans": [resource("vq-bff", bff), resource("queue-engine", engine)]});
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("traces.jsonl"), format!("{doc}\n")).unwrap();
+    let embedded = EmbeddedStore::load_dir(dir.path()).unwrap();
+    let now = embedded.now().await.unwrap();
+    let chdb = support::Chdb::start(&embedded);
+    let clickhouse = Signoz::new(chdb.store(now), Limits::default());
+    let embedded = Signoz::new(embedded, Limits::default());
+    let args = DepsArgs {
+        from: Some("now-1h".into()),
+        ..DepsArgs::default()
+    };
+    let a = embedded.service_dependencies(&args).await.unwrap();
+    let b = clickhouse.service_dependencies(&args).await.unwrap();
+    assert_eq!(a, b, "stores disagree");
+    let header: Vec<&str> = a
+        .lines()
+        .find(|l| l.starts_with("CALLER"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "CALLER",
+            "CALLEE",
+            "CALLS",
+            "RATE",
+            "ERRORS",
+            "ERR%",
+            "P99",
+            "CLIENT-ERR"
+        ],
+        "{a}"
+    );
+    let row: Vec<&str> = a
+        .lines()
+        .find(|l| l.starts_with("vq-bff"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // CALLS ERRORS CLIENT-ERR: the callee answered every call, the caller gave up on 20.
+    assert_eq!((row[2], row[4], row[7]), ("100", "0", "20"), "{a}");
+    assert!(
+        a.contains("CLIENT-ERR: errors the caller's client spans recorded"),
+        "{a}"
+    );
+}

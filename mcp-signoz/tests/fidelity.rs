@@ -364,3 +364,52 @@ fn configuration_errors_exit_2_with_one_clear_line() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&listen), "{err}");
 }
+
+/// A `search_logs` with the default window (the last 15 minutes) that finds nothing
+/// says where the newest match is when it is older (a trigger 25 minutes old), with
+/// the `from` that shows it; the same from ClickHouse (chdb) and the embedded store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_default_log_search_points_at_the_newest_older_match() {
+    let record = |at: i64, body: &str| {
+        json!({"timeUnixNano": (T0 + at).to_string(), "severityText": "ERROR",
+               "severityNumber": 17, "body": {"stringValue": body}})
+    };
+    let doc = json!({"resourceLogs": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "queue-engine"}}]},
+        "scopeLogs": [{"scope": {"name": "test"}, "logRecords": [
+            record(0, "join failed — READONLY You can't write against a read only replica."),
+            record(25 * MINUTE, "heartbeat"),
+        ]}],
+    }]});
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("logs.jsonl"), format!("{doc}\n")).unwrap();
+    let embedded = EmbeddedStore::load_dir(dir.path()).unwrap();
+    let now = embedded.now().await.unwrap();
+    // The embedded store's `now` is a second after its newest record.
+    assert_eq!(now, T0 + 25 * MINUTE + SECOND);
+    let chdb = support::Chdb::start(&embedded);
+    let clickhouse = Signoz::new(chdb.store(now), Limits::default());
+    let embedded = Signoz::new(embedded, Limits::default());
+    let search = |contains: &str| LogsArgs {
+        service: Some("queue-engine".into()),
+        contains: Some(contains.into()),
+        ..LogsArgs::default()
+    };
+    let a = embedded.search_logs(&search("readonly")).await.unwrap();
+    let b = clickhouse.search_logs(&search("readonly")).await.unwrap();
+    assert_eq!(a, b, "stores disagree");
+    assert!(a.starts_with("No logs match in"), "{a}");
+    assert!(
+        a.contains("The newest match before the window, 10m1s earlier (pass from=now-26m)"),
+        "{a}"
+    );
+    assert!(a.contains("READONLY You can't write"), "{a}");
+    assert!(a.contains("<untrusted-data source=\"signoz logs\">"), "{a}");
+    // With `from` the answer is exactly the window asked for: no look-back.
+    let mut asked = search("readonly");
+    asked.from = Some("now-5m".into());
+    let c = embedded.search_logs(&asked).await.unwrap();
+    assert!(!c.contains("newest match before"), "{c}");
+    let d = embedded.search_logs(&search("no-such-text")).await.unwrap();
+    assert!(d.ends_with("None in the 6h before it either."), "{d}");
+}

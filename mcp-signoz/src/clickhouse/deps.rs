@@ -54,6 +54,7 @@ struct RawEdgeCh {
     p99: f64,
     client_calls: u64,
     client_p99: f64,
+    client_errors: u64,
 }
 
 impl From<EdgeCh> for EdgeRow {
@@ -69,6 +70,7 @@ impl From<EdgeCh> for EdgeRow {
             server: String::new(),
             client_p99: None,
             conn_errors: 0,
+            client_errors: None,
         }
     }
 }
@@ -216,8 +218,9 @@ impl ClickHouseStore {
                count() AS calls, countIf(B.has_error) AS errors, \
                toFloat64(quantile(0.99)(B.duration_nano)) AS p99, \
                countIf(A.kind = 3) AS client_calls, \
-               toFloat64(quantileIf(0.99)(A.duration_nano, A.kind = 3)) AS client_p99 \
-             FROM (SELECT trace_id, span_id, {SVC} AS svc, kind, duration_nano FROM {t} WHERE {SPAN_TIME}) AS A \
+               toFloat64(quantileIf(0.99)(A.duration_nano, A.kind = 3)) AS client_p99, \
+               countIf(A.kind = 3 AND A.has_error) AS client_errors \
+             FROM (SELECT trace_id, span_id, {SVC} AS svc, kind, has_error, duration_nano FROM {t} WHERE {SPAN_TIME}) AS A \
              INNER JOIN (SELECT trace_id, parent_span_id, {SVC} AS svc, has_error, duration_nano \
                          FROM {t} WHERE {SPAN_TIME} AND parent_span_id != '') AS B \
              ON A.trace_id = B.trace_id AND A.span_id = B.parent_span_id \
@@ -238,6 +241,7 @@ impl ClickHouseStore {
                 server: String::new(),
                 client_p99: (r.client_calls > 0).then_some(r.client_p99),
                 conn_errors: 0,
+                client_errors: (r.client_calls > 0).then_some(r.client_errors),
             })
             .collect();
         let sql = format!(
@@ -262,6 +266,7 @@ impl ClickHouseStore {
             server: r.server,
             client_p99: Some(r.p99),
             conn_errors: 0,
+            client_errors: Some(r.errors),
         }));
         let sql = format!("SELECT DISTINCT toString({SVC}) AS svc FROM {t} WHERE {SPAN_TIME}");
         let services: BTreeSet<String> = self

@@ -16,6 +16,9 @@ use crate::store::Store;
 use crate::structured::log_view;
 use crate::time::{fmt_hms, fmt_range, fmt_span, fmt_ts};
 
+/// How far back an empty default `search_logs` looks for the newest match.
+const LOOK_BACK: Nanos = 6 * 60 * MINUTE;
+
 impl<S: Store> Signoz<S> {
     fn log_query(
         &self,
@@ -39,6 +42,36 @@ impl<S: Store> Signoz<S> {
         })
     }
 
+    /// When the default window holds no match: the newest match in the
+    /// [`LOOK_BACK`] before it, with the `from` that would show it. A trigger
+    /// 20 minutes old is the usual reason an on-call engineer searches, and the
+    /// default 15 minutes would otherwise answer "nothing" without a hint.
+    async fn newest_match_before(&self, q: &LogQuery, range: TimeRange) -> Result<String, OpError> {
+        let mut back = q.clone();
+        back.range = TimeRange::new(range.start - LOOK_BACK, range.start);
+        back.limit = 1;
+        back.order = Order::Newest;
+        let Some(r) = self.store.logs(&back).await?.into_iter().next() else {
+            return Ok(format!(
+                " None in the {} before it either.",
+                fmt_span(LOOK_BACK)
+            ));
+        };
+        // Minutes before `to`, rounded up, so `from=now-Nm` includes the record.
+        let minutes = (range.end - r.timestamp).div_euclid(MINUTE) + 1;
+        let line = format!(
+            "{} {} {}",
+            fmt_ts(r.timestamp),
+            r.service(),
+            one_line(&log_view(&r).record_line(), 500)
+        );
+        Ok(format!(
+            "\nThe newest match before the window, {} earlier (pass from=now-{minutes}m):\n{}",
+            fmt_span(range.start - r.timestamp),
+            framed("signoz logs", &line)
+        ))
+    }
+
     /// Log records, one line each.
     pub async fn search_logs(&self, a: &LogsArgs) -> OpResult {
         let range = self
@@ -53,8 +86,13 @@ impl<S: Store> Signoz<S> {
         q.order = order;
         let rows = self.store.logs(&q).await?;
         if rows.is_empty() {
+            let earlier = if a.from.is_none() {
+                self.newest_match_before(&q, range).await?
+            } else {
+                String::new()
+            };
             return Ok(format!(
-                "No logs match in {}. Widen the window (`from`) or loosen the filters.",
+                "No logs match in {}. Widen the window (`from`) or loosen the filters.{earlier}",
                 fmt_range(&range)
             ));
         }

@@ -133,6 +133,7 @@ impl<S: Store> Signoz<S> {
         // CLIENT-P99 and NOTE likewise: only when the caller's side tells something the
         // callee's spans do not (a client p99 well above P99, calls with no server span).
         let any_client = edges.iter().any(client_side_slower);
+        let any_client_err = edges.iter().any(client_side_errors);
         let notes: Vec<String> = edges.iter().map(edge_note).collect();
         let any_note = notes.iter().any(|n| !n.is_empty());
         let mut head = vec![
@@ -140,6 +141,9 @@ impl<S: Store> Signoz<S> {
         ];
         if any_client {
             head.push(">CLIENT-P99");
+        }
+        if any_client_err {
+            head.push(">CLIENT-ERR");
         }
         if any_unreached {
             head.push(">UNREACHED");
@@ -169,6 +173,9 @@ impl<S: Store> Signoz<S> {
             ];
             if any_client {
                 row.push(e.client_p99.map_or("-".into(), fmt_duration));
+            }
+            if any_client_err {
+                row.push(e.client_errors.map_or("-".into(), |n| n.to_string()));
             }
             if any_unreached {
                 row.push(e.unreached.to_string());
@@ -212,12 +219,24 @@ impl<S: Store> Signoz<S> {
                  least 1% of calls), where dial and connect timeouts show",
             );
         }
+        if any_client_err {
+            source.push_str(
+                "; CLIENT-ERR: errors the caller's client spans recorded, where a caller that \
+                 gave up (its own timeout) on a callee that answered late shows",
+            );
+        }
         Ok(format!(
             "Service calls in {} ({source})\n{}",
             fmt_range(&range),
             t.render()
         ))
     }
+}
+
+/// Whether the caller's client spans recorded more errors than the callee's spans: calls
+/// the caller abandoned (its timeout) while the callee went on and answered OK.
+fn client_side_errors(e: &crate::model::EdgeRow) -> bool {
+    e.client_errors.is_some_and(|c| c > e.errors)
 }
 
 /// Whether an edge's client-side p99 is well above its P99 (1.5x and 50 ms more): time
