@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use mcp_kubernetes::ops::{describe, health, list, logs};
+use mcp_kubernetes::ops::{describe, health, list, logs, nodes};
 use mcp_kubernetes::snapshot::{FixtureServer, Snapshot};
 use mcp_kubernetes::{Policy, Target};
 use serde_json::{Value, json};
@@ -127,13 +127,17 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_of(objects()).await
+}
+
+async fn fixture_of(objects: Vec<Value>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("snapshot.yaml"),
         format!("capturedAt: {NOW}\ncontext: fidelity\n"),
     )
     .unwrap();
-    let list = json!({"apiVersion": "v1", "kind": "List", "items": objects()});
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
     std::fs::write(dir.path().join("objects.json"), list.to_string()).unwrap();
     let logs_dir = dir
         .path()
@@ -333,4 +337,42 @@ async fn network_policy_table_shows_selector_types_and_peers() {
         "{redis}"
     );
     assert!(redis.contains("0.0.0.0/0 except 10.0.0.0/8"), "{redis}");
+}
+
+/// A node that stopped reporting: its pod keeps the containers' last statuses (ready) while
+/// the node controller marked the pod not Ready and it is being deleted. `nodes` says
+/// which of the two it is reading instead of a bare "Terminating 1/1 ready".
+#[tokio::test]
+async fn pods_on_a_lost_node_are_not_shown_as_plainly_ready() {
+    let node = json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "pool-b-7x2k", "creationTimestamp": "2025-01-01T00:00:00Z"},
+        "spec": {"taints": [{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": "2025-06-25T12:06:00Z"}]},
+        "status": {"allocatable": {"cpu": "4", "memory": "16Gi"}, "conditions": [
+            {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
+             "message": "Kubelet stopped posting node status.", "lastTransitionTime": "2025-06-25T12:05:30Z"}]}});
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "adt-listener-6b9f-k2x8p", "namespace": "dispatch",
+            "creationTimestamp": "2025-06-20T08:00:00Z", "deletionTimestamp": "2025-06-25T12:11:00Z"},
+        "spec": {"nodeName": "pool-b-7x2k", "containers": [{"name": "app", "image": "r.io/adt:3"}]},
+        "status": {"phase": "Running", "conditions": [
+            {"type": "Ready", "status": "False", "reason": "NodeNotReady", "lastTransitionTime": "2025-06-25T12:06:00Z"}],
+            "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0,
+                "state": {"running": {"startedAt": "2025-06-20T08:00:05Z"}}}]}});
+    let f = fixture_of(vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dispatch"}}),
+        node,
+        pod,
+    ])
+    .await;
+    let out = nodes::nodes(&f.target, &nodes::NodesOptions::default())
+        .await
+        .unwrap();
+    let line = out
+        .lines()
+        .find(|l| l.contains("adt-listener-6b9f-k2x8p"))
+        .unwrap_or_else(|| panic!("no pod line in\n{out}"));
+    assert!(
+        line.contains("1/1 ready at the kubelet's last report, pod Ready=False"),
+        "{out}"
+    );
 }

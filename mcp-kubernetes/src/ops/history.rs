@@ -113,10 +113,25 @@ pub async fn revisions(
     Ok(out)
 }
 
-fn containers(tpl: &Value) -> BTreeMap<String, &Value> {
-    arr(tpl, "/spec/containers")
+fn containers<'a>(tpl: &'a Value, list: &str) -> BTreeMap<String, &'a Value> {
+    arr(tpl, list)
         .iter()
         .map(|c| (s(c, "/name").to_string(), c))
+        .collect()
+}
+
+/// A container's `envFrom` sources by kind and name (`configMapRef route-config`): names,
+/// never values.
+fn env_from(c: &Value) -> BTreeSet<String> {
+    arr(c, "/envFrom")
+        .iter()
+        .flat_map(|e| {
+            [("configMapRef", "configMap"), ("secretRef", "secret")]
+                .into_iter()
+                .filter_map(move |(k, shown)| {
+                    e.get(k).map(|r| format!("{shown} {}", s(r, "/name")))
+                })
+        })
         .collect()
 }
 
@@ -137,89 +152,22 @@ fn env_map(c: &Value) -> BTreeMap<String, String> {
 /// only harmless settings' values are shown ([`mcp_kit::redact::harmless_env_value`]).
 pub fn template_changes(old: &Value, new: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    let (oc, nc) = (containers(old), containers(new));
-    for n in nc.keys().filter(|n| !oc.contains_key(*n)) {
-        out.push(format!("container {n} added"));
-    }
-    for n in oc.keys().filter(|n| !nc.contains_key(*n)) {
-        out.push(format!("container {n} removed"));
-    }
-    for (n, c_new) in &nc {
-        let Some(c_old) = oc.get(n) else { continue };
-        let (io, inew) = (s(c_old, "/image"), s(c_new, "/image"));
-        if io != inew {
-            // Short forms, unless the change is the registry itself.
-            let (so, snew) = (short_image(io), short_image(inew));
-            let (shown_old, shown_new) = if so == snew {
-                (io.to_string(), inew.to_string())
-            } else {
-                (so, snew)
-            };
-            out.push(format!("{n} image {shown_old} → {shown_new}"));
+    // Init containers too: an added `wait-for-migrations` is often the whole change.
+    for (list, what, tag) in [
+        ("/spec/containers", "container", ""),
+        ("/spec/initContainers", "init container", " (init)"),
+    ] {
+        let (oc, nc) = (containers(old, list), containers(new, list));
+        for n in nc.keys().filter(|n| !oc.contains_key(*n)) {
+            out.push(format!("{what} {n} added"));
         }
-        let (eo, en) = (env_map(c_old), env_map(c_new));
-        let added: Vec<&str> = en
-            .keys()
-            .filter(|k| !eo.contains_key(*k))
-            .map(String::as_str)
-            .collect();
-        let removed: Vec<&str> = eo
-            .keys()
-            .filter(|k| !en.contains_key(*k))
-            .map(String::as_str)
-            .collect();
-        // Settings (`OPTIMIZER_TIMEOUT 2s → 200ms`) are shown with their values; anything
-        // that could be a secret only by name.
-        fn literal<'a>(c: &'a Value, k: &str) -> Option<&'a str> {
-            arr(c, "/env")
-                .iter()
-                .find(|e| s(e, "/name") == k && e.get("valueFrom").is_none())
-                .and_then(|e| e.get("value").and_then(Value::as_str))
-                .filter(|v| mcp_kit::redact::harmless_env_value(k, v))
-                .map(|v| if v.is_empty() { "\"\"" } else { v })
+        for n in oc.keys().filter(|n| !nc.contains_key(*n)) {
+            out.push(format!("{what} {n} removed"));
         }
-        let (mut changed, mut shown): (Vec<&str>, Vec<String>) = (Vec::new(), Vec::new());
-        for (k, v) in &en {
-            if eo.get(k).is_some_and(|ov| ov != v) {
-                match (literal(c_old, k), literal(c_new, k)) {
-                    (Some(a), Some(b)) => shown.push(format!("{k} {a} → {b}")),
-                    _ => changed.push(k.as_str()),
-                }
+        for (n, c_new) in &nc {
+            if let Some(c_old) = oc.get(n) {
+                container_changes(&format!("{n}{tag}"), c_old, c_new, &mut out);
             }
-        }
-        if !shown.is_empty() {
-            out.push(format!("{n} env {}", shown.join(", ")));
-        }
-        if !added.is_empty() {
-            out.push(format!("{n} env added: {}", added.join(", ")));
-        }
-        if !removed.is_empty() {
-            out.push(format!("{n} env removed: {}", removed.join(", ")));
-        }
-        if !changed.is_empty() {
-            out.push(format!(
-                "{n} env value changed: {} (values hidden)",
-                changed.join(", ")
-            ));
-        }
-        for part in ["requests", "limits"] {
-            let ptr = format!("/resources/{part}");
-            let (ro, rn) = (map_pairs(c_old, &ptr), map_pairs(c_new, &ptr));
-            if ro != rn {
-                out.push(format!(
-                    "{n} {part} {} → {}",
-                    if ro.is_empty() { "none" } else { &ro },
-                    if rn.is_empty() { "none" } else { &rn }
-                ));
-            }
-        }
-        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-            if c_old.get(probe) != c_new.get(probe) {
-                out.push(format!("{n} {probe} changed"));
-            }
-        }
-        if c_old.get("command") != c_new.get("command") || c_old.get("args") != c_new.get("args") {
-            out.push(format!("{n} command/args changed"));
         }
     }
     let restart = "/metadata/annotations/kubectl.kubernetes.io~1restartedAt";
@@ -239,22 +187,156 @@ pub fn template_changes(old: &Value, new: &Value) -> Vec<String> {
     if strip_hash(old) != strip_hash(new) {
         out.push("pod labels changed".into());
     }
-    let (so, sn) = (
-        old.pointer("/spec").map(strip_containers),
-        new.pointer("/spec").map(strip_containers),
-    );
-    if so != sn && out.is_empty() {
-        out.push("pod spec changed (other than containers)".into());
+    let (vo, vn) = (volumes(old), volumes(new));
+    for (name, source) in &vn {
+        match vo.get(name) {
+            None => out.push(format!("volume {name} added ({source})")),
+            Some(o) if o != source => out.push(format!("volume {name} {o} → {source}")),
+            Some(_) => {}
+        }
+    }
+    for name in vo.keys().filter(|n| !vn.contains_key(*n)) {
+        out.push(format!("volume {name} removed"));
+    }
+    // The rest of the pod spec by key (`nodeSelector`, `tolerations`, `serviceAccountName`):
+    // which settings moved, so a scheduling or identity change is not "something else".
+    let keys = |v: &Value| -> BTreeMap<String, Value> {
+        v.pointer("/spec")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "containers" | "initContainers" | "volumes")
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (ko, kn) = (keys(old), keys(new));
+    let moved: BTreeSet<&String> = ko
+        .keys()
+        .chain(kn.keys())
+        .filter(|k| ko.get(*k) != kn.get(*k))
+        .collect();
+    if !moved.is_empty() {
+        let names: Vec<&str> = moved.into_iter().map(String::as_str).collect();
+        out.push(format!("pod spec changed: {}", names.join(", ")));
     }
     out
 }
 
-fn strip_containers(spec: &Value) -> Value {
-    let mut v = spec.clone();
-    if let Value::Object(m) = &mut v {
-        m.remove("containers");
+/// A pod template's volumes by name, with their source (`configMap route-config`,
+/// `secret db-creds`, `persistentVolumeClaim data-0`, `emptyDir`): names, never data.
+fn volumes(tpl: &Value) -> BTreeMap<String, String> {
+    arr(tpl, "/spec/volumes")
+        .iter()
+        .map(|v| {
+            let source = v
+                .as_object()
+                .and_then(|m| m.iter().find(|(k, _)| k.as_str() != "name"))
+                .map(|(kind, spec)| {
+                    let named = ["/name", "/secretName", "/claimName"]
+                        .iter()
+                        .map(|p| s(spec, p))
+                        .find(|n| !n.is_empty());
+                    match named {
+                        Some(n) => format!("{kind} {n}"),
+                        None => kind.clone(),
+                    }
+                })
+                .unwrap_or_default();
+            (s(v, "/name").to_string(), source)
+        })
+        .collect()
+}
+
+/// What changed in one container `n` (shown as `n`, or `n (init)`).
+fn container_changes(n: &str, c_old: &Value, c_new: &Value, out: &mut Vec<String>) {
+    let (io, inew) = (s(c_old, "/image"), s(c_new, "/image"));
+    if io != inew {
+        // Short forms, unless the change is the registry itself.
+        let (so, snew) = (short_image(io), short_image(inew));
+        let (shown_old, shown_new) = if so == snew {
+            (io.to_string(), inew.to_string())
+        } else {
+            (so, snew)
+        };
+        out.push(format!("{n} image {shown_old} → {shown_new}"));
     }
-    v
+    let (eo, en) = (env_map(c_old), env_map(c_new));
+    let added: Vec<&str> = en
+        .keys()
+        .filter(|k| !eo.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = eo
+        .keys()
+        .filter(|k| !en.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    // Settings (`OPTIMIZER_TIMEOUT 2s → 200ms`) are shown with their values; anything
+    // that could be a secret only by name.
+    fn literal<'a>(c: &'a Value, k: &str) -> Option<&'a str> {
+        arr(c, "/env")
+            .iter()
+            .find(|e| s(e, "/name") == k && e.get("valueFrom").is_none())
+            .and_then(|e| e.get("value").and_then(Value::as_str))
+            .filter(|v| mcp_kit::redact::harmless_env_value(k, v))
+            .map(|v| if v.is_empty() { "\"\"" } else { v })
+    }
+    let (mut changed, mut shown): (Vec<&str>, Vec<String>) = (Vec::new(), Vec::new());
+    for (k, v) in &en {
+        if eo.get(k).is_some_and(|ov| ov != v) {
+            match (literal(c_old, k), literal(c_new, k)) {
+                (Some(a), Some(b)) => shown.push(format!("{k} {a} → {b}")),
+                _ => changed.push(k.as_str()),
+            }
+        }
+    }
+    if !shown.is_empty() {
+        out.push(format!("{n} env {}", shown.join(", ")));
+    }
+    if !added.is_empty() {
+        out.push(format!("{n} env added: {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        out.push(format!("{n} env removed: {}", removed.join(", ")));
+    }
+    if !changed.is_empty() {
+        out.push(format!(
+            "{n} env value changed: {} (values hidden)",
+            changed.join(", ")
+        ));
+    }
+    for part in ["requests", "limits"] {
+        let ptr = format!("/resources/{part}");
+        let (ro, rn) = (map_pairs(c_old, &ptr), map_pairs(c_new, &ptr));
+        if ro != rn {
+            out.push(format!(
+                "{n} {part} {} → {}",
+                if ro.is_empty() { "none" } else { &ro },
+                if rn.is_empty() { "none" } else { &rn }
+            ));
+        }
+    }
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        if c_old.get(probe) != c_new.get(probe) {
+            out.push(format!("{n} {probe} changed"));
+        }
+    }
+    if c_old.get("command") != c_new.get("command") || c_old.get("args") != c_new.get("args") {
+        out.push(format!("{n} command/args changed"));
+    }
+    let (fo, fnew) = (env_from(c_old), env_from(c_new));
+    let added: Vec<&str> = fnew.difference(&fo).map(String::as_str).collect();
+    let removed: Vec<&str> = fo.difference(&fnew).map(String::as_str).collect();
+    if !added.is_empty() {
+        out.push(format!("{n} envFrom added: {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        out.push(format!("{n} envFrom removed: {}", removed.join(", ")));
+    }
 }
 
 /// Renders a workload's rollout history; see [`HistoryOptions`].
@@ -366,6 +448,44 @@ pub const CHANGE_CAUSE_MAX: usize = 300;
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The changes of a template that are not a main container's image or env: an added
+    /// init container, an envFrom source, a volume, a scheduling setting. Each was shown
+    /// as an image change only, or as "pod spec changed (other than containers)".
+    #[test]
+    fn changes_name_init_containers_env_from_volumes_and_spec_keys() {
+        let old = json!({"spec": {
+            "containers": [{"name": "web", "image": "r.io/web:211"}],
+            "volumes": [{"name": "cfg", "configMap": {"name": "web-config-v1"}}, {"name": "tmp", "emptyDir": {}}],
+            "nodeSelector": {"pool": "general"}}});
+        let new = json!({"spec": {
+            "initContainers": [{"name": "wait-for-migrations", "image": "r.io/dbmate:2"}],
+            "containers": [{"name": "web", "image": "r.io/web:212",
+                            "envFrom": [{"configMapRef": {"name": "route-config"}}, {"secretRef": {"name": "db-creds"}}]}],
+            "volumes": [{"name": "cfg", "configMap": {"name": "web-config-v2"}}, {"name": "certs", "secret": {"secretName": "tls-web"}}],
+            "nodeSelector": {"pool": "spot"}, "tolerations": [{"key": "spot", "operator": "Exists"}]}});
+        let ch = template_changes(&old, &new);
+        let all = ch.join("; ");
+        for want in [
+            "init container wait-for-migrations added",
+            "web image web:211 → web:212",
+            "web envFrom added: configMap route-config, secret db-creds",
+            "volume certs added (secret tls-web)",
+            "volume cfg configMap web-config-v1 → configMap web-config-v2",
+            "volume tmp removed",
+            "pod spec changed: nodeSelector, tolerations",
+        ] {
+            assert!(ch.iter().any(|c| c == want), "{want:?} not in {all}");
+        }
+        // An init container's own image change is tagged as such.
+        let later = json!({"spec": {"initContainers": [{"name": "wait-for-migrations", "image": "r.io/dbmate:3"}],
+            "containers": new["spec"]["containers"].clone(), "volumes": new["spec"]["volumes"].clone(),
+            "nodeSelector": {"pool": "spot"}, "tolerations": [{"key": "spot", "operator": "Exists"}]}});
+        assert_eq!(
+            template_changes(&new, &later),
+            ["wait-for-migrations (init) image dbmate:2 → dbmate:3"]
+        );
+    }
 
     #[test]
     fn changes_show_env_names_not_values() {

@@ -269,8 +269,17 @@ fn node_detail(now: Timestamp, v: &NodeView, per_node: usize) -> String {
         if !pods::is_healthy(p, now) {
             let note = pods::note(p, now);
             let (r, tot) = pods::ready(p);
+            // On a node that stopped reporting, the containers' statuses are the last the
+            // kubelet sent ("1/1 ready" on a dead node); the node controller marks the
+            // pod itself not Ready, and that is what Services and controllers go by.
+            let pod_not_ready = cond(p, "Ready").is_some_and(|c| s(c, "/status") == "False");
+            let ready = if pod_not_ready && r > 0 {
+                format!("{r}/{tot} ready at the kubelet's last report, pod Ready=False")
+            } else {
+                format!("{r}/{tot} ready")
+            };
             unhealthy.push(format!(
-                "{}/{} {} {r}/{tot} ready{}",
+                "{}/{} {} {ready}{}",
                 namespace(p),
                 name(p),
                 pods::status(p),
