@@ -376,3 +376,37 @@ async fn pods_on_a_lost_node_are_not_shown_as_plainly_ready() {
         "{out}"
     );
 }
+/// image, requests and limits.
+#[tokio::test]
+async fn describe_job_shows_annotations_and_container_resources() {
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "ledger-reconcile-manual-x7k", "namespace": "dispatch",
+            "creationTimestamp": "2025-06-25T11:50:00Z",
+            "annotations": {"cronjob.kubernetes.io/instantiate": "manual",
+                "kubectl.kubernetes.io/last-applied-configuration": "{\"huge\": true}"}},
+        "spec": {"backoffLimit": 2, "template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "reconcile", "image": "r.io/ledger/reconcile:5.2",
+                "resources": {"requests": {"cpu": "2", "memory": "6Gi"}, "limits": {"memory": "6Gi"}}}]}}},
+        "status": {"active": 1, "startTime": "2025-06-25T11:50:02Z"}});
+    let f = fixture_of(vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dispatch"}}),
+        job,
+    ])
+    .await;
+    let out = describe(&f, "job", "ledger-reconcile-manual-x7k").await;
+    assert!(
+        out.contains("annotation cronjob.kubernetes.io/instantiate: manual"),
+        "{out}"
+    );
+    assert!(!out.contains("last-applied-configuration"), "{out}");
+    assert!(
+        out.contains(
+            "reconcile  ledger/reconcile:5.2 · requests cpu=2,memory=6Gi · limits memory=6Gi"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("active 1 · failed 0 (backoffLimit 2)"),
+        "{out}"
+    );
+}

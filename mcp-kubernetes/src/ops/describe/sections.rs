@@ -163,27 +163,12 @@ pub(super) async fn node_section(t: &Target, node: &Value) -> String {
     out
 }
 
-pub(super) fn job_section(now: Timestamp, job: &Value) -> String {
-    format!(
-        "completions {}/{} · parallelism {} · active {} · failed {} (backoffLimit {}) · started {} · completed {}\n",
-        i(job, "/status/succeeded"),
-        opt_i(job, "/spec/completions").unwrap_or(1),
-        opt_i(job, "/spec/parallelism").unwrap_or(1),
-        i(job, "/status/active"),
-        i(job, "/status/failed"),
-        opt_i(job, "/spec/backoffLimit").unwrap_or(6),
-        ago(now, ts(job, "/status/startTime")),
-        ago(now, ts(job, "/status/completionTime")),
-    )
-}
-
-/// A ResourceQuota like `kubectl describe quota`: each resource's used amount beside its hard
-/// limit, marked when the quota is exhausted (used ≥ hard).
-pub(super) fn quota_section(q: &Value) -> String {
+/// An object's annotations, one line each (`annotation K: V`), redacted like every other
+/// text, the last-applied copy of the object left out: who set a limit and why, which
+/// run a Job is (`cronjob.kubernetes.io/instantiate: manual`), a ticket, an owner.
+fn annotations(o: &Value) -> String {
     let mut out = String::new();
-    // Quota annotations carry who set the limit and why (a ticket, an owner, a review
-    // date); redacted like every other text, the last-applied copy of the object left out.
-    if let Some(ann) = q
+    if let Some(ann) = o
         .pointer("/metadata/annotations")
         .and_then(Value::as_object)
     {
@@ -194,6 +179,35 @@ pub(super) fn quota_section(q: &Value) -> String {
             }
         }
     }
+    out
+}
+
+/// A Job: its annotations, counts, and its pod template's containers (image, requests and
+/// limits, env names, command) as for a Deployment.
+pub(super) fn job_section(now: Timestamp, job: &Value) -> String {
+    let mut out = annotations(job);
+    out.push_str(&format!(
+        "completions {}/{} · parallelism {} · active {} · failed {} (backoffLimit {}) · started {} · completed {}\n",
+        i(job, "/status/succeeded"),
+        opt_i(job, "/spec/completions").unwrap_or(1),
+        opt_i(job, "/spec/parallelism").unwrap_or(1),
+        i(job, "/status/active"),
+        i(job, "/status/failed"),
+        opt_i(job, "/spec/backoffLimit").unwrap_or(6),
+        ago(now, ts(job, "/status/startTime")),
+        ago(now, ts(job, "/status/completionTime")),
+    ));
+    if let Some(spec) = job.pointer("/spec/template/spec") {
+        out.push_str(&crate::ops::detail::template_containers(spec));
+    }
+    out
+}
+
+/// A ResourceQuota like `kubectl describe quota`: each resource's used amount beside its hard
+/// limit, marked when the quota is exhausted (used ≥ hard).
+pub(super) fn quota_section(q: &Value) -> String {
+    // Quota annotations carry who set the limit and why (a ticket, an owner, a review date).
+    let mut out = annotations(q);
     let scopes: Vec<&str> = arr(q, "/spec/scopes")
         .iter()
         .filter_map(Value::as_str)

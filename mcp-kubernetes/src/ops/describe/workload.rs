@@ -39,8 +39,19 @@ pub fn rollout_status(kind: &str, o: &Value) -> String {
             let updated = i(o, "/status/updatedReplicas");
             let total = i(o, "/status/replicas");
             let available = i(o, "/status/availableReplicas");
-            if updated < want {
-                format!("in progress: {updated} of {want} new replicas updated")
+            // Pods the controller cannot create (a quota, an admission webhook) hold any
+            // progress back; say so beside the numbers.
+            let blocked = arr(o, "/status/conditions")
+                .iter()
+                .find(|c| s(c, "/type") == "ReplicaFailure" && s(c, "/status") == "True")
+                .map(|c| format!(" (blocked: ReplicaFailure {})", s(c, "/reason")))
+                .unwrap_or_default();
+            if updated < want && total == updated {
+                // No old revision's pods: more replicas were asked for (an autoscaler,
+                // a scale), not a new revision being rolled out.
+                format!("scaling out: {updated} of {want} replicas created{blocked}")
+            } else if updated < want {
+                format!("in progress: {updated} of {want} new replicas updated{blocked}")
             } else if total > updated {
                 format!(
                     "in progress: {} old replicas pending termination",
@@ -239,4 +250,38 @@ pub fn revision(rs: &Value) -> i64 {
     )
     .parse()
     .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rollout_status;
+    use serde_json::json;
+
+    /// More replicas asked for with no old revision's pods is a scale-out, not a rollout;
+    /// a ReplicaFailure holding it back is named beside the numbers.
+    #[test]
+    fn a_blocked_scale_out_is_not_a_rollout_in_progress() {
+        let scale = |conditions: serde_json::Value| {
+            json!({"metadata": {"generation": 7}, "spec": {"replicas": 14},
+                "status": {"observedGeneration": 7, "replicas": 8, "updatedReplicas": 8,
+                    "availableReplicas": 8, "conditions": conditions}})
+        };
+        assert_eq!(
+            rollout_status("Deployment", &scale(json!([]))),
+            "scaling out: 8 of 14 replicas created"
+        );
+        let quota = json!([{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+            "message": "pods \"a\" is forbidden: exceeded quota: compute"}]);
+        assert_eq!(
+            rollout_status("Deployment", &scale(quota)),
+            "scaling out: 8 of 14 replicas created (blocked: ReplicaFailure FailedCreate)"
+        );
+        // A new revision with old pods still running is a rollout.
+        let rollout = json!({"spec": {"replicas": 4},
+            "status": {"replicas": 5, "updatedReplicas": 1, "availableReplicas": 4}});
+        assert_eq!(
+            rollout_status("Deployment", &rollout),
+            "in progress: 1 of 4 new replicas updated"
+        );
+    }
 }
