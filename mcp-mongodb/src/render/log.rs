@@ -77,7 +77,8 @@ fn attr_parts(attr: &Value) -> Vec<String> {
             break;
         }
     }
-    if let Some(app) = text(attr, "/doc/application/name") {
+    // Client metadata names the application under `doc`; a slow-query line as `appName`.
+    if let Some(app) = text(attr, "/doc/application/name").or_else(|| text(attr, "/appName")) {
         parts.push(format!("app {app}"));
     }
     if let Some(driver) = text(attr, "/doc/driver/name") {
@@ -117,6 +118,21 @@ fn attr_parts(attr: &Value) -> Vec<String> {
     }
     if let Some(reason) = text(attr, "/reason") {
         parts.push(format!("reason {}", clip(reason, 160)));
+    }
+    // A slow query's plan and what it read for what it returned: a COLLSCAN examining
+    // millions of documents to return three is the whole story of a missing index.
+    if let Some(plan) = text(attr, "/planSummary") {
+        parts.push(format!("plan {}", clip(plan, 80)));
+    }
+    let count = |k: &str| attr.get(k).and_then(Value::as_f64);
+    if let Some(docs) = count("docsExamined") {
+        let keys = count("keysExamined").unwrap_or(0.0);
+        let returned = count("nreturned")
+            .or_else(|| count("nMatched"))
+            .unwrap_or(0.0);
+        parts.push(format!(
+            "examined keys {keys} docs {docs} → returned {returned}"
+        ));
     }
     if let Some(ms) = attr.get("durationMillis").and_then(Value::as_f64) {
         parts.push(format!("{ms} ms"));
@@ -225,7 +241,7 @@ mod tests {
             r#"{"t":{"$date":"2024-05-14T03:09:00.000+00:00"},"s":"I","c":"NETWORK","id":51800,"ctx":"conn7","msg":"client metadata","attr":{"remote":"10.4.7.21:51522","client":"conn7","doc":{"driver":{"name":"nodejs","version":"6.3.0"},"application":{"name":"orders-api"}}}}"#,
             r#"{"t":{"$date":"2024-05-14T03:10:00.000+00:00"},"s":"I","c":"COMMAND","id":51806,"ctx":"conn7","msg":"CMD: dropIndexes","attr":{"namespace":"shop.orders","uuid":{"uuid":{"$uuid":"8a6c"}},"indexes":"\"status_1_createdAt_-1\""}}"#,
             r#"{"t":{"$date":"2024-05-14T03:10:00.100+00:00"},"s":"I","c":"INDEX","id":20344,"ctx":"conn7","msg":"Dropping index","attr":{"namespace":"shop.orders","index":"status_1_createdAt_-1"}}"#,
-            r#"{"t":{"$date":"2024-05-14T03:11:00.000+00:00"},"s":"I","c":"COMMAND","id":51803,"ctx":"conn9","msg":"Slow query","attr":{"ns":"shop.orders","durationMillis":900}}"#,
+            r#"{"t":{"$date":"2024-05-14T03:11:00.000+00:00"},"s":"I","c":"COMMAND","id":51803,"ctx":"conn9","msg":"Slow query","attr":{"type":"command","ns":"shop.orders","appName":"fleet-analytics","command":{"find":"orders","filter":{"fittingId":"F-1"}},"planSummary":"COLLSCAN","keysExamined":0,"docsExamined":2400000,"nreturned":3,"durationMillis":900}}"#,
             r#"{"t":{"$date":"2024-05-14T03:12:00.000+00:00"},"s":"I","c":"REPL","id":21358,"ctx":"ReplCoord","msg":"Replica set state transition","attr":{"newState":"SECONDARY","oldState":"PRIMARY"}}"#,
             r#"{"t":{"$date":"2024-05-14T03:12:30.000+00:00"},"s":"W","c":"COMMAND","id":20525,"ctx":"conn3","msg":"Failed to gather storage statistics","attr":{"ns":"billing.invoices","error":{"code":11601,"codeName":"Interrupted","errmsg":"operation was interrupted"}}}"#,
             r#"{"t":{"$date":"2024-05-14T03:13:00.000+00:00"},"s":"I","c":"ACCESS","id":20249,"ctx":"conn12","msg":"Authentication failed","attr":{"mechanism":"SCRAM-SHA-256","speculative":false,"principalName":"observations","authenticationDatabase":"citsci","remote":"10.4.7.30:40112","extraInfo":{},"error":"AuthenticationFailed: SCRAM authentication failed, storedKey mismatch"}}"#,
@@ -284,6 +300,25 @@ mod tests {
         assert!(head.contains("the newest 2 shown"), "{head}");
         assert!(out[0].contains("Failed to gather"), "{out:?}");
         assert!(out[1].contains("Authentication failed"), "{out:?}");
+    }
+
+    /// With `include_slow`, a slow query says who ran it, its plan and what it read for
+    /// what it returned, not only its namespace and duration.
+    #[test]
+    fn slow_query_lines_keep_app_plan_and_documents_examined() {
+        let f = LogFilter {
+            include_slow: true,
+            contains: Some("Slow query".into()),
+            ..Default::default()
+        };
+        let (_, out) = render(&lines(), &f, &Allowlist::default(), 50);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].contains(
+                "Slow query · ns shop.orders · app fleet-analytics · plan COLLSCAN · examined keys 0 docs 2400000 → returned 3 · 900 ms"
+            ),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -17,6 +17,25 @@ fn seconds(op: &Document) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// What an operation is waiting for, when it says: a lock (`waitingForLock`), its write
+/// concern (`msg: "waiting for write concern"`, as a `w: majority` insert shows while
+/// secondaries lag), or flow control (`waitingForFlowControl`, the primary throttling
+/// writes because the majority commit point lags). `-` when running.
+fn wait_of(op: &Document) -> &'static str {
+    if op.get_bool("waitingForLock").unwrap_or(false) {
+        "lock"
+    } else if op.get_bool("waitingForFlowControl").unwrap_or(false) {
+        "flow-control"
+    } else if text(op, "msg").is_some_and(|m| {
+        let m = m.to_ascii_lowercase();
+        m.contains("write concern") || m.contains("waiting for replication")
+    }) {
+        "write-concern"
+    } else {
+        "-"
+    }
+}
+
 /// Long-running operations, longest first.
 pub fn current_ops(ops: &[Document], min_seconds: f64, allow: &Allowlist) -> Report {
     let active: Vec<&Document> = ops
@@ -36,10 +55,9 @@ pub fn current_ops(ops: &[Document], min_seconds: f64, allow: &Allowlist) -> Rep
         slow.push(op);
     }
     slow.sort_by(|a, b| seconds(b).total_cmp(&seconds(a)));
-    let waiting = slow
-        .iter()
-        .filter(|o| o.get_bool("waitingForLock").unwrap_or(false))
-        .count();
+    let waits = |what: &str| slow.iter().filter(|o| wait_of(o) == what).count();
+    let waiting = waits("lock");
+    let (write_concern, flow_control) = (waits("write-concern"), waits("flow-control"));
     let collscans = slow
         .iter()
         .filter(|o| text(o, "planSummary").is_some_and(|p| p.contains("COLLSCAN")))
@@ -64,11 +82,7 @@ pub fn current_ops(ops: &[Document], min_seconds: f64, allow: &Allowlist) -> Rep
                     .unwrap_or("-")
                     .to_string(),
                 clip(plan, 40),
-                if op.get_bool("waitingForLock").unwrap_or(false) {
-                    "WAITING".into()
-                } else {
-                    "-".into()
-                },
+                wait_of(op).to_string(),
                 // Whole: the client is who to call (`backfill-listing-embeddings` vs `…-embedd…`).
                 clip(text(op, "appName").unwrap_or("-"), 64),
                 text(op, "client").unwrap_or("-").to_string(),
@@ -82,6 +96,12 @@ pub fn current_ops(ops: &[Document], min_seconds: f64, allow: &Allowlist) -> Rep
         rows.len(),
         active.len()
     );
+    if write_concern > 0 {
+        summary.push_str(&format!("; {write_concern} waiting for write concern"));
+    }
+    if flow_control > 0 {
+        summary.push_str(&format!("; {flow_control} held by flow control"));
+    }
     if hidden > 0 {
         summary.push_str(&format!(
             "; {hidden} on namespaces outside the allowlist not shown"
@@ -95,7 +115,7 @@ pub fn current_ops(ops: &[Document], min_seconds: f64, allow: &Allowlist) -> Rep
     }
     let (head, lines) = table(
         &[
-            "RUNNING", "OP", "NS", "PLAN", "LOCK", "APP", "CLIENT", "OPID", "SHAPE",
+            "RUNNING", "OP", "NS", "PLAN", "WAIT", "APP", "CLIENT", "OPID", "SHAPE",
         ],
         &rows,
     );
@@ -180,5 +200,52 @@ pub fn connections_by_app(ops: &[Document]) -> Report {
     Report {
         header: format!("{summary}\n{head}"),
         lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bson::doc;
+
+    use super::current_ops;
+    use crate::allow::Allowlist;
+
+    /// Inserts waiting for `w: majority` while the secondaries lag, and one held by flow
+    /// control, say so; they looked merely slow ("LOCK -").
+    #[test]
+    fn operations_say_what_they_wait_for() {
+        let op = |id: i32, secs: i64, extra: bson::Document| {
+            let mut d = doc! {"opid": id, "active": true, "op": "insert", "ns": "fit.activities",
+            "microsecs_running": secs * 1_000_000, "appName": "activity-sync",
+            "command": {"insert": "activities", "writeConcern": {"w": "majority", "wtimeout": 5000}}};
+            d.extend(extra);
+            d
+        };
+        let ops = vec![
+            op(1, 4, doc! {"msg": "waiting for write concern"}),
+            op(2, 3, doc! {"waitingForFlowControl": true}),
+            op(3, 2, doc! {"waitingForLock": true}),
+            op(4, 2, doc! {}),
+        ];
+        let r = current_ops(&ops, 1.0, &Allowlist::default());
+        assert!(
+            r.header.starts_with(
+                "4 operation(s) running >= 1s (of 4 active); 1 waiting for a lock; 0 COLLSCAN; \
+                 1 waiting for write concern; 1 held by flow control"
+            ),
+            "{}",
+            r.header
+        );
+        let wait: Vec<&str> = r
+            .lines
+            .iter()
+            .map(|l| l.split_whitespace().nth(4).unwrap_or(""))
+            .collect();
+        assert_eq!(
+            wait,
+            ["write-concern", "flow-control", "lock", "-"],
+            "{:?}",
+            r.lines
+        );
     }
 }
