@@ -117,8 +117,13 @@ pub fn num(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
-    } else if a >= 1e6 {
+    } else if a >= 1e12 {
         format!("{:.3e}", v)
+    } else if a >= 1e9 {
+        format!("{}G", trimmed(v / 1e9))
+    } else if a >= 1e6 {
+        // `2.709M`, not `2.709e6` beside plain integers: a column people compare.
+        format!("{}M", trimmed(v / 1e6))
     } else if a >= 100.0 {
         format!("{v:.0}")
     } else if a >= 10.0 {
@@ -128,6 +133,12 @@ pub fn num(v: f64) -> String {
     } else {
         format!("{v:.4}")
     }
+}
+
+/// Up to three decimals, trailing zeros dropped (`2.709`, `4.7`, `12`).
+fn trimmed(v: f64) -> String {
+    let t = format!("{v:.3}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// One line: newlines and tabs shown as `⏎` and spaces, cut to `max` chars.
@@ -199,6 +210,12 @@ mod tests {
         assert_eq!(pct(1, 0), "-");
         assert_eq!(rate(30, 60_000_000_000), "0.50/s");
         assert_eq!(num(1234.5), "1234");
+        // Large values with a suffix people read (and `parse::count` in the engine reads),
+        // not `2.709e6` beside plain integers.
+        assert_eq!(num(2_709_000.0), "2.709M");
+        assert_eq!(num(4_700_000.0), "4.7M");
+        assert_eq!(num(-1_500_000_000.0), "-1.5G");
+        assert_eq!(num(3.2e13), "3.200e13");
         assert_eq!(one_line("a\nb\tc", 100), "a ⏎ b c");
         assert_eq!(one_line("abcdef", 3), "abc…");
         assert_eq!(one_line_ends("abcdef", 10), "abcdef");

@@ -311,7 +311,8 @@ pub fn series(text: &str, now: Timestamp) -> Vec<Series> {
             continue;
         }
         for (s, v) in out.iter_mut().zip(&cols[1..]) {
-            if let Ok(v) = v.replace(',', "").parse::<f64>() {
+            // `2.709M` / `4.7G` for large values (mcp-signoz's `num`), plain numbers else.
+            if let Some(v) = parse::count(v) {
                 s.points.push((at, v));
             }
         }
