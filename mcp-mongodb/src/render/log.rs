@@ -65,17 +65,71 @@ fn names(v: &Value) -> String {
     }
 }
 
-/// The attributes that say what a line is about, as `key value` parts.
-fn attr_parts(attr: &Value) -> Vec<String> {
+/// The first JSON object after `label` in `raw`, as written (balanced braces; strings
+/// are skipped so a `}` inside one does not end it).
+fn raw_object<'a>(raw: &'a str, label: &str) -> Option<&'a str> {
+    let start = raw.find(label)? + label.len();
+    let rest = raw[start..].trim_start();
+    let offset = raw.len() - rest.len();
+    if !rest.starts_with('{') {
+        return None;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, c) in rest.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '{' if !in_string => depth += 1,
+            '}' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&raw[offset..offset + i + 1]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The attributes that say what a line is about, as `key value` parts; `raw` is the
+/// line as the server wrote it.
+fn attr_parts(attr: &Value, raw: &str) -> Vec<String> {
     let mut parts = Vec::new();
     if let Some(ns) = text(attr, "/namespace").or_else(|| text(attr, "/ns")) {
         parts.push(format!("ns {ns}"));
     }
-    for ptr in ["/index", "/indexName", "/indexes", "/spec/name"] {
+    for ptr in [
+        "/index",
+        "/indexName",
+        "/indexes",
+        "/spec/name",
+        "/properties/name",
+    ] {
         if let Some(v) = attr.pointer(ptr) {
             parts.push(format!("index {}", clip(&names(v), 120)));
             break;
         }
+    }
+    // An index build names what it builds under `properties` (id 20384): the keys and
+    // whether it is unique, which is what a failed build or a new slow plan turns on.
+    // From the raw line: a parsed JSON object forgets its keys' order, and an index's
+    // key order is the index.
+    if attr
+        .pointer("/properties/key")
+        .or_else(|| attr.pointer("/spec/key"))
+        .is_some()
+        && let Some(key) = raw_object(raw, "\"key\":")
+    {
+        parts.push(format!("key {}", clip(key, 120)));
+    }
+    if attr
+        .pointer("/properties/unique")
+        .or_else(|| attr.pointer("/spec/unique"))
+        == Some(&Value::Bool(true))
+    {
+        parts.push("unique".into());
     }
     // Client metadata names the application under `doc`; a slow-query line as `appName`.
     if let Some(app) = text(attr, "/doc/application/name").or_else(|| text(attr, "/appName")) {
@@ -184,7 +238,7 @@ fn entry_line(line: &str, f: &LogFilter, allow: &Allowlist) -> Option<Result<Str
     };
     let id = e.get("id").map(Value::to_string).unwrap_or_default();
     let mut out = format!("{time} {sev} {component:<8} {id:>5} {}", clip(msg, 160));
-    for part in attr.map(attr_parts).unwrap_or_default() {
+    for part in attr.map(|a| attr_parts(a, line)).unwrap_or_default() {
         out.push_str(" · ");
         out.push_str(&part);
     }
@@ -300,6 +354,25 @@ mod tests {
         assert!(head.contains("the newest 2 shown"), "{head}");
         assert!(out[0].contains("Failed to gather"), "{out:?}");
         assert!(out[1].contains("Authentication failed"), "{out:?}");
+    }
+
+    /// An index build says which index it builds, on which keys, and whether unique.
+    #[test]
+    fn index_builds_name_their_index_keys_and_uniqueness() {
+        let line = r#"{"t":{"$date":"2026-09-21T13:08:32.000+00:00"},"s":"I","c":"INDEX","id":20384,"ctx":"IndexBuildsCoordinatorMongod-3","msg":"Index build: starting","attr":{"namespace":"rota.shifts","properties":{"v":2,"key":{"siteId":1,"shiftDate":1},"name":"siteId_1_shiftDate_1","unique":true}}}"#;
+        let (_, out) = render(
+            &[line.to_string()],
+            &LogFilter::default(),
+            &Allowlist::default(),
+            50,
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].contains(
+                "Index build: starting · ns rota.shifts · index siteId_1_shiftDate_1 · key {\"siteId\":1,\"shiftDate\":1} · unique"
+            ),
+            "{out:?}"
+        );
     }
 
     /// With `include_slow`, a slow query says who ran it, its plan and what it read for
