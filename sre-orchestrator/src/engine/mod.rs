@@ -38,6 +38,7 @@ pub mod parse;
 pub mod peers;
 pub mod policy;
 pub mod producers;
+mod pulls;
 pub mod rank;
 pub mod reach;
 pub mod rules;

@@ -63,6 +63,9 @@ pub struct Pod {
     /// `spec.serviceAccountName` (`default` when it names none): with the
     /// namespace, the identity a service mesh knows it by.
     pub service_account: String,
+    /// `spec.imagePullSecrets`' names: the credentials its images are
+    /// pulled with.
+    pub pull_secrets: Vec<String>,
 }
 
 impl Pod {
@@ -366,6 +369,13 @@ pub(super) fn pod_from(v: &Value) -> Pod {
         service_account: str_at(v, "/spec/serviceAccountName")
             .unwrap_or("default")
             .to_string(),
+        pull_secrets: v
+            .pointer("/spec/imagePullSecrets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| str_at(r, "/name").map(str::to_string))
+            .collect(),
         name,
     }
 }

@@ -42,15 +42,24 @@ struct Stop {
     callees: Vec<String>,
     callers: Vec<String>,
     unreached: f64,
+    /// What happened to the calls counted in `unreached`.
+    fate: &'static str,
 }
 
 /// Reads the unreached edges and blames the policies that stop them.
 pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizon: Timestamp) {
     let mut stops: Vec<Stop> = Vec::new();
-    for e in edges
-        .iter()
-        .filter(|e| !e.db && e.errors > 0.0 && e.unreached >= 3.0 && e.unreached >= e.errors * 0.5)
-    {
+    for e in edges.iter().filter(|e| e.errors > 0.0) {
+        // A service edge: the calls its callee never recorded. A database edge
+        // (client spans only, so nothing is "unreached"): its failed calls,
+        // once the callers say they could not reach the store (below).
+        let (peer, stopped) = match (&e.server, e.db) {
+            (_, false) if e.unreached >= 3.0 && e.unreached >= e.errors * 0.5 => {
+                (e.callee.as_str(), e.unreached)
+            }
+            (Some(server), true) if e.errors >= 3.0 => (server.as_str(), e.errors),
+            _ => continue,
+        };
         let Some(caller) = world
             .pods
             .iter()
@@ -59,13 +68,25 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
         else {
             continue;
         };
-        let Some((svc, workloads)) = world.resolve(&e.callee) else {
+        let Some((svc, workloads)) = world.resolve(peer) else {
             continue;
         };
         let callee = workloads
             .first()
             .cloned()
             .unwrap_or_else(|| e.callee.clone());
+        // A store's failed calls are a stopped connection only when someone
+        // reported the store unreachable (a query error is no network matter).
+        if e.db
+            && !ctx.signals.iter().any(|s| {
+                s.kind == "dependency_unreachable"
+                    && (same_component(&s.component, &callee)
+                        || svc.is_some_and(|v| same_component(&s.component, &v.name))
+                        || same_component(&s.component, &caller))
+            })
+        {
+            continue;
+        }
         let found = svc
             .and_then(|svc| world.blocking_policy(svc, &caller))
             .map(|p| {
@@ -121,7 +142,7 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
                 if !s.callees.contains(&callee) {
                     s.callees.push(callee);
                 }
-                s.unreached += e.unreached;
+                s.unreached += stopped;
             }
             None => stops.push(Stop {
                 policy,
@@ -132,7 +153,8 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
                 created,
                 callees: vec![callee],
                 callers: vec![caller],
-                unreached: e.unreached,
+                unreached: stopped,
+                fate: if e.db { "failed" } else { "never reached it" },
             }),
         }
     }
@@ -171,7 +193,7 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
             weight: if new { 4.5 } else { 3.5 } + stop.callers.len().min(4) as f64 * 0.5,
             source: stop.source.into(),
             detail: format!(
-                "{} {}/{}{} stops the calls of {} to {}: {:.0} of them never reached it",
+                "{} {}/{}{} stops the calls of {} to {}: {:.0} of them {}",
                 stop.what,
                 stop.namespace,
                 stop.policy,
@@ -182,6 +204,7 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
                 stop.callers.join(", "),
                 stop.callees.join(", "),
                 stop.unreached,
+                stop.fate,
             ),
             at: stop.created.filter(|_| new),
         });
@@ -355,5 +378,47 @@ zone-indexer  zone-store     82       0   0.0%  15.4ms          0\n";
         let mut ctx = Ctx::new(&scope);
         unreached(&mut ctx, &edges(&reached), &world, scope.horizon());
         assert!(ctx.signals.is_empty());
+    }
+
+    /// A store the callers reach as a database (client spans with `db.system`, so no
+    /// call is "unreached"): once a caller reports the store unreachable, the failed
+    /// calls to its Service are checked against the policies in front of it. A query
+    /// that fails without anyone reporting the store unreachable is no network matter.
+    #[test]
+    fn a_policy_in_front_of_a_store_stops_its_database_calls() {
+        let policies = list(
+            "networkpolicies",
+            &[
+                json!({"metadata": {"name": "default-deny-ingress", "namespace": "cdn-data", "creationTimestamp": "2026-03-17T09:54:40Z"},
+                     "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+            ],
+        );
+        let world = world(vec![policies]);
+        let table = "CALLER    CALLEE      CALLS  ERRORS   ERR%    P99  SERVER\n\
+zone-api  redis (db)   1700     880  51.8%  5.00s  zone-store.cdn-data.svc.cluster.local\n";
+        let scope = scope();
+        let mut ctx = Ctx::new(&scope);
+        unreached(&mut ctx, &edges(table), &world, scope.horizon());
+        assert!(ctx.signals.is_empty(), "{:?}", ctx.signals);
+        ctx.signals.push(Signal {
+            component: "zone-store".into(),
+            kind: "dependency_unreachable",
+            weight: 5.0,
+            source: "signoz.log_patterns".into(),
+            detail: "dial tcp 10.0.145.22:6379: i/o timeout".into(),
+            at: None,
+        });
+        unreached(&mut ctx, &edges(table), &world, scope.horizon());
+        let s = ctx.signals.last().unwrap();
+        assert_eq!(
+            (s.component.as_str(), s.kind),
+            ("default-deny-ingress", "network_policy_blocked")
+        );
+        assert!(
+            s.detail
+                .contains("stops the calls of zone-api to zone-store: 880 of them failed"),
+            "{}",
+            s.detail
+        );
     }
 }

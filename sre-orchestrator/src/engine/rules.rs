@@ -583,6 +583,12 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         pack,
         &world,
     ));
+    stored.extend(super::stores::pools_after_store_rollout(
+        &mut ctx.signals,
+        &edges,
+        pack,
+        &world,
+    ));
     stored.extend(super::stores::shared_rejection(
         &mut ctx.signals,
         &edges,
@@ -619,6 +625,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         scope.now,
     ));
     moves.extend(super::dns::attribute(&mut ctx.signals, &world));
+    moves.extend(super::pulls::attribute(&mut ctx.signals, &world));
     // A failed Job whose output a service's errors say is missing: the
     // service fails through it, as through a peer its errors name.
     let produced = super::producers::failed_producers(&mut ctx.signals);

@@ -486,6 +486,94 @@ pub fn pools_behind_failed_stores(
     out
 }
 
+/// A client's exhausted pool that ran dry within minutes after the store or
+/// pooler its database calls go to was rolled out is that rollout's doing:
+/// a smaller pool (PgBouncer's `default_pool_size`), a lower
+/// `max_connections`, or a slower server leave the client's connections
+/// checked out and its waiters timing out. The client's pool signals move to
+/// the store, their kind kept (it is what users see); returns (client, store)
+/// for each. The store's own failure is [`pools_behind_failed_stores`]'
+/// business, and a client rolled out in the same minutes keeps its pool.
+pub fn pools_after_store_rollout(
+    signals: &mut Vec<Signal>,
+    edges: &[Edge],
+    pack: &EvidencePack,
+    world: &World,
+) -> Vec<(String, String)> {
+    let mut dry: std::collections::BTreeMap<String, jiff::Timestamp> = Default::default();
+    for s in signals
+        .iter()
+        .filter(|s| s.kind == "connection_pool_exhausted" && s.weight > 0.0)
+    {
+        if let Some(at) = s.at {
+            let slot = dry.entry(s.component.clone()).or_insert(at);
+            *slot = (*slot).min(at);
+        }
+    }
+    let mut moved = Vec::new();
+    for (client, ran_dry) in dry {
+        let calls: Vec<&Edge> = edges
+            .iter()
+            .filter(|e| e.db && same_component(&e.caller, &client))
+            .collect();
+        let troubled: Vec<&Edge> = calls.iter().copied().filter(|e| e.errors > 0.0).collect();
+        let edge = match (calls.as_slice(), troubled.as_slice()) {
+            ([one], _) | (_, [one]) => *one,
+            _ => continue,
+        };
+        let Some(store) = edge_store(edge, world, pack) else {
+            continue;
+        };
+        if same_component(&store, &client)
+            || signals.iter().any(|s| {
+                STORE_DOWN.contains(&s.kind)
+                    && s.weight >= 2.0
+                    && same_component(&s.component, &store)
+            })
+        {
+            continue;
+        }
+        let rolled = |workload: &str| -> Vec<jiff::Timestamp> {
+            let namespaces: BTreeSet<&str> = world
+                .pods
+                .iter()
+                .filter(|p| same_component(&p.owner, workload))
+                .map(|p| p.namespace.as_str())
+                .collect();
+            namespaces
+                .iter()
+                .flat_map(|ns| super::dns::rolled_out(world, ns, workload))
+                .collect()
+        };
+        let Some(rollout) = rolled(&store)
+            .into_iter()
+            .filter(|r| ran_dry >= *r - ROLLOUT_BEFORE && ran_dry <= *r + ROLLOUT_AFTER)
+            .max()
+        else {
+            continue;
+        };
+        if rolled(&client)
+            .iter()
+            .any(|r| *r >= rollout - ROLLOUT_AFTER && *r <= ran_dry)
+        {
+            continue;
+        }
+        let when = rollout.strftime("%H:%M").to_string();
+        moved.extend(super::moves::move_signals(
+            signals,
+            &store,
+            |_, s| s.kind == "connection_pool_exhausted" && same_component(&s.component, &client),
+            |s| {
+                format!(
+                    "{store} was rolled out at {when} and {}'s pool, whose database calls go through it, ran dry minutes later: {}",
+                    s.component, s.detail
+                )
+            },
+        ));
+    }
+    moved
+}
+
 #[cfg(test)]
 #[path = "stores_tests.rs"]
 mod tests;
