@@ -471,7 +471,7 @@ async fn evaluation_gates_hold_on_simulated_and_external_sets() {
         .filter(|set| blind.join(format!("gen_{set}.py")).is_file())
         .collect();
     assert!(
-        blind_sets.len() >= 17,
+        blind_sets.len() >= 19,
         "blind sets with floors: {blind_sets:?}"
     );
     for set in blind_sets {

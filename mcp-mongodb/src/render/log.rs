@@ -100,6 +100,20 @@ fn attr_parts(attr: &Value, raw: &str) -> Vec<String> {
     if let Some(ns) = text(attr, "/namespace").or_else(|| text(attr, "/ns")) {
         parts.push(format!("ns {ns}"));
     }
+    // A rename (ids 20400, 20401) replaces one collection with another: which two, and
+    // whether the target was dropped, is the whole line (a staging copy without the
+    // live collection's indexes swapped in).
+    let from = text(attr, "/sourceNamespace").or_else(|| text(attr, "/fromName"));
+    let to = text(attr, "/targetNamespace").or_else(|| text(attr, "/toName"));
+    if let (Some(from), Some(to)) = (from, to) {
+        parts.push(format!("rename {from} → {to}"));
+        if let Some(drop) = attr.get("dropTarget").filter(|d| !d.is_null()) {
+            let drop = drop
+                .as_str()
+                .map_or_else(|| drop.to_string(), str::to_string);
+            parts.push(format!("dropTarget {drop}"));
+        }
+    }
     for ptr in [
         "/index",
         "/indexName",
@@ -226,10 +240,20 @@ fn entry_line(line: &str, f: &LogFilter, allow: &Allowlist) -> Option<Result<Str
         return None;
     }
     let attr = e.get("attr");
-    let ns = attr
-        .and_then(|a| text(a, "/namespace").or_else(|| text(a, "/ns")))
-        .unwrap_or("");
-    if !allow.ns_allowed(ns) {
+    // Every namespace the line names must be allowed (a rename names two).
+    let named = [
+        "/namespace",
+        "/ns",
+        "/sourceNamespace",
+        "/targetNamespace",
+        "/fromName",
+        "/toName",
+    ];
+    if named
+        .iter()
+        .filter_map(|p| attr.and_then(|a| text(a, p)))
+        .any(|ns| !allow.ns_allowed(ns))
+    {
         return Some(Err(()));
     }
     let time = match e.pointer("/t/$date") {
@@ -356,6 +380,25 @@ mod tests {
         assert!(out[1].contains("Authentication failed"), "{out:?}");
     }
 
+    /// A rename says which collection replaced which, and whether the target was dropped.
+    #[test]
+    fn renames_name_both_collections() {
+        let lines = [
+            r#"{"t":{"$date":"2026-05-17T18:05:41.000+00:00"},"s":"I","c":"COMMAND","id":20400,"ctx":"conn3","msg":"renameCollectionForCommand","attr":{"sourceNamespace":"cookbook.recipes_staging","targetNamespace":"cookbook.recipes","dropTarget":"yes"}}"#.to_string(),
+            r#"{"t":{"$date":"2026-05-17T18:05:41.030+00:00"},"s":"I","c":"COMMAND","id":20401,"ctx":"conn3","msg":"renameCollection","attr":{"fromName":"cookbook.recipes_staging","toName":"cookbook.recipes"}}"#.to_string(),
+        ];
+        let (_, out) = render(&lines, &LogFilter::default(), &Allowlist::default(), 50);
+        assert!(
+            out[0].contains("rename cookbook.recipes_staging → cookbook.recipes · dropTarget yes"),
+            "{out:?}"
+        );
+        assert!(
+            out[1]
+                .ends_with("renameCollection · rename cookbook.recipes_staging → cookbook.recipes"),
+            "{out:?}"
+        );
+    }
+
     /// An index build says which index it builds, on which keys, and whether unique.
     #[test]
     fn index_builds_name_their_index_keys_and_uniqueness() {
@@ -391,6 +434,18 @@ mod tests {
                 "Slow query · ns shop.orders · app fleet-analytics · plan COLLSCAN · examined keys 0 docs 2400000 → returned 3 · 900 ms"
             ),
             "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_rename_touching_a_hidden_namespace_is_hidden() {
+        let line = r#"{"t":{"$date":"2026-05-17T18:05:41.000+00:00"},"s":"I","c":"COMMAND","id":20400,"ctx":"conn3","msg":"renameCollectionForCommand","attr":{"sourceNamespace":"billing.tmp","targetNamespace":"shop.orders","dropTarget":"yes"}}"#;
+        let shop = Allowlist::new(vec!["shop".into()], vec![]);
+        let (head, out) = render(&[line.to_string()], &LogFilter::default(), &shop, 50);
+        assert!(out.is_empty(), "{out:?}");
+        assert!(
+            head.contains("1 about namespaces outside the allowlist not shown"),
+            "{head}"
         );
     }
 
