@@ -410,3 +410,31 @@ async fn describe_job_shows_annotations_and_container_resources() {
         "{out}"
     );
 }
+
+/// `describe pod` shows the pod's annotations (what an admission controller set) and
+/// each container's command line, as `kubectl describe pod` does.
+#[tokio::test]
+async fn describe_pod_shows_annotations_and_command_lines() {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "hut-availability-5c9d-x2", "namespace": "dispatch",
+            "creationTimestamp": "2025-06-25T11:00:00Z",
+            "annotations": {"kubernetes.io/limit-ranger": "LimitRanger plugin set: cpu limit for container app"}},
+        "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "r.io/huts:2",
+            "command": ["/app/backfill"], "args": ["--batch-size=50000", "--write-concern=1"]}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0,
+            "state": {"running": {"startedAt": "2025-06-25T11:00:05Z"}}}]}});
+    let f = fixture_of(vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dispatch"}}),
+        pod,
+    ])
+    .await;
+    let out = describe(&f, "pod", "hut-availability-5c9d-x2").await;
+    assert!(
+        out.contains("annotation kubernetes.io/limit-ranger: LimitRanger plugin set: cpu limit for container app"),
+        "{out}"
+    );
+    assert!(
+        out.contains("command: /app/backfill --batch-size=50000 --write-concern=1"),
+        "{out}"
+    );
+}

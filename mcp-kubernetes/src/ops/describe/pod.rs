@@ -110,6 +110,10 @@ pub(super) fn pod_section(now: Timestamp, pod: &Value) -> String {
             clip(msg, 200)
         ));
     }
+    // What admission controllers and operators wrote on the pod (`kubernetes.io/
+    // limit-ranger: LimitRanger plugin set: cpu limit for container app`, a sidecar's
+    // status, a restart reason), as `kubectl describe pod` shows them.
+    out.push_str(&super::sections::annotations(pod));
     for (label, spec_ptr, st_ptr) in [
         (
             "init containers",
@@ -171,6 +175,15 @@ pub(super) fn pod_section(now: Timestamp, pod: &Value) -> String {
             }
             if let Some(env) = crate::ops::detail::env_line(c) {
                 lines.push(env);
+            }
+            // The command line says how the process was told to behave (`--batch-size=50000
+            // --write-concern=1`); redacted with the rest of the answer.
+            let words =
+                |ptr: &str| -> Vec<&str> { arr(c, ptr).iter().filter_map(Value::as_str).collect() };
+            let (command, args) = (words("/command"), words("/args"));
+            if !command.is_empty() || !args.is_empty() {
+                let all: Vec<&str> = command.into_iter().chain(args).collect();
+                lines.push(format!("command: {}", clip(&all.join(" "), 300)));
             }
             if let Some(msg) = st.and_then(|x| opt_s(x, "/state/waiting/message")) {
                 lines.push(format!("waiting: {}", crate::value::message(msg)));

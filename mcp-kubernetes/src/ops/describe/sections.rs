@@ -166,7 +166,7 @@ pub(super) async fn node_section(t: &Target, node: &Value) -> String {
 /// An object's annotations, one line each (`annotation K: V`), redacted like every other
 /// text, the last-applied copy of the object left out: who set a limit and why, which
 /// run a Job is (`cronjob.kubernetes.io/instantiate: manual`), a ticket, an owner.
-fn annotations(o: &Value) -> String {
+pub(super) fn annotations(o: &Value) -> String {
     let mut out = String::new();
     if let Some(ann) = o
         .pointer("/metadata/annotations")
