@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use mcp_kubernetes::ops::{describe, health, list, logs, nodes};
+use mcp_kubernetes::ops::{describe, health, list, logs, namespaces, nodes};
 use mcp_kubernetes::snapshot::{FixtureServer, Snapshot};
 use mcp_kubernetes::{Policy, Target};
 use serde_json::{Value, json};
@@ -437,4 +437,31 @@ async fn describe_pod_shows_annotations_and_command_lines() {
         out.contains("command: /app/backfill --batch-size=50000 --write-concern=1"),
         "{out}"
     );
+}
+
+/// `namespaces` lists each namespace's labels (what a NetworkPolicy's namespaceSelector
+/// matches on), without the name label every namespace carries.
+#[tokio::test]
+async fn namespaces_show_their_labels() {
+    let f = fixture_of(vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "berths",
+            "labels": {"kubernetes.io/metadata.name": "berths", "team": "berths"}}, "status": {"phase": "Active"}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "harbour-shop",
+            "labels": {"kubernetes.io/metadata.name": "harbour-shop", "platform.example.io/data-access": "granted"}},
+            "status": {"phase": "Active"}}),
+    ])
+    .await;
+    let out = namespaces::namespaces(&f.target).await.unwrap();
+    let row = |n: &str| {
+        out.lines()
+            .find(|l| l.starts_with(n))
+            .unwrap_or_else(|| panic!("no {n} in\n{out}"))
+            .to_string()
+    };
+    assert!(
+        row("harbour-shop").ends_with("platform.example.io/data-access=granted"),
+        "{out}"
+    );
+    assert!(row("berths").ends_with("team=berths"), "{out}");
+    assert!(!out.contains("metadata.name"), "{out}");
 }
