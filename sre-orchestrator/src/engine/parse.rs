@@ -520,14 +520,26 @@ pub fn edges(text: &str) -> Vec<Edge> {
                 Some(c) => (c.to_string(), true),
                 None => (callee.clone(), false),
             };
+            let calls = r.get("CALLS").and_then(|c| count(c)).unwrap_or(0.0);
+            let errors = r.get("ERRORS").and_then(|c| count(c)).unwrap_or(0.0);
+            let mut err_pct = r.get("ERR%").and_then(|e| percent(e)).unwrap_or(0.0);
+            // The caller's own client spans erred more than the callee's spans did (it gave
+            // up on answers that came late): the edge failed as the caller saw it.
+            let client_errors = r.get("CLIENT-ERR").and_then(|c| count(c)).unwrap_or(0.0);
+            let errors = if client_errors > errors && calls > 0.0 {
+                err_pct = client_errors * 100.0 / calls;
+                client_errors
+            } else {
+                errors
+            };
             Some(Edge {
                 caller: r.get("CALLER")?.clone(),
                 callee,
                 db,
-                err_pct: r.get("ERR%").and_then(|e| percent(e)).unwrap_or(0.0),
+                err_pct,
                 p99_ms: r.get("P99").and_then(|d| duration_ms(d)),
-                calls: r.get("CALLS").and_then(|c| count(c)).unwrap_or(0.0),
-                errors: r.get("ERRORS").and_then(|c| count(c)).unwrap_or(0.0),
+                calls,
+                errors,
                 unreached: r.get("UNREACHED").and_then(|c| count(c)).unwrap_or(0.0),
                 server: r
                     .get("SERVER")
@@ -541,6 +553,22 @@ pub fn edges(text: &str) -> Vec<Edge> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A caller that gave up on a callee which answered late: the edge's errors are the
+    /// caller's (CLIENT-ERR), not the callee's zero.
+    #[test]
+    fn client_side_errors_count_when_the_callee_recorded_none() {
+        let text = "CALLER  CALLEE        CALLS    RATE  ERRORS  ERR%    P99  CLIENT-ERR\n\
+vq-bff  queue-engine   3392  3.77/s       0  0.0%  2.94s        1542\n\
+web     vq-bff         3000  3.33/s      12  0.4%  1.50s           8\n";
+        let e = edges(text);
+        assert_eq!(
+            (e[0].errors, (e[0].err_pct * 10.0).round()),
+            (1542.0, 455.0)
+        );
+        // Fewer client errors than the callee's own: the callee's count stands.
+        assert_eq!((e[1].errors, e[1].err_pct), (12.0, 0.4));
+    }
 
     #[test]
     fn ages_durations_and_quantities() {
