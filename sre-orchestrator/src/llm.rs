@@ -501,11 +501,21 @@ impl LlmClient {
     ) -> Result<serde_json::Value, LlmError> {
         let bad = |e: serde_json::Error| LlmError::BadResponse(e.to_string());
         let mut wire = serde_json::to_value(messages).map_err(bad)?;
-        if self.options.developer_role
-            && let Some(list) = wire.as_array_mut()
-        {
-            for m in list.iter_mut().filter(|m| m["role"] == "system") {
-                m["role"] = "developer".into();
+        if let Some(list) = wire.as_array_mut() {
+            for m in list.iter_mut() {
+                if self.options.developer_role && m["role"] == "system" {
+                    m["role"] = "developer".into();
+                }
+                // An assistant turn that only called tools is sent back with
+                // `"content": ""`, not without content: OpenAI and Azure take
+                // either, but llama.cpp's Python server (llama-cpp-python)
+                // answers 500 to a missing content (its chat templates read
+                // `message.content`) and 422 to `null` (its schema wants a
+                // string), so every second step of a tool-using
+                // investigation failed there.
+                if m["role"] == "assistant" && m.get("content").is_none_or(|c| c.is_null()) {
+                    m["content"] = "".into();
+                }
             }
         }
         let mut body = serde_json::json!({ "messages": wire });
@@ -524,6 +534,11 @@ impl LlmClient {
         }
         if !tools.is_empty() {
             body["tools"] = serde_json::to_value(tools).map_err(bad)?;
+            // OpenAI documents `auto` as the default when tools are given,
+            // but llama-cpp-python's server treats a missing `tool_choice`
+            // as `none` and leaves the tools out of the prompt: the model
+            // never hears of them. Saying it costs nothing elsewhere.
+            body["tool_choice"] = "auto".into();
             if self.options.parallel_tool_calls {
                 body["parallel_tool_calls"] = true.into();
             }

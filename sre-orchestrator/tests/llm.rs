@@ -424,3 +424,44 @@ async fn retry_after_is_honoured_only_while_it_fits_in_the_deadline() {
     assert!(err.to_string().contains("3600s"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+/// The second request of a tool-using investigation: the assistant turn that
+/// only called a tool, then the tool's result. Pinned because llama.cpp's
+/// server (llama-cpp-python) refuses what OpenAI takes: a missing
+/// `tool_choice` hides the tools from its model, and an assistant turn
+/// without `content` (or with `null`) is answered 500 or 422 — found by
+/// sre-agent-cli/tests/llm_llamacpp.rs against a real server.
+#[test]
+fn a_tool_round_sends_tool_choice_and_a_string_content() {
+    use sre_orchestrator::llm::{FunctionCall, ToolCall};
+    let client = LlmClient::new(
+        Endpoint::OpenAi {
+            base_url: "http://127.0.0.1:1/v1".into(),
+            model: "gemma3-270m".into(),
+            api_key: None,
+        },
+        Duration::from_secs(1),
+        fast_retry(),
+    )
+    .unwrap();
+    let mut messages = sample_messages();
+    messages.push(Message {
+        role: "assistant".into(),
+        content: None,
+        tool_calls: vec![ToolCall {
+            id: "call_1".into(),
+            kind: "function".into(),
+            function: FunctionCall {
+                name: "k8s__logs".into(),
+                arguments: r#"{"pod": "cart-1"}"#.into(),
+            },
+        }],
+        tool_call_id: None,
+    });
+    messages.push(Message::tool("call_1", "panic: DATABASE_URL not set"));
+    let body = client.request_body(&messages, &sample_tools()).unwrap();
+    insta::assert_json_snapshot!("openai_tool_round", body);
+    // The final request offers no tools, so it names no tool choice.
+    let last = client.request_body(&messages, &[]).unwrap();
+    assert!(last.get("tool_choice").is_none(), "{last}");
+}
