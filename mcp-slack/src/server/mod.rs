@@ -7,15 +7,11 @@
 //! whose text says what to do.
 
 use std::sync::Arc;
-use std::sync::LazyLock;
 
 use mcp_kit::rmcp::handler::server::router::tool::ToolRouter;
 use mcp_kit::rmcp::handler::server::wrapper::Parameters;
-use mcp_kit::rmcp::{schemars, tool, tool_router};
+use mcp_kit::rmcp::{tool, tool_router};
 use mcp_kit::{KitServer, ServerDescription, untrusted};
-use regex::Regex;
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::api::{PostMessage, SlackApi, SlackApiConfig, UpdateMessage};
 use crate::directory::{Channel, Directory, user_display_name};
