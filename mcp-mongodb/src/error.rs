@@ -4,6 +4,8 @@
 //! next. None of them ever carries the connection string: only the host list
 //! derived from it (see [`crate::live::display_hosts`]).
 
+use mcp_kit::rmcp::model::{ContentBlock, IntoContents};
+
 /// Why a tool could not produce its result.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -161,6 +163,15 @@ impl Error {
             | Error::Snapshot { .. }) => Ok(e.to_string()),
             other => Err(other),
         }
+    }
+}
+
+/// A tool that fails answers with this message as its one text block, in a
+/// result marked `isError`: rmcp turns a tool's `Result<String, Error>` into
+/// that, so the tools need no adapter of their own.
+impl IntoContents for Error {
+    fn into_contents(self) -> Vec<ContentBlock> {
+        vec![ContentBlock::text(self.to_string())]
     }
 }
 

@@ -33,7 +33,10 @@ fn fixture_json(rel: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixture().join(rel)).unwrap()).unwrap()
 }
 
-fn ok(g: &Guarded<MongoServer>, r: mcp_kit::rmcp::model::CallToolResult) -> String {
+fn ok(
+    g: &Guarded<MongoServer>,
+    r: impl mcp_kit::rmcp::handler::server::tool::IntoCallToolResult,
+) -> String {
     let (text, is_error) = finish(g, r);
     assert!(!is_error, "unexpected error: {text}");
     text

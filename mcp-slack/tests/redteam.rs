@@ -8,13 +8,23 @@
 use std::time::Duration;
 
 use mcp_kit::redteam::{LOOK_ALIKES, PLANTED, Report, normalize};
+use mcp_kit::rmcp::handler::server::tool::IntoCallToolResult;
 use mcp_kit::rmcp::handler::server::wrapper::Parameters;
-use mcp_kit::rmcp::model::{CallToolResult, ContentBlock};
+use mcp_kit::rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use mcp_kit::{Budget, Guarded, ToolPolicy};
 use mcp_slack::api::{RetryPolicy, SlackApiConfig};
 use mcp_slack::fake::{self, FakeSlack, SeedMessage};
 use mcp_slack::server::*;
 use serde_json::json;
+
+/// A tool's return value as the host receives it: rmcp turns the tools'
+/// `Result<String, String>` into a result marked `isError` on failure.
+fn result(r: impl IntoCallToolResult) -> CallToolResult {
+    match r.into_call_tool_result() {
+        Ok(CallToolResponse::Complete(result)) => result,
+        other => panic!("not a complete tool result: {other:?}"),
+    }
+}
 
 fn text(r: &CallToolResult) -> String {
     assert_ne!(r.is_error, Some(true), "tool failed");
@@ -99,7 +109,7 @@ async fn red_team_through_history_and_threads() {
 
     let mut r = Report::new("channel_history");
     let out = text(
-        &g.finish(
+        &g.finish(result(
             g.inner()
                 .channel_history(Parameters(ChannelHistoryArgs {
                     channel: "C0INCIDENT".into(),
@@ -108,14 +118,14 @@ async fn red_team_through_history_and_threads() {
                     limit: Some(1_000),
                 }))
                 .await,
-        ),
+        )),
     );
     (0..PLANTED.len()).for_each(|i| r.planted(i, &out));
     reports.push(r);
 
     let mut r = Report::new("read_thread");
     let out = text(
-        &g.finish(
+        &g.finish(result(
             g.inner()
                 .read_thread(Parameters(ReadThreadArgs {
                     channel: "alerts-prod".into(),
@@ -123,7 +133,7 @@ async fn red_team_through_history_and_threads() {
                     limit: Some(1_000),
                 }))
                 .await,
-        ),
+        )),
     );
     (0..PLANTED.len()).for_each(|i| r.planted(i, &out));
     reports.push(r);
@@ -156,7 +166,7 @@ async fn red_team_through_history_and_threads() {
     let g = Guarded::new(server, &ToolPolicy::default(), Budget::new(5_000_000)).unwrap();
     let mut r = Report::new("channel_history look-alikes");
     let out = text(
-        &g.finish(
+        &g.finish(result(
             g.inner()
                 .channel_history(Parameters(ChannelHistoryArgs {
                     channel: "C0INCIDENT".into(),
@@ -165,7 +175,7 @@ async fn red_team_through_history_and_threads() {
                     limit: Some(1_000),
                 }))
                 .await,
-        ),
+        )),
     );
     for (i, (_, look)) in LOOK_ALIKES.iter().enumerate() {
         r.look_alike(i, found(&out, look));

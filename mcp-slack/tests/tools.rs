@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use mcp_kit::rmcp::handler::server::tool::IntoCallToolResult;
 use mcp_kit::rmcp::handler::server::wrapper::Parameters;
-use mcp_kit::rmcp::model::{CallToolResult, ContentBlock};
+use mcp_kit::rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use mcp_slack::api::{RetryPolicy, SlackApiConfig};
 use mcp_slack::fake::{self, FakeSlack, SeedMessage};
 use mcp_slack::server::*;
@@ -57,13 +58,24 @@ fn text(r: &CallToolResult) -> String {
         .join("\n")
 }
 
-fn ok(r: CallToolResult) -> String {
+/// A tool's return value as the host receives it: rmcp turns the tools'
+/// `Result<String, String>` into a result marked `isError` on failure.
+fn result(r: impl IntoCallToolResult) -> CallToolResult {
+    match r.into_call_tool_result() {
+        Ok(CallToolResponse::Complete(result)) => result,
+        other => panic!("not a complete tool result: {other:?}"),
+    }
+}
+
+fn ok(r: impl IntoCallToolResult) -> String {
+    let r = result(r);
     let t = text(&r);
     assert_ne!(r.is_error, Some(true), "tool failed: {t}");
     t
 }
 
-fn err(r: CallToolResult) -> String {
+fn err(r: impl IntoCallToolResult) -> String {
+    let r = result(r);
     let t = text(&r);
     assert_eq!(r.is_error, Some(true), "tool succeeded: {t}");
     t

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mcp_kit::budget::Budget;
-use mcp_kit::rmcp::model::{CallToolResult, ContentBlock};
+use mcp_kit::rmcp::handler::server::tool::IntoCallToolResult;
+use mcp_kit::rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use mcp_kit::{Guarded, ToolPolicy};
 use mcp_mongodb::allow::Allowlist;
 use mcp_mongodb::backend::Backend;
@@ -22,10 +23,19 @@ pub fn guarded(backend: Arc<dyn Backend>, allow: Allowlist) -> Guarded<MongoServ
     Guarded::new(server, &ToolPolicy::default(), Budget::default()).unwrap()
 }
 
+/// A tool's return value as the host receives it: rmcp turns the tools'
+/// `Result<String, Error>` into a result marked `isError` on failure.
+pub fn call_result(r: impl IntoCallToolResult) -> CallToolResult {
+    match r.into_call_tool_result() {
+        Ok(CallToolResponse::Complete(result)) => result,
+        other => panic!("not a complete tool result: {other:?}"),
+    }
+}
+
 /// The text of a result after the kit's redaction and budget, and whether
 /// it is an error.
-pub fn finish(g: &Guarded<MongoServer>, result: CallToolResult) -> (String, bool) {
-    let result = g.finish(result);
+pub fn finish(g: &Guarded<MongoServer>, result: impl IntoCallToolResult) -> (String, bool) {
+    let result = g.finish(call_result(result));
     let text = result
         .content
         .iter()

@@ -7,22 +7,25 @@
 //! whose text says what to do.
 
 use std::sync::Arc;
-use std::sync::LazyLock;
 
 use mcp_kit::rmcp::handler::server::router::tool::ToolRouter;
 use mcp_kit::rmcp::handler::server::wrapper::Parameters;
-use mcp_kit::rmcp::model::{CallToolResult, ContentBlock};
-use mcp_kit::rmcp::{schemars, tool, tool_router};
+use mcp_kit::rmcp::{tool, tool_router};
 use mcp_kit::{KitServer, ServerDescription, untrusted};
-use regex::Regex;
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::api::{PostMessage, SlackApi, SlackApiConfig, UpdateMessage};
 use crate::directory::{Channel, Directory, user_display_name};
 use crate::error::SlackError;
 use crate::format::{MessageView, mentioned_users, message_line, readable, ts_to_time};
 use crate::policy::{ChannelAllowlist, WriteLimiter};
+
+mod args;
+
+pub use self::args::{
+    AddReactionArgs, ChannelHistoryArgs, GetUserArgs, ListChannelsArgs, PostMessageArgs,
+    ReadThreadArgs, SearchArgs, UpdateMessageArgs, is_ts, parse_time,
+};
+use self::args::{check_blocks, check_ts};
 
 /// Most messages `channel_history` returns.
 pub const MAX_HISTORY: u32 = 200;
@@ -55,176 +58,6 @@ struct Inner {
     /// Whether the cache warm-up was started (on the first tool call that
     /// needs Slack, never at start-up).
     warm_started: std::sync::atomic::AtomicBool,
-}
-
-/// Arguments of `post_message`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct PostMessageArgs {
-    /// Channel name (`incidents`, `#incidents`) or ID (`C0123ABCD`).
-    pub channel: String,
-    /// Message text (Slack mrkdwn). With `blocks`, it is the notification fallback.
-    pub text: String,
-    /// Optional Block Kit blocks (JSON array, at most 50), sent as given.
-    pub blocks: Option<Vec<Value>>,
-    /// Reply in the thread of this message ts (e.g. `1732400000.000100`).
-    pub thread_ts: Option<String>,
-    /// With `thread_ts`: also show the reply in the channel.
-    pub reply_broadcast: Option<bool>,
-}
-
-/// Arguments of `update_message`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct UpdateMessageArgs {
-    /// Channel name or ID.
-    pub channel: String,
-    /// The message ts (only this app's own messages can be updated).
-    pub ts: String,
-    /// New text (replaces the old).
-    pub text: String,
-    /// New Block Kit blocks; omitted removes the old ones.
-    pub blocks: Option<Vec<Value>>,
-}
-
-/// Arguments of `add_reaction`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct AddReactionArgs {
-    /// Channel name or ID.
-    pub channel: String,
-    /// The message ts.
-    pub ts: String,
-    /// Emoji name without colons, e.g. `eyes` or `white_check_mark`.
-    pub name: String,
-}
-
-/// Arguments of `read_thread`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct ReadThreadArgs {
-    /// Channel name or ID.
-    pub channel: String,
-    /// ts of the thread's parent message (or of any reply in it).
-    pub ts: String,
-    /// Most messages to return (1-500, default 100).
-    #[schemars(range(min = 1, max = 500))]
-    pub limit: Option<u32>,
-}
-
-/// Arguments of `channel_history`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct ChannelHistoryArgs {
-    /// Channel name or ID.
-    pub channel: String,
-    /// Only messages after this: `30m`, `2h`, `1d`, RFC 3339 time, or a message ts.
-    pub since: Option<String>,
-    /// Only messages before this (same forms); use it to page back.
-    pub before: Option<String>,
-    /// Most messages to return, newest kept (1-200, default 50).
-    #[schemars(range(min = 1, max = 200))]
-    pub limit: Option<u32>,
-}
-
-/// Arguments of `search_messages`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct SearchArgs {
-    /// Slack search query, e.g. `checkout OOMKilled in:#incidents after:2024-11-01`.
-    pub query: String,
-    /// Most matches to return (1-100, default 20).
-    #[schemars(range(min = 1, max = 100))]
-    pub limit: Option<u32>,
-}
-
-/// Arguments of `list_channels`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct ListChannelsArgs {
-    /// Only channels whose name contains this text.
-    pub filter: Option<String>,
-}
-
-/// Arguments of `get_user`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct GetUserArgs {
-    /// User ID (`U0123ABCD`), handle or display name (`@alice`), or email.
-    pub user: String,
-}
-
-fn ok(text: String) -> CallToolResult {
-    CallToolResult::success(vec![ContentBlock::text(text)])
-}
-
-fn fail(text: impl Into<String>) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(text.into())])
-}
-
-fn done(r: Result<String, String>) -> CallToolResult {
-    match r {
-        Ok(t) => ok(t),
-        Err(e) => fail(e),
-    }
-}
-
-static TS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\d{9,11}\.\d{1,6}$").ok());
-
-/// Whether `s` is a Slack message ts.
-pub fn is_ts(s: &str) -> bool {
-    TS.as_ref().is_some_and(|re| re.is_match(s))
-}
-
-fn check_ts(field: &str, s: &str) -> Result<String, String> {
-    let s = s.trim();
-    if is_ts(s) {
-        Ok(s.to_string())
-    } else {
-        Err(format!(
-            "`{field}` must be a Slack message ts like `1732400000.000100` (the first column of \
-             channel_history), got `{s}`"
-        ))
-    }
-}
-
-/// Parses `30m`, `2h`, `1d`, an RFC 3339 time, unix seconds or a ts into a
-/// Slack ts, relative to `now`.
-pub fn parse_time(field: &str, s: &str, now: jiff::Timestamp) -> Result<String, String> {
-    let s = s.trim();
-    if is_ts(s) {
-        return Ok(s.to_string());
-    }
-    if let Ok(secs) = s.parse::<i64>() {
-        return Ok(format!("{secs}.000000"));
-    }
-    // A duration ago, in the workspace's grammar (`30m`, `1h30m`). A bare
-    // number was read above as epoch seconds, so only a text ending in a unit
-    // gets here as a duration.
-    if s.ends_with(|c: char| c.is_alphabetic())
-        && let Ok(secs) = mcp_kit::duration::parse_secs(s)
-    {
-        let secs = now.as_second() - i64::try_from(secs).unwrap_or(i64::MAX);
-        return Ok(format!("{secs}.000000"));
-    }
-    if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Ok(format!("{}.000000", t.as_second()));
-    }
-    Err(format!(
-        "`{field}` must be a duration ago (`30m`, `2h`, `1d`), an RFC 3339 time \
-         (`2024-11-23T22:00:00Z`) or a message ts; got `{s}`"
-    ))
-}
-
-/// Checks Block Kit JSON before it goes to Slack.
-fn check_blocks(blocks: &[Value]) -> Result<(), String> {
-    if blocks.len() > MAX_BLOCKS {
-        return Err(format!(
-            "`blocks` has {} blocks; Slack allows at most {MAX_BLOCKS} per message",
-            blocks.len()
-        ));
-    }
-    for (i, b) in blocks.iter().enumerate() {
-        if b.get("type").and_then(Value::as_str).is_none() {
-            return Err(format!(
-                "`blocks[{i}]` is not a Block Kit block: every block is an object with a `type` \
-                 (section, header, context, divider, actions, …)"
-            ));
-        }
-    }
-    Ok(())
 }
 
 impl SlackServer {
@@ -352,8 +185,19 @@ impl SlackServer {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
 
-    async fn do_history(&self, args: ChannelHistoryArgs) -> Result<String, String> {
+#[tool_router]
+impl SlackServer {
+    /// Tool: a channel's messages.
+    #[tool(
+        description = "Messages of a channel, oldest first, one line each: ts, time, author, text, reply count. Page back with `before`.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn channel_history(
+        &self,
+        Parameters(args): Parameters<ChannelHistoryArgs>,
+    ) -> Result<String, String> {
         let channel = self.channel(&args.channel).await?;
         let now = jiff::Timestamp::now();
         let oldest = args
@@ -424,7 +268,15 @@ impl SlackServer {
         Ok(out)
     }
 
-    async fn do_thread(&self, args: ReadThreadArgs) -> Result<String, String> {
+    /// Tool: a thread.
+    #[tool(
+        description = "A thread: the parent message and its replies, one line each.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn read_thread(
+        &self,
+        Parameters(args): Parameters<ReadThreadArgs>,
+    ) -> Result<String, String> {
         let channel = self.channel(&args.channel).await?;
         let ts = check_ts("ts", &args.ts)?;
         let limit = args.limit.unwrap_or(100).clamp(1, MAX_THREAD) as usize;
@@ -468,7 +320,15 @@ impl SlackServer {
         Ok(out)
     }
 
-    async fn do_search(&self, args: SearchArgs) -> Result<String, String> {
+    /// Tool: search messages (user token).
+    #[tool(
+        description = "Search messages with Slack's search syntax (needs a user token). Only allowed channels are shown.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn search_messages(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+    ) -> Result<String, String> {
         if !self.api().has_user_token() {
             return Err(SlackError::NoUserToken.to_string());
         }
@@ -547,7 +407,15 @@ impl SlackServer {
         Ok(out)
     }
 
-    async fn do_list_channels(&self, args: ListChannelsArgs) -> Result<String, String> {
+    /// Tool: the usable channels.
+    #[tool(
+        description = "Channels this server may use, with IDs, membership and topics.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn list_channels(
+        &self,
+        Parameters(args): Parameters<ListChannelsArgs>,
+    ) -> Result<String, String> {
         if !self.api().has_bot_token() {
             return Err(SlackError::NoBotToken.to_string());
         }
@@ -608,7 +476,15 @@ impl SlackServer {
         Ok(out)
     }
 
-    async fn do_get_user(&self, args: GetUserArgs) -> Result<String, String> {
+    /// Tool: look up a user.
+    #[tool(
+        description = "Look up a user by ID, name or email: names, title, time zone, status.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    pub async fn get_user(
+        &self,
+        Parameters(args): Parameters<GetUserArgs>,
+    ) -> Result<String, String> {
         if !self.api().has_bot_token() {
             return Err(SlackError::NoBotToken.to_string());
         }
@@ -691,7 +567,19 @@ impl SlackServer {
         Ok(untrusted::frame("slack user profile", &lines.join("\n")))
     }
 
-    async fn do_post(&self, args: PostMessageArgs) -> Result<String, String> {
+    /// Tool (write): post or reply.
+    #[tool(
+        description = "Post a message (text, optional Block Kit blocks); with `thread_ts`, reply in that thread.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            open_world_hint = true
+        )
+    )]
+    pub async fn post_message(
+        &self,
+        Parameters(args): Parameters<PostMessageArgs>,
+    ) -> Result<String, String> {
         if args.text.trim().is_empty() {
             return Err(
                 "`text` must not be empty (with blocks it is the notification fallback)".into(),
@@ -730,7 +618,19 @@ impl SlackServer {
         })
     }
 
-    async fn do_update(&self, args: UpdateMessageArgs) -> Result<String, String> {
+    /// Tool (write): update a message.
+    #[tool(
+        description = "Replace the text (and blocks) of a message this app posted.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn update_message(
+        &self,
+        Parameters(args): Parameters<UpdateMessageArgs>,
+    ) -> Result<String, String> {
         if args.text.trim().is_empty() {
             return Err("`text` must not be empty".into());
         }
@@ -752,112 +652,6 @@ impl SlackServer {
         Ok(format!("Updated message {ts} in {}", channel.label()))
     }
 
-    async fn do_react(&self, args: AddReactionArgs) -> Result<String, String> {
-        let ts = check_ts("ts", &args.ts)?;
-        let name = args.name.trim().trim_matches(':').to_string();
-        if name.is_empty() || name.contains(char::is_whitespace) {
-            return Err("`name` must be an emoji name like `eyes` (no spaces)".into());
-        }
-        let channel = self.writable(&args.channel).await?;
-        self.api()
-            .add_reaction(&channel.id, &ts, &name)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(format!("Added :{name}: to {ts} in {}", channel.label()))
-    }
-}
-
-#[tool_router]
-impl SlackServer {
-    /// Tool: a channel's messages.
-    #[tool(
-        description = "Messages of a channel, oldest first, one line each: ts, time, author, text, reply count. Page back with `before`.",
-        annotations(read_only_hint = true, open_world_hint = true)
-    )]
-    pub async fn channel_history(
-        &self,
-        Parameters(args): Parameters<ChannelHistoryArgs>,
-    ) -> CallToolResult {
-        done(self.do_history(args).await)
-    }
-
-    /// Tool: a thread.
-    #[tool(
-        description = "A thread: the parent message and its replies, one line each.",
-        annotations(read_only_hint = true, open_world_hint = true)
-    )]
-    pub async fn read_thread(
-        &self,
-        Parameters(args): Parameters<ReadThreadArgs>,
-    ) -> CallToolResult {
-        done(self.do_thread(args).await)
-    }
-
-    /// Tool: search messages (user token).
-    #[tool(
-        description = "Search messages with Slack's search syntax (needs a user token). Only allowed channels are shown.",
-        annotations(read_only_hint = true, open_world_hint = true)
-    )]
-    pub async fn search_messages(
-        &self,
-        Parameters(args): Parameters<SearchArgs>,
-    ) -> CallToolResult {
-        done(self.do_search(args).await)
-    }
-
-    /// Tool: the usable channels.
-    #[tool(
-        description = "Channels this server may use, with IDs, membership and topics.",
-        annotations(read_only_hint = true, open_world_hint = true)
-    )]
-    pub async fn list_channels(
-        &self,
-        Parameters(args): Parameters<ListChannelsArgs>,
-    ) -> CallToolResult {
-        done(self.do_list_channels(args).await)
-    }
-
-    /// Tool: look up a user.
-    #[tool(
-        description = "Look up a user by ID, name or email: names, title, time zone, status.",
-        annotations(read_only_hint = true, open_world_hint = true)
-    )]
-    pub async fn get_user(&self, Parameters(args): Parameters<GetUserArgs>) -> CallToolResult {
-        done(self.do_get_user(args).await)
-    }
-
-    /// Tool (write): post or reply.
-    #[tool(
-        description = "Post a message (text, optional Block Kit blocks); with `thread_ts`, reply in that thread.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            open_world_hint = true
-        )
-    )]
-    pub async fn post_message(
-        &self,
-        Parameters(args): Parameters<PostMessageArgs>,
-    ) -> CallToolResult {
-        done(self.do_post(args).await)
-    }
-
-    /// Tool (write): update a message.
-    #[tool(
-        description = "Replace the text (and blocks) of a message this app posted.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            open_world_hint = true
-        )
-    )]
-    pub async fn update_message(
-        &self,
-        Parameters(args): Parameters<UpdateMessageArgs>,
-    ) -> CallToolResult {
-        done(self.do_update(args).await)
-    }
-
     /// Tool (write): add a reaction.
     #[tool(
         description = "Add an emoji reaction to a message.",
@@ -870,8 +664,18 @@ impl SlackServer {
     pub async fn add_reaction(
         &self,
         Parameters(args): Parameters<AddReactionArgs>,
-    ) -> CallToolResult {
-        done(self.do_react(args).await)
+    ) -> Result<String, String> {
+        let ts = check_ts("ts", &args.ts)?;
+        let name = args.name.trim().trim_matches(':').to_string();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err("`name` must be an emoji name like `eyes` (no spaces)".into());
+        }
+        let channel = self.writable(&args.channel).await?;
+        self.api()
+            .add_reaction(&channel.id, &ts, &name)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!("Added :{name}: to {ts} in {}", channel.label()))
     }
 }
 
@@ -889,45 +693,5 @@ only channels on this server's allowlist can be read or written (list_channels s
 Every message line starts with its ts: pass it as `ts`/`thread_ts` to read_thread, post_message \
 (thread replies), update_message and add_reaction. Writes are rate-limited per channel.",
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_parse() {
-        let now: jiff::Timestamp = "2024-11-24T00:00:00Z".parse().unwrap();
-        assert_eq!(parse_time("since", "2h", now).unwrap(), "1732399200.000000");
-        assert_eq!(
-            parse_time("since", "1h 30m", now).unwrap(),
-            "1732401000.000000"
-        );
-        assert_eq!(
-            parse_time("since", "1732400000.000100", now).unwrap(),
-            "1732400000.000100"
-        );
-        assert_eq!(
-            parse_time("since", "2024-11-23T22:00:00Z", now).unwrap(),
-            "1732399200.000000"
-        );
-        assert!(
-            parse_time("since", "yesterday-ish", now)
-                .unwrap_err()
-                .contains("`since`")
-        );
-    }
-
-    #[test]
-    fn blocks_are_checked() {
-        assert!(check_blocks(&[serde_json::json!({"type": "divider"})]).is_ok());
-        assert!(
-            check_blocks(&[serde_json::json!({"text": "x"})])
-                .unwrap_err()
-                .contains("blocks[0]")
-        );
-        let many = vec![serde_json::json!({"type": "divider"}); 51];
-        assert!(check_blocks(&many).unwrap_err().contains("at most 50"));
     }
 }
