@@ -196,7 +196,7 @@ impl MongoServer {
 
     /// `current_ops`.
     #[tool(
-        description = "Operations running longer than min_seconds, longest first: namespace, op, seconds, plan (COLLSCAN), lock waits, client app, query shape (literals removed).",
+        description = "Operations running longer than min_seconds, longest first: namespace, op, seconds, plan (COLLSCAN), what it waits for (lock, write concern, flow control), client app, query shape (literals removed).",
         annotations(read_only_hint = true)
     )]
     pub async fn current_ops(
