@@ -7,7 +7,7 @@
 mod support;
 
 use mcp_signoz::ops::{DepsArgs, Limits};
-use mcp_signoz::{EmbeddedStore, Signoz, Store};
+use mcp_signoz::{ClickHouseStore, EmbeddedStore, Signoz, Store};
 use serde_json::{Value, json};
 
 const T0: u64 = 1_750_000_000_000_000_000;
@@ -43,6 +43,29 @@ fn span(
         "attributes": attrs(a),
         "status": if error { json!({"code": 2, "message": "failed"}) } else { json!({}) },
     })
+}
+
+/// A folder holding `doc` as its `traces.jsonl`.
+fn traces_dir(doc: &Value) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("traces.jsonl"), format!("{doc}\n")).unwrap();
+    dir
+}
+
+/// The tools over the embedded store and over ClickHouse (chdb) holding the same
+/// telemetry; the engine lives as long as the returned [`support::Chdb`].
+async fn both_stores(
+    dir: &tempfile::TempDir,
+) -> (
+    Signoz<EmbeddedStore>,
+    Signoz<ClickHouseStore>,
+    support::Chdb,
+) {
+    let embedded = EmbeddedStore::load_dir(dir.path()).unwrap();
+    let now = embedded.now().await.unwrap();
+    let chdb = support::Chdb::start(&embedded);
+    let clickhouse = Signoz::new(chdb.store(now), Limits::default());
+    (Signoz::new(embedded, Limits::default()), clickhouse, chdb)
 }
 
 fn resource(service: &str, spans: Vec<Value>) -> Value {
@@ -168,19 +191,13 @@ fn telemetry_dir() -> tempfile::TempDir {
         ));
     }
     let doc = json!({"resourceSpans": [resource("gateway", gateway), resource("claims", claims)]});
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("traces.jsonl"), format!("{doc}\n")).unwrap();
-    dir
+    traces_dir(&doc)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreached_calls_and_database_servers_from_both_stores() {
     let dir = telemetry_dir();
-    let embedded = EmbeddedStore::load_dir(dir.path()).unwrap();
-    let now = embedded.now().await.unwrap();
-    let chdb = support::Chdb::start(&embedded);
-    let clickhouse = Signoz::new(chdb.store(now), Limits::default());
-    let embedded = Signoz::new(embedded, Limits::default());
+    let (embedded, clickhouse, _chdb) = both_stores(&dir).await;
     let a = embedded
         .service_dependencies(&DepsArgs::default())
         .await
@@ -283,19 +300,13 @@ fn timeouts_dir() -> tempfile::TempDir {
     }
     let doc =
         json!({"resourceSpans": [resource("orders", orders), resource("payments", payments)]});
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("traces.jsonl"), format!("{doc}\n")).unwrap();
-    dir
+    traces_dir(&doc)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_side_timeouts_and_untraced_peers_from_both_stores() {
     let dir = timeouts_dir();
-    let embedded = EmbeddedStore::load_dir(dir.path()).unwrap();
-    let now = embedded.now().await.unwrap();
-    let chdb = support::Chdb::start(&embedded);
-    let clickhouse = Signoz::new(chdb.store(now), Limits::default());
-    let embedded = Signoz::new(embedded, Limits::default());
+    let (embedded, clickhouse, _chdb) = both_stores(&dir).await;
     let a = embedded
         .service_dependencies(&DepsArgs::default())
         .await
@@ -396,13 +407,8 @@ async fn caller_side_timeouts_on_answered_calls_show_as_client_errors() {
         ));
     }
     let doc = json!({"resourceSpans": [resource("vq-bff", bff), resource("queue-engine", engine)]});
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("traces.jsonl"), format!("{doc}\n")).unwrap();
-    let embedded = EmbeddedStore::load_dir(dir.path()).unwrap();
-    let now = embedded.now().await.unwrap();
-    let chdb = support::Chdb::start(&embedded);
-    let clickhouse = Signoz::new(chdb.store(now), Limits::default());
-    let embedded = Signoz::new(embedded, Limits::default());
+    let dir = traces_dir(&doc);
+    let (embedded, clickhouse, _chdb) = both_stores(&dir).await;
     let args = DepsArgs {
         from: Some("now-1h".into()),
         ..DepsArgs::default()

@@ -50,13 +50,8 @@ fn actionlint_finds_no_problem_in_the_workflows() {
 /// The workspace's commands: the agent's `[[bin]]` and the four servers (package name
 /// = binary name).
 fn commands() -> Vec<String> {
-    let mut names = vec![
-        env!("CARGO_BIN_EXE_sre-agent")
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_string(),
-    ];
+    let agent = PathBuf::from(env!("CARGO_BIN_EXE_sre-agent"));
+    let mut names = vec![agent.file_name().unwrap().to_string_lossy().into_owned()];
     for server in ["mcp-kubernetes", "mcp-signoz", "mcp-mongodb", "mcp-slack"] {
         let manifest = std::fs::read_to_string(root().join(server).join("Cargo.toml")).unwrap();
         assert!(

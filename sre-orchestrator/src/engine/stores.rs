@@ -195,15 +195,8 @@ pub fn shared_rollout(
         if began.len() < 2 {
             continue;
         }
-        let namespaces: BTreeSet<&str> = world
-            .pods
-            .iter()
-            .filter(|p| p.owner == store)
-            .map(|p| p.namespace.as_str())
-            .collect();
-        let rollout = namespaces
-            .iter()
-            .flat_map(|ns| super::dns::rolled_out(world, ns, &store))
+        let rollout = rollouts(world, &store)
+            .into_iter()
             .filter(|r| {
                 began
                     .values()
@@ -239,6 +232,21 @@ pub fn shared_rollout(
         });
     }
     moved
+}
+
+/// When `workload` was rolled out or scaled, in every namespace its pods run in
+/// (a store shared across teams lives outside the alert's namespace).
+fn rollouts(world: &World, workload: &str) -> Vec<jiff::Timestamp> {
+    let namespaces: BTreeSet<&str> = world
+        .pods
+        .iter()
+        .filter(|p| p.owner == workload)
+        .map(|p| p.namespace.as_str())
+        .collect();
+    namespaces
+        .iter()
+        .flat_map(|ns| super::dns::rolled_out(world, ns, workload))
+        .collect()
 }
 
 /// A StatefulSet's claims are named `<template>-<statefulset>-<ordinal>`
@@ -533,26 +541,14 @@ pub fn pools_after_store_rollout(
         {
             continue;
         }
-        let rolled = |workload: &str| -> Vec<jiff::Timestamp> {
-            let namespaces: BTreeSet<&str> = world
-                .pods
-                .iter()
-                .filter(|p| same_component(&p.owner, workload))
-                .map(|p| p.namespace.as_str())
-                .collect();
-            namespaces
-                .iter()
-                .flat_map(|ns| super::dns::rolled_out(world, ns, workload))
-                .collect()
-        };
-        let Some(rollout) = rolled(&store)
+        let Some(rollout) = rollouts(world, &store)
             .into_iter()
             .filter(|r| ran_dry >= *r - ROLLOUT_BEFORE && ran_dry <= *r + ROLLOUT_AFTER)
             .max()
         else {
             continue;
         };
-        if rolled(&client)
+        if rollouts(world, &client)
             .iter()
             .any(|r| *r >= rollout - ROLLOUT_AFTER && *r <= ran_dry)
         {

@@ -44,6 +44,26 @@ fn db_call(caller: &str, errors: f64) -> Edge {
     }
 }
 
+fn at(t: &str) -> Option<jiff::Timestamp> {
+    t.parse().ok()
+}
+
+/// A `ScalingReplicaSet` event of `workload`'s Deployment at `time`.
+fn rolled_out(world: &mut World, workload: &str, namespace: &str, time: &str) {
+    world.events.push(super::super::world::Event {
+        kind_of_event: "Normal".into(),
+        reason: "ScalingReplicaSet".into(),
+        message: format!("Scaled up replica set {workload}-7d9 to 2"),
+        object_kind: "Deployment".into(),
+        object: workload.into(),
+        namespace: namespace.into(),
+        count: 1,
+        first: at(time),
+        last: at(time),
+        host: None,
+    });
+}
+
 #[test]
 fn clients_refused_by_one_store_point_at_the_store() {
     let refused = "FATAL: password authentication failed for user \"agro_app\" (SQLSTATE 28P01)";
@@ -365,20 +385,8 @@ fn a_client_relaying_its_callees_replication_error_points_at_the_callees_store()
 
 #[test]
 fn clients_that_break_together_after_their_store_rolled_out_point_at_the_rollout() {
-    let at = |t: &str| t.parse::<jiff::Timestamp>().ok();
     let mut world = pg_world();
-    world.events.push(super::super::world::Event {
-        kind_of_event: "Normal".into(),
-        reason: "ScalingReplicaSet".into(),
-        message: "Scaled up replica set agro-pg-7d9 to 2".into(),
-        object_kind: "Deployment".into(),
-        object: "agro-pg".into(),
-        namespace: "agro-data".into(),
-        count: 1,
-        first: at("2026-12-08T10:14:40Z"),
-        last: at("2026-12-08T10:14:40Z"),
-        host: None,
-    });
+    rolled_out(&mut world, "agro-pg", "agro-data", "2026-12-08T10:14:40Z");
     let failing = |c: &str, t: &str| Signal {
         at: at(t),
         ..signal(
@@ -411,4 +419,67 @@ fn clients_that_break_together_after_their_store_rolled_out_point_at_the_rollout
     // One client breaking after a rollout may be its own bug.
     let mut one = vec![failing("soil-ingest", "2026-12-08T10:15:01Z")];
     assert!(shared_rollout(&mut one, &edges[..1], &EvidencePack::default(), &world).is_empty());
+}
+
+/// One client's pool that ran dry minutes after the pooler or store its database calls
+/// go through was rolled out is that rollout's doing, its kind kept; not when it ran dry
+/// an hour later, when the client was rolled out too, or when the store itself failed.
+#[test]
+fn a_pool_that_ran_dry_after_its_store_rolled_out_points_at_the_store() {
+    let mut world = pg_world();
+    world.pods.push(Pod {
+        name: "soil-ingest-5d8f-x2".into(),
+        owner: "soil-ingest".into(),
+        namespace: "farm".into(),
+        ..Default::default()
+    });
+    rolled_out(&mut world, "agro-pg", "agro-data", "2026-12-08T10:14:40Z");
+    let dry = |t: &str| Signal {
+        at: at(t),
+        ..signal(
+            "soil-ingest",
+            "connection_pool_exhausted",
+            "HikariPool-1 - Connection is not available, request timed out after 30000ms",
+        )
+    };
+    let edges = [db_call("soil-ingest", 240.0)];
+    let pack = EvidencePack::default();
+    let mut signals = vec![dry("2026-12-08T10:17:00Z")];
+    let moved = pools_after_store_rollout(&mut signals, &edges, &pack, &world);
+    assert_eq!(
+        moved,
+        vec![("soil-ingest".to_string(), "agro-pg".to_string())]
+    );
+    assert_eq!(
+        (signals[0].component.as_str(), signals[0].kind),
+        ("agro-pg", "connection_pool_exhausted")
+    );
+    assert!(
+        signals[0]
+            .detail
+            .starts_with("agro-pg was rolled out at 10:14")
+    );
+    // A weak copy stays with the client.
+    assert!(
+        signals
+            .iter()
+            .any(|s| s.component == "soil-ingest" && s.weight < 2.0)
+    );
+
+    let mut late = vec![dry("2026-12-08T11:17:00Z")];
+    assert!(pools_after_store_rollout(&mut late, &edges, &pack, &world).is_empty());
+
+    let mut failed = vec![
+        dry("2026-12-08T10:17:00Z"),
+        signal(
+            "agro-pg",
+            "volume_full",
+            "could not extend file: No space left on device",
+        ),
+    ];
+    assert!(pools_after_store_rollout(&mut failed, &edges, &pack, &world).is_empty());
+
+    rolled_out(&mut world, "soil-ingest", "farm", "2026-12-08T10:12:00Z");
+    let mut both = vec![dry("2026-12-08T10:17:00Z")];
+    assert!(pools_after_store_rollout(&mut both, &edges, &pack, &world).is_empty());
 }
