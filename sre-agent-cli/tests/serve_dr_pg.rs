@@ -29,7 +29,7 @@
 mod support;
 // The throwaway PostgreSQL cluster of the store's tests, shared rather than copied.
 mod support_dr;
-#[path = "../../sre-orchestrator/tests/support_pg/mod.rs"]
+#[path = "../../incident-store/tests/support_pg/mod.rs"]
 mod support_pg;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,9 +37,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use incident_store::{Incident, IncidentStatus, Store};
 use mcp_slack::fake::{BOT_ID, FakeSlack};
 use serde_json::Value;
-use sre_orchestrator::store::{Incident, IncidentStatus, Store};
 use support::{http, wait_for};
 use support_dr::replication::*;
 use support_dr::*;

@@ -10,8 +10,8 @@ mod support;
 
 use std::process::{Command, Stdio};
 
+use incident_store::{IncidentFilter, Store};
 use serde_json::Value;
-use sre_orchestrator::store::{IncidentFilter, Store};
 use support::{Server, alert_payload, http};
 
 const TOKEN: &str = "webhook-test-token-42";

@@ -9,16 +9,16 @@
 
 mod support;
 // The throwaway PostgreSQL cluster of the store's tests, shared rather than copied.
-#[path = "../../sre-orchestrator/tests/support_pg/mod.rs"]
+#[path = "../../incident-store/tests/support_pg/mod.rs"]
 mod support_pg;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::StreamExt;
+use incident_store::{IncidentFilter, IncidentStatus, Store};
 use mcp_slack::fake::{BOT_TOKEN, FakeSlack, SeedMessage};
 use serde_json::{Value, json};
-use sre_orchestrator::store::{IncidentFilter, IncidentStatus, Store};
 use support::{SECRET, Server, alert_payload, http, post_slack, wait_for};
 
 const WEBHOOK_ALERTS: usize = 100;

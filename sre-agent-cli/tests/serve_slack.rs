@@ -10,9 +10,9 @@ mod support;
 
 use std::time::Duration;
 
+use incident_store::{IncidentFilter, IncidentStatus, Store, Verdict};
 use mcp_slack::fake::{BOT_TOKEN, FakeSlack, SeedMessage};
 use serde_json::{Value, json};
-use sre_orchestrator::store::{IncidentFilter, IncidentStatus, Store, Verdict};
 use support::{
     SECRET, Server, alert_payload, command_form, http, interaction_form, post_slack, wait_for,
 };

@@ -10,9 +10,9 @@ mod support;
 
 use std::time::Duration;
 
+use incident_store::{IncidentFilter, Store};
 use mcp_slack::fake::{APP_TOKEN, BOT_TOKEN, FakeSlack, SeedMessage};
 use serde_json::{Value, json};
-use sre_orchestrator::store::{IncidentFilter, Store};
 use support::{Server, wait_for};
 
 const WAIT: Duration = Duration::from_secs(90);

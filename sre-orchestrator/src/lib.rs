@@ -19,9 +19,9 @@
 //! Every tool call and LLM exchange goes through two small traits
 //! ([`transcript::ToolSource`], [`transcript::ChatModel`]) so that an
 //! investigation can be recorded and replayed without any backend
-//! ([`transcript`]). The [`store`] keeps incidents, the durable job queue,
-//! memory of past incidents, runbooks and the audit log for the Slack bot, on
-//! SQLite or PostgreSQL.
+//! ([`transcript`]). What the Slack bot remembers (incidents, the durable job
+//! queue, memory of past incidents, runbooks, the audit log) is the
+//! `incident-store` crate's, which builds on this one's types.
 //!
 //! Design rule: a failing source degrades one piece of evidence, never the
 //! investigation. Failures become [`rca::DataGap`]s that the RCA shows.
@@ -37,7 +37,6 @@ pub mod panel;
 pub mod rca;
 pub mod registry;
 pub mod router;
-pub mod store;
 pub mod subject;
 pub mod transcript;
 pub mod verify;

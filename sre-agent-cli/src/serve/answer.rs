@@ -12,9 +12,9 @@
 
 use std::time::Duration;
 
+use incident_store::Incident;
 use sre_orchestrator::agent::compact;
 use sre_orchestrator::llm::{Message, ToolSpec};
-use sre_orchestrator::store::Incident;
 use sre_orchestrator::transcript::{ChatModel, ToolSource};
 
 /// Most model requests for one follow-up.

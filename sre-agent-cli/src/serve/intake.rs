@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use incident_store::{Enqueued, Incident, Request, StoreError, Verdict};
 use mcp_slack::intake::{
     BoxFuture, CommandEvent, EventSink, IntakeEvent, IntakeState, InteractionEvent, PushEvent,
     Reply, SignatureVerifier, SinkError,
@@ -18,7 +19,6 @@ use mcp_slack::intake::{
 use mcp_slack::rca::RcaFeedback;
 use serde_json::{Value, json};
 use sre_orchestrator::alert::{self, Alert, AlertSource, AlertStatus};
-use sre_orchestrator::store::{Enqueued, Incident, Request, StoreError, Verdict};
 use tokio_util::sync::CancellationToken;
 
 use super::worker::ACTION_APPROVE;

@@ -24,8 +24,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use incident_store::{RemediationStart, Store, StoreError};
 use sre_orchestrator::rca::{Rca, Remediation, ToolAction};
-use sre_orchestrator::store::{RemediationStart, Store, StoreError};
 use sre_orchestrator::transcript::ToolInfo;
 
 use super::App;

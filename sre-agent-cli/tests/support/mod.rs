@@ -266,10 +266,10 @@ where
 
 /// Waits up to `timeout` for incident `id` to be done, and returns it.
 pub async fn wait_done(
-    store: &sre_orchestrator::store::Store,
+    store: &incident_store::Store,
     id: i64,
     timeout: Duration,
-) -> sre_orchestrator::store::Incident {
+) -> incident_store::Incident {
     wait_for(
         &format!("incident {id} to be done"),
         timeout,
@@ -278,7 +278,7 @@ pub async fn wait_done(
                 .get_incident(id)
                 .await
                 .unwrap()
-                .filter(|i| i.status == sre_orchestrator::store::IncidentStatus::Done)
+                .filter(|i| i.status == incident_store::IncidentStatus::Done)
         },
     )
     .await

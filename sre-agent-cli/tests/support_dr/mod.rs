@@ -5,11 +5,11 @@
 use std::process::Command;
 use std::time::Duration;
 
+use incident_store::IncidentFilter;
 use mcp_slack::fake::{BOT_TOKEN, FakeSlack};
 use serde_json::Value;
 use sqlx::Connection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sre_orchestrator::store::IncidentFilter;
 
 use crate::support::{self, SECRET, Server, alert_payload};
 

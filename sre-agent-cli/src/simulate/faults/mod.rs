@@ -1,6 +1,6 @@
 //! The fault catalogue: one builder per failure kind. Each builder changes
 //! the world (revisions, pod states, objects) and records in the
-//! [`Incident`] what Kubernetes, the services' telemetry and MongoDB would
+//! [`Incident`](super::incident::Incident) what Kubernetes, the services' telemetry and MongoDB would
 //! show. Builders model what happens, never the analysis: no kind name or
 //! verdict is written into the data.
 

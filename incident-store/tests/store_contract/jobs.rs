@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use sre_orchestrator::alert::AlertStatus;
-use sre_orchestrator::router::Category;
-use sre_orchestrator::store::{
+use incident_store::{
     Backend, Enqueued, IncidentStatus, RemediationStart, Request, Store, StoreError, StoreOptions,
 };
+use sre_orchestrator::alert::AlertStatus;
+use sre_orchestrator::router::Category;
 
 use super::*;
 

@@ -10,12 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use incident_store::{Enqueued, IncidentFilter, IncidentStatus, Store, StoreError, StoreOptions};
 use sre_orchestrator::alert::{Alert, AlertSource, AlertStatus};
 use sre_orchestrator::rca::{Mode, Rca, RootCause};
 use sre_orchestrator::router::Category;
-use sre_orchestrator::store::{
-    Enqueued, IncidentFilter, IncidentStatus, Store, StoreError, StoreOptions,
-};
 
 const FINGERPRINTS: u64 = 40;
 const TASKS_PER_STORE: u64 = 8;
@@ -59,6 +57,7 @@ fn rca() -> Rca {
         data_gaps: vec![],
         mode: Mode::Deterministic,
         incomplete: None,
+        figures: Default::default(),
     }
 }
 

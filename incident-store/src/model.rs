@@ -5,9 +5,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::alert::Alert;
-use crate::rca::{Rca, RootCause};
-use crate::router::Category;
+use sre_orchestrator::alert::Alert;
+use sre_orchestrator::rca::{Rca, RootCause};
+use sre_orchestrator::router::Category;
 
 /// Which database a [`Store`](super::Store) talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::rows::{self, INCIDENT_COLUMNS};
 use super::{Backend, Job, Store, StoreError, millis, now_ms, text};
-use crate::rca::Rca;
+use sre_orchestrator::rca::Rca;
 
 /// Picks and claims the next job, in one statement. `$1` now, `$2` worker,
 /// `$3` lease end. The `{lock}` is `FOR UPDATE SKIP LOCKED` on PostgreSQL
@@ -202,7 +202,7 @@ impl Store {
     }
 
     /// Records a failed attempt. With `retry`, and attempts left, the job is
-    /// queued again after a backoff ([`StoreOptions::retry_backoff`], doubled
+    /// queued again after a backoff ([`StoreOptions::retry_backoff`](crate::StoreOptions::retry_backoff), doubled
     /// per attempt, at most an hour) and `true` is returned; otherwise the
     /// job and incident are failed and `false` is returned. Fenced like
     /// [`Store::complete_job`].

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use incident_store::{Backend, IncidentFilter, IncidentStatus, StoreError, Verdict};
 use sre_orchestrator::alert::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD};
 use sre_orchestrator::router::Category;
-use sre_orchestrator::store::{Backend, IncidentFilter, IncidentStatus, StoreError, Verdict};
 
 use super::*;
 
@@ -83,8 +83,7 @@ pub async fn search_and_list(backend: Backend) {
         .await
         .unwrap();
 
-    let ids =
-        |v: Vec<sre_orchestrator::store::Incident>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    let ids = |v: Vec<incident_store::Incident>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
     // A word of the RCA (stemmed: "expiring" finds "expired").
     assert_eq!(ids(s.search("certificate", 10).await.unwrap()), [tls]);
     assert_eq!(ids(s.search("expiring", 10).await.unwrap()), [tls]);

@@ -6,7 +6,7 @@
 mod store_contract;
 mod support_pg;
 
-use sre_orchestrator::store::{Backend, Enqueued, Store};
+use incident_store::{Backend, Enqueued, Store};
 
 use store_contract::jobs::*;
 use store_contract::records::*;

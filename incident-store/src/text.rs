@@ -1,7 +1,7 @@
 //! Text helpers: full-text queries for both backends, the searchable text of
 //! an RCA, and splitting Markdown runbooks into sections.
 
-use crate::rca::Rca;
+use sre_orchestrator::rca::Rca;
 
 /// Words too common to say anything about similarity. PostgreSQL's `english`
 /// configuration drops these itself; FTS5 does not, and an `OR` query with

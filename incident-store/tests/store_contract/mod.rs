@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use incident_store::{Backend, Store, StoreOptions};
 use sre_orchestrator::alert::{Alert, AlertSource, AlertStatus};
 use sre_orchestrator::rca::{Evidence, Mode, Rca, RootCause};
 use sre_orchestrator::router::Category;
-use sre_orchestrator::store::{Backend, Store, StoreOptions};
 
 use crate::support_pg;
 
@@ -100,6 +100,7 @@ pub fn rca(summary: &str, component: &str, kind: &str, description: &str, eviden
         data_gaps: vec![],
         mode: Mode::Deterministic,
         incomplete: None,
+        figures: Default::default(),
     }
 }
 

@@ -1,5 +1,11 @@
 //! The incident store: what `sre-agent serve` remembers.
 //!
+//! Its own crate because only `serve` (and `investigate`'s local memory)
+//! needs it, and because it needs nothing of the orchestrator but the
+//! records it keeps (alerts, RCAs, categories): the engine and the agent
+//! build without a database driver, and the store's schema changes without
+//! touching them.
+//!
 //! One place for the incident record, the durable job queue, the memory of
 //! past incidents (with people's feedback), a knowledge base of runbooks and
 //! an audit log, on SQLite (`sqlite://PATH`: one file, created if missing, no
@@ -116,8 +122,8 @@ enum Pool {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:block) => {
         match &$store.pool {
-            $crate::store::Pool::Sqlite($pool) => $body,
-            $crate::store::Pool::Postgres($pool) => $body,
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
         }
     };
 }

@@ -3,7 +3,7 @@
 
 use super::rows::{self, INCIDENT_COLUMNS};
 use super::{Incident, IncidentFilter, Pool, SlackMessage, Store, StoreError, now_ms, text};
-use crate::router::Category;
+use sre_orchestrator::router::Category;
 
 impl Store {
     /// Records the Slack message showing the incident, so a retried job

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::rows::{self, INCIDENT_COLUMNS};
 use super::{Backend, Feedback, PastIncident, Store, StoreError, Verdict, now_ms, text};
-use crate::alert::{Alert, AlertSource};
+use sre_orchestrator::alert::{Alert, AlertSource};
 
 /// Candidates considered per signal by [`Store::similar_incidents`].
 const SIMILAR_CANDIDATES: i64 = 50;

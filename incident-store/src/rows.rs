@@ -13,7 +13,7 @@ use super::StoreError;
 use super::model::{
     AuditEntry, Feedback, Incident, IncidentStatus, RemediationRun, SlackMessage, Verdict,
 };
-use crate::router::Category;
+use sre_orchestrator::router::Category;
 
 /// The typed getters the mapping functions need.
 pub(crate) trait RowExt {

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use super::{Backend, Enqueued, Request, Store, StoreError, millis, now_ms};
-use crate::alert::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, Alert, AlertSource, AlertStatus};
+use sre_orchestrator::alert::{
+    ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, Alert, AlertSource, AlertStatus,
+};
 
 /// Inserts an incident and its job in `$tx`; evaluates to
 /// `Option<(incident_id, job_id)>`, `None` when the idempotency key is
@@ -255,7 +257,7 @@ impl Store {
     pub async fn record_investigation<T: serde::Serialize + ?Sized>(
         &self,
         alert: &Alert,
-        rca: &crate::rca::Rca,
+        rca: &sre_orchestrator::rca::Rca,
         transcript: &T,
     ) -> Result<i64, StoreError> {
         let now = now_ms();
