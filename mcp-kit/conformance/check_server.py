@@ -5,12 +5,20 @@ Used by the conformance harness (mcp-kit's `conformance` feature); it can also
 be run by hand:
 
     .cache/venv/bin/python mcp-kit/conformance/check_server.py \
-        --stdio '["target/debug/kit-example-server"]' \
+        --stdio '["target/debug/kit-example-server"]' --mode auto \
         --call echo '{"text":"hi"}' --invalid echo '{"text":1}' text
+
+Two ways a host uses the SDK, chosen with --mode:
+  legacy   `ClientSession` and the `initialize` handshake (protocol 2025-11-25);
+  auto     the SDK's `Client` as it comes: it probes `server/discover` and talks
+           the 2026-07-28 protocol (no handshake, per-request metadata) when the
+           server offers it, as ours do.
 
 Checks, each reported as a line "PASS name" or "FAIL name: why", then a JSON
 summary on the last line:
-  initialize            the server answers initialize with its name
+  initialize            the server answers initialize (or discover) with its name
+  protocol              (--mode auto) the session runs the 2026-07-28 protocol,
+                        not a silent fall-back to the handshake
   schemas               every tool input schema is valid JSON Schema, and every
                         property (nested ones too) has a description
   portable-schemas      no property admits null (`type: [X, "null"]` or a
@@ -24,7 +32,11 @@ summary on the last line:
   unauthorized          (HTTP) a request without the token is refused with 403
                         and no WWW-Authenticate challenge (a 401 would make
                         MCP clients start OAuth discovery), naming the token
-  clean-close           the SDK logged no warning or error, including when it
+  server-stderr         (stdio) the server wrote no warning or error on stderr,
+                        which a host shows its user: only log lines at INFO and
+                        below (mcp-kit's conformance::complaints reads it alike)
+  clean-close           the SDK logged no warning or error and Python raised no
+                        warning (deprecations included), including when it
                         ends the session (HTTP: `DELETE` must answer 200/204)
 """
 
@@ -34,29 +46,38 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
+import tempfile
+import warnings
 from typing import Any
 
 import httpx2
 import jsonschema
-from mcp import ClientSession, StdioServerParameters
+from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 results: list[dict[str, Any]] = []
 
 
 class SdkWarnings(logging.Handler):
-    """Collects what the SDK logs at WARNING or above (e.g. "Session
-    termination failed: 202" when a server answers DELETE oddly)."""
+    """Collects what is logged at WARNING or above (e.g. the SDK's "Session
+    termination failed: 202" when a server answers DELETE oddly; any logger,
+    so the HTTP and async libraries under it count too) and every Python
+    warning (a deprecated protocol feature the session used, say)."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith("mcp"):
-            self.messages.append(f"{record.name}: {record.getMessage()}")
+        self.messages.append(f"{record.name}: {record.getMessage()}")
+
+    def showwarning(self, message: Warning | str, category: type[Warning], filename: str,
+                    lineno: int, file: Any = None, line: str | None = None) -> None:
+        self.messages.append(f"{category.__name__}: {message} ({os.path.basename(filename)}:{lineno})")
 
 
 sdk_warnings = SdkWarnings()
@@ -122,15 +143,46 @@ def nullable_properties(schema: Any, path: str = "") -> list[str]:
     return found
 
 
+def complaints(stderr: str) -> list[str]:
+    """The lines of a server's stderr a host would show as a problem: all but
+    log lines at INFO and below (`<time> <LEVEL> <target>: ...`, or JSON with
+    a "level" field). A WARN or ERROR line, a panic, an `error: ...` line."""
+    quiet = ("INFO", "DEBUG", "TRACE")
+    bad = []
+    for line in stderr.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if len(words) > 1 and words[0][:1].isdigit() and words[1] in quiet:
+            continue
+        try:
+            if json.loads(line).get("level") in quiet:
+                continue
+        except (ValueError, AttributeError):
+            pass
+        bad.append(line)
+    return bad
+
+
 def text_of(result: Any) -> str:
     return "\n".join(getattr(c, "text", "") for c in result.content)
 
 
-async def run_checks(session: ClientSession, args: argparse.Namespace) -> None:
-    init = await session.initialize()
-    record("initialize", bool(init.server_info.name), f"serverInfo={init.server_info}")
+async def run_checks(peer: ClientSession | Client, args: argparse.Namespace) -> None:
+    """The checks, on a legacy `ClientSession` (initialized here) or an
+    entered `Client` (already negotiated)."""
+    if isinstance(peer, ClientSession):
+        init = await peer.initialize()
+        info, version = init.server_info, init.protocol_version
+    else:
+        info, version = peer.server_info, peer.protocol_version
+    print(f"INFO protocol {version}", flush=True)
+    record("initialize", bool(info and info.name), f"serverInfo={info}")
+    if args.mode == "auto":
+        record("protocol", version in MODERN_PROTOCOL_VERSIONS,
+               f"negotiated {version}, expected one of {MODERN_PROTOCOL_VERSIONS}")
 
-    listed = await session.list_tools()
+    listed = await peer.list_tools()
     tools = {t.name: t for t in listed.tools}
     bad_schema, undocumented, unannotated, writes, nullable = [], [], [], [], []
     for tool in listed.tools:
@@ -163,7 +215,7 @@ async def run_checks(session: ClientSession, args: argparse.Namespace) -> None:
 
     for tool, raw in args.call or []:
         try:
-            result = await session.call_tool(tool, json.loads(raw))
+            result = await peer.call_tool(tool, json.loads(raw))
             ok = not result.is_error and bool(text_of(result) or result.structured_content)
             record(f"call:{tool}", ok, f"isError={result.is_error} text={text_of(result)[:300]!r}")
         except Exception as e:  # noqa: BLE001 - report, don't crash
@@ -171,12 +223,24 @@ async def run_checks(session: ClientSession, args: argparse.Namespace) -> None:
 
     for tool, raw, field in args.invalid or []:
         try:
-            result = await session.call_tool(tool, json.loads(raw))
+            result = await peer.call_tool(tool, json.loads(raw))
             text = text_of(result)
             record(f"invalid:{tool}", bool(result.is_error) and field in text,
                    f"isError={result.is_error} text={text[:300]!r} (expected to name {field!r})")
         except Exception as e:  # noqa: BLE001
             record(f"invalid:{tool}", False, f"protocol error instead of isError result: {e!r}")
+
+
+async def session_checks(transport: Any, args: argparse.Namespace) -> None:
+    """Runs the checks over `transport` the way --mode says."""
+    if args.mode == "auto":
+        async with Client(transport) as client:
+            await run_checks(client, args)
+        return
+    async with transport as streams:
+        read, write = streams[0], streams[1]
+        async with ClientSession(read, write) as session:
+            await run_checks(session, args)
 
 
 async def main() -> int:
@@ -191,19 +255,26 @@ async def main() -> int:
     p.add_argument("--absent", action="append", metavar="TOOL")
     p.add_argument("--present", action="append", metavar="TOOL")
     p.add_argument("--expect-read-only", action="store_true")
+    p.add_argument("--mode", choices=["legacy", "auto"], default="legacy",
+                   help="legacy: ClientSession + initialize; auto: the SDK's Client as it comes")
     args = p.parse_args()
     logging.getLogger().addHandler(sdk_warnings)
+    # Every warning once per place, whichever module raises it (the default
+    # filters hide deprecations outside __main__), into the clean-close check.
+    warnings.simplefilter("default")
+    warnings.showwarning = sdk_warnings.showwarning
 
+    server_log = tempfile.TemporaryFile("w+", encoding="utf-8")
     try:
         if args.stdio:
-            import os
             env = dict(os.environ)
             env.update(kv.split("=", 1) for kv in args.env)
             argv = json.loads(args.stdio)
             params = StdioServerParameters(command=argv[0], args=argv[1:], env=env)
-            async with stdio_client(params) as (read, write):
-                async with ClientSession(read, write) as session:
-                    await run_checks(session, args)
+            await session_checks(stdio_client(params, errlog=server_log), args)
+            server_log.seek(0)
+            bad = complaints(server_log.read())
+            record("server-stderr", not bad, f"the server wrote on stderr: {bad[:10]!r}")
         else:
             async with httpx2.AsyncClient(timeout=30) as bare:
                 r = await bare.post(args.http, json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
@@ -216,10 +287,7 @@ async def main() -> int:
                        "without a token (expected 403, no challenge, a body naming the bearer token)")
             headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
             async with httpx2.AsyncClient(headers=headers, timeout=30) as client:
-                async with streamable_http_client(args.http, http_client=client) as streams:
-                    read, write = streams[0], streams[1]
-                    async with ClientSession(read, write) as session:
-                        await run_checks(session, args)
+                await session_checks(streamable_http_client(args.http, http_client=client), args)
     except Exception as e:  # noqa: BLE001
         record("session", False, repr(e))
     record("clean-close", not sdk_warnings.messages, "; ".join(sdk_warnings.messages[:5]))

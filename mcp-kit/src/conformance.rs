@@ -6,22 +6,31 @@
 //!
 //! * the official **Python MCP SDK** (PyPI `mcp`), through
 //!   `mcp-kit/conformance/check_server.py`, over stdio and over streamable
-//!   HTTP with a bearer token; and
-//! * the official **MCP Inspector CLI** (npm `@modelcontextprotocol/inspector`),
-//!   over stdio and over HTTP.
+//!   HTTP with a bearer token, both as `ClientSession` with the `initialize`
+//!   handshake and as the SDK's `Client` as it comes (it negotiates the
+//!   2026-07-28 protocol: `server/discover`, no handshake); and
+//! * the official **MCP Inspector CLI** (npm `@modelcontextprotocol/inspector`
+//!   2.x, see [`inspector`]), over stdio and over HTTP with the token in a
+//!   header, in both protocol eras.
 //!
-//! Both are installed by `scripts/setup-test-deps.sh` into `.cache/`; a
-//! missing install is an error that says to run it, never a silent skip.
+//! Both are installed by `scripts/setup-test-deps.sh` into `.cache/` (with the
+//! Node.js the Inspector needs); a missing install is an error that says to
+//! run it, never a silent skip.
 //!
-//! Checks: `initialize`; every tool's input schema is valid JSON Schema with a
-//! description on every property, and no property admits `null` (hosts flag
-//! `type: [X, "null"]` as not portable; both clients check it); every tool
-//! says whether it is read-only; a `tools/call` round trip; invalid arguments
-//! give an `isError` result naming the bad field; HTTP without the token gets
-//! 403 with no OAuth challenge; the SDK logs no warning, also when it ends the
-//! session (`DELETE /mcp`); write tools are absent without `--allow-writes`
-//! (and present with it); and start-up, `initialize` and `tools/list` open
-//! no connection to the backend (`backend_untouched_until_first_call`).
+//! Checks: `initialize` (or `server/discover`); every tool's input schema is
+//! valid JSON Schema with a description on every property, and no property
+//! admits `null` (hosts flag `type: [X, "null"]` as not portable; both clients
+//! check it); the Inspector's schema lint (`--strict`: input and output
+//! schemas) finds nothing, not even a warning; every tool says whether it is
+//! read-only; every `tools/call` round trip; invalid arguments give an
+//! `isError` result naming the bad field; HTTP without the token gets 403
+//! with no OAuth challenge; neither client prints or logs a warning or an
+//! error, also when it ends the session (the SDK's `DELETE /mcp`), and the
+//! server's stderr (which a host shows) holds no warning or error, only log
+//! lines at INFO and below ([`complaints`]); write tools are absent without
+//! `--allow-writes` (and present with it); and start-up, `initialize` and
+//! `tools/list` open no connection to the backend
+//! (`backend_untouched_until_first_call`).
 //!
 //! ```no_run
 //! use mcp_kit::conformance::Conformance;
@@ -37,11 +46,14 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod inspector;
 mod lazy;
+pub use inspector::{Era, inspector, node};
 pub use lazy::{CountingBackend, backend_untouched_until_first_call};
 
 /// The repository root (the parent of `mcp-kit/`).
@@ -68,14 +80,6 @@ pub fn python() -> Result<PathBuf, String> {
     require(
         repo_root().join(".cache/venv/bin/python"),
         "the test Python venv",
-    )
-}
-
-/// The official MCP Inspector CLI.
-pub fn inspector() -> Result<PathBuf, String> {
-    require(
-        repo_root().join(".cache/npm/node_modules/.bin/mcp-inspector"),
-        "the MCP Inspector CLI",
     )
 }
 
@@ -150,6 +154,77 @@ pub fn http_status(port: u16, path: &str) -> Option<u16> {
     let n = stream.read(&mut buf).ok()?;
     let head = std::str::from_utf8(&buf[..n]).ok()?;
     head.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// How `check_server.py` drives the SDK: `ClientSession` with the
+/// `initialize` handshake, and the SDK's `Client` as it comes (2026-07-28).
+const PYTHON_MODES: [&str; 2] = ["legacy", "auto"];
+
+/// A new path in the system temp folder, unique in this process and the
+/// machine (tests run in parallel threads of one process, and test binaries
+/// in parallel processes).
+fn scratch_file(what: &str) -> Result<PathBuf, String> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    Ok(scratch_dir("files")?.join(format!("{what}-{}", NEXT.fetch_add(1, Ordering::Relaxed))))
+}
+
+/// The folder `name` in this process's scratch folder, created.
+fn scratch_dir(name: &str) -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir()
+        .join(format!("mcp-conformance-{}", std::process::id()))
+        .join(name);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// A server serving HTTP for the harness, its stderr in `log`.
+struct HttpServer {
+    _child: ChildGuard,
+    port: u16,
+    log: PathBuf,
+}
+
+impl HttpServer {
+    /// The server logged no warning and no error during the session.
+    fn check_log(&self) -> Result<(), String> {
+        let log = std::fs::read_to_string(&self.log)
+            .map_err(|e| format!("cannot read the server log {}: {e}", self.log.display()))?;
+        let bad = complaints(&log);
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the server logged warnings or errors over HTTP:\n{}",
+                bad.join("\n")
+            ))
+        }
+    }
+}
+
+/// The lines of a stderr that a host would show as a problem: all but the
+/// server's log lines at INFO and below (`<time> <LEVEL> <target>: …`, or
+/// JSON with a `"level"` field). So a WARN or ERROR line, a panic, an
+/// `error: …` line, and any word a client prints there of its own (the
+/// Inspector's warnings) all count. `check_server.py` reads the server's
+/// stderr the same way.
+pub fn complaints(stderr: &str) -> Vec<&str> {
+    const QUIET: [&str; 3] = ["INFO", "DEBUG", "TRACE"];
+    stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .filter(|line| {
+            let mut words = line.split_whitespace();
+            let text_log = words
+                .next()
+                .is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+                && words.next().is_some_and(|level| QUIET.contains(&level));
+            let json_log = serde_json::from_str::<Value>(line)
+                .ok()
+                .and_then(|v| v["level"].as_str().map(|l| QUIET.contains(&l)))
+                .unwrap_or(false);
+            !(text_log || json_log)
+        })
+        .collect()
 }
 
 /// A server under test and the checks to run on it.
@@ -234,11 +309,12 @@ impl Conformance {
         out
     }
 
-    fn run_python(&self, target: Vec<String>, read_only: bool) -> Result<String, String> {
+    fn run_python(&self, target: &[String], mode: &str, read_only: bool) -> Result<String, String> {
         let script = repo_root().join("mcp-kit/conformance/check_server.py");
         let mut cmd = Command::new(python()?);
         cmd.arg(script)
             .args(target)
+            .args(["--mode", mode])
             .args(self.check_args(read_only));
         for (k, v) in &self.env {
             cmd.arg("--env").arg(format!("{k}={v}"));
@@ -249,16 +325,17 @@ impl Conformance {
             .map_err(|e| format!("cannot run the Python SDK check: {e}"))?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if out.status.success() {
-            Ok(stdout)
+            Ok(format!("-- sdk mode {mode}\n{stdout}"))
         } else {
             Err(format!(
-                "Python MCP SDK checks failed:\n{stdout}\n{}",
+                "Python MCP SDK checks failed (--mode {mode}):\n{stdout}\n{}",
                 String::from_utf8_lossy(&out.stderr)
             ))
         }
     }
 
-    /// Python SDK over stdio: read-only by default, then with `--allow-writes`.
+    /// Python SDK over stdio, in both modes: read-only by default, then with
+    /// `--allow-writes`.
     pub fn python_stdio(&self) -> Result<String, String> {
         let mut report = String::new();
         for read_only in [true, false] {
@@ -270,15 +347,22 @@ impl Conformance {
             if !read_only {
                 argv.push("--allow-writes".into());
             }
-            let target = vec!["--stdio".to_string(), Value::from(argv).to_string()];
-            report += &self.run_python(target, read_only)?;
+            let target = ["--stdio".to_string(), Value::from(argv).to_string()];
+            for mode in PYTHON_MODES {
+                report += &self.run_python(&target, mode, read_only)?;
+            }
         }
         Ok(report)
     }
 
     /// Starts the server over HTTP on a free loopback port and waits until
-    /// `/healthz` answers.
+    /// `/healthz` answers. Its stderr is the test's.
     pub fn spawn_http(&self, extra: &[&str]) -> Result<(ChildGuard, u16), String> {
+        let (child, port) = self.spawn_http_to(extra, Stdio::inherit())?;
+        Ok((child, port))
+    }
+
+    fn spawn_http_to(&self, extra: &[&str], stderr: Stdio) -> Result<(ChildGuard, u16), String> {
         let port = free_port()?;
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args)
@@ -288,7 +372,7 @@ impl Conformance {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         let child = ChildGuard(
             cmd.spawn()
                 .map_err(|e| format!("cannot start {}: {e}", self.program.display()))?,
@@ -306,126 +390,46 @@ impl Conformance {
         ))
     }
 
-    /// Python SDK over streamable HTTP with a bearer token, including the
-    /// 401 check.
-    pub fn python_http(&self) -> Result<String, String> {
-        let dir = std::env::temp_dir().join(format!("mcp-conformance-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let token_file = dir.join("token");
+    /// [`Conformance::spawn_http`] with the server's stderr in a file, for
+    /// [`HttpServer::check_log`].
+    fn spawn_http_logged(&self, extra: &[&str]) -> Result<HttpServer, String> {
+        let log = scratch_file("server-log")?;
+        let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let (child, port) = self.spawn_http_to(extra, Stdio::from(file))?;
+        Ok(HttpServer {
+            _child: child,
+            port,
+            log,
+        })
+    }
+
+    /// A fresh bearer token and the file that holds it (its own file, as
+    /// tests run in parallel threads of one process).
+    fn token_file(&self) -> Result<(String, PathBuf), String> {
+        let path = scratch_file("token")?;
         let token = format!("conformance-{}", free_port()?);
-        std::fs::write(&token_file, &token).map_err(|e| e.to_string())?;
+        std::fs::write(&path, &token).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((token, path))
+    }
+
+    /// Python SDK over streamable HTTP with a bearer token, in both modes,
+    /// including the check that a request without it is refused.
+    pub fn python_http(&self) -> Result<String, String> {
+        let (token, token_file) = self.token_file()?;
         let token_arg = token_file.display().to_string();
-        let (_child, port) = self.spawn_http(&["--auth-token-file", &token_arg])?;
-        let target = vec![
+        let server = self.spawn_http_logged(&["--auth-token-file", &token_arg])?;
+        let target = [
             "--http".to_string(),
-            format!("http://127.0.0.1:{port}/mcp"),
+            format!("http://127.0.0.1:{}/mcp", server.port),
             "--token".into(),
             token,
         ];
-        self.run_python(target, true)
-    }
-
-    fn inspector_json(&self, target: &[String], method_args: &[&str]) -> Result<Value, String> {
-        let out = Command::new(inspector()?)
-            .arg("--cli")
-            .args(target)
-            .args(method_args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run the MCP Inspector CLI: {e}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            return Err(format!(
-                "MCP Inspector CLI failed ({}): {stdout}\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ));
+        let mut report = String::new();
+        for mode in PYTHON_MODES {
+            report += &self.run_python(&target, mode, true)?;
         }
-        serde_json::from_str(&stdout)
-            .map_err(|e| format!("MCP Inspector CLI printed no JSON ({e}): {stdout}"))
-    }
-
-    fn inspector_checks(&self, target: &[String]) -> Result<String, String> {
-        let listed = self.inspector_json(target, &["--method", "tools/list"])?;
-        let names: Vec<&str> = listed["tools"]
-            .as_array()
-            .ok_or_else(|| format!("tools/list has no tools array: {listed}"))?
-            .iter()
-            .filter_map(|t| t["name"].as_str())
-            .collect();
-        for tool in &self.write_tools {
-            if names.contains(&tool.as_str()) {
-                return Err(format!(
-                    "Inspector: write tool {tool} is listed without --allow-writes"
-                ));
-            }
-        }
-        let nullable: Vec<String> = listed["tools"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|t| {
-                let name = t["name"].as_str().unwrap_or("?").to_string();
-                crate::schema::nullable_properties(&t["inputSchema"])
-                    .into_iter()
-                    .map(move |p| format!("{name}.{p}"))
-            })
-            .collect();
-        if !nullable.is_empty() {
-            return Err(format!(
-                "Inspector: {} tool properties admit null (not portable): {}",
-                nullable.len(),
-                nullable.join(", ")
-            ));
-        }
-        let mut report =
-            format!("Inspector tools/list: {names:?}\nInspector portable schemas: ok\n");
-        if let Some((tool, args)) = self.calls.first() {
-            let mut method: Vec<String> = vec![
-                "--method".into(),
-                "tools/call".into(),
-                "--tool-name".into(),
-                tool.clone(),
-            ];
-            if let Some(obj) = args.as_object().filter(|o| !o.is_empty()) {
-                method.push("--tool-arg".into());
-                for (k, v) in obj {
-                    let v = v
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string());
-                    method.push(format!("{k}={v}"));
-                }
-            }
-            let refs: Vec<&str> = method.iter().map(String::as_str).collect();
-            let result = self.inspector_json(target, &refs)?;
-            if result["isError"].as_bool() == Some(true) {
-                return Err(format!(
-                    "Inspector: tools/call {tool} returned an error: {result}"
-                ));
-            }
-            report += &format!("Inspector tools/call {tool}: ok\n");
-        }
-        Ok(report)
-    }
-
-    /// The Inspector CLI over stdio: tools/list and one tools/call.
-    pub fn inspector_stdio(&self) -> Result<String, String> {
-        let mut target = vec![self.program.display().to_string()];
-        target.extend(self.args.iter().cloned());
-        self.inspector_checks(&target)
-    }
-
-    /// The Inspector CLI over HTTP. Its 0.15 CLI cannot send headers, so the
-    /// server runs with `--no-auth`, which the kit accepts on loopback only.
-    pub fn inspector_http(&self) -> Result<String, String> {
-        let (_child, port) = self.spawn_http(&["--no-auth"])?;
-        let target = vec![
-            format!("http://127.0.0.1:{port}/mcp"),
-            "--transport".to_string(),
-            "http".to_string(),
-        ];
-        self.inspector_checks(&target)
+        server.check_log()?;
+        Ok(report + "server log: no warning, no error\n")
     }
 
     /// Every check, both clients, both transports. The error lists every
@@ -449,5 +453,29 @@ impl Conformance {
         } else {
             Err(failures.join("\n"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::complaints;
+
+    #[test]
+    fn only_quiet_log_lines_are_not_complaints() {
+        let stderr = "\
+2026-12-04T02:57:43.884483Z  INFO mcp_mongodb: ready (connects on first tool call)
+2026-12-04T02:57:43.884483Z DEBUG rmcp::service: received request
+
+{\"timestamp\":\"2026-12-04T02:57:43Z\",\"level\":\"INFO\",\"fields\":{\"message\":\"ready\"}}
+2026-12-04T02:57:43.884483Z  WARN mcp_kit::serve: stdio session ended with an error
+{\"timestamp\":\"2026-12-04T02:57:43Z\",\"level\":\"ERROR\",\"fields\":{\"message\":\"boom\"}}
+error: MCP over stdio: connection closed: initialize request
+[mcp-inspector] The OS keychain is not available
+Schema portability: 0 errors, 2 warnings across 2 tools. Re-run with --strict for details.
+thread 'main' panicked at src/main.rs:1:1:";
+        let bad = complaints(stderr);
+        assert_eq!(bad.len(), 6, "{bad:#?}");
+        assert!(bad[0].contains("WARN") && bad[1].contains("ERROR"));
+        assert!(bad[5].contains("panicked"));
     }
 }

@@ -23,6 +23,7 @@ fn harness() -> Conformance {
 #[test]
 fn example_server_conforms_with_both_clients_on_both_transports() {
     let report = harness().run_all().unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{report}");
     for expected in [
         "PASS unauthorized",
         "PASS schemas",
