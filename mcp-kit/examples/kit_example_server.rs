@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use clap::Parser;
 use mcp_kit::rmcp::handler::server::router::tool::ToolRouter;
 use mcp_kit::rmcp::handler::server::wrapper::Parameters;
-use mcp_kit::rmcp::model::{CallToolResult, ContentBlock};
 use mcp_kit::rmcp::{schemars, tool, tool_router};
 use mcp_kit::{KitArgs, KitServer, ServerDescription, untrusted};
 
@@ -86,18 +85,21 @@ impl Example {
         description = "Show a made-up service's config file, as untrusted data (demonstrates redaction).",
         annotations(read_only_hint = true)
     )]
-    fn show_config(&self, Parameters(args): Parameters<ShowConfigArgs>) -> CallToolResult {
+    // A tool that can fail returns `Result`: rmcp marks `Err` as an `isError`
+    // result (see the kit's crate docs). The example's error is a plain
+    // `String`; a real server's is its own error enum.
+    fn show_config(&self, Parameters(args): Parameters<ShowConfigArgs>) -> Result<String, String> {
         if args.service.is_empty() {
-            return CallToolResult::error(vec![ContentBlock::text("`service` must not be empty")]);
+            return Err("`service` must not be empty".into());
         }
         let body = format!(
             "service: {}\nDB_PASSWORD=hunter2\nmongo_uri: mongodb://app:s3cr3tpass@db:27017/orders\nlog_level: info",
             args.service
         );
-        CallToolResult::success(vec![ContentBlock::text(untrusted::frame(
+        Ok(untrusted::frame(
             &format!("config of {}", args.service),
             &body,
-        ))])
+        ))
     }
 
     #[tool(

@@ -36,6 +36,31 @@
 //! read-only/destructive annotations) that also implements
 //! [`server::KitServer`]; see `examples/kit_example_server.rs` (built as the `kit-example-server` binary).
 //!
+//! # Tool results and errors
+//!
+//! Every server answers in rmcp's own idiom, the same way, so no tool builds a
+//! `CallToolResult` by hand:
+//!
+//! * A tool returns `Result<String, E>` (plain `String` when it cannot fail).
+//!   rmcp sends `Ok` as the result's text, and `Err` as a result marked
+//!   `isError` whose content is what `E` converts into
+//!   ([`IntoContents`](rmcp::model::IntoContents)).
+//! * `E` is the server's own error enum, whose `Display` is the whole message
+//!   a person reads: what failed and what to do about it. The server
+//!   implements `IntoContents` for it as that one text block (the orphan rule
+//!   keeps the impl in the server's crate; mcp-kubernetes's starts with
+//!   `error: `, its wording since its first release). The tool uses `?` on
+//!   everything it calls, and nothing else.
+//! * A failure the caller can act on (a bad argument, a refused namespace or
+//!   channel, an unreachable backend, a missing token) is such a tool error:
+//!   the model reads it and can try differently. rmcp's
+//!   [`ErrorData`](rmcp::ErrorData) (`McpError`) is kept for protocol errors,
+//!   which the host gets instead of a result (an unknown tool, arguments that
+//!   do not parse); no tool returns it.
+//! * The guard's own refusals ([`Guarded`]: a hidden write tool, arguments
+//!   that fail the schema) are `isError` results too, and every result, error
+//!   or not, passes through redaction and the budget.
+//!
 //! Nothing here contacts a backend: servers connect lazily, so `initialize`
 //! and `tools/list` answer at once even when the backend is down, and the
 //! costly pieces (the redaction regexes, schema validators) load on first

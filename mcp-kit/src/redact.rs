@@ -432,6 +432,15 @@ fn mask_keyed_values<'a>(text: Cow<'a, str>, re: &Regex) -> Cow<'a, str> {
     Cow::Owned(out)
 }
 
+/// Appends a line (`body` and its end of line) to `out`, with
+/// `body[secret]` masked.
+fn push_masked(out: &mut String, body: &str, secret: std::ops::Range<usize>, eol: &str) {
+    out.push_str(&body[..secret.start]);
+    out.push_str(REDACTED);
+    out.push_str(&body[secret.end..]);
+    out.push_str(eol);
+}
+
 /// Whole-line values of YAML, INI, `.env`, HCL and properties files: a value
 /// of several words under a secret key, and the lines of a YAML block scalar
 /// (`password: |`) under one.
@@ -449,9 +458,7 @@ fn mask_lines<'a>(text: Cow<'a, str>, re: &Regex) -> Cow<'a, str> {
                 continue;
             }
             if indent > key_indent {
-                out.push_str(&body[..indent]);
-                out.push_str(REDACTED);
-                out.push_str(eol);
+                push_masked(&mut out, body, indent..body.len(), eol);
                 changed = true;
                 continue;
             }
@@ -485,10 +492,7 @@ fn mask_lines<'a>(text: Cow<'a, str>, re: &Regex) -> Cow<'a, str> {
                 && !value.starts_with(['"', '\'', '{', '['])
                 && !is_placeholder(value)
             {
-                out.push_str(&body[..v.start()]);
-                out.push_str(REDACTED);
-                out.push_str(&body[v.end()..]);
-                out.push_str(eol);
+                push_masked(&mut out, body, v.range(), eol);
                 changed = true;
                 continue;
             }
@@ -499,10 +503,7 @@ fn mask_lines<'a>(text: Cow<'a, str>, re: &Regex) -> Cow<'a, str> {
             && key_strength(k.as_str()) == Some(Strength::Strong)
             && looks_secret(v.as_str())
         {
-            out.push_str(&body[..v.start()]);
-            out.push_str(REDACTED);
-            out.push_str(&body[v.end()..]);
-            out.push_str(eol);
+            push_masked(&mut out, body, v.range(), eol);
             changed = true;
             continue;
         }

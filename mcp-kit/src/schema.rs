@@ -12,6 +12,14 @@
 //! alternative. A host that still sends `null` for an optional argument is
 //! accepted: the guard drops such arguments before validating
 //! ([`drop_null_optionals`]), which serde reads as "absent".
+//!
+//! Any `type` array left after that (a required `Option`, a field that takes
+//! a string or a number), and every one in an output schema, where `null` is
+//! a real value, is spelled as `anyOf` branches of one type each
+//! ([`split_type_unions`]): the same schema, in the form the Inspector's
+//! portability lint asks for (a client that maps tool schemas onto a
+//! single-`type` dialect, such as Gemini's function declarations, may
+//! otherwise reject the tool or drop the constraint).
 
 use serde_json::{Map, Value};
 
@@ -27,6 +35,74 @@ pub fn make_portable(schema: &mut Map<String, Value>) {
                     make_portable(def);
                 }
             }
+        }
+    }
+}
+
+/// Rewrites every `"type": [A, B, …]` in `schema` (at any depth) as
+/// `"anyOf": [{"type": A}, {"type": B}, …]`, which accepts the same values.
+/// The node's other keywords stay where they are: each applies only to
+/// values of its own type (`minimum` to numbers, `format` to strings), so
+/// they mean the same beside the `anyOf`. A node that already has an `anyOf`
+/// gets the new one inside an `allOf`.
+pub fn split_type_unions(schema: &mut Map<String, Value>) {
+    if let Some(Value::Array(types)) = schema.get("type") {
+        let branches: Vec<Value> = types
+            .iter()
+            .map(|t| Value::Object(Map::from_iter([("type".to_string(), t.clone())])))
+            .collect();
+        schema.remove("type");
+        if schema.contains_key("anyOf") {
+            let wrapped = Value::Object(Map::from_iter([(
+                "anyOf".to_string(),
+                Value::Array(branches),
+            )]));
+            match schema.get_mut("allOf") {
+                Some(Value::Array(all)) => all.push(wrapped),
+                _ => {
+                    schema.insert("allOf".into(), Value::Array(vec![wrapped]));
+                }
+            }
+        } else {
+            schema.insert("anyOf".into(), Value::Array(branches));
+        }
+    }
+    for (key, value) in schema.iter_mut() {
+        match (key.as_str(), value) {
+            // Keywords whose value is one schema.
+            (
+                "items"
+                | "additionalProperties"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "contains"
+                | "propertyNames"
+                | "unevaluatedItems"
+                | "unevaluatedProperties",
+                Value::Object(sub),
+            ) => split_type_unions(sub),
+            // Keywords whose value is a list of schemas.
+            ("anyOf" | "oneOf" | "allOf" | "prefixItems" | "items", Value::Array(subs)) => {
+                for sub in subs {
+                    if let Value::Object(sub) = sub {
+                        split_type_unions(sub);
+                    }
+                }
+            }
+            // Keywords whose value maps names to schemas.
+            (
+                "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas",
+                Value::Object(map),
+            ) => {
+                for sub in map.values_mut() {
+                    if let Value::Object(sub) = sub {
+                        split_type_unions(sub);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -248,6 +324,73 @@ mod tests {
         assert!(validator.is_valid(&json!({"kind": "pods", "mode": "Lines", "tail": 3})));
         assert!(!validator.is_valid(&json!({"kind": "pods", "mode": "Nope"})));
         assert!(!validator.is_valid(&json!({"kind": "pods", "tail": null})));
+    }
+
+    /// An output shaped like a tool's structured result: `null` is a value
+    /// it really returns.
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Output {
+        /// Always there.
+        name: String,
+        /// Null when unknown.
+        restarts: Option<u32>,
+        /// Null when unknown.
+        mode: Option<Mode>,
+        /// A list whose items may be null.
+        samples: Vec<Option<f64>>,
+    }
+
+    #[test]
+    fn type_unions_become_single_type_branches_accepting_the_same_values() {
+        let original = Value::Object(schema_of::<Output>());
+        let mut schema = schema_of::<Output>();
+        split_type_unions(&mut schema);
+        let split = Value::Object(schema);
+        let text = split.to_string();
+        assert!(!text.contains(r#""type":["#), "{split:#}");
+        let p = &split["properties"];
+        assert_eq!(
+            p["restarts"]["anyOf"],
+            json!([{"type": "integer"}, {"type": "null"}]),
+            "{split:#}"
+        );
+        // Its other keywords stay beside the branches.
+        assert_eq!(p["restarts"]["minimum"], 0);
+        assert_eq!(p["restarts"]["description"], "Null when unknown.");
+        assert_eq!(
+            p["samples"]["items"]["anyOf"],
+            json!([{"type": "number"}, {"type": "null"}])
+        );
+        let before = jsonschema::validator_for(&original).unwrap();
+        let after = jsonschema::validator_for(&split).unwrap();
+        for value in [
+            json!({"name": "a", "restarts": null, "mode": null, "samples": [1.5, null]}),
+            json!({"name": "a", "restarts": 3, "mode": "Lines", "samples": []}),
+            json!({"name": "a", "restarts": -1, "mode": null, "samples": []}),
+            json!({"name": "a", "restarts": "3", "mode": null, "samples": []}),
+            json!({"name": "a", "restarts": null, "mode": "Nope", "samples": ["x"]}),
+            json!({"restarts": null, "mode": null, "samples": []}),
+        ] {
+            assert_eq!(before.is_valid(&value), after.is_valid(&value), "{value}");
+        }
+    }
+
+    #[test]
+    fn a_node_with_an_any_of_keeps_it_and_gains_the_split_in_all_of() {
+        let mut schema =
+            json!({"type": ["string", "integer"], "anyOf": [{"minLength": 1}, {"minimum": 1}]})
+                .as_object()
+                .unwrap()
+                .clone();
+        split_type_unions(&mut schema);
+        assert_eq!(
+            Value::Object(schema),
+            json!({
+                "anyOf": [{"minLength": 1}, {"minimum": 1}],
+                "allOf": [{"anyOf": [{"type": "string"}, {"type": "integer"}]}]
+            })
+        );
     }
 
     #[test]

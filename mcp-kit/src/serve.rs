@@ -258,10 +258,19 @@ pub async fn run<S: KitServer>(server: S, args: &KitArgs) -> Result<(), ServeErr
 }
 
 async fn serve_stdio<S: KitServer>(guarded: Guarded<S>) -> Result<(), ServeError> {
-    let service = guarded
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(|e| ServeError::Stdio(e.to_string()))?;
+    let service = match guarded.serve(rmcp::transport::stdio()).await {
+        Ok(service) => service,
+        // The client closed stdin before any session began: a host that only
+        // probed the server (a lone 2026-07-28 `server/discover`, which is
+        // what the Inspector's modern era sends for `--method initialize`) or
+        // gave up. Nothing failed, and an `error:` line here is what the host
+        // would show its user as the server's own.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::debug!("the stdio client left before starting a session");
+            return Ok(());
+        }
+        Err(e) => return Err(ServeError::Stdio(e.to_string())),
+    };
     tokio::select! {
         result = service.waiting() => {
             if let Err(e) = result {

@@ -168,11 +168,18 @@ impl<S: KitServer> Guarded<S> {
     pub fn new(inner: S, policy: &ToolPolicy, budget: Budget) -> Result<Self, UnknownToolError> {
         let mut router = S::tools();
         let hidden = apply_policy(&mut router, policy)?;
-        // Optional arguments without a `null` alternative (see crate::schema).
+        // Optional arguments without a `null` alternative, and no `type`
+        // arrays in input or output schemas (see crate::schema).
         for route in router.map.values_mut() {
             let mut schema = (*route.attr.input_schema).clone();
             schema::make_portable(&mut schema);
+            schema::split_type_unions(&mut schema);
             route.attr.input_schema = Arc::new(schema);
+            if let Some(output) = &route.attr.output_schema {
+                let mut schema = (**output).clone();
+                schema::split_type_unions(&mut schema);
+                route.attr.output_schema = Some(Arc::new(schema));
+            }
         }
         Ok(Self {
             inner,

@@ -1,6 +1,8 @@
 //! Errors, written for the person (or model) reading a tool result: each names the
 //! context, and for RBAC denials the verb and resource that were forbidden.
 
+use mcp_kit::rmcp::model::{ContentBlock, IntoContents};
+
 /// Everything that can go wrong in this crate.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum K8sError {
@@ -124,6 +126,17 @@ pub enum K8sError {
     /// A snapshot folder could not be loaded or served.
     #[error("snapshot: {0}")]
     Snapshot(String),
+}
+
+/// A tool that fails answers with `error: ` and this message as its one text
+/// block, in a result marked `isError`: rmcp turns a tool's
+/// `Result<String, K8sError>` into that (the kit's convention, see
+/// `mcp_kit`'s crate docs). The `error: ` prefix is this server's wording
+/// since its first release; hosts' transcripts show it.
+impl IntoContents for K8sError {
+    fn into_contents(self) -> Vec<ContentBlock> {
+        vec![ContentBlock::text(format!("error: {self}"))]
+    }
 }
 
 /// Result alias.

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use mcp_kit::rmcp::handler::server::router::tool::ToolRouter;
 use mcp_kit::rmcp::handler::server::wrapper::Parameters;
-use mcp_kit::rmcp::model::{CallToolResult, ContentBlock};
 use mcp_kit::rmcp::{tool, tool_router};
 use mcp_kit::{KitServer, ServerDescription};
 use serde::Deserialize;
 
+use crate::Target;
 use crate::clusters::Clusters;
 use crate::error::Result;
 use crate::ops::{describe, events, health, history, list, logs, namespaces, nodes, usage, write};
@@ -44,13 +44,6 @@ impl std::fmt::Debug for KubeServer {
     }
 }
 
-fn done(r: Result<String>) -> CallToolResult {
-    match r {
-        Ok(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
-        Err(e) => CallToolResult::error(vec![ContentBlock::text(format!("error: {e}"))]),
-    }
-}
-
 const INSTRUCTIONS: &str = "Kubernetes for incident investigation. Start with `workload_health` on the affected \
 namespace: it lists deterministic findings (CrashLoopBackOff, OOMKilled, image pull errors, unschedulable pods, \
 stuck rollouts, failed Jobs, CronJobs stuck or not succeeding, pending PVCs, NotReady nodes, HPAs at max, Services without endpoints) with evidence \
@@ -72,15 +65,11 @@ impl KubeServer {
         &self.clusters
     }
 
-    async fn with_target<'a, F, Fut>(&'a self, context: Option<&'a str>, f: F) -> CallToolResult
-    where
-        F: FnOnce(crate::Target) -> Fut,
-        Fut: std::future::Future<Output = Result<String>>,
-    {
-        match self.clusters.target(context).await {
-            Ok(t) => done(f(t).await),
-            Err(e) => done(Err(e)),
-        }
+    /// The cluster a tool's `context` names. Its error, like every tool's,
+    /// reaches the host as the text of an `isError` result (see
+    /// [`K8sError`](crate::error::K8sError)'s `IntoContents`).
+    async fn target<T>(&self, args: &Args<T>) -> Result<Target> {
+        self.clusters.target(args.context.as_deref()).await
     }
 }
 
@@ -90,30 +79,24 @@ impl KubeServer {
         description = "List the kubeconfig contexts (clusters) this server can query, marking the default. Does not contact any cluster.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn contexts(&self, Parameters(_a): Parameters<NoArgs>) -> CallToolResult {
-        done(Ok(self.clusters.contexts()))
+    async fn contexts(&self, Parameters(_a): Parameters<NoArgs>) -> String {
+        self.clusters.contexts()
     }
 
     #[tool(
         description = "List the namespaces this server may read (the server's namespace allow/deny policy applies), with status and age.",
         annotations(read_only_hint = true)
     )]
-    async fn namespaces(&self, Parameters(a): Parameters<Args<NoArgs>>) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            namespaces::namespaces(&t).await
-        })
-        .await
+    async fn namespaces(&self, Parameters(a): Parameters<Args<NoArgs>>) -> Result<String> {
+        namespaces::namespaces(&self.target(&a).await?).await
     }
 
     #[tool(
         description = "List objects of any kind (pods, deployments, nodes, events, persistentvolumes, storageclasses, CRDs such as certificates.cert-manager.io) with label/field selectors; pods of one node with node=NAME (any namespace when namespace is absent). Default output is a compact table with the columns that matter; for pods, unhealthy or restarting pods are listed one per line with their reason and healthy pods are summarised per owner. output=yaml|json returns sanitized objects (no managedFields, no last-applied annotation, no env or Secret values).",
         annotations(read_only_hint = true)
     )]
-    async fn list(&self, Parameters(a): Parameters<Args<list::ListOptions>>) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            list::list(&t, &a.args).await
-        })
-        .await
+    async fn list(&self, Parameters(a): Parameters<Args<list::ListOptions>>) -> Result<String> {
+        list::list(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
@@ -123,22 +106,16 @@ impl KubeServer {
     async fn describe(
         &self,
         Parameters(a): Parameters<Args<describe::DescribeOptions>>,
-    ) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            describe::describe(&t, &a.args).await
-        })
-        .await
+    ) -> Result<String> {
+        describe::describe(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
         description = "Pod logs of one container: previous instance (after a crash), since a duration, last N lines, a case-insensitive regex grep, a byte cap keeping the newest lines; mode=patterns returns log templates with counts instead of lines.",
         annotations(read_only_hint = true)
     )]
-    async fn logs(&self, Parameters(a): Parameters<Args<logs::LogsOptions>>) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            logs::logs(&t, &a.args).await
-        })
-        .await
+    async fn logs(&self, Parameters(a): Parameters<Args<logs::LogsOptions>>) -> Result<String> {
+        logs::logs(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
@@ -148,11 +125,8 @@ impl KubeServer {
     async fn events(
         &self,
         Parameters(a): Parameters<Args<events::EventsOptions>>,
-    ) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            events::events(&t, &a.args).await
-        })
-        .await
+    ) -> Result<String> {
+        events::events(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
@@ -162,11 +136,8 @@ impl KubeServer {
     async fn rollout_history(
         &self,
         Parameters(a): Parameters<Args<history::HistoryOptions>>,
-    ) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            history::rollout_history(&t, &a.args).await
-        })
-        .await
+    ) -> Result<String> {
+        history::rollout_history(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
@@ -176,22 +147,16 @@ impl KubeServer {
     async fn workload_health(
         &self,
         Parameters(a): Parameters<Args<health::HealthOptions>>,
-    ) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            health::workload_health(&t, &a.args).await
-        })
-        .await
+    ) -> Result<String> {
+        health::workload_health(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
         description = "Nodes (all, one by name, or problems_only) with their non-healthy conditions, taints, pod requests against allocatable CPU and memory, and the pods they host from every allowed namespace: unhealthy ones by name with their reason, the rest counted per namespace and owner. For noisy neighbours, node pressure and evictions, and pods kept off a node.",
         annotations(read_only_hint = true)
     )]
-    async fn nodes(&self, Parameters(a): Parameters<Args<nodes::NodesOptions>>) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            nodes::nodes(&t, &a.args).await
-        })
-        .await
+    async fn nodes(&self, Parameters(a): Parameters<Args<nodes::NodesOptions>>) -> Result<String> {
+        nodes::nodes(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
@@ -201,11 +166,8 @@ impl KubeServer {
     async fn resource_usage(
         &self,
         Parameters(a): Parameters<Args<usage::UsageOptions>>,
-    ) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            usage::resource_usage(&t, &a.args).await
-        })
-        .await
+    ) -> Result<String> {
+        usage::resource_usage(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
@@ -219,11 +181,8 @@ impl KubeServer {
     async fn rollout_restart(
         &self,
         Parameters(a): Parameters<Args<write::WorkloadRef>>,
-    ) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            write::rollout_restart(&t, &a.args).await
-        })
-        .await
+    ) -> Result<String> {
+        write::rollout_restart(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
@@ -234,11 +193,8 @@ impl KubeServer {
             idempotent_hint = true
         )
     )]
-    async fn scale(&self, Parameters(a): Parameters<Args<write::ScaleOptions>>) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            write::scale(&t, &a.args).await
-        })
-        .await
+    async fn scale(&self, Parameters(a): Parameters<Args<write::ScaleOptions>>) -> Result<String> {
+        write::scale(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
@@ -252,11 +208,8 @@ impl KubeServer {
     async fn rollout_undo(
         &self,
         Parameters(a): Parameters<Args<write::UndoOptions>>,
-    ) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            write::rollout_undo(&t, &a.args).await
-        })
-        .await
+    ) -> Result<String> {
+        write::rollout_undo(&self.target(&a).await?, &a.args).await
     }
 
     #[tool(
@@ -270,11 +223,8 @@ impl KubeServer {
     async fn delete_pod(
         &self,
         Parameters(a): Parameters<Args<write::DeletePodOptions>>,
-    ) -> CallToolResult {
-        self.with_target(a.context.as_deref(), |t| async move {
-            write::delete_pod(&t, &a.args).await
-        })
-        .await
+    ) -> Result<String> {
+        write::delete_pod(&self.target(&a).await?, &a.args).await
     }
 }
 

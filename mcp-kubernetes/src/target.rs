@@ -36,14 +36,20 @@ pub struct ResourceInfo {
     pub short_names: Vec<String>,
 }
 
+/// `group/version`, or `version` for the core group (`""`): an object's
+/// `apiVersion`.
+pub fn api_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
+}
+
 impl ResourceInfo {
     /// `group/version` or `version`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        api_version(&self.group, &self.version)
     }
 
     /// `plural` or `plural.group`, the way RBAC and kubectl name it.

@@ -28,6 +28,13 @@ pub fn opt_i(v: &Value, ptr: &str) -> Option<i64> {
     v.pointer(ptr).and_then(Value::as_i64)
 }
 
+/// The status condition of type `ty` (`Ready`, `Available`, …) of an object.
+pub fn cond<'a>(o: &'a Value, ty: &str) -> Option<&'a Value> {
+    arr(o, "/status/conditions")
+        .iter()
+        .find(|c| s(c, "/type") == ty)
+}
+
 /// The array at a JSON pointer, or an empty slice.
 pub fn arr<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
     v.pointer(ptr)

@@ -168,7 +168,8 @@ impl Error {
 
 /// A tool that fails answers with this message as its one text block, in a
 /// result marked `isError`: rmcp turns a tool's `Result<String, Error>` into
-/// that, so the tools need no adapter of their own.
+/// that (the kit's convention, see `mcp_kit`'s crate docs), so the tools need
+/// no adapter of their own.
 impl IntoContents for Error {
     fn into_contents(self) -> Vec<ContentBlock> {
         vec![ContentBlock::text(self.to_string())]

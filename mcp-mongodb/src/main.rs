@@ -15,9 +15,12 @@ use mcp_mongodb::{Error, Limits, MongoServer};
 
 /// Command-line flags: MongoDB's, then the kit's.
 #[derive(Debug, Parser)]
+// The kit's `--allow-writes` is hidden: this server has no write tool, so
+// the flag could only mislead (it is still accepted, and does nothing).
 #[command(
     name = "mcp-mongodb",
     version,
+    mut_arg("allow_writes", |a| a.hide(true)),
     about = "MongoDB diagnostics MCP server for incidents: read-only, bounded, lazy to connect"
 )]
 struct Cli {

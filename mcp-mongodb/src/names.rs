@@ -38,90 +38,52 @@ fn invalid(kind: &'static str, what: &str, name: &str, why: &str) -> Error {
     }
 }
 
-/// Checks a database name (`what` names the argument, e.g. `database`).
-pub fn check_database(name: &str, what: &str) -> Result<(), Error> {
-    if name.is_empty() || name.trim().is_empty() {
+/// The rules every name keeps, checked first: it is not blank (an error
+/// naming the argument) and holds no NUL.
+fn check_basic(kind: &'static str, name: &str, what: &str) -> Result<(), Error> {
+    if name.trim().is_empty() {
         return Err(Error::BadArgument(format!("`{what}` must not be empty")));
     }
     if name.contains('\0') {
-        return Err(invalid(
-            "database",
-            what,
-            name,
-            "it contains a NUL character",
-        ));
-    }
-    if let Some(c) = name.chars().find(|c| DB_FORBIDDEN.contains(c)) {
-        return Err(invalid(
-            "database",
-            what,
-            name,
-            &format!(
-                "a database name cannot contain `{c}` (nor any of / \\ . space \" $ * < > : | ?)"
-            ),
-        ));
-    }
-    if name.len() > MAX_DB_BYTES {
-        return Err(invalid(
-            "database",
-            what,
-            name,
-            &format!(
-                "a database name has fewer than 64 bytes (this one has {})",
-                name.len()
-            ),
-        ));
+        return Err(invalid(kind, what, name, "it contains a NUL character"));
     }
     Ok(())
 }
 
+/// Checks a database name (`what` names the argument, e.g. `database`).
+pub fn check_database(name: &str, what: &str) -> Result<(), Error> {
+    check_basic("database", name, what)?;
+    let why = if let Some(c) = name.chars().find(|c| DB_FORBIDDEN.contains(c)) {
+        format!("a database name cannot contain `{c}` (nor any of / \\ . space \" $ * < > : | ?)")
+    } else if name.len() > MAX_DB_BYTES {
+        format!(
+            "a database name has fewer than 64 bytes (this one has {})",
+            name.len()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(invalid("database", what, name, &why))
+}
+
 /// Checks a collection name of database `db` (already checked).
 pub fn check_collection(db: &str, name: &str, what: &str) -> Result<(), Error> {
-    if name.is_empty() || name.trim().is_empty() {
-        return Err(Error::BadArgument(format!("`{what}` must not be empty")));
-    }
-    if name.contains('\0') {
-        return Err(invalid(
-            "collection",
-            what,
-            name,
-            "it contains a NUL character",
-        ));
-    }
-    if name.contains('$') {
-        return Err(invalid(
-            "collection",
-            what,
-            name,
-            "a collection name cannot contain `$` (and this server reads no `$` system collection)",
-        ));
-    }
-    if name.starts_with('.') {
-        return Err(invalid(
-            "collection",
-            what,
-            name,
-            "a collection name cannot start with `.`",
-        ));
-    }
-    if name.starts_with("system.") && !KNOWN_SYSTEM.contains(&name) {
-        return Err(invalid(
-            "collection",
-            what,
-            name,
-            "it is a system collection (users, roles and keys live in those) and is not read \
-             by this server; for the profiler use slow_queries",
-        ));
-    }
-    if db.len() + 1 + name.len() > MAX_NS_BYTES {
-        return Err(invalid(
-            "collection",
-            what,
-            name,
-            &format!("the namespace `db.collection` is longer than {MAX_NS_BYTES} bytes"),
-        ));
-    }
-    Ok(())
+    check_basic("collection", name, what)?;
+    let why = if name.contains('$') {
+        "a collection name cannot contain `$` (and this server reads no `$` system collection)"
+            .to_string()
+    } else if name.starts_with('.') {
+        "a collection name cannot start with `.`".to_string()
+    } else if name.starts_with("system.") && !KNOWN_SYSTEM.contains(&name) {
+        "it is a system collection (users, roles and keys live in those) and is not read by this \
+         server; for the profiler use slow_queries"
+            .to_string()
+    } else if db.len() + 1 + name.len() > MAX_NS_BYTES {
+        format!("the namespace `db.collection` is longer than {MAX_NS_BYTES} bytes")
+    } else {
+        return Ok(());
+    };
+    Err(invalid("collection", what, name, &why))
 }
 
 /// Checks both names of a namespace.

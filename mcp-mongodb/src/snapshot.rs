@@ -127,6 +127,38 @@ impl Snapshot {
         }
     }
 
+    /// The items of the array `field` of the reply recorded in `file` at the
+    /// root, those `item` keeps; none when the reply has no such array.
+    fn reply_items<T>(
+        &self,
+        file: &str,
+        how: &str,
+        field: &str,
+        item: impl Fn(Bson) -> Option<T>,
+    ) -> Result<Vec<T>> {
+        let mut reply = self.doc(Path::new(file), how)?;
+        Ok(match reply.remove(field) {
+            Some(Bson::Array(items)) => items.into_iter().filter_map(item).collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// The sample documents of `db.coll`, which `find` and `count` read.
+    fn samples(&self, db: &str, coll: &str) -> Result<Vec<Document>> {
+        self.coll_docs(
+            db,
+            coll,
+            "documents.json",
+            "an array of sample documents (mongoexport --jsonArray)",
+        )
+    }
+
+    /// The documents recorded in `DB/COLL/file`; `how` says how to record
+    /// them.
+    fn coll_docs(&self, db: &str, coll: &str, file: &str, how: &str) -> Result<Vec<Document>> {
+        self.docs(&Self::coll_path(db, coll, file)?, how)
+    }
+
     fn docs(&self, rel: &Path, how: &str) -> Result<Vec<Document>> {
         match self.read(rel, how)? {
             Bson::Array(items) => Ok(items
@@ -264,19 +296,12 @@ impl Backend for Snapshot {
     }
 
     fn get_log(&self) -> BoxFuture<'_, Vec<String>> {
-        let reply = self.doc(
-            Path::new("getLog.json"),
+        ready(self.reply_items(
+            "getLog.json",
             "the reply of db.adminCommand({getLog: \"global\"})",
-        );
-        ready(reply.map(|r| {
-            match r.get("log") {
-                Some(Bson::Array(lines)) => lines
-                    .iter()
-                    .filter_map(|l| l.as_str().map(str::to_string))
-                    .collect(),
-                _ => Vec::new(),
-            }
-        }))
+            "log",
+            |line| line.as_str().map(str::to_string),
+        ))
     }
 
     fn repl_set_status(&self) -> BoxFuture<'_, Document> {
@@ -304,19 +329,15 @@ impl Backend for Snapshot {
     }
 
     fn list_databases(&self) -> BoxFuture<'_, Vec<Document>> {
-        let reply = self.doc(
-            Path::new("listDatabases.json"),
+        ready(self.reply_items(
+            "listDatabases.json",
             "the reply of db.adminCommand({listDatabases: 1})",
-        );
-        ready(reply.map(|r| {
-            match r.get("databases") {
-                Some(Bson::Array(items)) => items
-                    .iter()
-                    .filter_map(|i| i.as_document().cloned())
-                    .collect(),
-                _ => Vec::new(),
-            }
-        }))
+            "databases",
+            |db| match db {
+                Bson::Document(d) => Some(d),
+                _ => None,
+            },
+        ))
     }
 
     fn list_collections<'a>(&'a self, db: &'a str) -> BoxFuture<'a, Vec<Document>> {
@@ -340,27 +361,23 @@ impl Backend for Snapshot {
     }
 
     fn index_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
-        ready(Self::coll_path(db, coll, "indexStats.json").and_then(|rel| {
-            self.docs(
-                &rel,
-                &format!(
-                    "the documents of db.getSiblingDB({db:?}).getCollection({coll:?}).aggregate([{{$indexStats: {{}}}}])"
-                ),
-            )
-        }))
+        ready(self.coll_docs(
+            db,
+            coll,
+            "indexStats.json",
+            &format!(
+                "the documents of db.getSiblingDB({db:?}).getCollection({coll:?}).aggregate([{{$indexStats: {{}}}}])"
+            ),
+        ))
     }
 
     fn list_indexes<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
-        ready(
-            Self::coll_path(db, coll, "listIndexes.json").and_then(|rel| {
-                self.docs(
-                    &rel,
-                    &format!(
-                        "the array db.getSiblingDB({db:?}).getCollection({coll:?}).getIndexes()"
-                    ),
-                )
-            }),
-        )
+        ready(self.coll_docs(
+            db,
+            coll,
+            "listIndexes.json",
+            &format!("the array db.getSiblingDB({db:?}).getCollection({coll:?}).getIndexes()"),
+        ))
     }
 
     fn explain<'a>(
@@ -424,12 +441,7 @@ impl Backend for Snapshot {
         coll: &'a str,
         spec: FindSpec,
     ) -> BoxFuture<'a, Vec<Document>> {
-        let docs = Self::coll_path(db, coll, "documents.json").and_then(|rel| {
-            self.docs(
-                &rel,
-                "an array of sample documents (mongoexport --jsonArray)",
-            )
-        });
+        let docs = self.samples(db, coll);
         ready(docs.and_then(|docs| {
             let mut out = Vec::new();
             for doc in docs {
@@ -469,12 +481,7 @@ impl Backend for Snapshot {
         filter: Document,
         _max_time: Duration,
     ) -> BoxFuture<'a, u64> {
-        let docs = Self::coll_path(db, coll, "documents.json").and_then(|rel| {
-            self.docs(
-                &rel,
-                "an array of sample documents (mongoexport --jsonArray)",
-            )
-        });
+        let docs = self.samples(db, coll);
         ready(docs.and_then(|docs| {
             let mut n = 0;
             for doc in &docs {

@@ -422,17 +422,11 @@ impl Store for EmbeddedStore {
             .map(
                 |((parent, child, external, server), (calls, errors, d, client, client_errors))| {
                     EdgeRow {
-                        parent,
-                        child,
                         external,
-                        calls,
-                        errors,
-                        p99: quantiles(d).2,
-                        unreached: 0,
                         server,
                         client_errors: (!client.is_empty()).then_some(client_errors),
                         client_p99: (!client.is_empty()).then(|| quantiles(client).2),
-                        conn_errors: 0,
+                        ..EdgeRow::new(parent, child, calls, errors, quantiles(d).2)
                     }
                 },
             )

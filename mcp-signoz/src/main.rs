@@ -11,9 +11,12 @@ use mcp_signoz::{
 
 /// Flags: where the telemetry is, and the kit's serving flags.
 #[derive(Debug, Parser)]
+// The kit's `--allow-writes` is hidden: this server has no write tool, so
+// the flag could only mislead (it is still accepted, and does nothing).
 #[command(
     name = "mcp-signoz",
     version,
+    mut_arg("allow_writes", |a| a.hide(true)),
     about = "MCP server for SigNoz: logs, traces and metrics from SigNoz's ClickHouse, with log-pattern mining"
 )]
 struct Cli {

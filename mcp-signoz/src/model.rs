@@ -85,6 +85,11 @@ pub mod span_kind {
     }
 }
 
+/// The `service.name` among resource attributes (empty when missing).
+fn service_name(resources: &BTreeMap<String, String>) -> &str {
+    resources.get("service.name").map_or("", String::as_str)
+}
+
 /// A log record: a row of `signoz_logs.logs_v2`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -117,9 +122,7 @@ pub struct LogRow {
 impl LogRow {
     /// The record's `service.name`.
     pub fn service(&self) -> &str {
-        self.resources_string
-            .get("service.name")
-            .map_or("", String::as_str)
+        service_name(&self.resources_string)
     }
 }
 
@@ -164,9 +167,7 @@ pub struct SpanRow {
 impl SpanRow {
     /// The span's `service.name`.
     pub fn service(&self) -> &str {
-        self.resources_string
-            .get("service.name")
-            .map_or("", String::as_str)
+        service_name(&self.resources_string)
     }
 }
 
@@ -478,6 +479,27 @@ pub struct EdgeRow {
     pub client_errors: Option<u64>,
 }
 
+impl EdgeRow {
+    /// An edge between services that every callee answered: `calls` calls,
+    /// `errors` of them failed, the callee's p99 `p99`; no client spans
+    /// read. The stores set what else they know with struct update syntax.
+    pub fn new(parent: String, child: String, calls: u64, errors: u64, p99: f64) -> Self {
+        EdgeRow {
+            parent,
+            child,
+            external: false,
+            calls,
+            errors,
+            p99,
+            unreached: 0,
+            server: String::new(),
+            client_p99: None,
+            conn_errors: 0,
+            client_errors: None,
+        }
+    }
+}
+
 /// Lower-case words of a client span's status message or exception event that mean the
 /// connection failed rather than the callee answering badly. Both stores match them
 /// (ClickHouse with `multiSearchAny` over the lower-cased text).
@@ -607,17 +629,11 @@ pub fn merge_unreached(
                 }
             }
             None => edges.push(EdgeRow {
-                parent: u.parent,
-                child,
-                external: false,
-                calls: u.calls,
-                errors: u.errors,
-                p99: u.p99,
                 unreached: u.calls,
-                server: String::new(),
                 client_p99: Some(u.p99),
                 conn_errors: u.conn_errors,
                 client_errors: Some(u.errors),
+                ..EdgeRow::new(u.parent, child, u.calls, u.errors, u.p99)
             }),
         }
     }

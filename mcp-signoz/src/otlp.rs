@@ -448,36 +448,28 @@ fn add_metric(m: &Value, res: &BTreeMap<String, String>, out: &mut Telemetry) {
             })
             .unwrap_or(0.0)
     };
-    if let Some(g) = m.get("gauge") {
+    // A gauge and a sum are both one value per point; only their metadata
+    // differs: (data, kind, temporality, monotonic).
+    let single = match (m.get("gauge"), m.get("sum")) {
+        (Some(g), _) => Some((g, "Gauge", "Unspecified", false)),
+        (None, Some(s)) => Some((
+            s,
+            "Sum",
+            temporality(s),
+            s.get("isMonotonic").and_then(Value::as_bool) == Some(true),
+        )),
+        (None, None) => None,
+    };
+    if let Some((data, kind, temporality, monotonic)) = single {
         let meta = MetricMeta {
             name: name.into(),
-            kind: "Gauge",
-            temporality: "Unspecified",
-            monotonic: false,
+            kind,
+            temporality,
+            monotonic,
             unit,
             description,
         };
-        for dp in items(g, "dataPoints") {
-            let ts = nanos(dp.get("timeUnixNano"));
-            push_point(
-                &meta,
-                res,
-                &point_labels(dp),
-                ts,
-                (scalar(dp), point_flags(dp)),
-                out,
-            );
-        }
-    } else if let Some(s) = m.get("sum") {
-        let meta = MetricMeta {
-            name: name.into(),
-            kind: "Sum",
-            temporality: temporality(s),
-            monotonic: s.get("isMonotonic").and_then(Value::as_bool) == Some(true),
-            unit,
-            description,
-        };
-        for dp in items(s, "dataPoints") {
+        for dp in items(data, "dataPoints") {
             let ts = nanos(dp.get("timeUnixNano"));
             push_point(
                 &meta,

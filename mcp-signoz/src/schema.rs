@@ -199,12 +199,16 @@ fn fingerprint_resource(res: &BTreeMap<String, String>) -> String {
         .join(";")
 }
 
+/// Rows as JSONEachRow: one JSON object a line.
+fn json_lines(rows: impl IntoIterator<Item = Value>) -> String {
+    rows.into_iter().map(|row| format!("{row}\n")).collect()
+}
+
 /// The rows SigNoz's collector would insert for `t` (timestamps of spans as
 /// UTC DateTime64 text: insert them with `session_timezone = 'UTC'`).
 pub fn seed_rows(t: &Telemetry) -> SeedRows {
-    let mut logs = String::new();
-    for (i, l) in t.logs.iter().enumerate() {
-        let row = json!({
+    let logs = json_lines(t.logs.iter().enumerate().map(|(i, l)| {
+        json!({
             "ts_bucket_start": bucket(l.timestamp),
             "resource_fingerprint": fingerprint_resource(&l.resources_string),
             "timestamp": l.timestamp,
@@ -220,13 +224,10 @@ pub fn seed_rows(t: &Telemetry) -> SeedRows {
             "attributes_bool": l.attributes_bool,
             "resources_string": l.resources_string,
             "scope_name": l.scope_name,
-        });
-        logs.push_str(&row.to_string());
-        logs.push('\n');
-    }
-    let mut spans = String::new();
-    for s in &t.spans {
-        let row = json!({
+        })
+    }));
+    let spans = json_lines(t.spans.iter().map(|s| {
+        json!({
             "ts_bucket_start": bucket(s.timestamp),
             "resource_fingerprint": fingerprint_resource(&s.resources_string),
             "timestamp": datetime64(s.timestamp),
@@ -246,14 +247,12 @@ pub fn seed_rows(t: &Telemetry) -> SeedRows {
             "resources_string": s.resources_string,
             "events": s.events,
             "has_error": s.has_error,
-        });
-        spans.push_str(&row.to_string());
-        spans.push('\n');
-    }
+        })
+    }));
     let by_fp: BTreeMap<u64, &crate::model::SeriesRow> =
         t.series.iter().map(|s| (s.fingerprint, s)).collect();
     let mut hours: BTreeMap<(u64, i64), ()> = BTreeMap::new();
-    let mut samples = String::new();
+    let mut samples = Vec::new();
     for s in &t.samples {
         let Some(series) = by_fp.get(&s.fingerprint) else {
             continue;
@@ -265,18 +264,16 @@ pub fn seed_rows(t: &Telemetry) -> SeedRows {
             ),
             (),
         );
-        let row = json!({
+        samples.push(json!({
             "temporality": series.temporality,
             "metric_name": series.metric_name,
             "fingerprint": s.fingerprint,
             "unix_milli": s.unix_milli,
             "value": s.value,
             "flags": s.flags,
-        });
-        samples.push_str(&row.to_string());
-        samples.push('\n');
+        }));
     }
-    let mut series_rows = String::new();
+    let mut series_rows = Vec::new();
     for (fp, hour) in hours.keys() {
         let Some(s) = by_fp.get(fp) else { continue };
         let labels: BTreeMap<&String, Value> = s
@@ -284,7 +281,7 @@ pub fn seed_rows(t: &Telemetry) -> SeedRows {
             .iter()
             .map(|(k, v)| (k, Value::String(v.clone())))
             .collect();
-        let row = json!({
+        series_rows.push(json!({
             "temporality": s.temporality,
             "metric_name": s.metric_name,
             "description": s.description,
@@ -294,16 +291,14 @@ pub fn seed_rows(t: &Telemetry) -> SeedRows {
             "fingerprint": s.fingerprint,
             "unix_milli": hour,
             "labels": serde_json::to_string(&labels).unwrap_or_default(),
-        });
-        series_rows.push_str(&row.to_string());
-        series_rows.push('\n');
+        }));
     }
     SeedRows {
         tables: vec![
             ("signoz_logs.logs_v2", logs),
             ("signoz_traces.signoz_index_v3", spans),
-            ("signoz_metrics.time_series_v4", series_rows),
-            ("signoz_metrics.samples_v4", samples),
+            ("signoz_metrics.time_series_v4", json_lines(series_rows)),
+            ("signoz_metrics.samples_v4", json_lines(samples)),
         ],
     }
 }

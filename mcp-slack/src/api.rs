@@ -122,10 +122,23 @@ fn token(value: Option<&str>) -> Option<SlackApiToken> {
         .map(|t| SlackApiToken::new(SlackApiTokenValue(t.to_string())))
 }
 
-fn next_cursor(meta: Option<&SlackResponseMetadata>) -> Option<String> {
-    meta.and_then(|m| m.next_cursor.as_ref())
-        .map(|c| c.0.clone())
-        .filter(|c| !c.is_empty())
+impl<T> Page<T> {
+    /// A page of `items`; the next cursor is read from Slack's response
+    /// metadata, where an empty one means this was the last page.
+    fn new(items: Vec<T>, meta: Option<&SlackResponseMetadata>) -> Self {
+        Page {
+            items,
+            next_cursor: meta
+                .and_then(|m| m.next_cursor.as_ref())
+                .map(|c| c.0.clone())
+                .filter(|c| !c.is_empty()),
+        }
+    }
+}
+
+/// A page cursor as slack-morphism takes it.
+fn cursor_id(cursor: Option<&str>) -> Option<SlackCursorId> {
+    cursor.map(|c| SlackCursorId(c.to_string()))
 }
 
 /// A request to `chat.postMessage` with the blocks passed through verbatim.
@@ -264,6 +277,12 @@ impl SlackApi {
             .map_err(|e| SlackError::Client(e.clone()))
     }
 
+    /// Whether a token of `kind` is configured; the error says how to set
+    /// one.
+    pub fn require_token(&self, kind: TokenKind) -> Result<(), SlackError> {
+        self.token(kind).map(|_| ())
+    }
+
     fn token(&self, kind: TokenKind) -> Result<&SlackApiToken, SlackError> {
         match kind {
             TokenKind::Bot => self.inner.bot.as_ref().ok_or(SlackError::NoBotToken),
@@ -370,7 +389,7 @@ impl SlackApi {
             .with_limit(limit)
             .opt_oldest(oldest.map(|t| SlackTs(t.to_string())))
             .opt_latest(latest.map(|t| SlackTs(t.to_string())))
-            .opt_cursor(cursor.map(|c| SlackCursorId(c.to_string())));
+            .opt_cursor(cursor_id(cursor));
         let req = &req;
         let res = self
             .call("conversations.history", TokenKind::Bot, |s| async move {
@@ -379,10 +398,7 @@ impl SlackApi {
             .await?;
         let has_more = res.has_more.unwrap_or(false);
         Ok((
-            Page {
-                next_cursor: next_cursor(res.response_metadata.as_ref()),
-                items: res.messages,
-            },
+            Page::new(res.messages, res.response_metadata.as_ref()),
             has_more,
         ))
     }
@@ -400,17 +416,14 @@ impl SlackApi {
             SlackTs(thread_ts.to_string()),
         )
         .with_limit(limit)
-        .opt_cursor(cursor.map(|c| SlackCursorId(c.to_string())));
+        .opt_cursor(cursor_id(cursor));
         let req = &req;
         let res = self
             .call("conversations.replies", TokenKind::Bot, |s| async move {
                 s.conversations_replies(req).await
             })
             .await?;
-        Ok(Page {
-            next_cursor: next_cursor(res.response_metadata.as_ref()),
-            items: res.messages,
-        })
+        Ok(Page::new(res.messages, res.response_metadata.as_ref()))
     }
 
     /// One page of `conversations.list` (public and private channels the
@@ -426,34 +439,28 @@ impl SlackApi {
                 SlackConversationType::Public,
                 SlackConversationType::Private,
             ])
-            .opt_cursor(cursor.map(|c| SlackCursorId(c.to_string())));
+            .opt_cursor(cursor_id(cursor));
         let req = &req;
         let res = self
             .call("conversations.list", TokenKind::Bot, |s| async move {
                 s.conversations_list(req).await
             })
             .await?;
-        Ok(Page {
-            next_cursor: next_cursor(res.response_metadata.as_ref()),
-            items: res.channels,
-        })
+        Ok(Page::new(res.channels, res.response_metadata.as_ref()))
     }
 
     /// One page of `users.list`.
     pub async fn users_page(&self, cursor: Option<&str>) -> Result<Page<SlackUser>, SlackError> {
         let req = SlackApiUsersListRequest::new()
             .with_limit(200)
-            .opt_cursor(cursor.map(|c| SlackCursorId(c.to_string())));
+            .opt_cursor(cursor_id(cursor));
         let req = &req;
         let res = self
             .call("users.list", TokenKind::Bot, |s| async move {
                 s.users_list(req).await
             })
             .await?;
-        Ok(Page {
-            next_cursor: next_cursor(res.response_metadata.as_ref()),
-            items: res.members,
-        })
+        Ok(Page::new(res.members, res.response_metadata.as_ref()))
     }
 
     /// `users.info`.
@@ -502,21 +509,22 @@ impl SlackApi {
         .await
     }
 
-    /// Follows cursors from `first` until `want` items or the end; returns
-    /// the items and whether more remained.
-    pub async fn collect<T, F, Fut>(
-        &self,
+    /// Follows cursors from the first page until `want` items or the end;
+    /// returns the items and whether more remained. `page` gets this client
+    /// and the cursor, so a caller names the method and nothing else.
+    pub async fn collect<'a, T, F, Fut>(
+        &'a self,
         want: usize,
         mut page: F,
     ) -> Result<(Vec<T>, bool), SlackError>
     where
-        F: FnMut(Option<String>) -> Fut,
-        Fut: Future<Output = Result<Page<T>, SlackError>>,
+        F: FnMut(&'a SlackApi, Option<String>) -> Fut,
+        Fut: Future<Output = Result<Page<T>, SlackError>> + 'a,
     {
         let mut items = Vec::new();
         let mut cursor = None;
         loop {
-            let p = page(cursor.take()).await?;
+            let p = page(self, cursor.take()).await?;
             items.extend(p.items);
             match p.next_cursor {
                 Some(next) if items.len() < want => cursor = Some(next),
@@ -524,6 +532,15 @@ impl SlackApi {
                 None => return Ok((items, false)),
             }
         }
+    }
+
+    /// Every item, following cursors to the end (see [`SlackApi::collect`]).
+    pub async fn all<'a, T, F, Fut>(&'a self, page: F) -> Result<Vec<T>, SlackError>
+    where
+        F: FnMut(&'a SlackApi, Option<String>) -> Fut,
+        Fut: Future<Output = Result<Page<T>, SlackError>> + 'a,
+    {
+        Ok(self.collect(usize::MAX, page).await?.0)
     }
 }
 

@@ -161,13 +161,9 @@ impl Directory {
     }
 
     async fn load_users(&self) -> Result<usize, SlackError> {
-        let api = self.api.clone();
-        let (users, _) = self
+        let users = self
             .api
-            .collect(usize::MAX, |cursor| {
-                let api = api.clone();
-                async move { api.users_page(cursor.as_deref()).await }
-            })
+            .all(|api, cursor| async move { api.users_page(cursor.as_deref()).await })
             .await?;
         let n = users.len();
         let mut cache = write(&self.users);
@@ -180,13 +176,9 @@ impl Directory {
     }
 
     async fn reload_channels_locked(&self) -> Result<usize, SlackError> {
-        let api = self.api.clone();
-        let (list, _) = self
+        let list = self
             .api
-            .collect(usize::MAX, |cursor| {
-                let api = api.clone();
-                async move { api.channels_page(cursor.as_deref()).await }
-            })
+            .all(|api, cursor| async move { api.channels_page(cursor.as_deref()).await })
             .await?;
         let mut by_id = HashMap::new();
         let mut by_name = HashMap::new();
@@ -330,13 +322,9 @@ impl Directory {
     /// Finds users by handle, display name or real name (case-insensitive,
     /// `@` optional), scanning `users.list`.
     pub async fn find_users_by_name(&self, name: &str) -> Result<Vec<SlackUser>, SlackError> {
-        let api = self.api.clone();
-        let (users, _) = self
+        let users = self
             .api
-            .collect(usize::MAX, |cursor| {
-                let api = api.clone();
-                async move { api.users_page(cursor.as_deref()).await }
-            })
+            .all(|api, cursor| async move { api.users_page(cursor.as_deref()).await })
             .await?;
         let wanted = name.trim().trim_start_matches('@').to_lowercase();
         let mut found = Vec::new();

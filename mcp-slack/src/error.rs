@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use mcp_kit::rmcp::model::{ContentBlock, IntoContents};
 use slack_morphism::errors::SlackClientError;
 
 /// Why a Slack operation failed.
@@ -70,6 +71,66 @@ pub enum SlackError {
     /// The HTTP client could not be built.
     #[error("cannot build the Slack HTTP client: {0}")]
     Client(String),
+    /// A tool was called on a server started with an empty channel
+    /// allowlist.
+    #[error("no channel is allowed: this server was started without --allowed-channels{hint}")]
+    NoChannelAllowed {
+        /// How to give the flag, or nothing: each tool keeps the wording it
+        /// has always shown.
+        hint: &'static str,
+    },
+    /// A channel reference names no channel the app can see.
+    #[error(
+        "no channel `{reference}` is visible to the Slack app (archived, private without the \
+         app, or misspelled); list_channels shows the usable ones"
+    )]
+    ChannelNotVisible {
+        /// The reference as given.
+        reference: String,
+    },
+    /// A channel is outside the server's allowlist.
+    #[error(
+        "channel {channel} is not in this server's allowlist ({allowlist}); the operator can add \
+         it with --allowed-channels"
+    )]
+    ChannelNotAllowed {
+        /// The channel's label (`#name (ID)`).
+        channel: String,
+        /// The allowlist in force.
+        allowlist: String,
+    },
+    /// The per-channel write rate limit is spent.
+    #[error(
+        "write rate limit reached for {channel}: at most {limit} writes per minute per channel; \
+         the next write is possible in {wait_s}s"
+    )]
+    WriteRateLimited {
+        /// The channel's label.
+        channel: String,
+        /// Writes allowed per minute per channel.
+        limit: u32,
+        /// Seconds until the next write (at least 1).
+        wait_s: u64,
+    },
+    /// No user matches a name.
+    #[error("no Slack user named `{query}` (try the user ID or email)")]
+    NoSuchUser {
+        /// The name asked for.
+        query: String,
+    },
+    /// A tool argument is wrong in a way its schema cannot say; the message
+    /// names the argument and what it takes.
+    #[error("{0}")]
+    BadArgument(String),
+}
+
+/// A tool that fails answers with this message as its one text block, in a
+/// result marked `isError`: rmcp turns a tool's `Result<String, SlackError>`
+/// into that (the kit's convention, see `mcp_kit`'s crate docs).
+impl IntoContents for SlackError {
+    fn into_contents(self) -> Vec<ContentBlock> {
+        vec![ContentBlock::text(self.to_string())]
+    }
 }
 
 /// A one-sentence hint on what to do about a Slack error code.

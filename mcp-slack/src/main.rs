@@ -108,27 +108,32 @@ async fn main() {
     };
     // Refused now rather than on the first tool call: a token of the wrong
     // kind, or an API URL that is no URL. Nothing is contacted.
-    let source = |file: Option<&PathBuf>, var: &str, flag: &str| match file {
-        Some(path) => format!("the token file {} (--{flag}-file)", path.display()),
-        None => format!("{var} / --{flag}"),
+    // An error names where the token came from: its file, or the variable
+    // and flag.
+    let check = |token: Option<&str>, kind, file: Option<&PathBuf>, var: &str, flag: &str| {
+        token.map(|t| {
+            let from = match file {
+                Some(path) => format!("the token file {} (--{flag}-file)", path.display()),
+                None => format!("{var} / --{flag}"),
+            };
+            check_token(t, kind, &from)
+        })
     };
     let checks = [
-        bot_token.as_deref().map(|t| {
-            let from = source(
-                cli.slack_bot_token_file.as_ref(),
-                "SLACK_BOT_TOKEN",
-                "slack-bot-token",
-            );
-            check_token(t, TokenType::Bot, &from)
-        }),
-        user_token.as_deref().map(|t| {
-            let from = source(
-                cli.slack_user_token_file.as_ref(),
-                "SLACK_USER_TOKEN",
-                "slack-user-token",
-            );
-            check_token(t, TokenType::User, &from)
-        }),
+        check(
+            bot_token.as_deref(),
+            TokenType::Bot,
+            cli.slack_bot_token_file.as_ref(),
+            "SLACK_BOT_TOKEN",
+            "slack-bot-token",
+        ),
+        check(
+            user_token.as_deref(),
+            TokenType::User,
+            cli.slack_user_token_file.as_ref(),
+            "SLACK_USER_TOKEN",
+            "slack-user-token",
+        ),
         Some(check_api_url(&cli.slack_api_url)),
     ];
     if let Some(Err(e)) = checks.into_iter().flatten().find(Result::is_err) {

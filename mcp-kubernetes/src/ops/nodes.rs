@@ -13,7 +13,9 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::pods;
 use crate::target::{Target, kinds};
-use crate::value::{Table, age, ago, arr, clip, cpu_millis, mem_bytes, name, namespace, s, ts};
+use crate::value::{
+    Table, age, ago, arr, clip, cond, cpu_millis, mem_bytes, name, namespace, s, ts,
+};
 
 /// Options of [`nodes`].
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -35,10 +37,21 @@ struct NodeView<'a> {
     pods: Vec<&'a Value>,
 }
 
-fn cond<'a>(o: &'a Value, ty: &str) -> Option<&'a Value> {
-    arr(o, "/status/conditions")
-        .iter()
-        .find(|c| s(c, "/type") == ty)
+/// `Ready` or `NotReady`, with `,SchedulingDisabled` when cordoned: the
+/// STATUS column kubectl shows, in `nodes` and in `list` of nodes.
+pub(crate) fn node_status(node: &Value) -> String {
+    let ready = cond(node, "Ready")
+        .map(|c| s(c, "/status"))
+        .unwrap_or("Unknown");
+    let mut status = if ready == "True" {
+        "Ready".to_string()
+    } else {
+        "NotReady".to_string()
+    };
+    if node.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
+        status.push_str(",SchedulingDisabled");
+    }
+    status
 }
 
 /// Conditions that are not in their healthy state (Ready=True, the rest False).
@@ -187,22 +200,11 @@ pub async fn nodes(t: &Target, o: &NodesOptions) -> Result<String> {
     ]);
     for v in &views {
         let n = v.node;
-        let ready = cond(n, "Ready")
-            .map(|c| s(c, "/status"))
-            .unwrap_or("Unknown");
-        let mut status = if ready == "True" {
-            "Ready".to_string()
-        } else {
-            "NotReady".to_string()
-        };
-        if n.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
-            status.push_str(",SchedulingDisabled");
-        }
         let (cpu, mem) = requested(&v.pods);
         let unhealthy = v.pods.iter().filter(|p| !pods::is_healthy(p, now)).count();
         table.row(vec![
             name(n).to_string(),
-            status,
+            node_status(n),
             age(now, crate::value::created(n)),
             v.pods.len().to_string(),
             unhealthy.to_string(),

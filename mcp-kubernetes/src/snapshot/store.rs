@@ -29,11 +29,7 @@ pub struct ResourceDef {
 impl ResourceDef {
     /// `group/version`, or `version` for the core group.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        crate::target::api_version(&self.group, &self.version)
     }
 }
 

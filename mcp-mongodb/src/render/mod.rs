@@ -25,6 +25,24 @@ pub struct Report {
 }
 
 impl Report {
+    /// A summary with nothing under it.
+    pub fn summary(header: String) -> Self {
+        Report {
+            header,
+            lines: Vec::new(),
+        }
+    }
+
+    /// A table under `summary`: the summary and the column header are the
+    /// header, one line per row follows.
+    pub fn table(summary: &str, columns: &[&str], rows: &[Vec<String>]) -> Self {
+        let (head, lines) = crate::fmt::table(columns, rows);
+        Report {
+            header: format!("{summary}\n{head}"),
+            lines,
+        }
+    }
+
     /// The whole report as one text.
     pub fn text(&self) -> String {
         let mut out = self.header.clone();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use bson::Document;
 
 use crate::allow::Allowlist;
-use crate::fmt::{clip, num, table, text};
+use crate::fmt::{clip, num, text};
 use crate::render::Report;
 use crate::shape::command_shape;
 
@@ -108,21 +108,15 @@ pub fn current_ops(ops: &[Document], min_seconds: f64, allow: &Allowlist) -> Rep
         ));
     }
     if rows.is_empty() {
-        return Report {
-            header: summary,
-            lines: Vec::new(),
-        };
+        return Report::summary(summary);
     }
-    let (head, lines) = table(
+    Report::table(
+        &summary,
         &[
             "RUNNING", "OP", "NS", "PLAN", "WAIT", "APP", "CLIENT", "OPID", "SHAPE",
         ],
         &rows,
-    );
-    Report {
-        header: format!("{summary}\n{head}"),
-        lines,
-    }
+    )
 }
 
 /// Connections grouped by client application, most first.
@@ -188,19 +182,13 @@ pub fn connections_by_app(ops: &[Document]) -> Report {
         rows.len()
     );
     if rows.is_empty() {
-        return Report {
-            header: summary,
-            lines: Vec::new(),
-        };
+        return Report::summary(summary);
     }
-    let (head, lines) = table(
+    Report::table(
+        &summary,
         &["APP", "CONNS", "ACTIVE", "LONGEST", "HOSTS", "TOP HOST"],
         &rows,
-    );
-    Report {
-        header: format!("{summary}\n{head}"),
-        lines,
-    }
+    )
 }
 
 #[cfg(test)]

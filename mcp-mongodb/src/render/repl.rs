@@ -2,7 +2,7 @@
 
 use bson::{Bson, Document};
 
-use crate::fmt::{duration, epoch_seconds, num, table, text};
+use crate::fmt::{duration, epoch_seconds, num, text};
 use crate::render::Report;
 
 /// Lag above which a member is flagged.
@@ -117,7 +117,8 @@ pub fn render(status: &Document, oplog: Option<(&Document, &Document)>) -> Repor
         }
         None => summary.push_str(", oplog window n/a"),
     }
-    let (head, lines) = table(
+    Report::table(
+        &summary,
         &[
             "MEMBER",
             "STATE",
@@ -128,11 +129,7 @@ pub fn render(status: &Document, oplog: Option<(&Document, &Document)>) -> Repor
             "FLAGS",
         ],
         &rows,
-    );
-    Report {
-        header: format!("{summary}\n{head}"),
-        lines,
-    }
+    )
 }
 
 #[cfg(test)]

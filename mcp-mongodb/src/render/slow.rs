@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use bson::{Bson, Document};
 
 use crate::allow::Allowlist;
-use crate::fmt::{clip, millis, num, short, table, text};
+use crate::fmt::{clip, millis, num, short, text};
 use crate::render::Report;
 use crate::shape::command_shape;
 
@@ -244,10 +244,7 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
         ));
     }
     if rows.is_empty() {
-        return Report {
-            header: summary,
-            lines: Vec::new(),
-        };
+        return Report::summary(summary);
     }
     let mut head: Vec<&str> = vec![
         "COUNT",
@@ -263,11 +260,7 @@ pub fn render(ops: Vec<SlowOp>, min_ms: f64, allow: &Allowlist, source: &str) ->
         head.push("ERRORS");
     }
     head.extend(["NS", "OP", "APP", "SHAPE"]);
-    let (head, lines) = table(&head, &rows);
-    Report {
-        header: format!("{summary}\n{head}"),
-        lines,
-    }
+    Report::table(&summary, &head, &rows)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use bson::{Bson, Document};
 
-use crate::fmt::{bytes, bytes_or_na, count, count_or_na, num, num_in, sub, table, text};
+use crate::fmt::{bytes, bytes_or_na, count, count_or_na, num, num_in, sub, text};
 use crate::render::Report;
 use crate::shape::key_pattern;
 
@@ -115,14 +115,11 @@ pub fn render(
         }
     };
     let index_count = rows.len();
-    let (head, lines) = table(&["INDEX", "KEY", "SIZE", "OPS", "SINCE", "FLAGS"], &rows);
-    Report {
-        header: format!(
-            "{summary}\n{note}\n{} index(es)\n{head}",
-            count(index_count as f64)
-        ),
-        lines,
-    }
+    Report::table(
+        &format!("{summary}\n{note}\n{} index(es)", count(index_count as f64)),
+        &["INDEX", "KEY", "SIZE", "OPS", "SINCE", "FLAGS"],
+        &rows,
+    )
 }
 
 #[cfg(test)]

@@ -65,14 +65,15 @@ pub struct ServerLogArgs {
 /// Arguments of `explain`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ExplainArgs {
-    /// Database name.
-    pub database: String,
-    /// Collection name.
-    pub collection: String,
+    /// The collection read.
+    #[serde(flatten)]
+    pub ns: CollectionArgs,
     /// Find filter (Extended JSON); ignored when `pipeline` is given.
     pub filter: Option<Map<String, Value>>,
     /// Find sort: {"createdAt": -1}, or for several keys an array in order,
     /// [{"status": 1}, {"createdAt": -1}].
+    #[serde(default)]
+    #[schemars(schema_with = "sort_schema")]
     pub sort: Option<Value>,
     /// Aggregation pipeline to explain instead of a find.
     pub pipeline: Option<Vec<Map<String, Value>>>,
@@ -85,7 +86,8 @@ pub struct ExplainArgs {
     pub max_time_ms: Option<u64>,
 }
 
-/// Arguments naming one collection.
+/// Arguments naming one collection (flattened into the arguments of every
+/// tool that reads one).
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CollectionArgs {
     /// Database name.
@@ -104,34 +106,32 @@ pub struct DatabaseArgs {
 /// Arguments of `find`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct FindArgs {
-    /// Database name.
-    pub database: String,
-    /// Collection name.
-    pub collection: String,
+    /// The collection read.
+    #[serde(flatten)]
+    pub ns: CollectionArgs,
     /// Filter (Extended JSON, e.g. {"status": "open", "createdAt": {"$gte": {"$date": "2024-05-01T00:00:00Z"}}}).
     pub filter: Option<Map<String, Value>>,
     /// Fields to return, e.g. {"status": 1, "total": 1}.
     pub projection: Option<Map<String, Value>>,
     /// Sort: {"createdAt": -1}, or for several keys an array in order,
     /// [{"status": 1}, {"createdAt": -1}].
+    #[serde(default)]
+    #[schemars(schema_with = "sort_schema")]
     pub sort: Option<Value>,
     /// Most documents to return (default 20; capped by --max-documents).
     #[schemars(range(min = 1))]
     pub limit: Option<u32>,
-    /// Server-side time limit in ms (default and ceiling: --max-time-ms).
-    #[schemars(range(min = 1))]
-    pub max_time_ms: Option<u64>,
-    /// Continue a cut result: the cursor from its footer.
-    pub cursor: Option<String>,
+    /// The time limit and the cursor.
+    #[serde(flatten)]
+    pub read: ReadBounds,
 }
 
 /// Arguments of `aggregate`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct AggregateArgs {
-    /// Database name.
-    pub database: String,
-    /// Collection name.
-    pub collection: String,
+    /// The collection read.
+    #[serde(flatten)]
+    pub ns: CollectionArgs,
     /// Pipeline stages (Extended JSON); $out, $merge, $where, $function,
     /// $accumulator and $changeStream are refused. A $sort on several keys is an array in
     /// order: {"$sort": [{"a": 1}, {"b": -1}]}.
@@ -139,25 +139,33 @@ pub struct AggregateArgs {
     /// Most documents to return (default 20; a $limit is appended).
     #[schemars(range(min = 1))]
     pub limit: Option<u32>,
-    /// Server-side time limit in ms (default and ceiling: --max-time-ms).
-    #[schemars(range(min = 1))]
-    pub max_time_ms: Option<u64>,
-    /// Continue a cut result: the cursor from its footer.
-    pub cursor: Option<String>,
+    /// The time limit and the cursor.
+    #[serde(flatten)]
+    pub read: ReadBounds,
 }
 
 /// Arguments of `count`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CountArgs {
-    /// Database name.
-    pub database: String,
-    /// Collection name.
-    pub collection: String,
+    /// The collection read.
+    #[serde(flatten)]
+    pub ns: CollectionArgs,
     /// Filter (Extended JSON); empty counts every document.
     pub filter: Option<Map<String, Value>>,
     /// Server-side time limit in ms (default and ceiling: --max-time-ms).
     #[schemars(range(min = 1))]
     pub max_time_ms: Option<u64>,
+}
+
+/// How long a `find` or `aggregate` may run and where a cut result goes on
+/// (flattened into both).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ReadBounds {
+    /// Server-side time limit in ms (default and ceiling: --max-time-ms).
+    #[schemars(range(min = 1))]
+    pub max_time_ms: Option<u64>,
+    /// Continue a cut result: the cursor from its footer.
+    pub cursor: Option<String>,
 }
 
 /// Arguments of tools that only page.
@@ -180,6 +188,20 @@ pub(super) fn to_doc(map: Option<Map<String, Value>>, what: &str) -> Result<Docu
             "`{what}` is not valid Extended JSON: {e}"
         ))),
     }
+}
+
+/// The schema of a `sort` argument: an object, or an array of objects (see
+/// [`to_sort`]). As a bare `Value` it would have no type at all, which hosts
+/// read as "anything" (the MCP Inspector warns that it constrains nothing).
+/// A field with its own schema function must say `#[serde(default)]` to stay
+/// optional: schemars cannot see the `Option` through it.
+fn sort_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            {"type": "object", "additionalProperties": true},
+            {"type": "array", "items": {"type": "object", "additionalProperties": true}}
+        ]
+    })
 }
 
 /// A sort: a one-key object, or an array of one-key objects in order. JSON

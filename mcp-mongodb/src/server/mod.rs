@@ -4,7 +4,7 @@ mod args;
 
 pub use self::args::{
     AggregateArgs, CollectionArgs, CountArgs, CurrentOpsArgs, DatabaseArgs, ExplainArgs, FindArgs,
-    PageArgs, ServerLogArgs, ServerStatusArgs, SlowQueriesArgs,
+    PageArgs, ReadBounds, ServerLogArgs, ServerStatusArgs, SlowQueriesArgs,
 };
 
 use std::sync::Arc;
@@ -42,6 +42,24 @@ impl Default for Limits {
             max_documents: 200,
             max_time_ms: 5_000,
         }
+    }
+}
+
+/// The slice of a bounded read's results one call shows.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// Documents skipped (the cursor).
+    start: usize,
+    /// Documents shown at most.
+    limit: u32,
+    /// The server-side time limit.
+    max_time: Duration,
+}
+
+impl Window {
+    /// How many documents to read: those skipped and those shown.
+    fn end(&self) -> i64 {
+        (self.start + self.limit as usize) as i64
     }
 }
 
@@ -99,6 +117,21 @@ impl MongoServer {
         format!("{header}\n{}{footer}", untrusted::frame(source, &body))
     }
 
+    /// The database and collection a tool reads, once MongoDB's name rules
+    /// and the allowlist accept them: before anything reaches the backend.
+    fn namespace<'a>(&self, ns: &'a CollectionArgs) -> Result<(&'a str, &'a str)> {
+        names::check_namespace(&ns.database, &ns.collection)?;
+        self.allow.check_namespace(&ns.database, &ns.collection)?;
+        Ok((&ns.database, &ns.collection))
+    }
+
+    /// A database a tool reads, once the name rules and the allowlist accept
+    /// it.
+    fn database(&self, db: &str) -> Result<()> {
+        names::check_database(db, "database")?;
+        self.allow.check_database(db)
+    }
+
     fn max_time(&self, asked: Option<u64>) -> Duration {
         Duration::from_millis(
             asked
@@ -107,8 +140,15 @@ impl MongoServer {
         )
     }
 
-    fn doc_limit(&self, asked: Option<u32>) -> u32 {
-        asked.unwrap_or(20).clamp(1, self.limits.max_documents)
+    /// The documents a `find` or `aggregate` call shows: from its cursor,
+    /// at most its limit (default 20, at most --max-documents), within its
+    /// time limit.
+    fn window(&self, read: &ReadBounds, limit: Option<u32>) -> Result<Window> {
+        Ok(Window {
+            start: fmt::cursor(read.cursor.as_deref())?,
+            limit: limit.unwrap_or(20).clamp(1, self.limits.max_documents),
+            max_time: self.max_time(read.max_time_ms),
+        })
     }
 
     fn check_references(&self, db: &str, pipeline: &[Document]) -> Result<()> {
@@ -142,14 +182,14 @@ impl MongoServer {
         Ok(())
     }
 
-    fn documents(
-        &self,
-        what: &str,
-        docs: &[Document],
-        start: usize,
-        limit: u32,
-        max_time: Duration,
-    ) -> String {
+    /// The documents of `window` among `docs` (read up to its end), framed
+    /// as untrusted data under a header that says whether more may match.
+    fn documents(&self, what: &str, docs: &[Document], window: Window) -> String {
+        let Window {
+            start,
+            limit,
+            max_time,
+        } = window;
         let lines: Vec<String> = docs.iter().map(fmt::json_line).collect();
         let shown = lines.len().saturating_sub(start);
         let mut header = format!(
@@ -221,8 +261,7 @@ impl MongoServer {
         let min_ms = args.min_ms.unwrap_or(0) as f64;
         let mut notes = Vec::new();
         if let Some(db) = args.database.as_deref() {
-            names::check_database(db, "database")?;
-            self.allow.check_database(db)?;
+            self.database(db)?;
             let level = self.backend.profile_level(db).await;
             let level_text = match &level {
                 Ok(l) => match num(l, "was") {
@@ -318,14 +357,12 @@ impl MongoServer {
         annotations(read_only_hint = true)
     )]
     pub async fn explain(&self, Parameters(args): Parameters<ExplainArgs>) -> Result<String> {
-        names::check_namespace(&args.database, &args.collection)?;
-        self.allow
-            .check_namespace(&args.database, &args.collection)?;
+        let (db, coll) = self.namespace(&args.ns)?;
         let max_time = self.max_time(args.max_time_ms);
         let (command, filter, sort, op) = match args.pipeline {
             Some(stages) => {
                 let pipeline = to_pipeline(stages)?;
-                self.check_references(&args.database, &pipeline)?;
+                self.check_references(db, &pipeline)?;
                 let filter = pipeline
                     .first()
                     .and_then(|s| fmt::sub(s, "$match"))
@@ -337,7 +374,7 @@ impl MongoServer {
                     .find_map(|s| fmt::sub(s, "$sort"))
                     .cloned();
                 let mut command = Document::new();
-                command.insert("aggregate", args.collection.clone());
+                command.insert("aggregate", coll);
                 command.insert(
                     "pipeline",
                     pipeline.into_iter().map(Bson::Document).collect::<Vec<_>>(),
@@ -349,7 +386,7 @@ impl MongoServer {
                 let filter = to_doc(args.filter, "filter")?;
                 let sort = to_sort(args.sort, "sort")?;
                 let mut command = Document::new();
-                command.insert("find", args.collection.clone());
+                command.insert("find", coll);
                 command.insert("filter", filter.clone());
                 if let Some(s) = &sort {
                     command.insert("sort", s.clone());
@@ -365,11 +402,11 @@ impl MongoServer {
         let (_, shape) = shape::command_shape(&command);
         let reply = self
             .backend
-            .explain(&args.database, command, verbosity, max_time)
+            .explain(db, command, verbosity, max_time)
             .await?;
         let request = render::explain::Request {
             op,
-            ns: format!("{}.{}", args.database, args.collection),
+            ns: format!("{db}.{coll}"),
             shape,
             filter,
             sort,
@@ -386,9 +423,7 @@ impl MongoServer {
         &self,
         Parameters(args): Parameters<CollectionArgs>,
     ) -> Result<String> {
-        let (db, coll) = (args.database.as_str(), args.collection.as_str());
-        names::check_namespace(db, coll)?;
-        self.allow.check_namespace(db, coll)?;
+        let (db, coll) = self.namespace(&args)?;
         let stats = self.backend.coll_stats(db, coll).await?;
         // Index usage is the optional half: when `$indexStats` is refused or
         // missing, the sizes from collStats still answer, with the indexes
@@ -452,34 +487,24 @@ impl MongoServer {
     )]
     pub async fn list_databases(&self) -> Result<String> {
         let dbs = self.backend.list_databases().await?;
-        let mut hidden = 0;
-        let mut rows = Vec::new();
-        for db in &dbs {
-            let name = text(db, "name").unwrap_or("?");
-            if !self.allow.database_allowed(name) {
-                hidden += 1;
-                continue;
-            }
-            rows.push(vec![
-                name.to_string(),
-                fmt::bytes_or_na(num(db, "sizeOnDisk")),
-                if db.get_bool("empty").unwrap_or(false) {
-                    "EMPTY".into()
-                } else {
-                    "-".into()
-                },
-            ]);
-        }
-        let (head, lines) = fmt::table(&["DATABASE", "ON DISK", "FLAGS"], &rows);
-        let mut summary = format!("{} database(s) on {}", rows.len(), self.backend.target());
-        if hidden > 0 {
-            summary.push_str(&format!("; {hidden} outside the allowlist not shown"));
-        }
-        Ok(Report {
-            header: format!("{summary}\n{head}"),
-            lines,
-        }
-        .text())
+        let target = self.backend.target();
+        Ok(listing(
+            &dbs,
+            |name| self.allow.database_allowed(name),
+            |n| format!("{n} database(s) on {target}"),
+            &["DATABASE", "ON DISK", "FLAGS"],
+            |name, db| {
+                vec![
+                    name.to_string(),
+                    fmt::bytes_or_na(num(db, "sizeOnDisk")),
+                    if db.get_bool("empty").unwrap_or(false) {
+                        "EMPTY".into()
+                    } else {
+                        "-".into()
+                    },
+                ]
+            },
+        ))
     }
 
     /// `list_collections`.
@@ -491,51 +516,17 @@ impl MongoServer {
         &self,
         Parameters(args): Parameters<DatabaseArgs>,
     ) -> Result<String> {
-        names::check_database(&args.database, "database")?;
-        self.allow.check_database(&args.database)?;
-        let mut colls = self.backend.list_collections(&args.database).await?;
+        let db = args.database.as_str();
+        self.database(db)?;
+        let mut colls = self.backend.list_collections(db).await?;
         colls.sort_by(|a, b| text(a, "name").cmp(&text(b, "name")));
-        let mut hidden = 0;
-        let mut rows = Vec::new();
-        for c in &colls {
-            let name = text(c, "name").unwrap_or("?");
-            if !name.starts_with("system.") && !self.allow.namespace_allowed(&args.database, name) {
-                hidden += 1;
-                continue;
-            }
-            let mut flags = Vec::new();
-            if fmt::get(c, "options.capped").and_then(Bson::as_bool) == Some(true) {
-                flags.push("capped".to_string());
-            }
-            if let Some(on) = text(c, "options.viewOn") {
-                flags.push(format!("view on {on}"));
-            }
-            if fmt::get(c, "options.validator").is_some() {
-                flags.push("validator".into());
-            }
-            if fmt::get(c, "options.expireAfterSeconds").is_some() {
-                flags.push("TTL".into());
-            }
-            rows.push(vec![
-                name.to_string(),
-                text(c, "type").unwrap_or("collection").to_string(),
-                if flags.is_empty() {
-                    "-".into()
-                } else {
-                    flags.join(", ")
-                },
-            ]);
-        }
-        let (head, lines) = fmt::table(&["COLLECTION", "TYPE", "OPTIONS"], &rows);
-        let mut summary = format!("{} collection(s) in {}", rows.len(), args.database);
-        if hidden > 0 {
-            summary.push_str(&format!("; {hidden} outside the allowlist not shown"));
-        }
-        Ok(Report {
-            header: format!("{summary}\n{head}"),
-            lines,
-        }
-        .text())
+        Ok(listing(
+            &colls,
+            |name| name.starts_with("system.") || self.allow.namespace_allowed(db, name),
+            |n| format!("{n} collection(s) in {db}"),
+            &["COLLECTION", "TYPE", "OPTIONS"],
+            collection_row,
+        ))
     }
 
     /// `find`.
@@ -544,18 +535,14 @@ impl MongoServer {
         annotations(read_only_hint = true)
     )]
     pub async fn find(&self, Parameters(args): Parameters<FindArgs>) -> Result<String> {
-        let (db, coll) = (args.database.as_str(), args.collection.as_str());
-        names::check_namespace(db, coll)?;
-        self.allow.check_namespace(db, coll)?;
+        let (db, coll) = self.namespace(&args.ns)?;
         let filter = to_doc(args.filter, "filter")?;
         let projection = match args.projection {
             Some(p) => Some(to_doc(Some(p), "projection")?),
             None => None,
         };
         let sort = to_sort(args.sort, "sort")?;
-        let start = fmt::cursor(args.cursor.as_deref())?;
-        let limit = self.doc_limit(args.limit);
-        let max_time = self.max_time(args.max_time_ms);
+        let window = self.window(&args.read, args.limit)?;
         let shape = shape::shape_doc(&filter);
         let docs = self
             .backend
@@ -566,18 +553,12 @@ impl MongoServer {
                     filter,
                     projection,
                     sort,
-                    limit: (start + limit as usize) as i64,
-                    max_time,
+                    limit: window.end(),
+                    max_time: window.max_time,
                 },
             )
             .await?;
-        Ok(self.documents(
-            &format!("find {db}.{coll} {shape}"),
-            &docs,
-            start,
-            limit,
-            max_time,
-        ))
+        Ok(self.documents(&format!("find {db}.{coll} {shape}"), &docs, window))
     }
 
     /// `aggregate`.
@@ -586,28 +567,21 @@ impl MongoServer {
         annotations(read_only_hint = true)
     )]
     pub async fn aggregate(&self, Parameters(args): Parameters<AggregateArgs>) -> Result<String> {
-        let (db, coll) = (args.database.as_str(), args.collection.as_str());
-        names::check_namespace(db, coll)?;
-        self.allow.check_namespace(db, coll)?;
+        let (db, coll) = self.namespace(&args.ns)?;
         let mut pipeline = to_pipeline(args.pipeline)?;
         self.check_references(db, &pipeline)?;
-        let start = fmt::cursor(args.cursor.as_deref())?;
-        let limit = self.doc_limit(args.limit);
-        let max_time = self.max_time(args.max_time_ms);
+        let window = self.window(&args.read, args.limit)?;
         let shape = shape::shape(&Bson::Array(
             pipeline.iter().cloned().map(Bson::Document).collect(),
         ));
         let mut stage = Document::new();
-        stage.insert("$limit", (start + limit as usize) as i64);
+        stage.insert("$limit", window.end());
         pipeline.push(stage);
-        let docs = self.backend.aggregate(db, coll, pipeline, max_time).await?;
-        Ok(self.documents(
-            &format!("aggregate {db}.{coll} {shape}"),
-            &docs,
-            start,
-            limit,
-            max_time,
-        ))
+        let docs = self
+            .backend
+            .aggregate(db, coll, pipeline, window.max_time)
+            .await?;
+        Ok(self.documents(&format!("aggregate {db}.{coll} {shape}"), &docs, window))
     }
 
     /// `count`.
@@ -616,9 +590,7 @@ impl MongoServer {
         annotations(read_only_hint = true)
     )]
     pub async fn count(&self, Parameters(args): Parameters<CountArgs>) -> Result<String> {
-        let (db, coll) = (args.database.as_str(), args.collection.as_str());
-        names::check_namespace(db, coll)?;
-        self.allow.check_namespace(db, coll)?;
+        let (db, coll) = self.namespace(&args.ns)?;
         let filter = to_doc(args.filter, "filter")?;
         let shape = shape::shape_doc(&filter);
         let max_time = self.max_time(args.max_time_ms);
@@ -642,6 +614,61 @@ impl MongoServer {
         let report = render::ops::connections_by_app(&ops);
         self.page(&report, args.cursor.as_deref(), "no filters; page on")
     }
+}
+
+/// A table of the databases or collections `items` lists that `allowed`
+/// (asked with each one's name) lets through, one `row` each, under
+/// `summary` (given how many are shown) and a note on how many the
+/// allowlist hid.
+fn listing(
+    items: &[Document],
+    allowed: impl Fn(&str) -> bool,
+    summary: impl FnOnce(usize) -> String,
+    columns: &[&str],
+    row: impl Fn(&str, &Document) -> Vec<String>,
+) -> String {
+    let mut hidden = 0;
+    let mut rows = Vec::new();
+    for item in items {
+        let name = text(item, "name").unwrap_or("?");
+        if allowed(name) {
+            rows.push(row(name, item));
+        } else {
+            hidden += 1;
+        }
+    }
+    let mut summary = summary(rows.len());
+    if hidden > 0 {
+        summary.push_str(&format!("; {hidden} outside the allowlist not shown"));
+    }
+    Report::table(&summary, columns, &rows).text()
+}
+
+/// A `list_collections` row: name, type and the options that matter in an
+/// incident.
+fn collection_row(name: &str, c: &Document) -> Vec<String> {
+    let mut flags = Vec::new();
+    if fmt::get(c, "options.capped").and_then(Bson::as_bool) == Some(true) {
+        flags.push("capped".to_string());
+    }
+    if let Some(on) = text(c, "options.viewOn") {
+        flags.push(format!("view on {on}"));
+    }
+    if fmt::get(c, "options.validator").is_some() {
+        flags.push("validator".into());
+    }
+    if fmt::get(c, "options.expireAfterSeconds").is_some() {
+        flags.push("TTL".into());
+    }
+    vec![
+        name.to_string(),
+        text(c, "type").unwrap_or("collection").to_string(),
+        if flags.is_empty() {
+            "-".into()
+        } else {
+            flags.join(", ")
+        },
+    ]
 }
 
 /// Instructions for the host's model.

@@ -33,19 +33,11 @@ use crate::store::{StoreError, StoreResult};
 
 const MINUTE: i64 = 60 * SECOND;
 
+/// Parent→child edges, from the aggregates or raw spans, with what the
+/// parents that are client spans recorded (the aggregates hold none: zero
+/// `client_calls`).
 #[derive(Row, Deserialize)]
 struct EdgeCh {
-    parent: String,
-    child: String,
-    external: bool,
-    calls: u64,
-    errors: u64,
-    p99: f64,
-}
-
-/// Raw parent→child edges: [`EdgeCh`] plus the p99 of the parents that are client spans.
-#[derive(Row, Deserialize)]
-struct RawEdgeCh {
     parent: String,
     child: String,
     external: bool,
@@ -59,18 +51,12 @@ struct RawEdgeCh {
 
 impl From<EdgeCh> for EdgeRow {
     fn from(r: EdgeCh) -> Self {
+        let client = r.client_calls > 0;
         EdgeRow {
-            parent: r.parent,
-            child: r.child,
             external: r.external,
-            calls: r.calls,
-            errors: r.errors,
-            p99: r.p99,
-            unreached: 0,
-            server: String::new(),
-            client_p99: None,
-            conn_errors: 0,
-            client_errors: None,
+            client_p99: client.then_some(r.client_p99),
+            client_errors: client.then_some(r.client_errors),
+            ..EdgeRow::new(r.parent, r.child, r.calls, r.errors, r.p99)
         }
     }
 }
@@ -176,7 +162,8 @@ impl ClickHouseStore {
         let sql = format!(
             "SELECT toString(src) AS parent, toString(dest) AS child, false AS external, \
              toUInt64(sum(total_count)) AS calls, toUInt64(sum(error_count)) AS errors, \
-             toFloat64(quantilesMerge(0.5, 0.75, 0.9, 0.95, 0.99)(duration_quantiles_state)[5]) AS p99 \
+             toFloat64(quantilesMerge(0.5, 0.75, 0.9, 0.95, 0.99)(duration_quantiles_state)[5]) AS p99, \
+             toUInt64(0) AS client_calls, toFloat64(0) AS client_p99, toUInt64(0) AS client_errors \
              FROM {agg} WHERE timestamp >= toDateTime({{a:Int64}}) AND timestamp < toDateTime({{b:Int64}}) \
              GROUP BY parent, child ORDER BY parent, child"
         );
@@ -186,17 +173,8 @@ impl ClickHouseStore {
         if rows.is_empty() {
             return Ok(None);
         }
-        let sql = format!(
-            "SELECT DISTINCT toString({SVC}) AS svc FROM {} WHERE {SPAN_TIME}",
-            self.tables.spans
-        );
-        let services: BTreeSet<String> = self
-            .fetch::<ServiceCh>(self.span_time(self.client.query(&sql), minutes))
-            .await?
-            .into_iter()
-            .map(|s| s.svc)
-            .collect();
-        let mut edges: Vec<EdgeRow> = rows
+        let services = self.services(minutes).await?;
+        let edges: Vec<EdgeRow> = rows
             .into_iter()
             .map(|r| EdgeRow {
                 external: !services.contains(&r.child),
@@ -204,9 +182,9 @@ impl ClickHouseStore {
             })
             .collect();
         // The aggregates hold answered calls only: add the ones no callee saw.
-        let lost = self.unreached(minutes).await?;
-        crate::model::merge_unreached(&mut edges, lost, &services);
-        Ok(Some(edges))
+        self.with_unreached(edges, minutes, &services)
+            .await
+            .map(Some)
     }
 
     /// Edges joined from raw spans: parent→child across services, client spans to
@@ -227,23 +205,8 @@ impl ClickHouseStore {
              WHERE A.svc != B.svc GROUP BY parent, child ORDER BY parent, child"
         );
         let query = self.span_time(self.client.query(&sql), range);
-        let rows: Vec<RawEdgeCh> = self.fetch(query).await?;
-        let mut edges: Vec<EdgeRow> = rows
-            .into_iter()
-            .map(|r| EdgeRow {
-                parent: r.parent,
-                child: r.child,
-                external: r.external,
-                calls: r.calls,
-                errors: r.errors,
-                p99: r.p99,
-                unreached: 0,
-                server: String::new(),
-                client_p99: (r.client_calls > 0).then_some(r.client_p99),
-                conn_errors: 0,
-                client_errors: (r.client_calls > 0).then_some(r.client_errors),
-            })
-            .collect();
+        let rows: Vec<EdgeCh> = self.fetch(query).await?;
+        let mut edges: Vec<EdgeRow> = rows.into_iter().map(EdgeRow::from).collect();
         let sql = format!(
             "SELECT toString({SVC}) AS parent, attributes_string['db.system'] AS child, \
                if(attributes_string['server.address'] != '', attributes_string['server.address'], \
@@ -256,27 +219,39 @@ impl ClickHouseStore {
         let query = self.span_time(self.client.query(&sql), range);
         let db: Vec<DbEdgeCh> = self.fetch(query).await?;
         edges.extend(db.into_iter().map(|r| EdgeRow {
-            parent: r.parent,
-            child: r.child,
             external: true,
-            calls: r.calls,
-            errors: r.errors,
-            p99: r.p99,
-            unreached: 0,
             server: r.server,
             client_p99: Some(r.p99),
-            conn_errors: 0,
             client_errors: Some(r.errors),
+            ..EdgeRow::new(r.parent, r.child, r.calls, r.errors, r.p99)
         }));
-        let sql = format!("SELECT DISTINCT toString({SVC}) AS svc FROM {t} WHERE {SPAN_TIME}");
-        let services: BTreeSet<String> = self
+        let services = self.services(range).await?;
+        self.with_unreached(edges, range, &services).await
+    }
+
+    /// The services that recorded spans in `range`.
+    async fn services(&self, range: TimeRange) -> StoreResult<BTreeSet<String>> {
+        let sql = format!(
+            "SELECT DISTINCT toString({SVC}) AS svc FROM {} WHERE {SPAN_TIME}",
+            self.tables.spans
+        );
+        Ok(self
             .fetch::<ServiceCh>(self.span_time(self.client.query(&sql), range))
             .await?
             .into_iter()
             .map(|s| s.svc)
-            .collect();
+            .collect())
+    }
+
+    /// `edges` with the calls of `range` no callee answered merged in.
+    async fn with_unreached(
+        &self,
+        mut edges: Vec<EdgeRow>,
+        range: TimeRange,
+        services: &BTreeSet<String>,
+    ) -> StoreResult<Vec<EdgeRow>> {
         let lost = self.unreached(range).await?;
-        crate::model::merge_unreached(&mut edges, lost, &services);
+        crate::model::merge_unreached(&mut edges, lost, services);
         Ok(edges)
     }
 

@@ -25,6 +25,9 @@ pub enum OpError {
     /// An argument is wrong.
     #[error("{0}")]
     Invalid(String),
+    /// `query_sql` was called on a server started without `--allow-raw-sql`.
+    #[error("raw SQL is disabled; restart the server with --allow-raw-sql")]
+    RawSqlDisabled,
 }
 
 /// Result of a tool.

@@ -21,49 +21,12 @@ pub struct BodyFields {
     pub context: Vec<(String, String)>,
 }
 
-/// Keys that are no context for a reader: the message, level and error keys
-/// read above, timestamps, and where the logger ran.
-const SKIP_KEYS: &[&str] = &[
-    "message",
-    "msg",
-    "event",
-    "@m",
-    "@message",
-    "@mt",
-    "level",
-    "severity",
-    "lvl",
-    "log.level",
-    "levelname",
-    "@l",
+/// Keys that are no context for a reader beyond the message, level, error
+/// and stack keys read below: numeric levels, timestamps, and where the
+/// logger ran.
+const PLUMBING_KEYS: &[&str] = &[
     "level_value",
     "levelno",
-    "error",
-    "err",
-    "exception",
-    "exc",
-    "error.type",
-    "error.message",
-    "error.stack_trace",
-    "error.kind",
-    "error.class",
-    "error_class",
-    "error_type",
-    "error_message",
-    "err.type",
-    "err.message",
-    "exception.type",
-    "exception.class",
-    "exception.message",
-    "exception_class",
-    "exception_message",
-    "exception.stacktrace",
-    "stack_trace",
-    "stacktrace",
-    "stack",
-    "@x",
-    "exc_info",
-    "exc_text",
     "@timestamp",
     "timestamp",
     "time",
@@ -95,13 +58,28 @@ const SKIP_KEYS: &[&str] = &[
     "dd.span_id",
 ];
 
+/// Whether `key` is read as something else than context, or is plumbing.
+fn is_not_context(key: &str) -> bool {
+    [
+        MESSAGE_KEYS,
+        LEVEL_KEYS,
+        ERROR_KEYS,
+        ERROR_TYPE_KEYS,
+        ERROR_MESSAGE_KEYS,
+        STACK_KEYS,
+        PLUMBING_KEYS,
+    ]
+    .iter()
+    .any(|keys| keys.contains(&key))
+}
+
 /// Most context fields shown, and most characters of each value.
 const CONTEXT_FIELDS: usize = 8;
 const CONTEXT_CHARS: usize = 80;
 
 fn context_of<'a>(pairs: impl Iterator<Item = (&'a str, String)>) -> Vec<(String, String)> {
     pairs
-        .filter(|(k, v)| !SKIP_KEYS.contains(k) && !v.is_empty() && !v.contains('\n'))
+        .filter(|(k, v)| !is_not_context(k) && !v.is_empty() && !v.contains('\n'))
         .take(CONTEXT_FIELDS)
         // Masked before the cut, so a cut secret cannot leak its prefix.
         .map(|(k, v)| (k.to_string(), crate::render::clip(&v, CONTEXT_CHARS)))
@@ -122,6 +100,22 @@ const ERROR_TYPE_KEYS: &[&str] = &[
     "err.type",
     "error_type",
 ];
+
+/// Flat keys holding a stack trace, most specific first.
+const STACK_KEYS: &[&str] = &[
+    "error.stack_trace",
+    "exception.stacktrace",
+    "stack_trace",
+    "stacktrace",
+    "stack",
+    "@x",
+    "exc_info",
+    "exc_text",
+];
+
+/// Keys holding a whole error: an object (pino's `err`, ECS's nested
+/// `error`), an array (structlog's `exception`) or a text.
+const ERROR_KEYS: &[&str] = &["error", "err", "exception", "exc"];
 
 /// Flat keys holding an error's message.
 const ERROR_MESSAGE_KEYS: &[&str] = &[
@@ -228,22 +222,9 @@ fn json_fields(o: &Map<String, Value>) -> BodyFields {
     // dotted `exception.class` or `err.message` from a flattening formatter.
     f.error_type = first_str(o, ERROR_TYPE_KEYS).unwrap_or_default();
     f.error_message = first_str(o, ERROR_MESSAGE_KEYS).unwrap_or_default();
-    f.stack = first_str(
-        o,
-        &[
-            "error.stack_trace",
-            "exception.stacktrace",
-            "stack_trace",
-            "stacktrace",
-            "stack",
-            "@x",
-            "exc_info",
-            "exc_text",
-        ],
-    )
-    .unwrap_or_default();
-    for key in ["error", "err", "exception", "exc"] {
-        match o.get(key) {
+    f.stack = first_str(o, STACK_KEYS).unwrap_or_default();
+    for key in ERROR_KEYS {
+        match o.get(*key) {
             Some(Value::Object(e)) => error_object(e, &mut f),
             Some(Value::Array(items)) => structlog_exception(items, &mut f),
             Some(Value::String(s)) if !s.trim().is_empty() => {

@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -276,6 +276,28 @@ pub fn router(state: IntakeState) -> Router {
         .with_state(state)
 }
 
+/// A request body whose Slack signature checked out: every endpoint takes
+/// its body this way, so none can forget the check. A request that fails it
+/// is answered 401 before the handler runs.
+#[derive(Debug)]
+pub struct Signed(pub Bytes);
+
+impl FromRequest<IntakeState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &IntakeState) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        state
+            .verifier
+            .verify(&headers, &body)
+            .map_err(|e| unauthorized(&e))?;
+        Ok(Signed(body))
+    }
+}
+
 fn unauthorized(error: &VerifyError) -> Response {
     tracing::warn!(%error, "refused a Slack request");
     (StatusCode::UNAUTHORIZED, format!("{error}\n")).into_response()
@@ -297,11 +319,8 @@ fn reply(r: Reply) -> Response {
 pub async fn events_handler(
     State(state): State<IntakeState>,
     headers: HeaderMap,
-    body: Bytes,
+    Signed(body): Signed,
 ) -> Response {
-    if let Err(e) = state.verifier.verify(&headers, &body) {
-        return unauthorized(&e);
-    }
     let Ok(raw) = serde_json::from_slice::<Value>(&body) else {
         return bad_request("the body is not JSON");
     };
@@ -415,14 +434,7 @@ pub fn push_event(raw: Value, retry_num: Option<u32>, transport: Transport) -> P
 }
 
 /// The slash-command endpoint (form-encoded).
-pub async fn commands_handler(
-    State(state): State<IntakeState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(e) = state.verifier.verify(&headers, &body) {
-        return unauthorized(&e);
-    }
+pub async fn commands_handler(State(state): State<IntakeState>, Signed(body): Signed) -> Response {
     let command = match serde_urlencoded::from_bytes::<SlackCommandEvent>(&body) {
         Ok(c) => c,
         Err(_) => return bad_request("not a slash-command form"),
@@ -476,12 +488,8 @@ pub fn interaction_event(raw: Value, transport: Transport) -> InteractionEvent {
 /// The interactivity endpoint (form-encoded `payload=` JSON).
 pub async fn interactions_handler(
     State(state): State<IntakeState>,
-    headers: HeaderMap,
-    body: Bytes,
+    Signed(body): Signed,
 ) -> Response {
-    if let Err(e) = state.verifier.verify(&headers, &body) {
-        return unauthorized(&e);
-    }
     let Some(raw) = interaction_payload(&body) else {
         return bad_request("no JSON `payload` field");
     };

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::MAX_BLOCKS;
+use crate::error::SlackError;
 
 /// Arguments of `post_message`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -106,21 +107,21 @@ pub fn is_ts(s: &str) -> bool {
     TS.as_ref().is_some_and(|re| re.is_match(s))
 }
 
-pub(crate) fn check_ts(field: &str, s: &str) -> Result<String, String> {
+pub(crate) fn check_ts(field: &str, s: &str) -> Result<String, SlackError> {
     let s = s.trim();
     if is_ts(s) {
         Ok(s.to_string())
     } else {
-        Err(format!(
+        Err(SlackError::BadArgument(format!(
             "`{field}` must be a Slack message ts like `1732400000.000100` (the first column of \
              channel_history), got `{s}`"
-        ))
+        )))
     }
 }
 
 /// Parses `30m`, `2h`, `1d`, an RFC 3339 time, unix seconds or a ts into a
 /// Slack ts, relative to `now`.
-pub fn parse_time(field: &str, s: &str, now: jiff::Timestamp) -> Result<String, String> {
+pub fn parse_time(field: &str, s: &str, now: jiff::Timestamp) -> Result<String, SlackError> {
     let s = s.trim();
     if is_ts(s) {
         return Ok(s.to_string());
@@ -140,26 +141,26 @@ pub fn parse_time(field: &str, s: &str, now: jiff::Timestamp) -> Result<String, 
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Ok(format!("{}.000000", t.as_second()));
     }
-    Err(format!(
+    Err(SlackError::BadArgument(format!(
         "`{field}` must be a duration ago (`30m`, `2h`, `1d`), an RFC 3339 time \
          (`2024-11-23T22:00:00Z`) or a message ts; got `{s}`"
-    ))
+    )))
 }
 
 /// Checks Block Kit JSON before it goes to Slack.
-pub(crate) fn check_blocks(blocks: &[Value]) -> Result<(), String> {
+pub(crate) fn check_blocks(blocks: &[Value]) -> Result<(), SlackError> {
     if blocks.len() > MAX_BLOCKS {
-        return Err(format!(
+        return Err(SlackError::BadArgument(format!(
             "`blocks` has {} blocks; Slack allows at most {MAX_BLOCKS} per message",
             blocks.len()
-        ));
+        )));
     }
     for (i, b) in blocks.iter().enumerate() {
         if b.get("type").and_then(Value::as_str).is_none() {
-            return Err(format!(
+            return Err(SlackError::BadArgument(format!(
                 "`blocks[{i}]` is not a Block Kit block: every block is an object with a `type` \
                  (section, header, context, divider, actions, …)"
-            ));
+            )));
         }
     }
     Ok(())
@@ -188,6 +189,7 @@ mod tests {
         assert!(
             parse_time("since", "yesterday-ish", now)
                 .unwrap_err()
+                .to_string()
                 .contains("`since`")
         );
     }
@@ -198,9 +200,15 @@ mod tests {
         assert!(
             check_blocks(&[serde_json::json!({"text": "x"})])
                 .unwrap_err()
+                .to_string()
                 .contains("blocks[0]")
         );
         let many = vec![serde_json::json!({"type": "divider"}); 51];
-        assert!(check_blocks(&many).unwrap_err().contains("at most 50"));
+        assert!(
+            check_blocks(&many)
+                .unwrap_err()
+                .to_string()
+                .contains("at most 50")
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! Eight tools, four of them writes (hidden by the kit unless
 //! `--allow-writes`). Every tool checks the channel allowlist; every write
 //! also takes a slot from the per-channel rate limiter. Message text from
-//! Slack is framed as untrusted data. Tool failures are `isError` results
-//! whose text says what to do.
+//! Slack is framed as untrusted data. Tools return `Result<String,
+//! SlackError>`: a failure is an `isError` result whose text says what to do
+//! (the kit's convention, see `mcp_kit`'s crate docs).
 
 use std::sync::Arc;
 
@@ -13,11 +14,15 @@ use mcp_kit::rmcp::handler::server::wrapper::Parameters;
 use mcp_kit::rmcp::{tool, tool_router};
 use mcp_kit::{KitServer, ServerDescription, untrusted};
 
-use crate::api::{PostMessage, SlackApi, SlackApiConfig, UpdateMessage};
+use crate::api::{PostMessage, SlackApi, SlackApiConfig, TokenKind, UpdateMessage};
 use crate::directory::{Channel, Directory, user_display_name};
 use crate::error::SlackError;
 use crate::format::{MessageView, mentioned_users, message_line, readable, ts_to_time};
 use crate::policy::{ChannelAllowlist, WriteLimiter};
+
+/// What a tool returns: its text, or the error the host shows as an
+/// `isError` result.
+type Result<T, E = SlackError> = std::result::Result<T, E>;
 
 mod args;
 
@@ -98,21 +103,31 @@ impl SlackServer {
         |id: &str| self.inner.dir.cached_user_name(id)
     }
 
-    /// Resolves a channel reference and checks the allowlist.
-    async fn channel(&self, reference: &str) -> Result<Channel, String> {
-        if !self.api().has_bot_token() {
-            return Err(SlackError::NoBotToken.to_string());
-        }
+    /// Checks that the token `kind` is configured, then starts the cache
+    /// warm-up: what every tool does before it talks to Slack.
+    fn ready(&self, kind: TokenKind) -> Result<()> {
+        self.api().require_token(kind)?;
         self.spawn_warm_up();
+        Ok(())
+    }
+
+    /// The channel allowlist, unless it is empty; `hint` ends the error as
+    /// each tool has always worded it.
+    fn allowlist(&self, hint: &'static str) -> Result<&ChannelAllowlist> {
         let allow = &self.inner.allow;
         if allow.is_empty() {
-            return Err("no channel is allowed: this server was started without \
-                        --allowed-channels (names or IDs, comma-separated, or `*` for all)"
-                .into());
+            return Err(SlackError::NoChannelAllowed { hint });
         }
+        Ok(allow)
+    }
+
+    /// Resolves a channel reference and checks the allowlist.
+    async fn channel(&self, reference: &str) -> Result<Channel> {
+        self.ready(TokenKind::Bot)?;
+        let allow = self.allowlist(" (names or IDs, comma-separated, or `*` for all)")?;
         let key = crate::policy::normalise_channel(reference);
         if key.is_empty() {
-            return Err("`channel` is empty".into());
+            return Err(SlackError::BadArgument("`channel` is empty".into()));
         }
         let found = match self.inner.dir.resolve_channel(&key).await {
             Ok(c) => c,
@@ -125,35 +140,31 @@ impl SlackServer {
                 topic: String::new(),
                 members: None,
             }),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e),
         };
         let Some(channel) = found else {
-            return Err(format!(
-                "no channel `{reference}` is visible to the Slack app (archived, private without \
-                 the app, or misspelled); list_channels shows the usable ones"
-            ));
+            return Err(SlackError::ChannelNotVisible {
+                reference: reference.to_string(),
+            });
         };
         if !allow.allows(&channel.id, channel.name.as_deref()) {
-            return Err(format!(
-                "channel {} is not in this server's allowlist ({}); the operator can add it with \
-                 --allowed-channels",
-                channel.label(),
-                allow.describe()
-            ));
+            return Err(SlackError::ChannelNotAllowed {
+                channel: channel.label(),
+                allowlist: allow.describe(),
+            });
         }
         Ok(channel)
     }
 
-    async fn writable(&self, reference: &str) -> Result<Channel, String> {
+    /// Resolves a channel for a write and takes a slot of its rate limit.
+    async fn writable(&self, reference: &str) -> Result<Channel> {
         let channel = self.channel(reference).await?;
         if let Err(wait) = self.inner.limiter.try_acquire(&channel.id) {
-            return Err(format!(
-                "write rate limit reached for {}: at most {} writes per minute per channel; the \
-                 next write is possible in {}s",
-                channel.label(),
-                self.inner.limiter.limit(),
-                wait.as_secs().max(1)
-            ));
+            return Err(SlackError::WriteRateLimited {
+                channel: channel.label(),
+                limit: self.inner.limiter.limit(),
+                wait_s: wait.as_secs().max(1),
+            });
         }
         Ok(channel)
     }
@@ -197,7 +208,7 @@ impl SlackServer {
     pub async fn channel_history(
         &self,
         Parameters(args): Parameters<ChannelHistoryArgs>,
-    ) -> Result<String, String> {
+    ) -> Result<String> {
         let channel = self.channel(&args.channel).await?;
         let now = jiff::Timestamp::now();
         let oldest = args
@@ -211,26 +222,15 @@ impl SlackServer {
             .map(|s| parse_time("before", s, now))
             .transpose()?;
         let limit = args.limit.unwrap_or(50).clamp(1, MAX_HISTORY) as usize;
-        let api = self.api().clone();
+        let (id, since, until) = (&channel.id, oldest.as_deref(), latest.as_deref());
         let (messages, more) = self
             .api()
-            .collect(limit, |cursor| {
-                let api = api.clone();
-                let (id, oldest, latest) = (channel.id.clone(), oldest.clone(), latest.clone());
-                async move {
-                    api.history_page(
-                        &id,
-                        oldest.as_deref(),
-                        latest.as_deref(),
-                        limit.min(200) as u16,
-                        cursor.as_deref(),
-                    )
+            .collect(limit, |api, cursor| async move {
+                api.history_page(id, since, until, limit.min(200) as u16, cursor.as_deref())
                     .await
                     .map(|(page, _)| page)
-                }
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let more = more || messages.len() > limit;
         let mut views: Vec<MessageView> = messages
             .iter()
@@ -276,23 +276,18 @@ impl SlackServer {
     pub async fn read_thread(
         &self,
         Parameters(args): Parameters<ReadThreadArgs>,
-    ) -> Result<String, String> {
+    ) -> Result<String> {
         let channel = self.channel(&args.channel).await?;
         let ts = check_ts("ts", &args.ts)?;
         let limit = args.limit.unwrap_or(100).clamp(1, MAX_THREAD) as usize;
-        let api = self.api().clone();
+        let (id, parent_ts) = (&channel.id, &ts);
         let (messages, more) = self
             .api()
-            .collect(limit, |cursor| {
-                let api = api.clone();
-                let (id, ts) = (channel.id.clone(), ts.clone());
-                async move {
-                    api.replies_page(&id, &ts, limit.min(200) as u16, cursor.as_deref())
-                        .await
-                }
+            .collect(limit, |api, cursor| async move {
+                api.replies_page(id, parent_ts, limit.min(200) as u16, cursor.as_deref())
+                    .await
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let more = more || messages.len() > limit;
         let views: Vec<MessageView> = messages
             .iter()
@@ -328,26 +323,15 @@ impl SlackServer {
     pub async fn search_messages(
         &self,
         Parameters(args): Parameters<SearchArgs>,
-    ) -> Result<String, String> {
-        if !self.api().has_user_token() {
-            return Err(SlackError::NoUserToken.to_string());
-        }
-        self.spawn_warm_up();
-        if self.inner.allow.is_empty() {
-            return Err(
-                "no channel is allowed: this server was started without --allowed-channels".into(),
-            );
-        }
+    ) -> Result<String> {
+        self.ready(TokenKind::User)?;
+        self.allowlist("")?;
         let query = args.query.trim();
         if query.is_empty() {
-            return Err("`query` is empty".into());
+            return Err(SlackError::BadArgument("`query` is empty".into()));
         }
         let limit = args.limit.unwrap_or(20).clamp(1, 100);
-        let result = self
-            .api()
-            .search_messages(query, limit as u16)
-            .await
-            .map_err(|e| e.to_string())?;
+        let result = self.api().search_messages(query, limit as u16).await?;
         let total = result.messages.total;
         let (allowed, hidden): (Vec<_>, Vec<_>) =
             result.messages.matches.into_iter().partition(|m| {
@@ -415,22 +399,14 @@ impl SlackServer {
     pub async fn list_channels(
         &self,
         Parameters(args): Parameters<ListChannelsArgs>,
-    ) -> Result<String, String> {
-        if !self.api().has_bot_token() {
-            return Err(SlackError::NoBotToken.to_string());
-        }
-        self.spawn_warm_up();
-        let allow = &self.inner.allow;
-        if allow.is_empty() {
-            return Err("no channel is allowed: this server was started without \
-                        --allowed-channels (names or IDs, or `*` for all)"
-                .into());
-        }
+    ) -> Result<String> {
+        self.ready(TokenKind::Bot)?;
+        let allow = self.allowlist(" (names or IDs, or `*` for all)")?;
         let filter = args
             .filter
             .as_deref()
             .map(|f| f.trim().trim_start_matches('#').to_lowercase());
-        let channels = self.inner.dir.channels().await.map_err(|e| e.to_string())?;
+        let channels = self.inner.dir.channels().await?;
         let shown: Vec<&Channel> = channels
             .iter()
             .filter(|c| allow.allows(&c.id, c.name.as_deref()))
@@ -481,14 +457,8 @@ impl SlackServer {
         description = "Look up a user by ID, name or email: names, title, time zone, status.",
         annotations(read_only_hint = true, open_world_hint = true)
     )]
-    pub async fn get_user(
-        &self,
-        Parameters(args): Parameters<GetUserArgs>,
-    ) -> Result<String, String> {
-        if !self.api().has_bot_token() {
-            return Err(SlackError::NoBotToken.to_string());
-        }
-        self.spawn_warm_up();
+    pub async fn get_user(&self, Parameters(args): Parameters<GetUserArgs>) -> Result<String> {
+        self.ready(TokenKind::Bot)?;
         let q = args.user.trim();
         let q = q
             .strip_prefix("<@")
@@ -496,32 +466,23 @@ impl SlackServer {
             .map(|r| r.split('|').next().unwrap_or(r))
             .unwrap_or(q);
         if q.is_empty() {
-            return Err("`user` is empty".into());
+            return Err(SlackError::BadArgument("`user` is empty".into()));
         }
         let is_id = q.len() >= 9
             && q.starts_with(['U', 'W', 'B'])
             && q.chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         let users = if is_id {
-            vec![self.api().user_info(q).await.map_err(|e| e.to_string())?]
+            vec![self.api().user_info(q).await?]
         } else if q.contains('@') && !q.starts_with('@') && q.contains('.') {
-            vec![
-                self.api()
-                    .user_by_email(q)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            ]
+            vec![self.api().user_by_email(q).await?]
         } else {
-            self.inner
-                .dir
-                .find_users_by_name(q)
-                .await
-                .map_err(|e| e.to_string())?
+            self.inner.dir.find_users_by_name(q).await?
         };
         if users.is_empty() {
-            return Err(format!(
-                "no Slack user named `{q}` (try the user ID or email)"
-            ));
+            return Err(SlackError::NoSuchUser {
+                query: q.to_string(),
+            });
         }
         let lines: Vec<String> = users
             .iter()
@@ -579,11 +540,11 @@ impl SlackServer {
     pub async fn post_message(
         &self,
         Parameters(args): Parameters<PostMessageArgs>,
-    ) -> Result<String, String> {
+    ) -> Result<String> {
         if args.text.trim().is_empty() {
-            return Err(
+            return Err(SlackError::BadArgument(
                 "`text` must not be empty (with blocks it is the notification fallback)".into(),
-            );
+            ));
         }
         if let Some(b) = &args.blocks {
             check_blocks(b)?;
@@ -603,11 +564,7 @@ impl SlackServer {
             unfurl_links: false,
             metadata: None,
         };
-        let posted = self
-            .api()
-            .post_message(&req)
-            .await
-            .map_err(|e| e.to_string())?;
+        let posted = self.api().post_message(&req).await?;
         Ok(match thread_ts {
             Some(t) => format!(
                 "Replied in thread {t} in {}: ts={}",
@@ -630,9 +587,9 @@ impl SlackServer {
     pub async fn update_message(
         &self,
         Parameters(args): Parameters<UpdateMessageArgs>,
-    ) -> Result<String, String> {
+    ) -> Result<String> {
         if args.text.trim().is_empty() {
-            return Err("`text` must not be empty".into());
+            return Err(SlackError::BadArgument("`text` must not be empty".into()));
         }
         if let Some(b) = &args.blocks {
             check_blocks(b)?;
@@ -645,10 +602,7 @@ impl SlackServer {
             text: args.text,
             blocks: args.blocks,
         };
-        self.api()
-            .update_message(&req)
-            .await
-            .map_err(|e| e.to_string())?;
+        self.api().update_message(&req).await?;
         Ok(format!("Updated message {ts} in {}", channel.label()))
     }
 
@@ -664,17 +618,16 @@ impl SlackServer {
     pub async fn add_reaction(
         &self,
         Parameters(args): Parameters<AddReactionArgs>,
-    ) -> Result<String, String> {
+    ) -> Result<String> {
         let ts = check_ts("ts", &args.ts)?;
         let name = args.name.trim().trim_matches(':').to_string();
         if name.is_empty() || name.contains(char::is_whitespace) {
-            return Err("`name` must be an emoji name like `eyes` (no spaces)".into());
+            return Err(SlackError::BadArgument(
+                "`name` must be an emoji name like `eyes` (no spaces)".into(),
+            ));
         }
         let channel = self.writable(&args.channel).await?;
-        self.api()
-            .add_reaction(&channel.id, &ts, &name)
-            .await
-            .map_err(|e| e.to_string())?;
+        self.api().add_reaction(&channel.id, &ts, &name).await?;
         Ok(format!("Added :{name}: to {ts} in {}", channel.label()))
     }
 }

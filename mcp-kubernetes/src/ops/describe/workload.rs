@@ -131,6 +131,16 @@ pub fn pods_summary(now: Timestamp, ps: &[Value]) -> String {
     format!("pods: {} — {}\n", ps.len(), parts.join("; "))
 }
 
+/// `label count · label count …` for the status counts at `fields`
+/// (`(label, pointer)`; a missing count is 0).
+fn counts(o: &Value, fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(label, ptr)| format!("{label} {}", i(o, ptr)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 pub(super) async fn workload_section(
     t: &Target,
     r: &ResourceInfo,
@@ -141,40 +151,63 @@ pub(super) async fn workload_section(
     let ns = namespace(o);
     let mut out = String::new();
     match r.kind.as_str() {
-        "Deployment" => out.push_str(&format!(
-            "replicas: desired {} · updated {} · ready {} · available {} · unavailable {}\nstrategy: {}{}\n",
-            opt_i(o, "/spec/replicas").unwrap_or(1),
-            i(o, "/status/updatedReplicas"),
-            i(o, "/status/readyReplicas"),
-            i(o, "/status/availableReplicas"),
-            i(o, "/status/unavailableReplicas"),
-            opt_s(o, "/spec/strategy/type").unwrap_or("RollingUpdate"),
-            o.pointer("/spec/strategy/rollingUpdate")
-                .map(|ru| format!(
-                    " (maxSurge {}, maxUnavailable {})",
-                    ru.get("maxSurge").map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or("25%".into()),
-                    ru.get("maxUnavailable").map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or("25%".into())
-                ))
-                .unwrap_or_default()
-        )),
+        "Deployment" => {
+            // A rolling update's bounds: a number or a percentage, 25% unless set.
+            let bound = |ru: &Value, key: &str| {
+                ru.get(key)
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+                    .unwrap_or("25%".into())
+            };
+            out.push_str(&format!(
+                "replicas: desired {} · {}\nstrategy: {}{}\n",
+                opt_i(o, "/spec/replicas").unwrap_or(1),
+                counts(
+                    o,
+                    &[
+                        ("updated", "/status/updatedReplicas"),
+                        ("ready", "/status/readyReplicas"),
+                        ("available", "/status/availableReplicas"),
+                        ("unavailable", "/status/unavailableReplicas"),
+                    ]
+                ),
+                opt_s(o, "/spec/strategy/type").unwrap_or("RollingUpdate"),
+                o.pointer("/spec/strategy/rollingUpdate")
+                    .map(|ru| format!(
+                        " (maxSurge {}, maxUnavailable {})",
+                        bound(ru, "maxSurge"),
+                        bound(ru, "maxUnavailable")
+                    ))
+                    .unwrap_or_default()
+            ))
+        }
         "StatefulSet" => out.push_str(&format!(
-            "replicas: desired {} · ready {} · current {} · updated {} · revision current {} update {}\n",
+            "replicas: desired {} · {} · revision current {} update {}\n",
             opt_i(o, "/spec/replicas").unwrap_or(1),
-            i(o, "/status/readyReplicas"),
-            i(o, "/status/currentReplicas"),
-            i(o, "/status/updatedReplicas"),
+            counts(
+                o,
+                &[
+                    ("ready", "/status/readyReplicas"),
+                    ("current", "/status/currentReplicas"),
+                    ("updated", "/status/updatedReplicas"),
+                ]
+            ),
             s(o, "/status/currentRevision"),
             s(o, "/status/updateRevision"),
         )),
         _ => out.push_str(&format!(
-            "pods: desired {} · current {} · ready {} · updated {} · available {} · unavailable {} · misscheduled {}\n",
-            i(o, "/status/desiredNumberScheduled"),
-            i(o, "/status/currentNumberScheduled"),
-            i(o, "/status/numberReady"),
-            i(o, "/status/updatedNumberScheduled"),
-            i(o, "/status/numberAvailable"),
-            i(o, "/status/numberUnavailable"),
-            i(o, "/status/numberMisscheduled"),
+            "pods: {}\n",
+            counts(
+                o,
+                &[
+                    ("desired", "/status/desiredNumberScheduled"),
+                    ("current", "/status/currentNumberScheduled"),
+                    ("ready", "/status/numberReady"),
+                    ("updated", "/status/updatedNumberScheduled"),
+                    ("available", "/status/numberAvailable"),
+                    ("unavailable", "/status/numberUnavailable"),
+                    ("misscheduled", "/status/numberMisscheduled"),
+                ]
+            ),
         )),
     }
     out.push_str(&format!("rollout: {}\n", rollout_status(&r.kind, o)));

@@ -25,7 +25,7 @@ use super::events::EventGroup;
 use crate::error::Result;
 use crate::projection::Mask;
 use crate::target::{Listed, ResourceInfo, Target, kinds};
-use crate::value::{ago, arr, clip, name, namespace, s, ts};
+use crate::value::{ago, clip, cond, name, namespace, s, ts};
 
 /// Options of [`workload_health`].
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -91,12 +91,6 @@ fn push(
         evidence,
         since,
     });
-}
-
-fn cond<'a>(o: &'a Value, ty: &str) -> Option<&'a Value> {
-    arr(o, "/status/conditions")
-        .iter()
-        .find(|c| s(c, "/type") == ty)
 }
 
 /// The result of [`health_findings`].

@@ -62,6 +62,16 @@ pub(super) fn replica_failures(
     out
 }
 
+/// How bad a controller short of replicas is: critical when none is left
+/// (`left` available or ready), a warning while some still serve.
+fn short_of_replicas(left: i64) -> Severity {
+    if left == 0 {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
+}
+
 pub(super) fn workload_findings(
     kind: &str,
     o: &Value,
@@ -92,11 +102,7 @@ pub(super) fn workload_findings(
                 ),
                 format!("{avail} of {want} replicas available; rollout: {status}"),
             ];
-            let sev = if avail == 0 {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            };
+            let sev = short_of_replicas(avail);
             push(
                 out,
                 sev,
@@ -124,11 +130,7 @@ pub(super) fn workload_findings(
         let want = opt_i(o, "/spec/replicas").unwrap_or(1);
         let avail = i(o, "/status/availableReplicas");
         if want > 0 && avail < want {
-            let sev = if avail == 0 {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            };
+            let sev = short_of_replicas(avail);
             let since = deployment_unavailable_since(o, pods_since);
             let ev = vec![format!(
                 "{avail} of {want} replicas available, {} updated, {} ready",
@@ -141,11 +143,7 @@ pub(super) fn workload_findings(
         let want = opt_i(o, "/spec/replicas").unwrap_or(1);
         let ready = i(o, "/status/readyReplicas");
         if want > 0 && ready < want {
-            let sev = if ready == 0 {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            };
+            let sev = short_of_replicas(ready);
             push(
                 out,
                 sev,

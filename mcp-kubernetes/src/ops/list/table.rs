@@ -11,13 +11,7 @@ use super::{footer, label_selector, policy_rules, policy_types};
 use crate::ops::detail;
 use crate::sanitize::secret_keys;
 use crate::target::{Listed, ResourceInfo};
-use crate::value::{Table, age, arr, clip, i, map_pairs, name, namespace, opt_s, s};
-
-fn cond<'a>(o: &'a Value, ty: &str) -> Option<&'a Value> {
-    arr(o, "/status/conditions")
-        .iter()
-        .find(|c| s(c, "/type") == ty)
-}
+use crate::value::{Table, age, arr, clip, cond, i, map_pairs, name, namespace, opt_s, s};
 
 pub(super) fn images(o: &Value, ptr: &str) -> String {
     arr(o, ptr)
@@ -127,18 +121,7 @@ fn service_ports(_: Timestamp, o: &Value) -> String {
 }
 
 fn node_status(_: Timestamp, o: &Value) -> String {
-    let ready = cond(o, "Ready")
-        .map(|c| s(c, "/status"))
-        .unwrap_or("Unknown");
-    let mut st = if ready == "True" {
-        "Ready".to_string()
-    } else {
-        "NotReady".to_string()
-    };
-    if o.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
-        st.push_str(",SchedulingDisabled");
-    }
-    st
+    crate::ops::nodes::node_status(o)
 }
 
 fn node_roles(_: Timestamp, o: &Value) -> String {
