@@ -295,7 +295,7 @@ pub fn new_mesh_policies(signals: &mut Vec<Signal>, world: &World, horizon: jiff
 }
 
 /// The Certificates that have expired by `now`, as evidence against
-/// themselves (what they serve is found by [`certificates`]). One that is
+/// themselves (what they serve is found by `certificates`). One that is
 /// merely failing to renew is still valid: not a cause of today's errors.
 ///
 /// A Certificate covering the host of the alert's own endpoint

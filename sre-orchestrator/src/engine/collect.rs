@@ -281,6 +281,14 @@ pub async fn collect(
             );
         }
     }
+    // A probed URL: the Ingresses, for the backend that serves it (every
+    // namespace: the Ingress rarely lives beside the alert's labels).
+    if !scope.alert_urls.is_empty() {
+        push(
+            t("list"),
+            json!({ "kind": "ingresses", "output": "json", "compact": true, "limit": PAGE }),
+        );
+    }
     push(
         t("resource_usage"),
         json!({ "kind": "pods", "namespace": ns, "sort_by": "cpu", "limit": 15 }),

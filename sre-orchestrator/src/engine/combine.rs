@@ -76,10 +76,55 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
         .filter(|(_, peer)| down_for_a_reason(peer))
         .cloned()
         .collect();
+    // A workload that is not Ready because it cannot reach a peer: its
+    // readiness check answers "not ready" (an HTTP status, not a dead
+    // process) while its own lines say the peer cannot be reached. The
+    // readiness gate reports the dependency (Spring's and Rails' health
+    // endpoints include the database); the failing probe is the peer's
+    // failure seen from here, and the peer's evidence decides the cause. A
+    // liveness or startup probe kills the container, which is a failure of
+    // its own: not moved.
+    let readiness_only = |workload: &str| {
+        let probes: Vec<&Signal> = ctx
+            .signals
+            .iter()
+            .filter(|s| s.kind == "probe_failing" && same_component(&s.component, workload))
+            .collect();
+        !probes.is_empty()
+            && probes.iter().all(|s| {
+                let d = s.detail.to_lowercase();
+                !d.contains("liveness") && !d.contains("startup probe")
+            })
+            && probes
+                .iter()
+                .any(|s| s.detail.to_lowercase().contains("readiness probe failed"))
+    };
+    let unready: Vec<(String, String)> = ctx
+        .cannot_reach
+        .iter()
+        .filter(|(workload, peer)| {
+            readiness_only(workload)
+                && ctx.has_cause(peer, &[], 2.0)
+                // Already demoted as a container that died of it.
+                && !died.iter().any(|(w, _)| w == workload)
+        })
+        .cloned()
+        .collect();
     for (workload, peer) in died {
         for s in ctx.signals.iter_mut().filter(|s| {
             same_component(&s.component, &workload)
                 && matches!(s.kind, "crash_loop" | "probe_failing")
+        }) {
+            s.weight *= 0.3;
+        }
+        ctx.blames.entry(workload).or_insert(peer);
+    }
+    for (workload, peer) in unready {
+        // Its callers find it unreachable because it is not Ready: the
+        // same failure again.
+        for s in ctx.signals.iter_mut().filter(|s| {
+            same_component(&s.component, &workload)
+                && matches!(s.kind, "probe_failing" | "dependency_unreachable")
         }) {
             s.weight *= 0.3;
         }
@@ -536,6 +581,53 @@ mod tests {
         );
         c.died_of
             .push(("robot-dispatcher".into(), "robot-state-redis".into()));
+        victims(&mut c, &[]);
+        assert_eq!(c.signals[0].weight, 4.0);
+    }
+
+    #[test]
+    fn a_workload_not_ready_for_want_of_a_peer_fails_through_it() {
+        let scope = scope();
+        let probe = |detail: &str| Signal {
+            detail: detail.into(),
+            ..signal("randomisation-api", "probe_failing")
+        };
+        let readiness = "Readiness probe failed: HTTP probe failed with statuscode: 503";
+        let mut c = ctx(
+            &scope,
+            vec![
+                probe(readiness),
+                signal("randomisation-api", "dependency_unreachable"),
+                signal("rtsm-db", "dependency_unreachable"),
+            ],
+        );
+        c.cannot_reach
+            .push(("randomisation-api".into(), "rtsm-db".into()));
+        victims(&mut c, &[]);
+        assert!(c.signals[0].weight < 2.0, "{:?}", c.signals);
+        assert!(c.signals[1].weight < 2.0, "its callers' failures follow");
+        assert_eq!(c.signals[2].weight, 4.0);
+        assert_eq!(c.blames["randomisation-api"], "rtsm-db");
+        // A liveness probe kills the container: a failure of its own.
+        let mut c = ctx(
+            &scope,
+            vec![
+                probe("Liveness probe failed: HTTP probe failed with statuscode: 500"),
+                signal("rtsm-db", "dependency_unreachable"),
+            ],
+        );
+        c.cannot_reach
+            .push(("randomisation-api".into(), "rtsm-db".into()));
+        victims(&mut c, &[]);
+        assert_eq!(c.signals[0].weight, 4.0);
+        // Nor does a peer its logs never said it could not reach.
+        let mut c = ctx(
+            &scope,
+            vec![
+                probe(readiness),
+                signal("rtsm-db", "dependency_unreachable"),
+            ],
+        );
         victims(&mut c, &[]);
         assert_eq!(c.signals[0].weight, 4.0);
     }

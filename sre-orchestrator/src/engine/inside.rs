@@ -51,6 +51,9 @@ pub struct Inside {
     /// (workload, peer): a previous container's failure to reach the peer
     /// (what it died of, as far as its last lines say).
     pub died_of: Vec<(String, String)>,
+    /// (workload, peer): its containers' lines say it cannot reach the peer
+    /// (current or previous instance).
+    pub cannot_reach: Vec<(String, String)>,
 }
 
 /// Strips a `kubectl logs --timestamps` prefix.
@@ -384,6 +387,13 @@ pub fn read(
                         if !same_component(&target, &owner) {
                             component = target.clone();
                             note = format!(" (peer {peer} is {target})");
+                            if kind == "dependency_unreachable"
+                                && !inside
+                                    .cannot_reach
+                                    .contains(&(owner.clone(), target.clone()))
+                            {
+                                inside.cannot_reach.push((owner.clone(), target.clone()));
+                            }
                             if previous
                                 && !inside.died_of.contains(&(owner.clone(), target.clone()))
                             {

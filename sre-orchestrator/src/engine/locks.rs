@@ -30,7 +30,7 @@
 //! log's prefix on that session's own lines says who it is (`[47102]
 //! settlement@auction/settlement-export`: user, database, application name).
 //! The collector reads those lines when a store's log shows waits
-//! ([`holder_reads`], then [`session_reads`]), and the session the database
+//! (`holder_reads`, then `session_reads`), and the session the database
 //! names most often is the holder, whatever statement it ran.
 
 use regex::Regex;

@@ -235,6 +235,87 @@ impl MeshPolicy {
     }
 }
 
+/// Whether a policy guards a mesh's egress gateway: its selector picks the
+/// pods Istio's own charts label `istio: egressgateway` (or `app:
+/// istio-egressgateway`), through which calls to hosts outside the mesh
+/// leave.
+fn guards_egress(p: &MeshPolicy) -> bool {
+    p.selector.values().any(|v| v.contains("egressgateway"))
+}
+
+/// Calls refused on their way out of the mesh: a host outside the cluster
+/// does not answer with Envoy's `RBAC: access denied`; the egress gateway
+/// its calls leave through does, when an AuthorizationPolicy guarding the
+/// gateway admits none of the caller's requests (evaluated on the caller's
+/// namespace and service account, as for a sidecar). The refusals the
+/// callers (`blames`: caller → the host their errors name) report about
+/// such a host move to that policy, which gains a signal of its own.
+pub(super) fn egress_refusals(
+    signals: &mut Vec<super::rules::Signal>,
+    world: &super::world::World,
+    blames: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    use super::rules::same_component;
+    let outside = |c: &str| {
+        world.resolve(c).is_none() && !world.pods.iter().any(|p| same_component(&p.owner, c))
+    };
+    let mut found: Vec<(String, String, String)> = Vec::new();
+    for (caller, host) in blames {
+        if !outside(host)
+            || !signals.iter().any(|s| {
+                s.kind == "authorization_denied"
+                    && s.weight >= 1.0
+                    && same_component(&s.component, host)
+            })
+        {
+            continue;
+        }
+        let Some(pod) = world.pods.iter().find(|p| same_component(&p.owner, caller)) else {
+            continue;
+        };
+        let who = Caller {
+            namespace: &pod.namespace,
+            service_account: &pod.service_account,
+        };
+        let refusing = world
+            .authz
+            .iter()
+            .filter(|p| guards_egress(p))
+            .filter(|p| p.denies_all_from(who) || p.allows_nothing_from(who))
+            .max_by_key(|p| p.created);
+        if let Some(p) = refusing
+            && !found.iter().any(|(_, h, _)| h == host)
+        {
+            found.push((p.name.clone(), host.clone(), caller.clone()));
+        }
+    }
+    let mut moved = Vec::new();
+    for (policy, host, caller) in found {
+        moved.extend(super::moves::move_signals(
+            signals,
+            &policy,
+            |_, s| s.kind == "authorization_denied" && same_component(&s.component, &host),
+            |s| {
+                format!(
+                    "{host} is outside the cluster: the egress gateway refused it, by AuthorizationPolicy {policy}: {}",
+                    s.detail
+                )
+            },
+        ));
+        signals.push(super::rules::Signal {
+            component: policy.clone(),
+            kind: "authorization_denied",
+            weight: 4.0,
+            source: "k8s.authorizationpolicies".into(),
+            detail: format!(
+                "AuthorizationPolicy {policy} guards the egress gateway and admits none of {caller}'s calls to {host}"
+            ),
+            at: None,
+        });
+    }
+    moved
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -309,5 +390,59 @@ mod tests {
         );
         assert!(!admin_only.denies_all_from(VISIT));
         assert!(!admin_only.allows_nothing_from(VISIT));
+    }
+
+    #[test]
+    fn a_host_outside_the_mesh_is_refused_by_the_egress_gateways_policy() {
+        use super::super::rules::Signal;
+        use super::super::world::{Pod, World};
+        let mut gateway = policy(
+            r#"{"selector":{"matchLabels":{"istio":"egressgateway"}},"action":"ALLOW","rules":[
+                {"from":[{"source":{"principals":["cluster.local/ns/giving/sa/giving-api-sa"]}}],"to":[{"operation":{"hosts":["api.stripe.com"]}}]},
+                {"from":[{"source":{"principals":["cluster.local/ns/mail/sa/receipts"]}}]}]}"#,
+        );
+        gateway.name = "egressgateway-allowlist".into();
+        let mut world = World::default();
+        world.authz.push(gateway.clone());
+        world.pods.push(Pod {
+            name: "giving-api-5d9-x".into(),
+            owner: "giving-api".into(),
+            namespace: "giving".into(),
+            service_account: "giving-api".into(),
+            ..Default::default()
+        });
+        let refused = |host: &str| Signal {
+            component: host.into(),
+            kind: "authorization_denied",
+            weight: 5.0,
+            source: "signoz.log_patterns".into(),
+            detail: "403 Forbidden: RBAC: access denied".into(),
+            at: None,
+        };
+        let blames = BTreeMap::from([("giving-api".to_string(), "api.stripe.com".to_string())]);
+        let mut signals = vec![refused("api.stripe.com")];
+        let moved = egress_refusals(&mut signals, &world, &blames);
+        assert_eq!(
+            moved,
+            vec![(
+                "api.stripe.com".to_string(),
+                "egressgateway-allowlist".to_string()
+            )]
+        );
+        let on_policy: f64 = signals
+            .iter()
+            .filter(|s| s.component == "egressgateway-allowlist")
+            .map(|s| s.weight)
+            .sum();
+        assert!(on_policy > 5.0, "{signals:?}");
+        // A caller the policy admits was refused by someone else.
+        world.pods[0].service_account = "giving-api-sa".into();
+        let mut signals = vec![refused("api.stripe.com")];
+        assert!(egress_refusals(&mut signals, &world, &blames).is_empty());
+        // A policy that guards no egress gateway is not on the way out.
+        world.pods[0].service_account = "giving-api".into();
+        world.authz[0].selector = BTreeMap::from([("app".to_string(), "ledger".to_string())]);
+        let mut signals = vec![refused("api.stripe.com")];
+        assert!(egress_refusals(&mut signals, &world, &blames).is_empty());
     }
 }

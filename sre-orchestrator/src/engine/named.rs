@@ -256,6 +256,43 @@ pub fn https_hosts(alert: &Alert) -> Vec<String> {
     out
 }
 
+/// The `(host, path)` of every `http://` or `https://` URL in the alert's
+/// labels and annotations: what a blackbox probe requests (its `instance`
+/// or `target`), which says which backend the alert is about. The path is
+/// `/` when the URL has none; query and fragment are dropped.
+pub fn alert_urls(alert: &Alert) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for v in alert.labels.values().chain(alert.annotations.values()) {
+        for scheme in ["https://", "http://"] {
+            for (i, _) in v.match_indices(scheme) {
+                let rest = &v[i + scheme.len()..];
+                let end = rest
+                    .find(|c: char| {
+                        c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | ',')
+                    })
+                    .unwrap_or(rest.len());
+                let url = &rest[..end];
+                let (authority, path) = url.split_at(url.find('/').unwrap_or(url.len()));
+                let host = authority
+                    .rsplit('@')
+                    .next()
+                    .unwrap_or("")
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                let path = path.split(['?', '#']).next().unwrap_or("");
+                let path = if path.is_empty() { "/" } else { path };
+                let pair = (host, path.to_string());
+                if !pair.0.is_empty() && !out.contains(&pair) {
+                    out.push(pair);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Whether the alert's words ([`alert_words`]) name `workload`.
 pub fn names(alert_words: &[String], workload: &str) -> bool {
     let own = words(workload);
@@ -395,5 +432,31 @@ mod tests {
         );
         assert!(!about_tls(&plain));
         assert!(https_hosts(&plain).is_empty());
+        assert_eq!(
+            alert_urls(&plain),
+            vec![("api".to_string(), "/health".to_string())]
+        );
+        assert_eq!(
+            alert_urls(&probe),
+            vec![(
+                "efile.courts.example.gov".to_string(),
+                "/healthz".to_string()
+            )]
+        );
+        let deep = alert(
+            "BlackboxProbeFailed",
+            "probe failed",
+            &[(
+                "instance",
+                "https://ondemand.uni.example/pun/sys/myjobs?x=1",
+            )],
+        );
+        assert_eq!(
+            alert_urls(&deep),
+            vec![(
+                "ondemand.uni.example".to_string(),
+                "/pun/sys/myjobs".to_string()
+            )]
+        );
     }
 }

@@ -190,6 +190,92 @@ pub(super) fn event_from(v: &Value) -> Event {
     }
 }
 
+/// One path of an Ingress rule: requests for `host` (any host when `None`)
+/// whose path matches `path` go to the Service `service` of `namespace`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngressRoute {
+    /// The Ingress's namespace (its backends' too).
+    pub namespace: String,
+    /// `rules[].host`; a leading `*.` matches one label.
+    pub host: Option<String>,
+    /// `paths[].path` (`/` when absent).
+    pub path: String,
+    /// `pathType: Exact`: the path must be equal, not a prefix.
+    pub exact: bool,
+    /// `backend.service.name`.
+    pub service: String,
+}
+
+impl IngressRoute {
+    /// How well this route serves `host` and `path`: the length of the
+    /// matched path (longer is more specific, as the Ingress rules say), or
+    /// `None` when it does not serve them.
+    pub fn serves(&self, host: &str, path: &str) -> Option<usize> {
+        let host_ok = match self.host.as_deref() {
+            None => true,
+            Some(h) => match h.strip_prefix("*.") {
+                Some(suffix) => host
+                    .split_once('.')
+                    .is_some_and(|(first, rest)| !first.is_empty() && rest == suffix),
+                None => h.eq_ignore_ascii_case(host),
+            },
+        };
+        let want = self.path.trim_end_matches('/');
+        let path_ok = if self.exact {
+            path == self.path
+        } else {
+            // A prefix by whole path elements: `/foo` serves `/foo` and
+            // `/foo/bar`, not `/foobar`.
+            want.is_empty()
+                || path == want
+                || path.strip_prefix(want).is_some_and(|r| r.starts_with('/'))
+        };
+        (host_ok && path_ok).then_some(self.path.len())
+    }
+}
+
+/// The routes of an Ingress (`networking.k8s.io/v1`): one per rule path
+/// with a Service backend, and the default backend as a route for any host
+/// and path.
+pub(super) fn ingress_routes(v: &Value) -> Vec<IngressRoute> {
+    let namespace = str_at(v, "/metadata/namespace").unwrap_or("").to_string();
+    let mut out = Vec::new();
+    for rule in v
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let host = str_at(rule, "/host").map(str::to_ascii_lowercase);
+        for p in rule
+            .pointer("/http/paths")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(service) = str_at(p, "/backend/service/name") {
+                out.push(IngressRoute {
+                    namespace: namespace.clone(),
+                    host: host.clone(),
+                    path: str_at(p, "/path").unwrap_or("/").to_string(),
+                    exact: str_at(p, "/pathType") == Some("Exact"),
+                    service: service.to_string(),
+                });
+            }
+        }
+    }
+    if let Some(service) = str_at(v, "/spec/defaultBackend/service/name") {
+        out.push(IngressRoute {
+            namespace,
+            host: None,
+            path: String::new(),
+            exact: false,
+            service: service.to_string(),
+        });
+    }
+    out
+}
+
 /// A cert-manager Certificate: what it serves and whether it is valid.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Certificate {

@@ -91,6 +91,8 @@ pub struct Analysis {
     pub path: Vec<String>,
     /// Symptoms worth showing even though they are not causes.
     pub symptoms: Vec<Evidence>,
+    /// What `service_health` measured, by service.
+    pub health: BTreeMap<String, ServiceHealth>,
 }
 
 use super::rank::SYMPTOMS;
@@ -110,6 +112,8 @@ pub(super) struct Ctx<'a> {
     /// (workload, peer): a crashed container's last words were that it
     /// could not reach the peer.
     pub(super) died_of: Vec<(String, String)>,
+    /// (workload, peer) its logs say it cannot reach (see `inside`).
+    pub(super) cannot_reach: Vec<(String, String)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -135,6 +139,7 @@ impl<'a> Ctx<'a> {
             blames: BTreeMap::new(),
             self_reports: Vec::new(),
             died_of: Vec::new(),
+            cannot_reach: Vec::new(),
         }
     }
 
@@ -424,6 +429,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     let inside = super::inside::read(pack, &world, catalogue, scope.service.as_deref(), &known);
     ctx.signals.extend(inside.signals);
     ctx.died_of = inside.died_of;
+    ctx.cannot_reach = inside.cannot_reach;
     // Metric change points belong on the timeline too.
     for m in super::metrics::read(scope, pack, &world) {
         ctx.event(m.at, "signoz.metrics", m.detail.clone());
@@ -644,6 +650,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     ctx.passed_on(moves);
     super::combine::peer_side(&mut ctx);
     super::across::new_mesh_policies(&mut ctx.signals, &world, scope.horizon());
+    let moves = super::mesh::egress_refusals(&mut ctx.signals, &world, &ctx.blames);
+    ctx.passed_on(moves);
     super::combine::orphaned_autoscalers(&mut ctx, &world);
     super::combine::capacity(&mut ctx, &degraded);
 
@@ -673,6 +681,22 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         && !affected.iter().any(|a| same_component(a, s))
     {
         affected.insert(0, s.clone());
+    }
+    // What the alert's URLs reach through the Ingresses: a probe of
+    // `/pun/sys/myjobs` fails on the backend of that path, whatever the
+    // alert's `service` label says.
+    let mut served: Vec<String> = Vec::new();
+    for (host, path) in &scope.alert_urls {
+        for w in world.served_by(host, path) {
+            if !served.contains(&w) {
+                served.push(w);
+            }
+        }
+    }
+    for w in &served {
+        if !affected.iter().any(|a| same_component(a, w)) {
+            affected.insert(0, w.clone());
+        }
     }
     // The incident's first symptom: what went wrong on the affected path
     // within the window. A pod that has flapped for hours is background,
@@ -736,6 +760,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         peers,
         neighbours,
         first_symptom,
+        served,
     };
     let suspects = super::rank::rank(scope, &ctx.signals, &reach);
     let mut timeline = ctx.timeline;
@@ -771,6 +796,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         degraded,
         path,
         symptoms,
+        health: ctx.health,
     }
 }
 

@@ -18,8 +18,10 @@ use super::policy::policy_from;
 pub use super::policy::{Policy, PolicyPeer};
 use super::rules::{owner_of, same_component};
 
-pub use super::objects::{Certificate, Container, Event, Pod, Service, selects};
-use super::objects::{certificate_from, event_from, json_docs, labels_at, pod_from, str_at};
+pub use super::objects::{Certificate, Container, Event, IngressRoute, Pod, Service, selects};
+use super::objects::{
+    certificate_from, event_from, ingress_routes, json_docs, labels_at, pod_from, str_at,
+};
 pub(super) use super::objects::{job_owner, replicaset_owner};
 
 pub use super::mesh::MeshPolicy;
@@ -44,6 +46,8 @@ pub struct World {
     /// The labels of each namespace read (what a policy's
     /// `namespaceSelector` matches).
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// The Ingresses' routes (listed when the alert names a URL).
+    pub routes: Vec<IngressRoute>,
 }
 
 /// Keeps the first of the items with the same key, in order.
@@ -106,6 +110,7 @@ impl World {
                             .collect(),
                     }),
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
+                    "ingresses" => w.routes.extend(ingress_routes(&doc)),
                     "events" => w.events.push(event_from(&doc)),
                     super::leads::CERTIFICATES => w.certificates.push(certificate_from(&doc)),
                     super::leads::AUTHORIZATION_POLICIES => {
@@ -194,6 +199,25 @@ impl World {
                 && !svc.selector.is_empty()
                 && selects(&svc.selector, &p.labels)
         })
+    }
+
+    /// The workloads behind the Ingress route that serves `host` and
+    /// `path` (the most specific one, as an ingress controller chooses):
+    /// what a probe of that URL reaches. Empty when no route serves it.
+    pub fn served_by(&self, host: &str, path: &str) -> Vec<String> {
+        let Some(route) = self
+            .routes
+            .iter()
+            .filter_map(|r| Some((r.serves(host, path)?, r)))
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, r)| r)
+        else {
+            return Vec::new();
+        };
+        match self.resolve(&format!("{}.{}", route.service, route.namespace)) {
+            Some((_, workloads)) if !workloads.is_empty() => workloads,
+            _ => vec![route.service.clone()],
+        }
     }
 
     /// What a peer named in an error is: a Service (by name, DNS name or
@@ -495,6 +519,65 @@ mod tests {
     fn replicaset_names_lose_their_hash() {
         assert_eq!(replicaset_owner("web-app-7shf7xcws6"), "web-app");
         assert_eq!(replicaset_owner("api-server"), "api-server");
+    }
+
+    #[test]
+    fn a_probed_url_reaches_the_backend_of_its_most_specific_ingress_path() {
+        let ingress = serde_json::json!({
+            "kind": "Ingress",
+            "metadata": {"name": "ondemand", "namespace": "hpc"},
+            "spec": {
+                "defaultBackend": {"service": {"name": "fallback"}},
+                "rules": [{"host": "ondemand.uni.example", "http": {"paths": [
+                    {"path": "/pun/sys/myjobs", "pathType": "Prefix", "backend": {"service": {"name": "job-composer"}}},
+                    {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "ood-portal"}}},
+                    {"path": "/status", "pathType": "Exact", "backend": {"service": {"name": "status"}}}
+                ]}}, {"host": "*.tenants.example", "http": {"paths": [
+                    {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "tenant-web"}}}
+                ]}}]
+            }
+        });
+        let mut w = World {
+            routes: ingress_routes(&ingress),
+            ..World::default()
+        };
+        w.services.push(Service {
+            name: "job-composer".into(),
+            namespace: "hpc".into(),
+            selector: BTreeMap::from([("app".to_string(), "composer".to_string())]),
+            ..Default::default()
+        });
+        w.pods.push(Pod {
+            name: "job-composer-7r56-gq".into(),
+            owner: "job-composer".into(),
+            namespace: "hpc".into(),
+            labels: BTreeMap::from([("app".to_string(), "composer".to_string())]),
+            ..Default::default()
+        });
+        let served = |host: &str, path: &str| w.served_by(host, path);
+        assert_eq!(
+            served("ondemand.uni.example", "/pun/sys/myjobs/list"),
+            ["job-composer"]
+        );
+        assert_eq!(
+            served("ondemand.uni.example", "/pun/sys/myjobs"),
+            ["job-composer"]
+        );
+        // By whole path elements, not characters.
+        assert_eq!(
+            served("ondemand.uni.example", "/pun/sys/myjobsx"),
+            ["ood-portal"]
+        );
+        assert_eq!(served("ondemand.uni.example", "/status"), ["status"]);
+        assert_eq!(served("ondemand.uni.example", "/status/x"), ["ood-portal"]);
+        assert_eq!(served("a.tenants.example", "/"), ["tenant-web"]);
+        assert_eq!(served("a.b.tenants.example", "/"), ["fallback"]);
+        assert_eq!(served("elsewhere.example", "/x"), ["fallback"]);
+        assert!(
+            World::default()
+                .served_by("ondemand.uni.example", "/")
+                .is_empty()
+        );
     }
 
     #[test]
