@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "target" / "release"
+# `BENCH_BIN` points the benchmarks at other binaries (a debug build measures tokens and sizes the same;
+# only timings need release binaries).
+BIN = Path(os.environ["BENCH_BIN"]).resolve() if os.environ.get("BENCH_BIN") else ROOT / "target" / "release"
 FIX = ROOT / "fixtures"
 
 PROTOCOL = "2025-06-18"
