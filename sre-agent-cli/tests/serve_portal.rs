@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use incident_store::{IncidentFilter, IncidentStatus, Store};
 use serde_json::Value;
-use sre_orchestrator::store::{IncidentFilter, IncidentStatus, Store};
 use support::{Server, alert_payload, http, wait_for};
 
 const TOKEN: &str = "portal-test-token-123";
@@ -74,7 +74,8 @@ async fn screenshot(url: String, file: PathBuf) {
     tokio::task::spawn_blocking(move || {
         run_chromium(&[
             format!("--screenshot={}", file.display()),
-            "--window-size=1280,900".into(),
+            // Tall enough for the page down to the timeline (pictures included).
+            "--window-size=1280,3200".into(),
             "--hide-scrollbars".into(),
             url,
         ])
@@ -199,7 +200,7 @@ async fn portal_in_headless_chromium() {
         "Root cause analysis",
         "Evidence",
         "Timeline",
-        "Remediation",
+        "What to do",
         "Transcript",
         "Feedback",
         "cart",
@@ -209,6 +210,35 @@ async fn portal_in_headless_chromium() {
             "{needle} missing from {href}: {detail}"
         );
     }
+    // In the order an on-call engineer reads: the cause, what to do, the
+    // evidence, the pictures, the timeline, the transcript.
+    let at = |id: &str| {
+        detail
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id} on {href}: {detail}"))
+    };
+    let order = [
+        "rca",
+        "remediation",
+        "evidence",
+        "pictures",
+        "timeline",
+        "transcript",
+    ];
+    for pair in order.windows(2) {
+        assert!(at(pair[0]) < at(pair[1]), "{} after {}", pair[0], pair[1]);
+    }
+    // The pictures, as SVG the browser parsed: the call path with the cause
+    // outlined, the error-rate chart, the timeline strip.
+    for picture in ["call-path", "error-chart", "timeline-strip"] {
+        let start = at(picture);
+        let svg = &detail[detail[..start].rfind("<svg").expect("an svg element")..];
+        assert!(svg.starts_with("<svg"), "#{picture} is not an svg");
+    }
+    assert!(
+        detail.contains("class=\"hop cause\""),
+        "no cause on the path: {detail}"
+    );
 
     // Runbooks list and page.
     let dom = dump_dom(server.url(&format!("/runbooks?token={TOKEN}"))).await;

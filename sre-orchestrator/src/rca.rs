@@ -106,6 +106,69 @@ pub struct DataGap {
     pub reason: String,
 }
 
+/// What the pictures draw: figures the engine measured, kept with the RCA so
+/// that a page drawn later, when the sources have moved on, shows what the
+/// investigation saw. Empty when the telemetry had none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// The degraded call path, the alerting service first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<Hop>,
+    /// The alerting service's calls and errors per interval of the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
+}
+
+impl Figures {
+    /// Nothing to draw.
+    pub fn is_empty(&self) -> bool {
+        self.path.is_empty() && self.series.is_none()
+    }
+}
+
+/// One service on the call path, with its figures in the window and in the
+/// baseline before it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hop {
+    /// The service.
+    pub service: String,
+    /// Error percentage in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub err_pct: Option<f64>,
+    /// Error percentage in the baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_err_pct: Option<f64>,
+    /// p99 latency in the window, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
+    /// p99 latency in the baseline, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_p99_ms: Option<f64>,
+}
+
+/// A service's key figures over the window, one point per interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// The service.
+    pub service: String,
+    /// The intervals' width, seconds.
+    pub interval_secs: i64,
+    /// Oldest first.
+    pub points: Vec<Point>,
+}
+
+/// One interval of a [`Series`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// The interval's start.
+    pub at: jiff::Timestamp,
+    /// Requests (entry spans).
+    pub calls: f64,
+    /// Error percentage; none without calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub err_pct: Option<f64>,
+}
+
 /// A root-cause analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rca {
@@ -136,6 +199,10 @@ pub struct Rca {
     /// exhausted): what it could not finish.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
+    /// What the pictures draw (the call path, the alerting service's
+    /// errors over the window).
+    #[serde(default, skip_serializing_if = "Figures::is_empty")]
+    pub figures: Figures,
 }
 
 impl Rca {
@@ -282,6 +349,7 @@ mod tests {
             }],
             mode: Mode::Deterministic,
             incomplete: None,
+            figures: Default::default(),
         }
     }
 

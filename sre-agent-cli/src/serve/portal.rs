@@ -1,6 +1,8 @@
 //! The portal: server-rendered HTML (no JavaScript) over the incident store.
-//! Incidents with filters, one incident in full (RCA, timeline, evidence,
-//! transcript, feedback), full-text search, runbooks, the audit log.
+//! Incidents with filters, one incident in full in the order an on-call
+//! engineer reads it (the cause, what to do, the evidence, the pictures of
+//! [`super::pictures`], the timeline, feedback, the transcript), full-text
+//! search, runbooks, the audit log.
 //!
 //! Every value is escaped by maud. Access: `--portal-token` (a bearer
 //! header, the `sre_portal` cookie, or `?token=` once, which sets the cookie
@@ -17,10 +19,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use incident_store::{Incident, IncidentFilter, IncidentStatus};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use sre_orchestrator::router::Category;
-use sre_orchestrator::store::{Incident, IncidentFilter, IncidentStatus};
 use sre_orchestrator::transcript::{Entry, Transcript};
 use subtle::ConstantTimeEq;
 
@@ -363,23 +365,24 @@ async fn detail(
                 }
                 @if let Some(why) = &rca.incomplete { p.muted { "Incomplete: " (why) } }
             }
-            section id="evidence" {
-                h2 { "Evidence" }
-                ul { @for e in &rca.evidence { li { strong { (e.source) } ": " (e.detail)
-                    @if let Some(l) = e.link.as_deref().filter(|l| l.starts_with("https://") || l.starts_with("http://")) { " " a href=(l) rel="noopener noreferrer" { "link" } } } } }
-            }
-            section id="timeline" {
-                h2 { "Timeline" }
-                table { @for t in &rca.timeline { tr { td { (when(t.at)) } td { (t.source) } td { (t.event) } } } }
-            }
             section id="remediation" {
-                h2 { "Remediation" }
+                h2 { "What to do" }
                 ol { @for (i, r) in rca.remediation.iter().enumerate() { li { (r.action) " " span.muted { "(" (format!("{:?}", r.risk).to_lowercase()) " risk)" }
                     @if let Some(c) = &r.command { pre { (c) } }
                     @if let Some(run) = runs.iter().find(|x| x.step == i) {
                         p.run { strong { "Run: " (run.status) } " · approved by " (run.approved_by) " · " (when(run.started_at)) " · " code { (run.tool) }
                             @if let Some(out) = &run.result { pre { (out) } } }
                     } } } }
+            }
+            section id="evidence" {
+                h2 { "Evidence" }
+                ul { @for e in &rca.evidence { li { strong { (e.source) } ": " (e.detail)
+                    @if let Some(l) = e.link.as_deref().filter(|l| l.starts_with("https://") || l.starts_with("http://")) { " " a href=(l) rel="noopener noreferrer" { "link" } } } } }
+            }
+            @if let Some(pictures) = super::pictures::all(rca) { (pictures) }
+            section id="timeline" {
+                h2 { "Timeline" }
+                table { @for t in &rca.timeline { tr { td { (when(t.at)) } td { (t.source) } td { (t.event) } } } }
             }
             @if !rca.data_gaps.is_empty() {
                 section id="gaps" { h2 { "Data gaps" } ul { @for g in &rca.data_gaps { li { (g.source) ": " (g.reason) } } } }
