@@ -15,13 +15,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sre_orchestrator::engine::Quiet;
+use sre_orchestrator::engine::priors::Prior;
 use sre_orchestrator::investigate::{Options, investigate};
 use sre_orchestrator::transcript::ChatModel;
 
 use crate::scenario::Scenario;
 
 /// One scenario's score.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ScenarioScore {
     /// The scenario.
     pub name: String,
@@ -217,6 +218,16 @@ fn router<'a>(scores: impl Iterator<Item = &'a ScenarioScore>) -> RouterAccuracy
 
 /// Runs one scenario.
 pub async fn run_one(scenario: &Scenario, model: Option<&dyn ChatModel>) -> ScenarioScore {
+    run_one_with(scenario, model, &[]).await
+}
+
+/// [`run_one`] with people's verdicts on past causes as the ranking's prior
+/// (see [`crate::learn`]).
+pub async fn run_one_with(
+    scenario: &Scenario,
+    model: Option<&dyn ChatModel>,
+    priors: &[Prior],
+) -> ScenarioScore {
     let expected = scenario.manifest.expected.clone();
     let mut score = ScenarioScore {
         name: scenario.name.clone(),
@@ -257,6 +268,7 @@ pub async fn run_one(scenario: &Scenario, model: Option<&dyn ChatModel>) -> Scen
     let options = Options {
         now: scenario.manifest.now,
         default_namespace: scenario.manifest.namespace.clone(),
+        priors: priors.to_vec(),
         ..Options::default()
     };
     let outcome = investigate(&alert, &registry, model, &options, &Quiet).await;
@@ -281,19 +293,57 @@ pub async fn run(scenarios: &[Scenario], model: Option<&dyn ChatModel>) -> Repor
     run_sets(&[(String::new(), String::new(), scenarios.to_vec())], model).await
 }
 
-/// Runs several sets: (name, path, scenarios).
+/// Runs several sets: (name, path, scenarios), one scenario at a time.
 pub async fn run_sets(
     sets: &[(String, String, Vec<Scenario>)],
     model: Option<&dyn ChatModel>,
 ) -> Report {
-    let mut scores = Vec::new();
-    for (name, _, scenarios) in sets {
-        for s in scenarios {
-            let mut sc = run_one(s, model).await;
-            sc.set = name.clone();
-            scores.push(sc);
+    run_sets_jobs(sets, model, 1).await
+}
+
+/// [`run_sets`] with up to `jobs` scenarios at once, the scores in the same
+/// order. A scenario spends much of its time waiting on its in-process
+/// servers, and its analysis is CPU work: without an LLM each runs as a task
+/// of its own on the runtime's workers, so a large set finishes sooner on
+/// two cores. Timings are then no longer comparable with a run of one at a
+/// time.
+pub async fn run_sets_jobs(
+    sets: &[(String, String, Vec<Scenario>)],
+    model: Option<&dyn ChatModel>,
+    jobs: usize,
+) -> Report {
+    use futures::StreamExt;
+    let runs = sets
+        .iter()
+        .flat_map(|(name, _, scenarios)| scenarios.iter().map(move |s| (name.clone(), s.clone())));
+    let scores: Vec<ScenarioScore> = match model {
+        None if jobs > 1 => {
+            futures::stream::iter(runs.map(|(set, scenario)| async move {
+                let name = scenario.name.clone();
+                let task = tokio::spawn(async move { run_one(&scenario, None).await });
+                let mut sc = task.await.unwrap_or_else(|e| ScenarioScore {
+                    name,
+                    error: Some(format!("the scenario's task failed: {e}")),
+                    ..ScenarioScore::default()
+                });
+                sc.set = set;
+                sc
+            }))
+            .buffered(jobs)
+            .collect()
+            .await
         }
-    }
+        // A model is borrowed, not shared across tasks: one at a time.
+        _ => {
+            let mut scores = Vec::new();
+            for (set, scenario) in runs {
+                let mut sc = run_one(&scenario, model).await;
+                sc.set = set;
+                scores.push(sc);
+            }
+            scores
+        }
+    };
     summarize(
         scores,
         sets.iter()

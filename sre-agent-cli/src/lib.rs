@@ -8,6 +8,7 @@
 pub mod config;
 pub mod eval;
 pub mod exit;
+pub mod learn;
 pub mod memory;
 pub mod report;
 pub mod scenario;

@@ -216,6 +216,16 @@ struct EvalArgs {
     /// catalogue, to measure what it changes.
     #[arg(long = "signatures", value_name = "FILE")]
     signatures: Vec<PathBuf>,
+    /// Replay the sets with people's feedback: run them once, give each
+    /// answer the verdict a person would (confirmed when right, wrong when
+    /// not), run them again with those verdicts as the ranking's prior for
+    /// incidents of the same alert, and print what changed.
+    #[arg(long, conflicts_with_all = ["baseline", "write_baseline"])]
+    learn: bool,
+    /// Scenarios run at once. More finish a large set sooner; the timings
+    /// in the report are comparable between runs of one at a time only.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
 }
 
 fn main() -> ExitCode {
@@ -551,6 +561,7 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         max_steps: args.llm.max_steps.max(1),
         context: None,
         limits: file.engine.limits(),
+        priors: Vec::new(),
     };
     let phase = llm_phase(&args.llm, &file);
     let hidden = !std::io::stderr().is_terminal();
@@ -581,6 +592,7 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
         Some(m) => {
             let past = memory::similar(&m.store, &alert, None).await;
             options.context = memory::context(&m.store, &alert, &past, true).await;
+            options.priors = memory::priors(&past);
             progress.line(&format!(
                 "memory: {} similar past incident(s) in {}",
                 past.len(),
@@ -624,6 +636,7 @@ async fn run_investigate(args: InvestigateArgs) -> Result<u8> {
     };
     progress.finish();
     memory::seen_before(&mut outcome.rca, &past);
+    memory::ranked_lower(&mut outcome.rca, &options.priors);
 
     let mut all_failed = false;
     if let Some((t, recording)) = transcript {
@@ -723,7 +736,24 @@ async fn run_eval(args: EvalArgs) -> Result<u8> {
         let scenarios = Scenario::discover(dir).map_err(exit::bad_input)?;
         sets.push((eval::set_name(dir), dir.display().to_string(), scenarios));
     }
-    let report = eval::run_sets(&sets, None).await;
+    if args.learn {
+        let learning = sre_agent_cli::learn::replay(&sets).await;
+        match args.format {
+            EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&learning)?),
+            EvalFormat::Table => print!("{}", sre_agent_cli::learn::table(&learning)),
+        }
+        // Feedback on other alerts must change nothing: if it did, the
+        // prior leaks, and that is a bug, not a finding.
+        let passes = [&learning.new_incidents, &learning.recurring];
+        let leaked = passes.iter().any(|p| !p.unmatched_changed.is_empty());
+        let failed = passes.iter().any(|p| !p.errors.is_empty());
+        return Ok(if leaked || failed {
+            exit::INTERNAL
+        } else {
+            exit::OK
+        });
+    }
+    let report = eval::run_sets_jobs(&sets, None, usize::from(args.jobs)).await;
     match args.format {
         EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         EvalFormat::Table => print!("{}", eval::table(&report)),

@@ -9,13 +9,18 @@
 //! ([`context`]), and, with or without an LLM, as evidence in the RCA when a
 //! past incident had the same root cause ([`seen_before`]): "seen before:
 //! #12 … confirmed by a person" is what an on-call engineer wants first.
+//! People's verdicts on the causes of the *same* alert before are also a
+//! bounded prior on the ranking ([`priors`]; the engine's
+//! `engine::priors` says how far it goes), with or without an LLM: a cause
+//! judged wrong last time is ranked lower, a confirmed one higher.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use incident_store::{PastIncident, Store, StoreOptions, Verdict};
 use sre_orchestrator::alert::Alert;
-use sre_orchestrator::rca::{Evidence, Rca};
-use sre_orchestrator::store::{PastIncident, Store, StoreOptions, Verdict};
+use sre_orchestrator::engine::priors::{CONFIRMED, Prior, WRONG};
+use sre_orchestrator::rca::{Evidence, Rca, RootCause};
 use sre_orchestrator::verify::agrees;
 
 /// The memory of `sre-agent investigate`, as opened.
@@ -252,6 +257,62 @@ pub fn seen_before(rca: &mut Rca, past: &[PastIncident]) -> usize {
     same.len().min(3)
 }
 
+/// The priors of the engine's ranking from `past`: people's verdicts on
+/// the causes of earlier incidents of the same alert (same alert name and
+/// service). An unjudged past, or another alert's, says nothing about this
+/// one's ranking.
+pub fn priors(past: &[PastIncident]) -> Vec<Prior> {
+    past.iter()
+        .filter(|p| p.same_alert && p.same_service && p.root_cause.kind != "unknown")
+        .filter_map(|p| {
+            let (factor, said) = match p.verdict? {
+                Verdict::Confirmed => (CONFIRMED, "confirmed"),
+                Verdict::Wrong => (WRONG, "judged wrong"),
+            };
+            Some(Prior {
+                component: p.root_cause.component.clone(),
+                kind: p.root_cause.kind.clone(),
+                factor,
+                because: format!(
+                    "#{} on {} ({}): its cause {} ({}) was {said} by a person",
+                    p.incident_id,
+                    p.created_at.strftime("%Y-%m-%d"),
+                    p.alert_name,
+                    p.root_cause.component,
+                    p.root_cause.kind,
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Says in `rca` which leads a past "wrong" verdict ranked lower: the
+/// engineer sees why the cause they may expect is not first. (A verdict on
+/// the root cause itself is said by [`seen_before`].)
+pub fn ranked_lower(rca: &mut Rca, priors: &[Prior]) -> usize {
+    let mut said = 0;
+    for p in priors.iter().filter(|p| p.factor < 1.0) {
+        let cause = RootCause {
+            component: p.component.clone(),
+            kind: p.kind.clone(),
+            description: String::new(),
+        };
+        if rca
+            .alternatives
+            .iter()
+            .any(|a| agrees(&cause, a) || agrees(a, &cause))
+        {
+            rca.evidence.push(Evidence {
+                source: "memory".into(),
+                detail: format!("ranked lower: {}", p.because),
+                link: None,
+            });
+            said += 1;
+        }
+    }
+    said
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,5 +432,51 @@ mod tests {
         rca.root_cause.kind = "unknown".into();
         rca.evidence.clear();
         assert_eq!(seen_before(&mut rca, &memory), 0);
+    }
+
+    #[test]
+    fn verdicts_on_the_same_alert_become_priors_and_a_demotion_is_said() {
+        let mut other_alert = past(4, "cart", "oom_killed", Some(Verdict::Wrong));
+        other_alert.same_alert = false;
+        let mut other_service = past(5, "cart", "oom_killed", Some(Verdict::Wrong));
+        other_service.same_service = false;
+        let memory = [
+            past(3, "cart", "oom_killed", None),
+            past(7, "node-1", "node_not_ready", Some(Verdict::Wrong)),
+            past(9, "payments", "bad_deploy", Some(Verdict::Confirmed)),
+            past(11, "unknown", "unknown", Some(Verdict::Wrong)),
+            other_alert,
+            other_service,
+        ];
+        let priors = priors(&memory);
+        let said: Vec<(&str, f64)> = priors
+            .iter()
+            .map(|p| (p.component.as_str(), p.factor))
+            .collect();
+        // Unjudged, another alert's, another service's, or no cause at all:
+        // no prior.
+        assert_eq!(said, [("node-1", WRONG), ("payments", CONFIRMED)]);
+        assert!(
+            priors[0].because.starts_with("#7 on 2026-11-30 (KubePodCrashLooping): its cause node-1 (node_not_ready) was judged wrong"),
+            "{}",
+            priors[0].because
+        );
+        let mut rca: Rca = serde_json::from_value(serde_json::json!({
+            "summary": "s", "category": "resource",
+            "root_cause": {"component": "payments", "kind": "bad_deploy", "description": "d"},
+            "alternatives": [{"component": "node/node-1", "kind": "node_not_ready", "description": "d"}],
+            "confidence": 0.8, "evidence": [], "timeline": [],
+            "remediation": [], "affected_services": [], "data_gaps": [], "mode": "deterministic"
+        }))
+        .expect("rca");
+        assert_eq!(ranked_lower(&mut rca, &priors), 1);
+        assert_eq!(
+            rca.evidence[0].detail,
+            format!("ranked lower: {}", priors[0].because)
+        );
+        // A judged cause that is no longer a lead is not mentioned.
+        rca.alternatives.clear();
+        rca.evidence.clear();
+        assert_eq!(ranked_lower(&mut rca, &priors), 0);
     }
 }

@@ -55,6 +55,9 @@ pub struct Options {
     pub context: Option<String>,
     /// What gathering the deterministic evidence may spend.
     pub limits: engine::collect::Limits,
+    /// People's verdicts on past causes of the same alert, a bounded prior
+    /// on the ranking ([`engine::priors`]).
+    pub priors: Vec<engine::priors::Prior>,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
             max_steps: 8,
             context: None,
             limits: engine::collect::Limits::default(),
+            priors: Vec::new(),
         }
     }
 }
@@ -250,6 +254,7 @@ async fn run(
         options.default_namespace.as_deref(),
     );
     scope.limits = options.limits;
+    scope.priors = options.priors.clone();
     let det: Deterministic = engine::run(tools, &scope, observer)
         .instrument(tracing::info_span!(
             target: TRACE_TARGET,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use incident_store::{Incident, Job, SlackMessage, StoreError};
 use jiff::Timestamp;
 use mcp_slack::api::{
     PostMessage, Posted, RetryPolicy, SlackApi, SlackApiConfig, TokenKind, UpdateMessage,
@@ -15,9 +16,9 @@ use mcp_slack::rca::render_rca;
 use serde_json::{Value, json};
 use slack_morphism::prelude::{SlackApiUserGroupsUsersListRequest, SlackUserGroupId};
 use sre_orchestrator::engine::Quiet;
+use sre_orchestrator::engine::priors::Prior;
 use sre_orchestrator::investigate::{Options, Outcome, investigate_with};
 use sre_orchestrator::rca::Rca;
-use sre_orchestrator::store::{Incident, Job, SlackMessage, StoreError};
 use sre_orchestrator::transcript::{ChatModel, Recording, Transcript};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -387,6 +388,7 @@ async fn investigate_incident(
     app: &App,
     incident: &Incident,
     context: Option<String>,
+    priors: Vec<Prior>,
 ) -> (Outcome, Transcript) {
     if app.args.test_investigation_delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(app.args.test_investigation_delay_ms)).await;
@@ -397,6 +399,7 @@ async fn investigate_incident(
         max_steps: app.sources.max_steps.max(1),
         context,
         limits: app.sources.limits,
+        priors,
     };
     let recording = Recording::new(
         MeteredTools {
@@ -478,8 +481,9 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
         app.runbooks.is_some(),
     )
     .await;
+    let priors = crate::memory::priors(&past);
     let ended = tokio::select! {
-        r = investigate_incident(app, &job.incident, context) => Ended::Finished(Box::new(r)),
+        r = investigate_incident(app, &job.incident, context, priors.clone()) => Ended::Finished(Box::new(r)),
         _ = lost.cancelled() => Ended::LeaseLost,
         _ = release.cancelled() => Ended::Released,
     };
@@ -501,6 +505,7 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
         Ended::Finished(result) => {
             let (mut outcome, transcript) = *result;
             crate::memory::seen_before(&mut outcome.rca, &past);
+            crate::memory::ranked_lower(&mut outcome.rca, &priors);
             // Slack first: the update edits the one message, so doing it
             // again on a retry is harmless, while a completed job whose
             // message still says "investigating…" would stay that way.

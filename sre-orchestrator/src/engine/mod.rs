@@ -23,6 +23,7 @@ pub mod collect;
 pub mod combine;
 mod cues;
 pub mod dns;
+pub mod figures;
 mod health;
 pub mod hog;
 pub mod inside;
@@ -37,6 +38,7 @@ pub mod objects;
 pub mod parse;
 pub mod peers;
 pub mod policy;
+pub mod priors;
 pub mod producers;
 mod pulls;
 pub mod rank;
@@ -92,8 +94,14 @@ pub struct Scope {
     /// The hosts of the `https://` URLs in the alert's labels and
     /// annotations (a blackbox probe's target).
     pub alert_hosts: Vec<String>,
+    /// The `(host, path)` of every URL in the alert's labels and
+    /// annotations: the Ingress route serving it names the backend the
+    /// alert is about.
+    pub alert_urls: Vec<(String, String)>,
     /// What gathering the evidence may spend.
     pub limits: collect::Limits,
+    /// People's verdicts on past causes of the same alert ([`priors`]).
+    pub priors: Vec<priors::Prior>,
 }
 
 impl Scope {
@@ -132,7 +140,9 @@ impl Scope {
             staleness: named::about_staleness(alert),
             tls_hint: named::about_tls(alert),
             alert_hosts: named::https_hosts(alert),
+            alert_urls: named::alert_urls(alert),
             limits: collect::Limits::default(),
+            priors: Vec::new(),
         }
     }
 
@@ -465,6 +475,7 @@ pub fn rca(scope: &Scope, pack: &EvidencePack, analysis: &Analysis) -> Rca {
         data_gaps: pack.gaps.clone(),
         mode: Mode::Deterministic,
         incomplete: None,
+        figures: figures::build(scope, analysis),
     }
 }
 
@@ -487,7 +498,9 @@ impl Scope {
             staleness: false,
             tls_hint: false,
             alert_hosts: Vec::new(),
+            alert_urls: Vec::new(),
             limits: collect::Limits::default(),
+            priors: Vec::new(),
         }
     }
 }

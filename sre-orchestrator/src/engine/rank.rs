@@ -167,6 +167,10 @@ pub struct Reach {
     /// The first symptom: the earliest start of anything failing in the
     /// alert's reach (or the alert's start).
     pub first_symptom: Option<Timestamp>,
+    /// The workloads behind the Ingress routes serving the URLs the alert
+    /// names (a blackbox probe's target): the alert is about them as much
+    /// as about its `service` label.
+    pub served: Vec<String>,
 }
 
 /// Groups signals into suspects and ranks them.
@@ -193,7 +197,9 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
     let mut groups = explain_away(groups);
     let horizon = scope.horizon();
     for g in &mut groups {
-        g.score *= reach_factor(scope, reach, g) * onset_factor(reach, g, horizon);
+        g.score *= reach_factor(scope, reach, g)
+            * onset_factor(reach, g, horizon)
+            * super::priors::factor(&scope.priors, g);
         if super::kinds::category(g.kind) == Some(scope.category) {
             g.score *= 1.1;
         }
@@ -329,6 +335,8 @@ fn explain_away(groups: Vec<Suspect>) -> Vec<Suspect> {
     let explains_here = |a: &Suspect, b: &Suspect| match (a.kind, b.kind) {
         ("probe_failing", "crash_loop") => kills(a),
         ("crash_loop", "probe_failing") => !kills(b),
+        ("cpu_throttling", "latency_regression") => starved_first(a, b),
+        ("cpu_throttling", "dependency_unreachable") => starved_first(a, b) && !refused(b),
         (x, y) => explains(x, y),
     };
     for j in 0..n {
@@ -378,6 +386,52 @@ fn explain_away(groups: Vec<Suspect>) -> Vec<Suspect> {
 /// Whether a suspect is a confirmed finding rather than a hint: only those
 /// explain other suspects ("memory at 99% of the limit" is not an OOM kill
 /// and explains no latency).
+/// Whether `throttled` is a measured starvation that began no later than
+/// `slow`: its CPU throttling *rose* by a metric (a chronic level or a pod
+/// at its limit in one sample is how load shows, not why), at most a minute
+/// after the first sign of the slowness. A service starved of CPU then
+/// explains its own slowness, and its callers' timeouts on it: an engineer
+/// who sees the throttling climb first does not call the service "slow" or
+/// "unreachable" and stop there.
+fn starved_first(throttled: &Suspect, slow: &Suspect) -> bool {
+    let rose = throttled
+        .signals
+        .iter()
+        .filter(|s| s.weight > 0.0 && s.source.ends_with("query_metric"))
+        .filter_map(|s| s.at)
+        .min();
+    let began = slow
+        .signals
+        .iter()
+        .filter(|s| s.weight > 0.0)
+        .filter_map(|s| s.at)
+        .min();
+    match (rose, began) {
+        (Some(rose), Some(began)) => rose <= began + SignedDuration::from_mins(1),
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// Whether a suspect's evidence says its callers were turned away (refused,
+/// reset, no such host, no route) rather than left waiting: a starved
+/// service is slow to answer, it does not refuse.
+fn refused(g: &Suspect) -> bool {
+    g.signals.iter().filter(|s| s.weight > 0.0).any(|s| {
+        let d = s.detail.to_lowercase();
+        [
+            "refused",
+            "no such host",
+            "nxdomain",
+            "no route",
+            "reset by peer",
+            "name or service not known",
+        ]
+        .iter()
+        .any(|w| d.contains(w))
+    })
+}
+
 fn established(g: &Suspect) -> bool {
     g.signals.iter().any(|s| s.weight >= 2.0)
 }
@@ -393,6 +447,7 @@ fn reach_factor(scope: &Scope, reach: &Reach, g: &Suspect) -> f64 {
         .service
         .as_deref()
         .is_some_and(|s| same_component(s, c))
+        || is(&reach.served)
     {
         return 1.3;
     }
@@ -680,5 +735,60 @@ mod tests {
         };
         let ranked = rank(&scope(), &[refused, throttled], &reach);
         assert_eq!(ranked[0].kind, "dependency_unreachable", "{ranked:?}");
+    }
+
+    #[test]
+    fn a_measured_starvation_explains_its_own_slowness_and_its_callers_waits() {
+        let at = |t: &str| t.parse::<Timestamp>().ok();
+        // The service logs its own slowness (a reason for nothing), its
+        // callers log a read that timed out (the detail cut before saying
+        // so), and its CPU throttling rose by a metric two minutes before.
+        let slow = Signal {
+            source: "signoz.log_patterns".into(),
+            at: at("2026-04-21T14:24:00Z"),
+            detail: "NEW log template in pass-predictor: visibility took 1.03s (budget 1.0s)"
+                .into(),
+            ..signal("pass-predictor", "latency_regression", 5.2)
+        };
+        let waits = Signal {
+            source: "signoz.log_patterns".into(),
+            at: at("2026-04-21T14:26:00Z"),
+            detail: "NEW log template in contact-scheduler: ResourceAccessException: I/O er".into(),
+            ..signal("pass-predictor", "dependency_unreachable", 5.0)
+        };
+        let throttled = Signal {
+            source: "signoz.query_metric".into(),
+            at: at("2026-04-21T14:22:40Z"),
+            ..signal("pass-predictor", "cpu_throttling", 4.0)
+        };
+        let reach = Reach {
+            path: vec!["contact-scheduler".into(), "pass-predictor".into()],
+            degraded: vec!["pass-predictor".into()],
+            first_symptom: at("2026-04-21T14:24:00Z"),
+            ..Reach::default()
+        };
+        let all = [slow.clone(), waits.clone(), throttled.clone()];
+        let ranked = rank(&scope(), &all, &reach);
+        assert_eq!(ranked.len(), 1, "{ranked:?}");
+        assert_eq!(ranked[0].kind, "cpu_throttling", "{ranked:?}");
+        // Throttling that rose only after the slowness began is not why.
+        let late = Signal {
+            at: at("2026-04-21T14:40:00Z"),
+            ..throttled.clone()
+        };
+        let ranked = rank(&scope(), &[slow.clone(), waits.clone(), late], &reach);
+        assert_ne!(ranked[0].kind, "cpu_throttling", "{ranked:?}");
+        // Callers turned away (refused) are not waiting on a slow service.
+        let refused = Signal {
+            detail: "dial tcp 10.0.3.4:8000: connect: connection refused".into(),
+            ..waits
+        };
+        let ranked = rank(&scope(), &[slow, refused, throttled], &reach);
+        assert!(
+            ranked
+                .iter()
+                .any(|g| g.kind == "dependency_unreachable" && g.score > 0.0),
+            "{ranked:?}"
+        );
     }
 }
