@@ -173,6 +173,13 @@ impl Store {
         if let Some(status) = filter.status {
             push(&mut sql, "i.status =", Arg::Text(status.as_str().into()));
         }
+        if let Some(workflow) = filter.workflow {
+            push(
+                &mut sql,
+                "i.workflow =",
+                Arg::Text(workflow.as_str().into()),
+            );
+        }
         if let Some(since) = filter.since {
             push(
                 &mut sql,

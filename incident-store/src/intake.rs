@@ -116,8 +116,9 @@ impl Store {
         };
         let postgres = self.backend() == Backend::Postgres;
         let max_attempts = self.options.max_attempts;
-        let outcome = on_pool!(self, pool => {
+        let (outcome, refired) = on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_sql()).await?;
+            let mut refired = false;
             if postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
                     .bind(INTAKE_LOCK_CLASS)
@@ -152,11 +153,11 @@ impl Store {
                     Enqueued::Resolved { incident_id: open }
                 }
                 AlertStatus::Firing => {
-                    let existing: Option<i64> = if dedup_window.is_zero() {
+                    let existing: Option<(i64, bool)> = if dedup_window.is_zero() {
                         None
                     } else {
-                        sqlx::query_scalar(
-                            "SELECT id FROM incidents WHERE fingerprint = $1 \
+                        sqlx::query_as(
+                            "SELECT id, resolved_at IS NOT NULL FROM incidents WHERE fingerprint = $1 \
                              AND on_demand = FALSE AND created_at >= $2 \
                              ORDER BY created_at DESC, id DESC LIMIT 1",
                         )
@@ -166,7 +167,8 @@ impl Store {
                         .await?
                     };
                     match existing {
-                        Some(id) => {
+                        Some((id, had_resolved)) => {
+                            refired = had_resolved;
                             sqlx::query(
                                 "UPDATE incidents SET duplicates = duplicates + 1, \
                                  last_seen_at = $2, updated_at = $2, resolved_at = NULL, \
@@ -191,8 +193,29 @@ impl Store {
                 }
             };
             tx.commit().await?;
-            outcome
+            (outcome, refired)
         });
+        // The workflow follows the alert: resolved when it resolves, open
+        // again when it fires after that. Outside the intake transaction:
+        // the move is its own conditional update and audit line, and the
+        // notification is already safely recorded.
+        let source = match alert.source {
+            AlertSource::Alertmanager => "alertmanager",
+            AlertSource::Signoz => "signoz",
+            AlertSource::Slack => "slack-alert",
+            AlertSource::OnDemand => "on-demand",
+        };
+        match outcome {
+            Enqueued::Resolved {
+                incident_id: Some(id),
+            } => {
+                self.follow_alert(id, true, source).await?;
+            }
+            Enqueued::Duplicate { incident_id } if refired => {
+                self.follow_alert(incident_id, false, source).await?;
+            }
+            _ => {}
+        }
         log_intake(alert, &outcome);
         Ok(outcome)
     }

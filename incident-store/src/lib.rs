@@ -134,6 +134,9 @@ mod intake;
 mod memory;
 mod queue;
 mod runbooks;
+mod workflow;
+
+pub use workflow::{Move, Moved, NOTE_MAX_CHARS, Note, NoteError, Workflow};
 
 /// The newest migration `migrator` knows.
 fn newest(migrator: &sqlx::migrate::Migrator) -> i64 {

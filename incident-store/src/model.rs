@@ -5,6 +5,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::workflow::Workflow;
 use sre_orchestrator::alert::Alert;
 use sre_orchestrator::rca::{Rca, RootCause};
 use sre_orchestrator::router::Category;
@@ -251,6 +252,10 @@ pub struct Incident {
     pub last_seen_at: Timestamp,
     /// When the alert resolved.
     pub resolved_at: Option<Timestamp>,
+    /// Where people are with it.
+    pub workflow: Workflow,
+    /// Who owns it, once assigned.
+    pub owner: Option<String>,
 }
 
 /// Which incidents [`Store::list_incidents`](super::Store::list_incidents)
@@ -263,6 +268,8 @@ pub struct IncidentFilter {
     pub category: Option<Category>,
     /// Status.
     pub status: Option<IncidentStatus>,
+    /// Workflow state.
+    pub workflow: Option<Workflow>,
     /// Created at or after.
     pub since: Option<Timestamp>,
     /// At most this many (0 means 50).

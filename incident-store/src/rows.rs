@@ -13,6 +13,7 @@ use super::StoreError;
 use super::model::{
     AuditEntry, Feedback, Incident, IncidentStatus, RemediationRun, SlackMessage, Verdict,
 };
+use super::workflow::Workflow;
 use sre_orchestrator::router::Category;
 
 /// The typed getters the mapping functions need.
@@ -53,7 +54,7 @@ impl_row_ext!(PgRow);
 pub(crate) const INCIDENT_COLUMNS: &str = "i.id, i.fingerprint, i.on_demand, i.category, \
      i.status, i.alert_json, i.rca_json, i.error, i.verdict, i.duplicates, i.requested_by, \
      i.reply_channel, i.reply_thread, i.slack_channel, i.slack_ts, i.slack_permalink, \
-     i.created_at, i.updated_at, i.last_seen_at, i.resolved_at";
+     i.created_at, i.updated_at, i.last_seen_at, i.resolved_at, i.workflow, i.owner";
 
 /// A stored time (Unix milliseconds).
 pub(crate) fn ts(ms: i64) -> Result<Timestamp, StoreError> {
@@ -101,6 +102,7 @@ pub(crate) fn incident<R: RowExt>(row: &R) -> Result<Incident, StoreError> {
         None => None,
     };
     let status = row.text("status")?;
+    let workflow = row.text("workflow")?;
     Ok(Incident {
         id,
         fingerprint: row.text("fingerprint")?,
@@ -121,6 +123,9 @@ pub(crate) fn incident<R: RowExt>(row: &R) -> Result<Incident, StoreError> {
         updated_at: ts(row.int("updated_at")?)?,
         last_seen_at: ts(row.int("last_seen_at")?)?,
         resolved_at: opt_ts(row.opt_int("resolved_at")?)?,
+        workflow: Workflow::parse(&workflow)
+            .ok_or_else(|| StoreError::Corrupt(format!("incident {id}: workflow `{workflow}`")))?,
+        owner: row.opt_text("owner")?,
     })
 }
 

@@ -10,6 +10,7 @@ use incident_store::{Backend, Enqueued, Store};
 
 use store_contract::jobs::*;
 use store_contract::records::*;
+use store_contract::workflow::*;
 use store_contract::{HOUR, firing};
 
 /// Each contract test, once per backend.
@@ -50,6 +51,10 @@ contract!(
     slack_thread_lookup,
     remediation_runs_once,
     released_jobs_keep_their_retries,
+    workflow_moves_and_refusals,
+    concurrent_moves_have_one_winner,
+    owners_and_notes,
+    the_workflow_follows_the_alert,
 );
 
 // --- SQLite specifics --------------------------------------------------------

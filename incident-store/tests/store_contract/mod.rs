@@ -14,6 +14,7 @@ use crate::support_pg;
 
 pub mod jobs;
 pub mod records;
+pub mod workflow;
 
 pub const HOUR: Duration = Duration::from_secs(3600);
 

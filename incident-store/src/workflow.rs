@@ -1,0 +1,469 @@
+//! What people do about an incident: its workflow state (open →
+//! acknowledged → mitigated → resolved, and reopened), its owner and their
+//! notes. Apart from [`IncidentStatus`](super::IncidentStatus), which is the
+//! investigation's own life.
+//!
+//! Every move is one conditional `UPDATE … WHERE workflow IN (allowed
+//! states)`: two people acknowledging at once, or a double click, leave one
+//! winner and the other is told what happened ("already acknowledged")
+//! instead of writing over it. Every change goes to the audit log with who
+//! made it.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::rows::{self, RowExt};
+use super::{Store, StoreError, now_ms};
+
+/// Where people are with an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Workflow {
+    /// Nobody has taken it yet.
+    #[default]
+    Open,
+    /// Someone is on it.
+    Acknowledged,
+    /// The impact is stopped; the cause may still be there.
+    Mitigated,
+    /// Over: fixed, or the alert resolved.
+    Resolved,
+}
+
+impl Workflow {
+    /// All states, in order.
+    pub const ALL: [Workflow; 4] = [
+        Workflow::Open,
+        Workflow::Acknowledged,
+        Workflow::Mitigated,
+        Workflow::Resolved,
+    ];
+
+    /// The lower-case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Workflow::Open => "open",
+            Workflow::Acknowledged => "acknowledged",
+            Workflow::Mitigated => "mitigated",
+            Workflow::Resolved => "resolved",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn parse(name: &str) -> Option<Workflow> {
+        Workflow::ALL
+            .into_iter()
+            .find(|w| w.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+/// A move people make on an incident's [`Workflow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Move {
+    /// "I'm on it" (from open).
+    Acknowledge,
+    /// The impact is stopped (from open or acknowledged).
+    Mitigate,
+    /// It is over (from any state but resolved).
+    Resolve,
+    /// It is back (from mitigated or resolved).
+    Reopen,
+}
+
+impl Move {
+    /// All moves.
+    pub const ALL: [Move; 4] = [
+        Move::Acknowledge,
+        Move::Mitigate,
+        Move::Resolve,
+        Move::Reopen,
+    ];
+
+    /// The verb, as in forms, slash commands and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Move::Acknowledge => "acknowledge",
+            Move::Mitigate => "mitigate",
+            Move::Resolve => "resolve",
+            Move::Reopen => "reopen",
+        }
+    }
+
+    /// Parses a verb; `ack` is accepted for acknowledge.
+    pub fn parse(verb: &str) -> Option<Move> {
+        let verb = verb.trim().to_ascii_lowercase();
+        if verb == "ack" {
+            return Some(Move::Acknowledge);
+        }
+        Move::ALL.into_iter().find(|m| m.as_str() == verb)
+    }
+
+    /// The state the move leads to.
+    pub fn to(self) -> Workflow {
+        match self {
+            Move::Acknowledge => Workflow::Acknowledged,
+            Move::Mitigate => Workflow::Mitigated,
+            Move::Resolve => Workflow::Resolved,
+            Move::Reopen => Workflow::Open,
+        }
+    }
+
+    /// The states the move may start from.
+    pub fn from(self) -> &'static [Workflow] {
+        match self {
+            Move::Acknowledge => &[Workflow::Open],
+            Move::Mitigate => &[Workflow::Open, Workflow::Acknowledged],
+            Move::Resolve => &[Workflow::Open, Workflow::Acknowledged, Workflow::Mitigated],
+            Move::Reopen => &[Workflow::Mitigated, Workflow::Resolved],
+        }
+    }
+
+    /// The moves allowed from `state`, for a page or a message to offer.
+    pub fn allowed(state: Workflow) -> Vec<Move> {
+        Move::ALL
+            .into_iter()
+            .filter(|m| m.from().contains(&state))
+            .collect()
+    }
+}
+
+/// What a [`Store::move_incident`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moved {
+    /// The incident moved.
+    Done {
+        /// The state before.
+        from: Workflow,
+        /// The state now.
+        to: Workflow,
+    },
+    /// The incident was not in a state the move starts from (someone else
+    /// was first, or the move makes no sense there); nothing changed.
+    Refused {
+        /// The state it is in.
+        state: Workflow,
+        /// Why, in words for the person who asked.
+        reason: String,
+    },
+}
+
+/// A person's note on an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// Id.
+    pub id: i64,
+    /// The incident.
+    pub incident_id: i64,
+    /// Who wrote it.
+    pub author: String,
+    /// What they wrote.
+    pub body: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+impl Note {
+    /// The note's link, when the note is nothing but one `http(s)://` URL
+    /// (a dashboard, a ticket, a postmortem document): shown as a link.
+    pub fn link(&self) -> Option<&str> {
+        let body = self.body.trim();
+        ((body.starts_with("https://") || body.starts_with("http://"))
+            && !body.contains(char::is_whitespace))
+        .then_some(body)
+    }
+}
+
+/// The longest note kept, in characters: a note is a line or a paragraph,
+/// not a log dump.
+pub const NOTE_MAX_CHARS: usize = 4000;
+
+/// Why a note was not kept.
+#[derive(Debug, thiserror::Error)]
+pub enum NoteError {
+    /// Nothing to keep.
+    #[error("the note is empty")]
+    Empty,
+    /// Too long.
+    #[error("the note has {0} characters; at most {NOTE_MAX_CHARS} are kept")]
+    TooLong(usize),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn audit_target(incident_id: i64) -> String {
+    format!("incident #{incident_id}")
+}
+
+impl Store {
+    /// Makes `mv` on the incident for `who`: one conditional update, so of
+    /// two concurrent moves from the same state one wins and the other is
+    /// [`Moved::Refused`] with the state it found. Audited either way.
+    pub async fn move_incident(
+        &self,
+        incident_id: i64,
+        mv: Move,
+        who: &str,
+    ) -> Result<Moved, StoreError> {
+        // The state before the move is read first and the update is
+        // conditioned on exactly it, so the audit line says what it moved
+        // from and a concurrent move in between makes this one refused.
+        let Some(current) = self.workflow(incident_id).await? else {
+            return Err(StoreError::NotFound(incident_id));
+        };
+        let mut done = 0;
+        if mv.from().contains(&current) {
+            let now = now_ms();
+            done = on_pool!(self, pool => {
+                sqlx::query(
+                    "UPDATE incidents SET workflow = $2, updated_at = $3 \
+                     WHERE id = $1 AND workflow = $4",
+                )
+                .bind(incident_id)
+                .bind(mv.to().as_str())
+                .bind(now)
+                .bind(current.as_str())
+                .execute(pool)
+                .await?
+                .rows_affected()
+            });
+        }
+        let target = audit_target(incident_id);
+        if done == 1 {
+            let to = mv.to();
+            self.audit(
+                who,
+                &format!("incident.{}", mv.as_str()),
+                &target,
+                &format!("{} → {}", current.as_str(), to.as_str()),
+            )
+            .await?;
+            return Ok(Moved::Done { from: current, to });
+        }
+        // Someone moved it between the read and the update, or the move does
+        // not start here: say what it is now.
+        let state = self
+            .workflow(incident_id)
+            .await?
+            .ok_or(StoreError::NotFound(incident_id))?;
+        let reason = if state == mv.to() {
+            format!("already {}", state.as_str())
+        } else {
+            format!("cannot {} from {}", mv.as_str(), state.as_str())
+        };
+        self.audit(
+            who,
+            &format!("incident.{}", mv.as_str()),
+            &target,
+            &format!("refused: {reason}"),
+        )
+        .await?;
+        Ok(Moved::Refused { state, reason })
+    }
+
+    /// The incident's workflow state, `None` if there is no such incident.
+    pub async fn workflow(&self, incident_id: i64) -> Result<Option<Workflow>, StoreError> {
+        let state: Option<String> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT workflow FROM incidents WHERE id = $1")
+                .bind(incident_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        state
+            .map(|s| {
+                Workflow::parse(&s).ok_or_else(|| {
+                    StoreError::Corrupt(format!("incident {incident_id}: workflow `{s}`"))
+                })
+            })
+            .transpose()
+    }
+
+    /// Moves the incident to resolved because its alert resolved (`source`,
+    /// e.g. `alertmanager`, is the actor in the audit log), or back to open
+    /// because it fired again after that. No-op when already there.
+    pub(crate) async fn follow_alert(
+        &self,
+        incident_id: i64,
+        resolved: bool,
+        source: &str,
+    ) -> Result<(), StoreError> {
+        let mv = if resolved {
+            Move::Resolve
+        } else {
+            Move::Reopen
+        };
+        if self.workflow(incident_id).await? == Some(mv.to()) {
+            return Ok(());
+        }
+        // A firing alert reopens only what its resolving had closed, not an
+        // incident a person mitigated while it kept firing.
+        if !resolved && self.workflow(incident_id).await? != Some(Workflow::Resolved) {
+            return Ok(());
+        }
+        self.move_incident(incident_id, mv, source)
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets (or, with `None`, clears) the incident's owner. Audited.
+    pub async fn assign(
+        &self,
+        incident_id: i64,
+        owner: Option<&str>,
+        who: &str,
+    ) -> Result<(), StoreError> {
+        let owner = owner.map(str::trim).filter(|o| !o.is_empty());
+        let now = now_ms();
+        let done = on_pool!(self, pool => {
+            sqlx::query("UPDATE incidents SET owner = $2, updated_at = $3 WHERE id = $1")
+                .bind(incident_id)
+                .bind(owner)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(incident_id));
+        }
+        self.audit(
+            who,
+            "incident.assign",
+            &audit_target(incident_id),
+            owner.unwrap_or("(nobody)"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Adds a note by `author`; returns it. Audited (without the text, which
+    /// stays with the incident).
+    pub async fn add_note(
+        &self,
+        incident_id: i64,
+        author: &str,
+        body: &str,
+    ) -> Result<Note, NoteError> {
+        let body = body.trim();
+        if body.is_empty() {
+            return Err(NoteError::Empty);
+        }
+        let chars = body.chars().count();
+        if chars > NOTE_MAX_CHARS {
+            return Err(NoteError::TooLong(chars));
+        }
+        if self.workflow(incident_id).await?.is_none() {
+            return Err(StoreError::NotFound(incident_id).into());
+        }
+        let now = now_ms();
+        let id: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO incident_notes (incident_id, author, body, created_at) \
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(incident_id)
+            .bind(author)
+            .bind(body)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        self.audit(
+            author,
+            "incident.note",
+            &audit_target(incident_id),
+            &format!("note {id}"),
+        )
+        .await?;
+        Ok(Note {
+            id,
+            incident_id,
+            author: author.to_string(),
+            body: body.to_string(),
+            at: rows::ts(now)?,
+        })
+    }
+
+    /// The incident's notes, oldest first.
+    pub async fn notes(&self, incident_id: i64) -> Result<Vec<Note>, StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "SELECT id, incident_id, author, body, created_at FROM incident_notes \
+                 WHERE incident_id = $1 ORDER BY id",
+            )
+            .bind(incident_id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(note)
+            .collect()
+        })
+    }
+}
+
+fn note<R: RowExt>(row: &R) -> Result<Note, StoreError> {
+    Ok(Note {
+        id: row.int("id")?,
+        incident_id: row.int("incident_id")?,
+        author: row.text("author")?,
+        body: row.text("body")?,
+        at: rows::ts(row.int("created_at")?)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_state_offers_the_moves_that_start_there() {
+        assert_eq!(
+            Move::allowed(Workflow::Open),
+            [Move::Acknowledge, Move::Mitigate, Move::Resolve]
+        );
+        assert_eq!(
+            Move::allowed(Workflow::Acknowledged),
+            [Move::Mitigate, Move::Resolve]
+        );
+        assert_eq!(
+            Move::allowed(Workflow::Mitigated),
+            [Move::Resolve, Move::Reopen]
+        );
+        assert_eq!(Move::allowed(Workflow::Resolved), [Move::Reopen]);
+        // No move leads back to where it starts.
+        for m in Move::ALL {
+            assert!(!m.from().contains(&m.to()), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn verbs_and_states_read_back() {
+        for m in Move::ALL {
+            assert_eq!(Move::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(Move::parse(" ACK "), Some(Move::Acknowledge));
+        assert_eq!(Move::parse("close"), None);
+        for w in Workflow::ALL {
+            assert_eq!(Workflow::parse(w.as_str()), Some(w));
+        }
+    }
+
+    #[test]
+    fn a_note_that_is_one_url_is_a_link() {
+        let note = |body: &str| Note {
+            id: 1,
+            incident_id: 1,
+            author: "a".into(),
+            body: body.into(),
+            at: Timestamp::UNIX_EPOCH,
+        };
+        assert_eq!(
+            note(" https://grafana.example/d/x ").link(),
+            Some("https://grafana.example/d/x")
+        );
+        assert_eq!(note("see https://grafana.example/d/x").link(), None);
+        assert_eq!(note("javascript:alert(1)").link(), None);
+    }
+}
