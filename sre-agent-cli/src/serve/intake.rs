@@ -184,15 +184,27 @@ fn ephemeral(text: impl Into<String>) -> Reply {
     Reply::Json(json!({"response_type": "ephemeral", "text": text.into()}))
 }
 
-const USAGE: &str =
-    "Usage: `/sre investigate service=checkout since=30m [question]` (since: 15m, 2h, 1d).";
+const USAGE: &str = "Usage: `/sre investigate service=checkout since=30m [question]` \
+     (since: 15m, 2h, 1d); to work an incident: `/sre ack|mitigate|resolve|reopen 12`, \
+     `/sre assign 12 @who`, `/sre note 12 text`.";
 
-async fn command(app: &App, c: &CommandEvent) -> Reply {
+async fn command(app: &Arc<App>, c: &CommandEvent) -> Reply {
     let cmd = &c.command;
     let text = cmd.text.clone().unwrap_or_default();
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.eq_ignore_ascii_case("help") {
         return ephemeral(USAGE);
+    }
+    if let Some(parsed) = super::workflow::parse_command(trimmed) {
+        // The person is answered privately; the incident's thread is told
+        // for everyone (`workflow::apply`).
+        let who = format!("<@{}>", cmd.user_id.0);
+        return match parsed {
+            Ok((id, action)) => match super::workflow::apply(app, id, &action, &who).await {
+                Ok(said) | Err(said) => ephemeral(said),
+            },
+            Err(why) => ephemeral(why),
+        };
     }
     let alert = match alert::parse_command(trimmed) {
         Ok(a) => a,

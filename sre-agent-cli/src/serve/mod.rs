@@ -21,6 +21,7 @@ pub mod portal;
 pub mod remediate;
 mod tools;
 pub mod worker;
+pub mod workflow;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -144,9 +145,32 @@ pub struct ServeArgs {
     )]
     pub portal_token: Option<String>,
     /// Trust this header (set by an authenticating reverse proxy, e.g.
-    /// `X-Forwarded-User`) as the portal user.
+    /// `X-Forwarded-User` or oauth2-proxy's `X-Forwarded-Email`) as the
+    /// portal user, on connections from `--trusted-proxies` only.
     #[arg(long, help_heading = "Portal")]
     pub trusted_user_header: Option<String>,
+    /// The addresses (IPs or CIDRs, comma-separated) of the proxies whose
+    /// user header is believed; anyone else's is ignored, so a client that
+    /// reaches the bot directly cannot name itself. Loopback by default: a
+    /// sidecar proxy in the same pod.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "127.0.0.0/8,::1/128",
+        value_parser = portal::parse_net,
+        help_heading = "Portal"
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header carrying the user's groups from the proxy
+    /// (comma-separated, e.g. oauth2-proxy's `X-Forwarded-Groups`).
+    #[arg(long, help_heading = "Portal")]
+    pub trusted_groups_header: Option<String>,
+    /// Groups whose members may work incidents in the portal (acknowledge,
+    /// resolve, assign, note); others signed in only read. Without it,
+    /// everyone the proxy signs in may. The `--portal-token` always reads
+    /// only.
+    #[arg(long, value_delimiter = ',', help_heading = "Portal")]
+    pub responder_groups: Vec<String>,
     /// Token the alert webhooks must present, as `Authorization: Bearer`
     /// or as the password of Basic auth. Without it the bot listens only on
     /// loopback, unless `--insecure-open-webhooks`.
@@ -541,7 +565,10 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            axum::serve(listener, router)
+            // The peer's address tells the portal whether a user header
+            // comes from a trusted proxy (`--trusted-proxies`).
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await
         })

@@ -4,32 +4,39 @@
 //! [`super::pictures`], the timeline, feedback, the transcript), full-text
 //! search, runbooks, the audit log.
 //!
-//! Every value is escaped by maud. Access: `--portal-token` (a bearer
-//! header, the `sre_portal` cookie, or `?token=` once, which sets the cookie
-//! and redirects to the same page without it), or a header set by an
-//! authenticating reverse proxy (`--trusted-user-header`). With neither the
-//! portal answers only on a loopback listen address.
+//! Responders work an incident from its page ([`work`]: acknowledge,
+//! mitigate, resolve, reopen, assign, notes), through the same
+//! [`super::workflow::apply`] as Slack's `/sre ack 12`.
+//!
+//! Every value is escaped by maud. Access ([`access`]): `--portal-token` (a
+//! bearer header, the `sre_portal` cookie, or `?token=` once, which sets the
+//! cookie and redirects to the same page without it), read only; or a
+//! person named by an authenticating reverse proxy (`--trusted-user-header`,
+//! believed only from `--trusted-proxies`), a responder or a viewer by
+//! their groups. With neither the portal answers only on a loopback listen
+//! address.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path as UrlPath, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
-use incident_store::{Incident, IncidentFilter, IncidentStatus};
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use incident_store::{Incident, IncidentFilter, IncidentStatus, Workflow};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use sre_orchestrator::router::Category;
 use sre_orchestrator::transcript::{Entry, Transcript};
-use subtle::ConstantTimeEq;
 
 use super::App;
 
-/// The cookie holding the portal token.
-pub const COOKIE: &str = "sre_portal";
+mod access;
+mod work;
+
+pub use access::{COOKIE, PortalUser, Role, parse_net};
 
 /// The portal's routes, behind its access check.
 pub fn router(app: Arc<App>) -> Router {
@@ -40,119 +47,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/runbooks", get(runbooks))
         .route("/runbooks/view", get(runbook))
         .route("/audit", get(audit))
-        .layer(middleware::from_fn_with_state(Arc::clone(&app), guard))
+        .route("/incidents/{id}/move", post(work::move_incident))
+        .route("/incidents/{id}/assign", post(work::assign))
+        .route("/incidents/{id}/notes", post(work::note))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            access::guard,
+        ))
         .with_state(app)
-}
-
-/// Who the portal user is, once let in.
-#[derive(Debug, Clone)]
-struct PortalUser(Option<String>);
-
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
-}
-
-fn same(a: &str, b: &str) -> bool {
-    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-/// The query string without `token=`.
-fn without_token(query: &str) -> String {
-    query
-        .split('&')
-        .filter(|kv| !kv.is_empty() && !kv.starts_with("token="))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-async fn guard(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
-    let headers = req.headers();
-    if let Some(name) = app.args.trusted_user_header.as_deref()
-        && let Some(user) = headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-    {
-        let user = user.to_string();
-        req.extensions_mut().insert(PortalUser(Some(user)));
-        return next.run(req).await;
-    }
-    if let Some(token) = app.args.portal_token.as_deref().filter(|t| !t.is_empty()) {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| same(t.trim(), token));
-        let cookie = cookie_token(headers).is_some_and(|t| same(&t, token));
-        if bearer || cookie {
-            req.extensions_mut().insert(PortalUser(None));
-            return next.run(req).await;
-        }
-        let query = req.uri().query().unwrap_or("");
-        let given = query
-            .split('&')
-            .filter_map(|kv| kv.strip_prefix("token="))
-            .next()
-            .map(url_decode);
-        if given.as_deref().is_some_and(|t| same(t, token)) {
-            // Set the cookie and drop the token from the address bar (and
-            // from history, logs and Referer headers). Lax, not Strict: the
-            // "Open in portal" link is clicked in Slack, a cross-site
-            // navigation that would not carry a Strict cookie.
-            let rest = without_token(query);
-            let target = if rest.is_empty() {
-                req.uri().path().to_string()
-            } else {
-                format!("{}?{rest}", req.uri().path())
-            };
-            let mut resp = Redirect::to(&target).into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000"
-            )) {
-                resp.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            return resp;
-        }
-        return (
-            StatusCode::UNAUTHORIZED,
-            Html(layout("Sign in", None, html! {
-                p { "This portal needs its access token: open it with " code { "?token=…" } " once, or send " code { "Authorization: Bearer …" } "." }
-            }).into_string()),
-        )
-            .into_response();
-    }
-    if app.args.trusted_user_header.is_some() {
-        return (
-            StatusCode::UNAUTHORIZED,
-            "no user header from the reverse proxy\n",
-        )
-            .into_response();
-    }
-    if app.args.listen.ip().is_loopback() {
-        req.extensions_mut().insert(PortalUser(None));
-        return next.run(req).await;
-    }
-    (
-        StatusCode::FORBIDDEN,
-        "the portal needs --portal-token or --trusted-user-header when listening beyond loopback\n",
-    )
-        .into_response()
-}
-
-fn url_decode(s: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("t={s}"))
-        .ok()
-        .and_then(|v| v.into_iter().next())
-        .map(|(_, v)| v)
-        .unwrap_or_default()
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}\
@@ -164,7 +66,8 @@ th{background:#eef1f5}.st{padding:.05rem .4rem;border-radius:.3rem;font-size:.85
 .st-done{background:#d7f0dc}.st-failed{background:#f8d4d4}.st-resolved{background:#d9e6fb}.st-investigating{background:#fdf0c8}\
 form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:1rem}section{background:#fff;padding:.8rem 1rem;margin:.8rem 0;border:1px solid #e3e6ea}\
 pre{white-space:pre-wrap;word-break:break-word;background:#f3f4f6;padding:.5rem;font-size:.85em;max-height:30rem;overflow:auto}\
-.muted{color:#6b7280}";
+.muted{color:#6b7280}.wf-open{background:#f8d4d4}.wf-acknowledged{background:#fdf0c8}.wf-mitigated{background:#e6dcfa}\
+.wf-resolved{background:#d7f0dc}form.inline{display:inline-block;margin:.2rem .8rem .2rem 0}.said{background:#eef6ff;padding:.4rem .6rem;border-left:3px solid #3b82f6}";
 
 fn layout(title: &str, user: Option<&str>, body: Markup) -> Markup {
     html! {
@@ -195,7 +98,7 @@ fn layout(title: &str, user: Option<&str>, body: Markup) -> Markup {
 }
 
 fn page(title: &str, user: &PortalUser, body: Markup) -> Response {
-    Html(layout(title, user.0.as_deref(), body).into_string()).into_response()
+    Html(layout(title, user.name.as_deref(), body).into_string()).into_response()
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
@@ -220,7 +123,7 @@ fn incident_table(incidents: &[Incident]) -> Markup {
             p.muted { "No incidents." }
         } @else {
             table {
-                thead { tr { th { "#" } th { "Alert" } th { "Service" } th { "Category" } th { "Status" } th { "Root cause" } th { "Created" } } }
+                thead { tr { th { "#" } th { "Alert" } th { "Service" } th { "Category" } th { "Status" } th { "Workflow" } th { "Owner" } th { "Root cause" } th { "Created" } } }
                 tbody {
                     @for i in incidents {
                         tr {
@@ -230,6 +133,8 @@ fn incident_table(incidents: &[Incident]) -> Markup {
                             td { (i.alert.service.as_deref().unwrap_or("—")) }
                             td { (i.category.map(|c| c.as_str()).unwrap_or("—")) }
                             td { (status_badge(i.status)) }
+                            td { span class=(format!("st wf-{}", i.workflow.as_str())) { (i.workflow.as_str()) } }
+                            td { (i.owner.as_deref().unwrap_or("—")) }
                             td { @if let Some(r) = &i.rca { (r.root_cause.component) " (" (r.root_cause.kind) ")" } @else { span.muted { "—" } } }
                             td { (when(i.created_at)) }
                         }
@@ -246,6 +151,7 @@ struct ListQuery {
     service: Option<String>,
     category: Option<String>,
     status: Option<String>,
+    workflow: Option<String>,
     since: Option<String>,
     page: Option<u32>,
 }
@@ -275,6 +181,7 @@ async fn list(
         service: non_empty(&q.service).map(str::to_string),
         category: non_empty(&q.category).and_then(Category::parse),
         status: non_empty(&q.status).and_then(IncidentStatus::parse),
+        workflow: non_empty(&q.workflow).and_then(Workflow::parse),
         since,
         limit: 50,
         offset: page_no * 50,
@@ -300,6 +207,10 @@ async fn list(
                 option value="" { "any status" }
                 @for s in IncidentStatus::ALL { option value=(s.as_str()) selected[sel(non_empty(&q.status), s.as_str())] { (s.as_str()) } }
             }
+            select name="workflow" {
+                option value="" { "any workflow" }
+                @for w in Workflow::ALL { option value=(w.as_str()) selected[sel(non_empty(&q.workflow), w.as_str())] { (w.as_str()) } }
+            }
             select name="since" {
                 option value="" { "any time" }
                 @for s in ["1h", "24h", "7d", "30d"] { option value=(s) selected[sel(non_empty(&q.since), s)] { "last " (s) } }
@@ -315,10 +226,18 @@ async fn list(
     page("Incidents", &user, body)
 }
 
+/// What the incident page was redirected with.
+#[derive(Debug, Default, Deserialize)]
+struct DetailQuery {
+    /// What the last action did (post/redirect/get).
+    said: Option<String>,
+}
+
 async fn detail(
     State(app): State<Arc<App>>,
     axum::Extension(user): axum::Extension<PortalUser>,
     UrlPath(id): UrlPath<i64>,
+    Query(q): Query<DetailQuery>,
 ) -> Response {
     let incident = match app.store.get_incident(id).await {
         Ok(Some(i)) => i,
@@ -331,6 +250,7 @@ async fn detail(
         }
     };
     let feedback = app.store.feedback(id).await.unwrap_or_default();
+    let notes = app.store.notes(id).await.unwrap_or_default();
     let runs = app.store.remediation_runs(id).await.unwrap_or_default();
     let transcript: Option<Transcript> = app
         .store
@@ -353,6 +273,7 @@ async fn detail(
             @if let Some(q) = &a.question { p { strong { "Question: " } (q) } }
             @if let Some(e) = &incident.error { p { strong { "Error: " } (e) } }
         }
+        (work::section(&incident, &notes, &user, non_empty(&q.said)))
         @if let Some(rca) = &incident.rca {
             section id="rca" {
                 h2 { "Root cause analysis" }
@@ -661,12 +582,6 @@ async fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn token_is_dropped_from_the_query() {
-        assert_eq!(without_token("token=abc&status=done"), "status=done");
-        assert_eq!(without_token("token=abc"), "");
-    }
 
     #[test]
     fn markdown_escapes() {

@@ -1,0 +1,186 @@
+//! Working an incident from its page: the workflow section (state, owner,
+//! notes) and the three forms behind it. Plain HTML forms, post/redirect/get:
+//! the answer is a redirect back to the incident with what happened in
+//! `?said=`, so a reload never posts twice.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use incident_store::{Incident, Move, Note, Workflow};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::super::App;
+use super::super::workflow::{self, Action};
+use super::{PortalUser, error_page, when};
+
+/// Reads a form body; a body that is not the form answers 400.
+fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
+    serde_urlencoded::from_bytes(body).map_err(|e| {
+        Box::new(error_page(
+            StatusCode::BAD_REQUEST,
+            &format!("The form could not be read: {e}."),
+        ))
+    })
+}
+
+/// Reading is for everyone let in; working an incident needs a name and
+/// the responder role. A refusal is audited and answers 403.
+async fn act(app: &Arc<App>, user: &PortalUser, id: i64, action: Action) -> Response {
+    let Some(who) = user.responder() else {
+        let who = user.name.as_deref().unwrap_or("portal token");
+        if let Err(e) = app
+            .store
+            .audit(
+                who,
+                "portal.denied",
+                &format!("incident #{id}"),
+                "not a responder",
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not audit a refused portal action");
+        }
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Only responders can work incidents here: sign in through the portal's proxy as a \
+             member of a responder group (the access token only reads).",
+        );
+    };
+    let said = match workflow::apply(app, id, &action, who).await {
+        Ok(s) | Err(s) => s,
+    };
+    let query = serde_urlencoded::to_string([("said", said.as_str())]).unwrap_or_default();
+    Redirect::to(&format!("/incidents/{id}?{query}#workflow")).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct MoveForm {
+    /// acknowledge | mitigate | resolve | reopen.
+    action: String,
+}
+
+/// `POST /incidents/{id}/move`.
+pub(super) async fn move_incident(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+    UrlPath(id): UrlPath<i64>,
+    body: Bytes,
+) -> Response {
+    let f: MoveForm = match form(&body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let Some(mv) = Move::parse(&f.action) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "`{}` is not a move: acknowledge, mitigate, resolve or reopen.",
+                f.action
+            ),
+        );
+    };
+    act(&app, &user, id, Action::Move(mv)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct AssignForm {
+    /// Empty: nobody.
+    #[serde(default)]
+    owner: String,
+}
+
+/// `POST /incidents/{id}/assign`.
+pub(super) async fn assign(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+    UrlPath(id): UrlPath<i64>,
+    body: Bytes,
+) -> Response {
+    let f: AssignForm = match form(&body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let owner = Some(f.owner.trim().to_string()).filter(|o| !o.is_empty());
+    act(&app, &user, id, Action::Assign(owner)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct NoteForm {
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /incidents/{id}/notes`.
+pub(super) async fn note(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+    UrlPath(id): UrlPath<i64>,
+    body: Bytes,
+) -> Response {
+    let f: NoteForm = match form(&body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    act(&app, &user, id, Action::Note(f.body)).await
+}
+
+fn workflow_badge(w: Workflow) -> Markup {
+    html! { span class=(format!("st wf-{}", w.as_str())) { (w.as_str()) } }
+}
+
+/// The incident page's workflow section: state, owner, what was said about
+/// the last action, notes, and the forms when the user may work it.
+pub(super) fn section(
+    incident: &Incident,
+    notes: &[Note],
+    user: &PortalUser,
+    said: Option<&str>,
+) -> Markup {
+    let id = incident.id;
+    let me = user.responder();
+    html! {
+        section id="workflow" {
+            h2 { "Workflow " (workflow_badge(incident.workflow)) }
+            @if let Some(s) = said { p.said role="status" { (s) } }
+            p { strong { "Owner: " } (incident.owner.as_deref().unwrap_or("nobody")) }
+            @if me.is_some() {
+                form.inline method="post" action=(format!("/incidents/{id}/move")) {
+                    @for mv in Move::allowed(incident.workflow) {
+                        button type="submit" name="action" value=(mv.as_str()) { (label(mv)) }
+                        " "
+                    }
+                }
+                form.inline method="post" action=(format!("/incidents/{id}/assign")) {
+                    label { "Owner " input name="owner" value=(incident.owner.as_deref().or(me).unwrap_or("")); }
+                    " " button type="submit" { "Assign" }
+                }
+            } @else {
+                p.muted { "Sign in as a responder to acknowledge, resolve, assign or add notes." }
+            }
+            h3 { "Notes" }
+            @if notes.is_empty() { p.muted { "None yet." } }
+            ul.notes { @for n in notes { li { (when(n.at)) " · " strong { (n.author) } " · "
+                @if let Some(l) = n.link() { a href=(l) rel="noopener noreferrer" { (l) } } @else { (n.body) } } } }
+            @if me.is_some() {
+                form method="post" action=(format!("/incidents/{id}/notes")) {
+                    label { "Add a note " textarea name="body" rows="2" cols="60" maxlength=(incident_store::NOTE_MAX_CHARS) {} }
+                    " " button type="submit" { "Add note" }
+                }
+            }
+        }
+    }
+}
+
+fn label(mv: Move) -> &'static str {
+    match mv {
+        Move::Acknowledge => "Acknowledge",
+        Move::Mitigate => "Mark mitigated",
+        Move::Resolve => "Resolve",
+        Move::Reopen => "Reopen",
+    }
+}

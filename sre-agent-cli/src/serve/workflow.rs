@@ -1,0 +1,167 @@
+//! Working an incident: acknowledge, mitigate, resolve, reopen, assign,
+//! note. One [`apply`] serves the portal's forms and Slack's `/sre ack 12`,
+//! so both make the same store calls, audit the same way and tell the
+//! incident's Slack thread the same thing.
+
+use std::sync::Arc;
+
+use incident_store::{Incident, Move, Moved, NoteError, StoreError};
+
+use super::App;
+
+/// What a person does to an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A workflow move.
+    Move(Move),
+    /// Sets the owner (`None` clears it).
+    Assign(Option<String>),
+    /// Adds a note.
+    Note(String),
+}
+
+/// The slash-command verbs [`parse_command`] knows, for the usage line.
+pub const COMMAND_USAGE: &str = "`/sre ack|mitigate|resolve|reopen 12`, `/sre assign 12 @who` \
+     (no one: `/sre assign 12 -`), `/sre note 12 text`";
+
+/// Reads `/sre <verb> <incident> [rest]`. `None` when the first word is not
+/// a workflow verb (the text is then an investigation request); an error
+/// says what is wrong with a workflow command.
+pub fn parse_command(text: &str) -> Option<Result<(i64, Action), String>> {
+    let mut words = text.split_whitespace();
+    let verb = words.next()?.to_ascii_lowercase();
+    let known = Move::parse(&verb).is_some() || verb == "assign" || verb == "note";
+    if !known {
+        return None;
+    }
+    let Some(id) = words.next() else {
+        return Some(Err(format!(
+            "`{verb}` needs an incident number: {COMMAND_USAGE}"
+        )));
+    };
+    let Ok(id) = id.trim_start_matches('#').parse::<i64>() else {
+        return Some(Err(format!(
+            "`{id}` is not an incident number: {COMMAND_USAGE}"
+        )));
+    };
+    let rest = words.collect::<Vec<_>>().join(" ");
+    let action = if let Some(mv) = Move::parse(&verb) {
+        Action::Move(mv)
+    } else if verb == "assign" {
+        match rest.as_str() {
+            "" => return Some(Err(format!("whom to assign? {COMMAND_USAGE}"))),
+            "-" | "none" | "nobody" => Action::Assign(None),
+            who => Action::Assign(Some(slack_person(who))),
+        }
+    } else {
+        Action::Note(rest)
+    };
+    Some(Ok((id, action)))
+}
+
+/// A Slack mention as Slack escapes it in a slash command (`<@U123|ana>`,
+/// `<@U123>`) in the form people read and Slack renders (`<@U123>`); any
+/// other text as given.
+fn slack_person(text: &str) -> String {
+    match text
+        .strip_prefix("<@")
+        .and_then(|t| t.strip_suffix('>'))
+        .map(|t| t.split('|').next().unwrap_or(t))
+    {
+        Some(id) if !id.is_empty() => format!("<@{id}>"),
+        _ => text.to_string(),
+    }
+}
+
+/// Applies `action` for `who` (a person's name: the proxy's user header
+/// in the portal, `<@U…>` from Slack) and tells the incident's Slack thread.
+/// `Ok` is what was done, `Err` why nothing was; both are for the person.
+pub async fn apply(app: &Arc<App>, id: i64, action: &Action, who: &str) -> Result<String, String> {
+    let incident = match app.store.get_incident(id).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return Err(format!("There is no incident #{id}.")),
+        Err(e) => return Err(unavailable(&e)),
+    };
+    let said = match action {
+        Action::Move(mv) => match app.store.move_incident(id, *mv, who).await {
+            Ok(Moved::Done { to, .. }) => format!("Incident #{id} is {} by {who}.", to.as_str()),
+            Ok(Moved::Refused { reason, .. }) => {
+                return Err(format!("Incident #{id}: {reason}; nothing changed."));
+            }
+            Err(e) => return Err(unavailable(&e)),
+        },
+        Action::Assign(owner) => match app.store.assign(id, owner.as_deref(), who).await {
+            Ok(()) => match owner {
+                Some(o) => format!("Incident #{id} is assigned to {o} (by {who})."),
+                None => format!("Incident #{id} has no owner now (by {who})."),
+            },
+            Err(e) => return Err(unavailable(&e)),
+        },
+        Action::Note(body) => match app.store.add_note(id, who, body).await {
+            Ok(note) => format!("{who} noted on incident #{id}: {}", note.body),
+            Err(NoteError::Store(e)) => return Err(unavailable(&e)),
+            Err(e) => return Err(format!("Incident #{id}: {e}.")),
+        },
+    };
+    tell_thread(app, &incident, said.clone());
+    Ok(said)
+}
+
+fn unavailable(e: &StoreError) -> String {
+    tracing::warn!(error = %e, "incident workflow: store error");
+    "The incident store is unavailable right now; nothing changed. Please try again.".into()
+}
+
+/// Posts `text` in the incident's Slack thread (its RCA message, else the
+/// thread it was asked in), in the background.
+fn tell_thread(app: &Arc<App>, incident: &Incident, text: String) {
+    let Some(slack) = app.slack.clone() else {
+        return;
+    };
+    let (channel, thread) = match (&incident.slack, &incident.reply_channel) {
+        (Some(m), _) => (m.channel.clone(), Some(m.ts.clone())),
+        (None, Some(c)) => (c.clone(), incident.reply_thread.clone()),
+        (None, None) => return,
+    };
+    let app = Arc::clone(app);
+    app.tasks.clone().spawn(async move {
+        if let Err(e) = slack.post(&channel, thread.as_deref(), &text, None).await {
+            app.metrics.slack_error("chat.postMessage");
+            tracing::warn!(error = %e, "could not tell the incident's thread");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_commands_parse_and_others_pass_through() {
+        assert_eq!(
+            parse_command("ack 12"),
+            Some(Ok((12, Action::Move(Move::Acknowledge))))
+        );
+        assert_eq!(
+            parse_command("Resolve #7"),
+            Some(Ok((7, Action::Move(Move::Resolve))))
+        );
+        assert_eq!(
+            parse_command("assign 3 <@U42|ana>"),
+            Some(Ok((3, Action::Assign(Some("<@U42>".into())))))
+        );
+        assert_eq!(
+            parse_command("assign 3 -"),
+            Some(Ok((3, Action::Assign(None))))
+        );
+        assert_eq!(
+            parse_command("note 3 rolled back  to r41"),
+            Some(Ok((3, Action::Note("rolled back to r41".into()))))
+        );
+        assert!(matches!(parse_command("ack"), Some(Err(e)) if e.contains("incident number")));
+        assert!(matches!(parse_command("ack twelve"), Some(Err(e)) if e.contains("`twelve`")));
+        assert!(matches!(parse_command("assign 3"), Some(Err(e)) if e.contains("whom")));
+        assert_eq!(parse_command("investigate service=checkout"), None);
+        assert_eq!(parse_command("service=checkout since=30m"), None);
+    }
+}

@@ -1,0 +1,367 @@
+//! Working an incident: `sre-agent serve` (a real process, SQLite, the Slack
+//! fake) behind a pretend authenticating proxy. Responders acknowledge,
+//! note and assign from the portal; a viewer, the shared token and a
+//! cross-site form are refused; a second acknowledge is told it was late;
+//! `/sre resolve N` from Slack makes the same move, and the incident's
+//! Slack thread hears of each change. A second bot that trusts another
+//! proxy network ignores the same user header.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use incident_store::{Store, Workflow};
+use mcp_slack::fake::{BOT_TOKEN, FakeSlack};
+use serde_json::Value;
+use support::{SECRET, Server, alert_payload, command_form, http, post_slack, wait_for};
+
+const WAIT: Duration = Duration::from_secs(90);
+const TOKEN: &str = "workflow-test-token";
+const USER: &str = "X-Forwarded-Email";
+const GROUPS: &str = "X-Forwarded-Groups";
+
+/// A form POST as the proxy would pass it on for `email` in `groups`, from
+/// the portal's own page.
+async fn post_as(
+    client: &reqwest::Client,
+    server: &Server,
+    path: &str,
+    form: &[(&str, &str)],
+    email: &str,
+    groups: &str,
+) -> reqwest::Response {
+    client
+        .post(server.url(path))
+        .header(USER, email)
+        .header(GROUPS, groups)
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(form).unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn page_as(client: &reqwest::Client, server: &Server, path: &str, email: &str) -> String {
+    let r = client
+        .get(server.url(path))
+        .header(USER, email)
+        .header(GROUPS, "oncall")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    let loc = r.headers()["location"].to_str().unwrap();
+    let query = loc.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split('#').next().unwrap_or("");
+    let said: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+    said.into_iter()
+        .find(|(k, _)| k == "said")
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+fn thread_texts(fake: &FakeSlack, channel: &str, ts: &str) -> Vec<String> {
+    fake.messages(channel)
+        .into_iter()
+        .filter(|m| m["thread_ts"].as_str() == Some(ts))
+        .filter_map(|m| m["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responders_work_incidents_from_the_portal_and_slack() {
+    let fake = FakeSlack::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("sre.db").display());
+    let flags = [
+        "--slack-channel",
+        "C0ALERTS01",
+        "--slack-post-interval-ms",
+        "0",
+        "--poll-ms",
+        "100",
+        "--portal-token",
+        TOKEN,
+        "--trusted-user-header",
+        USER,
+        "--trusted-groups-header",
+        GROUPS,
+        "--responder-groups",
+        "oncall,sre",
+    ];
+    let envs = [
+        ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
+        ("SLACK_SIGNING_SECRET", SECRET.to_string()),
+        ("SLACK_API_URL", fake.api_url()),
+    ];
+    let mut server = Server::spawn(&support::serve_args(&db, &flags), &envs);
+    let client = http();
+    let store = Store::connect(&db).await.unwrap();
+
+    let r = client
+        .post(server.url("/webhook/alertmanager"))
+        .header("content-type", "application/json")
+        .body(alert_payload(
+            "fp-wf-1",
+            "checkout error rate above 5%",
+            "firing",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    let id = body["results"][0]["result"]["incident_id"]
+        .as_i64()
+        .unwrap();
+    let slack = wait_for("the RCA posted in Slack", WAIT, || {
+        let store = store.clone();
+        async move {
+            store
+                .get_incident(id)
+                .await
+                .unwrap()
+                .filter(|i| i.rca.is_some())
+                .and_then(|i| i.slack)
+        }
+    })
+    .await;
+    let move_path = format!("/incidents/{id}/move");
+    let page_path = format!("/incidents/{id}");
+
+    // A responder acknowledges: post/redirect/get, and the page says so.
+    let r = post_as(
+        &client,
+        &server,
+        &move_path,
+        &[("action", "acknowledge")],
+        "ana@example.com",
+        "devs, oncall",
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        location(&r),
+        format!("Incident #{id} is acknowledged by ana@example.com.")
+    );
+    let page = page_as(&client, &server, &page_path, "ana@example.com").await;
+    assert!(page.contains("wf-acknowledged"), "{page}");
+    assert!(
+        page.contains(r#"value="mitigate""#),
+        "offers the next moves"
+    );
+    assert!(!page.contains(r#"value="acknowledge""#), "not the one made");
+
+    // A second responder is late, and told.
+    let r = post_as(
+        &client,
+        &server,
+        &move_path,
+        &[("action", "acknowledge")],
+        "ben@example.com",
+        "sre",
+    )
+    .await;
+    assert_eq!(
+        location(&r),
+        format!("Incident #{id}: already acknowledged; nothing changed.")
+    );
+
+    // Notes and an owner.
+    for note in ["rolled back to r41", "https://grafana.example/d/checkout"] {
+        let r = post_as(
+            &client,
+            &server,
+            &format!("/incidents/{id}/notes"),
+            &[("body", note)],
+            "ben@example.com",
+            "sre",
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+    }
+    let r = post_as(
+        &client,
+        &server,
+        &format!("/incidents/{id}/assign"),
+        &[("owner", "ben@example.com")],
+        "ana@example.com",
+        "oncall",
+    )
+    .await;
+    assert_eq!(
+        location(&r),
+        format!("Incident #{id} is assigned to ben@example.com (by ana@example.com).")
+    );
+    let page = page_as(&client, &server, &page_path, "ana@example.com").await;
+    assert!(page.contains("rolled back to r41"), "{page}");
+    assert!(
+        page.contains(r#"<a href="https://grafana.example/d/checkout" rel="noopener noreferrer">"#),
+        "a note that is one link shows as a link"
+    );
+    assert!(
+        page.contains("<strong>Owner: </strong>ben@example.com"),
+        "{page}"
+    );
+
+    // Refused: a viewer (not in a responder group), the shared token (reads
+    // only), and a form posted from another site. Nothing changes.
+    let r = post_as(
+        &client,
+        &server,
+        &move_path,
+        &[("action", "resolve")],
+        "vic@example.com",
+        "devs",
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = client
+        .post(server.url(&move_path))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=resolve")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = client
+        .post(server.url(&move_path))
+        .header(USER, "ana@example.com")
+        .header(GROUPS, "oncall")
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=resolve")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post_as(
+        &client,
+        &server,
+        &move_path,
+        &[("action", "close")],
+        "ana@example.com",
+        "oncall",
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        store.workflow(id).await.unwrap(),
+        Some(Workflow::Acknowledged)
+    );
+    // The viewer's page has no forms; the token still reads.
+    let r = client
+        .get(server.url(&page_path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let viewer_page = r.text().await.unwrap();
+    assert!(!viewer_page.contains(r#"method="post""#), "{viewer_page}");
+
+    // From Slack: `/sre resolve N`, answered to the person.
+    let form = command_form(
+        &format!("resolve {id}"),
+        "trig-wf-1",
+        "U0BOB00001",
+        "C0ALERTS01",
+    );
+    let r = post_slack(
+        &client,
+        &server.url("/slack/commands"),
+        "application/x-www-form-urlencoded",
+        &form,
+        SECRET,
+        &[],
+    )
+    .await;
+    let reply: Value = r.json().await.unwrap();
+    assert_eq!(reply["response_type"], "ephemeral");
+    assert_eq!(
+        reply["text"],
+        format!("Incident #{id} is resolved by <@U0BOB00001>.")
+    );
+    assert_eq!(store.workflow(id).await.unwrap(), Some(Workflow::Resolved));
+
+    // The incident's thread heard of every change, in order.
+    let want = [
+        format!("Incident #{id} is acknowledged by ana@example.com."),
+        format!("ben@example.com noted on incident #{id}: rolled back to r41"),
+        format!("Incident #{id} is assigned to ben@example.com (by ana@example.com)."),
+        format!("Incident #{id} is resolved by <@U0BOB00001>."),
+    ];
+    let got = wait_for("the workflow messages in the thread", WAIT, || {
+        let fake = fake.clone();
+        let (channel, ts) = (slack.channel.clone(), slack.ts.clone());
+        let want = want.clone();
+        async move {
+            let texts = thread_texts(&fake, &channel, &ts);
+            want.iter().all(|w| texts.contains(w)).then_some(texts)
+        }
+    })
+    .await;
+    let at = |w: &str| got.iter().position(|t| t == w).unwrap();
+    assert!(want.windows(2).all(|p| at(&p[0]) < at(&p[1])), "{got:?}");
+    // The refused attempts never reached the thread.
+    assert!(!got.iter().any(|t| t.contains("already")), "{got:?}");
+
+    // The audit log has each move with its person, the refusals too.
+    let audit = store.audit_log(50).await.unwrap();
+    let has = |actor: &str, action: &str, result: &str| {
+        audit
+            .iter()
+            .any(|e| e.actor == actor && e.action == action && e.result.starts_with(result))
+    };
+    assert!(has(
+        "ana@example.com",
+        "incident.acknowledge",
+        "open → acknowledged"
+    ));
+    assert!(has(
+        "ben@example.com",
+        "incident.acknowledge",
+        "refused: already"
+    ));
+    assert!(has("vic@example.com", "portal.denied", "not a responder"));
+    assert!(has("portal token", "portal.denied", "not a responder"));
+    assert!(has(
+        "<@U0BOB00001>",
+        "incident.resolve",
+        "acknowledged → resolved"
+    ));
+    assert!(server.terminate(Duration::from_secs(20)));
+
+    // Another bot on the same store that trusts only a proxy network this
+    // test never comes from: the same header names nobody.
+    let mut elsewhere: Vec<&str> = flags.to_vec();
+    elsewhere.extend(["--trusted-proxies", "192.0.2.0/24"]);
+    let mut other = Server::spawn(&support::serve_args(&db, &elsewhere), &envs);
+    let r = client
+        .get(other.url(&page_path))
+        .header(USER, "ana@example.com")
+        .header(GROUPS, "oncall")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = post_as(
+        &client,
+        &other,
+        &move_path,
+        &[("action", "reopen")],
+        "ana@example.com",
+        "oncall",
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(store.workflow(id).await.unwrap(), Some(Workflow::Resolved));
+    assert!(other.terminate(Duration::from_secs(20)));
+}
