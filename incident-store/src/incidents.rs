@@ -1,8 +1,10 @@
 //! Reading incidents (one, a filtered page, a full-text search) and the
 //! bookkeeping of where each one was posted in Slack.
 
-use super::rows::{self, INCIDENT_COLUMNS};
-use super::{Incident, IncidentFilter, Pool, SlackMessage, Store, StoreError, now_ms, text};
+use super::rows::{self, INCIDENT_COLUMNS, RowExt};
+use super::{
+    Incident, IncidentFilter, Pool, SearchHit, SlackMessage, Store, StoreError, now_ms, text,
+};
 use sre_orchestrator::router::Category;
 
 impl Store {
@@ -207,44 +209,71 @@ impl Store {
     /// Full-text search over alert name, service, summary and RCA (summary,
     /// root cause, evidence), best match first. Every word must match;
     /// `or` between words makes either do. Words are stemmed (`crashing`
-    /// finds `crash`).
-    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<Incident>, StoreError> {
+    /// finds `crash`). Each hit carries a snippet of the matching text with
+    /// the matched words between [`MARK_START`] and [`MARK_END`].
+    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>, StoreError> {
         let limit = i64::from(limit.max(1));
-        match &self.pool {
+        let rows = match &self.pool {
             Pool::Sqlite(pool) => {
                 let Some(expr) = text::fts5_search(query) else {
                     return Ok(Vec::new());
                 };
+                // Column -1: the column whose text matched best.
                 let sql = format!(
-                    "SELECT {INCIDENT_COLUMNS} FROM incidents_fts \
-                     JOIN incidents i ON i.id = incidents_fts.rowid \
+                    "SELECT {INCIDENT_COLUMNS}, \
+                     snippet(incidents_fts, -1, $3, $4, '…', 24) AS snippet \
+                     FROM incidents_fts JOIN incidents i ON i.id = incidents_fts.rowid \
                      WHERE incidents_fts MATCH $1 \
                      ORDER BY bm25(incidents_fts, 3.0, 3.0, 2.0, 1.0), i.id DESC LIMIT $2"
                 );
                 let rows = sqlx::query(&sql)
                     .bind(expr)
                     .bind(limit)
+                    .bind(MARK_START)
+                    .bind(MARK_END)
                     .fetch_all(pool)
                     .await?;
-                rows.iter().map(rows::incident).collect()
+                rows.iter().map(hit).collect::<Result<Vec<_>, _>>()?
             }
             Pool::Postgres(pool) => {
                 if text::words(query).is_empty() {
                     return Ok(Vec::new());
                 }
                 let sql = format!(
-                    "SELECT {INCIDENT_COLUMNS} FROM incidents i \
+                    "SELECT {INCIDENT_COLUMNS}, ts_headline('english', \
+                     coalesce(i.rca_text, i.summary), q, $3) AS snippet \
+                     FROM incidents i \
                      CROSS JOIN websearch_to_tsquery('english', $1) q \
                      WHERE i.search_vector @@ q \
                      ORDER BY ts_rank(i.search_vector, q) DESC, i.id DESC LIMIT $2"
                 );
+                let options = format!(
+                    "StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=24, MinWords=8, \
+                     MaxFragments=2, FragmentDelimiter=\" … \""
+                );
                 let rows = sqlx::query(&sql)
                     .bind(query)
                     .bind(limit)
+                    .bind(options)
                     .fetch_all(pool)
                     .await?;
-                rows.iter().map(rows::incident).collect()
+                rows.iter().map(hit).collect::<Result<Vec<_>, _>>()?
             }
-        }
+        };
+        Ok(rows)
     }
+}
+
+/// Opens a matched word in a [`SearchHit::snippet`] (a control character,
+/// which the indexed text never holds, so the caller escapes the rest and
+/// marks up only these).
+pub const MARK_START: &str = "\u{2}";
+/// Closes a matched word in a [`SearchHit::snippet`].
+pub const MARK_END: &str = "\u{3}";
+
+fn hit<R: RowExt>(row: &R) -> Result<SearchHit, StoreError> {
+    Ok(SearchHit {
+        incident: rows::incident(row)?,
+        snippet: row.opt_text("snippet")?.unwrap_or_default(),
+    })
 }

@@ -44,10 +44,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use incidents::{MARK_END, MARK_START};
 pub use model::{
     AuditEntry, Backend, Counts, Enqueued, Feedback, Incident, IncidentFilter, IncidentStatus, Job,
     PastIncident, RemediationRun, RemediationStart, Request, RunbookHit, RunbookIndexReport,
-    SlackMessage, StoreOptions, Verdict,
+    SearchHit, SlackMessage, StoreOptions, Verdict,
 };
 
 /// Why a store operation failed.

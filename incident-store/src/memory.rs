@@ -144,10 +144,15 @@ impl Store {
         for inc in structural.into_iter().chain(textual) {
             seen.entry(inc.id).or_insert(inc);
         }
+        let mut actions: HashMap<i64, Vec<String>> = HashMap::new();
         let mut out: Vec<PastIncident> = seen
             .into_values()
             .filter_map(|inc| {
                 let rca = inc.rca?;
+                actions.insert(
+                    inc.id,
+                    rca.remediation.iter().map(|r| r.action.clone()).collect(),
+                );
                 let same_service = alert.service.is_some()
                     && inc.alert.service.as_deref() == alert.service.as_deref();
                 let same_alert = by_name && inc.alert.name == alert.name;
@@ -173,6 +178,7 @@ impl Store {
                     same_service,
                     same_alert,
                     score,
+                    fixed_by: None,
                 })
             })
             .collect();
@@ -184,6 +190,17 @@ impl Store {
                 .then(b.created_at.cmp(&a.created_at))
         });
         out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        for p in &mut out {
+            let run = self
+                .remediation_runs(p.incident_id)
+                .await?
+                .into_iter()
+                .find(|r| r.status == "succeeded");
+            p.fixed_by = run.and_then(|r| {
+                let action = actions.get(&p.incident_id)?.get(r.step)?;
+                Some(format!("{action} (ran {})", r.tool))
+            });
+        }
         Ok(out)
     }
 }

@@ -253,9 +253,21 @@ pub struct Incident {
     /// When the alert resolved.
     pub resolved_at: Option<Timestamp>,
     /// Where people are with it.
+    #[serde(default)]
     pub workflow: Workflow,
     /// Who owns it, once assigned.
+    #[serde(default)]
     pub owner: Option<String>,
+}
+
+/// An incident found by [`Store::search`](super::Store::search).
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// The incident.
+    pub incident: Incident,
+    /// The matching text around the words found, each between
+    /// [`MARK_START`](super::MARK_START) and [`MARK_END`](super::MARK_END).
+    pub snippet: String,
 }
 
 /// Which incidents [`Store::list_incidents`](super::Store::list_incidents)
@@ -340,6 +352,11 @@ pub struct PastIncident {
     pub same_alert: bool,
     /// The ranking score (higher is more similar).
     pub score: f64,
+    /// What fixed it: the first remediation step that was approved, ran and
+    /// succeeded then, as "action (ran server.tool)". A failed or unfinished
+    /// run fixed nothing, and is not named.
+    #[serde(default)]
+    pub fixed_by: Option<String>,
 }
 
 /// What [`Store::index_runbooks`](super::Store::index_runbooks) did.

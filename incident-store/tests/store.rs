@@ -46,6 +46,7 @@ contract!(
     slack_message_bookkeeping,
     search_and_list,
     memory_prefers_confirmed,
+    memory_names_what_fixed_it,
     runbooks,
     audit_log,
     slack_thread_lookup,

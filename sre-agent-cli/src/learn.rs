@@ -77,6 +77,7 @@ fn remembered(id: usize, key: &AlertKey, score: &ScenarioScore) -> Option<PastIn
         same_service: true,
         same_alert: true,
         score: 1.0,
+        fixed_by: None,
     })
 }
 

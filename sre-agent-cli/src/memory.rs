@@ -241,10 +241,15 @@ pub fn seen_before(rca: &mut Rca, past: &[PastIncident]) -> usize {
             Some(Verdict::Wrong) => ", but judged WRONG by a person then",
             None => "",
         };
+        let fixed = p
+            .fixed_by
+            .as_deref()
+            .map(|f| format!("; fixed then by: {f}"))
+            .unwrap_or_default();
         rca.evidence.push(Evidence {
             source: "memory".into(),
             detail: format!(
-                "seen before: #{} on {} ({}): the same root cause, {} ({}){verdict}",
+                "seen before: #{} on {} ({}): the same root cause, {} ({}){verdict}{fixed}",
                 p.incident_id,
                 p.created_at.strftime("%Y-%m-%d"),
                 p.alert_name,
@@ -428,6 +433,18 @@ mod tests {
             rca.evidence
         );
         assert!(rca.evidence[1].detail.starts_with("seen before: #3 "));
+        // What fixed it then is said with it.
+        let mut fixed = memory[2].clone();
+        fixed.fixed_by = Some("Roll cart back to revision 41 (ran k8s.rollout_undo)".into());
+        rca.evidence.clear();
+        seen_before(&mut rca, &[fixed]);
+        assert!(
+            rca.evidence[0].detail.ends_with(
+                "confirmed by a person; fixed then by: Roll cart back to revision 41 (ran k8s.rollout_undo)"
+            ),
+            "{:?}",
+            rca.evidence
+        );
         // No root cause: nothing is "the same".
         rca.root_cause.kind = "unknown".into();
         rca.evidence.clear();

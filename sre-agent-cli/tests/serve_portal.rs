@@ -193,6 +193,10 @@ async fn portal_in_headless_chromium() {
     // Search, then follow the result's link.
     let dom = dump_dom(server.url(&format!("/search?q=cart&token={TOKEN}"))).await;
     assert!(dom.contains("result(s) for"), "{dom}");
+    assert!(
+        dom.to_lowercase().contains("<mark>cart</mark>"),
+        "the words found are marked in the snippet: {dom}"
+    );
     let href = first_incident_href(&dom)
         .unwrap_or_else(|| panic!("no incident link in the search results: {dom}"));
     let detail = dump_dom(server.url(&format!("{href}?token={TOKEN}"))).await;

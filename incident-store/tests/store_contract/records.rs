@@ -83,7 +83,19 @@ pub async fn search_and_list(backend: Backend) {
         .await
         .unwrap();
 
-    let ids = |v: Vec<incident_store::Incident>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    let ids = |v: Vec<incident_store::SearchHit>| {
+        v.into_iter().map(|h| h.incident.id).collect::<Vec<_>>()
+    };
+    // Each hit says where it matched, the words found marked.
+    let hits = s.search("expiring", 10).await.unwrap();
+    let snippet = &hits[0].snippet;
+    let marked = format!(
+        "{}expired{}",
+        incident_store::MARK_START,
+        incident_store::MARK_END
+    );
+    assert!(snippet.contains(&marked), "{snippet:?}");
+    assert!(snippet.contains("TLS certificate"), "{snippet:?}");
     // A word of the RCA (stemmed: "expiring" finds "expired").
     assert_eq!(ids(s.search("certificate", 10).await.unwrap()), [tls]);
     assert_eq!(ids(s.search("expiring", 10).await.unwrap()), [tls]);
@@ -102,7 +114,14 @@ pub async fn search_and_list(backend: Backend) {
     let all = s.list_incidents(&IncidentFilter::default()).await.unwrap();
     assert_eq!(all.len(), 3);
     assert!(all[0].id > all[2].id, "newest first");
-    let only = |f: IncidentFilter| async move { ids(s.list_incidents(&f).await.unwrap()) };
+    let only = |f: IncidentFilter| async move {
+        s.list_incidents(&f)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         only(IncidentFilter {
             service: Some("checkout".into()),
@@ -429,4 +448,52 @@ pub async fn slack_thread_lookup(backend: Backend) {
     // The same ts in another channel is another thread.
     assert_eq!(by("C2", "700.7").await, None);
     assert_eq!(by("C9", "700.7").await, None);
+}
+
+pub async fn memory_names_what_fixed_it(backend: Backend) {
+    use sre_orchestrator::rca::{Remediation, Risk};
+    let env = open(backend, options()).await;
+    let s = &env.store;
+    let step = |action: &str| Remediation {
+        action: action.into(),
+        risk: Risk::Low,
+        command: None,
+        tool: None,
+    };
+    let mut r = rca("oom", "cart", "oom_killed", "cart OOMKilled", "3 restarts");
+    r.remediation = vec![
+        step("Raise cart's memory limit"),
+        step("Roll cart back to revision 41"),
+    ];
+    let args = serde_json::json!({"kind": "deployment", "name": "cart"});
+    // The first time: the scale-up failed, the rollback worked.
+    let fixed = investigate(s, &firing("PodCrash", "cart", "fp-fix-1"), &r).await;
+    s.start_remediation(fixed, 0, "k8s.scale", &args, "U1")
+        .await
+        .unwrap();
+    s.finish_remediation(fixed, 0, false, "forbidden")
+        .await
+        .unwrap();
+    s.start_remediation(fixed, 1, "k8s.rollout_undo", &args, "U1")
+        .await
+        .unwrap();
+    s.finish_remediation(fixed, 1, true, "rolled back")
+        .await
+        .unwrap();
+    // Another time: only a run that never finished, which fixed nothing.
+    let unfinished = investigate(s, &firing("PodCrash", "cart", "fp-fix-2"), &r).await;
+    s.start_remediation(unfinished, 1, "k8s.rollout_undo", &args, "U1")
+        .await
+        .unwrap();
+
+    let past = s
+        .similar_incidents(&firing("PodCrash", "cart", "fp-fix-3"), 5)
+        .await
+        .unwrap();
+    let by_id = |id: i64| past.iter().find(|p| p.incident_id == id).unwrap();
+    assert_eq!(
+        by_id(fixed).fixed_by.as_deref(),
+        Some("Roll cart back to revision 41 (ran k8s.rollout_undo)")
+    );
+    assert_eq!(by_id(unfinished).fixed_by, None);
 }

@@ -350,6 +350,8 @@ async fn detail(
 #[derive(Debug, Default, Deserialize)]
 struct SearchQuery {
     q: Option<String>,
+    service: Option<String>,
+    workflow: Option<String>,
 }
 
 async fn search(
@@ -366,17 +368,54 @@ async fn search(
             Err(e) => return error_page(StatusCode::BAD_REQUEST, &format!("search failed: {e}")),
         }
     };
+    let service = non_empty(&q.service);
+    let workflow = non_empty(&q.workflow).and_then(Workflow::parse);
+    let results: Vec<_> = results
+        .into_iter()
+        .filter(|h| service.is_none_or(|s| h.incident.alert.service.as_deref() == Some(s)))
+        .filter(|h| workflow.is_none_or(|w| h.incident.workflow == w))
+        .collect();
     let body = html! {
         form.filters method="get" action="/search" {
             input name="q" size="50" placeholder="e.g. checkout oom" value=(query);
+            input name="service" placeholder="service" value=(service.unwrap_or(""));
+            select name="workflow" {
+                option value="" { "any workflow" }
+                @for w in Workflow::ALL { option value=(w.as_str()) selected[workflow == Some(w)] { (w.as_str()) } }
+            }
             button type="submit" { "Search" }
         }
         @if !query.is_empty() {
             p.muted { (results.len()) " result(s) for “" (query) "”" }
-            (incident_table(&results))
+            @if !results.is_empty() {
+                table.hits {
+                    thead { tr { th { "#" } th { "Alert" } th { "Service" } th { "Workflow" } th { "Where it matched" } th { "Created" } } }
+                    tbody { @for h in &results { @let i = &h.incident; tr {
+                        td { a href=(format!("/incidents/{}", i.id)) { (i.id) } }
+                        td { a class="incident-link" href=(format!("/incidents/{}", i.id)) { (i.alert.name) } }
+                        td { (i.alert.service.as_deref().unwrap_or("—")) }
+                        td { span class=(format!("st wf-{}", i.workflow.as_str())) { (i.workflow.as_str()) } }
+                        td.snippet { (marked(&h.snippet)) }
+                        td { (when(i.created_at)) }
+                    } } }
+                }
+            }
         }
     };
     page("Search", &user, body)
+}
+
+/// A search snippet with its matched words in `<mark>`; everything else is
+/// text, escaped like every value.
+fn marked(snippet: &str) -> Markup {
+    let mut parts = Vec::new();
+    for (n, piece) in snippet.split(incident_store::MARK_START).enumerate() {
+        match piece.split_once(incident_store::MARK_END) {
+            Some((hit, rest)) if n > 0 => parts.push((hit, rest)),
+            _ => parts.push(("", piece)),
+        }
+    }
+    html! { @for (hit, rest) in parts { @if !hit.is_empty() { mark { (hit) } } (rest) } }
 }
 
 /// Markdown files under the runbooks folder (hidden folders skipped), with
@@ -582,6 +621,22 @@ async fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippets_mark_the_words_found_and_escape_the_rest() {
+        let s = format!(
+            "<b>TLS</b> certificate {}expired{} at 02:00 {}x{}",
+            incident_store::MARK_START,
+            incident_store::MARK_END,
+            incident_store::MARK_START,
+            incident_store::MARK_END
+        );
+        assert_eq!(
+            marked(&s).into_string(),
+            "&lt;b&gt;TLS&lt;/b&gt; certificate <mark>expired</mark> at 02:00 <mark>x</mark>"
+        );
+        assert_eq!(marked("no marks").into_string(), "no marks");
+    }
 
     #[test]
     fn markdown_escapes() {
