@@ -624,7 +624,18 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
             .result
             .starts_with("refused: already run")
     );
-    assert_eq!(audit.len(), 4, "{audit:?}");
+    let remediation = audit
+        .iter()
+        .filter(|e| e.action.starts_with("remediation."))
+        .count();
+    assert_eq!(remediation, 4, "{audit:?}");
+    // The alert's resolving (step 3) moved the incident's workflow, on record.
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "incident.resolve" && e.result == "open → resolved"),
+        "{audit:?}"
+    );
 
     // 10. Metrics.
     let text = client

@@ -2,8 +2,9 @@
 //! fake) behind a pretend authenticating proxy. Responders acknowledge,
 //! note and assign from the portal; a viewer, the shared token and a
 //! cross-site form are refused; a second acknowledge is told it was late;
-//! `/sre resolve N` from Slack makes the same move, and the incident's
-//! Slack thread hears of each change. A second bot that trusts another
+//! the RCA message's Resolve button and `/sre reopen|resolve N` make the
+//! same moves from Slack, and the incident's Slack thread hears of each
+//! change. A second bot that trusts another
 //! proxy network ignores the same user header.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -148,7 +149,7 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
     assert_eq!(r.status(), 303);
     assert_eq!(
         location(&r),
-        format!("Incident #{id} is acknowledged by ana@example.com.")
+        format!("Incident #{id} acknowledged by ana@example.com.")
     );
     let page = page_as(&client, &server, &page_path, "ana@example.com").await;
     assert!(page.contains("wf-acknowledged"), "{page}");
@@ -267,36 +268,80 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
     let viewer_page = r.text().await.unwrap();
     assert!(!viewer_page.contains(r#"method="post""#), "{viewer_page}");
 
-    // From Slack: `/sre resolve N`, answered to the person.
-    let form = command_form(
-        &format!("resolve {id}"),
-        "trig-wf-1",
-        "U0BOB00001",
-        "C0ALERTS01",
-    );
+    // From Slack: the RCA message's Resolve button, then `/sre reopen N`
+    // and `/sre resolve N`, each answered to the person.
+    let rca_message = fake
+        .messages(&slack.channel)
+        .into_iter()
+        .find(|m| m["ts"].as_str() == Some(slack.ts.as_str()))
+        .unwrap();
+    let resolve = rca_message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap().clone())
+        .find(|e| e["text"]["text"] == "Resolve")
+        .expect("a Resolve button on the RCA message");
+    let click = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": "U0BOB00001", "username": "bob", "team_id": "T0FAKE0001"},
+        "api_app_id": "A0FAKEAPP1",
+        "container": {"type": "message", "message_ts": slack.ts, "channel_id": slack.channel, "is_ephemeral": false},
+        "trigger_id": "1.2.3",
+        "team": {"id": "T0FAKE0001", "domain": "fake"},
+        "channel": {"id": slack.channel, "name": "alerts"},
+        "message": {"type": "message", "ts": slack.ts, "text": "rca"},
+        "response_url": "https://hooks.slack.com/actions/x",
+        "actions": [resolve]
+    });
     let r = post_slack(
         &client,
-        &server.url("/slack/commands"),
+        &server.url("/slack/interactions"),
         "application/x-www-form-urlencoded",
-        &form,
+        &support::interaction_form(&click),
         SECRET,
         &[],
     )
     .await;
-    let reply: Value = r.json().await.unwrap();
-    assert_eq!(reply["response_type"], "ephemeral");
-    assert_eq!(
-        reply["text"],
-        format!("Incident #{id} is resolved by <@U0BOB00001>.")
-    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(store.workflow(id).await.unwrap(), Some(Workflow::Resolved));
+    let commands = [
+        (
+            format!("reopen {id}"),
+            "U0CAROL001",
+            format!("Incident #{id} reopened by <@U0CAROL001>."),
+        ),
+        (
+            format!("resolve {id}"),
+            "U0BOB00001",
+            format!("Incident #{id} resolved by <@U0BOB00001>."),
+        ),
+    ];
+    for (n, (text, user, said)) in commands.into_iter().enumerate() {
+        let form = command_form(&text, &format!("trig-wf-{n}"), user, "C0ALERTS01");
+        let r = post_slack(
+            &client,
+            &server.url("/slack/commands"),
+            "application/x-www-form-urlencoded",
+            &form,
+            SECRET,
+            &[],
+        )
+        .await;
+        let reply: Value = r.json().await.unwrap();
+        assert_eq!(reply["response_type"], "ephemeral");
+        assert_eq!(reply["text"], said);
+    }
     assert_eq!(store.workflow(id).await.unwrap(), Some(Workflow::Resolved));
 
     // The incident's thread heard of every change, in order.
     let want = [
-        format!("Incident #{id} is acknowledged by ana@example.com."),
+        format!("Incident #{id} acknowledged by ana@example.com."),
         format!("ben@example.com noted on incident #{id}: rolled back to r41"),
         format!("Incident #{id} is assigned to ben@example.com (by ana@example.com)."),
-        format!("Incident #{id} is resolved by <@U0BOB00001>."),
+        format!("Incident #{id} resolved by <@U0BOB00001>."),
+        format!("Incident #{id} reopened by <@U0CAROL001>."),
     ];
     let got = wait_for("the workflow messages in the thread", WAIT, || {
         let fake = fake.clone();
@@ -309,6 +354,9 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
     })
     .await;
     let at = |w: &str| got.iter().position(|t| t == w).unwrap();
+    // Resolved twice: by the button, then again after the reopening.
+    let resolved = got.iter().filter(|t| **t == want[3]).count();
+    assert_eq!(resolved, 2, "{got:?}");
     assert!(want.windows(2).all(|p| at(&p[0]) < at(&p[1])), "{got:?}");
     // The refused attempts never reached the thread.
     assert!(!got.iter().any(|t| t.contains("already")), "{got:?}");

@@ -615,6 +615,18 @@ async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkErro
     if raw.get("type").and_then(Value::as_str) == Some("view_submission") {
         return why_submitted(&app, &user, raw).await;
     }
+    if let Some((incident_id, mv)) = super::workflow::clicked(raw) {
+        // A move is told in the thread by `apply`; a refusal ("already
+        // acknowledged") only to the thread when there is one to answer in.
+        let action = super::workflow::Action::Move(mv);
+        if let Err(why) =
+            super::workflow::apply(&app, incident_id, &action, &format!("<@{user}>")).await
+            && let Some(channel) = channel
+        {
+            reply_later(&app, channel, thread, why);
+        }
+        return Ok(());
+    }
 
     let approve = raw
         .get("actions")

@@ -222,9 +222,10 @@ pub fn slack_target(app: &App, incident: &Incident) -> Option<(String, Option<St
         .map(|c| (c, None))
 }
 
-/// The RCA as Slack blocks: mcp-slack's rendering, plus "approve and run"
-/// buttons on the steps a connected write tool can carry out, when writes
-/// are allowed (see [`remediate`]).
+/// The RCA as Slack blocks: mcp-slack's rendering, the workflow's
+/// Acknowledge and Resolve buttons, and "approve and run" buttons on the
+/// steps a connected write tool can carry out, when writes are allowed (see
+/// [`remediate`]).
 pub fn rca_blocks(app: &App, incident: &Incident, rca: &Rca) -> (String, Vec<Value>) {
     let message = crate::slack::message(
         &incident.id.to_string(),
@@ -258,14 +259,15 @@ pub fn rca_blocks(app: &App, incident: &Incident, rca: &Rca) -> (String, Vec<Val
                 })
             })
             .collect();
+        // Before the feedback actions, which stay last.
+        let at = blocks.len().saturating_sub(1);
         if !buttons.is_empty() {
-            // Before the feedback actions, which stay last.
-            let at = blocks.len().saturating_sub(1);
             blocks.insert(
                 at,
                 json!({"type": "actions", "block_id": "rca_remediation", "elements": buttons}),
             );
         }
+        blocks.insert(at, super::workflow::buttons(incident.id));
     }
     (rendered.text, blocks)
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use incident_store::{Incident, Move, Moved, NoteError, StoreError};
+use serde_json::{Value, json};
 
 use super::App;
 
@@ -84,7 +85,7 @@ pub async fn apply(app: &Arc<App>, id: i64, action: &Action, who: &str) -> Resul
     };
     let said = match action {
         Action::Move(mv) => match app.store.move_incident(id, *mv, who).await {
-            Ok(Moved::Done { to, .. }) => format!("Incident #{id} is {} by {who}.", to.as_str()),
+            Ok(Moved::Done { .. }) => format!("Incident #{id} {} by {who}.", done(*mv)),
             Ok(Moved::Refused { reason, .. }) => {
                 return Err(format!("Incident #{id}: {reason}; nothing changed."));
             }
@@ -105,6 +106,16 @@ pub async fn apply(app: &Arc<App>, id: i64, action: &Action, who: &str) -> Resul
     };
     tell_thread(app, &incident, said.clone());
     Ok(said)
+}
+
+/// What a move did, in words.
+fn done(mv: Move) -> &'static str {
+    match mv {
+        Move::Acknowledge => "acknowledged",
+        Move::Mitigate => "marked mitigated",
+        Move::Resolve => "resolved",
+        Move::Reopen => "reopened",
+    }
 }
 
 fn unavailable(e: &StoreError) -> String {
@@ -130,6 +141,41 @@ fn tell_thread(app: &Arc<App>, incident: &Incident, text: String) {
             tracing::warn!(error = %e, "could not tell the incident's thread");
         }
     });
+}
+
+/// The `action_id` prefix of the workflow buttons on the RCA message; the
+/// move's verb follows (`sre_workflow_acknowledge`).
+pub const ACTION_PREFIX: &str = "sre_workflow_";
+
+/// The buttons under an RCA in Slack: acknowledge and resolve, the two
+/// moves people make from the message itself (the rest: `/sre …`).
+pub fn buttons(incident_id: i64) -> Value {
+    let button = |mv: Move, text: &str| {
+        json!({
+            "type": "button",
+            "action_id": format!("{ACTION_PREFIX}{}", mv.as_str()),
+            "text": {"type": "plain_text", "text": text},
+            "value": incident_id.to_string(),
+        })
+    };
+    json!({
+        "type": "actions",
+        "block_id": "rca_workflow",
+        "elements": [
+            button(Move::Acknowledge, "Acknowledge"),
+            button(Move::Resolve, "Resolve"),
+        ],
+    })
+}
+
+/// The incident and move of a workflow button click in a `block_actions`
+/// payload.
+pub fn clicked(payload: &Value) -> Option<(i64, Move)> {
+    payload.get("actions")?.as_array()?.iter().find_map(|a| {
+        let verb = a.get("action_id")?.as_str()?.strip_prefix(ACTION_PREFIX)?;
+        let id = a.get("value")?.as_str()?.parse().ok()?;
+        Some((id, Move::parse(verb)?))
+    })
 }
 
 #[cfg(test)]
@@ -162,6 +208,16 @@ mod tests {
         assert!(matches!(parse_command("ack twelve"), Some(Err(e)) if e.contains("`twelve`")));
         assert!(matches!(parse_command("assign 3"), Some(Err(e)) if e.contains("whom")));
         assert_eq!(parse_command("investigate service=checkout"), None);
+        // The message's buttons read back as the move they show.
+        let block = buttons(12);
+        let click =
+            |n: usize| json!({"type": "block_actions", "actions": [block["elements"][n].clone()]});
+        assert_eq!(clicked(&click(0)), Some((12, Move::Acknowledge)));
+        assert_eq!(clicked(&click(1)), Some((12, Move::Resolve)));
+        assert_eq!(
+            clicked(&json!({"actions": [{"action_id": "sre_confirm", "value": "12"}]})),
+            None
+        );
         assert_eq!(parse_command("service=checkout since=30m"), None);
     }
 }
