@@ -67,7 +67,8 @@ pub fn example_secrets() -> Result<Vec<Object>, String> {
 }
 
 /// Every server is started with flags its `Cli` struct (or mcp-kit's
-/// `KitArgs`, or `--config`) declares.
+/// `KitArgs`, or `--config`) declares, and the bot with flags of `serve`
+/// (`ServeArgs`) or the agent's global ones.
 pub fn check_server_flags(objects: &[Object]) -> Problems {
     let root = workspace_root();
     let read = |f: &str| std::fs::read_to_string(root.join(f));
@@ -95,6 +96,28 @@ pub fn check_server_flags(objects: &[Object]) -> Problems {
         flags.insert("--config".into());
         out.extend(check_flags(objects, server, &flags));
     }
+    // The bot: what `sre-agent serve` flattens together (its own flags, the
+    // data sources, the LLM) and the agent's global flags.
+    let mut flags = BTreeSet::new();
+    for (file, structs) in [
+        ("sre-agent-cli/src/serve/mod.rs", &["ServeArgs"][..]),
+        ("sre-agent-cli/src/main.rs", &["Cli", "SourceArgs"][..]),
+        ("sre-agent-cli/src/cli_llm.rs", &["LlmArgs"][..]),
+    ] {
+        match read(file) {
+            Ok(source) => {
+                for name in structs {
+                    let found = clap_flags(&source, name);
+                    if found.is_empty() {
+                        out.push(format!("no flags found for {name} in {file}"));
+                    }
+                    flags.extend(found);
+                }
+            }
+            Err(e) => out.push(format!("{file}: {e}")),
+        }
+    }
+    out.extend(check_flags(objects, BOT, &flags));
     out
 }
 

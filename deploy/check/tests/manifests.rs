@@ -7,6 +7,14 @@ use std::path::{Path, PathBuf};
 use deploy_check::*;
 use serde_json::Value;
 
+/// Every rendering the project ships.
+const OVERLAYS: [&str; 4] = [
+    "base",
+    "overlays/aks",
+    "overlays/writes-enabled",
+    "overlays/auth-proxy",
+];
+
 fn kustomize() -> PathBuf {
     workspace_root().join("deploy/kustomize")
 }
@@ -57,6 +65,88 @@ fn aks_overlay_passes_every_check_and_is_read_only() {
     common_checks("overlays/aks", &aks);
     assert_ok("overlays/aks: read-only", check_read_only(&aks));
     assert!(aks.iter().any(|o| o.kind() == "Ingress"));
+}
+
+#[test]
+fn auth_proxy_overlay_signs_people_in_on_loopback_only() {
+    let objects = rendered("overlays/auth-proxy");
+    common_checks("overlays/auth-proxy", &objects);
+    assert_ok("overlays/auth-proxy: read-only", check_read_only(&objects));
+    let bot = objects
+        .iter()
+        .find_map(|o| match o {
+            Object::Deployment(d) if d.metadata.name.as_deref() == Some(BOT) => Some(d),
+            _ => None,
+        })
+        .unwrap();
+    let pod = bot.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+    let container = |n: &str| pod.containers.iter().find(|c| c.name == n).unwrap();
+    let args = |n: &str| container(n).args.clone().unwrap_or_default();
+    // The proxy's one upstream is the bot on loopback, and it passes who
+    // signed in.
+    let proxy = args("oauth2-proxy");
+    assert!(
+        proxy.contains(&"--upstream=http://127.0.0.1:8080/".to_string()),
+        "{proxy:?}"
+    );
+    assert!(proxy.contains(&"--pass-user-headers=true".to_string()));
+    // The bot believes the headers, from loopback only: the default, which
+    // the overlay must not widen.
+    let own = args(BOT);
+    assert!(
+        own.contains(&"--trusted-user-header=X-Forwarded-Email".to_string()),
+        "{own:?}"
+    );
+    assert!(own.iter().any(|a| a.starts_with("--responder-groups=")));
+    assert!(
+        !own.iter().any(|a| a.starts_with("--trusted-proxies")),
+        "{own:?}"
+    );
+    // The portal port is the proxy's, through the Service, the Ingress and
+    // the NetworkPolicy.
+    let svc = objects
+        .iter()
+        .find_map(|o| match o {
+            Object::Service(s) if s.metadata.name.as_deref() == Some(BOT) => Some(s),
+            _ => None,
+        })
+        .unwrap();
+    let portal = svc
+        .spec
+        .as_ref()
+        .unwrap()
+        .ports
+        .iter()
+        .flatten()
+        .find(|p| p.name.as_deref() == Some("portal"))
+        .unwrap();
+    assert_eq!(portal.port, 4180);
+    let proxy_port = container("oauth2-proxy")
+        .ports
+        .iter()
+        .flatten()
+        .find(|p| p.name.as_deref() == Some("portal"))
+        .unwrap();
+    assert_eq!(proxy_port.container_port, 4180);
+    let ingress = objects
+        .iter()
+        .find_map(|o| match o {
+            Object::Ingress(i) => Some(serde_json::to_string(i).unwrap()),
+            _ => None,
+        })
+        .expect("an Ingress for the portal");
+    assert!(ingress.contains(r#""name":"portal""#), "{ingress}");
+    let policy = objects
+        .iter()
+        .find_map(|o| match o {
+            Object::NetworkPolicy(p) if p.metadata.name.as_deref() == Some("sre-agent-bot") => {
+                Some(p)
+            }
+            _ => None,
+        })
+        .unwrap();
+    let ports = serde_json::to_string(&policy.spec.as_ref().unwrap().ingress).unwrap();
+    assert!(ports.contains("4180") && ports.contains("8080"), "{ports}");
 }
 
 #[test]
@@ -149,7 +239,7 @@ fn the_secret_example_holds_placeholders_only_and_is_never_applied() {
 
 #[test]
 fn mcp_servers_are_started_with_flags_they_have() {
-    for dir in ["base", "overlays/aks", "overlays/writes-enabled"] {
+    for dir in OVERLAYS {
         assert_ok(&format!("{dir}: flags"), check_server_flags(&rendered(dir)));
     }
 }
@@ -184,7 +274,7 @@ fn slack_app_manifest_asks_exactly_the_needed_scopes_and_uses_the_intake_routes(
 /// [`render`] gives what `kubectl kustomize` gives (skipped without kubectl).
 #[test]
 fn render_agrees_with_kubectl_kustomize() {
-    for dir in ["base", "overlays/aks", "overlays/writes-enabled"] {
+    for dir in OVERLAYS {
         let path = kustomize().join(dir);
         let output = match std::process::Command::new("kubectl")
             .arg("kustomize")

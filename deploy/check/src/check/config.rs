@@ -197,7 +197,10 @@ pub fn clap_flags(source: &str, struct_name: &str) -> BTreeSet<String> {
             flatten = true;
             continue;
         }
-        let field = t.strip_prefix("pub ").unwrap_or(t);
+        let field = t
+            .strip_prefix("pub(crate) ")
+            .or_else(|| t.strip_prefix("pub "))
+            .unwrap_or(t);
         if let Some((ident, _)) = field.split_once(':')
             && !ident.is_empty()
             && ident
@@ -215,14 +218,20 @@ pub fn clap_flags(source: &str, struct_name: &str) -> BTreeSet<String> {
     flags
 }
 
-/// Every `--flag` given to container `container` of Deployment `deployment` is
-/// one of `known`.
+/// Every `--flag` given to the container named like Deployment `deployment`
+/// (its own program; a sidecar has its own flags) is one of `known`.
 pub fn check_flags(objects: &[Object], deployment: &str, known: &BTreeSet<String>) -> Problems {
     let mut out = Vec::new();
     let Some(d) = deployments(objects).find(|d| name(&d.metadata) == deployment) else {
         return vec![format!("no Deployment/{deployment}")];
     };
-    for c in containers(d) {
+    let own: Vec<_> = containers(d).filter(|c| c.name == deployment).collect();
+    if own.is_empty() {
+        return vec![format!(
+            "Deployment/{deployment}: no container named {deployment}"
+        )];
+    }
+    for c in own {
         for a in container_args(c) {
             let flag = a.split('=').next().unwrap_or("");
             if flag.starts_with("--") && !known.contains(flag) {

@@ -5,8 +5,9 @@ use crate::kustomize::split_image;
 use crate::objects::{Object, name};
 use crate::workload::{deployments, pod_spec, port_matches, quantity, workloads};
 
-/// Every container has a liveness probe on `/healthz` and a readiness probe on
-/// `/readyz`, over HTTP, on one of its ports.
+/// Every container has an HTTP liveness and readiness probe on one of its
+/// ports; the project's own (the container named like its Deployment) on
+/// `/healthz` and `/readyz`, a sidecar on whatever paths its program serves.
 pub fn check_probes(objects: &[Object]) -> Problems {
     let mut out = Vec::new();
     for d in deployments(objects) {
@@ -15,6 +16,7 @@ pub fn check_probes(objects: &[Object]) -> Problems {
             .unwrap_or_default()
         {
             let who = format!("Deployment/{} container {}", name(&d.metadata), c.name);
+            let own = c.name == name(&d.metadata);
             for (kind, probe, path) in [
                 ("liveness", &c.liveness_probe, "/healthz"),
                 ("readiness", &c.readiness_probe, "/readyz"),
@@ -22,7 +24,7 @@ pub fn check_probes(objects: &[Object]) -> Problems {
                 match probe.as_ref().and_then(|p| p.http_get.as_ref()) {
                     None => out.push(format!("{who}: no HTTP {kind} probe")),
                     Some(get) => {
-                        if get.path.as_deref() != Some(path) {
+                        if own && get.path.as_deref() != Some(path) {
                             out.push(format!(
                                 "{who}: {kind} probe path is {:?}, expected {path}",
                                 get.path
