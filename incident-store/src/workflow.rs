@@ -288,19 +288,14 @@ impl Store {
         resolved: bool,
         source: &str,
     ) -> Result<(), StoreError> {
-        let mv = if resolved {
-            Move::Resolve
-        } else {
-            Move::Reopen
-        };
-        if self.workflow(incident_id).await? == Some(mv.to()) {
-            return Ok(());
-        }
+        let state = self.workflow(incident_id).await?;
         // A firing alert reopens only what its resolving had closed, not an
         // incident a person mitigated while it kept firing.
-        if !resolved && self.workflow(incident_id).await? != Some(Workflow::Resolved) {
-            return Ok(());
-        }
+        let mv = match (resolved, state) {
+            (true, Some(s)) if s != Workflow::Resolved => Move::Resolve,
+            (false, Some(Workflow::Resolved)) => Move::Reopen,
+            _ => return Ok(()),
+        };
         self.move_incident(incident_id, mv, source)
             .await
             .map(|_| ())

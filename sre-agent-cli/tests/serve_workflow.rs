@@ -175,7 +175,11 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
     );
 
     // Notes and an owner.
-    for note in ["rolled back to r41", "https://grafana.example/d/checkout"] {
+    for note in [
+        "rolled back to r41",
+        "https://grafana.example/d/checkout",
+        "paging <!channel>",
+    ] {
         let r = post_as(
             &client,
             &server,
@@ -349,15 +353,22 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
         let want = want.clone();
         async move {
             let texts = thread_texts(&fake, &channel, &ts);
-            want.iter().all(|w| texts.contains(w)).then_some(texts)
+            // Resolved twice: by the button, then again after the reopening.
+            let twice = texts.iter().filter(|t| **t == want[3]).count() == 2;
+            (twice && want.iter().all(|w| texts.contains(w))).then_some(texts)
         }
     })
     .await;
     let at = |w: &str| got.iter().position(|t| t == w).unwrap();
-    // Resolved twice: by the button, then again after the reopening.
-    let resolved = got.iter().filter(|t| **t == want[3]).count();
-    assert_eq!(resolved, 2, "{got:?}");
     assert!(want.windows(2).all(|p| at(&p[0]) < at(&p[1])), "{got:?}");
+    // What people type reaches Slack escaped: no channel-wide ping.
+    assert!(
+        got.contains(&format!(
+            "ben@example.com noted on incident #{id}: paging &lt;!channel&gt;"
+        )),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|t| t.contains("<!channel>")), "{got:?}");
     // The refused attempts never reached the thread.
     assert!(!got.iter().any(|t| t.contains("already")), "{got:?}");
 

@@ -83,29 +83,62 @@ pub async fn apply(app: &Arc<App>, id: i64, action: &Action, who: &str) -> Resul
         Ok(None) => return Err(format!("There is no incident #{id}.")),
         Err(e) => return Err(unavailable(&e)),
     };
-    let said = match action {
+    // What the person is told, and what the thread is told: the same words,
+    // with whatever people typed escaped for Slack (a note or an owner that
+    // says `<!channel>` must not ping the channel).
+    let (said, thread) = match action {
         Action::Move(mv) => match app.store.move_incident(id, *mv, who).await {
-            Ok(Moved::Done { .. }) => format!("Incident #{id} {} by {who}.", done(*mv)),
+            Ok(Moved::Done { .. }) => {
+                let line = |who: &str| format!("Incident #{id} {} by {who}.", done(*mv));
+                (line(who), line(&slack_safe(who)))
+            }
             Ok(Moved::Refused { reason, .. }) => {
                 return Err(format!("Incident #{id}: {reason}; nothing changed."));
             }
             Err(e) => return Err(unavailable(&e)),
         },
         Action::Assign(owner) => match app.store.assign(id, owner.as_deref(), who).await {
-            Ok(()) => match owner {
-                Some(o) => format!("Incident #{id} is assigned to {o} (by {who})."),
-                None => format!("Incident #{id} has no owner now (by {who})."),
-            },
+            Ok(()) => {
+                let line = |owner: Option<String>, who: &str| match owner {
+                    Some(o) => format!("Incident #{id} is assigned to {o} (by {who})."),
+                    None => format!("Incident #{id} has no owner now (by {who})."),
+                };
+                (
+                    line(owner.clone(), who),
+                    line(owner.as_deref().map(slack_safe), &slack_safe(who)),
+                )
+            }
             Err(e) => return Err(unavailable(&e)),
         },
         Action::Note(body) => match app.store.add_note(id, who, body).await {
-            Ok(note) => format!("{who} noted on incident #{id}: {}", note.body),
+            Ok(note) => (
+                format!("{who} noted on incident #{id}: {}", note.body),
+                format!(
+                    "{} noted on incident #{id}: {}",
+                    slack_safe(who),
+                    mcp_slack::rca::escape(&note.body)
+                ),
+            ),
             Err(NoteError::Store(e)) => return Err(unavailable(&e)),
             Err(e) => return Err(format!("Incident #{id}: {e}.")),
         },
     };
-    tell_thread(app, &incident, said.clone());
+    tell_thread(app, &incident, thread);
     Ok(said)
+}
+
+/// A name as Slack should show it: a user mention this module wrote
+/// (`<@U123>`) as is, anything else escaped.
+fn slack_safe(name: &str) -> String {
+    let mention = name
+        .strip_prefix("<@")
+        .and_then(|n| n.strip_suffix('>'))
+        .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()));
+    if mention {
+        name.to_string()
+    } else {
+        mcp_slack::rca::escape(name)
+    }
 }
 
 /// What a move did, in words.
@@ -208,6 +241,12 @@ mod tests {
         assert!(matches!(parse_command("ack twelve"), Some(Err(e)) if e.contains("`twelve`")));
         assert!(matches!(parse_command("assign 3"), Some(Err(e)) if e.contains("whom")));
         assert_eq!(parse_command("investigate service=checkout"), None);
+        assert_eq!(slack_safe("<@U42>"), "<@U42>");
+        assert_eq!(slack_safe("<!channel>"), "&lt;!channel&gt;");
+        assert_eq!(
+            slack_safe("<@U42|x> <!here>"),
+            "&lt;@U42|x&gt; &lt;!here&gt;"
+        );
         // The message's buttons read back as the move they show.
         let block = buttons(12);
         let click =

@@ -110,7 +110,8 @@ fn proxied_user(app: &App, req: &Request) -> Option<PortalUser> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())?;
+        // An IPv4 peer on a dual-stack listener shows as ::ffff:a.b.c.d.
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical())?;
     if !app.args.trusted_proxies.iter().any(|n| n.contains(&peer)) {
         tracing::debug!(%peer, "portal user header from an untrusted address ignored");
         return None;
