@@ -45,11 +45,17 @@ async fn post_as(
         .unwrap()
 }
 
-async fn page_as(client: &reqwest::Client, server: &Server, path: &str, email: &str) -> String {
+async fn page_as(
+    client: &reqwest::Client,
+    server: &Server,
+    path: &str,
+    email: &str,
+    groups: &str,
+) -> String {
     let r = client
         .get(server.url(path))
         .header(USER, email)
-        .header(GROUPS, "oncall")
+        .header(GROUPS, groups)
         .send()
         .await
         .unwrap();
@@ -96,6 +102,9 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
         GROUPS,
         "--responder-groups",
         "oncall,sre",
+        "--approver-groups",
+        "sre-leads",
+        "--allow-writes",
     ];
     let envs = [
         ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
@@ -151,7 +160,7 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
         location(&r),
         format!("Incident #{id} acknowledged by ana@example.com.")
     );
-    let page = page_as(&client, &server, &page_path, "ana@example.com").await;
+    let page = page_as(&client, &server, &page_path, "ana@example.com", "oncall").await;
     assert!(page.contains("wf-acknowledged"), "{page}");
     assert!(
         page.contains(r#"value="mitigate""#),
@@ -204,7 +213,7 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
         location(&r),
         format!("Incident #{id} is assigned to ben@example.com (by ana@example.com).")
     );
-    let page = page_as(&client, &server, &page_path, "ana@example.com").await;
+    let page = page_as(&client, &server, &page_path, "ana@example.com", "oncall").await;
     assert!(page.contains("rolled back to r41"), "{page}");
     assert!(
         page.contains(r#"<a href="https://grafana.example/d/checkout" rel="noopener noreferrer">"#),
@@ -213,6 +222,73 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
     assert!(
         page.contains("<strong>Owner: </strong>ben@example.com"),
         "{page}"
+    );
+
+    // An approver runs a remediation step from the portal; a responder sees
+    // no button and is refused.
+    assert!(!page.contains("Approve and run step"), "{page}");
+    let lead_page = page_as(&client, &server, &page_path, "lee@example.com", "sre-leads").await;
+    let step = lead_page
+        .split(r#"name="step" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an approve button for an approver")
+        .to_string();
+    let approve_path = format!("/incidents/{id}/approve");
+    let r = post_as(
+        &client,
+        &server,
+        &approve_path,
+        &[("step", &step)],
+        "ana@example.com",
+        "oncall",
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = post_as(
+        &client,
+        &server,
+        &approve_path,
+        &[("step", &step)],
+        "lee@example.com",
+        "sre-leads",
+    )
+    .await;
+    let said = location(&r);
+    assert!(
+        said.starts_with(&format!("lee@example.com approved incident #{id} step ")),
+        "{said}"
+    );
+    let step_no: usize = step.parse().unwrap();
+    let run = wait_for("the approved step to run", WAIT, || {
+        let store = store.clone();
+        async move {
+            store
+                .remediation_runs(id)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|r| r.step == step_no && r.status != "running")
+        }
+    })
+    .await;
+    assert_eq!(
+        (run.status.as_str(), run.approved_by.as_str()),
+        ("succeeded", "lee@example.com")
+    );
+    let r = post_as(
+        &client,
+        &server,
+        &approve_path,
+        &[("step", &step)],
+        "lee@example.com",
+        "sre-leads",
+    )
+    .await;
+    assert!(
+        location(&r).contains("was already approved by lee@example.com (succeeded)"),
+        "{}",
+        location(&r)
     );
 
     // Refused: a viewer (not in a responder group), the shared token (reads
@@ -347,15 +423,20 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
         format!("Incident #{id} resolved by <@U0BOB00001>."),
         format!("Incident #{id} reopened by <@U0CAROL001>."),
     ];
+    let ran = format!(
+        ":white_check_mark: Step {} of incident #{id} ran (approved by lee@example.com):",
+        step_no + 1
+    );
     let got = wait_for("the workflow messages in the thread", WAIT, || {
         let fake = fake.clone();
         let (channel, ts) = (slack.channel.clone(), slack.ts.clone());
-        let want = want.clone();
+        let (want, ran) = (want.clone(), ran.clone());
         async move {
             let texts = thread_texts(&fake, &channel, &ts);
             // Resolved twice: by the button, then again after the reopening.
             let twice = texts.iter().filter(|t| **t == want[3]).count() == 2;
-            (twice && want.iter().all(|w| texts.contains(w))).then_some(texts)
+            let ran = texts.iter().any(|t| t.starts_with(&ran));
+            (twice && ran && want.iter().all(|w| texts.contains(w))).then_some(texts)
         }
     })
     .await;
@@ -396,6 +477,14 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
         "incident.resolve",
         "acknowledged → resolved"
     ));
+    assert!(has("<@U0CAROL001>", "incident.reopen", "resolved → open"));
+    assert!(has(
+        "lee@example.com",
+        "remediation.approve",
+        "approved; running"
+    ));
+    assert!(has("lee@example.com", "remediation.run", "succeeded"));
+    assert!(has("ana@example.com", "portal.denied", "not an approver"));
     assert!(server.terminate(Duration::from_secs(20)));
 
     // Another bot on the same store that trusts only a proxy network this

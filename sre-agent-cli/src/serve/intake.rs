@@ -640,7 +640,7 @@ async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkErro
         })
         .and_then(|x| x.get("value").and_then(Value::as_str));
     if let Some(value) = approve {
-        let approval = remediate::approve(&app, &user, value)
+        let approval = remediate::approve(&app, &remediate::Approver::Slack(user.clone()), value)
             .await
             .map_err(failed)?;
         match approval {

@@ -171,6 +171,10 @@ pub struct ServeArgs {
     /// only.
     #[arg(long, value_delimiter = ',', help_heading = "Portal")]
     pub responder_groups: Vec<String>,
+    /// Groups whose members may also approve and run remediation steps from
+    /// the portal (with `--allow-writes`), as `--approvers` may in Slack.
+    #[arg(long, value_delimiter = ',', help_heading = "Portal")]
+    pub approver_groups: Vec<String>,
     /// Token the alert webhooks must present, as `Authorization: Bearer`
     /// or as the password of Basic auth. Without it the bot listens only on
     /// loopback, unless `--insecure-open-webhooks`.

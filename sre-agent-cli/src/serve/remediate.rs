@@ -11,7 +11,8 @@
 //! * a connected server offers the tool as a write tool (its own
 //!   `--allow-writes`, namespace allowlist and RBAC still apply);
 //! * the clicking user is on `--approvers`, directly or through a Slack user
-//!   group listed there.
+//!   group listed there; or, in the portal, a person the authenticating
+//!   proxy names in one of `--approver-groups` ([`Approver`]).
 //!
 //! A step runs at most once: the store's `remediation_runs` row, keyed by
 //! incident and step, is claimed before the call, so a double click or the
@@ -80,6 +81,42 @@ async fn is_approver(app: &App, user: &str) -> bool {
     false
 }
 
+/// Who approves a step: a Slack user (checked against `--approvers` at
+/// click time), or a person the portal's proxy named whose groups make them
+/// an approver (`--approver-groups`, checked by the portal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approver {
+    /// A Slack user id.
+    Slack(String),
+    /// A portal user, already known to be an approver.
+    Portal(String),
+}
+
+impl Approver {
+    /// The name kept in the store and the audit log: the Slack user id (as
+    /// before), or the portal user's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Approver::Slack(id) | Approver::Portal(id) => id,
+        }
+    }
+}
+
+/// A recorded approver as Slack shows them: a Slack user id as a mention,
+/// a portal user's name as is.
+fn shown(name: &str) -> String {
+    let slack_id = name.len() > 1
+        && (name.starts_with('U') || name.starts_with('W'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if slack_id {
+        format!("<@{name}>")
+    } else {
+        mcp_slack::rca::escape(name)
+    }
+}
+
 /// What an approval click leads to.
 #[derive(Debug)]
 pub enum Approval {
@@ -104,16 +141,21 @@ impl Claimed {
     /// What the user is told while it runs.
     pub fn starting(&self) -> String {
         format!(
-            "<@{}> approved {}. Running `{}` now…",
-            self.user, self.what, self.tool
+            "{} approved {}. Running `{}` now…",
+            shown(&self.user),
+            self.what,
+            self.tool
         )
     }
 }
 
-/// Handles a click on an approve button whose value is `incident:step`:
-/// checks everything, audit-logs the decision and, when approved, claims the
-/// step. Quick (no tool call), so it fits in Slack's 3 seconds.
-pub async fn approve(app: &App, user: &str, value: &str) -> Result<Approval, StoreError> {
+/// Handles an approval of `value` (`incident:step`: a Slack button's value,
+/// or the portal's form): checks everything, audit-logs the decision and,
+/// when approved, claims the step. Quick (no tool call), so it fits in
+/// Slack's 3 seconds.
+pub async fn approve(app: &App, approver: &Approver, value: &str) -> Result<Approval, StoreError> {
+    let user = approver.name();
+    let who = shown(user);
     let (incident_id, step) = match value.split_once(':') {
         Some((i, s)) => (i.parse::<i64>().ok(), s.parse::<usize>().ok()),
         None => (None, None),
@@ -153,15 +195,15 @@ pub async fn approve(app: &App, user: &str, value: &str) -> Result<Approval, Sto
         refuse(
             "refused: writes are not allowed (--allow-writes is off)",
             format!(
-                "<@{user}> this agent does not run remediations (--allow-writes is off); nothing was run."
+                "{who} this agent does not run remediations (--allow-writes is off); nothing was run."
             ),
         )
-    } else if !is_approver(app, user).await {
+    } else if let Approver::Slack(id) = approver
+        && !is_approver(app, id).await
+    {
         refuse(
             "refused: not an approver",
-            format!(
-                "<@{user}> you are not on the approvers list for remediations; nothing was run."
-            ),
+            format!("{who} you are not on the approvers list for remediations; nothing was run."),
         )
     } else if let Some((action, info)) = tool {
         match app
@@ -183,9 +225,9 @@ pub async fn approve(app: &App, user: &str, value: &str) -> Result<Approval, Sto
             RemediationStart::Already(run) => refuse(
                 "refused: already run",
                 format!(
-                    "<@{user}> step {} of incident #{incident_id} was already approved by <@{}> ({}); it is not run twice.",
+                    "{who} step {} of incident #{incident_id} was already approved by {} ({}); it is not run twice.",
                     step + 1,
-                    run.approved_by,
+                    shown(&run.approved_by),
                     run.status
                 ),
             ),
@@ -194,7 +236,7 @@ pub async fn approve(app: &App, user: &str, value: &str) -> Result<Approval, Sto
         refuse(
             "refused: no write tool for this step",
             format!(
-                "<@{user}> step {} has no tool this agent can run (is the Kubernetes server started with write tools?); nothing was run. Apply it by hand if you agree with it.",
+                "{who} step {} has no tool this agent can run (is the Kubernetes server started with write tools?); nothing was run. Apply it by hand if you agree with it.",
                 step + 1
             ),
         )
@@ -319,12 +361,12 @@ pub async fn run(app: &Arc<App>, claimed: Claimed) -> String {
     }
     app.metrics.remediation(ok);
     format!(
-        "{} Step {} of incident #{} {} (approved by <@{}>):\n```{}```",
+        "{} Step {} of incident #{} {} (approved by {}):\n```{}```",
         if ok { ":white_check_mark:" } else { ":x:" },
         claimed.step + 1,
         claimed.incident_id,
         if ok { "ran" } else { "failed" },
-        claimed.user,
+        shown(&claimed.user),
         text
     )
 }

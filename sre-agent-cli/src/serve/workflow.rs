@@ -156,6 +156,15 @@ fn unavailable(e: &StoreError) -> String {
     "The incident store is unavailable right now; nothing changed. Please try again.".into()
 }
 
+/// Posts `text` in incident `id`'s Slack thread, in the background.
+pub async fn tell(app: &Arc<App>, id: i64, text: String) {
+    match app.store.get_incident(id).await {
+        Ok(Some(incident)) => tell_thread(app, &incident, text),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not find the incident's thread"),
+    }
+}
+
 /// Posts `text` in the incident's Slack thread (its RCA message, else the
 /// thread it was asked in), in the background.
 fn tell_thread(app: &Arc<App>, incident: &Incident, text: String) {

@@ -5,8 +5,9 @@
 //! `--trusted-proxies`: anyone else who reaches the bot's port directly
 //! could otherwise set the header and name themselves. Their role comes
 //! from the proxy's groups header: a member of `--responder-groups` (or
-//! anyone signed in, when no groups are configured) may work incidents; the
-//! rest read. The shared `--portal-token` is for scripts and dashboards and
+//! anyone signed in, when no responder groups are configured) may work
+//! incidents, a member of `--approver-groups` may also approve remediation
+//! steps; the rest read. The shared `--portal-token` is for scripts and dashboards and
 //! only reads: it names nobody, and actions need a name for the audit log.
 //!
 //! A form post must come from the portal's own pages (`Sec-Fetch-Site`,
@@ -37,6 +38,8 @@ pub enum Role {
     Viewer,
     /// Also acknowledge, mitigate, resolve, reopen, assign and add notes.
     Responder,
+    /// Also approve and run remediation steps.
+    Approver,
 }
 
 /// Who the portal user is, once let in.
@@ -58,7 +61,16 @@ impl PortalUser {
 
     /// The name to act under, when they may work incidents.
     pub fn responder(&self) -> Option<&str> {
-        (self.role >= Role::Responder)
+        self.at_least(Role::Responder)
+    }
+
+    /// The name to approve under, when they may approve remediations.
+    pub fn approver(&self) -> Option<&str> {
+        self.at_least(Role::Approver)
+    }
+
+    fn at_least(&self, role: Role) -> Option<&str> {
+        (self.role >= role)
             .then_some(self.name.as_deref())
             .flatten()
     }
@@ -117,24 +129,23 @@ fn proxied_user(app: &App, req: &Request) -> Option<PortalUser> {
         return None;
     }
     let user = header_text(req.headers(), name)?.to_string();
-    let role = if app.args.responder_groups.is_empty() {
+    let groups: Vec<&str> = app
+        .args
+        .trusted_groups_header
+        .as_deref()
+        .and_then(|h| header_text(req.headers(), h))
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .collect();
+    let member = |of: &[String]| groups.iter().any(|g| of.iter().any(|r| r == g));
+    let role = if member(&app.args.approver_groups) {
+        Role::Approver
+    } else if app.args.responder_groups.is_empty() || member(&app.args.responder_groups) {
         Role::Responder
     } else {
-        let groups = app
-            .args
-            .trusted_groups_header
-            .as_deref()
-            .and_then(|h| header_text(req.headers(), h))
-            .unwrap_or("");
-        let member = groups
-            .split(',')
-            .map(str::trim)
-            .any(|g| app.args.responder_groups.iter().any(|r| r == g));
-        if member {
-            Role::Responder
-        } else {
-            Role::Viewer
-        }
+        Role::Viewer
     };
     Some(PortalUser {
         name: Some(user),

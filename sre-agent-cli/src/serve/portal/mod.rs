@@ -50,6 +50,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/incidents/{id}/move", post(work::move_incident))
         .route("/incidents/{id}/assign", post(work::assign))
         .route("/incidents/{id}/notes", post(work::note))
+        .route("/incidents/{id}/approve", post(work::approve))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&app),
             access::guard,
@@ -252,6 +253,16 @@ async fn detail(
     let feedback = app.store.feedback(id).await.unwrap_or_default();
     let notes = app.store.notes(id).await.unwrap_or_default();
     let runs = app.store.remediation_runs(id).await.unwrap_or_default();
+    let runnable: Vec<usize> = incident
+        .rca
+        .as_ref()
+        .map(|rca| {
+            super::remediate::runnable_steps(&app, rca)
+                .into_iter()
+                .map(|(i, _, _)| i)
+                .collect()
+        })
+        .unwrap_or_default();
     let transcript: Option<Transcript> = app
         .store
         .transcript(id)
@@ -293,6 +304,8 @@ async fn detail(
                     @if let Some(run) = runs.iter().find(|x| x.step == i) {
                         p.run { strong { "Run: " (run.status) } " · approved by " (run.approved_by) " · " (when(run.started_at)) " · " code { (run.tool) }
                             @if let Some(out) = &run.result { pre { (out) } } }
+                    } @else if user.approver().is_some() && runnable.contains(&i) {
+                        (work::approve_button(incident.id, i))
                     } } } }
             }
             section id="evidence" {

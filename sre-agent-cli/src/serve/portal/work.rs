@@ -14,8 +14,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::super::App;
 use super::super::workflow::{self, Action};
+use super::super::{App, remediate};
 use super::{PortalUser, error_page, when};
 
 /// Reads a form body; a body that is not the form answers 400.
@@ -127,6 +127,78 @@ pub(super) async fn note(
         Err(r) => return *r,
     };
     act(&app, &user, id, Action::Note(f.body)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ApproveForm {
+    /// The remediation step's index in the RCA.
+    step: usize,
+}
+
+/// `POST /incidents/{id}/approve`: an approver runs a remediation step,
+/// through the same checks, claim and audit as Slack's button
+/// ([`remediate::approve`]).
+pub(super) async fn approve(
+    State(app): State<Arc<App>>,
+    axum::Extension(user): axum::Extension<PortalUser>,
+    UrlPath(id): UrlPath<i64>,
+    body: Bytes,
+) -> Response {
+    let f: ApproveForm = match form(&body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let Some(name) = user.approver() else {
+        let who = user.name.as_deref().unwrap_or("portal token");
+        if let Err(e) = app
+            .store
+            .audit(
+                who,
+                "portal.denied",
+                &format!("incident #{id}"),
+                "not an approver",
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not audit a refused portal approval");
+        }
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Only approvers can run remediation steps: sign in as a member of an approver group.",
+        );
+    };
+    let approver = remediate::Approver::Portal(name.to_string());
+    let said = match remediate::approve(&app, &approver, &format!("{id}:{}", f.step)).await {
+        Ok(remediate::Approval::Refused(text)) => text,
+        Ok(remediate::Approval::Run(claimed)) => {
+            let starting = claimed.starting();
+            workflow::tell(&app, id, starting.clone()).await;
+            // The write may take a while: it runs in the background and its
+            // result goes to the thread and the page's "Run:" line.
+            let app2 = Arc::clone(&app);
+            app.tasks.clone().spawn(async move {
+                let text = remediate::run(&app2, claimed).await;
+                workflow::tell(&app2, id, text).await;
+            });
+            starting
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "portal approval: store error");
+            "The incident store is unavailable right now; nothing was run.".into()
+        }
+    };
+    let query = serde_urlencoded::to_string([("said", said.as_str())]).unwrap_or_default();
+    Redirect::to(&format!("/incidents/{id}?{query}#remediation")).into_response()
+}
+
+/// The approve button of remediation step `step`, for an approver.
+pub(super) fn approve_button(incident_id: i64, step: usize) -> Markup {
+    html! {
+        form.inline method="post" action=(format!("/incidents/{incident_id}/approve")) {
+            input type="hidden" name="step" value=(step);
+            button type="submit" { "Approve and run step " (step + 1) }
+        }
+    }
 }
 
 fn workflow_badge(w: Workflow) -> Markup {
