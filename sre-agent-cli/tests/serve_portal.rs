@@ -91,6 +91,28 @@ fn first_incident_href(dom: &str) -> Option<String> {
     Some(dom[start..end].to_string())
 }
 
+/// The form fields of `dom` that name nothing a screen reader could read:
+/// neither an `aria-label` nor a `<label>` around them (hidden inputs carry
+/// no meaning for people).
+fn unlabelled_fields(dom: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for tag in ["<input", "<select", "<textarea"] {
+        for (at, _) in dom.match_indices(tag) {
+            let end = dom[at..].find('>').map_or(dom.len(), |e| at + e + 1);
+            let element = &dom[at..end];
+            let in_label =
+                dom[..at].rfind("<label").unwrap_or(0) > dom[..at].rfind("</label>").unwrap_or(0);
+            if !element.contains("aria-label=")
+                && !element.contains(r#"type="hidden""#)
+                && !in_label
+            {
+                out.push(element.to_string());
+            }
+        }
+    }
+    out
+}
+
 fn write_runbook(dir: &Path) {
     std::fs::write(
         dir.join("oom.md"),
@@ -181,6 +203,15 @@ async fn portal_in_headless_chromium() {
         "unescaped HTML in the page"
     );
 
+    // Keyboard and screen reader basics: a skip link to the content, and
+    // every filter names what it filters.
+    assert!(
+        dom.contains(r##"<a class="skip" href="#content">Skip to content</a>"##),
+        "{dom}"
+    );
+    assert!(dom.contains(r#"<main id="content">"#), "{dom}");
+    assert_eq!(unlabelled_fields(&dom), Vec::<String>::new());
+
     // Filters.
     let dom = dump_dom(server.url(&format!("/?status=failed&token={TOKEN}"))).await;
     assert!(dom.contains("No incidents."), "{dom}");
@@ -193,6 +224,7 @@ async fn portal_in_headless_chromium() {
     // Search, then follow the result's link.
     let dom = dump_dom(server.url(&format!("/search?q=cart&token={TOKEN}"))).await;
     assert!(dom.contains("result(s) for"), "{dom}");
+    assert_eq!(unlabelled_fields(&dom), Vec::<String>::new());
     assert!(
         dom.to_lowercase().contains("<mark>cart</mark>"),
         "the words found are marked in the snippet: {dom}"

@@ -68,7 +68,8 @@ th{background:#eef1f5}.st{padding:.05rem .4rem;border-radius:.3rem;font-size:.85
 form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:1rem}section{background:#fff;padding:.8rem 1rem;margin:.8rem 0;border:1px solid #e3e6ea}\
 pre{white-space:pre-wrap;word-break:break-word;background:#f3f4f6;padding:.5rem;font-size:.85em;max-height:30rem;overflow:auto}\
 .muted{color:#6b7280}.wf-open{background:#f8d4d4}.wf-acknowledged{background:#fdf0c8}.wf-mitigated{background:#e6dcfa}\
-.wf-resolved{background:#d7f0dc}form.inline{display:inline-block;margin:.2rem .8rem .2rem 0}.said{background:#eef6ff;padding:.4rem .6rem;border-left:3px solid #3b82f6}";
+.wf-resolved{background:#d7f0dc}a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible,summary:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}\
+.skip{position:absolute;left:-999px}.skip:focus{left:.5rem;top:.5rem;background:#fff;color:#1d2330;padding:.3rem .6rem;z-index:1}form.inline{display:inline-block;margin:.2rem .8rem .2rem 0}.said{background:#eef6ff;padding:.4rem .6rem;border-left:3px solid #3b82f6}";
 
 fn layout(title: &str, user: Option<&str>, body: Markup) -> Markup {
     html! {
@@ -81,6 +82,7 @@ fn layout(title: &str, user: Option<&str>, body: Markup) -> Markup {
                 style { (maud::PreEscaped(STYLE)) }
             }
             body {
+                a.skip href="#content" { "Skip to content" }
                 header {
                     strong { "sre-agent" }
                     a href="/" { "Incidents" }
@@ -89,7 +91,7 @@ fn layout(title: &str, user: Option<&str>, body: Markup) -> Markup {
                     a href="/audit" { "Audit log" }
                     @if let Some(u) = user { span.user { (u) } }
                 }
-                main {
+                main id="content" {
                     h1 { (title) }
                     (body)
                 }
@@ -199,20 +201,20 @@ async fn list(
     let sel = |cur: Option<&str>, v: &str| cur.is_some_and(|c| c.eq_ignore_ascii_case(v));
     let body = html! {
         form.filters method="get" action="/" {
-            input name="service" placeholder="service" value=(non_empty(&q.service).unwrap_or(""));
-            select name="category" {
+            input name="service" aria-label="Service" placeholder="service" value=(non_empty(&q.service).unwrap_or(""));
+            select name="category" aria-label="Category" {
                 option value="" { "any category" }
                 @for c in Category::ALL { option value=(c.as_str()) selected[sel(non_empty(&q.category), c.as_str())] { (c.as_str()) } }
             }
-            select name="status" {
+            select name="status" aria-label="Investigation status" {
                 option value="" { "any status" }
                 @for s in IncidentStatus::ALL { option value=(s.as_str()) selected[sel(non_empty(&q.status), s.as_str())] { (s.as_str()) } }
             }
-            select name="workflow" {
+            select name="workflow" aria-label="Workflow" {
                 option value="" { "any workflow" }
                 @for w in Workflow::ALL { option value=(w.as_str()) selected[sel(non_empty(&q.workflow), w.as_str())] { (w.as_str()) } }
             }
-            select name="since" {
+            select name="since" aria-label="Created within" {
                 option value="" { "any time" }
                 @for s in ["1h", "24h", "7d", "30d"] { option value=(s) selected[sel(non_empty(&q.since), s)] { "last " (s) } }
             }
@@ -390,9 +392,9 @@ async fn search(
         .collect();
     let body = html! {
         form.filters method="get" action="/search" {
-            input name="q" size="50" placeholder="e.g. checkout oom" value=(query);
-            input name="service" placeholder="service" value=(service.unwrap_or(""));
-            select name="workflow" {
+            input name="q" aria-label="Search incidents" size="50" placeholder="e.g. checkout oom" value=(query);
+            input name="service" aria-label="Service" placeholder="service" value=(service.unwrap_or(""));
+            select name="workflow" aria-label="Workflow" {
                 option value="" { "any workflow" }
                 @for w in Workflow::ALL { option value=(w.as_str()) selected[workflow == Some(w)] { (w.as_str()) } }
             }
@@ -495,7 +497,7 @@ async fn runbooks(
         .unwrap_or_default();
     let body = html! {
         form.filters method="get" action="/runbooks" {
-            input name="q" size="40" placeholder="search runbooks" value=(query);
+            input name="q" aria-label="Search runbooks" size="40" placeholder="search runbooks" value=(query);
             button type="submit" { "Search" }
         }
         @if !query.is_empty() {
