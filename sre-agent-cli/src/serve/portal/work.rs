@@ -28,28 +28,33 @@ fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
     })
 }
 
+/// A request the user's role does not allow: audited (`why`), and answered
+/// 403 with `message`.
+async fn refused(app: &App, user: &PortalUser, id: i64, why: &str, message: &str) -> Response {
+    let who = user.name.as_deref().unwrap_or("portal token");
+    if let Err(e) = app
+        .store
+        .audit(who, "portal.denied", &format!("incident #{id}"), why)
+        .await
+    {
+        tracing::warn!(error = %e, "could not audit a refused portal request");
+    }
+    error_page(StatusCode::FORBIDDEN, message)
+}
+
 /// Reading is for everyone let in; working an incident needs a name and
 /// the responder role. A refusal is audited and answers 403.
 async fn act(app: &Arc<App>, user: &PortalUser, id: i64, action: Action) -> Response {
     let Some(who) = user.responder() else {
-        let who = user.name.as_deref().unwrap_or("portal token");
-        if let Err(e) = app
-            .store
-            .audit(
-                who,
-                "portal.denied",
-                &format!("incident #{id}"),
-                "not a responder",
-            )
-            .await
-        {
-            tracing::warn!(error = %e, "could not audit a refused portal action");
-        }
-        return error_page(
-            StatusCode::FORBIDDEN,
+        return refused(
+            app,
+            user,
+            id,
+            "not a responder",
             "Only responders can work incidents here: sign in through the portal's proxy as a \
              member of a responder group (the access token only reads).",
-        );
+        )
+        .await;
     };
     let said = match workflow::apply(app, id, &action, who).await {
         Ok(s) | Err(s) => s,
@@ -149,23 +154,14 @@ pub(super) async fn approve(
         Err(r) => return *r,
     };
     let Some(name) = user.approver() else {
-        let who = user.name.as_deref().unwrap_or("portal token");
-        if let Err(e) = app
-            .store
-            .audit(
-                who,
-                "portal.denied",
-                &format!("incident #{id}"),
-                "not an approver",
-            )
-            .await
-        {
-            tracing::warn!(error = %e, "could not audit a refused portal approval");
-        }
-        return error_page(
-            StatusCode::FORBIDDEN,
+        return refused(
+            &app,
+            &user,
+            id,
+            "not an approver",
             "Only approvers can run remediation steps: sign in as a member of an approver group.",
-        );
+        )
+        .await;
     };
     let approver = remediate::Approver::Portal(name.to_string());
     let said = match remediate::approve(&app, &approver, &format!("{id}:{}", f.step)).await {
