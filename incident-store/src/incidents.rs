@@ -206,8 +206,8 @@ impl Store {
         })
     }
 
-    /// Full-text search over alert name, service, summary and RCA (summary,
-    /// root cause, evidence), best match first. Every word must match;
+    /// Full-text search over alert name, service, summary, RCA (summary,
+    /// root cause, evidence) and people's notes, best match first. Every word must match;
     /// `or` between words makes either do. Words are stemmed (`crashing`
     /// finds `crash`). Each hit carries a snippet of the matching text with
     /// the matched words between [`MARK_START`] and [`MARK_END`].
@@ -241,7 +241,7 @@ impl Store {
                 }
                 let sql = format!(
                     "SELECT {INCIDENT_COLUMNS}, ts_headline('english', \
-                     coalesce(i.rca_text, i.summary), q, $3) AS snippet \
+                     concat_ws(' · ', coalesce(i.rca_text, i.summary), i.notes_text), q, $3) AS snippet \
                      FROM incidents i \
                      CROSS JOIN websearch_to_tsquery('english', $1) q \
                      WHERE i.search_vector @@ q \

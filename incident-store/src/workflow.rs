@@ -352,8 +352,10 @@ impl Store {
             return Err(StoreError::NotFound(incident_id).into());
         }
         let now = now_ms();
+        // The note and its words in the incident's full-text index, together.
         let id: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await.map_err(StoreError::from)?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO incident_notes (incident_id, author, body, created_at) \
                  VALUES ($1, $2, $3, $4) RETURNING id",
             )
@@ -361,9 +363,22 @@ impl Store {
             .bind(author)
             .bind(body)
             .bind(now)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await
-            .map_err(StoreError::from)?
+            .map_err(StoreError::from)?;
+            sqlx::query(
+                "UPDATE incidents SET notes_text = \
+                 CASE WHEN notes_text IS NULL THEN $2 ELSE notes_text || ' ' || $2 END, \
+                 updated_at = $3 WHERE id = $1",
+            )
+            .bind(incident_id)
+            .bind(body)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            tx.commit().await.map_err(StoreError::from)?;
+            id
         });
         self.audit(
             author,

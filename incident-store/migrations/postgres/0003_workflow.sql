@@ -15,3 +15,17 @@ CREATE TABLE incident_notes (
     created_at  BIGINT NOT NULL
 );
 CREATE INDEX incident_notes_incident ON incident_notes (incident_id, id);
+
+-- People's notes are searched with the incident: their text, appended by
+-- add_note, joins the generated search vector (weighted like the RCA).
+ALTER TABLE incidents ADD COLUMN notes_text TEXT;
+DROP INDEX incidents_search;
+ALTER TABLE incidents DROP COLUMN search_vector;
+ALTER TABLE incidents ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('english', alert_name), 'A') ||
+    setweight(to_tsvector('english', coalesce(service, '')), 'A') ||
+    setweight(to_tsvector('english', summary), 'B') ||
+    setweight(to_tsvector('english', coalesce(rca_text, '')), 'B') ||
+    setweight(to_tsvector('english', coalesce(notes_text, '')), 'B')
+) STORED;
+CREATE INDEX incidents_search ON incidents USING GIN (search_vector);

@@ -195,6 +195,18 @@ pub async fn owners_and_notes(backend: Backend) {
         s.add_note(id + 1000, "bob@example.com", "hi").await,
         Err(NoteError::Store(incident_store::StoreError::NotFound(_)))
     ));
+    // Notes are searched with the incident, the words found marked.
+    let hits = s.search("rolled back", 10).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.incident.id).collect::<Vec<_>>(), [id]);
+    assert!(
+        hits[0].snippet.contains(&format!(
+            "{}rolled{}",
+            incident_store::MARK_START,
+            incident_store::MARK_END
+        )),
+        "{:?}",
+        hits[0].snippet
+    );
     let notes = s.notes(id).await.unwrap();
     assert_eq!(
         notes
