@@ -184,16 +184,22 @@ fn ephemeral(text: impl Into<String>) -> Reply {
     Reply::Json(json!({"response_type": "ephemeral", "text": text.into()}))
 }
 
-const USAGE: &str = "Usage: `/sre investigate service=checkout since=30m [question]` \
-     (since: 15m, 2h, 1d); to work an incident: `/sre ack|mitigate|resolve|reopen 12`, \
-     `/sre assign 12 @who`, `/sre note 12 text`.";
+/// How to use `/sre`: investigating, and working an incident
+/// ([`super::workflow::COMMAND_USAGE`], the commands' one source).
+fn usage() -> String {
+    format!(
+        "Usage: `/sre investigate service=checkout since=30m [question]` (since: 15m, 2h, 1d); \
+         to work an incident: {}.",
+        super::workflow::COMMAND_USAGE
+    )
+}
 
 async fn command(app: &Arc<App>, c: &CommandEvent) -> Reply {
     let cmd = &c.command;
     let text = cmd.text.clone().unwrap_or_default();
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.eq_ignore_ascii_case("help") {
-        return ephemeral(USAGE);
+        return ephemeral(usage());
     }
     if let Some(parsed) = super::workflow::parse_command(trimmed) {
         // The person is answered privately; the incident's thread is told
@@ -208,7 +214,7 @@ async fn command(app: &Arc<App>, c: &CommandEvent) -> Reply {
     }
     let alert = match alert::parse_command(trimmed) {
         Ok(a) => a,
-        Err(e) => return ephemeral(format!("{e}\n{USAGE}")),
+        Err(e) => return ephemeral(format!("{e}\n{}", usage())),
     };
     let request = Request {
         // Slack repeats the trigger id when it redelivers the command.
@@ -532,7 +538,7 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
                         app.metrics.alert("slack_mention", &outcome);
                         app.wake.notify_waiters();
                     }
-                    Err(e) => reply_later(&app, channel, Some(thread), format!("{e}\n{USAGE}")),
+                    Err(e) => reply_later(&app, channel, Some(thread), format!("{e}\n{}", usage())),
                 }
                 return Ok(());
             }
@@ -551,7 +557,8 @@ async fn push(app: Arc<App>, p: &PushEvent) -> Result<(), SinkError> {
                 channel,
                 Some(thread),
                 format!(
-                    "Ask me in an incident's thread, or: `@sre-agent investigate service=checkout since=30m`. {USAGE}"
+                    "Ask me in an incident's thread, or: `@sre-agent investigate service=checkout since=30m`. {}",
+                    usage()
                 ),
             );
             Ok(())
