@@ -49,6 +49,7 @@
 //! the same argument structs as the MCP tools, so the orchestrator calls it
 //! directly, without MCP.
 
+pub mod backend;
 pub mod baseline;
 pub mod clickhouse;
 pub mod embedded;
@@ -65,8 +66,9 @@ pub mod structured;
 pub mod time;
 pub mod trace_view;
 
+pub use backend::AnyStore;
 pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
 pub use embedded::EmbeddedStore;
 pub use ops::{Limits, Signoz};
 pub use server::SignozServer;
-pub use store::{AnyStore, Store, StoreError};
+pub use store::{Store, StoreError};

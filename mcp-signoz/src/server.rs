@@ -8,11 +8,11 @@ use mcp_kit::rmcp::model::{ContentBlock, IntoContents};
 use mcp_kit::rmcp::{tool, tool_router};
 use mcp_kit::{KitServer, ServerDescription};
 
+use crate::backend::AnyStore;
 use crate::ops::{
     DepsArgs, HealthArgs, LogsArgs, MetricArgs, MetricsArgs, OpError, OpResult, PatternsArgs,
     ServicesArgs, Signoz, SqlArgs, TraceArgs, TracesArgs,
 };
-use crate::store::AnyStore;
 
 /// The SigNoz MCP server.
 #[derive(Clone)]
