@@ -569,7 +569,7 @@ fn fallback(det: &Rca, gap: Option<DataGap>, incomplete: Option<String>) -> Rca 
 /// Runs one specialist from the deterministic starting point.
 ///
 /// Traced as a `specialist` span (target `sre_agent::trace`, i.e.
-/// [`TRACE_TARGET`](crate::investigate::TRACE_TARGET)) holding its LLM
+/// [`TRACE_TARGET`](crate::TRACE_TARGET)) holding its LLM
 /// requests and tool calls.
 #[tracing::instrument(
     target = "sre_agent::trace",

@@ -236,7 +236,7 @@ pub fn parse_webhook(body: &str) -> Result<Vec<Alert>, AlertError> {
                 source,
                 status,
                 severity: labels.get("severity").cloned(),
-                service: crate::subject::resolve(&labels, crate::engine::rules::owner_of)
+                service: crate::subject::resolve(&labels, crate::subject::owner_of)
                     .map(|s| s.workload)
                     .or_else(|| first_label(&labels, SERVICE_LABELS)),
                 namespace: first_label(&labels, NAMESPACE_LABELS),

@@ -34,13 +34,7 @@ use crate::rca::{Mode, Rca};
 use crate::router::{self, Category, Route};
 use crate::transcript::{ChatModel, ToolSource};
 
-/// The `tracing` target of the spans worth exporting: one per
-/// investigation, per tool call ([`Registry::call`](crate::registry::Registry::call))
-/// and per LLM request ([`LlmClient::chat`](crate::llm::LlmClient::chat)).
-/// `sre-agent` sends exactly these to an OTLP collector when configured and
-/// keeps them out of its logs. Their fields are names, counts and outcomes:
-/// never tool arguments or results, prompts, or credentials.
-pub const TRACE_TARGET: &str = "sre_agent::trace";
+pub use crate::TRACE_TARGET;
 
 /// How to investigate.
 #[derive(Debug, Clone)]

@@ -26,6 +26,14 @@
 //! Design rule: a failing source degrades one piece of evidence, never the
 //! investigation. Failures become [`rca::DataGap`]s that the RCA shows.
 
+/// The `tracing` target of the spans worth exporting: one per
+/// investigation, per tool call ([`Registry::call`](crate::registry::Registry::call))
+/// and per LLM request ([`LlmClient::chat`](crate::llm::LlmClient::chat)).
+/// `sre-agent` sends exactly these to an OTLP collector when configured and
+/// keeps them out of its logs. Their fields are names, counts and outcomes:
+/// never tool arguments or results, prompts, or credentials.
+pub const TRACE_TARGET: &str = "sre_agent::trace";
+
 pub mod agent;
 pub mod alert;
 pub mod engine;

@@ -47,7 +47,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::investigate::TRACE_TARGET;
+use crate::TRACE_TARGET;
 
 pub mod entra;
 mod options;

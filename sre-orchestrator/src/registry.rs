@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::investigate::TRACE_TARGET;
+use crate::TRACE_TARGET;
 use crate::rca::DataGap;
 
 /// How to reach one MCP server.

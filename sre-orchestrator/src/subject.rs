@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 /// The resolved subject of an alert.
@@ -117,7 +118,7 @@ pub fn is_scraper(value: &str) -> bool {
 }
 
 /// Resolves the subject from an alert's labels. `owner_of` maps a pod name
-/// to its workload (the engine's suffix rule).
+/// to its workload ([`owner_of`], or a test's own).
 pub fn resolve(labels: &BTreeMap<String, String>, owner_of: fn(&str) -> String) -> Option<Subject> {
     let job = labels.get("job").map(String::as_str).unwrap_or("");
     for (label, kind) in SUBJECT_LABELS {
@@ -190,6 +191,40 @@ fn pvc_workload(claim: &str) -> String {
     }
 }
 
+/// The workload a pod belongs to, from its name (`cart-59b7d8c6f-87l5t` →
+/// `cart`, `db-0` → `db`).
+pub fn owner_of(pod: &str) -> String {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(
+        || // Kubernetes' generated suffixes use consonants and digits only
+        // (no vowels), which tells `node-exporter-x7k2p` from a hash.
+        Regex::new(r"^(.+?)(?:-[b-df-hj-np-tv-z0-9]{6,10})?-(?:[b-df-hj-np-tv-z0-9]{5}|\d+)$").ok(),
+    );
+    re.as_ref()
+        .and_then(|re| re.captures(pod))
+        .and_then(|c| c.get(1))
+        .map_or_else(|| pod.to_string(), |m| m.as_str().to_string())
+}
+
+/// Whether two component names refer to the same thing (`checkout` and
+/// `checkout-api`, `orders` and `shop.orders` are; `cart` and `carts` are not).
+pub fn same_component(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    if a == b {
+        return true;
+    }
+    let stem = |s: &str| -> String {
+        let s = s.rsplit('.').next().unwrap_or(s).to_string();
+        for suffix in ["-api", "-svc", "-service", "-server", "-worker", "-db"] {
+            if let Some(x) = s.strip_suffix(suffix) {
+                return x.to_string();
+            }
+        }
+        s
+    };
+    stem(&a) == stem(&b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,7 +237,7 @@ mod tests {
     }
 
     fn owner(pod: &str) -> String {
-        crate::engine::rules::owner_of(pod)
+        owner_of(pod)
     }
 
     /// Label sets as kube-prometheus-stack's rules produce them: the

@@ -24,7 +24,6 @@
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
-use regex::Regex;
 
 use super::Scope;
 use super::collect::EvidencePack;
@@ -198,39 +197,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The workload a pod belongs to, from its name (`cart-59b7d8c6f-87l5t` →
-/// `cart`, `db-0` → `db`).
-pub fn owner_of(pod: &str) -> String {
-    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(
-        || // Kubernetes' generated suffixes use consonants and digits only
-        // (no vowels), which tells `node-exporter-x7k2p` from a hash.
-        Regex::new(r"^(.+?)(?:-[b-df-hj-np-tv-z0-9]{6,10})?-(?:[b-df-hj-np-tv-z0-9]{5}|\d+)$").ok(),
-    );
-    re.as_ref()
-        .and_then(|re| re.captures(pod))
-        .and_then(|c| c.get(1))
-        .map_or_else(|| pod.to_string(), |m| m.as_str().to_string())
-}
-
-/// Whether two component names refer to the same thing (`checkout` and
-/// `checkout-api`, `orders` and `shop.orders` are; `cart` and `carts` are not).
-pub fn same_component(a: &str, b: &str) -> bool {
-    let (a, b) = (a.to_lowercase(), b.to_lowercase());
-    if a == b {
-        return true;
-    }
-    let stem = |s: &str| -> String {
-        let s = s.rsplit('.').next().unwrap_or(s).to_string();
-        for suffix in ["-api", "-svc", "-service", "-server", "-worker", "-db"] {
-            if let Some(x) = s.strip_suffix(suffix) {
-                return x.to_string();
-            }
-        }
-        s
-    };
-    stem(&a) == stem(&b)
-}
+// Naming (a pod's owner, two names for one component) lives with the
+// subject of an alert, which needs it without the engine.
+pub use crate::subject::{owner_of, same_component};
 
 pub(super) use super::cues::{
     CONFIG_CUES, CRED_CUES, DEP_CUES, ERROR_CUES, OOM_CUES, POOL_CUES, SLOW_CUES, THROTTLE_CUES,
