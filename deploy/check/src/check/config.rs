@@ -218,20 +218,16 @@ pub fn clap_flags(source: &str, struct_name: &str) -> BTreeSet<String> {
     flags
 }
 
-/// Every `--flag` given to the container named like Deployment `deployment`
-/// (its own program; a sidecar has its own flags) is one of `known`.
+/// Every `--flag` given to Deployment `deployment`'s own program, its first
+/// container (as `kubectl` defaults to, and as the manifests' patches
+/// address it: a sidecar comes after it and has flags of its own), is one of
+/// `known`.
 pub fn check_flags(objects: &[Object], deployment: &str, known: &BTreeSet<String>) -> Problems {
     let mut out = Vec::new();
     let Some(d) = deployments(objects).find(|d| name(&d.metadata) == deployment) else {
         return vec![format!("no Deployment/{deployment}")];
     };
-    let own: Vec<_> = containers(d).filter(|c| c.name == deployment).collect();
-    if own.is_empty() {
-        return vec![format!(
-            "Deployment/{deployment}: no container named {deployment}"
-        )];
-    }
-    for c in own {
+    for c in containers(d).take(1) {
         for a in container_args(c) {
             let flag = a.split('=').next().unwrap_or("");
             if flag.starts_with("--") && !known.contains(flag) {

@@ -6,17 +6,19 @@ use crate::objects::{Object, name};
 use crate::workload::{deployments, pod_spec, port_matches, quantity, workloads};
 
 /// Every container has an HTTP liveness and readiness probe on one of its
-/// ports; the project's own (the container named like its Deployment) on
-/// `/healthz` and `/readyz`, a sidecar on whatever paths its program serves.
+/// ports; the project's own program (the first container) on `/healthz` and
+/// `/readyz`, a sidecar after it on whatever paths its program serves.
 pub fn check_probes(objects: &[Object]) -> Problems {
     let mut out = Vec::new();
     for d in deployments(objects) {
-        for c in pod_spec(d)
+        for (n, c) in pod_spec(d)
             .map(|p| p.containers.as_slice())
             .unwrap_or_default()
+            .iter()
+            .enumerate()
         {
             let who = format!("Deployment/{} container {}", name(&d.metadata), c.name);
-            let own = c.name == name(&d.metadata);
+            let own = n == 0;
             for (kind, probe, path) in [
                 ("liveness", &c.liveness_probe, "/healthz"),
                 ("readiness", &c.readiness_probe, "/readyz"),
