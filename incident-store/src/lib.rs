@@ -18,6 +18,11 @@
 //! either a new incident with a queued job, a duplicate counted on the
 //! existing incident, or a resolution of it.
 //!
+//! What people do about an incident (acknowledge, mitigate, resolve,
+//! reopen, assign, note) is its workflow, apart from the investigation's
+//! status: each move is one conditional update, so concurrent moves leave
+//! one winner and the rest are told why nothing changed (`workflow`).
+//!
 //! Workers [`claim`](Store::claim_job) jobs with a lease. A worker that dies
 //! loses the lease and another worker takes the job over (a claim is an
 //! attempt; after [`StoreOptions::max_attempts`] the job fails). Every write
