@@ -117,6 +117,47 @@ fn writes_enabled_adds_exactly_the_write_access() {
     }
 }
 
+#[test]
+fn auth_proxy_mirrors_the_kustomize_overlay() {
+    let sets = [("authProxy.enabled", "true")];
+    let objects = rendered(&sets);
+    assert_ok("authProxy.enabled", check_rendering(&objects, &example()));
+    assert_ok("authProxy.enabled: read-only", check_read_only(&objects));
+    // Off by default: no sidecar, no portal port.
+    let off = raw(&[]);
+    let bot = find(&off, "Deployment", BOT);
+    assert_eq!(
+        bot.pointer("/spec/template/spec/containers")
+            .and_then(Value::as_array)
+            .map(Vec::len),
+        Some(1)
+    );
+    // On: the same sidecar, bot flags, Service port and policy port as
+    // deploy/kustomize/overlays/auth-proxy.
+    let ours = raw(&sets);
+    let theirs = kustomized("overlays/auth-proxy");
+    for (kind, name, pointer) in [
+        ("Deployment", BOT, "/spec/template/spec/containers/1"),
+        ("Deployment", BOT, "/spec/template/spec/containers/0/args"),
+        ("Service", BOT, "/spec/ports"),
+        ("NetworkPolicy", "sre-agent-bot", "/spec/ingress/0/ports"),
+    ] {
+        assert_eq!(
+            find(&ours, kind, name).pointer(pointer),
+            find(&theirs, kind, name).pointer(pointer),
+            "{kind}/{name} {pointer}"
+        );
+    }
+    // Approver groups become one flag each.
+    let over = json!({"authProxy": {"enabled": true, "approverGroups": ["sre-leads"]}});
+    let approvers = render_chart(&chart(), &release(), &[over]).unwrap();
+    let args = find(&approvers, "Deployment", BOT)
+        .pointer("/spec/template/spec/containers/0/args")
+        .unwrap()
+        .to_string();
+    assert!(args.contains("--approver-groups=sre-leads"), "{args}");
+}
+
 /// The chart's objects say what the kustomize base says: the same containers
 /// (image, flags, env and Secret keys, ports, probes, resources, security,
 /// mounts), pod security and volumes, Service ports, RBAC rules,
