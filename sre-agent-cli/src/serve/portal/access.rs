@@ -7,8 +7,9 @@
 //! from the proxy's groups header: a member of `--responder-groups` (or
 //! anyone signed in, when no responder groups are configured) may work
 //! incidents, a member of `--approver-groups` may also approve remediation
-//! steps; the rest read. The shared `--portal-token` is for scripts and dashboards and
-//! only reads: it names nobody, and actions need a name for the audit log.
+//! steps; the rest read. The shared `--portal-token` is for scripts and
+//! dashboards and only reads: it names nobody, and actions need a name for
+//! the audit log.
 //!
 //! A form post must come from the portal's own pages (`Sec-Fetch-Site`,
 //! else `Origin` against `Host`): the proxy's session cookie would otherwise

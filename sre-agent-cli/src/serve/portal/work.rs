@@ -42,6 +42,12 @@ async fn refused(app: &App, user: &PortalUser, id: i64, why: &str, message: &str
     error_page(StatusCode::FORBIDDEN, message)
 }
 
+/// Post/redirect/get: back to the incident's `section`, with what happened.
+fn back(id: i64, said: &str, section: &str) -> Response {
+    let query = serde_urlencoded::to_string([("said", said)]).unwrap_or_default();
+    Redirect::to(&format!("/incidents/{id}?{query}#{section}")).into_response()
+}
+
 /// Reading is for everyone let in; working an incident needs a name and
 /// the responder role. A refusal is audited and answers 403.
 async fn act(app: &Arc<App>, user: &PortalUser, id: i64, action: Action) -> Response {
@@ -59,8 +65,7 @@ async fn act(app: &Arc<App>, user: &PortalUser, id: i64, action: Action) -> Resp
     let said = match workflow::apply(app, id, &action, who).await {
         Ok(s) | Err(s) => s,
     };
-    let query = serde_urlencoded::to_string([("said", said.as_str())]).unwrap_or_default();
-    Redirect::to(&format!("/incidents/{id}?{query}#workflow")).into_response()
+    back(id, &said, "workflow")
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,8 +188,7 @@ pub(super) async fn approve(
             "The incident store is unavailable right now; nothing was run.".into()
         }
     };
-    let query = serde_urlencoded::to_string([("said", said.as_str())]).unwrap_or_default();
-    Redirect::to(&format!("/incidents/{id}?{query}#remediation")).into_response()
+    back(id, &said, "remediation")
 }
 
 /// The approve button of remediation step `step`, for an approver.
