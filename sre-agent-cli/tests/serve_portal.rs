@@ -2,67 +2,23 @@
 //! incident's page reached through a link taken from the list's DOM, the
 //! token → cookie sign-in, HTML escaping, and a screenshot.
 //!
-//! Chromium comes from `scripts/setup-test-deps.sh` (Debian's `chromium`).
-//! Without it this test fails, saying so: a browser test that skips
-//! silently proves nothing.
+//! Chromium comes from `scripts/setup-test-deps.sh` (Debian's `chromium`);
+//! without it this test fails, saying so (`browser::chromium`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use browser::{chromium, run_chromium};
 use incident_store::{IncidentFilter, IncidentStatus, Store};
 use serde_json::Value;
 use support::{Server, alert_payload, http, wait_for};
 
 const TOKEN: &str = "portal-test-token-123";
-
-fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Some(paths) = std::env::var_os("PATH") {
-            for dir in std::env::split_paths(&paths) {
-                let p = dir.join(name);
-                if p.is_file() {
-                    return p;
-                }
-            }
-        }
-    }
-    panic!(
-        "Chromium is not installed: the portal browser test needs it. Run scripts/setup-test-deps.sh \
-         as root (it installs Debian's `chromium` with apt-get), or install chromium yourself."
-    );
-}
-
-/// Runs headless Chromium with a fresh profile and the given final arguments.
-fn run_chromium(args: &[String]) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .output()
-        .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "chromium failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
 
 async fn dump_dom(url: String) -> String {
     tokio::task::spawn_blocking(move || run_chromium(&["--dump-dom".into(), url]))
