@@ -381,7 +381,8 @@ pub struct RunbookHit {
     pub path: String,
     /// The matching section's heading.
     pub heading: String,
-    /// A short excerpt around the match, matches in `**bold**`.
+    /// A short excerpt around the match, the matched words between
+    /// [`MARK_START`](super::MARK_START) and [`MARK_END`](super::MARK_END).
     pub snippet: String,
 }
 

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{Pool, RunbookHit, RunbookIndexReport, Store, StoreError, now_ms, text};
+use super::{
+    MARK_END, MARK_START, Pool, RunbookHit, RunbookIndexReport, Store, StoreError, now_ms, text,
+};
 
 impl Store {
     /// Indexes the Markdown files (`.md`, `.markdown`) under `dir`,
@@ -103,7 +105,9 @@ impl Store {
     }
 
     /// Runbook sections matching the query (same syntax as
-    /// [`Store::search`]), best first.
+    /// [`Store::search`]), best first, each snippet with the matched words
+    /// between [`MARK_START`] and [`MARK_END`] as in incident hits, so one
+    /// renderer marks both.
     pub async fn search_runbooks(
         &self,
         query: &str,
@@ -117,7 +121,7 @@ impl Store {
                 };
                 sqlx::query_as(
                     "SELECT s.title, r.path, s.heading, \
-                     snippet(runbook_fts, 2, '**', '**', '…', 24) \
+                     snippet(runbook_fts, 2, $3, $4, '…', 24) \
                      FROM runbook_fts \
                      JOIN runbook_sections s ON s.id = runbook_fts.rowid \
                      JOIN runbooks r ON r.id = s.runbook_id \
@@ -126,6 +130,8 @@ impl Store {
                 )
                 .bind(expr)
                 .bind(limit)
+                .bind(MARK_START)
+                .bind(MARK_END)
                 .fetch_all(pool)
                 .await?
             }
@@ -135,8 +141,7 @@ impl Store {
                 }
                 sqlx::query_as(
                     "SELECT s.title, r.path, s.heading, \
-                     ts_headline('english', s.body, q, \
-                       'StartSel=\"**\", StopSel=\"**\", MaxWords=30, MinWords=12, MaxFragments=1') \
+                     ts_headline('english', s.body, q, $3) \
                      FROM runbook_sections s \
                      JOIN runbooks r ON r.id = s.runbook_id \
                      CROSS JOIN websearch_to_tsquery('english', $1) q \
@@ -145,6 +150,10 @@ impl Store {
                 )
                 .bind(query)
                 .bind(limit)
+                .bind(format!(
+                    "StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, \
+                     MaxFragments=1"
+                ))
                 .fetch_all(pool)
                 .await?
             }

@@ -237,6 +237,17 @@ async fn portal_in_headless_chromium() {
         dom.to_lowercase().contains("<mark>cart</mark>"),
         "the words found are marked in the snippet: {dom}"
     );
+    // Runbooks answer the same search, their matched words marked too.
+    let found = dump_dom(server.url(&format!("/search?q=memory+limit&token={TOKEN}"))).await;
+    assert!(found.contains("<h2>Runbooks</h2>"), "{found}");
+    assert!(
+        found.contains(r#"href="/runbooks/view?path=oom.md""#),
+        "{found}"
+    );
+    assert!(
+        found.to_lowercase().contains("<mark>memory</mark>"),
+        "{found}"
+    );
     let href = first_incident_href(&dom)
         .unwrap_or_else(|| panic!("no incident link in the search results: {dom}"));
     let detail = dump_dom(server.url(&format!("{href}?token={TOKEN}"))).await;
@@ -287,6 +298,12 @@ async fn portal_in_headless_chromium() {
     // Runbooks list and page.
     let dom = dump_dom(server.url(&format!("/runbooks?token={TOKEN}"))).await;
     assert!(dom.contains("OOMKilled pods"), "{dom}");
+    let dom = dump_dom(server.url(&format!("/runbooks?q=exit+code&token={TOKEN}"))).await;
+    assert!(
+        dom.contains(r#"<a href="/runbooks/view?path=oom.md">OOMKilled pods</a> § Symptoms"#),
+        "{dom}"
+    );
+    assert!(dom.contains("<mark>exit</mark>"), "{dom}");
     let dom = dump_dom(server.url(&format!("/runbooks/view?path=oom.md&token={TOKEN}"))).await;
     assert!(dom.contains("kubectl set resources"), "{dom}");
     let r = client

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use incident_store::{Backend, IncidentFilter, IncidentStatus, StoreError, Verdict};
+use incident_store::{
+    Backend, IncidentFilter, IncidentStatus, MARK_END, MARK_START, StoreError, Verdict,
+};
 use sre_orchestrator::alert::{ANN_SLACK_CHANNEL, ANN_SLACK_THREAD};
 use sre_orchestrator::router::Category;
 
@@ -323,7 +325,9 @@ pub async fn runbooks(backend: Backend) {
     assert_eq!(hits[0].heading, "Fix");
     assert!(hits[0].path.ends_with("checkout.md"));
     assert!(
-        hits[0].snippet.contains("**memory**"),
+        hits[0]
+            .snippet
+            .contains(&format!("{MARK_START}memory{MARK_END}")),
         "{}",
         hits[0].snippet
     );

@@ -383,6 +383,15 @@ async fn search(
             Err(e) => return error_page(StatusCode::BAD_REQUEST, &format!("search failed: {e}")),
         }
     };
+    // Runbooks answer the same words: what to do is often in one.
+    let runbook_hits = if query.is_empty() || app.runbooks.is_none() {
+        Vec::new()
+    } else {
+        app.store
+            .search_runbooks(&query, 10)
+            .await
+            .unwrap_or_default()
+    };
     let service = non_empty(&q.service);
     let workflow = non_empty(&q.workflow).and_then(Workflow::parse);
     let results: Vec<_> = results
@@ -392,7 +401,7 @@ async fn search(
         .collect();
     let body = html! {
         form.filters method="get" action="/search" {
-            input name="q" aria-label="Search incidents" size="50" placeholder="e.g. checkout oom" value=(query);
+            input name="q" aria-label="Search incidents, notes and runbooks" size="50" placeholder="e.g. checkout oom" value=(query);
             input name="service" aria-label="Service" placeholder="service" value=(service.unwrap_or(""));
             select name="workflow" aria-label="Workflow" {
                 option value="" { "any workflow" }
@@ -414,6 +423,10 @@ async fn search(
                         td { (when(i.created_at)) }
                     } } }
                 }
+            }
+            @if let (false, Some(root)) = (runbook_hits.is_empty(), app.runbooks.as_deref()) {
+                h2 { "Runbooks" }
+                (runbook_list(&runbook_hits, root))
             }
         }
     };
@@ -492,7 +505,8 @@ async fn runbooks(
             .await
             .unwrap_or_default()
     };
-    let files = tokio::task::spawn_blocking(move || runbook_files(&root))
+    let folder = root.clone();
+    let files = tokio::task::spawn_blocking(move || runbook_files(&folder))
         .await
         .unwrap_or_default();
     let body = html! {
@@ -500,14 +514,29 @@ async fn runbooks(
             input name="q" aria-label="Search runbooks" size="40" placeholder="search runbooks" value=(query);
             button type="submit" { "Search" }
         }
-        @if !query.is_empty() {
-            ul { @for h in &hits { li { a href=(format!("/runbooks/view?path={}", urlencode(&h.path))) { (h.title) } " § " (h.heading)
-                br; span.muted { (h.snippet) } } } }
-        }
+        @if !query.is_empty() { (runbook_list(&hits, &root)) }
         h2 { "All runbooks" }
         ul { @for (path, title) in &files { li { a href=(format!("/runbooks/view?path={}", urlencode(path))) { (title) } " " span.muted { (path) } } } }
     };
     page("Runbooks", &user, body)
+}
+
+/// Runbook sections found, each a link to its runbook with the matched
+/// words marked; the runbooks page and the search page show them alike.
+/// The store keeps each file's full path; links name it relative to the
+/// runbooks folder `root`, as the list of all runbooks does.
+fn runbook_list(hits: &[incident_store::RunbookHit], root: &Path) -> Markup {
+    let relative = |p: &str| {
+        Path::new(p)
+            .strip_prefix(root)
+            .map_or_else(|_| p.to_string(), |r| r.to_string_lossy().to_string())
+    };
+    html! {
+        ul.runbook-hits { @for h in hits { li {
+            a href=(format!("/runbooks/view?path={}", urlencode(&relative(&h.path)))) { (h.title) } " § " (h.heading)
+            br; span.muted.snippet { (marked(&h.snippet)) }
+        } } }
+    }
 }
 
 fn urlencode(s: &str) -> String {
