@@ -54,7 +54,9 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
                 "https://portal.example.com",
                 "--allow-writes",
                 "--approvers",
-                "U0ALICE001,S0ONCALL01",
+                // Alice by the e-mail on her Slack profile (any case), Carol
+                // through the on-call user group.
+                "Alice@Example.com,S0ONCALL01",
             ],
         ),
         &[
@@ -589,7 +591,8 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
             runs[0].approved_by.as_str(),
             runs[0].tool.as_str()
         ),
-        (step, "succeeded", "U0ALICE001", "k8s.rollout_undo")
+        // Recorded by e-mail: the name the portal's proxy gives her too.
+        (step, "succeeded", "alice@example.com", "k8s.rollout_undo")
     );
     let audit = store.audit_log(10).await.unwrap();
     let entry = |actor: &str, action: &str| {
@@ -600,11 +603,11 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
             .clone()
     };
     assert!(
-        entry("U0BOB00001", "remediation.approve")
+        entry("bob@example.com", "remediation.approve")
             .result
             .starts_with("refused: not an approver")
     );
-    let approved = entry("U0ALICE001", "remediation.approve");
+    let approved = entry("alice@example.com", "remediation.approve");
     assert!(
         approved
             .result
@@ -616,11 +619,11 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
             .target
             .contains(&format!("incident #{incident_id}"))
     );
-    let run = entry("U0ALICE001", "remediation.run");
+    let run = entry("alice@example.com", "remediation.run");
     assert!(run.result.starts_with("succeeded: rolled back"), "{run:?}");
     assert!(run.target.starts_with("k8s.rollout_undo"), "{run:?}");
     assert!(
-        entry("U0CAROL001", "remediation.approve")
+        entry("carol@example.com", "remediation.approve")
             .result
             .starts_with("refused: already run")
     );

@@ -104,6 +104,8 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
         "oncall,sre",
         "--approver-groups",
         "sre-leads",
+        "--approvers",
+        "Kim@example.com",
         "--allow-writes",
     ];
     let envs = [
@@ -227,6 +229,10 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
     // An approver runs a remediation step from the portal; a responder sees
     // no button and is refused.
     assert!(!page.contains("Approve and run step"), "{page}");
+    // Kim is on --approvers by e-mail (as she would be for Slack), in no
+    // approver group: the same name makes her an approver here.
+    let kim_page = page_as(&client, &server, &page_path, "kim@example.com", "oncall").await;
+    assert!(kim_page.contains("Approve and run step"), "{kim_page}");
     let lead_page = page_as(&client, &server, &page_path, "lee@example.com", "sre-leads").await;
     let step = lead_page
         .split(r#"name="step" value=""#)

@@ -647,7 +647,8 @@ async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkErro
         })
         .and_then(|x| x.get("value").and_then(Value::as_str));
     if let Some(value) = approve {
-        let approval = remediate::approve(&app, &remediate::Approver::Slack(user.clone()), value)
+        let approver = remediate::Approver::from_slack(&app, &user).await;
+        let approval = remediate::approve(&app, &approver, value)
             .await
             .map_err(failed)?;
         match approval {

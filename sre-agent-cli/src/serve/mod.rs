@@ -172,7 +172,8 @@ pub struct ServeArgs {
     #[arg(long, value_delimiter = ',', help_heading = "Portal")]
     pub responder_groups: Vec<String>,
     /// Groups whose members may also approve and run remediation steps from
-    /// the portal (with `--allow-writes`), as `--approvers` may in Slack.
+    /// the portal (with `--allow-writes`). People on `--approvers` by the
+    /// name the proxy gives them (their e-mail) may too.
     #[arg(long, value_delimiter = ',', help_heading = "Portal")]
     pub approver_groups: Vec<String>,
     /// Token the alert webhooks must present, as `Authorization: Bearer`
@@ -216,8 +217,11 @@ pub struct ServeArgs {
     /// click and result is audit-logged.
     #[arg(long, help_heading = "Remediation and runbooks")]
     pub allow_writes: bool,
-    /// Who may approve remediations: Slack user ids (`U…`, `W…`) and user
-    /// groups (`S…`, members looked up when they click), e.g. `U1,S2`.
+    /// Who may approve remediations: Slack user ids (`U…`, `W…`), Slack user
+    /// groups (`S…`, members looked up when they click) and people's e-mail
+    /// addresses, which hold in Slack (the profile's e-mail, scope
+    /// `users:read.email`) and in the portal (the proxy's user header) alike,
+    /// e.g. `U1,S2,lee@example.com`.
     #[arg(long, value_delimiter = ',', help_heading = "Remediation and runbooks")]
     pub approvers: Vec<String>,
     /// On SIGTERM, how long in-flight investigations may run before their

@@ -10,9 +10,12 @@
 //!   write tools; the specialist agents never see write tools either way);
 //! * a connected server offers the tool as a write tool (its own
 //!   `--allow-writes`, namespace allowlist and RBAC still apply);
-//! * the clicking user is on `--approvers`, directly or through a Slack user
-//!   group listed there; or, in the portal, a person the authenticating
-//!   proxy names in one of `--approver-groups` ([`Approver`]).
+//! * the clicking user is on `--approvers`: by Slack user id, through a
+//!   Slack user group listed there, or by the e-mail address on their Slack
+//!   profile; or, in the portal, a person the authenticating proxy names who
+//!   is in one of `--approver-groups` or on `--approvers` by that name
+//!   ([`Approver`]). A person is recorded under one name whichever door they
+//!   came through: their e-mail address when Slack gives it.
 //!
 //! A step runs at most once: the store's `remediation_runs` row, keyed by
 //! incident and step, is claimed before the call, so a double click or the
@@ -59,10 +62,19 @@ pub fn runnable_steps<'r>(app: &App, rca: &'r Rca) -> Vec<(usize, &'r Remediatio
         .collect()
 }
 
-/// Whether `user` may approve remediations: listed in `--approvers`, or a
-/// member of a user group (`S…`) listed there.
-async fn is_approver(app: &App, user: &str) -> bool {
-    if app.args.approvers.iter().any(|a| a == user) {
+/// Whether `name` (a portal user's name as the proxy gives it) is listed
+/// in `--approvers`; e-mail addresses compare without regard to case.
+pub fn listed(approvers: &[String], name: &str) -> bool {
+    approvers
+        .iter()
+        .any(|a| a == name || (a.contains('@') && a.trim().eq_ignore_ascii_case(name.trim())))
+}
+
+/// Whether a Slack user may approve remediations: listed in `--approvers`
+/// by id or by their profile's e-mail, or a member of a user group (`S…`)
+/// listed there.
+async fn is_approver(app: &App, user: &str, email: Option<&str>) -> bool {
+    if listed(&app.args.approvers, user) || email.is_some_and(|e| listed(&app.args.approvers, e)) {
         return true;
     }
     let Some(slack) = &app.slack else {
@@ -82,22 +94,63 @@ async fn is_approver(app: &App, user: &str) -> bool {
 }
 
 /// Who approves a step: a Slack user (checked against `--approvers` at
-/// click time), or a person the portal's proxy named whose groups make them
-/// an approver (`--approver-groups`, checked by the portal).
+/// click time), or a person the portal's proxy named whose groups or name
+/// make them an approver (checked by the portal).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Approver {
-    /// A Slack user id.
-    Slack(String),
+    /// A Slack user: their id, and the e-mail on their profile when Slack
+    /// gave it.
+    Slack {
+        /// `U…` or `W…`.
+        id: String,
+        /// Lower-cased; `None` without the `users:read.email` scope, for a
+        /// profile without one, or when Slack could not be asked.
+        email: Option<String>,
+    },
     /// A portal user, already known to be an approver.
     Portal(String),
 }
 
 impl Approver {
-    /// The name kept in the store and the audit log: the Slack user id (as
-    /// before), or the portal user's name.
+    /// The Slack user `id`, with the e-mail on their profile when Slack
+    /// answers (`users.info`). Failing to ask costs only that: they are then
+    /// known by id, as before.
+    pub async fn from_slack(app: &App, id: &str) -> Approver {
+        let email = match &app.slack {
+            Some(slack) => match slack.user_email(id).await {
+                Ok(email) => email,
+                Err(e) => {
+                    app.metrics.slack_error("users.info");
+                    tracing::warn!(user = id, error = %e, "could not read a Slack user's e-mail; they are recorded by id");
+                    None
+                }
+            },
+            None => None,
+        };
+        Approver::Slack {
+            id: id.to_string(),
+            email,
+        }
+    }
+
+    /// The name kept in the store and the audit log: the person's e-mail
+    /// when known (the name the portal's proxy gives them too), else their
+    /// Slack user id, or the portal user's name.
     pub fn name(&self) -> &str {
         match self {
-            Approver::Slack(id) | Approver::Portal(id) => id,
+            Approver::Slack {
+                email: Some(email), ..
+            } => email,
+            Approver::Slack { id, .. } | Approver::Portal(id) => id,
+        }
+    }
+
+    /// How messages in Slack address them: a Slack user by mention, a portal
+    /// user by name.
+    fn addressed(&self) -> String {
+        match self {
+            Approver::Slack { id, .. } => format!("<@{id}>"),
+            Approver::Portal(name) => mcp_slack::rca::escape(name),
         }
     }
 }
@@ -132,6 +185,8 @@ pub struct Claimed {
     incident_id: i64,
     step: usize,
     user: String,
+    /// The approver as Slack messages address them.
+    addressed: String,
     what: String,
     tool: String,
     arguments: serde_json::Value,
@@ -142,9 +197,7 @@ impl Claimed {
     pub fn starting(&self) -> String {
         format!(
             "{} approved {}. Running `{}` now…",
-            shown(&self.user),
-            self.what,
-            self.tool
+            self.addressed, self.what, self.tool
         )
     }
 }
@@ -155,7 +208,7 @@ impl Claimed {
 /// Slack's 3 seconds.
 pub async fn approve(app: &App, approver: &Approver, value: &str) -> Result<Approval, StoreError> {
     let user = approver.name();
-    let who = shown(user);
+    let who = approver.addressed();
     let (incident_id, step) = match value.split_once(':') {
         Some((i, s)) => (i.parse::<i64>().ok(), s.parse::<usize>().ok()),
         None => (None, None),
@@ -198,8 +251,8 @@ pub async fn approve(app: &App, approver: &Approver, value: &str) -> Result<Appr
                 "{who} this agent does not run remediations (--allow-writes is off); nothing was run."
             ),
         )
-    } else if let Approver::Slack(id) = approver
-        && !is_approver(app, id).await
+    } else if let Approver::Slack { id, email } = approver
+        && !is_approver(app, id, email.as_deref()).await
     {
         refuse(
             "refused: not an approver",
@@ -217,6 +270,7 @@ pub async fn approve(app: &App, approver: &Approver, value: &str) -> Result<Appr
                     incident_id,
                     step,
                     user: user.to_string(),
+                    addressed: who.clone(),
                     what: what.clone(),
                     tool: info.qualified,
                     arguments: action.arguments.clone(),
@@ -366,7 +420,7 @@ pub async fn run(app: &Arc<App>, claimed: Claimed) -> String {
         claimed.step + 1,
         claimed.incident_id,
         if ok { "ran" } else { "failed" },
-        shown(&claimed.user),
+        claimed.addressed,
         text
     )
 }
@@ -384,10 +438,28 @@ mod tests {
             incident_id,
             step,
             user: "U0ALICE001".into(),
+            addressed: "<@U0ALICE001>".into(),
             what: format!("incident #{incident_id} step {}", step + 1),
             tool: "k8s.rollout_undo".into(),
             arguments: serde_json::json!({"name": "cart", "namespace": "shop"}),
         }
+    }
+
+    /// One list names people in Slack and in the portal: ids exactly,
+    /// e-mail addresses without regard to case; a user group's id names
+    /// nobody by itself (its members are looked up at click time).
+    #[test]
+    fn approvers_are_listed_by_id_or_email() {
+        let list: Vec<String> = ["U0ALICE001", "Lee@Example.com", "S0ONCALL01"]
+            .map(String::from)
+            .to_vec();
+        assert!(listed(&list, "U0ALICE001"));
+        assert!(!listed(&list, "u0alice001"), "Slack ids are exact");
+        assert!(listed(&list, "lee@example.com"));
+        assert!(listed(&list, "LEE@EXAMPLE.COM"));
+        assert!(!listed(&list, "lee@example.org"));
+        assert!(!listed(&list, "S0ONCALL01x"));
+        assert!(!listed(&[], "lee@example.com"));
     }
 
     /// A shutdown that cuts a run short records it as interrupted, with an

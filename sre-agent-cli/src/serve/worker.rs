@@ -173,6 +173,17 @@ impl SlackOut {
         Ok(res.users.into_iter().map(|u| u.0).collect())
     }
 
+    /// The e-mail address on a user's Slack profile (`users.info`; Slack
+    /// includes it only with the `users:read.email` scope), lower-cased:
+    /// the name an authenticating proxy gives the same person in the portal.
+    pub async fn user_email(&self, user: &str) -> Result<Option<String>, SlackError> {
+        let u = self.api.user_info(user).await?;
+        Ok(u.profile
+            .and_then(|p| p.email)
+            .map(|e| e.0.trim().to_ascii_lowercase())
+            .filter(|e| e.contains('@')))
+    }
+
     /// Opens a modal for the user whose click gave `trigger_id`
     /// (`views.open`; the trigger is valid for 3 seconds).
     pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), SlackError> {

@@ -141,7 +141,9 @@ fn proxied_user(app: &App, req: &Request) -> Option<PortalUser> {
         .filter(|g| !g.is_empty())
         .collect();
     let member = |of: &[String]| groups.iter().any(|g| of.iter().any(|r| r == g));
-    let role = if member(&app.args.approver_groups) {
+    let role = if member(&app.args.approver_groups)
+        || super::super::remediate::listed(&app.args.approvers, &user)
+    {
         Role::Approver
     } else if app.args.responder_groups.is_empty() || member(&app.args.responder_groups) {
         Role::Responder
