@@ -33,7 +33,10 @@
 //! * message metadata (`chat.postMessage`'s `metadata`, returned by
 //!   `conversations.history`/`replies` only with `include_all_metadata`),
 //!   `views.open` (modals, recorded: [`FakeSlack::views`]) and
-//!   `usergroups.users.list` ([`FakeSlack::add_usergroup`]).
+//!   `usergroups.users.list` ([`FakeSlack::add_usergroup`]);
+//! * file uploads in Slack's three steps (`files.getUploadURLExternal`, the
+//!   upload URL, `files.completeUploadExternal`; see [`files`]), the bytes
+//!   kept for the test ([`FakeSlack::file`]).
 //!
 //! The seeded workspace ([`FakeSlack::start`]) has an `#alerts-prod` channel
 //! with an Alertmanager alert and a thread under it, an `#incidents`
@@ -45,7 +48,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -65,6 +68,7 @@ pub const APP_TOKEN: &str = "xapp-1-A0FAKEAPP1-0000000000-fake-app-token";
 /// The app's ID.
 pub const APP_ID: &str = "A0FAKEAPP1";
 
+pub mod files;
 mod http;
 mod methods;
 mod seed;
@@ -74,6 +78,7 @@ mod world;
 use self::http::handle;
 use self::world::{Channel, Scripted, User, World, insert_message};
 
+pub use files::UploadedFile;
 pub use socket_mode::{SocketConnection, SocketReply};
 
 /// One call the fake received.
@@ -146,6 +151,8 @@ impl FakeSlack {
                 socket: socket_mode::SocketWorld::default(),
                 usergroups: HashMap::new(),
                 views: Vec::new(),
+                files: HashMap::new(),
+                next_file: 0,
             })),
             stop: CancellationToken::new(),
         };
@@ -153,6 +160,7 @@ impl FakeSlack {
         let router = Router::new()
             .route("/api/{method}", any(handle))
             .route("/link/", get(socket_mode::upgrade))
+            .route("/upload/v1/{id}", post(files::upload))
             .with_state(fake.clone());
         let stop = fake.stop.clone();
         tokio::spawn(async move {

@@ -381,3 +381,101 @@ async fn metadata_modals_and_user_groups_work_like_slack() {
     .await;
     assert_eq!(v["error"], "no_such_subteam", "{v}");
 }
+
+/// Files in Slack's three steps: an upload URL for a declared name and
+/// length, the bytes POSTed to it without a token, then completion shares
+/// them in a thread as one `file_share` message. Completing a file whose
+/// bytes never came, or the same file twice, is `file_not_found`; a missing
+/// length is `invalid_arguments`.
+#[tokio::test]
+async fn files_upload_in_three_steps_like_slack() {
+    let fake = FakeSlack::start().await.unwrap();
+    let auth = format!("Bearer {}", fake::BOT_TOKEN);
+    let auth = ("authorization", auth.as_str());
+    let (_, _, v) = raw(
+        &fake,
+        "GET",
+        "/api/files.getUploadURLExternal?filename=path.png",
+        &[auth],
+        "",
+    )
+    .await;
+    assert_eq!(v["error"], "invalid_arguments", "{v}");
+    let (_, _, v) = raw(
+        &fake,
+        "GET",
+        "/api/files.getUploadURLExternal?filename=path.png&length=4&alt_txt=the%20path",
+        &[auth],
+        "",
+    )
+    .await;
+    assert_eq!(v["ok"], true, "{v}");
+    let id = v["file_id"].as_str().unwrap().to_string();
+    let url = v["upload_url"].as_str().unwrap();
+    let path = url
+        .split_once(&fake.addr().to_string())
+        .unwrap()
+        .1
+        .to_string();
+
+    // Not uploaded yet: nothing to complete.
+    let complete = format!(
+        r#"{{"files":[{{"id":"{id}","title":"Path"}}],"channel_id":"C0ALERTS01","initial_comment":"pictures"}}"#
+    );
+    let json = ("content-type", "application/json");
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/files.completeUploadExternal",
+        &[auth, json],
+        &complete,
+    )
+    .await;
+    assert_eq!(v["error"], "file_not_found", "{v}");
+
+    // The bytes, without a token: the URL is the credential. Slack answers
+    // in plain text, which `raw` cannot read as JSON, so read it by hand.
+    let mut stream = tokio::net::TcpStream::connect(fake.addr()).await.unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: image/png\r\nContent-Length: 4\r\n\r\nPNG!"
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.ends_with("OK - 4"), "{out}");
+
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/files.completeUploadExternal",
+        &[auth, json],
+        &complete,
+    )
+    .await;
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["files"][0]["id"], id.as_str());
+    let shared = fake
+        .messages("C0ALERTS01")
+        .into_iter()
+        .find(|m| m["subtype"] == "file_share")
+        .expect("a file_share message");
+    assert_eq!(shared["text"], "pictures");
+    assert_eq!(shared["files"][0]["title"], "Path");
+    assert_eq!(shared["files"][0]["mimetype"], "image/png");
+    let file = fake.file(&id).unwrap();
+    assert_eq!(
+        (file.bytes.as_slice(), file.alt_txt.as_deref()),
+        (&b"PNG!"[..], Some("the path"))
+    );
+    // Once only.
+    let (_, _, v) = raw(
+        &fake,
+        "POST",
+        "/api/files.completeUploadExternal",
+        &[auth, json],
+        &complete,
+    )
+    .await;
+    assert_eq!(v["error"], "file_not_found", "{v}");
+}

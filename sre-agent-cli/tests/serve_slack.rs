@@ -150,6 +150,45 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         store.transcript(incident_id).await.unwrap().is_some(),
         "transcript stored"
     );
+    // The RCA's pictures follow under the message, as PNG files uploaded in
+    // Slack's three steps, each with its words as alt text.
+    let shared = wait_for("the pictures in the RCA's thread", WAIT, || {
+        let fake = fake.clone();
+        let ts = placeholder_ts.clone();
+        async move {
+            fake.messages("C0ALERTS01").into_iter().find(|m| {
+                m["subtype"] == "file_share" && m["thread_ts"].as_str() == Some(ts.as_str())
+            })
+        }
+    })
+    .await;
+    assert_eq!(
+        shared["text"],
+        format!("Pictures for incident #{incident_id}: call path, error rate, timeline.")
+    );
+    let files = shared["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3, "{shared}");
+    for (file, title) in files.iter().zip(["Call path", "Error rate", "Timeline"]) {
+        let got = fake.file(file["id"].as_str().unwrap()).unwrap();
+        assert_eq!(got.title.as_deref(), Some(title));
+        assert!(
+            got.bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{title}: not a PNG"
+        );
+        assert!(
+            got.bytes.len() > 5_000,
+            "{title}: {} bytes",
+            got.bytes.len()
+        );
+        assert!(
+            got.alt_txt.as_deref().is_some_and(|a| a.len() > 20),
+            "{title}: {got:?}"
+        );
+    }
+    assert!(
+        files[0]["alt_txt"].as_str().unwrap().contains("cart"),
+        "the call path's alt text names the cause: {shared}"
+    );
 
     // 2. The same alert again within the window: a duplicate, no new post.
     let r = client
@@ -343,18 +382,30 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         .expect("the Slack alert's incident")
         .clone();
     let reply = support::wait_rca_in_thread(&fake, "C0ALERTS01", &alert_ts, WAIT).await;
+    // The pictures go to the same thread, after the RCA.
+    wait_for("the pictures in the alert's thread", WAIT, || {
+        let fake = fake.clone();
+        let ts = alert_ts.clone();
+        async move {
+            fake.messages("C0ALERTS01").into_iter().find(|m| {
+                m["subtype"] == "file_share" && m["thread_ts"].as_str() == Some(ts.as_str())
+            })
+        }
+    })
+    .await;
     let thread_replies: Vec<_> = fake
         .messages("C0ALERTS01")
         .into_iter()
         .filter(|m| {
             m["thread_ts"].as_str() == Some(alert_ts.as_str())
                 && m["ts"].as_str() != Some(alert_ts.as_str())
+                && m["subtype"] != "file_share"
         })
         .collect();
     assert_eq!(
         thread_replies.len(),
         1,
-        "one message in the alert's thread: {thread_replies:?}"
+        "one RCA message in the alert's thread: {thread_replies:?}"
     );
 
     // 7. Buttons: "confirm" records feedback; "wrong" asks why in a modal
@@ -753,7 +804,11 @@ async fn a_retry_reuses_the_message_a_dead_replica_posted_but_never_recorded() {
     let done = support::wait_done(&store, id, WAIT).await;
     let recorded = done.slack.expect("the message is recorded");
     assert_eq!(recorded.ts, orphan.ts, "the orphan message was adopted");
-    let messages = fake.messages("C0ALERTS01");
+    let messages: Vec<Value> = fake
+        .messages("C0ALERTS01")
+        .into_iter()
+        .filter(|m| m["subtype"] != "file_share")
+        .collect();
     assert_eq!(messages.len(), before, "no second message: {messages:?}");
     let edited = messages
         .iter()

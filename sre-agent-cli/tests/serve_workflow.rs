@@ -106,6 +106,7 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
         "sre-leads",
         "--approvers",
         "Kim@example.com",
+        "--no-slack-pictures",
         "--allow-writes",
     ];
     let envs = [
@@ -491,6 +492,9 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
     ));
     assert!(has("lee@example.com", "remediation.run", "succeeded"));
     assert!(has("ana@example.com", "portal.denied", "not an approver"));
+    // --no-slack-pictures: nothing was uploaded, all along.
+    assert!(fake.calls_to("files.getUploadURLExternal").is_empty());
+    assert!(fake.calls_to("files.completeUploadExternal").is_empty());
     assert!(server.terminate(Duration::from_secs(20)));
 
     // Another bot on the same store that trusts only a proxy network this

@@ -258,6 +258,7 @@ fn slack_app_manifest_asks_exactly_the_needed_scopes_and_uses_the_intake_routes(
         "channels:read",
         "chat:write",
         "commands",
+        "files:write",
         "groups:history",
         "groups:read",
         "users:read",

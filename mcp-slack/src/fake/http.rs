@@ -293,6 +293,8 @@ pub(super) fn dispatch(
             },
         },
         "views.open" => open_view(w, args),
+        "files.getUploadURLExternal" => super::files::get_upload_url(w, args),
+        "files.completeUploadExternal" => super::files::complete_upload(w, args),
         "search.messages" if !is_user => Err("not_allowed_token_type"),
         "search.messages" => search(w, args),
         _ => Err("unknown_method"),

@@ -57,6 +57,10 @@ pub(super) struct World {
     pub(super) usergroups: HashMap<String, Vec<String>>,
     /// Every view opened with `views.open`, as sent.
     pub(super) views: Vec<Value>,
+    /// Files by id, from `files.getUploadURLExternal` on.
+    pub(super) files: HashMap<String, super::files::FakeFile>,
+    /// The last file id handed out.
+    pub(super) next_file: u64,
 }
 
 impl World {

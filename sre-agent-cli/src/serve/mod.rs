@@ -132,6 +132,12 @@ pub struct ServeArgs {
     /// (Slack allows about one per second per channel).
     #[arg(long, default_value_t = 1000, help_heading = "Slack")]
     pub slack_post_interval_ms: u64,
+    /// Do not share the RCA's pictures (call path, error rate, timeline) as
+    /// PNG files in the incident's thread. Sharing them needs the
+    /// `files:write` scope; without it each try is a warning and a
+    /// `slack_errors` count, and the RCA itself is unaffected.
+    #[arg(long, help_heading = "Slack")]
+    pub no_slack_pictures: bool,
     /// The portal's public base URL (for "Open in portal" links in Slack).
     #[arg(long, env = "SRE_AGENT_PUBLIC_URL", help_heading = "Portal")]
     pub public_url: Option<String>,

@@ -14,7 +14,11 @@ use mcp_slack::api::{
 use mcp_slack::error::SlackError;
 use mcp_slack::rca::render_rca;
 use serde_json::{Value, json};
-use slack_morphism::prelude::{SlackApiUserGroupsUsersListRequest, SlackUserGroupId};
+use slack_morphism::prelude::{
+    SlackApiFilesComplete, SlackApiFilesCompleteUploadExternalRequest,
+    SlackApiFilesGetUploadUrlExternalRequest, SlackApiFilesUploadViaUrlRequest,
+    SlackApiUserGroupsUsersListRequest, SlackChannelId, SlackTs, SlackUserGroupId,
+};
 use sre_orchestrator::engine::Quiet;
 use sre_orchestrator::engine::priors::Prior;
 use sre_orchestrator::investigate::{Options, Outcome, investigate_with};
@@ -182,6 +186,61 @@ impl SlackOut {
             .and_then(|p| p.email)
             .map(|e| e.0.trim().to_ascii_lowercase())
             .filter(|e| e.contains('@')))
+    }
+
+    /// Uploads PNG `files` (title, alt text, bytes) and shares them in
+    /// `channel` (in the thread `thread_ts`) as one message saying
+    /// `comment`: Slack's three steps, `files.getUploadURLExternal`, the
+    /// bytes to the URL it gives, `files.completeUploadExternal` (scope
+    /// `files:write`). Paced like a post.
+    pub async fn share_pngs(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        comment: &str,
+        files: &[(String, String, Vec<u8>)],
+    ) -> Result<(), SlackError> {
+        let mut uploaded = Vec::new();
+        for (title, alt, bytes) in files {
+            let name = format!("{}.png", title.to_ascii_lowercase().replace(' ', "-"));
+            let req = SlackApiFilesGetUploadUrlExternalRequest::new(name, bytes.len())
+                .with_alt_txt(alt.clone());
+            let req = &req;
+            let target = self
+                .api
+                .call(
+                    "files.getUploadURLExternal",
+                    TokenKind::Bot,
+                    |s| async move { s.get_upload_url_external(req).await },
+                )
+                .await?;
+            let upload = SlackApiFilesUploadViaUrlRequest::new(
+                target.upload_url.clone(),
+                bytes.clone(),
+                "image/png".into(),
+            );
+            let upload = &upload;
+            self.api
+                .call("files.upload_url", TokenKind::Bot, |s| async move {
+                    s.files_upload_via_url(upload).await
+                })
+                .await?;
+            uploaded.push(SlackApiFilesComplete::new(target.file_id).with_title(title.clone()));
+        }
+        self.pace(channel).await;
+        let req = SlackApiFilesCompleteUploadExternalRequest::new(uploaded)
+            .with_channel_id(SlackChannelId(channel.to_string()))
+            .opt_thread_ts(thread_ts.map(|t| SlackTs(t.to_string())))
+            .with_initial_comment(comment.to_string());
+        let req = &req;
+        self.api
+            .call(
+                "files.completeUploadExternal",
+                TokenKind::Bot,
+                |s| async move { s.files_complete_upload_external(req).await },
+            )
+            .await?;
+        Ok(())
     }
 
     /// Opens a modal for the user whose click gave `trigger_id`
@@ -535,6 +594,11 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
                 .await
             {
                 Ok(()) => {
+                    // After the job is complete, so a retry never shares
+                    // them twice.
+                    if let Some(m) = &message {
+                        share_pictures(app, &job.incident, m, &outcome.rca).await;
+                    }
                     app.metrics.llm_usage(&outcome.llm_usage);
                     app.metrics.investigation("done", started.elapsed());
                     tracing::info!(
@@ -554,6 +618,57 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
                 }
             }
         }
+    }
+}
+
+/// Shares the RCA's pictures as PNG files in the incident's thread (the
+/// alert's thread, else under the RCA message), unless
+/// `--no-slack-pictures`. Best effort: a failure is a warning and a
+/// `slack_errors` count; the RCA is already posted.
+async fn share_pictures(app: &App, incident: &Incident, message: &SlackMessage, rca: &Rca) {
+    let Some(slack) = app.slack.as_ref().filter(|_| !app.args.no_slack_pictures) else {
+        return;
+    };
+    let pictures = super::pictures::pictures(rca);
+    if pictures.is_empty() {
+        return;
+    }
+    // Rasterising is CPU work: off the async threads.
+    let drawn = tokio::task::spawn_blocking(move || {
+        pictures
+            .iter()
+            .filter_map(|p| match p.png() {
+                Ok(png) => Some((p.title.to_string(), p.label.clone(), png)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not draw a picture as PNG");
+                    None
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    if drawn.is_empty() {
+        return;
+    }
+    let thread = slack_target(app, incident)
+        .and_then(|(_, thread)| thread)
+        .unwrap_or_else(|| message.ts.clone());
+    let comment = format!(
+        "Pictures for incident #{}: {}.",
+        incident.id,
+        drawn
+            .iter()
+            .map(|(title, _, _)| title.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Err(e) = slack
+        .share_pngs(&message.channel, Some(&thread), &comment, &drawn)
+        .await
+    {
+        app.metrics.slack_error("files.completeUploadExternal");
+        tracing::warn!(incident = incident.id, error = %e, "could not share the RCA's pictures in Slack (scope files:write?); --no-slack-pictures stops trying");
     }
 }
 
