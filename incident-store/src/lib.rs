@@ -52,8 +52,9 @@ use sqlx::sqlite::{
 pub use incidents::{MARK_END, MARK_START};
 pub use model::{
     AuditEntry, Backend, Counts, Enqueued, Feedback, Incident, IncidentFilter, IncidentStatus, Job,
-    PastIncident, RemediationRun, RemediationStart, Request, RunbookHit, RunbookIndexReport,
-    SearchHit, SlackMessage, StoreOptions, Verdict,
+    Move, Moved, NOTE_MAX_CHARS, Note, NoteError, PastIncident, RemediationRun, RemediationStart,
+    Request, RunbookHit, RunbookIndexReport, SearchHit, SlackMessage, StoreOptions, Verdict,
+    Workflow,
 };
 
 /// Why a store operation failed.
@@ -141,8 +142,6 @@ mod memory;
 mod queue;
 mod runbooks;
 mod workflow;
-
-pub use workflow::{Move, Moved, NOTE_MAX_CHARS, Note, NoteError, Workflow};
 
 /// The newest migration `migrator` knows.
 fn newest(migrator: &sqlx::migrate::Migrator) -> i64 {

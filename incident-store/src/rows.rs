@@ -11,9 +11,9 @@ use sqlx::sqlite::SqliteRow;
 
 use super::StoreError;
 use super::model::{
-    AuditEntry, Feedback, Incident, IncidentStatus, RemediationRun, SlackMessage, Verdict,
+    AuditEntry, Feedback, Incident, IncidentStatus, RemediationRun, SlackMessage, Verdict, Workflow,
 };
-use super::workflow::Workflow;
+
 use sre_orchestrator::router::Category;
 
 /// The typed getters the mapping functions need.

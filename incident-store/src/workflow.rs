@@ -7,190 +7,13 @@
 //! states)`: two people acknowledging at once, or a double click, leave one
 //! winner and the other is told what happened ("already acknowledged")
 //! instead of writing over it. Every change goes to the audit log with who
-//! made it.
+//! made it. The workflow's words (`Workflow`, `Move`, `Note`…) are data
+//! like the rest of the model and live in `model`; this module is what the
+//! store does with them.
 
-use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
-
+use super::model::{Move, Moved, NOTE_MAX_CHARS, Note, NoteError, Workflow};
 use super::rows::{self, RowExt};
 use super::{Store, StoreError, now_ms};
-
-/// Where people are with an incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Workflow {
-    /// Nobody has taken it yet.
-    #[default]
-    Open,
-    /// Someone is on it.
-    Acknowledged,
-    /// The impact is stopped; the cause may still be there.
-    Mitigated,
-    /// Over: fixed, or the alert resolved.
-    Resolved,
-}
-
-impl Workflow {
-    /// All states, in order.
-    pub const ALL: [Workflow; 4] = [
-        Workflow::Open,
-        Workflow::Acknowledged,
-        Workflow::Mitigated,
-        Workflow::Resolved,
-    ];
-
-    /// The lower-case name, as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Workflow::Open => "open",
-            Workflow::Acknowledged => "acknowledged",
-            Workflow::Mitigated => "mitigated",
-            Workflow::Resolved => "resolved",
-        }
-    }
-
-    /// Parses a lower-case name.
-    pub fn parse(name: &str) -> Option<Workflow> {
-        Workflow::ALL
-            .into_iter()
-            .find(|w| w.as_str().eq_ignore_ascii_case(name.trim()))
-    }
-}
-
-/// A move people make on an incident's [`Workflow`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Move {
-    /// "I'm on it" (from open).
-    Acknowledge,
-    /// The impact is stopped (from open or acknowledged).
-    Mitigate,
-    /// It is over (from any state but resolved).
-    Resolve,
-    /// It is back (from mitigated or resolved).
-    Reopen,
-}
-
-impl Move {
-    /// All moves.
-    pub const ALL: [Move; 4] = [
-        Move::Acknowledge,
-        Move::Mitigate,
-        Move::Resolve,
-        Move::Reopen,
-    ];
-
-    /// The verb, as in forms, slash commands and the audit log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Move::Acknowledge => "acknowledge",
-            Move::Mitigate => "mitigate",
-            Move::Resolve => "resolve",
-            Move::Reopen => "reopen",
-        }
-    }
-
-    /// Parses a verb; `ack` is accepted for acknowledge.
-    pub fn parse(verb: &str) -> Option<Move> {
-        let verb = verb.trim().to_ascii_lowercase();
-        if verb == "ack" {
-            return Some(Move::Acknowledge);
-        }
-        Move::ALL.into_iter().find(|m| m.as_str() == verb)
-    }
-
-    /// The state the move leads to.
-    pub fn to(self) -> Workflow {
-        match self {
-            Move::Acknowledge => Workflow::Acknowledged,
-            Move::Mitigate => Workflow::Mitigated,
-            Move::Resolve => Workflow::Resolved,
-            Move::Reopen => Workflow::Open,
-        }
-    }
-
-    /// The states the move may start from.
-    pub fn from(self) -> &'static [Workflow] {
-        match self {
-            Move::Acknowledge => &[Workflow::Open],
-            Move::Mitigate => &[Workflow::Open, Workflow::Acknowledged],
-            Move::Resolve => &[Workflow::Open, Workflow::Acknowledged, Workflow::Mitigated],
-            Move::Reopen => &[Workflow::Mitigated, Workflow::Resolved],
-        }
-    }
-
-    /// The moves allowed from `state`, for a page or a message to offer.
-    pub fn allowed(state: Workflow) -> Vec<Move> {
-        Move::ALL
-            .into_iter()
-            .filter(|m| m.from().contains(&state))
-            .collect()
-    }
-}
-
-/// What a [`Store::move_incident`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Moved {
-    /// The incident moved.
-    Done {
-        /// The state before.
-        from: Workflow,
-        /// The state now.
-        to: Workflow,
-    },
-    /// The incident was not in a state the move starts from (someone else
-    /// was first, or the move makes no sense there); nothing changed.
-    Refused {
-        /// The state it is in.
-        state: Workflow,
-        /// Why, in words for the person who asked.
-        reason: String,
-    },
-}
-
-/// A person's note on an incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Note {
-    /// Id.
-    pub id: i64,
-    /// The incident.
-    pub incident_id: i64,
-    /// Who wrote it.
-    pub author: String,
-    /// What they wrote.
-    pub body: String,
-    /// When.
-    pub at: Timestamp,
-}
-
-impl Note {
-    /// The note's link, when the note is nothing but one `http(s)://` URL
-    /// (a dashboard, a ticket, a postmortem document): shown as a link.
-    pub fn link(&self) -> Option<&str> {
-        let body = self.body.trim();
-        ((body.starts_with("https://") || body.starts_with("http://"))
-            && !body.contains(char::is_whitespace))
-        .then_some(body)
-    }
-}
-
-/// The longest note kept, in characters: a note is a line or a paragraph,
-/// not a log dump.
-pub const NOTE_MAX_CHARS: usize = 4000;
-
-/// Why a note was not kept.
-#[derive(Debug, thiserror::Error)]
-pub enum NoteError {
-    /// Nothing to keep.
-    #[error("the note is empty")]
-    Empty,
-    /// Too long.
-    #[error("the note has {0} characters; at most {NOTE_MAX_CHARS} are kept")]
-    TooLong(usize),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 fn audit_target(incident_id: i64) -> String {
     format!("incident #{incident_id}")
@@ -426,6 +249,7 @@ fn note<R: RowExt>(row: &R) -> Result<Note, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::Timestamp;
 
     #[test]
     fn each_state_offers_the_moves_that_start_there() {

@@ -73,7 +73,6 @@
 pub mod clusters;
 pub mod error;
 pub mod ops;
-pub mod pods;
 pub mod policy;
 pub mod projection;
 pub mod proxy;

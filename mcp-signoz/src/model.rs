@@ -241,12 +241,25 @@ pub(crate) fn de_nanos<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Nanos, 
             .or_else(|| n.as_u64().map(|u| u as i64))
             .or_else(|| n.as_f64().map(|f| f as i64))
             .ok_or_else(|| serde::de::Error::custom("bad timestamp")),
-        serde_json::Value::String(s) => crate::time::parse_datetime_text(s)
+        serde_json::Value::String(s) => parse_datetime_text(s)
             .ok_or_else(|| serde::de::Error::custom(format!("bad timestamp {s:?}"))),
         _ => Err(serde::de::Error::custom(
             "timestamp must be a number or string",
         )),
     }
+}
+
+/// Parses `YYYY-MM-DD[ T]hh:mm:ss[.fffffffff]` as UTC (ClickHouse's DateTime64
+/// text), or a numeric string of nanoseconds. The model's own reading of
+/// timestamps (rows from ClickHouse, recorded fixtures); `time` builds its
+/// user-facing grammar on it, so the model needs nothing from `time`.
+pub fn parse_datetime_text(text: &str) -> Option<Nanos> {
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    let civil: jiff::civil::DateTime = text.replace(' ', "T").parse().ok()?;
+    let ts = civil.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    i64::try_from(ts.as_nanosecond()).ok()
 }
 
 /// Which spans count as a service's requests.

@@ -1,7 +1,7 @@
 //! Time as people type it at 3 a.m. (`now-1h`, `15m`, `2024-06-01T14:00:00Z`)
 //! and as tools print it (UTC, milliseconds, short durations).
 
-use crate::model::{Nanos, SECOND, TimeRange};
+use crate::model::{Nanos, SECOND, TimeRange, parse_datetime_text};
 
 /// A time or duration that could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,17 +50,6 @@ pub fn parse_time(text: &str, now: Nanos) -> Result<Nanos, TimeError> {
         return i64::try_from(ts.as_nanosecond()).map_err(|_| err());
     }
     parse_datetime_text(t).ok_or_else(err)
-}
-
-/// Parses `YYYY-MM-DD[ T]hh:mm:ss[.fffffffff]` as UTC (ClickHouse's DateTime64
-/// text), or a numeric string of nanoseconds.
-pub fn parse_datetime_text(text: &str) -> Option<Nanos> {
-    if let Ok(n) = text.parse::<i64>() {
-        return Some(n);
-    }
-    let civil: jiff::civil::DateTime = text.replace(' ', "T").parse().ok()?;
-    let ts = civil.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
-    i64::try_from(ts.as_nanosecond()).ok()
 }
 
 /// Resolves `from`/`to` texts into a range (defaults: the last `default_span`

@@ -13,5 +13,6 @@ pub mod list;
 pub mod logs;
 pub mod namespaces;
 pub mod nodes;
+pub mod pods;
 pub mod usage;
 pub mod write;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::pods;
+use crate::ops::pods;
 use crate::target::{Target, kinds};
 use crate::value::{
     Table, age, ago, arr, clip, cond, cpu_millis, mem_bytes, name, namespace, s, ts,

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::pods;
+use crate::ops::pods;
 use crate::value::{Table, age, ago, arr, clip, i, map_pairs, opt_i, opt_s, s, ts};
 
 fn container_state(c: &Value, now: Timestamp) -> String {

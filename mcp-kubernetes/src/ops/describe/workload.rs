@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::ops::detail;
 use crate::ops::list::{self, short_image};
-use crate::pods;
+use crate::ops::pods;
 use crate::target::{ResourceInfo, Target, kinds};
 use crate::value::{Table, age, arr, clip, i, name, namespace, opt_i, opt_s, s};
 

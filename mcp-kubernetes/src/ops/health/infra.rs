@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Ctx, Finding, Severity, cond, push};
-use crate::pods;
+use crate::ops::pods;
 use crate::value::{arr, map_pairs, message, name, namespace, opt_s, s, ts};
 
 pub(super) fn pvc_findings(cx: &Ctx, o: &Value, out: &mut Vec<Finding>) {

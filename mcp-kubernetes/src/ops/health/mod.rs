@@ -39,7 +39,7 @@ pub struct HealthOptions {
     pub min_severity: Option<String>,
 }
 
-pub use crate::pods::Severity;
+pub use crate::ops::pods::Severity;
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::{Ctx, Finding, Severity, cond, push};
-use crate::pods;
+use crate::ops::pods;
 use crate::value::{name, namespace, s, ts};
 
 /// A pod's problems ([`pods::problems`], the judgement `list` shares) as findings.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::POD_SUMMARY_THRESHOLD;
 use super::table::images;
-use crate::pods;
+use crate::ops::pods;
 use crate::value::{Table, age, clip, name, namespace, s};
 
 fn pod_row(p: &Value, now: Timestamp, with_ns: bool) -> Vec<String> {

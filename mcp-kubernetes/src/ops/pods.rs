@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::ops::events::EventGroup;
+use super::events::EventGroup;
 use crate::value::{ago, arr, i, message, opt_s, s, ts};
 
 /// Restart count from which a ready pod is still listed individually as flapping.
