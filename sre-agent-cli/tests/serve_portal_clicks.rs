@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use browser::Browser;
 use incident_store::{Store, Workflow};
-use serde_json::Value;
-use support::{Server, alert_payload, http, wait_for};
+use support::{Server, http, new_alert, wait_for};
 
 const WAIT: Duration = Duration::from_secs(90);
 const USER: &str = "X-Forwarded-Email";
@@ -65,21 +64,13 @@ async fn people_work_an_incident_in_chromium() {
     let server = Server::spawn(&support::serve_args(&db, &flags), &[]);
     let client = http();
     let store = Store::connect(&db).await.unwrap();
-    let r = client
-        .post(server.url("/webhook/alertmanager"))
-        .header("content-type", "application/json")
-        .body(alert_payload(
-            "fp-clicks-1",
-            "checkout error rate above 5%",
-            "firing",
-        ))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = r.json().await.unwrap();
-    let id = body["results"][0]["result"]["incident_id"]
-        .as_i64()
-        .unwrap();
+    let id = new_alert(
+        &client,
+        &server,
+        "fp-clicks-1",
+        "checkout error rate above 5%",
+    )
+    .await;
     wait_for("the RCA", WAIT, || {
         let store = store.clone();
         async move {

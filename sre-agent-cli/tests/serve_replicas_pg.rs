@@ -19,7 +19,7 @@ use futures::StreamExt;
 use incident_store::{IncidentFilter, IncidentStatus, Store};
 use mcp_slack::fake::{BOT_TOKEN, FakeSlack, SeedMessage};
 use serde_json::{Value, json};
-use support::{SECRET, Server, alert_payload, http, post_slack, wait_for};
+use support::{SECRET, Server, alert_payload, http, new_alert, post_slack, wait_for};
 
 const WEBHOOK_ALERTS: usize = 100;
 const SLACK_ALERTS: usize = 20;
@@ -304,18 +304,7 @@ async fn two_replicas_share_one_queue_and_survive_a_kill() {
         "replica-slow",
         &["--test-investigation-delay-ms", "600000"],
     );
-    let r = client
-        .post(slow.url("/webhook/alertmanager"))
-        .header("content-type", "application/json")
-        .body(alert_payload("kill-fp", "KillMe", "firing"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    let incident_id = body["results"][0]["result"]["incident_id"]
-        .as_i64()
-        .unwrap();
+    let incident_id = new_alert(&client, &slow, "kill-fp", "KillMe").await;
     // The slow replica claimed it and posted its placeholder.
     let placeholder = wait_for(
         "the slow replica's placeholder",

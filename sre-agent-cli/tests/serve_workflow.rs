@@ -16,7 +16,7 @@ use std::time::Duration;
 use incident_store::{Store, Workflow};
 use mcp_slack::fake::{BOT_TOKEN, FakeSlack};
 use serde_json::Value;
-use support::{SECRET, Server, alert_payload, command_form, http, post_slack, wait_for};
+use support::{SECRET, Server, command_form, http, new_alert, post_slack, wait_for};
 
 const WAIT: Duration = Duration::from_secs(90);
 const TOKEN: &str = "workflow-test-token";
@@ -118,21 +118,7 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
     let client = http();
     let store = Store::connect(&db).await.unwrap();
 
-    let r = client
-        .post(server.url("/webhook/alertmanager"))
-        .header("content-type", "application/json")
-        .body(alert_payload(
-            "fp-wf-1",
-            "checkout error rate above 5%",
-            "firing",
-        ))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = r.json().await.unwrap();
-    let id = body["results"][0]["result"]["incident_id"]
-        .as_i64()
-        .unwrap();
+    let id = new_alert(&client, &server, "fp-wf-1", "checkout error rate above 5%").await;
     let slack = wait_for("the RCA posted in Slack", WAIT, || {
         let store = store.clone();
         async move {

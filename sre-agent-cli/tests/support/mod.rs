@@ -301,6 +301,29 @@ pub async fn wait_rca_in_thread(
     .await
 }
 
+/// Sends the scenario's alert ([`alert_payload`]) to `server`'s Alertmanager
+/// webhook as a new firing alert; its incident's id.
+pub async fn new_alert(
+    client: &reqwest::Client,
+    server: &Server,
+    fingerprint: &str,
+    name: &str,
+) -> i64 {
+    let r = client
+        .post(server.url("/webhook/alertmanager"))
+        .header("content-type", "application/json")
+        .body(alert_payload(fingerprint, name, "firing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["results"][0]["result"]["outcome"], "new", "{body}");
+    body["results"][0]["result"]["incident_id"]
+        .as_i64()
+        .unwrap()
+}
+
 /// The scenario's alert webhook, with its fingerprint and alert name
 /// replaced (so each copy is a distinct alert) and its status set.
 pub fn alert_payload(fingerprint: &str, name: &str, status: &str) -> String {

@@ -384,14 +384,7 @@ async fn search(
         }
     };
     // Runbooks answer the same words: what to do is often in one.
-    let runbook_hits = if query.is_empty() || app.runbooks.is_none() {
-        Vec::new()
-    } else {
-        app.store
-            .search_runbooks(&query, 10)
-            .await
-            .unwrap_or_default()
-    };
+    let runbook_hits = runbook_hits(&app, &query, 10).await;
     let service = non_empty(&q.service);
     let workflow = non_empty(&q.workflow).and_then(Workflow::parse);
     let results: Vec<_> = results
@@ -497,14 +490,7 @@ async fn runbooks(
         );
     };
     let query = non_empty(&q.q).unwrap_or("").to_string();
-    let hits = if query.is_empty() {
-        Vec::new()
-    } else {
-        app.store
-            .search_runbooks(&query, 30)
-            .await
-            .unwrap_or_default()
-    };
+    let hits = runbook_hits(&app, &query, 30).await;
     let folder = root.clone();
     let files = tokio::task::spawn_blocking(move || runbook_files(&folder))
         .await
@@ -519,6 +505,22 @@ async fn runbooks(
         ul { @for (path, title) in &files { li { a href=(format!("/runbooks/view?path={}", urlencode(path))) { (title) } " " span.muted { (path) } } } }
     };
     page("Runbooks", &user, body)
+}
+
+/// The runbook sections `query` finds (none without a query or a runbooks
+/// folder). A store error costs only these hits: it is logged, and the
+/// page shows the rest.
+async fn runbook_hits(app: &App, query: &str, limit: u32) -> Vec<incident_store::RunbookHit> {
+    if query.is_empty() || app.runbooks.is_none() {
+        return Vec::new();
+    }
+    app.store
+        .search_runbooks(query, limit)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "runbook search failed");
+            Vec::new()
+        })
 }
 
 /// Runbook sections found, each a link to its runbook with the matched
