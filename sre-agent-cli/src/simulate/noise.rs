@@ -76,21 +76,8 @@ pub fn add(ctx: &mut Ctx) -> Vec<String> {
             );
             pod.usage = None;
             let restarts = (days * 280) as u32;
-            ctx.event(
-                &ns,
-                "Pod",
-                &pn,
-                "Warning",
-                "BackOff",
-                format!(
-                    "Back-off restarting failed container {name} in pod {pn}_{ns}({})",
-                    super::incident::uuid_like(&pn)
-                ),
-                restarts * 4,
-                days * 86_400,
-                ctx.rng.range(10, 200),
-                "kubelet",
-            );
+            let last = ctx.rng.range(10, 200);
+            super::faults::backoff_event(ctx, o, p, restarts * 4, days * 86_400, last);
             let t = (now - 196) * 1_000_000_000;
             ctx.inc.logs.push(PodLog { ns: ns.clone(), pod: pn.clone(), container: name.clone(), previous: true, lines: vec![(t, "Error: failed to load plugin /plugins/legacy-auth.so: no such file or directory".into())] });
             notes.push(format!("{pn} crash-looping for {days} days"));

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Gauge, KubeAlert, Symptom};
 use super::super::surface::iso;
 use super::super::world::{Controller, Hpa, JobRun, Role, Stack};
-use super::{aliases, app, rollout};
+use super::{app, blame, rollout};
 
 fn hpa_alert(ctx: &Ctx, name: &str, ns: &str, alert: &'static str, subject: &str) -> KubeAlert {
     KubeAlert {
@@ -80,12 +80,11 @@ pub fn hpa_maxed(ctx: &mut Ctx) -> bool {
     ctx.inc
         .kube_alerts
         .push(hpa_alert(ctx, &name, &ns, "KubeHpaMaxedOut", &name));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(format!("horizontalpodautoscaler/{name}"));
-    a.push(format!("hpa/{name}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.extend([
+        format!("horizontalpodautoscaler/{name}"),
+        format!("hpa/{name}"),
+    ]);
     ctx.inc.summary = format!(
         "Traffic to {name} rose {mult:.1}x; its autoscaler is pinned at its maximum of {max} replicas with CPU at {util}% of requests (target {target}%)."
     );
@@ -203,12 +202,11 @@ pub fn hpa_misconfigured(ctx: &mut Ctx) -> bool {
         ms: ctx.rng.uniform(400.0, 1500.0),
     });
     ctx.inc.symptom = Some((wi, Symptom::Latency));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(format!("horizontalpodautoscaler/{name}"));
-    a.push(format!("hpa/{name}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.extend([
+        format!("horizontalpodautoscaler/{name}"),
+        format!("hpa/{name}"),
+    ]);
     ctx.inc.summary = if wrong {
         format!(
             "{name}'s autoscaler targets deployment {target}, which does not exist, so {name} stayed at {r} replicas while traffic rose {mult:.1}x."
@@ -388,9 +386,7 @@ pub fn cpu_throttling(ctx: &mut Ctx) -> bool {
         severity: "info",
         age: (ctx.age() - 900).max(60),
     });
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = if changed {
         format!(
             "{name}'s last rollout set a CPU limit of {lim}; the container is throttled in {:.0}% of CFS periods and requests slow down.",

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, KubeAlert, Mongo, Symptom};
 use super::super::surface::{Failure, iso, iso_ms};
 use super::super::world::{Engine, Role};
-use super::{aliases, pod_uid};
+use super::{backoff_event, blame, pod_uid, store_down};
 
 fn store_users(ctx: &Ctx, engine: Engine) -> Vec<(usize, usize, String)> {
     let mut v = Vec::new();
@@ -186,12 +186,10 @@ pub fn replication_lag(ctx: &mut Ctx) -> bool {
         statement: None,
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
-    ctx.inc.component = store.clone();
-    let mut a = aliases(ctx.w, si);
-    a.push(format!("{store}-1"));
-    a.push(format!("{store}-2"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(si);
+    blame(ctx, si);
+    ctx.inc
+        .aliases
+        .extend([format!("{store}-1"), format!("{store}-2")]);
     ctx.inc.ns = sns;
     ctx.inc.summary = format!(
         "{store}'s secondaries are {lag}s behind the primary, so w:majority writes from its clients time out after 5s."
@@ -414,42 +412,14 @@ pub fn volume_full(ctx: &mut Ctx) -> bool {
         })
         .collect();
     ctx.log(si, p, true, prev);
-    let pn = ctx.w.workloads[si].pods[p].name.clone();
     let r = ctx.w.workloads[si].pods[p].main.restarts;
-    ctx.event(
-        &ns,
-        "Pod",
-        &pn,
-        "Warning",
-        "BackOff",
-        format!(
-            "Back-off restarting failed container {name} in pod {pn}_{ns}({})",
-            pod_uid(&pn)
-        ),
-        r.max(2),
-        ctx.ago(0.1),
-        ctx.rng.range(5, 60),
-        "kubelet",
-    );
+    backoff_event(ctx, si, p, r.max(2), ctx.ago(0.1), ctx.rng.range(5, 60));
     let ip = ctx.w.workloads[si]
         .cluster_ip
         .clone()
         .unwrap_or_else(|| "10.96.0.1".into());
-    let port = ctx.w.workloads[si].port;
     let single = ctx.w.workloads[si].pods.len() == 1;
-    ctx.effect(Effect::Call {
-        caller: None,
-        callee: si,
-        rate: if single { 0.9 } else { 0.3 },
-        ms: 2.0,
-        failure: Failure::Refused {
-            host: name.clone(),
-            ip,
-            port,
-        },
-    });
-    let users = ctx.w.callers_of(si);
-    ctx.inc.symptom = users.first().map(|&u| (u, Symptom::Errors));
+    store_down(ctx, si, ip, if single { 0.9 } else { 0.3 }, 2.0);
     ctx.inc.kube_alerts.push(KubeAlert {
         name: "KubePersistentVolumeFillingUp",
         ns: ns.clone(),
@@ -474,12 +444,10 @@ pub fn volume_full(ctx: &mut Ctx) -> bool {
         int: true,
     });
     let _ = json!(null);
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, si);
-    a.push(claim.clone());
-    a.push(format!("persistentvolumeclaim/{claim}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(si);
+    blame(ctx, si);
+    ctx.inc
+        .aliases
+        .extend([claim.clone(), format!("persistentvolumeclaim/{claim}")]);
     ctx.inc.ns = ns;
     ctx.inc.summary = format!(
         "{name}'s volume {claim} ({size}) is full; {} fails writing {path} with ENOSPC and the container keeps restarting.",

@@ -6,9 +6,9 @@
 
 use serde_json::json;
 
-use super::incident::{Ctx, KubeAlert};
+use super::incident::{Ctx, Effect, KubeAlert, Symptom};
 use super::rng::Rng;
-use super::surface::iso;
+use super::surface::{Failure, iso};
 use super::world::{Controller, Revision, Role, World, bump};
 
 mod app;
@@ -130,6 +130,94 @@ pub fn aliases(w: &World, wi: usize) -> Vec<String> {
         a.push(p.name.clone());
     }
     a
+}
+
+/// Names workload `wi` as what failed: its name is the component, its
+/// standard aliases the other names, and it is the culprit. Every builder
+/// whose fault sits on one workload ends this way (extra aliases are pushed
+/// after).
+pub fn blame(ctx: &mut Ctx, wi: usize) {
+    ctx.inc.component = ctx.w.workloads[wi].name.clone();
+    ctx.inc.aliases = aliases(ctx.w, wi);
+    ctx.inc.culprit = Some(wi);
+}
+
+/// A failure of a call to a workload, made from the host name the client
+/// used, the address it reached and the port (`Failure::Refused`, `Reset`…
+/// as a function).
+pub type Unreachable = fn(String, String, u16) -> Failure;
+
+/// Connection refused: nothing listens behind the address.
+pub fn refused(host: String, ip: String, port: u16) -> Failure {
+    Failure::Refused { host, ip, port }
+}
+
+/// Connection reset: the process behind the address died mid-request.
+pub fn reset(host: String, ip: String, port: u16) -> Failure {
+    Failure::Reset { host, ip, port }
+}
+
+/// Calls to `wi` at `ip`:`port` fail: `rate` of them at full intensity,
+/// each after `ms`, with the failure `fail` makes of that address.
+fn calls_fail(
+    ctx: &mut Ctx,
+    wi: usize,
+    ip: String,
+    port: u16,
+    rate: f64,
+    ms: f64,
+    fail: Unreachable,
+) {
+    let host = ctx.w.workloads[wi].name.clone();
+    ctx.effect(Effect::Call {
+        caller: None,
+        callee: wi,
+        rate,
+        ms,
+        failure: fail(host, ip, port),
+    });
+}
+
+/// `wi`'s pods are down or dying: calls to its Service (cluster IP, port
+/// 80) fail as `calls_fail` says, and one of its HTTP callers, if any, is
+/// where the errors show.
+pub fn service_down(ctx: &mut Ctx, wi: usize, rate: f64, ms: f64, fail: Unreachable) {
+    let ip = ctx.w.workloads[wi].cluster_ip.clone().unwrap_or_default();
+    calls_fail(ctx, wi, ip, 80, rate, ms, fail);
+    let caller = http_caller(ctx, wi);
+    ctx.inc.symptom = caller.map(|c| (c, Symptom::Errors));
+}
+
+/// Store `si`'s pod is down: connections to `ip` on its port are refused
+/// (`rate` of them at full intensity, after `ms`), and its first user is
+/// where the errors show.
+pub fn store_down(ctx: &mut Ctx, si: usize, ip: String, rate: f64, ms: f64) {
+    let port = ctx.w.workloads[si].port;
+    calls_fail(ctx, si, ip, port, rate, ms, refused);
+    let users = ctx.w.callers_of(si);
+    ctx.inc.symptom = users.first().map(|&u| (u, Symptom::Errors));
+}
+
+/// The kubelet's BackOff event on pod `pod` of `wi`, whose container keeps
+/// failing: `count` times, first `first` and last `last` seconds ago.
+pub fn backoff_event(ctx: &mut Ctx, wi: usize, pod: usize, count: u32, first: i64, last: i64) {
+    let x = &ctx.w.workloads[wi];
+    let (name, ns, pn) = (x.name.clone(), x.ns.clone(), x.pods[pod].name.clone());
+    ctx.event(
+        &ns,
+        "Pod",
+        &pn,
+        "Warning",
+        "BackOff",
+        format!(
+            "Back-off restarting failed container {name} in pod {pn}_{ns}({})",
+            pod_uid(&pn)
+        ),
+        count,
+        first,
+        last,
+        "kubelet",
+    );
 }
 
 /// Rolls out a new revision of `wi` `ago` seconds before now, changed by

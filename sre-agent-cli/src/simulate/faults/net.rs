@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Symptom};
 use super::super::surface::{Failure, iso};
 use super::super::world::{Engine, Role};
-use super::{aliases, app, certificate, http_date};
+use super::{app, blame, certificate, http_date};
 
 /// A callee with HTTP callers (or a store with users).
 fn called(ctx: &mut Ctx, stores: bool) -> Option<usize> {
@@ -145,11 +145,8 @@ pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
     });
     let c = caller_for_symptom(ctx, wi);
     ctx.inc.symptom = c.map(|c| (c, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(format!("service/{name}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.push(format!("service/{name}"));
     ctx.inc.summary = match variant {
         0 => format!(
             "The Service {name}'s selector was changed and matches none of its pods; it has no endpoints and callers get connection refused."
@@ -224,12 +221,10 @@ pub fn certificate_expired(ctx: &mut Ctx) -> bool {
     });
     let c = caller_for_symptom(ctx, wi);
     ctx.inc.symptom = c.map(|c| (c, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(cert.clone());
-    a.push(format!("certificate/{cert}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc
+        .aliases
+        .extend([cert.clone(), format!("certificate/{cert}")]);
     ctx.inc.summary = format!(
         "{name}'s serving certificate {cert} expired at {} (its renewal had been failing); callers fail the TLS handshake.",
         iso(not_after)
@@ -301,13 +296,10 @@ pub fn credentials_expired(ctx: &mut Ctx) -> bool {
             ctx.log(si, 0, false, lines);
         }
     }
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(secret.clone());
-    a.push(format!("secret/{secret}"));
-    a.push(store.clone());
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc
+        .aliases
+        .extend([secret.clone(), format!("secret/{secret}"), store.clone()]);
     ctx.inc.summary = format!(
         "The password for {name}'s {} user was rotated on {store}, but Secret {secret} still holds the old one; new connections are rejected.",
         engine.system()
@@ -391,12 +383,10 @@ pub fn network_policy_blocked(ctx: &mut Ctx) -> bool {
         .find(|&c| ctx.w.workloads[c].is_http())
         .or(blocked.first().copied());
     ctx.inc.symptom = sym.map(|c| (c, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(policy.clone());
-    a.push(format!("networkpolicy/{policy}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc
+        .aliases
+        .extend([policy.clone(), format!("networkpolicy/{policy}")]);
     ctx.inc.summary = format!(
         "NetworkPolicy {policy}, created in {ns} at the onset, drops connections to {name} from its other callers; their calls time out."
     );
@@ -448,11 +438,8 @@ pub fn rate_limited(ctx: &mut Ctx) -> bool {
         int: true,
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(host.clone());
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.push(host.clone());
     ctx.inc.summary = format!(
         "{name}'s calls to {host} rose {mult:.1}x and the provider answers 429 Too Many Requests (Retry-After {retry}s)."
     );
@@ -519,12 +506,10 @@ pub fn authorization_denied(ctx: &mut Ctx) -> bool {
         .find(|&c| ctx.w.workloads[c].is_http())
         .or(blocked.first().copied());
     ctx.inc.symptom = sym.map(|c| (c, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(policy.clone());
-    a.push(format!("authorizationpolicy/{policy}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc
+        .aliases
+        .extend([policy.clone(), format!("authorizationpolicy/{policy}")]);
     ctx.inc.summary = format!(
         "AuthorizationPolicy {policy} on {name}, applied at the onset, only allows {}; the sidecar answers 403 RBAC: access denied to its other callers.",
         allowed.0
