@@ -54,10 +54,7 @@ pub fn add(ctx: &mut Ctx) -> Vec<String> {
             .iter()
             .find(|&&o| ctx.w.workloads[o].ns != ctx.inc.ns)
     {
-        let (name, ns) = (
-            ctx.w.workloads[o].name.clone(),
-            ctx.w.workloads[o].ns.clone(),
-        );
+        let (name, ns) = ctx.names(o);
         let days = ctx.rng.range(2, 9);
         let pi = ctx.w.workloads[o].pods.len();
         if pi > 1 {
@@ -174,10 +171,7 @@ pub fn add(ctx: &mut Ctx) -> Vec<String> {
             .collect();
         if let Some(&c) = crons.get(ctx.rng.below(crons.len().max(1))) {
             let age = ctx.rng.range(2, 6) * 86_400 + ctx.rng.range(0, 40_000);
-            let (name, ns) = (
-                ctx.w.workloads[c].name.clone(),
-                ctx.w.workloads[c].ns.clone(),
-            );
+            let (name, ns) = ctx.names(c);
             let job = format!("{name}-{}", (ctx.w.now - age) / 60);
             let pn = format!("{job}-{}", ctx.rng.suffix(5));
             let now = ctx.w.now;

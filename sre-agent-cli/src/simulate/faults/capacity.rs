@@ -36,10 +36,7 @@ pub fn hpa_maxed(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, true) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     ctx.w.hpas.retain(|h| h.wi != wi);
     let min = ctx.w.workloads[wi].replicas.max(2);
     let max = min + ctx.rng.range(1, 4) as u32;
@@ -97,10 +94,7 @@ pub fn hpa_misconfigured(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, true) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     ctx.w.hpas.retain(|h| h.wi != wi);
     let wrong = ctx.rng.chance(0.5);
     let r = ctx.w.workloads[wi].replicas;
@@ -236,10 +230,7 @@ pub fn noisy_neighbor(ctx: &mut Ctx) -> bool {
     let Some(&cj) = cron.get(ctx.rng.below(cron.len().max(1))) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[cj].name.clone(),
-        ctx.w.workloads[cj].ns.clone(),
-    );
+    let (name, ns) = ctx.names(cj);
     let cores = ctx.w.nodes[node].size.0;
     let age = ctx.age() + ctx.rng.range(10, 120);
     let job = format!("{name}-{}", (ctx.w.now - age) / 60);
@@ -339,10 +330,7 @@ pub fn cpu_throttling(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, true) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let changed = ctx.rng.chance(0.6);
     let lim = ctx.rng.pick(&["200m", "250m", "300m"]).to_string();
     if changed {
@@ -410,11 +398,8 @@ pub fn job_failed(ctx: &mut Ctx) -> bool {
     let Some(&cj) = cron.get(ctx.rng.below(cron.len().max(1))) else {
         return false;
     };
-    let (name, ns, stack) = (
-        ctx.w.workloads[cj].name.clone(),
-        ctx.w.workloads[cj].ns.clone(),
-        ctx.w.workloads[cj].stack,
-    );
+    let (name, ns) = ctx.names(cj);
+    let stack = ctx.w.workloads[cj].stack;
     let age = ctx.age() + ctx.rng.range(60, 400);
     let job = format!("{name}-{}", (ctx.w.now - age) / 60);
     let backoff = ctx.rng.range(1, 4) as u32;

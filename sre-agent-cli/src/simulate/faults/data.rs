@@ -155,10 +155,7 @@ pub fn replication_lag(ctx: &mut Ctx) -> bool {
     let Some((wi, si, _coll)) = users.get(ctx.rng.below(users.len().max(1))).cloned() else {
         return false;
     };
-    let (store, sns) = (
-        ctx.w.workloads[si].name.clone(),
-        ctx.w.workloads[si].ns.clone(),
-    );
+    let (store, sns) = ctx.names(si);
     let db = ctx.w.workloads[wi].ns.replace('-', "_");
     let mut m = mongo_base(ctx, si, &db);
     let lag = ctx.age().max(60);
@@ -204,10 +201,7 @@ pub fn lock_contention(ctx: &mut Ctx) -> bool {
     let Some((wi, si, table)) = users.get(ctx.rng.below(users.len().max(1))).cloned() else {
         return false;
     };
-    let (store, sns) = (
-        ctx.w.workloads[si].name.clone(),
-        ctx.w.workloads[si].ns.clone(),
-    );
+    let (store, sns) = ctx.names(si);
     let app_name = ctx.w.workloads[wi].name.clone();
     let db = app_name.replace('-', "_");
     let col = ctx
@@ -354,10 +348,7 @@ pub fn volume_full(ctx: &mut Ctx) -> bool {
     let Role::Store(engine) = ctx.w.workloads[si].role else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[si].name.clone(),
-        ctx.w.workloads[si].ns.clone(),
-    );
+    let (name, ns) = ctx.names(si);
     let claim = ctx.w.workloads[si]
         .claims
         .first()

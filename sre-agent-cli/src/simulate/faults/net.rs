@@ -49,10 +49,7 @@ pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
     let Some(wi) = called(ctx, true) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let is_store = matches!(ctx.w.workloads[wi].role, Role::Store(_));
     let variant = if is_store { 1 } else { ctx.rng.below(3) };
     let ip = ctx.w.workloads[wi]
@@ -172,10 +169,7 @@ pub fn certificate_expired(ctx: &mut Ctx) -> bool {
     let Some(wi) = called(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let cert = format!("{name}-tls");
     let not_after = ctx.onset;
     let now = ctx.w.now;
@@ -245,10 +239,7 @@ pub fn credentials_expired(ctx: &mut Ctx) -> bool {
     let Some(&wi) = users.get(ctx.rng.below(users.len().max(1))) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let (si, _) = ctx.w.workloads[wi].stores[0].clone();
     let Role::Store(engine) = ctx.w.workloads[si].role else {
         return false;
@@ -314,11 +305,8 @@ pub fn network_policy_blocked(ctx: &mut Ctx) -> bool {
     let Some(wi) = called(ctx, true) else {
         return false;
     };
-    let (name, ns, port) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-        ctx.w.workloads[wi].port,
-    );
+    let (name, ns) = ctx.names(wi);
+    let port = ctx.w.workloads[wi].port;
     let callers = ctx.w.callers_of(wi);
     let policy = ctx
         .rng
@@ -452,10 +440,7 @@ pub fn authorization_denied(ctx: &mut Ctx) -> bool {
     let Some(wi) = called(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let callers = ctx.w.callers_of(wi);
     let policy = ctx
         .rng

@@ -175,11 +175,8 @@ pub fn missing_config(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns, stack) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-        ctx.w.workloads[wi].stack,
-    );
+    let (name, ns) = ctx.names(wi);
+    let stack = ctx.w.workloads[wi].stack;
     let ago = ctx.age() + ctx.rng.range(30, 240);
     let variant = ctx.rng.below(3);
     let key = ctx
@@ -322,11 +319,8 @@ pub fn image_pull_error(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns, repo) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-        ctx.w.workloads[wi].repo.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
+    let repo = ctx.w.workloads[wi].repo.clone();
     let ago = ctx.age() + ctx.rng.range(30, 300);
     let auth = ctx.rng.chance(0.35);
     let (_, idx) = rollout(ctx, wi, ago, false, 1, |r, rng| {
@@ -451,11 +445,8 @@ pub fn probe_failing(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, true) else {
         return false;
     };
-    let (name, ns, port) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-        ctx.w.workloads[wi].port,
-    );
+    let (name, ns) = ctx.names(wi);
+    let port = ctx.w.workloads[wi].port;
     let changed = ctx.rng.chance(0.6);
     let wrong_port = port + 1;
     let pods: Vec<usize> = if changed {
@@ -555,10 +546,7 @@ pub fn init_container_stuck(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let ago = ctx.age() + ctx.rng.range(30, 200);
     let target = ctx.w.workloads[wi]
         .stores

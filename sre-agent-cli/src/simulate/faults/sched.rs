@@ -16,10 +16,7 @@ pub fn quota_exceeded(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let quota = ctx
         .rng
         .pick(&[
@@ -263,10 +260,7 @@ pub fn unschedulable(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let nodes = ctx.w.nodes.len();
     let ago = ctx.age() + ctx.rng.range(30, 300);
     let variant = ctx.rng.below(4);
@@ -360,10 +354,7 @@ pub fn evicted(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let disk = ctx.rng.chance(0.6);
     let n_ev = ctx.rng.range(2, 6) as usize;
     let node = ctx.w.workloads[wi]
@@ -500,10 +491,7 @@ pub fn pvc_unbound(ctx: &mut Ctx) -> bool {
     let Some(&si) = stores.get(ctx.rng.below(stores.len().max(1))) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[si].name.clone(),
-        ctx.w.workloads[si].ns.clone(),
-    );
+    let (name, ns) = ctx.names(si);
     let missing_class = ctx.rng.chance(0.6);
     let bad_class = ctx
         .rng
