@@ -191,18 +191,7 @@ pub fn add(ctx: &mut Ctx) -> Vec<String> {
                 pods: vec![p],
                 backoff: 0,
             });
-            ctx.event(
-                &ns,
-                "Job",
-                &job,
-                "Warning",
-                "BackoffLimitExceeded",
-                "Job has reached the specified backoff limit".into(),
-                1,
-                age - 40,
-                age - 40,
-                "job-controller",
-            );
+            super::faults::job_backoff_limit(ctx, &ns, &job, age - 40);
             notes.push(format!("an old failed Job {job}"));
         }
     }

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Gauge, KubeAlert, Symptom};
 use super::super::surface::iso;
 use super::super::world::{Controller, Hpa, JobRun, Role, Stack};
-use super::{app, blame, rollout};
+use super::{app, blame, job_backoff_limit, job_created_pod, rollout};
 
 fn hpa_alert(ctx: &Ctx, name: &str, ns: &str, alert: &'static str, subject: &str) -> KubeAlert {
     KubeAlert {
@@ -254,18 +254,7 @@ pub fn noisy_neighbor(ctx: &mut Ctx) -> bool {
         cores * 1000 - ctx.rng.range(20, 120) as u32,
         ctx.w.nodes[node].size.1 * 1024 / 2,
     ));
-    ctx.event(
-        &ns,
-        "Job",
-        &job,
-        "Normal",
-        "SuccessfulCreate",
-        format!("Created pod: {pname}"),
-        1,
-        age,
-        age,
-        "job-controller",
-    );
+    job_created_pod(ctx, &ns, &job, &pname, age);
     ctx.event(
         &ns,
         "CronJob",
@@ -445,33 +434,11 @@ pub fn job_failed(ctx: &mut Ctx) -> bool {
             previous: false,
             lines,
         });
-        ctx.event(
-            &ns,
-            "Job",
-            &job,
-            "Normal",
-            "SuccessfulCreate",
-            format!("Created pod: {pname}"),
-            1,
-            st,
-            st,
-            "job-controller",
-        );
+        job_created_pod(ctx, &ns, &job, &pname, st);
         pods.push(p);
     }
     let fail_ago = (age - age * 9 / 10).max(30);
-    ctx.event(
-        &ns,
-        "Job",
-        &job,
-        "Warning",
-        "BackoffLimitExceeded",
-        "Job has reached the specified backoff limit".into(),
-        1,
-        fail_ago,
-        fail_ago,
-        "job-controller",
-    );
+    job_backoff_limit(ctx, &ns, &job, fail_ago);
     ctx.event(
         &ns,
         "CronJob",

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, KubeAlert, Mongo, Symptom};
 use super::super::surface::{Failure, iso, iso_ms};
 use super::super::world::{Engine, Role};
-use super::{backoff_event, blame, pod_uid, store_down};
+use super::{backoff_event, blame, calls_from_fail, job_created_pod, pod_uid, store_down};
 
 fn store_users(ctx: &Ctx, engine: Engine) -> Vec<(usize, usize, String)> {
     let mut v = Vec::new();
@@ -167,15 +167,9 @@ pub fn replication_lag(ctx: &mut Ctx) -> bool {
     ctx.inc.mongo = Some(m);
     // Secondaries' disks are saturated: their pods use a lot of CPU/IO.
     let users_all = ctx.w.callers_of(si);
-    for &u in &users_all {
-        ctx.effect(Effect::Call {
-            caller: Some(u),
-            callee: si,
-            rate: 0.35,
-            ms: 5000.0,
-            failure: Failure::WriteConcern { ms: 5000 },
-        });
-    }
+    calls_from_fail(ctx, &users_all, si, 0.35, 5000.0, || {
+        Failure::WriteConcern { ms: 5000 }
+    });
     ctx.effect(Effect::StoreSlow {
         store: si,
         target: None,
@@ -250,18 +244,7 @@ pub fn lock_contention(ctx: &mut Ctx) -> bool {
             ),
         ],
     });
-    ctx.event(
-        &ns,
-        "Job",
-        &job,
-        "Normal",
-        "SuccessfulCreate",
-        format!("Created pod: {pname}"),
-        1,
-        age,
-        age,
-        "job-controller",
-    );
+    job_created_pod(ctx, &ns, &job, &pname, age);
     // Postgres logs the waits.
     let mut lines = Vec::new();
     for k in 0..10 {
@@ -299,18 +282,10 @@ pub fn lock_contention(ctx: &mut Ctx) -> bool {
         .filter(|(_, w)| w.stores.iter().any(|(s, t)| *s == si && *t == table))
         .map(|(i, _)| i)
         .collect();
-    for &u in &users_t {
-        ctx.effect(Effect::Call {
-            caller: Some(u),
-            callee: si,
-            rate: 0.5,
-            ms: 5000.0,
-            failure: Failure::LockTimeout {
-                engine: Engine::Postgres,
-                object: table.clone(),
-            },
-        });
-    }
+    calls_from_fail(ctx, &users_t, si, 0.5, 5000.0, || Failure::LockTimeout {
+        engine: Engine::Postgres,
+        object: table.clone(),
+    });
     ctx.effect(Effect::StoreSlow {
         store: si,
         target: Some(table.clone()),

@@ -178,6 +178,27 @@ fn calls_fail(
     });
 }
 
+/// Calls from each of `callers` to `callee` fail: `rate` of them at full
+/// intensity, each after `ms`, with `failure()`.
+pub fn calls_from_fail(
+    ctx: &mut Ctx,
+    callers: &[usize],
+    callee: usize,
+    rate: f64,
+    ms: f64,
+    failure: impl Fn() -> Failure,
+) {
+    for &c in callers {
+        ctx.effect(Effect::Call {
+            caller: Some(c),
+            callee,
+            rate,
+            ms,
+            failure: failure(),
+        });
+    }
+}
+
 /// `wi`'s pods are down or dying: calls to its Service (cluster IP, port
 /// 80) fail as `calls_fail` says, and one of its HTTP callers, if any, is
 /// where the errors show.
@@ -217,6 +238,68 @@ pub fn backoff_event(ctx: &mut Ctx, wi: usize, pod: usize, count: u32, first: i6
         first,
         last,
         "kubelet",
+    );
+}
+
+/// The Job controller's event: Job `job` in `ns` created pod `pod`, `ago`
+/// seconds ago.
+pub fn job_created_pod(ctx: &mut Ctx, ns: &str, job: &str, pod: &str, ago: i64) {
+    let message = format!("Created pod: {pod}");
+    ctx.event(
+        ns,
+        "Job",
+        job,
+        "Normal",
+        "SuccessfulCreate",
+        message,
+        1,
+        ago,
+        ago,
+        "job-controller",
+    );
+}
+
+/// The Job controller's event: Job `job` in `ns` gave up, `ago` seconds ago.
+pub fn job_backoff_limit(ctx: &mut Ctx, ns: &str, job: &str, ago: i64) {
+    let message = "Job has reached the specified backoff limit".to_string();
+    ctx.event(
+        ns,
+        "Job",
+        job,
+        "Warning",
+        "BackoffLimitExceeded",
+        message,
+        1,
+        ago,
+        ago,
+        "job-controller",
+    );
+}
+
+/// The scheduler's event on pod `pod` of `wi` it cannot place (`msg` says
+/// why): `count` times, first `first` and last `last` seconds ago.
+pub fn failed_scheduling(
+    ctx: &mut Ctx,
+    wi: usize,
+    pod: usize,
+    msg: String,
+    count: u32,
+    first: i64,
+    last: i64,
+) {
+    let x = &ctx.w.workloads[wi];
+    let (ns, pn) = (x.ns.clone(), x.pods[pod].name.clone());
+    ctx.event(
+        &ns,
+        "Pod",
+        &pn,
+        "Warning",
+        "FailedScheduling",
+        msg,
+        count,
+        first,
+        last,
+        "default-scheduler",
     );
 }
 

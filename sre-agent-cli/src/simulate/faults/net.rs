@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Symptom};
 use super::super::surface::{Failure, iso};
 use super::super::world::{Engine, Role};
-use super::{app, blame, certificate, http_date};
+use super::{app, blame, calls_from_fail, certificate, http_date};
 
 /// A callee with HTTP callers (or a store with users).
 fn called(ctx: &mut Ctx, stores: bool) -> Option<usize> {
@@ -41,6 +41,19 @@ fn caller_for_symptom(ctx: &mut Ctx, wi: usize) -> Option<usize> {
     } else {
         Some(users[ctx.rng.below(users.len())])
     }
+}
+
+/// A policy cuts `blocked` off from `wi`: all their calls fail after `ms`
+/// with `failure()`, and the errors show at the first HTTP caller among them
+/// (else the first).
+fn cut_off(ctx: &mut Ctx, wi: usize, blocked: &[usize], ms: f64, failure: impl Fn() -> Failure) {
+    calls_from_fail(ctx, blocked, wi, 1.0, ms, failure);
+    let sym = blocked
+        .iter()
+        .copied()
+        .find(|&c| ctx.w.workloads[c].is_http())
+        .or(blocked.first().copied());
+    ctx.inc.symptom = sym.map(|c| (c, Symptom::Errors));
 }
 
 /// A dependency has no endpoints (selector mismatch, scaled to zero, or the
@@ -351,26 +364,11 @@ pub fn network_policy_blocked(ctx: &mut Ctx) -> bool {
         .cluster_ip
         .clone()
         .unwrap_or_else(|| "10.96.0.1".into());
-    for &c in &blocked {
-        let f = Failure::ConnectTimeout {
-            host: name.clone(),
-            ip: ip.clone(),
-            port,
-        };
-        ctx.effect(Effect::Call {
-            caller: Some(c),
-            callee: wi,
-            rate: 1.0,
-            ms: 10_000.0,
-            failure: f,
-        });
-    }
-    let sym = blocked
-        .iter()
-        .copied()
-        .find(|&c| ctx.w.workloads[c].is_http())
-        .or(blocked.first().copied());
-    ctx.inc.symptom = sym.map(|c| (c, Symptom::Errors));
+    cut_off(ctx, wi, &blocked, 10_000.0, || Failure::ConnectTimeout {
+        host: name.clone(),
+        ip: ip.clone(),
+        port,
+    });
     blame(ctx, wi);
     ctx.inc
         .aliases
@@ -476,21 +474,9 @@ pub fn authorization_denied(ctx: &mut Ctx) -> bool {
         .copied()
         .skip(if callers.len() > 1 { 1 } else { 0 })
         .collect();
-    for &c in &blocked {
-        ctx.effect(Effect::Call {
-            caller: Some(c),
-            callee: wi,
-            rate: 1.0,
-            ms: 2.0,
-            failure: Failure::Forbidden { host: name.clone() },
-        });
-    }
-    let sym = blocked
-        .iter()
-        .copied()
-        .find(|&c| ctx.w.workloads[c].is_http())
-        .or(blocked.first().copied());
-    ctx.inc.symptom = sym.map(|c| (c, Symptom::Errors));
+    cut_off(ctx, wi, &blocked, 2.0, || Failure::Forbidden {
+        host: name.clone(),
+    });
     blame(ctx, wi);
     ctx.inc
         .aliases

@@ -7,8 +7,8 @@ use super::super::incident::{Ctx, Effect, KubeAlert, Symptom};
 use super::super::surface::{Failure, iso};
 use super::super::world::{Controller, Role};
 use super::{
-    app, blame, http_caller, pending, pod_not_ready, pod_uid, refused, replicas_mismatch, reset,
-    rollout, service_down, store_down,
+    app, blame, failed_scheduling, http_caller, pending, pod_not_ready, pod_uid, refused,
+    replicas_mismatch, reset, rollout, service_down, store_down,
 };
 
 /// A ResourceQuota stops new pods from being created.
@@ -295,18 +295,8 @@ pub fn unschedulable(ctx: &mut Ctx) -> bool {
         let pn = ctx.w.workloads[wi].pods[p].name.clone();
         pending(ctx, wi, p, &msg);
         let n = (ctx.age() / 60).max(2) as u32;
-        ctx.event(
-            &ns,
-            "Pod",
-            &pn,
-            "Warning",
-            "FailedScheduling",
-            msg.clone(),
-            n,
-            ago,
-            ctx.rng.range(10, 120),
-            "default-scheduler",
-        );
+        let last = ctx.rng.range(10, 120);
+        failed_scheduling(ctx, wi, p, msg.clone(), n, ago, last);
         if ctx.rng.chance(0.5) {
             ctx.event(
                 &ns,
@@ -522,18 +512,8 @@ pub fn pvc_unbound(ctx: &mut Ctx) -> bool {
     ctx.w.workloads[si].pods[k].age = ctx.age();
     let pn = ctx.w.workloads[si].pods[k].name.clone();
     let n = (ctx.age() / 60).max(2) as u32;
-    ctx.event(
-        &ns,
-        "Pod",
-        &pn,
-        "Warning",
-        "FailedScheduling",
-        msg,
-        n,
-        ctx.age(),
-        ctx.rng.range(10, 120),
-        "default-scheduler",
-    );
+    let last = ctx.rng.range(10, 120);
+    failed_scheduling(ctx, si, k, msg, n, ctx.age(), last);
     if missing_class {
         ctx.event(
             &ns,
