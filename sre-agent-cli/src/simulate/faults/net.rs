@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Symptom};
 use super::super::surface::{Failure, iso};
 use super::super::world::{Engine, Role};
-use super::{app, blame, calls_from_fail, certificate, http_date};
+use super::{app, blame, calls_from_fail, certificate, http_date, scaling_event};
 
 /// A callee with HTTP callers (or a store with users).
 fn called(ctx: &mut Ctx, stores: bool) -> Option<usize> {
@@ -93,11 +93,6 @@ pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
         1 => {
             // Scaled to zero (by hand or a bad automation).
             let old = ctx.w.workloads[wi].replicas;
-            let kind = if is_store {
-                "StatefulSet"
-            } else {
-                "Deployment"
-            };
             ctx.w.workloads[wi].replicas = 0;
             let age = ctx.age();
             let gone: Vec<_> = ctx.w.workloads[wi].pods.drain(..).collect();
@@ -121,18 +116,8 @@ pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
                 }
             } else {
                 let hash = ctx.w.workloads[wi].current().hash.clone();
-                ctx.event(
-                    &ns,
-                    kind,
-                    &name,
-                    "Normal",
-                    "ScalingReplicaSet",
-                    format!("Scaled down replica set {name}-{hash} to 0 from {old}"),
-                    1,
-                    age,
-                    age,
-                    "deployment-controller",
-                );
+                let message = format!("Scaled down replica set {name}-{hash} to 0 from {old}");
+                scaling_event(ctx, &ns, &name, message, age);
             }
             failure = Failure::Refused {
                 host: name.clone(),
