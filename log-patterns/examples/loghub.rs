@@ -18,26 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use log_patterns::{Miner, accuracy::grouping_accuracy};
-
-const DATASETS: [&str; 16] = [
-    "Android",
-    "Apache",
-    "BGL",
-    "HDFS",
-    "HPC",
-    "Hadoop",
-    "HealthApp",
-    "Linux",
-    "Mac",
-    "OpenSSH",
-    "OpenStack",
-    "Proxifier",
-    "Spark",
-    "Thunderbird",
-    "Windows",
-    "Zookeeper",
-];
+use log_patterns::Miner;
+use log_patterns::accuracy::{LOGHUB_2K as DATASETS, grouping_accuracy};
 
 struct Dataset {
     name: &'static str,

@@ -3,6 +3,28 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+/// The sixteen Loghub-2k datasets (their folder names), in the order the
+/// benchmark reports them: `examples/loghub.rs` and mcp-kit's token-count
+/// example read the same logs, from one list.
+pub const LOGHUB_2K: [&str; 16] = [
+    "Android",
+    "Apache",
+    "BGL",
+    "HDFS",
+    "HPC",
+    "Hadoop",
+    "HealthApp",
+    "Linux",
+    "Mac",
+    "OpenSSH",
+    "OpenStack",
+    "Proxifier",
+    "Spark",
+    "Thunderbird",
+    "Windows",
+    "Zookeeper",
+];
+
 /// Grouping accuracy (GA) of a predicted grouping against the truth.
 ///
 /// A line counts as correct only when the set of lines sharing its predicted group is exactly the

@@ -18,26 +18,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use log_patterns::accuracy::LOGHUB_2K as LOGS;
 use mcp_kit::budget::count_tokens;
-
-const LOGS: [&str; 16] = [
-    "Android",
-    "Apache",
-    "BGL",
-    "HDFS",
-    "HPC",
-    "Hadoop",
-    "HealthApp",
-    "Linux",
-    "Mac",
-    "OpenSSH",
-    "OpenStack",
-    "Proxifier",
-    "Spark",
-    "Thunderbird",
-    "Windows",
-    "Zookeeper",
-];
 
 /// Bytes of each log counted at a time.
 const TEXT_BYTES: usize = 30 * 1024;

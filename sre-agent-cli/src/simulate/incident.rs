@@ -307,6 +307,13 @@ impl Ctx<'_> {
         self.w.now - self.onset
     }
 
+    /// The name and namespace of workload `wi`, owned: builders keep them
+    /// while they change the world.
+    pub fn names(&self, wi: usize) -> (String, String) {
+        let w = &self.w.workloads[wi];
+        (w.name.clone(), w.ns.clone())
+    }
+
     /// Seconds ago of a moment `frac` of the way from the onset to now.
     pub fn ago(&self, frac: f64) -> i64 {
         ((self.age() as f64) * (1.0 - frac)).max(1.0) as i64

@@ -54,10 +54,7 @@ pub fn add(ctx: &mut Ctx) -> Vec<String> {
             .iter()
             .find(|&&o| ctx.w.workloads[o].ns != ctx.inc.ns)
     {
-        let (name, ns) = (
-            ctx.w.workloads[o].name.clone(),
-            ctx.w.workloads[o].ns.clone(),
-        );
+        let (name, ns) = ctx.names(o);
         let days = ctx.rng.range(2, 9);
         let pi = ctx.w.workloads[o].pods.len();
         if pi > 1 {
@@ -76,21 +73,8 @@ pub fn add(ctx: &mut Ctx) -> Vec<String> {
             );
             pod.usage = None;
             let restarts = (days * 280) as u32;
-            ctx.event(
-                &ns,
-                "Pod",
-                &pn,
-                "Warning",
-                "BackOff",
-                format!(
-                    "Back-off restarting failed container {name} in pod {pn}_{ns}({})",
-                    super::incident::uuid_like(&pn)
-                ),
-                restarts * 4,
-                days * 86_400,
-                ctx.rng.range(10, 200),
-                "kubelet",
-            );
+            let last = ctx.rng.range(10, 200);
+            super::faults::backoff_event(ctx, o, p, restarts * 4, days * 86_400, last);
             let t = (now - 196) * 1_000_000_000;
             ctx.inc.logs.push(PodLog { ns: ns.clone(), pod: pn.clone(), container: name.clone(), previous: true, lines: vec![(t, "Error: failed to load plugin /plugins/legacy-auth.so: no such file or directory".into())] });
             notes.push(format!("{pn} crash-looping for {days} days"));
@@ -187,10 +171,7 @@ pub fn add(ctx: &mut Ctx) -> Vec<String> {
             .collect();
         if let Some(&c) = crons.get(ctx.rng.below(crons.len().max(1))) {
             let age = ctx.rng.range(2, 6) * 86_400 + ctx.rng.range(0, 40_000);
-            let (name, ns) = (
-                ctx.w.workloads[c].name.clone(),
-                ctx.w.workloads[c].ns.clone(),
-            );
+            let (name, ns) = ctx.names(c);
             let job = format!("{name}-{}", (ctx.w.now - age) / 60);
             let pn = format!("{job}-{}", ctx.rng.suffix(5));
             let now = ctx.w.now;
@@ -210,18 +191,7 @@ pub fn add(ctx: &mut Ctx) -> Vec<String> {
                 pods: vec![p],
                 backoff: 0,
             });
-            ctx.event(
-                &ns,
-                "Job",
-                &job,
-                "Warning",
-                "BackoffLimitExceeded",
-                "Job has reached the specified backoff limit".into(),
-                1,
-                age - 40,
-                age - 40,
-                "job-controller",
-            );
+            super::faults::job_backoff_limit(ctx, &ns, &job, age - 40);
             notes.push(format!("an old failed Job {job}"));
         }
     }

@@ -81,6 +81,36 @@ pub(super) fn attrs(list: &[A]) -> String {
     o
 }
 
+/// The request a span of [`Sim::run`] serves: the resource and pod it runs
+/// on, its trace and its own span, under which its client calls hang.
+struct Req<'x> {
+    res: usize,
+    wi: usize,
+    pod: &'x str,
+    trace: &'x str,
+    sid: &'x str,
+}
+
+/// A client call of a request: its span id and name, when it started and
+/// how long it took (ns).
+struct Call<'x> {
+    id: &'x str,
+    name: &'x str,
+    start: i64,
+    dur: i64,
+}
+
+impl<'x> Call<'x> {
+    fn new(id: &'x str, name: &'x str, start: i64, dur: i64) -> Self {
+        Call {
+            id,
+            name,
+            start,
+            dur,
+        }
+    }
+}
+
 struct Outcome {
     dur: i64,
     status: u16,
@@ -239,6 +269,61 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// A client call of `req` that failed with `wd`: its error span (kind
+    /// client, attributes `a`) and the ERROR line `msg` (of `part`) the caller
+    /// logs when it returns. Returns that moment. Calls to services, stores
+    /// and external APIs fail alike.
+    fn failed_call(
+        &mut self,
+        req: &Req,
+        call: &Call,
+        a: &[A],
+        wd: &Worded,
+        part: &str,
+        msg: &str,
+    ) -> i64 {
+        let (res, trace) = (req.res, req.trace);
+        let (start, end) = (call.start, call.start + call.dur);
+        let err = Some(wd.msg.as_str());
+        self.span(
+            res,
+            trace,
+            call.id,
+            req.sid,
+            call.name,
+            3,
+            start,
+            call.dur,
+            &attrs(a),
+            err,
+        );
+        self.log_error(req, end, part, msg, wd, call.id);
+        end
+    }
+
+    /// An ERROR line request `req` logs at `t` about `wd`, `msg` of `part`
+    /// (handler, client…), tied to span `span` (its own or a client call's).
+    fn log_error(&mut self, req: &Req, t: i64, part: &str, msg: &str, wd: &Worded, span: &str) {
+        let (res, wi, pod, trace) = (req.res, req.wi, req.pod, req.trace);
+        self.log(res, wi, pod, t, "ERROR", part, msg, Some(wd), trace, span);
+    }
+
+    /// The messaging attributes of operation `op` on `topic` of broker `bi`
+    /// (Kafka unless the broker is another store), shared by the producer's
+    /// publish span and the consumer's process span.
+    fn messaging(&self, bi: usize, topic: &str, op: &str) -> Vec<A<'static>> {
+        let sys = if let Role::Store(e) = self.w.workloads[bi].role {
+            e.system()
+        } else {
+            "kafka"
+        };
+        vec![
+            A::S("messaging.system", sys.into()),
+            A::S("messaging.destination.name", topic.to_string()),
+            A::S("messaging.operation", op.into()),
+        ]
+    }
+
     fn call_failure(&mut self, caller: usize, callee: usize, t: i64) -> Option<(Failure, f64)> {
         let tsec = t;
         for e in &self.inc.effects {
@@ -278,6 +363,13 @@ impl<'a> Sim<'a> {
         };
         let w = &self.w.workloads[wi];
         let sid = self.rng.hex(16);
+        let req = Req {
+            res,
+            wi,
+            pod: &pod,
+            trace,
+            sid: &sid,
+        };
         let mut slow = 0.0;
         let mut serve: Option<(u16, Failure)> = None;
         for e in &self.inc.effects {
@@ -319,18 +411,8 @@ impl<'a> Sim<'a> {
             let v = self.rng.below(4);
             let wd = word(stack, f, v);
             err = Some((*status, format!("{}: {}", wd.ty, wd.msg)));
-            self.log(
-                res,
-                wi,
-                &pod,
-                cur,
-                "ERROR",
-                "Handler",
-                &format!("request failed: {}", wd.msg),
-                Some(&wd),
-                trace,
-                &sid,
-            );
+            let what = format!("request failed: {}", wd.msg);
+            self.log_error(&req, cur, "Handler", &what, &wd, &sid);
         }
         if err.is_none() && depth < 6 {
             for c in calls {
@@ -363,31 +445,9 @@ impl<'a> Sim<'a> {
                     if status > 0 {
                         a.push(A::I("http.response.status_code", status));
                     }
-                    self.span(
-                        res,
-                        trace,
-                        &csid,
-                        &sid,
-                        &cname,
-                        3,
-                        cur,
-                        d,
-                        &attrs(&a),
-                        Some(&wd.msg),
-                    );
-                    cur += d;
-                    self.log(
-                        res,
-                        wi,
-                        &pod,
-                        cur,
-                        "ERROR",
-                        "Client",
-                        &format!("call to {} failed", cw.name),
-                        Some(&wd),
-                        trace,
-                        &csid,
-                    );
+                    let what = format!("call to {} failed", cw.name);
+                    let call = Call::new(&csid, &cname, cur, d);
+                    cur = self.failed_call(&req, &call, &a, &wd, "Client", &what);
                     err = Some((
                         if status == 403 { 500 } else { 503 },
                         format!("{}: {}", wd.ty, wd.msg),
@@ -429,18 +489,8 @@ impl<'a> Sim<'a> {
                         0,
                     );
                     if self.rng.chance(0.5) {
-                        self.log(
-                            res,
-                            wi,
-                            &pod,
-                            cur,
-                            "ERROR",
-                            "Client",
-                            &format!("upstream {host} failed"),
-                            Some(&wd),
-                            trace,
-                            &csid,
-                        );
+                        let what = format!("upstream {host} failed");
+                        self.log_error(&req, cur, "Client", &what, &wd, &csid);
                     }
                     err = Some((
                         if o.status == 503 { 502 } else { 500 },
@@ -457,47 +507,42 @@ impl<'a> Sim<'a> {
                     continue;
                 };
                 let host = sw.host_from(&wns);
-                let (op, a) = match engine {
+                // What differs by engine: the operation, the database, the
+                // table or collection and the statement recorded.
+                let (op, system, db, object, statement) = match engine {
                     Engine::Postgres => (
                         "SELECT",
-                        vec![
-                            A::S("db.system", "postgresql".into()),
-                            A::S("db.name", wname.replace('-', "_")),
-                            A::S("db.operation", "SELECT".into()),
-                            A::S("db.sql.table", target.clone()),
-                            A::S(
-                                "db.statement",
-                                format!("SELECT * FROM {target} WHERE id = $1"),
-                            ),
-                            A::S("server.address", host.clone()),
-                        ],
+                        "postgresql",
+                        Some(wname.replace('-', "_")),
+                        Some(("db.sql.table", target.clone())),
+                        Some(format!("SELECT * FROM {target} WHERE id = $1")),
                     ),
                     Engine::Mongo => (
                         "find",
-                        vec![
-                            A::S("db.system", "mongodb".into()),
-                            A::S("db.name", wns.replace('-', "_")),
-                            A::S("db.operation", "find".into()),
-                            A::S("db.mongodb.collection", target.clone()),
-                            A::S("server.address", host.clone()),
-                        ],
+                        "mongodb",
+                        Some(wns.replace('-', "_")),
+                        Some(("db.mongodb.collection", target.clone())),
+                        None,
                     ),
-                    _ => (
-                        "GET",
-                        vec![
-                            A::S("db.system", "redis".into()),
-                            A::S("db.operation", "GET".into()),
-                            A::S("db.statement", format!("GET {target}:?")),
-                            A::S("server.address", host.clone()),
-                        ],
-                    ),
+                    _ => ("GET", "redis", None, None, Some(format!("GET {target}:?"))),
                 };
+                let mut a = vec![A::S("db.system", system.into())];
+                if let Some(db) = db {
+                    a.push(A::S("db.name", db));
+                }
+                a.push(A::S("db.operation", op.into()));
+                if let Some((key, name)) = object {
+                    a.push(A::S(key, name));
+                }
+                if let Some(st) = statement {
+                    a.push(A::S("db.statement", st));
+                }
+                a.push(A::S("server.address", host.clone()));
                 let name = match engine {
                     Engine::Redis => op.to_string(),
                     Engine::Mongo => format!("{op} {}.{target}", wns.replace('-', "_")),
                     _ => format!("{op} {target}"),
                 };
-                let mut a = a;
                 let mut extra = 0.0;
                 for e in &self.inc.effects {
                     if let Effect::StoreSlow {
@@ -525,31 +570,9 @@ impl<'a> Sim<'a> {
                     let v = self.rng.below(4);
                     let wd = super::surface::word_store(stack, engine, &f, v);
                     a.push(A::S("error.type", wd.ty.clone()));
-                    self.span(
-                        res,
-                        trace,
-                        &csid,
-                        &sid,
-                        &name,
-                        3,
-                        cur,
-                        d,
-                        &attrs(&a),
-                        Some(&wd.msg),
-                    );
-                    cur += d;
-                    self.log(
-                        res,
-                        wi,
-                        &pod,
-                        cur,
-                        "ERROR",
-                        "Repository",
-                        &format!("{} {} failed", engine.system(), target),
-                        Some(&wd),
-                        trace,
-                        &csid,
-                    );
+                    let what = format!("{} {} failed", engine.system(), target);
+                    let call = Call::new(&csid, &name, cur, d);
+                    cur = self.failed_call(&req, &call, &a, &wd, "Repository", &what);
                     err = Some((500, format!("{}: {}", wd.ty, wd.msg)));
                     break;
                 }
@@ -561,18 +584,9 @@ impl<'a> Sim<'a> {
         if err.is_none()
             && let Some((bi, topic)) = publishes
         {
-            let bw = &self.w.workloads[bi];
-            let sys = if let Role::Store(e) = bw.role {
-                e.system()
-            } else {
-                "kafka"
-            };
-            let a = attrs(&[
-                A::S("messaging.system", sys.into()),
-                A::S("messaging.destination.name", topic.clone()),
-                A::S("messaging.operation", "publish".into()),
-                A::S("server.address", bw.host_from(&wns)),
-            ]);
+            let mut a = self.messaging(bi, &topic, "publish");
+            a.push(A::S("server.address", self.w.workloads[bi].host_from(&wns)));
+            let a = attrs(&a);
             let d = (self.rng.uniform(0.5, 3.0) * MS) as i64;
             let csid = self.rng.hex(16);
             self.span(
@@ -612,37 +626,16 @@ impl<'a> Sim<'a> {
                 Some((f, ms)) => {
                     let v = self.rng.below(4);
                     let wd = word(stack, &f, v);
-                    let a = attrs(&[
+                    let a = [
                         A::S("http.request.method", "POST".into()),
                         A::S("server.address", host.clone()),
                         A::I("http.response.status_code", 429),
                         A::S("error.type", "429".into()),
-                    ]);
-                    self.span(
-                        res,
-                        trace,
-                        &csid,
-                        &sid,
-                        "POST",
-                        3,
-                        cur,
-                        (ms * MS) as i64,
-                        &a,
-                        Some(&wd.msg),
-                    );
-                    cur += (ms * MS) as i64;
-                    self.log(
-                        res,
-                        wi,
-                        &pod,
-                        cur,
-                        "ERROR",
-                        "Client",
-                        &format!("call to {host} failed"),
-                        Some(&wd),
-                        trace,
-                        &csid,
-                    );
+                    ];
+                    let what = format!("call to {host} failed");
+                    let dur = (ms * MS) as i64;
+                    let call = Call::new(&csid, "POST", cur, dur);
+                    cur = self.failed_call(&req, &call, &a, &wd, "Client", &what);
                     err = Some((503, format!("{}: {}", wd.ty, wd.msg)));
                 }
                 None => {
@@ -675,16 +668,7 @@ impl<'a> Sim<'a> {
         };
         if w.role == Role::Worker {
             let (bi, topic) = w.consumes.clone().unwrap_or((0, String::new()));
-            let sys = if let Role::Store(e) = self.w.workloads[bi].role {
-                e.system()
-            } else {
-                "kafka"
-            };
-            let a = attrs(&[
-                A::S("messaging.system", sys.into()),
-                A::S("messaging.destination.name", topic.clone()),
-                A::S("messaging.operation", "process".into()),
-            ]);
+            let a = attrs(&self.messaging(bi, &topic, "process"));
             self.span(
                 res,
                 trace,

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod agent;
+
 /// The signing secret the tests give the bot.
 pub const SECRET: &str = "test-signing-secret";
 

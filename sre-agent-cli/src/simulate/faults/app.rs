@@ -4,7 +4,7 @@
 use super::super::incident::{Ctx, Effect, Gauge, Symptom, Timed};
 use super::super::surface::Failure;
 use super::super::world::{Engine, Role, Stack};
-use super::{aliases, app, rollout};
+use super::{app, blame, rollout};
 
 /// A programming error as the stack reports it.
 fn bug(ctx: &mut Ctx, wi: usize) -> Failure {
@@ -112,9 +112,7 @@ pub fn bad_deploy(ctx: &mut Ctx) -> bool {
         from_rev: Some(ri),
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = format!(
         "{name} {version} (rolled out over {old}) fails {:.0}% of its requests with a new exception.",
         rate * 100.0
@@ -179,9 +177,7 @@ pub fn new_error(ctx: &mut Ctx) -> bool {
         from_rev: None,
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = format!(
         "{name} started failing {:.0}% of requests with a new {ty} on records it cannot parse; nothing was deployed.",
         rate * 100.0
@@ -221,9 +217,7 @@ pub fn error_surge(ctx: &mut Ctx) -> bool {
         from_rev: None,
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = format!(
         "An exception {name} logged about 1% of the time now fails {:.0}% of its requests.",
         rate * 100.0
@@ -273,9 +267,7 @@ pub fn latency_regression(ctx: &mut Ctx) -> bool {
         failure: None,
     });
     ctx.inc.symptom = Some((wi, Symptom::Latency));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = format!(
         "{name}'s own processing became ~{ms:.0} ms slower{}; its callers wait on it.",
         if deployed {
@@ -380,9 +372,7 @@ pub fn connection_pool_exhausted(ctx: &mut Ctx) -> bool {
         });
     }
     ctx.inc.symptom = Some((wi, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = format!(
         "{name}'s pool of {size} connections to {} is fully in use; requests wait {}s for a connection and fail.",
         ctx.w.workloads[si].name,
@@ -464,11 +454,8 @@ pub fn consumer_lag(ctx: &mut Ctx) -> bool {
         int: true,
     });
     ctx.inc.symptom = None;
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(group.clone());
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.push(group.clone());
     ctx.inc.summary = format!(
         "{name} falls behind on {topic}: its consumers keep rebalancing/timing out and {peak:.0} messages are waiting."
     );

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Gauge, KubeAlert, Symptom};
 use super::super::surface::iso;
 use super::super::world::{Controller, Hpa, JobRun, Role, Stack};
-use super::{aliases, app, rollout};
+use super::{app, blame, job_backoff_limit, job_created_pod, rollout};
 
 fn hpa_alert(ctx: &Ctx, name: &str, ns: &str, alert: &'static str, subject: &str) -> KubeAlert {
     KubeAlert {
@@ -36,10 +36,7 @@ pub fn hpa_maxed(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, true) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     ctx.w.hpas.retain(|h| h.wi != wi);
     let min = ctx.w.workloads[wi].replicas.max(2);
     let max = min + ctx.rng.range(1, 4) as u32;
@@ -80,12 +77,11 @@ pub fn hpa_maxed(ctx: &mut Ctx) -> bool {
     ctx.inc
         .kube_alerts
         .push(hpa_alert(ctx, &name, &ns, "KubeHpaMaxedOut", &name));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(format!("horizontalpodautoscaler/{name}"));
-    a.push(format!("hpa/{name}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.extend([
+        format!("horizontalpodautoscaler/{name}"),
+        format!("hpa/{name}"),
+    ]);
     ctx.inc.summary = format!(
         "Traffic to {name} rose {mult:.1}x; its autoscaler is pinned at its maximum of {max} replicas with CPU at {util}% of requests (target {target}%)."
     );
@@ -98,10 +94,7 @@ pub fn hpa_misconfigured(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, true) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     ctx.w.hpas.retain(|h| h.wi != wi);
     let wrong = ctx.rng.chance(0.5);
     let r = ctx.w.workloads[wi].replicas;
@@ -203,12 +196,11 @@ pub fn hpa_misconfigured(ctx: &mut Ctx) -> bool {
         ms: ctx.rng.uniform(400.0, 1500.0),
     });
     ctx.inc.symptom = Some((wi, Symptom::Latency));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(format!("horizontalpodautoscaler/{name}"));
-    a.push(format!("hpa/{name}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.extend([
+        format!("horizontalpodautoscaler/{name}"),
+        format!("hpa/{name}"),
+    ]);
     ctx.inc.summary = if wrong {
         format!(
             "{name}'s autoscaler targets deployment {target}, which does not exist, so {name} stayed at {r} replicas while traffic rose {mult:.1}x."
@@ -238,10 +230,7 @@ pub fn noisy_neighbor(ctx: &mut Ctx) -> bool {
     let Some(&cj) = cron.get(ctx.rng.below(cron.len().max(1))) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[cj].name.clone(),
-        ctx.w.workloads[cj].ns.clone(),
-    );
+    let (name, ns) = ctx.names(cj);
     let cores = ctx.w.nodes[node].size.0;
     let age = ctx.age() + ctx.rng.range(10, 120);
     let job = format!("{name}-{}", (ctx.w.now - age) / 60);
@@ -265,18 +254,7 @@ pub fn noisy_neighbor(ctx: &mut Ctx) -> bool {
         cores * 1000 - ctx.rng.range(20, 120) as u32,
         ctx.w.nodes[node].size.1 * 1024 / 2,
     ));
-    ctx.event(
-        &ns,
-        "Job",
-        &job,
-        "Normal",
-        "SuccessfulCreate",
-        format!("Created pod: {pname}"),
-        1,
-        age,
-        age,
-        "job-controller",
-    );
+    job_created_pod(ctx, &ns, &job, &pname, age);
     ctx.event(
         &ns,
         "CronJob",
@@ -341,10 +319,7 @@ pub fn cpu_throttling(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, true) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let changed = ctx.rng.chance(0.6);
     let lim = ctx.rng.pick(&["200m", "250m", "300m"]).to_string();
     if changed {
@@ -388,9 +363,7 @@ pub fn cpu_throttling(ctx: &mut Ctx) -> bool {
         severity: "info",
         age: (ctx.age() - 900).max(60),
     });
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = if changed {
         format!(
             "{name}'s last rollout set a CPU limit of {lim}; the container is throttled in {:.0}% of CFS periods and requests slow down.",
@@ -414,11 +387,8 @@ pub fn job_failed(ctx: &mut Ctx) -> bool {
     let Some(&cj) = cron.get(ctx.rng.below(cron.len().max(1))) else {
         return false;
     };
-    let (name, ns, stack) = (
-        ctx.w.workloads[cj].name.clone(),
-        ctx.w.workloads[cj].ns.clone(),
-        ctx.w.workloads[cj].stack,
-    );
+    let (name, ns) = ctx.names(cj);
+    let stack = ctx.w.workloads[cj].stack;
     let age = ctx.age() + ctx.rng.range(60, 400);
     let job = format!("{name}-{}", (ctx.w.now - age) / 60);
     let backoff = ctx.rng.range(1, 4) as u32;
@@ -464,33 +434,11 @@ pub fn job_failed(ctx: &mut Ctx) -> bool {
             previous: false,
             lines,
         });
-        ctx.event(
-            &ns,
-            "Job",
-            &job,
-            "Normal",
-            "SuccessfulCreate",
-            format!("Created pod: {pname}"),
-            1,
-            st,
-            st,
-            "job-controller",
-        );
+        job_created_pod(ctx, &ns, &job, &pname, st);
         pods.push(p);
     }
     let fail_ago = (age - age * 9 / 10).max(30);
-    ctx.event(
-        &ns,
-        "Job",
-        &job,
-        "Warning",
-        "BackoffLimitExceeded",
-        "Job has reached the specified backoff limit".into(),
-        1,
-        fail_ago,
-        fail_ago,
-        "job-controller",
-    );
+    job_backoff_limit(ctx, &ns, &job, fail_ago);
     ctx.event(
         &ns,
         "CronJob",

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, KubeAlert, Mongo, Symptom};
 use super::super::surface::{Failure, iso, iso_ms};
 use super::super::world::{Engine, Role};
-use super::{aliases, pod_uid};
+use super::{backoff_event, blame, calls_from_fail, job_created_pod, pod_uid, store_down};
 
 fn store_users(ctx: &Ctx, engine: Engine) -> Vec<(usize, usize, String)> {
     let mut v = Vec::new();
@@ -155,10 +155,7 @@ pub fn replication_lag(ctx: &mut Ctx) -> bool {
     let Some((wi, si, _coll)) = users.get(ctx.rng.below(users.len().max(1))).cloned() else {
         return false;
     };
-    let (store, sns) = (
-        ctx.w.workloads[si].name.clone(),
-        ctx.w.workloads[si].ns.clone(),
-    );
+    let (store, sns) = ctx.names(si);
     let db = ctx.w.workloads[wi].ns.replace('-', "_");
     let mut m = mongo_base(ctx, si, &db);
     let lag = ctx.age().max(60);
@@ -170,15 +167,9 @@ pub fn replication_lag(ctx: &mut Ctx) -> bool {
     ctx.inc.mongo = Some(m);
     // Secondaries' disks are saturated: their pods use a lot of CPU/IO.
     let users_all = ctx.w.callers_of(si);
-    for &u in &users_all {
-        ctx.effect(Effect::Call {
-            caller: Some(u),
-            callee: si,
-            rate: 0.35,
-            ms: 5000.0,
-            failure: Failure::WriteConcern { ms: 5000 },
-        });
-    }
+    calls_from_fail(ctx, &users_all, si, 0.35, 5000.0, || {
+        Failure::WriteConcern { ms: 5000 }
+    });
     ctx.effect(Effect::StoreSlow {
         store: si,
         target: None,
@@ -186,12 +177,10 @@ pub fn replication_lag(ctx: &mut Ctx) -> bool {
         statement: None,
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
-    ctx.inc.component = store.clone();
-    let mut a = aliases(ctx.w, si);
-    a.push(format!("{store}-1"));
-    a.push(format!("{store}-2"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(si);
+    blame(ctx, si);
+    ctx.inc
+        .aliases
+        .extend([format!("{store}-1"), format!("{store}-2")]);
     ctx.inc.ns = sns;
     ctx.inc.summary = format!(
         "{store}'s secondaries are {lag}s behind the primary, so w:majority writes from its clients time out after 5s."
@@ -206,10 +195,7 @@ pub fn lock_contention(ctx: &mut Ctx) -> bool {
     let Some((wi, si, table)) = users.get(ctx.rng.below(users.len().max(1))).cloned() else {
         return false;
     };
-    let (store, sns) = (
-        ctx.w.workloads[si].name.clone(),
-        ctx.w.workloads[si].ns.clone(),
-    );
+    let (store, sns) = ctx.names(si);
     let app_name = ctx.w.workloads[wi].name.clone();
     let db = app_name.replace('-', "_");
     let col = ctx
@@ -258,18 +244,7 @@ pub fn lock_contention(ctx: &mut Ctx) -> bool {
             ),
         ],
     });
-    ctx.event(
-        &ns,
-        "Job",
-        &job,
-        "Normal",
-        "SuccessfulCreate",
-        format!("Created pod: {pname}"),
-        1,
-        age,
-        age,
-        "job-controller",
-    );
+    job_created_pod(ctx, &ns, &job, &pname, age);
     // Postgres logs the waits.
     let mut lines = Vec::new();
     for k in 0..10 {
@@ -307,18 +282,10 @@ pub fn lock_contention(ctx: &mut Ctx) -> bool {
         .filter(|(_, w)| w.stores.iter().any(|(s, t)| *s == si && *t == table))
         .map(|(i, _)| i)
         .collect();
-    for &u in &users_t {
-        ctx.effect(Effect::Call {
-            caller: Some(u),
-            callee: si,
-            rate: 0.5,
-            ms: 5000.0,
-            failure: Failure::LockTimeout {
-                engine: Engine::Postgres,
-                object: table.clone(),
-            },
-        });
-    }
+    calls_from_fail(ctx, &users_t, si, 0.5, 5000.0, || Failure::LockTimeout {
+        engine: Engine::Postgres,
+        object: table.clone(),
+    });
     ctx.effect(Effect::StoreSlow {
         store: si,
         target: Some(table.clone()),
@@ -356,10 +323,7 @@ pub fn volume_full(ctx: &mut Ctx) -> bool {
     let Role::Store(engine) = ctx.w.workloads[si].role else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[si].name.clone(),
-        ctx.w.workloads[si].ns.clone(),
-    );
+    let (name, ns) = ctx.names(si);
     let claim = ctx.w.workloads[si]
         .claims
         .first()
@@ -414,42 +378,14 @@ pub fn volume_full(ctx: &mut Ctx) -> bool {
         })
         .collect();
     ctx.log(si, p, true, prev);
-    let pn = ctx.w.workloads[si].pods[p].name.clone();
     let r = ctx.w.workloads[si].pods[p].main.restarts;
-    ctx.event(
-        &ns,
-        "Pod",
-        &pn,
-        "Warning",
-        "BackOff",
-        format!(
-            "Back-off restarting failed container {name} in pod {pn}_{ns}({})",
-            pod_uid(&pn)
-        ),
-        r.max(2),
-        ctx.ago(0.1),
-        ctx.rng.range(5, 60),
-        "kubelet",
-    );
+    backoff_event(ctx, si, p, r.max(2), ctx.ago(0.1), ctx.rng.range(5, 60));
     let ip = ctx.w.workloads[si]
         .cluster_ip
         .clone()
         .unwrap_or_else(|| "10.96.0.1".into());
-    let port = ctx.w.workloads[si].port;
     let single = ctx.w.workloads[si].pods.len() == 1;
-    ctx.effect(Effect::Call {
-        caller: None,
-        callee: si,
-        rate: if single { 0.9 } else { 0.3 },
-        ms: 2.0,
-        failure: Failure::Refused {
-            host: name.clone(),
-            ip,
-            port,
-        },
-    });
-    let users = ctx.w.callers_of(si);
-    ctx.inc.symptom = users.first().map(|&u| (u, Symptom::Errors));
+    store_down(ctx, si, ip, if single { 0.9 } else { 0.3 }, 2.0);
     ctx.inc.kube_alerts.push(KubeAlert {
         name: "KubePersistentVolumeFillingUp",
         ns: ns.clone(),
@@ -474,12 +410,10 @@ pub fn volume_full(ctx: &mut Ctx) -> bool {
         int: true,
     });
     let _ = json!(null);
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, si);
-    a.push(claim.clone());
-    a.push(format!("persistentvolumeclaim/{claim}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(si);
+    blame(ctx, si);
+    ctx.inc
+        .aliases
+        .extend([claim.clone(), format!("persistentvolumeclaim/{claim}")]);
     ctx.inc.ns = ns;
     ctx.inc.summary = format!(
         "{name}'s volume {claim} ({size}) is full; {} fails writing {path} with ENOSPC and the container keeps restarting.",

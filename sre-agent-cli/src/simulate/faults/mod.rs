@@ -6,9 +6,9 @@
 
 use serde_json::json;
 
-use super::incident::{Ctx, KubeAlert};
+use super::incident::{Ctx, Effect, KubeAlert, Symptom};
 use super::rng::Rng;
-use super::surface::iso;
+use super::surface::{Failure, iso};
 use super::world::{Controller, Revision, Role, World, bump};
 
 mod app;
@@ -21,56 +21,42 @@ mod sched;
 /// A fault builder: returns false when the world lacks what it needs.
 pub type Build = fn(&mut Ctx) -> bool;
 
-/// Every fault: (kind, category, builder).
+/// Every fault: (kind, category, builder), one row each (kept a table:
+/// rustfmt would wrap the long rows into blocks of the same shape).
+#[rustfmt::skip]
 pub const CATALOGUE: &[(&str, &str, Build)] = &[
-    ("oom_killed", "resource", pods::oom_killed),
-    ("hpa_maxed", "resource", capacity::hpa_maxed),
-    ("noisy_neighbor", "resource", capacity::noisy_neighbor),
-    ("cpu_throttling", "resource", capacity::cpu_throttling),
-    ("quota_exceeded", "resource", sched::quota_exceeded),
-    ("hpa_misconfigured", "resource", capacity::hpa_misconfigured),
-    ("bad_deploy", "application", app::bad_deploy),
-    ("missing_config", "application", pods::missing_config),
-    ("crash_loop", "application", pods::crash_loop),
-    ("new_error", "application", app::new_error),
-    ("latency_regression", "application", app::latency_regression),
-    ("error_surge", "application", app::error_surge),
-    ("probe_failing", "application", pods::probe_failing),
-    ("job_failed", "application", capacity::job_failed),
-    (
-        "init_container_stuck",
-        "application",
-        pods::init_container_stuck,
-    ),
-    ("consumer_lag", "application", app::consumer_lag),
-    ("missing_index", "database", data::missing_index),
-    (
-        "connection_pool_exhausted",
-        "database",
-        app::connection_pool_exhausted,
-    ),
-    ("replication_lag", "database", data::replication_lag),
-    ("lock_contention", "database", data::lock_contention),
-    (
-        "dependency_unreachable",
-        "network",
-        net::dependency_unreachable,
-    ),
-    ("certificate_expired", "network", net::certificate_expired),
-    ("credentials_expired", "network", net::credentials_expired),
-    (
-        "network_policy_blocked",
-        "network",
-        net::network_policy_blocked,
-    ),
-    ("rate_limited", "network", net::rate_limited),
-    ("authorization_denied", "network", net::authorization_denied),
-    ("node_failure", "infrastructure", sched::node_failure),
-    ("image_pull_error", "infrastructure", pods::image_pull_error),
-    ("unschedulable", "infrastructure", sched::unschedulable),
-    ("evicted", "infrastructure", sched::evicted),
-    ("pvc_unbound", "infrastructure", sched::pvc_unbound),
-    ("volume_full", "infrastructure", data::volume_full),
+    ("oom_killed",                "resource",       pods::oom_killed),
+    ("hpa_maxed",                 "resource",       capacity::hpa_maxed),
+    ("noisy_neighbor",            "resource",       capacity::noisy_neighbor),
+    ("cpu_throttling",            "resource",       capacity::cpu_throttling),
+    ("quota_exceeded",            "resource",       sched::quota_exceeded),
+    ("hpa_misconfigured",         "resource",       capacity::hpa_misconfigured),
+    ("bad_deploy",                "application",    app::bad_deploy),
+    ("missing_config",            "application",    pods::missing_config),
+    ("crash_loop",                "application",    pods::crash_loop),
+    ("new_error",                 "application",    app::new_error),
+    ("latency_regression",        "application",    app::latency_regression),
+    ("error_surge",               "application",    app::error_surge),
+    ("probe_failing",             "application",    pods::probe_failing),
+    ("job_failed",                "application",    capacity::job_failed),
+    ("init_container_stuck",      "application",    pods::init_container_stuck),
+    ("consumer_lag",              "application",    app::consumer_lag),
+    ("missing_index",             "database",       data::missing_index),
+    ("connection_pool_exhausted", "database",       app::connection_pool_exhausted),
+    ("replication_lag",           "database",       data::replication_lag),
+    ("lock_contention",           "database",       data::lock_contention),
+    ("dependency_unreachable",    "network",        net::dependency_unreachable),
+    ("certificate_expired",       "network",        net::certificate_expired),
+    ("credentials_expired",       "network",        net::credentials_expired),
+    ("network_policy_blocked",    "network",        net::network_policy_blocked),
+    ("rate_limited",              "network",        net::rate_limited),
+    ("authorization_denied",      "network",        net::authorization_denied),
+    ("node_failure",              "infrastructure", sched::node_failure),
+    ("image_pull_error",          "infrastructure", pods::image_pull_error),
+    ("unschedulable",             "infrastructure", sched::unschedulable),
+    ("evicted",                   "infrastructure", sched::evicted),
+    ("pvc_unbound",               "infrastructure", sched::pvc_unbound),
+    ("volume_full",               "infrastructure", data::volume_full),
 ];
 
 /// A random application Deployment (API, gateway or worker), preferring
@@ -132,6 +118,195 @@ pub fn aliases(w: &World, wi: usize) -> Vec<String> {
     a
 }
 
+/// Names workload `wi` as what failed: its name is the component, its
+/// standard aliases the other names, and it is the culprit. Every builder
+/// whose fault sits on one workload ends this way (extra aliases are pushed
+/// after).
+pub fn blame(ctx: &mut Ctx, wi: usize) {
+    ctx.inc.component = ctx.w.workloads[wi].name.clone();
+    ctx.inc.aliases = aliases(ctx.w, wi);
+    ctx.inc.culprit = Some(wi);
+}
+
+/// A failure of a call to a workload, made from the host name the client
+/// used, the address it reached and the port (`Failure::Refused`, `Reset`…
+/// as a function).
+pub type Unreachable = fn(String, String, u16) -> Failure;
+
+/// Connection refused: nothing listens behind the address.
+pub fn refused(host: String, ip: String, port: u16) -> Failure {
+    Failure::Refused { host, ip, port }
+}
+
+/// Connection reset: the process behind the address died mid-request.
+pub fn reset(host: String, ip: String, port: u16) -> Failure {
+    Failure::Reset { host, ip, port }
+}
+
+/// Calls to `wi` at `ip`:`port` fail: `rate` of them at full intensity,
+/// each after `ms`, with the failure `fail` makes of that address.
+fn calls_fail(
+    ctx: &mut Ctx,
+    wi: usize,
+    ip: String,
+    port: u16,
+    rate: f64,
+    ms: f64,
+    fail: Unreachable,
+) {
+    let host = ctx.w.workloads[wi].name.clone();
+    ctx.effect(Effect::Call {
+        caller: None,
+        callee: wi,
+        rate,
+        ms,
+        failure: fail(host, ip, port),
+    });
+}
+
+/// Calls from each of `callers` to `callee` fail: `rate` of them at full
+/// intensity, each after `ms`, with `failure()`.
+pub fn calls_from_fail(
+    ctx: &mut Ctx,
+    callers: &[usize],
+    callee: usize,
+    rate: f64,
+    ms: f64,
+    failure: impl Fn() -> Failure,
+) {
+    for &c in callers {
+        ctx.effect(Effect::Call {
+            caller: Some(c),
+            callee,
+            rate,
+            ms,
+            failure: failure(),
+        });
+    }
+}
+
+/// `wi`'s pods are down or dying: calls to its Service (cluster IP, port
+/// 80) fail as `calls_fail` says, and one of its HTTP callers, if any, is
+/// where the errors show.
+pub fn service_down(ctx: &mut Ctx, wi: usize, rate: f64, ms: f64, fail: Unreachable) {
+    let ip = ctx.w.workloads[wi].cluster_ip.clone().unwrap_or_default();
+    calls_fail(ctx, wi, ip, 80, rate, ms, fail);
+    let caller = http_caller(ctx, wi);
+    ctx.inc.symptom = caller.map(|c| (c, Symptom::Errors));
+}
+
+/// Store `si`'s pod is down: connections to `ip` on its port are refused
+/// (`rate` of them at full intensity, after `ms`), and its first user is
+/// where the errors show.
+pub fn store_down(ctx: &mut Ctx, si: usize, ip: String, rate: f64, ms: f64) {
+    let port = ctx.w.workloads[si].port;
+    calls_fail(ctx, si, ip, port, rate, ms, refused);
+    let users = ctx.w.callers_of(si);
+    ctx.inc.symptom = users.first().map(|&u| (u, Symptom::Errors));
+}
+
+/// The kubelet's BackOff event on pod `pod` of `wi`, whose container keeps
+/// failing: `count` times, first `first` and last `last` seconds ago.
+pub fn backoff_event(ctx: &mut Ctx, wi: usize, pod: usize, count: u32, first: i64, last: i64) {
+    let x = &ctx.w.workloads[wi];
+    let (name, ns, pn) = (x.name.clone(), x.ns.clone(), x.pods[pod].name.clone());
+    ctx.event(
+        &ns,
+        "Pod",
+        &pn,
+        "Warning",
+        "BackOff",
+        format!(
+            "Back-off restarting failed container {name} in pod {pn}_{ns}({})",
+            pod_uid(&pn)
+        ),
+        count,
+        first,
+        last,
+        "kubelet",
+    );
+}
+
+/// The Job controller's event: Job `job` in `ns` created pod `pod`, `ago`
+/// seconds ago.
+pub fn job_created_pod(ctx: &mut Ctx, ns: &str, job: &str, pod: &str, ago: i64) {
+    let message = format!("Created pod: {pod}");
+    ctx.event(
+        ns,
+        "Job",
+        job,
+        "Normal",
+        "SuccessfulCreate",
+        message,
+        1,
+        ago,
+        ago,
+        "job-controller",
+    );
+}
+
+/// The Job controller's event: Job `job` in `ns` gave up, `ago` seconds ago.
+pub fn job_backoff_limit(ctx: &mut Ctx, ns: &str, job: &str, ago: i64) {
+    let message = "Job has reached the specified backoff limit".to_string();
+    ctx.event(
+        ns,
+        "Job",
+        job,
+        "Warning",
+        "BackoffLimitExceeded",
+        message,
+        1,
+        ago,
+        ago,
+        "job-controller",
+    );
+}
+
+/// The scheduler's event on pod `pod` of `wi` it cannot place (`msg` says
+/// why): `count` times, first `first` and last `last` seconds ago.
+pub fn failed_scheduling(
+    ctx: &mut Ctx,
+    wi: usize,
+    pod: usize,
+    msg: String,
+    count: u32,
+    first: i64,
+    last: i64,
+) {
+    let x = &ctx.w.workloads[wi];
+    let (ns, pn) = (x.ns.clone(), x.pods[pod].name.clone());
+    ctx.event(
+        &ns,
+        "Pod",
+        &pn,
+        "Warning",
+        "FailedScheduling",
+        msg,
+        count,
+        first,
+        last,
+        "default-scheduler",
+    );
+}
+
+/// The Deployment controller's event: it scaled a replica set of Deployment
+/// `name` in `ns` (`message` says which and how), `ago` seconds ago.
+pub fn scaling_event(ctx: &mut Ctx, ns: &str, name: &str, message: String, ago: i64) {
+    let (ty, reason, source) = ("Normal", "ScalingReplicaSet", "deployment-controller");
+    ctx.event(
+        ns,
+        "Deployment",
+        name,
+        ty,
+        reason,
+        message,
+        1,
+        ago,
+        ago,
+        source,
+    );
+}
+
 /// Rolls out a new revision of `wi` `ago` seconds before now, changed by
 /// `change`. With `complete`, every pod is replaced by a new one; otherwise
 /// `new_pods` new pods are added next to the old ones (a stuck rollout).
@@ -185,96 +360,75 @@ pub fn rollout(
         idx.push(ctx.w.workloads[wi].pods.len() - 1);
     }
     let ns = ctx.w.workloads[wi].ns.clone();
-    ctx.event(
-        &ns,
-        "Deployment",
-        &name,
-        "Normal",
-        "ScalingReplicaSet",
-        format!(
-            "Scaled up replica set {name}-{new_hash} to {n}{}",
-            if complete { " from 0" } else { "" }
-        ),
-        1,
-        ago,
-        ago,
-        "deployment-controller",
-    );
+    let from = if complete { " from 0" } else { "" };
+    let up = format!("Scaled up replica set {name}-{new_hash} to {n}{from}");
+    scaling_event(ctx, &ns, &name, up, ago);
     if complete {
-        ctx.event(
-            &ns,
-            "Deployment",
-            &name,
-            "Normal",
-            "ScalingReplicaSet",
-            format!("Scaled down replica set {name}-{old_hash} to 0 from {replicas}"),
-            1,
-            ago - 40,
-            ago - 40,
-            "deployment-controller",
-        );
+        let down = format!("Scaled down replica set {name}-{old_hash} to 0 from {replicas}");
+        scaling_event(ctx, &ns, &name, down, ago - 40);
     }
     (ri, idx)
 }
 
-/// Standard kube-prometheus-stack alert on a Deployment's replicas.
-pub fn replicas_mismatch(ctx: &Ctx, wi: usize) -> KubeAlert {
+/// A kube-prometheus-stack warning `name` on workload `wi` with `labels`,
+/// firing since `delay` seconds after the onset (for a minute at least):
+/// what the standard alerts below share.
+fn warning(
+    ctx: &Ctx,
+    wi: usize,
+    name: &'static str,
+    labels: Vec<(String, String)>,
+    delay: i64,
+) -> KubeAlert {
     let x = &ctx.w.workloads[wi];
     KubeAlert {
-        name: "KubeDeploymentReplicasMismatch",
+        name,
         ns: x.ns.clone(),
-        labels: vec![("deployment".into(), x.name.clone())],
+        labels,
         subject: x.name.clone(),
         severity: "warning",
-        age: (ctx.age() - 900).max(60),
+        age: (ctx.age() - delay).max(60),
     }
+}
+
+/// A warning `name` on the container of one pod of `wi` in state `reason`.
+fn container_alert(
+    ctx: &Ctx,
+    wi: usize,
+    pod: usize,
+    name: &'static str,
+    reason: &str,
+    delay: i64,
+) -> KubeAlert {
+    let x = &ctx.w.workloads[wi];
+    let labels = vec![
+        ("pod".into(), x.pods[pod].name.clone()),
+        ("container".into(), x.name.clone()),
+        ("reason".into(), reason.into()),
+    ];
+    warning(ctx, wi, name, labels, delay)
+}
+
+/// Standard kube-prometheus-stack alert on a Deployment's replicas.
+pub fn replicas_mismatch(ctx: &Ctx, wi: usize) -> KubeAlert {
+    let labels = vec![("deployment".into(), ctx.w.workloads[wi].name.clone())];
+    warning(ctx, wi, "KubeDeploymentReplicasMismatch", labels, 900)
 }
 
 /// KubePodCrashLooping on one pod of `wi`.
 pub fn crashlooping(ctx: &Ctx, wi: usize, pod: usize) -> KubeAlert {
-    let x = &ctx.w.workloads[wi];
-    KubeAlert {
-        name: "KubePodCrashLooping",
-        ns: x.ns.clone(),
-        labels: vec![
-            ("pod".into(), x.pods[pod].name.clone()),
-            ("container".into(), x.name.clone()),
-            ("reason".into(), "CrashLoopBackOff".into()),
-        ],
-        subject: x.name.clone(),
-        severity: "warning",
-        age: (ctx.age() - 300).max(60),
-    }
+    container_alert(ctx, wi, pod, "KubePodCrashLooping", "CrashLoopBackOff", 300)
 }
 
 /// KubePodNotReady on one pod of `wi`.
 pub fn pod_not_ready(ctx: &Ctx, wi: usize, pod: usize) -> KubeAlert {
-    let x = &ctx.w.workloads[wi];
-    KubeAlert {
-        name: "KubePodNotReady",
-        ns: x.ns.clone(),
-        labels: vec![("pod".into(), x.pods[pod].name.clone())],
-        subject: x.name.clone(),
-        severity: "warning",
-        age: (ctx.age() - 900).max(60),
-    }
+    let labels = vec![("pod".into(), ctx.w.workloads[wi].pods[pod].name.clone())];
+    warning(ctx, wi, "KubePodNotReady", labels, 900)
 }
 
 /// KubeContainerWaiting on one pod of `wi`.
 pub fn container_waiting(ctx: &Ctx, wi: usize, pod: usize, reason: &str) -> KubeAlert {
-    let x = &ctx.w.workloads[wi];
-    KubeAlert {
-        name: "KubeContainerWaiting",
-        ns: x.ns.clone(),
-        labels: vec![
-            ("pod".into(), x.pods[pod].name.clone()),
-            ("container".into(), x.name.clone()),
-            ("reason".into(), reason.into()),
-        ],
-        subject: x.name.clone(),
-        severity: "warning",
-        age: (ctx.age() - 3600).max(60),
-    }
+    container_alert(ctx, wi, pod, "KubeContainerWaiting", reason, 3600)
 }
 
 /// A pending pod's scheduling failure.

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Symptom};
 use super::super::surface::{Failure, iso};
 use super::super::world::{Engine, Role};
-use super::{aliases, app, certificate, http_date};
+use super::{app, blame, calls_from_fail, certificate, http_date, scaling_event};
 
 /// A callee with HTTP callers (or a store with users).
 fn called(ctx: &mut Ctx, stores: bool) -> Option<usize> {
@@ -43,16 +43,26 @@ fn caller_for_symptom(ctx: &mut Ctx, wi: usize) -> Option<usize> {
     }
 }
 
+/// A policy cuts `blocked` off from `wi`: all their calls fail after `ms`
+/// with `failure()`, and the errors show at the first HTTP caller among them
+/// (else the first).
+fn cut_off(ctx: &mut Ctx, wi: usize, blocked: &[usize], ms: f64, failure: impl Fn() -> Failure) {
+    calls_from_fail(ctx, blocked, wi, 1.0, ms, failure);
+    let sym = blocked
+        .iter()
+        .copied()
+        .find(|&c| ctx.w.workloads[c].is_http())
+        .or(blocked.first().copied());
+    ctx.inc.symptom = sym.map(|c| (c, Symptom::Errors));
+}
+
 /// A dependency has no endpoints (selector mismatch, scaled to zero, or the
 /// Service deleted).
 pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
     let Some(wi) = called(ctx, true) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let is_store = matches!(ctx.w.workloads[wi].role, Role::Store(_));
     let variant = if is_store { 1 } else { ctx.rng.below(3) };
     let ip = ctx.w.workloads[wi]
@@ -83,11 +93,6 @@ pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
         1 => {
             // Scaled to zero (by hand or a bad automation).
             let old = ctx.w.workloads[wi].replicas;
-            let kind = if is_store {
-                "StatefulSet"
-            } else {
-                "Deployment"
-            };
             ctx.w.workloads[wi].replicas = 0;
             let age = ctx.age();
             let gone: Vec<_> = ctx.w.workloads[wi].pods.drain(..).collect();
@@ -111,18 +116,8 @@ pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
                 }
             } else {
                 let hash = ctx.w.workloads[wi].current().hash.clone();
-                ctx.event(
-                    &ns,
-                    kind,
-                    &name,
-                    "Normal",
-                    "ScalingReplicaSet",
-                    format!("Scaled down replica set {name}-{hash} to 0 from {old}"),
-                    1,
-                    age,
-                    age,
-                    "deployment-controller",
-                );
+                let message = format!("Scaled down replica set {name}-{hash} to 0 from {old}");
+                scaling_event(ctx, &ns, &name, message, age);
             }
             failure = Failure::Refused {
                 host: name.clone(),
@@ -145,11 +140,8 @@ pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
     });
     let c = caller_for_symptom(ctx, wi);
     ctx.inc.symptom = c.map(|c| (c, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(format!("service/{name}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.push(format!("service/{name}"));
     ctx.inc.summary = match variant {
         0 => format!(
             "The Service {name}'s selector was changed and matches none of its pods; it has no endpoints and callers get connection refused."
@@ -175,10 +167,7 @@ pub fn certificate_expired(ctx: &mut Ctx) -> bool {
     let Some(wi) = called(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let cert = format!("{name}-tls");
     let not_after = ctx.onset;
     let now = ctx.w.now;
@@ -224,12 +213,10 @@ pub fn certificate_expired(ctx: &mut Ctx) -> bool {
     });
     let c = caller_for_symptom(ctx, wi);
     ctx.inc.symptom = c.map(|c| (c, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(cert.clone());
-    a.push(format!("certificate/{cert}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc
+        .aliases
+        .extend([cert.clone(), format!("certificate/{cert}")]);
     ctx.inc.summary = format!(
         "{name}'s serving certificate {cert} expired at {} (its renewal had been failing); callers fail the TLS handshake.",
         iso(not_after)
@@ -250,10 +237,7 @@ pub fn credentials_expired(ctx: &mut Ctx) -> bool {
     let Some(&wi) = users.get(ctx.rng.below(users.len().max(1))) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let (si, _) = ctx.w.workloads[wi].stores[0].clone();
     let Role::Store(engine) = ctx.w.workloads[si].role else {
         return false;
@@ -301,13 +285,10 @@ pub fn credentials_expired(ctx: &mut Ctx) -> bool {
             ctx.log(si, 0, false, lines);
         }
     }
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(secret.clone());
-    a.push(format!("secret/{secret}"));
-    a.push(store.clone());
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc
+        .aliases
+        .extend([secret.clone(), format!("secret/{secret}"), store.clone()]);
     ctx.inc.summary = format!(
         "The password for {name}'s {} user was rotated on {store}, but Secret {secret} still holds the old one; new connections are rejected.",
         engine.system()
@@ -322,11 +303,8 @@ pub fn network_policy_blocked(ctx: &mut Ctx) -> bool {
     let Some(wi) = called(ctx, true) else {
         return false;
     };
-    let (name, ns, port) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-        ctx.w.workloads[wi].port,
-    );
+    let (name, ns) = ctx.names(wi);
+    let port = ctx.w.workloads[wi].port;
     let callers = ctx.w.callers_of(wi);
     let policy = ctx
         .rng
@@ -371,32 +349,15 @@ pub fn network_policy_blocked(ctx: &mut Ctx) -> bool {
         .cluster_ip
         .clone()
         .unwrap_or_else(|| "10.96.0.1".into());
-    for &c in &blocked {
-        let f = Failure::ConnectTimeout {
-            host: name.clone(),
-            ip: ip.clone(),
-            port,
-        };
-        ctx.effect(Effect::Call {
-            caller: Some(c),
-            callee: wi,
-            rate: 1.0,
-            ms: 10_000.0,
-            failure: f,
-        });
-    }
-    let sym = blocked
-        .iter()
-        .copied()
-        .find(|&c| ctx.w.workloads[c].is_http())
-        .or(blocked.first().copied());
-    ctx.inc.symptom = sym.map(|c| (c, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(policy.clone());
-    a.push(format!("networkpolicy/{policy}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    cut_off(ctx, wi, &blocked, 10_000.0, || Failure::ConnectTimeout {
+        host: name.clone(),
+        ip: ip.clone(),
+        port,
+    });
+    blame(ctx, wi);
+    ctx.inc
+        .aliases
+        .extend([policy.clone(), format!("networkpolicy/{policy}")]);
     ctx.inc.summary = format!(
         "NetworkPolicy {policy}, created in {ns} at the onset, drops connections to {name} from its other callers; their calls time out."
     );
@@ -448,11 +409,8 @@ pub fn rate_limited(ctx: &mut Ctx) -> bool {
         int: true,
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(host.clone());
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.push(host.clone());
     ctx.inc.summary = format!(
         "{name}'s calls to {host} rose {mult:.1}x and the provider answers 429 Too Many Requests (Retry-After {retry}s)."
     );
@@ -465,10 +423,7 @@ pub fn authorization_denied(ctx: &mut Ctx) -> bool {
     let Some(wi) = called(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let callers = ctx.w.callers_of(wi);
     let policy = ctx
         .rng
@@ -504,27 +459,13 @@ pub fn authorization_denied(ctx: &mut Ctx) -> bool {
         .copied()
         .skip(if callers.len() > 1 { 1 } else { 0 })
         .collect();
-    for &c in &blocked {
-        ctx.effect(Effect::Call {
-            caller: Some(c),
-            callee: wi,
-            rate: 1.0,
-            ms: 2.0,
-            failure: Failure::Forbidden { host: name.clone() },
-        });
-    }
-    let sym = blocked
-        .iter()
-        .copied()
-        .find(|&c| ctx.w.workloads[c].is_http())
-        .or(blocked.first().copied());
-    ctx.inc.symptom = sym.map(|c| (c, Symptom::Errors));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(policy.clone());
-    a.push(format!("authorizationpolicy/{policy}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    cut_off(ctx, wi, &blocked, 2.0, || Failure::Forbidden {
+        host: name.clone(),
+    });
+    blame(ctx, wi);
+    ctx.inc
+        .aliases
+        .extend([policy.clone(), format!("authorizationpolicy/{policy}")]);
     ctx.inc.summary = format!(
         "AuthorizationPolicy {policy} on {name}, applied at the onset, only allows {}; the sidecar answers 403 RBAC: access denied to its other callers.",
         allowed.0

@@ -3,12 +3,12 @@
 
 use serde_json::json;
 
-use super::super::incident::{Ctx, Effect, Symptom};
-use super::super::surface::{Failure, iso};
+use super::super::incident::{Ctx, Effect};
+use super::super::surface::iso;
 use super::super::world::{Stack, parse_mi};
 use super::{
-    aliases, app, container_waiting, crashlooping, http_caller, pod_not_ready, pod_uid,
-    replicas_mismatch, rollout,
+    app, backoff_event, blame, container_waiting, crashlooping, pod_not_ready, refused,
+    replicas_mismatch, reset, rollout, service_down,
 };
 
 fn lower_mem(m: &str) -> &'static str {
@@ -28,10 +28,7 @@ pub fn oom_killed(ctx: &mut Ctx) -> bool {
     };
     let age = ctx.age();
     let changed = ctx.rng.chance(0.6);
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let name = ctx.w.workloads[wi].name.clone();
     let old_lim = ctx.w.workloads[wi].current().mem_limit.clone();
     let pods: Vec<usize> = if changed {
         let ago = age + ctx.rng.range(60, 600);
@@ -67,25 +64,17 @@ pub fn oom_killed(ctx: &mut Ctx) -> bool {
     }
     .to_string();
     for &p in &pods {
-        let pn = ctx.w.workloads[wi].pods[p].name.clone();
         let restarts = ctx.w.workloads[wi].pods[p].main.restarts;
         if let Some(u) = ctx.w.workloads[wi].pods[p].usage.as_mut() {
             u.1 = (lim_mi as f64 * 0.93) as u32;
         }
-        ctx.event(
-            &ns,
-            "Pod",
-            &pn,
-            "Warning",
-            "BackOff",
-            format!(
-                "Back-off restarting failed container {name} in pod {pn}_{ns}({})",
-                pod_uid(&pn)
-            ),
+        backoff_event(
+            ctx,
+            wi,
+            p,
             restarts.max(2),
             ctx.ago(0.2),
             ctx.rng.range(5, 60),
-            "kubelet",
         );
         // The previous instance's log: normal work, then nothing (SIGKILL).
         let mut lines = ctx.startup(wi, 200.0);
@@ -109,24 +98,11 @@ pub fn oom_killed(ctx: &mut Ctx) -> bool {
             ctx.event("default", "Node", &nn, "Warning", "OOMKilling", format!("Memory cgroup out of memory: Killed process {pid} ({proc_name}) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, shmem-rss:0kB, UID:1000 pgtables:{}kB oom_score_adj:{}", lim_mi as i64 * 1900, lim_mi as i64 * 1010, ctx.rng.range(9000, 30_000), ctx.rng.range(900, 3000), ctx.rng.range(900, 999)), restarts, ctx.ago(0.1), ctx.rng.range(5, 90), "kernel-monitor");
         }
     }
-    ctx.effect(Effect::Call {
-        caller: None,
-        callee: wi,
-        rate: 0.2 + 0.1 * (waiting.len() as f64 / n.max(1) as f64),
-        ms: 3.0,
-        failure: Failure::Reset {
-            host: name.clone(),
-            ip: ctx.w.workloads[wi].cluster_ip.clone().unwrap_or_default(),
-            port: 80,
-        },
-    });
-    let caller = http_caller(ctx, wi);
-    ctx.inc.symptom = caller.map(|c| (c, Symptom::Errors));
+    let rate = 0.2 + 0.1 * (waiting.len() as f64 / n.max(1) as f64);
+    service_down(ctx, wi, rate, 3.0, reset);
     let first = pods.first().copied().unwrap_or(0);
     ctx.inc.kube_alerts.push(crashlooping(ctx, wi, first));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = if changed {
         format!(
             "{name}'s memory limit was lowered from {old_lim} to {lim} in its last rollout; its containers exceed it and are OOMKilled."
@@ -171,52 +147,22 @@ pub fn crash_loop(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, called) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let name = ctx.w.workloads[wi].name.clone();
     let pods: Vec<usize> = (0..ctx.w.workloads[wi].pods.len()).collect();
     let (code, text) = crash_text(ctx, wi);
     ctx.crashloop(wi, &pods, "Error", code, None, 0.3, true);
     for &p in &pods {
-        let pn = ctx.w.workloads[wi].pods[p].name.clone();
         let r = ctx.w.workloads[wi].pods[p].main.restarts;
         let mut lines = ctx.startup(wi, 40.0);
         for (lvl, t) in &text {
             lines.push(ctx.line(wi, 38.0, lvl, "main", t, None));
         }
         ctx.log(wi, p, true, lines);
-        ctx.event(
-            &ns,
-            "Pod",
-            &pn,
-            "Warning",
-            "BackOff",
-            format!(
-                "Back-off restarting failed container {name} in pod {pn}_{ns}({})",
-                pod_uid(&pn)
-            ),
-            r.max(2),
-            ctx.ago(0.1),
-            ctx.rng.range(5, 60),
-            "kubelet",
-        );
+        backoff_event(ctx, wi, p, r.max(2), ctx.ago(0.1), ctx.rng.range(5, 60));
     }
-    let host = name.clone();
-    let ip = ctx.w.workloads[wi].cluster_ip.clone().unwrap_or_default();
-    ctx.effect(Effect::Call {
-        caller: None,
-        callee: wi,
-        rate: 0.9,
-        ms: 1.0,
-        failure: Failure::Refused { host, ip, port: 80 },
-    });
-    let caller = http_caller(ctx, wi);
-    ctx.inc.symptom = caller.map(|c| (c, Symptom::Errors));
+    service_down(ctx, wi, 0.9, 1.0, refused);
     ctx.inc.kube_alerts.push(crashlooping(ctx, wi, 0));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = format!(
         "{name}'s containers crash at start-up (exit code {code}) and are in CrashLoopBackOff."
     );
@@ -229,11 +175,8 @@ pub fn missing_config(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns, stack) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-        ctx.w.workloads[wi].stack,
-    );
+    let (name, ns) = ctx.names(wi);
+    let stack = ctx.w.workloads[wi].stack;
     let ago = ctx.age() + ctx.rng.range(30, 240);
     let variant = ctx.rng.below(3);
     let key = ctx
@@ -340,21 +283,7 @@ pub fn missing_config(ctx: &mut Ctx) -> bool {
                     None,
                 ));
                 ctx.log(wi, p, true, lines);
-                ctx.event(
-                    &ns,
-                    "Pod",
-                    &pn,
-                    "Warning",
-                    "BackOff",
-                    format!(
-                        "Back-off restarting failed container {name} in pod {pn}_{ns}({})",
-                        pod_uid(&pn)
-                    ),
-                    r.max(2),
-                    first,
-                    ctx.rng.range(3, 60),
-                    "kubelet",
-                );
+                backoff_event(ctx, wi, p, r.max(2), first, ctx.rng.range(3, 60));
                 alert_pod = p;
             }
         }
@@ -366,13 +295,10 @@ pub fn missing_config(ctx: &mut Ctx) -> bool {
     };
     ctx.inc.kube_alerts.push(alert);
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
-    ctx.inc.component = name.clone();
-    let mut al = aliases(ctx.w, wi);
+    blame(ctx, wi);
     if variant < 2 {
-        al.push(obj.clone());
+        ctx.inc.aliases.push(obj.clone());
     }
-    ctx.inc.aliases = al;
-    ctx.inc.culprit = Some(wi);
     ctx.inc.summary = match variant {
         0 => format!(
             "{name}'s new revision reads {key} from Secret {obj}, which does not hold it; its new pods cannot start."
@@ -393,11 +319,8 @@ pub fn image_pull_error(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns, repo) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-        ctx.w.workloads[wi].repo.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
+    let repo = ctx.w.workloads[wi].repo.clone();
     let ago = ctx.age() + ctx.rng.range(30, 300);
     let auth = ctx.rng.chance(0.35);
     let (_, idx) = rollout(ctx, wi, ago, false, 1, |r, rng| {
@@ -503,9 +426,7 @@ pub fn image_pull_error(ctx: &mut Ctx) -> bool {
     ctx.inc
         .kube_alerts
         .push(container_waiting(ctx, wi, p0, reason));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = if auth {
         format!(
             "{name}'s new pods cannot pull {image}: the registry rejects the node's credentials (401)."
@@ -524,11 +445,8 @@ pub fn probe_failing(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, true) else {
         return false;
     };
-    let (name, ns, port) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-        ctx.w.workloads[wi].port,
-    );
+    let (name, ns) = ctx.names(wi);
+    let port = ctx.w.workloads[wi].port;
     let changed = ctx.rng.chance(0.6);
     let wrong_port = port + 1;
     let pods: Vec<usize> = if changed {
@@ -595,24 +513,11 @@ pub fn probe_failing(ctx: &mut Ctx) -> bool {
             ctx.w.workloads[wi].pods[p].main.ready = false;
         }
     }
-    let ip = ctx.w.workloads[wi].cluster_ip.clone().unwrap_or_default();
-    ctx.effect(Effect::Call {
-        caller: None,
-        callee: wi,
-        rate: 0.85,
-        ms: 1.0,
-        failure: Failure::Refused {
-            host: name.clone(),
-            ip,
-            port: 80,
-        },
-    });
+    service_down(ctx, wi, 0.85, 1.0, refused);
     if !changed {
         // Probes time out because the service is slow to answer.
         ctx.effect(Effect::Slow { wi, ms: 1500.0 });
     }
-    let caller = http_caller(ctx, wi);
-    ctx.inc.symptom = caller.map(|c| (c, Symptom::Errors));
     let a = if liveness {
         crashlooping(ctx, wi, pods[0])
     } else {
@@ -620,9 +525,7 @@ pub fn probe_failing(ctx: &mut Ctx) -> bool {
     };
     ctx.inc.kube_alerts.push(a);
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = if changed {
         format!(
             "{name}'s last rollout changed its {} probe to {path} on port {pport}, which the app does not serve; the probe fails on every pod.",
@@ -643,10 +546,7 @@ pub fn init_container_stuck(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let ago = ctx.age() + ctx.rng.range(30, 200);
     let target = ctx.w.workloads[wi]
         .stores
@@ -733,9 +633,7 @@ pub fn init_container_stuck(ctx: &mut Ctx) -> bool {
     }
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
     ctx.inc.kube_alerts.push(pod_not_ready(ctx, wi, idx[0]));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = if migrate {
         format!(
             "{name}'s new init container {init_name} waits forever for a database changelog lock left by an old run; new pods stay in Init."

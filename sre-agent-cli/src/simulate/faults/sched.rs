@@ -7,7 +7,8 @@ use super::super::incident::{Ctx, Effect, KubeAlert, Symptom};
 use super::super::surface::{Failure, iso};
 use super::super::world::{Controller, Role};
 use super::{
-    aliases, app, http_caller, pending, pod_not_ready, pod_uid, replicas_mismatch, rollout,
+    app, blame, failed_scheduling, http_caller, pending, pod_not_ready, pod_uid, refused,
+    replicas_mismatch, reset, rollout, service_down, store_down,
 };
 
 /// A ResourceQuota stops new pods from being created.
@@ -15,10 +16,7 @@ pub fn quota_exceeded(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let quota = ctx
         .rng
         .pick(&[
@@ -81,12 +79,10 @@ pub fn quota_exceeded(ctx: &mut Ctx) -> bool {
         severity: "info",
         age: (ctx.age() - 900).max(60),
     });
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.push(quota.clone());
-    a.push(format!("resourcequota/{quota}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc
+        .aliases
+        .extend([quota.clone(), format!("resourcequota/{quota}")]);
     ctx.inc.summary = format!(
         "{name}'s rollout cannot create pods: namespace {ns}'s ResourceQuota {quota} ({resource} {hard_gi}Gi) is used up."
     );
@@ -264,10 +260,7 @@ pub fn unschedulable(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let nodes = ctx.w.nodes.len();
     let ago = ctx.age() + ctx.rng.range(30, 300);
     let variant = ctx.rng.below(4);
@@ -302,18 +295,8 @@ pub fn unschedulable(ctx: &mut Ctx) -> bool {
         let pn = ctx.w.workloads[wi].pods[p].name.clone();
         pending(ctx, wi, p, &msg);
         let n = (ctx.age() / 60).max(2) as u32;
-        ctx.event(
-            &ns,
-            "Pod",
-            &pn,
-            "Warning",
-            "FailedScheduling",
-            msg.clone(),
-            n,
-            ago,
-            ctx.rng.range(10, 120),
-            "default-scheduler",
-        );
+        let last = ctx.rng.range(10, 120);
+        failed_scheduling(ctx, wi, p, msg.clone(), n, ago, last);
         if ctx.rng.chance(0.5) {
             ctx.event(
                 &ns,
@@ -333,26 +316,11 @@ pub fn unschedulable(ctx: &mut Ctx) -> bool {
         }
     }
     if complete {
-        let ip = ctx.w.workloads[wi].cluster_ip.clone().unwrap_or_default();
-        ctx.effect(Effect::Call {
-            caller: None,
-            callee: wi,
-            rate: 0.9,
-            ms: 1.0,
-            failure: Failure::Refused {
-                host: name.clone(),
-                ip,
-                port: 80,
-            },
-        });
-        let c = http_caller(ctx, wi);
-        ctx.inc.symptom = c.map(|c| (c, Symptom::Errors));
+        service_down(ctx, wi, 0.9, 1.0, refused);
     }
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
     ctx.inc.kube_alerts.push(pod_not_ready(ctx, wi, idx[0]));
-    ctx.inc.component = name.clone();
-    ctx.inc.aliases = aliases(ctx.w, wi);
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
     ctx.inc.summary = match variant {
         0 => format!(
             "{name}'s new revision asks for {mem} of memory, more than any node offers; its pods stay Pending."
@@ -376,10 +344,7 @@ pub fn evicted(ctx: &mut Ctx) -> bool {
     let Some(wi) = app(ctx, false) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[wi].name.clone(),
-        ctx.w.workloads[wi].ns.clone(),
-    );
+    let (name, ns) = ctx.names(wi);
     let disk = ctx.rng.chance(0.6);
     let n_ev = ctx.rng.range(2, 6) as usize;
     let node = ctx.w.workloads[wi]
@@ -494,29 +459,13 @@ pub fn evicted(ctx: &mut Ctx) -> bool {
         ctx.age(),
         "kubelet",
     );
-    let ip = ctx.w.workloads[wi].cluster_ip.clone().unwrap_or_default();
-    ctx.effect(Effect::Call {
-        caller: None,
-        callee: wi,
-        rate: 0.15,
-        ms: 2.0,
-        failure: Failure::Reset {
-            host: name.clone(),
-            ip,
-            port: 80,
-        },
-    });
-    let c = http_caller(ctx, wi);
-    ctx.inc.symptom = c.map(|c| (c, Symptom::Errors));
+    service_down(ctx, wi, 0.15, 2.0, reset);
     let p0 = ctx.w.workloads[wi].pods.len() - 1;
     ctx.inc.kube_alerts.push(pod_not_ready(ctx, wi, p0));
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
     ctx.inc.nodes = vec![node];
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, wi);
-    a.truncate(2);
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(wi);
+    blame(ctx, wi);
+    ctx.inc.aliases.truncate(2);
     ctx.inc.summary = format!(
         "{name}'s pods use far more {res} than they request and are evicted by the kubelet of {nn} under {cond}."
     );
@@ -532,10 +481,7 @@ pub fn pvc_unbound(ctx: &mut Ctx) -> bool {
     let Some(&si) = stores.get(ctx.rng.below(stores.len().max(1))) else {
         return false;
     };
-    let (name, ns) = (
-        ctx.w.workloads[si].name.clone(),
-        ctx.w.workloads[si].ns.clone(),
-    );
+    let (name, ns) = ctx.names(si);
     let missing_class = ctx.rng.chance(0.6);
     let bad_class = ctx
         .rng
@@ -566,18 +512,8 @@ pub fn pvc_unbound(ctx: &mut Ctx) -> bool {
     ctx.w.workloads[si].pods[k].age = ctx.age();
     let pn = ctx.w.workloads[si].pods[k].name.clone();
     let n = (ctx.age() / 60).max(2) as u32;
-    ctx.event(
-        &ns,
-        "Pod",
-        &pn,
-        "Warning",
-        "FailedScheduling",
-        msg,
-        n,
-        ctx.age(),
-        ctx.rng.range(10, 120),
-        "default-scheduler",
-    );
+    let last = ctx.rng.range(10, 120);
+    failed_scheduling(ctx, si, k, msg, n, ctx.age(), last);
     if missing_class {
         ctx.event(
             &ns,
@@ -608,20 +544,7 @@ pub fn pvc_unbound(ctx: &mut Ctx) -> bool {
     let single = ctx.w.workloads[si].pods.len() == 1;
     if single {
         let ip = ctx.w.workloads[si].cluster_ip.clone().unwrap_or_default();
-        let port = ctx.w.workloads[si].port;
-        ctx.effect(Effect::Call {
-            caller: None,
-            callee: si,
-            rate: 0.95,
-            ms: 1.0,
-            failure: Failure::Refused {
-                host: name.clone(),
-                ip,
-                port,
-            },
-        });
-        let users = ctx.w.callers_of(si);
-        ctx.inc.symptom = users.first().map(|&u| (u, Symptom::Errors));
+        store_down(ctx, si, ip, 0.95, 1.0);
     }
     ctx.inc.kube_alerts.push(KubeAlert {
         name: "KubeStatefulSetReplicasMismatch",
@@ -632,12 +555,10 @@ pub fn pvc_unbound(ctx: &mut Ctx) -> bool {
         age: (ctx.age() - 900).max(60),
     });
     ctx.inc.kube_alerts.push(pod_not_ready(ctx, si, k));
-    ctx.inc.component = name.clone();
-    let mut a = aliases(ctx.w, si);
-    a.push(claim.clone());
-    a.push(format!("persistentvolumeclaim/{claim}"));
-    ctx.inc.aliases = a;
-    ctx.inc.culprit = Some(si);
+    blame(ctx, si);
+    ctx.inc
+        .aliases
+        .extend([claim.clone(), format!("persistentvolumeclaim/{claim}")]);
     ctx.inc.ns = ns;
     ctx.inc.summary = if missing_class {
         format!(
