@@ -594,11 +594,6 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
                 .await
             {
                 Ok(()) => {
-                    // After the job is complete, so a retry never shares
-                    // them twice.
-                    if let Some(m) = &message {
-                        share_pictures(app, &job.incident, m, &outcome.rca).await;
-                    }
                     app.metrics.llm_usage(&outcome.llm_usage);
                     app.metrics.investigation("done", started.elapsed());
                     tracing::info!(
@@ -607,6 +602,11 @@ async fn process(app: &App, job: Job, release: &CancellationToken) {
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "investigation done"
                     );
+                    // After the job is complete (so a retry never shares
+                    // them twice) and timed (an upload is not investigating).
+                    if let Some(m) = &message {
+                        share_pictures(app, &job.incident, m, &outcome.rca).await;
+                    }
                 }
                 Err(StoreError::LeaseLost { .. }) => {
                     app.metrics.investigation("lease_lost", started.elapsed());
