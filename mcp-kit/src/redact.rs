@@ -96,7 +96,7 @@ struct Rules {
 /// non-ASCII character (an arrow, a dash, a name) and fall back to its
 /// slowest one, the PikeVM: with Unicode boundaries the prefilter alone took
 /// 40 % of mcp-kubernetes' CPU under concurrent `workload_health` calls
-/// (BENCHMARKS.md, section 1). Every token these rules look for is ASCII, so
+/// (BENCHMARKS.md, 1.5). Every token these rules look for is ASCII, so
 /// an ASCII boundary finds the same secrets; next to a non-ASCII letter it
 /// finds a boundary where Unicode sees none, which can only mask more.
 fn ascii_boundaries(pattern: &str) -> String {

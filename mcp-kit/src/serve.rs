@@ -375,7 +375,7 @@ async fn serve_http<S: KitServer>(guarded: Guarded<S>, args: &KitArgs) -> Result
     tracing::info!(address = %local, "serving MCP over streamable HTTP at http://{local}/mcp");
     // Replies go out in more than one write; without TCP_NODELAY the
     // second waits for the client's delayed ACK (~40 ms per call,
-    // measured in BENCHMARKS.md).
+    // measured in docs/notes/benchmarks-history.md, problem 1).
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });

@@ -575,7 +575,7 @@ pub async fn run(args: ServeArgs, sources: Sources) -> Result<()> {
         tokio::spawn(async move {
             // Replies go out in more than one write; without TCP_NODELAY the
             // second waits for the client's delayed ACK (~40 ms per call,
-            // measured in BENCHMARKS.md).
+            // measured in docs/notes/benchmarks-history.md, problem 1).
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
                 let _ = tcp.set_nodelay(true);
             });
