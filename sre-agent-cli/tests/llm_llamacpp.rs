@@ -30,12 +30,16 @@
 //! records one such run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use support::agent::agent;
 
 use sre_agent_cli::scenario::{Expected, Scenario};
 use sre_orchestrator::rca::{Mode, Rca};
@@ -207,22 +211,6 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     head.starts_with("HTTP/1.1 200")
         .then(|| body.to_string())
         .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
-}
-
-fn agent(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sre-agent"))
-        .args(args)
-        .env_remove("SRE_AGENT_CONFIG")
-        .env_remove("SRE_AGENT_STORE")
-        .env_remove("OPENAI_API_KEY")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env(
-            "XDG_DATA_HOME",
-            std::env::temp_dir().join("sre-agent-cli-tests-data"),
-        )
-        .output()
-        .unwrap()
 }
 
 fn rca_of(out: &Output, what: &str) -> Rca {

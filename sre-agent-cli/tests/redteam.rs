@@ -6,32 +6,22 @@
 //! the `--record` transcript. Prints `leaked N / planted M` per output.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mcp_kit::redteam::{PLANTED, normalize};
 use serde_json::{Value, json};
+use support::agent::copy_tree;
 
 const POD: &str = "checkout-mc7rjmwk65-nqr7h";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// The crash-loop scenario with every planted text in the crashed
 /// container's last words and in its pod's events.
 fn planted_scenario(dir: &Path) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
-    copy_dir(&root.join("crashloop-missing-env"), dir);
+    copy_tree(&root.join("crashloop-missing-env"), dir);
     let log = dir.join(format!("k8s/logs/shop/{POD}/checkout.previous.log"));
     let mut text = std::fs::read_to_string(&log).unwrap();
     let fatal = text

@@ -14,7 +14,8 @@ use incident_store::{IncidentFilter, IncidentStatus, Store, Verdict};
 use mcp_slack::fake::{BOT_TOKEN, FakeSlack, SeedMessage};
 use serde_json::{Value, json};
 use support::{
-    SECRET, Server, alert_payload, command_form, http, interaction_form, post_slack, wait_for,
+    SECRET, Server, alert_payload, command_form, http, interaction_form, new_alert, post_slack,
+    wait_for,
 };
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -76,20 +77,8 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
 
     // 1. An Alertmanager webhook: recorded, then one "investigating…" post
     //    and one chat.update with the RCA.
+    let incident_id = new_alert(&client, &server, "fp-oom-1", "checkout error rate above 5%").await;
     let payload = alert_payload("fp-oom-1", "checkout error rate above 5%", "firing");
-    let r = client
-        .post(server.url("/webhook/alertmanager"))
-        .header("content-type", "application/json")
-        .body(payload.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["results"][0]["result"]["outcome"], "new", "{body}");
-    let incident_id = body["results"][0]["result"]["incident_id"]
-        .as_i64()
-        .unwrap();
 
     let update = wait_for("the RCA chat.update", WAIT, || {
         let fake = fake.clone();

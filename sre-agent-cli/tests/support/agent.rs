@@ -2,6 +2,7 @@
 //! isolated from this machine's configuration, cluster and data, and read
 //! what it printed.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -18,12 +19,13 @@ pub fn scenario(name: &str) -> String {
 }
 
 /// Runs `sre-agent ARGS…` to completion with no configuration, Slack token,
-/// store, cluster or data folder of this machine's.
-pub fn agent(args: &[&str]) -> Output {
+/// LLM key, store, cluster or data folder of this machine's.
+pub fn agent<S: AsRef<OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sre-agent"))
         .args(args)
         .env_remove("SRE_AGENT_CONFIG")
         .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("OPENAI_API_KEY")
         .env_remove("SRE_AGENT_STORE")
         // Without sources, `investigate` uses kubectl's default cluster:
         // never this machine's.
