@@ -2,7 +2,8 @@
 
 use super::rows::{self};
 use super::{
-    AuditEntry, Counts, IncidentStatus, RemediationRun, RemediationStart, Store, StoreError, now_ms,
+    AuditEntry, Counts, IncidentStatus, RemediationRun, RemediationStart, Store, StoreError, found,
+    now_ms,
 };
 
 /// `(status, count)` rows.
@@ -103,10 +104,7 @@ impl Store {
             .await?
             .rows_affected()
         });
-        if done == 0 {
-            return Err(StoreError::NotFound(incident_id));
-        }
-        Ok(())
+        found(done, incident_id)
     }
 
     /// Marks a run that is still `running` as `interrupted`: the bot shut

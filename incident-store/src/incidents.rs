@@ -3,7 +3,7 @@
 
 use super::rows::{self, INCIDENT_COLUMNS, RowExt};
 use super::{
-    Incident, IncidentFilter, Pool, SearchHit, SlackMessage, Store, StoreError, now_ms, text,
+    Incident, IncidentFilter, Pool, SearchHit, SlackMessage, Store, StoreError, found, now_ms, text,
 };
 use sre_orchestrator::router::Category;
 
@@ -100,20 +100,30 @@ impl Store {
         incident_id: i64,
         category: Category,
     ) -> Result<(), StoreError> {
+        self.set_column(incident_id, "category", Some(category.as_str()))
+            .await
+    }
+
+    /// Sets one text column of the incident (`None` clears it) and its
+    /// `updated_at`. `column` is one of the code's own names, never input.
+    pub(super) async fn set_column(
+        &self,
+        incident_id: i64,
+        column: &'static str,
+        value: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let sql = format!("UPDATE incidents SET {column} = $2, updated_at = $3 WHERE id = $1");
         let now = now_ms();
         let done = on_pool!(self, pool => {
-            sqlx::query("UPDATE incidents SET category = $2, updated_at = $3 WHERE id = $1")
+            sqlx::query(&sql)
                 .bind(incident_id)
-                .bind(category.as_str())
+                .bind(value)
                 .bind(now)
                 .execute(pool)
                 .await?
                 .rows_affected()
         });
-        if done == 0 {
-            return Err(StoreError::NotFound(incident_id));
-        }
-        Ok(())
+        found(done, incident_id)
     }
 
     /// The investigation's transcript, as recorded by [`Store::complete_job`].

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::queue::{RcaRow, record_rca};
 use super::{Backend, Enqueued, Request, Store, StoreError, millis, now_ms};
 use sre_orchestrator::alert::{
     ANN_SLACK_CHANNEL, ANN_SLACK_THREAD, Alert, AlertSource, AlertStatus,
@@ -295,9 +296,7 @@ impl Store {
             reply_thread: None,
             now,
         };
-        let rca_json = serde_json::to_string(rca)?;
-        let transcript_json = serde_json::to_string(transcript)?;
-        let rca_text = super::text::rca_text(rca);
+        let row = RcaRow::new(rca, transcript)?;
         let max_attempts = self.options.max_attempts;
         let incident_id = on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_sql()).await?;
@@ -314,15 +313,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(super::queue::RECORD_RCA_SQL)
-                .bind(incident_id)
-                .bind(&rca_json)
-                .bind(&rca_text)
-                .bind(&transcript_json)
-                .bind(rca.category.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            record_rca!(tx, incident_id, &row, now);
             tx.commit().await?;
             incident_id
         });

@@ -272,6 +272,15 @@ impl Store {
     }
 }
 
+/// `Ok` when an update by incident id changed a row, else
+/// [`StoreError::NotFound`].
+fn found(rows_affected: u64, incident_id: i64) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        return Err(StoreError::NotFound(incident_id));
+    }
+    Ok(())
+}
+
 fn now_ms() -> i64 {
     Timestamp::now().as_millisecond()
 }

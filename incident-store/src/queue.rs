@@ -32,6 +32,77 @@ pub(super) const RECORD_RCA_SQL: &str = "UPDATE incidents SET rca_json = $2, rca
      transcript_json = $4, category = $5, error = NULL, updated_at = $6, \
      status = CASE WHEN resolved_at IS NULL THEN 'done' ELSE 'resolved' END WHERE id = $1";
 
+/// A finished investigation as the incident row stores it: serialised once,
+/// before the transaction, by the two writers of an RCA (a worker completing
+/// its job, and `investigate` recording one it ran itself).
+pub(super) struct RcaRow {
+    pub(super) json: String,
+    pub(super) text: String,
+    pub(super) transcript: String,
+    pub(super) category: &'static str,
+}
+
+impl RcaRow {
+    pub(super) fn new<T: Serialize + ?Sized>(
+        rca: &Rca,
+        transcript: &T,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            json: serde_json::to_string(rca)?,
+            text: text::rca_text(rca),
+            transcript: serde_json::to_string(transcript)?,
+            category: rca.category.as_str(),
+        })
+    }
+}
+
+/// Runs [`RECORD_RCA_SQL`] for `$incident` in the open transaction `$tx`
+/// (a macro, as the transaction's type is one per database).
+macro_rules! record_rca {
+    ($tx:ident, $incident:expr, $row:expr, $now:expr) => {{
+        let row: &$crate::queue::RcaRow = $row;
+        sqlx::query($crate::queue::RECORD_RCA_SQL)
+            .bind($incident)
+            .bind(&row.json)
+            .bind(&row.text)
+            .bind(&row.transcript)
+            .bind(row.category)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+pub(super) use record_rca;
+
+/// `sqlx::query($sql)` with the fence's three values bound (`$1` job, `$2`
+/// worker, `$3` attempt); the statement's own values follow as `$4`…
+macro_rules! fenced {
+    ($sql:expr, $job:expr) => {
+        sqlx::query($sql)
+            .bind($job.id)
+            .bind(&$job.worker)
+            .bind(i64::from($job.attempt))
+    };
+}
+
+/// Runs a fenced job update (`$sql` with [`FENCE`]; `$4`… are `$args`) in
+/// the open transaction `$tx`; when the fence matched nothing the worker
+/// lost its lease: the transaction is rolled back and the function returns
+/// [`StoreError::LeaseLost`].
+macro_rules! fenced_in_tx {
+    ($tx:ident, $job:expr, $sql:expr $(, $arg:expr)*) => {{
+        let done = fenced!($sql, $job)
+            $(.bind($arg))*
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        if done == 0 {
+            $tx.rollback().await?;
+            return Err(lease_lost($job));
+        }
+    }};
+}
+
 impl Store {
     /// Claims the next runnable job for `worker`, holding it for `lease`:
     /// a queued job whose retry time has come, or a running job whose lease
@@ -137,10 +208,7 @@ impl Store {
         let until = now.saturating_add(millis(lease));
         let sql = format!("UPDATE jobs SET lease_until = $4, updated_at = $5 WHERE {FENCE}");
         let done = on_pool!(self, pool => {
-            sqlx::query(&sql)
-                .bind(job.id)
-                .bind(&job.worker)
-                .bind(i64::from(job.attempt))
+            fenced!(&sql, job)
                 .bind(until)
                 .bind(now)
                 .execute(pool)
@@ -165,36 +233,15 @@ impl Store {
         transcript: &T,
     ) -> Result<(), StoreError> {
         let now = now_ms();
-        let rca_json = serde_json::to_string(rca)?;
-        let transcript_json = serde_json::to_string(transcript)?;
-        let rca_text = text::rca_text(rca);
+        let row = RcaRow::new(rca, transcript)?;
         let fenced = format!(
             "UPDATE jobs SET status = 'done', lease_until = NULL, last_error = NULL, \
              updated_at = $4 WHERE {FENCE}"
         );
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_sql()).await?;
-            let done = sqlx::query(&fenced)
-                .bind(job.id)
-                .bind(&job.worker)
-                .bind(i64::from(job.attempt))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 0 {
-                tx.rollback().await?;
-                return Err(lease_lost(job));
-            }
-            sqlx::query(RECORD_RCA_SQL)
-            .bind(job.incident.id)
-            .bind(&rca_json)
-            .bind(&rca_text)
-            .bind(&transcript_json)
-            .bind(rca.category.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            fenced_in_tx!(tx, job, &fenced, now);
+            record_rca!(tx, job.incident.id, &row, now);
             tx.commit().await?;
         });
         tracing::info!(job = job.id, incident = job.incident.id, "job completed");
@@ -279,20 +326,7 @@ impl Store {
         );
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_sql()).await?;
-            let done = sqlx::query(&job_sql)
-                .bind(job.id)
-                .bind(&job.worker)
-                .bind(i64::from(job.attempt))
-                .bind(now)
-                .bind(run_after)
-                .bind(last_error)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 0 {
-                tx.rollback().await?;
-                return Err(lease_lost(job));
-            }
+            fenced_in_tx!(tx, job, &job_sql, now, run_after, last_error);
             sqlx::query(
                 "UPDATE incidents SET status = $2, error = coalesce($3, error), updated_at = $4 \
                  WHERE id = $1 AND status IN ('queued', 'investigating')",

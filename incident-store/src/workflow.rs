@@ -132,19 +132,7 @@ impl Store {
         who: &str,
     ) -> Result<(), StoreError> {
         let owner = owner.map(str::trim).filter(|o| !o.is_empty());
-        let now = now_ms();
-        let done = on_pool!(self, pool => {
-            sqlx::query("UPDATE incidents SET owner = $2, updated_at = $3 WHERE id = $1")
-                .bind(incident_id)
-                .bind(owner)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        if done == 0 {
-            return Err(StoreError::NotFound(incident_id));
-        }
+        self.set_column(incident_id, "owner", owner).await?;
         self.audit(
             who,
             "incident.assign",
