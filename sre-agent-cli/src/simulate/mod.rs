@@ -182,7 +182,7 @@ pub fn one(seed: u64, index: usize, out: &Path) -> Result<Generated> {
             full,
             inc,
         };
-        if !build(&mut ctx) {
+        if build(&mut ctx).is_none() {
             continue;
         }
         if ctx.inc.ns.is_empty() {

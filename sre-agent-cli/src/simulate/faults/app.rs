@@ -89,13 +89,11 @@ fn capital(s: &str) -> String {
 }
 
 /// A rollout introduced failures.
-pub fn bad_deploy(ctx: &mut Ctx) -> bool {
+pub fn bad_deploy(ctx: &mut Ctx) -> Option<()> {
     let called = ctx.rng.chance(0.7);
-    let Some(wi) = app(ctx, called) else {
-        return false;
-    };
+    let wi = app(ctx, called)?;
     if !ctx.w.workloads[wi].is_http() {
-        return false;
+        return None;
     }
     let name = ctx.w.workloads[wi].name.clone();
     let ago = ctx.age() + ctx.rng.range(10, 90);
@@ -118,16 +116,14 @@ pub fn bad_deploy(ctx: &mut Ctx) -> bool {
         rate * 100.0
     );
     ctx.inc.title = format!("{name} 5xx after deploying {version}");
-    true
+    Some(())
 }
 
 /// A new error appears without a deploy (bad data, a changed contract).
-pub fn new_error(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, true) else {
-        return false;
-    };
+pub fn new_error(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, true)?;
     if !ctx.w.workloads[wi].is_http() {
-        return false;
+        return None;
     }
     let name = ctx.w.workloads[wi].name.clone();
     let stack = ctx.w.workloads[wi].stack;
@@ -183,16 +179,14 @@ pub fn new_error(ctx: &mut Ctx) -> bool {
         rate * 100.0
     );
     ctx.inc.title = format!("{name} errors");
-    true
+    Some(())
 }
 
 /// An error that was rare becomes frequent.
-pub fn error_surge(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, true) else {
-        return false;
-    };
+pub fn error_surge(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, true)?;
     if !ctx.w.workloads[wi].is_http() {
-        return false;
+        return None;
     }
     let name = ctx.w.workloads[wi].name.clone();
     let f = bug(ctx, wi);
@@ -223,16 +217,14 @@ pub fn error_surge(ctx: &mut Ctx) -> bool {
         rate * 100.0
     );
     ctx.inc.title = format!("{name} error rate");
-    true
+    Some(())
 }
 
 /// A service became slow on its own.
-pub fn latency_regression(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, true) else {
-        return false;
-    };
+pub fn latency_regression(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, true)?;
     if !ctx.w.workloads[wi].is_http() {
-        return false;
+        return None;
     }
     let name = ctx.w.workloads[wi].name.clone();
     let ms = ctx.rng.uniform(400.0, 2500.0);
@@ -282,11 +274,11 @@ pub fn latency_regression(ctx: &mut Ctx) -> bool {
         // the fix is a rollback, and that is what an engineer calls it.
         ctx.inc.kind = "bad_deploy";
     }
-    true
+    Some(())
 }
 
 /// A service's database connection pool is exhausted.
-pub fn connection_pool_exhausted(ctx: &mut Ctx) -> bool {
+pub fn connection_pool_exhausted(ctx: &mut Ctx) -> Option<()> {
     let users: Vec<usize> = (0..ctx.w.workloads.len())
         .filter(|&i| {
             ctx.w.workloads[i].is_http()
@@ -298,9 +290,7 @@ pub fn connection_pool_exhausted(ctx: &mut Ctx) -> bool {
                 })
         })
         .collect();
-    let Some(&wi) = users.get(ctx.rng.below(users.len().max(1))) else {
-        return false;
-    };
+    let &wi = users.get(ctx.rng.below(users.len().max(1)))?;
     let name = ctx.w.workloads[wi].name.clone();
     let (si, _) = ctx.w.workloads[wi]
         .stores
@@ -314,7 +304,7 @@ pub fn connection_pool_exhausted(ctx: &mut Ctx) -> bool {
         .cloned()
         .unwrap_or((0, String::new()));
     let Role::Store(engine) = ctx.w.workloads[si].role else {
-        return false;
+        return None;
     };
     let size = *ctx.rng.pick(&[10u32, 10, 20, 5]);
     let timeout = *ctx.rng.pick(&[30_000u64, 5_000, 10_000]);
@@ -379,23 +369,19 @@ pub fn connection_pool_exhausted(ctx: &mut Ctx) -> bool {
         timeout / 1000
     );
     ctx.inc.title = format!("{name} timing out on database connections");
-    true
+    Some(())
 }
 
 /// A queue consumer falls behind.
-pub fn consumer_lag(ctx: &mut Ctx) -> bool {
+pub fn consumer_lag(ctx: &mut Ctx) -> Option<()> {
     let workers: Vec<usize> = (0..ctx.w.workloads.len())
         .filter(|&i| ctx.w.workloads[i].consumes.is_some())
         .collect();
-    let Some(&wi) = workers.get(ctx.rng.below(workers.len().max(1))) else {
-        return false;
-    };
+    let &wi = workers.get(ctx.rng.below(workers.len().max(1)))?;
     let name = ctx.w.workloads[wi].name.clone();
-    let Some((bi, topic)) = ctx.w.workloads[wi].consumes.clone() else {
-        return false;
-    };
+    let (bi, topic) = ctx.w.workloads[wi].consumes.clone()?;
     let Role::Store(engine) = ctx.w.workloads[bi].role else {
-        return false;
+        return None;
     };
     let stack = ctx.w.workloads[wi].stack;
     let group = format!("{name}-group");
@@ -460,5 +446,5 @@ pub fn consumer_lag(ctx: &mut Ctx) -> bool {
         "{name} falls behind on {topic}: its consumers keep rebalancing/timing out and {peak:.0} messages are waiting."
     );
     ctx.inc.title = format!("{name} lagging on {topic}");
-    true
+    Some(())
 }

@@ -32,10 +32,8 @@ fn add_pods(ctx: &mut Ctx, wi: usize, n: usize, ago: i64) -> Vec<usize> {
 }
 
 /// The autoscaler is at its maximum while load keeps rising.
-pub fn hpa_maxed(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, true) else {
-        return false;
-    };
+pub fn hpa_maxed(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, true)?;
     let (name, ns) = ctx.names(wi);
     ctx.w.hpas.retain(|h| h.wi != wi);
     let min = ctx.w.workloads[wi].replicas.max(2);
@@ -86,14 +84,12 @@ pub fn hpa_maxed(ctx: &mut Ctx) -> bool {
         "Traffic to {name} rose {mult:.1}x; its autoscaler is pinned at its maximum of {max} replicas with CPU at {util}% of requests (target {target}%)."
     );
     ctx.inc.title = format!("{name} at its autoscaling maximum");
-    true
+    Some(())
 }
 
 /// The autoscaler cannot act: wrong target or missing CPU requests.
-pub fn hpa_misconfigured(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, true) else {
-        return false;
-    };
+pub fn hpa_misconfigured(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, true)?;
     let (name, ns) = ctx.names(wi);
     ctx.w.hpas.retain(|h| h.wi != wi);
     let wrong = ctx.rng.chance(0.5);
@@ -211,25 +207,19 @@ pub fn hpa_misconfigured(ctx: &mut Ctx) -> bool {
         )
     };
     ctx.inc.title = format!("{name} not scaling under load");
-    true
+    Some(())
 }
 
 /// A workload without a CPU limit saturates its node and starves its
 /// neighbours.
-pub fn noisy_neighbor(ctx: &mut Ctx) -> bool {
-    let Some(victim) = app(ctx, true) else {
-        return false;
-    };
-    let Some(node) = ctx.w.workloads[victim].pods.first().and_then(|p| p.node) else {
-        return false;
-    };
+pub fn noisy_neighbor(ctx: &mut Ctx) -> Option<()> {
+    let victim = app(ctx, true)?;
+    let node = ctx.w.workloads[victim].pods.first().and_then(|p| p.node)?;
     // The noisy one: a CronJob run, or a batch-like Deployment.
     let cron: Vec<usize> = (0..ctx.w.workloads.len())
         .filter(|&i| ctx.w.workloads[i].controller == Controller::CronJob)
         .collect();
-    let Some(&cj) = cron.get(ctx.rng.below(cron.len().max(1))) else {
-        return false;
-    };
+    let &cj = cron.get(ctx.rng.below(cron.len().max(1)))?;
     let (name, ns) = ctx.names(cj);
     let cores = ctx.w.nodes[node].size.0;
     let age = ctx.age() + ctx.rng.range(10, 120);
@@ -311,14 +301,12 @@ pub fn noisy_neighbor(ctx: &mut Ctx) -> bool {
         "A {name} run without a CPU limit uses nearly all of node {nn}'s {cores} cores, starving the services scheduled next to it."
     );
     ctx.inc.title = format!("services on {nn} slow: CPU starved");
-    true
+    Some(())
 }
 
 /// A CPU limit too low for the load: the container is throttled.
-pub fn cpu_throttling(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, true) else {
-        return false;
-    };
+pub fn cpu_throttling(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, true)?;
     let (name, ns) = ctx.names(wi);
     let changed = ctx.rng.chance(0.6);
     let lim = ctx.rng.pick(&["200m", "250m", "300m"]).to_string();
@@ -376,17 +364,15 @@ pub fn cpu_throttling(ctx: &mut Ctx) -> bool {
         )
     };
     ctx.inc.title = format!("{name} CPU throttled");
-    true
+    Some(())
 }
 
 /// A failed Job (BackoffLimitExceeded).
-pub fn job_failed(ctx: &mut Ctx) -> bool {
+pub fn job_failed(ctx: &mut Ctx) -> Option<()> {
     let cron: Vec<usize> = (0..ctx.w.workloads.len())
         .filter(|&i| ctx.w.workloads[i].controller == Controller::CronJob)
         .collect();
-    let Some(&cj) = cron.get(ctx.rng.below(cron.len().max(1))) else {
-        return false;
-    };
+    let &cj = cron.get(ctx.rng.below(cron.len().max(1)))?;
     let (name, ns) = ctx.names(cj);
     let stack = ctx.w.workloads[cj].stack;
     let age = ctx.age() + ctx.rng.range(60, 400);
@@ -477,5 +463,5 @@ pub fn job_failed(ctx: &mut Ctx) -> bool {
         "Every run of {name}'s job {job} exits with code 1 (it fails on its own input or schema), and the Job reached its backoff limit."
     );
     ctx.inc.title = format!("{name} job failed");
-    true
+    Some(())
 }

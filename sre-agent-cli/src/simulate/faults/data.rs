@@ -61,11 +61,9 @@ fn mongo_base(ctx: &mut Ctx, si: usize, db: &str) -> Mongo {
 }
 
 /// Queries scan a whole collection for lack of an index.
-pub fn missing_index(ctx: &mut Ctx) -> bool {
+pub fn missing_index(ctx: &mut Ctx) -> Option<()> {
     let users = store_users(ctx, Engine::Mongo);
-    let Some((wi, si, coll)) = users.get(ctx.rng.below(users.len().max(1))).cloned() else {
-        return false;
-    };
+    let (wi, si, coll) = users.get(ctx.rng.below(users.len().max(1))).cloned()?;
     let db = ctx.w.workloads[wi].ns.replace('-', "_");
     let field = ctx
         .rng
@@ -146,15 +144,13 @@ pub fn missing_index(ctx: &mut Ctx) -> bool {
     };
     ctx.inc.title = format!("{app_name} slow: collection scans on {db}.{coll}");
     ctx.inc.ns = ctx.w.workloads[wi].ns.clone();
-    true
+    Some(())
 }
 
 /// MongoDB secondaries fall behind; majority writes time out.
-pub fn replication_lag(ctx: &mut Ctx) -> bool {
+pub fn replication_lag(ctx: &mut Ctx) -> Option<()> {
     let users = store_users(ctx, Engine::Mongo);
-    let Some((wi, si, _coll)) = users.get(ctx.rng.below(users.len().max(1))).cloned() else {
-        return false;
-    };
+    let (wi, si, _coll) = users.get(ctx.rng.below(users.len().max(1))).cloned()?;
     let (store, sns) = ctx.names(si);
     let db = ctx.w.workloads[wi].ns.replace('-', "_");
     let mut m = mongo_base(ctx, si, &db);
@@ -186,15 +182,13 @@ pub fn replication_lag(ctx: &mut Ctx) -> bool {
         "{store}'s secondaries are {lag}s behind the primary, so w:majority writes from its clients time out after 5s."
     );
     ctx.inc.title = format!("writes to {store} timing out");
-    true
+    Some(())
 }
 
 /// A migration holds a table lock; queries wait and time out.
-pub fn lock_contention(ctx: &mut Ctx) -> bool {
+pub fn lock_contention(ctx: &mut Ctx) -> Option<()> {
     let users = store_users(ctx, Engine::Postgres);
-    let Some((wi, si, table)) = users.get(ctx.rng.below(users.len().max(1))).cloned() else {
-        return false;
-    };
+    let (wi, si, table) = users.get(ctx.rng.below(users.len().max(1))).cloned()?;
     let (store, sns) = ctx.names(si);
     let app_name = ctx.w.workloads[wi].name.clone();
     let db = app_name.replace('-', "_");
@@ -307,21 +301,19 @@ pub fn lock_contention(ctx: &mut Ctx) -> bool {
     );
     ctx.inc.title = format!("queries on {table} timing out");
     let _ = iso;
-    true
+    Some(())
 }
 
 /// A store's volume is full.
-pub fn volume_full(ctx: &mut Ctx) -> bool {
+pub fn volume_full(ctx: &mut Ctx) -> Option<()> {
     let stores: Vec<usize> = (0..ctx.w.workloads.len())
         .filter(|&i| {
             matches!(ctx.w.workloads[i].role, Role::Store(_)) && !ctx.w.workloads[i].pods.is_empty()
         })
         .collect();
-    let Some(&si) = stores.get(ctx.rng.below(stores.len().max(1))) else {
-        return false;
-    };
+    let &si = stores.get(ctx.rng.below(stores.len().max(1)))?;
     let Role::Store(engine) = ctx.w.workloads[si].role else {
-        return false;
+        return None;
     };
     let (name, ns) = ctx.names(si);
     let claim = ctx.w.workloads[si]
@@ -420,5 +412,5 @@ pub fn volume_full(ctx: &mut Ctx) -> bool {
         engine.system()
     );
     ctx.inc.title = format!("{name} out of disk space");
-    true
+    Some(())
 }

@@ -18,8 +18,8 @@ mod net;
 mod pods;
 mod sched;
 
-/// A fault builder: returns false when the world lacks what it needs.
-pub type Build = fn(&mut Ctx) -> bool;
+/// A fault builder: `None` when the world lacks what it needs.
+pub type Build = fn(&mut Ctx) -> Option<()>;
 
 /// Every fault: (kind, category, builder), one row each (kept a table:
 /// rustfmt would wrap the long rows into blocks of the same shape).

@@ -58,10 +58,8 @@ fn cut_off(ctx: &mut Ctx, wi: usize, blocked: &[usize], ms: f64, failure: impl F
 
 /// A dependency has no endpoints (selector mismatch, scaled to zero, or the
 /// Service deleted).
-pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
-    let Some(wi) = called(ctx, true) else {
-        return false;
-    };
+pub fn dependency_unreachable(ctx: &mut Ctx) -> Option<()> {
+    let wi = called(ctx, true)?;
     let (name, ns) = ctx.names(wi);
     let is_store = matches!(ctx.w.workloads[wi].role, Role::Store(_));
     let variant = if is_store { 1 } else { ctx.rng.below(3) };
@@ -159,14 +157,12 @@ pub fn dependency_unreachable(ctx: &mut Ctx) -> bool {
             .aliases
             .push(format!("{name}.{ns}.svc.cluster.local"));
     }
-    true
+    Some(())
 }
 
 /// A dependency's serving certificate expired.
-pub fn certificate_expired(ctx: &mut Ctx) -> bool {
-    let Some(wi) = called(ctx, false) else {
-        return false;
-    };
+pub fn certificate_expired(ctx: &mut Ctx) -> Option<()> {
+    let wi = called(ctx, false)?;
     let (name, ns) = ctx.names(wi);
     let cert = format!("{name}-tls");
     let not_after = ctx.onset;
@@ -222,25 +218,23 @@ pub fn certificate_expired(ctx: &mut Ctx) -> bool {
         iso(not_after)
     );
     ctx.inc.title = format!("TLS failures calling {name}");
-    true
+    Some(())
 }
 
 /// The credentials a service uses for its store were rotated on one side
 /// only.
-pub fn credentials_expired(ctx: &mut Ctx) -> bool {
+pub fn credentials_expired(ctx: &mut Ctx) -> Option<()> {
     let users: Vec<usize> = (0..ctx.w.workloads.len())
         .filter(|&i| {
             !ctx.w.workloads[i].stores.is_empty()
                 && ctx.w.workloads[i].controller == super::super::world::Controller::Deployment
         })
         .collect();
-    let Some(&wi) = users.get(ctx.rng.below(users.len().max(1))) else {
-        return false;
-    };
+    let &wi = users.get(ctx.rng.below(users.len().max(1)))?;
     let (name, ns) = ctx.names(wi);
     let (si, _) = ctx.w.workloads[wi].stores[0].clone();
     let Role::Store(engine) = ctx.w.workloads[si].role else {
-        return false;
+        return None;
     };
     let store = ctx.w.workloads[si].name.clone();
     let secret = ctx.w.workloads[wi]
@@ -295,14 +289,12 @@ pub fn credentials_expired(ctx: &mut Ctx) -> bool {
     );
     ctx.inc.title = format!("{name} cannot authenticate to {store}");
     let _ = ns;
-    true
+    Some(())
 }
 
 /// A new NetworkPolicy drops traffic from some callers.
-pub fn network_policy_blocked(ctx: &mut Ctx) -> bool {
-    let Some(wi) = called(ctx, true) else {
-        return false;
-    };
+pub fn network_policy_blocked(ctx: &mut Ctx) -> Option<()> {
+    let wi = called(ctx, true)?;
     let (name, ns) = ctx.names(wi);
     let port = ctx.w.workloads[wi].port;
     let callers = ctx.w.callers_of(wi);
@@ -362,22 +354,20 @@ pub fn network_policy_blocked(ctx: &mut Ctx) -> bool {
         "NetworkPolicy {policy}, created in {ns} at the onset, drops connections to {name} from its other callers; their calls time out."
     );
     ctx.inc.title = format!("calls to {name} time out");
-    true
+    Some(())
 }
 
 /// A third-party API rate-limits a service.
-pub fn rate_limited(ctx: &mut Ctx) -> bool {
+pub fn rate_limited(ctx: &mut Ctx) -> Option<()> {
     let cands: Vec<usize> = (0..ctx.w.workloads.len())
         .filter(|&i| ctx.w.workloads[i].external.is_some())
         .collect();
     let wi = match cands.get(ctx.rng.below(cands.len().max(1))) {
         Some(&w) => w,
         None => {
-            let Some(w) = app(ctx, true) else {
-                return false;
-            };
+            let w = app(ctx, true)?;
             if ctx.w.workloads[w].role != Role::Api {
-                return false;
+                return None;
             }
             let host = ctx.rng.pick(ctx.w.domain.externals).to_string();
             ctx.w.workloads[w].external = Some(host);
@@ -415,14 +405,12 @@ pub fn rate_limited(ctx: &mut Ctx) -> bool {
         "{name}'s calls to {host} rose {mult:.1}x and the provider answers 429 Too Many Requests (Retry-After {retry}s)."
     );
     ctx.inc.title = format!("{name} rate-limited by {host}");
-    true
+    Some(())
 }
 
 /// A new Istio AuthorizationPolicy denies some callers.
-pub fn authorization_denied(ctx: &mut Ctx) -> bool {
-    let Some(wi) = called(ctx, false) else {
-        return false;
-    };
+pub fn authorization_denied(ctx: &mut Ctx) -> Option<()> {
+    let wi = called(ctx, false)?;
     let (name, ns) = ctx.names(wi);
     let callers = ctx.w.callers_of(wi);
     let policy = ctx
@@ -471,5 +459,5 @@ pub fn authorization_denied(ctx: &mut Ctx) -> bool {
         allowed.0
     );
     ctx.inc.title = format!("403s calling {name}");
-    true
+    Some(())
 }

@@ -22,10 +22,8 @@ fn lower_mem(m: &str) -> &'static str {
 }
 
 /// Containers exceed their memory limit and are OOMKilled.
-pub fn oom_killed(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, true) else {
-        return false;
-    };
+pub fn oom_killed(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, true)?;
     let age = ctx.age();
     let changed = ctx.rng.chance(0.6);
     let name = ctx.w.workloads[wi].name.clone();
@@ -113,7 +111,7 @@ pub fn oom_killed(ctx: &mut Ctx) -> bool {
         )
     };
     ctx.inc.title = format!("{name} OOMKilled");
-    true
+    Some(())
 }
 
 fn crash_text(ctx: &mut Ctx, wi: usize) -> (i32, Vec<(String, String)>) {
@@ -142,11 +140,9 @@ fn crash_text(ctx: &mut Ctx, wi: usize) -> (i32, Vec<(String, String)>) {
 }
 
 /// Containers crash at start-up with a programming error.
-pub fn crash_loop(ctx: &mut Ctx) -> bool {
+pub fn crash_loop(ctx: &mut Ctx) -> Option<()> {
     let called = ctx.rng.chance(0.5);
-    let Some(wi) = app(ctx, called) else {
-        return false;
-    };
+    let wi = app(ctx, called)?;
     let name = ctx.w.workloads[wi].name.clone();
     let pods: Vec<usize> = (0..ctx.w.workloads[wi].pods.len()).collect();
     let (code, text) = crash_text(ctx, wi);
@@ -167,14 +163,12 @@ pub fn crash_loop(ctx: &mut Ctx) -> bool {
         "{name}'s containers crash at start-up (exit code {code}) and are in CrashLoopBackOff."
     );
     ctx.inc.title = format!("{name} crash-looping");
-    true
+    Some(())
 }
 
 /// A rollout references configuration that does not exist.
-pub fn missing_config(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, false) else {
-        return false;
-    };
+pub fn missing_config(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, false)?;
     let (name, ns) = ctx.names(wi);
     let stack = ctx.w.workloads[wi].stack;
     let ago = ctx.age() + ctx.rng.range(30, 240);
@@ -311,14 +305,12 @@ pub fn missing_config(ctx: &mut Ctx) -> bool {
         ),
     };
     ctx.inc.title = format!("{name} rollout stuck: configuration missing");
-    true
+    Some(())
 }
 
 /// A rollout points at an image that cannot be pulled.
-pub fn image_pull_error(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, false) else {
-        return false;
-    };
+pub fn image_pull_error(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, false)?;
     let (name, ns) = ctx.names(wi);
     let repo = ctx.w.workloads[wi].repo.clone();
     let ago = ctx.age() + ctx.rng.range(30, 300);
@@ -437,14 +429,12 @@ pub fn image_pull_error(ctx: &mut Ctx) -> bool {
         )
     };
     ctx.inc.title = format!("{name}: new pods stuck pulling their image");
-    true
+    Some(())
 }
 
 /// Probes fail, so pods are not ready or are restarted.
-pub fn probe_failing(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, true) else {
-        return false;
-    };
+pub fn probe_failing(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, true)?;
     let (name, ns) = ctx.names(wi);
     let port = ctx.w.workloads[wi].port;
     let changed = ctx.rng.chance(0.6);
@@ -538,14 +528,12 @@ pub fn probe_failing(ctx: &mut Ctx) -> bool {
         )
     };
     ctx.inc.title = format!("{name} pods failing probes");
-    true
+    Some(())
 }
 
 /// A new init container never finishes.
-pub fn init_container_stuck(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, false) else {
-        return false;
-    };
+pub fn init_container_stuck(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, false)?;
     let (name, ns) = ctx.names(wi);
     let ago = ctx.age() + ctx.rng.range(30, 200);
     let target = ctx.w.workloads[wi]
@@ -644,5 +632,5 @@ pub fn init_container_stuck(ctx: &mut Ctx) -> bool {
         )
     };
     ctx.inc.title = format!("{name} pods stuck initializing");
-    true
+    Some(())
 }

@@ -12,10 +12,8 @@ use super::{
 };
 
 /// A ResourceQuota stops new pods from being created.
-pub fn quota_exceeded(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, false) else {
-        return false;
-    };
+pub fn quota_exceeded(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, false)?;
     let (name, ns) = ctx.names(wi);
     let quota = ctx
         .rng
@@ -87,11 +85,11 @@ pub fn quota_exceeded(ctx: &mut Ctx) -> bool {
         "{name}'s rollout cannot create pods: namespace {ns}'s ResourceQuota {quota} ({resource} {hard_gi}Gi) is used up."
     );
     ctx.inc.title = format!("{name} rollout blocked by quota {quota}");
-    true
+    Some(())
 }
 
 /// A node stops reporting; its pods are lost.
-pub fn node_failure(ctx: &mut Ctx) -> bool {
+pub fn node_failure(ctx: &mut Ctx) -> Option<()> {
     let n = ctx.rng.below(ctx.w.nodes.len());
     let nn = ctx.w.nodes[n].name.clone();
     let age = ctx.age();
@@ -252,14 +250,12 @@ pub fn node_failure(ctx: &mut Ctx) -> bool {
         )
     };
     ctx.inc.title = format!("node {nn} NotReady");
-    true
+    Some(())
 }
 
 /// New pods cannot be scheduled.
-pub fn unschedulable(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, false) else {
-        return false;
-    };
+pub fn unschedulable(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, false)?;
     let (name, ns) = ctx.names(wi);
     let nodes = ctx.w.nodes.len();
     let ago = ctx.age() + ctx.rng.range(30, 300);
@@ -336,14 +332,12 @@ pub fn unschedulable(ctx: &mut Ctx) -> bool {
         ),
     };
     ctx.inc.title = format!("{name} pods Pending");
-    true
+    Some(())
 }
 
 /// Pods evicted for exceeding node resources.
-pub fn evicted(ctx: &mut Ctx) -> bool {
-    let Some(wi) = app(ctx, false) else {
-        return false;
-    };
+pub fn evicted(ctx: &mut Ctx) -> Option<()> {
+    let wi = app(ctx, false)?;
     let (name, ns) = ctx.names(wi);
     let disk = ctx.rng.chance(0.6);
     let n_ev = ctx.rng.range(2, 6) as usize;
@@ -470,17 +464,15 @@ pub fn evicted(ctx: &mut Ctx) -> bool {
         "{name}'s pods use far more {res} than they request and are evicted by the kubelet of {nn} under {cond}."
     );
     ctx.inc.title = format!("{name} pods evicted");
-    true
+    Some(())
 }
 
 /// A StatefulSet pod waits for a volume claim that cannot bind.
-pub fn pvc_unbound(ctx: &mut Ctx) -> bool {
+pub fn pvc_unbound(ctx: &mut Ctx) -> Option<()> {
     let stores: Vec<usize> = (0..ctx.w.workloads.len())
         .filter(|&i| matches!(ctx.w.workloads[i].role, Role::Store(_)))
         .collect();
-    let Some(&si) = stores.get(ctx.rng.below(stores.len().max(1))) else {
-        return false;
-    };
+    let &si = stores.get(ctx.rng.below(stores.len().max(1)))?;
     let (name, ns) = ctx.names(si);
     let missing_class = ctx.rng.chance(0.6);
     let bad_class = ctx
@@ -571,5 +563,5 @@ pub fn pvc_unbound(ctx: &mut Ctx) -> bool {
     };
     ctx.inc.title = format!("{pn} Pending: volume claim unbound");
     let _ = pod_uid;
-    true
+    Some(())
 }
