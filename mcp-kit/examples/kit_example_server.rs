@@ -20,11 +20,7 @@ use mcp_kit::{KitArgs, KitServer, ServerDescription, untrusted};
 
 /// Command-line flags: the kit's, plus one of the example's own.
 #[derive(Debug, Parser)]
-#[command(
-    name = "kit-example-server",
-    version,
-    about = "An example MCP server built on mcp-kit"
-)]
+#[command(name = "kit-example-server", version, about = "An example MCP server built on mcp-kit")]
 struct Cli {
     /// Text prepended to every echo.
     #[arg(long, default_value = "")]

@@ -172,11 +172,7 @@ impl KubeServer {
 
     #[tool(
         description = "Rollout restart a Deployment, StatefulSet or DaemonSet (like `kubectl rollout restart`): every pod is replaced following the rollout strategy. Limited to the write-allowed namespaces.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false
-        )
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false)
     )]
     async fn rollout_restart(
         &self,
@@ -187,11 +183,7 @@ impl KubeServer {
 
     #[tool(
         description = "Scale a Deployment or StatefulSet to a number of replicas. Limited to the write-allowed namespaces.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true
-        )
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true)
     )]
     async fn scale(&self, Parameters(a): Parameters<Args<write::ScaleOptions>>) -> Result<String> {
         write::scale(&self.target(&a).await?, &a.args).await
@@ -199,11 +191,7 @@ impl KubeServer {
 
     #[tool(
         description = "Roll a Deployment, StatefulSet or DaemonSet back to an earlier revision (default: the one before the current), like `kubectl rollout undo`. See rollout_history for revisions. Limited to the write-allowed namespaces.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false
-        )
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false)
     )]
     async fn rollout_undo(
         &self,
@@ -214,11 +202,7 @@ impl KubeServer {
 
     #[tool(
         description = "Delete one pod (its controller, if any, creates a replacement). Limited to the write-allowed namespaces.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false
-        )
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false)
     )]
     async fn delete_pod(
         &self,

@@ -26,12 +26,7 @@ use mcp_mongodb::{Error, Limits, MongoServer};
 struct Cli {
     /// MongoDB connection string (mongodb:// or mongodb+srv://). Prefer the
     /// environment variable: a flag shows in process listings.
-    #[arg(
-        long,
-        env = "MONGODB_URI",
-        hide_env_values = true,
-        help_heading = "MongoDB"
-    )]
+    #[arg(long, env = "MONGODB_URI", hide_env_values = true, help_heading = "MongoDB")]
     uri: Option<String>,
 
     /// Serve recorded replies from this directory instead of a live server

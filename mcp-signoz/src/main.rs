@@ -21,11 +21,7 @@ use mcp_signoz::{
 )]
 struct Cli {
     /// SigNoz's ClickHouse HTTP(S) URL.
-    #[arg(
-        long,
-        default_value = "http://localhost:8123",
-        help_heading = "ClickHouse"
-    )]
+    #[arg(long, default_value = "http://localhost:8123", help_heading = "ClickHouse")]
     clickhouse_url: String,
 
     /// ClickHouse user (create a read-only one; see the README).

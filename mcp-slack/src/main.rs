@@ -23,12 +23,7 @@ struct Cli {
 
     /// Bot token (xoxb-…). Prefer the environment variable or a file, to keep
     /// it out of process listings.
-    #[arg(
-        long,
-        env = "SLACK_BOT_TOKEN",
-        hide_env_values = true,
-        help_heading = "Slack"
-    )]
+    #[arg(long, env = "SLACK_BOT_TOKEN", hide_env_values = true, help_heading = "Slack")]
     slack_bot_token: Option<String>,
 
     /// File holding the bot token (e.g. a mounted Kubernetes Secret).
@@ -36,12 +31,7 @@ struct Cli {
     slack_bot_token_file: Option<PathBuf>,
 
     /// User token (xoxp-…), needed only by search_messages (scope search:read).
-    #[arg(
-        long,
-        env = "SLACK_USER_TOKEN",
-        hide_env_values = true,
-        help_heading = "Slack"
-    )]
+    #[arg(long, env = "SLACK_USER_TOKEN", hide_env_values = true, help_heading = "Slack")]
     slack_user_token: Option<String>,
 
     /// File holding the user token.

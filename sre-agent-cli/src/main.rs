@@ -165,12 +165,7 @@ struct InvestigateArgs {
     #[arg(long)]
     post_to_slack: Option<String>,
     /// Slack Web API base URL (tests point it at a fake).
-    #[arg(
-        long,
-        env = "SLACK_API_URL",
-        default_value = "https://slack.com/api",
-        hide = true
-    )]
+    #[arg(long, env = "SLACK_API_URL", default_value = "https://slack.com/api", hide = true)]
     slack_api_url: String,
     /// "Now" for the investigation (RFC 3339); scenarios bring their own.
     #[arg(long)]

@@ -481,10 +481,7 @@ impl MongoServer {
     }
 
     /// `list_databases`.
-    #[tool(
-        description = "Databases with their size on disk.",
-        annotations(read_only_hint = true)
-    )]
+    #[tool(description = "Databases with their size on disk.", annotations(read_only_hint = true))]
     pub async fn list_databases(&self) -> Result<String> {
         let dbs = self.backend.list_databases().await?;
         let target = self.backend.target();

@@ -531,11 +531,7 @@ impl SlackServer {
     /// Tool (write): post or reply.
     #[tool(
         description = "Post a message (text, optional Block Kit blocks); with `thread_ts`, reply in that thread.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            open_world_hint = true
-        )
+        annotations(read_only_hint = false, destructive_hint = false, open_world_hint = true)
     )]
     pub async fn post_message(
         &self,
@@ -578,11 +574,7 @@ impl SlackServer {
     /// Tool (write): update a message.
     #[tool(
         description = "Replace the text (and blocks) of a message this app posted.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            open_world_hint = true
-        )
+        annotations(read_only_hint = false, destructive_hint = true, open_world_hint = true)
     )]
     pub async fn update_message(
         &self,
@@ -609,11 +601,7 @@ impl SlackServer {
     /// Tool (write): add a reaction.
     #[tool(
         description = "Add an emoji reaction to a message.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            open_world_hint = true
-        )
+        annotations(read_only_hint = false, destructive_hint = false, open_world_hint = true)
     )]
     pub async fn add_reaction(
         &self,

@@ -93,31 +93,16 @@ pub struct ServeArgs {
     #[arg(long, env = "SRE_AGENT_SLACK_CHANNEL", help_heading = "Slack")]
     pub slack_channel: Option<String>,
     /// Slack bot token (`xoxb-…`); without it nothing is posted to Slack.
-    #[arg(
-        long,
-        env = "SLACK_BOT_TOKEN",
-        hide_env_values = true,
-        help_heading = "Slack"
-    )]
+    #[arg(long, env = "SLACK_BOT_TOKEN", hide_env_values = true, help_heading = "Slack")]
     pub slack_bot_token: Option<String>,
     /// Slack signing secret; the `/slack/*` routes are served only with it.
-    #[arg(
-        long,
-        env = "SLACK_SIGNING_SECRET",
-        hide_env_values = true,
-        help_heading = "Slack"
-    )]
+    #[arg(long, env = "SLACK_SIGNING_SECRET", hide_env_values = true, help_heading = "Slack")]
     pub slack_signing_secret: Option<String>,
     /// Also receive Slack events over Socket Mode (needs `--slack-app-token`).
     #[arg(long, help_heading = "Slack")]
     pub socket_mode: bool,
     /// Slack app-level token (`xapp-…`) for Socket Mode.
-    #[arg(
-        long,
-        env = "SLACK_APP_TOKEN",
-        hide_env_values = true,
-        help_heading = "Slack"
-    )]
+    #[arg(long, env = "SLACK_APP_TOKEN", hide_env_values = true, help_heading = "Slack")]
     pub slack_app_token: Option<String>,
     /// Slack Web API base URL (tests point it at a fake).
     #[arg(
@@ -143,12 +128,7 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
     /// Token protecting the portal: `Authorization: Bearer`, a cookie, or
     /// `?token=` once (which sets the cookie).
-    #[arg(
-        long,
-        env = "SRE_AGENT_PORTAL_TOKEN",
-        hide_env_values = true,
-        help_heading = "Portal"
-    )]
+    #[arg(long, env = "SRE_AGENT_PORTAL_TOKEN", hide_env_values = true, help_heading = "Portal")]
     pub portal_token: Option<String>,
     /// Trust this header (set by an authenticating reverse proxy, e.g.
     /// `X-Forwarded-User` or oauth2-proxy's `X-Forwarded-Email`) as the
