@@ -152,6 +152,121 @@ pub async fn investigate_with(
     phase: &LlmPhase,
     observer: &dyn Observer,
 ) -> Outcome {
+    let span = investigation_span(alert, options);
+    let outcome = async {
+        let started = Instant::now();
+        // The LLM phase's clock runs while the model is being asked: routing
+        // help, then the specialist (the deterministic stage in between is not
+        // the LLM's time).
+        let mut llm_spent = Duration::ZERO;
+        let mut route = router::route(alert);
+        if route.unsure
+            && let Some(m) = model
+        {
+            let begun = tokio::time::Instant::now();
+            let until = begun + phase.deadline;
+            let asked = crate::llm::within_deadline(until, route_with_model(alert, route.clone(), m));
+            route = tokio::time::timeout_at(until, asked).await.unwrap_or(route);
+            llm_spent = begun.elapsed();
+        }
+        observer.progress(&Progress::Routed {
+            category: route.category,
+            unsure: route.unsure,
+        });
+        let mut scope = Scope::for_alert(
+            alert,
+            &route,
+            options.now,
+            options.default_namespace.as_deref(),
+        );
+        scope.limits = options.limits;
+        scope.priors = options.priors.clone();
+        let det: Deterministic = engine::run(tools, &scope, observer)
+            .instrument(tracing::info_span!(
+                target: TRACE_TARGET,
+                "deterministic_analysis"
+            ))
+            .await;
+        let mut tool_calls = det.pack.outputs.len();
+        // The route follows the evidence: the alert's words chose where to look
+        // first; what was found decides the category (a "checkout errors" alert
+        // whose cause is a database pool is a database incident).
+        if det.rca.root_cause.kind != "unknown" && det.rca.category != route.category {
+            route.matched.push(format!(
+                "evidence: {} ({}) is a {} cause, not {}",
+                det.rca.root_cause.component, det.rca.root_cause.kind, det.rca.category, route.category
+            ));
+            route.category = det.rca.category;
+            route.unsure = false;
+        }
+        let (rca, llm_steps, llm_usage) = match model {
+            None => (det.rca.clone(), 0, Usage::default()),
+            Some(m) => {
+                // The specialists follow the evidence: the top suspect's
+                // category leads, and rival categories get a second opinion
+                // (see [`crate::panel`]).
+                let categories = panel::categories(&route, &det.analysis.suspects, &det.rca);
+                let until = tokio::time::Instant::now() + phase.deadline.saturating_sub(llm_spent);
+                let ctx = RunContext {
+                    deadline: Some(until),
+                    namespace: scope.namespace.clone(),
+                    extra_context: options.context.clone(),
+                };
+                let panel_run = async {
+                    let opinions = panel::consult(
+                        &categories,
+                        options.max_steps,
+                        m,
+                        tools,
+                        alert,
+                        &det,
+                        &ctx,
+                        observer,
+                    )
+                    .await;
+                    panel::decide(opinions, m, alert, &det, Some(until), observer).await
+                };
+                let specialist_run = crate::llm::within_deadline(until, panel_run);
+                // The specialists watch the deadline themselves; this bound is
+                // for a model or tool source that ignores cancellation points.
+                let grace = Duration::from_millis(250);
+                match tokio::time::timeout_at(until + grace, specialist_run).await {
+                    Ok(out) => {
+                        tool_calls += out.tool_calls;
+                        (out.rca, out.steps, out.usage)
+                    }
+                    Err(_) => {
+                        let mut rca = det.rca.clone();
+                        rca.data_gaps.push(crate::rca::DataGap {
+                            source: "llm".into(),
+                            reason: format!(
+                                "the LLM timed out: the LLM phase did not finish within its {}s deadline; this is the deterministic analysis",
+                                phase.deadline.as_secs_f64()
+                            ),
+                        });
+                        (rca, 0, Usage::default())
+                    }
+                }
+            }
+        };
+        Outcome {
+            route,
+            rca,
+            llm_steps,
+            llm_usage,
+            tool_calls,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    record_outcome(&span, &outcome);
+    outcome
+}
+
+/// The investigation's span, with what the alert says; the rest of its
+/// fields are [`record_outcome`]'s.
+fn investigation_span(alert: &Alert, options: &Options) -> tracing::Span {
     let span = tracing::info_span!(
         target: TRACE_TARGET,
         "investigation",
@@ -183,146 +298,35 @@ pub async fn investigate_with(
             span.record("k8s.namespace.name", ns);
         }
     }
-    let outcome = run(alert, tools, model, options, phase, observer)
-        .instrument(span.clone())
-        .await;
-    if !span.is_disabled() {
-        let rca = &outcome.rca;
-        span.record("route.category", outcome.route.category.as_str());
-        span.record(
-            "rca.mode",
-            match rca.mode {
-                Mode::Deterministic => "deterministic",
-                Mode::Llm => "llm",
-            },
-        );
-        span.record("rca.category", rca.category.as_str());
-        span.record("rca.component", rca.root_cause.component.as_str());
-        span.record("rca.kind", rca.root_cause.kind.as_str());
-        span.record("rca.confidence", rca.confidence);
-        span.record("rca.incomplete", rca.incomplete.is_some());
-        span.record("tool_calls", outcome.tool_calls as u64);
-        span.record("llm.steps", outcome.llm_steps as u64);
-        if outcome.llm_steps > 0 {
-            span.record("gen_ai.usage.input_tokens", outcome.llm_usage.prompt_tokens);
-            span.record(
-                "gen_ai.usage.output_tokens",
-                outcome.llm_usage.completion_tokens,
-            );
-        }
-    }
-    outcome
+    span
 }
 
-async fn run(
-    alert: &Alert,
-    tools: &dyn ToolSource,
-    model: Option<&dyn ChatModel>,
-    options: &Options,
-    phase: &LlmPhase,
-    observer: &dyn Observer,
-) -> Outcome {
-    let started = Instant::now();
-    // The LLM phase's clock runs while the model is being asked: routing
-    // help, then the specialist (the deterministic stage in between is not
-    // the LLM's time).
-    let mut llm_spent = Duration::ZERO;
-    let mut route = router::route(alert);
-    if route.unsure
-        && let Some(m) = model
-    {
-        let begun = tokio::time::Instant::now();
-        let until = begun + phase.deadline;
-        let asked = crate::llm::within_deadline(until, route_with_model(alert, route.clone(), m));
-        route = tokio::time::timeout_at(until, asked).await.unwrap_or(route);
-        llm_spent = begun.elapsed();
+/// Records what the investigation concluded on its span.
+fn record_outcome(span: &tracing::Span, outcome: &Outcome) {
+    if span.is_disabled() {
+        return;
     }
-    observer.progress(&Progress::Routed {
-        category: route.category,
-        unsure: route.unsure,
-    });
-    let mut scope = Scope::for_alert(
-        alert,
-        &route,
-        options.now,
-        options.default_namespace.as_deref(),
+    let rca = &outcome.rca;
+    span.record("route.category", outcome.route.category.as_str());
+    span.record(
+        "rca.mode",
+        match rca.mode {
+            Mode::Deterministic => "deterministic",
+            Mode::Llm => "llm",
+        },
     );
-    scope.limits = options.limits;
-    scope.priors = options.priors.clone();
-    let det: Deterministic = engine::run(tools, &scope, observer)
-        .instrument(tracing::info_span!(
-            target: TRACE_TARGET,
-            "deterministic_analysis"
-        ))
-        .await;
-    let mut tool_calls = det.pack.outputs.len();
-    // The route follows the evidence: the alert's words chose where to look
-    // first; what was found decides the category (a "checkout errors" alert
-    // whose cause is a database pool is a database incident).
-    if det.rca.root_cause.kind != "unknown" && det.rca.category != route.category {
-        route.matched.push(format!(
-            "evidence: {} ({}) is a {} cause, not {}",
-            det.rca.root_cause.component, det.rca.root_cause.kind, det.rca.category, route.category
-        ));
-        route.category = det.rca.category;
-        route.unsure = false;
-    }
-    let (rca, llm_steps, llm_usage) = match model {
-        None => (det.rca.clone(), 0, Usage::default()),
-        Some(m) => {
-            // The specialists follow the evidence: the top suspect's
-            // category leads, and rival categories get a second opinion
-            // (see [`crate::panel`]).
-            let categories = panel::categories(&route, &det.analysis.suspects, &det.rca);
-            let until = tokio::time::Instant::now() + phase.deadline.saturating_sub(llm_spent);
-            let ctx = RunContext {
-                deadline: Some(until),
-                namespace: scope.namespace.clone(),
-                extra_context: options.context.clone(),
-            };
-            let panel_run = async {
-                let opinions = panel::consult(
-                    &categories,
-                    options.max_steps,
-                    m,
-                    tools,
-                    alert,
-                    &det,
-                    &ctx,
-                    observer,
-                )
-                .await;
-                panel::decide(opinions, m, alert, &det, Some(until), observer).await
-            };
-            let specialist_run = crate::llm::within_deadline(until, panel_run);
-            // The specialists watch the deadline themselves; this bound is
-            // for a model or tool source that ignores cancellation points.
-            let grace = Duration::from_millis(250);
-            match tokio::time::timeout_at(until + grace, specialist_run).await {
-                Ok(out) => {
-                    tool_calls += out.tool_calls;
-                    (out.rca, out.steps, out.usage)
-                }
-                Err(_) => {
-                    let mut rca = det.rca.clone();
-                    rca.data_gaps.push(crate::rca::DataGap {
-                        source: "llm".into(),
-                        reason: format!(
-                            "the LLM timed out: the LLM phase did not finish within its {}s deadline; this is the deterministic analysis",
-                            phase.deadline.as_secs_f64()
-                        ),
-                    });
-                    (rca, 0, Usage::default())
-                }
-            }
-        }
-    };
-    Outcome {
-        route,
-        rca,
-        llm_steps,
-        llm_usage,
-        tool_calls,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+    span.record("rca.category", rca.category.as_str());
+    span.record("rca.component", rca.root_cause.component.as_str());
+    span.record("rca.kind", rca.root_cause.kind.as_str());
+    span.record("rca.confidence", rca.confidence);
+    span.record("rca.incomplete", rca.incomplete.is_some());
+    span.record("tool_calls", outcome.tool_calls as u64);
+    span.record("llm.steps", outcome.llm_steps as u64);
+    if outcome.llm_steps > 0 {
+        span.record("gen_ai.usage.input_tokens", outcome.llm_usage.prompt_tokens);
+        span.record(
+            "gen_ai.usage.output_tokens",
+            outcome.llm_usage.completion_tokens,
+        );
     }
 }

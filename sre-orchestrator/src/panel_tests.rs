@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use futures::future::BoxFuture;
+use crate::transcript::ChatReply;
 
 use super::*;
 use crate::engine::Analysis;
@@ -146,11 +146,7 @@ struct Says {
 }
 
 impl ChatModel for Says {
-    fn chat<'a>(
-        &'a self,
-        messages: &'a [Message],
-        _tools: &'a [ToolSpec],
-    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+    fn chat<'a>(&'a self, messages: &'a [Message], _tools: &'a [ToolSpec]) -> ChatReply<'a> {
         self.asked.lock().unwrap().push(
             messages
                 .iter()

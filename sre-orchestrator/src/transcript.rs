@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::llm::{Completion, LlmClient, LlmError, Message, ToolSpec};
 use crate::rca::DataGap;
@@ -56,16 +57,18 @@ impl ToolInfo {
     }
 }
 
+/// What [`ToolSource::call`] returns.
+pub type ToolReply<'a> = BoxFuture<'a, ToolOutcome>;
+
+/// What [`ChatModel::chat`] returns.
+pub type ChatReply<'a> = BoxFuture<'a, Result<Completion, LlmError>>;
+
 /// Where an investigation's tools come from.
 pub trait ToolSource: Send + Sync {
     /// The tools available.
     fn tools(&self) -> Vec<ToolInfo>;
     /// Calls `server.tool`. Never fails: errors are outcomes.
-    fn call<'a>(
-        &'a self,
-        qualified: &'a str,
-        args: serde_json::Value,
-    ) -> BoxFuture<'a, ToolOutcome>;
+    fn call<'a>(&'a self, qualified: &'a str, args: Value) -> ToolReply<'a>;
     /// Sources that failed so far.
     fn gaps(&self) -> Vec<DataGap>;
 }
@@ -73,11 +76,7 @@ pub trait ToolSource: Send + Sync {
 /// The LLM an investigation talks to.
 pub trait ChatModel: Send + Sync {
     /// One chat completion.
-    fn chat<'a>(
-        &'a self,
-        messages: &'a [Message],
-        tools: &'a [ToolSpec],
-    ) -> BoxFuture<'a, Result<Completion, LlmError>>;
+    fn chat<'a>(&'a self, messages: &'a [Message], tools: &'a [ToolSpec]) -> ChatReply<'a>;
 }
 
 impl ToolSource for Registry {
@@ -98,11 +97,7 @@ impl ToolSource for Registry {
             .collect()
     }
 
-    fn call<'a>(
-        &'a self,
-        qualified: &'a str,
-        args: serde_json::Value,
-    ) -> BoxFuture<'a, ToolOutcome> {
+    fn call<'a>(&'a self, qualified: &'a str, args: Value) -> ToolReply<'a> {
         Box::pin(Registry::call(self, qualified, args))
     }
 
@@ -112,11 +107,7 @@ impl ToolSource for Registry {
 }
 
 impl ChatModel for LlmClient {
-    fn chat<'a>(
-        &'a self,
-        messages: &'a [Message],
-        tools: &'a [ToolSpec],
-    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+    fn chat<'a>(&'a self, messages: &'a [Message], tools: &'a [ToolSpec]) -> ChatReply<'a> {
         Box::pin(LlmClient::chat(self, messages, tools))
     }
 }
@@ -128,11 +119,7 @@ impl<T: ToolSource + ?Sized> ToolSource for Arc<T> {
         (**self).tools()
     }
 
-    fn call<'a>(
-        &'a self,
-        qualified: &'a str,
-        args: serde_json::Value,
-    ) -> BoxFuture<'a, ToolOutcome> {
+    fn call<'a>(&'a self, qualified: &'a str, args: Value) -> ToolReply<'a> {
         (**self).call(qualified, args)
     }
 
@@ -142,11 +129,7 @@ impl<T: ToolSource + ?Sized> ToolSource for Arc<T> {
 }
 
 impl<M: ChatModel + ?Sized> ChatModel for Arc<M> {
-    fn chat<'a>(
-        &'a self,
-        messages: &'a [Message],
-        tools: &'a [ToolSpec],
-    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+    fn chat<'a>(&'a self, messages: &'a [Message], tools: &'a [ToolSpec]) -> ChatReply<'a> {
         (**self).chat(messages, tools)
     }
 }
@@ -262,11 +245,7 @@ pub struct Recording<T, M = NoModel> {
 pub struct NoModel;
 
 impl ChatModel for NoModel {
-    fn chat<'a>(
-        &'a self,
-        _messages: &'a [Message],
-        _tools: &'a [ToolSpec],
-    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+    fn chat<'a>(&'a self, _messages: &'a [Message], _tools: &'a [ToolSpec]) -> ChatReply<'a> {
         Box::pin(async {
             Err(LlmError::Unreachable {
                 url: String::new(),
@@ -336,11 +315,7 @@ impl<T: ToolSource, M: ChatModel> ToolSource for Recording<T, M> {
         self.tools.tools()
     }
 
-    fn call<'a>(
-        &'a self,
-        qualified: &'a str,
-        args: serde_json::Value,
-    ) -> BoxFuture<'a, ToolOutcome> {
+    fn call<'a>(&'a self, qualified: &'a str, args: Value) -> ToolReply<'a> {
         Box::pin(async move {
             let outcome = self.tools.call(qualified, args.clone()).await;
             push(
@@ -367,11 +342,7 @@ pub struct RecordingModel<'r, M> {
 }
 
 impl<M: ChatModel> ChatModel for RecordingModel<'_, M> {
-    fn chat<'a>(
-        &'a self,
-        messages: &'a [Message],
-        tools: &'a [ToolSpec],
-    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+    fn chat<'a>(&'a self, messages: &'a [Message], tools: &'a [ToolSpec]) -> ChatReply<'a> {
         Box::pin(async move {
             let result = self.model.chat(messages, tools).await;
             push(
@@ -469,11 +440,7 @@ impl ToolSource for Replay {
         self.tools.clone()
     }
 
-    fn call<'a>(
-        &'a self,
-        qualified: &'a str,
-        args: serde_json::Value,
-    ) -> BoxFuture<'a, ToolOutcome> {
+    fn call<'a>(&'a self, qualified: &'a str, args: Value) -> ToolReply<'a> {
         let key = (qualified.to_string(), canonical(&args));
         let mut calls = self
             .calls
@@ -503,11 +470,7 @@ impl ToolSource for Replay {
 }
 
 impl ChatModel for Replay {
-    fn chat<'a>(
-        &'a self,
-        messages: &'a [Message],
-        _tools: &'a [ToolSpec],
-    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+    fn chat<'a>(&'a self, messages: &'a [Message], _tools: &'a [ToolSpec]) -> ChatReply<'a> {
         let thread = thread_of(messages);
         let next = {
             let mut queue = self

@@ -293,11 +293,10 @@ mod tests {
     mod looking {
         use std::sync::Mutex;
 
-        use futures::future::BoxFuture;
-        use sre_orchestrator::llm::{Completion, FunctionCall, LlmError, ToolCall, Usage};
+        use sre_orchestrator::llm::{Completion, FunctionCall, ToolCall, Usage};
         use sre_orchestrator::rca::DataGap;
         use sre_orchestrator::registry::ToolOutcome;
-        use sre_orchestrator::transcript::ToolInfo;
+        use sre_orchestrator::transcript::{ChatReply, ToolInfo, ToolReply};
 
         use super::super::*;
 
@@ -309,11 +308,7 @@ mod tests {
         }
 
         impl ChatModel for Curious {
-            fn chat<'a>(
-                &'a self,
-                messages: &'a [Message],
-                tools: &'a [ToolSpec],
-            ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+            fn chat<'a>(&'a self, messages: &'a [Message], tools: &'a [ToolSpec]) -> ChatReply<'a> {
                 self.offered
                     .lock()
                     .unwrap()
@@ -378,11 +373,7 @@ mod tests {
                     tool("slack.post_message", true),
                 ]
             }
-            fn call<'a>(
-                &'a self,
-                qualified: &'a str,
-                _args: serde_json::Value,
-            ) -> BoxFuture<'a, ToolOutcome> {
+            fn call<'a>(&'a self, qualified: &'a str, _args: serde_json::Value) -> ToolReply<'a> {
                 self.calls.lock().unwrap().push(qualified.to_string());
                 Box::pin(async {
                     ToolOutcome {

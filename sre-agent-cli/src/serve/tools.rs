@@ -4,10 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::future::BoxFuture;
 use sre_orchestrator::rca::DataGap;
-use sre_orchestrator::registry::ToolOutcome;
-use sre_orchestrator::transcript::{ToolInfo, ToolSource};
+use sre_orchestrator::transcript::{ToolInfo, ToolReply, ToolSource};
 
 use super::metrics::Metrics;
 
@@ -22,11 +20,7 @@ impl ToolSource for MeteredTools {
         self.inner.tools()
     }
 
-    fn call<'a>(
-        &'a self,
-        qualified: &'a str,
-        args: serde_json::Value,
-    ) -> BoxFuture<'a, ToolOutcome> {
+    fn call<'a>(&'a self, qualified: &'a str, args: serde_json::Value) -> ToolReply<'a> {
         Box::pin(async move {
             let started = Instant::now();
             let outcome = self.inner.call(qualified, args).await;

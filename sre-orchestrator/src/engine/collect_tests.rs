@@ -1,7 +1,7 @@
 //! Tests of `collect`.
 
 use super::*;
-use futures::future::BoxFuture;
+use crate::transcript::ToolReply;
 
 /// A cluster whose every answer is this many bytes.
 struct Flood(usize);
@@ -28,7 +28,7 @@ impl ToolSource for Flood {
         .collect()
     }
 
-    fn call<'a>(&'a self, _: &'a str, _: Value) -> BoxFuture<'a, ToolOutcome> {
+    fn call<'a>(&'a self, _: &'a str, _: Value) -> ToolReply<'a> {
         Box::pin(async move {
             ToolOutcome {
                 text: "x".repeat(self.0),
