@@ -13,12 +13,12 @@
 #   docker build --target mcp-slack      --build-arg REVISION=$REV -t ghcr.io/sre-agent/mcp-slack:0.1.0 .
 #   docker build --target sre-agent      --build-arg REVISION=$REV -t ghcr.io/sre-agent/sre-agent:0.1.0 .
 #
-# Needs BuildKit (the default builder of Docker 23+). Each build-* stage compiles
-# one package with `cargo build --profile $PROFILE --locked` (default `image`,
-# see Cargo.toml; `--build-arg PROFILE=release` for the fully optimised and
-# slower build); the cargo registry and the target directory are cache mounts
-# shared by all of them, so the dependencies are compiled once and the second
-# image builds in seconds.
+# Needs BuildKit (the default builder of Docker 23+). The `build` stage compiles
+# all five binaries with `cargo build --profile $PROFILE --locked` (default
+# `image`, see Cargo.toml; `--build-arg PROFILE=release` for the fully
+# optimised and slower build); BuildKit runs it once for all five targets, and
+# the cargo registry and target directory are cache mounts, so a rebuild after
+# a change compiles only what changed.
 #
 # Runtime: distroless/cc (glibc, libgcc, CA certificates, no shell), the binary,
 # user 65532 (nonroot). The servers' default transport is stdio
@@ -34,40 +34,18 @@ ARG PROFILE
 WORKDIR /src
 COPY . .
 
-FROM source AS build-mcp-kubernetes
+# One stage compiles the five binaries in one cargo run, as
+# scripts/build-images.sh does: the dependencies are compiled once, and each
+# image below copies its binary from here.
+FROM source AS build
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --profile "$PROFILE" --locked -p mcp-kubernetes \
-    && install -D -m 0755 target/$PROFILE/mcp-kubernetes /out/mcp-kubernetes
-
-FROM source AS build-mcp-signoz
-RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
-    --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
-    --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --profile "$PROFILE" --locked -p mcp-signoz \
-    && install -D -m 0755 target/$PROFILE/mcp-signoz /out/mcp-signoz
-
-FROM source AS build-mcp-mongodb
-RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
-    --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
-    --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --profile "$PROFILE" --locked -p mcp-mongodb \
-    && install -D -m 0755 target/$PROFILE/mcp-mongodb /out/mcp-mongodb
-
-FROM source AS build-mcp-slack
-RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
-    --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
-    --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --profile "$PROFILE" --locked -p mcp-slack \
-    && install -D -m 0755 target/$PROFILE/mcp-slack /out/mcp-slack
-
-FROM source AS build-sre-agent
-RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
-    --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
-    --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --profile "$PROFILE" --locked -p sre-agent-cli \
-    && install -D -m 0755 target/$PROFILE/sre-agent /out/sre-agent
+    cargo build --profile "$PROFILE" --locked \
+      -p mcp-kubernetes -p mcp-signoz -p mcp-mongodb -p mcp-slack -p sre-agent-cli \
+    && for bin in mcp-kubernetes mcp-signoz mcp-mongodb mcp-slack sre-agent; do \
+         install -D -m 0755 "target/$PROFILE/$bin" "/out/$bin"; \
+       done
 
 # distroless/cc on Debian 12, like the builder's glibc (bookworm).
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
@@ -84,22 +62,22 @@ EXPOSE 8080
 
 FROM runtime AS mcp-kubernetes
 LABEL org.opencontainers.image.title=mcp-kubernetes
-COPY --from=build-mcp-kubernetes /out/mcp-kubernetes /usr/local/bin/mcp-kubernetes
+COPY --from=build /out/mcp-kubernetes /usr/local/bin/mcp-kubernetes
 ENTRYPOINT ["/usr/local/bin/mcp-kubernetes"]
 
 FROM runtime AS mcp-signoz
 LABEL org.opencontainers.image.title=mcp-signoz
-COPY --from=build-mcp-signoz /out/mcp-signoz /usr/local/bin/mcp-signoz
+COPY --from=build /out/mcp-signoz /usr/local/bin/mcp-signoz
 ENTRYPOINT ["/usr/local/bin/mcp-signoz"]
 
 FROM runtime AS mcp-mongodb
 LABEL org.opencontainers.image.title=mcp-mongodb
-COPY --from=build-mcp-mongodb /out/mcp-mongodb /usr/local/bin/mcp-mongodb
+COPY --from=build /out/mcp-mongodb /usr/local/bin/mcp-mongodb
 ENTRYPOINT ["/usr/local/bin/mcp-mongodb"]
 
 FROM runtime AS mcp-slack
 LABEL org.opencontainers.image.title=mcp-slack
-COPY --from=build-mcp-slack /out/mcp-slack /usr/local/bin/mcp-slack
+COPY --from=build /out/mcp-slack /usr/local/bin/mcp-slack
 ENTRYPOINT ["/usr/local/bin/mcp-slack"]
 
 # The bot. The incident scenarios (fixtures/scenarios, each folder carrying the
@@ -110,6 +88,6 @@ FROM runtime AS sre-agent
 LABEL org.opencontainers.image.title=sre-agent
 WORKDIR /usr/share/sre-agent
 COPY --chown=0:0 fixtures/scenarios/ ./fixtures/scenarios/
-COPY --from=build-sre-agent /out/sre-agent /usr/local/bin/sre-agent
+COPY --from=build /out/sre-agent /usr/local/bin/sre-agent
 ENTRYPOINT ["/usr/local/bin/sre-agent"]
 CMD ["--help"]

@@ -49,18 +49,26 @@ if [ "$(cat "$nstamp" 2>/dev/null)" != "$nwant" ] || [ ! -x "$npmdir/node_module
   (cd "$npmdir" && npm_cli ci --no-audit --no-fund --loglevel=error --engine-strict)
   echo "$nwant" > "$nstamp"
 fi
+# apt_install WHAT CONSEQUENCE PACKAGE...: installs Debian packages for the
+# test named in WHAT when we are root and have apt-get; otherwise warns that
+# CONSEQUENCE (the tests keep running and say what is missing themselves).
+apt_install() {
+  local what=$1 consequence=$2
+  shift 2
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing $* (apt-get) for $what" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  else
+    echo "warning: $1 is missing and cannot be installed here (needs root and apt-get); $consequence" >&2
+  fi
+}
 # --- Chromium (the portal's browser test, sre-agent-cli/tests/serve_portal.rs) --
 # Debian's `chromium`, installed with apt-get when missing and we are root. When
 # it cannot be installed the browser test fails with a message saying so.
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing chromium (apt-get)" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
-  else
-    echo "warning: chromium is missing and cannot be installed here (needs root and apt-get);" \
-      "the portal browser test will fail until it is installed" >&2
-  fi
+  apt_install "the portal's browser tests" "the portal browser tests will fail until it is installed" \
+    chromium fonts-dejavu-core
 fi
 # --- PostgreSQL (the incident store's tests, incident-store/tests/store*.rs) --
 # The tests start their own throwaway cluster (initdb + pg_ctl, as `nobody` when
@@ -73,27 +81,14 @@ have_pg() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
 }
 if ! have_pg; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing postgresql (apt-get) for the store tests" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-  else
-    echo "warning: PostgreSQL (initdb, pg_ctl) is missing and cannot be installed here" \
-      "(needs root and apt-get); the store's PostgreSQL tests will fail until it is installed" >&2
-  fi
+  apt_install "the store tests" "the store's PostgreSQL tests will fail until it is installed" \
+    postgresql
 fi
 # --- buildah (the image test, deploy/check/tests/images.rs) ---------------------
 # scripts/build-images.sh builds the five images with it (no Docker daemon);
 # the test runs each one with chroot. Installed with apt-get when missing and
 # we are root; without it the image test is skipped with a message saying so.
 if ! command -v buildah >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing buildah (apt-get) for the image test" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah >/dev/null
-  else
-    echo "warning: buildah is missing and cannot be installed here (needs root and apt-get);" \
-      "the image test will be skipped" >&2
-  fi
+  apt_install "the image test" "the image test will be skipped" buildah
 fi
 echo "test dependencies ready in $cache" >&2

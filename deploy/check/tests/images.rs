@@ -447,6 +447,28 @@ fn dockerfile_and_build_script_agree() {
             assert!(stage.contains("fixtures/scenarios/"));
         }
     }
+    // Both compile the five binaries in one cargo run (the script names the
+    // packages through `package_of`; the bot's package is sre-agent-cli).
+    let build = dockerfile
+        .split("FROM source AS build\n")
+        .nth(1)
+        .and_then(|s| s.split("\nFROM ").next())
+        .expect("a build stage");
+    let words: Vec<&str> = build.split_whitespace().collect();
+    for package in SERVERS.iter().copied().chain(["sre-agent-cli"]) {
+        assert!(
+            words.windows(2).any(|w| w == ["-p", package]),
+            "the build stage lacks -p {package}"
+        );
+    }
+    for name in SERVERS.iter().copied().chain(["sre-agent"]) {
+        assert!(
+            dockerfile.contains(&format!(
+                "COPY --from=build /out/{name} /usr/local/bin/{name}"
+            )),
+            "{name}: not copied from the build stage"
+        );
+    }
     assert!(script.contains("workdir=/usr/share/sre-agent"));
     assert!(script.contains("--cmd '[\"--help\"]'"));
     assert!(script.contains("entrypoint \"[\\\"/usr/local/bin/$name\\\"]\""));
