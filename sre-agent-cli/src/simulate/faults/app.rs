@@ -4,7 +4,7 @@
 use super::super::incident::{Ctx, Effect, Gauge, Symptom, Timed};
 use super::super::surface::Failure;
 use super::super::world::{Engine, Role, Stack};
-use super::{app, blame, rollout};
+use super::{app, blame, rollout, told};
 
 /// A programming error as the stack reports it.
 fn bug(ctx: &mut Ctx, wi: usize) -> Failure {
@@ -111,12 +111,15 @@ pub fn bad_deploy(ctx: &mut Ctx) -> Option<()> {
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name} {version} (rolled out over {old}) fails {:.0}% of its requests with a new exception.",
         rate * 100.0
     );
-    ctx.inc.title = format!("{name} 5xx after deploying {version}");
-    Some(())
+    told(
+        ctx,
+        format!("{name} 5xx after deploying {version}"),
+        summary,
+    )
 }
 
 /// A new error appears without a deploy (bad data, a changed contract).
@@ -174,12 +177,11 @@ pub fn new_error(ctx: &mut Ctx) -> Option<()> {
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name} started failing {:.0}% of requests with a new {ty} on records it cannot parse; nothing was deployed.",
         rate * 100.0
     );
-    ctx.inc.title = format!("{name} errors");
-    Some(())
+    told(ctx, format!("{name} errors"), summary)
 }
 
 /// An error that was rare becomes frequent.
@@ -212,12 +214,11 @@ pub fn error_surge(ctx: &mut Ctx) -> Option<()> {
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "An exception {name} logged about 1% of the time now fails {:.0}% of its requests.",
         rate * 100.0
     );
-    ctx.inc.title = format!("{name} error rate");
-    Some(())
+    told(ctx, format!("{name} error rate"), summary)
 }
 
 /// A service became slow on its own.
@@ -363,13 +364,16 @@ pub fn connection_pool_exhausted(ctx: &mut Ctx) -> Option<()> {
     }
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name}'s pool of {size} connections to {} is fully in use; requests wait {}s for a connection and fail.",
         ctx.w.workloads[si].name,
         timeout / 1000
     );
-    ctx.inc.title = format!("{name} timing out on database connections");
-    Some(())
+    told(
+        ctx,
+        format!("{name} timing out on database connections"),
+        summary,
+    )
 }
 
 /// A queue consumer falls behind.
@@ -442,9 +446,8 @@ pub fn consumer_lag(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.symptom = None;
     blame(ctx, wi);
     ctx.inc.aliases.push(group.clone());
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name} falls behind on {topic}: its consumers keep rebalancing/timing out and {peak:.0} messages are waiting."
     );
-    ctx.inc.title = format!("{name} lagging on {topic}");
-    Some(())
+    told(ctx, format!("{name} lagging on {topic}"), summary)
 }

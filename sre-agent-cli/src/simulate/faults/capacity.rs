@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Gauge, KubeAlert, Symptom};
 use super::super::surface::iso;
 use super::super::world::{Controller, Hpa, JobRun, Role, Stack};
-use super::{app, blame, job_backoff_limit, job_created_pod, rollout};
+use super::{app, blame, job_backoff_limit, job_created_pod, rollout, told};
 
 fn hpa_alert(ctx: &Ctx, name: &str, ns: &str, alert: &'static str, subject: &str) -> KubeAlert {
     KubeAlert {
@@ -80,11 +80,10 @@ pub fn hpa_maxed(ctx: &mut Ctx) -> Option<()> {
         format!("horizontalpodautoscaler/{name}"),
         format!("hpa/{name}"),
     ]);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "Traffic to {name} rose {mult:.1}x; its autoscaler is pinned at its maximum of {max} replicas with CPU at {util}% of requests (target {target}%)."
     );
-    ctx.inc.title = format!("{name} at its autoscaling maximum");
-    Some(())
+    told(ctx, format!("{name} at its autoscaling maximum"), summary)
 }
 
 /// The autoscaler cannot act: wrong target or missing CPU requests.
@@ -197,7 +196,7 @@ pub fn hpa_misconfigured(ctx: &mut Ctx) -> Option<()> {
         format!("horizontalpodautoscaler/{name}"),
         format!("hpa/{name}"),
     ]);
-    ctx.inc.summary = if wrong {
+    let summary = if wrong {
         format!(
             "{name}'s autoscaler targets deployment {target}, which does not exist, so {name} stayed at {r} replicas while traffic rose {mult:.1}x."
         )
@@ -206,8 +205,7 @@ pub fn hpa_misconfigured(ctx: &mut Ctx) -> Option<()> {
             "{name}'s containers have no CPU request since the last rollout, so its autoscaler cannot compute utilisation and {name} stayed at {r} replicas while traffic rose {mult:.1}x."
         )
     };
-    ctx.inc.title = format!("{name} not scaling under load");
-    Some(())
+    told(ctx, format!("{name} not scaling under load"), summary)
 }
 
 /// A workload without a CPU limit saturates its node and starves its
@@ -297,11 +295,10 @@ pub fn noisy_neighbor(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.culprit = Some(cj);
     ctx.inc.ns = ns;
     let nn = ctx.w.nodes[node].name.clone();
-    ctx.inc.summary = format!(
+    let summary = format!(
         "A {name} run without a CPU limit uses nearly all of node {nn}'s {cores} cores, starving the services scheduled next to it."
     );
-    ctx.inc.title = format!("services on {nn} slow: CPU starved");
-    Some(())
+    told(ctx, format!("services on {nn} slow: CPU starved"), summary)
 }
 
 /// A CPU limit too low for the load: the container is throttled.
@@ -352,7 +349,7 @@ pub fn cpu_throttling(ctx: &mut Ctx) -> Option<()> {
         age: (ctx.age() - 900).max(60),
     });
     blame(ctx, wi);
-    ctx.inc.summary = if changed {
+    let summary = if changed {
         format!(
             "{name}'s last rollout set a CPU limit of {lim}; the container is throttled in {:.0}% of CFS periods and requests slow down.",
             ratio * 100.0
@@ -363,8 +360,7 @@ pub fn cpu_throttling(ctx: &mut Ctx) -> Option<()> {
             ratio * 100.0
         )
     };
-    ctx.inc.title = format!("{name} CPU throttled");
-    Some(())
+    told(ctx, format!("{name} CPU throttled"), summary)
 }
 
 /// A failed Job (BackoffLimitExceeded).
@@ -459,9 +455,8 @@ pub fn job_failed(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.aliases = vec![format!("cronjob/{name}"), job.clone(), format!("job/{job}")];
     ctx.inc.culprit = Some(cj);
     ctx.inc.ns = ns;
-    ctx.inc.summary = format!(
+    let summary = format!(
         "Every run of {name}'s job {job} exits with code 1 (it fails on its own input or schema), and the Job reached its backoff limit."
     );
-    ctx.inc.title = format!("{name} job failed");
-    Some(())
+    told(ctx, format!("{name} job failed"), summary)
 }

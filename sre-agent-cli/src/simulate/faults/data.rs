@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, KubeAlert, Mongo, Symptom};
 use super::super::surface::{Failure, iso, iso_ms};
 use super::super::world::{Engine, Role};
-use super::{backoff_event, blame, calls_from_fail, job_created_pod, pod_uid, store_down};
+use super::{backoff_event, blame, calls_from_fail, job_created_pod, pod_uid, store_down, told};
 
 fn store_users(ctx: &Ctx, engine: Engine) -> Vec<(usize, usize, String)> {
     let mut v = Vec::new();
@@ -178,11 +178,10 @@ pub fn replication_lag(ctx: &mut Ctx) -> Option<()> {
         .aliases
         .extend([format!("{store}-1"), format!("{store}-2")]);
     ctx.inc.ns = sns;
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{store}'s secondaries are {lag}s behind the primary, so w:majority writes from its clients time out after 5s."
     );
-    ctx.inc.title = format!("writes to {store} timing out");
-    Some(())
+    told(ctx, format!("writes to {store} timing out"), summary)
 }
 
 /// A migration holds a table lock; queries wait and time out.
@@ -407,10 +406,9 @@ pub fn volume_full(ctx: &mut Ctx) -> Option<()> {
         .aliases
         .extend([claim.clone(), format!("persistentvolumeclaim/{claim}")]);
     ctx.inc.ns = ns;
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name}'s volume {claim} ({size}) is full; {} fails writing {path} with ENOSPC and the container keeps restarting.",
         engine.system()
     );
-    ctx.inc.title = format!("{name} out of disk space");
-    Some(())
+    told(ctx, format!("{name} out of disk space"), summary)
 }

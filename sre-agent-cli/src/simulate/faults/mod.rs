@@ -128,6 +128,14 @@ pub fn blame(ctx: &mut Ctx, wi: usize) {
     ctx.inc.culprit = Some(wi);
 }
 
+/// Ends a builder with what the incident is called and what happened, in
+/// words (the scenario's title and description).
+pub fn told(ctx: &mut Ctx, title: String, summary: String) -> Option<()> {
+    ctx.inc.title = title;
+    ctx.inc.summary = summary;
+    Some(())
+}
+
 /// A failure of a call to a workload, made from the host name the client
 /// used, the address it reached and the port (`Failure::Refused`, `Reset`…
 /// as a function).

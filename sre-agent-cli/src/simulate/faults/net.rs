@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Symptom};
 use super::super::surface::{Failure, iso};
 use super::super::world::{Engine, Role};
-use super::{app, blame, calls_from_fail, certificate, http_date, scaling_event};
+use super::{app, blame, calls_from_fail, certificate, http_date, scaling_event, told};
 
 /// A callee with HTTP callers (or a store with users).
 fn called(ctx: &mut Ctx, stores: bool) -> Option<usize> {
@@ -213,12 +213,11 @@ pub fn certificate_expired(ctx: &mut Ctx) -> Option<()> {
     ctx.inc
         .aliases
         .extend([cert.clone(), format!("certificate/{cert}")]);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name}'s serving certificate {cert} expired at {} (its renewal had been failing); callers fail the TLS handshake.",
         iso(not_after)
     );
-    ctx.inc.title = format!("TLS failures calling {name}");
-    Some(())
+    told(ctx, format!("TLS failures calling {name}"), summary)
 }
 
 /// The credentials a service uses for its store were rotated on one side
@@ -350,11 +349,10 @@ pub fn network_policy_blocked(ctx: &mut Ctx) -> Option<()> {
     ctx.inc
         .aliases
         .extend([policy.clone(), format!("networkpolicy/{policy}")]);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "NetworkPolicy {policy}, created in {ns} at the onset, drops connections to {name} from its other callers; their calls time out."
     );
-    ctx.inc.title = format!("calls to {name} time out");
-    Some(())
+    told(ctx, format!("calls to {name} time out"), summary)
 }
 
 /// A third-party API rate-limits a service.
@@ -401,11 +399,10 @@ pub fn rate_limited(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
     ctx.inc.aliases.push(host.clone());
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name}'s calls to {host} rose {mult:.1}x and the provider answers 429 Too Many Requests (Retry-After {retry}s)."
     );
-    ctx.inc.title = format!("{name} rate-limited by {host}");
-    Some(())
+    told(ctx, format!("{name} rate-limited by {host}"), summary)
 }
 
 /// A new Istio AuthorizationPolicy denies some callers.
@@ -454,10 +451,9 @@ pub fn authorization_denied(ctx: &mut Ctx) -> Option<()> {
     ctx.inc
         .aliases
         .extend([policy.clone(), format!("authorizationpolicy/{policy}")]);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "AuthorizationPolicy {policy} on {name}, applied at the onset, only allows {}; the sidecar answers 403 RBAC: access denied to its other callers.",
         allowed.0
     );
-    ctx.inc.title = format!("403s calling {name}");
-    Some(())
+    told(ctx, format!("403s calling {name}"), summary)
 }

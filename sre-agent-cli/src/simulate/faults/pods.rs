@@ -8,7 +8,7 @@ use super::super::surface::iso;
 use super::super::world::{Stack, parse_mi};
 use super::{
     app, backoff_event, blame, container_waiting, crashlooping, pod_not_ready, refused,
-    replicas_mismatch, reset, rollout, service_down,
+    replicas_mismatch, reset, rollout, service_down, told,
 };
 
 fn lower_mem(m: &str) -> &'static str {
@@ -101,7 +101,7 @@ pub fn oom_killed(ctx: &mut Ctx) -> Option<()> {
     let first = pods.first().copied().unwrap_or(0);
     ctx.inc.kube_alerts.push(crashlooping(ctx, wi, first));
     blame(ctx, wi);
-    ctx.inc.summary = if changed {
+    let summary = if changed {
         format!(
             "{name}'s memory limit was lowered from {old_lim} to {lim} in its last rollout; its containers exceed it and are OOMKilled."
         )
@@ -110,8 +110,7 @@ pub fn oom_killed(ctx: &mut Ctx) -> Option<()> {
             "{name}'s memory use grows until its containers hit the {lim} limit and are OOMKilled."
         )
     };
-    ctx.inc.title = format!("{name} OOMKilled");
-    Some(())
+    told(ctx, format!("{name} OOMKilled"), summary)
 }
 
 fn crash_text(ctx: &mut Ctx, wi: usize) -> (i32, Vec<(String, String)>) {
@@ -159,11 +158,10 @@ pub fn crash_loop(ctx: &mut Ctx) -> Option<()> {
     service_down(ctx, wi, 0.9, 1.0, refused);
     ctx.inc.kube_alerts.push(crashlooping(ctx, wi, 0));
     blame(ctx, wi);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name}'s containers crash at start-up (exit code {code}) and are in CrashLoopBackOff."
     );
-    ctx.inc.title = format!("{name} crash-looping");
-    Some(())
+    told(ctx, format!("{name} crash-looping"), summary)
 }
 
 /// A rollout references configuration that does not exist.
@@ -293,7 +291,7 @@ pub fn missing_config(ctx: &mut Ctx) -> Option<()> {
     if variant < 2 {
         ctx.inc.aliases.push(obj.clone());
     }
-    ctx.inc.summary = match variant {
+    let summary = match variant {
         0 => format!(
             "{name}'s new revision reads {key} from Secret {obj}, which does not hold it; its new pods cannot start."
         ),
@@ -304,8 +302,11 @@ pub fn missing_config(ctx: &mut Ctx) -> Option<()> {
             "{name}'s new revision lacks the {key} setting; its containers exit at start-up."
         ),
     };
-    ctx.inc.title = format!("{name} rollout stuck: configuration missing");
-    Some(())
+    told(
+        ctx,
+        format!("{name} rollout stuck: configuration missing"),
+        summary,
+    )
 }
 
 /// A rollout points at an image that cannot be pulled.
@@ -419,7 +420,7 @@ pub fn image_pull_error(ctx: &mut Ctx) -> Option<()> {
         .kube_alerts
         .push(container_waiting(ctx, wi, p0, reason));
     blame(ctx, wi);
-    ctx.inc.summary = if auth {
+    let summary = if auth {
         format!(
             "{name}'s new pods cannot pull {image}: the registry rejects the node's credentials (401)."
         )
@@ -428,8 +429,11 @@ pub fn image_pull_error(ctx: &mut Ctx) -> Option<()> {
             "{name}'s new revision points at {image}, a tag that does not exist in the registry."
         )
     };
-    ctx.inc.title = format!("{name}: new pods stuck pulling their image");
-    Some(())
+    told(
+        ctx,
+        format!("{name}: new pods stuck pulling their image"),
+        summary,
+    )
 }
 
 /// Probes fail, so pods are not ready or are restarted.
@@ -516,7 +520,7 @@ pub fn probe_failing(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.kube_alerts.push(a);
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
     blame(ctx, wi);
-    ctx.inc.summary = if changed {
+    let summary = if changed {
         format!(
             "{name}'s last rollout changed its {} probe to {path} on port {pport}, which the app does not serve; the probe fails on every pod.",
             if liveness { "liveness" } else { "readiness" }
@@ -527,8 +531,7 @@ pub fn probe_failing(ctx: &mut Ctx) -> Option<()> {
             if liveness { "liveness" } else { "readiness" }
         )
     };
-    ctx.inc.title = format!("{name} pods failing probes");
-    Some(())
+    told(ctx, format!("{name} pods failing probes"), summary)
 }
 
 /// A new init container never finishes.
@@ -622,7 +625,7 @@ pub fn init_container_stuck(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
     ctx.inc.kube_alerts.push(pod_not_ready(ctx, wi, idx[0]));
     blame(ctx, wi);
-    ctx.inc.summary = if migrate {
+    let summary = if migrate {
         format!(
             "{name}'s new init container {init_name} waits forever for a database changelog lock left by an old run; new pods stay in Init."
         )
@@ -631,6 +634,5 @@ pub fn init_container_stuck(ctx: &mut Ctx) -> Option<()> {
             "{name}'s new init container waits for {typo}, a host that does not exist; new pods stay in Init."
         )
     };
-    ctx.inc.title = format!("{name} pods stuck initializing");
-    Some(())
+    told(ctx, format!("{name} pods stuck initializing"), summary)
 }

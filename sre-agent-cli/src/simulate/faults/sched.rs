@@ -8,7 +8,7 @@ use super::super::surface::{Failure, iso};
 use super::super::world::{Controller, Role};
 use super::{
     app, blame, failed_scheduling, http_caller, pending, pod_not_ready, pod_uid, refused,
-    replicas_mismatch, reset, rollout, service_down, store_down,
+    replicas_mismatch, reset, rollout, service_down, store_down, told,
 };
 
 /// A ResourceQuota stops new pods from being created.
@@ -81,11 +81,14 @@ pub fn quota_exceeded(ctx: &mut Ctx) -> Option<()> {
     ctx.inc
         .aliases
         .extend([quota.clone(), format!("resourcequota/{quota}")]);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name}'s rollout cannot create pods: namespace {ns}'s ResourceQuota {quota} ({resource} {hard_gi}Gi) is used up."
     );
-    ctx.inc.title = format!("{name} rollout blocked by quota {quota}");
-    Some(())
+    told(
+        ctx,
+        format!("{name} rollout blocked by quota {quota}"),
+        summary,
+    )
 }
 
 /// A node stops reporting; its pods are lost.
@@ -240,7 +243,7 @@ pub fn node_failure(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.component = nn.clone();
     ctx.inc.aliases = vec![format!("node/{nn}")];
     ctx.inc.ns = "default".into();
-    ctx.inc.summary = if pleg {
+    let summary = if pleg {
         format!(
             "Node {nn}'s container runtime stopped responding (PLEG not healthy); the node is NotReady and its pods are failing."
         )
@@ -249,8 +252,7 @@ pub fn node_failure(ctx: &mut Ctx) -> Option<()> {
             "Node {nn} stopped reporting (kubelet stopped posting status); its pods are unreachable and being evicted."
         )
     };
-    ctx.inc.title = format!("node {nn} NotReady");
-    Some(())
+    told(ctx, format!("node {nn} NotReady"), summary)
 }
 
 /// New pods cannot be scheduled.
@@ -317,7 +319,7 @@ pub fn unschedulable(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
     ctx.inc.kube_alerts.push(pod_not_ready(ctx, wi, idx[0]));
     blame(ctx, wi);
-    ctx.inc.summary = match variant {
+    let summary = match variant {
         0 => format!(
             "{name}'s new revision asks for {mem} of memory, more than any node offers; its pods stay Pending."
         ),
@@ -331,8 +333,7 @@ pub fn unschedulable(ctx: &mut Ctx) -> Option<()> {
             "{name}'s new revision has a required anti-affinity no node can satisfy; its pods stay Pending."
         ),
     };
-    ctx.inc.title = format!("{name} pods Pending");
-    Some(())
+    told(ctx, format!("{name} pods Pending"), summary)
 }
 
 /// Pods evicted for exceeding node resources.
@@ -460,11 +461,10 @@ pub fn evicted(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.nodes = vec![node];
     blame(ctx, wi);
     ctx.inc.aliases.truncate(2);
-    ctx.inc.summary = format!(
+    let summary = format!(
         "{name}'s pods use far more {res} than they request and are evicted by the kubelet of {nn} under {cond}."
     );
-    ctx.inc.title = format!("{name} pods evicted");
-    Some(())
+    told(ctx, format!("{name} pods evicted"), summary)
 }
 
 /// A StatefulSet pod waits for a volume claim that cannot bind.
