@@ -625,23 +625,20 @@ pub fn regressions(report: &Report, baseline: &Baseline) -> Vec<String> {
 pub fn check(report: &Report, baseline: &Baseline) -> Result<(), BelowFloor> {
     let mut problems = Vec::new();
     let pct = |x: f64| format!("{:.0}%", x * 100.0);
-    if let Some(t1) = baseline.top1
-        && report.overall.top1 + 1e-9 < t1
-    {
-        problems.push(format!(
-            "top-1 accuracy {} is below the baseline {}",
-            pct(report.overall.top1),
-            pct(t1)
-        ));
-    }
-    if let Some(t3) = baseline.top3
-        && report.overall.top3 + 1e-9 < t3
-    {
-        problems.push(format!(
-            "top-3 accuracy {} is below the baseline {}",
-            pct(report.overall.top3),
-            pct(t3)
-        ));
+    let overall = [
+        ("top-1", report.overall.top1, baseline.top1),
+        ("top-3", report.overall.top3, baseline.top3),
+    ];
+    for (what, got, floor) in overall {
+        if let Some(floor) = floor
+            && got + 1e-9 < floor
+        {
+            problems.push(format!(
+                "{what} accuracy {} is below the baseline {}",
+                pct(got),
+                pct(floor)
+            ));
+        }
     }
     for (name, floor) in &baseline.sets {
         let Some(set) = report.sets.iter().find(|s| &s.name == name) else {

@@ -31,6 +31,24 @@ const STOPPED: &[&str] = &[
     "authorization_denied",
 ];
 
+/// What a stopping policy is, per kind of policy: the signal's kind, the
+/// object's kind and the evidence source.
+type PolicyKind = (&'static str, &'static str, &'static str);
+
+/// A Kubernetes NetworkPolicy that admits none of the caller's pods.
+const NETWORK_POLICY: PolicyKind = (
+    "network_policy_blocked",
+    "NetworkPolicy",
+    "k8s.networkpolicies",
+);
+
+/// A mesh AuthorizationPolicy that denies the caller.
+const MESH_POLICY: PolicyKind = (
+    "authorization_denied",
+    "AuthorizationPolicy",
+    "k8s.authorizationpolicies",
+);
+
 /// One policy and the calls it stopped.
 struct Stop {
     policy: String,
@@ -93,25 +111,16 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
                 (
                     p.name.clone(),
                     p.namespace.clone(),
-                    "network_policy_blocked",
-                    "NetworkPolicy",
-                    "k8s.networkpolicies",
                     p.created,
+                    NETWORK_POLICY,
                 )
             })
             .or_else(|| {
-                world.denying_mesh_policy(&callee, &caller).map(|p| {
-                    (
-                        p.name.clone(),
-                        p.namespace.clone(),
-                        "authorization_denied",
-                        "AuthorizationPolicy",
-                        "k8s.authorizationpolicies",
-                        p.created,
-                    )
-                })
+                world
+                    .denying_mesh_policy(&callee, &caller)
+                    .map(|p| (p.name.clone(), p.namespace.clone(), p.created, MESH_POLICY))
             });
-        let Some((policy, namespace, kind, what, source, created)) = found else {
+        let Some((policy, namespace, created, (kind, what, source))) = found else {
             continue;
         };
         // A policy created after the caller began to fail came too late

@@ -29,7 +29,7 @@ use super::Scope;
 use super::collect::EvidencePack;
 use super::parse::{self, ServiceHealth};
 use super::telemetry::{
-    degraded_path, read_mongo, read_patterns, read_services, read_span_errors, read_usage,
+    Reader, degraded_path, read_mongo, read_patterns, read_services, read_span_errors, read_usage,
 };
 use crate::rca::{Evidence, TimelineEvent};
 
@@ -388,8 +388,9 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     let degraded = read_services(&mut ctx, pack);
     let world = super::world::World::from_pack(pack);
     let catalogue = super::signatures::Catalogue::active();
-    read_patterns(&mut ctx, pack, &world, catalogue);
-    read_span_errors(&mut ctx, pack, &world, catalogue);
+    let reader = Reader::new(&ctx, pack, &world, catalogue);
+    read_patterns(&mut ctx, pack, &reader);
+    read_span_errors(&mut ctx, pack, &reader);
     read_mongo(&mut ctx, pack, &degraded);
     read_usage(&mut ctx, pack, &degraded);
     // Inside the workloads: container states, logs and events, read through

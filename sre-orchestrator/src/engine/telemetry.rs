@@ -16,7 +16,7 @@ use super::rules::{
     CONFIG_CUES, CRED_CUES, Ctx, DEP_CUES, ERROR_CUES, OOM_CUES, POOL_CUES, SLOW_CUES, Signal,
     THROTTLE_CUES, TLS_CUES, has, host_in, owner_of, same_component,
 };
-use super::signatures::{Catalogue, Field};
+use super::signatures::{Catalogue, Field, Hit};
 use super::world::World;
 
 /// Verbs that say an error came from the named service.
@@ -39,14 +39,74 @@ fn short_dns(text: &str) -> String {
     }
 }
 
-pub(super) fn read_patterns(
-    ctx: &mut Ctx<'_>,
-    pack: &EvidencePack,
-    world: &World,
-    catalogue: &Catalogue,
-) {
-    let known: Vec<String> = ctx.health.keys().cloned().collect();
-    let book = super::peers::address_book(pack);
+/// What reading failures through the signature catalogue needs, gathered
+/// once per analysis for the log and span readers: the catalogue, the
+/// cluster's objects, the services with health figures and the pack's
+/// address book (IP → name).
+pub(super) struct Reader<'a> {
+    world: &'a World,
+    catalogue: &'a Catalogue,
+    known: Vec<String>,
+    book: BTreeMap<String, String>,
+}
+
+impl<'a> Reader<'a> {
+    /// Gathers it after the services' health was read.
+    pub(super) fn new(
+        ctx: &Ctx<'_>,
+        pack: &EvidencePack,
+        world: &'a World,
+        catalogue: &'a Catalogue,
+    ) -> Self {
+        Reader {
+            world,
+            catalogue,
+            known: ctx.health.keys().cloned().collect(),
+            book: super::peers::address_book(pack),
+        }
+    }
+
+    /// The first strong (strength 2 or more) signature of `tries` (a field
+    /// and a text each, in order), with its kind.
+    fn hit(&self, tries: &[(Field, &str)]) -> Option<(Hit<'a>, &'static str)> {
+        let hit = tries
+            .iter()
+            .find_map(|&(field, text)| self.catalogue.best(field, text))
+            .filter(|h| h.signature.strength >= 2)?;
+        let kind = super::signatures::KINDS
+            .iter()
+            .copied()
+            .find(|k| *k == hit.signature.kind)?;
+        Some((hit, kind))
+    }
+
+    /// Who a failure is about: the peer it names (by name, DNS name or an
+    /// address the address book knows), resolved to a component, or the
+    /// service that reported it.
+    fn culprit(&self, hit: &Hit<'_>, line: &str, service: &str) -> (String, Option<String>) {
+        let peer = hit
+            .peer
+            .clone()
+            .map(|p| {
+                let ip = p.split(':').next().unwrap_or(&p).to_string();
+                self.book.get(&ip).cloned().unwrap_or(p)
+            })
+            .or_else(|| {
+                (hit.signature.culprit != super::signatures::Culprit::Own)
+                    .then(|| super::peers::implied_peer(&hit.signature.kind, line))
+                    .flatten()
+            });
+        let component = peer
+            .as_deref()
+            .and_then(|peer| super::peers::peer_component(peer, self.world, &self.known))
+            .filter(|c| !same_component(c, service))
+            .unwrap_or_else(|| service.to_string());
+        (component, peer)
+    }
+}
+
+pub(super) fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, reader: &Reader<'_>) {
+    let world = reader.world;
     for o in pack.of("log_patterns") {
         for p in parse::log_patterns(&o.outcome.text) {
             let fresh = p.kind == "NEW";
@@ -85,23 +145,14 @@ pub(super) fn read_patterns(
             // words; the cue lists below are the fallback for texts it does
             // not know.
             let line = p.example.as_deref().unwrap_or(&p.template);
-            if let Some(hit) = catalogue
-                .best(Field::Log, line)
-                .or_else(|| catalogue.best(Field::Log, &p.template))
-                .filter(|h| h.signature.strength >= 2)
-                && let Some(kind) = super::signatures::KINDS
-                    .iter()
-                    .copied()
-                    .find(|k| *k == hit.signature.kind)
-                    .map(|k| {
-                        if k == "new_error" && surged {
-                            "error_surge"
-                        } else {
-                            k
-                        }
-                    })
+            if let Some((hit, kind)) = reader.hit(&[(Field::Log, line), (Field::Log, &p.template)])
             {
-                let (component, peer) = culprit(&hit, line, &service, world, &known, &book);
+                let kind = if kind == "new_error" && surged {
+                    "error_surge"
+                } else {
+                    kind
+                };
+                let (component, peer) = reader.culprit(&hit, line, &service);
                 if !same_component(&component, &service) {
                     ctx.blames.insert(service.clone(), component.clone());
                 } else if super::peers::PEER_SIDE.contains(&kind)
@@ -157,7 +208,7 @@ pub(super) fn read_patterns(
             } else if has(&text, ERROR_CUES) {
                 // "checkout returned 503" logged by frontend is checkout's
                 // failure seen from upstream, not frontend's own.
-                if let Some(callee) = known.iter().find(|k| {
+                if let Some(callee) = reader.known.iter().find(|k| {
                     !same_component(k, &service)
                         && PROPAGATED
                             .iter()
@@ -180,37 +231,6 @@ pub(super) fn read_patterns(
             ctx.signal(&component, kind, base + volume, &o.tool, detail, at);
         }
     }
-}
-
-/// Who a failure is about: the peer it names (by name, DNS name or an
-/// address the address book knows), resolved to a component, or the
-/// service that reported it.
-fn culprit(
-    hit: &super::signatures::Hit<'_>,
-    line: &str,
-    service: &str,
-    world: &World,
-    known: &[String],
-    book: &BTreeMap<String, String>,
-) -> (String, Option<String>) {
-    let peer = hit
-        .peer
-        .clone()
-        .map(|p| {
-            let ip = p.split(':').next().unwrap_or(&p).to_string();
-            book.get(&ip).cloned().unwrap_or(p)
-        })
-        .or_else(|| {
-            (hit.signature.culprit != super::signatures::Culprit::Own)
-                .then(|| super::peers::implied_peer(&hit.signature.kind, line))
-                .flatten()
-        });
-    let component = peer
-        .as_deref()
-        .and_then(|peer| super::peers::peer_component(peer, world, known))
-        .filter(|c| !same_component(c, service))
-        .unwrap_or_else(|| service.to_string());
-    (component, peer)
 }
 
 /// `   9  GET /api  0f1b2593eb40212ddb76886c6ba6cc5e  Connection refused (…)`:
@@ -244,14 +264,7 @@ pub(super) fn coarse_time(s: &Signal) -> bool {
 /// logs (or whose logs were not kept) still records why each request
 /// failed in its span status; a connection refused by a named peer, a 403
 /// from it, a TLS failure are read through the catalogue like log lines.
-pub(super) fn read_span_errors(
-    ctx: &mut Ctx<'_>,
-    pack: &EvidencePack,
-    world: &World,
-    catalogue: &Catalogue,
-) {
-    let known: Vec<String> = ctx.health.keys().cloned().collect();
-    let book = super::peers::address_book(pack);
+pub(super) fn read_span_errors(ctx: &mut Ctx<'_>, pack: &EvidencePack, reader: &Reader<'_>) {
     for o in pack.of("service_health") {
         let Some(service) = o.args.get("service").and_then(|v| v.as_str()) else {
             continue;
@@ -266,21 +279,12 @@ pub(super) fn read_span_errors(
         let at = h.degraded_since().and_then(|t| ctx.clock(t));
         let mut seen: BTreeSet<(String, &'static str)> = BTreeSet::new();
         for (count, message) in span_error_rows(&o.outcome.text) {
-            let Some(hit) = catalogue
-                .best(Field::SpanStatus, &message)
-                .or_else(|| catalogue.best(Field::Log, &message))
-                .filter(|h| h.signature.strength >= 2)
+            let Some((hit, kind)) =
+                reader.hit(&[(Field::SpanStatus, &message), (Field::Log, &message)])
             else {
                 continue;
             };
-            let Some(kind) = super::signatures::KINDS
-                .iter()
-                .copied()
-                .find(|k| *k == hit.signature.kind)
-            else {
-                continue;
-            };
-            let (mut component, _) = culprit(&hit, &message, service, world, &known, &book);
+            let (mut component, _) = reader.culprit(&hit, &message, service);
             // A span status often omits the peer its logs name
             // (`[Errno -2] Name or service not known`): the logs say who.
             if same_component(&component, service)
