@@ -111,15 +111,12 @@ pub fn bad_deploy(ctx: &mut Ctx) -> Option<()> {
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
+    let title = format!("{name} 5xx after deploying {version}");
     let summary = format!(
         "{name} {version} (rolled out over {old}) fails {:.0}% of its requests with a new exception.",
         rate * 100.0
     );
-    told(
-        ctx,
-        format!("{name} 5xx after deploying {version}"),
-        summary,
-    )
+    told(ctx, title, summary)
 }
 
 /// A new error appears without a deploy (bad data, a changed contract).
@@ -177,11 +174,12 @@ pub fn new_error(ctx: &mut Ctx) -> Option<()> {
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
+    let title = format!("{name} errors");
     let summary = format!(
         "{name} started failing {:.0}% of requests with a new {ty} on records it cannot parse; nothing was deployed.",
         rate * 100.0
     );
-    told(ctx, format!("{name} errors"), summary)
+    told(ctx, title, summary)
 }
 
 /// An error that was rare becomes frequent.
@@ -214,11 +212,12 @@ pub fn error_surge(ctx: &mut Ctx) -> Option<()> {
     });
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
+    let title = format!("{name} error rate");
     let summary = format!(
         "An exception {name} logged about 1% of the time now fails {:.0}% of its requests.",
         rate * 100.0
     );
-    told(ctx, format!("{name} error rate"), summary)
+    told(ctx, title, summary)
 }
 
 /// A service became slow on its own.
@@ -364,16 +363,13 @@ pub fn connection_pool_exhausted(ctx: &mut Ctx) -> Option<()> {
     }
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
+    let title = format!("{name} timing out on database connections");
     let summary = format!(
         "{name}'s pool of {size} connections to {} is fully in use; requests wait {}s for a connection and fail.",
         ctx.w.workloads[si].name,
         timeout / 1000
     );
-    told(
-        ctx,
-        format!("{name} timing out on database connections"),
-        summary,
-    )
+    told(ctx, title, summary)
 }
 
 /// A queue consumer falls behind.
@@ -446,8 +442,9 @@ pub fn consumer_lag(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.symptom = None;
     blame(ctx, wi);
     ctx.inc.aliases.push(group.clone());
+    let title = format!("{name} lagging on {topic}");
     let summary = format!(
         "{name} falls behind on {topic}: its consumers keep rebalancing/timing out and {peak:.0} messages are waiting."
     );
-    told(ctx, format!("{name} lagging on {topic}"), summary)
+    told(ctx, title, summary)
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::incident::{Ctx, Effect, Gauge, KubeAlert, Symptom};
 use super::super::surface::iso;
 use super::super::world::{Controller, Hpa, JobRun, Role, Stack};
-use super::{app, blame, job_backoff_limit, job_created_pod, rollout, told};
+use super::{app, blame, job_backoff_limit, job_created_pod, named_app, rollout, told};
 
 fn hpa_alert(ctx: &Ctx, name: &str, ns: &str, alert: &'static str, subject: &str) -> KubeAlert {
     KubeAlert {
@@ -33,8 +33,7 @@ fn add_pods(ctx: &mut Ctx, wi: usize, n: usize, ago: i64) -> Vec<usize> {
 
 /// The autoscaler is at its maximum while load keeps rising.
 pub fn hpa_maxed(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, true)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, true)?;
     ctx.w.hpas.retain(|h| h.wi != wi);
     let min = ctx.w.workloads[wi].replicas.max(2);
     let max = min + ctx.rng.range(1, 4) as u32;
@@ -80,16 +79,16 @@ pub fn hpa_maxed(ctx: &mut Ctx) -> Option<()> {
         format!("horizontalpodautoscaler/{name}"),
         format!("hpa/{name}"),
     ]);
+    let title = format!("{name} at its autoscaling maximum");
     let summary = format!(
         "Traffic to {name} rose {mult:.1}x; its autoscaler is pinned at its maximum of {max} replicas with CPU at {util}% of requests (target {target}%)."
     );
-    told(ctx, format!("{name} at its autoscaling maximum"), summary)
+    told(ctx, title, summary)
 }
 
 /// The autoscaler cannot act: wrong target or missing CPU requests.
 pub fn hpa_misconfigured(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, true)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, true)?;
     ctx.w.hpas.retain(|h| h.wi != wi);
     let wrong = ctx.rng.chance(0.5);
     let r = ctx.w.workloads[wi].replicas;
@@ -196,6 +195,7 @@ pub fn hpa_misconfigured(ctx: &mut Ctx) -> Option<()> {
         format!("horizontalpodautoscaler/{name}"),
         format!("hpa/{name}"),
     ]);
+    let title = format!("{name} not scaling under load");
     let summary = if wrong {
         format!(
             "{name}'s autoscaler targets deployment {target}, which does not exist, so {name} stayed at {r} replicas while traffic rose {mult:.1}x."
@@ -205,7 +205,7 @@ pub fn hpa_misconfigured(ctx: &mut Ctx) -> Option<()> {
             "{name}'s containers have no CPU request since the last rollout, so its autoscaler cannot compute utilisation and {name} stayed at {r} replicas while traffic rose {mult:.1}x."
         )
     };
-    told(ctx, format!("{name} not scaling under load"), summary)
+    told(ctx, title, summary)
 }
 
 /// A workload without a CPU limit saturates its node and starves its
@@ -295,16 +295,16 @@ pub fn noisy_neighbor(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.culprit = Some(cj);
     ctx.inc.ns = ns;
     let nn = ctx.w.nodes[node].name.clone();
+    let title = format!("services on {nn} slow: CPU starved");
     let summary = format!(
         "A {name} run without a CPU limit uses nearly all of node {nn}'s {cores} cores, starving the services scheduled next to it."
     );
-    told(ctx, format!("services on {nn} slow: CPU starved"), summary)
+    told(ctx, title, summary)
 }
 
 /// A CPU limit too low for the load: the container is throttled.
 pub fn cpu_throttling(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, true)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, true)?;
     let changed = ctx.rng.chance(0.6);
     let lim = ctx.rng.pick(&["200m", "250m", "300m"]).to_string();
     if changed {
@@ -349,6 +349,7 @@ pub fn cpu_throttling(ctx: &mut Ctx) -> Option<()> {
         age: (ctx.age() - 900).max(60),
     });
     blame(ctx, wi);
+    let title = format!("{name} CPU throttled");
     let summary = if changed {
         format!(
             "{name}'s last rollout set a CPU limit of {lim}; the container is throttled in {:.0}% of CFS periods and requests slow down.",
@@ -360,7 +361,7 @@ pub fn cpu_throttling(ctx: &mut Ctx) -> Option<()> {
             ratio * 100.0
         )
     };
-    told(ctx, format!("{name} CPU throttled"), summary)
+    told(ctx, title, summary)
 }
 
 /// A failed Job (BackoffLimitExceeded).
@@ -455,8 +456,9 @@ pub fn job_failed(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.aliases = vec![format!("cronjob/{name}"), job.clone(), format!("job/{job}")];
     ctx.inc.culprit = Some(cj);
     ctx.inc.ns = ns;
+    let title = format!("{name} job failed");
     let summary = format!(
         "Every run of {name}'s job {job} exits with code 1 (it fails on its own input or schema), and the Job reached its backoff limit."
     );
-    told(ctx, format!("{name} job failed"), summary)
+    told(ctx, title, summary)
 }

@@ -178,10 +178,11 @@ pub fn replication_lag(ctx: &mut Ctx) -> Option<()> {
         .aliases
         .extend([format!("{store}-1"), format!("{store}-2")]);
     ctx.inc.ns = sns;
+    let title = format!("writes to {store} timing out");
     let summary = format!(
         "{store}'s secondaries are {lag}s behind the primary, so w:majority writes from its clients time out after 5s."
     );
-    told(ctx, format!("writes to {store} timing out"), summary)
+    told(ctx, title, summary)
 }
 
 /// A migration holds a table lock; queries wait and time out.
@@ -406,9 +407,10 @@ pub fn volume_full(ctx: &mut Ctx) -> Option<()> {
         .aliases
         .extend([claim.clone(), format!("persistentvolumeclaim/{claim}")]);
     ctx.inc.ns = ns;
+    let title = format!("{name} out of disk space");
     let summary = format!(
         "{name}'s volume {claim} ({size}) is full; {} fails writing {path} with ENOSPC and the container keeps restarting.",
         engine.system()
     );
-    told(ctx, format!("{name} out of disk space"), summary)
+    told(ctx, title, summary)
 }

@@ -59,6 +59,13 @@ pub const CATALOGUE: &[(&str, &str, Build)] = &[
     ("volume_full",               "infrastructure", data::volume_full),
 ];
 
+/// [`app`] with the workload's name and namespace.
+pub fn named_app(ctx: &mut Ctx, called: bool) -> Option<(usize, String, String)> {
+    let wi = app(ctx, called)?;
+    let (name, ns) = ctx.names(wi);
+    Some((wi, name, ns))
+}
+
 /// A random application Deployment (API, gateway or worker), preferring
 /// ones with callers when `called`.
 pub fn app(ctx: &mut Ctx, called: bool) -> Option<usize> {

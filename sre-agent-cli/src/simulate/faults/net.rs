@@ -213,11 +213,12 @@ pub fn certificate_expired(ctx: &mut Ctx) -> Option<()> {
     ctx.inc
         .aliases
         .extend([cert.clone(), format!("certificate/{cert}")]);
+    let title = format!("TLS failures calling {name}");
     let summary = format!(
         "{name}'s serving certificate {cert} expired at {} (its renewal had been failing); callers fail the TLS handshake.",
         iso(not_after)
     );
-    told(ctx, format!("TLS failures calling {name}"), summary)
+    told(ctx, title, summary)
 }
 
 /// The credentials a service uses for its store were rotated on one side
@@ -349,10 +350,11 @@ pub fn network_policy_blocked(ctx: &mut Ctx) -> Option<()> {
     ctx.inc
         .aliases
         .extend([policy.clone(), format!("networkpolicy/{policy}")]);
+    let title = format!("calls to {name} time out");
     let summary = format!(
         "NetworkPolicy {policy}, created in {ns} at the onset, drops connections to {name} from its other callers; their calls time out."
     );
-    told(ctx, format!("calls to {name} time out"), summary)
+    told(ctx, title, summary)
 }
 
 /// A third-party API rate-limits a service.
@@ -399,10 +401,11 @@ pub fn rate_limited(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.symptom = Some((wi, Symptom::Errors));
     blame(ctx, wi);
     ctx.inc.aliases.push(host.clone());
+    let title = format!("{name} rate-limited by {host}");
     let summary = format!(
         "{name}'s calls to {host} rose {mult:.1}x and the provider answers 429 Too Many Requests (Retry-After {retry}s)."
     );
-    told(ctx, format!("{name} rate-limited by {host}"), summary)
+    told(ctx, title, summary)
 }
 
 /// A new Istio AuthorizationPolicy denies some callers.
@@ -451,9 +454,10 @@ pub fn authorization_denied(ctx: &mut Ctx) -> Option<()> {
     ctx.inc
         .aliases
         .extend([policy.clone(), format!("authorizationpolicy/{policy}")]);
+    let title = format!("403s calling {name}");
     let summary = format!(
         "AuthorizationPolicy {policy} on {name}, applied at the onset, only allows {}; the sidecar answers 403 RBAC: access denied to its other callers.",
         allowed.0
     );
-    told(ctx, format!("403s calling {name}"), summary)
+    told(ctx, title, summary)
 }

@@ -7,7 +7,7 @@ use super::super::incident::{Ctx, Effect};
 use super::super::surface::iso;
 use super::super::world::{Stack, parse_mi};
 use super::{
-    app, backoff_event, blame, container_waiting, crashlooping, pod_not_ready, refused,
+    app, backoff_event, blame, container_waiting, crashlooping, named_app, pod_not_ready, refused,
     replicas_mismatch, reset, rollout, service_down, told,
 };
 
@@ -101,6 +101,7 @@ pub fn oom_killed(ctx: &mut Ctx) -> Option<()> {
     let first = pods.first().copied().unwrap_or(0);
     ctx.inc.kube_alerts.push(crashlooping(ctx, wi, first));
     blame(ctx, wi);
+    let title = format!("{name} OOMKilled");
     let summary = if changed {
         format!(
             "{name}'s memory limit was lowered from {old_lim} to {lim} in its last rollout; its containers exceed it and are OOMKilled."
@@ -110,7 +111,7 @@ pub fn oom_killed(ctx: &mut Ctx) -> Option<()> {
             "{name}'s memory use grows until its containers hit the {lim} limit and are OOMKilled."
         )
     };
-    told(ctx, format!("{name} OOMKilled"), summary)
+    told(ctx, title, summary)
 }
 
 fn crash_text(ctx: &mut Ctx, wi: usize) -> (i32, Vec<(String, String)>) {
@@ -158,16 +159,16 @@ pub fn crash_loop(ctx: &mut Ctx) -> Option<()> {
     service_down(ctx, wi, 0.9, 1.0, refused);
     ctx.inc.kube_alerts.push(crashlooping(ctx, wi, 0));
     blame(ctx, wi);
+    let title = format!("{name} crash-looping");
     let summary = format!(
         "{name}'s containers crash at start-up (exit code {code}) and are in CrashLoopBackOff."
     );
-    told(ctx, format!("{name} crash-looping"), summary)
+    told(ctx, title, summary)
 }
 
 /// A rollout references configuration that does not exist.
 pub fn missing_config(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, false)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, false)?;
     let stack = ctx.w.workloads[wi].stack;
     let ago = ctx.age() + ctx.rng.range(30, 240);
     let variant = ctx.rng.below(3);
@@ -291,6 +292,7 @@ pub fn missing_config(ctx: &mut Ctx) -> Option<()> {
     if variant < 2 {
         ctx.inc.aliases.push(obj.clone());
     }
+    let title = format!("{name} rollout stuck: configuration missing");
     let summary = match variant {
         0 => format!(
             "{name}'s new revision reads {key} from Secret {obj}, which does not hold it; its new pods cannot start."
@@ -302,17 +304,12 @@ pub fn missing_config(ctx: &mut Ctx) -> Option<()> {
             "{name}'s new revision lacks the {key} setting; its containers exit at start-up."
         ),
     };
-    told(
-        ctx,
-        format!("{name} rollout stuck: configuration missing"),
-        summary,
-    )
+    told(ctx, title, summary)
 }
 
 /// A rollout points at an image that cannot be pulled.
 pub fn image_pull_error(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, false)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, false)?;
     let repo = ctx.w.workloads[wi].repo.clone();
     let ago = ctx.age() + ctx.rng.range(30, 300);
     let auth = ctx.rng.chance(0.35);
@@ -348,66 +345,22 @@ pub fn image_pull_error(ctx: &mut Ctx) -> Option<()> {
         });
         let first = ctx.ago(0.0);
         let n = (ctx.age() / 300).max(2) as u32;
-        ctx.event(
-            &ns,
-            "Pod",
-            &pn,
-            "Normal",
-            "Pulling",
-            format!("Pulling image \"{image}\""),
-            n,
-            first,
-            ctx.rng.range(30, 200),
-            "kubelet",
-        );
-        ctx.event(
-            &ns,
-            "Pod",
-            &pn,
-            "Warning",
-            "Failed",
-            format!("Failed to pull image \"{image}\": {detail}"),
-            n,
-            first,
-            ctx.rng.range(30, 200),
-            "kubelet",
-        );
-        ctx.event(
-            &ns,
-            "Pod",
-            &pn,
-            "Warning",
-            "Failed",
-            "Error: ErrImagePull".into(),
-            n,
-            first,
-            ctx.rng.range(30, 200),
-            "kubelet",
-        );
-        ctx.event(
-            &ns,
-            "Pod",
-            &pn,
-            "Normal",
-            "BackOff",
-            format!("Back-off pulling image \"{image}\""),
-            n * 6,
-            first,
-            ctx.rng.range(3, 30),
-            "kubelet",
-        );
-        ctx.event(
-            &ns,
-            "Pod",
-            &pn,
-            "Warning",
-            "Failed",
-            "Error: ImagePullBackOff".into(),
-            n * 6,
-            first,
-            ctx.rng.range(3, 30),
-            "kubelet",
-        );
+        // The kubelet's events for a pull that keeps failing, in its order:
+        // (type, reason, message, count, range of seconds since the last).
+        #[rustfmt::skip]
+        let events = [
+            ("Normal", "Pulling", format!("Pulling image \"{image}\""), n, (30, 200)),
+            ("Warning", "Failed", format!("Failed to pull image \"{image}\": {detail}"), n, (30, 200)),
+            ("Warning", "Failed", "Error: ErrImagePull".to_string(), n, (30, 200)),
+            ("Normal", "BackOff", format!("Back-off pulling image \"{image}\""), n * 6, (3, 30)),
+            ("Warning", "Failed", "Error: ImagePullBackOff".to_string(), n * 6, (3, 30)),
+        ];
+        for (ty, reason, message, count, (lo, hi)) in events {
+            let last = ctx.rng.range(lo, hi);
+            ctx.event(
+                &ns, "Pod", &pn, ty, reason, message, count, first, last, "kubelet",
+            );
+        }
     }
     let p0 = idx[0];
     let reason = if ctx.rng.chance(0.5) {
@@ -420,6 +373,7 @@ pub fn image_pull_error(ctx: &mut Ctx) -> Option<()> {
         .kube_alerts
         .push(container_waiting(ctx, wi, p0, reason));
     blame(ctx, wi);
+    let title = format!("{name}: new pods stuck pulling their image");
     let summary = if auth {
         format!(
             "{name}'s new pods cannot pull {image}: the registry rejects the node's credentials (401)."
@@ -429,17 +383,12 @@ pub fn image_pull_error(ctx: &mut Ctx) -> Option<()> {
             "{name}'s new revision points at {image}, a tag that does not exist in the registry."
         )
     };
-    told(
-        ctx,
-        format!("{name}: new pods stuck pulling their image"),
-        summary,
-    )
+    told(ctx, title, summary)
 }
 
 /// Probes fail, so pods are not ready or are restarted.
 pub fn probe_failing(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, true)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, true)?;
     let port = ctx.w.workloads[wi].port;
     let changed = ctx.rng.chance(0.6);
     let wrong_port = port + 1;
@@ -520,6 +469,7 @@ pub fn probe_failing(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.kube_alerts.push(a);
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
     blame(ctx, wi);
+    let title = format!("{name} pods failing probes");
     let summary = if changed {
         format!(
             "{name}'s last rollout changed its {} probe to {path} on port {pport}, which the app does not serve; the probe fails on every pod.",
@@ -531,13 +481,12 @@ pub fn probe_failing(ctx: &mut Ctx) -> Option<()> {
             if liveness { "liveness" } else { "readiness" }
         )
     };
-    told(ctx, format!("{name} pods failing probes"), summary)
+    told(ctx, title, summary)
 }
 
 /// A new init container never finishes.
 pub fn init_container_stuck(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, false)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, false)?;
     let ago = ctx.age() + ctx.rng.range(30, 200);
     let target = ctx.w.workloads[wi]
         .stores
@@ -625,6 +574,7 @@ pub fn init_container_stuck(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
     ctx.inc.kube_alerts.push(pod_not_ready(ctx, wi, idx[0]));
     blame(ctx, wi);
+    let title = format!("{name} pods stuck initializing");
     let summary = if migrate {
         format!(
             "{name}'s new init container {init_name} waits forever for a database changelog lock left by an old run; new pods stay in Init."
@@ -634,5 +584,5 @@ pub fn init_container_stuck(ctx: &mut Ctx) -> Option<()> {
             "{name}'s new init container waits for {typo}, a host that does not exist; new pods stay in Init."
         )
     };
-    told(ctx, format!("{name} pods stuck initializing"), summary)
+    told(ctx, title, summary)
 }

@@ -7,14 +7,13 @@ use super::super::incident::{Ctx, Effect, KubeAlert, Symptom};
 use super::super::surface::{Failure, iso};
 use super::super::world::{Controller, Role};
 use super::{
-    app, blame, failed_scheduling, http_caller, pending, pod_not_ready, pod_uid, refused,
+    blame, failed_scheduling, http_caller, named_app, pending, pod_not_ready, pod_uid, refused,
     replicas_mismatch, reset, rollout, service_down, store_down, told,
 };
 
 /// A ResourceQuota stops new pods from being created.
 pub fn quota_exceeded(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, false)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, false)?;
     let quota = ctx
         .rng
         .pick(&[
@@ -81,14 +80,11 @@ pub fn quota_exceeded(ctx: &mut Ctx) -> Option<()> {
     ctx.inc
         .aliases
         .extend([quota.clone(), format!("resourcequota/{quota}")]);
+    let title = format!("{name} rollout blocked by quota {quota}");
     let summary = format!(
         "{name}'s rollout cannot create pods: namespace {ns}'s ResourceQuota {quota} ({resource} {hard_gi}Gi) is used up."
     );
-    told(
-        ctx,
-        format!("{name} rollout blocked by quota {quota}"),
-        summary,
-    )
+    told(ctx, title, summary)
 }
 
 /// A node stops reporting; its pods are lost.
@@ -243,6 +239,7 @@ pub fn node_failure(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.component = nn.clone();
     ctx.inc.aliases = vec![format!("node/{nn}")];
     ctx.inc.ns = "default".into();
+    let title = format!("node {nn} NotReady");
     let summary = if pleg {
         format!(
             "Node {nn}'s container runtime stopped responding (PLEG not healthy); the node is NotReady and its pods are failing."
@@ -252,13 +249,12 @@ pub fn node_failure(ctx: &mut Ctx) -> Option<()> {
             "Node {nn} stopped reporting (kubelet stopped posting status); its pods are unreachable and being evicted."
         )
     };
-    told(ctx, format!("node {nn} NotReady"), summary)
+    told(ctx, title, summary)
 }
 
 /// New pods cannot be scheduled.
 pub fn unschedulable(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, false)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, false)?;
     let nodes = ctx.w.nodes.len();
     let ago = ctx.age() + ctx.rng.range(30, 300);
     let variant = ctx.rng.below(4);
@@ -319,6 +315,7 @@ pub fn unschedulable(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.kube_alerts.push(replicas_mismatch(ctx, wi));
     ctx.inc.kube_alerts.push(pod_not_ready(ctx, wi, idx[0]));
     blame(ctx, wi);
+    let title = format!("{name} pods Pending");
     let summary = match variant {
         0 => format!(
             "{name}'s new revision asks for {mem} of memory, more than any node offers; its pods stay Pending."
@@ -333,13 +330,12 @@ pub fn unschedulable(ctx: &mut Ctx) -> Option<()> {
             "{name}'s new revision has a required anti-affinity no node can satisfy; its pods stay Pending."
         ),
     };
-    told(ctx, format!("{name} pods Pending"), summary)
+    told(ctx, title, summary)
 }
 
 /// Pods evicted for exceeding node resources.
 pub fn evicted(ctx: &mut Ctx) -> Option<()> {
-    let wi = app(ctx, false)?;
-    let (name, ns) = ctx.names(wi);
+    let (wi, name, ns) = named_app(ctx, false)?;
     let disk = ctx.rng.chance(0.6);
     let n_ev = ctx.rng.range(2, 6) as usize;
     let node = ctx.w.workloads[wi]
@@ -461,10 +457,11 @@ pub fn evicted(ctx: &mut Ctx) -> Option<()> {
     ctx.inc.nodes = vec![node];
     blame(ctx, wi);
     ctx.inc.aliases.truncate(2);
+    let title = format!("{name} pods evicted");
     let summary = format!(
         "{name}'s pods use far more {res} than they request and are evicted by the kubelet of {nn} under {cond}."
     );
-    told(ctx, format!("{name} pods evicted"), summary)
+    told(ctx, title, summary)
 }
 
 /// A StatefulSet pod waits for a volume claim that cannot bind.
