@@ -368,48 +368,32 @@ def quiet_env() -> dict:
     return env
 
 
-class StdioClient:
-    """One MCP session over a child's stdio, raw JSON-RPC."""
+class McpSession:
+    """What both transports share: request ids, the handshake and tool calls. A transport sends a
+    request and returns the reply with its id (`_exchange`), and sends a notification (`_notify`)."""
 
-    def __init__(self, cmd: list[str]):
-        self.t_spawn = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=quiet_env(), cwd=ROOT)
-        self.next_id = 0
+    next_id = 0
 
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
+    def _exchange(self, msg: dict) -> dict:
+        raise NotImplementedError
 
-    def send(self, msg: dict) -> None:
-        self.proc.stdin.write((json.dumps(msg) + "\n").encode())
-        self.proc.stdin.flush()
+    def _notify(self, msg: dict) -> None:
+        raise NotImplementedError
 
     def request(self, method: str, params: dict | None = None) -> dict:
         self.next_id += 1
-        want = self.next_id
-        msg = {"jsonrpc": "2.0", "id": want, "method": method}
+        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
         if params is not None:
             msg["params"] = params
-        self.send(msg)
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"server exited before replying to {method}")
-            try:
-                reply = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if reply.get("id") == want:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                self.last_reply_bytes = len(line)
-                return reply["result"]
+        reply = self._exchange(msg)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
 
     def initialize(self) -> dict:
         r = self.request("initialize", {"protocolVersion": PROTOCOL, "capabilities": {},
                                         "clientInfo": {"name": "sre-bench", "version": "1"}})
-        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        self._notify({"jsonrpc": "2.0", "method": "notifications/initialized"})
         return r
 
     def call(self, tool: str, args: dict) -> str:
@@ -417,6 +401,37 @@ class StdioClient:
         if r.get("isError"):
             raise RuntimeError(f"{tool} {args}: {tool_text(r)[:300]}")
         return tool_text(r)
+
+
+class StdioClient(McpSession):
+    """One MCP session over a child's stdio, raw JSON-RPC."""
+
+    def __init__(self, cmd: list[str]):
+        self.t_spawn = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=quiet_env(), cwd=ROOT)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _notify(self, msg: dict) -> None:
+        self.proc.stdin.write((json.dumps(msg) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def _exchange(self, msg: dict) -> dict:
+        self._notify(msg)
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"server exited before replying to {msg['method']}")
+            try:
+                reply = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if reply.get("id") == msg["id"]:
+                self.last_reply_bytes = len(line)
+                return reply
 
     def close(self) -> None:
         try:
@@ -434,7 +449,7 @@ def tool_text(result: dict) -> str:
     return "\n".join(c.get("text", "") for c in result.get("content", []) if c.get("type") == "text")
 
 
-class HttpSession:
+class HttpSession(McpSession):
     """One MCP session over streamable HTTP (POST /mcp; SSE or JSON replies)."""
 
     def __init__(self, port: int, quickack: bool = False):
@@ -444,7 +459,12 @@ class HttpSession:
         # quickack the figure shows the server's own cost, without the delayed-ACK stall.
         self.quickack = quickack
         self.session: str | None = None
-        self.next_id = 0
+
+    def _notify(self, msg: dict) -> None:
+        self._post(msg)
+
+    def _exchange(self, msg: dict) -> dict:
+        return self._post(msg)
 
     def _post(self, msg: dict) -> dict | None:
         headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
@@ -485,27 +505,6 @@ class HttpSession:
                         return reply
             raise RuntimeError(f"no reply in SSE body {body[:200]!r}")
         return json.loads(body)
-
-    def request(self, method: str, params: dict | None = None) -> dict:
-        self.next_id += 1
-        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
-        if params is not None:
-            msg["params"] = params
-        reply = self._post(msg)
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply["result"]
-
-    def initialize(self) -> None:
-        self.request("initialize", {"protocolVersion": PROTOCOL, "capabilities": {},
-                                    "clientInfo": {"name": "sre-bench", "version": "1"}})
-        self._post({"jsonrpc": "2.0", "method": "notifications/initialized"})
-
-    def call(self, tool: str, args: dict) -> str:
-        r = self.request("tools/call", {"name": tool, "arguments": args})
-        if r.get("isError"):
-            raise RuntimeError(f"{tool} {args}: {tool_text(r)[:300]}")
-        return tool_text(r)
 
     def close(self) -> None:
         if self.session:
