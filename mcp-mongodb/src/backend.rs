@@ -16,6 +16,9 @@ use crate::error::Result;
 /// A boxed future, so [`Backend`] can be used as `dyn Backend`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
+/// What most commands answer: documents.
+pub type Docs<'a> = BoxFuture<'a, Vec<Document>>;
+
 /// A bounded `find`.
 #[derive(Debug, Clone, Default)]
 pub struct FindSpec {
@@ -40,17 +43,17 @@ pub trait Backend: Send + Sync + 'static {
     /// Replies of `{serverStatus: 1}` on `admin`, oldest first: two samples
     /// `interval` apart (for rates), or one when `interval` is zero or the
     /// snapshot holds one.
-    fn server_status(&self, interval: Duration) -> BoxFuture<'_, Vec<Document>>;
+    fn server_status(&self, interval: Duration) -> Docs<'_>;
 
     /// The `inprog` array of `{currentOp: 1, $all: all}`: every connection
     /// when `all`, else active operations only.
-    fn current_op(&self, all: bool) -> BoxFuture<'_, Vec<Document>>;
+    fn current_op(&self, all: bool) -> Docs<'_>;
 
     /// `{profile: -1}` on `db`: the profiler level and `slowms`.
     fn profile_level<'a>(&'a self, db: &'a str) -> BoxFuture<'a, Document>;
 
     /// The newest `limit` entries of `db.system.profile`, newest first.
-    fn profile_entries<'a>(&'a self, db: &'a str, limit: i64) -> BoxFuture<'a, Vec<Document>>;
+    fn profile_entries<'a>(&'a self, db: &'a str, limit: i64) -> Docs<'a>;
 
     /// The lines of `{getLog: "global"}` (JSON strings since MongoDB 4.4).
     fn get_log(&self) -> BoxFuture<'_, Vec<String>>;
@@ -62,19 +65,19 @@ pub trait Backend: Send + Sync + 'static {
     fn oplog_bounds(&self) -> BoxFuture<'_, Option<(Document, Document)>>;
 
     /// The `databases` array of `{listDatabases: 1}`.
-    fn list_databases(&self) -> BoxFuture<'_, Vec<Document>>;
+    fn list_databases(&self) -> Docs<'_>;
 
     /// The documents of `{listCollections: 1}` on `db`.
-    fn list_collections<'a>(&'a self, db: &'a str) -> BoxFuture<'a, Vec<Document>>;
+    fn list_collections<'a>(&'a self, db: &'a str) -> Docs<'a>;
 
     /// `{collStats: coll}` on `db`.
     fn coll_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Document>;
 
     /// The output of `[{$indexStats: {}}]` on `db.coll`.
-    fn index_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>>;
+    fn index_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> Docs<'a>;
 
     /// The documents of `{listIndexes: coll}` on `db`.
-    fn list_indexes<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>>;
+    fn list_indexes<'a>(&'a self, db: &'a str, coll: &'a str) -> Docs<'a>;
 
     /// `{explain: command, verbosity}` on `db`, with `maxTimeMS`.
     fn explain<'a>(
@@ -86,12 +89,7 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BoxFuture<'a, Document>;
 
     /// A bounded `find` on `db.coll`.
-    fn find<'a>(
-        &'a self,
-        db: &'a str,
-        coll: &'a str,
-        spec: FindSpec,
-    ) -> BoxFuture<'a, Vec<Document>>;
+    fn find<'a>(&'a self, db: &'a str, coll: &'a str, spec: FindSpec) -> Docs<'a>;
 
     /// An `aggregate` on `db.coll` (the caller appends the `$limit`).
     fn aggregate<'a>(
@@ -100,7 +98,7 @@ pub trait Backend: Send + Sync + 'static {
         coll: &'a str,
         pipeline: Vec<Document>,
         max_time: Duration,
-    ) -> BoxFuture<'a, Vec<Document>>;
+    ) -> Docs<'a>;
 
     /// `countDocuments` on `db.coll`.
     fn count<'a>(

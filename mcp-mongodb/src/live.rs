@@ -14,7 +14,7 @@ use mongodb::error::ErrorKind;
 use mongodb::options::ClientOptions;
 use tokio::sync::OnceCell;
 
-use crate::backend::{Backend, BoxFuture, FindSpec};
+use crate::backend::{Backend, BoxFuture, Docs, FindSpec};
 use crate::error::{Error, Result};
 
 /// Connection settings.
@@ -295,7 +295,7 @@ impl Backend for Live {
         self.hosts.clone()
     }
 
-    fn server_status(&self, interval: Duration) -> BoxFuture<'_, Vec<Document>> {
+    fn server_status(&self, interval: Duration) -> Docs<'_> {
         Box::pin(async move {
             let first = self.admin(doc! {"serverStatus": 1}).await?;
             if interval.is_zero() {
@@ -307,7 +307,7 @@ impl Backend for Live {
         })
     }
 
-    fn current_op(&self, all: bool) -> BoxFuture<'_, Vec<Document>> {
+    fn current_op(&self, all: bool) -> Docs<'_> {
         Box::pin(async move {
             let command = if all {
                 doc! {"currentOp": 1, "$all": true}
@@ -323,7 +323,7 @@ impl Backend for Live {
         Box::pin(self.run(db, doc! {"profile": -1}))
     }
 
-    fn profile_entries<'a>(&'a self, db: &'a str, limit: i64) -> BoxFuture<'a, Vec<Document>> {
+    fn profile_entries<'a>(&'a self, db: &'a str, limit: i64) -> Docs<'a> {
         Box::pin(async move {
             let client = self.client().await?;
             let max_time = Duration::from_secs(10);
@@ -388,14 +388,14 @@ impl Backend for Live {
         })
     }
 
-    fn list_databases(&self) -> BoxFuture<'_, Vec<Document>> {
+    fn list_databases(&self) -> Docs<'_> {
         Box::pin(async move {
             let reply = self.admin(doc! {"listDatabases": 1}).await?;
             array_of(&reply, "databases", "listDatabases")
         })
     }
 
-    fn list_collections<'a>(&'a self, db: &'a str) -> BoxFuture<'a, Vec<Document>> {
+    fn list_collections<'a>(&'a self, db: &'a str) -> Docs<'a> {
         Box::pin(async move {
             let client = self.client().await?;
             let cursor = client.database(db).list_collections().await;
@@ -409,7 +409,7 @@ impl Backend for Live {
         Box::pin(self.run(db, doc! {"collStats": coll}))
     }
 
-    fn index_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
+    fn index_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> Docs<'a> {
         Box::pin(async move {
             let client = self.client().await?;
             let max_time = Duration::from_secs(10);
@@ -423,7 +423,7 @@ impl Backend for Live {
         })
     }
 
-    fn list_indexes<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
+    fn list_indexes<'a>(&'a self, db: &'a str, coll: &'a str) -> Docs<'a> {
         Box::pin(async move {
             let client = self.client().await?;
             let cursor = client
@@ -459,12 +459,7 @@ impl Backend for Live {
         })
     }
 
-    fn find<'a>(
-        &'a self,
-        db: &'a str,
-        coll: &'a str,
-        spec: FindSpec,
-    ) -> BoxFuture<'a, Vec<Document>> {
+    fn find<'a>(&'a self, db: &'a str, coll: &'a str, spec: FindSpec) -> Docs<'a> {
         Box::pin(async move {
             let client = self.client().await?;
             let collection = client.database(db).collection::<Document>(coll);
@@ -490,7 +485,7 @@ impl Backend for Live {
         coll: &'a str,
         pipeline: Vec<Document>,
         max_time: Duration,
-    ) -> BoxFuture<'a, Vec<Document>> {
+    ) -> Docs<'a> {
         Box::pin(async move {
             let client = self.client().await?;
             let cursor = client

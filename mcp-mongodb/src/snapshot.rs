@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bson::{Bson, Document};
 
-use crate::backend::{Backend, BoxFuture, FindSpec};
+use crate::backend::{Backend, BoxFuture, Docs, FindSpec};
 use crate::error::{Error, Result};
 
 /// A directory of recorded replies.
@@ -236,14 +236,14 @@ impl Backend for Snapshot {
         format!("snapshot {}", self.dir.display())
     }
 
-    fn server_status(&self, _interval: Duration) -> BoxFuture<'_, Vec<Document>> {
+    fn server_status(&self, _interval: Duration) -> Docs<'_> {
         ready(self.docs(
             Path::new("serverStatus.json"),
             "the reply of db.adminCommand({serverStatus: 1}), or an array of two taken a few seconds apart",
         ))
     }
 
-    fn current_op(&self, all: bool) -> BoxFuture<'_, Vec<Document>> {
+    fn current_op(&self, all: bool) -> Docs<'_> {
         let reply = self.doc(
             Path::new("currentOp.json"),
             "the reply of db.adminCommand({currentOp: 1, $all: true})",
@@ -280,7 +280,7 @@ impl Backend for Snapshot {
         }))
     }
 
-    fn profile_entries<'a>(&'a self, db: &'a str, limit: i64) -> BoxFuture<'a, Vec<Document>> {
+    fn profile_entries<'a>(&'a self, db: &'a str, limit: i64) -> Docs<'a> {
         let docs = Self::db_path(db, "system.profile.json").and_then(|rel| {
             self.docs(
                 &rel,
@@ -328,7 +328,7 @@ impl Backend for Snapshot {
         }))
     }
 
-    fn list_databases(&self) -> BoxFuture<'_, Vec<Document>> {
+    fn list_databases(&self) -> Docs<'_> {
         ready(self.reply_items(
             "listDatabases.json",
             "the reply of db.adminCommand({listDatabases: 1})",
@@ -340,7 +340,7 @@ impl Backend for Snapshot {
         ))
     }
 
-    fn list_collections<'a>(&'a self, db: &'a str) -> BoxFuture<'a, Vec<Document>> {
+    fn list_collections<'a>(&'a self, db: &'a str) -> Docs<'a> {
         ready(Self::db_path(db, "listCollections.json").and_then(|rel| {
             self.docs(
                 &rel,
@@ -360,7 +360,7 @@ impl Backend for Snapshot {
         }))
     }
 
-    fn index_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
+    fn index_stats<'a>(&'a self, db: &'a str, coll: &'a str) -> Docs<'a> {
         ready(self.coll_docs(
             db,
             coll,
@@ -371,7 +371,7 @@ impl Backend for Snapshot {
         ))
     }
 
-    fn list_indexes<'a>(&'a self, db: &'a str, coll: &'a str) -> BoxFuture<'a, Vec<Document>> {
+    fn list_indexes<'a>(&'a self, db: &'a str, coll: &'a str) -> Docs<'a> {
         ready(self.coll_docs(
             db,
             coll,
@@ -435,12 +435,7 @@ impl Backend for Snapshot {
         }))
     }
 
-    fn find<'a>(
-        &'a self,
-        db: &'a str,
-        coll: &'a str,
-        spec: FindSpec,
-    ) -> BoxFuture<'a, Vec<Document>> {
+    fn find<'a>(&'a self, db: &'a str, coll: &'a str, spec: FindSpec) -> Docs<'a> {
         let docs = self.samples(db, coll);
         ready(docs.and_then(|docs| {
             let mut out = Vec::new();
@@ -465,7 +460,7 @@ impl Backend for Snapshot {
         _coll: &'a str,
         _pipeline: Vec<Document>,
         _max_time: Duration,
-    ) -> BoxFuture<'a, Vec<Document>> {
+    ) -> Docs<'a> {
         ready(Err(Error::Unsupported {
             command: "aggregate".into(),
             detail: "a snapshot holds sample documents, not a query engine; use `find` with an \
