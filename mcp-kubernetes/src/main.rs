@@ -10,13 +10,13 @@ use mcp_kubernetes::Policy;
 use mcp_kubernetes::clusters::{Clusters, ConnectOptions};
 use mcp_kubernetes::server::KubeServer;
 
+/// What `--help` says first. The command is named after the package.
+const ABOUT: &str =
+    "Kubernetes MCP server for incident investigation (read-only unless --allow-writes)";
+
 /// Command-line flags (each is also an `MCP_KUBERNETES_*` environment variable and a config-file key).
 #[derive(Debug, Parser)]
-#[command(
-    name = "mcp-kubernetes",
-    version,
-    about = "Kubernetes MCP server for incident investigation (read-only unless --allow-writes)"
-)]
+#[command(version, about = ABOUT)]
 struct Cli {
     /// Kubeconfig file; default $KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
     #[arg(long, help_heading = "Cluster")]

@@ -13,16 +13,15 @@ use mcp_mongodb::live::{Live, LiveConfig};
 use mcp_mongodb::snapshot::Snapshot;
 use mcp_mongodb::{Error, Limits, MongoServer};
 
+/// What `--help` says first. The command is named after the package.
+const ABOUT: &str =
+    "MongoDB diagnostics MCP server for incidents: read-only, bounded, lazy to connect";
+
 /// Command-line flags: MongoDB's, then the kit's.
 #[derive(Debug, Parser)]
 // The kit's `--allow-writes` is hidden: this server has no write tool, so
 // the flag could only mislead (it is still accepted, and does nothing).
-#[command(
-    name = "mcp-mongodb",
-    version,
-    mut_arg("allow_writes", |a| a.hide(true)),
-    about = "MongoDB diagnostics MCP server for incidents: read-only, bounded, lazy to connect"
-)]
+#[command(version, mut_arg("allow_writes", |a| a.hide(true)), about = ABOUT)]
 struct Cli {
     /// MongoDB connection string (mongodb:// or mongodb+srv://). Prefer the
     /// environment variable: a flag shows in process listings.

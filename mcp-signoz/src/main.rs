@@ -9,16 +9,14 @@ use mcp_signoz::{
     AnyStore, ClickHouseConfig, ClickHouseStore, EmbeddedStore, Limits, Signoz, SignozServer,
 };
 
+/// What `--help` says first. The command is named after the package.
+const ABOUT: &str = "MCP server for SigNoz: logs, traces and metrics from SigNoz's ClickHouse, with log-pattern mining";
+
 /// Flags: where the telemetry is, and the kit's serving flags.
 #[derive(Debug, Parser)]
 // The kit's `--allow-writes` is hidden: this server has no write tool, so
 // the flag could only mislead (it is still accepted, and does nothing).
-#[command(
-    name = "mcp-signoz",
-    version,
-    mut_arg("allow_writes", |a| a.hide(true)),
-    about = "MCP server for SigNoz: logs, traces and metrics from SigNoz's ClickHouse, with log-pattern mining"
-)]
+#[command(version, mut_arg("allow_writes", |a| a.hide(true)), about = ABOUT)]
 struct Cli {
     /// SigNoz's ClickHouse HTTP(S) URL.
     #[arg(long, default_value = "http://localhost:8123", help_heading = "ClickHouse")]

@@ -9,13 +9,12 @@ use mcp_slack::api::{DEFAULT_API_URL, RetryPolicy, SlackApiConfig};
 use mcp_slack::tokens::{TokenType, check_api_url, check_token};
 use mcp_slack::{SlackServer, SlackServerConfig};
 
+/// What `--help` says first. The command is named after the package.
+const ABOUT: &str = "Slack MCP server for incident work: read channels and threads, search, post replies and reactions (writes only with --allow-writes).";
+
 /// Command-line flags: Slack's, then the kit's.
 #[derive(Debug, Parser)]
-#[command(
-    name = "mcp-slack",
-    version,
-    about = "Slack MCP server for incident work: read channels and threads, search, post replies and reactions (writes only with --allow-writes)."
-)]
+#[command(version, about = ABOUT)]
 struct Cli {
     /// Slack Web API base URL (tests point it at a fake).
     #[arg(long, env = "SLACK_API_URL", default_value = DEFAULT_API_URL, help_heading = "Slack")]
