@@ -265,6 +265,23 @@ pub struct RunContext {
     pub extra_context: Option<String>,
 }
 
+/// What the specialists of one investigation work on and with.
+#[derive(Clone, Copy)]
+pub struct Case<'a> {
+    /// The model they talk to.
+    pub model: &'a dyn ChatModel,
+    /// The tools they may call.
+    pub tools: &'a dyn ToolSource,
+    /// The alert.
+    pub alert: &'a Alert,
+    /// The deterministic engine's result, their starting point.
+    pub det: &'a Deterministic,
+    /// Their bounds and extra context.
+    pub ctx: &'a RunContext,
+    /// Who hears of their progress.
+    pub observer: &'a dyn Observer,
+}
+
 /// `fut`, unless the deadline passes first.
 async fn bounded<F: Future>(deadline: Option<Instant>, fut: F) -> Option<F::Output> {
     match deadline {
@@ -580,15 +597,15 @@ fn fallback(det: &Rca, gap: Option<DataGap>, incomplete: Option<String>) -> Rca 
         specialist.max_steps = specialist.max_steps as u64,
     )
 )]
-pub async fn run(
-    specialist: &Specialist,
-    model: &dyn ChatModel,
-    tools: &dyn ToolSource,
-    alert: &Alert,
-    det: &Deterministic,
-    ctx: &RunContext,
-    observer: &dyn Observer,
-) -> AgentOutcome {
+pub async fn run(specialist: &Specialist, case: Case<'_>) -> AgentOutcome {
+    let Case {
+        model,
+        tools,
+        alert,
+        det,
+        ctx,
+        observer,
+    } = case;
     let mut book = Book::from_engine(det, ctx.namespace.as_deref());
     let available: Vec<ToolInfo> = tools
         .tools()

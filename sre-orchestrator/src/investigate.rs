@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::agent::RunContext;
+use crate::agent::{Case, RunContext};
 use crate::alert::Alert;
 use crate::engine::{self, Deterministic, Observer, Progress, Scope};
 use crate::llm::{Message, Usage};
@@ -213,17 +213,15 @@ pub async fn investigate_with(
                     extra_context: options.context.clone(),
                 };
                 let panel_run = async {
-                    let opinions = panel::consult(
-                        &categories,
-                        options.max_steps,
-                        m,
+                    let case = Case {
+                        model: m,
                         tools,
                         alert,
-                        &det,
-                        &ctx,
+                        det: &det,
+                        ctx: &ctx,
                         observer,
-                    )
-                    .await;
+                    };
+                    let opinions = panel::consult(&categories, options.max_steps, case).await;
                     panel::decide(opinions, m, alert, &det, Some(until), observer).await
                 };
                 let specialist_run = crate::llm::within_deadline(until, panel_run);

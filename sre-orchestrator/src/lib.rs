@@ -34,6 +34,24 @@
 /// never tool arguments or results, prompts, or credentials.
 pub const TRACE_TARGET: &str = "sre_agent::trace";
 
+/// An OpenTelemetry client span on [`TRACE_TARGET`] for a call leaving the
+/// process (an LLM request, a tool call): the fields every such span has
+/// (its name and status, recorded once known, and the error type), then the
+/// call's own `$fields`.
+macro_rules! client_span {
+    ($name:literal, $($fields:tt)*) => {
+        tracing::info_span!(
+            target: $crate::TRACE_TARGET,
+            $name,
+            otel.name = tracing::field::Empty,
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            $($fields)*
+        )
+    };
+}
+
 pub mod agent;
 pub mod alert;
 pub mod engine;

@@ -47,8 +47,6 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::TRACE_TARGET;
-
 pub mod entra;
 mod options;
 pub use entra::{EntraCredential, EntraError, EntraSettings, EntraSource};
@@ -415,7 +413,7 @@ impl LlmClient {
     /// One chat completion, retried on 429/5xx and connection errors, and
     /// once more without a parameter the model refuses.
     ///
-    /// Traced as a `chat` span (see [`TRACE_TARGET`]) with the GenAI
+    /// Traced as a `chat` span (see [`TRACE_TARGET`](crate::TRACE_TARGET)) with the GenAI
     /// semantic conventions' provider, model, token counts and finish
     /// reason, and the retries; never the messages or the key.
     pub async fn chat(
@@ -423,12 +421,8 @@ impl LlmClient {
         messages: &[Message],
         tools: &[ToolSpec],
     ) -> Result<Completion, LlmError> {
-        let span = tracing::info_span!(
-            target: TRACE_TARGET,
+        let span = client_span!(
             "chat",
-            otel.name = Empty,
-            otel.kind = "client",
-            otel.status_code = Empty,
             gen_ai.operation.name = "chat",
             gen_ai.provider.name = match self.endpoint {
                 Endpoint::Azure { .. } | Endpoint::AzureV1 { .. } => "azure.ai.openai",
@@ -440,7 +434,6 @@ impl LlmClient {
             gen_ai.usage.input_tokens = Empty,
             gen_ai.usage.output_tokens = Empty,
             llm.retries = Empty,
-            error.type = Empty,
         );
         if !span.is_disabled() {
             span.record("otel.name", format!("chat {}", self.model()));

@@ -31,14 +31,14 @@
 
 use tokio::time::Instant;
 
-use crate::agent::{self, AgentOutcome, RunContext, Specialist};
+use crate::agent::{self, AgentOutcome, Case, Specialist};
 use crate::alert::Alert;
 use crate::engine::rules::{Suspect, same_component};
 use crate::engine::{Deterministic, Observer, Progress, kinds};
 use crate::llm::{Message, Usage};
 use crate::rca::{Mode, Rca, RootCause};
 use crate::router::{Category, Route};
-use crate::transcript::{ChatModel, ToolSource};
+use crate::transcript::ChatModel;
 use crate::verify::agrees;
 
 /// Most specialists consulted for one alert.
@@ -108,17 +108,8 @@ pub struct Opinion {
 
 /// Runs one specialist per category, side by side. The first gets
 /// `max_steps`; the others [`SECOND_OPINION_STEPS`] (or fewer).
-#[allow(clippy::too_many_arguments)]
-pub async fn consult(
-    categories: &[Category],
-    max_steps: usize,
-    model: &dyn ChatModel,
-    tools: &dyn ToolSource,
-    alert: &Alert,
-    det: &Deterministic,
-    ctx: &RunContext,
-    observer: &dyn Observer,
-) -> Vec<Opinion> {
+pub async fn consult(categories: &[Category], max_steps: usize, case: Case<'_>) -> Vec<Opinion> {
+    let observer = case.observer;
     if categories.len() > 1 {
         observer.progress(&Progress::Note(format!(
             "the evidence spans categories: consulting the {} specialists",
@@ -139,7 +130,7 @@ pub async fn consult(
             } else {
                 max_steps.min(SECOND_OPINION_STEPS)
             };
-            let outcome = agent::run(&specialist, model, tools, alert, det, ctx, observer).await;
+            let outcome = agent::run(&specialist, case).await;
             Opinion { category, outcome }
         });
     futures::future::join_all(runs).await

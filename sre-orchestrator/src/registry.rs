@@ -26,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::TRACE_TARGET;
 use crate::rca::DataGap;
 
 /// How to reach one MCP server.
@@ -215,22 +214,17 @@ impl Registry {
     /// error outcome the caller (or the model) can read, and a server that is
     /// gone is recorded as a data gap.
     ///
-    /// Traced as a `tool_call` span (see [`TRACE_TARGET`]) with the server
+    /// Traced as a `tool_call` span (see [`TRACE_TARGET`](crate::TRACE_TARGET)) with the server
     /// and tool names of a known tool and whether it failed; never the
     /// arguments or the result.
     pub async fn call(&self, qualified: &str, args: serde_json::Value) -> ToolOutcome {
-        let span = tracing::info_span!(
-            target: TRACE_TARGET,
+        let span = client_span!(
             "tool_call",
-            otel.name = Empty,
-            otel.kind = "client",
-            otel.status_code = Empty,
             mcp.method.name = "tools/call",
             mcp.server = Empty,
             gen_ai.operation.name = "execute_tool",
             gen_ai.tool.name = Empty,
             is_error = Empty,
-            error.type = Empty,
         );
         if !span.is_disabled()
             && let Some((server, tool)) = qualified.split_once('.')
