@@ -5,7 +5,7 @@
 
 use crate::model::{
     CallGraph, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery, MetricSteps, Nanos,
-    RedQuery, RedRow, SeriesRow, SpanQuery, SpanRow, TimeRange,
+    RedQuery, RedRow, SeriesQuery, SeriesRow, SpanQuery, SpanRow, TimeRange,
 };
 use crate::store::{Store, StoreResult};
 
@@ -59,13 +59,8 @@ impl Store for AnyStore {
     ) -> StoreResult<Vec<MetricInfo>> {
         delegate!(self, s => s.metrics(range, contains).await)
     }
-    async fn metric_series(
-        &self,
-        metric: &str,
-        range: TimeRange,
-        limit: usize,
-    ) -> StoreResult<Vec<SeriesRow>> {
-        delegate!(self, s => s.metric_series(metric, range, limit).await)
+    async fn metric_series(&self, q: &SeriesQuery) -> StoreResult<Vec<SeriesRow>> {
+        delegate!(self, s => s.metric_series(q).await)
     }
     async fn metric_steps(&self, q: &MetricQuery) -> StoreResult<MetricSteps> {
         delegate!(self, s => s.metric_steps(q).await)

@@ -11,8 +11,9 @@ use std::path::Path;
 
 use crate::model::{
     CallGraph, EdgeRow, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery,
-    MetricSteps, Nanos, Order, RedGroup, RedQuery, RedRow, SECOND, SampleRow, SeriesRow, SpanQuery,
-    SpanRow, SpanScope, StepRow, Telemetry, TimeRange, UnreachedRow, span_kind,
+    MetricSteps, Nanos, Order, RedGroup, RedQuery, RedRow, SECOND, SampleRow, SeriesQuery,
+    SeriesRow, SpanQuery, SpanRow, SpanScope, StepRow, Telemetry, TimeRange, UnreachedRow,
+    span_kind,
 };
 use crate::store::{Store, StoreError, StoreResult, quantile_sorted};
 
@@ -526,17 +527,12 @@ impl Store for EmbeddedStore {
         Ok(out.into_values().collect())
     }
 
-    async fn metric_series(
-        &self,
-        metric: &str,
-        range: TimeRange,
-        limit: usize,
-    ) -> StoreResult<Vec<SeriesRow>> {
+    async fn metric_series(&self, q: &SeriesQuery) -> StoreResult<Vec<SeriesRow>> {
         Ok(self
             .series
             .values()
-            .filter(|s| s.metric_name == metric && self.series_active(s.fingerprint, range))
-            .take(limit)
+            .filter(|s| s.metric_name == q.metric && self.series_active(s.fingerprint, q.range))
+            .take(q.limit)
             .cloned()
             .collect())
     }

@@ -688,6 +688,17 @@ pub struct MetricInfo {
     pub description: String,
 }
 
+/// Which series of a metric to list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesQuery {
+    /// Metric name.
+    pub metric: String,
+    /// Time range: series with samples in it.
+    pub range: TimeRange,
+    /// Most series.
+    pub limit: usize,
+}
+
 /// A metric query: per-series values reduced per step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricQuery {

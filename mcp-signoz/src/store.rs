@@ -20,7 +20,7 @@ use std::future::Future;
 
 use crate::model::{
     CallGraph, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery, MetricSteps, Nanos,
-    RedQuery, RedRow, SeriesRow, SpanQuery, SpanRow, TimeRange,
+    RedQuery, RedRow, SeriesQuery, SeriesRow, SpanQuery, SpanRow, TimeRange,
 };
 
 /// Why a store could not answer.
@@ -111,9 +111,7 @@ pub trait Store: Send + Sync {
     /// The label sets of a metric's series (at most `limit`), by fingerprint.
     fn metric_series(
         &self,
-        metric: &str,
-        range: TimeRange,
-        limit: usize,
+        q: &SeriesQuery,
     ) -> impl Future<Output = StoreResult<Vec<SeriesRow>>> + Send;
 
     /// A metric's matching series and their samples reduced per step. The

@@ -22,8 +22,8 @@ use serde::Deserialize;
 
 use crate::model::{
     CallGraph, ErrorQuery, ErrorRow, LogQuery, LogRow, MetricInfo, MetricQuery, MetricSteps, Nanos,
-    Order, RedGroup, RedQuery, RedRow, SECOND, SeriesRow, SpanQuery, SpanRow, SpanScope, StepRow,
-    TimeRange,
+    Order, RedGroup, RedQuery, RedRow, SECOND, SeriesQuery, SeriesRow, SpanQuery, SpanRow,
+    SpanScope, StepRow, TimeRange,
 };
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -721,12 +721,7 @@ impl Store for ClickHouseStore {
             .collect())
     }
 
-    async fn metric_series(
-        &self,
-        metric: &str,
-        range: TimeRange,
-        limit: usize,
-    ) -> StoreResult<Vec<SeriesRow>> {
+    async fn metric_series(&self, q: &SeriesQuery) -> StoreResult<Vec<SeriesRow>> {
         let sql = format!(
             "SELECT toString(any(metric_name)) AS s_name, toString(any(temporality)) AS s_temporality, \
              toString(any(type)) AS s_kind, any(is_monotonic) AS s_monotonic, toString(any(unit)) AS s_unit, \
@@ -738,10 +733,10 @@ impl Store for ClickHouseStore {
         let query = self
             .client
             .query(&sql)
-            .param("metric", metric)
-            .param("h0", hour_floor_ms(range.start))
-            .param("m1", ceil_ms(range.end))
-            .param("limit", limit as u64);
+            .param("metric", &q.metric)
+            .param("h0", hour_floor_ms(q.range.start))
+            .param("m1", ceil_ms(q.range.end))
+            .param("limit", q.limit as u64);
         let rows: Vec<SeriesCh> = self.fetch(query).await?;
         Ok(rows.into_iter().map(SeriesCh::into_row).collect())
     }

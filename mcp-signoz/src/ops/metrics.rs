@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{
     MINUTE, MetricArgs, MetricsArgs, OpError, OpResult, Signoz, attrs, auto_step, duration_arg,
 };
-use crate::model::{MetricQuery, SECOND};
+use crate::model::{MetricQuery, SECOND, SeriesQuery};
 use crate::render::{Table, num, one_line};
 use crate::store::Store;
 use crate::time::{fmt_hms, fmt_range, fmt_span};
@@ -18,7 +18,12 @@ impl<S: Store> Signoz<S> {
             .window(a.from.as_deref(), a.to.as_deref(), 60 * MINUTE)
             .await?;
         if let Some(metric) = a.metric.as_deref().filter(|m| !m.is_empty()) {
-            let series = self.store.metric_series(metric, range, 10_000).await?;
+            let q = SeriesQuery {
+                metric: metric.to_string(),
+                range,
+                limit: 10_000,
+            };
+            let series = self.store.metric_series(&q).await?;
             if series.is_empty() {
                 return Ok(format!(
                     "Metric `{metric}` has no series in {}. List names with `contains`.",
