@@ -53,22 +53,13 @@ use self::worker::SlackOut;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on: webhooks, Slack, portal, probes and metrics.
-    #[arg(
-        long,
-        default_value = "127.0.0.1:8080",
-        env = "SRE_AGENT_LISTEN",
-        help_heading = "Listening"
-    )]
+    #[arg(long, env = "SRE_AGENT_LISTEN", help_heading = "Listening")]
+    #[arg(default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// The incident store: `sqlite://PATH` (one replica) or
     /// `postgres://…` (several replicas sharing one queue).
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://sre-agent.db",
-        hide_env_values = true,
-        help_heading = "Queue"
-    )]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, help_heading = "Queue")]
+    #[arg(default_value = "sqlite://sre-agent.db")]
     pub database_url: String,
     /// Investigations run at once by this replica.
     #[arg(long, default_value_t = 2, help_heading = "Queue")]
@@ -105,13 +96,8 @@ pub struct ServeArgs {
     #[arg(long, env = "SLACK_APP_TOKEN", hide_env_values = true, help_heading = "Slack")]
     pub slack_app_token: Option<String>,
     /// Slack Web API base URL (tests point it at a fake).
-    #[arg(
-        long,
-        env = "SLACK_API_URL",
-        default_value = "https://slack.com/api",
-        hide = true,
-        help_heading = "Slack"
-    )]
+    #[arg(long, env = "SLACK_API_URL", hide = true, help_heading = "Slack")]
+    #[arg(default_value = "https://slack.com/api")]
     pub slack_api_url: String,
     /// Least time between two messages to one Slack channel, milliseconds
     /// (Slack allows about one per second per channel).
@@ -139,13 +125,8 @@ pub struct ServeArgs {
     /// user header is believed; anyone else's is ignored, so a client that
     /// reaches the bot directly cannot name itself. Loopback by default: a
     /// sidecar proxy in the same pod.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "127.0.0.0/8,::1/128",
-        value_parser = portal::parse_net,
-        help_heading = "Portal"
-    )]
+    #[arg(long, value_delimiter = ',', value_parser = portal::parse_net, help_heading = "Portal")]
+    #[arg(default_value = "127.0.0.0/8,::1/128")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The header carrying the user's groups from the proxy
     /// (comma-separated, e.g. oauth2-proxy's `X-Forwarded-Groups`).

@@ -445,16 +445,10 @@ pub(super) fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
         }
         let weight = 4.0 + (1.0 + *n as f64).log10() + if saturated.is_empty() { 0.0 } else { 0.5 };
         if let Some(o) = pack.first("current_ops") {
-            ctx.signal(
-                ns,
-                "missing_index",
-                weight,
-                &o.tool,
-                format!(
-                    "{n} COLLSCAN operations on {ns} from {app} running now (longest {longest:.1}s)"
-                ),
-                None,
+            let detail = format!(
+                "{n} COLLSCAN operations on {ns} from {app} running now (longest {longest:.1}s)"
             );
+            ctx.signal(ns, "missing_index", weight, &o.tool, detail, None);
         }
     }
     if let Some(o) = pack.first("slow_queries") {
@@ -505,21 +499,15 @@ pub(super) fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
             if !saturated.is_empty() {
                 weight += 0.5;
             }
-            ctx.signal(
-                ns,
-                "missing_index",
-                weight,
-                &o.tool,
-                format!(
-                    "{} slow COLLSCAN {} on {ns} from {app}, p95 {}, examined/returned {}; shape {}",
-                    get("COUNT"),
-                    get("OP"),
-                    get("P95"),
-                    get("DOCS EXAM/RET"),
-                    get("SHAPE")
-                ),
-                None,
+            let detail = format!(
+                "{} slow COLLSCAN {} on {ns} from {app}, p95 {}, examined/returned {}; shape {}",
+                get("COUNT"),
+                get("OP"),
+                get("P95"),
+                get("DOCS EXAM/RET"),
+                get("SHAPE")
             );
+            ctx.signal(ns, "missing_index", weight, &o.tool, detail, None);
         }
     }
     if !saturated.is_empty()
