@@ -157,6 +157,33 @@ async fn responders_work_incidents_from_the_portal_and_slack() {
     );
     assert!(!page.contains(r#"value="acknowledge""#), "not the one made");
 
+    // A form that is not the form (no action) gets the portal's 400 page,
+    // and a move that is not one says which are.
+    let r = post_as(
+        &client,
+        &server,
+        &move_path,
+        &[("act", "x")],
+        "ana@example.com",
+        "oncall",
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("The form could not be read"), "{body}");
+    assert!(body.contains("missing field"), "{body}");
+    let r = post_as(
+        &client,
+        &server,
+        &move_path,
+        &[("action", "escalate")],
+        "ana@example.com",
+        "oncall",
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("is not a move"));
+
     // A second responder is late, and told.
     let r = post_as(
         &client,

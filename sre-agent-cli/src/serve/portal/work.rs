@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{FromRequest, Path as UrlPath, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use incident_store::{Incident, Move, Note, Workflow};
@@ -18,14 +18,26 @@ use super::super::workflow::{self, Action};
 use super::super::{App, remediate};
 use super::{PortalUser, error_page, when};
 
-/// Reads a form body; a body that is not the form answers 400.
-fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
-    serde_urlencoded::from_bytes(body).map_err(|e| {
-        Box::new(error_page(
-            StatusCode::BAD_REQUEST,
-            &format!("The form could not be read: {e}."),
-        ))
-    })
+/// A urlencoded form body, extracted like axum's `Form` but answered with
+/// the portal's own 400 page when it is not the form.
+pub(super) struct PortalForm<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PortalForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_urlencoded::from_bytes(&body)
+            .map(PortalForm)
+            .map_err(|e| {
+                error_page(
+                    StatusCode::BAD_REQUEST,
+                    &format!("The form could not be read: {e}."),
+                )
+            })
+    }
 }
 
 /// A request the user's role does not allow: audited (`why`), and answered
@@ -69,7 +81,7 @@ async fn act(app: &Arc<App>, user: &PortalUser, id: i64, action: Action) -> Resp
 }
 
 #[derive(Debug, Deserialize)]
-struct MoveForm {
+pub(super) struct MoveForm {
     /// acknowledge | mitigate | resolve | reopen.
     action: String,
 }
@@ -79,12 +91,8 @@ pub(super) async fn move_incident(
     State(app): State<Arc<App>>,
     axum::Extension(user): axum::Extension<PortalUser>,
     UrlPath(id): UrlPath<i64>,
-    body: Bytes,
+    PortalForm(f): PortalForm<MoveForm>,
 ) -> Response {
-    let f: MoveForm = match form(&body) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
     let Some(mv) = Move::parse(&f.action) else {
         return error_page(
             StatusCode::BAD_REQUEST,
@@ -98,7 +106,7 @@ pub(super) async fn move_incident(
 }
 
 #[derive(Debug, Deserialize)]
-struct AssignForm {
+pub(super) struct AssignForm {
     /// Empty: nobody.
     #[serde(default)]
     owner: String,
@@ -109,18 +117,14 @@ pub(super) async fn assign(
     State(app): State<Arc<App>>,
     axum::Extension(user): axum::Extension<PortalUser>,
     UrlPath(id): UrlPath<i64>,
-    body: Bytes,
+    PortalForm(f): PortalForm<AssignForm>,
 ) -> Response {
-    let f: AssignForm = match form(&body) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
     let owner = Some(f.owner.trim().to_string()).filter(|o| !o.is_empty());
     act(&app, &user, id, Action::Assign(owner)).await
 }
 
 #[derive(Debug, Deserialize)]
-struct NoteForm {
+pub(super) struct NoteForm {
     #[serde(default)]
     body: String,
 }
@@ -130,17 +134,13 @@ pub(super) async fn note(
     State(app): State<Arc<App>>,
     axum::Extension(user): axum::Extension<PortalUser>,
     UrlPath(id): UrlPath<i64>,
-    body: Bytes,
+    PortalForm(f): PortalForm<NoteForm>,
 ) -> Response {
-    let f: NoteForm = match form(&body) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
     act(&app, &user, id, Action::Note(f.body)).await
 }
 
 #[derive(Debug, Deserialize)]
-struct ApproveForm {
+pub(super) struct ApproveForm {
     /// The remediation step's index in the RCA.
     step: usize,
 }
@@ -152,12 +152,8 @@ pub(super) async fn approve(
     State(app): State<Arc<App>>,
     axum::Extension(user): axum::Extension<PortalUser>,
     UrlPath(id): UrlPath<i64>,
-    body: Bytes,
+    PortalForm(f): PortalForm<ApproveForm>,
 ) -> Response {
-    let f: ApproveForm = match form(&body) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
     let Some(name) = user.approver() else {
         return refused(
             &app,
