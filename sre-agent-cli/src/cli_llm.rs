@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use sre_agent_cli::config::{FileConfig, LlmConfig, Temperature};
+use sre_agent_cli::config::{AzureApi, AzureAuth, FileConfig, LlmConfig, Provider, Temperature};
 use sre_agent_cli::exit;
 use sre_orchestrator::investigate::LlmPhase;
 use sre_orchestrator::llm::{LlmClient, Retry};
@@ -17,9 +17,9 @@ pub(crate) struct LlmArgs {
     /// Never use an LLM: deterministic analysis only.
     #[arg(long)]
     pub(crate) no_llm: bool,
-    /// `azure` or `openai` (any OpenAI-compatible API); overrides the config file.
-    #[arg(long)]
-    pub(crate) llm_provider: Option<String>,
+    /// The API the LLM is reached through; overrides the config file.
+    #[arg(long, value_enum)]
+    pub(crate) llm_provider: Option<Provider>,
     /// Azure OpenAI endpoint, e.g. https://NAME.openai.azure.com.
     #[arg(long)]
     pub(crate) llm_endpoint: Option<String>,
@@ -35,13 +35,13 @@ pub(crate) struct LlmArgs {
     /// OpenAI-compatible model.
     #[arg(long)]
     pub(crate) llm_model: Option<String>,
-    /// Azure OpenAI API: `classic` (deployments path, api-version) or `v1`.
-    #[arg(long)]
-    pub(crate) llm_api: Option<String>,
-    /// Azure OpenAI authentication: `key`, `token`, or `entra` (workload
-    /// identity, managed identity or the Azure CLI; refreshed tokens).
-    #[arg(long)]
-    pub(crate) llm_auth: Option<String>,
+    /// Azure OpenAI's request shape.
+    #[arg(long, value_enum)]
+    pub(crate) llm_api: Option<AzureApi>,
+    /// Azure OpenAI authentication (unset: a key if one is set, else a
+    /// token).
+    #[arg(long, value_enum)]
+    pub(crate) llm_auth: Option<AzureAuth>,
     /// Sampling temperature, or `default` to send none (reasoning models).
     #[arg(long)]
     pub(crate) llm_temperature: Option<String>,
@@ -90,9 +90,8 @@ pub(crate) fn llm_config(args: &LlmArgs, file: &FileConfig) -> Result<Option<Llm
         return Ok(None);
     }
     let mut cfg = file.llm.clone();
-    if let Some(p) = &args.llm_provider {
-        let c = cfg.get_or_insert_with(LlmConfig::default);
-        c.provider = p.clone();
+    if let Some(p) = args.llm_provider {
+        cfg.get_or_insert_with(LlmConfig::default).provider = p;
     }
     if let Some(c) = cfg.as_mut() {
         let set = |slot: &mut Option<String>, v: &Option<String>| {
@@ -105,8 +104,8 @@ pub(crate) fn llm_config(args: &LlmArgs, file: &FileConfig) -> Result<Option<Llm
         set(&mut c.api_version, &args.llm_api_version);
         set(&mut c.base_url, &args.llm_base_url);
         set(&mut c.model, &args.llm_model);
-        set(&mut c.api, &args.llm_api);
-        set(&mut c.auth, &args.llm_auth);
+        c.api = args.llm_api.or(c.api);
+        c.auth = args.llm_auth.or(c.auth);
         if let Some(t) = &args.llm_temperature {
             c.temperature = Some(Temperature::parse(t)?);
         }

@@ -170,12 +170,49 @@ impl ServerEntry {
     }
 }
 
+/// `provider`: the API the LLM is reached through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Azure OpenAI.
+    // The default only as the placeholder of `LlmConfig::default()`, which
+    // is built under a `--llm-provider` that replaces it.
+    #[default]
+    Azure,
+    /// Any OpenAI-compatible API.
+    Openai,
+}
+
+/// Azure's `api`: which of its two request shapes to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AzureApi {
+    /// The deployments path with `api-version`.
+    #[default]
+    Classic,
+    /// `/openai/v1/…`, the deployment sent as `model`.
+    V1,
+}
+
+/// Azure's `auth`: how requests authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AzureAuth {
+    /// An API key (`api_key_env`).
+    Key,
+    /// A fixed Entra ID token (`bearer_token_env`).
+    Token,
+    /// Entra ID tokens from workload identity, a managed identity or the
+    /// Azure CLI, refreshed before they expire.
+    Entra,
+}
+
 /// The `[llm]` section.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LlmConfig {
     /// `azure` or `openai`.
-    pub provider: String,
+    pub provider: Provider,
     /// Azure: `https://NAME.openai.azure.com`.
     #[serde(default)]
     pub endpoint: Option<String>,
@@ -202,7 +239,7 @@ pub struct LlmConfig {
     /// a managed identity or the Azure CLI, refreshed before they expire).
     /// Unset: a key if one is set, else a token.
     #[serde(default)]
-    pub auth: Option<String>,
+    pub auth: Option<AzureAuth>,
     /// `auth = "entra"`: `auto` (the default), `workload`, `managed` or `cli`.
     #[serde(default)]
     pub entra_source: Option<String>,
@@ -217,7 +254,7 @@ pub struct LlmConfig {
     /// Azure: `classic` (deployments path and `api-version`, the default) or
     /// `v1` (`/openai/v1/…`, the deployment sent as `model`).
     #[serde(default)]
-    pub api: Option<String>,
+    pub api: Option<AzureApi>,
     /// The whole LLM phase's deadline, seconds (default 90).
     #[serde(default)]
     pub deadline_secs: Option<u64>,
@@ -271,24 +308,21 @@ impl LlmConfig {
             let var = name.clone().unwrap_or_else(|| default.to_string());
             std::env::var(var).ok().filter(|v| !v.is_empty())
         };
-        match self.provider.as_str() {
-            "azure" => {
+        match self.provider {
+            Provider::Azure => {
                 let mut api_key = env(&self.api_key_env, "AZURE_OPENAI_API_KEY");
                 let mut bearer_token = env(&self.bearer_token_env, "AZURE_OPENAI_AD_TOKEN");
-                match self.auth.as_deref() {
+                match self.auth {
                     // Tokens come from the credential (`entra_credential`).
-                    Some("entra") => (api_key, bearer_token) = (None, None),
-                    Some("key") if api_key.is_none() => {
+                    Some(AzureAuth::Entra) => (api_key, bearer_token) = (None, None),
+                    Some(AzureAuth::Key) if api_key.is_none() => {
                         bail!("[llm] auth = \"key\" needs AZURE_OPENAI_API_KEY or api_key_env")
                     }
-                    Some("key") => bearer_token = None,
-                    Some("token") if bearer_token.is_none() => bail!(
+                    Some(AzureAuth::Key) => bearer_token = None,
+                    Some(AzureAuth::Token) if bearer_token.is_none() => bail!(
                         "[llm] auth = \"token\" needs AZURE_OPENAI_AD_TOKEN or bearer_token_env"
                     ),
-                    Some("token") => api_key = None,
-                    Some(other) => {
-                        bail!("[llm] auth must be `key`, `token` or `entra`, not `{other}`")
-                    }
+                    Some(AzureAuth::Token) => api_key = None,
                     None if api_key.is_none() && bearer_token.is_none() => bail!(
                         "Azure OpenAI needs a key (AZURE_OPENAI_API_KEY or api_key_env), an Entra ID token (AZURE_OPENAI_AD_TOKEN or bearer_token_env), or auth = \"entra\" (workload identity, managed identity, Azure CLI)"
                     ),
@@ -302,8 +336,8 @@ impl LlmConfig {
                     .deployment
                     .clone()
                     .context("[llm] azure needs `deployment`")?;
-                match self.api.as_deref().unwrap_or("classic") {
-                    "classic" => Ok(Endpoint::Azure {
+                match self.api.unwrap_or_default() {
+                    AzureApi::Classic => Ok(Endpoint::Azure {
                         endpoint,
                         deployment,
                         api_version: self
@@ -313,16 +347,15 @@ impl LlmConfig {
                         api_key,
                         bearer_token,
                     }),
-                    "v1" => Ok(Endpoint::AzureV1 {
+                    AzureApi::V1 => Ok(Endpoint::AzureV1 {
                         endpoint,
                         model: deployment,
                         api_key,
                         bearer_token,
                     }),
-                    other => bail!("[llm] api must be `classic` or `v1`, not `{other}`"),
                 }
             }
-            "openai" => Ok(Endpoint::OpenAi {
+            Provider::Openai => Ok(Endpoint::OpenAi {
                 base_url: self
                     .base_url
                     .clone()
@@ -330,17 +363,16 @@ impl LlmConfig {
                 model: self.model.clone().context("[llm] openai needs `model`")?,
                 api_key: env(&self.api_key_env, "OPENAI_API_KEY"),
             }),
-            other => bail!("[llm] provider must be `azure` or `openai`, not `{other}`"),
         }
     }
 
     /// `auth = "entra"`: the credential that gets and refreshes tokens (what
     /// it lacks is reported when a token is first needed, by the LLM phase).
     pub fn entra_credential(&self) -> Result<Option<EntraCredential>> {
-        if self.auth.as_deref() != Some("entra") {
+        if self.auth != Some(AzureAuth::Entra) {
             return Ok(None);
         }
-        if self.provider != "azure" {
+        if self.provider != Provider::Azure {
             bail!("[llm] auth = \"entra\" is for provider = \"azure\"");
         }
         let source = match &self.entra_source {
@@ -508,11 +540,15 @@ mod tests {
         bad.entra_source = Some("kerberos".into());
         let e = bad.entra_credential().unwrap_err().to_string();
         assert!(e.contains("`auto`, `workload`, `managed` or `cli`"), "{e}");
-        let mut bad = cfg.clone();
-        bad.auth = Some("password".into());
-        assert!(bad.endpoint().is_err());
+        let e = toml::from_str::<FileConfig>("[llm]\nprovider = \"azure\"\nauth = \"password\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown variant `password`, expected one of `key`, `token`, `entra`"),
+            "{e}"
+        );
         let mut key = cfg;
-        key.auth = Some("key".into());
+        key.auth = Some(AzureAuth::Key);
         assert!(key.entra_credential().unwrap().is_none());
         assert!(matches!(
             key.endpoint().unwrap(),
@@ -577,11 +613,17 @@ mod tests {
             ..cfg.clone()
         };
         assert!(bad.model_options(&endpoint).is_err());
-        let bad = LlmConfig {
-            api: Some("v2".into()),
-            ..cfg
-        };
-        assert!(bad.endpoint().is_err());
+        let e = toml::from_str::<FileConfig>("[llm]\nprovider = \"azure\"\napi = \"v2\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown variant `v2`, expected `classic` or `v1`"),
+            "{e}"
+        );
+        let e = toml::from_str::<FileConfig>("[llm]\nprovider = \"bedrock\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected `azure` or `openai`"), "{e}");
         assert_eq!(Temperature::parse("0.3").unwrap(), Temperature::Value(0.3));
         assert!(Temperature::parse("warm").is_err());
     }
