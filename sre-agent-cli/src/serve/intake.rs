@@ -204,11 +204,13 @@ async fn command(app: &Arc<App>, c: &CommandEvent) -> Reply {
     if let Some(parsed) = super::workflow::parse_command(trimmed) {
         // The person is answered privately; the incident's thread is told
         // for everyone (`workflow::apply`).
-        let who = format!("<@{}>", cmd.user_id.0);
         return match parsed {
-            Ok((id, action)) => match super::workflow::apply(app, id, &action, &who).await {
-                Ok(said) | Err(said) => ephemeral(said),
-            },
+            Ok((id, action)) => {
+                let who = super::workflow::Actor::slack(app, &cmd.user_id.0).await;
+                match super::workflow::apply(app, id, &action, &who).await {
+                    Ok(said) | Err(said) => ephemeral(said),
+                }
+            }
             Err(why) => ephemeral(why),
         };
     }
@@ -626,8 +628,8 @@ async fn interaction(app: Arc<App>, i: &InteractionEvent) -> Result<(), SinkErro
         // A move is told in the thread by `apply`; a refusal ("already
         // acknowledged") only to the thread when there is one to answer in.
         let action = super::workflow::Action::Move(mv);
-        if let Err(why) =
-            super::workflow::apply(&app, incident_id, &action, &format!("<@{user}>")).await
+        let who = super::workflow::Actor::slack(&app, &user).await;
+        if let Err(why) = super::workflow::apply(&app, incident_id, &action, &who).await
             && let Some(channel) = channel
         {
             reply_later(&app, channel, thread, why);

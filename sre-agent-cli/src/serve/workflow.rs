@@ -74,10 +74,64 @@ fn slack_person(text: &str) -> String {
     }
 }
 
-/// Applies `action` for `who` (a person's name: the proxy's user header
-/// in the portal, `<@U…>` from Slack) and tells the incident's Slack thread.
-/// `Ok` is what was done, `Err` why nothing was; both are for the person.
-pub async fn apply(app: &Arc<App>, id: i64, action: &Action, who: &str) -> Result<String, String> {
+/// How long [`Actor::slack`] waits for Slack to say who a user is.
+const LOOKUP_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Who works an incident: the name the store and the audit log keep, and
+/// how the door they came through shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Kept in the store and the audit log: the portal user's name (the
+    /// proxy's user header, their e-mail with oauth2-proxy), or a Slack
+    /// user's profile e-mail, so one person has one name whichever door
+    /// they used; a Slack user whose e-mail Slack does not give is `<@U…>`.
+    pub name: String,
+    /// How they are shown: the name in the portal, the mention in Slack.
+    pub shown: String,
+}
+
+impl Actor {
+    /// A portal user, by the name the proxy gives them.
+    pub fn portal(name: &str) -> Actor {
+        Actor {
+            name: name.to_string(),
+            shown: name.to_string(),
+        }
+    }
+
+    /// The Slack user `id`: by their profile's e-mail when Slack answers
+    /// (`users.info`, scope `users:read.email`; see
+    /// [`Approver::from_slack`](super::remediate::Approver::from_slack)),
+    /// shown as a mention.
+    /// The lookup is bounded by [`LOOKUP_WAIT`]: Slack wants its answer to a
+    /// slash command within three seconds, and a person who cannot be named
+    /// by e-mail is still named by mention.
+    pub async fn slack(app: &App, id: &str) -> Actor {
+        let mention = format!("<@{id}>");
+        let lookup = super::remediate::Approver::from_slack(app, id);
+        let name = match tokio::time::timeout(LOOKUP_WAIT, lookup).await {
+            Ok(super::remediate::Approver::Slack {
+                email: Some(email), ..
+            }) => email,
+            _ => mention.clone(),
+        };
+        Actor {
+            name,
+            shown: mention,
+        }
+    }
+}
+
+/// Applies `action` for `who` and tells the incident's Slack thread. `Ok`
+/// is what was done, `Err` why nothing was; both are for the person.
+pub async fn apply(
+    app: &Arc<App>,
+    id: i64,
+    action: &Action,
+    actor: &Actor,
+) -> Result<String, String> {
+    let who = actor.name.as_str();
+    let shown = actor.shown.as_str();
     let incident = match app.store.get_incident(id).await {
         Ok(Some(i)) => i,
         Ok(None) => return Err(format!("There is no incident #{id}.")),
@@ -90,7 +144,7 @@ pub async fn apply(app: &Arc<App>, id: i64, action: &Action, who: &str) -> Resul
         Action::Move(mv) => match app.store.move_incident(id, *mv, who).await {
             Ok(Moved::Done { .. }) => {
                 let line = |who: &str| format!("Incident #{id} {} by {who}.", done(*mv));
-                (line(who), line(&slack_safe(who)))
+                (line(shown), line(&slack_safe(shown)))
             }
             Ok(Moved::Refused { reason, .. }) => {
                 return Err(format!("Incident #{id}: {reason}; nothing changed."));
@@ -104,18 +158,18 @@ pub async fn apply(app: &Arc<App>, id: i64, action: &Action, who: &str) -> Resul
                     None => format!("Incident #{id} has no owner now (by {who})."),
                 };
                 (
-                    line(owner.clone(), who),
-                    line(owner.as_deref().map(slack_safe), &slack_safe(who)),
+                    line(owner.clone(), shown),
+                    line(owner.as_deref().map(slack_safe), &slack_safe(shown)),
                 )
             }
             Err(e) => return Err(unavailable(&e)),
         },
         Action::Note(body) => match app.store.add_note(id, who, body).await {
             Ok(note) => (
-                format!("{who} noted on incident #{id}: {}", note.body),
+                format!("{shown} noted on incident #{id}: {}", note.body),
                 format!(
                     "{} noted on incident #{id}: {}",
-                    slack_safe(who),
+                    slack_safe(shown),
                     mcp_slack::rca::escape(&note.body)
                 ),
             ),

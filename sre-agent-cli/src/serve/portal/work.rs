@@ -74,7 +74,7 @@ async fn act(app: &Arc<App>, user: &PortalUser, id: i64, action: Action) -> Resp
         )
         .await;
     };
-    let said = match workflow::apply(app, id, &action, who).await {
+    let said = match workflow::apply(app, id, &action, &workflow::Actor::portal(who)).await {
         Ok(s) | Err(s) => s,
     };
     back(id, &said, "workflow")
