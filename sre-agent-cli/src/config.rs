@@ -508,6 +508,11 @@ mod tests {
         file.llm.unwrap()
     }
 
+    /// Why a config file is refused.
+    fn refused(text: &str) -> String {
+        toml::from_str::<FileConfig>(text).unwrap_err().to_string()
+    }
+
     #[test]
     fn entra_auth_needs_no_key_and_names_its_source() {
         let cfg = parse(
@@ -540,9 +545,7 @@ mod tests {
         bad.entra_source = Some("kerberos".into());
         let e = bad.entra_credential().unwrap_err().to_string();
         assert!(e.contains("`auto`, `workload`, `managed` or `cli`"), "{e}");
-        let e = toml::from_str::<FileConfig>("[llm]\nprovider = \"azure\"\nauth = \"password\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = refused("[llm]\nprovider = \"azure\"\nauth = \"password\"\n");
         assert!(
             e.contains("unknown variant `password`, expected one of `key`, `token`, `entra`"),
             "{e}"
@@ -613,16 +616,12 @@ mod tests {
             ..cfg.clone()
         };
         assert!(bad.model_options(&endpoint).is_err());
-        let e = toml::from_str::<FileConfig>("[llm]\nprovider = \"azure\"\napi = \"v2\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = refused("[llm]\nprovider = \"azure\"\napi = \"v2\"\n");
         assert!(
             e.contains("unknown variant `v2`, expected `classic` or `v1`"),
             "{e}"
         );
-        let e = toml::from_str::<FileConfig>("[llm]\nprovider = \"bedrock\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = refused("[llm]\nprovider = \"bedrock\"\n");
         assert!(e.contains("expected `azure` or `openai`"), "{e}");
         assert_eq!(Temperature::parse("0.3").unwrap(), Temperature::Value(0.3));
         assert!(Temperature::parse("warm").is_err());
