@@ -16,7 +16,17 @@ use std::collections::BTreeSet;
 use jiff::{SignedDuration, Timestamp};
 
 use super::parse::Edge;
+use super::rank::SYMPTOMS;
 use super::rules::{Ctx, Signal, has, same_component};
+
+/// What the kubelet says of a probe that got no answer in time (Go's HTTP
+/// client and the kubelet's own exec and TCP probes).
+const PROBE_TIMEOUTS: &[&str] = &[
+    "context deadline exceeded",
+    "client.timeout exceeded",
+    "i/o timeout",
+    "timed out",
+];
 
 /// Services that fail through another component: demoted (see the module
 /// docs).
@@ -99,11 +109,40 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
                 .iter()
                 .any(|s| s.detail.to_lowercase().contains("readiness probe failed"))
     };
+    // A liveness probe that times out (`context deadline exceeded`,
+    // `Client.Timeout exceeded`) is no proof of a failure of the workload's
+    // own when the peer it cannot reach was already down: the threads that
+    // answer the probe wait on that peer too (a pool blocked on a database
+    // that is not there). What came first decides: the peer's cause no
+    // later than the first failed probe. A liveness probe answered with an
+    // error status, or a peer that failed after, stays the workload's own.
+    let timed_out_after = |workload: &str, peer: &str| {
+        let probes: Vec<&Signal> = ctx
+            .signals
+            .iter()
+            .filter(|s| s.kind == "probe_failing" && same_component(&s.component, workload))
+            .collect();
+        let own = probes.iter().any(|s| {
+            let d = s.detail.to_lowercase();
+            (d.contains("liveness probe failed") || d.contains("startup probe failed"))
+                && !PROBE_TIMEOUTS.iter().any(|t| d.contains(t))
+        });
+        let first_probe = probes.iter().filter_map(|s| s.at).min();
+        let peer_since = ctx
+            .signals
+            .iter()
+            .filter(|s| {
+                same_component(&s.component, peer) && !SYMPTOMS.contains(&s.kind) && s.weight >= 2.0
+            })
+            .filter_map(|s| s.at)
+            .min();
+        !own && matches!((peer_since, first_probe), (Some(p), Some(f)) if p <= f)
+    };
     let unready: Vec<(String, String)> = ctx
         .cannot_reach
         .iter()
         .filter(|(workload, peer)| {
-            readiness_only(workload)
+            (readiness_only(workload) || timed_out_after(workload, peer))
                 && ctx.has_cause(peer, &[], 2.0)
                 // Already demoted as a container that died of it.
                 && !died.iter().any(|(w, _)| w == workload)
@@ -630,6 +669,55 @@ mod tests {
         );
         victims(&mut c, &[]);
         assert_eq!(c.signals[0].weight, 4.0);
+    }
+
+    #[test]
+    fn a_liveness_probe_that_times_out_after_its_peer_went_down_fails_through_it() {
+        let scope = scope();
+        let at = |t: &str| Some(t.parse::<Timestamp>().expect("ts"));
+        let probes = |liveness: &str| {
+            [
+                "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                liveness,
+                "Container schedule-api failed liveness probe, will be restarted",
+            ]
+            .map(|detail| Signal {
+                detail: detail.into(),
+                at: at("2026-02-21T02:42:00Z"),
+                ..signal("schedule-api", "probe_failing")
+            })
+        };
+        let timeout = "Liveness probe failed: Get \"http://10.244.1.110:8080/actuator/health/liveness\": \
+             context deadline exceeded (Client.Timeout exceeded while awaiting headers)";
+        let run = |liveness: &str, peer_since: &str| {
+            let mut signals = probes(liveness).to_vec();
+            signals.push(Signal {
+                at: at(peer_since),
+                ..signal("rehearsal-pg", "pvc_unbound")
+            });
+            let mut c = ctx(&scope, signals);
+            c.cannot_reach
+                .push(("schedule-api".into(), "rehearsal-pg".into()));
+            victims(&mut c, &[]);
+            c.signals
+                .iter()
+                .filter(|s| s.kind == "probe_failing")
+                .map(|s| s.weight)
+                .collect::<Vec<f64>>()
+        };
+        // The claim could not bind a minute before the probes failed: the
+        // probes time out waiting on the database that never started.
+        let moved = run(timeout, "2026-02-21T02:41:00Z");
+        assert!(moved.iter().all(|w| *w < 2.0), "{moved:?}");
+        // A peer that failed after the probes explains none of them.
+        let later = run(timeout, "2026-02-21T02:45:00Z");
+        assert!(later.iter().all(|w| *w == 4.0), "{later:?}");
+        // A liveness probe answered with an error is the workload's own.
+        let own = run(
+            "Liveness probe failed: HTTP probe failed with statuscode: 500",
+            "2026-02-21T02:41:00Z",
+        );
+        assert!(own.iter().all(|w| *w == 4.0), "{own:?}");
     }
 
     #[test]

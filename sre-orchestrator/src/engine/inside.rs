@@ -387,17 +387,21 @@ pub fn read(
                         if !same_component(&target, &owner) {
                             component = target.clone();
                             note = format!(" (peer {peer} is {target})");
-                            if kind == "dependency_unreachable"
-                                && !inside
-                                    .cannot_reach
-                                    .contains(&(owner.clone(), target.clone()))
-                            {
-                                inside.cannot_reach.push((owner.clone(), target.clone()));
-                            }
-                            if previous
-                                && !inside.died_of.contains(&(owner.clone(), target.clone()))
-                            {
-                                inside.died_of.push((owner.clone(), target.clone()));
+                            // The Service is what the caller named; the
+                            // workloads behind it are where a cause of their
+                            // own shows (a claim unbound, a node gone): the
+                            // caller cannot reach those either.
+                            let behind = workloads.iter().filter(|w| !same_component(w, &owner));
+                            for peer in std::iter::once(&target).chain(behind) {
+                                let pair = (owner.clone(), peer.clone());
+                                if kind == "dependency_unreachable"
+                                    && !inside.cannot_reach.contains(&pair)
+                                {
+                                    inside.cannot_reach.push(pair.clone());
+                                }
+                                if previous && !inside.died_of.contains(&pair) {
+                                    inside.died_of.push(pair);
+                                }
                             }
                             for w in std::iter::once(target).chain(workloads) {
                                 if !inside.peers.contains(&w) {
@@ -435,6 +439,27 @@ pub fn read(
                     inside.peers.push(store.clone());
                 }
                 component = store;
+            }
+            // A client library's failure that names the system it talks to
+            // and no host (`SearchPhaseExecutionException: all shards
+            // failed` is the search cluster's answer): the caller cannot
+            // reach the one store of that system in view. A link only, the
+            // signal stays with the caller; whether the store is down for a
+            // reason of its own is decided with all the evidence
+            // (`combine::victims`).
+            if component == owner
+                && kind == "dependency_unreachable"
+                && let Some(system) = f.hit.signature.stack.strip_suffix("/client")
+                && let Some(store) = world.store_of_system(system, namespace, &owner)
+            {
+                note = format!(" (a {system} client's error; {store} serves {system})");
+                let pair = (owner.clone(), store.clone());
+                if !inside.cannot_reach.contains(&pair) {
+                    inside.cannot_reach.push(pair);
+                }
+                if !inside.peers.contains(&store) {
+                    inside.peers.push(store);
+                }
             }
             let volume = (1.0 + f.count as f64).log10().min(2.0) * 0.5;
             // Within one stream the first failure is the likelier cause:
