@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use browser::{chromium, run_chromium};
 use incident_store::{IncidentFilter, IncidentStatus, Store};
-use serde_json::Value;
-use support::{Server, alert_payload, http, wait_for};
+use support::{Server, http, wait_for};
 
 const TOKEN: &str = "portal-test-token-123";
 
@@ -156,15 +155,7 @@ async fn portal_in_headless_chromium() {
         ("portal-1", "checkout error rate above 5%"),
         ("portal-2", "<script>alert(1)</script> & friends"),
     ] {
-        let r = client
-            .post(server.url("/webhook/alertmanager"))
-            .header("content-type", "application/json")
-            .body(alert_payload(fp, name, "firing"))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["results"][0]["result"]["outcome"], "new");
+        support::new_alert(&client, &server, fp, name).await;
     }
     let store = Store::connect(&db).await.unwrap();
     wait_for(

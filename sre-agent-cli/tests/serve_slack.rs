@@ -141,16 +141,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
     );
     // The RCA's pictures follow under the message, as PNG files uploaded in
     // Slack's three steps, each with its words as alt text.
-    let shared = wait_for("the pictures in the RCA's thread", WAIT, || {
-        let fake = fake.clone();
-        let ts = placeholder_ts.clone();
-        async move {
-            fake.messages("C0ALERTS01").into_iter().find(|m| {
-                m["subtype"] == "file_share" && m["thread_ts"].as_str() == Some(ts.as_str())
-            })
-        }
-    })
-    .await;
+    let shared = support::wait_pictures_in_thread(&fake, "C0ALERTS01", &placeholder_ts, WAIT).await;
     assert_eq!(
         shared["text"],
         format!("Pictures for incident #{incident_id}: call path, error rate, timeline.")
@@ -372,16 +363,7 @@ async fn serve_end_to_end_on_sqlite_with_the_slack_fake() {
         .clone();
     let reply = support::wait_rca_in_thread(&fake, "C0ALERTS01", &alert_ts, WAIT).await;
     // The pictures go to the same thread, after the RCA.
-    wait_for("the pictures in the alert's thread", WAIT, || {
-        let fake = fake.clone();
-        let ts = alert_ts.clone();
-        async move {
-            fake.messages("C0ALERTS01").into_iter().find(|m| {
-                m["subtype"] == "file_share" && m["thread_ts"].as_str() == Some(ts.as_str())
-            })
-        }
-    })
-    .await;
+    support::wait_pictures_in_thread(&fake, "C0ALERTS01", &alert_ts, WAIT).await;
     let thread_replies: Vec<_> = fake
         .messages("C0ALERTS01")
         .into_iter()

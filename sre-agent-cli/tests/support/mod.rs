@@ -303,6 +303,23 @@ pub async fn wait_rca_in_thread(
     .await
 }
 
+/// Waits up to `timeout` for the RCA's pictures (a `file_share` message)
+/// in the thread of `thread_ts` in the Slack fake's `channel`, and returns
+/// that message.
+pub async fn wait_pictures_in_thread(
+    fake: &mcp_slack::fake::FakeSlack,
+    channel: &str,
+    thread_ts: &str,
+    timeout: Duration,
+) -> Value {
+    wait_for("the pictures in the thread", timeout, || async move {
+        fake.messages(channel)
+            .into_iter()
+            .find(|m| m["subtype"] == "file_share" && m["thread_ts"].as_str() == Some(thread_ts))
+    })
+    .await
+}
+
 /// Sends the scenario's alert ([`alert_payload`]) to `server`'s Alertmanager
 /// webhook as a new firing alert; its incident's id.
 pub async fn new_alert(
