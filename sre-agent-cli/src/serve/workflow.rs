@@ -103,6 +103,7 @@ impl Actor {
     /// (`users.info`, scope `users:read.email`; see
     /// [`Approver::from_slack`](super::remediate::Approver::from_slack)),
     /// shown as a mention.
+    ///
     /// The lookup is bounded by [`LOOKUP_WAIT`]: Slack wants its answer to a
     /// slash command within three seconds, and a person who cannot be named
     /// by e-mail is still named by mention.
@@ -122,7 +123,7 @@ impl Actor {
     }
 }
 
-/// Applies `action` for `who` and tells the incident's Slack thread. `Ok`
+/// Applies `action` for `actor` and tells the incident's Slack thread. `Ok`
 /// is what was done, `Err` why nothing was; both are for the person.
 pub async fn apply(
     app: &Arc<App>,
