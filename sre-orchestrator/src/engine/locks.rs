@@ -87,7 +87,11 @@ fn locking_statement(line: &str) -> Option<String> {
     static TOOL: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
     let tool = TOOL.get_or_init(|| {
         Regex::new(
-            r#"Migrating schema "?[\w.]+"? to version|Running Changeset:|Running upgrade \S+ -> \S+|\bApplying [a-z_]+\.\d{4}_\w+|^== \d+ \w+: migrating|Applying migration `"#,
+            // Flyway; Liquibase; Alembic; Django; Rails and Sequelize;
+            // Prisma and EF Core; Laravel (the migration's file name and
+            // its dots, `RUNNING` until it is `DONE`); golang-migrate with
+            // -verbose; Atlas.
+            r#"Migrating schema "?[\w.]+"? to version|Running Changeset:|Running upgrade \S+ -> \S+|\bApplying [a-z_]+\.\d{4}_\w+|\bRunning migrations[.:]|^== \d+[ _-][\w-]+: migrating|Applying migration [`'"]|\b\d{4}_\d{2}_\d{2}_\d{6}_\w+ \.{3,}|\bStart buffering \d+/[ud] |\bMigrating to version \d+"#,
         )
         .ok()
     });
@@ -357,71 +361,110 @@ pub fn attribute(
     // The holder: a pod whose logs show a locking statement, on the named
     // relation when there is one, started before the first wait.
     let started_before = |p: &super::world::Pod| !matches!((p.created, first_wait), (Some(created), Some(first)) if created > first);
-    let holder = pack.of("logs").find_map(|o| {
-        let pod = o.args.get("pod").and_then(Value::as_str)?;
-        let p = world.pods.iter().find(|p| p.name == pod)?;
-        // The database's own log names the statement that holds or queues
-        // for the lock, and the session's user: the pod that session
-        // belongs to when it is a new one (a migration Job), else the
-        // table itself. The database is where it shows, not who did it.
-        if is_store(p, world) {
-            return o.outcome.text.lines().find_map(|line| {
-                let table = locking_statement(line).filter(|t| !t.is_empty())?;
-                if relation.as_deref().is_some_and(|r| !same_table(r, &table)) {
-                    return None;
-                }
-                let session = session_user(line).and_then(|user| {
-                    let pod = world
-                        .pods
-                        .iter()
-                        .filter(|q| q.created.is_some_and(|c| c >= since) && started_before(q))
-                        .find(|q| named_by(&q.owner, &user) || q.name.starts_with(&user))
-                        .map(|q| (q.owner.clone(), q.name.clone()));
-                    // A migration Job in a namespace nothing else linked:
-                    // the cluster's Jobs, listed when a store's sessions wait.
-                    pod.or_else(|| {
-                        jobs_in(pack)
-                            .into_iter()
-                            .filter(|(_, created)| {
-                                // A wait's time may be its minute's bucket.
-                                created.is_some_and(|c| {
-                                    c >= since
-                                        && first_wait.is_none_or(|f| {
-                                            c <= f + jiff::SignedDuration::from_mins(1)
-                                        })
+    let mut hits: Vec<Hit> = pack
+        .of("logs")
+        .filter_map(|o| {
+            let pod = o.args.get("pod").and_then(Value::as_str)?;
+            let p = world.pods.iter().find(|p| p.name == pod)?;
+            // The database's own log names the statement that holds or queues
+            // for the lock, and the session's user: the pod that session
+            // belongs to when it is a new one (a migration Job), else the
+            // table itself. The database is where it shows, not who did it.
+            if is_store(p, world) {
+                return o.outcome.text.lines().find_map(|line| {
+                    let table = locking_statement(line).filter(|t| !t.is_empty())?;
+                    if relation.as_deref().is_some_and(|r| !same_table(r, &table)) {
+                        return None;
+                    }
+                    let session = session_user(line).and_then(|user| {
+                        let pod = world
+                            .pods
+                            .iter()
+                            .filter(|q| q.created.is_some_and(|c| c >= since) && started_before(q))
+                            .find(|q| named_by(&q.owner, &user) || q.name.starts_with(&user))
+                            .map(|q| (q.owner.clone(), q.name.clone()));
+                        // A migration Job in a namespace nothing else linked:
+                        // the cluster's Jobs, listed when a store's sessions wait.
+                        pod.or_else(|| {
+                            jobs_in(pack)
+                                .into_iter()
+                                .filter(|(_, created)| {
+                                    // A wait's time may be its minute's bucket.
+                                    created.is_some_and(|c| {
+                                        c >= since
+                                            && first_wait.is_none_or(|f| {
+                                                c <= f + jiff::SignedDuration::from_mins(1)
+                                            })
+                                    })
                                 })
-                            })
-                            .find(|(job, _)| named_by(job, &user))
-                            .map(|(job, _)| (super::world::job_owner(&job), job))
+                                .find(|(job, _)| named_by(job, &user))
+                                .map(|(job, _)| (super::world::job_owner(&job), job))
+                        })
+                    });
+                    let named = session.is_some();
+                    let (owner, by) = session.unwrap_or_else(|| (table.clone(), pod.to_string()));
+                    Some(Hit {
+                        owner,
+                        pod: by,
+                        table,
+                        line: line.trim().to_string(),
+                        store: Some(pod),
+                        named,
                     })
                 });
-                let (owner, by) = match session {
-                    Some((owner, by)) => (owner, by),
-                    None => (table.clone(), pod.to_string()),
-                };
-                Some((owner, by, table, line.trim().to_string(), Some(pod)))
-            });
-        }
-        if !started_before(p) {
-            return None;
-        }
-        o.outcome.text.lines().find_map(|line| {
-            let table = locking_statement(line)?;
-            (table.is_empty() || relation.as_deref().is_none_or(|r| same_table(r, &table))).then(
-                || {
-                    (
-                        p.owner.clone(),
-                        pod.to_string(),
+            }
+            if !started_before(p) {
+                return None;
+            }
+            o.outcome.text.lines().find_map(|line| {
+                let table = locking_statement(line)?;
+                (table.is_empty() || relation.as_deref().is_none_or(|r| same_table(r, &table)))
+                    .then(|| Hit {
+                        owner: p.owner.clone(),
+                        pod: pod.to_string(),
                         table,
-                        line.trim().to_string(),
-                        None,
-                    )
-                },
-            )
+                        line: line.trim().to_string(),
+                        store: None,
+                        named: true,
+                    })
+            })
         })
-    });
+        .collect();
+    // The database shows the statement but not whose session it is: a pod
+    // that started before the first wait and runs a migration or a locking
+    // statement is who an engineer would name, on the table the database
+    // shows (`ALTER TABLE lots` queued behind an export, every later writer
+    // of `lots` queued behind it, and the migration Job's log printing only
+    // the migration's name).
+    let unnamed_table = hits
+        .iter()
+        .find(|h| h.store.is_some() && !h.named)
+        .map(|h| h.table.clone());
+    let holder = hits
+        .iter()
+        .position(|h| h.named)
+        .or((!hits.is_empty()).then_some(0))
+        .map(|i| {
+            let h = hits.swap_remove(i);
+            let queued = match (&unnamed_table, h.store) {
+                (Some(t), None) if h.table.is_empty() || same_table(t, &h.table) => Some(t.clone()),
+                _ => None,
+            };
+            (h, queued)
+        });
     match holder {
-        Some((owner, pod, table, line, store)) => {
+        Some((
+            Hit {
+                owner,
+                pod,
+                table,
+                line,
+                store,
+                ..
+            },
+            queued,
+        )) => {
+            let table = queued.clone().unwrap_or(table);
             let on = if table.is_empty() {
                 "a migrated table"
             } else {
@@ -438,6 +481,8 @@ pub fn attribute(
                     format!(
                         "the database's log ({store}) shows the statement queued for or holding the lock on {table}: {line}"
                     )
+                } else if queued.is_some() {
+                    format!("pod {pod} started before the first lock wait and runs a schema migration, while the database's log shows DDL on {table} queued for its lock: {line}")
                 } else if table.is_empty() {
                     format!("pod {pod} started before the first lock wait and runs a schema migration: {line}")
                 } else {
@@ -491,6 +536,19 @@ pub fn attribute(
     }
 }
 
+/// A place whose log shows a statement that takes (or queues for) a table
+/// lock: the workload it is, the pod, the table (`""` when a migration tool
+/// names only its migration), the line, the store when the database's own
+/// log showed it, and whether the session's owner is known.
+struct Hit<'a> {
+    owner: String,
+    pod: String,
+    table: String,
+    line: String,
+    store: Option<&'a str>,
+    named: bool,
+}
+
 /// Moves the victims' signals to the holder `owner`, saying on what they
 /// waited.
 fn move_to_holder(signals: &mut [Signal], victims: &[usize], owner: &str, on: &str) {
@@ -534,6 +592,11 @@ mod tests {
             Some("public.orders")
         );
         assert_eq!(locking_statement("SELECT * FROM providers"), None);
+        // A migration's name in prose is no tool at work.
+        assert_eq!(
+            locking_statement("skipping migrations: already at version 42"),
+            None
+        );
         // Migration tools name the migration, not the table.
         for line in [
             r#"Migrating schema "public" to version "59 - add network token ref""#,
@@ -541,6 +604,11 @@ mod tests {
             "  Applying orders.0042_add_status_index...",
             "Running Changeset: db/changelog/042-add-column.yaml::42::dev",
             r#"{"message": "Migrating schema \"public\" to version \"57 - add link\"", "level": "INFO"}"#,
+            "   INFO  Running migrations.",
+            "  2024_03_01_101500_add_provenance_to_items .................. RUNNING",
+            "== 20240301101500-add-archived-flag: migrating =======",
+            "info: Microsoft.EntityFrameworkCore.Migrations[20402] Applying migration '20240301101500_AddArchived'.",
+            "2024/03/01 10:15:00 Start buffering 42/u add_archived_flag",
         ] {
             assert_eq!(locking_statement(line).as_deref(), Some(""), "{line}");
         }
@@ -702,5 +770,106 @@ mod tests {
         let grep = sessions[0]["grep"].as_str().unwrap();
         let re = regex::Regex::new(&format!("(?i){grep}")).unwrap();
         assert!(re.is_match(own) && !re.is_match("[471020] x"), "{grep}");
+    }
+
+    /// The database shows the DDL queued for the lock but not whose session
+    /// it is (a `%m [%p]` prefix): the pod that began a migration just
+    /// before the first wait is named, on the table the database shows.
+    #[test]
+    fn a_migration_that_began_before_the_waits_holds_the_ddl_the_database_shows() {
+        use super::super::world::{Pod, Service};
+        let mut world = World::default();
+        let labels: std::collections::BTreeMap<String, String> =
+            [("app".to_string(), "shelf-pg".to_string())].into();
+        world.services.push(Service {
+            name: "shelf-pg".into(),
+            namespace: "data".into(),
+            selector: labels.clone(),
+            ports: vec![("postgres".into(), 5432)],
+            ..Default::default()
+        });
+        world.pods.push(Pod {
+            name: "shelf-pg-0".into(),
+            namespace: "data".into(),
+            owner: "shelf-pg".into(),
+            labels,
+            created: "2026-01-10T08:00:00Z".parse().ok(),
+            ..Default::default()
+        });
+        for (name, owner, created) in [
+            (
+                "catalog-migrate-7xk2p",
+                "catalog-migrate",
+                "2026-03-03T15:01:00Z",
+            ),
+            (
+                "catalog-migrate-old-5dd",
+                "catalog-migrate-old",
+                "2026-03-03T15:09:00Z",
+            ),
+        ] {
+            world.pods.push(Pod {
+                name: name.into(),
+                namespace: "shop".into(),
+                owner: owner.into(),
+                created: created.parse().ok(),
+                ..Default::default()
+            });
+        }
+        let store_log = "\
+2026-03-03 15:02:10.000 UTC [48213] LOG:  process 48213 still waiting for AccessExclusiveLock on relation 16842 of database 16401 after 1000.112 ms
+2026-03-03 15:02:10.000 UTC [48213] STATEMENT:  alter table \"shelves\" add column \"bay\" bigint null";
+        let migration =
+            "2026-03-03 15:01:07  2026_03_01_101500_add_bay_to_shelves .......... RUNNING";
+        let pack = EvidencePack {
+            outputs: vec![
+                logs_output(serde_json::json!({"pod": "shelf-pg-0"}), store_log),
+                logs_output(
+                    serde_json::json!({"pod": "catalog-migrate-old-5dd"}),
+                    migration,
+                ),
+                logs_output(
+                    serde_json::json!({"pod": "catalog-migrate-7xk2p"}),
+                    migration,
+                ),
+            ],
+            ..Default::default()
+        };
+        let mut signals = vec![signal(
+            "shelf-api",
+            "lock_contention",
+            "PG::LockNotAvailable: ERROR:  canceling statement due to lock timeout",
+            "2026-03-03T15:02:04Z",
+        )];
+        let since = "2026-03-03T14:30:00Z".parse().unwrap();
+        // The pod created after the first wait is not the holder; the one before is.
+        assert_eq!(
+            attribute(&mut signals, &pack, &world, since).as_deref(),
+            Some("catalog-migrate")
+        );
+        let holder = signals.iter().find(|s| s.source == "k8s.logs").unwrap();
+        assert!(
+            holder.detail.contains("DDL on shelves queued"),
+            "{}",
+            holder.detail
+        );
+        // Without the migration's log, the table is all the evidence names.
+        let mut alone = vec![signal(
+            "shelf-api",
+            "lock_contention",
+            "PG::LockNotAvailable: ERROR:  canceling statement due to lock timeout",
+            "2026-03-03T15:02:04Z",
+        )];
+        let pack = EvidencePack {
+            outputs: vec![logs_output(
+                serde_json::json!({"pod": "shelf-pg-0"}),
+                store_log,
+            )],
+            ..Default::default()
+        };
+        assert_eq!(
+            attribute(&mut alone, &pack, &world, since).as_deref(),
+            Some("shelves")
+        );
     }
 }
