@@ -390,9 +390,23 @@ pub(super) fn peer_side(ctx: &mut Ctx<'_>) {
 /// An autoscaler whose target does not exist (`deployments/scale.apps
 /// "query-rewriter" not found`) was left behind by a rename: it belongs to
 /// the one workload that carries the old name inside its new one
-/// (`search-query-rewriter`), which has not been scaled since.
-pub(super) fn orphaned_autoscalers(ctx: &mut Ctx<'_>, world: &super::world::World) {
+/// (`search-query-rewriter`), which has not been scaled since, or else to
+/// the one workload whose rollout history names the old name (a
+/// change-cause `renamed from donor-scheduler`, an annotation that kept it).
+pub(super) fn orphaned_autoscalers(
+    ctx: &mut Ctx<'_>,
+    world: &super::world::World,
+    pack: &super::collect::EvidencePack,
+) {
     let names: BTreeSet<&str> = world.pods.iter().map(|p| p.owner.as_str()).collect();
+    // Whether `text` names `old` as a whole name (not `old-worker`).
+    let mentions = |text: &str, old: &str| {
+        text.match_indices(old).any(|(i, _)| {
+            let name_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+            !text[..i].chars().next_back().is_some_and(name_char)
+                && !text[i + old.len()..].chars().next().is_some_and(name_char)
+        })
+    };
     for s in ctx
         .signals
         .iter_mut()
@@ -409,6 +423,20 @@ pub(super) fn orphaned_autoscalers(ctx: &mut Ctx<'_>, world: &super::world::Worl
         if let [heir] = heirs.as_slice() {
             s.detail = format!(
                 "autoscaler {old} targets a workload that does not exist; {heir} carries its name: {}",
+                s.detail
+            );
+            s.component = heir.to_string();
+            continue;
+        }
+        let recorded: BTreeSet<&str> = pack
+            .of("rollout_history")
+            .filter(|o| !o.outcome.is_error && mentions(&o.outcome.text, old))
+            .filter_map(|o| o.args.get("name").and_then(serde_json::Value::as_str))
+            .filter(|n| *n != old && names.contains(n))
+            .collect();
+        if let [heir] = recorded.into_iter().collect::<Vec<_>>().as_slice() {
+            s.detail = format!(
+                "autoscaler {old} targets a workload that does not exist; the rollout history of {heir} names {old}: {}",
                 s.detail
             );
             s.component = heir.to_string();
@@ -563,10 +591,58 @@ mod tests {
                 signal("search", "hpa_misconfigured"),
             ],
         );
-        orphaned_autoscalers(&mut c, &world);
+        orphaned_autoscalers(&mut c, &world, &Default::default());
         assert_eq!(c.signals[0].component, "search-query-rewriter");
         // Two workloads carry `search`: no guess.
         assert_eq!(c.signals[1].component, "search");
+
+        // A rename that kept no part of the name: the rollout history says it.
+        for owner in ["donor-booking", "intake"] {
+            world.pods.push(Pod {
+                name: format!("{owner}-1"),
+                owner: owner.into(),
+                ..Default::default()
+            });
+        }
+        let history = |name: &str, text: &str| super::super::collect::Output {
+            tool: "k8s.rollout_history".into(),
+            name: "rollout_history".into(),
+            args: serde_json::json!({ "name": name }),
+            outcome: crate::registry::ToolOutcome {
+                text: text.into(),
+                is_error: false,
+                elapsed_ms: 1,
+            },
+        };
+        let pack = super::super::collect::EvidencePack {
+            outputs: vec![
+                history(
+                    "donor-booking",
+                    "1  14d ago  helm install donor-booking 4.0.0 (renamed from donor-scheduler)",
+                ),
+                history("intake", "1  30d ago  split intake from donor-scheduler-v2"),
+            ],
+            ..Default::default()
+        };
+        let mut c = ctx(&scope, vec![signal("donor-scheduler", "hpa_misconfigured")]);
+        orphaned_autoscalers(&mut c, &world, &pack);
+        assert_eq!(
+            c.signals[0].component, "donor-booking",
+            "{:?}",
+            c.signals[0]
+        );
+        assert!(
+            c.signals[0]
+                .detail
+                .contains("rollout history of donor-booking names donor-scheduler")
+        );
+        // Named by no history: it stays the autoscaler's own.
+        let mut c = ctx(
+            &scope,
+            vec![signal("fulfilment-worker", "hpa_misconfigured")],
+        );
+        orphaned_autoscalers(&mut c, &world, &pack);
+        assert_eq!(c.signals[0].component, "fulfilment-worker");
     }
 
     #[test]

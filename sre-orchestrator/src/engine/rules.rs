@@ -622,7 +622,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     super::across::new_mesh_policies(&mut ctx.signals, &world, scope.horizon());
     let moves = super::mesh::egress_refusals(&mut ctx.signals, &world, &ctx.blames);
     ctx.passed_on(moves);
-    super::combine::orphaned_autoscalers(&mut ctx, &world);
+    super::combine::orphaned_autoscalers(&mut ctx, &world, pack);
     super::combine::capacity(&mut ctx, &degraded);
 
     let mut affected = inside.affected;
