@@ -487,6 +487,10 @@ fn reach_factor(scope: &Scope, reach: &Reach, g: &Suspect) -> f64 {
         | "credentials_expired"
         | "network_policy_blocked"
         | "authorization_denied" => 1.0,
+        // A service's own slowness or errors off the traced call path, named
+        // by nothing on it: the traces show the alert's requests never go
+        // there.
+        "latency_regression" | "new_error" | "error_surge" if reach.path.len() >= 2 => 0.35,
         _ => 0.6,
     }
 }
@@ -620,6 +624,26 @@ mod tests {
         };
         let ranked = rank(&scope(), &signals, &reach);
         assert_eq!(ranked[0].component, "api");
+    }
+
+    #[test]
+    fn slowness_off_the_traced_path_is_another_story() {
+        // The alert's requests go portal → booking; the monitor's new
+        // timeouts are louder, but nothing on the path calls it or names it.
+        let signals = vec![
+            signal("monitor", "latency_regression", 5.0),
+            signal("booking", "hpa_misconfigured", 2.5),
+        ];
+        let reach = Reach {
+            path: vec!["portal".into(), "booking".into()],
+            ..Reach::default()
+        };
+        assert_eq!(rank(&scope(), &signals, &reach)[0].component, "booking");
+        // Without traces there is no path to be off: the louder one leads.
+        assert_eq!(
+            rank(&scope(), &signals, &Reach::default())[0].component,
+            "monitor"
+        );
     }
 
     #[test]
