@@ -164,7 +164,19 @@ pub(super) fn service_findings(
         format!("Service/{}", name(svc)),
         "NoReadyEndpoints",
         ev,
-        // When the last endpoint went: the moment the Service stopped routing.
-        endpoints.changed(svc),
+        // When the last endpoint went: the moment the Service stopped routing. Without the
+        // endpoints controller's annotation (older clusters, dumps that dropped annotations),
+        // when the last of its pods stopped being Ready (or, never Ready, was created).
+        endpoints.changed(svc).or_else(|| {
+            matching
+                .iter()
+                .filter_map(|p| {
+                    cond(p, "Ready")
+                        .filter(|c| s(c, "/status") != "True")
+                        .and_then(|c| ts(c, "/lastTransitionTime"))
+                        .or_else(|| ts(p, "/metadata/creationTimestamp"))
+                })
+                .max()
+        }),
     );
 }
