@@ -465,3 +465,143 @@ async fn namespaces_show_their_labels() {
     assert!(row("berths").ends_with("team=berths"), "{out}");
     assert!(!out.contains("metadata.name"), "{out}");
 }
+
+/// cert-manager Certificates: one past its `notAfter` is a critical finding dated from its
+/// expiry, with the issuer's refusal and the names it covers; one whose renewal fails but
+/// that still has days left is a warning; a Ready one is no finding. A cluster without
+/// cert-manager (every other test here) lists no certificates at all.
+#[tokio::test]
+async fn health_reports_expired_and_failing_certificates() {
+    let cert = |name: &str, not_after: &str, ready: &str, reason: &str, message: &str| {
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": name, "namespace": "dispatch", "creationTimestamp": "2025-01-01T00:00:00Z"},
+            "spec": {"secretName": format!("{name}-tls"), "dnsNames": [format!("{name}.dispatch.svc")],
+                "issuerRef": {"kind": "ClusterIssuer", "name": "internal-ca"}},
+            "status": {"notAfter": not_after, "conditions": [
+                {"type": "Ready", "status": ready, "reason": reason, "message": message,
+                 "lastTransitionTime": "2025-06-25T11:00:00Z"},
+                {"type": "Issuing", "status": "False", "reason": "Failed",
+                 "message": "The certificate request has failed to complete and will be retried: issuer internal-ca not ready",
+                 "lastTransitionTime": "2025-06-24T11:00:00Z"}]}})
+    };
+    let f = fixture_of(vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dispatch"}}),
+        cert(
+            "courier-mtls",
+            "2025-06-25T12:05:00Z",
+            "False",
+            "Expired",
+            "Certificate expired on Wed, 25 Jun 2025 12:05:00 UTC",
+        ),
+        cert(
+            "eta-grpc",
+            "2025-06-28T12:20:00Z",
+            "False",
+            "Failed",
+            "renewal failed",
+        ),
+        cert(
+            "healthy",
+            "2025-09-01T00:00:00Z",
+            "True",
+            "Ready",
+            "Certificate is up to date and has not expired",
+        ),
+    ])
+    .await;
+    let out = health::workload_health(&f.target, &health::HealthOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        out.contains(
+            "CRITICAL  dispatch/Certificate/courier-mtls  CertificateExpired  (since 15m ago)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("notAfter 2025-06-25T12:05:00Z (expired 15m ago)"),
+        "{out}"
+    );
+    assert!(out.contains("issuer internal-ca not ready"), "{out}");
+    assert!(
+        out.contains("issuer ClusterIssuer/internal-ca; names courier-mtls.dispatch.svc"),
+        "{out}"
+    );
+    assert!(
+        out.contains("WARNING   dispatch/Certificate/eta-grpc  CertificateNotReady")
+            && out.contains("notAfter 2025-06-28T12:20:00Z (in 3d)"),
+        "{out}"
+    );
+    assert!(!out.contains("Certificate/healthy"), "{out}");
+    assert!(out.contains("3 certificates"), "{out}");
+    let none = fixture().await;
+    let out = health::workload_health(&none.target, &health::HealthOptions::default())
+        .await
+        .unwrap();
+    assert!(!out.contains("certificates"), "{out}");
+}
+
+/// A Service whose Endpoints carry no last-change time is dated from when its replacement
+/// pods were created when all of them are still Pending (the old ones went then); behind a
+/// Running pod that is not Ready it stays undated rather than guessed.
+#[tokio::test]
+async fn no_ready_endpoints_is_dated_from_pending_replacements_only() {
+    let svc = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "dispatch"},
+            "spec": {"selector": {"app": name}, "ports": [{"port": 80}]}})
+    };
+    let eps = |name: &str, ip: &str| {
+        json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": "dispatch"},
+            "subsets": [{"notReadyAddresses": [{"ip": ip}], "ports": [{"port": 80}]}]})
+    };
+    let pod = |name: &str, app: &str, created: &str, phase: &str, ready: Option<&str>| {
+        let mut conditions = vec![];
+        if let Some(t) = ready {
+            conditions.push(json!({"type": "Ready", "status": "False", "lastTransitionTime": t}));
+        }
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "dispatch", "labels": {"app": app}, "creationTimestamp": created},
+            "spec": {"containers": [{"name": app, "image": format!("{app}:1")}]},
+            "status": {"phase": phase, "conditions": conditions}})
+    };
+    let f = fixture_of(vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dispatch"}}),
+        svc("plc-bridge"),
+        eps("plc-bridge", "10.0.0.7"),
+        pod(
+            "plc-bridge-0",
+            "plc-bridge",
+            "2025-06-25T11:58:00Z",
+            "Pending",
+            None,
+        ),
+        pod(
+            "plc-bridge-1",
+            "plc-bridge",
+            "2025-06-25T12:02:00Z",
+            "Pending",
+            None,
+        ),
+        svc("tariffs"),
+        eps("tariffs", "10.0.0.8"),
+        pod(
+            "tariffs-0",
+            "tariffs",
+            "2024-01-01T00:00:00Z",
+            "Running",
+            Some("2024-01-01T00:00:25Z"),
+        ),
+    ])
+    .await;
+    let out = health::workload_health(&f.target, &health::HealthOptions::default())
+        .await
+        .unwrap();
+    let line = |svc: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!("Service/{svc}  NoReadyEndpoints")))
+            .unwrap_or_else(|| panic!("no {svc} in\n{out}"))
+            .to_string()
+    };
+    assert!(line("plc-bridge").ends_with("(since 18m ago)"), "{out}");
+    assert!(line("tariffs").ends_with("(since -)"), "{out}");
+}

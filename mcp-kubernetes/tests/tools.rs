@@ -215,6 +215,7 @@ async fn workload_health_finds_every_planted_failure() {
     assert!(has("Node/node-5", "MemoryPressure"));
     assert!(has("HorizontalPodAutoscaler/web", "HPAAtMax"));
     assert!(has("Service/legacy-gateway", "NoReadyEndpoints"));
+    assert!(has("Certificate/shop-tls", "CertificateNotReady"));
     assert!(
         !report
             .findings

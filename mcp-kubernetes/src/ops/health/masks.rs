@@ -117,6 +117,20 @@ pub const HPAS: Mask = Fields(&[
     ),
     STATUS,
 ]);
+/// cert-manager Certificates: what they cover and their status (`notAfter`, conditions).
+pub const CERTIFICATES: Mask = Fields(&[
+    Mask::META,
+    (
+        "spec",
+        Fields(&[
+            ("dnsNames", All),
+            ("commonName", All),
+            ("secretName", All),
+            ("issuerRef", All),
+        ]),
+    ),
+    STATUS,
+]);
 pub const SERVICES: Mask = Fields(&[
     Mask::META,
     ("spec", Fields(&[("type", All), ("selector", All)])),

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
-use self::infra::{node_findings, pvc_findings, service_findings};
+use self::infra::{certificate_findings, node_findings, pvc_findings, service_findings};
 use self::pods::{group_pods, pod_findings, unready_since};
 use self::workloads::{hpa_findings, job_findings, replica_failures, workload_findings};
 use super::endpoints::{ENDPOINTS_MASK, SLICES_MASK};
@@ -185,6 +185,12 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     let cronjobs = fetch(how, t, &kinds::cronjobs(), ns, masks::CRONJOBS, r).await;
     let pvcs = fetch(how, t, &kinds::pvcs(), ns, masks::PVCS, r).await;
     let hpas = fetch(how, t, &kinds::hpas(), ns, masks::HPAS, r).await;
+    // cert-manager's Certificates, where the cluster serves the type (not installed: nothing
+    // to check, and nothing to say).
+    let certificates = match t.resolve("certificates.cert-manager.io").await {
+        Ok(kind) => fetch(how, t, &kind, ns, masks::CERTIFICATES, r).await,
+        Err(_) => Arc::default(),
+    };
     let services = fetch(how, t, &kinds::services(), ns, masks::SERVICES, r).await;
     let endpoints = fetch(how, t, &kinds::endpoints(), ns, ENDPOINTS_MASK, r).await;
     let events = fetch(how, t, &kinds::events(), ns, masks::EVENTS, r).await;
@@ -247,6 +253,9 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     }
     for h in &hpas.items {
         hpa_findings(h, &mut findings);
+    }
+    for c in &certificates.items {
+        certificate_findings(&cx, c, &mut findings);
     }
     let ep_index = super::endpoints::Index::new(&endpoints.items);
     let lacking = services
