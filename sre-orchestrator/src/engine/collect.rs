@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::leads::{ON_DEMAND, linked_namespaces, resolver_reads};
+use super::leads::{ON_DEMAND, callee_log_reads, linked_namespaces, resolver_reads};
 use super::parse;
 use super::{Observer, Progress, Scope};
 use crate::rca::DataGap;
@@ -588,38 +588,14 @@ pub async fn collect(
     for other in late.iter().filter(|n| !others.contains(n)) {
         read_namespace(other, &mut round3);
     }
-    // Objects an engineer lists when a failure's words point at them: the
-    // cert-manager Certificates when a client fails a TLS handshake (their
-    // `notAfter`, their Ready condition), the mesh's AuthorizationPolicies
-    // when a sidecar answers `RBAC: access denied`.
+    // Objects an engineer lists when a failure's words point at them.
+    let mut read: Vec<String> = ns.iter().cloned().collect();
+    read.extend(others.iter().chain(&late).cloned());
+    read.sort_unstable();
+    read.dedup();
     if let Some(tool) = t("list") {
-        let mut read: Vec<&str> = ns.iter().map(String::as_str).collect();
-        read.extend(others.iter().chain(&late).map(String::as_str));
-        read.sort_unstable();
-        read.dedup();
-        for (kind, shows) in ON_DEMAND {
-            let asked = *kind == super::leads::CERTIFICATES && scope.tls_hint;
-            if asked
-                || outputs
-                    .iter()
-                    .any(|o| !o.outcome.is_error && shows(&o.outcome.text))
-            {
-                for namespace in &read {
-                    round3.push((
-                        tool.clone(),
-                        json!({ "kind": kind, "namespace": namespace, "output": "json", "compact": true, "limit": PAGE }),
-                    ));
-                }
-                // Few and small: the whole cluster's too, since the
-                // component presenting the certificate (a gateway that
-                // relays the error in a 502) may live where nothing else
-                // points. Where the cluster-wide list is not allowed, the
-                // namespaces' lists above still answer.
-                round3.push((
-                    tool.clone(),
-                    json!({ "kind": kind, "output": "json", "compact": true, "limit": PAGE }),
-                ));
-            }
+        for args in on_demand_reads(&outputs, &read, scope.tls_hint, &[]) {
+            round3.push((tool.clone(), args));
         }
     }
     // When names fail to resolve: the cluster's resolver.
@@ -643,6 +619,43 @@ pub async fn collect(
     if !round3.is_empty() {
         outputs.extend(run_round(source, round3, observer, &mut spend).await);
         follow_pages(source, &mut outputs, observer, &mut spend).await;
+    }
+    // The callee the subject's failures name, now that its namespace is
+    // read: its own log, and what that log points at.
+    if let Some(tool) = t("logs") {
+        let reads = callee_log_reads(&outputs, scope.service.as_deref());
+        if !reads.is_empty() {
+            let calls = reads.into_iter().map(|a| (tool.clone(), a)).collect();
+            let before = outputs.len();
+            outputs.extend(run_round(source, calls, observer, &mut spend).await);
+            // The namespaces that log names, read as the others were.
+            let mut more: Vec<(String, Value)> = Vec::new();
+            let linked = linked_namespaces(&outputs, ns.as_deref(), None, scope.window_secs + 3600);
+            for other in linked {
+                if !read.contains(&other) {
+                    read_namespace(&other, &mut more);
+                    read.push(other);
+                }
+            }
+            if !more.is_empty() {
+                outputs.extend(run_round(source, more, observer, &mut spend).await);
+            }
+            if let Some(list) = t("list") {
+                let listed: Vec<&str> = outputs[..before]
+                    .iter()
+                    .filter(|o| o.name == "list")
+                    .filter_map(|o| o.args.get("kind").and_then(Value::as_str))
+                    .collect();
+                let lists: Vec<(String, Value)> =
+                    on_demand_reads(&outputs[before..], &read, false, &listed)
+                        .into_iter()
+                        .map(|a| (list.clone(), a))
+                        .collect();
+                if !lists.is_empty() {
+                    outputs.extend(run_round(source, lists, observer, &mut spend).await);
+                }
+            }
+        }
     }
     if let Some(tool) = t("logs") {
         let round4: Vec<(String, Value)> = super::locks::session_reads(&outputs)
@@ -741,6 +754,43 @@ fn metric_queries(outputs: &[Output], scope: &Scope) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+/// The custom resources [`ON_DEMAND`] names, listed in each namespace read
+/// and cluster-wide, when `outputs` show their failure (or, for
+/// Certificates, the alert is about TLS) and they are not in `listed`
+/// already: the cert-manager Certificates when a client fails a TLS
+/// handshake (their `notAfter`, their Ready condition), the mesh's
+/// AuthorizationPolicies when a sidecar answers `RBAC: access denied`.
+fn on_demand_reads(
+    outputs: &[Output],
+    namespaces: &[String],
+    tls_hint: bool,
+    listed: &[&str],
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (kind, shows) in ON_DEMAND {
+        if listed.contains(kind) {
+            continue;
+        }
+        let asked = *kind == super::leads::CERTIFICATES && tls_hint;
+        if asked
+            || outputs
+                .iter()
+                .any(|o| !o.outcome.is_error && shows(&o.outcome.text))
+        {
+            for namespace in namespaces {
+                out.push(json!({ "kind": kind, "namespace": namespace, "output": "json", "compact": true, "limit": PAGE }));
+            }
+            // Few and small: the whole cluster's too, since the component
+            // presenting the certificate (a gateway that relays the error
+            // in a 502) may live where nothing else points. Where the
+            // cluster-wide list is not allowed, the namespaces' lists above
+            // still answer.
+            out.push(json!({ "kind": kind, "output": "json", "compact": true, "limit": PAGE }));
+        }
+    }
+    out
 }
 
 /// Follows the `next page: offset=` footers of the JSON lists: the cluster

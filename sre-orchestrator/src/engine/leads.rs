@@ -103,6 +103,80 @@ pub(super) fn resolver_reads(outputs: &[Output], page: usize) -> Vec<Value> {
 /// At most this many namespaces besides the alert's are read.
 const LINKED_NAMESPACES: usize = 3;
 
+/// Follow-up reads of the workloads the subject's own failing lines name as
+/// the callee that answered it with an error (`quote-engine responded 502`,
+/// `"upstream":"warranty-checker"`): without traces, the callee's log (its
+/// application's and its sidecar's) says why it answered so, which is where
+/// an engineer looks next. A callee that could not be reached is not read:
+/// its log cannot say why. One running pod per workload, two workloads at most, none
+/// already read.
+pub(super) fn callee_log_reads(outputs: &[Output], subject: Option<&str>) -> Vec<Value> {
+    let Some(subject) = subject else {
+        return Vec::new();
+    };
+    // With traces the call graph already says who failed whom.
+    let traced = outputs
+        .iter()
+        .filter(|o| o.name == "service_dependencies" && !o.outcome.is_error)
+        .any(|o| !parse::edges(&o.outcome.text).is_empty());
+    if traced {
+        return Vec::new();
+    }
+    let world = super::world::World::from_outputs(outputs);
+    let read: BTreeSet<&str> = outputs
+        .iter()
+        .filter(|o| o.name == "logs")
+        .filter_map(|o| o.args.get("pod").and_then(Value::as_str))
+        .collect();
+    let mut callees: Vec<String> = Vec::new();
+    for o in outputs
+        .iter()
+        .filter(|o| o.name == "logs" && !o.outcome.is_error)
+    {
+        let of_subject = o
+            .args
+            .get("pod")
+            .and_then(Value::as_str)
+            .and_then(|pod| world.pods.iter().find(|p| p.name == pod))
+            .is_some_and(|p| super::rules::same_component(&p.owner, subject));
+        if !of_subject {
+            continue;
+        }
+        for line in o.outcome.text.lines() {
+            let Some((svc, mut behind)) =
+                super::peers::answering_peer(line).and_then(|peer| world.resolve(&peer))
+            else {
+                continue;
+            };
+            if let Some(svc) = svc {
+                behind.extend(world.backends(svc).map(|p| p.owner.clone()));
+            }
+            for w in behind {
+                if !super::rules::same_component(&w, subject) && !callees.contains(&w) {
+                    callees.push(w);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for w in callees.iter().take(2) {
+        let Some(pod) = world
+            .pods
+            .iter()
+            .find(|p| &p.owner == w && p.phase == "Running" && !read.contains(p.name.as_str()))
+        else {
+            continue;
+        };
+        for c in pod.containers.iter().filter(|c| !c.init).take(2) {
+            out.push(serde_json::json!({
+                "namespace": pod.namespace, "pod": pod.name, "container": c.name,
+                "tail": 120, "max_bytes": 12000,
+            }));
+        }
+    }
+    out
+}
+
 /// The namespaces, other than `home`, that round one's evidence links to
 /// the incident: named in an address in a log template or trace
 /// (`ledger.payments.svc`), or holding a Service that a troubled call of the

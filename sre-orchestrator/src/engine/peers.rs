@@ -100,6 +100,19 @@ pub fn named_peer(line: &str) -> Option<String> {
 /// failed`, `request to billing timed out`, `error calling billing`,
 /// `upstream billing failed`).
 fn called_host(line: &str) -> Option<String> {
+    named_in(line, false)
+}
+
+/// The callee a failed call says answered it with an error: `quote-engine
+/// responded 502`, a gateway's `{"upstream":"warranty-checker"}` body. Not
+/// one that could not be reached: its own log cannot say why.
+pub fn answering_peer(line: &str) -> Option<String> {
+    named_in(line, true)
+}
+
+/// [`called_host`], or with `answered` only the forms that say the callee
+/// answered ([`answering_peer`]).
+fn named_in(line: &str, answered: bool) -> Option<String> {
     static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
         regex::Regex::new(
@@ -114,6 +127,16 @@ fn called_host(line: &str) -> Option<String> {
         )
         .ok()
     });
+    // A gateway's JSON error body names the upstream it gave up on:
+    // `{"error":"warranty check failed","upstream":"warranty-checker"}`,
+    // quoted or escaped inside another JSON line.
+    static UPSTREAM_KEY: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let upstream_key = UPSTREAM_KEY.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)\\?"upstream(?:_service|_host)?\\?"\s*:\s*\\?"([a-z0-9][a-z0-9.-]*[a-z0-9])\\?""#,
+        )
+        .ok()
+    });
     static RETURNED: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let returned = RETURNED.get_or_init(|| {
         regex::Regex::new(
@@ -123,7 +146,12 @@ fn called_host(line: &str) -> Option<String> {
     });
     // The first name that is a name: in `upstream call failed — zone-api
     // returned 504` the gateway's words say "call", the next clause who.
-    [re, upstream, returned]
+    let forms = if answered {
+        [upstream_key, returned, &None, &None]
+    } else {
+        [re, upstream, upstream_key, returned]
+    };
+    forms
         .into_iter()
         .filter_map(|r| r.as_ref())
         .flat_map(|r| r.captures_iter(line))
@@ -247,6 +275,15 @@ mod peer_tests {
                 "172.20.103.68",
             ),
             ("connect ETIMEDOUT 10.0.3.7:6379", "10.0.3.7"),
+            // A gateway's JSON error body, escaped inside the caller's JSON log line.
+            (
+                r#"{"stack_trace":"HttpServerErrorException$BadGateway: 502 Bad Gateway: \"{\"error\":\"warranty check failed\",\"upstream\":\"warranty-checker\"}\""}"#,
+                "warranty-checker",
+            ),
+            (
+                r#"{"error": "timeout", "upstream": "rates.pricing.svc"}"#,
+                "rates.pricing.svc",
+            ),
         ] {
             assert_eq!(named_peer(line).as_deref(), Some(want), "{line}");
         }
