@@ -113,11 +113,15 @@ impl Service {
             "kafka" => (9092, "kafka"),
             "rabbitmq" => (5672, "amqp"),
             "memcached" => (11211, "memcache"),
+            "pgbouncer" => (6432, "pgbouncer"),
             _ => return false,
         };
+        // The pods' port counts too: a Service on port 80 in front of
+        // PgBouncer's 6432 serves PgBouncer.
         self.ports
             .iter()
             .any(|(name, p)| *p == port || name.to_lowercase().contains(stem))
+            || self.target_ports.contains(&port)
     }
 }
 

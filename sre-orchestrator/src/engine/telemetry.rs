@@ -100,8 +100,30 @@ impl<'a> Reader<'a> {
             .as_deref()
             .and_then(|peer| super::peers::peer_component(peer, self.world, &self.known))
             .filter(|c| !same_component(c, service))
+            .or_else(|| self.relayed_from(hit, service))
             .unwrap_or_else(|| service.to_string());
         (component, peer)
+    }
+
+    /// A connection pooler's own refusal relayed by its client with no peer
+    /// in the line (PgBouncer's `query_wait_timeout`): the pooler's pool is
+    /// what ran out, so the one pooler in view. Only poolers: a database's
+    /// own replies (a refused password, too many clients) are read with the
+    /// client here, whose configuration usually is what changed.
+    fn relayed_from(&self, hit: &Hit<'_>, service: &str) -> Option<String> {
+        const POOLERS: &[&str] = &["pgbouncer"];
+        let system = hit
+            .signature
+            .stack
+            .strip_suffix("/server")
+            .filter(|s| POOLERS.contains(s))?;
+        let namespace = self
+            .world
+            .pods
+            .iter()
+            .find(|p| same_component(&p.owner, service))
+            .map_or("", |p| p.namespace.as_str());
+        self.world.store_of_system(system, namespace, service)
     }
 }
 

@@ -709,4 +709,22 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn a_service_serves_the_system_its_pods_port_is_for() {
+        // Port 80 named `http` in front of PgBouncer's 6432.
+        let svc = Service {
+            name: "pgbouncer".into(),
+            ports: vec![("http".into(), 80)],
+            target_ports: vec![6432],
+            ..Default::default()
+        };
+        assert!(svc.serves("pgbouncer"));
+        assert!(!svc.serves("postgresql") && !svc.serves("redis"));
+        let named = Service {
+            ports: vec![("pgbouncer".into(), 5433)],
+            ..Default::default()
+        };
+        assert!(named.serves("pgbouncer"));
+    }
 }
