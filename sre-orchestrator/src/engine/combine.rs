@@ -28,6 +28,13 @@ const PROBE_TIMEOUTS: &[&str] = &[
     "timed out",
 ];
 
+/// Whether a probe failure's words say it got no answer in time
+/// ([`PROBE_TIMEOUTS`]), not an answer with an error.
+pub(super) fn probe_timed_out(detail: &str) -> bool {
+    let d = detail.to_lowercase();
+    PROBE_TIMEOUTS.iter().any(|t| d.contains(t))
+}
+
 /// Services that fail through another component: demoted (see the module
 /// docs).
 pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
@@ -125,7 +132,7 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
         let own = probes.iter().any(|s| {
             let d = s.detail.to_lowercase();
             (d.contains("liveness probe failed") || d.contains("startup probe failed"))
-                && !PROBE_TIMEOUTS.iter().any(|t| d.contains(t))
+                && !probe_timed_out(&d)
         });
         let first_probe = probes.iter().filter_map(|s| s.at).min();
         let peer_since = ctx
