@@ -108,8 +108,8 @@ const LINKED_NAMESPACES: usize = 3;
 /// `"upstream":"warranty-checker"`): without traces, the callee's log (its
 /// application's and its sidecar's) says why it answered so, which is where
 /// an engineer looks next. A callee that could not be reached is not read:
-/// its log cannot say why. One running pod per workload, two workloads at most, none
-/// already read.
+/// its log cannot say why. One running pod per workload, two workloads at
+/// most, none already read.
 pub(super) fn callee_log_reads(outputs: &[Output], subject: Option<&str>) -> Vec<Value> {
     let Some(subject) = subject else {
         return Vec::new();
@@ -346,5 +346,102 @@ mod tests {
             "dial tcp 10.0.0.1:5432: connect: connection refused"
         ));
         assert!(!tls_failure("GET /healthz 200 1ms"));
+    }
+
+    fn output(name: &str, args: Value, text: &str) -> Output {
+        Output {
+            tool: format!("k8s.{name}"),
+            name: name.into(),
+            args,
+            outcome: crate::registry::ToolOutcome {
+                text: text.into(),
+                is_error: false,
+                elapsed_ms: 1,
+            },
+        }
+    }
+
+    /// Without traces, the callee the subject's errors say answered 502 has
+    /// its logs read (application and sidecar); one it could not reach
+    /// does not, nor any when traces already give the call graph.
+    #[test]
+    fn the_callee_that_answered_with_an_error_is_read_next() {
+        let pod = |name: &str, ns: &str, app: &str, owner_rs: &str, containers: &[&str]| {
+            let statuses: Vec<Value> = containers
+                .iter()
+                .map(|c| serde_json::json!({"name": c, "ready": true, "state": {"running": {}}}))
+                .collect();
+            serde_json::json!({"metadata": {"name": name, "namespace": ns, "labels": {"app": app},
+                "ownerReferences": [{"kind": "ReplicaSet", "name": owner_rs}]},
+                "status": {"phase": "Running", "containerStatuses": statuses}})
+            .to_string()
+        };
+        let svc = |name: &str, ns: &str| {
+            serde_json::json!({"metadata": {"name": name, "namespace": ns},
+                "spec": {"selector": {"app": name}, "ports": [{"port": 80}]}})
+            .to_string()
+        };
+        let pods = [
+            pod(
+                "scan-bff-9lmfr9wvhv-w6m65",
+                "web",
+                "scan-bff",
+                "scan-bff-9lmfr9wvhv",
+                &["scan-bff"],
+            ),
+            pod(
+                "quote-engine-vpzz85fw4v-57b25",
+                "buyback",
+                "quote-engine",
+                "quote-engine-vpzz85fw4v",
+                &["quote-engine", "istio-proxy"],
+            ),
+        ]
+        .join("\n");
+        let services = [svc("quote-engine", "buyback"), svc("pricing", "buyback")].join("\n");
+        let list = |kind: &str, text: &str| {
+            output(
+                "list",
+                serde_json::json!({"kind": kind, "output": "json"}),
+                text,
+            )
+        };
+        let subject_log = |text: &str| {
+            output(
+                "logs",
+                serde_json::json!({"namespace": "web", "pod": "scan-bff-9lmfr9wvhv-w6m65", "container": "scan-bff"}),
+                text,
+            )
+        };
+        let mut outputs = vec![
+            list("pods", &pods),
+            list("services", &services),
+            subject_log(r#"{"level":50,"msg":"quote request failed: quote-engine responded 502"}"#),
+        ];
+        let reads = callee_log_reads(&outputs, Some("scan-bff"));
+        let read: Vec<(&str, &str)> = reads
+            .iter()
+            .filter_map(|a| Some((a["pod"].as_str()?, a["container"].as_str()?)))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("quote-engine-vpzz85fw4v-57b25", "quote-engine"),
+                ("quote-engine-vpzz85fw4v-57b25", "istio-proxy")
+            ]
+        );
+        // Unreachable is not an answer: nothing to read there.
+        outputs[2] =
+            subject_log("dial tcp 10.96.1.2:80: connect: connection refused (quote-engine)");
+        assert!(callee_log_reads(&outputs, Some("scan-bff")).is_empty());
+        // With traces, no reads.
+        outputs[2] = subject_log("quote-engine responded 502");
+        outputs.push(output(
+            "service_dependencies",
+            serde_json::json!({}),
+            "CALLER    CALLEE        CALLS  RATE  ERRORS  ERR%  P99  UNREACHED  SERVER  NOTE\nscan-bff  quote-engine  10  0.1/s  5  50.0%  3ms  0  -  -",
+        ));
+        assert_eq!(parse::edges(&outputs[3].outcome.text).len(), 1);
+        assert!(callee_log_reads(&outputs, Some("scan-bff")).is_empty());
     }
 }
