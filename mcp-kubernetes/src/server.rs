@@ -141,7 +141,7 @@ impl KubeServer {
     }
 
     #[tool(
-        description = "Deterministic health findings over a namespace, or cluster-wide (every allowed namespace, plus nodes) when namespace is absent; only problems are listed, min_severity narrows them: CrashLoopBackOff, OOMKilled, ImagePullBackOff, unschedulable/pending pods with the scheduler's reason, failing probes, high restarts, unavailable replicas and stuck rollouts, failed Jobs, CronJobs whose run hangs past two periods or that have not succeeded for three, pending PVCs, NotReady nodes and node pressure, HPAs at max, Services with no ready endpoints, cert-manager Certificates expired or not Ready (where cert-manager is installed). Each finding has severity, object, reason, evidence and start time. The best first call in an investigation.",
+        description = "Deterministic health findings over a namespace, or cluster-wide (every allowed namespace, plus nodes) when namespace is absent; only problems are listed, min_severity narrows them: CrashLoopBackOff, OOMKilled, ImagePullBackOff, unschedulable/pending pods with the scheduler's reason, failing probes, high restarts, unavailable replicas and stuck rollouts, failed Jobs, CronJobs whose run hangs past two periods or that have not succeeded for three, pending PVCs, NotReady nodes and node pressure, HPAs at max, Services with no ready endpoints, cert-manager Certificates expired or not Ready, ExternalSecrets that do not sync (where those operators are installed). Each finding has severity, object, reason, evidence and start time. The best first call in an investigation.",
         annotations(read_only_hint = true)
     )]
     async fn workload_health(

@@ -605,3 +605,45 @@ async fn no_ready_endpoints_is_dated_from_pending_replacements_only() {
     assert!(line("plc-bridge").ends_with("(since 18m ago)"), "{out}");
     assert!(line("tariffs").ends_with("(since -)"), "{out}");
 }
+
+/// An ExternalSecret that cannot sync is a warning naming the Secret it writes, its store and
+/// its last refresh: a rotated password that never reached the pods shows here first.
+#[tokio::test]
+async fn health_reports_external_secrets_that_do_not_sync() {
+    let es = |name: &str, ready: &str, reason: &str| {
+        json!({"apiVersion": "external-secrets.io/v1beta1", "kind": "ExternalSecret",
+            "metadata": {"name": name, "namespace": "dispatch", "creationTimestamp": "2025-01-01T00:00:00Z"},
+            "spec": {"refreshInterval": "1h", "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
+                "target": {"name": format!("{name}-creds"), "template": {"data": {"dsn": "postgres://app:{{ .password }}@db/app"}}},
+                "data": [{"secretKey": "password", "remoteRef": {"key": "db/app"}}]},
+            "status": {"refreshTime": "2025-06-24T12:20:00Z", "conditions": [
+                {"type": "Ready", "status": ready, "reason": reason, "message": "could not get secret data from provider",
+                 "lastTransitionTime": "2025-06-25T11:50:00Z"}]}})
+    };
+    let f = fixture_of(vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dispatch"}}),
+        es("courier-db", "False", "SecretSyncedError"),
+        es("eta-db", "True", "SecretSynced"),
+    ])
+    .await;
+    let out = health::workload_health(&f.target, &health::HealthOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        out.contains(
+            "WARNING   dispatch/ExternalSecret/courier-db  ExternalSecretNotSynced  (since 30m ago)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Ready=False SecretSyncedError: could not get secret data from provider"),
+        "{out}"
+    );
+    assert!(
+        out.contains("target secret courier-db-creds; store ClusterSecretStore/vault; refresh every 1h; last refreshed 24h ago"),
+        "{out}"
+    );
+    assert!(!out.contains("ExternalSecret/eta-db"), "{out}");
+    // The template (a connection string with its placeholder) is not read, let alone shown.
+    assert!(!out.contains("postgres://"), "{out}");
+}

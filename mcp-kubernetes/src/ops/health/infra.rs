@@ -108,6 +108,45 @@ pub(super) fn certificate_findings(cx: &Ctx, o: &Value, out: &mut Vec<Finding>) 
     push(out, severity, o, obj, reason, ev, since);
 }
 
+/// An external-secrets ExternalSecret that is not Ready: the Secret it writes is stale (a
+/// rotated password never reaches the pods) or missing. Warning, dated from the condition.
+pub(super) fn external_secret_findings(cx: &Ctx, o: &Value, out: &mut Vec<Finding>) {
+    let Some(c) = cond(o, "Ready").filter(|c| s(c, "/status") == "False") else {
+        return;
+    };
+    let obj = format!("ExternalSecret/{}", name(o));
+    let mut ev = vec![format!(
+        "Ready=False {}: {}",
+        s(c, "/reason"),
+        message(s(c, "/message"))
+    )];
+    ev.push(format!(
+        "target secret {}; store {}/{}; refresh every {}; last refreshed {}",
+        opt_s(o, "/spec/target/name").unwrap_or(name(o)),
+        opt_s(o, "/spec/secretStoreRef/kind").unwrap_or("SecretStore"),
+        s(o, "/spec/secretStoreRef/name"),
+        opt_s(o, "/spec/refreshInterval").unwrap_or("-"),
+        crate::value::ago(cx.now, ts(o, "/status/refreshTime"))
+    ));
+    if let Some(e) = cx.events_of(namespace(o), &obj).first() {
+        ev.push(format!(
+            "{} ({}x): {}",
+            e.reason,
+            e.count,
+            message(&e.message)
+        ));
+    }
+    push(
+        out,
+        Severity::Warning,
+        o,
+        obj,
+        "ExternalSecretNotSynced",
+        ev,
+        ts(c, "/lastTransitionTime"),
+    );
+}
+
 pub(super) fn node_findings(o: &Value, out: &mut Vec<Finding>) {
     let obj = format!("Node/{}", name(o));
     match cond(o, "Ready") {

@@ -131,6 +131,19 @@ pub const CERTIFICATES: Mask = Fields(&[
     ),
     STATUS,
 ]);
+/// external-secrets ExternalSecrets: the Secret they write, from where, and their status.
+pub const EXTERNAL_SECRETS: Mask = Fields(&[
+    Mask::META,
+    (
+        "spec",
+        Fields(&[
+            ("refreshInterval", All),
+            ("secretStoreRef", All),
+            ("target", Fields(&[("name", All)])),
+        ]),
+    ),
+    STATUS,
+]);
 pub const SERVICES: Mask = Fields(&[
     Mask::META,
     ("spec", Fields(&[("type", All), ("selector", All)])),

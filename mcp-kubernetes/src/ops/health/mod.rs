@@ -17,7 +17,9 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
-use self::infra::{certificate_findings, node_findings, pvc_findings, service_findings};
+use self::infra::{
+    certificate_findings, external_secret_findings, node_findings, pvc_findings, service_findings,
+};
 use self::pods::{group_pods, pod_findings, unready_since};
 use self::workloads::{hpa_findings, job_findings, replica_failures, workload_findings};
 use super::endpoints::{ENDPOINTS_MASK, SLICES_MASK};
@@ -153,6 +155,27 @@ async fn fetch(
     }
 }
 
+/// cert-manager's Certificates.
+const CERTIFICATES: &str = "certificates.cert-manager.io";
+/// external-secrets' ExternalSecrets.
+const EXTERNAL_SECRETS: &str = "externalsecrets.external-secrets.io";
+
+/// [`fetch`] of a custom resource type the cluster may not serve: nothing (and no `skipped`
+/// line) where it does not.
+async fn fetch_if_served(
+    how: Fetch,
+    t: &Target,
+    kind: &str,
+    ns: Option<&str>,
+    mask: Mask,
+    report: &mut HealthReport,
+) -> Arc<Listed> {
+    match t.resolve(kind).await {
+        Ok(kind) => fetch(how, t, &kind, ns, mask, report).await,
+        Err(_) => Arc::default(),
+    }
+}
+
 /// Computes the findings; see [`HealthOptions`].
 pub async fn health_findings(t: &Target, o: &HealthOptions) -> Result<HealthReport> {
     findings_with(Fetch::Masked, t, o).await
@@ -185,12 +208,11 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     let cronjobs = fetch(how, t, &kinds::cronjobs(), ns, masks::CRONJOBS, r).await;
     let pvcs = fetch(how, t, &kinds::pvcs(), ns, masks::PVCS, r).await;
     let hpas = fetch(how, t, &kinds::hpas(), ns, masks::HPAS, r).await;
-    // cert-manager's Certificates, where the cluster serves the type (not installed: nothing
-    // to check, and nothing to say).
-    let certificates = match t.resolve("certificates.cert-manager.io").await {
-        Ok(kind) => fetch(how, t, &kind, ns, masks::CERTIFICATES, r).await,
-        Err(_) => Arc::default(),
-    };
+    // cert-manager's Certificates and external-secrets' ExternalSecrets, where the cluster
+    // serves the type (not installed: nothing to check, and nothing to say).
+    let certificates = fetch_if_served(how, t, CERTIFICATES, ns, masks::CERTIFICATES, r).await;
+    let external_secrets =
+        fetch_if_served(how, t, EXTERNAL_SECRETS, ns, masks::EXTERNAL_SECRETS, r).await;
     let services = fetch(how, t, &kinds::services(), ns, masks::SERVICES, r).await;
     let endpoints = fetch(how, t, &kinds::endpoints(), ns, ENDPOINTS_MASK, r).await;
     let events = fetch(how, t, &kinds::events(), ns, masks::EVENTS, r).await;
@@ -256,6 +278,9 @@ async fn findings_with(how: Fetch, t: &Target, o: &HealthOptions) -> Result<Heal
     }
     for c in &certificates.items {
         certificate_findings(&cx, c, &mut findings);
+    }
+    for e in &external_secrets.items {
+        external_secret_findings(&cx, e, &mut findings);
     }
     let ep_index = super::endpoints::Index::new(&endpoints.items);
     let lacking = services
