@@ -60,12 +60,18 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     victims.sort();
     victims.dedup();
     // What its callers say of a victim ("upstream patient-api failed") is
-    // the failure passing through it, too.
+    // the failure passing through it, too; so is a refusal it relays (`403
+    // RBAC: access denied` in the spans of a service above the call that
+    // was refused).
     for s in ctx.signals.iter_mut().filter(|s| {
         victims.iter().any(|v| same_component(&s.component, v))
             && matches!(
                 s.kind,
-                "new_error" | "error_surge" | "latency_regression" | "dependency_unreachable"
+                "new_error"
+                    | "error_surge"
+                    | "latency_regression"
+                    | "dependency_unreachable"
+                    | "authorization_denied"
             )
     }) {
         s.weight *= 0.5;
@@ -833,5 +839,37 @@ mod tests {
         c.signals[1].at = at("2026-01-01T11:55:00Z");
         deploys(&mut c, &[], &[]);
         assert!(c.signals.iter().any(|s| s.kind == "bad_deploy"));
+    }
+
+    /// A refusal relayed up the call path (`403 RBAC: access denied` in the
+    /// spans of the service above the refused call) fails through the
+    /// deepest degraded service, like its errors: halved; the deepest
+    /// one's own is not.
+    #[test]
+    fn a_refusal_relayed_up_the_path_is_the_deeper_ones() {
+        let scope = scope();
+        let mut c = ctx(
+            &scope,
+            vec![
+                signal("rental-web", "authorization_denied"),
+                signal("deposit-svc", "authorization_denied"),
+            ],
+        );
+        let path = [
+            "rental-web".to_string(),
+            "rental-api".into(),
+            "deposit-svc".into(),
+        ];
+        victims(&mut c, &path);
+        assert!(
+            (c.signals[0].weight - 2.0).abs() < 1e-9,
+            "{:?}",
+            c.signals[0]
+        );
+        assert!(
+            (c.signals[1].weight - 4.0).abs() < 1e-9,
+            "{:?}",
+            c.signals[1]
+        );
     }
 }
