@@ -10,6 +10,17 @@ use super::{Ctx, Finding, Severity, cond, push};
 use crate::ops::pods;
 use crate::value::{arr, map_pairs, message, name, namespace, opt_s, s, ts};
 
+/// Adds the newest event of `obj` (`Failed (9x): message`) to `ev`, unless a line there already
+/// ends with its message (a condition that says the same).
+fn push_newest_event(cx: &Ctx, o: &Value, obj: &str, ev: &mut Vec<String>) {
+    if let Some(e) = cx.events_of(namespace(o), obj).first() {
+        let said = message(&e.message);
+        if !ev.iter().any(|l| l.ends_with(&said)) {
+            ev.push(format!("{} ({}x): {said}", e.reason, e.count));
+        }
+    }
+}
+
 pub(super) fn pvc_findings(cx: &Ctx, o: &Value, out: &mut Vec<Finding>) {
     if s(o, "/status/phase") == "Pending" {
         let obj = format!("PersistentVolumeClaim/{}", name(o));
@@ -18,14 +29,7 @@ pub(super) fn pvc_findings(cx: &Ctx, o: &Value, out: &mut Vec<Finding>) {
             opt_s(o, "/spec/storageClassName").unwrap_or("<default>"),
             s(o, "/spec/resources/requests/storage")
         )];
-        if let Some(e) = cx.events_of(namespace(o), &obj).first() {
-            ev.push(format!(
-                "{} ({}x): {}",
-                e.reason,
-                e.count,
-                message(&e.message)
-            ));
-        }
+        push_newest_event(cx, o, &obj, &mut ev);
         push(
             out,
             Severity::Warning,
@@ -89,13 +93,7 @@ pub(super) fn certificate_findings(cx: &Ctx, o: &Value, out: &mut Vec<Finding>) 
             names.join(", ")
         }
     ));
-    // The newest event, unless a condition above already says it.
-    if let Some(e) = cx.events_of(namespace(o), &obj).first() {
-        let said = message(&e.message);
-        if !ev.iter().any(|l| l.ends_with(&said)) {
-            ev.push(format!("{} ({}x): {said}", e.reason, e.count));
-        }
-    }
+    push_newest_event(cx, o, &obj, &mut ev);
     let (severity, reason, since) = if expired {
         (Severity::Critical, "CertificateExpired", not_after)
     } else {
@@ -128,14 +126,7 @@ pub(super) fn external_secret_findings(cx: &Ctx, o: &Value, out: &mut Vec<Findin
         opt_s(o, "/spec/refreshInterval").unwrap_or("-"),
         crate::value::ago(cx.now, ts(o, "/status/refreshTime"))
     ));
-    if let Some(e) = cx.events_of(namespace(o), &obj).first() {
-        ev.push(format!(
-            "{} ({}x): {}",
-            e.reason,
-            e.count,
-            message(&e.message)
-        ));
-    }
+    push_newest_event(cx, o, &obj, &mut ev);
     push(
         out,
         Severity::Warning,
