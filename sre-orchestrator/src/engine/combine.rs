@@ -107,12 +107,14 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     // failure seen from here, and the peer's evidence decides the cause. A
     // liveness or startup probe kills the container, which is a failure of
     // its own: not moved.
-    let readiness_only = |workload: &str| {
-        let probes: Vec<&Signal> = ctx
-            .signals
+    let probes_of = |workload: &str| -> Vec<&Signal> {
+        ctx.signals
             .iter()
             .filter(|s| s.kind == "probe_failing" && same_component(&s.component, workload))
-            .collect();
+            .collect()
+    };
+    let readiness_only = |workload: &str| {
+        let probes = probes_of(workload);
         !probes.is_empty()
             && probes.iter().all(|s| {
                 let d = s.detail.to_lowercase();
@@ -130,11 +132,7 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     // later than the first failed probe. A liveness probe answered with an
     // error status, or a peer that failed after, stays the workload's own.
     let timed_out_after = |workload: &str, peer: &str| {
-        let probes: Vec<&Signal> = ctx
-            .signals
-            .iter()
-            .filter(|s| s.kind == "probe_failing" && same_component(&s.component, workload))
-            .collect();
+        let probes = probes_of(workload);
         let own = probes.iter().any(|s| {
             let d = s.detail.to_lowercase();
             (d.contains("liveness probe failed") || d.contains("startup probe failed"))

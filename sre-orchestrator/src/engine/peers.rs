@@ -146,13 +146,13 @@ fn named_in(line: &str, answered: bool) -> Option<String> {
     });
     // The first name that is a name: in `upstream call failed — zone-api
     // returned 504` the gateway's words say "call", the next clause who.
-    let forms = if answered {
-        [upstream_key, returned, &None, &None]
+    let forms: &[&Option<regex::Regex>] = if answered {
+        &[upstream_key, returned]
     } else {
-        [re, upstream, upstream_key, returned]
+        &[re, upstream, upstream_key, returned]
     };
     forms
-        .into_iter()
+        .iter()
         .filter_map(|r| r.as_ref())
         .flat_map(|r| r.captures_iter(line))
         .map(|c| c[1].to_lowercase())

@@ -700,4 +700,50 @@ COUNT  OPERATION                  EXAMPLE TRACE                     MESSAGE
         );
         assert!(span_error_rows("COUNT  OPERATION\n    9  GET  abc  x").is_empty());
     }
+
+    /// A pooler's own refusal relayed by its client goes to the one pooler
+    /// in view; a database's own reply relayed the same way stays with the
+    /// client (the poolers-only rule).
+    #[test]
+    fn a_poolers_refusal_relayed_by_a_client_is_the_poolers() {
+        use super::super::world::{Pod, Service};
+        let mut world = World::default();
+        for (name, port) in [("pgbouncer", 6432), ("vendors-pg", 5432)] {
+            let labels: std::collections::BTreeMap<String, String> =
+                [("app".to_string(), name.to_string())].into();
+            world.services.push(Service {
+                name: name.into(),
+                namespace: "data".into(),
+                selector: labels.clone(),
+                ports: vec![("tcp".into(), port)],
+                ..Default::default()
+            });
+            world.pods.push(Pod {
+                name: format!("{name}-0"),
+                namespace: "data".into(),
+                owner: name.into(),
+                labels,
+                ..Default::default()
+            });
+        }
+        let catalogue = Catalogue::builtin();
+        let reader = Reader {
+            world: &world,
+            catalogue,
+            known: Vec::new(),
+            book: Default::default(),
+        };
+        let blame = |line: &str| {
+            let (hit, _) = reader.hit(&[(Field::Log, line)]).expect("a signature");
+            reader.culprit(&hit, line, "vendor-api").0
+        };
+        assert_eq!(
+            blame("query failed — FATAL: query_wait_timeout (SQLSTATE 08P01)"),
+            "pgbouncer"
+        );
+        assert_eq!(
+            blame("FATAL:  password authentication failed for user \"vendor\""),
+            "vendor-api"
+        );
+    }
 }
