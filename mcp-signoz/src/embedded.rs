@@ -432,7 +432,11 @@ impl Store for EmbeddedStore {
                 },
             )
             .collect();
-        let services: BTreeSet<String> = spans.iter().map(|s| s.service().to_string()).collect();
+        let services: BTreeSet<String> = self
+            .spans_in(range.with_previous())
+            .iter()
+            .map(|s| s.service().to_string())
+            .collect();
         let lost = lost
             .into_iter()
             .map(

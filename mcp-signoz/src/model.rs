@@ -55,6 +55,14 @@ impl TimeRange {
     pub fn previous(&self) -> Self {
         Self::new(self.start - self.len(), self.start)
     }
+
+    /// This range and the one of the same length before it: where a
+    /// service that records nothing in this range was last seen (a callee
+    /// down for the whole window is the one its callers' unanswered calls
+    /// are about, named by its address).
+    pub fn with_previous(&self) -> Self {
+        Self::new(self.previous().start, self.end)
+    }
 }
 
 /// OTLP span kinds as SigNoz stores them in `kind` (Int8).
@@ -589,7 +597,8 @@ pub fn url_host(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
-/// A peer as a service name: itself when it is a service, else the first label of a
+/// A peer as a service name (`services`: those seen in the window or the one before
+/// it): itself when it is a service, else the first label of a
 /// cluster DNS name (`payments.shop.svc.cluster.local`, `payments.shop.svc`,
 /// `payments.shop`) when a service of that name exists, else the peer unchanged.
 pub fn resolve_peer(peer: &str, services: &BTreeSet<String>) -> String {

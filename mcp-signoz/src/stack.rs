@@ -83,6 +83,40 @@ fn root_cause(lines: &[&str]) -> String {
     }
 }
 
+/// Whether a stack frame (`at …`) is in the platform's own libraries: the
+/// JDK's (`java.`, `javax.`, `jdk.`, `sun.`, `com.sun.`, also with a module
+/// prefix `java.base/`), .NET's base class library (`System.`,
+/// `Microsoft.`), Node's internals (`node:internal/…`). Such a frame is
+/// where the runtime noticed the error (`System.Nullable`1.get_Value()`,
+/// `sun.security.ssl.Alert.createSSLException`), not the code that caused
+/// it; error trackers show the first frame outside them ("in-app") for the
+/// same reason.
+fn platform_frame(frame: &str) -> bool {
+    const PLATFORM: &[&str] = &[
+        "java.",
+        "javax.",
+        "jdk.",
+        "sun.",
+        "com.sun.",
+        "System.",
+        "Microsoft.",
+        "node:",
+    ];
+    let f = frame.trim_start_matches("at ").trim_start_matches("async ");
+    // A module prefix (`java.base/java.net.Socket…`) names the JDK module.
+    let f = f
+        .split_once('/')
+        .filter(|(m, _)| !m.contains('('))
+        .map_or(f, |(m, rest)| {
+            if PLATFORM.iter().any(|p| m.starts_with(p)) {
+                m
+            } else {
+                rest
+            }
+        });
+    PLATFORM.iter().any(|p| f.starts_with(p)) || f.contains("(node:") || f.contains("(internal/")
+}
+
 /// Reads a stack trace as the JVM, .NET, Node, Python or Go print it.
 pub fn parse_stack(text: &str) -> Stack {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -123,13 +157,20 @@ pub fn parse_stack(text: &str) -> Stack {
         out.error_type = k.to_string();
         out.error_message = m.to_string();
     }
-    // JVM, .NET and Node: the first `at …` line is the innermost frame.
-    if let Some(frame) = lines
+    // JVM, .NET and Node: the first `at …` line is the innermost frame;
+    // the first outside the platform's own libraries is where the code that
+    // failed called it.
+    let frames: Vec<&str> = lines
         .iter()
         .map(|l| l.trim())
-        .find(|l| l.starts_with("at "))
+        .filter(|l| l.starts_with("at "))
+        .collect();
+    if let Some(frame) = frames
+        .iter()
+        .find(|f| !platform_frame(f))
+        .or(frames.first())
     {
-        out.top_frame = frame.to_string();
+        out.top_frame = (*frame).to_string();
         return out;
     }
     // Go (zap's `stacktrace`, a panic): a function line, then a tab-indented
@@ -201,6 +242,33 @@ mod tests {
                 "'amount'",
                 r#"File "/app/a.py", line 3, in <module>"#
             )
+        );
+    }
+
+    /// The top frame shown is the first outside the platform's libraries:
+    /// the application's call, not where the runtime noticed; a stack of
+    /// platform frames only keeps its first.
+    #[test]
+    fn the_top_frame_is_the_first_outside_the_platform() {
+        let dotnet = "System.InvalidOperationException: Nullable object must have a value.\n   at System.Nullable`1.get_Value()\n   at Vetwise.Rx.RepeatPolicy.Next(Rx rx) in /src/Rx/RepeatPolicy.cs:line 57";
+        assert_eq!(
+            parse_stack(dotnet).top_frame,
+            "at Vetwise.Rx.RepeatPolicy.Next(Rx rx) in /src/Rx/RepeatPolicy.cs:line 57"
+        );
+        let java = "javax.net.ssl.SSLHandshakeException: PKIX path validation failed\n\tat java.base/sun.security.ssl.Alert.createSSLException(Alert.java:131)\n\tat java.base/sun.security.ssl.TransportContext.fatal(TransportContext.java:378)\n\tat com.lendshelf.drm.LicenceClient.fetch(LicenceClient.java:88)";
+        assert_eq!(
+            parse_stack(java).top_frame,
+            "at com.lendshelf.drm.LicenceClient.fetch(LicenceClient.java:88)"
+        );
+        let node = "Error: connect ECONNREFUSED 10.0.0.1:443\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1595:16)\n    at async Client.send (/app/src/client.js:41:9)";
+        assert_eq!(
+            parse_stack(node).top_frame,
+            "at async Client.send (/app/src/client.js:41:9)"
+        );
+        let only = "java.lang.NullPointerException\n\tat java.util.Objects.requireNonNull(Objects.java:209)";
+        assert_eq!(
+            parse_stack(only).top_frame,
+            "at java.util.Objects.requireNonNull(Objects.java:209)"
         );
     }
 

@@ -506,11 +506,28 @@ mod tests {
             v.template_text(),
             "Order 42 failed — System.InvalidOperationException: Sequence contains no elements"
         );
+        // The runtime's own frame is passed over for the application's.
         assert_eq!(
             v.top_frame,
-            "at System.Linq.ThrowHelper.ThrowNoElementsException()"
+            "at Shop.Orders.Handler.Handle(Order o) in /src/Handler.cs:line 42"
         );
         assert_eq!(body_severity(body), 17);
+    }
+
+    /// Serilog's compact JSON without `@m` (the default of
+    /// `CompactJsonFormatter`): the template is rendered with its
+    /// properties, so a value only the properties hold (the peer's answer)
+    /// is read; escaped braces, format and destructuring markers, and holes
+    /// without a property stay as Serilog would print them.
+    #[test]
+    fn serilog_template_only_is_rendered_with_its_properties() {
+        let body = r#"{"@t":"2026-03-03T10:08:28.894Z","@mt":"Lookup for {PatientId} failed with {StatusCode}: {ResponseBody} in {Elapsed:0.0} ms {{retry}} {@Ctx} {Missing}","@l":"Error","@x":"System.Net.Http.HttpRequestException: Response status code does not indicate success: 403 (Forbidden).","PatientId":"p-74807","StatusCode":403,"ResponseBody":"RBAC: access denied","Elapsed":12.5,"Ctx":{"a":1}}"#;
+        let v = view(body);
+        assert_eq!(
+            v.message,
+            "Lookup for p-74807 failed with 403: RBAC: access denied in 12.5 ms {retry} {@Ctx} {Missing}"
+        );
+        assert!(v.error_type.ends_with("HttpRequestException"), "{v:?}");
     }
 
     #[test]

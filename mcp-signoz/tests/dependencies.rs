@@ -449,3 +449,74 @@ async fn caller_side_timeouts_on_answered_calls_show_as_client_errors() {
         "{a}"
     );
 }
+
+/// reader called licence 5 times twenty minutes ago (answered); in the window
+/// (the last 15 minutes) licence records nothing and reader's 6 calls to
+/// `licence.lending.svc` fail unanswered (a handshake that never completes).
+/// The edge keeps the service's name: a callee down for the whole window is
+/// the one to name, and it was seen just before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_silent_for_the_whole_window_keeps_its_name() {
+    let (mut reader, mut licence) = (Vec::new(), Vec::new());
+    for t in 1..=5usize {
+        let at = t as u64 * 1_000;
+        reader.push(span(t, "a1", "", "GET /loan", 2, at, 30, false, &[]));
+        reader.push(span(
+            t,
+            "a2",
+            "a1",
+            "POST",
+            3,
+            at + 1,
+            20,
+            false,
+            &[("server.address", "licence")],
+        ));
+        licence.push(span(
+            t,
+            "b1",
+            "a2",
+            "POST /licence",
+            2,
+            at + 2,
+            10,
+            false,
+            &[],
+        ));
+    }
+    for t in 6..=11usize {
+        let at = 20 * 60_000 + t as u64 * 1_000;
+        reader.push(span(t, "a1", "", "GET /loan", 2, at, 30, true, &[]));
+        reader.push(span(
+            t,
+            "a2",
+            "a1",
+            "POST",
+            3,
+            at + 1,
+            20,
+            true,
+            &[("url.full", "https://licence.lending.svc:8443/v1/licences")],
+        ));
+    }
+    let doc = json!({"resourceSpans": [resource("reader", reader), resource("licence", licence)]});
+    let dir = traces_dir(&doc);
+    let (embedded, clickhouse, _chdb) = both_stores(&dir).await;
+    let a = embedded
+        .service_dependencies(&DepsArgs::default())
+        .await
+        .unwrap();
+    let b = clickhouse
+        .service_dependencies(&DepsArgs::default())
+        .await
+        .unwrap();
+    assert_eq!(a, b, "stores disagree");
+    let row = a
+        .lines()
+        .find(|l| l.split_whitespace().take(2).eq(["reader", "licence"]))
+        .unwrap_or_else(|| panic!("no reader → licence in\n{a}"));
+    // CALLER CALLEE CALLS RATE ERRORS ERR% P99 UNREACHED
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!((cols[2], cols[7]), ("6", "6"), "{a}");
+    assert!(!a.contains("licence.lending.svc"), "{a}");
+}

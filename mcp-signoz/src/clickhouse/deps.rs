@@ -173,7 +173,7 @@ impl ClickHouseStore {
         if rows.is_empty() {
             return Ok(None);
         }
-        let services = self.services(minutes).await?;
+        let services = self.services(minutes.with_previous()).await?;
         let edges: Vec<EdgeRow> = rows
             .into_iter()
             .map(|r| EdgeRow {
@@ -225,7 +225,7 @@ impl ClickHouseStore {
             client_errors: Some(r.errors),
             ..EdgeRow::new(r.parent, r.child, r.calls, r.errors, r.p99)
         }));
-        let services = self.services(range).await?;
+        let services = self.services(range.with_previous()).await?;
         self.with_unreached(edges, range, &services).await
     }
 

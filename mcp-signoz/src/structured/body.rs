@@ -205,7 +205,16 @@ fn json_fields(o: &Map<String, Value>) -> BodyFields {
         return json_fields(&flat);
     }
     let mut f = BodyFields {
-        message: first_str(o, MESSAGE_KEYS),
+        message: first_str(o, MESSAGE_KEYS).map(|m| match o.get("@m") {
+            // Serilog's compact JSON may carry the template alone: the
+            // message is the template with its properties put in, as
+            // Serilog renders it (`failed with {StatusCode}: {ResponseBody}`
+            // says nothing; `failed with 403: RBAC: access denied` does).
+            None if o.get("@mt").and_then(Value::as_str) == Some(m.as_str()) => {
+                render_template(&m, o)
+            }
+            _ => m,
+        }),
         level: LEVEL_KEYS
             .iter()
             .find_map(|k| o.get(*k).and_then(Value::as_str).filter(|s| !s.is_empty()))
@@ -240,6 +249,53 @@ fn json_fields(o: &Map<String, Value>) -> BodyFields {
         }
     }
     f
+}
+
+/// Renders a message template (Serilog's `@mt`, the message-templates.org
+/// syntax): each `{Name}` hole (`{@Name}`, `{$Name}`, `{Name,10}`,
+/// `{Name:0.00}` alike) takes the property's value; `{{` and `}}` are
+/// braces; a hole whose property is absent or not a scalar stays as written.
+fn render_template(template: &str, o: &Map<String, Value>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        let hole = tail
+            .strip_prefix('{')
+            .and_then(|t| t.find('}').map(|end| &t[..end]));
+        let Some(hole) = hole else {
+            out.push_str(&tail[..1]);
+            rest = &tail[1..];
+            continue;
+        };
+        let name = hole
+            .trim_start_matches(['@', '$'])
+            .split([',', ':'])
+            .next()
+            .unwrap_or_default();
+        let value = match o.get(name) {
+            Some(Value::Bool(b)) => Some(b.to_string()),
+            Some(v) => text_of(v),
+            None => None,
+        };
+        match value {
+            Some(v) => out.push_str(&v),
+            None => {
+                out.push('{');
+                out.push_str(hole);
+                out.push('}');
+            }
+        }
+        rest = &tail[hole.len() + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Parses logfmt (`key=value key="quoted value"`); `None` unless every token
