@@ -194,6 +194,16 @@ pub struct Recorded {
     pub mongodb: Option<PathBuf>,
 }
 
+/// Whether `dir` is a folder with a file somewhere below it.
+fn holds_a_file(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let path = e.path();
+            path.is_file() || (path.is_dir() && holds_a_file(&path))
+        })
+    })
+}
+
 /// [`Recorded`] data being served.
 pub struct Served {
     /// The connected in-process servers.
@@ -206,9 +216,11 @@ pub struct Served {
 
 impl Recorded {
     /// A scenario folder's parts: `k8s/`, `telemetry/`, `mongodb/`, those
-    /// that exist.
+    /// that exist and hold a file. An empty folder says the incident has no
+    /// such data (a Kubernetes-only incident's `telemetry/`): the
+    /// investigation runs without that server, as without the folder.
     pub fn in_folder(dir: &Path) -> Self {
-        let part = |name: &str| Some(dir.join(name)).filter(|p| p.is_dir());
+        let part = |name: &str| Some(dir.join(name)).filter(|p| holds_a_file(p));
         Self {
             k8s: part("k8s"),
             telemetry: part("telemetry"),
@@ -322,4 +334,27 @@ fn guard<S: mcp_kit::KitServer>(
         disable: disable.iter().map(|s| s.to_string()).collect(),
     };
     Guarded::new(server, &policy, budget).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An empty part folder is no part (a Kubernetes-only incident's
+    /// `telemetry/`); a part whose files sit in subfolders is one.
+    #[test]
+    fn an_empty_part_folder_is_no_part() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        for part in ["k8s", "telemetry", "mongodb/admin"] {
+            std::fs::create_dir_all(root.join(part)).expect("mkdir");
+        }
+        std::fs::write(root.join("k8s/pods.json"), "{}").expect("write");
+        std::fs::write(root.join("mongodb/admin/serverStatus.json"), "{}").expect("write");
+        let parts = Recorded::in_folder(root);
+        assert_eq!(parts.k8s, Some(root.join("k8s")));
+        assert_eq!(parts.telemetry, None);
+        assert_eq!(parts.mongodb, Some(root.join("mongodb")));
+        assert!(Recorded::in_folder(&root.join("absent")).is_empty());
+    }
 }
