@@ -164,7 +164,11 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
         }
     }
     signals.extend(left);
-    certificates(signals, world);
+    for pair in certificates(signals, world) {
+        if !moved.contains(&pair) {
+            moved.push(pair);
+        }
+    }
     moved
 }
 
@@ -466,8 +470,9 @@ fn covering_certificate<'w>(host: &str, world: &'w World) -> Option<&'w str> {
 /// handshake error often names no host (`transport: authentication
 /// handshake failed: x509: certificate has expired`); when the cluster's
 /// failing Certificates belong to exactly one workload, that is the peer
-/// the clients' TLS failures are about.
-fn certificates(signals: &mut Vec<Signal>, world: &World) {
+/// the clients' TLS failures are about. Returns (client, owner) for each
+/// client whose failures moved.
+fn certificates(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, String)> {
     let is_workload = |c: &str| world.component_names().any(|k| k == c);
     // What cert-manager reported on an expired Certificate (or on one of
     // its CertificateRequests, `NAME-<revision>`) says why it was not
@@ -523,7 +528,7 @@ fn certificates(signals: &mut Vec<Signal>, world: &World) {
         }
     }
     let [owner] = owners.as_slice() else {
-        return;
+        return Vec::new();
     };
     super::moves::move_signals(
         signals,
@@ -539,7 +544,7 @@ fn certificates(signals: &mut Vec<Signal>, world: &World) {
                 s.component, s.detail
             )
         },
-    );
+    )
 }
 
 #[cfg(test)]

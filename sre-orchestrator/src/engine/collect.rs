@@ -598,6 +598,15 @@ pub async fn collect(
             round3.push((tool.clone(), args));
         }
     }
+    // A log that says its input is stale: the cluster's scheduled work, as
+    // for an alert that says so (the producer rarely lives beside it).
+    if !scope.staleness
+        && ns.is_some()
+        && let Some(tool) = t("workload_health")
+        && super::producers::inputs_stale(&outputs)
+    {
+        round3.push((tool, json!({})));
+    }
     // When names fail to resolve: the cluster's resolver.
     if let Some(tool) = t("list") {
         for args in resolver_reads(&outputs, PAGE) {

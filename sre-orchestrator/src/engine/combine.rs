@@ -274,90 +274,6 @@ pub(super) fn deploys(ctx: &mut Ctx<'_>, degraded: &[String], edges: &[Edge]) {
     }
 }
 
-/// Evictions and scheduling refusals caused by a node's pressure.
-pub(super) fn node_pressure(ctx: &mut Ctx<'_>) {
-    // Evictions for lack of disk or memory point at the node under that
-    // pressure.
-    let pressured: Vec<(String, &'static str)> = ctx
-        .signals
-        .iter()
-        .filter(|s| s.kind == "node_failure")
-        .filter_map(|s| {
-            let d = s.detail.to_lowercase();
-            if d.contains("diskpressure") || d.contains("disk pressure") || d.contains("ephemeral")
-            {
-                Some((s.component.clone(), "disk"))
-            } else if d.contains("memorypressure") || d.contains("memory pressure") {
-                Some((s.component.clone(), "memory"))
-            } else {
-                None
-            }
-        })
-        .collect();
-    let evictions: Vec<Signal> = ctx
-        .signals
-        .iter()
-        .filter(|s| s.kind == "evicted")
-        .cloned()
-        .collect();
-    let mut linked: BTreeSet<(String, String)> = BTreeSet::new();
-    for e in &evictions {
-        let d = e.detail.to_lowercase();
-        let resource = if d.contains("ephemeral") || d.contains("disk") {
-            "disk"
-        } else if d.contains("memory") {
-            "memory"
-        } else {
-            continue;
-        };
-        for (node, _) in pressured.iter().filter(|(_, r)| *r == resource) {
-            if linked.insert((node.clone(), e.component.clone())) {
-                ctx.signal(
-                    node,
-                    "node_failure",
-                    1.5,
-                    &e.source,
-                    format!(
-                        "{} — evicted for lack of {resource}, which {node} is short of",
-                        e.detail
-                    ),
-                    e.at,
-                );
-            }
-        }
-    }
-    // A pod the scheduler keeps off a node because of that node's condition
-    // taint (`node.kubernetes.io/disk-pressure`) is a casualty of the node.
-    let taints: &[(&str, &str)] = &[
-        ("node.kubernetes.io/disk-pressure", "disk"),
-        ("node.kubernetes.io/memory-pressure", "memory"),
-    ];
-    let mut casualties: Vec<Signal> = Vec::new();
-    for s in ctx.signals.iter_mut().filter(|s| s.kind == "unschedulable") {
-        let d = s.detail.to_lowercase();
-        for (taint, resource) in taints {
-            if !d.contains(taint) {
-                continue;
-            }
-            for (node, _) in pressured.iter().filter(|(_, r)| r == resource) {
-                casualties.push(Signal {
-                    component: node.clone(),
-                    kind: "node_failure",
-                    weight: 1.5,
-                    source: s.source.clone(),
-                    detail: format!(
-                        "{} — kept off {node} by its {resource}-pressure taint",
-                        s.detail
-                    ),
-                    at: s.at,
-                });
-                s.weight *= 0.5;
-            }
-        }
-    }
-    ctx.signals.extend(casualties);
-}
-
 /// A client's reports of a failure that is the callee's doing (a 403 is
 /// the callee's policy speaking, an expired certificate the one it
 /// presents), when they name no callee, are about the one callee the same
@@ -394,6 +310,46 @@ pub(super) fn peer_side(ctx: &mut Ctx<'_>) {
         {
             s.detail = format!("{client} reports it about {peer}: {}", s.detail);
             s.component = peer.clone();
+        }
+    }
+}
+
+/// A failed Job whose reason was found to be another component's (its run
+/// could not verify the certificate a service presents, and that
+/// certificate expired; its pull secret is another object's) failed because
+/// of it: a Job's failure is named by the Job unless its reason is a class
+/// with its own fix ([`super::rank::JOB_REASONS`]), and here that fix is
+/// elsewhere. The run's failure moves there, as that reason (a weak copy
+/// stays).
+pub(super) fn jobs_fail_through(ctx: &mut Ctx<'_>, moves: &[(String, String)]) {
+    for (job, cause) in moves {
+        let failed = ctx
+            .signals
+            .iter()
+            .any(|s| s.kind == "job_failed" && s.weight > 0.0 && same_component(&s.component, job));
+        // The reason, as the signals that moved say it: on the cause, about
+        // the Job.
+        let reason = ctx
+            .signals
+            .iter()
+            .filter(|s| same_component(&s.component, cause) && s.detail.contains(job.as_str()))
+            .map(|s| s.kind)
+            .find(|k| super::rank::JOB_REASONS.contains(k));
+        let (true, Some(reason)) = (failed, reason) else {
+            continue;
+        };
+        super::moves::move_signals(
+            &mut ctx.signals,
+            cause,
+            |_, s| s.kind == "job_failed" && same_component(&s.component, job),
+            |s| format!("{job}'s run failed for {cause}'s {reason}: {}", s.detail),
+        );
+        for s in ctx.signals.iter_mut().filter(|s| {
+            s.component == *cause
+                && s.kind == "job_failed"
+                && s.detail.contains("'s run failed for ")
+        }) {
+            s.kind = reason;
         }
     }
 }
@@ -567,21 +523,11 @@ mod tests {
     }
 
     fn signal(component: &str, kind: &'static str) -> Signal {
-        Signal {
-            component: component.into(),
-            kind,
-            weight: 4.0,
-            source: "test".into(),
-            detail: "x".into(),
-            at: None,
-        }
+        Signal::test(component, kind, "x")
     }
 
     fn ctx(scope: &Scope, signals: Vec<Signal>) -> Ctx<'_> {
-        Ctx {
-            signals,
-            ..Ctx::new(scope)
-        }
+        Ctx::with_signals(scope, signals)
     }
 
     #[test]
@@ -869,5 +815,39 @@ mod tests {
             "{:?}",
             c.signals[1]
         );
+    }
+
+    /// A Job whose run could not verify a service's expired certificate
+    /// fails with that certificate's owner, as the reason that moved there;
+    /// a Job whose reason stayed its own keeps its failure.
+    #[test]
+    fn a_failed_job_fails_with_the_component_its_reason_moved_to() {
+        let scope = scope();
+        let mut tls = signal("courier-api", "certificate_expired");
+        tls.detail = "tea-sync-nightly: x509: certificate has expired".into();
+        let mut c = ctx(
+            &scope,
+            vec![
+                signal("tea-sync-nightly", "job_failed"),
+                tls,
+                signal("report-export", "job_failed"),
+            ],
+        );
+        let moves = [("tea-sync-nightly".to_string(), "courier-api".to_string())];
+        jobs_fail_through(&mut c, &moves);
+        let on = |c: &Ctx<'_>, comp: &str, kind: &str| {
+            c.signals
+                .iter()
+                .filter(|s| s.component == comp && s.kind == kind)
+                .map(|s| s.weight)
+                .sum::<f64>()
+        };
+        assert!((on(&c, "courier-api", "certificate_expired") - 8.0).abs() < 1e-9);
+        assert!((on(&c, "tea-sync-nightly", "job_failed") - 1.2).abs() < 1e-9);
+        assert!((on(&c, "report-export", "job_failed") - 4.0).abs() < 1e-9);
+        // No reason of its kind on the cause: nothing moves.
+        let mut c = ctx(&scope, vec![signal("tea-sync-nightly", "job_failed")]);
+        jobs_fail_through(&mut c, &moves);
+        assert!((on(&c, "tea-sync-nightly", "job_failed") - 4.0).abs() < 1e-9);
     }
 }

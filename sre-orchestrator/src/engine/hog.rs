@@ -1,7 +1,12 @@
-//! The pressure that follows a pod: which workload fills what its
-//! neighbours are evicted for.
+//! A node's pressure: which evictions and scheduling refusals are the
+//! node's doing, and which workload fills what its neighbours are evicted
+//! for.
 //!
-//! When a node runs short of disk or memory, the kubelet evicts pods and
+//! [`node_pressure`] links the pods evicted for lack of disk or memory, and
+//! those kept off by the pressure taint, to the node short of it; a pod that
+//! held little of what the node had to reclaim is only its casualty.
+//! [`pressure_follows_the_pod`] then asks the other question:
+//! when a node runs short of disk or memory, the kubelet evicts pods and
 //! says, in each eviction, which container used the most of that resource
 //! (`Container picking-service was using 9412104Ki, request is 0, has larger
 //! consumption of ephemeral-storage`). A node that fills up on its own (a
@@ -17,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::moves::move_signals;
-use super::rules::Signal;
+use super::rules::{Ctx, Signal};
 use super::world::World;
 
 /// How many times the next workload's usage the hog's must be.
@@ -53,6 +58,28 @@ fn eviction(message: &str) -> Option<Eviction> {
         container: container.to_string(),
         used: bytes(quantity)?,
     })
+}
+
+/// Whether the kubelet's words say the evicted pod was a casualty of its
+/// node, not what filled it: the container it names as the pod's largest
+/// consumer used less than a quarter of the threshold the node had to get
+/// back above (`Threshold quantity: 9774384Ki, … Container page-dispatcher
+/// was using 312Ki`). The kubelet evicts by usage above request, so a pod
+/// without requests goes first whatever it holds; what filled the node is
+/// elsewhere (a hostPath buffer, images, another pod). Returns what the
+/// pod used and the threshold, as the kubelet wrote them.
+pub(super) fn casualty(message: &str) -> Option<(String, String)> {
+    let threshold = message
+        .split_once("Threshold quantity: ")?
+        .1
+        .split([',', ' '])
+        .next()?;
+    let used = message
+        .split_once(" was using ")?
+        .1
+        .split([',', ' '])
+        .next()?;
+    (bytes(used)? * 4.0 < bytes(threshold)?).then(|| (used.to_string(), threshold.to_string()))
 }
 
 /// A Kubernetes quantity (`9412104Ki`, `1.5Gi`, `2G`, `512`) in bytes.
@@ -180,6 +207,132 @@ pub fn pressure_follows_the_pod(signals: &mut Vec<Signal>, world: &World) -> Vec
     moved
 }
 
+/// Evictions and scheduling refusals caused by a node's pressure.
+pub(super) fn node_pressure(ctx: &mut Ctx<'_>) {
+    // Evictions for lack of disk or memory point at the node under that
+    // pressure.
+    let pressured: Vec<(String, &'static str)> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "node_failure")
+        .filter_map(|s| {
+            let d = s.detail.to_lowercase();
+            if d.contains("diskpressure") || d.contains("disk pressure") || d.contains("ephemeral")
+            {
+                Some((s.component.clone(), "disk"))
+            } else if d.contains("memorypressure") || d.contains("memory pressure") {
+                Some((s.component.clone(), "memory"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let evictions: Vec<Signal> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "evicted")
+        .cloned()
+        .collect();
+    casualties_of_pressure(ctx, &pressured);
+    let mut linked: BTreeSet<(String, String)> = BTreeSet::new();
+    for e in &evictions {
+        let d = e.detail.to_lowercase();
+        let resource = if d.contains("ephemeral") || d.contains("disk") {
+            "disk"
+        } else if d.contains("memory") {
+            "memory"
+        } else {
+            continue;
+        };
+        for (node, _) in pressured.iter().filter(|(_, r)| *r == resource) {
+            if linked.insert((node.clone(), e.component.clone())) {
+                ctx.signal(
+                    node,
+                    "node_failure",
+                    1.5,
+                    &e.source,
+                    format!(
+                        "{} — evicted for lack of {resource}, which {node} is short of",
+                        e.detail
+                    ),
+                    e.at,
+                );
+            }
+        }
+    }
+    // A pod the scheduler keeps off a node because of that node's condition
+    // taint (`node.kubernetes.io/disk-pressure`) is a casualty of the node.
+    let taints: &[(&str, &str)] = &[
+        ("node.kubernetes.io/disk-pressure", "disk"),
+        ("node.kubernetes.io/memory-pressure", "memory"),
+    ];
+    let mut casualties: Vec<Signal> = Vec::new();
+    for s in ctx.signals.iter_mut().filter(|s| s.kind == "unschedulable") {
+        let d = s.detail.to_lowercase();
+        for (taint, resource) in taints {
+            if !d.contains(taint) {
+                continue;
+            }
+            for (node, _) in pressured.iter().filter(|(_, r)| r == resource) {
+                casualties.push(Signal {
+                    component: node.clone(),
+                    kind: "node_failure",
+                    weight: 1.5,
+                    source: s.source.clone(),
+                    detail: format!(
+                        "{} — kept off {node} by its {resource}-pressure taint",
+                        s.detail
+                    ),
+                    at: s.at,
+                });
+                s.weight *= 0.5;
+            }
+        }
+    }
+    ctx.signals.extend(casualties);
+}
+
+/// A pod evicted while holding little of what its node had to get back
+/// (see [`casualty`]) is the node's casualty: its eviction is
+/// evidence of the node's pressure, not of its own, and moves there (a weak
+/// copy stays, as for every move). Only when one node is under that
+/// pressure: the eviction does not say which node it was.
+fn casualties_of_pressure(ctx: &mut Ctx<'_>, pressured: &[(String, &'static str)]) {
+    let mut copies = Vec::new();
+    for s in ctx.signals.iter_mut().filter(|s| s.kind == "evicted") {
+        let d = s.detail.to_lowercase();
+        let resource = if d.contains("low on resource: ephemeral") {
+            "disk"
+        } else if d.contains("low on resource: memory") {
+            "memory"
+        } else {
+            continue;
+        };
+        let nodes: BTreeSet<&String> = pressured
+            .iter()
+            .filter(|(_, r)| *r == resource)
+            .map(|(n, _)| n)
+            .collect();
+        let (Some(node), 1) = (nodes.first(), nodes.len()) else {
+            continue;
+        };
+        let node = (*node).clone();
+        let Some((used, threshold)) = casualty(&s.detail) else {
+            continue;
+        };
+        let mut copy = s.clone();
+        copy.weight *= super::moves::LEFT_BEHIND;
+        copies.push(copy);
+        s.detail = format!(
+            "{} — a casualty of {node}: {} used {used} of the {threshold} the node had to reclaim",
+            s.detail, s.component
+        );
+        s.component = node;
+        s.kind = "node_failure";
+    }
+    ctx.signals.extend(copies);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,14 +356,7 @@ mod tests {
     }
 
     fn signal(component: &str, kind: &'static str, detail: &str) -> Signal {
-        Signal {
-            component: component.into(),
-            kind,
-            weight: 4.0,
-            source: "test".into(),
-            detail: detail.into(),
-            at: None,
-        }
+        Signal::test(component, kind, detail)
     }
 
     fn world(events: Vec<Event>) -> World {
@@ -242,6 +388,25 @@ mod tests {
             (e.resource.as_str(), e.container.as_str()),
             ("memory", "sessionizer")
         );
+    }
+
+    #[test]
+    fn a_pod_that_used_little_of_what_its_node_needed_back_is_a_casualty() {
+        let message = |used: &str| {
+            format!(
+                "The node was low on resource: ephemeral-storage. Threshold quantity: 9774384Ki, available: 8121176Ki. Container page-dispatcher was using {used}, request is 0, has larger consumption of ephemeral-storage. "
+            )
+        };
+        assert_eq!(
+            casualty(&message("312Ki")),
+            Some(("312Ki".to_string(), "9774384Ki".to_string()))
+        );
+        // It held more than the node had to get back: it filled the node.
+        assert_eq!(casualty(&message("12Gi")), None);
+        // A threshold in plain bytes reads too.
+        assert!(casualty("Threshold quantity: 2146223340, available: 1843556Ki. Container flight-api was using 412688Ki, request is 0").is_some());
+        // Without the kubelet's figures, nothing is said.
+        assert_eq!(casualty("The node was low on resource: memory."), None);
     }
 
     #[test]

@@ -132,6 +132,12 @@ pub fn describe(s: &Suspect) -> String {
         "node_failure" => {
             format!("Node {c} is unhealthy, and the pods on it are failing or being evicted.")
         }
+        "evicted" if is_node(s) => format!(
+            "Node {c} is short of disk or memory: its kubelet reports the pressure and evicts pods to reclaim it."
+        ),
+        "quota_exceeded" => format!(
+            "ResourceQuota {c} is spent: the controllers may not create the pods the workloads need."
+        ),
         "image_pull_error" => format!("{c}'s new pods cannot pull their image."),
         "unschedulable" => format!("{c}'s pods cannot be scheduled."),
         _ => format!("{c}: {}.", headline(s.kind)),
@@ -140,6 +146,14 @@ pub fn describe(s: &Suspect) -> String {
         Some(top) => format!("{lead} Strongest evidence: {}", top.detail),
         None => lead,
     }
+}
+
+/// Whether a suspect is a node: its evidence names it as one (a health
+/// finding or event on `Node/NAME`). Evictions name either the node short
+/// of a resource or the workload that took it; the words differ.
+fn is_node(s: &Suspect) -> bool {
+    let object = format!("Node/{}", s.component);
+    s.signals.iter().any(|x| x.detail.contains(&object))
 }
 
 /// Suggested steps. Never executed by the investigation.
@@ -315,6 +329,22 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
                 None,
             ),
         ],
+        "evicted" if is_node(s) => vec![
+            step(
+                format!(
+                    "Find what fills {c} (container logs, images, emptyDir volumes, or a pod's memory) and free it"
+                ),
+                Risk::Low,
+                Some(format!("kubectl describe node {c}")),
+            ),
+            step(
+                format!(
+                    "Cordon {c} while it is freed, so the kubelet stops evicting what is scheduled back onto it"
+                ),
+                Risk::Medium,
+                Some(format!("kubectl cordon {c}")),
+            ),
+        ],
         "evicted" => vec![
             step(
                 format!(
@@ -391,12 +421,14 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
         ],
         "quota_exceeded" => vec![
             step(
-                format!("Compare the namespace's ResourceQuota with what {c} requests"),
+                format!(
+                    "Compare ResourceQuota {c}'s used and hard limits with what the held-back pods request, and see what fills it (a batch Job, a forgotten canary, a recent edit of the quota)"
+                ),
                 Risk::Low,
-                Some(format!("kubectl{ns} describe resourcequota")),
+                Some(format!("kubectl{ns} describe resourcequota {c}")),
             ),
             step(
-                format!("Raise the quota, or lower {c}'s requests or replicas"),
+                format!("Raise {c}, or free it (stop what fills it, lower requests or replicas)"),
                 Risk::Medium,
                 None,
             ),

@@ -21,6 +21,7 @@
 pub mod across;
 pub mod collect;
 pub mod combine;
+mod contracts;
 mod cues;
 pub mod dns;
 pub mod figures;
@@ -41,12 +42,16 @@ pub mod policy;
 pub mod priors;
 pub mod producers;
 mod pulls;
+mod queues;
+mod quota;
 pub mod rank;
 pub mod reach;
 pub mod rules;
 pub mod signatures;
 pub mod stores;
 pub mod telemetry;
+#[cfg(test)]
+mod testing;
 pub mod world;
 
 use jiff::{SignedDuration, Timestamp};

@@ -311,19 +311,30 @@ pub fn about_staleness(alert: &Alert) -> bool {
     let mut text = split_case(&alert.name).to_lowercase();
     text.push(' ');
     text.push_str(&alert.summary.to_lowercase());
-    [
-        "stale",
-        "freshness",
-        "outdated",
-        "not updated",
-        "no new data",
-        "last success",
-        "overdue",
-        "not run",
-        "missed",
-    ]
-    .iter()
-    .any(|cue| text.contains(cue))
+    STALE
+        .iter()
+        .chain(["freshness", "last success", "not run", "missed"].iter())
+        .any(|cue| text.contains(cue))
+}
+
+/// What a service says when the data it reads stopped arriving. A log
+/// line is read with fewer words than an alert: a log's "missed" or "not
+/// run" is rarely about its input.
+const STALE: &[&str] = &[
+    "stale",
+    "outdated",
+    "not updated",
+    "no new data",
+    "overdue",
+    "older than",
+    "too old",
+];
+
+/// Whether a line a service logged says its input is stale (`schedule
+/// stale, reporting not ready`, `rates older than 26h`).
+pub(super) fn says_stale(line: &str) -> bool {
+    let l = line.to_lowercase();
+    STALE.iter().any(|cue| l.contains(cue))
 }
 
 /// `PayslipRenderQueueBacklog` → `Payslip Render Queue Backlog`.
@@ -348,7 +359,7 @@ pub(super) fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn distinctive(w: &str) -> bool {
+pub(super) fn distinctive(w: &str) -> bool {
     w.len() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) && !GENERIC.contains(&w)
 }
 

@@ -15,10 +15,27 @@
 //!
 //! Only names of two words or more are read this way: one word (`billing`,
 //! `reports`) says too little to tie an error to a workload.
+//!
+//! A consumer may not name its producer at all, only what it misses:
+//! `schedule stale, reporting not ready` from `kiln-planner`, four hours
+//! after `kiln-schedule-export` failed in another namespace. An engineer
+//! reads "stale", asks what makes the schedule, and finds the failed run.
+//! [`stale_inputs`] does that: a component whose own lines say its input is
+//! stale ([`super::named::says_stale`]) fails through a failed Job or
+//! CronJob whose name shares a word with those lines (not one of the
+//! consumer's own name) and whose failure came before the first of them.
+//! The collector reads the whole cluster's scheduled work when such a line
+//! shows ([`inputs_stale`]): the producer rarely lives beside its readers.
 
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use super::collect::{EvidencePack, Output};
 use super::moves::move_signals;
-use super::named::{split_case, words};
+use super::named::{distinctive, says_stale, split_case, words};
+use super::parse;
 use super::rules::Signal;
+use super::world::World;
 
 /// How a moved signal's detail says why it moved.
 const WANTS: &str = "fails for want of what";
@@ -86,19 +103,173 @@ pub fn failed_producers(signals: &mut Vec<Signal>) -> Vec<(String, String)> {
     moved
 }
 
+/// The kinds of a consumer's failure when its input went stale: its own
+/// errors, and the readiness it gives up or the crash it dies of.
+const STALE_CONSUMER_KINDS: &[&str] = &["new_error", "error_surge", "probe_failing", "crash_loop"];
+
+/// How long before the first complaint a producer's failure can be its
+/// cause: a daily run's output goes stale within a day or two.
+const STALE_WITHIN: SignedDuration = SignedDuration::from_hours(48);
+
+/// A line a component logged saying its input is stale, and when.
+#[derive(Debug, Clone)]
+struct Complaint {
+    consumer: String,
+    line: String,
+    at: Option<Timestamp>,
+}
+
+/// The staleness lines of the containers' logs (timestamped by the runtime)
+/// and of the telemetry's new or surging log templates.
+fn complaints<'a>(outputs: impl Iterator<Item = &'a Output>, world: &World) -> Vec<Complaint> {
+    let mut out = Vec::new();
+    for o in outputs.filter(|o| !o.outcome.is_error) {
+        match o.name.as_str() {
+            "logs" => {
+                let Some(pod) = o.args.get("pod").and_then(Value::as_str) else {
+                    continue;
+                };
+                let consumer = world.owner(pod);
+                for line in o.outcome.text.lines().filter(|l| says_stale(l)) {
+                    let (at, text) = match line.split_once(' ') {
+                        Some((t, rest)) => match t.parse::<Timestamp>() {
+                            Ok(at) => (Some(at), rest),
+                            Err(_) => (None, line),
+                        },
+                        None => (None, line),
+                    };
+                    out.push(Complaint {
+                        consumer: consumer.clone(),
+                        line: text.trim().chars().take(160).collect(),
+                        at,
+                    });
+                }
+            }
+            "log_patterns" => {
+                for p in parse::log_patterns(&o.outcome.text)
+                    .into_iter()
+                    .filter(|p| {
+                        matches!(p.kind.as_str(), "NEW" | "SURGED") && says_stale(&p.template)
+                    })
+                {
+                    for service in &p.services {
+                        out.push(Complaint {
+                            consumer: service.clone(),
+                            line: p.template.clone(),
+                            at: None,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether any log read so far says a component's input is stale: then
+/// the whole cluster's scheduled work is worth one call.
+pub(super) fn inputs_stale(outputs: &[Output]) -> bool {
+    let world = World::from_outputs(outputs);
+    !complaints(outputs.iter(), &world).is_empty()
+}
+
+/// Whether two words are one (`schedule`, `schedules`).
+fn same_word(a: &str, b: &str) -> bool {
+    a == b
+        || a.strip_suffix('s').is_some_and(|x| x == b)
+        || b.strip_suffix('s').is_some_and(|x| x == a)
+}
+
+/// Moves to a failed Job or CronJob the failures of a component whose own
+/// lines say its input is stale, when the producer's name shares a word
+/// with those lines and its failure came first (see the module docs);
+/// returns (consumer, producer) for each move.
+pub fn stale_inputs(
+    signals: &mut Vec<Signal>,
+    pack: &EvidencePack,
+    world: &World,
+) -> Vec<(String, String)> {
+    // Each failed producer, with when it failed (its earliest failure seen).
+    let mut failed: Vec<(String, Option<Timestamp>)> = Vec::new();
+    for s in signals
+        .iter()
+        .filter(|s| s.kind == "job_failed" && s.weight > 0.0)
+    {
+        match failed.iter_mut().find(|(c, _)| *c == s.component) {
+            Some((_, at)) => {
+                if let Some(t) = s.at {
+                    *at = Some(at.map_or(t, |a| a.min(t)));
+                }
+            }
+            None => failed.push((s.component.clone(), s.at)),
+        }
+    }
+    if failed.is_empty() {
+        return Vec::new();
+    }
+    let all = complaints(pack.outputs.iter(), world);
+    let mut consumers: Vec<&str> = all.iter().map(|c| c.consumer.as_str()).collect();
+    consumers.sort_unstable();
+    consumers.dedup();
+    let mut moved = Vec::new();
+    for consumer in consumers {
+        let own = name_words(consumer);
+        let lines: Vec<&Complaint> = all.iter().filter(|c| c.consumer == consumer).collect();
+        let said: Vec<String> = lines
+            .iter()
+            .flat_map(|c| words(&split_case(&c.line)))
+            .filter(|w| distinctive(w) && !own.iter().any(|o| same_word(o, w)))
+            .collect();
+        let first = lines.iter().filter_map(|c| c.at).min();
+        // The producer that failed last before the complaint, of those whose
+        // name shares a word with it.
+        let producer = failed
+            .iter()
+            .filter(|(p, _)| p != consumer)
+            .filter(|(p, _)| {
+                name_words(p)
+                    .iter()
+                    .any(|n| distinctive(n) && said.iter().any(|w| same_word(n, w)))
+            })
+            .filter(|(_, at)| match (at, first) {
+                (Some(at), Some(first)) => {
+                    *at <= first && first.duration_since(*at) <= STALE_WITHIN
+                }
+                _ => true,
+            })
+            .max_by_key(|(_, at)| *at)
+            .map(|(p, _)| p.clone());
+        let Some(producer) = producer else { continue };
+        let line = lines.first().map(|c| c.line.clone()).unwrap_or_default();
+        moved.extend(move_signals(
+            signals,
+            &producer,
+            |_, s| STALE_CONSUMER_KINDS.contains(&s.kind) && s.component == consumer,
+            |s| {
+                format!(
+                    "{} {WANTS} {producer} makes, and it failed (it says: {line}): {}",
+                    s.component, s.detail
+                )
+            },
+        ));
+        for s in signals.iter_mut().filter(|s| {
+            s.component == producer
+                && STALE_CONSUMER_KINDS.contains(&s.kind)
+                && s.detail.contains(WANTS)
+        }) {
+            s.kind = "job_failed";
+        }
+    }
+    moved
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn signal(component: &str, kind: &'static str, detail: &str) -> Signal {
-        Signal {
-            component: component.into(),
-            kind,
-            weight: 4.0,
-            source: "test".into(),
-            detail: detail.into(),
-            at: None,
-        }
+        Signal::test(component, kind, detail)
     }
 
     #[test]
@@ -157,5 +328,106 @@ mod tests {
             signal("api", "new_error", "no reports for today"),
         ];
         assert!(failed_producers(&mut signals).is_empty());
+    }
+
+    fn logs(pod: &str, text: &str) -> Output {
+        Output {
+            tool: "k8s.logs".into(),
+            name: "logs".into(),
+            args: serde_json::json!({ "namespace": "kilns", "pod": pod }),
+            outcome: crate::registry::ToolOutcome {
+                text: text.into(),
+                is_error: false,
+                elapsed_ms: 1,
+            },
+        }
+    }
+
+    fn at(t: &str) -> Option<Timestamp> {
+        t.parse().ok()
+    }
+
+    /// The consumer names what went stale, not who makes it: the failed run
+    /// whose name shares the word, and which failed first, takes its failure.
+    #[test]
+    fn a_consumer_whose_input_went_stale_fails_through_the_run_that_failed_first() {
+        let pack = EvidencePack {
+            outputs: vec![logs(
+                "kiln-planner-xrm2jsb54h-gkhr7",
+                "2025-11-18T02:47:00Z {\"level\":\"warn\",\"msg\":\"no schedule for today yet\"}\n\
+                 2025-11-18T06:31:00Z {\"level\":\"error\",\"msg\":\"schedule stale, reporting not ready\",\"age\":\"26h0m9s\"}",
+            )],
+            ..Default::default()
+        };
+        assert!(inputs_stale(&pack.outputs));
+        let world = World::default();
+        let run = |export_failed: &str, backup_failed: &str| {
+            let mut signals = vec![
+                Signal {
+                    at: at(export_failed),
+                    ..signal(
+                        "kiln-schedule-export",
+                        "job_failed",
+                        "Job/kiln-schedule-export-29391720: JobFailed",
+                    )
+                },
+                Signal {
+                    at: at(backup_failed),
+                    ..signal(
+                        "pg-backup",
+                        "job_failed",
+                        "Job/pg-backup-29381550: JobFailed",
+                    )
+                },
+                signal(
+                    "kiln-planner",
+                    "probe_failing",
+                    "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                ),
+            ];
+            let moved = stale_inputs(&mut signals, &pack, &world);
+            (moved, signals)
+        };
+        let (moved, signals) = run("2025-11-18T02:19:00Z", "2025-11-11T06:47:00Z");
+        assert_eq!(
+            moved,
+            vec![(
+                "kiln-planner".to_string(),
+                "kiln-schedule-export".to_string()
+            )]
+        );
+        assert!(signals.iter().any(|s| s.component == "kiln-schedule-export"
+            && s.kind == "job_failed"
+            && s.detail.contains("schedule stale, reporting not ready")));
+        // A run that failed after the complaint did not cause it.
+        let (moved, _) = run("2025-11-18T07:00:00Z", "2025-11-11T06:47:00Z");
+        assert!(moved.is_empty());
+    }
+
+    #[test]
+    fn a_stale_line_shares_no_word_with_an_unrelated_failed_job() {
+        let pack = EvidencePack {
+            outputs: vec![logs(
+                "rates-api-5c8d9f7b6d-xk2lp",
+                "2025-11-18T06:31:00Z exchange rates older than 6h, refusing quotes",
+            )],
+            ..Default::default()
+        };
+        let mut signals = vec![
+            signal("pg-backup", "job_failed", "Job/pg-backup-1: JobFailed"),
+            signal("rates-api", "new_error", "exchange rates older than 6h"),
+        ];
+        assert!(stale_inputs(&mut signals, &pack, &World::default()).is_empty());
+        // The consumer's own name is not a link: `rates-api` and a failed
+        // `rates-api-warmup` share "rates" because of whose they are.
+        let mut signals = vec![
+            signal(
+                "rates-api-warmup",
+                "job_failed",
+                "Job/rates-api-warmup-1: JobFailed",
+            ),
+            signal("rates-api", "new_error", "exchange rates older than 6h"),
+        ];
+        assert!(stale_inputs(&mut signals, &pack, &World::default()).is_empty());
     }
 }

@@ -83,7 +83,7 @@ const REASONS: &[&str] = &[
 
 /// Kinds that explain a failed Job: a Job's failure is named by the Job
 /// unless its reason is a class with its own fix.
-const JOB_REASONS: &[&str] = &[
+pub(super) const JOB_REASONS: &[&str] = &[
     "oom_killed",
     "missing_config",
     "image_pull_error",
@@ -206,6 +206,11 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
         g.score = (g.score * 100.0).round() / 100.0;
     }
     yield_to_measured_starvation(&mut groups, reach);
+    for g in &mut groups {
+        if pressure_not_failure(g) {
+            g.kind = "evicted";
+        }
+    }
     groups.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -230,6 +235,48 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
         );
     }
     groups
+}
+
+/// Whether a node's case is pressure, not failure: the kubelet is alive and
+/// reports a pressure condition (DiskPressure, MemoryPressure, PIDPressure)
+/// and evicts pods to relieve it, and nothing says the node stopped
+/// answering. The engine follows both through one kind, `node_failure`,
+/// because they reach the same pods the same way; they are named apart at
+/// the end, as the kinds' vocabulary does (`evicted`: the node was low on a
+/// resource; `node_failure`: NotReady, the kubelet stopped posting) and as
+/// an SRE would: one is fixed by freeing the node's disk or memory, the
+/// other by replacing the node.
+fn pressure_not_failure(g: &Suspect) -> bool {
+    if g.kind != "node_failure" {
+        return false;
+    }
+    let details: Vec<String> = g.signals.iter().map(|s| s.detail.to_lowercase()).collect();
+    let failed = details.iter().any(|d| {
+        [
+            "notready",
+            "not ready",
+            "stopped posting",
+            "unknown",
+            "unreachable",
+            "networkunavailable",
+        ]
+        .iter()
+        .any(|w| d.contains(w))
+    });
+    let pressed = details.iter().any(|d| {
+        [
+            "diskpressure",
+            "memorypressure",
+            "pidpressure",
+            "disk pressure",
+            "memory pressure",
+            "evictionthresholdmet",
+            "low on resource",
+        ]
+        .iter()
+        .any(|w| d.contains(w))
+    });
+    pressed && !failed
 }
 
 /// Slowness with no reason of its own yields to a measured starvation.
@@ -814,5 +861,35 @@ mod tests {
                 .any(|g| g.kind == "dependency_unreachable" && g.score > 0.0),
             "{ranked:?}"
         );
+    }
+
+    #[test]
+    fn a_node_under_pressure_is_named_evicted_a_node_gone_is_not() {
+        let node = |details: &[&str]| Suspect {
+            component: "node-a".into(),
+            kind: "node_failure",
+            score: 1.0,
+            signals: details
+                .iter()
+                .map(|d| Signal {
+                    detail: (*d).into(),
+                    ..signal("node-a", "node_failure", 2.0)
+                })
+                .collect(),
+        };
+        // The kubelet evicts to relieve its disk: pressure.
+        assert!(pressure_not_failure(&node(&[
+            "CRITICAL Node/node-a: DiskPressure — kubelet has disk pressure",
+            "event EvictionThresholdMet on Node/node-a: Attempting to reclaim ephemeral-storage",
+        ])));
+        // It had pressure, then stopped posting: a failure.
+        assert!(!pressure_not_failure(&node(&[
+            "CRITICAL Node/node-a: DiskPressure — kubelet has disk pressure",
+            "CRITICAL Node/node-a: NotReady — Kubelet stopped posting node status",
+        ])));
+        // Nothing says which: left as it is.
+        assert!(!pressure_not_failure(&node(&[
+            "event Rebooted on Node/node-a"
+        ])));
     }
 }

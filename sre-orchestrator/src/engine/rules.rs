@@ -456,6 +456,13 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         }
         _ => Vec::new(),
     };
+    // A degraded service whose errors name a lagging queue consumer waits
+    // for it (before "it is slow" is weighed for the deepest of them).
+    for consumer in super::queues::waiting_on_consumers(&mut ctx, pack, &degraded) {
+        if !peers.contains(&consumer) {
+            peers.push(consumer);
+        }
+    }
     // The deepest degraded service is a suspect in its own right: "it is
     // slow/failing and everything above it waits on it".
     if path.len() >= 2
@@ -602,9 +609,16 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     ));
     moves.extend(super::dns::attribute(&mut ctx.signals, &world));
     moves.extend(super::pulls::attribute(&mut ctx.signals, &world));
+    // A failed Job whose reason moved to another component fails with it.
+    super::combine::jobs_fail_through(&mut ctx, &moves);
     // A failed Job whose output a service's errors say is missing: the
     // service fails through it, as through a peer its errors name.
-    let produced = super::producers::failed_producers(&mut ctx.signals);
+    let mut produced = super::producers::failed_producers(&mut ctx.signals);
+    produced.extend(super::producers::stale_inputs(
+        &mut ctx.signals,
+        pack,
+        &world,
+    ));
     for (consumer, producer) in &produced {
         ctx.blames.insert(consumer.clone(), producer.clone());
         if !peers.contains(producer) {
@@ -615,7 +629,14 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     ctx.passed_on(moves);
     super::combine::victims(&mut ctx, &path);
     super::combine::deploys(&mut ctx, &degraded, &edges);
-    super::combine::node_pressure(&mut ctx);
+    // A caller whose new error began as its callee rolled out.
+    for (caller, callee) in super::contracts::broken_callers(&mut ctx, &edges) {
+        ctx.blames.insert(caller, callee.clone());
+        if !peers.contains(&callee) {
+            peers.push(callee);
+        }
+    }
+    super::hog::node_pressure(&mut ctx);
     let moves = super::hog::pressure_follows_the_pod(&mut ctx.signals, &world);
     ctx.passed_on(moves);
     super::combine::peer_side(&mut ctx);
@@ -623,7 +644,17 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     let moves = super::mesh::egress_refusals(&mut ctx.signals, &world, &ctx.blames);
     ctx.passed_on(moves);
     super::combine::orphaned_autoscalers(&mut ctx, &world, pack);
+    // A workload the quota holds back fails through it.
+    let held = super::quota::quota_objects(&mut ctx);
+    for (workload, quota) in &held {
+        ctx.blames.insert(workload.clone(), quota.clone());
+        if !peers.contains(quota) {
+            peers.push(quota.clone());
+        }
+    }
+    ctx.passed_on(held.clone());
     super::combine::capacity(&mut ctx, &degraded);
+    super::quota::starved_by_quota(&mut ctx, &held);
 
     let mut affected = inside.affected;
     // Another namespace was read for the dependency that links it to the
