@@ -307,7 +307,16 @@ fn model(kind: Kind, case: &Case, planted_target: &str, planted_command: &str) -
                 .filter(|(_, text)| mentions(text, &names))
                 .map(|(id, _)| id)
                 .collect();
-            final_answer(&e.component, &e.kind, &cites, None)
+            // A model that knows the answer confirms the engine when the
+            // engine already names it by one of its names (an alias, such as
+            // the ResourceQuota behind a workload), rather than trading one
+            // right name for another that no tool result cites.
+            let component = if agrees {
+                &det.root_cause.component
+            } else {
+                &e.component
+            };
+            final_answer(component, &e.kind, &cites, None)
         }),
         Kind::Invented => Arc::new(move |body: &Value| {
             if is_routing(body) {
