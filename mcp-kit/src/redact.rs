@@ -67,7 +67,7 @@ use std::sync::LazyLock;
 
 mod harmless;
 mod keys;
-pub use harmless::{SECRET_NAME_PARTS, harmless_env_value};
+pub use harmless::{SECRET_NAME_PARTS, harmless_env_value, shown_env_value};
 pub use keys::is_secret_key;
 use keys::{Strength, is_placeholder, key_strength, looks_secret, value_is_secret};
 

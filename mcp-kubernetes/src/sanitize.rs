@@ -6,8 +6,9 @@
 //! * Secret `data`/`stringData` values: replaced by a size marker, keys kept.
 //! * Literal env var values in any container list: replaced by [`REDACTED`] unless both
 //!   name and value say they are a harmless setting (`OPTIMIZER_TIMEOUT=2s`; see
-//!   [`mcp_kit::redact::harmless_env_value`]); names and `valueFrom` references are kept,
-//!   since they are what an investigation needs.
+//!   [`mcp_kit::redact::harmless_env_value`]), or by the runtime memory options found in
+//!   them (`-Xms3g -Xmx3g (2 more words hidden)`, [`mcp_kit::redact::shown_env_value`]);
+//!   names and `valueFrom` references are kept, since they are what an investigation needs.
 //!
 //! The kit's pattern-based redaction then runs over the rendered text as a second layer.
 
@@ -67,12 +68,15 @@ fn redact_env(env: &mut [Value]) {
         if let Value::Object(m) = e
             && let Some(name) = m.get("name").and_then(Value::as_str).map(str::to_string)
             && let Some(val) = m.get_mut("value")
-            && val.as_str().is_some_and(|x| !x.is_empty())
-            && !val
-                .as_str()
-                .is_some_and(|x| mcp_kit::redact::harmless_env_value(&name, x))
+            && let Some(x) = val.as_str().filter(|x| !x.is_empty())
         {
-            *val = Value::String(REDACTED.into());
+            // The value, a runtime's memory options out of it, or nothing.
+            let shown = match mcp_kit::redact::shown_env_value(&name, x) {
+                Some(v) if v == x => continue,
+                Some(v) => v.into_owned(),
+                None => REDACTED.into(),
+            };
+            *val = Value::String(shown);
         }
     }
 }

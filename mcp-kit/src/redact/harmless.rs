@@ -18,7 +18,9 @@
 //!   digits and symbols (`Rk8#nZq!w3`, `Zt9`).
 //!
 //! So `API_TIMEOUT=2s` is shown and `API_KEY=2s` is not; `DB_URL=postgres://u:p@h` is
-//! hidden by its name and by its value.
+//! hidden by its name and by its value. Names that mark a connection string only (`URL`,
+//! `URI`, `CONN`) still show a number, a boolean or a bare host (`MAX_CLIENT_CONN=300`), and
+//! [`shown_env_value`] shows a runtime's memory options out of a longer option string.
 
 /// Parts of a variable name that mark it as holding a secret (matched as upper-case
 /// substrings of the name).
@@ -27,6 +29,13 @@ pub const SECRET_NAME_PARTS: &[&str] = &[
     "SIGN", "SESSION", "COOKIE", "BEARER", "JWT", "URL", "URI", "CONN", "HASH", "SEED", "NONCE",
     "OTP", "PIN", "LICENSE", "ACCESS", "CIPHER", "CRYPT", "SIG",
 ];
+
+/// Parts of [`SECRET_NAME_PARTS`] that mark a name as holding a secret only because such
+/// a variable usually holds a connection string or a session's credentials: under them a
+/// bare number, a duration, a boolean or a plain host is still a setting
+/// (`PGBOUNCER_MAX_CLIENT_CONN=300`, `KC_DB_URL_HOST=kc-db.iam.svc`); no connection
+/// string has those shapes.
+const STRUCTURAL_NAME_PARTS: &[&str] = &["URL", "URI", "CONN"];
 
 /// Lower-case words that must not appear in a shown value.
 const SECRET_VALUE_WORDS: &[&str] = &[
@@ -132,18 +141,40 @@ fn runtime_memory_options(v: &str) -> bool {
     }) && !v.trim().is_empty()
 }
 
+/// Whether a value under a name with only [`STRUCTURAL_NAME_PARTS`] has a shape no
+/// connection string or credential has: a quantity (`300`, `30m`), a boolean, or a host
+/// (`kc-db.iam.svc`, `pg:5432`: labels of letters and digits, no scheme, path or userinfo).
+fn structural_setting(v: &str) -> bool {
+    let host = v
+        .split([':', '.', '-'])
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    quantity(v)
+        || matches!(v.to_ascii_lowercase().as_str(), "true" | "false" | "on" | "off" | "yes" | "no")
+        || (host && v.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+}
+
 /// Whether the literal value of environment variable `name` may be shown (see the
 /// module documentation). Empty values are harmless.
 pub fn harmless_env_value(name: &str, value: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    if SECRET_NAME_PARTS.iter().any(|p| upper.contains(p)) {
+    let v = value.trim();
+    let parts: Vec<&str> = SECRET_NAME_PARTS
+        .iter()
+        .copied()
+        .filter(|p| upper.contains(p))
+        .collect();
+    if !parts.is_empty()
+        && !(parts.iter().all(|p| STRUCTURAL_NAME_PARTS.contains(p)) && structural_setting(v))
+    {
         return false;
     }
-    let v = value.trim();
     if v.is_empty() {
         return true;
     }
-    let lower = v.to_ascii_lowercase();
+    // Products whose names hold a secret word (`keycloak-db.iam.svc` is a host, not a key).
+    let lower = ["keycloak", "keydb"]
+        .iter()
+        .fold(v.to_ascii_lowercase(), |l, product| l.replace(product, "-"));
     if v.chars().count() <= MAX_LEN * 2 && runtime_memory_options(v) {
         return true;
     }
@@ -159,6 +190,36 @@ pub fn harmless_env_value(name: &str, value: &str) -> bool {
     !v.split([' ', ',', ';', '|'])
         .flat_map(|w| w.split("://"))
         .any(random_looking)
+}
+
+/// What of environment variable `name`'s literal value may be shown: all of it when
+/// [`harmless_env_value`] says so; else, under a name that marks no secret, a runtime's
+/// memory and GC options out of a longer option string (`JAVA_OPTS=-Xms3g -Xmx3g
+/// -Dsome.property=… -jar app.jar` shows `-Xms3g -Xmx3g (3 more words hidden)`: the heap
+/// set above the container's limit is what an OOM kill turns on, and the rest may hold a
+/// password); `None` when nothing may be shown.
+pub fn shown_env_value<'a>(name: &str, value: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+    if harmless_env_value(name, value) {
+        return Some(std::borrow::Cow::Borrowed(value));
+    }
+    let upper = name.to_ascii_uppercase();
+    if SECRET_NAME_PARTS.iter().any(|p| upper.contains(p)) || value.contains(['\n', '\r']) {
+        return None;
+    }
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let kept: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| runtime_memory_options(w))
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    Some(std::borrow::Cow::Owned(format!(
+        "{} ({} more words hidden)",
+        kept.join(" "),
+        words.len() - kept.len()
+    )))
 }
 
 #[cfg(test)]
@@ -181,6 +242,50 @@ mod tests {
             "-XX:Flag=Vt9qLx2mWpQ7",
         ] {
             assert!(!harmless_env_value("JAVA_TOOL_OPTIONS", v), "{v}");
+        }
+    }
+
+    #[test]
+    fn memory_options_are_shown_out_of_a_longer_option_string() {
+        let v = "-Xms3g -Xmx3g -Djboss.bind.address=0.0.0.0 -Dspring.datasource.password=hunter2";
+        assert_eq!(
+            shown_env_value("JAVA_OPTS", v).as_deref(),
+            Some("-Xms3g -Xmx3g (2 more words hidden)")
+        );
+        assert_eq!(
+            shown_env_value("JAVA_OPTS", "-Xmx768m").as_deref(),
+            Some("-Xmx768m")
+        );
+        for (name, v) in [
+            ("JAVA_OPTS", "-Dspring.datasource.password=hunter2 -jar app.jar"),
+            ("JAVA_SECRET_OPTS", "-Xmx1g -Dx=y"),
+            ("JAVA_OPTS", "-Xmx1g\n-Dx=y"),
+        ] {
+            assert_eq!(shown_env_value(name, v), None, "{name}={v}");
+        }
+    }
+
+    #[test]
+    fn settings_under_connection_words_are_shown_when_no_connection_string_has_their_shape() {
+        for (name, value) in [
+            ("PGBOUNCER_MAX_CLIENT_CONN", "300"),
+            ("KC_DB_URL_HOST", "postgres-keycloak.iam.svc"),
+            ("REDIS_URL_PORT", "6379"),
+            ("USE_CONNECTION_POOL", "true"),
+        ] {
+            assert!(harmless_env_value(name, value), "{name}={value} hidden");
+        }
+        for (name, value) in [
+            ("DB_URL", "postgres://u:p@h/db"),
+            ("DB_CONN", "Server=db;Password=Vt9qLx2mWp"),
+            ("DB_CONNECTION", "host=db user=app password=hunter2"),
+            ("WEBHOOK_URL", "https://hooks.example.com/services/abcdefgh"),
+            ("SESSION_KEY", "300"),
+            ("SESSION_ID", "Vt9qLx2mWp"),
+            ("CONN_PIN", "4821"),
+            ("REDIS_URL", "redis.svc/0"),
+        ] {
+            assert!(!harmless_env_value(name, value), "{name}={value} shown");
         }
     }
 

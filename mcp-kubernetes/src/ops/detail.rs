@@ -84,7 +84,8 @@ pub fn changed_column(now: Timestamp, obj: &Value) -> String {
 
 /// A container's environment as `env (secret-looking values hidden): A=1, B(secret s/k),
 /// C(configmap c/k), D` plus `envFrom` sources; `None` when it has none. Values pass the
-/// kit's harmless-value check or are left out (the name stays): a missing or renamed
+/// kit's harmless-value check (a runtime's memory options may be shown out of a longer
+/// option string) or are left out (the name stays): a missing or renamed
 /// variable is a common cause of a crash, and its name is what the reader compares.
 pub fn env_line(c: &Value) -> Option<String> {
     let mut env: Vec<String> = arr(c, "/env")
@@ -107,7 +108,7 @@ pub fn env_line(c: &Value) -> Option<String> {
             } else if let Some(f) = e.pointer("/valueFrom/fieldRef") {
                 format!("{}(field {})", s(e, "/name"), s(f, "/fieldPath"))
             } else if let Some(v) =
-                opt_s(e, "/value").filter(|v| mcp_kit::redact::harmless_env_value(s(e, "/name"), v))
+                opt_s(e, "/value").and_then(|v| mcp_kit::redact::shown_env_value(s(e, "/name"), v))
             {
                 format!("{}={v}", s(e, "/name"))
             } else {

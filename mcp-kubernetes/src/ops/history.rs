@@ -277,13 +277,13 @@ fn container_changes(n: &str, c_old: &Value, c_new: &Value, out: &mut Vec<String
         .collect();
     // Settings (`OPTIMIZER_TIMEOUT 2s → 200ms`) are shown with their values; anything
     // that could be a secret only by name.
-    fn literal<'a>(c: &'a Value, k: &str) -> Option<&'a str> {
+    fn literal<'a>(c: &'a Value, k: &str) -> Option<std::borrow::Cow<'a, str>> {
         arr(c, "/env")
             .iter()
             .find(|e| s(e, "/name") == k && e.get("valueFrom").is_none())
             .and_then(|e| e.get("value").and_then(Value::as_str))
-            .filter(|v| mcp_kit::redact::harmless_env_value(k, v))
-            .map(|v| if v.is_empty() { "\"\"" } else { v })
+            .and_then(|v| mcp_kit::redact::shown_env_value(k, v))
+            .map(|v| if v.is_empty() { "\"\"".into() } else { v })
     }
     let (mut changed, mut shown): (Vec<&str>, Vec<String>) = (Vec::new(), Vec::new());
     for (k, v) in &en {
