@@ -25,6 +25,9 @@ const LOG_TARGETS: usize = 12;
 
 /// At most this many data stores' logs are read besides.
 const STORE_LOGS: usize = 2;
+/// Members of one store whose logs are read (a replica set, a broker
+/// cluster: three is the usual quorum).
+const STORE_MEMBERS: usize = 3;
 
 /// Objects asked per page of a JSON list (twenty compact pods fit a
 /// default response budget).
@@ -521,9 +524,12 @@ pub async fn collect(
             .flat_map(|o| parse::edges(&o.outcome.text))
             .filter(|e| e.db && (e.err_pct >= 1.0 || e.p99_ms.is_some_and(|p| p >= 250.0)))
             .collect();
+        // And the servers whose state the clients' lines relay (a broker's
+        // disk alarm, a sealed Vault), which need no span to it.
         let troubled: BTreeSet<String> = troubled_edges
             .iter()
             .map(|e| e.callee.trim_end_matches(" (db)").to_string())
+            .chain(super::leads::relayed_systems(&outputs))
             .collect();
         let mut stores: Vec<&super::world::Pod> = Vec::new();
         // First the server the clients' spans say they dialled (a pooler
@@ -548,13 +554,29 @@ pub async fn collect(
                 }
             }
         }
-        for pod in stores.into_iter().take(STORE_LOGS) {
-            if let Some(c) = pod.containers.iter().find(|c| !c.init) {
-                round2.push((
-                    tool.clone(),
-                    json!({ "namespace": pod.namespace, "pod": pod.name, "container": c.name, "mode": "patterns" }),
-                ));
+        // Each member of a clustered store: a disk alarm, a full volume or
+        // a lagging replica is one member's, logged by that member only.
+        for store in stores.into_iter().take(STORE_LOGS) {
+            let members = world
+                .pods
+                .iter()
+                .filter(|p| {
+                    p.owner == store.owner
+                        && p.namespace == store.namespace
+                        && p.phase == "Running"
+                        && !round2.iter().any(|(_, a)| a["pod"] == p.name.as_str())
+                })
+                .take(STORE_MEMBERS);
+            let mut reads = Vec::new();
+            for pod in members {
+                if let Some(c) = pod.containers.iter().find(|c| !c.init) {
+                    reads.push((
+                        tool.clone(),
+                        json!({ "namespace": pod.namespace, "pod": pod.name, "container": c.name, "mode": "patterns" }),
+                    ));
+                }
             }
+            round2.extend(reads);
         }
     }
     // Every pod on a saturated node, whatever its namespace: who shares it.

@@ -422,11 +422,16 @@ pub fn read(
                 }
             }
             // A data store's own error reply relayed by its client (Redis'
-            // `MISCONF`, a server-side PostgreSQL or MongoDB error): the
-            // store's condition, whoever logs it. With no peer in the line,
+            // `MISCONF`, a server-side PostgreSQL or MongoDB error, a Kafka
+            // broker short of in-sync replicas, MinIO's
+            // `XMinioStorageFull`): the store's condition, whoever logs it. With no peer in the line,
             // the one store of that system the client's namespace has.
             if component == owner
-                && let Some(system) = f.hit.signature.stack.strip_suffix("/server")
+                && let Some(system) = f.hit.signature.server_system()
+                // A bare product's words (`rabbitmq`) include refusals a
+                // client's own setting causes (a stale login, an ack that
+                // came too late): of those, only the server's own states.
+                && (f.hit.signature.stack.contains('/') || f.hit.signature.server_state())
                 && let Some(store) = world.store_of_system(system, namespace, &owner)
             {
                 note = format!(" (an error reply of {system} {store})");

@@ -254,6 +254,13 @@ pub(super) fn linked_namespaces(
             }
         }
     }
+    // A server's state its clients relay, naming no host: where that
+    // system's server lives.
+    for system in relayed_systems(outputs) {
+        if let Some(ns) = system_home(&system, &world) {
+            add(ns);
+        }
+    }
     for o in outputs
         .iter()
         .filter(|o| o.name == "service_dependencies" && !o.outcome.is_error)
@@ -280,16 +287,12 @@ pub(super) fn linked_namespaces(
                 // Service serving that system is the store.
                 // (A StatefulSet's headless twin serves the same port in
                 // the same namespace: one store.)
-                if homes.is_empty() && e.db && callee {
-                    let serving: BTreeSet<&str> = world
-                        .services
-                        .iter()
-                        .filter(|s| s.serves(name))
-                        .map(|s| s.namespace.as_str())
-                        .collect();
-                    if let Some(ns) = serving.first().filter(|_| serving.len() == 1) {
-                        add(ns);
-                    }
+                if homes.is_empty()
+                    && e.db
+                    && callee
+                    && let Some(ns) = system_home(name, &world)
+                {
+                    add(ns);
                 }
             }
         }
@@ -320,6 +323,50 @@ pub(super) fn linked_namespaces(
     }
     found.truncate(LINKED_NAMESPACES);
     found
+}
+
+/// The systems whose servers' state the logs and spans read so far relay,
+/// naming no host (`Connection.Blocked(['reason=low on disk'])` from the
+/// broker, `Vault is sealed`, a pooler's `no more connections allowed` ←
+/// caused by a pool's timeout): their servers' own logs say why
+/// ([`super::signatures::Signature::relayed_system`]).
+pub(super) fn relayed_systems(outputs: &[Output]) -> BTreeSet<String> {
+    let catalogue = super::signatures::Catalogue::active();
+    let mut systems = BTreeSet::new();
+    for o in outputs.iter().filter(|o| {
+        matches!(o.name.as_str(), "log_patterns" | "search_traces" | "logs") && !o.outcome.is_error
+    }) {
+        for line in o.outcome.text.lines() {
+            if super::peers::named_peer(line).is_some() {
+                continue;
+            }
+            let cause = super::telemetry::innermost_cause(line).unwrap_or(line);
+            if let Some(system) = catalogue
+                .best(super::signatures::Field::Log, cause)
+                .and_then(|hit| hit.signature.relayed_system().map(str::to_string))
+            {
+                systems.insert(system);
+            }
+        }
+    }
+    systems
+}
+
+/// The one namespace whose Services serve `system` (`postgresql`,
+/// `rabbitmq`), if one. (A StatefulSet's headless twin serves the same port
+/// in the same namespace: one home.)
+fn system_home<'w>(system: &str, world: &'w super::world::World) -> Option<&'w str> {
+    let homes: BTreeSet<&str> = world
+        .services
+        .iter()
+        .filter(|s| s.serves(system))
+        .map(|s| s.namespace.as_str())
+        .collect();
+    let mut homes = homes.into_iter();
+    match (homes.next(), homes.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

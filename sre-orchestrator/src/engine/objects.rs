@@ -114,6 +114,12 @@ impl Service {
             "rabbitmq" => (5672, "amqp"),
             "memcached" => (11211, "memcache"),
             "pgbouncer" => (6432, "pgbouncer"),
+            // MinIO's S3 API; ClickHouse's native port is 9000 as well, and
+            // a store of either then is no single answer (`store_of_system`).
+            "minio" => (9000, "minio"),
+            "nats" => (4222, "nats"),
+            "vault" => (8200, "vault"),
+            "clickhouse" => (8123, "clickhouse"),
             _ => return false,
         };
         // The pods' port counts too: a Service on port 80 in front of

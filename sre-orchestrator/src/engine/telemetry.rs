@@ -69,10 +69,11 @@ impl<'a> Reader<'a> {
     /// The first strong (strength 2 or more) signature of `tries` (a field
     /// and a text each, in order), with its kind.
     fn hit(&self, tries: &[(Field, &str)]) -> Option<(Hit<'a>, &'static str)> {
-        let hit = tries
-            .iter()
-            .find_map(|&(field, text)| self.catalogue.best(field, text))
-            .filter(|h| h.signature.strength >= 2)?;
+        let hit = tries.iter().find_map(|&(field, text)| {
+            self.catalogue
+                .best(field, text)
+                .filter(|h| h.signature.strength >= 2)
+        })?;
         let kind = super::signatures::KINDS
             .iter()
             .copied()
@@ -105,18 +106,12 @@ impl<'a> Reader<'a> {
         (component, peer)
     }
 
-    /// A connection pooler's own refusal relayed by its client with no peer
-    /// in the line (PgBouncer's `query_wait_timeout`): the pooler's pool is
-    /// what ran out, so the one pooler in view. Only poolers: a database's
-    /// own replies (a refused password, too many clients) are read with the
-    /// client here, whose configuration usually is what changed.
+    /// A store's own reply relayed by its client with no peer in the line,
+    /// when no client setting can have made it
+    /// ([`super::signatures::Signature::relayed_system`]): the one store of
+    /// that system in view.
     fn relayed_from(&self, hit: &Hit<'_>, service: &str) -> Option<String> {
-        const POOLERS: &[&str] = &["pgbouncer"];
-        let system = hit
-            .signature
-            .stack
-            .strip_suffix("/server")
-            .filter(|s| POOLERS.contains(s))?;
+        let system = hit.signature.relayed_system()?;
         let namespace = self
             .world
             .pods
@@ -167,8 +162,15 @@ pub(super) fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, reader: &Rea
             // words; the cue lists below are the fallback for texts it does
             // not know.
             let line = p.example.as_deref().unwrap_or(&p.template);
-            if let Some((hit, kind)) = reader.hit(&[(Field::Log, line), (Field::Log, &p.template)])
-            {
+            // The innermost cause first: a wrapped error says what failed
+            // first and why last (a pool's timeout `← caused by` the
+            // pooler's `no more connections allowed`).
+            let cause = innermost_cause(line).unwrap_or(line);
+            if let Some((hit, kind)) = reader.hit(&[
+                (Field::Log, cause),
+                (Field::Log, line),
+                (Field::Log, &p.template),
+            ]) {
                 let kind = if kind == "new_error" && surged {
                     "error_surge"
                 } else {
@@ -301,9 +303,16 @@ pub(super) fn read_span_errors(ctx: &mut Ctx<'_>, pack: &EvidencePack, reader: &
         let at = h.degraded_since().and_then(|t| ctx.clock(t));
         let mut seen: BTreeSet<(String, &'static str)> = BTreeSet::new();
         for (count, message) in span_error_rows(&o.outcome.text) {
-            let Some((hit, kind)) =
-                reader.hit(&[(Field::SpanStatus, &message), (Field::Log, &message)])
-            else {
+            // The innermost cause first, as for log lines.
+            let tries: Vec<(Field, &str)> = innermost_cause(&message)
+                .map(|c| (Field::Log, c))
+                .into_iter()
+                .chain([
+                    (Field::SpanStatus, message.as_str()),
+                    (Field::Log, &message),
+                ])
+                .collect();
+            let Some((hit, kind)) = reader.hit(&tries) else {
                 continue;
             };
             let (mut component, _) = reader.culprit(&hit, &message, service);
@@ -642,6 +651,14 @@ pub(super) fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
     }
 }
 
+/// What a wrapped error's line says caused it last (after the last ` ← caused
+/// by `, as mcp-signoz writes an exception's cause chain), if it says.
+pub(super) fn innermost_cause(text: &str) -> Option<&str> {
+    text.rsplit_once(" ← caused by ")
+        .map(|(_, cause)| cause)
+        .filter(|c| !c.trim().is_empty())
+}
+
 /// The first `max` characters of a log line, then its innermost cause
 /// (what follows ` ← caused by `, as mcp-signoz writes it) when the cut
 /// would lose it.
@@ -702,13 +719,13 @@ COUNT  OPERATION                  EXAMPLE TRACE                     MESSAGE
     }
 
     /// A pooler's own refusal relayed by its client goes to the one pooler
-    /// in view; a database's own reply relayed the same way stays with the
-    /// client (the poolers-only rule).
+    /// in view, and so does a store's own condition (its disk full); a
+    /// database's other replies relayed the same way stay with the client.
     #[test]
     fn a_poolers_refusal_relayed_by_a_client_is_the_poolers() {
         use super::super::world::{Pod, Service};
         let mut world = World::default();
-        for (name, port) in [("pgbouncer", 6432), ("vendors-pg", 5432)] {
+        for (name, port) in [("pgbouncer", 6432), ("vendors-pg", 5432), ("search", 9200)] {
             let labels: std::collections::BTreeMap<String, String> =
                 [("app".to_string(), name.to_string())].into();
             world.services.push(Service {
@@ -745,5 +762,19 @@ COUNT  OPERATION                  EXAMPLE TRACE                     MESSAGE
             blame("FATAL:  password authentication failed for user \"vendor\""),
             "vendor-api"
         );
+        assert_eq!(
+            blame(
+                "index [orders-2026.03] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block];"
+            ),
+            "search"
+        );
+        // The store's disk, told by the store itself, stays its own.
+        let (hit, _) = reader
+            .hit(&[(
+                Field::Log,
+                "flood stage disk watermark [95%] exceeded on [n1]",
+            )])
+            .expect("a signature");
+        assert_eq!(reader.culprit(&hit, "", "search").0, "search");
     }
 }

@@ -41,7 +41,7 @@
 //! strength = 5                             # 1..=5, see below
 //! stack = "java/hikaricp"                  # where the text comes from (free text)
 //! fields = ["log", "exception"]            # optional; the evidence it reads
-//! culprit = "emitter"                      # optional; "emitter" (default), "peer" or "own"
+//! culprit = "emitter"                      # optional; "emitter" (default), "peer", "own" or "server"
 //! pattern = 'HikariPool-\d+ - Connection is not available, request timed out after \d+ms'
 //! example = "HikariPool-1 - Connection is not available, request timed out after 30000ms."
 //! source = "HikariCP HikariPool.java createTimeoutException"
@@ -297,6 +297,11 @@ pub enum Culprit {
     /// presented (its client certificate), so no peer is inferred from the
     /// line.
     Own,
+    /// The server whose own state the text is, whoever logs it: `Vault is
+    /// sealed` is what Vault answers every client, and no client setting
+    /// makes it. The stack names the system (`vault/server`); the one
+    /// store of that system in view is blamed, else the emitter.
+    Server,
 }
 
 /// One entry of the catalogue: a pattern over one piece of evidence that
@@ -336,6 +341,46 @@ pub struct Signature {
 }
 
 impl Signature {
+    /// The system whose own words the text is, when a server's: a stack of
+    /// `system/server` or `system/broker` (`redis/server`, `kafka/broker`),
+    /// or the bare product (`elasticsearch`, `rabbitmq`, `minio`). `None`
+    /// for a client library's account (`mongodb/node-driver`). Bare generic
+    /// stacks (`http`, `aws`) come back too: no Service serves them, so
+    /// looking for their store finds none.
+    pub fn server_system(&self) -> Option<&str> {
+        match self.stack.split_once('/') {
+            None => Some(self.stack.as_str()),
+            Some((system, "server" | "broker")) => Some(system),
+            Some(_) => None,
+        }
+    }
+
+    /// Whether the text is a state of the server that no client setting
+    /// makes, whoever logs it: its disk full (Elasticsearch's flood stage,
+    /// RabbitMQ's disk alarm, MinIO's `XMinioStorageFull`), its memory spent
+    /// (Redis' `maxmemory`, RabbitMQ's memory alarm), its replicas short or
+    /// behind (Kafka's `NOT_ENOUGH_REPLICAS`), or so by its signature
+    /// (`culprit = "server"`: `Vault is sealed`). A refused login or an
+    /// unknown queue is not: the client's setting may be what changed.
+    pub fn server_state(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "volume_full" | "replication_lag" | "oom_killed"
+        ) || self.culprit == Culprit::Server
+    }
+
+    /// The system whose server a client relaying this text speaks for,
+    /// when no client setting can have made it: a pooler's refusal
+    /// (PgBouncer's `query_wait_timeout`: the pooler's pool ran out) or a
+    /// server's own state ([`Self::server_state`]). A database's other
+    /// replies (a refused password, too many clients) stay the client's:
+    /// its configuration usually is what changed.
+    pub fn relayed_system(&self) -> Option<&str> {
+        const POOLERS: &[&str] = &["pgbouncer"];
+        self.server_system()
+            .filter(|s| POOLERS.contains(s) || self.server_state())
+    }
+
     /// The pattern as written in the file (without the `(?i)` added for
     /// case-insensitive matching).
     pub fn pattern(&self) -> &str {
@@ -646,7 +691,7 @@ impl Catalogue {
                 Culprit::Peer => caps
                     .name("peer")
                     .and_then(|m| normalize_peer(&String::from_utf8_lossy(m.as_bytes()))),
-                Culprit::Emitter | Culprit::Own => None,
+                Culprit::Emitter | Culprit::Own | Culprit::Server => None,
             };
             let whole = String::from_utf8_lossy(whole.as_bytes());
             let len = whole.chars().count();
