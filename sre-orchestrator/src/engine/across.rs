@@ -132,12 +132,29 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
             .filter(|p| same_component(&p.owner, &cause))
             .filter_map(|p| p.created)
             .min();
+        let after_start =
+            |s: &Signal| matches!((started, s.at), (Some(start), Some(at)) if at >= start);
+        let starved_probe = |s: &Signal| {
+            s.kind == "probe_failing"
+                && super::combine::probe_timed_out(&s.detail)
+                && after_start(s)
+        };
+        // The kubelet's kill for a failed liveness probe follows the
+        // probe: a victim whose probe went unanswered for want of CPU is
+        // restarted for the same starvation.
+        let starved: Vec<String> = signals
+            .iter()
+            .filter(|s| starved_probe(s))
+            .map(|s| s.component.clone())
+            .collect();
         let shown = |s: &Signal| match kind {
             "noisy_neighbor" => {
                 s.kind == "latency_regression"
+                    || starved_probe(s)
                     || (s.kind == "probe_failing"
-                        && super::combine::probe_timed_out(&s.detail)
-                        && matches!((started, s.at), (Some(start), Some(at)) if at >= start))
+                        && after_start(s)
+                        && starved.iter().any(|c| same_component(c, &s.component))
+                        && super::combine::killed_for_probe(&s.detail))
             }
             "network_policy_blocked" if egress.contains(&cause) => {
                 matches!(s.kind, "dependency_unreachable" | "probe_failing")
@@ -375,6 +392,11 @@ pub fn expired_certificates(
 /// names neither): the errors began as it expired, so they are its. Their
 /// signals move to it, a weak copy staying with each reporter; returns
 /// (reporter, certificate) for each move.
+///
+/// "During the incident" is the window, or the day before the reporters'
+/// first dated failure: a client that runs from time to time (a CronJob
+/// every quarter hour, a nightly batch) first fails on its next run after
+/// the expiry, which may be before the window opens.
 pub fn certificate_in_incident(
     signals: &mut Vec<Signal>,
     world: &World,
@@ -389,23 +411,55 @@ pub fn certificate_in_incident(
     {
         return Vec::new();
     }
+    // The reporters' first dated failure, of any kind: a log line may carry
+    // no time its reader knows, while the Job it failed is dated.
+    let reporters: Vec<&str> = signals
+        .iter()
+        .filter(|s| s.kind == "certificate_expired" && s.weight > 0.0 && is_workload(&s.component))
+        .map(|s| s.component.as_str())
+        .collect();
+    let first_failure = signals
+        .iter()
+        .filter(|s| reporters.iter().any(|r| same_component(r, &s.component)))
+        .filter_map(|s| s.at)
+        .min();
+    let before_first_failure = |t: jiff::Timestamp| {
+        first_failure
+            .is_some_and(|f| t <= f && f.duration_since(t) <= jiff::SignedDuration::from_hours(24))
+    };
     let recent: Vec<&str> = world
         .certificates
         .iter()
-        .filter(|c| c.not_after.is_some_and(|t| t >= horizon && t <= now))
+        .filter(|c| {
+            c.not_after
+                .is_some_and(|t| t <= now && (t >= horizon || before_first_failure(t)))
+        })
         .map(|c| c.name.as_str())
         .collect();
     let [certificate] = recent.as_slice() else {
         return Vec::new();
     };
     let certificate = certificate.to_string();
+    // Expired before the window, the presenter's own account of its
+    // certificate is already where it belongs (`certificates` named it):
+    // only its clients' failures, which began after the expiry, move.
+    let in_window = world
+        .certificates
+        .iter()
+        .any(|c| c.name == certificate && c.not_after.is_some_and(|t| t >= horizon));
+    let presenter = certificate_owner(&certificate, world).filter(|_| !in_window);
     super::moves::move_signals(
         signals,
         &certificate,
-        |_, s| s.kind == "certificate_expired" && s.weight > 0.0 && is_workload(&s.component),
+        |_, s| {
+            s.kind == "certificate_expired"
+                && s.weight > 0.0
+                && is_workload(&s.component)
+                && presenter.as_deref() != Some(s.component.as_str())
+        },
         |s| {
             format!(
-                "Certificate {certificate} expired during the incident, and {} reports an expired certificate: {}",
+                "Certificate {certificate} expired, the one in the incident, and {} reports an expired certificate: {}",
                 s.component, s.detail
             )
         },

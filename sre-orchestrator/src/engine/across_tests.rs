@@ -360,6 +360,60 @@ fn the_one_certificate_that_expired_in_the_incident_takes_unplaced_expiry_errors
     assert_eq!(signals[0].component, "replenishment-api");
 }
 
+/// A client that runs from time to time (a CronJob) first fails on its
+/// next run after the expiry, before the window: the Certificate that
+/// expired in the day before that failure is still the incident's; one
+/// that expired long before is not.
+#[test]
+fn a_certificate_that_expired_before_a_periodic_clients_first_failure_takes_its_errors() {
+    let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    let mut world = World::default();
+    world.pods.push(Pod {
+        name: "partner-sync-29199270-zgh8l".into(),
+        owner: "partner-sync".into(),
+        ..Default::default()
+    });
+    let cert = |name: &str, expired: &str| crate::engine::world::Certificate {
+        name: name.into(),
+        namespace: "partner-api".into(),
+        not_after: Some(t(expired)),
+        ..Default::default()
+    };
+    world
+        .certificates
+        .push(cert("partner-api-tls", "2026-07-08T04:12:09Z"));
+    world
+        .certificates
+        .push(cert("legacy-sftp", "2026-03-01T00:00:00Z"));
+    let failed = |at: &str| Signal {
+        component: "partner-sync".into(),
+        kind: "certificate_expired",
+        weight: 4.6,
+        source: "k8s.logs".into(),
+        detail: "Faraday::SSLError: certificate verify failed (certificate has expired)".into(),
+        at: Some(t(at)),
+    };
+    let horizon = t("2026-07-08T06:00:00Z");
+    let now = t("2026-07-08T06:31:00Z");
+    let mut signals = vec![
+        failed("2026-07-08T05:45:06Z"),
+        failed("2026-07-08T06:30:06Z"),
+    ];
+    let moved = certificate_in_incident(&mut signals, &world, horizon, now);
+    assert_eq!(moved.len(), 1, "{signals:#?}");
+    assert!(
+        signals
+            .iter()
+            .all(|s| s.component == "partner-api-tls" || s.weight < 2.0)
+    );
+    // Failures that began more than a day after the expiry: another story.
+    let mut signals = vec![failed("2026-07-09T06:30:06Z")];
+    let late = t("2026-07-09T06:31:00Z");
+    assert!(
+        certificate_in_incident(&mut signals, &world, t("2026-07-09T06:00:00Z"), late).is_empty()
+    );
+}
+
 /// A neighbour without a CPU limit that takes the node: the probes of the
 /// pods beside it that stopped answering in time after it started are its
 /// starvation; a probe that failed before it started, or that was answered
@@ -415,6 +469,20 @@ fn a_noisy_neighbour_takes_the_probe_timeouts_that_began_after_it() {
             timeout,
             Some("2026-08-03T05:35:00Z"),
         ),
+        // The kill that followed the starved liveness probe, and one of a
+        // pod whose probes were answered with an error.
+        signal(
+            "estimator",
+            "probe_failing",
+            "event Killing on Pod/estimator-1 (x1): Container estimator failed liveness probe, will be restarted",
+            Some("2026-08-03T10:41:00Z"),
+        ),
+        signal(
+            "pricing",
+            "probe_failing",
+            "event Killing on Pod/pricing-1 (x1): Container pricing failed liveness probe, will be restarted",
+            Some("2026-08-03T10:41:00Z"),
+        ),
     ];
     attribute(&mut signals, &world);
     assert_eq!(
@@ -423,4 +491,6 @@ fn a_noisy_neighbour_takes_the_probe_timeouts_that_began_after_it() {
     );
     assert_eq!(signals[2].component, "pricing");
     assert_eq!(signals[3].component, "flaky");
+    assert_eq!(signals[4].component, "reindex");
+    assert_eq!(signals[5].component, "pricing");
 }

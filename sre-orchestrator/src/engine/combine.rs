@@ -35,6 +35,15 @@ pub(super) fn probe_timed_out(detail: &str) -> bool {
     PROBE_TIMEOUTS.iter().any(|t| d.contains(t))
 }
 
+/// Whether a finding is the kubelet killing a container for a probe it
+/// failed (`Container ledger-api failed liveness probe, will be
+/// restarted`, kuberuntime's words for a liveness or startup probe).
+pub(super) fn killed_for_probe(detail: &str) -> bool {
+    let d = detail.to_lowercase();
+    (d.contains("failed liveness probe") || d.contains("failed startup probe"))
+        && d.contains("will be restarted")
+}
+
 /// Services that fail through another component: demoted (see the module
 /// docs).
 pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {

@@ -29,15 +29,20 @@ pub(super) fn named_address(line: &str) -> Option<(String, String)> {
     Some((c[1].to_lowercase(), c[2].to_string()))
 }
 
-/// The host of the first URL in a line.
+/// The host of the first URL in a line that is not an XML namespace.
 pub(super) fn url_host(line: &str) -> Option<String> {
     static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
         regex::Regex::new(r"(?i)\b[a-z][a-z0-9+.-]*://(?:[^@/\s]+@)?([a-z0-9][a-z0-9.-]*[a-z0-9])")
             .ok()
     });
-    let c = re.as_ref()?.captures(line)?;
-    Some(c[1].to_lowercase())
+    // Not an XML namespace in Clark notation (`{http://rating.partner.example/}
+    // PartnerRatingService`, as Apache CXF and JAX-WS name a service and its
+    // operation): a namespace is a name, not where the call went.
+    re.as_ref()?
+        .captures_iter(line)
+        .find(|c| c.get(0).is_some_and(|m| !line[..m.start()].ends_with('{')))
+        .map(|c| c[1].to_lowercase())
 }
 
 /// The peer a line says it is about to call (`Connecting to backend:80`,
@@ -288,6 +293,18 @@ mod peer_tests {
             assert_eq!(named_peer(line).as_deref(), Some(want), "{line}");
         }
         assert_eq!(named_peer("connection refused"), None);
+    }
+
+    #[test]
+    fn an_xml_namespace_is_no_peer() {
+        let cxf = "Interceptor for {http://rating.partner.example/}PartnerRatingService#{http://rating.partner.example/}rate has thrown exception, unwinding now";
+        assert_eq!(super::url_host(cxf), None);
+        assert_eq!(
+            super::url_host(&format!(
+                "{cxf}: Could not send Message to https://soap-gateway.integration.svc:8443/rate"
+            )),
+            Some("soap-gateway.integration.svc".to_string())
+        );
     }
 
     #[test]

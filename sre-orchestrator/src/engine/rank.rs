@@ -123,6 +123,10 @@ pub fn explains(cause: &str, effect: &str) -> bool {
         ("cpu_throttling", "consumer_lag") => true,
         // The scheduler waits for the claim.
         ("pvc_unbound", "unschedulable") => true,
+        // A member whose disk is full cannot write what it replicates: it
+        // falls out of sync (Kafka shrinks the ISR, and producers asking
+        // for acks=all get NOT_ENOUGH_REPLICAS).
+        ("volume_full", "replication_lag") => true,
         // A pool that cannot open connections (the password was rotated,
         // the server's certificate expired, the server is unreachable)
         // empties, and its waiters time out as if it were exhausted.

@@ -430,6 +430,9 @@ const STORE_DOWN: &[&str] = &[
     "missing_config",
     "lock_contention",
     "replication_lag",
+    // A pooler or database out of connections (PgBouncer's
+    // `max_client_conn`, PostgreSQL's `too many clients`) refuses new ones.
+    "connection_pool_exhausted",
 ];
 
 /// A client's exhausted connection pool whose data store failed first is
@@ -458,29 +461,39 @@ pub fn pools_behind_failed_stores(
             .iter()
             .filter(|e| e.db && same_component(&e.caller, &client))
             .collect();
-        let system = match calls.as_slice() {
-            [one] => Some(one.callee.trim_end_matches(" (db)")),
+        let call = match calls.as_slice() {
+            [one] => Some(*one),
             _ => {
                 let troubled: Vec<&&Edge> = calls.iter().filter(|e| e.err_pct >= 1.0).collect();
-                (troubled.len() == 1).then(|| troubled[0].callee.trim_end_matches(" (db)"))
+                (troubled.len() == 1).then(|| *troubled[0])
             }
         };
-        let Some(store) = system.and_then(|sys| store_workload(sys, world, pack)) else {
-            continue;
-        };
-        if same_component(&store, &client) {
-            continue;
-        }
-        let down = signals.iter().find(|s| {
-            STORE_DOWN.contains(&s.kind)
-                && s.weight >= 2.0
-                && same_component(&s.component, &store)
-                && match (s.at, at) {
-                    (Some(failed), Some(ran_dry)) => failed <= ran_dry + slack,
-                    _ => true,
-                }
-        });
-        let Some(down) = down.map(|s| s.kind) else {
+        // The store of the system, or the server the client's spans say
+        // they dialled (a pooler such as PgBouncer in front of it): the
+        // first of them that is down for a reason of its own.
+        let candidates: Vec<String> = call
+            .into_iter()
+            .flat_map(|e| {
+                [
+                    store_workload(e.callee.trim_end_matches(" (db)"), world, pack),
+                    edge_store(e, world, pack),
+                ]
+            })
+            .flatten()
+            .filter(|store| !same_component(store, &client))
+            .collect();
+        let Some((store, down)) = candidates.into_iter().find_map(|store| {
+            let down = signals.iter().find(|s| {
+                STORE_DOWN.contains(&s.kind)
+                    && s.weight >= 2.0
+                    && same_component(&s.component, &store)
+                    && match (s.at, at) {
+                        (Some(failed), Some(ran_dry)) => failed <= ran_dry + slack,
+                        _ => true,
+                    }
+            })?;
+            Some((store, down.kind))
+        }) else {
             continue;
         };
         let pool = &mut signals[i];
