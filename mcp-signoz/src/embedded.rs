@@ -477,10 +477,12 @@ impl Store for EmbeddedStore {
             })
             .filter(|l| {
                 // The exception attributes hold the text of exception-only
-                // records (body "Request failed"): searched too.
+                // records (body "Request failed"), and the stack trace its
+                // cause chain (`Caused by: … max_client_conn`, shown as
+                // `← caused by`): searched too.
                 q.contains.as_deref().is_none_or(|c| {
                     contains_ascii_ci(&l.body, c)
-                        || ["exception.message", "exception.type"].iter().any(|k| {
+                        || crate::model::SEARCHED_EXCEPTION_KEYS.iter().any(|k| {
                             l.attributes_string
                                 .get(*k)
                                 .is_some_and(|v| contains_ascii_ci(v, c))

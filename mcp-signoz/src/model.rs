@@ -414,6 +414,16 @@ pub enum Order {
     Slowest,
 }
 
+/// The exception attributes `search_logs`' `contains` reads besides the body:
+/// an exception-only record's text is in them, and the stack trace holds its
+/// cause chain (`Caused by: … (max_client_conn)`, which a line shows as
+/// `← caused by`). Both stores search the same ones.
+pub const SEARCHED_EXCEPTION_KEYS: [&str; 3] = [
+    "exception.message",
+    "exception.type",
+    "exception.stacktrace",
+];
+
 /// A log search.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LogQuery {
@@ -423,7 +433,7 @@ pub struct LogQuery {
     pub service: Option<String>,
     /// Only records at or above this OTLP severity number.
     pub min_severity: Option<u8>,
-    /// Body, `exception.message` or `exception.type` contains this text,
+    /// Body or one of [`SEARCHED_EXCEPTION_KEYS`] contains this text,
     /// case-insensitively.
     pub contains: Option<String>,
     /// Body matches this regular expression (RE2 syntax).

@@ -213,6 +213,23 @@ async fn json_and_logfmt_levels_count_as_severity() {
     );
 }
 
+/// `contains` reads an exception's stack trace too: the cause chain a line
+/// shows as `← caused by` is found by its words (here a frame that neither
+/// the body "Request failed" nor the exception's message names).
+#[tokio::test]
+async fn contains_searches_the_stack_trace() {
+    let logs = ops()
+        .search_logs(&LogsArgs {
+            service: Some("payments".into()),
+            contains: Some("GatewayClient".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(logs.contains("Request failed"), "{logs}");
+    assert!(logs.contains("SocketTimeoutException"), "{logs}");
+}
+
 #[tokio::test]
 async fn error_spans_show_status_and_exception() {
     let ops = ops();

@@ -618,11 +618,13 @@ impl Store for ClickHouseStore {
             ));
         }
         if q.contains.is_some() {
-            sql.push_str(
-                " AND (positionCaseInsensitive(body, {contains:String}) > 0 \
-                 OR positionCaseInsensitive(attributes_string['exception.message'], {contains:String}) > 0 \
-                 OR positionCaseInsensitive(attributes_string['exception.type'], {contains:String}) > 0)",
-            );
+            sql.push_str(" AND (positionCaseInsensitive(body, {contains:String}) > 0");
+            for key in crate::model::SEARCHED_EXCEPTION_KEYS {
+                sql.push_str(&format!(
+                    " OR positionCaseInsensitive(attributes_string['{key}'], {{contains:String}}) > 0"
+                ));
+            }
+            sql.push(')');
         }
         if q.regex.is_some() {
             sql.push_str(" AND match(body, {regex:String})");

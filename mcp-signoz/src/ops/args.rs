@@ -40,7 +40,7 @@ pub struct LogsArgs {
     pub service: Option<String>,
     /// Minimum severity: trace, debug, info, warn, error or fatal.
     pub severity: Option<String>,
-    /// Body, exception type or exception message contains this text (case-insensitive).
+    /// Body, exception type, message or stack trace (its cause chain) contains this text (case-insensitive).
     pub contains: Option<String>,
     /// Body matches this regular expression (RE2 syntax).
     pub regex: Option<String>,
@@ -69,7 +69,7 @@ pub struct PatternsArgs {
     pub service: Option<String>,
     /// Minimum severity: trace, debug, info, warn, error or fatal.
     pub severity: Option<String>,
-    /// Body, exception type or exception message contains this text (case-insensitive).
+    /// Body, exception type, message or stack trace (its cause chain) contains this text (case-insensitive).
     pub contains: Option<String>,
     /// Attribute filters `key=value`, all must match.
     pub attributes: Option<Vec<String>>,
