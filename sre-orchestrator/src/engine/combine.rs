@@ -88,7 +88,8 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     // A container that died because it could not reach a peer that is down
     // for a reason of its own (its claim unbound, its node gone, its own
     // crash) restarts because of that peer: the restarts are the peer's
-    // failure seen from here, not a second cause. A peer that is merely
+    // failure seen from here, not a second cause. So does an init container
+    // that cannot finish for it (a Vault agent whose Vault is sealed). A peer that is merely
     // "unreachable" explains nothing yet: the crash may be the caller's.
     let down_for_a_reason = |peer: &str| {
         ctx.has_cause(
@@ -172,7 +173,10 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     for (workload, peer) in died {
         for s in ctx.signals.iter_mut().filter(|s| {
             same_component(&s.component, &workload)
-                && matches!(s.kind, "crash_loop" | "probe_failing")
+                && matches!(
+                    s.kind,
+                    "crash_loop" | "probe_failing" | "init_container_stuck"
+                )
         }) {
             s.weight *= 0.3;
         }

@@ -49,7 +49,8 @@ pub struct Inside {
     /// Workloads with a pod on one of those nodes.
     pub neighbours: Vec<String>,
     /// (workload, peer): a previous container's failure to reach the peer
-    /// (what it died of, as far as its last lines say).
+    /// (what it died of, as far as its last lines say), or an init
+    /// container's (what it cannot finish for).
     pub died_of: Vec<(String, String)>,
     /// (workload, peer): its containers' lines say it cannot reach the peer
     /// (current or previous instance).
@@ -239,6 +240,14 @@ pub fn read(
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let owner = world.owner(pod);
+        // A container that died, or an init container that cannot finish:
+        // either holds its pod back, and what it failed on is why.
+        let held = previous
+            || world
+                .pods
+                .iter()
+                .find(|p| p.name == pod)
+                .is_some_and(|p| p.containers.iter().any(|c| c.init && c.name == container));
         let namespace = o
             .args
             .get("namespace")
@@ -399,7 +408,7 @@ pub fn read(
                                 {
                                     inside.cannot_reach.push(pair.clone());
                                 }
-                                if previous && !inside.died_of.contains(&pair) {
+                                if held && !inside.died_of.contains(&pair) {
                                     inside.died_of.push(pair);
                                 }
                             }
@@ -437,7 +446,7 @@ pub fn read(
                 note = format!(" (an error reply of {system} {store})");
                 // A container that died of its store's refusal restarts
                 // because of it.
-                if previous && !inside.died_of.contains(&(owner.clone(), store.clone())) {
+                if held && !inside.died_of.contains(&(owner.clone(), store.clone())) {
                     inside.died_of.push((owner.clone(), store.clone()));
                 }
                 if !inside.peers.contains(&store) {

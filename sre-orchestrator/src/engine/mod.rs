@@ -23,6 +23,7 @@ pub mod collect;
 pub mod combine;
 mod contracts;
 mod cues;
+mod deepest;
 pub mod dns;
 pub mod figures;
 mod health;

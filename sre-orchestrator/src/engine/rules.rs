@@ -463,78 +463,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
             peers.push(consumer);
         }
     }
-    // The deepest degraded service is a suspect in its own right: "it is
-    // slow/failing and everything above it waits on it".
-    if path.len() >= 2
-        && let Some(deepest) = path.last()
-    {
-        let h = ctx.health.get(deepest).cloned().unwrap_or_default();
-        // "It is slow" is the generic explanation; a specific one for the
-        // same service (throttled, OOMKilled, a bad deploy…) beats it.
-        let explained = ctx.has_cause(
-            deepest,
-            &[
-                "latency_regression",
-                "error_surge",
-                "new_error",
-                "probe_failing",
-            ],
-            1.0,
-        ) || ctx.blames.get(deepest).is_some_and(|culprit| {
-            // It fails through a component with a cause of its own.
-            ctx.has_cause(culprit, &[], 2.0)
-        });
-        let generic_weight = if explained {
-            1.5
-        } else {
-            3.0 + path.len() as f64 * 0.5
-        };
-        // On the path only through its callers' failed calls, while its own
-        // spans say it is well (no more errors, no slower) and its traffic
-        // fell: the calls are lost on the way to it (a policy, a route, a
-        // dead address), they do not wait on it. "It is slow" would be
-        // false; what is true is weaker, and yields to a cause on the way.
-        let well_itself = well_by_its_own_spans(ctx.health.get(deepest));
-        let (kind, detail, generic_weight) = if well_itself {
-            let caller = &path[path.len() - 2];
-            let failed = edges
-                .iter()
-                .find(|e| &e.caller == caller && &e.callee == deepest)
-                .map_or(0.0, |e| e.err_pct);
-            (
-                "dependency_unreachable",
-                format!(
-                    "{caller}'s calls to {deepest} fail ({failed:.0}% of them) while {deepest}'s own spans are well ({}): the calls do not reach it",
-                    h.verdict
-                ),
-                generic_weight * 0.6,
-            )
-        } else if h.err_delta() >= 3.0 && h.p99_ratio().unwrap_or(1.0) < 2.0 {
-            (
-                "error_surge",
-                format!("{deepest} is failing: {}", h.verdict),
-                generic_weight,
-            )
-        } else {
-            (
-                "latency_regression",
-                format!("{deepest} is slow: {}", h.verdict),
-                generic_weight,
-            )
-        };
-        ctx.signal(
-            deepest,
-            kind,
-            generic_weight,
-            "signoz.service_dependencies",
-            format!(
-                "{} ← deepest degraded service on the call path {}",
-                detail,
-                path.join(" → ")
-            ),
-            None,
-        );
-    }
+    super::deepest::suspect(&mut ctx, &path, &edges);
     // A db-bound degraded service: slow database calls make the database a
     // candidate even before MongoDB itself was read.
     for e in edges.iter().filter(|e| e.db) {
@@ -801,41 +730,9 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     }
 }
 
-/// Whether a service's own spans say it is well: measured (it has spans),
-/// no more errors than before and not slower. A service on the degraded path
-/// only through its callers' failed calls is then not where they wait.
-fn well_by_its_own_spans(h: Option<&parse::ServiceHealth>) -> bool {
-    h.is_some_and(|h| h.err_delta() < 3.0 && h.p99_ratio().unwrap_or(1.0) < 2.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_callee_well_by_its_own_spans() {
-        let health = |err: (f64, f64), p99: (f64, f64)| parse::ServiceHealth {
-            err_pct: (Some(err.0), Some(err.1)),
-            p99_ms: (Some(p99.0), Some(p99.1)),
-            ..Default::default()
-        };
-        // Its callers' calls time out; it sees fewer requests, all fine.
-        assert!(well_by_its_own_spans(Some(&health(
-            (0.0, 0.0),
-            (40.0, 38.0)
-        ))));
-        // Slow or failing by its own spans: it is where they wait.
-        assert!(!well_by_its_own_spans(Some(&health(
-            (0.0, 0.0),
-            (900.0, 40.0)
-        ))));
-        assert!(!well_by_its_own_spans(Some(&health(
-            (12.0, 0.5),
-            (40.0, 38.0)
-        ))));
-        // No spans of its own (a broker, a database): nothing says it is well.
-        assert!(!well_by_its_own_spans(None));
-    }
 
     #[test]
     fn pod_owners_and_component_names() {
