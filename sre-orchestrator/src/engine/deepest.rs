@@ -65,7 +65,11 @@ pub(super) fn suspect(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
                 )
                 && s.weight >= 2.0
         });
-        let generic_weight = if fails_fast && caller_refused {
+        // Failing as its latency fell: its callers give up sooner than it
+        // answers (a deadline cut by their rollout), and it records their
+        // cancellations.
+        let cut_short = h.cut_short();
+        let generic_weight = if (fails_fast && caller_refused) || cut_short {
             1.5
         } else {
             generic_weight
@@ -86,6 +90,15 @@ pub(super) fn suspect(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
                     "{caller}'s calls to {deepest} fail fast ({failed:.0}% of them); {deepest} records no spans of its own (an external or untraced service)"
                 ),
                 generic_weight * 0.6,
+            )
+        } else if cut_short {
+            (
+                "error_surge",
+                format!(
+                    "{deepest} is failing as its latency fell: {}; its callers give up sooner than it answers",
+                    h.verdict
+                ),
+                generic_weight,
             )
         } else if h.err_delta() >= 3.0 && h.p99_ratio().unwrap_or(1.0) < 2.0 {
             (
@@ -127,6 +140,37 @@ mod tests {
     use super::*;
     use crate::engine::Scope;
     use crate::engine::rules::Signal;
+
+    /// Errors that came as the latency fell are callers giving up sooner.
+    #[test]
+    fn errors_as_latency_falls_are_cut_short() {
+        let bucket = |start: &str, err: f64, p99: f64| parse::Bucket {
+            start: start.into(),
+            calls: 30.0,
+            err_pct: Some(err),
+            p99_ms: Some(p99),
+        };
+        let mut h = parse::ServiceHealth {
+            err_pct: (Some(18.6), Some(0.0)),
+            p99_ms: (Some(2960.0), Some(3090.0)),
+            buckets: vec![
+                bucket("09:27:00", 0.0, 3060.0),
+                bucket("09:29:00", 0.0, 2820.0),
+                bucket("09:31:00", 30.0, 2310.0),
+                bucket("09:33:00", 43.3, 802.0),
+                bucket("09:35:00", 23.3, 802.0),
+                bucket("09:37:00", 33.3, 802.0),
+            ],
+            bucket_secs: 120,
+            ..Default::default()
+        };
+        assert!(h.cut_short());
+        // Failing at its usual pace: its own errors.
+        for b in &mut h.buckets {
+            b.p99_ms = Some(3000.0);
+        }
+        assert!(!h.cut_short());
+    }
 
     /// An untraced callee whose callers' calls fail fast is not called slow;
     /// beside a caller refused for its own rate it weighs little.

@@ -343,6 +343,29 @@ impl ServiceHealth {
         })
     }
 
+    /// Whether its errors came as its latency fell: from the bucket it
+    /// stayed degraded, most buckets' p99 is under half the baseline's
+    /// while its error rate rose. Its callers give up sooner (a shorter
+    /// deadline or timeout) and it records their cancellations: the errors
+    /// are theirs, not its.
+    pub fn cut_short(&self) -> bool {
+        let (Some(since), Some(base)) = (self.degraded_since(), self.p99_ms.1) else {
+            return false;
+        };
+        if self.err_delta() < 3.0 || base <= 0.0 {
+            return false;
+        }
+        let after: Vec<f64> = self
+            .buckets
+            .iter()
+            .skip_while(|b| b.start != since)
+            .filter(|b| b.calls >= 3.0)
+            .filter_map(|b| b.p99_ms)
+            .collect();
+        let short = after.iter().filter(|p| **p < 0.5 * base).count();
+        !after.is_empty() && short * 2 > after.len()
+    }
+
     /// Error-rate increase in percentage points.
     pub fn err_delta(&self) -> f64 {
         self.err_pct.0.unwrap_or(0.0) - self.err_pct.1.unwrap_or(0.0)
