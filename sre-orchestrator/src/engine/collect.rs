@@ -529,7 +529,7 @@ pub async fn collect(
         let troubled: BTreeSet<String> = troubled_edges
             .iter()
             .map(|e| e.callee.trim_end_matches(" (db)").to_string())
-            .chain(super::leads::relayed_systems(&outputs))
+            .chain(super::leads::relayed_systems(&outputs, &world))
             .collect();
         let mut stores: Vec<&super::world::Pod> = Vec::new();
         // First the server the clients' spans say they dialled (a pooler

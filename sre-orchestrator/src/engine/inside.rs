@@ -55,6 +55,9 @@ pub struct Inside {
     /// (workload, peer): its containers' lines say it cannot reach the peer
     /// (current or previous instance).
     pub cannot_reach: Vec<(String, String)>,
+    /// (workload, store): its containers' lines relay the store's own reply
+    /// (`XMinioStorageFull`), read as the store's.
+    pub relayed: Vec<(String, String)>,
 }
 
 /// Strips a `kubectl logs --timestamps` prefix.
@@ -451,6 +454,9 @@ pub fn read(
                 }
                 if !inside.peers.contains(&store) {
                     inside.peers.push(store.clone());
+                }
+                if !inside.relayed.contains(&(owner.clone(), store.clone())) {
+                    inside.relayed.push((owner.clone(), store.clone()));
                 }
                 component = store;
             }

@@ -256,7 +256,7 @@ pub(super) fn linked_namespaces(
     }
     // A server's state its clients relay, naming no host: where that
     // system's server lives.
-    for system in relayed_systems(outputs) {
+    for system in relayed_systems(outputs, &world) {
         if let Some(ns) = system_home(&system, &world) {
             add(ns);
         }
@@ -330,14 +330,15 @@ pub(super) fn linked_namespaces(
 /// broker, `Vault is sealed`, a pooler's `no more connections allowed` ←
 /// caused by a pool's timeout): their servers' own logs say why
 /// ([`super::signatures::Signature::relayed_system`]).
-pub(super) fn relayed_systems(outputs: &[Output]) -> BTreeSet<String> {
+pub(super) fn relayed_systems(outputs: &[Output], world: &super::world::World) -> BTreeSet<String> {
     let catalogue = super::signatures::Catalogue::active();
     let mut systems = BTreeSet::new();
     for o in outputs.iter().filter(|o| {
         matches!(o.name.as_str(), "log_patterns" | "search_traces" | "logs") && !o.outcome.is_error
     }) {
         for line in o.outcome.text.lines() {
-            if super::peers::named_peer(line).is_some() {
+            // A line that names a Service it called is read through it.
+            if super::peers::named_peer(line).is_some_and(|p| world.resolve(&p).is_some()) {
                 continue;
             }
             let cause = super::telemetry::innermost_cause(line).unwrap_or(line);
@@ -490,5 +491,27 @@ mod tests {
         ));
         assert_eq!(parse::edges(&outputs[3].outcome.text).len(), 1);
         assert!(callee_log_reads(&outputs, Some("scan-bff")).is_empty());
+    }
+
+    /// A store's own reply its client relays, naming no host it called,
+    /// names the system whose server to read; one relayed through a named
+    /// Service is read through that Service instead.
+    #[test]
+    fn a_relayed_store_reply_names_its_system() {
+        let world = crate::engine::world::World::default();
+        let log = |text: &str| output("logs", serde_json::json!({"pod": "publisher-1"}), text);
+        let minio = "upload chunk failed: operation error S3: UploadPart, https response error StatusCode: 507, api error XMinioStorageFull: Storage backend has reached its minimum free drive threshold.";
+        let systems = relayed_systems(&[log(minio)], &world);
+        assert_eq!(systems.into_iter().collect::<Vec<_>>(), ["minio"]);
+        // A client's own refusal is not the server's state.
+        assert!(
+            relayed_systems(
+                &[log(
+                    "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN"
+                )],
+                &world
+            )
+            .is_empty()
+        );
     }
 }

@@ -400,6 +400,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     ctx.signals.extend(inside.signals);
     ctx.died_of = inside.died_of;
     ctx.cannot_reach = inside.cannot_reach;
+    let relayed = inside.relayed;
     // Metric change points belong on the timeline too.
     for m in super::metrics::read(scope, pack, &world) {
         ctx.event(m.at, "signoz.metrics", m.detail.clone());
@@ -539,6 +540,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     moves.extend(super::dns::attribute(&mut ctx.signals, &world));
     moves.extend(super::pulls::attribute(&mut ctx.signals, &world));
     // A failed Job whose reason moved to another component fails with it.
+    // A Job whose run relayed its store's own reply failed for that store.
+    moves.extend(relayed);
     super::combine::jobs_fail_through(&mut ctx, &moves);
     // A failed Job whose output a service's errors say is missing: the
     // service fails through it, as through a peer its errors name.
