@@ -440,7 +440,9 @@ const STORE_DOWN: &[&str] = &[
 /// back from a dead or stuck server fill the pool, and its waiters time
 /// out (HikariCP's `Connection is not available, request timed out`). The
 /// client's signal is demoted to a consequence; returns (client, store)
-/// for each. A pool that runs dry beside a healthy store stays the
+/// for each. The store is the system's, or the server the client's spans
+/// dialled (a pooler in front of it, whose own pool ran out of
+/// connections). A pool that runs dry beside a healthy store stays the
 /// client's (a leak, a pool too small for the load).
 pub fn pools_behind_failed_stores(
     signals: &mut [Signal],
