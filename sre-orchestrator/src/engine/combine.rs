@@ -89,7 +89,8 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
     // for a reason of its own (its claim unbound, its node gone, its own
     // crash) restarts because of that peer: the restarts are the peer's
     // failure seen from here, not a second cause. So does an init container
-    // that cannot finish for it (a Vault agent whose Vault is sealed). A peer that is merely
+    // that cannot finish for it (a Vault agent whose Vault is sealed). A
+    // Service that selects no pod is down for a reason of its own. A peer that is merely
     // "unreachable" explains nothing yet: the crash may be the caller's.
     let down_for_a_reason = |peer: &str| {
         ctx.has_cause(
@@ -101,7 +102,10 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
                 "latency_regression",
             ],
             2.0,
-        )
+        ) || ctx
+            .selects_nothing
+            .iter()
+            .any(|svc| same_component(svc, peer))
     };
     let died: Vec<(String, String)> = ctx
         .died_of
@@ -668,6 +672,19 @@ mod tests {
             .push(("robot-dispatcher".into(), "robot-state-redis".into()));
         victims(&mut c, &[]);
         assert_eq!(c.signals[0].weight, 4.0);
+        // Unless it is a Service that selects no pod: its selector is why.
+        let mut c = ctx(
+            &scope,
+            vec![
+                signal("robot-dispatcher", "crash_loop"),
+                signal("robot-state-redis", "dependency_unreachable"),
+            ],
+        );
+        c.died_of
+            .push(("robot-dispatcher".into(), "robot-state-redis".into()));
+        c.selects_nothing.push("robot-state-redis".into());
+        victims(&mut c, &[]);
+        assert!(c.signals[0].weight < 2.0);
     }
 
     #[test]

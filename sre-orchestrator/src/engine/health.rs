@@ -89,6 +89,15 @@ pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
             } else {
                 f.name.clone()
             };
+            // A Service that selects no pod at all: its selector is the
+            // fault (or its workload is gone), a reason of its own.
+            if f.kind == "Service"
+                && f.reason == "NoReadyEndpoints"
+                && details.contains("matches 0 pods")
+                && !ctx.selects_nothing.contains(&component)
+            {
+                ctx.selects_nothing.push(component.clone());
+            }
             let at = ctx.ago(f.since_secs);
             let mut detail = format!("{} {}/{}: {}", f.severity, f.kind, f.name, f.reason);
             if let Some(first) = f.details.iter().find(|d| !d.starts_with("owner ")) {

@@ -113,6 +113,9 @@ pub(super) struct Ctx<'a> {
     pub(super) died_of: Vec<(String, String)>,
     /// (workload, peer) its logs say it cannot reach (see `inside`).
     pub(super) cannot_reach: Vec<(String, String)>,
+    /// Services whose selector matches no pod (`workload_health`): down for
+    /// a reason of their own, whoever calls them.
+    pub(super) selects_nothing: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -139,6 +142,7 @@ impl<'a> Ctx<'a> {
             self_reports: Vec::new(),
             died_of: Vec::new(),
             cannot_reach: Vec::new(),
+            selects_nothing: Vec::new(),
         }
     }
 
