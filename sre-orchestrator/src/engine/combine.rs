@@ -685,6 +685,19 @@ mod tests {
         c.selects_nothing.push("robot-state-redis".into());
         victims(&mut c, &[]);
         assert!(c.signals[0].weight < 2.0);
+        // An init container that cannot finish for a peer down for a reason
+        // of its own is held back by it, as a crash is.
+        let mut c = ctx(
+            &scope,
+            vec![
+                signal("billing-api", "init_container_stuck"),
+                signal("vault", "probe_failing"),
+            ],
+        );
+        c.died_of.push(("billing-api".into(), "vault".into()));
+        victims(&mut c, &[]);
+        assert!(c.signals[0].weight < 2.0);
+        assert_eq!(c.blames["billing-api"], "vault");
     }
 
     #[test]
