@@ -66,20 +66,30 @@ fn healthy_condition(c: &Value) -> bool {
     }
 }
 
-/// Drops the [`DROPPED`] keys from `v`, recursively, and the conditions that say
-/// all is well (a Ready pod's five `True` conditions are a third of its size).
+/// Drops the [`DROPPED`] keys from the object `v`, recursively, and the conditions
+/// that say all is well (a Ready pod's five `True` conditions are a third of its size).
 /// `metadata.labels`, owners, `spec.nodeName`, container names/images/resources/ports,
-/// volumes, unhealthy conditions and container states stay.
+/// volumes, unhealthy conditions and container states stay, and so does the object's
+/// own `metadata.uid` (not its owners'): the scheduler's `Preempted by pod <uid> on
+/// node …` names the preempting pod by nothing else.
 pub fn compact(v: &mut Value) {
+    let uid = v.pointer("/metadata/uid").cloned();
+    strip(v);
+    if let (Some(uid), Some(Value::Object(meta))) = (uid, v.get_mut("metadata")) {
+        meta.insert("uid".into(), uid);
+    }
+}
+
+fn strip(v: &mut Value) {
     match v {
         Value::Object(m) => {
             m.retain(|k, _| !DROPPED.contains(&k.as_str()));
             if let Some(Value::Array(conditions)) = m.get_mut("conditions") {
                 conditions.retain(|c| !healthy_condition(c));
             }
-            m.values_mut().for_each(compact);
+            m.values_mut().for_each(strip);
         }
-        Value::Array(a) => a.iter_mut().for_each(compact),
+        Value::Array(a) => a.iter_mut().for_each(strip),
         _ => {}
     }
 }
@@ -93,7 +103,7 @@ mod tests {
     fn keeps_what_explains_and_drops_the_rest() {
         let mut pod = json!({
             "metadata": {"name": "web-1", "labels": {"app": "web"}, "annotations": {"a": "b"},
-                          "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d"}], "uid": "u"},
+                          "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d", "uid": "o"}], "uid": "u"},
             "spec": {"nodeName": "n1", "tolerations": [{"key": "k"}],
                      "containers": [{"name": "web", "image": "web:2", "env": [{"name": "X"}],
                                      "resources": {"limits": {"memory": "256Mi"}},
@@ -105,6 +115,8 @@ mod tests {
         compact(&mut pod);
         assert_eq!(pod["metadata"]["labels"]["app"], "web");
         assert_eq!(pod["metadata"]["ownerReferences"][0]["name"], "web-5d");
+        assert_eq!(pod["metadata"]["uid"], "u");
+        assert!(pod["metadata"]["ownerReferences"][0].get("uid").is_none());
         assert_eq!(pod["spec"]["nodeName"], "n1");
         assert_eq!(
             pod["spec"]["containers"][0]["resources"]["limits"]["memory"],
