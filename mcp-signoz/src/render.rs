@@ -169,6 +169,13 @@ pub fn one_line(text: &str, max: usize) -> String {
 /// first and why last, and the why is what a reader needs.
 pub fn one_line_ends(text: &str, max: usize) -> String {
     let whole = one_line(text, text.len());
+    if whole.chars().count() <= max {
+        return whole;
+    }
+    // A stack trace's frames go first: its messages (`Caused by: …`, the
+    // exception's own line) say what failed, and they sit in the middle a
+    // plain cut drops.
+    let whole = one_line(&frames_folded(text), text.len());
     let n = whole.chars().count();
     if n <= max {
         return whole;
@@ -178,6 +185,50 @@ pub fn one_line_ends(text: &str, max: usize) -> String {
     let start: String = whole.chars().take(head).collect();
     let end: String = whole.chars().skip(n - tail).collect();
     format!("{} … {}", start.trim_end(), end.trim_start())
+}
+
+/// Whether `line` is a stack frame: Java's and .NET's and Node's `at …`,
+/// Java's `... 23 more`, Python's `File "…", line N`, Go's `\t/src/x.go:12`.
+fn is_frame(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("at ")
+        || t.starts_with("File \"")
+        || (t.starts_with("... ") && t.ends_with(" more"))
+        || (line.starts_with('\t') && t.contains(".go:"))
+}
+
+/// `text` with each run of stack frames after its first frame folded into
+/// `… N frames` (a frame's indented continuation, Python's source line,
+/// counts with it; a `Caused by:` or ` ---> ` message ends the run).
+fn frames_folded(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut folded = 0usize;
+    let mut in_run = false;
+    let flush = |out: &mut Vec<String>, folded: &mut usize| {
+        if *folded > 0 {
+            out.push(format!("  … {folded} frames"));
+            *folded = 0;
+        }
+    };
+    for line in text.lines() {
+        let t = line.trim_start();
+        let message = t.starts_with("Caused by") || t.starts_with("--->");
+        let continuation = in_run && !message && line.starts_with([' ', '\t']) && !t.is_empty();
+        if is_frame(line) || continuation {
+            if in_run {
+                folded += 1;
+            } else {
+                out.push(line.to_string());
+                in_run = true;
+            }
+        } else {
+            flush(&mut out, &mut folded);
+            in_run = false;
+            out.push(line.to_string());
+        }
+    }
+    flush(&mut out, &mut folded);
+    out.join("\n")
 }
 
 /// At most `max` characters of `text`, with `…` when cut; secrets are
@@ -227,6 +278,28 @@ mod tests {
         assert!(cut.chars().count() <= 200, "{cut}");
         assert!(cut.starts_with("rpc error: code = Unavailable"), "{cut}");
         assert!(cut.ends_with("connect: connection refused"), "{cut}");
+    }
+
+    /// A long stack trace cut to a line keeps the messages between the
+    /// frames: MinIO's answer is in the middle of Flink's WARN.
+    #[test]
+    fn a_cut_stack_trace_keeps_its_messages() {
+        let mut text = String::from(
+            "WARN CheckpointFailureManager - Failed to complete checkpoint 18750\norg.apache.flink.util.SerializedThrowable: Storage backend has reached its minimum free drive threshold. (Service: Amazon S3; Status Code: 507; Error Code: XMinioStorageFull)\n",
+        );
+        for i in 0..40 {
+            text.push_str(&format!("\tat com.amazonaws.http.AmazonHttpClient$RequestExecutor.f{i}(AmazonHttpClient.java:{i}) ~[?:?]\n"));
+        }
+        text.push_str("Caused by: java.io.IOException: upload failed\n\tat x.Y.z(Y.java:1)\n\tat x.Y.w(Y.java:2)\n");
+        let cut = one_line_ends(&text, 500);
+        assert!(cut.contains("XMinioStorageFull"), "{cut}");
+        assert!(cut.contains("Caused by: java.io.IOException"), "{cut}");
+        assert!(cut.contains("… 39 frames"), "{cut}");
+        let python = "Traceback (most recent call last):\n  File \"/app/a.py\", line 41, in f\n    g()\n  File \"/app/b.py\", line 9, in g\n    raise E\nRefreshError: 403";
+        assert_eq!(
+            frames_folded(python),
+            "Traceback (most recent call last):\n  File \"/app/a.py\", line 41, in f\n  … 3 frames\nRefreshError: 403"
+        );
     }
 
     #[test]
