@@ -192,8 +192,20 @@ fn pvc_workload(claim: &str) -> String {
 }
 
 /// The workload a pod belongs to, from its name (`cart-59b7d8c6f-87l5t` →
-/// `cart`, `db-0` → `db`).
+/// `cart`, `db-0` → `db`; Spark on Kubernetes' executors and drivers,
+/// `customer-ltv-backfill-1cec5b32f1cf9f5f-exec-3` and `…-driver`, →
+/// `customer-ltv-backfill`, the application).
 pub fn owner_of(pod: &str) -> String {
+    static SPARK: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let spark =
+        SPARK.get_or_init(|| Regex::new(r"^(.+?)(?:-[0-9a-f]{16})?-(?:exec-\d+|driver)$").ok());
+    if let Some(app) = spark
+        .as_ref()
+        .and_then(|re| re.captures(pod))
+        .and_then(|c| c.get(1))
+    {
+        return app.as_str().to_string();
+    }
     static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
     let re = RE.get_or_init(
         || // Kubernetes' generated suffixes use consonants and digits only

@@ -160,8 +160,12 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
                 matches!(s.kind, "dependency_unreachable" | "probe_failing")
             }
             // The replacements of a failed node's pods fail their
-            // readiness probes while they start elsewhere.
-            "node_failure" => matches!(s.kind, "dependency_unreachable" | "probe_failing"),
+            // readiness probes while they start elsewhere, or find no room
+            // left without it.
+            "node_failure" => matches!(
+                s.kind,
+                "dependency_unreachable" | "probe_failing" | "unschedulable"
+            ),
             _ => s.kind == "dependency_unreachable",
         };
         for s in signals
@@ -466,8 +470,9 @@ pub fn certificate_in_incident(
     )
 }
 
-/// What a cert-manager Certificate serves: the Service its DNS names
-/// resolve to, else the workload or Service it is named after
+/// What a cert-manager Certificate serves: the workload behind the Service
+/// its DNS names resolve to (the Service when several are), else the
+/// workload or Service it is named after
 /// (`session-allocator-tls`), when the cluster has one.
 fn certificate_owner(name: &str, world: &World) -> Option<String> {
     let served = world
@@ -476,7 +481,17 @@ fn certificate_owner(name: &str, world: &World) -> Option<String> {
         .filter(|c| c.name == name)
         .flat_map(|c| c.dns_names.iter())
         .find_map(|dns| match world.resolve(dns) {
-            Some((Some(svc), _)) => Some(svc.name.clone()),
+            // What presents it is the workload behind the Service (a
+            // Service `s3` in front of Deployment `s3-gateway`).
+            Some((Some(svc), _)) => {
+                let mut owners: Vec<&str> = world.backends(svc).map(|p| p.owner.as_str()).collect();
+                owners.sort_unstable();
+                owners.dedup();
+                match owners.as_slice() {
+                    [owner] => Some((*owner).to_string()),
+                    _ => Some(svc.name.clone()),
+                }
+            }
             _ => None,
         });
     if served.is_some() {

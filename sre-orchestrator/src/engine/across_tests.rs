@@ -25,10 +25,13 @@ fn a_failed_node_takes_the_unreachability_of_what_it_hosted() {
         signal("worker-4", "node_failure"),
         signal("db", "dependency_unreachable"),
         signal("cache", "dependency_unreachable"),
+        signal("db", "unschedulable"),
     ];
     attribute(&mut signals, &world);
     assert_eq!(signals[1].component, "worker-4");
     assert_eq!(signals[1].kind, "node_failure");
+    // Its replacement, with no room left without the node.
+    assert_eq!(signals[3].component, "worker-4");
     // Not hosted there: untouched.
     assert_eq!(signals[2].component, "cache");
     // A weak copy stays with the victim.
@@ -195,12 +198,13 @@ fn an_expired_certificate_is_found_on_the_service_its_dns_names_serve() {
             .filter(|s| s.component == c && s.weight >= 4.0)
             .count()
     };
-    assert_eq!(on("smpp"), 3, "{signals:#?}");
+    // The workload behind the Service presents it.
+    assert_eq!(on("smpp-gateway"), 3, "{signals:#?}");
     // The renewal failures say why, not when: they do not date the cause.
     assert!(
         signals
             .iter()
-            .filter(|s| s.component == "smpp" && s.source == "k8s.events")
+            .filter(|s| s.component == "smpp-gateway" && s.source == "k8s.events")
             .all(|s| s.at.is_none() && s.kind == "certificate_expired")
     );
 }

@@ -284,6 +284,8 @@ pub async fn collect(
             );
         }
     }
+    // Pods preempted anywhere: the preemptor rarely lives beside its victims.
+    push(t("list"), super::preempt::events_read(PAGE));
     // A probed URL: the Ingresses, for the backend that serves it (every
     // namespace: the Ingress rarely lives beside the alert's labels).
     if !scope.alert_urls.is_empty() {
@@ -330,7 +332,11 @@ pub async fn collect(
         &outputs,
         ns.as_deref(),
         scope.service.as_deref(),
-        scope.window_secs + 3600,
+        scope
+            .now
+            .duration_since(scope.onset_horizon("job_failed"))
+            .as_secs()
+            .max(0) as u64,
     );
     let read_namespace = |other: &str, calls: &mut Vec<(String, Value)>| {
         if let Some(tool) = t("workload_health") {
@@ -629,9 +635,11 @@ pub async fn collect(
     {
         round3.push((tool, json!({})));
     }
-    // When names fail to resolve: the cluster's resolver.
+    // When names fail to resolve: the cluster's resolver; the pods that
+    // preempted others, named by UID only.
     if let Some(tool) = t("list") {
-        for args in resolver_reads(&outputs, PAGE) {
+        let preemptors = super::preempt::node_reads(&outputs, PAGE);
+        for args in resolver_reads(&outputs, PAGE).into_iter().chain(preemptors) {
             round3.push((tool.clone(), args));
         }
     }

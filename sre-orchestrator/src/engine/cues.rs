@@ -80,6 +80,10 @@ pub(super) const CONFIG_CUES: &[&str] = &[
     "missing config",
     "not defined",
 ];
+/// A failure in a line's own words. Beside the words of log levels and
+/// exceptions, the verbs of failed decoding and parsing that name no error
+/// (Go's `json: cannot unmarshal string into Go struct field`, `unexpected
+/// end of JSON input`, Python's `unable to parse`).
 pub(super) const ERROR_CUES: &[&str] = &[
     "exception",
     "error",
@@ -89,6 +93,12 @@ pub(super) const ERROR_CUES: &[&str] = &[
     "failed",
     "nullpointer",
     "undefined",
+    "cannot unmarshal",
+    "cannot decode",
+    "cannot parse",
+    "unable to parse",
+    "unable to decode",
+    "unexpected end of",
 ];
 pub(super) const SLOW_CUES: &[&str] = &[
     "gc pause",

@@ -290,8 +290,15 @@ pub fn read(
             {
                 hit.peer = Some(host);
             }
+            // Or the cluster address it dialled (Unbound's `Connection
+            // refused for 10.96.53.53 port 53`), when that is a Service.
             if hit.peer.is_none() && hit.signature.culprit != Culprit::Own {
-                hit.peer = implied_peer(&hit.signature.kind, body);
+                hit.peer = implied_peer(&hit.signature.kind, body).or_else(|| {
+                    super::peers::named_peer(body).filter(|p| {
+                        super::peers::PEER_SIDE.contains(&hit.signature.kind.as_str())
+                            && world.resolve(p).is_some()
+                    })
+                });
             }
             // A peerless connection failure right after an attempt to reach a
             // peer is about that peer.

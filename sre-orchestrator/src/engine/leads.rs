@@ -397,16 +397,7 @@ mod tests {
     }
 
     fn output(name: &str, args: Value, text: &str) -> Output {
-        Output {
-            tool: format!("k8s.{name}"),
-            name: name.into(),
-            args,
-            outcome: crate::registry::ToolOutcome {
-                text: text.into(),
-                is_error: false,
-                elapsed_ms: 1,
-            },
-        }
+        Output::test(&format!("k8s.{name}"), args, text)
     }
 
     /// Without traces, the callee the subject's errors say answered 502 has

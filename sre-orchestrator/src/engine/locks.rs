@@ -652,16 +652,10 @@ mod tests {
             ..Default::default()
         });
         let pack = EvidencePack {
-            outputs: vec![super::super::collect::Output {
-                tool: "k8s.logs".into(),
-                name: "logs".into(),
-                args: serde_json::json!({"pod": "review-api-migrate-5fm26"}),
-                outcome: crate::registry::ToolOutcome {
-                    text: "== 20260302094500 AddPrivilegeBasisToDocuments: migrating ====".into(),
-                    is_error: false,
-                    elapsed_ms: 1,
-                },
-            }],
+            outputs: vec![logs_output(
+                serde_json::json!({"pod": "review-api-migrate-5fm26"}),
+                "== 20260302094500 AddPrivilegeBasisToDocuments: migrating ====",
+            )],
             ..Default::default()
         };
         let mut signals = vec![
@@ -708,16 +702,7 @@ mod tests {
     }
 
     fn logs_output(args: serde_json::Value, text: &str) -> super::super::collect::Output {
-        super::super::collect::Output {
-            tool: "k8s.logs".into(),
-            name: "logs".into(),
-            args,
-            outcome: crate::registry::ToolOutcome {
-                text: text.into(),
-                is_error: false,
-                elapsed_ms: 1,
-            },
-        }
+        super::super::collect::Output::test("k8s.logs", args, text)
     }
 
     /// PostgreSQL's own words (log_lock_waits, a `%m [%p] %u@%d/%a` prefix):

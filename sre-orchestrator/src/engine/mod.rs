@@ -28,6 +28,7 @@ pub mod dns;
 pub mod figures;
 mod health;
 pub mod hog;
+mod identity;
 pub mod inside;
 pub mod kinds;
 pub mod leads;
@@ -40,6 +41,7 @@ pub mod objects;
 pub mod parse;
 pub mod peers;
 pub mod policy;
+mod preempt;
 pub mod priors;
 pub mod producers;
 mod pulls;
@@ -110,6 +112,10 @@ pub struct Scope {
     pub priors: Vec<priors::Prior>,
 }
 
+/// How long before the first complaint a producer's failure can be the
+/// cause of stale data: a daily run's output goes stale within a day or two.
+pub(crate) const STALE_WITHIN: SignedDuration = SignedDuration::from_hours(48);
+
 impl Scope {
     /// The scope of an alert: service and namespace from its labels, the
     /// window from when it started (at least 15 minutes, at most 2 hours,
@@ -165,6 +171,20 @@ impl Scope {
         self.from()
             .checked_sub(SignedDuration::from_hours(1))
             .unwrap_or(self.from())
+    }
+
+    /// How far back a cause of kind `kind` may have begun: the
+    /// [`horizon`](Self::horizon), or for an alert about stale data and
+    /// scheduled work that failed or could not start, [`STALE_WITHIN`]
+    /// before now (the run that did not happen is as old as the data; a
+    /// crash loop of two days is still an older story).
+    pub fn onset_horizon(&self, kind: &str) -> Timestamp {
+        if self.staleness && matches!(kind, "job_failed" | "unschedulable") {
+            let back = self.now.checked_sub(STALE_WITHIN).unwrap_or(self.now);
+            back.min(self.horizon())
+        } else {
+            self.horizon()
+        }
     }
 }
 

@@ -314,8 +314,30 @@ pub fn about_staleness(alert: &Alert) -> bool {
     STALE
         .iter()
         .chain(["freshness", "last success", "not run", "missed"].iter())
+        .chain(REPORTED_STALE.iter())
         .any(|cue| text.contains(cue))
 }
+
+/// How people report data that stopped arriving (an analyst in a channel,
+/// a support ticket): "the dashboard still shows Sunday as the latest day",
+/// "last refreshed 30 Sep 06:10", "today's figures aren't there".
+const REPORTED_STALE: &[&str] = &[
+    "last refreshed",
+    "last updated",
+    "not refreshed",
+    "hasn't refreshed",
+    "hasn't updated",
+    "has not updated",
+    "stopped updating",
+    "still shows",
+    "latest day",
+    "no data since",
+    "aren't there",
+    "isn't there",
+    "is missing",
+    "are missing",
+    "sla miss",
+];
 
 /// What a service says when the data it reads stopped arriving. A log
 /// line is read with fewer words than an alert: a log's "missed" or "not
@@ -418,6 +440,15 @@ mod tests {
         assert!(words.is_empty(), "{words:?}");
         assert!(!names(&words, "checkout-api"));
         assert!(!about_staleness(&generic));
+        for reported in [
+            "the Weekly Trading dashboard still shows Sun 14 Sep as the latest day",
+            "Store Inventory Health says last refreshed 30 Sep 06:10",
+        ] {
+            assert!(
+                about_staleness(&alert("AnalystReport", reported, &[])),
+                "{reported}"
+            );
+        }
     }
 
     #[test]

@@ -66,6 +66,10 @@ pub struct Pod {
     /// `spec.imagePullSecrets`' names: the credentials its images are
     /// pulled with.
     pub pull_secrets: Vec<String>,
+    /// `metadata.uid`: what the scheduler names a preempting pod by.
+    pub uid: Option<String>,
+    /// `spec.priorityClassName`, when it has one.
+    pub priority_class: Option<String>,
 }
 
 impl Pod {
@@ -472,6 +476,8 @@ pub(super) fn pod_from(v: &Value) -> Pod {
             .flatten()
             .filter_map(|r| str_at(r, "/name").map(str::to_string))
             .collect(),
+        uid: str_at(v, "/metadata/uid").map(str::to_string),
+        priority_class: str_at(v, "/spec/priorityClassName").map(str::to_string),
         name,
     }
 }

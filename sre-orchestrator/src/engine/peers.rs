@@ -85,12 +85,13 @@ pub fn implied_peer(kind: &str, line: &str) -> Option<String> {
 
 /// The peer a line names, by URL, by the words of a failed call, or by the
 /// address it dialled (Go's `dial tcp 10.96.175.57:8080`, Node's `connect
-/// ECONNREFUSED 10.96.175.57:80`).
+/// ECONNREFUSED 10.96.175.57:80`, Unbound's `tcp connect: Connection
+/// refused for 10.96.53.53 port 53`).
 pub fn named_peer(line: &str) -> Option<String> {
     static DIAL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let dial = DIAL.get_or_init(|| {
         regex::Regex::new(
-            r"(?i)\b(?:dial tcp|connect to|connecting to|connect E[A-Z]+)\s+(\d{1,3}(?:\.\d{1,3}){3})",
+            r"(?i)\b(?:dial tcp|connect to|connecting to|connect E[A-Z]+|(?:connection refused|connection timed out|no route to host) for)\s+(\d{1,3}(?:\.\d{1,3}){3})",
         )
         .ok()
     });
@@ -280,6 +281,10 @@ mod peer_tests {
                 "172.20.103.68",
             ),
             ("connect ETIMEDOUT 10.0.3.7:6379", "10.0.3.7"),
+            (
+                "[1762121701] unbound[1:1] error: tcp connect: Connection refused for 10.96.53.53 port 53 (len 16)",
+                "10.96.53.53",
+            ),
             // A gateway's JSON error body, escaped inside the caller's JSON log line.
             (
                 r#"{"stack_trace":"HttpServerErrorException$BadGateway: 502 Bad Gateway: \"{\"error\":\"warranty check failed\",\"upstream\":\"warranty-checker\"}\""}"#,

@@ -27,7 +27,7 @@
 //! The collector reads the whole cluster's scheduled work when such a line
 //! shows ([`inputs_stale`]): the producer rarely lives beside its readers.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde_json::Value;
 
 use super::collect::{EvidencePack, Output};
@@ -107,9 +107,7 @@ pub fn failed_producers(signals: &mut Vec<Signal>) -> Vec<(String, String)> {
 /// errors, and the readiness it gives up or the crash it dies of.
 const STALE_CONSUMER_KINDS: &[&str] = &["new_error", "error_surge", "probe_failing", "crash_loop"];
 
-/// How long before the first complaint a producer's failure can be its
-/// cause: a daily run's output goes stale within a day or two.
-const STALE_WITHIN: SignedDuration = SignedDuration::from_hours(48);
+use super::STALE_WITHIN;
 
 /// A line a component logged saying its input is stale, and when.
 #[derive(Debug, Clone)]
@@ -331,16 +329,11 @@ mod tests {
     }
 
     fn logs(pod: &str, text: &str) -> Output {
-        Output {
-            tool: "k8s.logs".into(),
-            name: "logs".into(),
-            args: serde_json::json!({ "namespace": "kilns", "pod": pod }),
-            outcome: crate::registry::ToolOutcome {
-                text: text.into(),
-                is_error: false,
-                elapsed_ms: 1,
-            },
-        }
+        Output::test(
+            "k8s.logs",
+            serde_json::json!({ "namespace": "kilns", "pod": pod }),
+            text,
+        )
     }
 
     fn at(t: &str) -> Option<Timestamp> {

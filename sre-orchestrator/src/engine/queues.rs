@@ -112,16 +112,11 @@ mod tests {
     use crate::engine::collect::Output;
 
     fn health(service: &str, text: &str) -> Output {
-        Output {
-            tool: "signoz.service_health".into(),
-            name: "service_health".into(),
-            args: serde_json::json!({ "service": service }),
-            outcome: crate::registry::ToolOutcome {
-                text: text.into(),
-                is_error: false,
-                elapsed_ms: 1,
-            },
-        }
+        Output::test(
+            "signoz.service_health",
+            serde_json::json!({ "service": service }),
+            text,
+        )
     }
 
     fn at(t: &str) -> Option<Timestamp> {

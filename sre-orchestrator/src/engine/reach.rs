@@ -228,7 +228,6 @@ mod tests {
     use crate::engine::Scope;
     use crate::engine::collect::Output;
     use crate::engine::parse::edges;
-    use crate::registry::ToolOutcome;
     use serde_json::json;
 
     fn scope() -> Scope {
@@ -247,16 +246,11 @@ mod tests {
             .map(|d| d.to_string())
             .collect::<Vec<_>>()
             .join("\n");
-        Output {
-            tool: "k8s.list".into(),
-            name: "list".into(),
-            args: json!({ "kind": kind, "output": "json" }),
-            outcome: ToolOutcome {
-                text: format!("# {} {kind}\n{text}\n", docs.len()),
-                is_error: false,
-                elapsed_ms: 0,
-            },
-        }
+        Output::test(
+            "k8s.list",
+            json!({ "kind": kind, "output": "json" }),
+            &format!("# {} {kind}\n{text}\n", docs.len()),
+        )
     }
 
     fn pod(name: &str, ns: &str, app: &str, sa: &str) -> serde_json::Value {

@@ -543,6 +543,22 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     ));
     moves.extend(super::dns::attribute(&mut ctx.signals, &world));
     moves.extend(super::pulls::attribute(&mut ctx.signals, &world));
+    // A workload the cloud refused its identity fails through its
+    // ServiceAccount.
+    let refused = super::identity::attribute(&mut ctx.signals, &world);
+    ctx.died_of.extend(refused.died);
+    for (workload, account) in &refused.workloads {
+        ctx.blames.insert(workload.clone(), account.clone());
+        if !peers.contains(account) {
+            peers.push(account.clone());
+        }
+    }
+    moves.extend(refused.workloads);
+    moves.extend(super::preempt::attribute(
+        &mut ctx.signals,
+        &world,
+        scope.horizon(),
+    ));
     // A failed Job whose reason moved to another component fails with it.
     // A Job whose run relayed its store's own reply failed for that store.
     moves.extend(relayed);
@@ -689,6 +705,17 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
             neighbours.push(p.owner.clone());
         }
     }
+    // What the affected workloads' (and the alert's subject's) errors blame
+    // in the cluster is named by them: a peer. (A host outside it is
+    // related by its kind already, see `rank`.)
+    for (victim, culprit) in &ctx.blames {
+        let touched = affected.iter().any(|a| same_component(a, victim)) || about_it(victim);
+        let in_cluster = world.resolve(culprit).is_some()
+            || world.component_names().any(|c| same_component(c, culprit));
+        if touched && in_cluster && !peers.iter().any(|p| same_component(p, culprit)) {
+            peers.push(culprit.clone());
+        }
+    }
     let reach = super::rank::Reach {
         degraded: degraded.clone(),
         path: path.clone(),
@@ -746,6 +773,14 @@ mod tests {
         assert_eq!(owner_of("cart-59b7d8c6f-87l5t"), "cart");
         assert_eq!(owner_of("redis-0"), "redis");
         assert_eq!(owner_of("node-exporter-x7k2p"), "node-exporter");
+        assert_eq!(
+            owner_of("customer-ltv-backfill-1cec5b32f1cf9f5f-exec-3"),
+            "customer-ltv-backfill"
+        );
+        assert_eq!(
+            owner_of("store-inventory-rollup-20251001-driver"),
+            "store-inventory-rollup-20251001"
+        );
         assert!(same_component("checkout-api", "checkout"));
         assert!(same_component("shop.orders", "orders"));
         assert!(!same_component("cart", "carts"));

@@ -628,8 +628,14 @@ pub(super) fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
                     None,
                 );
             }
+            // Far beyond its request with no limit; on a saturated node,
+            // twice its request is enough for what the workloads in trouble
+            // do not do (they may well use as much themselves).
             let unbounded = cpu_lim.is_none() && cpu >= 1500.0;
-            if unbounded && cpu_req.is_none_or(|r| r >= 300.0) {
+            let victim = degraded.iter().any(|d| same_component(d, &owner));
+            let beyond = cpu_req.is_none_or(|r| r >= 300.0)
+                || (hot_node.is_some() && !victim && cpu_req.is_some_and(|r| r >= 200.0));
+            if unbounded && beyond {
                 let (weight, node) = match &hot_node {
                     Some((node, pct)) => (4.0, format!("; node {node} CPU at {pct:.0}%")),
                     None => (1.0, String::new()),
@@ -676,6 +682,51 @@ pub(super) fn with_cause(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::collect::{EvidencePack, Output};
+    use super::super::rules::Ctx;
+
+    /// Spark executors at 2.5 times their request with no limit, on nodes at
+    /// 100%: the neighbours of the slow Trino workers, which use as much
+    /// beyond their own request and are the victims.
+    #[test]
+    fn beyond_its_request_on_a_saturated_node_is_a_neighbour_not_a_victim() {
+        const NODES: &str =
+            "NODE  CPU  CPU%  MEMORY  MEMORY%\nip-10-40-23-210  15910m  100%  101.6Gi  85%\n";
+        const PODS: &str = "NAMESPACE  POD  CPU  CPU/REQ  CPU/LIM  MEMORY  MEM/REQ  MEM/LIM\n\
+            lakehouse  trino-worker-4t85ffc4vj-pb8tg  8900m  222%  -  72.3Gi  82%  82%\n\
+            analytics-adhoc  customer-ltv-backfill-1cec5b32f1cf9f5f-exec-3  2650m  265%  -  8661Mi  80%  80%\n\
+            ml  batch-scorer-7d9f8b6c5d-x2k4q  1600m  210%  -  1Gi  50%  50%\n";
+        let scope = super::super::Scope::test();
+        let usage = |kind: &str, text: &str| {
+            Output::test(
+                "k8s.resource_usage",
+                serde_json::json!({ "kind": kind }),
+                text,
+            )
+        };
+        let pack = EvidencePack {
+            outputs: vec![usage("nodes", NODES), usage("pods", PODS)],
+            ..Default::default()
+        };
+        let mut ctx = Ctx::new(&scope);
+        super::read_usage(&mut ctx, &pack, &["trino".to_string()]);
+        let neighbours: Vec<&str> = ctx
+            .signals
+            .iter()
+            .filter(|s| s.kind == "noisy_neighbor")
+            .map(|s| s.component.as_str())
+            .collect();
+        assert_eq!(neighbours, ["customer-ltv-backfill", "batch-scorer"]);
+        // Without a saturated node, 265% of a request is no neighbour's.
+        let pack = EvidencePack {
+            outputs: vec![usage("pods", PODS)],
+            ..Default::default()
+        };
+        let mut ctx = Ctx::new(&scope);
+        super::read_usage(&mut ctx, &pack, &["trino".to_string()]);
+        assert!(ctx.signals.iter().all(|s| s.kind != "noisy_neighbor"));
+    }
+
     #[test]
     fn a_long_line_keeps_its_start_and_its_cause() {
         assert_eq!(super::with_cause("short", 180), "short");

@@ -2,6 +2,7 @@
 //! context holding some, instead of a copy in every test module.
 
 use super::Scope;
+use super::collect::Output;
 use super::rules::{Ctx, Signal};
 
 impl Signal {
@@ -25,6 +26,23 @@ impl<'a> Ctx<'a> {
         Ctx {
             signals,
             ..Ctx::new(scope)
+        }
+    }
+}
+
+impl Output {
+    /// A successful answer of `tool` (`server.name`, e.g. `k8s.logs`) to
+    /// `args`, for the engine's unit tests.
+    pub(crate) fn test(tool: &str, args: serde_json::Value, text: &str) -> Output {
+        Output {
+            tool: tool.into(),
+            name: tool.rsplit('.').next().unwrap_or(tool).into(),
+            args,
+            outcome: crate::registry::ToolOutcome {
+                text: text.into(),
+                is_error: false,
+                elapsed_ms: 1,
+            },
         }
     }
 }

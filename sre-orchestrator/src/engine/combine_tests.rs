@@ -1,0 +1,386 @@
+//! Tests of `combine`: findings that explain one another across components
+//! (victims, rollouts, peers, autoscalers, capacity).
+
+use super::*;
+use crate::engine::Scope;
+use crate::engine::world::{Pod, World};
+
+fn scope() -> Scope {
+    Scope::test()
+}
+
+fn signal(component: &str, kind: &'static str) -> Signal {
+    Signal::test(component, kind, "x")
+}
+
+fn ctx(scope: &Scope, signals: Vec<Signal>) -> Ctx<'_> {
+    Ctx::with_signals(scope, signals)
+}
+
+#[test]
+fn an_autoscaler_left_behind_by_a_rename_belongs_to_the_renamed_workload() {
+    let mut world = World::default();
+    for owner in ["search-query-rewriter", "search-api"] {
+        world.pods.push(Pod {
+            name: format!("{owner}-1"),
+            owner: owner.into(),
+            ..Default::default()
+        });
+    }
+    let scope = scope();
+    let mut c = ctx(
+        &scope,
+        vec![
+            signal("query-rewriter", "hpa_misconfigured"),
+            signal("search", "hpa_misconfigured"),
+        ],
+    );
+    orphaned_autoscalers(&mut c, &world, &Default::default());
+    assert_eq!(c.signals[0].component, "search-query-rewriter");
+    // Two workloads carry `search`: no guess.
+    assert_eq!(c.signals[1].component, "search");
+
+    // A rename that kept no part of the name: the rollout history says it.
+    for owner in ["donor-booking", "intake"] {
+        world.pods.push(Pod {
+            name: format!("{owner}-1"),
+            owner: owner.into(),
+            ..Default::default()
+        });
+    }
+    let history = |name: &str, text: &str| {
+        super::super::collect::Output::test(
+            "k8s.rollout_history",
+            serde_json::json!({ "name": name }),
+            text,
+        )
+    };
+    let pack = super::super::collect::EvidencePack {
+        outputs: vec![
+            history(
+                "donor-booking",
+                "1  14d ago  helm install donor-booking 4.0.0 (renamed from donor-scheduler)",
+            ),
+            history("intake", "1  30d ago  split intake from donor-scheduler-v2"),
+        ],
+        ..Default::default()
+    };
+    let mut c = ctx(&scope, vec![signal("donor-scheduler", "hpa_misconfigured")]);
+    orphaned_autoscalers(&mut c, &world, &pack);
+    assert_eq!(
+        c.signals[0].component, "donor-booking",
+        "{:?}",
+        c.signals[0]
+    );
+    assert!(
+        c.signals[0]
+            .detail
+            .contains("rollout history of donor-booking names donor-scheduler")
+    );
+    // Named by no history: it stays the autoscaler's own.
+    let mut c = ctx(
+        &scope,
+        vec![signal("fulfilment-worker", "hpa_misconfigured")],
+    );
+    orphaned_autoscalers(&mut c, &world, &pack);
+    assert_eq!(c.signals[0].component, "fulfilment-worker");
+}
+
+#[test]
+fn a_clients_unnamed_403s_are_about_the_callee_it_names() {
+    let scope = scope();
+    let mut c = ctx(
+        &scope,
+        vec![
+            signal("worker", "authorization_denied"),
+            signal("grading", "authorization_denied"),
+            signal("worker", "new_error"),
+        ],
+    );
+    c.self_reports.push("worker".into());
+    c.blames.insert("worker".into(), "grading".into());
+    peer_side(&mut c);
+    assert_eq!(c.signals[0].component, "grading");
+    assert!(
+        c.signals[0]
+            .detail
+            .starts_with("worker reports it about grading")
+    );
+    // Other kinds stay with the client.
+    assert_eq!(c.signals[2].component, "worker");
+}
+
+#[test]
+fn a_crash_that_was_a_peer_down_for_its_own_reason_is_the_peers() {
+    let scope = scope();
+    let mut c = ctx(
+        &scope,
+        vec![
+            signal("robot-dispatcher", "crash_loop"),
+            signal("robot-state-redis", "pvc_unbound"),
+            signal("label-printer", "crash_loop"),
+        ],
+    );
+    c.died_of
+        .push(("robot-dispatcher".into(), "robot-state-redis".into()));
+    victims(&mut c, &[]);
+    assert!(c.signals[0].weight < 2.0);
+    assert_eq!(c.signals[2].weight, 4.0);
+    assert_eq!(c.blames["robot-dispatcher"], "robot-state-redis");
+    // A peer that is only "unreachable" explains no crash.
+    let mut c = ctx(
+        &scope,
+        vec![
+            signal("robot-dispatcher", "crash_loop"),
+            signal("robot-state-redis", "dependency_unreachable"),
+        ],
+    );
+    c.died_of
+        .push(("robot-dispatcher".into(), "robot-state-redis".into()));
+    victims(&mut c, &[]);
+    assert_eq!(c.signals[0].weight, 4.0);
+    // Unless it is a Service that selects no pod: its selector is why.
+    let mut c = ctx(
+        &scope,
+        vec![
+            signal("robot-dispatcher", "crash_loop"),
+            signal("robot-state-redis", "dependency_unreachable"),
+        ],
+    );
+    c.died_of
+        .push(("robot-dispatcher".into(), "robot-state-redis".into()));
+    c.selects_nothing.push("robot-state-redis".into());
+    victims(&mut c, &[]);
+    assert!(c.signals[0].weight < 2.0);
+    // An init container that cannot finish for a peer down for a reason
+    // of its own is held back by it, as a crash is.
+    let mut c = ctx(
+        &scope,
+        vec![
+            signal("billing-api", "init_container_stuck"),
+            signal("vault", "probe_failing"),
+        ],
+    );
+    c.died_of.push(("billing-api".into(), "vault".into()));
+    victims(&mut c, &[]);
+    assert!(c.signals[0].weight < 2.0);
+    assert_eq!(c.blames["billing-api"], "vault");
+}
+
+#[test]
+fn a_workload_not_ready_for_want_of_a_peer_fails_through_it() {
+    let scope = scope();
+    let probe = |detail: &str| Signal {
+        detail: detail.into(),
+        ..signal("randomisation-api", "probe_failing")
+    };
+    let readiness = "Readiness probe failed: HTTP probe failed with statuscode: 503";
+    let mut c = ctx(
+        &scope,
+        vec![
+            probe(readiness),
+            signal("randomisation-api", "dependency_unreachable"),
+            signal("rtsm-db", "dependency_unreachable"),
+        ],
+    );
+    c.cannot_reach
+        .push(("randomisation-api".into(), "rtsm-db".into()));
+    victims(&mut c, &[]);
+    assert!(c.signals[0].weight < 2.0, "{:?}", c.signals);
+    assert!(c.signals[1].weight < 2.0, "its callers' failures follow");
+    assert_eq!(c.signals[2].weight, 4.0);
+    assert_eq!(c.blames["randomisation-api"], "rtsm-db");
+    // A liveness probe kills the container: a failure of its own.
+    let mut c = ctx(
+        &scope,
+        vec![
+            probe("Liveness probe failed: HTTP probe failed with statuscode: 500"),
+            signal("rtsm-db", "dependency_unreachable"),
+        ],
+    );
+    c.cannot_reach
+        .push(("randomisation-api".into(), "rtsm-db".into()));
+    victims(&mut c, &[]);
+    assert_eq!(c.signals[0].weight, 4.0);
+    // Nor does a peer its logs never said it could not reach.
+    let mut c = ctx(
+        &scope,
+        vec![
+            probe(readiness),
+            signal("rtsm-db", "dependency_unreachable"),
+        ],
+    );
+    victims(&mut c, &[]);
+    assert_eq!(c.signals[0].weight, 4.0);
+}
+
+/// A client whose queries crawl on a collection without its index: its
+/// readiness probe times out and its consumers lag for the store's sake.
+#[test]
+fn a_client_blaming_a_store_with_a_cause_is_unready_and_behind_through_it() {
+    let scope = scope();
+    let mut c = ctx(
+        &scope,
+        vec![
+            Signal {
+                detail: "Readiness probe failed: Get \"http://10.0.0.7:8080/ready\": context deadline exceeded".into(),
+                ..signal("mnp-lookup", "probe_failing")
+            },
+            signal("mnp-lookup", "consumer_lag"),
+            signal("npdb.ported_numbers", "missing_index"),
+        ],
+    );
+    c.blames
+        .insert("mnp-lookup".into(), "npdb.ported_numbers".into());
+    victims(&mut c, &[]);
+    assert!(c.signals[0].weight < 2.0, "{:?}", c.signals);
+    assert!(c.signals[1].weight < 4.0, "{:?}", c.signals);
+    assert_eq!(c.signals[2].weight, 4.0);
+}
+
+#[test]
+fn a_liveness_probe_that_times_out_after_its_peer_went_down_fails_through_it() {
+    let scope = scope();
+    let at = |t: &str| Some(t.parse::<Timestamp>().expect("ts"));
+    let probes = |liveness: &str| {
+        [
+            "Readiness probe failed: HTTP probe failed with statuscode: 503",
+            liveness,
+            "Container schedule-api failed liveness probe, will be restarted",
+        ]
+        .map(|detail| Signal {
+            detail: detail.into(),
+            at: at("2026-02-21T02:42:00Z"),
+            ..signal("schedule-api", "probe_failing")
+        })
+    };
+    let timeout = "Liveness probe failed: Get \"http://10.244.1.110:8080/actuator/health/liveness\": \
+         context deadline exceeded (Client.Timeout exceeded while awaiting headers)";
+    let run = |liveness: &str, peer_since: &str| {
+        let mut signals = probes(liveness).to_vec();
+        signals.push(Signal {
+            at: at(peer_since),
+            ..signal("rehearsal-pg", "pvc_unbound")
+        });
+        let mut c = ctx(&scope, signals);
+        c.cannot_reach
+            .push(("schedule-api".into(), "rehearsal-pg".into()));
+        victims(&mut c, &[]);
+        c.signals
+            .iter()
+            .filter(|s| s.kind == "probe_failing")
+            .map(|s| s.weight)
+            .collect::<Vec<f64>>()
+    };
+    // The claim could not bind a minute before the probes failed: the
+    // probes time out waiting on the database that never started.
+    let moved = run(timeout, "2026-02-21T02:41:00Z");
+    assert!(moved.iter().all(|w| *w < 2.0), "{moved:?}");
+    // A peer that failed after the probes explains none of them.
+    let later = run(timeout, "2026-02-21T02:45:00Z");
+    assert!(later.iter().all(|w| *w == 4.0), "{later:?}");
+    // A liveness probe answered with an error is the workload's own.
+    let own = run(
+        "Liveness probe failed: HTTP probe failed with statuscode: 500",
+        "2026-02-21T02:41:00Z",
+    );
+    assert!(own.iter().all(|w| *w == 4.0), "{own:?}");
+}
+
+#[test]
+fn a_rollout_after_the_errors_began_is_no_bad_deploy_even_with_untimed_log_lines() {
+    let scope = scope();
+    let at = |t: &str| Some(t.parse::<Timestamp>().expect("ts"));
+    let mut c = ctx(
+        &scope,
+        vec![
+            Signal {
+                at: at("2026-01-01T11:50:00Z"),
+                ..signal("zone-api", "recent_deploy")
+            },
+            // Folded into another cause, it still dates the errors.
+            Signal {
+                weight: 0.0,
+                at: at("2026-01-01T11:44:00Z"),
+                ..signal("zone-api", "new_error")
+            },
+            signal("zone-api", "new_error"),
+        ],
+    );
+    deploys(&mut c, &[], &[]);
+    assert!(
+        !c.signals.iter().any(|s| s.kind == "bad_deploy"),
+        "{:?}",
+        c.signals
+    );
+    // The same rollout before the errors is one.
+    c.signals[1].at = at("2026-01-01T11:55:00Z");
+    deploys(&mut c, &[], &[]);
+    assert!(c.signals.iter().any(|s| s.kind == "bad_deploy"));
+}
+
+/// A refusal relayed up the call path (`403 RBAC: access denied` in the
+/// spans of the service above the refused call) fails through the
+/// deepest degraded service, like its errors: halved; the deepest
+/// one's own is not.
+#[test]
+fn a_refusal_relayed_up_the_path_is_the_deeper_ones() {
+    let scope = scope();
+    let mut c = ctx(
+        &scope,
+        vec![
+            signal("rental-web", "authorization_denied"),
+            signal("deposit-svc", "authorization_denied"),
+        ],
+    );
+    let path = [
+        "rental-web".to_string(),
+        "rental-api".into(),
+        "deposit-svc".into(),
+    ];
+    victims(&mut c, &path);
+    assert!(
+        (c.signals[0].weight - 2.0).abs() < 1e-9,
+        "{:?}",
+        c.signals[0]
+    );
+    assert!(
+        (c.signals[1].weight - 4.0).abs() < 1e-9,
+        "{:?}",
+        c.signals[1]
+    );
+}
+
+/// A Job whose run could not verify a service's expired certificate
+/// fails with that certificate's owner, as the reason that moved there;
+/// a Job whose reason stayed its own keeps its failure.
+#[test]
+fn a_failed_job_fails_with_the_component_its_reason_moved_to() {
+    let scope = scope();
+    let mut tls = signal("courier-api", "certificate_expired");
+    tls.detail = "tea-sync-nightly: x509: certificate has expired".into();
+    let mut c = ctx(
+        &scope,
+        vec![
+            signal("tea-sync-nightly", "job_failed"),
+            tls,
+            signal("report-export", "job_failed"),
+        ],
+    );
+    let moves = [("tea-sync-nightly".to_string(), "courier-api".to_string())];
+    jobs_fail_through(&mut c, &moves);
+    let on = |c: &Ctx<'_>, comp: &str, kind: &str| {
+        c.signals
+            .iter()
+            .filter(|s| s.component == comp && s.kind == kind)
+            .map(|s| s.weight)
+            .sum::<f64>()
+    };
+    assert!((on(&c, "courier-api", "certificate_expired") - 8.0).abs() < 1e-9);
+    assert!((on(&c, "tea-sync-nightly", "job_failed") - 1.2).abs() < 1e-9);
+    assert!((on(&c, "report-export", "job_failed") - 4.0).abs() < 1e-9);
+    // No reason of its kind on the cause: nothing moves.
+    let mut c = ctx(&scope, vec![signal("tea-sync-nightly", "job_failed")]);
+    jobs_fail_through(&mut c, &moves);
+    assert!((on(&c, "tea-sync-nightly", "job_failed") - 4.0).abs() < 1e-9);
+}
