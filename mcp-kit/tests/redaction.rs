@@ -185,6 +185,8 @@ const PLANTED: &[(&str, &str)] = &[
 
 /// Text that looks secret-ish but is not, and must come out unchanged.
 const LOOK_ALIKES: &[&str] = &[
+    // FreeRADIUS numbers its requests in brackets after the log's subsystem.
+    "Auth: (88231) Login incorrect (Failed retrieving values required to evaluate condition)",
     "commit 3f2a9c8e1b7d4f6a0e5c2b9d8a7f6e5d4c3b2a19",
     "deployed revision a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
     "request_id=550e8400-e29b-41d4-a716-446655440000",

@@ -180,7 +180,11 @@ pub(super) fn is_placeholder(value: &str) -> bool {
 /// credential rather than a word or a count: long enough, no spaces, not all
 /// digits, not an ordinary lower-case word.
 pub(super) fn looks_secret(value: &str) -> bool {
-    let v = unquote(value).trim_end_matches(['.', ',', ';', ')', ':']);
+    // Brackets are punctuation around a value (FreeRADIUS's `Auth: (88231)
+    // Login incorrect` numbers its request), not part of it.
+    let v = unquote(value)
+        .trim_start_matches(['(', '['])
+        .trim_end_matches(['.', ',', ';', ')', ']', ':']);
     if v.chars().count() < 6 || v.chars().any(char::is_whitespace) {
         return false;
     }
