@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::leads::{ON_DEMAND, callee_log_reads, linked_namespaces, resolver_reads};
+use super::leads::{
+    ON_DEMAND, callee_log_reads, linked_namespaces, on_demand_reads, resolver_reads,
+};
 use super::parse;
 use super::{Observer, Progress, Scope};
 use crate::rca::DataGap;
@@ -31,7 +33,7 @@ const STORE_MEMBERS: usize = 3;
 
 /// Objects asked per page of a JSON list (twenty compact pods fit a
 /// default response budget).
-const PAGE: usize = 20;
+pub(super) const PAGE: usize = 20;
 
 /// Pages followed per list after the first.
 const MAX_PAGES: usize = 6;
@@ -696,10 +698,14 @@ pub async fn collect(
             }
         }
     }
-    if let Some(tool) = t("logs") {
+    // The lock holders' sessions, and the pods presenting a failing
+    // Certificate that nothing else read.
+    let backends = super::leads::certificate_backend_reads(&outputs, PAGE);
+    if let (Some(tool), Some(list)) = (t("logs"), t("list")) {
         let round4: Vec<(String, Value)> = super::locks::session_reads(&outputs)
             .into_iter()
             .map(|args| (tool.clone(), args))
+            .chain(backends.into_iter().map(|args| (list.clone(), args)))
             .collect();
         if !round4.is_empty() {
             outputs.extend(run_round(source, round4, observer, &mut spend).await);
@@ -793,43 +799,6 @@ fn metric_queries(outputs: &[Output], scope: &Scope) -> Vec<Value> {
             })
         })
         .collect()
-}
-
-/// The custom resources [`ON_DEMAND`] names, listed in each namespace read
-/// and cluster-wide, when `outputs` show their failure (or, for
-/// Certificates, the alert is about TLS) and they are not in `listed`
-/// already: the cert-manager Certificates when a client fails a TLS
-/// handshake (their `notAfter`, their Ready condition), the mesh's
-/// AuthorizationPolicies when a sidecar answers `RBAC: access denied`.
-fn on_demand_reads(
-    outputs: &[Output],
-    namespaces: &[String],
-    tls_hint: bool,
-    listed: &[&str],
-) -> Vec<Value> {
-    let mut out = Vec::new();
-    for (kind, shows) in ON_DEMAND {
-        if listed.contains(kind) {
-            continue;
-        }
-        let asked = *kind == super::leads::CERTIFICATES && tls_hint;
-        if asked
-            || outputs
-                .iter()
-                .any(|o| !o.outcome.is_error && shows(&o.outcome.text))
-        {
-            for namespace in namespaces {
-                out.push(json!({ "kind": kind, "namespace": namespace, "output": "json", "compact": true, "limit": PAGE }));
-            }
-            // Few and small: the whole cluster's too, since the component
-            // presenting the certificate (a gateway that relays the error
-            // in a 502) may live where nothing else points. Where the
-            // cluster-wide list is not allowed, the namespaces' lists above
-            // still answer.
-            out.push(json!({ "kind": kind, "output": "json", "compact": true, "limit": PAGE }));
-        }
-    }
-    out
 }
 
 /// Follows the `next page: offset=` footers of the JSON lists: the cluster

@@ -33,6 +33,72 @@ pub(super) const ON_DEMAND: &[(&str, Shows)] = &[
     (AUTHORIZATION_POLICIES, mesh_denial),
 ];
 
+/// The custom resources [`ON_DEMAND`] names, listed in each namespace read
+/// and cluster-wide, when `outputs` show their failure (or, for
+/// Certificates, the alert is about TLS) and they are not in `listed`
+/// already: the cert-manager Certificates when a client fails a TLS
+/// handshake (their `notAfter`, their Ready condition), the mesh's
+/// AuthorizationPolicies when a sidecar answers `RBAC: access denied`.
+pub(super) fn on_demand_reads(
+    outputs: &[Output],
+    namespaces: &[String],
+    tls_hint: bool,
+    listed: &[&str],
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (kind, shows) in ON_DEMAND {
+        if listed.contains(kind) {
+            continue;
+        }
+        let asked = *kind == super::leads::CERTIFICATES && tls_hint;
+        if asked
+            || outputs
+                .iter()
+                .any(|o| !o.outcome.is_error && shows(&o.outcome.text))
+        {
+            for namespace in namespaces {
+                out.push(serde_json::json!({ "kind": kind, "namespace": namespace, "output": "json", "compact": true, "limit": super::collect::PAGE }));
+            }
+            // Few and small: the whole cluster's too, since the component
+            // presenting the certificate (a gateway that relays the error
+            // in a 502) may live where nothing else points. Where the
+            // cluster-wide list is not allowed, the namespaces' lists above
+            // still answer.
+            out.push(serde_json::json!({ "kind": kind, "output": "json", "compact": true, "limit": super::collect::PAGE }));
+        }
+    }
+    out
+}
+
+/// The pods behind the Services a failing Certificate's DNS names resolve
+/// to, when none of them was read: what presents the certificate (a
+/// Service `s3` in front of Deployment `s3-gateway`, in a namespace nothing
+/// else pointed at). At most three Services, `page` pods each.
+pub(super) fn certificate_backend_reads(outputs: &[Output], page: usize) -> Vec<Value> {
+    let world = super::world::World::from_outputs(outputs);
+    let mut out: Vec<Value> = Vec::new();
+    for c in world.certificates.iter().filter(|c| c.not_ready.is_some()) {
+        for dns in &c.dns_names {
+            if let Some((Some(svc), _)) = world.resolve(dns)
+                && !svc.selector.is_empty()
+                && world.backends(svc).next().is_none()
+            {
+                let selector: Vec<String> = svc
+                    .selector
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                let args = serde_json::json!({ "kind": "pods", "namespace": svc.namespace, "label_selector": selector.join(","), "output": "json", "compact": true, "limit": page });
+                if !out.contains(&args) {
+                    out.push(args);
+                }
+            }
+        }
+    }
+    out.truncate(3);
+    out
+}
+
 /// Whether `text` holds a service mesh's refusal: Envoy's RBAC filter
 /// (`RBAC: access denied`, the access log's `rbac_access_denied_matched_policy`).
 fn mesh_denial(text: &str) -> bool {
@@ -373,6 +439,41 @@ fn system_home<'w>(system: &str, world: &'w super::world::World) -> Option<&'w s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An expired Certificate whose DNS name is a Service of a namespace
+    /// not read: the pods behind that Service are listed, once; a ready
+    /// Certificate, or one whose backends are known, asks for nothing.
+    #[test]
+    fn a_failing_certificate_sends_the_collector_to_the_pods_that_present_it() {
+        let services = output(
+            "list",
+            serde_json::json!({ "kind": "services", "output": "json" }),
+            r#"{"metadata": {"name": "s3", "namespace": "lakehouse"}, "spec": {"selector": {"app": "s3-gateway"}, "clusterIP": "10.96.4.4"}}"#,
+        );
+        let certificate = |ready: &str| {
+            output(
+                "list",
+                serde_json::json!({ "kind": CERTIFICATES, "output": "json" }),
+                &format!(
+                    r#"{{"metadata": {{"name": "s3-gateway-tls", "namespace": "lakehouse"}}, "spec": {{"dnsNames": ["s3.lakehouse.svc.cluster.local", "s3.lakehouse.svc"]}}, "status": {{"notAfter": "2025-09-27T03:14:07Z", "conditions": [{{"type": "Ready", "status": "{ready}", "reason": "Expired"}}]}}}}"#
+                ),
+            )
+        };
+        let reads = certificate_backend_reads(&[services.clone(), certificate("False")], 20);
+        assert_eq!(
+            reads,
+            vec![
+                serde_json::json!({ "kind": "pods", "namespace": "lakehouse", "label_selector": "app=s3-gateway", "output": "json", "compact": true, "limit": 20 })
+            ]
+        );
+        assert!(certificate_backend_reads(&[services.clone(), certificate("True")], 20).is_empty());
+        let pods = output(
+            "list",
+            serde_json::json!({ "kind": "pods", "output": "json" }),
+            r#"{"metadata": {"name": "s3-gateway-7d9f8b6c5d-x2k4q", "namespace": "lakehouse", "labels": {"app": "s3-gateway"}}, "status": {"phase": "Running"}}"#,
+        );
+        assert!(certificate_backend_reads(&[services, certificate("False"), pods], 20).is_empty());
+    }
 
     #[test]
     fn tls_failures_are_recognised_in_the_words_of_each_stack() {
