@@ -3,8 +3,9 @@
 //! When a pending pod's PriorityClass outranks pods already running and no
 //! node has room, kube-scheduler deletes enough of them (the victims) and
 //! records on each a `Normal` event, `Preempted`:
-//! `Preempted by pod 8c216c79-… on node ip-10-90-10-11…` (by UID since
-//! Kubernetes 1.24; `Preempted by ml/embedding-backfill-… on node …` before).
+//! `Preempted by pod 8c216c79-… on node ip-10-90-10-11…` (by UID in
+//! current releases; `Preempted by ml/embedding-backfill-… on node …` in
+//! older ones).
 //! The victims' controllers recreate them, and on a full node group their
 //! replacements stay `Pending` with `Insufficient cpu`: the workload runs
 //! short, and what the page shows is a service that lost capacity without
