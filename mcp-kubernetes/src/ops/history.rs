@@ -174,6 +174,31 @@ pub fn template_changes(old: &Value, new: &Value) -> Vec<String> {
     if s(old, restart) != s(new, restart) && !s(new, restart).is_empty() {
         out.push(format!("rollout restart at {}", s(new, restart)));
     }
+    // Other pod-template annotations, by name only (their values are digests, or
+    // settings nobody reviewed): Helm's `checksum/config` changes when the chart's
+    // ConfigMap does, and that roll is a configuration change, not "no difference".
+    let annotations = |v: &Value| -> BTreeMap<String, Value> {
+        v.pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.as_str() != "kubectl.kubernetes.io/restartedAt")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (ao, an) = (annotations(old), annotations(new));
+    let changed: BTreeSet<&str> = ao
+        .keys()
+        .chain(an.keys())
+        .filter(|k| ao.get(*k) != an.get(*k))
+        .map(String::as_str)
+        .collect();
+    if !changed.is_empty() {
+        let names: Vec<&str> = changed.into_iter().collect();
+        out.push(format!("pod annotations changed: {}", names.join(", ")));
+    }
     let strip_hash = |v: &Value| {
         let mut m: BTreeSet<String> = map_pairs(v, "/metadata/labels")
             .split(',')
@@ -477,6 +502,18 @@ mod tests {
         ] {
             assert!(ch.iter().any(|c| c == want), "{want:?} not in {all}");
         }
+        // A chart's config checksum: the roll of a configuration change, by name.
+        let annotated = |sum: &str| {
+            json!({"metadata": {"annotations": {"checksum/config": sum, "kubectl.kubernetes.io/restartedAt": sum}},
+                   "spec": {"containers": [{"name": "web", "image": "r.io/web:212"}]}})
+        };
+        assert_eq!(
+            template_changes(&annotated("9f2c"), &annotated("41aa")),
+            [
+                "rollout restart at 41aa",
+                "pod annotations changed: checksum/config"
+            ]
+        );
         // An init container's own image change is tagged as such.
         let later = json!({"spec": {"initContainers": [{"name": "wait-for-migrations", "image": "r.io/dbmate:3"}],
             "containers": new["spec"]["containers"].clone(), "volumes": new["spec"]["volumes"].clone(),
