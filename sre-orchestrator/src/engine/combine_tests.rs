@@ -319,6 +319,42 @@ fn a_rollout_after_the_errors_began_is_no_bad_deploy_even_with_untimed_log_lines
     assert!(c.signals.iter().any(|s| s.kind == "bad_deploy"));
 }
 
+/// Errors that began twenty minutes after a rollout, while the callee the
+/// service blames fails through a cause of its own (two steps down), are
+/// that cause's; the same errors right after the rollout are the rollout's.
+#[test]
+fn errors_long_after_a_rollout_that_blame_a_failing_peer_are_not_the_rollouts() {
+    let scope = scope();
+    let at = |t: &str| Some(t.parse::<Timestamp>().expect("ts"));
+    let mut c = ctx(
+        &scope,
+        vec![
+            Signal {
+                at: at("2026-01-01T11:30:00Z"),
+                ..signal("billing-api", "recent_deploy")
+            },
+            Signal {
+                at: at("2026-01-01T11:51:00Z"),
+                ..signal("billing-api", "new_error")
+            },
+            signal("billing-gcs", "authorization_denied"),
+        ],
+    );
+    c.blames
+        .insert("billing-api".into(), "statement-renderer".into());
+    c.blames
+        .insert("statement-renderer".into(), "billing-gcs".into());
+    deploys(&mut c, &[], &[]);
+    assert!(
+        !c.signals.iter().any(|s| s.kind == "bad_deploy"),
+        "{:?}",
+        c.signals
+    );
+    c.signals[1].at = at("2026-01-01T11:33:00Z");
+    deploys(&mut c, &[], &[]);
+    assert!(c.signals.iter().any(|s| s.kind == "bad_deploy"));
+}
+
 /// A refusal relayed up the call path (`403 RBAC: access denied` in the
 /// spans of the service above the refused call) fails through the
 /// deepest degraded service, like its errors: halved; the deepest
