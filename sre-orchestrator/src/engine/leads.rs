@@ -440,6 +440,26 @@ fn system_home<'w>(system: &str, world: &'w super::world::World) -> Option<&'w s
 mod tests {
     use super::*;
 
+    /// Warnings that began elsewhere in the cluster link their namespace
+    /// when they are younger than the horizon asked for: three hours is
+    /// too old for an incident's hour and a half, not for stale data's
+    /// two days (see `Scope::onset_horizon`).
+    #[test]
+    fn warnings_elsewhere_link_their_namespace_within_the_horizon() {
+        let events = output(
+            "events",
+            serde_json::json!({ "event_type": "Warning" }),
+            "LAST  FIRST  NAMESPACE       TYPE     REASON            OBJECT                                   COUNT  MESSAGE\n\
+             2m    3h     analytics-jobs  Warning  FailedScheduling  Pod/store-inventory-rollup-20251001-driver  40  0/7 nodes are available: 2 Insufficient memory.\n",
+        );
+        let outputs = [events];
+        assert!(linked_namespaces(&outputs, Some("bi"), None, 5_400).is_empty());
+        assert_eq!(
+            linked_namespaces(&outputs, Some("bi"), None, 172_800),
+            ["analytics-jobs"]
+        );
+    }
+
     /// An expired Certificate whose DNS name is a Service of a namespace
     /// not read: the pods behind that Service are listed, once; a ready
     /// Certificate, or one whose backends are known, asks for nothing.
