@@ -336,7 +336,7 @@ pub async fn collect(
         scope.service.as_deref(),
         scope
             .now
-            .duration_since(scope.onset_horizon("job_failed"))
+            .duration_since(scope.scheduled_work_horizon())
             .as_secs()
             .max(0) as u64,
     );

@@ -179,7 +179,18 @@ impl Scope {
     /// before now (the run that did not happen is as old as the data; a
     /// crash loop of two days is still an older story).
     pub fn onset_horizon(&self, kind: &str) -> Timestamp {
-        if self.staleness && matches!(kind, "job_failed" | "unschedulable") {
+        if matches!(kind, "job_failed" | "unschedulable") {
+            self.scheduled_work_horizon()
+        } else {
+            self.horizon()
+        }
+    }
+
+    /// How far back scheduled work that failed or could not start may be
+    /// this alert's cause: [`STALE_WITHIN`] for an alert about stale data,
+    /// else the [`horizon`](Self::horizon).
+    pub fn scheduled_work_horizon(&self) -> Timestamp {
+        if self.staleness {
             let back = self.now.checked_sub(STALE_WITHIN).unwrap_or(self.now);
             back.min(self.horizon())
         } else {

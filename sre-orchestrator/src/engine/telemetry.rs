@@ -434,6 +434,19 @@ pub(super) fn degraded_path(
     }
 }
 
+/// A slow-query row's documents examined and returned (`13.9M/3`).
+fn examined_returned(row: &BTreeMap<String, String>) -> (f64, f64) {
+    row.get("DOCS EXAM/RET")
+        .and_then(|v| v.split_once('/'))
+        .map(|(e, r)| {
+            (
+                parse::count(e).unwrap_or(0.0),
+                parse::count(r).unwrap_or(0.0),
+            )
+        })
+        .unwrap_or((0.0, 0.0))
+}
+
 pub(super) fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[String]) {
     let saturated = pack
         .first("server_status")
@@ -455,15 +468,7 @@ pub(super) fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
         .unwrap_or_default();
     let unindexed = |row: &BTreeMap<String, String>| {
         let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
-        let (examined, returned) = get("DOCS EXAM/RET")
-            .split_once('/')
-            .map(|(e, r)| {
-                (
-                    parse::count(e).unwrap_or(0.0),
-                    parse::count(r).unwrap_or(0.0),
-                )
-            })
-            .unwrap_or((0.0, 0.0));
+        let (examined, returned) = examined_returned(row);
         get("PLAN") == "COLLSCAN"
             || (examined >= 10_000.0 && examined >= 1_000.0 * returned.max(1.0))
     };
@@ -516,15 +521,7 @@ pub(super) fn read_mongo(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
     if let Some(o) = pack.first("slow_queries") {
         for row in slow_rows.iter().filter(|r| unindexed(r)) {
             let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
-            let (examined, returned) = get("DOCS EXAM/RET")
-                .split_once('/')
-                .map(|(e, r)| {
-                    (
-                        parse::count(e).unwrap_or(0.0),
-                        parse::count(r).unwrap_or(0.0),
-                    )
-                })
-                .unwrap_or((0.0, 0.0));
+            let (examined, returned) = examined_returned(row);
             let selective = get("FLAGS").contains("EXAMINED>>RETURNED")
                 || (returned > 0.0 && examined / returned >= 100.0);
             let n = parse::count(get("COUNT")).unwrap_or(1.0);
