@@ -31,6 +31,7 @@ use super::parse::{self, ServiceHealth};
 use super::telemetry::{
     Reader, degraded_path, read_mongo, read_patterns, read_services, read_span_errors, read_usage,
 };
+use super::world::World;
 use crate::rca::{Evidence, TimelineEvent};
 
 /// One observation pointing at a (component, kind).
@@ -705,17 +706,9 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
             neighbours.push(p.owner.clone());
         }
     }
-    // What the affected workloads' (and the alert's subject's) errors blame
-    // in the cluster is named by them: a peer. (A host outside it is
-    // related by its kind already, see `rank`.)
-    for (victim, culprit) in &ctx.blames {
-        let touched = affected.iter().any(|a| same_component(a, victim)) || about_it(victim);
-        let in_cluster = world.resolve(culprit).is_some()
-            || world.component_names().any(|c| same_component(c, culprit));
-        if touched && in_cluster && !peers.iter().any(|p| same_component(p, culprit)) {
-            peers.push(culprit.clone());
-        }
-    }
+    blamed_peers(&mut peers, &ctx.blames, &world, |victim| {
+        affected.iter().any(|a| same_component(a, victim)) || about_it(victim)
+    });
     let reach = super::rank::Reach {
         degraded: degraded.clone(),
         path: path.clone(),
@@ -764,9 +757,66 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     }
 }
 
+/// Adds to `peers` what the touched workloads (the affected ones and the
+/// alert's subject) blame inside the cluster: their errors name it, so it
+/// is related to the incident as a peer is. A host outside the cluster is
+/// related by its kind already (see `rank`), and what untouched workloads
+/// blame is another story.
+fn blamed_peers(
+    peers: &mut Vec<String>,
+    blames: &BTreeMap<String, String>,
+    world: &World,
+    touched: impl Fn(&str) -> bool,
+) {
+    for (victim, culprit) in blames {
+        let in_cluster = world.resolve(culprit).is_some()
+            || world.component_names().any(|c| same_component(c, culprit));
+        if touched(victim) && in_cluster && !peers.iter().any(|p| same_component(p, culprit)) {
+            peers.push(culprit.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the touched workloads blame inside the cluster is a peer; a
+    /// host outside it, and what an untouched workload blames, are not.
+    #[test]
+    fn blamed_in_cluster_components_are_peers() {
+        use super::super::world::{Pod, Service};
+        let mut world = World::default();
+        for name in ["ledger", "reports-db"] {
+            world.services.push(Service {
+                name: name.into(),
+                namespace: "money".into(),
+                ..Default::default()
+            });
+            world.pods.push(Pod {
+                name: format!("{name}-0"),
+                namespace: "money".into(),
+                owner: name.into(),
+                ..Default::default()
+            });
+        }
+        let blames: BTreeMap<String, String> = [
+            ("checkout", "ledger"),
+            ("fraud-check", "api.sandbox.example.net"),
+            ("nightly-report", "reports-db"),
+        ]
+        .into_iter()
+        .map(|(v, c)| (v.to_string(), c.to_string()))
+        .collect();
+        let touched = |v: &str| v != "nightly-report";
+        let mut peers = Vec::new();
+        blamed_peers(&mut peers, &blames, &world, touched);
+        assert_eq!(peers, ["ledger"]);
+        // A peer already known under its workload's name is not named twice.
+        let mut peers = vec!["ledger-api".to_string()];
+        blamed_peers(&mut peers, &blames, &world, touched);
+        assert_eq!(peers, ["ledger-api"]);
+    }
 
     #[test]
     fn pod_owners_and_component_names() {

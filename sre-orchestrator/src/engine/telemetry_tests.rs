@@ -192,3 +192,43 @@ fn a_poolers_refusal_relayed_by_a_client_is_the_poolers() {
         .expect("a signature");
     assert_eq!(reader.culprit(&hit, "", "search").0, "search");
 }
+
+/// A line that only says decoding failed (Go's `json: cannot unmarshal …`,
+/// `unexpected end of JSON input`), naming neither an error nor an
+/// exception, is a new error of the service that logged it; a new line
+/// that says nothing failed is not.
+#[test]
+fn a_failed_decode_is_an_error_in_its_own_words() {
+    const PATTERNS: &str = "KIND  BASE  NOW  FIRST     SERVICES      TEMPLATE\n\
+        NEW   0     42   10:02:11  quote-router  json: cannot unmarshal string into Go struct field Quote.price of type float64\n\
+        NEW   0     17   10:02:30  fx-cache      unexpected end of JSON input reading <*>\n\
+        NEW   0     90   10:02:40  fx-cache      refreshed <*> rates for tenant <*>\n";
+    let scope = super::super::Scope::test();
+    let world = World::default();
+    let reader = Reader {
+        world: &world,
+        catalogue: Catalogue::builtin(),
+        known: Vec::new(),
+        book: Default::default(),
+    };
+    let pack = EvidencePack {
+        outputs: vec![Output::test(
+            "signoz.log_patterns",
+            serde_json::json!({}),
+            PATTERNS,
+        )],
+        ..Default::default()
+    };
+    let mut ctx = Ctx::new(&scope);
+    read_patterns(&mut ctx, &pack, &reader);
+    let mut errors: Vec<(&str, &str)> = ctx
+        .signals
+        .iter()
+        .map(|s| (s.component.as_str(), s.kind))
+        .collect();
+    errors.sort_unstable();
+    assert_eq!(
+        errors,
+        [("fx-cache", "new_error"), ("quote-router", "new_error")]
+    );
+}
