@@ -139,6 +139,9 @@ pub fn describe(s: &Suspect) -> String {
             "ResourceQuota {c} is spent: the controllers may not create the pods the workloads need."
         ),
         "image_pull_error" => format!("{c}'s new pods cannot pull their image."),
+        "unschedulable" if is_pool(s) => format!(
+            "NodePool {c} is at its limit: its provisioner launches no node for the pods waiting on it."
+        ),
         "unschedulable" => format!("{c}'s pods cannot be scheduled."),
         _ => format!("{c}: {}.", headline(s.kind)),
     };
@@ -154,6 +157,13 @@ pub fn describe(s: &Suspect) -> String {
 fn is_node(s: &Suspect) -> bool {
     let object = format!("Node/{}", s.component);
     s.signals.iter().any(|x| x.detail.contains(&object))
+}
+
+/// Whether a suspect is a node pool its provisioner will not grow (see
+/// `quota::quota_objects`): the workloads it holds back are named so.
+fn is_pool(s: &Suspect) -> bool {
+    let object = format!("NodePool {} holds back", s.component);
+    s.signals.iter().any(|x| x.detail.starts_with(&object))
 }
 
 /// Suggested steps. Never executed by the investigation.
@@ -311,6 +321,22 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
             Risk::Low,
             None,
         )],
+        "unschedulable" if is_pool(s) => vec![
+            step(
+                format!(
+                    "Compare NodePool {c}'s limits with the resources its nodes already hold, and see what changed (a lowered limit, a pool grown by another workload)"
+                ),
+                Risk::Low,
+                Some(format!("kubectl get nodepool {c} -o yaml")),
+            ),
+            step(
+                format!(
+                    "Raise NodePool {c}'s limits (or let the pending pods use another pool); the pods schedule once a node joins"
+                ),
+                Risk::Medium,
+                None,
+            ),
+        ],
         "unschedulable" => vec![
             step(
                 format!(

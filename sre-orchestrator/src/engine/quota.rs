@@ -1,8 +1,11 @@
-//! A spent ResourceQuota: the object that holds workloads back.
+//! A spent quota: the object that holds workloads back.
 //!
-//! The controller may not create a pod when the namespace's quota is spent,
-//! and says so by name (`exceeded quota: lanes-compute, requested: …`). The
-//! kinds' vocabulary names the quota object for `quota_exceeded`, and it is
+//! Two objects cap what a workload may grow to and say so by name. The
+//! controller may not create a pod when the namespace's ResourceQuota is
+//! spent (`exceeded quota: lanes-compute, requested: …`); a node
+//! provisioner will not add a node when the pool it would come from is at
+//! its limit (Karpenter's `all available instance types exceed limits for
+//! nodepool: "general-purpose"`, on the pending pod). Either object is
 //! what gets changed (raised, or freed by stopping what fills it), so the
 //! refusals move to it ([`quota_objects`]); the workload keeps a weak copy
 //! and fails through it. A workload kept from scaling out starves on the
@@ -13,39 +16,94 @@ use jiff::SignedDuration;
 
 use super::rules::{Ctx, same_component};
 
+/// An object that caps what workloads may grow to, and how its refusals
+/// read.
+struct Ceiling {
+    /// The kind of the refusals it makes (and keeps when they move to it).
+    kind: &'static str,
+    /// The object's kind, as people call it.
+    object: &'static str,
+    /// The object a refusal names.
+    named: fn(&str) -> Option<String>,
+    /// Whether the held workload's other signals of `kind` are the same
+    /// story, told without the name: the scheduler's `Insufficient cpu`
+    /// for the pod the provisioner would not make room for.
+    same_story: fn(&str) -> bool,
+}
+
+const CEILINGS: &[Ceiling] = &[
+    Ceiling {
+        kind: "quota_exceeded",
+        object: "ResourceQuota",
+        named: quota_named,
+        same_story: |_| false,
+    },
+    Ceiling {
+        kind: "unschedulable",
+        object: "NodePool",
+        named: pool_named,
+        same_story: |detail| detail.contains("Insufficient") || detail.contains("Too many pods"),
+    },
+];
+
 /// A pod the controller may not create because a ResourceQuota is spent
-/// (`exceeded quota: lanes-compute, requested: limits.memory=3Gi, used: …`)
-/// is held back by that quota: the kinds' vocabulary names the quota
-/// object, and it is what is changed to let the pods in (raised, or freed
-/// by whatever fills it). The workload keeps a weak copy: it is where the
-/// capacity is missing, and the next place to look.
+/// (`exceeded quota: lanes-compute, requested: limits.memory=3Gi, used: …`),
+/// or one left pending because the node pool it needs is at its limit, is
+/// held back by that object: the kinds' vocabulary names it, and it is
+/// what is changed to let the pods in (raised, or freed by whatever fills
+/// it). The workload keeps a weak copy: it is where the capacity is
+/// missing, and the next place to look.
 /// Returns (workload, quota) for each move.
 pub(super) fn quota_objects(ctx: &mut Ctx<'_>) -> Vec<(String, String)> {
-    let mut quotas: Vec<String> = ctx
-        .signals
-        .iter()
-        .filter(|s| s.kind == "quota_exceeded")
-        .filter_map(|s| quota_named(&s.detail))
-        .collect();
-    quotas.sort();
-    quotas.dedup();
     let mut held = Vec::new();
-    for quota in quotas {
-        let moves = super::moves::move_signals(
-            &mut ctx.signals,
-            &quota,
-            |_, s| {
-                s.kind == "quota_exceeded"
-                    && quota_named(&s.detail).as_deref() == Some(quota.as_str())
-            },
-            |s| {
-                format!(
-                    "ResourceQuota {quota} holds back {}: {}",
-                    s.component, s.detail
-                )
-            },
-        );
-        held.extend(moves);
+    for ceiling in CEILINGS {
+        let mut named: Vec<(String, String)> = ctx
+            .signals
+            .iter()
+            .filter(|s| s.kind == ceiling.kind)
+            .filter_map(|s| Some(((ceiling.named)(&s.detail)?, s.component.clone())))
+            .collect();
+        named.sort();
+        named.dedup();
+        let mut quotas: Vec<&str> = named.iter().map(|(q, _)| q.as_str()).collect();
+        quotas.dedup();
+        for quota in quotas {
+            let workloads: Vec<&str> = named
+                .iter()
+                .filter(|(q, _)| q == quota)
+                .map(|(_, w)| w.as_str())
+                .collect();
+            let moves = super::moves::move_signals(
+                &mut ctx.signals,
+                quota,
+                |_, s| {
+                    s.kind == ceiling.kind
+                        && match (ceiling.named)(&s.detail) {
+                            Some(q) => q == quota,
+                            None => {
+                                workloads.contains(&s.component.as_str())
+                                    && (ceiling.same_story)(&s.detail)
+                            }
+                        }
+                },
+                |s| {
+                    format!(
+                        "{} {quota} holds back {}: {}",
+                        ceiling.object, s.component, s.detail
+                    )
+                },
+            );
+            // The refusal that names the object is the evidence to show
+            // first; the same story told without the name comes after.
+            for s in ctx.signals.iter_mut().filter(|s| {
+                s.component == quota
+                    && s.kind == ceiling.kind
+                    && (ceiling.named)(&s.detail).is_none()
+            }) {
+                s.weight *= 0.8;
+            }
+            held.extend(moves);
+        }
     }
     held
 }
@@ -65,36 +123,52 @@ pub(super) fn starved_by_quota(ctx: &mut Ctx<'_>, held: &[(String, String)]) {
                 .filter_map(|s| s.at)
                 .min()
         };
-        let refused = ctx
-            .signals
-            .iter()
-            .filter(|s| s.kind == "quota_exceeded" && same_component(&s.component, quota))
-            .filter_map(|s| s.at)
-            .min();
+        let refusals = |c: &Ceiling| {
+            ctx.signals
+                .iter()
+                .filter(|s| s.kind == c.kind && same_component(&s.component, quota))
+                .map(|s| s.at)
+                .collect::<Vec<_>>()
+        };
+        let Some((ceiling, refused)) = CEILINGS.iter().find_map(|c| {
+            let at = refusals(c);
+            (!at.is_empty()).then(|| (c, at.into_iter().flatten().min()))
+        }) else {
+            continue;
+        };
         if let (Some(starving), Some(refused)) = (first(STARVED), refused)
             && starving < refused - slack
         {
             continue;
         }
+        let past = format!("cannot scale out past {} {quota}", ceiling.object);
         super::moves::move_signals(
             &mut ctx.signals,
             quota,
             |_, s| STARVED.contains(&s.kind) && same_component(&s.component, workload),
-            |s| {
-                format!(
-                    "{} cannot scale out past ResourceQuota {quota}, and its pods starve: {}",
-                    s.component, s.detail
-                )
-            },
+            |s| format!("{} {past}, and its pods starve: {}", s.component, s.detail),
         );
         for s in ctx.signals.iter_mut().filter(|s| {
-            s.component == *quota
-                && STARVED.contains(&s.kind)
-                && s.detail.contains("cannot scale out past")
+            s.component == *quota && STARVED.contains(&s.kind) && s.detail.contains(&past)
         }) {
-            s.kind = "quota_exceeded";
+            s.kind = ceiling.kind;
         }
     }
+}
+
+/// The node pool a provisioner will not grow (Karpenter v1's `all
+/// available instance types exceed limits for nodepool: "NAME"`, before
+/// v1 `… for provisioner: "NAME"`).
+fn pool_named(detail: &str) -> Option<String> {
+    let (_, rest) = detail
+        .split_once("exceed limits for nodepool")
+        .or_else(|| detail.split_once("exceed limits for provisioner"))?;
+    let name: String = rest
+        .trim_start_matches([':', ' ', '"', '\\'])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .collect();
+    (!name.is_empty()).then_some(name)
 }
 
 /// The quota an admission refusal names (`exceeded quota: NAME,`).
@@ -167,6 +241,59 @@ mod tests {
         // Without the quota's name, nothing moves.
         let mut c = ctx(&scope, vec![signal("scoreboard-hub", "quota_exceeded")]);
         assert!(quota_objects(&mut c).is_empty());
+    }
+
+    /// A provisioner that will not grow the node pool its pending pods need
+    /// holds them back by that pool's name; the scheduler's `Insufficient
+    /// cpu` for the same workload is the same story, a taint mismatch of
+    /// another workload is not.
+    #[test]
+    fn a_node_pool_at_its_limit_holds_its_pending_pods_back() {
+        let scope = scope();
+        let pending = |workload: &str, detail: &str| Signal {
+            detail: detail.into(),
+            ..signal(workload, "unschedulable")
+        };
+        let mut c = ctx(
+            &scope,
+            vec![
+                pending(
+                    "search-api",
+                    "event FailedScheduling on Pod/search-api-m5k-4mrgr (x26): Failed to schedule pod, all available instance types exceed limits for nodepool: \"general-purpose\"",
+                ),
+                pending(
+                    "search-api",
+                    "pod search-api-m5k-4mrgr: not scheduled: 0/8 nodes are available: 2 node(s) had untolerated taint {dedicated: gpu}, 6 Insufficient cpu.",
+                ),
+                pending(
+                    "trainer",
+                    "pod trainer-0: not scheduled: 0/8 nodes are available: 8 node(s) didn't match Pod's node affinity/selector.",
+                ),
+            ],
+        );
+        let held = quota_objects(&mut c);
+        assert_eq!(
+            held,
+            vec![("search-api".to_string(), "general-purpose".to_string())]
+        );
+        let count = |component: &str| {
+            c.signals
+                .iter()
+                .filter(|s| s.component == component && s.weight >= 3.0)
+                .count()
+        };
+        assert_eq!(count("general-purpose"), 2);
+        assert_eq!(count("trainer"), 1);
+        assert!(c.signals.iter().any(|s| {
+            s.component == "general-purpose"
+                && s.detail
+                    .starts_with("NodePool general-purpose holds back search-api")
+        }));
+        assert_eq!(
+            pool_named("all available instance types exceed limits for provisioner: \"default\"")
+                .as_deref(),
+            Some("default")
+        );
     }
 
     #[test]
