@@ -273,7 +273,18 @@ pub fn read(
             if let Some(peer) = connecting_to(body) {
                 context = Some((peer, i));
             }
-            let Some(mut hit) = catalogue.best(Field::Log, body) else {
+            // A structured line's exception, in its own fields, is read
+            // as an exception too; the stronger reading wins.
+            let exception = super::parse::structured_exception(body);
+            let Some(mut hit) = [
+                catalogue.best(Field::Log, body),
+                exception
+                    .as_deref()
+                    .and_then(|e| catalogue.best(Field::Exception, e)),
+            ]
+            .into_iter()
+            .flatten()
+            .max_by_key(|h| (h.signature.strength, h.peer.is_some())) else {
                 continue;
             };
             if let Some(p) = &hit.peer
@@ -393,8 +404,8 @@ pub fn read(
                                 source: "k8s.networkpolicies".into(),
                                 detail: clip(
                                     &format!(
-                                        "NetworkPolicy {} selects the pods behind {peer} and admits none of {owner}'s pods; {owner} logged ({}x): {}",
-                                        policy.name,
+                                        "{}; {owner} logged ({}x): {}",
+                                        policy.why(peer, &owner),
                                         f.count,
                                         f.line.trim()
                                     ),

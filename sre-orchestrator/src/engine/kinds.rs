@@ -166,6 +166,13 @@ fn is_pool(s: &Suspect) -> bool {
     s.signals.iter().any(|x| x.detail.starts_with(&object))
 }
 
+/// Whether a suspect is a Calico GlobalNetworkPolicy (see
+/// `World::blocking_policy`): the evidence names it so.
+fn is_global_policy(s: &Suspect) -> bool {
+    let object = format!("GlobalNetworkPolicy {}", s.component);
+    s.signals.iter().any(|x| x.detail.contains(&object))
+}
+
 /// Suggested steps. Never executed by the investigation.
 pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
     let ns = namespace.map(|n| format!(" -n {n}")).unwrap_or_default();
@@ -464,6 +471,22 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
             Risk::Low,
             Some(format!("kubectl{ns} describe hpa {c}")),
         )],
+        "network_policy_blocked" if is_global_policy(s) => vec![
+            step(
+                format!(
+                    "Read Calico GlobalNetworkPolicy {c}: the namespaces and pods it applies to, and its rules in order (the first that matches decides)"
+                ),
+                Risk::Low,
+                Some(format!(
+                    "kubectl get globalnetworkpolicies.crd.projectcalico.org {c} -o yaml"
+                )),
+            ),
+            step(
+                format!("Allow the blocked connections in {c} before its deny (or roll it back)"),
+                Risk::Medium,
+                None,
+            ),
+        ],
         "network_policy_blocked" => vec![
             step(
                 format!("Read NetworkPolicy {c}: which pods it selects and whom it admits"),

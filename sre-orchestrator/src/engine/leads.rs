@@ -31,14 +31,20 @@ pub(super) type Shows = fn(&str) -> bool;
 pub(super) const ON_DEMAND: &[(&str, Shows)] = &[
     (CERTIFICATES, tls_failure),
     (AUTHORIZATION_POLICIES, mesh_denial),
+    (super::calico::GLOBAL_NETWORK_POLICIES, dropped_connection),
 ];
+
+/// Those of [`ON_DEMAND`] that live in no namespace: listed once.
+const CLUSTER_SCOPED: &[&str] = &[super::calico::GLOBAL_NETWORK_POLICIES];
 
 /// The custom resources [`ON_DEMAND`] names, listed in each namespace read
 /// and cluster-wide, when `outputs` show their failure (or, for
 /// Certificates, the alert is about TLS) and they are not in `listed`
 /// already: the cert-manager Certificates when a client fails a TLS
 /// handshake (their `notAfter`, their Ready condition), the mesh's
-/// AuthorizationPolicies when a sidecar answers `RBAC: access denied`.
+/// AuthorizationPolicies when a sidecar answers `RBAC: access denied`,
+/// Calico's GlobalNetworkPolicies (cluster-wide only) when a connection
+/// got no answer.
 pub(super) fn on_demand_reads(
     outputs: &[Output],
     namespaces: &[String],
@@ -56,7 +62,7 @@ pub(super) fn on_demand_reads(
                 .iter()
                 .any(|o| !o.outcome.is_error && shows(&o.outcome.text))
         {
-            for namespace in namespaces {
+            for namespace in namespaces.iter().filter(|_| !CLUSTER_SCOPED.contains(kind)) {
                 out.push(serde_json::json!({ "kind": kind, "namespace": namespace, "output": "json", "compact": true, "limit": super::collect::PAGE }));
             }
             // Few and small: the whole cluster's too, since the component
@@ -97,6 +103,21 @@ pub(super) fn certificate_backend_reads(outputs: &[Output], page: usize) -> Vec<
     }
     out.truncate(3);
     out
+}
+
+/// Whether `text` reports a connection that got no answer, as a dropped
+/// packet leaves it (a network policy's deny drops silently): a connect
+/// timeout in the words of Go, Java, Netty, Node and curl, or no route.
+fn dropped_connection(text: &str) -> bool {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)connect(?:ion)? timed out|ConnectTimeoutException|connect: connection timed out|dial tcp [^ ]+: i/o timeout|connect ETIMEDOUT|Connection timed out after|no route to host|EHOSTUNREACH",
+        )
+        .ok()
+    })
+    .as_ref()
+    .is_some_and(|re| re.is_match(text))
 }
 
 /// Whether `text` holds a service mesh's refusal: Envoy's RBAC filter

@@ -19,6 +19,7 @@
 //! [`rca`] then writes the RCA from the ranking.
 
 pub mod across;
+pub mod calico;
 pub mod collect;
 pub mod combine;
 mod contracts;

@@ -470,6 +470,48 @@ pub struct LogPattern {
     pub example: Option<String>,
 }
 
+/// The exception a structured (JSON) log line records in fields of its
+/// own, as `Type: message`: ECS and OpenTelemetry's flat `error.type` /
+/// `error.message` and `exception.type` / `exception.message`, or an
+/// object under `error`, `exception` or `err` (pino, Serilog, zap) with a
+/// type, kind, class or name and a message. The line's text alone splits
+/// the two, and most signatures are written against them together
+/// (`ConnectTimeoutException: connection timed out after 1500 ms: …`).
+pub fn structured_exception(line: &str) -> Option<String> {
+    let body = line.trim();
+    if !body.starts_with('{') {
+        return None;
+    }
+    let doc: serde_json::Value = serde_json::from_str(body).ok()?;
+    fn text(v: Option<&serde_json::Value>) -> Option<&str> {
+        v.and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+    const TYPES: &[&str] = &["type", "kind", "class", "name"];
+    const MESSAGES: &[&str] = &["message", "msg"];
+    for prefix in ["error", "exception", "err"] {
+        let (ty, message) = match doc.get(prefix) {
+            Some(obj) if obj.is_object() => (
+                TYPES.iter().find_map(|k| text(obj.get(*k))),
+                MESSAGES.iter().find_map(|k| text(obj.get(*k))),
+            ),
+            _ => (
+                TYPES
+                    .iter()
+                    .find_map(|k| text(doc.get(format!("{prefix}.{k}")))),
+                MESSAGES
+                    .iter()
+                    .find_map(|k| text(doc.get(format!("{prefix}.{k}")))),
+            ),
+        };
+        if let (Some(ty), Some(message)) = (ty, message) {
+            return Some(format!("{ty}: {message}"));
+        }
+    }
+    None
+}
+
 /// Reads `log_patterns` output.
 pub fn log_patterns(text: &str) -> Vec<LogPattern> {
     let mut out: Vec<LogPattern> = table(text, "KIND")
@@ -576,6 +618,28 @@ pub fn edges(text: &str) -> Vec<Edge> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exception_in_fields_of_its_own_reads_as_type_and_message() {
+        let ecs = r#"{"log.level":"ERROR","message":"fraud check failed","error.type":"io.netty.channel.ConnectTimeoutException","error.message":"connection timed out after 1500 ms: fraud-scorer.fraud.svc.cluster.local/172.20.202.63:8443"}"#;
+        assert_eq!(
+            structured_exception(ecs).as_deref(),
+            Some(
+                "io.netty.channel.ConnectTimeoutException: connection timed out after 1500 ms: fraud-scorer.fraud.svc.cluster.local/172.20.202.63:8443"
+            )
+        );
+        let pino = r#"{"level":50,"msg":"request failed","err":{"type":"FetchError","message":"request to http://rates:8080/ failed, reason: connect ECONNREFUSED 10.96.4.2:8080","stack":"FetchError: …"}}"#;
+        assert_eq!(
+            structured_exception(pino).as_deref(),
+            Some(
+                "FetchError: request to http://rates:8080/ failed, reason: connect ECONNREFUSED 10.96.4.2:8080"
+            )
+        );
+        // A message without a type, plain text, broken JSON: nothing.
+        assert_eq!(structured_exception(r#"{"error.message":"boom"}"#), None);
+        assert_eq!(structured_exception("ERROR boom: x"), None);
+        assert_eq!(structured_exception(r#"{"error": {"type": "X""#), None);
+    }
 
     /// A caller that gave up on a callee which answered late: the edge's errors are the
     /// caller's (CLIENT-ERR), not the callee's zero.

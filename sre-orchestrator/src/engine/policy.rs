@@ -174,7 +174,7 @@ impl IpBlock {
 }
 
 /// `10.0.0.0/8` as (network, mask).
-fn parse_cidr(text: &str) -> Option<(u32, u32)> {
+pub(super) fn parse_cidr(text: &str) -> Option<(u32, u32)> {
     let (addr, bits) = text.split_once('/')?;
     let addr = u32::from(addr.parse::<std::net::Ipv4Addr>().ok()?);
     let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;

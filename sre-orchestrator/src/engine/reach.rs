@@ -108,12 +108,8 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
         let found = svc
             .and_then(|svc| world.blocking_policy(svc, &caller))
             .map(|p| {
-                (
-                    p.name.clone(),
-                    p.namespace.clone(),
-                    p.created,
-                    NETWORK_POLICY,
-                )
+                let (kind, _, source) = NETWORK_POLICY;
+                (p.name, p.namespace, p.created, (kind, p.kind, source))
             })
             .or_else(|| {
                 world
@@ -202,9 +198,10 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
             weight: if new { 4.5 } else { 3.5 } + stop.callers.len().min(4) as f64 * 0.5,
             source: stop.source.into(),
             detail: format!(
-                "{} {}/{}{} stops the calls of {} to {}: {:.0} of them {}",
+                "{} {}{}{}{} stops the calls of {} to {}: {:.0} of them {}",
                 stop.what,
                 stop.namespace,
+                if stop.namespace.is_empty() { "" } else { "/" },
                 stop.policy,
                 match stop.created {
                     Some(c) if new => format!(" (created {c})"),

@@ -196,10 +196,7 @@ pub(super) fn read_patterns(ctx: &mut Ctx<'_>, pack: &EvidencePack, reader: &Rea
                         "network_policy_blocked",
                         4.0 + f64::from(hit.signature.strength) * 0.5,
                         "k8s.networkpolicies",
-                        format!(
-                            "NetworkPolicy {} selects the pods behind {peer} and admits none of {service}'s pods; {detail}",
-                            policy.name
-                        ),
+                        format!("{}; {detail}", policy.why(peer, &service)),
                         at,
                     );
                 }

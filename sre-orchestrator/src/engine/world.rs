@@ -35,6 +35,9 @@ pub struct World {
     pub services: Vec<Service>,
     /// NetworkPolicies.
     pub policies: Vec<Policy>,
+    /// Calico's GlobalNetworkPolicies (listed when calls time out or are
+    /// refused).
+    pub calico: Vec<super::calico::GlobalPolicy>,
     /// Events of the namespace in scope.
     pub events: Vec<Event>,
     /// cert-manager Certificates of the namespaces read (listed when a
@@ -48,6 +51,45 @@ pub struct World {
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     /// The Ingresses' routes (listed when the alert names a URL).
     pub routes: Vec<IngressRoute>,
+}
+
+/// A network policy that drops a caller's calls (see
+/// [`World::blocking_policy`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blocker {
+    /// The policy's name.
+    pub name: String,
+    /// Its namespace; empty for a cluster-wide policy.
+    pub namespace: String,
+    /// When it was created.
+    pub created: Option<Timestamp>,
+    /// Its kind: `NetworkPolicy` or `GlobalNetworkPolicy`.
+    pub kind: &'static str,
+}
+
+impl Blocker {
+    fn of(p: &Policy) -> Blocker {
+        Blocker {
+            name: p.name.clone(),
+            namespace: p.namespace.clone(),
+            created: p.created,
+            kind: "NetworkPolicy",
+        }
+    }
+
+    /// What it does to `caller`'s calls to `peer`, in words.
+    pub fn why(&self, peer: &str, caller: &str) -> String {
+        match self.kind {
+            "NetworkPolicy" => format!(
+                "NetworkPolicy {} selects the pods behind {peer} and admits none of {caller}'s pods",
+                self.name
+            ),
+            kind => format!(
+                "Calico {kind} {} drops {caller}'s connections to the pods behind {peer}",
+                self.name
+            ),
+        }
+    }
 }
 
 /// Keeps the first of the items with the same key, in order.
@@ -110,6 +152,9 @@ impl World {
                             .collect(),
                     }),
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
+                    super::calico::GLOBAL_NETWORK_POLICIES => {
+                        w.calico.push(super::calico::GlobalPolicy::from_value(&doc));
+                    }
                     "ingresses" => w.routes.extend(ingress_routes(&doc)),
                     "events" => w.events.push(event_from(&doc)),
                     super::leads::CERTIFICATES => w.certificates.push(certificate_from(&doc)),
@@ -134,6 +179,7 @@ impl World {
         dedup_by(&mut w.pods, |p| (p.namespace.clone(), p.name.clone()));
         dedup_by(&mut w.services, |s| (s.namespace.clone(), s.name.clone()));
         dedup_by(&mut w.policies, |p| (p.namespace.clone(), p.name.clone()));
+        dedup_by(&mut w.calico, |p| p.name.clone());
         dedup_by(&mut w.certificates, |c| {
             (c.namespace.clone(), c.name.clone())
         });
@@ -334,12 +380,16 @@ impl World {
         }
     }
 
-    /// A NetworkPolicy that selects a ready backend of `svc` and admits no
-    /// pod of the workload `caller` (same namespace). `None` when the caller's
-    /// pods are unknown, or when any policy would admit them.
-    pub fn blocking_policy(&self, svc: &Service, caller: &str) -> Option<&Policy> {
+    /// A network policy that drops the calls of the workload `caller` to a
+    /// ready backend of `svc`: a Calico GlobalNetworkPolicy that denies
+    /// them (see [`super::calico`]), or a NetworkPolicy that selects the
+    /// backend, or the caller, and admits none of the other side. `None`
+    /// when the caller's pods are unknown, or when any policy may admit
+    /// them.
+    pub fn blocking_policy(&self, svc: &Service, caller: &str) -> Option<Blocker> {
         let callers: Vec<&Pod> = self.pods.iter().filter(|p| p.owner == caller).collect();
-        let caller_ns = callers.first()?.namespace.clone();
+        let caller_pod = *callers.first()?;
+        let caller_ns = caller_pod.namespace.clone();
         let backend = self.backends(svc).find(|p| p.phase == "Running")?;
         fn end<'a>(w: &'a World, p: &'a Pod) -> super::policy::Endpoint<'a> {
             super::policy::Endpoint {
@@ -351,13 +401,23 @@ impl World {
         }
         // Ingress: the policies that select the backend. Policies add up:
         // traffic is allowed when any selecting policy admits it.
-        let selecting: Vec<&Policy> = self
+        let ingress: Vec<&Policy> = self
             .policies
             .iter()
             .filter(|p| {
                 p.ingress_restricted
                     && p.namespace == backend.namespace
                     && selects(&p.pod_selector, &backend.labels)
+            })
+            .collect();
+        // Egress: the policies that select the caller.
+        let egress: Vec<&Policy> = self
+            .policies
+            .iter()
+            .filter(|p| {
+                p.egress_restricted
+                    && p.namespace == caller_ns
+                    && selects(&p.pod_selector, &caller_pod.labels)
             })
             .collect();
         // The ports a call to the Service may arrive on (which one the
@@ -370,9 +430,40 @@ impl World {
                 .filter_map(|p| u16::try_from(p).ok())
                 .collect()
         });
-        if !selecting.is_empty()
+        // Calico evaluates its own policies first (lower orders than the
+        // Kubernetes ones, which it puts at the end of the default tier),
+        // on the pod's port: after the Service's translation.
+        let pod_ports: Vec<u16> = if svc.target_ports.is_empty() {
+            svc.ports.iter().map(|(_, p)| *p).collect::<Vec<_>>()
+        } else {
+            svc.target_ports.clone()
+        }
+        .into_iter()
+        .filter_map(|p| u16::try_from(p).ok())
+        .collect();
+        for (direction, k8s_selects) in [
+            (super::calico::Direction::Egress, !egress.is_empty()),
+            (super::calico::Direction::Ingress, !ingress.is_empty()),
+        ] {
+            if let super::calico::Verdict::Denied(p) = super::calico::verdict(
+                &self.calico,
+                direction,
+                &end(self, caller_pod),
+                &end(self, backend),
+                &pod_ports,
+                k8s_selects,
+            ) {
+                return Some(Blocker {
+                    name: p.name.clone(),
+                    namespace: String::new(),
+                    created: p.created,
+                    kind: "GlobalNetworkPolicy",
+                });
+            }
+        }
+        if !ingress.is_empty()
             && !callers.iter().any(|c| {
-                selecting
+                ingress
                     .iter()
                     .any(|p| p.admits_on(&end(self, c), ports.as_deref()))
             })
@@ -380,25 +471,16 @@ impl World {
             // Of several restricting policies, the newest is the change;
             // of several as new (applied together), the most restrictive:
             // a default deny admits no one.
-            return selecting
+            return ingress
                 .into_iter()
-                .max_by_key(|p| (p.created, std::cmp::Reverse(p.from.len())));
+                .max_by_key(|p| (p.created, std::cmp::Reverse(p.from.len())))
+                .map(Blocker::of);
         }
-        // Egress: the policies that select the caller.
-        let caller_pod = callers.first()?;
-        let selecting: Vec<&Policy> = self
-            .policies
-            .iter()
-            .filter(|p| {
-                p.egress_restricted
-                    && p.namespace == caller_ns
-                    && selects(&p.pod_selector, &caller_pod.labels)
-            })
-            .collect();
-        if !selecting.is_empty() && !selecting.iter().any(|p| p.permits_to(&end(self, backend))) {
-            return selecting
+        if !egress.is_empty() && !egress.iter().any(|p| p.permits_to(&end(self, backend))) {
+            return egress
                 .into_iter()
-                .max_by_key(|p| (p.created, std::cmp::Reverse(p.to.len())));
+                .max_by_key(|p| (p.created, std::cmp::Reverse(p.to.len())))
+                .map(Blocker::of);
         }
         None
     }
