@@ -262,6 +262,35 @@ pub(super) fn deploys(ctx: &mut Ctx<'_>, degraded: &[String], edges: &[Edge]) {
             })
             .cloned()
             .collect();
+        // Its reports that its calls fail (reset, refused, timed out), when
+        // they began with its own rollout while what it calls shows no
+        // trouble of its own, are the rollout's: the change is on the
+        // calling side (a client library's keep-alive, a new timeout, a
+        // wrong address).
+        let callee_quiet = ctx.blames.get(&d.component).is_some_and(|callee| {
+            !same_component(callee, &d.component)
+                && !ctx.has_cause(callee, &["dependency_unreachable"], 2.0)
+        });
+        let with_rollout = |s: &Signal| match (s.at, d.at) {
+            (Some(e), Some(at)) => {
+                e >= at - slack && e.duration_since(at) <= SignedDuration::from_mins(10)
+            }
+            _ => false,
+        };
+        let mut errors = errors;
+        if callee_quiet && !began_before("dependency_unreachable") {
+            errors.extend(
+                ctx.signals
+                    .iter()
+                    .filter(|s| {
+                        same_component(&s.component, &d.component)
+                            && s.weight > 0.0
+                            && s.kind == "dependency_unreachable"
+                            && with_rollout(s)
+                    })
+                    .cloned(),
+            );
+        }
         // Errors that began long after the rollout, while what the service
         // blames (or what that blames in turn) fails for a reason of its
         // own, are that failure's, not the rollout's.

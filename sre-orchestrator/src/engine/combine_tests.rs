@@ -355,6 +355,44 @@ fn errors_long_after_a_rollout_that_blame_a_failing_peer_are_not_the_rollouts() 
     assert!(c.signals.iter().any(|s| s.kind == "bad_deploy"));
 }
 
+/// A client whose calls to a quiet callee began to fail with its own
+/// rollout (reset sockets after a keep-alive change) is the rollout's
+/// doing; the same reports while the callee fails for its own reason,
+/// or that began long after the rollout, are not.
+#[test]
+fn a_clients_failing_calls_that_began_with_its_rollout_are_the_rollouts_when_the_callee_is_quiet() {
+    let scope = scope();
+    let at = |t: &str| Some(t.parse::<Timestamp>().expect("ts"));
+    let run = |first_error: &str, callee_cause: bool| {
+        let mut signals = vec![
+            Signal {
+                at: at("2025-09-25T12:51:00Z"),
+                ..signal("webhook-relay", "recent_deploy")
+            },
+            Signal {
+                at: at(first_error),
+                ..signal("webhook-relay", "dependency_unreachable")
+            },
+            signal("billing-events", "dependency_unreachable"),
+        ];
+        if callee_cause {
+            signals.push(signal("billing-events", "oom_killed"));
+        }
+        let mut c = ctx(&scope, signals);
+        c.blames
+            .insert("webhook-relay".into(), "billing-events".into());
+        deploys(&mut c, &[], &[]);
+        c.signals
+            .iter()
+            .any(|s| s.kind == "bad_deploy" && s.component == "webhook-relay")
+    };
+    assert!(run("2025-09-25T12:51:01Z", false));
+    assert!(!run("2025-09-25T12:51:01Z", true));
+    assert!(!run("2025-09-25T13:20:00Z", false));
+    // Failing before the rollout: not its doing.
+    assert!(!run("2025-09-25T12:40:00Z", false));
+}
+
 /// A refusal relayed up the call path (`403 RBAC: access denied` in the
 /// spans of the service above the refused call) fails through the
 /// deepest degraded service, like its errors: halved; the deepest
