@@ -131,8 +131,19 @@ pub fn parse_stack(text: &str) -> Stack {
         .trim_start()
         .starts_with("Traceback (most recent call last)")
     {
-        // Python: the most recent call is last, the error is the last line.
-        if let Some(last) = lines.iter().skip(1).rev().find(|l| !l.starts_with(' ')) {
+        // Python: the most recent call is last, the error follows its frame:
+        // the first line not indented after the last `File "…"`. A message
+        // may run on over lines of its own (pydantic's `ValidationError: 1
+        // validation error for Model` then the field's name, unindented),
+        // so the last line is the error only when no frame is found.
+        let last_frame = lines
+            .iter()
+            .rposition(|l| l.trim_start().starts_with("File \""));
+        let error_line = match last_frame {
+            Some(i) => lines[i + 1..].iter().find(|l| !l.starts_with(' ')),
+            None => lines.iter().skip(1).rev().find(|l| !l.starts_with(' ')),
+        };
+        if let Some(last) = error_line {
             if let Some((k, m)) = split_type(last.trim()) {
                 out.error_type = k.to_string();
                 out.error_message = m.to_string();
@@ -241,6 +252,22 @@ mod tests {
                 "KeyError",
                 "'amount'",
                 r#"File "/app/a.py", line 3, in <module>"#
+            )
+        );
+    }
+
+    /// A Python error whose message runs over lines of its own (pydantic's
+    /// field name, unindented, then the detail) is the line after the last
+    /// frame, not the last line.
+    #[test]
+    fn a_python_error_is_the_line_after_the_last_frame() {
+        let py = "Traceback (most recent call last):\n  File \"/app/preview.py\", line 88, in preview\n    register = RegisterRead.model_validate(row)\npydantic_core._pydantic_core.ValidationError: 1 validation error for RegisterRead\nregister_id\n  Field required [type=missing, input_value={'mpan': '1012'}, input_type=dict]";
+        let s = parse_stack(py);
+        assert_eq!(
+            (s.error_type.as_str(), s.error_message.as_str()),
+            (
+                "pydantic_core._pydantic_core.ValidationError",
+                "1 validation error for RegisterRead"
             )
         );
     }

@@ -84,9 +84,12 @@ pub async fn describe(t: &Target, o: &DescribeOptions) -> Result<String> {
         out.push_str(&format!(" · deletion requested {}", ago(now, Some(del))));
     }
     out.push('\n');
+    // Whole, up to a bound no sane object reaches: a node's labels (zone,
+    // instance type, pool, launch template) run past a few hundred
+    // characters, and the one asked about is often the last.
     let labels = crate::value::labels(&obj);
     if !labels.is_empty() {
-        out.push_str(&format!("labels: {}\n", clip(&labels, 300)));
+        out.push_str(&format!("labels: {}\n", clip(&labels, 2000)));
     }
     let chain = owner_chain(t, &obj).await;
     if !chain.is_empty() {
