@@ -110,11 +110,15 @@ pub(super) fn quota_objects(ctx: &mut Ctx<'_>) -> Vec<(String, String)> {
 
 /// A workload the quota keeps from scaling out starves on the pods it has:
 /// at their CPU limit, their probes timing out, its autoscaler asking for
-/// replicas it cannot get. When that began with the refusals (not before),
-/// it is the quota's doing and moves there (a weak copy stays).
+/// replicas it cannot get. When that began with the refusals, it is the
+/// quota's doing and moves there (a weak copy stays). "With" spans the
+/// autoscaler's reaction: it asks for replicas *because* the pods starve,
+/// so under a rising load the starvation comes first, by the minutes the
+/// load takes to cross the autoscaler's target; starvation long before
+/// the first refusal (an hour) is a story of its own.
 pub(super) fn starved_by_quota(ctx: &mut Ctx<'_>, held: &[(String, String)]) {
     const STARVED: &[&str] = &["cpu_throttling", "probe_failing", "hpa_maxed"];
-    let slack = SignedDuration::from_mins(2);
+    let slack = SignedDuration::from_mins(15);
     for (workload, quota) in held {
         let first = |kinds: &[&str]| {
             ctx.signals
@@ -324,6 +328,9 @@ mod tests {
         };
         // Starving since the refusals: the quota's doing.
         assert_eq!(run("2026-04-01T06:06:41Z"), 2);
+        // Starving as the load rose, minutes before the autoscaler asked
+        // for the replicas the quota refused: the quota's doing.
+        assert_eq!(run("2026-04-01T05:54:00Z"), 2);
         // Starving an hour before the first refusal: its own.
         assert_eq!(run("2026-04-01T05:00:00Z"), 1);
     }
