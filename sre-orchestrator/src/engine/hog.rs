@@ -208,6 +208,30 @@ pub fn pressure_follows_the_pod(signals: &mut Vec<Signal>, world: &World) -> Vec
 }
 
 /// Evictions and scheduling refusals caused by a node's pressure.
+/// The words of a node under pressure that still serves: its conditions,
+/// the kubelet's events, the evictions' messages.
+pub(super) const PRESSURE_WORDS: &[&str] = &[
+    "diskpressure",
+    "memorypressure",
+    "pidpressure",
+    "disk pressure",
+    "memory pressure",
+    "evictionthresholdmet",
+    "attempting to reclaim",
+    "low on resource",
+    "evicted for lack of",
+];
+
+/// The words of a node that stopped serving its pods.
+pub(super) const DOWN_WORDS: &[&str] = &[
+    "notready",
+    "not ready",
+    "stopped posting",
+    "unknown",
+    "unreachable",
+    "networkunavailable",
+];
+
 pub(super) fn node_pressure(ctx: &mut Ctx<'_>) {
     // Evictions for lack of disk or memory point at the node under that
     // pressure.

@@ -254,31 +254,15 @@ fn pressure_not_failure(g: &Suspect) -> bool {
         return false;
     }
     let details: Vec<String> = g.signals.iter().map(|s| s.detail.to_lowercase()).collect();
-    let failed = details.iter().any(|d| {
-        [
-            "notready",
-            "not ready",
-            "stopped posting",
-            "unknown",
-            "unreachable",
-            "networkunavailable",
-        ]
+    // What the node's pods said, moved to it, says nothing of the node
+    // itself (a readiness probe's "not ready" is the pod's).
+    let failed = details
         .iter()
-        .any(|w| d.contains(w))
-    });
-    let pressed = details.iter().any(|d| {
-        [
-            "diskpressure",
-            "memorypressure",
-            "pidpressure",
-            "disk pressure",
-            "memory pressure",
-            "evictionthresholdmet",
-            "low on resource",
-        ]
+        .filter(|d| !d.contains(" runs on failed node "))
+        .any(|d| super::hog::DOWN_WORDS.iter().any(|w| d.contains(w)));
+    let pressed = details
         .iter()
-        .any(|w| d.contains(w))
-    });
+        .any(|d| super::hog::PRESSURE_WORDS.iter().any(|w| d.contains(w)));
     pressed && !failed
 }
 
