@@ -47,6 +47,21 @@ fn next_offset(text: &str) -> Option<usize> {
         .ok()
 }
 
+/// Where a JSON list's next call should start: after the objects this
+/// answer holds when the response budget cut it (pods with sidecars are
+/// large: twenty of them overflow a default budget, and the ones cut are
+/// as likely to be the failing ones), else where its footer says the next
+/// page begins.
+fn resume_offset(o: &Output) -> Option<usize> {
+    let text = &o.outcome.text;
+    if text.contains("[truncated by the response budget") {
+        let got = text.lines().filter(|l| l.starts_with('{')).count();
+        let from = o.args.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
+        return (got > 0).then_some(from + got);
+    }
+    next_offset(text)
+}
+
 /// One tool call of the evidence pack and its answer.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -815,7 +830,7 @@ async fn follow_pages(
             .iter()
             .filter(|o| o.name == "list" && !o.outcome.is_error)
             .filter_map(|o| {
-                let offset = next_offset(&o.outcome.text)?;
+                let offset = resume_offset(o)?;
                 let mut args = o.args.clone();
                 args["offset"] = json!(offset);
                 let asked = |a: &Value| {

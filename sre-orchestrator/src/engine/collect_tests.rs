@@ -115,3 +115,33 @@ fn the_engine_uses_no_tool_name_outside_its_list() {
         .collect();
     assert!(unknown.is_empty(), "not in ENGINE_TOOLS: {unknown:?}");
 }
+
+/// A JSON list cut by the response budget resumes after the objects it
+/// holds; an uncut one where its footer says; a last page nowhere.
+#[test]
+fn a_list_cut_by_the_budget_resumes_after_what_it_holds() {
+    let pods = |n: usize, tail: &str| {
+        let mut text = "# 20 pods in namespace search\n".to_string();
+        for i in 0..n {
+            text.push_str(&format!(
+                "{{\"kind\":\"Pod\",\"metadata\":{{\"name\":\"p{i}\"}}}}\n"
+            ));
+        }
+        text.push_str(tail);
+        text
+    };
+    let list = |offset: Option<u64>, text: String| {
+        let mut args =
+            json!({ "kind": "pods", "namespace": "search", "output": "json", "limit": 20 });
+        if let Some(o) = offset {
+            args["offset"] = json!(o);
+        }
+        Output::test("k8s.list", args, &text)
+    };
+    let cut = "\n[truncated by the response budget: showing 12 of 22 lines (~7,647 of ~13,873 tokens). Narrow the request.]";
+    assert_eq!(resume_offset(&list(None, pods(11, cut))), Some(11));
+    assert_eq!(resume_offset(&list(Some(20), pods(11, cut))), Some(31));
+    let paged = pods(20, "").replace("namespace search", "namespace search; next page: offset=20");
+    assert_eq!(resume_offset(&list(None, paged)), Some(20));
+    assert_eq!(resume_offset(&list(None, pods(7, ""))), None);
+}
