@@ -52,6 +52,7 @@ pub mod rank;
 pub mod reach;
 pub mod rules;
 pub mod signatures;
+mod startup;
 pub mod stores;
 pub mod telemetry;
 #[cfg(test)]

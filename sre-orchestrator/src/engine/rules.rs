@@ -589,6 +589,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
             peers.push(callee);
         }
     }
+    super::startup::discount_startup_readiness(&mut ctx.signals, &world);
     super::hog::node_pressure(&mut ctx);
     let moves = super::hog::pressure_follows_the_pod(&mut ctx.signals, &world);
     ctx.passed_on(moves);
