@@ -508,13 +508,41 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
             }
         }
     }
-    // Traffic spike + HPA at max: capacity, not a bug.
-    let spikes: Vec<String> = ctx
+    // Traffic spike + HPA at max: capacity, not a bug. Without telemetry,
+    // the autoscaler's own scale-ups during the incident ("New size: 12;
+    // reason: cpu resource utilization (percentage of request) above
+    // target") say the load rose as well as a request rate would.
+    let window_start = ctx.scope.from();
+    let mut spikes: Vec<String> = ctx
         .signals
         .iter()
         .filter(|s| s.kind == "traffic_spike")
         .map(|s| s.component.clone())
         .collect();
+    // (autoscaler, its first scale-up in the window): when its trouble
+    // began, not when it reached its maximum at the end of the climb.
+    let mut scaled_up: Vec<(String, Timestamp)> = Vec::new();
+    for t in ctx.timeline.iter().filter(|t| {
+        t.at >= window_start
+            && t.event
+                .starts_with("SuccessfulRescale HorizontalPodAutoscaler/")
+            && t.event.contains("above target")
+    }) {
+        let hpa = t.event["SuccessfulRescale HorizontalPodAutoscaler/".len()..]
+            .split(':')
+            .next()
+            .unwrap_or("");
+        match scaled_up.iter_mut().find(|(h, _)| h == hpa) {
+            Some((_, at)) => *at = (*at).min(t.at),
+            None if !hpa.is_empty() => scaled_up.push((hpa.to_string(), t.at)),
+            None => {}
+        }
+    }
+    for (hpa, _) in &scaled_up {
+        if !spikes.iter().any(|c| same_component(c, hpa)) {
+            spikes.push(hpa.clone());
+        }
+    }
     // A probe that times out on a pod held at its CPU limit is the
     // starvation showing, not a wrong probe.
     let starved: Vec<String> = ctx
@@ -583,6 +611,12 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
     for s in ctx.signals.iter_mut() {
         if s.kind == "hpa_maxed" && spikes.iter().any(|c| same_component(c, &s.component)) {
             s.weight += 3.0;
+            if let Some((_, first)) = scaled_up
+                .iter()
+                .find(|(h, _)| same_component(h, &s.component))
+            {
+                s.at = Some(s.at.map_or(*first, |at| at.min(*first)));
+            }
         }
     }
 }
