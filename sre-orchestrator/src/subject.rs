@@ -64,6 +64,14 @@ const SUBJECT_LABELS: &[(&str, &str)] = &[
     ("service_name", "Service"),
     ("serviceName", "Service"),
     ("exported_service", "Service"),
+    // Service meshes' request metrics name both ends; the alert is about
+    // the end that serves (Istio's `istio_request_duration_milliseconds`
+    // with `reporter="destination"`, Linkerd's `response_latency_ms`).
+    ("destination_workload", "App"),
+    ("dst_deployment", "Deployment"),
+    ("dst_statefulset", "StatefulSet"),
+    ("destination_app", "App"),
+    ("destination_service_name", "Service"),
     // Kafka exporters (kafka_exporter, kminion, Burrow): the consumer group
     // lags, the topic is where.
     ("consumergroup", "ConsumerGroup"),
@@ -335,6 +343,28 @@ mod tests {
         }
         // Nothing but the exporter: no subject rather than the exporter.
         assert_eq!(resolve(&labels(&ksm), owner), None);
+    }
+
+    /// A mesh's request metric names the caller and the callee; the
+    /// alert is about the callee (the destination), never the source.
+    #[test]
+    fn mesh_request_metrics_name_the_destination() {
+        let istio = labels(&[
+            ("alertname", "HotelSearchLatencyP99High"),
+            ("reporter", "destination"),
+            ("source_workload", "bff-web"),
+            ("destination_workload", "hotel-search"),
+            ("destination_workload_namespace", "search"),
+            ("namespace", "search"),
+        ]);
+        let s = resolve(&istio, owner).expect("a subject");
+        assert_eq!(
+            (s.name.as_str(), s.label.as_str()),
+            ("hotel-search", "destination_workload")
+        );
+        let linkerd = labels(&[("dst_deployment", "quotes"), ("deployment", "web")]);
+        let s = resolve(&linkerd, owner).expect("a subject");
+        assert_eq!(s.name, "web", "the pod's own deployment label comes first");
     }
 
     #[test]
