@@ -110,6 +110,7 @@ impl EvidencePack {
 /// servers offer each.
 pub const ENGINE_TOOLS: &[&str] = &[
     "current_ops",
+    "describe",
     "events",
     "list",
     "list_metrics",
@@ -672,8 +673,24 @@ pub async fn collect(
     {
         round3.push((tool.clone(), args));
     }
+    // A failing client's settings, when its log does not say what it
+    // cannot reach (see `configured`).
+    if let Some(tool) = t("describe") {
+        for args in super::configured::describe_reads(&outputs) {
+            round3.push((tool.clone(), args));
+        }
+    }
     if !round3.is_empty() {
         outputs.extend(run_round(source, round3, observer, &mut spend).await);
+        follow_pages(source, &mut outputs, observer, &mut spend).await;
+    }
+    let mut configured: Vec<(String, Value)> = Vec::new();
+    for other in super::configured::namespaces(&outputs, &read) {
+        read_namespace(&other, &mut configured);
+        read.push(other);
+    }
+    if !configured.is_empty() {
+        outputs.extend(run_round(source, configured, observer, &mut spend).await);
         follow_pages(source, &mut outputs, observer, &mut spend).await;
     }
     // The callee the subject's failures name, now that its namespace is

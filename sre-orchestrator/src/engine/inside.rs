@@ -323,6 +323,11 @@ pub fn read(
             {
                 hit.peer = Some(peer.clone());
             }
+            // Or the one the workload is configured with (its settings
+            // name it; see `configured`).
+            if hit.peer.is_none() && hit.signature.kind == "dependency_unreachable" {
+                hit.peer = super::configured::peer_of(&pack.outputs, world, &owner);
+            }
             if let Some(p) = &hit.peer {
                 context = Some((p.clone(), i));
             }
@@ -394,7 +399,12 @@ pub fn read(
                         );
                         if let Some(policy) = svc.and_then(|s| world.blocking_policy(s, &owner)) {
                             // The peer is up but a policy drops the caller's
-                            // traffic: what looks like a timeout is a rule.
+                            // traffic: what looks like a timeout is a rule,
+                            // and what the caller cannot reach is the rule.
+                            let pair = (owner.clone(), policy.name.clone());
+                            if !inside.cannot_reach.contains(&pair) {
+                                inside.cannot_reach.push(pair);
+                            }
                             inside.signals.push(Signal {
                                 component: policy.name.clone(),
                                 kind: "network_policy_blocked",

@@ -108,7 +108,7 @@ pub(super) fn certificate_backend_reads(outputs: &[Output], page: usize) -> Vec<
 /// Whether `text` reports a connection that got no answer, as a dropped
 /// packet leaves it (a network policy's deny drops silently): a connect
 /// timeout in the words of Go, Java, Netty, Node and curl, or no route.
-fn dropped_connection(text: &str) -> bool {
+pub(super) fn dropped_connection(text: &str) -> bool {
     static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
         regex::Regex::new(

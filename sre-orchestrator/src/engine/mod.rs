@@ -22,6 +22,7 @@ pub mod across;
 pub mod calico;
 pub mod collect;
 pub mod combine;
+mod configured;
 mod contracts;
 mod cues;
 mod deepest;

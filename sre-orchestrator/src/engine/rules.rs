@@ -759,8 +759,9 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
 }
 
 /// Adds to `peers` what the touched workloads (the affected ones and the
-/// alert's subject) blame inside the cluster: their errors name it, so it
-/// is related to the incident as a peer is. A host outside the cluster is
+/// alert's subject) blame inside the cluster (a Service, a workload, a
+/// network policy read): their errors name it, so it is related to the
+/// incident as a peer is. A host outside the cluster is
 /// related by its kind already (see `rank`), and what untouched workloads
 /// blame is another story.
 fn blamed_peers(
@@ -771,7 +772,9 @@ fn blamed_peers(
 ) {
     for (victim, culprit) in blames {
         let in_cluster = world.resolve(culprit).is_some()
-            || world.component_names().any(|c| same_component(c, culprit));
+            || world.component_names().any(|c| same_component(c, culprit))
+            || world.policies.iter().any(|p| p.name == *culprit)
+            || world.calico.iter().any(|p| p.name == *culprit);
         if touched(victim) && in_cluster && !peers.iter().any(|p| same_component(p, culprit)) {
             peers.push(culprit.clone());
         }

@@ -53,6 +53,23 @@ pub struct World {
     pub routes: Vec<IngressRoute>,
 }
 
+/// Of several restricting policies, the newest is the change; of several
+/// applied together (within a minute of the newest: a policy set applied
+/// at once), the most restrictive, by `peers` (a default deny admits no
+/// one; an allow rule beside it only adds).
+fn the_change(policies: Vec<&Policy>, peers: impl Fn(&Policy) -> usize) -> Option<&Policy> {
+    let newest = policies.iter().filter_map(|p| p.created).max();
+    let together = |p: &Policy| match (newest, p.created) {
+        (Some(n), Some(c)) => n.duration_since(c) <= jiff::SignedDuration::from_mins(1),
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    policies
+        .into_iter()
+        .filter(|p| together(p))
+        .max_by_key(|p| (std::cmp::Reverse(peers(p)), p.created))
+}
+
 /// A network policy that drops a caller's calls (see
 /// [`World::blocking_policy`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -468,19 +485,10 @@ impl World {
                     .any(|p| p.admits_on(&end(self, c), ports.as_deref()))
             })
         {
-            // Of several restricting policies, the newest is the change;
-            // of several as new (applied together), the most restrictive:
-            // a default deny admits no one.
-            return ingress
-                .into_iter()
-                .max_by_key(|p| (p.created, std::cmp::Reverse(p.from.len())))
-                .map(Blocker::of);
+            return the_change(ingress, |p| p.from.len()).map(Blocker::of);
         }
         if !egress.is_empty() && !egress.iter().any(|p| p.permits_to(&end(self, backend))) {
-            return egress
-                .into_iter()
-                .max_by_key(|p| (p.created, std::cmp::Reverse(p.to.len())))
-                .map(Blocker::of);
+            return the_change(egress, |p| p.to.len()).map(Blocker::of);
         }
         None
     }
