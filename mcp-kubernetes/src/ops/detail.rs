@@ -126,10 +126,12 @@ pub fn env_line(c: &Value) -> Option<String> {
             env.push(format!("all of configmap {name}{prefix}"));
         }
     }
+    // Whole up to a bound: the setting a reader compares (a later
+    // `Routing__OnFailure`, a database host) is as often last as first.
     (!env.is_empty()).then(|| {
         format!(
             "env (secret-looking values hidden): {}",
-            crate::value::clip(&env.join(", "), 400)
+            crate::value::clip(&env.join(", "), 1500)
         )
     })
 }
