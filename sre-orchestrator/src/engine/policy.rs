@@ -118,6 +118,11 @@ pub struct Policy {
     pub egress_restricted: bool,
     /// Each `to` peer, read like `from`.
     pub to: Vec<Option<PolicyPeer>>,
+    /// The TCP ports each `to` entry is permitted on, read like
+    /// `from_ports`: the destination pod's ports (after a Service's
+    /// translation, so a rule on a Service's port 80 does not reach pods
+    /// that listen on 8080).
+    pub to_ports: Vec<Option<Vec<(u16, u16)>>>,
     /// When it was created.
     pub created: Option<Timestamp>,
 }
@@ -262,10 +267,26 @@ impl Policy {
 
     /// Whether it lets the pods it selects reach `server`.
     pub fn permits_to(&self, server: &Endpoint<'_>) -> bool {
+        self.permits_on(server, None)
+    }
+
+    /// Whether it lets the pods it selects reach `server` on one of
+    /// `ports`, the server pod's own (`None`: unknown, any rule's ports
+    /// may do).
+    pub fn permits_on(&self, server: &Endpoint<'_>, ports: Option<&[u16]>) -> bool {
         !self.egress_restricted
-            || self.to.iter().any(|t| match t {
-                None => true,
-                Some(peer) => peer.covers(&self.namespace, server),
+            || self.to.iter().enumerate().any(|(i, t)| {
+                let on_port = match (self.to_ports.get(i).cloned().flatten(), ports) {
+                    (Some(ranges), Some(ports)) if !ports.is_empty() => ports
+                        .iter()
+                        .any(|p| ranges.iter().any(|(lo, hi)| lo <= p && p <= hi)),
+                    _ => true,
+                };
+                on_port
+                    && match t {
+                        None => true,
+                        Some(peer) => peer.covers(&self.namespace, server),
+                    }
             })
     }
 }
@@ -328,15 +349,16 @@ pub fn policy_from(v: &Value) -> Policy {
     // The TCP ports of each rule, repeated for each of its peers. A rule
     // without ports admits on every port; a named port cannot be read
     // here (it names a container's port): any port.
-    let mut from_ports = Vec::new();
-    for rule in v
-        .pointer("/spec/ingress")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let ports: Option<Vec<(u16, u16)>> =
-            rule.get("ports")
+    let ports_of = |rules: &str, side: &str| -> Vec<Option<Vec<(u16, u16)>>> {
+        let mut out = Vec::new();
+        for rule in v
+            .pointer(rules)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let ports: Option<Vec<(u16, u16)>> = rule
+                .get("ports")
                 .and_then(Value::as_array)
                 .and_then(|ports| {
                     let mut tcp = Vec::new();
@@ -355,12 +377,16 @@ pub fn policy_from(v: &Value) -> Policy {
                     }
                     Some(tcp)
                 });
-        let n = match rule.get("from").and_then(Value::as_array) {
-            None => 1,
-            Some(peers) => peers.len(),
-        };
-        from_ports.extend(std::iter::repeat_n(ports, n));
-    }
+            let n = match rule.get(side).and_then(Value::as_array) {
+                None => 1,
+                Some(peers) => peers.len(),
+            };
+            out.extend(std::iter::repeat_n(ports, n));
+        }
+        out
+    };
+    let from_ports = ports_of("/spec/ingress", "from");
+    let to_ports = ports_of("/spec/egress", "to");
     let to = peers("/spec/egress", "to");
     let str_at = |ptr: &str| v.pointer(ptr).and_then(Value::as_str).unwrap_or("");
     Policy {
@@ -376,6 +402,7 @@ pub fn policy_from(v: &Value) -> Policy {
         from_ports,
         egress_restricted,
         to,
+        to_ports,
         created: str_at("/metadata/creationTimestamp").parse().ok(),
     }
 }
@@ -383,6 +410,36 @@ pub fn policy_from(v: &Value) -> Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An egress rule's port is the destination pod's: a rule on the
+    /// Service's port 80 does not reach pods listening on 8080.
+    #[test]
+    fn egress_ports_are_the_destination_pods() {
+        let p = policy_from(&serde_json::json!({
+            "metadata": {"name": "tiles-egress-restrict", "namespace": "tiles"},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+                {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "rook-ceph"}},
+                         "podSelector": {"matchLabels": {"app": "rook-ceph-rgw"}}}],
+                 "ports": [{"port": 80, "protocol": "TCP"}]}
+            ]}
+        }));
+        let ns: BTreeMap<String, String> = [(
+            "kubernetes.io/metadata.name".to_string(),
+            "rook-ceph".to_string(),
+        )]
+        .into();
+        let labels: BTreeMap<String, String> =
+            [("app".to_string(), "rook-ceph-rgw".to_string())].into();
+        let rgw = Endpoint {
+            namespace: "rook-ceph",
+            ns_labels: Some(&ns),
+            labels: &labels,
+            ip: None,
+        };
+        assert!(!p.permits_on(&rgw, Some(&[8080])));
+        assert!(p.permits_on(&rgw, Some(&[80])));
+        assert!(p.permits_on(&rgw, None), "an unknown port may be permitted");
+    }
     use serde_json::json;
 
     fn lbl(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -82,21 +82,28 @@ pub struct Blocker {
     pub created: Option<Timestamp>,
     /// Its kind: `NetworkPolicy` or `GlobalNetworkPolicy`.
     pub kind: &'static str,
+    /// Whether it stops the caller's egress (else the callee's ingress).
+    pub egress: bool,
 }
 
 impl Blocker {
-    fn of(p: &Policy) -> Blocker {
+    fn of(p: &Policy, egress: bool) -> Blocker {
         Blocker {
             name: p.name.clone(),
             namespace: p.namespace.clone(),
             created: p.created,
             kind: "NetworkPolicy",
+            egress,
         }
     }
 
     /// What it does to `caller`'s calls to `peer`, in words.
     pub fn why(&self, peer: &str, caller: &str) -> String {
         match self.kind {
+            "NetworkPolicy" if self.egress => format!(
+                "NetworkPolicy {} selects {caller}'s pods and lets none of them reach the pods behind {peer} on their port",
+                self.name
+            ),
             "NetworkPolicy" => format!(
                 "NetworkPolicy {} selects the pods behind {peer} and admits none of {caller}'s pods",
                 self.name
@@ -475,6 +482,7 @@ impl World {
                     namespace: String::new(),
                     created: p.created,
                     kind: "GlobalNetworkPolicy",
+                    egress: direction == super::calico::Direction::Egress,
                 });
             }
         }
@@ -485,10 +493,14 @@ impl World {
                     .any(|p| p.admits_on(&end(self, c), ports.as_deref()))
             })
         {
-            return the_change(ingress, |p| p.from.len()).map(Blocker::of);
+            return the_change(ingress, |p| p.from.len()).map(|p| Blocker::of(p, false));
         }
-        if !egress.is_empty() && !egress.iter().any(|p| p.permits_to(&end(self, backend))) {
-            return the_change(egress, |p| p.to.len()).map(Blocker::of);
+        if !egress.is_empty()
+            && !egress
+                .iter()
+                .any(|p| p.permits_on(&end(self, backend), Some(&pod_ports)))
+        {
+            return the_change(egress, |p| p.to.len()).map(|p| Blocker::of(p, true));
         }
         None
     }
