@@ -39,10 +39,47 @@ pub(super) fn url_host(line: &str) -> Option<String> {
     // Not an XML namespace in Clark notation (`{http://rating.partner.example/}
     // PartnerRatingService`, as Apache CXF and JAX-WS name a service and its
     // operation): a namespace is a name, not where the call went.
+    // Nor a help link (`Visit https://aka.ms/NewClientSecret`, pydantic's
+    // `For further information visit https://errors.pydantic.dev/…`): where
+    // to read about the error, not where the call went.
     re.as_ref()?
         .captures_iter(line)
-        .find(|c| c.get(0).is_some_and(|m| !line[..m.start()].ends_with('{')))
+        .find(|c| {
+            c.get(0).is_some_and(|m| {
+                let before = line[..m.start()].to_lowercase();
+                let recent = &before[before.len().saturating_sub(32)..];
+                !before.ends_with('{')
+                    && !HELP_WORDS.iter().any(|w| recent.contains(w))
+                    && !help_host(&c[1].to_lowercase())
+            })
+        })
         .map(|c| c[1].to_lowercase())
+}
+
+/// Words that introduce a help link.
+const HELP_WORDS: &[&str] = &[
+    "visit ",
+    "see ",
+    "see: ",
+    "refer to ",
+    "learn more",
+    "more information",
+    "more info",
+    "documentation",
+];
+
+/// Hosts that serve documentation, not calls: link shorteners and docs
+/// sites that error messages point to.
+fn help_host(host: &str) -> bool {
+    const HOSTS: &[&str] = &[
+        "aka.ms",
+        "go.microsoft.com",
+        "learn.microsoft.com",
+        "docs.microsoft.com",
+        "errors.pydantic.dev",
+        "developer.mozilla.org",
+    ];
+    HOSTS.contains(&host) || host.starts_with("docs.") || host.starts_with("help.")
 }
 
 /// The peer a line says it is about to call (`Connecting to backend:80`,
@@ -298,6 +335,21 @@ mod peer_tests {
             assert_eq!(named_peer(line).as_deref(), Some(want), "{line}");
         }
         assert_eq!(named_peer("connection refused"), None);
+    }
+
+    #[test]
+    fn a_help_link_is_no_peer() {
+        let aad = r#"oauth2: "invalid_client" "AADSTS7000222: The provided client secret keys for app '3f1c' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds." "https://login.microsoftonline.com/error?code=7000222""#;
+        assert_eq!(
+            super::url_host(aad).as_deref(),
+            Some("login.microsoftonline.com")
+        );
+        let pydantic = "1 validation error for Quote\nprice\n  Input should be a valid number [type=float_parsing] For further information visit https://errors.pydantic.dev/2.5/v/float_parsing";
+        assert_eq!(super::url_host(pydantic), None);
+        assert_eq!(
+            super::url_host("GET http://pricing.shop.svc/quote failed: see logs").as_deref(),
+            Some("pricing.shop.svc")
+        );
     }
 
     #[test]
