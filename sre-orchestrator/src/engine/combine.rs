@@ -621,6 +621,66 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
     }
 }
 
+/// A shared callee's limit, tripped by one of its callers.
+///
+/// When several callers of one callee are refused for its rate limit (a
+/// provider's 429 to every sender on the account), the limit was spent by
+/// the caller whose calls to it dominate and whose own traffic rose: a
+/// reminder burst of five times the usual sends, beside a sign-in service
+/// sending what it always sends. The others' refusals are that burst's
+/// doing: halved, and they fail through it.
+pub(super) fn shared_limit(ctx: &mut Ctx<'_>, edges: &[Edge]) {
+    let limited = |c: &str| {
+        ctx.signals
+            .iter()
+            .any(|s| s.kind == "rate_limited" && s.weight >= 2.0 && same_component(&s.component, c))
+    };
+    let window = ctx.scope.window_secs.max(1) as f64;
+    let rose = |c: &str| {
+        ctx.health
+            .iter()
+            .find(|(name, _)| same_component(name, c))
+            .is_some_and(|(_, h)| match h.calls {
+                (Some(now), Some(before)) if before > 0.0 => now / window >= 1.5 * before / 3600.0,
+                _ => false,
+            })
+    };
+    let mut callees: Vec<&str> = edges.iter().map(|e| e.callee.as_str()).collect();
+    callees.sort_unstable();
+    callees.dedup();
+    let mut victims: Vec<(String, String)> = Vec::new();
+    for callee in callees {
+        let callers: Vec<&Edge> = edges
+            .iter()
+            .filter(|e| e.callee == callee && e.errors > 0.0 && limited(&e.caller))
+            .collect();
+        if callers.len() < 2 {
+            continue;
+        }
+        let Some(heavy) = callers.iter().max_by(|a, b| a.calls.total_cmp(&b.calls)) else {
+            continue;
+        };
+        let dominates = callers
+            .iter()
+            .all(|e| e.caller == heavy.caller || heavy.calls >= 3.0 * e.calls);
+        if dominates && rose(&heavy.caller) {
+            for e in callers.iter().filter(|e| e.caller != heavy.caller) {
+                victims.push((e.caller.clone(), heavy.caller.clone()));
+            }
+        }
+    }
+    for (victim, culprit) in victims {
+        for s in ctx
+            .signals
+            .iter_mut()
+            .filter(|s| s.kind == "rate_limited" && same_component(&s.component, &victim))
+        {
+            s.weight *= 0.5;
+        }
+        ctx.blames.entry(victim).or_insert(culprit);
+    }
+}
+
 #[cfg(test)]
 #[path = "combine_tests.rs"]
 mod tests;

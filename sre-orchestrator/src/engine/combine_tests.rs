@@ -458,3 +458,46 @@ fn a_failed_job_fails_with_the_component_its_reason_moved_to() {
     jobs_fail_through(&mut c, &moves);
     assert!((on(&c, "tea-sync-nightly", "job_failed") - 4.0).abs() < 1e-9);
 }
+
+/// Two senders refused by one provider's rate limit: the one whose calls
+/// dominate and whose traffic rose spent it; the other is its victim.
+/// Without the rise, neither is blamed for the other.
+#[test]
+fn a_shared_limit_is_spent_by_the_caller_whose_burst_dominates() {
+    use crate::engine::parse::{Edge, ServiceHealth};
+    let scope = Scope {
+        window_secs: 1590,
+        ..scope()
+    };
+    let edge = |caller: &str, calls: f64| Edge {
+        caller: caller.into(),
+        callee: "twilio".into(),
+        calls,
+        errors: calls / 2.0,
+        ..Default::default()
+    };
+    let edges = [
+        edge("reminder-dispatcher", 1073.0),
+        edge("sms-gateway", 203.0),
+    ];
+    let run = |before: f64| {
+        let mut c = ctx(
+            &scope,
+            vec![
+                signal("reminder-dispatcher", "rate_limited"),
+                signal("sms-gateway", "rate_limited"),
+            ],
+        );
+        c.health.insert(
+            "reminder-dispatcher".into(),
+            ServiceHealth {
+                calls: (Some(579.0), Some(before)),
+                ..Default::default()
+            },
+        );
+        shared_limit(&mut c, &edges);
+        (c.signals[1].weight, c.blames.get("sms-gateway").cloned())
+    };
+    assert_eq!(run(661.0), (2.0, Some("reminder-dispatcher".to_string())));
+    assert_eq!(run(1400.0), (4.0, None));
+}

@@ -608,6 +608,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     }
     ctx.passed_on(held.clone());
     super::combine::capacity(&mut ctx, &degraded);
+    super::combine::shared_limit(&mut ctx, &edges);
     super::quota::starved_by_quota(&mut ctx, &held);
 
     let mut affected = inside.affected;
