@@ -64,9 +64,11 @@ const SUBJECT_LABELS: &[(&str, &str)] = &[
     ("service_name", "Service"),
     ("serviceName", "Service"),
     ("exported_service", "Service"),
-    // Service meshes' request metrics name both ends; the alert is about
-    // the end that serves (Istio's `istio_request_duration_milliseconds`
-    // with `reporter="destination"`, Linkerd's `response_latency_ms`).
+    // Service meshes' request metrics name both ends: Istio's
+    // `destination_*` labels name the end that serves, which an alert on
+    // `istio_request_duration_milliseconds` is about. (Linkerd's own
+    // `deployment` label, earlier in this list, names the proxy's
+    // workload and wins; its `dst_*` labels serve when it is dropped.)
     ("destination_workload", "App"),
     ("dst_deployment", "Deployment"),
     ("dst_statefulset", "StatefulSet"),

@@ -72,6 +72,11 @@ impl Sel {
     /// Reads a selector; an empty one is `all()`. `None` when it is not
     /// Calico's language as the engine knows it.
     fn parse(text: &str) -> Option<Sel> {
+        // Service accounts' labels (`projectcalico.org/serviceaccount`,
+        // `pcsa.…`) are not among the pod's labels the engine reads.
+        if text.contains("projectcalico.org/serviceaccount") || text.contains("pcsa.") {
+            return None;
+        }
         let tokens = tokens(text)?;
         if tokens.is_empty() {
             return Some(Sel::All);
@@ -404,10 +409,12 @@ impl GlobalPolicy {
             .and_then(Value::as_array)
             .map(|t| t.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        // Without `types`: ingress always, egress when it has egress rules.
+        // Without `types`: egress when it has egress rules, ingress when
+        // it has ingress rules or no egress rules (Calico's defaulting).
+        let has_rules = |rules: &str| spec.get(rules).is_some();
         let has = |t: &str, rules: &str| {
             if types.is_empty() {
-                t == "Ingress" || spec.get(rules).is_some()
+                has_rules(rules) || (t == "Ingress" && !has_rules("egress"))
             } else {
                 types.contains(&t)
             }
@@ -422,7 +429,22 @@ impl GlobalPolicy {
                 .get("order")
                 .and_then(Value::as_f64)
                 .unwrap_or(f64::INFINITY),
-            unreadable: matches!(selector, Some(None)) || matches!(namespace_selector, Some(None)),
+            // A selector it cannot read, a selection by service account,
+            // or a policy for host endpoints only (pre-DNAT, untracked,
+            // forwarded): it applies to no pod the engine can tell.
+            unreadable: matches!(selector, Some(None))
+                || matches!(namespace_selector, Some(None))
+                || [
+                    "serviceAccountSelector",
+                    "preDNAT",
+                    "doNotTrack",
+                    "applyOnForward",
+                ]
+                .iter()
+                .any(|k| {
+                    spec.get(*k)
+                        .is_some_and(|v| v != &Value::Bool(false) && !v.is_null())
+                }),
             selector: selector.flatten(),
             namespace_selector: namespace_selector.flatten(),
             ingress: has("Ingress", "ingress").then(|| rules_from(spec.get("ingress"))),
@@ -624,6 +646,10 @@ pub fn verdict<'p>(
             .then_with(|| a.name.cmp(&b.name))
     });
     for p in &applying {
+        // Kubernetes' policies come at order 1000: past them, they decide.
+        if k8s_selects && p.order >= 1000.0 {
+            return Verdict::Unknown;
+        }
         for rule in p.rules(direction).unwrap_or_default() {
             match rule.matches(&src, &dst, ports) {
                 Some(false) => continue,

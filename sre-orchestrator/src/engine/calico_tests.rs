@@ -222,3 +222,24 @@ fn rules_it_cannot_evaluate_blame_no_one() {
         "Unknown"
     );
 }
+
+/// Without `types`, a policy with egress rules only is an egress policy:
+/// it says nothing of the traffic arriving at the pods it selects.
+#[test]
+fn without_types_egress_rules_make_an_egress_policy_only() {
+    let policies = [GlobalPolicy::from_value(&serde_json::json!({
+        "metadata": {"name": "default.egress-only"},
+        "spec": {"selector": "all()", "egress": [{"action": "Deny"}]}
+    }))];
+    let ns = labels(&[]);
+    let app = labels(&[("app", "api")]);
+    let end = Endpoint {
+        namespace: "web",
+        ns_labels: Some(&ns),
+        labels: &app,
+        ip: None,
+    };
+    let run = |d| format!("{:?}", verdict(&policies, d, &end, &end, &[80], false));
+    assert_eq!(run(Direction::Ingress), "NoPolicy");
+    assert!(run(Direction::Egress).starts_with("Denied"));
+}

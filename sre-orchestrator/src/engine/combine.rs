@@ -539,7 +539,9 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
         }
     }
     for (hpa, _) in &scaled_up {
-        if !spikes.iter().any(|c| same_component(c, hpa)) {
+        // Only where no request telemetry says otherwise.
+        let measured = ctx.health.keys().any(|name| same_component(name, hpa));
+        if !measured && !spikes.iter().any(|c| same_component(c, hpa)) {
             spikes.push(hpa.clone());
         }
     }

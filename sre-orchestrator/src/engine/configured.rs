@@ -40,11 +40,11 @@ pub(super) fn describe_reads(outputs: &[Output]) -> Vec<Value> {
         if owners.contains(&owner) || !super::leads::dropped_connection(&o.outcome.text) {
             continue;
         }
+        owners.push(owner);
         let described = outputs.iter().any(|d| {
             d.name == "describe" && d.args.get("name").and_then(Value::as_str) == Some(pod)
         });
         if !described {
-            owners.push(owner);
             out.push(serde_json::json!({ "kind": "pod", "name": pod, "namespace": namespace }));
         }
         if out.len() == DESCRIBED {
@@ -54,8 +54,8 @@ pub(super) fn describe_reads(outputs: &[Output]) -> Vec<Value> {
     out
 }
 
-/// (workload, host) for each address the described pods' environment
-/// names: a URL's host, a `host:port`, a cluster DNS name.
+/// (pod, host) for each address the described pods' environment names: a
+/// URL's host, a `host:port`, a cluster DNS name.
 pub(super) fn hosts(outputs: &[Output]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for o in outputs
@@ -65,7 +65,7 @@ pub(super) fn hosts(outputs: &[Output]) -> Vec<(String, String)> {
         let Some(pod) = o.args.get("name").and_then(Value::as_str) else {
             continue;
         };
-        let owner = super::rules::owner_of(pod);
+        let pod = pod.to_string();
         for line in o.outcome.text.lines() {
             let Some((_, env)) = line.split_once("env (secret-looking values hidden): ") else {
                 continue;
@@ -73,9 +73,9 @@ pub(super) fn hosts(outputs: &[Output]) -> Vec<(String, String)> {
             for item in env.split(", ") {
                 if let Some((_, value)) = item.split_once('=')
                     && let Some(host) = host_in_value(value)
-                    && !out.contains(&(owner.clone(), host.clone()))
+                    && !out.contains(&(pod.clone(), host.clone()))
                 {
-                    out.push((owner.clone(), host));
+                    out.push((pod.clone(), host));
                 }
             }
         }
@@ -106,8 +106,11 @@ fn host_in_value(value: &str) -> Option<String> {
     (named && (port || v.contains("://") || host.contains('.'))).then(|| host.to_lowercase())
 }
 
+/// At most this many namespaces are read for the configured addresses.
+const NAMESPACES: usize = 2;
+
 /// The namespaces of the cluster Services the described workloads are
-/// configured with, not in `read` yet.
+/// configured with, not in `read` yet (at most [`NAMESPACES`]).
 pub(super) fn namespaces(outputs: &[Output], read: &[String]) -> Vec<String> {
     let world = World::from_outputs(outputs);
     let mut out: Vec<String> = Vec::new();
@@ -119,6 +122,7 @@ pub(super) fn namespaces(outputs: &[Output], read: &[String]) -> Vec<String> {
             out.push(svc.namespace.clone());
         }
     }
+    out.truncate(NAMESPACES);
     out
 }
 
@@ -128,7 +132,7 @@ pub(super) fn namespaces(outputs: &[Output], read: &[String]) -> Vec<String> {
 pub(super) fn peer_of(outputs: &[Output], world: &World, workload: &str) -> Option<String> {
     let services: Vec<(String, &super::world::Service)> = hosts(outputs)
         .into_iter()
-        .filter(|(owner, _)| owner == workload)
+        .filter(|(pod, _)| world.owner(pod) == workload)
         .filter_map(|(_, host)| match world.resolve(&host) {
             Some((Some(svc), _)) => Some((host, svc)),
             _ => None,
@@ -180,7 +184,7 @@ mod tests {
         assert_eq!(
             hosts(&[describe]),
             [(
-                "keycloak".to_string(),
+                "keycloak-0".to_string(),
                 "keycloak-db-rw.data.svc".to_string()
             )]
         );

@@ -207,7 +207,6 @@ pub fn pressure_follows_the_pod(signals: &mut Vec<Signal>, world: &World) -> Vec
     moved
 }
 
-/// Evictions and scheduling refusals caused by a node's pressure.
 /// The words of a node under pressure that still serves: its conditions,
 /// the kubelet's events, the evictions' messages.
 pub(super) const PRESSURE_WORDS: &[&str] = &[
@@ -232,6 +231,7 @@ pub(super) const DOWN_WORDS: &[&str] = &[
     "networkunavailable",
 ];
 
+/// Evictions and scheduling refusals caused by a node's pressure.
 pub(super) fn node_pressure(ctx: &mut Ctx<'_>) {
     // Evictions for lack of disk or memory point at the node under that
     // pressure.

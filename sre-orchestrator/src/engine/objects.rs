@@ -99,6 +99,10 @@ pub struct Service {
     pub ports: Vec<(String, u64)>,
     /// The numeric `targetPort`s (the pods' ports the traffic arrives on).
     pub target_ports: Vec<u64>,
+    /// The pods' port for each of its ports (`targetPort`, or the port
+    /// itself when none is set); `None` when a `targetPort` is a name (a
+    /// container's port, not read here).
+    pub pod_ports: Option<Vec<u64>>,
 }
 
 impl Service {

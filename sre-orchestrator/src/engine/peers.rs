@@ -47,10 +47,17 @@ pub(super) fn url_host(line: &str) -> Option<String> {
         .find(|c| {
             c.get(0).is_some_and(|m| {
                 let before = line[..m.start()].to_lowercase();
-                let recent = &before[before.len().saturating_sub(32)..];
+                // The last 32 characters (not bytes: a dash or an
+                // ellipsis before the link is several).
+                let cut = before.char_indices().rev().nth(31).map_or(0, |(i, _)| i);
+                let recent = &before[cut..];
+                let path = &line[m.end()..];
                 !before.ends_with('{')
                     && !HELP_WORDS.iter().any(|w| recent.contains(w))
                     && !help_host(&c[1].to_lowercase())
+                    && !["/docs/", "/docs#", "/errors/"]
+                        .iter()
+                        .any(|p| path.to_lowercase().starts_with(p))
             })
         })
         .map(|c| c[1].to_lowercase())
@@ -59,13 +66,10 @@ pub(super) fn url_host(line: &str) -> Option<String> {
 /// Words that introduce a help link.
 const HELP_WORDS: &[&str] = &[
     "visit ",
-    "see ",
-    "see: ",
     "refer to ",
     "learn more",
     "more information",
     "more info",
-    "documentation",
 ];
 
 /// Hosts that serve documentation, not calls: link shorteners and docs
@@ -79,7 +83,7 @@ fn help_host(host: &str) -> bool {
         "errors.pydantic.dev",
         "developer.mozilla.org",
     ];
-    HOSTS.contains(&host) || host.starts_with("docs.") || host.starts_with("help.")
+    HOSTS.contains(&host) || (host.starts_with("docs.") && !host.contains(".svc"))
 }
 
 /// The peer a line says it is about to call (`Connecting to backend:80`,
@@ -350,6 +354,9 @@ mod peer_tests {
             super::url_host("GET http://pricing.shop.svc/quote failed: see logs").as_deref(),
             Some("pricing.shop.svc")
         );
+        // Characters of several bytes right before the link: no panic.
+        let dashes = format!("fetch failed {} http://ledger:8080/x", "— …".repeat(12));
+        assert_eq!(super::url_host(&dashes).as_deref(), Some("ledger"));
     }
 
     #[test]

@@ -411,6 +411,8 @@ pub fn policy_from(v: &Value) -> Policy {
 mod tests {
     use super::*;
 
+    use serde_json::json;
+
     /// An egress rule's port is the destination pod's: a rule on the
     /// Service's port 80 does not reach pods listening on 8080.
     #[test]
@@ -440,7 +442,6 @@ mod tests {
         assert!(p.permits_on(&rgw, Some(&[80])));
         assert!(p.permits_on(&rgw, None), "an unknown port may be permitted");
     }
-    use serde_json::json;
 
     fn lbl(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -118,8 +118,23 @@ pub(super) fn quota_objects(ctx: &mut Ctx<'_>) -> Vec<(String, String)> {
 /// the first refusal (an hour) is a story of its own.
 pub(super) fn starved_by_quota(ctx: &mut Ctx<'_>, held: &[(String, String)]) {
     const STARVED: &[&str] = &["cpu_throttling", "probe_failing", "hpa_maxed"];
-    let slack = SignedDuration::from_mins(15);
     for (workload, quota) in held {
+        // The autoscaler's reaction window, when it did react (it asked
+        // for more replicas, or the traffic rose); two minutes otherwise.
+        let load_rose = ctx
+            .signals
+            .iter()
+            .any(|s| s.kind == "traffic_spike" && same_component(&s.component, workload))
+            || ctx.timeline.iter().any(|t| {
+                t.event
+                    .starts_with("SuccessfulRescale HorizontalPodAutoscaler/")
+                    && t.event.contains("above target")
+                    && t.event["SuccessfulRescale HorizontalPodAutoscaler/".len()..]
+                        .split(':')
+                        .next()
+                        .is_some_and(|hpa| same_component(hpa, workload))
+            });
+        let slack = SignedDuration::from_mins(if load_rose { 15 } else { 2 });
         let first = |kinds: &[&str]| {
             ctx.signals
                 .iter()
@@ -304,7 +319,7 @@ mod tests {
     fn a_workload_kept_from_scaling_out_starves_through_the_quota() {
         let scope = scope();
         let at = |t: &str| t.parse().ok();
-        let run = |starving_since: &str| {
+        let run = |starving_since: &str, scaled_up: bool| {
             let mut c = ctx(
                 &scope,
                 vec![
@@ -320,6 +335,13 @@ mod tests {
                     },
                 ],
             );
+            if scaled_up {
+                c.timeline.push(crate::rca::TimelineEvent {
+                    at: "2026-04-01T05:58:00Z".parse().expect("ts"),
+                    source: "k8s.events".into(),
+                    event: "SuccessfulRescale HorizontalPodAutoscaler/licence-api: New size: 6; reason: cpu resource utilization (percentage of request) above target".into(),
+                });
+            }
             starved_by_quota(&mut c, &[("licence-api".into(), "compute-quota".into())]);
             c.signals
                 .iter()
@@ -327,11 +349,13 @@ mod tests {
                 .count()
         };
         // Starving since the refusals: the quota's doing.
-        assert_eq!(run("2026-04-01T06:06:41Z"), 2);
+        assert_eq!(run("2026-04-01T06:06:41Z", false), 2);
         // Starving as the load rose, minutes before the autoscaler asked
-        // for the replicas the quota refused: the quota's doing.
-        assert_eq!(run("2026-04-01T05:54:00Z"), 2);
+        // for the replicas the quota refused: the quota's doing; without
+        // a scale-up asked for, minutes before is its own.
+        assert_eq!(run("2026-04-01T05:54:00Z", true), 2);
+        assert_eq!(run("2026-04-01T05:54:00Z", false), 1);
         // Starving an hour before the first refusal: its own.
-        assert_eq!(run("2026-04-01T05:00:00Z"), 1);
+        assert_eq!(run("2026-04-01T05:00:00Z", true), 1);
     }
 }

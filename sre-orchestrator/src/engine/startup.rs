@@ -29,15 +29,19 @@ pub(super) fn discount_startup_readiness(signals: &mut [Signal], world: &World) 
     // (component, whether this event was a start-up's)
     let mut events: Vec<(String, bool)> = Vec::new();
     for s in signals.iter_mut().filter(|s| s.kind == "probe_failing") {
-        if !s.detail.contains("Readiness probe failed") {
+        // The workload's summary is judged below, from its events.
+        if s.source.ends_with("workload_health") {
             continue;
         }
-        let Some(name) = pod_named(&s.detail) else {
+        // Any other failure of the workload's pods counts against the
+        // summary's discount.
+        let readiness = s.detail.contains("Readiness probe failed");
+        let pod = pod_named(&s.detail).and_then(|name| world.pods.iter().find(|p| p.name == name));
+        let (true, Some(pod)) = (readiness, pod) else {
+            events.push((s.component.clone(), false));
             continue;
         };
-        let Some(pod) = world.pods.iter().find(|p| p.name == name) else {
-            continue;
-        };
+        let name = pod.name.as_str();
         // The last failure, as the pod's Unhealthy events record it: a
         // start-up's failures end within its first minutes.
         let last = world
@@ -47,6 +51,7 @@ pub(super) fn discount_startup_readiness(signals: &mut [Signal], world: &World) 
                 e.reason == "Unhealthy"
                     && e.object_kind == "Pod"
                     && e.object == name
+                    && (e.namespace.is_empty() || e.namespace == pod.namespace)
                     && e.message.contains("Readiness probe failed")
             })
             .filter_map(|e| e.last.or(e.first))

@@ -97,6 +97,16 @@ impl Blocker {
         }
     }
 
+    fn global(p: &super::calico::GlobalPolicy, egress: bool) -> Blocker {
+        Blocker {
+            name: p.name.clone(),
+            namespace: String::new(),
+            created: p.created,
+            kind: "GlobalNetworkPolicy",
+            egress,
+        }
+    }
+
     /// What it does to `caller`'s calls to `peer`, in words.
     pub fn why(&self, peer: &str, caller: &str) -> String {
         match self.kind {
@@ -174,6 +184,19 @@ impl World {
                             .flatten()
                             .filter_map(|p| p.get("targetPort")?.as_u64())
                             .collect(),
+                        pod_ports: doc
+                            .pointer("/spec/ports")
+                            .and_then(Value::as_array)
+                            .map(|ports| {
+                                ports
+                                    .iter()
+                                    .map(|p| match p.get("targetPort") {
+                                        None => p.get("port")?.as_u64(),
+                                        Some(t) => t.as_u64(),
+                                    })
+                                    .collect::<Option<Vec<u64>>>()
+                            })
+                            .unwrap_or(Some(Vec::new())),
                     }),
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
                     super::calico::GLOBAL_NETWORK_POLICIES => {
@@ -454,38 +477,46 @@ impl World {
                 .filter_map(|p| u16::try_from(p).ok())
                 .collect()
         });
-        // Calico evaluates its own policies first (lower orders than the
-        // Kubernetes ones, which it puts at the end of the default tier),
-        // on the pod's port: after the Service's translation.
-        let pod_ports: Vec<u16> = if svc.target_ports.is_empty() {
-            svc.ports.iter().map(|(_, p)| *p).collect::<Vec<_>>()
-        } else {
-            svc.target_ports.clone()
-        }
-        .into_iter()
-        .filter_map(|p| u16::try_from(p).ok())
-        .collect();
-        for (direction, k8s_selects) in [
+        // Policies see the pod's port, after the Service's translation
+        // (unknown when a targetPort is a name).
+        let pod_ports: Option<Vec<u16>> = svc.pod_ports.as_ref().map(|ports| {
+            ports
+                .iter()
+                .filter_map(|p| u16::try_from(*p).ok())
+                .collect()
+        });
+        // Calico evaluates its own policies of an order below 1000 first
+        // (the Kubernetes ones sit at 1000 in the default tier); a rule
+        // of theirs that allows ends the evaluation of that direction.
+        let mut allowed = [false, false];
+        for (i, (direction, k8s_selects)) in [
             (super::calico::Direction::Egress, !egress.is_empty()),
             (super::calico::Direction::Ingress, !ingress.is_empty()),
-        ] {
-            if let super::calico::Verdict::Denied(p) = super::calico::verdict(
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            match super::calico::verdict(
                 &self.calico,
                 direction,
                 &end(self, caller_pod),
                 &end(self, backend),
-                &pod_ports,
+                pod_ports.as_deref().unwrap_or_default(),
                 k8s_selects,
             ) {
-                return Some(Blocker {
-                    name: p.name.clone(),
-                    namespace: String::new(),
-                    created: p.created,
-                    kind: "GlobalNetworkPolicy",
-                    egress: direction == super::calico::Direction::Egress,
-                });
+                super::calico::Verdict::Denied(p) => {
+                    return Some(Blocker::global(
+                        p,
+                        direction == super::calico::Direction::Egress,
+                    ));
+                }
+                super::calico::Verdict::Allowed => allowed[i] = true,
+                _ => {}
             }
         }
+        let [egress_allowed, ingress_allowed] = allowed;
+        let ingress = if ingress_allowed { Vec::new() } else { ingress };
+        let egress = if egress_allowed { Vec::new() } else { egress };
         if !ingress.is_empty()
             && !callers.iter().any(|c| {
                 ingress
@@ -498,7 +529,7 @@ impl World {
         if !egress.is_empty()
             && !egress
                 .iter()
-                .any(|p| p.permits_on(&end(self, backend), Some(&pod_ports)))
+                .any(|p| p.permits_on(&end(self, backend), pod_ports.as_deref()))
         {
             return the_change(egress, |p| p.to.len()).map(|p| Blocker::of(p, true));
         }
