@@ -250,18 +250,8 @@ impl Policy {
     /// ports the call may use; `None`: unknown, any rule's ports may do).
     pub fn admits_on(&self, client: &Endpoint<'_>, ports: Option<&[u16]>) -> bool {
         !self.ingress_restricted
-            || self.from.iter().enumerate().any(|(i, f)| {
-                let on_port = match (self.from_ports.get(i).cloned().flatten(), ports) {
-                    (Some(ranges), Some(ports)) => ports
-                        .iter()
-                        .any(|p| ranges.iter().any(|(lo, hi)| lo <= p && p <= hi)),
-                    _ => true,
-                };
-                on_port
-                    && match f {
-                        None => true,
-                        Some(peer) => peer.covers(&self.namespace, client),
-                    }
+            || any_rule(&self.from, &self.from_ports, ports, |peer| {
+                peer.covers(&self.namespace, client)
             })
     }
 
@@ -275,20 +265,30 @@ impl Policy {
     /// may do).
     pub fn permits_on(&self, server: &Endpoint<'_>, ports: Option<&[u16]>) -> bool {
         !self.egress_restricted
-            || self.to.iter().enumerate().any(|(i, t)| {
-                let on_port = match (self.to_ports.get(i).cloned().flatten(), ports) {
-                    (Some(ranges), Some(ports)) if !ports.is_empty() => ports
-                        .iter()
-                        .any(|p| ranges.iter().any(|(lo, hi)| lo <= p && p <= hi)),
-                    _ => true,
-                };
-                on_port
-                    && match t {
-                        None => true,
-                        Some(peer) => peer.covers(&self.namespace, server),
-                    }
+            || any_rule(&self.to, &self.to_ports, ports, |peer| {
+                peer.covers(&self.namespace, server)
             })
     }
+}
+
+/// Whether any rule's peer (`None`: one the engine cannot evaluate, or a
+/// rule without peers: it may match) `covers` the other end, on one of
+/// `ports` when both those and the rule's ports are known.
+fn any_rule(
+    peers: &[Option<PolicyPeer>],
+    rule_ports: &[Option<Vec<(u16, u16)>>],
+    ports: Option<&[u16]>,
+    covers: impl Fn(&PolicyPeer) -> bool,
+) -> bool {
+    peers.iter().enumerate().any(|(i, peer)| {
+        let on_port = match (rule_ports.get(i).and_then(Option::as_deref), ports) {
+            (Some(ranges), Some(ports)) if !ports.is_empty() => ports
+                .iter()
+                .any(|p| ranges.iter().any(|(lo, hi)| lo <= p && p <= hi)),
+            _ => true,
+        };
+        on_port && peer.as_ref().is_none_or(&covers)
+    })
 }
 
 /// A `from` peer, when it can be evaluated.
