@@ -267,8 +267,11 @@ pub(super) fn deploys(ctx: &mut Ctx<'_>, degraded: &[String], edges: &[Edge]) {
         // trouble of its own, are the rollout's: the change is on the
         // calling side (a client library's keep-alive, a new timeout, a
         // wrong address).
+        // Quiet as its own telemetry says: a callee whose health was read
+        // (a third party's outage, never measured, is no evidence of it).
         let callee_quiet = ctx.blames.get(&d.component).is_some_and(|callee| {
             !same_component(callee, &d.component)
+                && ctx.health.keys().any(|name| same_component(name, callee))
                 && !ctx.has_cause(callee, &["dependency_unreachable"], 2.0)
         });
         let with_rollout = |s: &Signal| match (s.at, d.at) {

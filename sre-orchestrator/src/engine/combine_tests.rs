@@ -358,12 +358,13 @@ fn errors_long_after_a_rollout_that_blame_a_failing_peer_are_not_the_rollouts() 
 /// A client whose calls to a quiet callee began to fail with its own
 /// rollout (reset sockets after a keep-alive change) is the rollout's
 /// doing; the same reports while the callee fails for its own reason,
-/// or that began long after the rollout, are not.
+/// or that began long after the rollout, or against a callee never
+/// measured, are not.
 #[test]
 fn a_clients_failing_calls_that_began_with_its_rollout_are_the_rollouts_when_the_callee_is_quiet() {
     let scope = scope();
     let at = |t: &str| Some(t.parse::<Timestamp>().expect("ts"));
-    let run = |first_error: &str, callee_cause: bool| {
+    let run_with = |first_error: &str, callee_cause: bool, measured: bool| {
         let mut signals = vec![
             Signal {
                 at: at("2025-09-25T12:51:00Z"),
@@ -381,11 +382,18 @@ fn a_clients_failing_calls_that_began_with_its_rollout_are_the_rollouts_when_the
         let mut c = ctx(&scope, signals);
         c.blames
             .insert("webhook-relay".into(), "billing-events".into());
+        if measured {
+            c.health.insert("billing-events".into(), Default::default());
+        }
         deploys(&mut c, &[], &[]);
         c.signals
             .iter()
             .any(|s| s.kind == "bad_deploy" && s.component == "webhook-relay")
     };
+    let run = |first_error: &str, callee_cause: bool| run_with(first_error, callee_cause, true);
+    // A callee whose health was never read (a third party) is not known
+    // to be quiet.
+    assert!(!run_with("2025-09-25T12:51:01Z", false, false));
     assert!(run("2025-09-25T12:51:01Z", false));
     assert!(!run("2025-09-25T12:51:01Z", true));
     assert!(!run("2025-09-25T13:20:00Z", false));
