@@ -1,6 +1,7 @@
 //! Tests of `collect`.
 
 use super::*;
+use crate::engine::rounds::resume_offset;
 use crate::transcript::ToolReply;
 
 /// A cluster whose every answer is this many bytes.
