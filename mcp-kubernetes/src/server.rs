@@ -130,7 +130,7 @@ impl KubeServer {
     }
 
     #[tool(
-        description = "Rollout history of a Deployment, StatefulSet or DaemonSet: revisions with creation time, images and change-cause, and what changed between consecutive revisions (images, env var names — values never shown —, resources, probes, restarts).",
+        description = "Rollout history of a Deployment, StatefulSet, DaemonSet or Argo Rollout: revisions with creation time, images and change-cause, and what changed between consecutive revisions (images, env var names — values never shown —, resources, probes, restarts); a Rollout's canary state (phase, step, weight) first.",
         annotations(read_only_hint = true)
     )]
     async fn rollout_history(

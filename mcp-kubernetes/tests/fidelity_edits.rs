@@ -112,6 +112,27 @@ fn objects() -> Vec<Value> {
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "ledger", "uid": "dep-ledger", "controller": true}]},
             "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "pay/ledger:3"}]}}},
             "status": {"replicas": 2, "readyReplicas": 1}}),
+        // An Argo Rollout paused at its first canary step: revision 2 takes a quarter.
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "quotes", "namespace": "ops", "uid": "ro-quotes", "creationTimestamp": "2025-01-01T00:00:00Z",
+                "annotations": {"rollout.argoproj.io/revision": "2"}},
+            "spec": {"replicas": 4, "strategy": {"canary": {"steps": [{"setWeight": 25}, {"pause": {"duration": "30m"}}, {"setWeight": 50}]}},
+                "template": {"spec": {"containers": [{"name": "app", "image": "pay/quotes:4.19.0"}]}}},
+            "status": {"phase": "Paused", "message": "CanaryPauseStep", "currentStepIndex": 1,
+                "stableRS": "6c7f", "currentPodHash": "9a1b", "replicas": 4, "readyReplicas": 4}}),
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "quotes-6c7f", "namespace": "ops", "creationTimestamp": "2025-06-20T09:00:00Z",
+                "annotations": {"rollout.argoproj.io/revision": "1"},
+                "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "quotes", "uid": "ro-quotes", "controller": true}]},
+            "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "app", "image": "pay/quotes:4.18.2"}]}}},
+            "status": {"replicas": 3, "readyReplicas": 3}}),
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "quotes-9a1b", "namespace": "ops", "creationTimestamp": "2025-06-25T11:58:00Z",
+                "annotations": {"rollout.argoproj.io/revision": "2"},
+                "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "quotes", "uid": "ro-quotes", "controller": true}]},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "app", "image": "pay/quotes:4.19.0",
+                "env": [{"name": "MEDIA_ENVELOPE", "value": "true"}]}]}}},
+            "status": {"replicas": 1, "readyReplicas": 1}}),
     ]
 }
 
@@ -326,4 +347,32 @@ async fn quota_annotations_and_usage_are_shown() {
     let out = list(&f, "resourcequotas").await;
     let row = out.lines().find(|l| l.starts_with("compute")).unwrap();
     assert!(row.contains("pods=11/20, requests.cpu=8/8 FULL"), "{out}");
+}
+
+/// An Argo Rollout's revisions are its ReplicaSets, as a Deployment's are; its canary
+/// state heads the history (a paused canary serving a quarter of the traffic).
+#[tokio::test]
+async fn rollout_history_reads_an_argo_rollout() {
+    let f = fixture().await;
+    let out = history::rollout_history(
+        &f.target,
+        &history::HistoryOptions {
+            kind: "rollout".into(),
+            name: "quotes".into(),
+            namespace: Some("ops".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("2 revisions, current 2"), "{out}");
+    assert!(
+        out.contains("# Rollout phase Paused (CanaryPauseStep), step 2 of 3 (pause), canary weight 25%; stable pods 6c7f, new pods 9a1b"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 → 2 (22m ago): app image pay/quotes:4.18.2 → pay/quotes:4.19.0; app env added: MEDIA_ENVELOPE"),
+        "{out}"
+    );
+    // Changing a Rollout is not this server's business: rollback stays built-in only.
+    assert!(history::workload_kind(&f.target, "rollout").await.is_err());
 }

@@ -1,7 +1,9 @@
-//! `rollout_history`: the revisions of a Deployment (its ReplicaSets), StatefulSet or
-//! DaemonSet (their ControllerRevisions), with time and what changed between consecutive
-//! revisions: images, env var names (values are compared but never shown), resources,
-//! replicas and restarts.
+//! `rollout_history`: the revisions of a Deployment or an Argo Rollout (their
+//! ReplicaSets), StatefulSet or DaemonSet (their ControllerRevisions), with time and what
+//! changed between consecutive revisions: images, env var names (values are compared but
+//! never shown), resources, replicas and restarts. A Rollout's canary or blue-green state
+//! (phase, step, weight, stable and canary ReplicaSets) heads its history: a canary that
+//! takes a quarter of the traffic is a change that `kubectl rollout history` never shows.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,7 +19,7 @@ use crate::value::{Table, age, arr, clip, i, map_pairs, name, s};
 /// Options of [`rollout_history`].
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 pub struct HistoryOptions {
-    /// `deployment`, `statefulset` or `daemonset` (short names work).
+    /// `deployment`, `statefulset`, `daemonset` or `rollout` (Argo Rollouts); short names work.
     pub kind: String,
     /// Workload name.
     pub name: String,
@@ -42,7 +44,8 @@ pub struct Revision {
     pub change_cause: String,
 }
 
-/// Resolves a workload kind for history/rollout tools.
+/// Resolves a workload kind for the tools that change a rollout (`rollback`, `restart`):
+/// the built-in workloads only.
 pub async fn workload_kind(t: &Target, kind: &str) -> Result<ResourceInfo> {
     let r = t.resolve(kind).await?;
     if r.group != "apps" || !matches!(r.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet") {
@@ -52,6 +55,73 @@ pub async fn workload_kind(t: &Target, kind: &str) -> Result<ResourceInfo> {
         )));
     }
     Ok(r)
+}
+
+/// Whether `r` is an Argo Rollout: a Deployment's twin whose revisions are ReplicaSets too.
+fn is_argo_rollout(r: &ResourceInfo) -> bool {
+    r.group == "argoproj.io" && r.kind == "Rollout"
+}
+
+/// Resolves a workload kind for `rollout_history`: the built-in workloads and Argo Rollouts.
+pub async fn history_kind(t: &Target, kind: &str) -> Result<ResourceInfo> {
+    let r = t.resolve(kind).await?;
+    if is_argo_rollout(&r) {
+        return Ok(r);
+    }
+    if r.group != "apps" || !matches!(r.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet") {
+        return Err(K8sError::InvalidArgument(format!(
+            "{} has no rollout history; use a Deployment, StatefulSet, DaemonSet or Argo Rollout",
+            r.qualified()
+        )));
+    }
+    Ok(r)
+}
+
+/// The state of an Argo Rollout's update, one line: phase and message, the step it is at
+/// and the canary's weight (the last `setWeight` reached), the stable and the new pods'
+/// hashes. `None` for a Rollout with no status yet.
+pub fn argo_status(obj: &Value) -> Option<String> {
+    let phase = s(obj, "/status/phase");
+    if phase.is_empty() {
+        return None;
+    }
+    let mut out = format!("# Rollout phase {phase}");
+    let message = s(obj, "/status/message");
+    if !message.is_empty() {
+        out.push_str(&format!(" ({message})"));
+    }
+    let steps = arr(obj, "/spec/strategy/canary/steps");
+    if let Some(at) = obj
+        .pointer("/status/currentStepIndex")
+        .and_then(Value::as_u64)
+        .filter(|_| !steps.is_empty())
+    {
+        let at = at as usize;
+        let step = steps
+            .get(at)
+            .and_then(|x| x.as_object())
+            .and_then(|m| m.keys().next().cloned())
+            .unwrap_or_else(|| "done".into());
+        out.push_str(&format!(", step {} of {} ({step})", at + 1, steps.len()));
+        let weight = steps[..(at + 1).min(steps.len())]
+            .iter()
+            .rev()
+            .find_map(|x| x.get("setWeight").and_then(Value::as_i64));
+        if let Some(w) = weight.filter(|_| at < steps.len()) {
+            out.push_str(&format!(", canary weight {w}%"));
+        }
+    } else if obj.pointer("/spec/strategy/blueGreen").is_some() {
+        out.push_str(", blue-green");
+    }
+    let (stable, current) = (s(obj, "/status/stableRS"), s(obj, "/status/currentPodHash"));
+    if !stable.is_empty() {
+        out.push_str(&format!("; stable pods {stable}"));
+    }
+    if !current.is_empty() && current != stable {
+        out.push_str(&format!(", new pods {current}"));
+    }
+    out.push('\n');
+    Some(out)
 }
 
 fn owned_by(x: &Value, owner: &Value) -> bool {
@@ -70,7 +140,7 @@ pub async fn revisions(
     obj: &Value,
 ) -> Result<Vec<Revision>> {
     let mut out = Vec::new();
-    if r.kind == "Deployment" {
+    if r.kind == "Deployment" || is_argo_rollout(r) {
         let rs = t.list(&kinds::replicasets(), Some(ns), None, None).await?;
         for x in rs.items.iter().filter(|x| owned_by(x, obj)) {
             out.push(Revision {
@@ -366,7 +436,7 @@ fn container_changes(n: &str, c_old: &Value, c_new: &Value, out: &mut Vec<String
 
 /// Renders a workload's rollout history; see [`HistoryOptions`].
 pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
-    let r = workload_kind(t, &o.kind).await?;
+    let r = history_kind(t, &o.kind).await?;
     let ns = o
         .namespace
         .clone()
@@ -375,13 +445,8 @@ pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
     let obj = t.get(&r, Some(&ns), &o.name).await?;
     let revs = revisions(t, &r, &ns, &obj).await?;
     let now = t.now();
-    let current = if r.kind == "Deployment" {
-        s(
-            &obj,
-            "/metadata/annotations/deployment.kubernetes.io~1revision",
-        )
-        .parse::<i64>()
-        .ok()
+    let current = if r.kind == "Deployment" || is_argo_rollout(&r) {
+        revision(&obj).ne(&0).then(|| revision(&obj))
     } else {
         let cur = s(&obj, "/status/updateRevision");
         revs.iter()
@@ -398,6 +463,9 @@ pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
             .map(|c| format!(", current {c}"))
             .unwrap_or_default()
     );
+    if is_argo_rollout(&r) {
+        out.push_str(&argo_status(&obj).unwrap_or_default());
+    }
     // An in-place edit after the newest revision (replicas, strategy, paused, metadata)
     // leaves no revision: managedFields is its only record.
     let newest = revs.iter().filter_map(|x| x.created).max();
@@ -445,7 +513,7 @@ pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
         ]);
     }
     out.push_str(&tb.render(""));
-    if r.kind == "Deployment" {
+    if r.kind == "Deployment" || is_argo_rollout(&r) {
         out.push_str("(* = current; REPLICAS = desired/ready of that revision's ReplicaSet)\n");
     }
     out.push_str("changes (newest first):\n");

@@ -275,13 +275,15 @@ pub(super) async fn workload_section(
     Ok(out)
 }
 
-/// The `deployment.kubernetes.io/revision` annotation of a ReplicaSet (0 when absent).
+/// The revision annotation of a ReplicaSet, Deployment or Argo Rollout:
+/// `deployment.kubernetes.io/revision`, else `rollout.argoproj.io/revision` (0 when absent).
 pub fn revision(rs: &Value) -> i64 {
-    s(
-        rs,
+    [
         "/metadata/annotations/deployment.kubernetes.io~1revision",
-    )
-    .parse()
+        "/metadata/annotations/rollout.argoproj.io~1revision",
+    ]
+    .iter()
+    .find_map(|p| s(rs, p).parse().ok())
     .unwrap_or(0)
 }
 
