@@ -338,10 +338,20 @@ pub async fn collect(
                 json!({ "kind": "deployment", "name": w, "namespace": ns }),
             ));
         }
+        let linked_world = super::world::World::from_outputs(&outputs);
+        // The alert's namespace's Argo Rollouts, which the Deployments list
+        // does not hold.
+        if let Some(home) = ns.as_deref() {
+            for r in linked_world.argo_rollouts(home).take(4) {
+                round2.push((
+                    tool.clone(),
+                    json!({ "kind": "rollout", "name": r, "namespace": home }),
+                ));
+            }
+        }
         // In the linked namespaces: the workloads that serve a service the
         // telemetry saw (an application error after a rollout is a bad
         // deploy wherever it lives)…
-        let linked_world = super::world::World::from_outputs(&outputs);
         let mut asked: BTreeSet<(String, String)> = BTreeSet::new();
         for p in linked_world
             .pods
@@ -356,7 +366,7 @@ pub async fn collect(
             {
                 round2.push((
                     tool.clone(),
-                    json!({ "kind": "deployment", "name": p.owner, "namespace": p.namespace }),
+                    json!({ "kind": linked_world.workload_kind(&p.namespace, &p.owner), "name": p.owner, "namespace": p.namespace }),
                 ));
             }
         }

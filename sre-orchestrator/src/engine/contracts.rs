@@ -46,6 +46,12 @@ const UNREADABLE: &[&str] = &[
     "unexpected token",
     "unknown field",
     "missing field",
+    // A dynamic language reading a field the answer no longer has.
+    "cannot read properties of undefined",
+    "cannot read property",
+    "undefined is not an object",
+    "'nonetype' object is not subscriptable",
+    "undefined method `[]' for nil",
 ];
 
 /// What describes a changed contract: the callee's name, or a client that
@@ -223,6 +229,17 @@ mod tests {
                 "json: cannot unmarshal object into Go value of type float64",
                 "2025-12-08T17:22:00Z",
                 "2025-12-08T17:23:10Z",
+                None
+            )
+            .len(),
+            1
+        );
+        // A dynamic language reading a field the answer no longer has.
+        assert_eq!(
+            moved(
+                "TypeError: Cannot read properties of undefined (reading 'length')",
+                "2025-12-08T17:22:00Z",
+                "2025-12-08T17:22:36Z",
                 None
             )
             .len(),

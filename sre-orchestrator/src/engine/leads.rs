@@ -384,6 +384,30 @@ pub(super) fn linked_namespaces(
             }
         }
     }
+    // The subject's own callees, troubled or not: a callee that answers
+    // 200 with a body its caller can no longer read (a changed contract)
+    // shows no trouble of its own, and what changed there is read only
+    // when its namespace is.
+    if let Some(subject) = subject {
+        for e in outputs
+            .iter()
+            .filter(|o| o.name == "service_dependencies" && !o.outcome.is_error)
+            .flat_map(|o| parse::edges(&o.outcome.text))
+            .filter(|e| !e.db && super::rules::same_component(&e.caller, subject))
+        {
+            let homes: Vec<&str> = world
+                .services
+                .iter()
+                .filter(|s| super::rules::same_component(&s.name, &e.callee))
+                .map(|s| s.namespace.as_str())
+                .collect();
+            if !homes.contains(&home)
+                && let Some(ns) = homes.first()
+            {
+                add(ns);
+            }
+        }
+    }
     // Trouble that began in the incident's horizon elsewhere in the
     // cluster (a ReplicaSet that cannot create pods, a claim that cannot
     // bind): the alert may be its symptom one namespace away. Read last,

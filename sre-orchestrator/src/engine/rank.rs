@@ -492,9 +492,16 @@ fn reach_factor(scope: &Scope, reach: &Reach, g: &Suspect) -> f64 {
     }
     // A failed batch Job is "in trouble in the window" by definition; that
     // alone does not put it in this alert's reach (its own alert pages for
-    // it). Named, a peer, or on the path, it is (above).
-    if (is(&reach.affected) && g.kind != "job_failed") || is(&reach.degraded) {
+    // it), nor does the reason it failed for (a Job denied its bucket is
+    // the Job's story). Named, a peer, or on the path, it is (above); a Job
+    // serves no requests, so one that is none of these touches the alert's
+    // service only as a busy neighbour on its node (below), or not at all.
+    let batch = g.signals.iter().any(|s| s.kind == "job_failed");
+    if (is(&reach.affected) && !batch) || is(&reach.degraded) {
         return 1.15;
+    }
+    if batch && g.kind != "noisy_neighbor" && scope.service.is_some() {
+        return 0.35;
     }
     match g.kind {
         // A node matters through the pods it hosts.

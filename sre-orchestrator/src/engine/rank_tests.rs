@@ -298,3 +298,30 @@ fn a_node_under_pressure_is_named_evicted_a_node_gone_is_not() {
         "event Rebooted on Node/node-a"
     ])));
 }
+
+/// A batch Job that failed for a reason of its own (its bucket denied it),
+/// named by nothing the alert's service does, is another page's story: a
+/// weaker cause that reaches the service leads. Named by the alert, it is
+/// this one's.
+#[test]
+fn an_unrelated_jobs_own_failure_is_another_story() {
+    let mut job = signal("sitemap-builder", "job_failed", 3.0);
+    job.detail = "consequence: Job/sitemap-builder-1: BackoffLimitExceeded".into();
+    let signals = vec![
+        signal("sitemap-builder", "authorization_denied", 6.0),
+        job,
+        signal("listing-api", "bad_deploy", 3.0),
+    ];
+    let reach = Reach {
+        peers: vec!["listing-api".into()],
+        ..Reach::default()
+    };
+    let mut scope = scope();
+    scope.service = Some("web-ssr".into());
+    let ranked = rank(&scope, &signals, &reach);
+    assert_eq!(ranked[0].component, "listing-api", "{ranked:?}");
+    // The alert names the Job: its failure is the alert's.
+    scope.alert_words = vec!["sitemap-builder".into()];
+    let ranked = rank(&scope, &signals, &reach);
+    assert_eq!(ranked[0].component, "sitemap-builder", "{ranked:?}");
+}

@@ -1,0 +1,243 @@
+//! Tests of `world`: the cluster model read from the evidence.
+
+use super::*;
+
+/// A workload whose events name it a Rollout is read as one; any other
+/// as a Deployment.
+#[test]
+fn argo_rollouts_are_known_by_their_events() {
+    let mut world = World::default();
+    for (kind, name, ns) in [
+        ("Rollout", "listing-api", "listings"),
+        ("Rollout", "listing-api", "listings"),
+        ("Deployment", "pgpool", "listings"),
+        ("Rollout", "web-ssr", "web"),
+    ] {
+        world.events.push(Event {
+            object_kind: kind.into(),
+            object: name.into(),
+            namespace: ns.into(),
+            ..Default::default()
+        });
+    }
+    assert_eq!(world.workload_kind("listings", "listing-api"), "rollout");
+    assert_eq!(world.workload_kind("listings", "pgpool"), "deployment");
+    assert_eq!(world.workload_kind("listings", "web-ssr"), "deployment");
+    assert_eq!(
+        world.argo_rollouts("listings").collect::<Vec<_>>(),
+        ["listing-api"]
+    );
+}
+
+#[test]
+fn replicaset_names_lose_their_hash() {
+    assert_eq!(replicaset_owner("web-app-7shf7xcws6"), "web-app");
+    assert_eq!(replicaset_owner("api-server"), "api-server");
+}
+
+#[test]
+fn a_probed_url_reaches_the_backend_of_its_most_specific_ingress_path() {
+    let ingress = serde_json::json!({
+        "kind": "Ingress",
+        "metadata": {"name": "ondemand", "namespace": "hpc"},
+        "spec": {
+            "defaultBackend": {"service": {"name": "fallback"}},
+            "rules": [{"host": "ondemand.uni.example", "http": {"paths": [
+                {"path": "/pun/sys/myjobs", "pathType": "Prefix", "backend": {"service": {"name": "job-composer"}}},
+                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "ood-portal"}}},
+                {"path": "/status", "pathType": "Exact", "backend": {"service": {"name": "status"}}}
+            ]}}, {"host": "*.tenants.example", "http": {"paths": [
+                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "tenant-web"}}}
+            ]}}]
+        }
+    });
+    let mut w = World {
+        routes: ingress_routes(&ingress),
+        ..World::default()
+    };
+    w.services.push(Service {
+        name: "job-composer".into(),
+        namespace: "hpc".into(),
+        selector: BTreeMap::from([("app".to_string(), "composer".to_string())]),
+        ..Default::default()
+    });
+    w.pods.push(Pod {
+        name: "job-composer-7r56-gq".into(),
+        owner: "job-composer".into(),
+        namespace: "hpc".into(),
+        labels: BTreeMap::from([("app".to_string(), "composer".to_string())]),
+        ..Default::default()
+    });
+    let served = |host: &str, path: &str| w.served_by(host, path);
+    assert_eq!(
+        served("ondemand.uni.example", "/pun/sys/myjobs/list"),
+        ["job-composer"]
+    );
+    assert_eq!(
+        served("ondemand.uni.example", "/pun/sys/myjobs"),
+        ["job-composer"]
+    );
+    // By whole path elements, not characters.
+    assert_eq!(
+        served("ondemand.uni.example", "/pun/sys/myjobsx"),
+        ["ood-portal"]
+    );
+    assert_eq!(served("ondemand.uni.example", "/status"), ["status"]);
+    assert_eq!(served("ondemand.uni.example", "/status/x"), ["ood-portal"]);
+    assert_eq!(served("a.tenants.example", "/"), ["tenant-web"]);
+    assert_eq!(served("a.b.tenants.example", "/"), ["fallback"]);
+    assert_eq!(served("elsewhere.example", "/x"), ["fallback"]);
+    assert!(
+        World::default()
+            .served_by("ondemand.uni.example", "/")
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_service_account_names_the_workloads_that_run_as_it() {
+    let mut w = World::default();
+    for (pod, owner, ns, sa) in [
+        ("d-1", "dispatcher", "farm", "farm-dispatcher"),
+        ("d-2", "dispatcher", "farm", "farm-dispatcher"),
+        ("u-1", "farm-ui", "farm", "default"),
+        ("o-1", "other", "slicing", "farm-dispatcher"),
+    ] {
+        w.pods.push(Pod {
+            name: pod.into(),
+            owner: owner.into(),
+            namespace: ns.into(),
+            service_account: sa.into(),
+            ..Default::default()
+        });
+    }
+    let who = "system:serviceaccount:farm:farm-dispatcher";
+    assert_eq!(w.running_as(who), Some(vec!["dispatcher".to_string()]));
+    assert_eq!(
+        w.resolve(who).map(|(s, ws)| (s.is_none(), ws)),
+        Some((true, vec!["dispatcher".to_string()]))
+    );
+    assert_eq!(w.running_as("system:serviceaccount:farm:nobody"), None);
+    assert_eq!(w.running_as("jane@example.com"), None);
+}
+
+#[test]
+fn a_cluster_dns_name_is_the_workload_behind_its_service() {
+    let mut w = World::default();
+    let labels = |app: &str| BTreeMap::from([("app".to_string(), app.to_string())]);
+    for (pod, owner) in [("nats-0", "nats"), ("nats-1", "nats"), ("api-x", "api")] {
+        w.pods.push(Pod {
+            name: pod.into(),
+            owner: owner.into(),
+            namespace: "messaging".into(),
+            labels: labels(owner),
+            ..Default::default()
+        });
+    }
+    w.services.push(Service {
+        name: "nats".into(),
+        namespace: "messaging".into(),
+        selector: labels("nats"),
+        ..Default::default()
+    });
+    let owner = |h: &str| w.cluster_dns_owner(h);
+    assert_eq!(owner("nats.messaging.svc").as_deref(), Some("nats"));
+    assert_eq!(
+        owner("nats.messaging.svc.cluster.local:4222").as_deref(),
+        Some("nats")
+    );
+    assert_eq!(owner("nats-0.nats.messaging.svc").as_deref(), Some("nats"));
+    // Not the cluster's to claim: a bare or external name, an unknown Service.
+    assert_eq!(owner("nats"), None);
+    assert_eq!(owner("api.shipengine.com"), None);
+    assert_eq!(owner("ghost.messaging.svc"), None);
+}
+
+#[test]
+fn a_component_lives_in_the_one_namespace_its_objects_agree_on() {
+    let mut w = World::default();
+    for (pod, owner, ns) in [
+        ("a-1", "api", "shop"),
+        ("k-0", "kafka", "data"),
+        ("x-1", "web", "a"),
+        ("x-2", "web", "b"),
+    ] {
+        w.pods.push(Pod {
+            name: pod.into(),
+            owner: owner.into(),
+            namespace: ns.into(),
+            ..Default::default()
+        });
+    }
+    w.policies.push(Policy {
+        name: "kafka-clients".into(),
+        namespace: "data".into(),
+        ..Default::default()
+    });
+    assert_eq!(w.namespace_of("kafka"), Some("data"));
+    assert_eq!(w.namespace_of("kafka-clients"), Some("data"));
+    assert_eq!(w.namespace_of("api"), Some("shop"));
+    // Two namespaces: no answer rather than a wrong one.
+    assert_eq!(w.namespace_of("web"), None);
+    assert_eq!(w.namespace_of("nothing"), None);
+}
+
+#[test]
+fn the_one_store_of_a_system_near_its_client() {
+    let mut w = World::default();
+    let labels = |app: &str| BTreeMap::from([("app".to_string(), app.to_string())]);
+    for (pod, owner, ns) in [
+        ("playout-redis-0", "playout-redis", "playout"),
+        ("carts-loader-x", "carts-loader", "playout"),
+        ("cache-redis-0", "cache-redis", "web"),
+    ] {
+        w.pods.push(Pod {
+            name: pod.into(),
+            owner: owner.into(),
+            namespace: ns.into(),
+            labels: labels(owner),
+            ..Default::default()
+        });
+    }
+    for (svc, ns) in [("playout-redis", "playout"), ("cache-redis", "web")] {
+        w.services.push(Service {
+            name: svc.into(),
+            namespace: ns.into(),
+            selector: labels(svc),
+            ports: vec![("redis".into(), 6379)],
+            ..Default::default()
+        });
+    }
+    // The client's own namespace first, though the cluster has two.
+    assert_eq!(
+        w.store_of_system("redis", "playout", "carts-loader")
+            .as_deref(),
+        Some("playout-redis")
+    );
+    // Elsewhere two stores answer: no guess.
+    assert_eq!(w.store_of_system("redis", "billing", "invoicer"), None);
+    // A store is not its own client's store.
+    assert_eq!(w.store_of_system("redis", "playout", "playout-redis"), None);
+    assert_eq!(
+        w.store_of_system("postgresql", "playout", "carts-loader"),
+        None
+    );
+}
+
+#[test]
+fn a_service_serves_the_system_its_pods_port_is_for() {
+    // Port 80 named `http` in front of PgBouncer's 6432.
+    let svc = Service {
+        name: "pgbouncer".into(),
+        ports: vec![("http".into(), 80)],
+        target_ports: vec![6432],
+        ..Default::default()
+    };
+    assert!(svc.serves("pgbouncer"));
+    assert!(!svc.serves("postgresql") && !svc.serves("redis"));
+    let named = Service {
+        ports: vec![("pgbouncer".into(), 5433)],
+        ..Default::default()
+    };
+    assert!(named.serves("pgbouncer"));
+}
