@@ -420,11 +420,22 @@ pub async fn collect(
         // failures and replication trouble are written there, by name. As
         // templates with counts: the one DDL statement among thousands of
         // waits is a line of its own.
+        // So is the database of a client whose login it refused, though
+        // the refused connections leave no span: whose side changed (the
+        // database's `password authentication failed`, a pooler relaying
+        // it) is in the servers' logs.
+        let refused = super::leads::refused_logins(&outputs);
         let troubled_edges: Vec<parse::Edge> = outputs
             .iter()
             .filter(|o| o.name == "service_dependencies" && !o.outcome.is_error)
             .flat_map(|o| parse::edges(&o.outcome.text))
-            .filter(|e| e.db && (e.err_pct >= 1.0 || e.p99_ms.is_some_and(|p| p >= 250.0)))
+            .filter(|e| {
+                e.db && (e.err_pct >= 1.0
+                    || e.p99_ms.is_some_and(|p| p >= 250.0)
+                    || refused
+                        .iter()
+                        .any(|c| super::rules::same_component(c, &e.caller)))
+            })
             .collect();
         // And the servers whose state the clients' lines relay (a broker's
         // disk alarm, a sealed Vault), which need no span to it.

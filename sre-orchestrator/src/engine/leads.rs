@@ -384,6 +384,33 @@ pub(super) fn linked_namespaces(
             }
         }
     }
+    // The database that refused a client's login, and the pooler between
+    // them: every namespace serving that system (a pooler's and its
+    // database's, at most two).
+    let refused = refused_logins(outputs);
+    for e in outputs
+        .iter()
+        .filter(|o| o.name == "service_dependencies" && !o.outcome.is_error)
+        .flat_map(|o| parse::edges(&o.outcome.text))
+        .filter(|e| {
+            e.db && refused
+                .iter()
+                .any(|c| super::rules::same_component(c, &e.caller))
+        })
+    {
+        let system = e.callee.trim_end_matches(" (db)");
+        let homes: BTreeSet<&str> = world
+            .services
+            .iter()
+            .filter(|s| s.serves(system))
+            .map(|s| s.namespace.as_str())
+            .collect();
+        if homes.len() <= 2 {
+            for ns in homes {
+                add(ns);
+            }
+        }
+    }
     // The subject's own callees, troubled or not: a callee that answers
     // 200 with a body its caller can no longer read (a changed contract)
     // shows no trouble of its own, and what changed there is read only
@@ -462,6 +489,40 @@ pub(super) fn relayed_systems(outputs: &[Output], world: &super::world::World) -
         }
     }
     systems
+}
+
+/// The services whose new log lines say their database refused their
+/// login (`password authentication failed`, a pooler's `backend
+/// authentication failed`, as the line's innermost cause or anywhere in
+/// it): the refused connections never become spans, so the database calls
+/// look healthy while the pool empties.
+pub(super) fn refused_logins(outputs: &[Output]) -> BTreeSet<String> {
+    let catalogue = super::signatures::Catalogue::active();
+    let refusal = |text: &str| {
+        catalogue
+            .matches(super::signatures::Field::Log, text)
+            .iter()
+            .any(|hit| {
+                hit.signature.kind == "credentials_expired"
+                    && hit.signature.server_system().is_some()
+            })
+    };
+    let mut services = BTreeSet::new();
+    for o in outputs
+        .iter()
+        .filter(|o| o.name == "log_patterns" && !o.outcome.is_error)
+    {
+        for p in parse::log_patterns(&o.outcome.text)
+            .into_iter()
+            .filter(|p| p.kind == "NEW" || p.kind == "SURGED")
+        {
+            let text = p.example.as_deref().unwrap_or(&p.template);
+            if refusal(super::telemetry::innermost_cause(text).unwrap_or(text)) || refusal(text) {
+                services.extend(p.services.iter().cloned());
+            }
+        }
+    }
+    services
 }
 
 /// The one namespace whose Services serve `system` (`postgresql`,

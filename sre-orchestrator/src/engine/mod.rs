@@ -52,6 +52,7 @@ mod queues;
 mod quota;
 pub mod rank;
 pub mod reach;
+mod rotation;
 mod rounds;
 pub mod rules;
 pub mod signatures;

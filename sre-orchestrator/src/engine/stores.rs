@@ -433,6 +433,9 @@ const STORE_DOWN: &[&str] = &[
     // A pooler or database out of connections (PgBouncer's
     // `max_client_conn`, PostgreSQL's `too many clients`) refuses new ones.
     "connection_pool_exhausted",
+    // A database that refuses the login (a rotated password) lets no
+    // retired connection be replaced.
+    "credentials_expired",
 ];
 
 /// A client's exhausted connection pool whose data store failed first is
@@ -463,39 +466,50 @@ pub fn pools_behind_failed_stores(
             .iter()
             .filter(|e| e.db && same_component(&e.caller, &client))
             .collect();
-        let call = match calls.as_slice() {
-            [one] => Some(*one),
-            _ => {
-                let troubled: Vec<&&Edge> = calls.iter().filter(|e| e.err_pct >= 1.0).collect();
-                (troubled.len() == 1).then(|| *troubled[0])
-            }
-        };
+        let troubled: Vec<&Edge> = calls.iter().copied().filter(|e| e.err_pct >= 1.0).collect();
         // The store of the system, or the server the client's spans say
-        // they dialled (a pooler such as PgBouncer in front of it): the
-        // first of them that is down for a reason of its own.
-        let candidates: Vec<String> = call
+        // they dialled (a pooler such as PgBouncer in front of it), for
+        // each call: its one call, its one troubled call, or else whichever
+        // of its stores is down (a refused login leaves no failed span).
+        let stores_of = |e: &Edge| -> Vec<String> {
+            [
+                store_workload(e.callee.trim_end_matches(" (db)"), world, pack),
+                edge_store(e, world, pack),
+            ]
             .into_iter()
-            .flat_map(|e| {
-                [
-                    store_workload(e.callee.trim_end_matches(" (db)"), world, pack),
-                    edge_store(e, world, pack),
-                ]
-            })
             .flatten()
             .filter(|store| !same_component(store, &client))
-            .collect();
-        let Some((store, down)) = candidates.into_iter().find_map(|store| {
-            let down = signals.iter().find(|s| {
+            .collect()
+        };
+        let down_of = |store: &str| {
+            signals.iter().find(|s| {
                 STORE_DOWN.contains(&s.kind)
                     && s.weight >= 2.0
-                    && same_component(&s.component, &store)
+                    && same_component(&s.component, store)
                     && match (s.at, at) {
                         (Some(failed), Some(ran_dry)) => failed <= ran_dry + slack,
                         _ => true,
                     }
-            })?;
-            Some((store, down.kind))
-        }) else {
+            })
+        };
+        let found: Option<(String, &'static str)> = match (calls.as_slice(), troubled.as_slice()) {
+            ([one], _) | (_, [one]) => stores_of(one)
+                .into_iter()
+                .find_map(|store| down_of(&store).map(|d| (store, d.kind))),
+            _ => {
+                let mut down: Vec<(String, &'static str)> = calls
+                    .iter()
+                    .flat_map(|e| stores_of(e))
+                    .filter_map(|store| down_of(&store).map(|d| (store, d.kind)))
+                    .collect();
+                down.dedup_by(|a, b| a.0 == b.0);
+                match down.as_slice() {
+                    [_] => down.pop(),
+                    _ => None,
+                }
+            }
+        };
+        let Some((store, down)) = found else {
             continue;
         };
         let pool = &mut signals[i];
