@@ -12,20 +12,24 @@
 //! hide it at first: the pool empties as they retire, and the client
 //! reports an exhausted pool.
 //!
-//! So when a client's refused logins go to a store whose own log says it
-//! refused them (evidence on the store itself, not only what its clients
-//! relay), and the client did not roll out in the horizon before the first
-//! refusal, the refusal is the store's: its credential changed. With a
-//! pooler in between, the store is the one behind it (the one the client
-//! does not dial), and the pooler's relayed refusals move there too. A
-//! store whose own log says nothing keeps nothing: a wrong store is worse
-//! than the right messenger.
+//! Which of the two an engineer names first is a matter of house style:
+//! independent incident write-ups of the same story (a rotation job changed
+//! the role's password, the client's ExternalSecret still holds the old
+//! one) split evenly between the client and the database. The fix is on
+//! both sides, so both are named: the client first, by its own evidence,
+//! and the store right behind it. When a client's refused logins go to a
+//! store whose own log says it refused them (evidence on the store itself,
+//! not only what its clients relay), and the client did not roll out in the
+//! horizon before the first refusal, the store gets half the weight of what
+//! the client reported: the credential changed there. With a pooler in
+//! between, the store is the one behind it (the one the client does not
+//! dial). A store whose own log says nothing gets nothing: a wrong store is
+//! worse than the right messenger.
 
 use std::collections::BTreeSet;
 
 use jiff::SignedDuration;
 
-use super::moves::move_leaving;
 use super::parse::Edge;
 use super::rules::{Signal, same_component};
 use super::world::World;
@@ -34,9 +38,12 @@ use super::world::World;
 /// "before" (a rollout's time is coarse, a minute's precision).
 const SLACK: SignedDuration = SignedDuration::from_mins(2);
 
-/// Moves to the refusing store the refused-login signals of clients that
-/// did not change (see the module docs); returns (from, store) for each
-/// component moved from.
+/// The share of a client's refused-login weight the store gets.
+const SHARE: f64 = 0.5;
+
+/// What the refused logins of clients that did not change say about the
+/// store that refused them (see the module docs): half their weight, on the
+/// store; returns (client, store) for each client.
 pub(super) fn refused_unchanged_clients(
     signals: &mut Vec<Signal>,
     edges: &[Edge],
@@ -48,7 +55,7 @@ pub(super) fn refused_unchanged_clients(
         .filter(|s| refused(s))
         .map(|s| s.component.clone())
         .collect();
-    let mut moved = Vec::new();
+    let mut named: Vec<(String, String)> = Vec::new();
     for client in &refusing {
         for e in edges
             .iter()
@@ -101,31 +108,27 @@ pub(super) fn refused_unchanged_clients(
             if rolled_out {
                 continue;
             }
-            let relays: Vec<String> = stores
+            let on_store: Vec<Signal> = signals
                 .iter()
-                .filter(|w| ***w != store)
-                .map(|w| (*w).clone())
-                .chain([client.clone()])
+                .filter(|s| refused(s) && same_component(&s.component, client))
+                .map(|s| Signal {
+                    component: store.clone(),
+                    weight: s.weight * SHARE,
+                    detail: format!(
+                        "{store} refuses the login of {client}, which did not change before it: the credential changed on {store} (a rotated or expired password): {}",
+                        s.detail
+                    ),
+                    ..s.clone()
+                })
                 .collect();
-            // The client's stale copy of the credential is half the fix:
-            // it keeps half of what it reported.
-            moved.extend(move_leaving(
-                signals,
-                &store,
-                0.5,
-                |_, s| refused(s) && relays.iter().any(|r| same_component(r, &s.component)),
-                |s| {
-                    format!(
-                        "{store} refuses the login {} relays, and {client} did not change before it: the credential changed on {store} (a rotated or expired password): {}",
-                        s.component, s.detail
-                    )
-                },
-            ));
+            let pair = (client.clone(), store.clone());
+            if !on_store.is_empty() && !named.contains(&pair) {
+                signals.extend(on_store);
+                named.push(pair);
+            }
         }
     }
-    moved.sort();
-    moved.dedup();
-    moved
+    named
 }
 
 #[cfg(test)]
@@ -209,15 +212,16 @@ mod tests {
     #[test]
     fn a_client_that_did_not_change_was_refused_by_a_rotated_password() {
         let mut signals = refusals();
-        let moved = refused_unchanged_clients(&mut signals, &edges(), &world());
-        assert!(
-            moved.contains(&("listing-api".into(), "listings-postgres".into()))
-                && moved.contains(&("listing-pgpool".into(), "listings-postgres".into())),
-            "{moved:?}"
+        let before = weight_on(&signals, "listings-postgres");
+        let named = refused_unchanged_clients(&mut signals, &edges(), &world());
+        // The database behind the pooler, not the pooler the client dials.
+        assert_eq!(
+            named,
+            [("listing-api".to_string(), "listings-postgres".to_string())]
         );
-        assert!(
-            weight_on(&signals, "listings-postgres") > 3.0 * weight_on(&signals, "listing-api")
-        );
+        assert_eq!(weight_on(&signals, "listings-postgres"), before + 2.0);
+        // The client keeps what it reported.
+        assert_eq!(weight_on(&signals, "listing-api"), 4.0);
     }
 
     #[test]

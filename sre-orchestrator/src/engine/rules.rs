@@ -341,11 +341,13 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         pack,
         &world,
     ));
-    // A client that crashed on the refused login (a pool that fails fast
-    // at start-up) died of the store's refusal.
-    let rotated = super::rotation::refused_unchanged_clients(&mut ctx.signals, &edges, &world);
-    ctx.died_of.extend(rotated.iter().cloned());
-    stored.extend(rotated);
+    // The store that refused a client that did not change is named beside
+    // it (see `rotation`).
+    for (_, store) in super::rotation::refused_unchanged_clients(&mut ctx.signals, &edges, &world) {
+        if !peers.contains(&store) {
+            peers.push(store);
+        }
+    }
     stored.extend(super::stores::shared_rollout(
         &mut ctx.signals,
         &edges,
