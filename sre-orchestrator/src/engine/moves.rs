@@ -22,19 +22,6 @@ pub(super) fn move_signals(
     pick: impl Fn(usize, &Signal) -> bool,
     why: impl Fn(&Signal) -> String,
 ) -> Vec<(String, String)> {
-    move_leaving(signals, to, LEFT_BEHIND, pick, why)
-}
-
-/// [`move_signals`] with `share` of each moved weight staying behind: a
-/// move whose messenger is also half the fix (a stale client secret
-/// against a rotated password) leaves it more than a lead.
-pub(super) fn move_leaving(
-    signals: &mut Vec<Signal>,
-    to: &str,
-    share: f64,
-    pick: impl Fn(usize, &Signal) -> bool,
-    why: impl Fn(&Signal) -> String,
-) -> Vec<(String, String)> {
     let mut moved: Vec<(String, String)> = Vec::new();
     let mut stays = Vec::new();
     for (i, s) in signals.iter_mut().enumerate() {
@@ -42,7 +29,7 @@ pub(super) fn move_leaving(
             continue;
         }
         let mut copy = s.clone();
-        copy.weight *= share;
+        copy.weight *= LEFT_BEHIND;
         stays.push(copy);
         let pair = (s.component.clone(), to.to_string());
         if !moved.contains(&pair) {
