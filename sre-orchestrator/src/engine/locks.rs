@@ -87,11 +87,12 @@ fn locking_statement(line: &str) -> Option<String> {
     static TOOL: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
     let tool = TOOL.get_or_init(|| {
         Regex::new(
-            // Flyway; Liquibase; Alembic; Django; Rails and Sequelize;
+            // Flyway (which quotes the schema as its database does: "public"
+            // on PostgreSQL, `vt_pms` on MySQL); Liquibase; Alembic; Django; Rails and Sequelize;
             // Prisma and EF Core; Laravel (the migration's file name and
             // its dots, `RUNNING` until it is `DONE`); golang-migrate with
             // -verbose; Atlas.
-            r#"Migrating schema "?[\w.]+"? to version|Running Changeset:|Running upgrade \S+ -> \S+|\bApplying [a-z_]+\.\d{4}_\w+|\bRunning migrations[.:]|^== \d+[ _-][\w-]+: migrating|Applying migration [`'"]|\b\d{4}_\d{2}_\d{2}_\d{6}_\w+ \.{3,}|\bStart buffering \d+/[ud] |\bMigrating to version \d+"#,
+            r#"Migrating schema [`"]?[\w.]+[`"]? to version|Running Changeset:|Running upgrade \S+ -> \S+|\bApplying [a-z_]+\.\d{4}_\w+|\bRunning migrations[.:]|^== \d+[ _-][\w-]+: migrating|Applying migration [`'"]|\b\d{4}_\d{2}_\d{2}_\d{6}_\w+ \.{3,}|\bStart buffering \d+/[ud] |\bMigrating to version \d+"#,
         )
         .ok()
     });
@@ -253,13 +254,64 @@ fn jobs_in(pack: &EvidencePack) -> Vec<(String, Option<jiff::Timestamp>)> {
         .collect()
 }
 
+/// How long before the first lock wait a Job may have started and still be
+/// what an engineer asks about ("what started just before the first
+/// timeout?").
+const JOB_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+
+/// The one Job started in the minutes before the first lock wait (and in
+/// the window): a migration or a backfill is started by hand or by a
+/// pipeline, once, so a Job that a CronJob starts every few minutes counts
+/// only when no one-off Job started then. `None` when none or several did.
+fn job_started_before(
+    pack: &EvidencePack,
+    since: jiff::Timestamp,
+    first_wait: Option<jiff::Timestamp>,
+) -> Option<String> {
+    let first = first_wait?;
+    let from = since.max(first.checked_sub(JOB_BEFORE).unwrap_or(since));
+    let mut recent: Vec<String> = jobs_in(pack)
+        .into_iter()
+        .filter(|(_, created)| {
+            // A wait's time may be its minute's bucket.
+            created.is_some_and(|c| c >= from && c <= first + jiff::SignedDuration::from_mins(1))
+        })
+        .map(|(job, _)| job)
+        .collect();
+    recent.sort();
+    recent.dedup();
+    let one_off: Vec<&String> = recent
+        .iter()
+        .filter(|j| super::world::job_owner(j) == **j)
+        .collect();
+    match (one_off.as_slice(), recent.as_slice()) {
+        ([one], _) => Some((*one).clone()),
+        ([], [one]) => Some(one.clone()),
+        _ => None,
+    }
+}
+
 /// Whether a data store's log (read as templates) shows sessions waiting
-/// for a lock.
+/// for a lock, or its clients' new lines say their statements timed out
+/// waiting for one (`lock timeout`, MySQL's `Lock wait timeout exceeded`).
 fn shows_lock_waits(o: &super::collect::Output) -> bool {
-    o.name == "logs"
-        && !o.outcome.is_error
-        && o.args.get("mode").and_then(Value::as_str) == Some("patterns")
-        && o.outcome.text.contains("still waiting for")
+    if o.outcome.is_error {
+        return false;
+    }
+    match o.name.as_str() {
+        "logs" => {
+            o.args.get("mode").and_then(Value::as_str) == Some("patterns")
+                && o.outcome.text.contains("still waiting for")
+        }
+        "log_patterns" => super::parse::log_patterns(&o.outcome.text)
+            .iter()
+            .filter(|p| p.kind == "NEW" || p.kind == "SURGED")
+            .any(|p| {
+                let t = p.template.to_lowercase();
+                t.contains("due to lock timeout") || t.contains("lock wait timeout exceeded")
+            }),
+        _ => false,
+    }
 }
 
 /// The cluster's Jobs, listed when a data store's sessions wait for a lock:
@@ -308,14 +360,14 @@ pub(super) fn session_reads(outputs: &[super::collect::Output]) -> Vec<Value> {
 
 /// Moves the victims' `lock_contention` signals to the lock holder, or to
 /// the contended relation when no holder shows (see the module docs), and
-/// returns the component they moved to: the victims' errors name it, so it
-/// is as close to the failing path as they are.
+/// returns the component they moved to (the victims' errors name it, so it
+/// is as close to the failing path as they are) and the victims.
 pub fn attribute(
     signals: &mut Vec<Signal>,
     pack: &EvidencePack,
     world: &World,
     since: jiff::Timestamp,
-) -> Option<String> {
+) -> Option<(String, Vec<String>)> {
     let mut victims: Vec<usize> = signals
         .iter()
         .enumerate()
@@ -350,6 +402,10 @@ pub fn attribute(
             victims.push(i);
         }
     }
+    let victim_components: Vec<String> = victims
+        .iter()
+        .map(|&i| signals[i].component.clone())
+        .collect();
     let relation = victims
         .iter()
         .find_map(|&i| relation_in(&signals[i].detail));
@@ -376,31 +432,41 @@ pub fn attribute(
                     if relation.as_deref().is_some_and(|r| !same_table(r, &table)) {
                         return None;
                     }
-                    let session = session_user(line).and_then(|user| {
-                        let pod = world
-                            .pods
-                            .iter()
-                            .filter(|q| q.created.is_some_and(|c| c >= since) && started_before(q))
-                            .find(|q| named_by(&q.owner, &user) || q.name.starts_with(&user))
-                            .map(|q| (q.owner.clone(), q.name.clone()));
-                        // A migration Job in a namespace nothing else linked:
-                        // the cluster's Jobs, listed when a store's sessions wait.
-                        pod.or_else(|| {
-                            jobs_in(pack)
-                                .into_iter()
-                                .filter(|(_, created)| {
-                                    // A wait's time may be its minute's bucket.
-                                    created.is_some_and(|c| {
-                                        c >= since
-                                            && first_wait.is_none_or(|f| {
-                                                c <= f + jiff::SignedDuration::from_mins(1)
-                                            })
-                                    })
+                    let session = session_user(line)
+                        .and_then(|user| {
+                            let pod = world
+                                .pods
+                                .iter()
+                                .filter(|q| {
+                                    q.created.is_some_and(|c| c >= since) && started_before(q)
                                 })
-                                .find(|(job, _)| named_by(job, &user))
-                                .map(|(job, _)| (super::world::job_owner(&job), job))
+                                .find(|q| named_by(&q.owner, &user) || q.name.starts_with(&user))
+                                .map(|q| (q.owner.clone(), q.name.clone()));
+                            // A migration Job in a namespace nothing else linked:
+                            // the cluster's Jobs, listed when a store's sessions wait.
+                            pod.or_else(|| {
+                                jobs_in(pack)
+                                    .into_iter()
+                                    .filter(|(_, created)| {
+                                        // A wait's time may be its minute's bucket.
+                                        created.is_some_and(|c| {
+                                            c >= since
+                                                && first_wait.is_none_or(|f| {
+                                                    c <= f + jiff::SignedDuration::from_mins(1)
+                                                })
+                                        })
+                                    })
+                                    .find(|(job, _)| named_by(job, &user))
+                                    .map(|(job, _)| (super::world::job_owner(&job), job))
+                            })
                         })
-                    });
+                        // A session named after no workload (`flyway_migrator`,
+                        // `Flyway by Redgate`) running DDL: the one Job that
+                        // started just before the first wait.
+                        .or_else(|| {
+                            job_started_before(pack, since, first_wait)
+                                .map(|job| (super::world::job_owner(&job), job))
+                        });
                     let named = session.is_some();
                     let (owner, by) = session.unwrap_or_else(|| (table.clone(), pod.to_string()));
                     Some(Hit {
@@ -497,13 +563,9 @@ pub fn attribute(
                     .find(|p| p.name == pod && store.is_none_or(|s| s != pod))
                     .and_then(|p| p.created),
             });
-            Some(owner)
+            Some((owner, victim_components))
         }
         None => {
-            let victim_components: Vec<String> = victims
-                .iter()
-                .map(|&i| signals[i].component.clone())
-                .collect();
             // No statement that locks a table: the session the database itself names
             // as holding the lock (a transaction keeping row locks), whatever it ran.
             if let Some((owner, store, detail)) = named_holder(pack, world, &victim_components) {
@@ -523,7 +585,32 @@ pub fn attribute(
                         .find(|p| p.owner == owner && p.name != store)
                         .and_then(|p| p.created),
                 });
-                return Some(owner);
+                return Some((owner, victim_components));
+            }
+            // Nothing names the holder: the one Job that started just
+            // before the first wait (a backfill keeping one transaction
+            // open over its batches holds every row it touched).
+            if let Some(job) = job_started_before(pack, since, first_wait) {
+                let owner = super::world::job_owner(&job);
+                if !victim_components.iter().any(|v| same_component(v, &owner)) {
+                    let on = relation.as_deref().unwrap_or("rows it holds");
+                    move_to_holder(signals, &victims, &owner, on);
+                    let at = jobs_in(pack)
+                        .into_iter()
+                        .find(|(j, _)| *j == job)
+                        .and_then(|(_, created)| created);
+                    signals.push(Signal {
+                        component: owner.clone(),
+                        kind: "lock_contention",
+                        weight: 4.0,
+                        source: "k8s.jobs".into(),
+                        detail: format!(
+                            "Job {job} started just before the first lock wait, and nothing else that could hold {on} did"
+                        ),
+                        at,
+                    });
+                    return Some((owner, victim_components));
+                }
             }
             let r = relation?;
             for &i in &victims {
@@ -531,7 +618,7 @@ pub fn attribute(
                 s.detail = format!("on {r} ({}): {}", s.component, s.detail);
                 s.component = r.clone();
             }
-            Some(r)
+            Some((r, victim_components))
         }
     }
 }
@@ -565,296 +652,5 @@ fn move_to_holder(signals: &mut [Signal], victims: &[usize], owner: &str, on: &s
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_errors_name_their_relation_and_ddl_its_table() {
-        assert_eq!(
-            relation_in("ERROR: canceling statement due to lock timeout (relation \"providers\")")
-                .as_deref(),
-            Some("providers")
-        );
-        assert_eq!(
-            relation_in("CONTEXT: while updating tuple (0,1) in relation \"orders\"").as_deref(),
-            Some("orders")
-        );
-        assert_eq!(
-            relation_in("still waiting for RowExclusiveLock on relation 16384 of database 16401"),
-            None
-        );
-        assert_eq!(
-            locking_statement("ALTER TABLE providers ADD COLUMN archived_at text").as_deref(),
-            Some("providers")
-        );
-        assert_eq!(
-            locking_statement("CREATE INDEX idx_a ON public.orders (a)").as_deref(),
-            Some("public.orders")
-        );
-        assert_eq!(locking_statement("SELECT * FROM providers"), None);
-        // A migration's name in prose is no tool at work.
-        assert_eq!(
-            locking_statement("skipping migrations: already at version 42"),
-            None
-        );
-        // Migration tools name the migration, not the table.
-        for line in [
-            r#"Migrating schema "public" to version "59 - add network token ref""#,
-            "INFO  [alembic.runtime.migration] Running upgrade 3f2a1b -> 9c8d7e, add index",
-            "  Applying orders.0042_add_status_index...",
-            "Running Changeset: db/changelog/042-add-column.yaml::42::dev",
-            r#"{"message": "Migrating schema \"public\" to version \"57 - add link\"", "level": "INFO"}"#,
-            "   INFO  Running migrations.",
-            "  2024_03_01_101500_add_provenance_to_items .................. RUNNING",
-            "== 20240301101500-add-archived-flag: migrating =======",
-            "info: Microsoft.EntityFrameworkCore.Migrations[20402] Applying migration '20240301101500_AddArchived'.",
-            "2024/03/01 10:15:00 Start buffering 42/u add_archived_flag",
-        ] {
-            assert_eq!(locking_statement(line).as_deref(), Some(""), "{line}");
-        }
-        assert_eq!(
-            session_user("2025-10-21 09:18:01.452 UTC [30112] cms_admin@cms STATEMENT:  ALTER TABLE articles ADD x int;")
-                .as_deref(),
-            Some("cms-admin")
-        );
-        assert_eq!(
-            session_user(
-                "LOG:  duration: 5.1 ms user=billing_svc,db=billing,app=psql STATEMENT: x"
-            )
-            .as_deref(),
-            Some("billing-svc")
-        );
-        assert!(named_by("cms-admin-db-migrate", "cms-admin"));
-        assert!(named_by("loanbook-flyway-v212", "flyway"));
-        assert!(!named_by("flywheel-api", "flyway") && !named_by("loanbook-flyways", "flyway"));
-        assert!(same_table("public.orders", "orders"));
-        assert!(!same_table("orders", "order_items"));
-    }
-
-    fn signal(component: &str, kind: &'static str, detail: &str, at: &str) -> Signal {
-        Signal {
-            component: component.into(),
-            kind,
-            weight: 4.0,
-            source: "test".into(),
-            detail: detail.into(),
-            at: at.parse().ok(),
-        }
-    }
-
-    #[test]
-    fn statement_timeouts_during_lock_waits_are_victims_of_the_holder() {
-        let mut world = World::default();
-        world.pods.push(super::super::world::Pod {
-            name: "review-api-migrate-5fm26".into(),
-            owner: "review-api-migrate".into(),
-            created: "2026-03-03T15:02:03Z".parse().ok(),
-            ..Default::default()
-        });
-        let pack = EvidencePack {
-            outputs: vec![logs_output(
-                serde_json::json!({"pod": "review-api-migrate-5fm26"}),
-                "== 20260302094500 AddPrivilegeBasisToDocuments: migrating ====",
-            )],
-            ..Default::default()
-        };
-        let mut signals = vec![
-            signal(
-                "review-pg",
-                "lock_contention",
-                "LOG: process 4242 still waiting for AccessShareLock on relation 16412 of database 16384",
-                "2026-03-03T15:02:12Z",
-            ),
-            signal(
-                "review-api",
-                "new_error",
-                "PG::QueryCanceled: ERROR:  canceling statement due to statement timeout",
-                "2026-03-03T15:02:21Z",
-            ),
-            signal(
-                "search-svc",
-                "latency_regression",
-                "p99 up 3x",
-                "2026-03-03T15:02:30Z",
-            ),
-        ];
-        let since = "2026-03-03T14:30:00Z".parse().unwrap();
-        assert_eq!(
-            attribute(&mut signals, &pack, &world, since).as_deref(),
-            Some("review-api-migrate")
-        );
-        let on_holder = signals
-            .iter()
-            .filter(|s| s.component == "review-api-migrate")
-            .count();
-        // The server's wait, the client's timeout, and the holder's own line.
-        assert_eq!(on_holder, 3, "{signals:#?}");
-        // Slowness that does not say it waited stays where it is.
-        assert!(
-            signals
-                .iter()
-                .any(|s| s.component == "search-svc" && s.kind == "latency_regression")
-        );
-        assert!(statement_timeout(
-            "ERROR 3024 (HY000): Query execution was interrupted, maximum statement execution time exceeded"
-        ));
-        assert!(!statement_timeout("context deadline exceeded"));
-    }
-
-    fn logs_output(args: serde_json::Value, text: &str) -> super::super::collect::Output {
-        super::super::collect::Output::test("k8s.logs", args, text)
-    }
-
-    /// PostgreSQL's own words (log_lock_waits, a `%m [%p] %u@%d/%a` prefix):
-    /// the holder is read from the waits, then who it is from its own lines.
-    #[test]
-    fn the_database_names_the_session_holding_row_locks() {
-        let waits = "\
-2026-11-29 20:15:32.000 UTC [48211] bidding@auction/bidding-engine LOG:  process 48211 still waiting for ShareLock on transaction 918220417 after 1000.040 ms
-2026-11-29 20:15:32.000 UTC [48211] bidding@auction/bidding-engine DETAIL:  Process holding the lock: 47102. Wait queue: 48211, 48230.
-2026-11-29 20:15:56.000 UTC [48214] bidding@auction/bidding-engine DETAIL:  Process holding the lock: 47102. Wait queue: 48214.
-2026-11-29 20:16:02.000 UTC [48300] bidding@auction/bidding-engine DETAIL:  Process holding the lock: 48211. Wait queue: 48300.";
-        assert_eq!(busiest_holder(waits).as_deref(), Some("47102"));
-        assert_eq!(
-            holder_pid(
-                "DETAIL:  Process 9 waits for ShareLock on transaction 7; blocked by process 4410."
-            ),
-            Some("4410")
-        );
-        let own = "2026-11-29 20:15:03.000 UTC [47102] settlement@auction/settlement-export LOG:  duration: 2841.337 ms  statement: UPDATE lots SET settlement_batch_id = 'SB-1'";
-        assert!(of_session(own, "47102") && !of_session(own, "4710"));
-        assert_eq!(session_app(own).as_deref(), Some("settlement-export"));
-        assert_eq!(
-            session_app(
-                "LOG:  duration: 5.1 ms user=billing_svc,db=billing,app=nightly_close STATEMENT: x"
-            )
-            .as_deref(),
-            Some("nightly-close")
-        );
-        assert_eq!(
-            session_app("[30112] cms_admin@cms STATEMENT:  ALTER TABLE"),
-            None
-        );
-
-        // The collector: templates that show waits → the holder lines → that session's lines.
-        let store = serde_json::json!({"namespace": "data", "pod": "auction-pg-0", "container": "pg", "mode": "patterns"});
-        let templates = logs_output(
-            store.clone(),
-            "     70  <*> <*> UTC [<*>] bidding@auction/bidding-engine DETAIL: Process holding the lock: <*>. Wait queue: <*>.",
-        );
-        let reads = holder_reads(std::slice::from_ref(&templates));
-        assert_eq!(reads.len(), 1);
-        assert_eq!(reads[0]["grep"], HOLDER_GREP);
-        assert_eq!(reads[0]["pod"], "auction-pg-0");
-        assert!(
-            holder_reads(&[logs_output(store, "     3  LOG: checkpoint starting: time")])
-                .is_empty()
-        );
-        let sessions = session_reads(&[templates, logs_output(reads[0].clone(), waits)]);
-        assert_eq!(sessions.len(), 1);
-        let grep = sessions[0]["grep"].as_str().unwrap();
-        let re = regex::Regex::new(&format!("(?i){grep}")).unwrap();
-        assert!(re.is_match(own) && !re.is_match("[471020] x"), "{grep}");
-    }
-
-    /// The database shows the DDL queued for the lock but not whose session
-    /// it is (a `%m [%p]` prefix): the pod that began a migration just
-    /// before the first wait is named, on the table the database shows.
-    #[test]
-    fn a_migration_that_began_before_the_waits_holds_the_ddl_the_database_shows() {
-        use super::super::world::{Pod, Service};
-        let mut world = World::default();
-        let labels: std::collections::BTreeMap<String, String> =
-            [("app".to_string(), "shelf-pg".to_string())].into();
-        world.services.push(Service {
-            name: "shelf-pg".into(),
-            namespace: "data".into(),
-            selector: labels.clone(),
-            ports: vec![("postgres".into(), 5432)],
-            ..Default::default()
-        });
-        world.pods.push(Pod {
-            name: "shelf-pg-0".into(),
-            namespace: "data".into(),
-            owner: "shelf-pg".into(),
-            labels,
-            created: "2026-01-10T08:00:00Z".parse().ok(),
-            ..Default::default()
-        });
-        for (name, owner, created) in [
-            (
-                "catalog-migrate-7xk2p",
-                "catalog-migrate",
-                "2026-03-03T15:01:00Z",
-            ),
-            (
-                "catalog-migrate-old-5dd",
-                "catalog-migrate-old",
-                "2026-03-03T15:09:00Z",
-            ),
-        ] {
-            world.pods.push(Pod {
-                name: name.into(),
-                namespace: "shop".into(),
-                owner: owner.into(),
-                created: created.parse().ok(),
-                ..Default::default()
-            });
-        }
-        let store_log = "\
-2026-03-03 15:02:10.000 UTC [48213] LOG:  process 48213 still waiting for AccessExclusiveLock on relation 16842 of database 16401 after 1000.112 ms
-2026-03-03 15:02:10.000 UTC [48213] STATEMENT:  alter table \"shelves\" add column \"bay\" bigint null";
-        let migration =
-            "2026-03-03 15:01:07  2026_03_01_101500_add_bay_to_shelves .......... RUNNING";
-        let pack = EvidencePack {
-            outputs: vec![
-                logs_output(serde_json::json!({"pod": "shelf-pg-0"}), store_log),
-                logs_output(
-                    serde_json::json!({"pod": "catalog-migrate-old-5dd"}),
-                    migration,
-                ),
-                logs_output(
-                    serde_json::json!({"pod": "catalog-migrate-7xk2p"}),
-                    migration,
-                ),
-            ],
-            ..Default::default()
-        };
-        let mut signals = vec![signal(
-            "shelf-api",
-            "lock_contention",
-            "PG::LockNotAvailable: ERROR:  canceling statement due to lock timeout",
-            "2026-03-03T15:02:04Z",
-        )];
-        let since = "2026-03-03T14:30:00Z".parse().unwrap();
-        // The pod created after the first wait is not the holder; the one before is.
-        assert_eq!(
-            attribute(&mut signals, &pack, &world, since).as_deref(),
-            Some("catalog-migrate")
-        );
-        let holder = signals.iter().find(|s| s.source == "k8s.logs").unwrap();
-        assert!(
-            holder.detail.contains("DDL on shelves queued"),
-            "{}",
-            holder.detail
-        );
-        // Without the migration's log, the table is all the evidence names.
-        let mut alone = vec![signal(
-            "shelf-api",
-            "lock_contention",
-            "PG::LockNotAvailable: ERROR:  canceling statement due to lock timeout",
-            "2026-03-03T15:02:04Z",
-        )];
-        let pack = EvidencePack {
-            outputs: vec![logs_output(
-                serde_json::json!({"pod": "shelf-pg-0"}),
-                store_log,
-            )],
-            ..Default::default()
-        };
-        assert_eq!(
-            attribute(&mut alone, &pack, &world, since).as_deref(),
-            Some("shelves")
-        );
-    }
-}
+#[path = "locks_tests.rs"]
+mod tests;

@@ -384,13 +384,20 @@ pub(super) fn replicaset_owner(rs: &str) -> String {
 /// own owner.
 pub(super) fn job_owner(job: &str) -> String {
     match job.rsplit_once('-') {
-        Some((head, minutes))
-            if minutes.len() >= 8 && minutes.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            head.to_string()
-        }
+        Some((head, minutes)) if scheduled_minute(minutes) => head.to_string(),
         _ => job.to_string(),
     }
+}
+
+/// Whether a Job name's last part is the minute a CronJob scheduled it
+/// (the controller names each run `<cronjob>-<minutes since the epoch>`):
+/// eight or more digits from 2017 on (25,000,000 minutes). A date a person
+/// put in a one-off Job's name (`migrate-20250614`) is not one: as minutes
+/// it would be 2008.
+fn scheduled_minute(part: &str) -> bool {
+    part.len() >= 8
+        && part.bytes().all(|b| b.is_ascii_digit())
+        && part.parse::<u64>().is_ok_and(|m| m >= 25_000_000)
 }
 
 pub(super) fn pod_from(v: &Value) -> Pod {

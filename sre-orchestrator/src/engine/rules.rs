@@ -265,7 +265,16 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     for (client, store) in store_blames {
         ctx.blames.entry(client).or_insert(store);
     }
-    if let Some(holder) = super::locks::attribute(&mut ctx.signals, pack, &world, scope.from()) {
+    if let Some((holder, waiting)) =
+        super::locks::attribute(&mut ctx.signals, pack, &world, scope.from())
+    {
+        // The workloads that waited fail through the holder (a readiness
+        // check that answers 503 while its queries queue is that wait).
+        for w in waiting.iter().filter(|w| !same_component(w, &holder)) {
+            if world.component_names().any(|c| same_component(c, w)) {
+                ctx.blames.insert(w.clone(), holder.clone());
+            }
+        }
         peers.push(holder);
     }
     ctx.timeline.extend(inside.timeline);
