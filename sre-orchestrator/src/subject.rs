@@ -46,6 +46,11 @@ const SUBJECT_LABELS: &[(&str, &str)] = &[
     ("job_name", "Job"),
     ("horizontalpodautoscaler", "HorizontalPodAutoscaler"),
     ("persistentvolumeclaim", "PersistentVolumeClaim"),
+    // An ingress controller's request metrics (ingress-nginx's
+    // `nginx_ingress_controller_requests`) are scraped from the controller,
+    // whose pod and Service are the `pod` and `service` labels; the Ingress
+    // they are about is `ingress` (its backend answered the 5xx).
+    ("ingress", "Ingress"),
     ("exported_pod", "Pod"),
     ("pod", "Pod"),
     // OpenTelemetry resource attributes (SigNoz rules, the OTel collector's
@@ -345,6 +350,25 @@ mod tests {
         }
         // Nothing but the exporter: no subject rather than the exporter.
         assert_eq!(resolve(&labels(&ksm), owner), None);
+    }
+
+    /// ingress-nginx's request metrics are scraped from the controller (its
+    /// pod and Service label the series); the Ingress is the subject.
+    #[test]
+    fn an_ingress_controllers_series_are_about_the_ingress() {
+        let nginx = labels(&[
+            ("alertname", "NginxIngressHigh5xxRate"),
+            ("exported_namespace", "edge"),
+            ("ingress", "bff-mobile"),
+            ("host", "api.example.app"),
+            ("service", "ingress-nginx-controller-metrics"),
+            ("pod", "ingress-nginx-controller-lns2wjt4pz-gg596"),
+        ]);
+        let s = resolve(&nginx, owner).expect("a subject");
+        assert_eq!(
+            (s.kind.as_str(), s.name.as_str()),
+            ("Ingress", "bff-mobile")
+        );
     }
 
     /// A mesh's request metric names the caller and the callee; the

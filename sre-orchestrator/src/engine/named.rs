@@ -262,6 +262,15 @@ pub fn https_hosts(alert: &Alert) -> Vec<String> {
 /// `/` when the URL has none; query and fragment are dropped.
 pub fn alert_urls(alert: &Alert) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
+    // An ingress controller's series name the Ingress and the host its
+    // requests asked for (ingress-nginx's `ingress` and `host` labels): the
+    // backend serving that host is what the alert is about, as for a probe.
+    if let (Some(host), Some(_)) = (alert.labels.get("host"), alert.labels.get("ingress")) {
+        let host = host.trim().to_ascii_lowercase();
+        if host.contains('.') && !host.contains('/') {
+            out.push((host, "/".to_string()));
+        }
+    }
     for v in alert.labels.values().chain(alert.annotations.values()) {
         for scheme in ["https://", "http://"] {
             for (i, _) in v.match_indices(scheme) {
@@ -474,6 +483,16 @@ mod tests {
         );
         assert!(!about_tls(&plain));
         assert!(https_hosts(&plain).is_empty());
+        // An ingress controller's series: the host its requests asked for.
+        let nginx = alert(
+            "NginxIngressHigh5xxRate",
+            "5xx",
+            &[("ingress", "bff-mobile"), ("host", "api.Example.app")],
+        );
+        assert_eq!(
+            alert_urls(&nginx),
+            vec![("api.example.app".to_string(), "/".to_string())]
+        );
         assert_eq!(
             alert_urls(&plain),
             vec![("api".to_string(), "/health".to_string())]
