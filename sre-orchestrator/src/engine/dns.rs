@@ -128,7 +128,38 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
         .filter_map(|(_, a)| a.clone())
         .find(|a| !a.is_empty())
         .unwrap_or_default();
-    let Some((dns, dns_namespace)) = resolver(world, &address) else {
+    let in_trouble = |name: &str, signals: &[Signal]| {
+        signals.iter().any(|s| {
+            same_component(&s.component, name)
+                && s.weight >= 1.0
+                && !matches!(s.kind, "dependency_unreachable" | "latency_regression")
+        })
+    };
+    // A node-local cache (NodeLocal DNSCache runs on the host's network, no
+    // Service in front of it) answers the pods before the cluster's DNS
+    // does: when the errors name no address and a resolver by name is in
+    // trouble while the Service's is not, the lookups failed there.
+    let local = || {
+        let mut troubled: Vec<&str> = signals
+            .iter()
+            .map(|s| s.component.as_str())
+            .filter(|c| c.contains("dns") && in_trouble(c, signals))
+            .collect();
+        troubled.sort_unstable();
+        troubled.dedup();
+        match troubled.as_slice() {
+            [one] => world
+                .pods
+                .iter()
+                .find(|p| same_component(&p.owner, one))
+                .map(|p| (one.to_string(), p.namespace.clone())),
+            _ => None,
+        }
+    };
+    let Some((dns, dns_namespace)) = (match resolver(world, &address) {
+        Some(r) if !address.is_empty() || in_trouble(&r.0, signals) => Some(r),
+        other => local().or(other),
+    }) else {
         return Vec::new();
     };
     // Just rolled out: every failed lookup of a name outside the cluster,
@@ -242,6 +273,47 @@ mod tests {
                 .filter(|s| s.component == "coredns" && s.weight == 4.0)
                 .count(),
             2
+        );
+    }
+
+    /// No address in the errors, CoreDNS quiet and the node-local cache
+    /// OOMKilled: the lookups failed at the cache.
+    #[test]
+    fn a_node_local_cache_in_trouble_is_the_resolver_that_failed() {
+        let mut world = world();
+        world.pods.push(Pod {
+            name: "node-local-dns-55v2l".into(),
+            owner: "node-local-dns".into(),
+            namespace: "kube-system".into(),
+            ..Default::default()
+        });
+        let mut oom = unreachable(
+            "node-local-dns",
+            "container node-cache terminated: OOMKilled",
+        );
+        oom.kind = "oom_killed";
+        let mut signals = vec![
+            unreachable(
+                "influxdb",
+                "Cannot connect to host influxdb.telemetry.svc.cluster.local:8086 [Temporary failure in name resolution]",
+            ),
+            unreachable("dosing", "[Errno -3] Temporary failure in name resolution"),
+            oom.clone(),
+        ];
+        let moved = attribute(&mut signals, &world);
+        assert!(
+            moved.iter().all(|(_, to)| to == "node-local-dns") && moved.len() == 2,
+            "{moved:?}"
+        );
+        // Without the cache's trouble, the Service's resolver.
+        let mut signals = vec![
+            unreachable("influxdb", "[Temporary failure in name resolution]"),
+            unreachable("dosing", "[Errno -3] Temporary failure in name resolution"),
+        ];
+        let moved = attribute(&mut signals, &world);
+        assert!(
+            moved.iter().all(|(_, to)| to == "coredns") && moved.len() == 2,
+            "{moved:?}"
         );
     }
 

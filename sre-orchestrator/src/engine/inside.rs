@@ -524,13 +524,14 @@ pub fn read(
                     w * 0.9
                 },
                 source: "k8s.logs".into(),
-                detail: clip(
+                detail: clip_keeping(
                     &format!(
                         "{which} {pod}/{container} logged ({}x){note}: {}",
                         f.count,
                         f.line.trim()
                     ),
                     260,
+                    &f.hit.matched,
                 ),
                 at: f.first,
             });
@@ -686,6 +687,20 @@ fn superseded(warning: &Event, events: &[Event]) -> Option<Timestamp> {
         .max()
 }
 
+/// [`clip`], keeping the words the signature matched: a long logfmt or
+/// JSON line names its error last (`… error="[Errno -3] Temporary failure
+/// in name resolution"`), and the readers after this one (the resolver's,
+/// the store's) read the detail.
+fn clip_keeping(s: &str, n: usize, matched: &str) -> String {
+    let head = clip(s, n);
+    let matched = matched.trim();
+    if s.chars().count() <= n || matched.is_empty() || head.contains(matched) {
+        return head;
+    }
+    let room = n.saturating_sub(matched.chars().count() + 2).max(n / 2);
+    format!("{}… {matched}", s.chars().take(room).collect::<String>())
+}
+
 fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -697,6 +712,19 @@ fn clip(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::admission_webhook;
+
+    /// A long line keeps what its signature matched, even past the cut.
+    #[test]
+    fn a_clipped_detail_keeps_the_matched_words() {
+        let line = format!(
+            "container a/b logged (3x): timestamp=2026-04-21T04:55:54Z level=error {} error=\"[Errno -3] Temporary failure in name resolution\"",
+            "k=v ".repeat(80)
+        );
+        let d = super::clip_keeping(&line, 260, "Temporary failure in name resolution");
+        assert!(d.ends_with("… Temporary failure in name resolution"), "{d}");
+        assert!(d.chars().count() <= 262, "{}", d.chars().count());
+        assert_eq!(super::clip_keeping("short", 260, "absent"), "short");
+    }
 
     #[test]
     fn a_webhook_that_fails_closed_is_named_by_its_service() {
