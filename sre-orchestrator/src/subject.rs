@@ -154,6 +154,7 @@ pub fn resolve(labels: &BTreeMap<String, String>, owner_of: fn(&str) -> String) 
         let workload = match *kind {
             "Pod" => owner_of(value),
             "PersistentVolumeClaim" => pvc_workload(value),
+            "Service" => traefik_service(value).unwrap_or(value).to_string(),
             _ => value.to_string(),
         };
         return Some(Subject {
@@ -187,6 +188,21 @@ pub fn resolve(labels: &BTreeMap<String, String>, owner_of: fn(&str) -> String) 
         });
     }
     None
+}
+
+/// A Traefik router's service as its metrics name it,
+/// `<namespace>-<service>-<port>@<provider>` for the Kubernetes providers
+/// (`booking-booking-engine-8080@kubernetes`, `…@kubernetescrd`): the
+/// `<namespace>-<service>` part, which the engine matches against the
+/// cluster's Services (where the namespace ends is the cluster's to say).
+pub fn traefik_service(value: &str) -> Option<&str> {
+    let (name, provider) = value.rsplit_once('@')?;
+    if !provider.starts_with("kubernetes") {
+        return None;
+    }
+    let (base, port) = name.rsplit_once('-')?;
+    (!base.is_empty() && !port.is_empty() && port.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(base)
 }
 
 /// The workload behind a StatefulSet's claim: `data-db-0` (template `data`,
@@ -350,6 +366,25 @@ mod tests {
         }
         // Nothing but the exporter: no subject rather than the exporter.
         assert_eq!(resolve(&labels(&ksm), owner), None);
+    }
+
+    /// A Traefik service's metric name carries namespace, name and port.
+    #[test]
+    fn a_traefik_service_is_its_namespace_and_name() {
+        let traefik = labels(&[
+            ("alertname", "TraefikServiceErrorRateHigh"),
+            ("service", "booking-booking-engine-8080@kubernetes"),
+            ("namespace", "traefik"),
+            ("job", "traefik"),
+        ]);
+        let s = resolve(&traefik, owner).expect("a subject");
+        assert_eq!(s.workload, "booking-booking-engine");
+        assert_eq!(
+            traefik_service("shop-web-http@kubernetescrd"),
+            Some("shop-web")
+        );
+        assert_eq!(traefik_service("api@internal"), None);
+        assert_eq!(traefik_service("checkout"), None);
     }
 
     /// ingress-nginx's request metrics are scraped from the controller (its

@@ -210,11 +210,17 @@ pub async fn collect(
     }
     let mut outputs = run_round(source, round1, observer, &mut spend).await;
     follow_pages(source, &mut outputs, observer, &mut spend).await;
+    // The subject as the cluster names it (a Traefik service spells
+    // namespace and name together): what follows reads it there.
+    let asked_ns = scope.namespace.clone();
+    let resolved = scope.resolved(&outputs);
+    let scope = resolved.as_ref().unwrap_or(scope);
+    let ns = scope.namespace.clone();
 
     // The cause often lives in another team's namespace: the database, the
     // platform component, the service whose certificate expired. The
     // namespaces the evidence points at are read like the alert's own.
-    let others = linked_namespaces(
+    let mut others = linked_namespaces(
         &outputs,
         ns.as_deref(),
         scope.service.as_deref(),
@@ -224,6 +230,11 @@ pub async fn collect(
             .as_secs()
             .max(0) as u64,
     );
+    // The subject's own namespace, when it was not the one the alert named.
+    if let Some(home) = ns.as_ref().filter(|n| asked_ns.as_ref() != Some(*n)) {
+        others.retain(|o| o != home);
+        others.insert(0, home.clone());
+    }
     let read_namespace = |other: &str, calls: &mut Vec<(String, Value)>| {
         if let Some(tool) = t("workload_health") {
             calls.push((tool, json!({ "namespace": other })));

@@ -299,7 +299,8 @@ pub(super) fn linked_namespaces(
         let mut homes: Vec<String> = world
             .services
             .iter()
-            .filter(|s| is_subject(&s.name))
+            // (A Traefik service spells namespace and name together.)
+            .filter(|s| is_subject(&s.name) || format!("{}-{}", s.namespace, s.name) == subject)
             .map(|s| s.namespace.clone())
             .collect();
         for o in outputs
@@ -564,6 +565,30 @@ mod tests {
             linked_namespaces(&outputs, Some("bi"), None, 172_800),
             ["analytics-jobs"]
         );
+    }
+
+    /// A Traefik service (`booking-booking-engine-8080@kubernetes`) is the
+    /// one Service its namespace and name spell; its namespace becomes the
+    /// scope's. A name the cluster knows stays as it is.
+    #[test]
+    fn a_traefik_service_resolves_to_the_service_it_spells() {
+        let services = output(
+            "list",
+            serde_json::json!({ "kind": "services", "output": "json" }),
+            "{\"metadata\": {\"name\": \"booking-engine\", \"namespace\": \"booking\"}, \"spec\": {\"selector\": {\"app\": \"booking-engine\"}}}\n{\"metadata\": {\"name\": \"traefik\", \"namespace\": \"traefik\"}, \"spec\": {\"selector\": {\"app\": \"traefik\"}}}",
+        );
+        let mut scope = super::super::Scope::test();
+        scope.service = Some("booking-booking-engine".into());
+        scope.namespace = Some("traefik".into());
+        let resolved = scope
+            .resolved(std::slice::from_ref(&services))
+            .expect("resolved");
+        assert_eq!(
+            (resolved.service.as_deref(), resolved.namespace.as_deref()),
+            (Some("booking-engine"), Some("booking"))
+        );
+        scope.service = Some("booking-engine".into());
+        assert!(scope.resolved(&[services]).is_none());
     }
 
     /// An expired Certificate whose DNS name is a Service of a namespace

@@ -192,6 +192,36 @@ impl Scope {
         }
     }
 
+    /// The scope with its service named as the cluster names it, when the
+    /// alert named it another way: a Traefik service's `<namespace>-<name>`
+    /// (see [`crate::subject::traefik_service`]) is the one Service whose
+    /// namespace and name spell it, and its namespace is the alert's (the
+    /// `namespace` label is Traefik's own, the scrape target's). `None`
+    /// when the service already names something read, or nothing does.
+    pub fn resolved(&self, outputs: &[collect::Output]) -> Option<Scope> {
+        let service = self.service.as_deref()?;
+        let world = world::World::from_outputs(outputs);
+        let known = world
+            .component_names()
+            .any(|c| rules::same_component(c, service));
+        if known {
+            return None;
+        }
+        let spelled: Vec<&world::Service> = world
+            .services
+            .iter()
+            .filter(|s| format!("{}-{}", s.namespace, s.name) == service)
+            .collect();
+        let [svc] = spelled.as_slice() else {
+            return None;
+        };
+        Some(Scope {
+            service: Some(svc.name.clone()),
+            namespace: Some(svc.namespace.clone()),
+            ..self.clone()
+        })
+    }
+
     /// How far back scheduled work that failed or could not start may be
     /// this alert's cause: [`STALE_WITHIN`] for an alert about stale data,
     /// else the [`horizon`](Self::horizon).
@@ -270,6 +300,8 @@ pub struct Deterministic {
 /// Gathers evidence, ranks suspects and writes the deterministic RCA.
 pub async fn run(source: &dyn ToolSource, scope: &Scope, observer: &dyn Observer) -> Deterministic {
     let pack = collect(source, scope, observer).await;
+    let resolved = scope.resolved(&pack.outputs);
+    let scope = resolved.as_ref().unwrap_or(scope);
     let analysis = analyse(scope, &pack);
     observer.progress(&Progress::Analysed {
         top: analysis
