@@ -329,6 +329,18 @@ mod tests {
         assert_eq!(body_severity(body), 17);
     }
 
+    /// Temporal's Go SDK logs through zap with a capitalised `Error` key.
+    #[test]
+    fn a_capitalised_error_key_is_the_error() {
+        let body = r#"{"level":"error","ts":1773311894.0,"msg":"Failed to process workflow task.","Namespace":"offers","WorkflowType":"OfferApproval","Error":"[TMPRL1100] nondeterministic workflow: history event is ActivityTaskScheduled, replay command is TimerStarted"}"#;
+        let v = view(body);
+        assert!(
+            v.template_text().starts_with("Failed to process workflow task. — [TMPRL1100] nondeterministic workflow"),
+            "{}",
+            v.template_text()
+        );
+    }
+
     #[test]
     fn the_innermost_cause_is_said_after_the_error() {
         // Logback's logstash encoder: the wrapper on top, the reason at the bottom.

@@ -71,6 +71,7 @@ fn is_not_context(key: &str) -> bool {
     ]
     .iter()
     .any(|keys| keys.contains(&key))
+        || ERROR_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// Most context fields shown, and most characters of each value.
@@ -233,7 +234,14 @@ fn json_fields(o: &Map<String, Value>) -> BodyFields {
     f.error_message = first_str(o, ERROR_MESSAGE_KEYS).unwrap_or_default();
     f.stack = first_str(o, STACK_KEYS).unwrap_or_default();
     for key in ERROR_KEYS {
-        match o.get(*key) {
+        // Some loggers capitalise the key (Temporal's Go SDK through zap
+        // writes `"Error": "…"`).
+        let value = o.get(*key).or_else(|| {
+            o.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        });
+        match value {
             Some(Value::Object(e)) => error_object(e, &mut f),
             Some(Value::Array(items)) => structlog_exception(items, &mut f),
             Some(Value::String(s)) if !s.trim().is_empty() => {
