@@ -335,7 +335,9 @@ mod tests {
         let body = r#"{"level":"error","ts":1773311894.0,"msg":"Failed to process workflow task.","Namespace":"offers","WorkflowType":"OfferApproval","Error":"[TMPRL1100] nondeterministic workflow: history event is ActivityTaskScheduled, replay command is TimerStarted"}"#;
         let v = view(body);
         assert!(
-            v.template_text().starts_with("Failed to process workflow task. — [TMPRL1100] nondeterministic workflow"),
+            v.template_text().starts_with(
+                "Failed to process workflow task. — [TMPRL1100] nondeterministic workflow"
+            ),
             "{}",
             v.template_text()
         );

@@ -399,13 +399,7 @@ pub(super) fn linked_namespaces(
                 .any(|c| super::rules::same_component(c, &e.caller))
         })
     {
-        let system = e.callee.trim_end_matches(" (db)");
-        let homes: BTreeSet<&str> = world
-            .services
-            .iter()
-            .filter(|s| s.serves(system))
-            .map(|s| s.namespace.as_str())
-            .collect();
+        let homes = system_homes(e.callee.trim_end_matches(" (db)"), &world);
         if homes.len() <= 2 {
             for ns in homes {
                 add(ns);
@@ -526,17 +520,21 @@ pub(super) fn refused_logins(outputs: &[Output]) -> BTreeSet<String> {
     services
 }
 
-/// The one namespace whose Services serve `system` (`postgresql`,
-/// `rabbitmq`), if one. (A StatefulSet's headless twin serves the same port
-/// in the same namespace: one home.)
-fn system_home<'w>(system: &str, world: &'w super::world::World) -> Option<&'w str> {
-    let homes: BTreeSet<&str> = world
+/// The namespaces whose Services serve `system`.
+fn system_homes<'w>(system: &str, world: &'w super::world::World) -> BTreeSet<&'w str> {
+    world
         .services
         .iter()
         .filter(|s| s.serves(system))
         .map(|s| s.namespace.as_str())
-        .collect();
-    let mut homes = homes.into_iter();
+        .collect()
+}
+
+/// The one namespace whose Services serve `system` (`postgresql`,
+/// `rabbitmq`), if one. (A StatefulSet's headless twin serves the same port
+/// in the same namespace: one home.)
+fn system_home<'w>(system: &str, world: &'w super::world::World) -> Option<&'w str> {
+    let mut homes = system_homes(system, world).into_iter();
     match (homes.next(), homes.next()) {
         (Some(one), None) => Some(one),
         _ => None,
