@@ -44,11 +44,27 @@ pub struct Revision {
     pub change_cause: String,
 }
 
+/// Whether `r` is a built-in workload with revisions: a Deployment, StatefulSet or DaemonSet.
+fn is_builtin_workload(r: &ResourceInfo) -> bool {
+    r.group == "apps" && matches!(r.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet")
+}
+
+/// Whether `r` is an Argo Rollout: a Deployment's twin whose revisions are ReplicaSets too.
+fn is_argo_rollout(r: &ResourceInfo) -> bool {
+    r.group == "argoproj.io" && r.kind == "Rollout"
+}
+
+/// Whether `r`'s revisions are its ReplicaSets (a Deployment, an Argo Rollout) rather than
+/// ControllerRevisions.
+fn revised_by_replicasets(r: &ResourceInfo) -> bool {
+    r.kind == "Deployment" || is_argo_rollout(r)
+}
+
 /// Resolves a workload kind for the tools that change a rollout (`rollback`, `restart`):
 /// the built-in workloads only.
 pub async fn workload_kind(t: &Target, kind: &str) -> Result<ResourceInfo> {
     let r = t.resolve(kind).await?;
-    if r.group != "apps" || !matches!(r.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet") {
+    if !is_builtin_workload(&r) {
         return Err(K8sError::InvalidArgument(format!(
             "{} has no rollout history; use a Deployment, StatefulSet or DaemonSet",
             r.qualified()
@@ -57,18 +73,10 @@ pub async fn workload_kind(t: &Target, kind: &str) -> Result<ResourceInfo> {
     Ok(r)
 }
 
-/// Whether `r` is an Argo Rollout: a Deployment's twin whose revisions are ReplicaSets too.
-fn is_argo_rollout(r: &ResourceInfo) -> bool {
-    r.group == "argoproj.io" && r.kind == "Rollout"
-}
-
 /// Resolves a workload kind for `rollout_history`: the built-in workloads and Argo Rollouts.
 pub async fn history_kind(t: &Target, kind: &str) -> Result<ResourceInfo> {
     let r = t.resolve(kind).await?;
-    if is_argo_rollout(&r) {
-        return Ok(r);
-    }
-    if r.group != "apps" || !matches!(r.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet") {
+    if !is_builtin_workload(&r) && !is_argo_rollout(&r) {
         return Err(K8sError::InvalidArgument(format!(
             "{} has no rollout history; use a Deployment, StatefulSet, DaemonSet or Argo Rollout",
             r.qualified()
@@ -140,7 +148,7 @@ pub async fn revisions(
     obj: &Value,
 ) -> Result<Vec<Revision>> {
     let mut out = Vec::new();
-    if r.kind == "Deployment" || is_argo_rollout(r) {
+    if revised_by_replicasets(r) {
         let rs = t.list(&kinds::replicasets(), Some(ns), None, None).await?;
         for x in rs.items.iter().filter(|x| owned_by(x, obj)) {
             out.push(Revision {
@@ -445,8 +453,8 @@ pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
     let obj = t.get(&r, Some(&ns), &o.name).await?;
     let revs = revisions(t, &r, &ns, &obj).await?;
     let now = t.now();
-    let current = if r.kind == "Deployment" || is_argo_rollout(&r) {
-        revision(&obj).ne(&0).then(|| revision(&obj))
+    let current = if revised_by_replicasets(&r) {
+        Some(revision(&obj)).filter(|n| *n != 0)
     } else {
         let cur = s(&obj, "/status/updateRevision");
         revs.iter()
@@ -513,7 +521,7 @@ pub async fn rollout_history(t: &Target, o: &HistoryOptions) -> Result<String> {
         ]);
     }
     out.push_str(&tb.render(""));
-    if r.kind == "Deployment" || is_argo_rollout(&r) {
+    if revised_by_replicasets(&r) {
         out.push_str("(* = current; REPLICAS = desired/ready of that revision's ReplicaSet)\n");
     }
     out.push_str("changes (newest first):\n");

@@ -110,6 +110,16 @@ fn resolver(world: &World, address: &str) -> Option<(String, String)> {
     ))
 }
 
+/// Whether `name` (a resolver) is in trouble of its own: its pods crash,
+/// are OOMKilled, pending; not merely slow or unreachable.
+fn in_trouble(signals: &[Signal], name: &str) -> bool {
+    signals.iter().any(|s| {
+        same_component(&s.component, name)
+            && s.weight >= 1.0
+            && !matches!(s.kind, "dependency_unreachable" | "latency_regression")
+    })
+}
+
 /// Moves resolver failures to the resolver (see the module docs); returns
 /// (name, resolver) for each move.
 pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, String)> {
@@ -128,13 +138,6 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
         .filter_map(|(_, a)| a.clone())
         .find(|a| !a.is_empty())
         .unwrap_or_default();
-    let in_trouble = |name: &str, signals: &[Signal]| {
-        signals.iter().any(|s| {
-            same_component(&s.component, name)
-                && s.weight >= 1.0
-                && !matches!(s.kind, "dependency_unreachable" | "latency_regression")
-        })
-    };
     // A node-local cache (NodeLocal DNSCache runs on the host's network, no
     // Service in front of it) answers the pods before the cluster's DNS
     // does: when the errors name no address and a resolver by name is in
@@ -143,7 +146,7 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
         let mut troubled: Vec<&str> = signals
             .iter()
             .map(|s| s.component.as_str())
-            .filter(|c| c.contains("dns") && in_trouble(c, signals))
+            .filter(|c| c.contains("dns") && in_trouble(signals, c))
             .collect();
         troubled.sort_unstable();
         troubled.dedup();
@@ -157,7 +160,7 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
         }
     };
     let Some((dns, dns_namespace)) = (match resolver(world, &address) {
-        Some(r) if !address.is_empty() || in_trouble(&r.0, signals) => Some(r),
+        Some(r) if !address.is_empty() || in_trouble(signals, &r.0) => Some(r),
         other => local().or(other),
     }) else {
         return Vec::new();
@@ -187,12 +190,7 @@ pub fn attribute(signals: &mut Vec<Signal>, world: &World) -> Vec<(String, Strin
         .collect();
     names.sort_unstable();
     names.dedup();
-    // The resolver's own trouble (its pods crash, are OOMKilled, pending).
-    let troubled = signals.iter().any(|s| {
-        same_component(&s.component, &dns)
-            && s.weight >= 1.0
-            && !matches!(s.kind, "dependency_unreachable" | "latency_regression")
-    });
+    let troubled = in_trouble(signals, &dns);
     if names.len() < 2 && !troubled && !changed {
         return Vec::new();
     }

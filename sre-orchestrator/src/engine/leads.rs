@@ -299,8 +299,7 @@ pub(super) fn linked_namespaces(
         let mut homes: Vec<String> = world
             .services
             .iter()
-            // (A Traefik service spells namespace and name together.)
-            .filter(|s| is_subject(&s.name) || format!("{}-{}", s.namespace, s.name) == subject)
+            .filter(|s| is_subject(&s.name))
             .map(|s| s.namespace.clone())
             .collect();
         for o in outputs
@@ -576,6 +575,14 @@ mod tests {
             "{\"metadata\": {\"name\": \"booking-engine\", \"namespace\": \"booking\"}, \"spec\": {\"selector\": {\"app\": \"booking-engine\"}}}\n{\"metadata\": {\"name\": \"traefik\", \"namespace\": \"traefik\"}, \"spec\": {\"selector\": {\"app\": \"traefik\"}}}",
         );
         let mut scope = super::super::Scope::test();
+        scope.subject = crate::subject::resolve(
+            &[(
+                "service".to_string(),
+                "booking-booking-engine-8080@kubernetes".to_string(),
+            )]
+            .into(),
+            crate::subject::owner_of,
+        );
         scope.service = Some("booking-booking-engine".into());
         scope.namespace = Some("traefik".into());
         let resolved = scope
@@ -586,6 +593,10 @@ mod tests {
             (Some("booking-engine"), Some("booking"))
         );
         scope.service = Some("booking-engine".into());
+        assert!(scope.resolved(std::slice::from_ref(&services)).is_none());
+        // The same spelling from any other label is a name of its own.
+        scope.subject = None;
+        scope.service = Some("booking-booking-engine".into());
         assert!(scope.resolved(&[services]).is_none());
     }
 

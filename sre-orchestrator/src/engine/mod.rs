@@ -199,6 +199,10 @@ impl Scope {
     /// `namespace` label is Traefik's own, the scrape target's). `None`
     /// when the service already names something read, or nothing does.
     pub fn resolved(&self, outputs: &[collect::Output]) -> Option<Scope> {
+        // Only a name that came from a Traefik service label is spelled so.
+        self.subject
+            .as_ref()
+            .filter(|s| crate::subject::traefik_service(&s.name).is_some())?;
         let service = self.service.as_deref()?;
         let world = world::World::from_outputs(outputs);
         let known = world
