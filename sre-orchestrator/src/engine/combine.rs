@@ -491,7 +491,10 @@ pub(super) fn orphaned_autoscalers(
 
 /// Capacity: a noisy neighbour, a traffic spike, pods starved at their CPU
 /// limit, an autoscaler that cannot scale.
-pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
+///
+/// `pinned` lists the workloads whose every pod levels off at the same whole
+/// number of cores ([`super::telemetry::pinned_workloads`]).
+pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String], pinned: &[(String, u32)]) {
     // A CPU-starved degraded service next to a hot node's unbounded
     // consumer: the consumer is the cause.
     let starved = ctx.signals.iter().any(|s| {
@@ -548,32 +551,51 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
             spikes.push(hpa.clone());
         }
     }
-    // A probe that times out on a pod held at its CPU limit is the
+    // A probe that times out on a pod held at its CPU limit, or on one of
+    // replicas all pinned at the cores their process can use, is the
     // starvation showing, not a wrong probe.
-    let starved: Vec<String> = ctx
+    let plateau = |c: &str| {
+        pinned
+            .iter()
+            .find(|(w, _)| same_component(w, c))
+            .map(|(_, cores)| *cores)
+    };
+    let mut starved: Vec<(String, String)> = ctx
         .signals
         .iter()
         .filter(|s| s.kind == "cpu_throttling" && s.detail.contains("(throttled)"))
-        .map(|s| s.component.clone())
+        .map(|s| (s.component.clone(), "a pod at its CPU limit".to_string()))
         .collect();
-    let timing_out: Vec<String> = ctx
+    starved.extend(
+        pinned
+            .iter()
+            .map(|(w, cores)| (w.clone(), format!("a pod pinned at {cores} cores"))),
+    );
+    let timing_out: Vec<(String, String)> = ctx
         .signals
         .iter()
         .filter(|s| {
             s.kind == "probe_failing"
-                && starved.iter().any(|c| same_component(c, &s.component))
                 && has(
                     &s.detail.to_lowercase(),
                     &["timeout", "timed out", "deadline exceeded"],
                 )
         })
-        .map(|s| s.component.clone())
+        .filter_map(|s| {
+            starved
+                .iter()
+                .find(|(c, _)| same_component(c, &s.component))
+                .cloned()
+        })
         .collect();
-    for s in ctx.signals.iter_mut().filter(|s| {
-        s.kind == "probe_failing" && timing_out.iter().any(|c| same_component(c, &s.component))
-    }) {
-        s.kind = "cpu_throttling";
-        s.detail = format!("probe failing on a pod at its CPU limit: {}", s.detail);
+    for s in ctx.signals.iter_mut().filter(|s| s.kind == "probe_failing") {
+        if let Some((_, how)) = timing_out
+            .iter()
+            .find(|(c, _)| same_component(c, &s.component))
+        {
+            s.kind = "cpu_throttling";
+            s.detail = format!("probe failing on {how}: {}", s.detail);
+        }
     }
     // A latent misconfiguration (an autoscaler that cannot read its target
     // or its metric) does no harm until the load comes: with a traffic
@@ -589,7 +611,7 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
             .filter(|at| *at >= horizon_start)
             .min()
     };
-    let triggered: Vec<(usize, Option<Timestamp>, &'static str)> = ctx
+    let triggered: Vec<(usize, Option<Timestamp>, String)> = ctx
         .signals
         .iter()
         .enumerate()
@@ -599,11 +621,32 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String]) {
                 Some((
                     i,
                     matters_since(&s.component, "traffic_spike"),
-                    "the traffic rose",
+                    "the traffic rose".to_string(),
+                ))
+            } else if let Some(cores) = plateau(&s.component) {
+                // The pods' first trouble in the window, if any; else the
+                // warnings' own time.
+                let first = ctx
+                    .signals
+                    .iter()
+                    .filter(|t| t.weight > 0.0 && same_component(&t.component, &s.component))
+                    .filter_map(|t| t.at)
+                    .filter(|at| *at >= horizon_start)
+                    .min()
+                    .or(s.at);
+                Some((
+                    i,
+                    first,
+                    format!("its pods are pinned at {cores} cores each"),
                 ))
             } else {
-                matters_since(&s.component, "cpu_throttling")
-                    .map(|at| (i, Some(at), "its pods starved at their CPU limit"))
+                matters_since(&s.component, "cpu_throttling").map(|at| {
+                    (
+                        i,
+                        Some(at),
+                        "its pods starved at their CPU limit".to_string(),
+                    )
+                })
             }
         })
         .collect();

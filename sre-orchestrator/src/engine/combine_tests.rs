@@ -86,6 +86,54 @@ fn an_autoscaler_left_behind_by_a_rename_belongs_to_the_renamed_workload() {
     assert_eq!(c.signals[0].component, "fulfilment-worker");
 }
 
+/// Replicas pinned at their cores while the autoscaler cannot read their
+/// CPU: the readiness probes that time out are the starvation showing, and
+/// the autoscaler's old warnings matter since then. Probes that fail
+/// otherwise stay what they are.
+#[test]
+fn an_autoscaler_that_cannot_scale_pinned_pods_explains_their_probe_timeouts() {
+    let scope = scope();
+    let at = |s: &str| s.parse::<jiff::Timestamp>().ok();
+    let mut hpa = signal("gate-api", "hpa_misconfigured");
+    hpa.at = at("2025-12-28T14:21:09Z");
+    let mut probe = Signal::test(
+        "gate-api",
+        "probe_failing",
+        "Readiness probe failed: Get \"http://10.0.0.1:8080/health\": context deadline exceeded",
+    );
+    probe.at = at("2026-01-01T11:46:10Z");
+    let refused = Signal::test(
+        "kiosk-bff",
+        "probe_failing",
+        "Readiness probe failed: connect: connection refused",
+    );
+    let mut c = ctx(&scope, vec![hpa.clone(), probe.clone(), refused.clone()]);
+    capacity(
+        &mut c,
+        &[],
+        &[("gate-api".into(), 2), ("kiosk-bff".into(), 1)],
+    );
+    assert_eq!(c.signals[1].kind, "cpu_throttling");
+    assert!(
+        c.signals[1]
+            .detail
+            .starts_with("probe failing on a pod pinned at 2 cores")
+    );
+    assert_eq!(c.signals[0].weight, 6.0);
+    assert_eq!(c.signals[0].at, probe.at);
+    assert!(
+        c.signals[0]
+            .detail
+            .contains("its pods are pinned at 2 cores each")
+    );
+    assert_eq!(c.signals[2].kind, "probe_failing");
+    // Not pinned: nothing moves.
+    let mut c = ctx(&scope, vec![hpa, probe, refused]);
+    capacity(&mut c, &[], &[]);
+    assert_eq!(c.signals[1].kind, "probe_failing");
+    assert_eq!(c.signals[0].weight, 4.0);
+}
+
 #[test]
 fn a_clients_unnamed_403s_are_about_the_callee_it_names() {
     let scope = scope();

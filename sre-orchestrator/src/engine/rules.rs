@@ -451,7 +451,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         }
     }
     ctx.passed_on(held.clone());
-    super::combine::capacity(&mut ctx, &degraded);
+    let pinned = super::telemetry::pinned_workloads(pack);
+    super::combine::capacity(&mut ctx, &degraded, &pinned);
     super::combine::shared_limit(&mut ctx, &edges);
     super::quota::starved_by_quota(&mut ctx, &held);
 

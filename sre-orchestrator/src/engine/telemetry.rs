@@ -600,84 +600,129 @@ pub(super) fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
             }
         }
     }
-    // The namespace's pods and the cluster's heaviest overlap.
+    for (tool, row) in pod_usage(pack) {
+        let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("-");
+        let pod = get("POD");
+        let owner = owner_of(pod);
+        let cpu = parse::millicores(get("CPU")).unwrap_or(0.0);
+        let cpu_req = parse::percent(get("CPU/REQ"));
+        let cpu_lim = parse::percent(get("CPU/LIM"));
+        let mem_lim = parse::percent(get("MEM/LIM"));
+        if mem_lim.is_some_and(|m| m >= 92.0) {
+            ctx.signal(
+                &owner,
+                "oom_killed",
+                0.7,
+                &tool,
+                format!(
+                    "{pod} uses {} memory, {}% of its limit",
+                    get("MEMORY"),
+                    get("MEM/LIM").trim_end_matches('%')
+                ),
+                None,
+            );
+        }
+        if cpu_lim.is_some_and(|c| c >= 90.0) {
+            let victim = degraded.iter().any(|d| same_component(d, &owner));
+            ctx.signal(
+                &owner,
+                "cpu_throttling",
+                if victim { 1.5 } else { 0.5 },
+                &tool,
+                format!(
+                    "{pod} uses {} CPU, {} of its limit (throttled)",
+                    get("CPU"),
+                    get("CPU/LIM")
+                ),
+                None,
+            );
+        }
+        // Far beyond its request with no limit; on a saturated node,
+        // twice its request is enough for what the workloads in trouble
+        // do not do (they may well use as much themselves).
+        let unbounded = cpu_lim.is_none() && cpu >= 1500.0;
+        let victim = degraded.iter().any(|d| same_component(d, &owner));
+        let beyond = cpu_req.is_none_or(|r| r >= 300.0)
+            || (hot_node.is_some() && !victim && cpu_req.is_some_and(|r| r >= 200.0));
+        if unbounded && beyond {
+            let (weight, node) = match &hot_node {
+                Some((node, pct)) => (4.0, format!("; node {node} CPU at {pct:.0}%")),
+                None => (1.0, String::new()),
+            };
+            ctx.signal(
+                &owner,
+                "noisy_neighbor",
+                weight,
+                &tool,
+                format!(
+                    "{pod} uses {} CPU with no CPU limit ({} of its request){node}",
+                    get("CPU"),
+                    get("CPU/REQ")
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// Each pod's row in the pod usage answers, once per pod, with the tool
+/// that answered. The namespace's pods and the cluster's heaviest overlap;
+/// cluster-wide answers lead with a NAMESPACE column.
+fn pod_usage(pack: &EvidencePack) -> Vec<(String, BTreeMap<String, String>)> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
     for o in pack.of("resource_usage") {
         if o.args.get("kind").and_then(|v| v.as_str()) != Some("pods") {
             continue;
         }
-        // Cluster-wide answers lead with a NAMESPACE column.
         let mut rows = parse::table(&o.outcome.text, "POD");
         if rows.is_empty() {
             rows = parse::table(&o.outcome.text, "NAMESPACE");
         }
         for row in rows {
-            let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("-");
-            let pod = get("POD");
-            if !seen.insert(pod.to_string()) {
-                continue;
-            }
-            let owner = owner_of(pod);
-            let cpu = parse::millicores(get("CPU")).unwrap_or(0.0);
-            let cpu_req = parse::percent(get("CPU/REQ"));
-            let cpu_lim = parse::percent(get("CPU/LIM"));
-            let mem_lim = parse::percent(get("MEM/LIM"));
-            if mem_lim.is_some_and(|m| m >= 92.0) {
-                ctx.signal(
-                    &owner,
-                    "oom_killed",
-                    0.7,
-                    &o.tool,
-                    format!(
-                        "{pod} uses {} memory, {}% of its limit",
-                        get("MEMORY"),
-                        get("MEM/LIM").trim_end_matches('%')
-                    ),
-                    None,
-                );
-            }
-            if cpu_lim.is_some_and(|c| c >= 90.0) {
-                let victim = degraded.iter().any(|d| same_component(d, &owner));
-                ctx.signal(
-                    &owner,
-                    "cpu_throttling",
-                    if victim { 1.5 } else { 0.5 },
-                    &o.tool,
-                    format!(
-                        "{pod} uses {} CPU, {} of its limit (throttled)",
-                        get("CPU"),
-                        get("CPU/LIM")
-                    ),
-                    None,
-                );
-            }
-            // Far beyond its request with no limit; on a saturated node,
-            // twice its request is enough for what the workloads in trouble
-            // do not do (they may well use as much themselves).
-            let unbounded = cpu_lim.is_none() && cpu >= 1500.0;
-            let victim = degraded.iter().any(|d| same_component(d, &owner));
-            let beyond = cpu_req.is_none_or(|r| r >= 300.0)
-                || (hot_node.is_some() && !victim && cpu_req.is_some_and(|r| r >= 200.0));
-            if unbounded && beyond {
-                let (weight, node) = match &hot_node {
-                    Some((node, pct)) => (4.0, format!("; node {node} CPU at {pct:.0}%")),
-                    None => (1.0, String::new()),
-                };
-                ctx.signal(
-                    &owner,
-                    "noisy_neighbor",
-                    weight,
-                    &o.tool,
-                    format!(
-                        "{pod} uses {} CPU with no CPU limit ({} of its request){node}",
-                        get("CPU"),
-                        get("CPU/REQ")
-                    ),
-                    None,
-                );
+            let pod = row.get("POD").cloned().unwrap_or_default();
+            if seen.insert(pod) {
+                out.push((o.tool.clone(), row));
             }
         }
     }
+    out
+}
+
+/// Workloads whose every pod burns the same whole number of cores with no
+/// CPU limit, with that number: `(workload, cores)`.
+///
+/// A process that can run only so many threads of work (one asyncio event
+/// loop, a JVM told `-XX:ActiveProcessorCount=2`, a Node.js server) levels
+/// off at exactly that many cores when the load outgrows it. One pod on a
+/// round figure may be chance; every replica on the same plateau is a
+/// workload out of capacity: it needs more pods, not more CPU per pod.
+pub(super) fn pinned_workloads(pack: &EvidencePack) -> Vec<(String, u32)> {
+    // (pods, pods on the plateau, the plateau's cores) per workload.
+    let mut by_owner: BTreeMap<String, (usize, usize, Option<u32>)> = BTreeMap::new();
+    for (_, row) in pod_usage(pack) {
+        let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("-");
+        let entry = by_owner.entry(owner_of(get("POD"))).or_default();
+        entry.0 += 1;
+        let Some(cpu) = parse::millicores(get("CPU")) else {
+            continue;
+        };
+        let cores = (cpu / 1000.0).round();
+        let level = cores >= 1.0 && (cpu - cores * 1000.0).abs() <= 40.0 * cores;
+        if !level || parse::percent(get("CPU/LIM")).is_some() {
+            continue;
+        }
+        let cores = cores as u32;
+        if entry.2.is_none_or(|c| c == cores) {
+            entry.1 += 1;
+            entry.2 = Some(cores);
+        }
+    }
+    by_owner
+        .into_iter()
+        .filter(|(_, (pods, level, _))| *pods >= 2 && level == pods)
+        .filter_map(|(owner, (_, _, cores))| Some((owner, cores?)))
+        .collect()
 }
 
 /// What a wrapped error's line says caused it last (after the last ` ← caused

@@ -46,6 +46,38 @@ fn beyond_its_request_on_a_saturated_node_is_a_neighbour_not_a_victim() {
     assert!(ctx.signals.iter().all(|s| s.kind != "noisy_neighbor"));
 }
 
+/// Every replica levelled off at the same whole number of cores with no
+/// limit is a workload out of capacity; one replica on a round figure, a
+/// plateau under a limit (that is throttling) or replicas at different
+/// levels are not.
+#[test]
+fn replicas_levelled_at_the_same_cores_are_pinned() {
+    const PODS: &str = "POD  CPU  CPU/REQ  CPU/LIM  MEMORY  MEM/REQ  MEM/LIM\n\
+        gate-api-ftp9q2sr8l-jt4bv  2046m  -  -  1478Mi  -  -\n\
+        gate-api-ftp9q2sr8l-scv67  1962m  -  -  1438Mi  -  -\n\
+        normalizer-sh6bzcvmnb-w7bg6  1000m  -  -  212Mi  -  -\n\
+        normalizer-sh6bzcvmnb-mx5ns  998m  -  -  208Mi  -  -\n\
+        ocr-fgvzctflfv-2dq48  1020m  102%  51%  2140Mi  104%  70%\n\
+        ocr-fgvzctflfv-n5hjf  1020m  102%  51%  2140Mi  104%  70%\n\
+        batch-7d9f8b6c5d-x2k4q  3010m  -  -  1Gi  -  -\n\
+        mixed-66spc4lgqc-jtqcv  1000m  -  -  346Mi  -  -\n\
+        mixed-66spc4lgqc-6txwf  2000m  -  -  310Mi  -  -\n\
+        idle-bsx2kdt2tq-jgjnz  1000m  -  -  669Mi  -  -\n\
+        idle-bsx2kdt2tq-xh7ct  140m  -  -  545Mi  -  -\n";
+    let pack = EvidencePack {
+        outputs: vec![Output::test(
+            "k8s.resource_usage",
+            serde_json::json!({ "kind": "pods" }),
+            PODS,
+        )],
+        ..Default::default()
+    };
+    assert_eq!(
+        super::pinned_workloads(&pack),
+        [("gate-api".to_string(), 2), ("normalizer".to_string(), 1)]
+    );
+}
+
 /// An index scan that examines millions of documents for a handful is
 /// as unindexed as a collection scan (the compound index is missing);
 /// one that returns what it reads is not.
