@@ -615,9 +615,50 @@ pub fn edges(text: &str) -> Vec<Edge> {
         .collect()
 }
 
+/// The first RFC 3339 time in a log line's own text, within its first 120
+/// bytes (`timestamp=2026-07-29T05:02:25.22Z level=error`, a JSON `"ts"`, a
+/// leading stamp): the time a line carries when the runtime's prefix was
+/// not asked for.
+pub(super) fn time_in_line(line: &str) -> Option<jiff::Timestamp> {
+    let stamp = |c: char| c.is_ascii_digit() || ":.-+TZ".contains(c);
+    let mut prev_digit = false;
+    for (i, c) in line.char_indices().take_while(|(i, _)| *i < 120) {
+        let starts = c.is_ascii_digit() && !prev_digit;
+        prev_digit = c.is_ascii_digit();
+        if !starts {
+            continue;
+        }
+        let token = line[i..].split(|c: char| !stamp(c)).next().unwrap_or("");
+        let b = token.as_bytes();
+        if b.len() >= 20
+            && b.get(4) == Some(&b'-')
+            && b.get(10) == Some(&b'T')
+            && let Ok(at) = token.parse()
+        {
+            return Some(at);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_carries_its_own_time() {
+        let at = |s: &str| s.parse::<jiff::Timestamp>().ok();
+        assert_eq!(
+            time_in_line("timestamp=2026-07-29T05:02:25.226585Z level=error event=x"),
+            at("2026-07-29T05:02:25.226585Z")
+        );
+        assert_eq!(
+            time_in_line(r#"{"level":"error","ts":"2026-02-10T06:46:10+01:00","msg":"x"}"#),
+            at("2026-02-10T05:46:10Z")
+        );
+        assert_eq!(time_in_line("order 12026-07-29T05:02:25Z"), None);
+        assert_eq!(time_in_line("no time here, 2026-07-29 only"), None);
+    }
 
     #[test]
     fn an_exception_in_fields_of_its_own_reads_as_type_and_message() {

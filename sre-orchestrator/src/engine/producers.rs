@@ -34,7 +34,7 @@ use super::collect::{EvidencePack, Output};
 use super::moves::move_signals;
 use super::named::{distinctive, says_stale, split_case, words};
 use super::parse;
-use super::rules::Signal;
+use super::rules::{Signal, same_component};
 use super::world::World;
 
 /// How a moved signal's detail says why it moved.
@@ -52,16 +52,72 @@ fn name_words(name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether `text` says `phrase` (words in order, adjacent).
+/// Whether `text` says `phrase` (words in order, adjacent), a name's word
+/// also read as what its bearer makes: a Job called `irrigation-planner`
+/// is named by `no irrigation plan for zone`.
 fn says(text: &str, phrase: &[String]) -> bool {
     let text = name_words(text);
-    phrase.len() >= 2 && text.windows(phrase.len()).any(|w| w == phrase)
+    phrase.len() >= 2
+        && text.windows(phrase.len()).any(|w| {
+            w.iter()
+                .zip(phrase)
+                .all(|(said, name)| said == name || makes(name, said))
+        })
+}
+
+/// Whether a name's word is the agent noun of a word said: what a
+/// `planner`, an `exporter`, an `aggregator` or a `builder` makes is a
+/// `plan`, an `export`, an `aggregate`, a `build`.
+fn makes(agent: &str, made: &str) -> bool {
+    if made.len() < 3 {
+        return false;
+    }
+    let Some(stem) = agent
+        .strip_suffix("er")
+        .or_else(|| agent.strip_suffix("or"))
+    else {
+        return false;
+    };
+    // `plan` + `n` + `er` (a doubled consonant), `compute` − `e` + `er`.
+    stem == made
+        || stem.strip_suffix(|c: char| made.ends_with(c)) == Some(made)
+        || made.strip_suffix('e') == Some(stem)
+}
+
+/// Whether a log line reads as a failure: a line that only mentions a
+/// Job's name (`scheduling night audit at 02:00`) names no missing output.
+fn reads_as_failure(line: &str) -> bool {
+    let l = line.to_lowercase();
+    [
+        "error",
+        "fail",
+        "exception",
+        "missing",
+        "not ",
+        "no ",
+        "cannot",
+        "unable",
+        "skipp",
+        "reject",
+    ]
+    .iter()
+    .any(|cue| l.contains(cue))
 }
 
 /// Moves to each failed Job or CronJob the new errors of other components
 /// that name it (and those components' error surges); returns (from, to)
 /// for each move.
-pub fn failed_producers(signals: &mut Vec<Signal>) -> Vec<(String, String)> {
+///
+/// A consumer's lines in `pack` name the producer as well as its signals
+/// do: a new or surging template, or a container's failure line (which a
+/// signal's detail may have cut, or which matched no signature). A consumer
+/// that names it in its lines alone, with no error of its own to move,
+/// gives the producer the line as evidence.
+pub fn failed_producers(
+    signals: &mut Vec<Signal>,
+    pack: &EvidencePack,
+    world: &World,
+) -> Vec<(String, String)> {
     let mut failed: Vec<String> = signals
         .iter()
         .filter(|s| s.kind == "job_failed" && s.weight > 0.0)
@@ -72,15 +128,47 @@ pub fn failed_producers(signals: &mut Vec<Signal>) -> Vec<(String, String)> {
     let mut moved = Vec::new();
     for producer in failed {
         let phrase = name_words(&producer);
-        let consumers: Vec<String> = signals
+        let mut consumers: Vec<String> = signals
             .iter()
             .filter(|s| {
                 s.component != producer && s.kind == "new_error" && says(&s.detail, &phrase)
             })
             .map(|s| s.component.clone())
             .collect();
+        let said = lines(pack.outputs.iter(), world, |l| {
+            reads_as_failure(l) && says(l, &phrase)
+        });
+        let mut quiet: Vec<&Complaint> = Vec::new();
+        for c in said
+            .iter()
+            .filter(|c| !same_component(&c.consumer, &producer))
+        {
+            if !consumers.contains(&c.consumer) {
+                consumers.push(c.consumer.clone());
+            }
+            let has_errors = signals
+                .iter()
+                .any(|s| s.component == c.consumer && CONSUMER_KINDS.contains(&s.kind));
+            if !has_errors && !quiet.iter().any(|q| q.consumer == c.consumer) {
+                quiet.push(c);
+            }
+        }
         if consumers.is_empty() {
             continue;
+        }
+        for c in quiet {
+            signals.push(Signal {
+                component: producer.clone(),
+                kind: "job_failed",
+                weight: 2.0,
+                source: c.source.clone(),
+                detail: format!(
+                    "{} {WANTS} {producer} makes, and it failed (it says: {})",
+                    c.consumer, c.line
+                ),
+                at: c.at,
+            });
+            moved.push((c.consumer.clone(), producer.clone()));
         }
         moved.extend(move_signals(
             signals,
@@ -109,17 +197,29 @@ const STALE_CONSUMER_KINDS: &[&str] = &["new_error", "error_surge", "probe_faili
 
 use super::STALE_WITHIN;
 
-/// A line a component logged saying its input is stale, and when.
+/// A line a component logged (saying its input is stale, or naming a
+/// producer), where it was read, and when.
 #[derive(Debug, Clone)]
 struct Complaint {
     consumer: String,
     line: String,
+    source: String,
     at: Option<Timestamp>,
 }
 
 /// The staleness lines of the containers' logs (timestamped by the runtime)
 /// and of the telemetry's new or surging log templates.
 fn complaints<'a>(outputs: impl Iterator<Item = &'a Output>, world: &World) -> Vec<Complaint> {
+    lines(outputs, world, says_stale)
+}
+
+/// The lines of the containers' logs and the telemetry's new or surging
+/// log templates that `keep` keeps.
+fn lines<'a>(
+    outputs: impl Iterator<Item = &'a Output>,
+    world: &World,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<Complaint> {
     let mut out = Vec::new();
     for o in outputs.filter(|o| !o.outcome.is_error) {
         match o.name.as_str() {
@@ -128,17 +228,19 @@ fn complaints<'a>(outputs: impl Iterator<Item = &'a Output>, world: &World) -> V
                     continue;
                 };
                 let consumer = world.owner(pod);
-                for line in o.outcome.text.lines().filter(|l| says_stale(l)) {
+                for line in o.outcome.text.lines().filter(|l| keep(l)) {
+                    // The runtime's prefix, else the line's own time.
                     let (at, text) = match line.split_once(' ') {
                         Some((t, rest)) => match t.parse::<Timestamp>() {
                             Ok(at) => (Some(at), rest),
-                            Err(_) => (None, line),
+                            Err(_) => (parse::time_in_line(line), line),
                         },
-                        None => (None, line),
+                        None => (parse::time_in_line(line), line),
                     };
                     out.push(Complaint {
                         consumer: consumer.clone(),
                         line: text.trim().chars().take(160).collect(),
+                        source: o.tool.clone(),
                         at,
                     });
                 }
@@ -146,15 +248,20 @@ fn complaints<'a>(outputs: impl Iterator<Item = &'a Output>, world: &World) -> V
             "log_patterns" => {
                 for p in parse::log_patterns(&o.outcome.text)
                     .into_iter()
-                    .filter(|p| {
-                        matches!(p.kind.as_str(), "NEW" | "SURGED") && says_stale(&p.template)
-                    })
+                    .filter(|p| matches!(p.kind.as_str(), "NEW" | "SURGED") && keep(&p.template))
                 {
+                    // Its first time in the window, on the window's date.
+                    let to = o.args.get("to").and_then(Value::as_str);
+                    let at = to
+                        .and_then(|t| t.parse::<Timestamp>().ok())
+                        .zip(p.first.as_deref())
+                        .and_then(|(to, first)| parse::clock(to, first));
                     for service in &p.services {
                         out.push(Complaint {
                             consumer: service.clone(),
                             line: p.template.clone(),
-                            at: None,
+                            source: o.tool.clone(),
+                            at,
                         });
                     }
                 }
@@ -290,7 +397,7 @@ mod tests {
                 "revision 2 rolled out 52m ago",
             ),
         ];
-        let moved = failed_producers(&mut signals);
+        let moved = failed_producers(&mut signals, &EvidencePack::default(), &World::default());
         assert_eq!(
             moved,
             vec![("bill-api".to_string(), "usage-rollup".to_string())]
@@ -313,19 +420,84 @@ mod tests {
         assert_eq!(on("payment-portal"), 4.0);
     }
 
+    /// A consumer that logs, with no error template or signal of its own,
+    /// that what a failed Job makes is missing: the Job takes the line, with
+    /// the line's own time; a line that only mentions the Job does not.
+    #[test]
+    fn a_failed_job_named_only_in_a_consumers_log_lines_takes_them() {
+        let mut world = World::default();
+        world.pods.push(crate::engine::world::Pod {
+            name: "irrigation-scheduler-26m9tx6gmx-x7529".into(),
+            owner: "irrigation-scheduler".into(),
+            ..Default::default()
+        });
+        let pack = EvidencePack {
+            outputs: vec![logs(
+                "irrigation-scheduler-26m9tx6gmx-x7529",
+                "timestamp=2026-07-29T05:00:00.10Z level=info event=\"waiting for the irrigation planner run\"\n\
+                 timestamp=2026-07-29T05:02:25.22Z level=error event=\"no irrigation plan for zone, cycle skipped\" zone=w-1",
+            )],
+            ..Default::default()
+        };
+        let mut signals = vec![signal(
+            "irrigation-planner",
+            "job_failed",
+            "BackoffLimitExceeded",
+        )];
+        let moved = failed_producers(&mut signals, &pack, &world);
+        assert_eq!(
+            moved,
+            [(
+                "irrigation-scheduler".to_string(),
+                "irrigation-planner".to_string()
+            )]
+        );
+        let taken = signals.last().expect("the consumer's line");
+        assert_eq!(taken.component, "irrigation-planner");
+        assert!(
+            taken.detail.contains("no irrigation plan for zone"),
+            "{taken:?}"
+        );
+        assert_eq!(taken.at, at("2026-07-29T05:02:25.22Z"));
+        // Another Job's name the line does not say.
+        let mut signals = vec![signal(
+            "irrigation-report",
+            "job_failed",
+            "BackoffLimitExceeded",
+        )];
+        assert!(failed_producers(&mut signals, &pack, &world).is_empty());
+    }
+
     #[test]
     fn names_are_read_in_their_spellings_and_one_word_is_not_enough() {
         let rollup = name_words("usage-rollup");
         assert!(says("UsageRollupMissing for cycle", &rollup));
         assert!(says("no usage_rollup row", &rollup));
         assert!(!says("rollup of usage failed", &rollup));
+        // What a planner, an exporter or an aggregator makes.
+        assert!(says(
+            "no irrigation plan for zone",
+            &name_words("irrigation-planner")
+        ));
+        assert!(says("feed export missing", &name_words("feed-exporter")));
+        assert!(says(
+            "usage aggregate not found",
+            &name_words("usage-aggregator")
+        ));
+        assert!(!says("irrigation plans", &name_words("irrigation-plant")));
+        assert!(!says(
+            "the irrigation planet",
+            &name_words("irrigation-planner")
+        ));
         assert!(!says("reports missing", &name_words("reports")));
         assert_eq!(name_words("feed-export-29364480"), ["feed", "export"]);
         let mut signals = vec![
             signal("reports", "job_failed", "BackoffLimitExceeded"),
             signal("api", "new_error", "no reports for today"),
         ];
-        assert!(failed_producers(&mut signals).is_empty());
+        assert!(
+            failed_producers(&mut signals, &EvidencePack::default(), &World::default()).is_empty()
+        );
     }
 
     fn logs(pod: &str, text: &str) -> Output {

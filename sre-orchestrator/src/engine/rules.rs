@@ -410,7 +410,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     super::combine::jobs_fail_through(&mut ctx, &moves);
     // A failed Job whose output a service's errors say is missing: the
     // service fails through it, as through a peer its errors name.
-    let mut produced = super::producers::failed_producers(&mut ctx.signals);
+    let mut produced = super::producers::failed_producers(&mut ctx.signals, pack, &world);
     produced.extend(super::producers::stale_inputs(
         &mut ctx.signals,
         pack,
