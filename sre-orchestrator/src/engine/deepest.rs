@@ -74,7 +74,26 @@ pub(super) fn suspect(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
         } else {
             generic_weight
         };
-        let (kind, detail, generic_weight) = if well_itself {
+        // Its own spans recorded the calls its callers saw fail, answered
+        // fast: they reached it, and it turned them away with an answer its
+        // spans do not count as an error (an HTTP 409 or 403, which
+        // OpenTelemetry leaves unmarked on a server span). Why it refuses
+        // is in its own lines, not in the network.
+        let answered_fast = call.is_some_and(|e| {
+            e.failed_as_answered >= 0.8 * e.errors.max(1.0)
+                && e.p99_ms.is_some_and(|p| p < 1000.0)
+                && e.unreached < 1.0
+        });
+        let (kind, detail, generic_weight) = if well_itself && answered_fast {
+            (
+                "error_surge",
+                format!(
+                    "{caller}'s calls to {deepest} fail ({failed:.0}% of them) though {deepest} recorded them and answered fast ({}): it turns them away with answers its spans do not count as errors",
+                    h.verdict
+                ),
+                generic_weight * 0.6,
+            )
+        } else if well_itself {
             (
                 "dependency_unreachable",
                 format!(
@@ -217,6 +236,56 @@ mod tests {
         assert_eq!(
             ctx.signals.last().map(|s| s.kind),
             Some("latency_regression")
+        );
+    }
+
+    /// A callee whose own spans recorded the calls its caller saw fail,
+    /// and answered them fast, turned them away: the calls reached it. The
+    /// same failures with calls it never recorded are lost on the way.
+    #[test]
+    fn calls_a_callee_recorded_and_answered_reached_it() {
+        let mut scope = Scope::test();
+        scope.service = Some("frontdesk-api".into());
+        let path: Vec<String> = ["frontdesk-api", "folio-service"]
+            .map(String::from)
+            .to_vec();
+        let answered = Edge {
+            caller: "frontdesk-api".into(),
+            callee: "folio-service".into(),
+            err_pct: 84.8,
+            p99_ms: Some(17.0),
+            calls: 224.0,
+            errors: 190.0,
+            failed_as_answered: 190.0,
+            ..Default::default()
+        };
+        let kind_with = |edge: Edge| {
+            let mut ctx = Ctx::with_signals(&scope, Vec::new());
+            ctx.health.insert(
+                "folio-service".into(),
+                parse::ServiceHealth {
+                    err_pct: (Some(0.0), Some(0.0)),
+                    p99_ms: (Some(17.0), Some(16.0)),
+                    ..Default::default()
+                },
+            );
+            suspect(&mut ctx, &path, &[edge]);
+            ctx.signals.last().map(|s| (s.kind, s.detail.clone()))
+        };
+        let (kind, detail) = kind_with(answered.clone()).expect("a signal");
+        assert_eq!(kind, "error_surge");
+        assert!(
+            detail.contains("recorded them and answered fast"),
+            "{detail}"
+        );
+        let lost = Edge {
+            failed_as_answered: 0.0,
+            unreached: 190.0,
+            ..answered
+        };
+        assert_eq!(
+            kind_with(lost).map(|(k, _)| k),
+            Some("dependency_unreachable")
         );
     }
 

@@ -570,6 +570,11 @@ pub struct Edge {
     /// Client calls the callee never recorded: dropped, refused or denied
     /// before its code ran (0 when the table has no such column).
     pub unreached: f64,
+    /// Failed calls the caller's client spans marked and the callee's own
+    /// spans, recording the same calls, did not: answered, with something
+    /// the callee does not count as its error (an HTTP 4xx), or too late
+    /// for the caller's deadline.
+    pub failed_as_answered: f64,
     /// For a database call: the server's address as the client's spans
     /// name it (`agro-pg-rw.agro-data.svc`), when they do.
     pub server: Option<String>,
@@ -591,8 +596,10 @@ pub fn edges(text: &str) -> Vec<Edge> {
             // The caller's own client spans erred more than the callee's spans did (it gave
             // up on answers that came late): the edge failed as the caller saw it.
             let client_errors = r.get("CLIENT-ERR").and_then(|c| count(c)).unwrap_or(0.0);
+            let mut failed_as_answered = 0.0;
             let errors = if client_errors > errors && calls > 0.0 {
                 err_pct = client_errors * 100.0 / calls;
+                failed_as_answered = client_errors - errors;
                 client_errors
             } else {
                 errors
@@ -606,6 +613,7 @@ pub fn edges(text: &str) -> Vec<Edge> {
                 calls,
                 errors,
                 unreached: r.get("UNREACHED").and_then(|c| count(c)).unwrap_or(0.0),
+                failed_as_answered,
                 server: r
                     .get("SERVER")
                     .filter(|s| !s.is_empty() && *s != "-")
