@@ -406,6 +406,11 @@ pub async fn collect(
             }
         }
     }
+    if let Some(tool) = t("list")
+        && let Some(args) = super::placed::deployments_read(&outputs)
+    {
+        round2.push((tool, args));
+    }
     if db_involved {
         for name in ["server_status", "current_ops", "slow_queries"] {
             if let Some(tool) = t(name) {
@@ -572,6 +577,13 @@ pub async fn collect(
         && let Some(args) = super::locks::jobs_read(&outputs, PAGE)
     {
         round3.push((tool.clone(), args));
+    }
+    // Where a service with new lines lives, when nothing read placed it,
+    // and whether it changed (see `placed`).
+    if let Some(tool) = t("rollout_history") {
+        for args in super::placed::history_reads(&outputs) {
+            round3.push((tool.clone(), args));
+        }
     }
     // A failing client's settings, when its log does not say what it
     // cannot reach (see `configured`).

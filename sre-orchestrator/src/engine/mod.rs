@@ -43,6 +43,7 @@ pub mod named;
 pub mod objects;
 pub mod parse;
 pub mod peers;
+mod placed;
 pub mod policy;
 mod preempt;
 pub mod priors;
