@@ -141,9 +141,13 @@ pub async fn collect(
             json!({ "event_type": "Warning", "since": format!("{}s", scope.window_secs + 3600), "limit": 40 }),
         );
     }
-    // Data that stopped arriving: the scheduled work of the whole cluster
-    // (a producer's CronJob rarely lives beside its readers).
-    if scope.staleness && ns.is_some() {
+    // What else is down in the cluster: a workload whose pods stopped in
+    // another team's namespace (a queue's consumer stuck in its init
+    // container, a backend behind the proxy that pages) links its namespace
+    // (`linked_namespaces`); and, when data stopped arriving, the scheduled
+    // work of the whole cluster (a producer's CronJob rarely lives beside
+    // its readers).
+    if ns.is_some() {
         push(t("workload_health"), json!({}));
     }
     push(t("list"), json!({ "kind": "deployments", "namespace": ns }));
@@ -548,15 +552,6 @@ pub async fn collect(
         for args in on_demand_reads(&outputs, &read, scope.tls_hint, &[]) {
             round3.push((tool.clone(), args));
         }
-    }
-    // A log that says its input is stale: the cluster's scheduled work, as
-    // for an alert that says so (the producer rarely lives beside it).
-    if !scope.staleness
-        && ns.is_some()
-        && let Some(tool) = t("workload_health")
-        && super::producers::inputs_stale(&outputs)
-    {
-        round3.push((tool, json!({})));
     }
     // When names fail to resolve: the cluster's resolver; the pods that
     // preempted others, named by UID only.

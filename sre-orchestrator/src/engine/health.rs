@@ -66,8 +66,22 @@ fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
 
 /// Every finding of every `workload_health` answer, as signals and
 /// timeline events.
+///
+/// The cluster-wide answer, read beside the alert's namespace to see what
+/// else is down, links namespaces (`leads::linked_namespaces`), whose own
+/// answers then count; it counts itself only when the alert or a log says
+/// data stopped arriving, for the scheduled work anywhere that makes it.
 pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+    // A log that says its input is stale counts as the alert saying so.
+    let stale = ctx.scope.staleness || super::producers::inputs_stale(&pack.outputs);
     for o in pack.of("workload_health") {
+        let cluster_wide = o
+            .args
+            .get("namespace")
+            .is_none_or(serde_json::Value::is_null);
+        if cluster_wide && ctx.scope.namespace.is_some() && !stale {
+            continue;
+        }
         for f in parse::health_findings(&o.outcome.text) {
             let details = f.details.join(" | ");
             let Some((kind, mut weight)) = kind_of_reason(&f.reason, &details) else {

@@ -429,6 +429,42 @@ pub(super) fn linked_namespaces(
             }
         }
     }
+    // A workload down elsewhere in the cluster since the incident's
+    // horizon (no replica available, its pods stuck before they start): a
+    // queue whose consumer is gone backs up, a proxy whose backend is gone
+    // answers 503, one namespace away. The warnings then say the rest.
+    for o in outputs.iter().filter(|o| {
+        o.name == "workload_health"
+            && !o.outcome.is_error
+            && o.args.get("namespace").is_none_or(Value::is_null)
+    }) {
+        for f in parse::health_findings(&o.outcome.text) {
+            // Most of its replicas unavailable (`1 of 4 replicas
+            // available`): what is left cannot carry the load.
+            let mostly_unavailable = f.details.iter().any(|d| {
+                let mut words = d.split_whitespace();
+                match (words.next(), words.next(), words.next()) {
+                    (Some(up), Some("of"), Some(want)) => {
+                        match (up.parse::<u32>(), want.parse::<u32>()) {
+                            (Ok(up), Ok(want)) => up * 2 < want,
+                            _ => false,
+                        }
+                    }
+                    _ => false,
+                }
+            });
+            let down = matches!(f.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet")
+                && f.reason == "UnavailableReplicas"
+                && mostly_unavailable;
+            let recent = f.since_secs.is_some_and(|s| s <= horizon_secs as i64);
+            if down
+                && recent
+                && let Some(ns) = f.namespace.as_deref()
+            {
+                add(ns);
+            }
+        }
+    }
     // Trouble that began in the incident's horizon elsewhere in the
     // cluster (a ReplicaSet that cannot create pods, a claim that cannot
     // bind): the alert may be its symptom one namespace away. Read last,
@@ -561,6 +597,28 @@ mod tests {
         assert_eq!(
             linked_namespaces(&outputs, Some("bi"), None, 172_800),
             ["analytics-jobs"]
+        );
+    }
+
+    /// A workload with most of its replicas unavailable since the horizon
+    /// links its namespace (the queue's consumer, the proxy's backend);
+    /// one short of a replica, or down for days, does not.
+    #[test]
+    fn a_workload_down_elsewhere_links_its_namespace() {
+        let health = output(
+            "workload_health",
+            serde_json::json!({}),
+            "# workload health in all allowed namespaces: 3 findings\n\
+             WARNING   driver/Deployment/driver-bff  UnavailableReplicas  (since 28m ago)\n\
+             \x20   1 of 4 replicas available, 4 updated, 1 ready\n\
+             WARNING   billing/Deployment/billing-api  UnavailableReplicas  (since 20m ago)\n\
+             \x20   3 of 4 replicas available, 4 updated, 3 ready\n\
+             CRITICAL  legacy/Deployment/fax-gateway  UnavailableReplicas  (since 6d ago)\n\
+             \x20   0 of 2 replicas available, 2 updated, 0 ready\n",
+        );
+        assert_eq!(
+            linked_namespaces(&[health], Some("edge"), None, 5_400),
+            ["driver"]
         );
     }
 

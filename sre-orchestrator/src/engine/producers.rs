@@ -24,8 +24,8 @@
 //! stale ([`super::named::says_stale`]) fails through a failed Job or
 //! CronJob whose name shares a word with those lines (not one of the
 //! consumer's own name) and whose failure came before the first of them.
-//! The collector reads the whole cluster's scheduled work when such a line
-//! shows ([`inputs_stale`]): the producer rarely lives beside its readers.
+//! The whole cluster's scheduled work counts when such a line shows
+//! ([`inputs_stale`]): the producer rarely lives beside its readers.
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -272,8 +272,8 @@ fn lines<'a>(
     out
 }
 
-/// Whether any log read so far says a component's input is stale: then
-/// the whole cluster's scheduled work is worth one call.
+/// Whether any log read says a component's input is stale: then the whole
+/// cluster's scheduled work counts (`health::read`).
 pub(super) fn inputs_stale(outputs: &[Output]) -> bool {
     let world = World::from_outputs(outputs);
     !complaints(outputs.iter(), &world).is_empty()
