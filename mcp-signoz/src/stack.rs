@@ -29,6 +29,22 @@ fn split_type(line: &str) -> Option<(&str, &str)> {
         Some((k, m)) => (k, m),
         None => (line.trim_end_matches(':'), ""),
     };
+    // .NET prints an exception with an error code of its own between the
+    // type and the colon: `SqlException (0x80131904): Execution Timeout
+    // Expired.`, `Win32Exception (258): Unknown error 258`. The code is the
+    // HRESULT or Win32 error, not part of the type's name.
+    let kind = match kind.strip_suffix(')').and_then(|k| k.rsplit_once(" (")) {
+        Some((name, code))
+            if !code.is_empty()
+                && (code.chars().all(|c| c.is_ascii_digit() || c == '-')
+                    || code.strip_prefix("0x").is_some_and(|h| {
+                        !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())
+                    })) =>
+        {
+            name
+        }
+        _ => kind,
+    };
     let ok = !kind.is_empty()
         && kind.len() <= 200
         && kind.chars().next().is_some_and(char::is_alphabetic)
@@ -233,6 +249,18 @@ mod tests {
                 "at com.acme.Pool.borrow(Pool.java:88)"
             )
         );
+        // An error code between the type and the colon is not the type's.
+        let coded = parse_stack(
+            "Microsoft.Data.SqlClient.SqlException (0x80131904): Execution Timeout Expired.  The timeout period elapsed prior to completion of the operation or the server is not responding.\n ---> System.ComponentModel.Win32Exception (258): Unknown error 258\n   at Microsoft.Data.SqlClient.SqlConnection.OnError(SqlException exception)",
+        );
+        assert_eq!(
+            (coded.error_type.as_str(), coded.error_message.as_str()),
+            (
+                "Microsoft.Data.SqlClient.SqlException",
+                "Execution Timeout Expired.  The timeout period elapsed prior to completion of the operation or the server is not responding."
+            )
+        );
+        assert_eq!(split_type("Handler (v2): ready"), None);
         let dotnet = "System.TimeoutException: The operation has timed out.\n   at Npgsql.NpgsqlConnector.Connect() in /src/Npgsql/NpgsqlConnector.cs:line 912";
         let s = parse_stack(dotnet);
         assert_eq!(s.error_type, "System.TimeoutException");
