@@ -293,7 +293,7 @@ fn job_started_before(
 
 /// Whether a data store's log (read as templates) shows sessions waiting
 /// for a lock, or its clients' new lines say their statements timed out
-/// waiting for one (`lock timeout`, MySQL's `Lock wait timeout exceeded`).
+/// waiting for one ([`says_lock_timeout`]).
 fn shows_lock_waits(o: &super::collect::Output) -> bool {
     if o.outcome.is_error {
         return false;
@@ -307,11 +307,28 @@ fn shows_lock_waits(o: &super::collect::Output) -> bool {
             .iter()
             .filter(|p| p.kind == "NEW" || p.kind == "SURGED")
             .any(|p| {
-                let t = p.template.to_lowercase();
-                t.contains("due to lock timeout") || t.contains("lock wait timeout exceeded")
+                // The template may be cut where the first line is whole.
+                std::iter::once(&p.template)
+                    .chain(p.example.as_ref())
+                    .any(|t| says_lock_timeout(t))
             }),
         _ => false,
     }
+}
+
+/// Whether a client's line says its statement timed out waiting for a lock:
+/// PostgreSQL's `canceling statement due to lock timeout`, MySQL's `Lock
+/// wait timeout exceeded` (1205), SQL Server's `Lock request time out
+/// period exceeded` (1222).
+fn says_lock_timeout(line: &str) -> bool {
+    let t = line.to_lowercase();
+    [
+        "due to lock timeout",
+        "lock wait timeout exceeded",
+        "lock request time out period exceeded",
+    ]
+    .iter()
+    .any(|cue| t.contains(cue))
 }
 
 /// The cluster's Jobs, listed when a data store's sessions wait for a lock:
@@ -409,11 +426,18 @@ pub fn attribute(
     let relation = victims
         .iter()
         .find_map(|&i| relation_in(&signals[i].detail));
-    let first_wait = victims
-        .iter()
-        .filter(|&&i| !super::telemetry::coarse_time(&signals[i]))
-        .filter_map(|&i| signals[i].at)
-        .min();
+    // The first wait a line dates: a span bucket's start or a metric's
+    // step is a lower bound minutes wide, and would put the wait before
+    // the Job that caused it.
+    let dated = |exact: bool| {
+        victims
+            .iter()
+            .filter(|&&i| !super::telemetry::coarse_time(&signals[i]))
+            .filter(|&&i| !exact || !signals[i].source.ends_with("query_metric"))
+            .filter_map(|&i| signals[i].at)
+            .min()
+    };
+    let first_wait = dated(true).or_else(|| dated(false));
     // The holder: a pod whose logs show a locking statement, on the named
     // relation when there is one, started before the first wait.
     let started_before = |p: &super::world::Pod| !matches!((p.created, first_wait), (Some(created), Some(first)) if created > first);

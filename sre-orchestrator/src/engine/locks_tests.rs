@@ -360,3 +360,34 @@ fn the_job_that_started_just_before_the_first_wait() {
     assert_eq!(job_started_before(&two, since, first), None);
     assert_eq!(job_started_before(&pack, since, None), None);
 }
+
+/// A client's lock timeout, in any of three databases' words, lists the
+/// cluster's Jobs; the log template may be cut before the words its first
+/// line keeps whole.
+#[test]
+fn a_clients_lock_timeout_lists_the_jobs() {
+    let patterns = |template: &str, example: &str| {
+        super::super::collect::Output::test(
+            "signoz.log_patterns",
+            serde_json::json!({}),
+            &format!(
+                "KIND    BASE  NOW  RATIO  FIRST     LAST      SERVICES       TEMPLATE\n\
+                 NEW        0   32      -  18:24:55  18:41:17  order-service  {template}\n\n\
+                 First line of each NEW/SURGED template in the window:\n\
+                 NEW 18:24:55: {example}\n"
+            ),
+        )
+    };
+    let cut = patterns(
+        "Request POST <*> failed — PessimisticLockingFailureException: could not execute statement [Lock … ution_policy)]",
+        "Request POST /internal/orders failed — PessimisticLockingFailureException: could not execute statement [Lock wait timeout exceeded; try restarting transaction]",
+    );
+    assert!(jobs_read(&[cut], 20).is_some());
+    let mssql = patterns(
+        "Session timeout sweep failed — Microsoft.Data.SqlClient.SqlException: Lock request time out period exceeded.",
+        "Session timeout sweep failed — Microsoft.Data.SqlClient.SqlException: Lock request time out period exceeded.",
+    );
+    assert!(jobs_read(&[mssql], 20).is_some());
+    let other = patterns("Request failed — timeout", "Request failed — timeout");
+    assert!(jobs_read(&[other], 20).is_none());
+}

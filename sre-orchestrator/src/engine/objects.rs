@@ -128,6 +128,7 @@ impl Service {
             "nats" => (4222, "nats"),
             "vault" => (8200, "vault"),
             "clickhouse" => (8123, "clickhouse"),
+            "sqlserver" => (1433, "mssql"),
             _ => return false,
         };
         // The pods' port counts too: a Service on port 80 in front of
