@@ -38,6 +38,12 @@ use super::policy::{Endpoint, parse_cidr};
 /// server as `projectcalico.org/v3`: the bare plural names either).
 pub const GLOBAL_NETWORK_POLICIES: &str = "globalnetworkpolicies";
 
+/// The resource to list: Calico's namespaced NetworkPolicies (the Calico
+/// API server's `projectcalico.org/v3` group; the bare plural would be
+/// Kubernetes' own). Read as a GlobalNetworkPolicy confined to its
+/// namespace.
+pub const NETWORK_POLICIES: &str = "networkpolicies.projectcalico.org";
+
 /// A Calico selector expression.
 #[derive(Debug, Clone, PartialEq)]
 enum Sel {
@@ -282,11 +288,14 @@ struct Rule {
     unreadable: bool,
 }
 
-/// One GlobalNetworkPolicy as the engine reads it.
+/// One GlobalNetworkPolicy as the engine reads it, or a namespaced Calico
+/// NetworkPolicy (`namespace` set), which is one confined to its namespace.
 #[derive(Debug, Clone)]
 pub struct GlobalPolicy {
     /// Name (`default.pci-egress-allowlist`: the tier is its prefix).
     pub name: String,
+    /// The namespace of a namespaced Calico NetworkPolicy.
+    pub namespace: Option<String>,
     /// When it was created.
     pub created: Option<Timestamp>,
     tier: String,
@@ -394,7 +403,29 @@ fn rules_from(v: Option<&Value>) -> Vec<Rule> {
 impl GlobalPolicy {
     /// Reads a GlobalNetworkPolicy object (`crd.projectcalico.org/v1` or
     /// `projectcalico.org/v3`: the same spec).
+    ///
+    /// A namespaced NetworkPolicy's spec is the same, read in its
+    /// namespace: it applies to that namespace's pods only, and a rule's
+    /// selector with no namespace selector matches pods of that namespace.
     pub fn from_value(doc: &Value) -> GlobalPolicy {
+        let mut p = Self::from_spec(doc);
+        if let Some(ns) = doc.pointer("/metadata/namespace").and_then(Value::as_str) {
+            let here = || Sel::Eq("projectcalico.org/name".into(), ns.to_string());
+            p.namespace_selector = Some(here());
+            for rule in p.ingress.iter_mut().chain(p.egress.iter_mut()).flatten() {
+                for side in [&mut rule.source, &mut rule.destination] {
+                    let selects = side.selector.is_some() || side.not_selector.is_some();
+                    if selects && side.namespace_selector.is_none() {
+                        side.namespace_selector = Some(here());
+                    }
+                }
+            }
+            p.namespace = Some(ns.to_string());
+        }
+        p
+    }
+
+    fn from_spec(doc: &Value) -> GlobalPolicy {
         let spec = doc.get("spec").cloned().unwrap_or(Value::Null);
         let name = doc
             .pointer("/metadata/name")
@@ -454,6 +485,7 @@ impl GlobalPolicy {
                 .and_then(Value::as_str)
                 .and_then(|t| t.parse().ok()),
             name,
+            namespace: None,
         }
     }
 

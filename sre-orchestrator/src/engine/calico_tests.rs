@@ -243,3 +243,77 @@ fn without_types_egress_rules_make_an_egress_policy_only() {
     assert_eq!(run(Direction::Ingress), "NoPolicy");
     assert!(run(Direction::Egress).starts_with("Denied"));
 }
+
+/// A namespaced Calico NetworkPolicy applies to its namespace's pods
+/// only, and a rule's selector without a namespace selector matches pods
+/// of its namespace: the same labels elsewhere are not admitted.
+#[test]
+fn a_namespaced_policy_is_confined_to_its_namespace() {
+    let policy = GlobalPolicy::from_value(&serde_json::json!({
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "opensearch-allow-indexers", "namespace": "search",
+                     "creationTimestamp": "2026-11-03T14:21:31Z"},
+        "spec": {
+            "tier": "default", "order": 100,
+            "selector": "app.kubernetes.io/instance == 'opensearch'",
+            "types": ["Ingress"],
+            "ingress": [
+                {"action": "Allow", "protocol": "TCP", "destination": {"ports": [9200]},
+                 "source": {"namespaceSelector": "kubernetes.io/metadata.name == 'processing'",
+                            "selector": "app.kubernetes.io/name == 'index-writer'"}},
+                {"action": "Allow", "protocol": "TCP", "destination": {"ports": [9200, 9300]},
+                 "source": {"selector": "app.kubernetes.io/instance == 'opensearch'"}}
+            ]
+        }
+    }));
+    assert_eq!(policy.namespace.as_deref(), Some("search"));
+    let policies = [policy];
+    let ns = |name: &str| labels(&[("kubernetes.io/metadata.name", name)]);
+    let (search, review, processing) = (ns("search"), ns("review"), ns("processing"));
+    let opensearch = labels(&[("app.kubernetes.io/instance", "opensearch")]);
+    let writer = labels(&[("app.kubernetes.io/name", "index-writer")]);
+    let other = labels(&[("app.kubernetes.io/name", "search-api")]);
+    let end = |namespace, ns_labels, labels| Endpoint {
+        namespace,
+        ns_labels: Some(ns_labels),
+        labels,
+        ip: None,
+    };
+    let callee = end("search", &search, &opensearch);
+    let run = |caller: &Endpoint<'_>, callee: &Endpoint<'_>| match verdict(
+        &policies,
+        Direction::Ingress,
+        caller,
+        callee,
+        &[9200],
+        false,
+    ) {
+        Verdict::Denied(p) => format!("denied by {}", p.name),
+        v => format!("{v:?}"),
+    };
+    assert_eq!(
+        run(&end("review", &review, &other), &callee),
+        "denied by opensearch-allow-indexers"
+    );
+    assert_eq!(
+        run(&end("processing", &processing, &writer), &callee),
+        "Allowed"
+    );
+    assert_eq!(
+        run(&end("search", &search, &opensearch), &callee),
+        "Allowed"
+    );
+    // The opensearch label in another namespace is not the policy's own.
+    assert_eq!(
+        run(&end("review", &review, &opensearch), &callee),
+        "denied by opensearch-allow-indexers"
+    );
+    // Pods with the selected labels in another namespace: not its business.
+    assert_eq!(
+        run(
+            &end("review", &review, &other),
+            &end("review", &review, &opensearch)
+        ),
+        "NoPolicy"
+    );
+}

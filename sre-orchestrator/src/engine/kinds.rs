@@ -169,7 +169,22 @@ fn is_pool(s: &Suspect) -> bool {
 /// Whether a suspect is a Calico GlobalNetworkPolicy (see
 /// `World::blocking_policy`): the evidence names it so.
 fn is_global_policy(s: &Suspect) -> bool {
-    let object = format!("GlobalNetworkPolicy {}", s.component);
+    names_object(s, "GlobalNetworkPolicy")
+}
+
+/// The namespace of the suspect when it is a namespaced Calico
+/// NetworkPolicy (`Blocker::why` says where it lives).
+fn calico_policy_namespace(s: &Suspect) -> Option<&str> {
+    let object = format!("Calico NetworkPolicy {} in namespace ", s.component);
+    s.signals.iter().find_map(|x| {
+        let (_, rest) = x.detail.split_once(&object)?;
+        rest.split_whitespace().next()
+    })
+}
+
+/// Whether the suspect's evidence names it as an object of `kind`.
+fn names_object(s: &Suspect, kind: &str) -> bool {
+    let object = format!("{kind} {}", s.component);
     s.signals.iter().any(|x| x.detail.contains(&object))
 }
 
@@ -483,6 +498,22 @@ pub fn remediation(s: &Suspect, namespace: Option<&str>) -> Vec<Remediation> {
             ),
             step(
                 format!("Allow the blocked connections in {c} before its deny (or roll it back)"),
+                Risk::Medium,
+                None,
+            ),
+        ],
+        "network_policy_blocked" if let Some(home) = calico_policy_namespace(s) => vec![
+            step(
+                format!(
+                    "Read Calico NetworkPolicy {c}: the pods it selects and its rules in order (the first that matches decides; a selected pod admits nothing else)"
+                ),
+                Risk::Low,
+                Some(format!(
+                    "kubectl -n {home} get networkpolicies.projectcalico.org {c} -o yaml"
+                )),
+            ),
+            step(
+                format!("Allow the blocked connections in {c} (or roll it back)"),
                 Risk::Medium,
                 None,
             ),

@@ -32,6 +32,7 @@ pub(super) const ON_DEMAND: &[(&str, Shows)] = &[
     (CERTIFICATES, tls_failure),
     (AUTHORIZATION_POLICIES, mesh_denial),
     (super::calico::GLOBAL_NETWORK_POLICIES, dropped_connection),
+    (super::calico::NETWORK_POLICIES, dropped_connection),
 ];
 
 /// Those of [`ON_DEMAND`] that live in no namespace: listed once.
@@ -43,8 +44,8 @@ const CLUSTER_SCOPED: &[&str] = &[super::calico::GLOBAL_NETWORK_POLICIES];
 /// already: the cert-manager Certificates when a client fails a TLS
 /// handshake (their `notAfter`, their Ready condition), the mesh's
 /// AuthorizationPolicies when a sidecar answers `RBAC: access denied`,
-/// Calico's GlobalNetworkPolicies (cluster-wide only) when a connection
-/// got no answer.
+/// Calico's GlobalNetworkPolicies (cluster-wide only) and namespaced
+/// NetworkPolicies when a connection got no answer.
 pub(super) fn on_demand_reads(
     outputs: &[Output],
     namespaces: &[String],
@@ -107,12 +108,13 @@ pub(super) fn certificate_backend_reads(outputs: &[Output], page: usize) -> Vec<
 
 /// Whether `text` reports a connection that got no answer, as a dropped
 /// packet leaves it (a network policy's deny drops silently): a connect
-/// timeout in the words of Go, Java, Netty, Node and curl, or no route.
+/// timeout in the words of Go, Java, Netty, Apache HttpAsyncClient (the
+/// Elasticsearch and OpenSearch Java clients), Node and curl, or no route.
 pub(super) fn dropped_connection(text: &str) -> bool {
     static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
         regex::Regex::new(
-            r"(?i)connect(?:ion)? timed out|ConnectTimeoutException|connect: connection timed out|dial tcp [^ ]+: i/o timeout|connect ETIMEDOUT|Connection timed out after|no route to host|EHOSTUNREACH",
+            r"(?i)connect(?:ion)? timed out|ConnectTimeoutException|Timeout connecting to \[|connect: connection timed out|dial tcp [^ ]+: i/o timeout|connect ETIMEDOUT|Connection timed out after|no route to host|EHOSTUNREACH",
         )
         .ok()
     })

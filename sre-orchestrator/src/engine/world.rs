@@ -80,7 +80,8 @@ pub struct Blocker {
     pub namespace: String,
     /// When it was created.
     pub created: Option<Timestamp>,
-    /// Its kind: `NetworkPolicy` or `GlobalNetworkPolicy`.
+    /// Its kind: `NetworkPolicy`, `GlobalNetworkPolicy` or `Calico
+    /// NetworkPolicy` (namespaced, `projectcalico.org/v3`).
     pub kind: &'static str,
     /// Whether it stops the caller's egress (else the callee's ingress).
     pub egress: bool,
@@ -100,9 +101,13 @@ impl Blocker {
     fn global(p: &super::calico::GlobalPolicy, egress: bool) -> Blocker {
         Blocker {
             name: p.name.clone(),
-            namespace: String::new(),
+            namespace: p.namespace.clone().unwrap_or_default(),
             created: p.created,
-            kind: "GlobalNetworkPolicy",
+            kind: if p.namespace.is_some() {
+                "Calico NetworkPolicy"
+            } else {
+                "GlobalNetworkPolicy"
+            },
             egress,
         }
     }
@@ -117,6 +122,10 @@ impl Blocker {
             "NetworkPolicy" => format!(
                 "NetworkPolicy {} selects the pods behind {peer} and admits none of {caller}'s pods",
                 self.name
+            ),
+            "Calico NetworkPolicy" => format!(
+                "Calico NetworkPolicy {} in namespace {} drops {caller}'s connections to the pods behind {peer}",
+                self.name, self.namespace
             ),
             kind => format!(
                 "Calico {kind} {} drops {caller}'s connections to the pods behind {peer}",
@@ -199,7 +208,7 @@ impl World {
                             .unwrap_or(Some(Vec::new())),
                     }),
                     "networkpolicies" => w.policies.push(policy_from(&doc)),
-                    super::calico::GLOBAL_NETWORK_POLICIES => {
+                    super::calico::GLOBAL_NETWORK_POLICIES | super::calico::NETWORK_POLICIES => {
                         w.calico.push(super::calico::GlobalPolicy::from_value(&doc));
                     }
                     "ingresses" => w.routes.extend(ingress_routes(&doc)),
@@ -226,7 +235,7 @@ impl World {
         dedup_by(&mut w.pods, |p| (p.namespace.clone(), p.name.clone()));
         dedup_by(&mut w.services, |s| (s.namespace.clone(), s.name.clone()));
         dedup_by(&mut w.policies, |p| (p.namespace.clone(), p.name.clone()));
-        dedup_by(&mut w.calico, |p| p.name.clone());
+        dedup_by(&mut w.calico, |p| (p.namespace.clone(), p.name.clone()));
         dedup_by(&mut w.certificates, |c| {
             (c.namespace.clone(), c.name.clone())
         });
@@ -515,6 +524,7 @@ impl World {
         // (the Kubernetes ones sit at 1000 in the default tier); a rule
         // of theirs that allows ends the evaluation of that direction.
         let mut allowed = [false, false];
+        let mut denied: Vec<Blocker> = Vec::new();
         for (i, (direction, k8s_selects)) in [
             (super::calico::Direction::Egress, !egress.is_empty()),
             (super::calico::Direction::Ingress, !ingress.is_empty()),
@@ -530,15 +540,18 @@ impl World {
                 pod_ports.as_deref().unwrap_or_default(),
                 k8s_selects,
             ) {
-                super::calico::Verdict::Denied(p) => {
-                    return Some(Blocker::global(
-                        p,
-                        direction == super::calico::Direction::Egress,
-                    ));
-                }
+                super::calico::Verdict::Denied(p) => denied.push(Blocker::global(
+                    p,
+                    direction == super::calico::Direction::Egress,
+                )),
                 super::calico::Verdict::Allowed => allowed[i] = true,
                 _ => {}
             }
+        }
+        // Both ways denied: the newer policy is the change (an old one
+        // that drops these calls too was not what broke them today).
+        if let Some(b) = denied.into_iter().max_by_key(|b| b.created) {
+            return Some(b);
         }
         let [egress_allowed, ingress_allowed] = allowed;
         let ingress = if ingress_allowed { Vec::new() } else { ingress };

@@ -241,3 +241,72 @@ fn a_service_serves_the_system_its_pods_port_is_for() {
     };
     assert!(named.serves("pgbouncer"));
 }
+
+/// Calls denied both ways (an old cluster-wide egress allow-list and a
+/// new ingress policy on the callee) are blamed on the newer policy: the
+/// old one did not break them today.
+#[test]
+fn of_two_calico_policies_that_drop_a_call_the_newer_is_the_change() {
+    let mut w = World::default();
+    let labels = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+    for (pod, owner, ns, l) in [
+        (
+            "search-api-1",
+            "search-api",
+            "review",
+            labels("app", "search-api"),
+        ),
+        (
+            "opensearch-0",
+            "opensearch",
+            "search",
+            labels("app.kubernetes.io/instance", "opensearch"),
+        ),
+    ] {
+        w.pods.push(Pod {
+            name: pod.into(),
+            owner: owner.into(),
+            namespace: ns.into(),
+            labels: l,
+            phase: "Running".into(),
+            ..Default::default()
+        });
+        w.namespaces
+            .insert(ns.into(), labels("kubernetes.io/metadata.name", ns));
+    }
+    let svc = Service {
+        name: "opensearch".into(),
+        namespace: "search".into(),
+        selector: labels("app.kubernetes.io/instance", "opensearch"),
+        ports: vec![("http".into(), 9200)],
+        pod_ports: Some(vec![9200]),
+        ..Default::default()
+    };
+    w.services.push(svc.clone());
+    w.calico.push(crate::engine::calico::GlobalPolicy::from_value(&serde_json::json!({
+        "kind": "GlobalNetworkPolicy",
+        "metadata": {"name": "allow-cluster-dns", "creationTimestamp": "2025-10-19T14:42:00Z"},
+        "spec": {"order": 10, "selector": "all()", "types": ["Egress"],
+                 "egress": [{"action": "Allow", "protocol": "UDP",
+                             "destination": {"selector": "k8s-app == 'kube-dns'", "ports": [53]}}]}
+    })));
+    w.calico.push(crate::engine::calico::GlobalPolicy::from_value(&serde_json::json!({
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "opensearch-allow-indexers", "namespace": "search",
+                     "creationTimestamp": "2026-11-03T14:21:31Z"},
+        "spec": {"order": 100, "selector": "app.kubernetes.io/instance == 'opensearch'",
+                 "types": ["Ingress"],
+                 "ingress": [{"action": "Allow", "protocol": "TCP",
+                              "source": {"selector": "app.kubernetes.io/name == 'index-writer'"}}]}
+    })));
+    let b = w.blocking_policy(&svc, "search-api").expect("a blocker");
+    assert_eq!(
+        (b.name.as_str(), b.namespace.as_str()),
+        ("opensearch-allow-indexers", "search")
+    );
+    assert!(
+        b.why("opensearch", "search-api").starts_with(
+            "Calico NetworkPolicy opensearch-allow-indexers in namespace search drops"
+        )
+    );
+}
