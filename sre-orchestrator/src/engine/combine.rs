@@ -207,7 +207,19 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
 }
 
 /// A rollout beside the trouble that followed it.
-pub(super) fn deploys(ctx: &mut Ctx<'_>, degraded: &[String], edges: &[Edge]) {
+///
+/// `tails` are the window's new log templates as
+/// [`super::telemetry::new_template_tails`] reads them: a new error the
+/// deployed service shares with a service that did not change (the same
+/// template, or one ending in the same words: `OperationalError:
+/// connection timeout expired` from three services behind one pooler) is a
+/// shared dependency's, not the rollout's.
+pub(super) fn deploys(
+    ctx: &mut Ctx<'_>,
+    degraded: &[String],
+    edges: &[Edge],
+    tails: &[(Vec<String>, String)],
+) {
     // Combine: a new error template in a service that was just deployed is
     // a bad deploy.
     let deployed: Vec<Signal> = ctx
@@ -281,6 +293,22 @@ pub(super) fn deploys(ctx: &mut Ctx<'_>, degraded: &[String], edges: &[Edge]) {
             _ => false,
         };
         let mut errors = errors;
+        let changed = |c: &str| deployed.iter().any(|x| same_component(&x.component, c));
+        let its_own = |svcs: &[String]| svcs.iter().any(|s| same_component(s, &d.component));
+        let shared = tails
+            .iter()
+            .filter(|(svcs, _)| its_own(svcs))
+            .any(|(_, tail)| {
+                tails.iter().any(|(svcs, t)| {
+                    t == tail
+                        && svcs
+                            .iter()
+                            .any(|s| !same_component(s, &d.component) && !changed(s))
+                })
+            });
+        if shared {
+            errors.retain(|s| !s.source.ends_with("log_patterns"));
+        }
         if callee_quiet && !began_before("dependency_unreachable") {
             errors.extend(
                 ctx.signals
@@ -325,7 +353,10 @@ pub(super) fn deploys(ctx: &mut Ctx<'_>, degraded: &[String], edges: &[Edge]) {
             .blames
             .iter()
             .any(|(victim, _)| same_component(victim, &d.component));
+        // Failing with an error services that did not change share: not
+        // the rollout's failure.
         let failing = degraded.iter().any(|s| same_component(s, &d.component))
+            && !shared
             && !degraded_before
             && !through_dependency
             && !blames_other;

@@ -355,7 +355,7 @@ fn a_rollout_after_the_errors_began_is_no_bad_deploy_even_with_untimed_log_lines
             signal("zone-api", "new_error"),
         ],
     );
-    deploys(&mut c, &[], &[]);
+    deploys(&mut c, &[], &[], &[]);
     assert!(
         !c.signals.iter().any(|s| s.kind == "bad_deploy"),
         "{:?}",
@@ -363,8 +363,54 @@ fn a_rollout_after_the_errors_began_is_no_bad_deploy_even_with_untimed_log_lines
     );
     // The same rollout before the errors is one.
     c.signals[1].at = at("2026-01-01T11:55:00Z");
-    deploys(&mut c, &[], &[]);
+    deploys(&mut c, &[], &[], &[]);
     assert!(c.signals.iter().any(|s| s.kind == "bad_deploy"));
+}
+
+/// A new error the deployed service shares with one that did not change
+/// (the same template's last words) is a shared dependency's, not the
+/// rollout's; shared only with another service rolled out too, it stays.
+#[test]
+fn a_new_error_an_unchanged_service_shares_is_no_bad_deploy() {
+    let scope = scope();
+    let at = |t: &str| Some(t.parse::<Timestamp>().expect("ts"));
+    let signals = vec![
+        Signal {
+            at: at("2026-01-01T11:41:00Z"),
+            ..signal("circulation-api", "recent_deploy")
+        },
+        Signal {
+            at: at("2026-01-01T11:48:20Z"),
+            source: "signoz.log_patterns".into(),
+            ..signal("circulation-api", "new_error")
+        },
+    ];
+    let tail = "dj_exc_value django.db.utils.OperationalError: connection timeout expired";
+    let tails = |other: &str| {
+        vec![
+            (vec!["circulation-api".to_string()], tail.to_string()),
+            (vec![other.to_string()], tail.to_string()),
+        ]
+    };
+    let bad = |c: &Ctx<'_>| {
+        c.signals
+            .iter()
+            .any(|s| s.kind == "bad_deploy" && s.weight > 0.0)
+    };
+    let mut c = ctx(&scope, signals.clone());
+    deploys(&mut c, &[], &[], &tails("lending-web"));
+    assert!(!bad(&c), "{:?}", c.signals);
+    let mut both = signals.clone();
+    both.push(Signal {
+        at: at("2026-01-01T11:40:00Z"),
+        ..signal("lending-web", "recent_deploy")
+    });
+    let mut c = ctx(&scope, both);
+    deploys(&mut c, &[], &[], &tails("lending-web"));
+    assert!(bad(&c));
+    let mut c = ctx(&scope, signals);
+    deploys(&mut c, &[], &[], &[]);
+    assert!(bad(&c));
 }
 
 /// Errors that began twenty minutes after a rollout, while the callee the
@@ -392,14 +438,14 @@ fn errors_long_after_a_rollout_that_blame_a_failing_peer_are_not_the_rollouts() 
         .insert("billing-api".into(), "statement-renderer".into());
     c.blames
         .insert("statement-renderer".into(), "billing-gcs".into());
-    deploys(&mut c, &[], &[]);
+    deploys(&mut c, &[], &[], &[]);
     assert!(
         !c.signals.iter().any(|s| s.kind == "bad_deploy"),
         "{:?}",
         c.signals
     );
     c.signals[1].at = at("2026-01-01T11:33:00Z");
-    deploys(&mut c, &[], &[]);
+    deploys(&mut c, &[], &[], &[]);
     assert!(c.signals.iter().any(|s| s.kind == "bad_deploy"));
 }
 
@@ -433,7 +479,7 @@ fn a_clients_failing_calls_that_began_with_its_rollout_are_the_rollouts_when_the
         if measured {
             c.health.insert("billing-events".into(), Default::default());
         }
-        deploys(&mut c, &[], &[]);
+        deploys(&mut c, &[], &[], &[]);
         c.signals
             .iter()
             .any(|s| s.kind == "bad_deploy" && s.component == "webhook-relay")

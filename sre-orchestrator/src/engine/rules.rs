@@ -425,7 +425,8 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     moves.extend(produced);
     ctx.passed_on(moves);
     super::combine::victims(&mut ctx, &path);
-    super::combine::deploys(&mut ctx, &degraded, &edges);
+    let tails = super::telemetry::new_template_tails(pack);
+    super::combine::deploys(&mut ctx, &degraded, &edges, &tails);
     // A caller whose new error began as its callee rolled out.
     for (caller, callee) in super::contracts::broken_callers(&mut ctx, &edges) {
         ctx.blames.insert(caller, callee.clone());

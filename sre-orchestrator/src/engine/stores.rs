@@ -361,15 +361,16 @@ pub fn attribute(
         if calls.is_empty() && STORE_SIDE.contains(&s.kind) {
             calls = downstream_stores(&s.component, edges, &troubled);
         }
-        let system = calls
+        let call = calls
             .iter()
-            .map(|e| e.callee.trim_end_matches(" (db)"))
-            .find(|sys| detail.contains(stem(sys)))
+            .find(|e| detail.contains(stem(e.callee.trim_end_matches(" (db)"))))
             .or_else(|| {
                 let troubled: Vec<&&Edge> = calls.iter().filter(|e| troubled(e)).collect();
-                (troubled.len() == 1).then(|| troubled[0].callee.trim_end_matches(" (db)"))
+                (troubled.len() == 1).then(|| troubled[0])
             });
-        let Some(store) = system.and_then(|sys| store_workload(sys, world, pack)) else {
+        // The server the spans name (a pooler in front of the database is
+        // what the client reaches), else the one store of the system.
+        let Some(store) = call.and_then(|e| edge_store(e, world, pack)) else {
             continue;
         };
         if same_component(&store, &s.component) {

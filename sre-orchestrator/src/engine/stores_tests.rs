@@ -214,6 +214,69 @@ fn a_client_that_names_no_one_cannot_reach_its_one_troubled_store() {
     assert_eq!(signals[0].component, "chat-svc");
 }
 
+/// A client that cannot connect, whose troubled database calls name the
+/// pooler in front of the database as their server, cannot reach the
+/// pooler: not the database its system names.
+#[test]
+fn a_client_that_cannot_connect_cannot_reach_the_server_its_spans_name() {
+    let mut world = World::default();
+    for (pod, owner, ns, app) in [
+        ("lending-postgres-0", "lending-postgres", "data", "postgres"),
+        ("pgbouncer-7d9f8-abcde", "pgbouncer", "data", "pgbouncer"),
+        (
+            "circulation-api-5c6d7-xyz12",
+            "circulation-api",
+            "lending",
+            "circulation-api",
+        ),
+    ] {
+        world.pods.push(Pod {
+            name: pod.into(),
+            owner: owner.into(),
+            namespace: ns.into(),
+            labels: [("app".to_string(), app.to_string())].into(),
+            ..Default::default()
+        });
+    }
+    for (svc, port) in [("lending-postgres", 5432), ("pgbouncer", 6432)] {
+        world.services.push(super::super::world::Service {
+            name: svc.into(),
+            namespace: "data".into(),
+            selector: [(
+                "app".to_string(),
+                svc.trim_start_matches("lending-").to_string(),
+            )]
+            .into(),
+            ports: vec![("tcp".into(), port)],
+            ..Default::default()
+        });
+    }
+    let edges = vec![Edge {
+        caller: "circulation-api".into(),
+        callee: "postgresql (db)".into(),
+        db: true,
+        err_pct: 2.0,
+        p99_ms: Some(3000.0),
+        calls: 454.0,
+        errors: 9.0,
+        server: Some("pgbouncer.data.svc.cluster.local".into()),
+        ..Default::default()
+    }];
+    let mut signals = vec![signal(
+        "circulation-api",
+        "dependency_unreachable",
+        "django.db.utils.OperationalError: connection timeout expired",
+    )];
+    attribute(
+        &mut signals,
+        &edges,
+        &EvidencePack::default(),
+        &world,
+        &["circulation-api".to_string()],
+    );
+    assert_eq!(signals[0].component, "pgbouncer");
+}
+
 #[test]
 fn replication_timeouts_move_to_the_one_store_the_client_uses() {
     let mut world = World::default();

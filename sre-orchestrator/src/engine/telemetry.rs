@@ -725,6 +725,32 @@ pub(super) fn pinned_workloads(pack: &EvidencePack) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// The window's new log templates, each as the services that logged it
+/// and its last words (the error a traceback or a wrapped exception ends
+/// with, without the trace id): how two services' new errors are told to
+/// be one error.
+pub(super) fn new_template_tails(pack: &EvidencePack) -> Vec<(Vec<String>, String)> {
+    let mut out = Vec::new();
+    for o in pack.of("log_patterns") {
+        for p in parse::log_patterns(&o.outcome.text)
+            .into_iter()
+            .filter(|p| p.kind == "NEW")
+        {
+            let text = p.template.trim();
+            let text = text
+                .rsplit_once(" trace=")
+                .map_or(text, |(head, _)| head)
+                .trim_end();
+            let tail: String = {
+                let chars: Vec<char> = text.chars().collect();
+                chars[chars.len().saturating_sub(60)..].iter().collect()
+            };
+            out.push((p.services, tail));
+        }
+    }
+    out
+}
+
 /// What a wrapped error's line says caused it last (after the last ` ← caused
 /// by `, as mcp-signoz writes an exception's cause chain), if it says.
 pub(super) fn innermost_cause(text: &str) -> Option<&str> {
