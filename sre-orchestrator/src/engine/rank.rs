@@ -371,6 +371,10 @@ fn explain_away(groups: Vec<Suspect>) -> Vec<Suspect> {
         ("crash_loop", "probe_failing") => !kills(b),
         ("cpu_throttling", "latency_regression") => starved_first(a, b),
         ("cpu_throttling", "dependency_unreachable") => starved_first(a, b) && !refused(b),
+        // A process held at its CPU limit holds each pooled connection
+        // many times longer (its commands wait for CPU between the bytes):
+        // the pool runs dry from inside.
+        ("cpu_throttling", "connection_pool_exhausted") => starved_first(a, b),
         (x, y) => explains(x, y),
     };
     for j in 0..n {

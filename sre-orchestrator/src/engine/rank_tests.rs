@@ -215,6 +215,39 @@ fn callers_timing_out_on_a_starved_service_are_its_starvation() {
     assert_eq!(ranked[0].kind, "dependency_unreachable", "{ranked:?}");
 }
 
+/// A pool that ran dry on a process whose throttling rose first is the
+/// starvation seen from inside; one that ran dry before the throttling
+/// rose is not.
+#[test]
+fn a_pool_dry_on_a_starved_process_is_its_starvation() {
+    let at = |t: &str| t.parse::<Timestamp>().ok();
+    let pool = Signal {
+        source: "signoz.log_patterns".into(),
+        at: at("2026-01-23T18:45:18Z"),
+        detail: "assignment failed — redis: connection pool timeout".into(),
+        ..signal("rider-dispatch", "connection_pool_exhausted", 5.7)
+    };
+    let throttled = Signal {
+        source: "signoz.query_metric".into(),
+        at: at("2026-01-23T18:39:30Z"),
+        ..signal("rider-dispatch", "cpu_throttling", 4.0)
+    };
+    let reach = Reach {
+        degraded: vec!["rider-dispatch".into()],
+        first_symptom: at("2026-01-23T18:45:19Z"),
+        ..Reach::default()
+    };
+    let ranked = rank(&scope(), &[pool.clone(), throttled.clone()], &reach);
+    assert_eq!(ranked[0].kind, "cpu_throttling", "{ranked:?}");
+    assert_eq!(ranked.len(), 1, "{ranked:?}");
+    let later = Signal {
+        at: at("2026-01-23T18:50:00Z"),
+        ..throttled
+    };
+    let ranked = rank(&scope(), &[pool, later], &reach);
+    assert_eq!(ranked[0].kind, "connection_pool_exhausted", "{ranked:?}");
+}
+
 #[test]
 fn a_measured_starvation_explains_its_own_slowness_and_its_callers_waits() {
     let at = |t: &str| t.parse::<Timestamp>().ok();
