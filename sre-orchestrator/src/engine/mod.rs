@@ -101,6 +101,10 @@ pub struct Scope {
     pub alert_words: Vec<String>,
     /// Whether the alert says something is stale or overdue.
     pub staleness: bool,
+    /// How long the alert says its condition held before it fired
+    /// ([`named::stated_duration`]): the trouble, and its cause, may be
+    /// that much older than the window.
+    pub held_secs: u64,
     /// Whether the alert is about an HTTPS endpoint or a certificate (a
     /// label or annotation holds an `https://` URL, or its words say TLS,
     /// SSL or certificate): a blackbox probe that fails on an expired
@@ -157,6 +161,7 @@ impl Scope {
             subject: crate::subject::resolve(&alert.labels, rules::owner_of),
             alert_words: named::alert_words(alert),
             staleness: named::about_staleness(alert),
+            held_secs: named::stated_duration(alert).unwrap_or(0),
             tls_hint: named::about_tls(alert),
             alert_hosts: named::https_hosts(alert),
             alert_urls: named::alert_urls(alert),
@@ -172,11 +177,16 @@ impl Scope {
             .unwrap_or(self.now)
     }
 
-    /// An hour before the window: evidence older than this is the
-    /// baseline's, not the incident's (see [`rank`]).
+    /// An hour before the window, or longer when the alert says its
+    /// condition held longer: evidence older than this is the baseline's,
+    /// not the incident's (see [`rank`]).
     pub fn horizon(&self) -> Timestamp {
+        // An alert that says its condition held longer than that hour
+        // (`no batch has succeeded for 2 hours`) reaches back as far, and
+        // a quarter of an hour more.
+        let back = (self.held_secs + 15 * 60).max(3600);
         self.from()
-            .checked_sub(SignedDuration::from_hours(1))
+            .checked_sub(SignedDuration::from_secs(back as i64))
             .unwrap_or(self.from())
     }
 
@@ -576,6 +586,7 @@ impl Scope {
             subject: None,
             alert_words: Vec::new(),
             staleness: false,
+            held_secs: 0,
             tls_hint: false,
             alert_hosts: Vec::new(),
             alert_urls: Vec::new(),

@@ -314,6 +314,41 @@ pub fn names(alert_words: &[String], workload: &str) -> bool {
     })
 }
 
+/// How long the alert says its condition held before it fired, in seconds:
+/// `No catalog index batch has succeeded for 2 hours`, `above 5% for 10
+/// minutes`, `in the last 30m`, a range selector `[2h]` in its expression.
+/// The trouble began that long before `startsAt`, and so may its cause.
+/// The longest such duration its summary and description state, at most
+/// six hours.
+pub fn stated_duration(alert: &Alert) -> Option<u64> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)(?:\bfor (?:the (?:last|past) )?|\b(?:in|over) the (?:last|past) |\[)(\d{1,3})\s*(hours?|hrs?|h|minutes?|mins?|m)\b",
+            )
+            .ok()
+        })
+        .as_ref()?;
+    let text = format!(
+        "{} {}",
+        alert.summary,
+        alert.description.as_deref().unwrap_or("")
+    );
+    re.captures_iter(&text)
+        .filter_map(|c| {
+            let n: u64 = c[1].parse().ok()?;
+            let unit = if c[2].to_lowercase().starts_with('h') {
+                3600
+            } else {
+                60
+            };
+            Some(n * unit)
+        })
+        .max()
+        .map(|secs| secs.min(6 * 3600))
+}
+
 /// Whether the alert says something is stale or overdue: data that stopped
 /// arriving, a run that did not happen.
 pub fn about_staleness(alert: &Alert) -> bool {
@@ -397,6 +432,34 @@ pub(super) fn distinctive(w: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_alert_says_how_long_its_condition_held() {
+        let mut a = crate::alert::parse_command("investigate service=x").expect("alert");
+        a.summary = "No catalog index batch has succeeded for 2 hours".into();
+        a.description = Some("sum(increase(x[2h])) == 0 for 15m.".into());
+        assert_eq!(stated_duration(&a), Some(7200));
+        a.summary = "Error rate above 5% for 10 minutes".into();
+        a.description = None;
+        assert_eq!(stated_duration(&a), Some(600));
+        a.summary = "p99 over 2s in the last 30m".into();
+        assert_eq!(stated_duration(&a), Some(1800));
+        a.summary = "Checkout is failing for 3 customers".into();
+        assert_eq!(stated_duration(&a), None);
+        a.summary = "stale for 48h".into();
+        assert_eq!(stated_duration(&a), Some(6 * 3600));
+        // The horizon reaches back as far as the condition held, when
+        // that is longer than its usual hour.
+        let mut scope = crate::engine::Scope::test();
+        let usual = scope.horizon();
+        scope.held_secs = 600;
+        assert_eq!(scope.horizon(), usual);
+        scope.held_secs = 7200;
+        assert_eq!(
+            usual.duration_since(scope.horizon()),
+            jiff::SignedDuration::from_mins(75)
+        );
+    }
 
     fn alert(name: &str, summary: &str, labels: &[(&str, &str)]) -> Alert {
         let mut a = crate::alert::parse_command("investigate service=x").expect("alert");
