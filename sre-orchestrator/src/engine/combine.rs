@@ -46,7 +46,23 @@ pub(super) fn killed_for_probe(detail: &str) -> bool {
 
 /// Services that fail through another component: demoted (see the module
 /// docs).
-pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String]) {
+///
+/// A caller of the alert's own service whose calls to it fail is a victim
+/// too (`MeterValues failed: CSMS returned 500` from the gateway in front
+/// of the paged service): the page is about the service it calls.
+pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
+    if let Some(subject) = ctx.scope.service.clone() {
+        for e in edges.iter().filter(|e| {
+            !e.db
+                && e.err_pct >= 1.0
+                && same_component(&e.callee, &subject)
+                && !same_component(&e.caller, &subject)
+        }) {
+            ctx.blames
+                .entry(e.caller.clone())
+                .or_insert_with(|| subject.clone());
+        }
+    }
     // A service whose errors are about another component that shows a
     // cause of substance fails through it; so do the services above the
     // deepest degraded one on the alert's call path (measured degraded, it

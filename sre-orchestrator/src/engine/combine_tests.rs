@@ -134,6 +134,39 @@ fn an_autoscaler_that_cannot_scale_pinned_pods_explains_their_probe_timeouts() {
     assert_eq!(c.signals[0].weight, 4.0);
 }
 
+/// A caller whose calls to the alert's service fail is a victim of it; a
+/// caller of another service, or one whose calls succeed, is not.
+#[test]
+fn a_caller_failing_on_the_paged_service_is_its_victim() {
+    let mut scope = scope();
+    scope.service = Some("csms-api".into());
+    let edge = |caller: &str, callee: &str, err_pct: f64| Edge {
+        caller: caller.into(),
+        callee: callee.into(),
+        err_pct,
+        calls: 100.0,
+        ..Default::default()
+    };
+    let edges = [
+        edge("ocpp-gateway", "csms-api", 40.0),
+        edge("driver-bff", "csms-api", 0.0),
+        edge("driver-bff", "tariff-service", 30.0),
+    ];
+    let mut c = ctx(
+        &scope,
+        vec![
+            signal("ocpp-gateway", "new_error"),
+            signal("driver-bff", "new_error"),
+        ],
+    );
+    victims(&mut c, &[], &edges);
+    assert_eq!(
+        c.blames.get("ocpp-gateway").map(String::as_str),
+        Some("csms-api")
+    );
+    assert!(!c.blames.contains_key("driver-bff"));
+}
+
 #[test]
 fn a_clients_unnamed_403s_are_about_the_callee_it_names() {
     let scope = scope();
@@ -171,7 +204,7 @@ fn a_crash_that_was_a_peer_down_for_its_own_reason_is_the_peers() {
     );
     c.died_of
         .push(("robot-dispatcher".into(), "robot-state-redis".into()));
-    victims(&mut c, &[]);
+    victims(&mut c, &[], &[]);
     assert!(c.signals[0].weight < 2.0);
     assert_eq!(c.signals[2].weight, 4.0);
     assert_eq!(c.blames["robot-dispatcher"], "robot-state-redis");
@@ -185,7 +218,7 @@ fn a_crash_that_was_a_peer_down_for_its_own_reason_is_the_peers() {
     );
     c.died_of
         .push(("robot-dispatcher".into(), "robot-state-redis".into()));
-    victims(&mut c, &[]);
+    victims(&mut c, &[], &[]);
     assert_eq!(c.signals[0].weight, 4.0);
     // Unless it is a Service that selects no pod: its selector is why.
     let mut c = ctx(
@@ -198,7 +231,7 @@ fn a_crash_that_was_a_peer_down_for_its_own_reason_is_the_peers() {
     c.died_of
         .push(("robot-dispatcher".into(), "robot-state-redis".into()));
     c.selects_nothing.push("robot-state-redis".into());
-    victims(&mut c, &[]);
+    victims(&mut c, &[], &[]);
     assert!(c.signals[0].weight < 2.0);
     // An init container that cannot finish for a peer down for a reason
     // of its own is held back by it, as a crash is.
@@ -210,7 +243,7 @@ fn a_crash_that_was_a_peer_down_for_its_own_reason_is_the_peers() {
         ],
     );
     c.died_of.push(("billing-api".into(), "vault".into()));
-    victims(&mut c, &[]);
+    victims(&mut c, &[], &[]);
     assert!(c.signals[0].weight < 2.0);
     assert_eq!(c.blames["billing-api"], "vault");
 }
@@ -233,7 +266,7 @@ fn a_workload_not_ready_for_want_of_a_peer_fails_through_it() {
     );
     c.cannot_reach
         .push(("randomisation-api".into(), "rtsm-db".into()));
-    victims(&mut c, &[]);
+    victims(&mut c, &[], &[]);
     assert!(c.signals[0].weight < 2.0, "{:?}", c.signals);
     assert!(c.signals[1].weight < 2.0, "its callers' failures follow");
     assert_eq!(c.signals[2].weight, 4.0);
@@ -248,7 +281,7 @@ fn a_workload_not_ready_for_want_of_a_peer_fails_through_it() {
     );
     c.cannot_reach
         .push(("randomisation-api".into(), "rtsm-db".into()));
-    victims(&mut c, &[]);
+    victims(&mut c, &[], &[]);
     assert_eq!(c.signals[0].weight, 4.0);
     // Nor does a peer its logs never said it could not reach.
     let mut c = ctx(
@@ -258,7 +291,7 @@ fn a_workload_not_ready_for_want_of_a_peer_fails_through_it() {
             signal("rtsm-db", "dependency_unreachable"),
         ],
     );
-    victims(&mut c, &[]);
+    victims(&mut c, &[], &[]);
     assert_eq!(c.signals[0].weight, 4.0);
 }
 
@@ -280,7 +313,7 @@ fn a_client_blaming_a_store_with_a_cause_is_unready_and_behind_through_it() {
     );
     c.blames
         .insert("mnp-lookup".into(), "npdb.ported_numbers".into());
-    victims(&mut c, &[]);
+    victims(&mut c, &[], &[]);
     assert!(c.signals[0].weight < 2.0, "{:?}", c.signals);
     assert!(c.signals[1].weight < 4.0, "{:?}", c.signals);
     assert_eq!(c.signals[2].weight, 4.0);
@@ -313,7 +346,7 @@ fn a_liveness_probe_that_times_out_after_its_peer_went_down_fails_through_it() {
         let mut c = ctx(&scope, signals);
         c.cannot_reach
             .push(("schedule-api".into(), "rehearsal-pg".into()));
-        victims(&mut c, &[]);
+        victims(&mut c, &[], &[]);
         c.signals
             .iter()
             .filter(|s| s.kind == "probe_failing")
@@ -514,7 +547,7 @@ fn a_refusal_relayed_up_the_path_is_the_deeper_ones() {
         "rental-api".into(),
         "deposit-svc".into(),
     ];
-    victims(&mut c, &path);
+    victims(&mut c, &path, &[]);
     assert!(
         (c.signals[0].weight - 2.0).abs() < 1e-9,
         "{:?}",

@@ -91,8 +91,11 @@ pub(super) fn waiting_on_consumers(
             // Errors that say what they read is stale (`odds snapshot stale
             // (age 11s > max 10s)`) wait for whoever writes it: when one
             // consumer alone fell behind first, that one.
+            // So do errors that say the queue it writes to is full (a
+            // work-queue stream that discards new messages at its limit):
+            // its one consumer that fell behind first did not drain it.
             .or_else(|| match first.as_slice() {
-                [only] if health.iter().any(|t| says_stale(t)) => Some(only),
+                [only] if health.iter().any(|t| says_stale(t) || says_full(t)) => Some(only),
                 _ => None,
             });
         if let Some((consumer, _)) = named {
@@ -103,6 +106,16 @@ pub(super) fn waiting_on_consumers(
         }
     }
     linked
+}
+
+/// Whether a text says the queue or stream written to is at its limit:
+/// NATS JetStream's `maximum messages exceeded` / `maximum bytes exceeded`
+/// (a stream with `DiscardNew`).
+fn says_full(text: &str) -> bool {
+    let t = text.to_lowercase();
+    ["maximum messages exceeded", "maximum bytes exceeded"]
+        .iter()
+        .any(|cue| t.contains(cue))
 }
 
 #[cfg(test)]
@@ -196,5 +209,18 @@ mod tests {
             ["appraisal-worker"]
         );
         assert!(linked(errors, "2025-09-13T10:40:00Z", "2025-09-13T10:33:00Z").is_empty());
+    }
+
+    /// A publisher refused because the stream it writes to is full waits
+    /// for the one consumer that fell behind first; another error does not.
+    #[test]
+    fn a_full_stream_waits_for_the_one_consumer_that_fell_behind_first() {
+        let full = "Top errors: NATS.Client.JetStream.NATSJetStreamException: maximum messages exceeded ×152";
+        assert_eq!(
+            linked(full, "2025-11-05T17:58:00Z", "2025-11-05T18:22:04Z"),
+            ["appraisal-worker"]
+        );
+        let other = "Top errors: NullReferenceException: Object reference not set ×152";
+        assert!(linked(other, "2025-11-05T17:58:00Z", "2025-11-05T18:22:04Z").is_empty());
     }
 }

@@ -424,7 +424,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     }
     moves.extend(produced);
     ctx.passed_on(moves);
-    super::combine::victims(&mut ctx, &path);
+    super::combine::victims(&mut ctx, &path, &edges);
     let tails = super::telemetry::new_template_tails(pack);
     super::combine::deploys(&mut ctx, &degraded, &edges, &tails);
     // A caller whose new error began as its callee rolled out.
