@@ -139,10 +139,11 @@ pub fn failed_producers(
             reads_as_failure(l) && says(l, &phrase)
         });
         let mut quiet: Vec<&Complaint> = Vec::new();
-        for c in said
-            .iter()
-            .filter(|c| !same_component(&c.consumer, &producer))
-        {
+        // Not the producer's own runs (a Job's pods are owned by the run).
+        for c in said.iter().filter(|c| {
+            !same_component(&c.consumer, &producer)
+                && !same_component(&super::world::job_owner(&c.consumer), &producer)
+        }) {
             if !consumers.contains(&c.consumer) {
                 consumers.push(c.consumer.clone());
             }
