@@ -103,7 +103,7 @@ fn edge_store(e: &Edge, world: &World, pack: &EvidencePack) -> Option<String> {
             return Some(named_after.map_or_else(|| svc.name.clone(), str::to_string));
         }
     }
-    store_workload(&e.callee, world, pack)
+    store_workload(e.callee.trim_end_matches(" (db)"), world, pack)
 }
 
 /// Moves credential failures that several clients report against one data
