@@ -69,8 +69,9 @@ fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
 ///
 /// The cluster-wide answer, read beside the alert's namespace to see what
 /// else is down, links namespaces (`leads::linked_namespaces`), whose own
-/// answers then count; it counts itself only when the alert or a log says
-/// data stopped arriving, for the scheduled work anywhere that makes it.
+/// answers then count. It counts itself, whole, only when the alert or a
+/// log says data stopped arriving: the scheduled work that makes the data
+/// rarely lives beside its readers.
 pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
     // A log that says its input is stale counts as the alert saying so.
     let stale = ctx.scope.staleness || super::producers::inputs_stale(&pack.outputs);
