@@ -60,8 +60,8 @@ pub struct Inside {
     pub relayed: Vec<(String, String)>,
 }
 
-/// Strips a `kubectl logs --timestamps` prefix.
-fn log_body(line: &str) -> (&str, Option<Timestamp>) {
+/// Strips a `kubectl logs --timestamps` prefix, and says its time.
+pub(super) fn log_body(line: &str) -> (&str, Option<Timestamp>) {
     match line.split_once(' ') {
         Some((ts, rest)) if ts.len() >= 20 && ts.as_bytes().get(4) == Some(&b'-') => {
             (rest, ts.parse().ok())

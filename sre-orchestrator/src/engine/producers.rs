@@ -231,13 +231,8 @@ fn lines<'a>(
                 let consumer = world.owner(pod);
                 for line in o.outcome.text.lines().filter(|l| keep(l)) {
                     // The runtime's prefix, else the line's own time.
-                    let (at, text) = match line.split_once(' ') {
-                        Some((t, rest)) => match t.parse::<Timestamp>() {
-                            Ok(at) => (Some(at), rest),
-                            Err(_) => (parse::time_in_line(line), line),
-                        },
-                        None => (parse::time_in_line(line), line),
-                    };
+                    let (text, at) = super::inside::log_body(line);
+                    let at = at.or_else(|| parse::time_in_line(text));
                     out.push(Complaint {
                         consumer: consumer.clone(),
                         line: text.trim().chars().take(160).collect(),
