@@ -14,7 +14,10 @@
 //! before the service's trouble did. Errors that say only that what the
 //! service reads is stale (`odds snapshot stale (age 11s > max 10s)`) name
 //! no one; when a single consumer fell behind before them, the stale data
-//! is what that consumer did not write in time.
+//! is what that consumer did not write in time. The call path the traces
+//! show then goes on through the queue to the consumer ([`through_the_queue`]).
+
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -108,6 +111,26 @@ pub(super) fn waiting_on_consumers(
     linked
 }
 
+/// The deepest service on the call path waits for a queue's consumer
+/// (`waited_on`, linked by [`waiting_on_consumers`]): the path goes on
+/// through the queue, one step deeper, as the call it stands for would. No
+/// span links the two; the error does. The consumer is then weighed as
+/// the deepest service on the path, and what waits on it as its victims.
+pub(super) fn through_the_queue(
+    path: &mut Vec<String>,
+    blames: &BTreeMap<String, String>,
+    waited_on: &[String],
+) {
+    if let Some(consumer) = path
+        .last()
+        .and_then(|deepest| blames.get(deepest))
+        .filter(|c| waited_on.contains(c))
+        .cloned()
+    {
+        path.push(consumer);
+    }
+}
+
 /// Whether a text says the queue or stream written to is at its limit:
 /// NATS JetStream's `maximum messages exceeded` / `maximum bytes exceeded`
 /// (a stream with `DiscardNew`).
@@ -167,6 +190,31 @@ mod tests {
             "a link is a blame"
         );
         out
+    }
+
+    #[test]
+    fn the_call_path_goes_on_through_the_queue_its_deepest_service_waits_on() {
+        let blames = BTreeMap::from([
+            ("csms-api".to_string(), "billing-rating".to_string()),
+            ("ocpp-gateway".to_string(), "csms-api".to_string()),
+        ]);
+        let waited_on = ["billing-rating".to_string()];
+        let mut path = vec!["csms-api".to_string()];
+        through_the_queue(&mut path, &blames, &waited_on);
+        assert_eq!(path, ["csms-api", "billing-rating"]);
+        // A blame that is no queue's wait (the caller of the paged service)
+        // does not lengthen the path.
+        let mut path = vec!["ocpp-gateway".to_string()];
+        through_the_queue(&mut path, &blames, &waited_on);
+        assert_eq!(path, ["ocpp-gateway"]);
+        // Nor does a consumer waited on by a service above the deepest.
+        let mut path = vec!["csms-api".to_string(), "tariff-service".to_string()];
+        through_the_queue(&mut path, &blames, &waited_on);
+        assert_eq!(path, ["csms-api", "tariff-service"]);
+        // No path, nothing to go on from.
+        let mut path = Vec::new();
+        through_the_queue(&mut path, &blames, &waited_on);
+        assert!(path.is_empty());
     }
 
     #[test]

@@ -293,7 +293,7 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
             e
         })
         .collect();
-    let path = match &scope.service {
+    let mut path = match &scope.service {
         Some(s) if ctx.health.contains_key(s) || edges.iter().any(|e| &e.caller == s) => {
             degraded_path(s, &edges, &ctx.health)
         }
@@ -301,12 +301,14 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     };
     // A degraded service whose errors name a lagging queue consumer waits
     // for it (before "it is slow" is weighed for the deepest of them).
-    for consumer in super::queues::waiting_on_consumers(&mut ctx, pack, &degraded) {
-        if !peers.contains(&consumer) {
-            peers.push(consumer);
+    let waited_on = super::queues::waiting_on_consumers(&mut ctx, pack, &degraded);
+    for consumer in &waited_on {
+        if !peers.contains(consumer) {
+            peers.push(consumer.clone());
         }
     }
     super::deepest::suspect(&mut ctx, &path, &edges);
+    super::queues::through_the_queue(&mut path, &ctx.blames, &waited_on);
     // A db-bound degraded service: slow database calls make the database a
     // candidate even before MongoDB itself was read.
     for e in edges.iter().filter(|e| e.db) {
