@@ -264,16 +264,24 @@ fn verdict(cur: Option<&RedRow>, base: Option<&RedRow>, cur_len: Nanos, base_len
     } else if de <= -1.0 {
         notes.push(format!("error rate down {:.1} points", -de));
     }
-    if b.p99 > 0.0 {
-        let r = c.p99 / b.p99;
-        if r >= 1.5 {
-            notes.push(format!(
-                "p99 {}x ({} → {})",
-                num(r),
-                fmt_duration(b.p99),
-                fmt_duration(c.p99)
-            ));
-        }
+    let p99_rose = b.p99 > 0.0 && c.p99 / b.p99 >= 1.5;
+    if p99_rose {
+        notes.push(format!(
+            "p99 {}x ({} → {})",
+            num(c.p99 / b.p99),
+            fmt_duration(b.p99),
+            fmt_duration(c.p99)
+        ));
+    } else if b.p50 > 0.0 && c.p50 >= 3.0 * b.p50 && c.p50 >= 50e6 {
+        // The median moved though the tail did not: the baseline's tail
+        // already holds the slow requests (trouble that began before the
+        // window), its median is still the service's usual.
+        notes.push(format!(
+            "p50 {}x ({} → {})",
+            num(c.p50 / b.p50),
+            fmt_duration(b.p50),
+            fmt_duration(c.p50)
+        ));
     }
     let (rc, rb) = (rate(c, cur_len), rate(b, base_len));
     if rb > 0.0 {

@@ -119,7 +119,7 @@ pub(super) fn suspect(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
                 ),
                 generic_weight,
             )
-        } else if h.err_delta() >= 3.0 && h.p99_ratio().unwrap_or(1.0) < 2.0 {
+        } else if h.err_delta() >= 3.0 && !h.slower() {
             (
                 "error_surge",
                 format!("{deepest} is failing: {}", h.verdict),
@@ -151,7 +151,7 @@ pub(super) fn suspect(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
 /// no more errors than before and not slower. A service on the degraded path
 /// only through its callers' failed calls is then not where they wait.
 fn well_by_its_own_spans(h: Option<&parse::ServiceHealth>) -> bool {
-    h.is_some_and(|h| h.err_delta() < 3.0 && h.p99_ratio().unwrap_or(1.0) < 2.0)
+    h.is_some_and(|h| h.err_delta() < 3.0 && !h.slower())
 }
 
 #[cfg(test)]

@@ -323,6 +323,20 @@ impl ServiceHealth {
         }
     }
 
+    /// Whether its requests are slower than in the baseline: p99 twice the
+    /// baseline's, or p50 three times. The median is the robust one: when
+    /// the trouble began before the window, the baseline's tail already
+    /// holds the slow requests (p99 8.6 s then, 8.9 s now) while its median
+    /// is still the service's usual (817 ms, now 8.07 s). Either at 50 ms
+    /// or more: a few milliseconds doubled is noise.
+    pub fn slower(&self) -> bool {
+        let rose = |(now, base): (Option<f64>, Option<f64>), by: f64| match (now, base) {
+            (Some(now), Some(base)) => base > 0.0 && now >= by * base && now >= 50.0,
+            _ => false,
+        };
+        rose(self.p99_ms, 2.0) || rose(self.p50_ms, 3.0)
+    }
+
     /// The start (`HH:MM:SS`) of the bucket from which the service stayed
     /// degraded: errors 5 points above the baseline or p99 twice the
     /// baseline's, in that bucket and in most buckets with calls after it.
@@ -784,5 +798,24 @@ Top erroring operations (all spans of the service):
         assert!((h.err_delta() - 32.8).abs() < 1e-9);
         assert!((h.p99_ratio().unwrap() - 1600.0 / 147.0).abs() < 1e-9);
         assert_eq!(h.verdict, "bad.");
+        assert!(h.slower());
+    }
+
+    #[test]
+    fn slower_by_its_median_when_the_baseline_tail_already_held_the_trouble() {
+        let table = |window: &str, baseline: &str| {
+            service_health(&format!(
+                "            RATE  CALLS  ERR%    P50    P95    P99\nwindow    0.03/s     40  0.0%  {window}\nbaseline  0.09/s    312  0.0%  {baseline}\n"
+            ))
+        };
+        // The tail was already slow (the trouble began before the window);
+        // the median is ten times the usual.
+        assert!(table("8.07s  8.79s  8.85s", "817ms  7.67s  8.58s").slower());
+        // Three times a few milliseconds is noise.
+        assert!(!table("12ms  20ms  30ms", "4ms  15ms  28ms").slower());
+        // Neither moved.
+        assert!(!table("820ms  7.70s  8.60s", "817ms  7.67s  8.58s").slower());
+        // The tail alone doubled.
+        assert!(table("820ms  7.70s  17.9s", "817ms  7.67s  8.58s").slower());
     }
 }

@@ -365,8 +365,7 @@ pub(super) fn read_services(ctx: &mut Ctx<'_>, pack: &EvidencePack) -> Vec<Strin
         at: None,
     };
     for (service, h) in &ctx.health {
-        let p99 = h.p99_ratio().unwrap_or(1.0);
-        let slow = p99 >= 2.0 && h.p99_ms.0.unwrap_or(0.0) >= 50.0;
+        let slow = h.slower();
         let failing = h.err_delta() >= 3.0;
         if slow || failing {
             degraded.push(service.clone());
@@ -399,8 +398,7 @@ pub(super) fn degraded_path(
 ) -> Vec<String> {
     let is_bad = |s: &str, e: &parse::Edge| -> bool {
         let h = health.get(s);
-        let slow = h.and_then(ServiceHealth::p99_ratio).unwrap_or(1.0) >= 2.0
-            && h.and_then(|h| h.p99_ms.0).unwrap_or(0.0) >= 50.0;
+        let slow = h.is_some_and(ServiceHealth::slower);
         let failing = h.is_some_and(|h| h.err_delta() >= 3.0) || e.err_pct >= 5.0;
         slow || failing
     };
