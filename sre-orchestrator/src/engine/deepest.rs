@@ -6,7 +6,9 @@
 //! callers' calls lost on the way when its own spans are well; its
 //! callers' calls failing fast when it records no spans at all (a SaaS
 //! API, a cloud endpoint), where a caller refused for its own rate or
-//! identity is the likelier story.
+//! identity is the likelier story; its callers' calls failing while they
+//! are no slower than before, when it records no spans, answered with
+//! errors (a third party's 409 for what it was sent), not "it is slow".
 
 use super::parse::{self, Edge};
 use super::rules::{Ctx, same_component};
@@ -69,6 +71,13 @@ pub(super) fn suspect(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
         // answers (a deadline cut by their rollout), and it records their
         // cancellations.
         let cut_short = h.cut_short();
+        // An untraced callee whose caller is no slower than before, by its
+        // own spans, while the calls fail: nothing says it is slow; it
+        // answers them, with errors (a third party's 409 or 422 for what
+        // it was sent).
+        let answers_with_errors = !ctx.health.contains_key(deepest)
+            && failed > 0.0
+            && ctx.health.get(caller).is_some_and(|h| !h.slower());
         let generic_weight = if (fails_fast && caller_refused) || cut_short {
             1.5
         } else {
@@ -107,6 +116,15 @@ pub(super) fn suspect(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
                 "dependency_unreachable",
                 format!(
                     "{caller}'s calls to {deepest} fail fast ({failed:.0}% of them); {deepest} records no spans of its own (an external or untraced service)"
+                ),
+                generic_weight * 0.6,
+            )
+        } else if answers_with_errors {
+            (
+                "error_surge",
+                format!(
+                    "{caller}'s calls to {deepest} fail ({failed:.0}% of them) and take no longer than before ({caller}: {}); {deepest} records no spans of its own: it answers them with errors",
+                    ctx.health.get(caller).map_or("", |h| h.verdict.as_str())
                 ),
                 generic_weight * 0.6,
             )
@@ -237,6 +255,42 @@ mod tests {
             ctx.signals.last().map(|s| s.kind),
             Some("latency_regression")
         );
+    }
+
+    /// An untraced callee whose calls fail while its caller is no slower
+    /// than before answers them with errors; slower callers wait on it.
+    #[test]
+    fn an_untraced_callee_whose_caller_is_no_slower_answers_with_errors() {
+        let scope = Scope::test();
+        let path: Vec<String> = ["circulation-api", "drm-gateway", "api.northshelf.example"]
+            .map(String::from)
+            .to_vec();
+        let edges = vec![Edge {
+            caller: "drm-gateway".into(),
+            callee: "api.northshelf.example".into(),
+            err_pct: 19.5,
+            p99_ms: Some(575.0),
+            calls: 118.0,
+            errors: 23.0,
+            unreached: 118.0,
+            ..Default::default()
+        }];
+        let kind_with = |caller_p50: f64, caller_p99: f64| {
+            let mut ctx = Ctx::with_signals(&scope, Vec::new());
+            ctx.health.insert(
+                "drm-gateway".into(),
+                parse::ServiceHealth {
+                    err_pct: (Some(19.5), Some(11.1)),
+                    p50_ms: (Some(caller_p50), Some(222.0)),
+                    p99_ms: (Some(caller_p99), Some(482.0)),
+                    ..Default::default()
+                },
+            );
+            suspect(&mut ctx, &path, &edges);
+            ctx.signals.last().map(|s| s.kind)
+        };
+        assert_eq!(kind_with(217.0, 581.0), Some("error_surge"));
+        assert_eq!(kind_with(900.0, 2400.0), Some("latency_regression"));
     }
 
     /// A callee whose own spans recorded the calls its caller saw fail,

@@ -24,6 +24,10 @@
 //! stale ([`super::named::says_stale`]) fails through a failed Job or
 //! CronJob whose name shares a word with those lines (not one of the
 //! consumer's own name) and whose failure came before the first of them.
+//! A record that lapsed (`License 0748… expired on 2026-06-15`, the answer
+//! a distributor gives when a licence the nightly reconcile should have
+//! retired is offered) is as stale as data that stopped arriving; a
+//! certificate, credential or lease that expired is its own story.
 //! The whole cluster's scheduled work counts when such a line shows
 //! ([`inputs_stale`]): the producer rarely lives beside its readers.
 
@@ -211,7 +215,32 @@ struct Complaint {
 /// The staleness lines of the containers' logs (timestamped by the runtime)
 /// and of the telemetry's new or surging log templates.
 fn complaints<'a>(outputs: impl Iterator<Item = &'a Output>, world: &World) -> Vec<Complaint> {
-    lines(outputs, world, says_stale)
+    lines(outputs, world, |l| says_stale(l) || says_lapsed(l))
+}
+
+/// What expires by itself and has a kind of its own: a certificate, a
+/// credential, a lease (`x509: certificate has expired`, `token expired`).
+const OWN_EXPIRY: &[&str] = &[
+    "certificate",
+    "x509",
+    "tls",
+    "ssl",
+    "token",
+    "password",
+    "credential",
+    "secret",
+    "jwt",
+    "session",
+    "lease",
+];
+
+/// Whether a line says a record it holds has lapsed (`License 0748…
+/// expired on 2026-06-15`, `offer expired`): data a scheduled refresh
+/// should have renewed, as stale as data that stopped arriving. Not a
+/// certificate's or a credential's expiry, which are their own story.
+fn says_lapsed(line: &str) -> bool {
+    let l = line.to_lowercase();
+    l.contains("expired") && !OWN_EXPIRY.iter().any(|w| l.contains(w))
 }
 
 /// The lines of the containers' logs and the telemetry's new or surging
@@ -563,6 +592,41 @@ mod tests {
         // A run that failed after the complaint did not cause it.
         let (moved, _) = run("2025-11-18T07:00:00Z", "2025-11-11T06:47:00Z");
         assert!(moved.is_empty());
+    }
+
+    /// A record that lapsed is what the nightly refresh did not renew; a
+    /// certificate or a token that expired is not.
+    #[test]
+    fn a_lapsed_record_fails_through_the_refresh_that_failed_first() {
+        let pack = |line: &str| EvidencePack {
+            outputs: vec![logs(
+                "drm-gateway-6c9f8d7b5-q2x7k",
+                &format!("2026-06-16T09:59:40Z {line}"),
+            )],
+            ..Default::default()
+        };
+        let run = |line: &str| {
+            let mut signals = vec![
+                Signal {
+                    at: at("2026-06-16T02:18:41Z"),
+                    ..signal(
+                        "license-reconcile",
+                        "job_failed",
+                        "Job/license-reconcile-29692935: BackoffLimitExceeded",
+                    )
+                },
+                signal("drm-gateway", "error_surge", "Loan request failed"),
+            ];
+            stale_inputs(&mut signals, &pack(line), &World::default())
+        };
+        assert_eq!(
+            run("Loan request failed: 409 Conflict: License 07487623 expired on 2026-06-15"),
+            vec![("drm-gateway".to_string(), "license-reconcile".to_string())]
+        );
+        assert!(run("x509: certificate has expired; license service unreachable").is_empty());
+        assert!(run("license token expired, re-authenticating").is_empty());
+        assert!(says_lapsed("offer expired"));
+        assert!(!says_lapsed("Session expired"));
     }
 
     #[test]
