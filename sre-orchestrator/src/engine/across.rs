@@ -341,13 +341,21 @@ pub fn new_mesh_policies(signals: &mut Vec<Signal>, world: &World, horizon: jiff
 ///
 /// A Certificate covering the host of the alert's own endpoint
 /// (`alert_hosts`: a blackbox probe's `https://` target) weighs more: the
-/// probe that paged fails on it, whatever else is wrong in the cluster.
+/// probe that paged fails on it, whatever else is wrong in the cluster. So
+/// does one covering a host whose Ingress routes to the alert's service
+/// (`fronting`): the requests the paged service stopped getting come
+/// through it.
 pub fn expired_certificates(
     world: &World,
     now: jiff::Timestamp,
     alert_hosts: &[String],
+    fronting: &[String],
 ) -> Vec<Signal> {
     let own: Vec<&str> = alert_hosts
+        .iter()
+        .filter_map(|h| covering_certificate(h, world))
+        .collect();
+    let in_front: Vec<&str> = fronting
         .iter()
         .filter_map(|h| covering_certificate(h, world))
         .collect();
@@ -358,7 +366,7 @@ pub fn expired_certificates(
         .map(|c| Signal {
             component: c.name.clone(),
             kind: "certificate_expired",
-            weight: if own.contains(&c.name.as_str()) {
+            weight: if own.contains(&c.name.as_str()) || in_front.contains(&c.name.as_str()) {
                 8.0
             } else {
                 5.0
@@ -375,6 +383,8 @@ pub fn expired_certificates(
                 },
                 if own.contains(&c.name.as_str()) {
                     ", the alert's own endpoint"
+                } else if in_front.contains(&c.name.as_str()) {
+                    ", the Ingress host in front of the alert's service"
                 } else {
                     ""
                 },

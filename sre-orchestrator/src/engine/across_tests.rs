@@ -158,15 +158,40 @@ fn an_expired_certificate_is_found_on_the_service_its_dns_names_serve() {
         // Still valid, renewal failing: not today's cause.
         cert("other-cert", "2026-12-30T00:00:00Z"),
     ];
-    let mut signals = expired_certificates(&world, now, &[]);
+    let mut signals = expired_certificates(&world, now, &[], &[]);
     assert_eq!(signals.len(), 1);
     // The alert's own endpoint (a probe of https://smpp.msg.svc…) weighs more.
-    let own = expired_certificates(&world, now, &["smpp.msg.svc.cluster.local".to_string()]);
+    let own = expired_certificates(
+        &world,
+        now,
+        &["smpp.msg.svc.cluster.local".to_string()],
+        &[],
+    );
     assert!(own[0].weight > signals[0].weight, "{}", own[0].detail);
     assert!(
         own[0].detail.contains("the alert's own endpoint"),
         "{}",
         own[0].detail
+    );
+    // So does one on the Ingress host that routes to the alert's service.
+    world.routes.push(crate::engine::objects::IngressRoute {
+        namespace: "msg".into(),
+        host: Some("smpp.msg.svc.cluster.local".into()),
+        path: "/".into(),
+        service: "smpp".into(),
+        ..Default::default()
+    });
+    let fronting = world.hosts_in_front_of("smpp-gateway");
+    assert_eq!(fronting, ["smpp.msg.svc.cluster.local"]);
+    assert!(world.hosts_in_front_of("router").is_empty());
+    let in_front = expired_certificates(&world, now, &[], &fronting);
+    assert_eq!(in_front[0].weight, own[0].weight);
+    assert!(
+        in_front[0]
+            .detail
+            .contains("in front of the alert's service"),
+        "{}",
+        in_front[0].detail
     );
     assert!(
         signals[0]

@@ -377,7 +377,12 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     // policy blocks it) passes the blame on.
     let new_policies = super::across::new_egress_policies(&ctx.signals, &world, scope.horizon());
     ctx.signals.extend(new_policies);
-    for s in super::across::expired_certificates(&world, scope.now, &scope.alert_hosts) {
+    let fronting = scope
+        .service
+        .as_deref()
+        .map(|s| world.hosts_in_front_of(s))
+        .unwrap_or_default();
+    for s in super::across::expired_certificates(&world, scope.now, &scope.alert_hosts, &fronting) {
         ctx.event(s.at, "k8s.certificates", s.detail.clone());
         ctx.signals.push(s);
     }

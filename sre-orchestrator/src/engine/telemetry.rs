@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::Timestamp;
 use regex::Regex;
 
 use super::collect::EvidencePack;
@@ -348,10 +349,20 @@ pub(super) fn read_span_errors(ctx: &mut Ctx<'_>, pack: &EvidencePack, reader: &
 }
 
 pub(super) fn read_services(ctx: &mut Ctx<'_>, pack: &EvidencePack) -> Vec<String> {
+    // Where each service's window began.
+    let mut health_from: BTreeMap<String, Timestamp> = BTreeMap::new();
     for o in pack.of("service_health") {
         if let Some(s) = o.args.get("service").and_then(|v| v.as_str()) {
             let h = parse::service_health(&o.outcome.text);
             ctx.health.insert(s.to_string(), h);
+            if let Some(from) = o
+                .args
+                .get("from")
+                .and_then(|v| v.as_str())
+                .and_then(|t| t.parse::<Timestamp>().ok())
+            {
+                health_from.insert(s.to_string(), from);
+            }
         }
     }
     let mut degraded = Vec::new();
@@ -374,6 +385,15 @@ pub(super) fn read_services(ctx: &mut Ctx<'_>, pack: &EvidencePack) -> Vec<Strin
                 "degraded",
                 format!("{service}: {}", h.verdict),
             ));
+        }
+        // No traffic at all in the window, though the baseline had some:
+        // its requests stopped before the window began, and the incident
+        // with them. Nothing that began later caused it.
+        if h.verdict.starts_with("NO TRAFFIC") {
+            found.push(Signal {
+                at: health_from.get(service).copied(),
+                ..symptom(service, "degraded", format!("{service}: {}", h.verdict))
+            });
         }
         // service_health's baseline is the hour before the window.
         if let Some(r) = h.traffic_ratio(ctx.scope.window_secs, 3600)

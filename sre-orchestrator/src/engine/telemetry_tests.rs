@@ -264,3 +264,46 @@ fn a_failed_decode_is_an_error_in_its_own_words() {
         [("fx-cache", "new_error"), ("quote-router", "new_error")]
     );
 }
+
+/// A service that got no requests at all in the window lost them before it
+/// began: the incident's first symptom is no later than the window's start.
+#[test]
+fn no_traffic_in_the_window_is_a_symptom_dated_at_its_start() {
+    let scope = crate::engine::Scope::test();
+    let mut ctx = Ctx::new(&scope);
+    let health = |service: &str, text: &str| {
+        Output::test(
+            "signoz.service_health",
+            serde_json::json!({
+                "service": service,
+                "from": "2025-06-25T13:53:00Z",
+                "to": "2025-06-25T14:40:00Z",
+            }),
+            text,
+        )
+    };
+    let pack = EvidencePack {
+        outputs: vec![
+            health(
+                "channel-manager",
+                "            RATE  CALLS  ERR%     P50     P95     P99\nwindow       0/s      0\nbaseline  0.05/s    179  0.0%  45.0ms  45.0ms  45.0ms\nVerdict: NO TRAFFIC in the window, though the baseline had some.\n",
+            ),
+            health(
+                "partner-portal",
+                "            RATE  CALLS  ERR%     P50     P95     P99\nwindow    0.03/s     94  0.0%  21.0ms  21.0ms  21.0ms\nbaseline  0.02/s     66  0.0%  21.0ms  21.0ms  21.0ms\nVerdict: in line with the baseline.\n",
+            ),
+        ],
+        ..Default::default()
+    };
+    read_services(&mut ctx, &pack);
+    let symptoms: Vec<(&str, Option<jiff::Timestamp>)> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "degraded")
+        .map(|s| (s.component.as_str(), s.at))
+        .collect();
+    assert_eq!(
+        symptoms,
+        [("channel-manager", "2025-06-25T13:53:00Z".parse().ok())]
+    );
+}

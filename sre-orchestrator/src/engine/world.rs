@@ -322,6 +322,25 @@ impl World {
         }
     }
 
+    /// The hosts of the Ingress routes that lead to `workload` (by its
+    /// Service): where its requests come in from outside.
+    pub fn hosts_in_front_of(&self, workload: &str) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .routes
+            .iter()
+            .filter_map(|r| {
+                let host = r.host.as_deref()?;
+                self.served_by(host, &r.path)
+                    .iter()
+                    .any(|w| same_component(w, workload))
+                    .then(|| host.to_string())
+            })
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    }
+
     /// What a peer named in an error is: a Service (by name, DNS name or
     /// ClusterIP) or a pod (by IP), as `(service, workloads behind it)`.
     pub fn resolve(&self, peer: &str) -> Option<(Option<&Service>, Vec<String>)> {
