@@ -213,6 +213,9 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
         if pressure_not_failure(g) {
             g.kind = "evicted";
         }
+        if denied_its_own_run(g) {
+            g.kind = "job_failed";
+        }
     }
     groups.sort_by(|a, b| {
         b.score
@@ -264,6 +267,20 @@ fn pressure_not_failure(g: &Suspect) -> bool {
         .iter()
         .any(|d| super::hog::PRESSURE_WORDS.iter().any(|w| d.contains(w)));
     pressed && !failed
+}
+
+/// Whether a failed Job's own run was refused by an API it called (S3 or
+/// KMS `AccessDenied`, a 403 from a cloud API in its log): the refusal
+/// explains the failure, and weighs as its reason, but what broke is the
+/// Job, named so. `authorization_denied` is a policy in the traffic's way
+/// refusing a service's callers (an Istio AuthorizationPolicy); a policy
+/// that refused a Job's calls takes the refusal away from the Job and is
+/// named itself.
+fn denied_its_own_run(g: &Suspect) -> bool {
+    g.kind == "authorization_denied"
+        && g.signals
+            .iter()
+            .any(|s| s.kind == "job_failed" && same_component(&s.component, &g.component))
 }
 
 /// Slowness with no reason of its own yields to a measured starvation.

@@ -35,6 +35,22 @@ fn a_reason_explains_its_workloads_state() {
     );
 }
 
+/// A Job whose own run a cloud API refused failed as a Job; a workload's
+/// refusal stays a refusal.
+#[test]
+fn a_job_refused_by_an_api_it_called_is_a_failed_job() {
+    let signals = vec![
+        signal("track-archiver", "job_failed", 4.5),
+        signal("track-archiver", "authorization_denied", 3.2),
+    ];
+    let ranked = rank(&scope(), &signals, &Reach::default());
+    assert_eq!(ranked.len(), 1, "{ranked:?}");
+    assert_eq!(ranked[0].kind, "job_failed");
+    let signals = vec![signal("checkout", "authorization_denied", 3.2)];
+    let ranked = rank(&scope(), &signals, &Reach::default());
+    assert_eq!(ranked[0].kind, "authorization_denied");
+}
+
 #[test]
 fn the_probe_explains_restarts_but_not_the_other_way_round() {
     assert!(explains("probe_failing", "crash_loop"));
