@@ -68,10 +68,26 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
     // deepest degraded one on the alert's call path (measured degraded, it
     // explains those waiting on it). Their own error templates and latency
     // are how the failure reaches the user, not rivals.
+    // The culprit's cause may be further down what it blames in turn (the
+    // paged service's caller fails through it, and it through a failed Job).
+    let caused = |culprit: &String| {
+        let mut c = Some(culprit);
+        for _ in 0..3 {
+            let Some(here) = c else { break };
+            if ctx.has_cause(here, &[], 2.0) {
+                return true;
+            }
+            c = ctx
+                .blames
+                .get(here)
+                .filter(|next| !same_component(next, here));
+        }
+        false
+    };
     let mut victims: Vec<String> = ctx
         .blames
         .iter()
-        .filter(|(_, culprit)| ctx.has_cause(culprit, &[], 2.0))
+        .filter(|(_, culprit)| caused(culprit))
         .map(|(victim, _)| victim.clone())
         .collect();
     if let Some((deepest, above)) = path.split_last() {

@@ -167,6 +167,40 @@ fn a_caller_failing_on_the_paged_service_is_its_victim() {
     assert!(!c.blames.contains_key("driver-bff"));
 }
 
+/// A victim of a victim: the paged service's caller fails through it, and
+/// it through a failed Job; the caller's errors are the Job's failure seen
+/// from further up, and weigh less, though the paged service itself shows
+/// no cause of its own.
+#[test]
+fn a_victim_of_a_victim_weighs_less() {
+    let mut scope = scope();
+    scope.service = Some("insights-api".into());
+    let edges = [Edge {
+        caller: "mobile-bff".into(),
+        callee: "insights-api".into(),
+        err_pct: 12.0,
+        calls: 100.0,
+        ..Default::default()
+    }];
+    let run = |job_failed: bool| {
+        let mut signals = vec![signal("mobile-bff", "new_error")];
+        if job_failed {
+            signals.push(signal("nightly-aggregates", "job_failed"));
+        }
+        let mut c = ctx(&scope, signals);
+        c.blames
+            .insert("insights-api".into(), "nightly-aggregates".into());
+        victims(&mut c, &[], &edges);
+        c.signals
+            .iter()
+            .find(|s| s.component == "mobile-bff")
+            .map(|s| s.weight)
+    };
+    assert_eq!(run(true), Some(2.0));
+    // Nothing failed further down: its errors stand.
+    assert_eq!(run(false), Some(4.0));
+}
+
 #[test]
 fn a_clients_unnamed_403s_are_about_the_callee_it_names() {
     let scope = scope();

@@ -28,6 +28,10 @@
 //! a distributor gives when a licence the nightly reconcile should have
 //! retired is offered) is as stale as data that stopped arriving; a
 //! certificate, credential or lease that expired is its own story.
+//! A line may name neither: `daily_load missing for 2026-07-13, computing
+//! from activity_samples` says only which day's product it lacks. The one
+//! run that failed between that day's start and the first such line is
+//! the run that should have made it.
 //! The whole cluster's scheduled work counts when such a line shows
 //! ([`inputs_stale`]): the producer rarely lives beside its readers.
 
@@ -215,7 +219,26 @@ struct Complaint {
 /// The staleness lines of the containers' logs (timestamped by the runtime)
 /// and of the telemetry's new or surging log templates.
 fn complaints<'a>(outputs: impl Iterator<Item = &'a Output>, world: &World) -> Vec<Complaint> {
-    lines(outputs, world, |l| says_stale(l) || says_lapsed(l))
+    lines(outputs, world, |l| {
+        says_stale(l) || says_lapsed(l) || missing_day(l).is_some()
+    })
+}
+
+/// The day a line says it has no data for (`daily_load missing for
+/// 2026-07-13`, `no usage rollup for 2026-11-02`, `report not found for
+/// 2026-03-01`): a dated product of scheduled work, from that day's start.
+fn missing_day(line: &str) -> Option<Timestamp> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)\b(?:missing|not found|absent|unavailable|not available|no [a-z_][\w -]{0,40}?)\s+(?:for|of|on)\s+(?:date\s+|day\s+)?(\d{4}-\d{2}-\d{2})\b",
+            )
+            .ok()
+        })
+        .as_ref()?;
+    let day = re.captures(line)?.get(1)?.as_str();
+    format!("{day}T00:00:00Z").parse().ok()
 }
 
 /// What expires by itself and has a kind of its own: a certificate, a
@@ -370,9 +393,21 @@ pub fn stale_inputs(
             })
             .max_by_key(|(_, at)| *at)
             .map(|(p, _)| p.clone());
+        // Else a line that says which day it has no data for names the one
+        // run that failed between that day's start and the first complaint:
+        // the run that should have made it.
+        let producer = producer.or_else(|| {
+            let day = lines.iter().find_map(|c| missing_day(&c.line))?;
+            let first = first?;
+            let mut runs = failed
+                .iter()
+                .filter(|(p, at)| p != consumer && at.is_some_and(|at| at >= day && at <= first));
+            let (one, _) = runs.next()?;
+            runs.next().is_none().then(|| one.clone())
+        });
         let Some(producer) = producer else { continue };
         let line = lines.first().map(|c| c.line.clone()).unwrap_or_default();
-        moved.extend(move_signals(
+        let took = move_signals(
             signals,
             &producer,
             |_, s| STALE_CONSUMER_KINDS.contains(&s.kind) && s.component == consumer,
@@ -382,7 +417,25 @@ pub fn stale_inputs(
                     s.component, s.detail
                 )
             },
-        ));
+        );
+        // A consumer that copes (a warning, a slower fallback) has no error
+        // to hand over: what it says is the evidence, dated when it began.
+        if took.is_empty() {
+            let source = lines.first().map_or_else(String::new, |c| c.source.clone());
+            signals.push(Signal {
+                component: producer.clone(),
+                kind: "job_failed",
+                weight: 3.0,
+                source,
+                detail: format!(
+                    "{consumer} {WANTS} {producer} makes, and it failed ({} lines say so; first: {line})",
+                    lines.len()
+                ),
+                at: first,
+            });
+            moved.push((consumer.to_string(), producer.clone()));
+        }
+        moved.extend(took);
         for s in signals.iter_mut().filter(|s| {
             s.component == producer
                 && STALE_CONSUMER_KINDS.contains(&s.kind)
@@ -591,6 +644,61 @@ mod tests {
             && s.detail.contains("schedule stale, reporting not ready")));
         // A run that failed after the complaint did not cause it.
         let (moved, _) = run("2025-11-18T07:00:00Z", "2025-11-11T06:47:00Z");
+        assert!(moved.is_empty());
+    }
+
+    /// A line that says which day it has no data for names the one run that
+    /// failed since that day began; a consumer that copes (a warning, a
+    /// slower fallback) hands the run its words, dated.
+    #[test]
+    fn a_day_without_its_data_fails_through_the_one_run_that_failed_since() {
+        assert_eq!(
+            missing_day("daily_load missing for 2026-07-13, computing from activity_samples"),
+            at("2026-07-13T00:00:00Z")
+        );
+        assert_eq!(
+            missing_day("no usage rollup for 2026-11-02"),
+            at("2026-11-02T00:00:00Z")
+        );
+        assert_eq!(
+            missing_day("2026-07-14T06:28:15Z request missing header"),
+            None
+        );
+        let pack = EvidencePack {
+            outputs: vec![logs(
+                "insights-api-dmpxkjbtml-lcx74",
+                "2026-07-14T05:34:43Z {\"level\":\"warning\",\"message\":\"daily_load missing for 2026-07-13, computing from activity_samples\"}",
+            )],
+            ..Default::default()
+        };
+        let run = |runs: &[(&str, &str)]| {
+            let mut signals: Vec<Signal> = runs
+                .iter()
+                .map(|(job, failed)| Signal {
+                    at: at(failed),
+                    ..signal(job, "job_failed", "BackoffLimitExceeded")
+                })
+                .collect();
+            let moved = stale_inputs(&mut signals, &pack, &World::default());
+            (moved, signals)
+        };
+        let (moved, signals) = run(&[
+            ("nightly-aggregates", "2026-07-14T02:52:00Z"),
+            // Failed before the day it lacks began: not that day's run.
+            ("streak-reminders", "2026-07-10T06:52:00Z"),
+        ]);
+        assert_eq!(
+            moved,
+            vec![("insights-api".to_string(), "nightly-aggregates".to_string())]
+        );
+        assert!(signals.iter().any(|s| s.component == "nightly-aggregates"
+            && s.at == at("2026-07-14T05:34:43Z")
+            && s.detail.contains("daily_load missing")));
+        // Two runs failed since: the line does not say which.
+        let (moved, _) = run(&[
+            ("nightly-aggregates", "2026-07-14T02:52:00Z"),
+            ("hr-zone-backfill", "2026-07-13T22:10:00Z"),
+        ]);
         assert!(moved.is_empty());
     }
 

@@ -529,3 +529,22 @@ fn escaped_json_text_matches_like_the_printed_text() {
     );
     assert!(matches!(unescaped("plain"), std::borrow::Cow::Borrowed(_)));
 }
+
+/// An environment variable's name is upper case: a snake_case word that is
+/// missing is data (`daily_load missing for 2026-07-13`), not a setting.
+#[test]
+fn a_missing_row_is_no_missing_setting() {
+    let kind = |line: &str| {
+        builtin()
+            .best(Field::Log, line)
+            .map(|h| h.signature.kind.clone())
+    };
+    assert_eq!(
+        kind("FATAL: DATABASE_URL is not set"),
+        Some("missing_config".to_string())
+    );
+    assert_ne!(
+        kind("daily_load missing for 2026-07-13, computing from activity_samples"),
+        Some("missing_config".to_string())
+    );
+}
