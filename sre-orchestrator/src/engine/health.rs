@@ -64,6 +64,23 @@ fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
     })
 }
 
+/// The workload a finding is about: a pod's owner, a Job run's CronJob.
+fn finding_owner(f: &parse::HealthFinding) -> String {
+    if f.kind == "Pod" {
+        // A pod finding names its owner in the details.
+        f.details
+            .iter()
+            .find_map(|d| d.strip_prefix("owner "))
+            .and_then(|o| o.split('/').nth(1))
+            .map_or_else(|| owner_of(&f.name), str::to_string)
+    } else if f.kind == "Job" {
+        // `nightly-export-29217384` is a run of CronJob `nightly-export`.
+        super::world::job_owner(&f.name)
+    } else {
+        f.name.clone()
+    }
+}
+
 /// Every finding of every `workload_health` answer, as signals and
 /// timeline events.
 ///
@@ -75,15 +92,30 @@ fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
 pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
     // A log that says its input is stale counts as the alert saying so.
     let stale = ctx.scope.staleness || super::producers::inputs_stale(&pack.outputs);
+    // The namespaces read on their own: their findings count from there.
+    let read_alone: Vec<&str> = pack
+        .of("workload_health")
+        .filter_map(|o| o.args.get("namespace").and_then(serde_json::Value::as_str))
+        .collect();
     for o in pack.of("workload_health") {
         let cluster_wide = o
             .args
             .get("namespace")
             .is_none_or(serde_json::Value::is_null);
-        if cluster_wide && ctx.scope.namespace.is_some() && !stale {
-            continue;
-        }
+        // Elsewhere, only what the alert names by every word of its name
+        // (`RxClaimsPendingAdjudicationHigh` names the CronJob
+        // `claims-adjudication` wherever it runs).
+        let only_named = cluster_wide && ctx.scope.namespace.is_some() && !stale;
         for f in parse::health_findings(&o.outcome.text) {
+            if only_named
+                && (f
+                    .namespace
+                    .as_deref()
+                    .is_some_and(|n| read_alone.contains(&n))
+                    || !super::named::names_fully(&ctx.scope.alert_words, &finding_owner(&f)))
+            {
+                continue;
+            }
             let details = f.details.join(" | ");
             let Some((kind, mut weight)) = kind_of_reason(&f.reason, &details) else {
                 continue;
@@ -91,19 +123,7 @@ pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
             if f.severity == "WARNING" {
                 weight *= 0.7;
             }
-            let component = if f.kind == "Pod" {
-                // A pod finding names its owner in the details.
-                f.details
-                    .iter()
-                    .find_map(|d| d.strip_prefix("owner "))
-                    .and_then(|o| o.split('/').nth(1))
-                    .map_or_else(|| owner_of(&f.name), str::to_string)
-            } else if f.kind == "Job" {
-                // `nightly-export-29217384` is a run of CronJob `nightly-export`.
-                super::world::job_owner(&f.name)
-            } else {
-                f.name.clone()
-            };
+            let component = finding_owner(&f);
             // A Service that selects no pod at all: its selector is the
             // fault (or its workload is gone), a reason of its own.
             if f.kind == "Service"

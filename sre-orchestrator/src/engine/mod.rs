@@ -195,7 +195,16 @@ impl Scope {
     /// scheduled work that failed or could not start, [`STALE_WITHIN`]
     /// before now (the run that did not happen is as old as the data; a
     /// crash loop of two days is still an older story).
-    pub fn onset_horizon(&self, kind: &str) -> Timestamp {
+    ///
+    /// A failed Job the alert names by its whole name
+    /// ([`named::names_fully`]: `RxClaimsPendingAdjudicationHigh` and the
+    /// CronJob `claims-adjudication`) reaches back [`STALE_WITHIN`] too: the
+    /// alert is about the work that run did not do.
+    pub fn onset_horizon(&self, kind: &str, component: &str) -> Timestamp {
+        if kind == "job_failed" && named::names_fully(&self.alert_words, component) {
+            let back = self.now.checked_sub(STALE_WITHIN).unwrap_or(self.now);
+            return back.min(self.horizon());
+        }
         if matches!(kind, "job_failed" | "unschedulable") {
             self.scheduled_work_horizon()
         } else {

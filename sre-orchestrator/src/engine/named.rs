@@ -314,6 +314,18 @@ pub fn names(alert_words: &[String], workload: &str) -> bool {
     })
 }
 
+/// Whether the alert's words name `workload` by every distinctive word of
+/// its name, two at least (`claims` and `adjudication` for
+/// `claims-adjudication`): stricter than [`names`], for a workload found
+/// anywhere in the cluster.
+pub fn names_fully(alert_words: &[String], workload: &str) -> bool {
+    let own: Vec<String> = words(workload)
+        .into_iter()
+        .filter(|w| distinctive(w) && !w.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    own.len() >= 2 && own.iter().all(|w| alert_words.iter().any(|a| a == w))
+}
+
 /// How long the alert says its condition held before it fired, in seconds:
 /// `No catalog index batch has succeeded for 2 hours`, `above 5% for 10
 /// minutes`, `in the last 30m`, a range selector `[2h]` in its expression.

@@ -201,7 +201,7 @@ pub fn rank(scope: &Scope, signals: &[Signal], reach: &Reach) -> Vec<Suspect> {
     let mut groups = explain_away(groups);
     for g in &mut groups {
         g.score *= reach_factor(scope, reach, g)
-            * onset_factor(reach, g, scope.onset_horizon(g.kind))
+            * onset_factor(reach, g, scope.onset_horizon(g.kind, &g.component))
             * super::priors::factor(&scope.priors, g);
         if super::kinds::category(g.kind) == Some(scope.category) {
             g.score *= 1.1;
@@ -601,7 +601,7 @@ fn onset_factor(reach: &Reach, g: &Suspect, horizon: Timestamp) -> f64 {
 /// RCA then names leads, not a cause.
 pub fn verdict(scope: &Scope, suspects: &[Suspect], gaps: usize) -> Option<f64> {
     let top = suspects.first()?;
-    let horizon = scope.onset_horizon(top.kind);
+    let horizon = scope.onset_horizon(top.kind, &top.component);
     // Evidence older than the window never becomes the root cause.
     // It takes a signal of substance within the window. When the suspect's
     // substantial signals carry times, those times decide: an undated one

@@ -117,15 +117,30 @@ fn stale_data_reaches_back_to_the_run_that_failed() {
     let other = rank(&stale, std::slice::from_ref(&failed), &Reach::default());
     assert_eq!(verdict(&stale, &other, 0), None);
     stale.staleness = true;
-    assert!(stale.onset_horizon("job_failed") < stale.horizon());
+    assert!(stale.onset_horizon("job_failed", "nightly-export") < stale.horizon());
     // A crash loop of two days is an older story still.
-    assert_eq!(stale.onset_horizon("crash_loop"), stale.horizon());
+    assert_eq!(stale.onset_horizon("crash_loop", "api"), stale.horizon());
     let ranked = rank(&stale, &[failed], &Reach::default());
     assert!(
         ranked[0].score > 2.0 * other[0].score,
         "{ranked:?} {other:?}"
     );
     assert!(verdict(&stale, &ranked, 0).is_some());
+}
+
+/// An alert that names a scheduled Job by its whole name is about the work
+/// that Job did not do: its failed run reaches back as far as for stale
+/// data; one word of the name in common does not.
+#[test]
+fn an_alert_naming_a_job_reaches_back_to_its_failed_run() {
+    let mut s = scope();
+    s.alert_words = vec!["claims".into(), "pending".into(), "adjudication".into()];
+    assert!(s.onset_horizon("job_failed", "claims-adjudication") < s.horizon());
+    assert_eq!(s.onset_horizon("job_failed", "claims-export"), s.horizon());
+    assert_eq!(
+        s.onset_horizon("crash_loop", "claims-adjudication"),
+        s.horizon()
+    );
 }
 
 #[test]
