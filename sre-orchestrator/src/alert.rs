@@ -232,14 +232,18 @@ pub fn parse_webhook(body: &str) -> Result<Vec<Alert>, AlertError> {
                 .fingerprint
                 .filter(|f| !f.is_empty())
                 .unwrap_or_else(|| fingerprint_labels(&labels));
+            let subject = crate::subject::resolve(&labels, crate::subject::owner_of);
             Ok(Alert {
                 source,
                 status,
                 severity: labels.get("severity").cloned(),
-                service: crate::subject::resolve(&labels, crate::subject::owner_of)
-                    .map(|s| s.workload)
+                service: subject
+                    .as_ref()
+                    .map(|s| s.workload.clone())
                     .or_else(|| first_label(&labels, SERVICE_LABELS)),
-                namespace: first_label(&labels, NAMESPACE_LABELS),
+                namespace: subject
+                    .and_then(|s| s.namespace)
+                    .or_else(|| first_label(&labels, NAMESPACE_LABELS)),
                 description: annotations.get("description").cloned(),
                 summary,
                 starts_at,

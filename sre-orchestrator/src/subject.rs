@@ -32,6 +32,11 @@ pub struct Subject {
     pub workload: String,
     /// The label it was read from.
     pub label: String,
+    /// The namespace the label itself says it lives in (an HAProxy
+    /// backend's `<namespace>_svc_<service>_<port>`), when that is not the
+    /// alert's `namespace` label (the controller's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// (label, kind), most specific first. A label appears once.
@@ -51,6 +56,11 @@ const SUBJECT_LABELS: &[(&str, &str)] = &[
     // whose pod and Service are the `pod` and `service` labels; the Ingress
     // they are about is `ingress` (its backend answered the 5xx).
     ("ingress", "Ingress"),
+    // HAProxy's own exporter (and haproxy_exporter) label a backend
+    // `proxy` (or `backend`); the Kubernetes ingress controllers name it
+    // after the Service it fronts (see [`haproxy_backend`]).
+    ("proxy", "HAProxyBackend"),
+    ("backend", "HAProxyBackend"),
     ("exported_pod", "Pod"),
     ("pod", "Pod"),
     // OpenTelemetry resource attributes (SigNoz rules, the OTel collector's
@@ -151,6 +161,23 @@ pub fn resolve(labels: &BTreeMap<String, String>, owner_of: fn(&str) -> String) 
             // Too generic outside an exporter's series.
             continue;
         }
+        if *kind == "HAProxyBackend" {
+            let haproxy = ["job", "service", "alertname"].iter().any(|l| {
+                labels
+                    .get(*l)
+                    .is_some_and(|v| v.to_lowercase().contains("haproxy"))
+            });
+            let Some((namespace, service)) = haproxy_backend(value).filter(|_| haproxy) else {
+                continue;
+            };
+            return Some(Subject {
+                kind: "Service".into(),
+                name: value.to_string(),
+                workload: service.to_string(),
+                label: label.to_string(),
+                namespace: Some(namespace.to_string()),
+            });
+        }
         let workload = match *kind {
             "Pod" => owner_of(value),
             "PersistentVolumeClaim" => pvc_workload(value),
@@ -162,6 +189,7 @@ pub fn resolve(labels: &BTreeMap<String, String>, owner_of: fn(&str) -> String) 
             name: value.to_string(),
             workload,
             label: label.to_string(),
+            namespace: None,
         });
     }
     // node-exporter and blackbox alerts: the instance is the subject.
@@ -177,6 +205,7 @@ pub fn resolve(labels: &BTreeMap<String, String>, owner_of: fn(&str) -> String) 
             name: host.to_string(),
             workload: host.to_string(),
             label: "instance".into(),
+            namespace: None,
         });
     }
     if !job.is_empty() && !is_scraper(job) {
@@ -185,6 +214,7 @@ pub fn resolve(labels: &BTreeMap<String, String>, owner_of: fn(&str) -> String) 
             name: job.to_string(),
             workload: job.to_string(),
             label: "job".into(),
+            namespace: None,
         });
     }
     None
@@ -203,6 +233,22 @@ pub fn traefik_service(value: &str) -> Option<&str> {
     let (base, port) = name.rsplit_once('-')?;
     (!base.is_empty() && !port.is_empty() && port.bytes().all(|b| b.is_ascii_alphanumeric()))
         .then_some(base)
+}
+
+/// An HAProxy backend as the Kubernetes ingress controllers name it:
+/// `<namespace>_svc_<service>_<port>` (HAProxy Technologies' controller) or
+/// `<namespace>_<service>_<port>` (jcmoraisjr's haproxy-ingress), as
+/// `(namespace, service)`. Kubernetes names hold no `_`, so the parts are
+/// unambiguous.
+pub fn haproxy_backend(value: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = value.split('_').collect();
+    let (namespace, service, port) = match parts.as_slice() {
+        [ns, "svc", svc, port] => (*ns, *svc, *port),
+        [ns, svc, port] => (*ns, *svc, *port),
+        _ => return None,
+    };
+    (!namespace.is_empty() && !service.is_empty() && !port.is_empty())
+        .then_some((namespace, service))
 }
 
 /// The workload behind a StatefulSet's claim: `data-db-0` (template `data`,
@@ -404,6 +450,33 @@ mod tests {
             (s.kind.as_str(), s.name.as_str()),
             ("Ingress", "bff-mobile")
         );
+    }
+
+    /// An HAProxy ingress controller's backend names the Service it fronts
+    /// and that Service's namespace; the `service` and `namespace` labels
+    /// are the controller's.
+    #[test]
+    fn an_haproxy_backend_is_the_service_it_fronts() {
+        let haproxy = labels(&[
+            ("alertname", "HAProxyBackendQueueing"),
+            ("namespace", "rx-edge"),
+            ("proxy", "rx-web_svc_patient-portal_http"),
+            ("job", "haproxy-ingress-metrics"),
+            ("service", "haproxy-ingress-metrics"),
+        ]);
+        let s = resolve(&haproxy, owner).expect("a subject");
+        assert_eq!(
+            (s.workload.as_str(), s.namespace.as_deref()),
+            ("patient-portal", Some("rx-web"))
+        );
+        assert_eq!(
+            haproxy_backend("shop_checkout_8080"),
+            Some(("shop", "checkout"))
+        );
+        assert_eq!(haproxy_backend("stats"), None);
+        // A `backend` label outside HAProxy's series is not read so.
+        let other = labels(&[("backend", "a_b_c"), ("job", "varnish")]);
+        assert_eq!(resolve(&other, owner).map(|s| s.label), Some("job".into()));
     }
 
     /// A mesh's request metric names the caller and the callee; the
