@@ -117,6 +117,10 @@ pub fn explains(cause: &str, effect: &str) -> bool {
         // The kubelet's probe kills the container: the restarts follow.
         ("probe_failing", "crash_loop") => true,
         ("oom_killed", "probe_failing") => true,
+        // A store whose disk is full stops (Cassandra's disk_failure_policy,
+        // PostgreSQL's PANIC on a WAL write) or hangs on its writes: its
+        // probes fail because of it.
+        ("volume_full", "probe_failing") => true,
         // An autoscaler that cannot add pods leaves each one at its limit.
         ("hpa_maxed" | "hpa_misconfigured", "cpu_throttling") => true,
         // A consumer held at a (lowered) CPU limit falls behind.

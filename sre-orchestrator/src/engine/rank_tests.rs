@@ -58,6 +58,8 @@ fn the_probe_explains_restarts_but_not_the_other_way_round() {
     assert!(explains("pvc_unbound", "unschedulable"));
     assert!(explains("job_failed", "dependency_unreachable"));
     assert!(explains("oom_killed", "job_failed"));
+    assert!(explains("volume_full", "probe_failing"));
+    assert!(!explains("probe_failing", "volume_full"));
     assert!(!explains("new_error", "job_failed"));
 }
 
