@@ -674,6 +674,20 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String], pinned: &[(String
             .filter(|at| *at >= horizon_start)
             .min()
     };
+    // When its own spans say it slowed or failed (a bucket of the window
+    // from which it stayed degraded): its pods, left unscaled, could not
+    // keep up.
+    let slowed_since = |c: &str| {
+        if !degraded.iter().any(|d| same_component(d, c)) {
+            return None;
+        }
+        let (_, h) = ctx
+            .health
+            .iter()
+            .find(|(name, _)| same_component(name, c))?;
+        ctx.clock(h.degraded_since()?)
+            .filter(|since| *since >= horizon_start)
+    };
     let triggered: Vec<(usize, Option<Timestamp>, String)> = ctx
         .signals
         .iter()
@@ -687,8 +701,8 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String], pinned: &[(String
                     "the traffic rose".to_string(),
                 ))
             } else if let Some(cores) = plateau(&s.component) {
-                // The pods' first trouble in the window, if any; else the
-                // warnings' own time.
+                // The pods' first trouble in the window, if any; else when
+                // they slowed; else the warnings' own time.
                 let first = ctx
                     .signals
                     .iter()
@@ -696,18 +710,25 @@ pub(super) fn capacity(ctx: &mut Ctx<'_>, degraded: &[String], pinned: &[(String
                     .filter_map(|t| t.at)
                     .filter(|at| *at >= horizon_start)
                     .min()
+                    .or_else(|| slowed_since(&s.component))
                     .or(s.at);
                 Some((
                     i,
                     first,
                     format!("its pods are pinned at {cores} cores each"),
                 ))
+            } else if let Some(at) = matters_since(&s.component, "cpu_throttling") {
+                Some((
+                    i,
+                    Some(at),
+                    "its pods starved at their CPU limit".to_string(),
+                ))
             } else {
-                matters_since(&s.component, "cpu_throttling").map(|at| {
+                slowed_since(&s.component).map(|since| {
                     (
                         i,
-                        Some(at),
-                        "its pods starved at their CPU limit".to_string(),
+                        Some(since),
+                        "its pods, left unscaled, slowed".to_string(),
                     )
                 })
             }

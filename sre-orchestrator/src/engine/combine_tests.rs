@@ -134,6 +134,46 @@ fn an_autoscaler_that_cannot_scale_pinned_pods_explains_their_probe_timeouts() {
     assert_eq!(c.signals[0].weight, 4.0);
 }
 
+/// An autoscaler that could not read its metric for days matters from the
+/// bucket its workload, left unscaled, slowed in: its own spans date it.
+#[test]
+fn an_autoscaler_blind_for_days_matters_since_its_workload_slowed() {
+    let scope = scope();
+    let mut hpa = signal("qa-checker", "hpa_misconfigured");
+    hpa.at = "2025-12-28T16:41:00Z".parse().ok();
+    let bucket = |start: &str, p99: f64| crate::engine::parse::Bucket {
+        start: start.into(),
+        calls: 60.0,
+        err_pct: Some(0.0),
+        p99_ms: Some(p99),
+    };
+    let health = crate::engine::parse::ServiceHealth {
+        err_pct: (Some(0.0), Some(0.0)),
+        p50_ms: (Some(2070.0), Some(61.5)),
+        p99_ms: (Some(3250.0), Some(122.0)),
+        buckets: vec![
+            bucket("11:26:00", 120.0),
+            bucket("11:31:00", 1790.0),
+            bucket("11:36:00", 2780.0),
+            bucket("11:41:00", 3210.0),
+        ],
+        bucket_secs: 300,
+        ..Default::default()
+    };
+    let run = |degraded: &[String]| {
+        let mut c = ctx(&scope, vec![hpa.clone()]);
+        c.health.insert("qa-checker".into(), health.clone());
+        capacity(&mut c, degraded, &[]);
+        (c.signals[0].weight, c.signals[0].at)
+    };
+    assert_eq!(
+        run(&["qa-checker".to_string()]),
+        (6.0, "2026-01-01T11:31:00Z".parse().ok())
+    );
+    // Not degraded: an old warning stays old.
+    assert_eq!(run(&[]), (4.0, hpa.at));
+}
+
 /// A caller whose calls to the alert's service fail is a victim of it; a
 /// caller of another service, or one whose calls succeed, is not.
 #[test]
