@@ -396,6 +396,9 @@ fn explain_away(groups: Vec<Suspect>) -> Vec<Suspect> {
         // many times longer (its commands wait for CPU between the bytes):
         // the pool runs dry from inside.
         ("cpu_throttling", "connection_pool_exhausted") => starved_first(a, b),
+        // Pods an autoscaler does not (or cannot) add to answer their
+        // probes too late: timeouts, not refusals, are the load showing.
+        ("hpa_misconfigured" | "hpa_maxed", "probe_failing") => probes_timed_out(b),
         (x, y) => explains(x, y),
     };
     for j in 0..n {
@@ -440,6 +443,16 @@ fn explain_away(groups: Vec<Suspect>) -> Vec<Suspect> {
         }
     }
     out.into_iter().flatten().collect()
+}
+
+/// Whether most of a probe suspect's failures got no answer in time.
+fn probes_timed_out(g: &Suspect) -> bool {
+    let own: Vec<&Signal> = g.signals.iter().filter(|s| s.weight > 0.0).collect();
+    let timed_out = own
+        .iter()
+        .filter(|s| super::combine::probe_timed_out(&s.detail))
+        .count();
+    !own.is_empty() && timed_out * 2 > own.len()
 }
 
 /// Whether a suspect is a confirmed finding rather than a hint: only those

@@ -35,6 +35,33 @@ fn a_reason_explains_its_workloads_state() {
     );
 }
 
+/// An autoscaler that cannot add pods explains their probes timing out
+/// (the load showing), not their probes refused (a wrong port or path).
+#[test]
+fn an_autoscaler_that_cannot_scale_explains_probe_timeouts() {
+    let probe = |detail: &str| Signal {
+        detail: detail.into(),
+        ..signal("workouts-api", "probe_failing", 4.3)
+    };
+    let signals = |detail: &str| {
+        vec![
+            signal("workouts-api", "hpa_misconfigured", 5.8),
+            probe(detail),
+            probe(detail),
+        ]
+    };
+    let timed_out = signals(
+        "Readiness probe failed: Get \"http://10.0.0.1:8080/healthz\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+    );
+    let ranked = rank(&scope(), &timed_out, &Reach::default());
+    assert_eq!(ranked[0].kind, "hpa_misconfigured", "{ranked:?}");
+    assert_eq!(ranked.len(), 1, "{ranked:?}");
+    let refused =
+        signals("Readiness probe failed: dial tcp 10.0.0.1:8080: connect: connection refused");
+    let ranked = rank(&scope(), &refused, &Reach::default());
+    assert_eq!(ranked.len(), 2, "{ranked:?}");
+}
+
 /// A Job whose own run a cloud API refused failed as a Job; a workload's
 /// refusal stays a refusal.
 #[test]
