@@ -411,13 +411,19 @@ pub fn expired_certificates(
 /// first dated failure: a client that runs from time to time (a CronJob
 /// every quarter hour, a nightly batch) first fails on its next run after
 /// the expiry, which may be before the window opens.
+///
+/// A reporter is a workload of the cluster read, or a service whose spans
+/// were read (`measured`: its namespace may not have been listed); a peer
+/// host named in an error is not.
 pub fn certificate_in_incident(
     signals: &mut Vec<Signal>,
     world: &World,
+    measured: &[String],
     horizon: jiff::Timestamp,
     now: jiff::Timestamp,
 ) -> Vec<(String, String)> {
-    let is_workload = |c: &str| world.component_names().any(|k| k == c);
+    let is_workload =
+        |c: &str| world.component_names().any(|k| k == c) || measured.iter().any(|m| m == c);
     // Already tied to a presenter (see `certificates`): nothing to add.
     if signals
         .iter()

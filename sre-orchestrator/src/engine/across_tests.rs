@@ -366,7 +366,7 @@ fn the_one_certificate_that_expired_in_the_incident_takes_unplaced_expiry_errors
     let horizon = t("2026-07-21T05:10:00Z");
     let now = t("2026-07-21T06:20:00Z");
     let mut signals = vec![reported()];
-    let moved = certificate_in_incident(&mut signals, &world, horizon, now);
+    let moved = certificate_in_incident(&mut signals, &world, &[], horizon, now);
     assert_eq!(
         moved,
         vec![(
@@ -380,12 +380,34 @@ fn the_one_certificate_that_expired_in_the_incident_takes_unplaced_expiry_errors
             .iter()
             .any(|s| s.component == "replenishment-api" && s.weight < 2.0)
     );
+    // A service known by its spans only (its namespace not listed) reports
+    // as a workload does; a peer host it names is no reporter.
+    let from_spans = |component: &str| Signal {
+        component: component.into(),
+        source: "signoz.log_patterns".into(),
+        ..reported()
+    };
+    let mut signals = vec![
+        from_spans("hr-zones-worker"),
+        from_spans("api.push.apple.com"),
+    ];
+    let moved = certificate_in_incident(
+        &mut signals,
+        &world,
+        &["hr-zones-worker".to_string()],
+        horizon,
+        now,
+    );
+    assert_eq!(
+        moved,
+        vec![("hr-zones-worker".to_string(), "edi-client-mtls".to_string())]
+    );
     // Two certificates expired in the incident: which one is unknown.
     world
         .certificates
         .push(cert("wms-ingress-tls", "2026-07-21T05:30:00Z"));
     let mut signals = vec![reported()];
-    assert!(certificate_in_incident(&mut signals, &world, horizon, now).is_empty());
+    assert!(certificate_in_incident(&mut signals, &world, &[], horizon, now).is_empty());
     assert_eq!(signals[0].component, "replenishment-api");
 }
 
@@ -428,7 +450,7 @@ fn a_certificate_that_expired_before_a_periodic_clients_first_failure_takes_its_
         failed("2026-07-08T05:45:06Z"),
         failed("2026-07-08T06:30:06Z"),
     ];
-    let moved = certificate_in_incident(&mut signals, &world, horizon, now);
+    let moved = certificate_in_incident(&mut signals, &world, &[], horizon, now);
     assert_eq!(moved.len(), 1, "{signals:#?}");
     assert!(
         signals
@@ -439,7 +461,8 @@ fn a_certificate_that_expired_before_a_periodic_clients_first_failure_takes_its_
     let mut signals = vec![failed("2026-07-09T06:30:06Z")];
     let late = t("2026-07-09T06:31:00Z");
     assert!(
-        certificate_in_incident(&mut signals, &world, t("2026-07-09T06:00:00Z"), late).is_empty()
+        certificate_in_incident(&mut signals, &world, &[], t("2026-07-09T06:00:00Z"), late)
+            .is_empty()
     );
 }
 

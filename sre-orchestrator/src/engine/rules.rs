@@ -387,9 +387,11 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         ctx.signals.push(s);
     }
     let mut moves = super::across::attribute(&mut ctx.signals, &world);
+    let measured: Vec<String> = ctx.health.keys().cloned().collect();
     moves.extend(super::across::certificate_in_incident(
         &mut ctx.signals,
         &world,
+        &measured,
         scope.horizon(),
         scope.now,
     ));
