@@ -35,6 +35,10 @@ fn kind_of_reason(reason: &str, details: &str) -> Option<(&'static str, f64)> {
         "DiskPressure" | "PIDPressure" => ("node_failure", 4.5),
         "MemoryPressure" => ("node_failure", 2.0),
         "HPAAtMax" | "ScalingLimited" => ("hpa_maxed", 3.0),
+        // A selector that matches no pod at all is the fault itself (a
+        // label changed under it, its workload gone); no ready pod among
+        // those it selects is how their own failure shows.
+        "NoReadyEndpoints" if d.contains("matches 0 pods") => ("dependency_unreachable", 5.0),
         "NoReadyEndpoints" => ("dependency_unreachable", 3.0),
         // The health tool reports a pending pod's scheduler condition as
         // `Unschedulable`; events call it `FailedScheduling`.
@@ -155,5 +159,23 @@ pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
             ctx.event(at, "k8s", format!("{}/{} {}", f.kind, f.name, f.reason));
             ctx.signal(&component, kind, weight, &o.tool, detail, at);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Service whose selector matches no pod is a fault of its own; one
+    /// whose pods are not ready shows their failure.
+    #[test]
+    fn a_service_that_selects_nothing_weighs_as_a_cause() {
+        let nothing = kind_of_reason(
+            "NoReadyEndpoints",
+            "selector app=memcached,tier=cache matches 0 pods",
+        );
+        let unready = kind_of_reason("NoReadyEndpoints", "3 pods selected, 0 ready");
+        assert_eq!(nothing.map(|(k, _)| k), Some("dependency_unreachable"));
+        assert!(nothing.map(|(_, w)| w) > unready.map(|(_, w)| w));
     }
 }
