@@ -92,7 +92,9 @@ fn finding_owner(f: &parse::HealthFinding) -> String {
 /// else is down, links namespaces (`leads::linked_namespaces`), whose own
 /// answers then count. It counts itself, whole, only when the alert or a
 /// log says data stopped arriving: the scheduled work that makes the data
-/// rarely lives beside its readers.
+/// rarely lives beside its readers. Otherwise it counts for a workload the
+/// alert names by every word of its name, outside the namespaces read on
+/// their own.
 pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
     // A log that says its input is stale counts as the alert saying so.
     let stale = ctx.scope.staleness || super::producers::inputs_stale(&pack.outputs);
