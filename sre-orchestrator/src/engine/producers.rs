@@ -228,11 +228,13 @@ fn complaints<'a>(outputs: impl Iterator<Item = &'a Output>, world: &World) -> V
 /// 2026-07-13`, `no usage rollup for 2026-11-02`, `report not found for
 /// 2026-03-01`): a dated product of scheduled work, from that day's start.
 fn missing_day(line: &str) -> Option<Timestamp> {
+    // ASCII classes: a Unicode `\w` repeated forty times compiles to
+    // megabytes of automaton, held for the life of the process.
     static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let re = RE
         .get_or_init(|| {
             regex::Regex::new(
-                r"(?i)\b(?:missing|not found|absent|unavailable|not available|no [a-z_][\w -]{0,40}?)\s+(?:for|of|on)\s+(?:date\s+|day\s+)?(\d{4}-\d{2}-\d{2})\b",
+                r"(?i)\b(?:missing|not found|absent|unavailable|not available|no [a-z_][a-z0-9_ -]{0,40}?)\s+(?:for|of|on)\s+(?:date\s+|day\s+)?(\d{4}-\d{2}-\d{2})\b",
             )
             .ok()
         })
