@@ -71,18 +71,9 @@ pub(super) fn victims(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
     // The culprit's cause may be further down what it blames in turn (the
     // paged service's caller fails through it, and it through a failed Job).
     let caused = |culprit: &String| {
-        let mut c = Some(culprit);
-        for _ in 0..3 {
-            let Some(here) = c else { break };
-            if ctx.has_cause(here, &[], 2.0) {
-                return true;
-            }
-            c = ctx
-                .blames
-                .get(here)
-                .filter(|next| !same_component(next, here));
-        }
-        false
+        std::iter::once(culprit)
+            .chain(ctx.blamed_beyond(culprit, 2))
+            .any(|c| ctx.has_cause(c, &[], 2.0))
     };
     let mut victims: Vec<String> = ctx
         .blames
@@ -357,15 +348,9 @@ pub(super) fn deploys(
         // Errors that began long after the rollout, while what the service
         // blames (or what that blames in turn) fails for a reason of its
         // own, are that failure's, not the rollout's.
-        let mut blamed = ctx.blames.get(&d.component);
-        let mut elsewhere = false;
-        for _ in 0..3 {
-            let Some(c) = blamed.filter(|c| !same_component(c, &d.component)) else {
-                break;
-            };
-            elsewhere |= ctx.has_cause(c, &[], 2.0);
-            blamed = ctx.blames.get(c);
-        }
+        let elsewhere = ctx
+            .blamed_beyond(&d.component, 3)
+            .any(|c| ctx.has_cause(c, &[], 2.0));
         let first_error = errors.iter().filter_map(|s| s.at).min();
         let late = matches!((first_error, d.at), (Some(e), Some(at)) if e.duration_since(at) > SignedDuration::from_mins(10));
         let errors = if elsewhere && late {

@@ -710,3 +710,29 @@ fn a_shared_limit_is_spent_by_the_caller_whose_burst_dominates() {
     assert_eq!(run(661.0), (2.0, Some("reminder-dispatcher".to_string())));
     assert_eq!(run(1400.0), (4.0, None));
 }
+
+/// The blame chain both victims and rollouts walk: down what each blames,
+/// no further than asked, ending where it comes back to its start or a
+/// component blames itself.
+#[test]
+fn the_blame_chain_ends_at_a_loop_or_after_its_steps() {
+    let scope = scope();
+    let mut ctx = ctx(&scope, Vec::new());
+    for (victim, culprit) in [
+        ("web", "api"),
+        ("api", "postings"),
+        ("postings", "pg-main"),
+        ("pg-main", "web"),
+        ("batch", "batch"),
+    ] {
+        ctx.blames.insert(victim.into(), culprit.into());
+    }
+    let chain = |start: &str, steps: usize| -> Vec<String> {
+        ctx.blamed_beyond(start, steps).cloned().collect()
+    };
+    assert_eq!(chain("web", 9), ["api", "postings", "pg-main"]);
+    assert_eq!(chain("web", 2), ["api", "postings"]);
+    assert_eq!(chain("api", 9), ["postings", "pg-main", "web"]);
+    assert!(chain("batch", 3).is_empty());
+    assert!(chain("unknown", 3).is_empty());
+}

@@ -57,8 +57,8 @@ pub(super) fn suspect(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
         // its own: when its callers' calls fail fast, nothing says it is
         // slow, and their failures are often their own (a 429 for their
         // rate, a 403 for their identity).
-        let fails_fast = !ctx.health.contains_key(deepest)
-            && call.is_some_and(|e| e.p99_ms.is_some_and(|p| p < 250.0));
+        let untraced = !ctx.health.contains_key(deepest);
+        let fails_fast = untraced && call.is_some_and(|e| e.p99_ms.is_some_and(|p| p < 250.0));
         let caller_refused = ctx.signals.iter().any(|s| {
             same_component(&s.component, caller)
                 && matches!(
@@ -75,9 +75,8 @@ pub(super) fn suspect(ctx: &mut Ctx<'_>, path: &[String], edges: &[Edge]) {
         // own spans, while the calls fail: nothing says it is slow; it
         // answers them, with errors (a third party's 409 or 422 for what
         // it was sent).
-        let answers_with_errors = !ctx.health.contains_key(deepest)
-            && failed > 0.0
-            && ctx.health.get(caller).is_some_and(|h| !h.slower());
+        let answers_with_errors =
+            untraced && failed > 0.0 && ctx.health.get(caller).is_some_and(|h| !h.slower());
         let generic_weight = if (fails_fast && caller_refused) || cut_short {
             1.5
         } else {

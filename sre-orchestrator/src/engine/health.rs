@@ -9,6 +9,7 @@
 use super::collect::EvidencePack;
 use super::parse;
 use super::rules::{CONFIG_CUES, Ctx, has, owner_of};
+use super::world::World;
 
 /// The kind a finding's reason names, and how much it weighs (its
 /// details refine a few: an OOM seen in a crash loop, a config error).
@@ -95,9 +96,9 @@ fn finding_owner(f: &parse::HealthFinding) -> String {
 /// rarely lives beside its readers. Otherwise it counts for a workload the
 /// alert names by every word of its name, outside the namespaces read on
 /// their own.
-pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack) {
+pub(super) fn read(ctx: &mut Ctx<'_>, pack: &EvidencePack, world: &World) {
     // A log that says its input is stale counts as the alert saying so.
-    let stale = ctx.scope.staleness || super::producers::inputs_stale(&pack.outputs);
+    let stale = ctx.scope.staleness || super::producers::inputs_stale(&pack.outputs, world);
     // The namespaces read on their own: their findings count from there.
     let read_alone: Vec<&str> = pack
         .of("workload_health")

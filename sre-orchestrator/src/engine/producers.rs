@@ -324,9 +324,8 @@ fn lines<'a>(
 
 /// Whether any log read says a component's input is stale: then the whole
 /// cluster's scheduled work counts (`health::read`).
-pub(super) fn inputs_stale(outputs: &[Output]) -> bool {
-    let world = World::from_outputs(outputs);
-    !complaints(outputs.iter(), &world).is_empty()
+pub(super) fn inputs_stale(outputs: &[Output], world: &World) -> bool {
+    !complaints(outputs.iter(), world).is_empty()
 }
 
 /// Whether two words are one (`schedule`, `schedules`).
@@ -604,7 +603,7 @@ mod tests {
             )],
             ..Default::default()
         };
-        assert!(inputs_stale(&pack.outputs));
+        assert!(inputs_stale(&pack.outputs, &World::from_pack(&pack)));
         let world = World::default();
         let run = |export_failed: &str, backup_failed: &str| {
             let mut signals = vec![

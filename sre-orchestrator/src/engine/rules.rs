@@ -148,6 +148,28 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// What `start` blames, then what that blames in turn: up to `steps`
+    /// components down the chain, ending where it comes back to `start` or
+    /// a component blames itself. One walk for every reader that asks
+    /// whether a failure has a cause further down (a rollout's late errors,
+    /// a victim's culprit that only relays).
+    pub(super) fn blamed_beyond<'s>(
+        &'s self,
+        start: &'s str,
+        steps: usize,
+    ) -> impl Iterator<Item = &'s String> + 's {
+        let mut here = start;
+        std::iter::from_fn(move || {
+            let next = self
+                .blames
+                .get(here)
+                .filter(|c| !same_component(c, here) && !same_component(c, start))?;
+            here = next;
+            Some(next)
+        })
+        .take(steps)
+    }
+
     /// Whether `component` shows a cause of its own: a signal of at least
     /// `min_weight` whose kind is neither a symptom nor one of `besides`.
     pub(super) fn has_cause(&self, component: &str, besides: &[&str], min_weight: f64) -> bool {
@@ -215,11 +237,11 @@ pub(super) use super::cues::{
 /// Runs the rules over an evidence pack.
 pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     let mut ctx = Ctx::new(scope);
-    super::health::read(&mut ctx, pack);
+    let world = super::world::World::from_pack(pack);
+    super::health::read(&mut ctx, pack, &world);
     super::history::read_events(&mut ctx, pack);
     super::history::read_rollouts(&mut ctx, pack);
     let degraded = read_services(&mut ctx, pack);
-    let world = super::world::World::from_pack(pack);
     let catalogue = super::signatures::Catalogue::active();
     let reader = Reader::new(&ctx, pack, &world, catalogue);
     read_patterns(&mut ctx, pack, &reader);
