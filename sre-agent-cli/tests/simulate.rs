@@ -474,33 +474,57 @@ async fn evaluation_gates_hold_on_simulated_and_external_sets() {
         blind_sets.len() >= 21,
         "blind sets with floors: {blind_sets:?}"
     );
-    // The generators write their own folders: all at once (a few seconds of
-    // Python each, minutes one after the other).
-    let generators: Vec<(&String, std::process::Child)> = blind_sets
-        .iter()
-        .map(|set| {
-            let child = std::process::Command::new("python3")
-                .arg(blind.join(format!("gen_{set}.py")))
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .expect("python3 runs the blind generators");
-            (*set, child)
-        })
-        .collect();
-    for (set, mut child) in generators {
-        let status = child.wait().expect("a blind generator ends");
-        assert!(status.success(), "fixtures/blind/gen_{set}.py failed");
-        let dir = blind.join(set);
-        sets.push((
-            set.to_string(),
-            dir.display().to_string(),
-            Scenario::discover(&dir).unwrap(),
-        ));
-    }
+    // Written all at once, the blind sets take over 5 GB (their traces run
+    // to 60 MB an incident), more than a CI machine's disk has had free. So
+    // they are written a few sets at a time into the test's own folder
+    // (BLIND_OUT, read by every generator; the checkout's copies are left
+    // alone), each chunk scored and deleted before the next; the next chunk
+    // is written while this one is scored, keeping the peak near 1.5 GB.
+    const CHUNK: usize = 3;
+    let out = tmp.path().join("blind");
+    let write = |chunk: &[&String]| -> Vec<(String, std::process::Child)> {
+        chunk
+            .iter()
+            .map(|set| {
+                let child = std::process::Command::new("python3")
+                    .arg(blind.join(format!("gen_{set}.py")))
+                    .env("BLIND_OUT", &out)
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .expect("python3 runs the blind generators");
+                (set.to_string(), child)
+            })
+            .collect()
+    };
     // Four at once: each waits on its in-process servers about half of the
     // time, and this test is the longest of the suite (~15 minutes one at
     // a time on two cores).
-    let report = eval::run_sets_jobs(&sets, None, 4).await;
+    let jobs = 4;
+    let mut scores = eval::run_sets_jobs(&sets, None, jobs).await.scenarios;
+    let chunks: Vec<&[&String]> = blind_sets.chunks(CHUNK).collect();
+    let mut writing = chunks.first().map(|chunk| write(chunk));
+    for next in chunks.iter().skip(1).map(Some).chain([None]) {
+        let mut chunk_sets = Vec::new();
+        for (set, mut child) in writing.take().unwrap_or_default() {
+            let status = child.wait().expect("a blind generator ends");
+            assert!(status.success(), "fixtures/blind/gen_{set}.py failed");
+            let dir = out.join(&set);
+            let scenarios = Scenario::discover(&dir).unwrap();
+            chunk_sets.push((set, dir.display().to_string(), scenarios));
+        }
+        writing = next.map(|chunk| write(chunk));
+        scores.extend(eval::run_sets_jobs(&chunk_sets, None, jobs).await.scenarios);
+        for (_, dir, _) in &chunk_sets {
+            std::fs::remove_dir_all(dir).expect("a scored blind set is deleted");
+        }
+        sets.extend(chunk_sets);
+    }
+    let report = eval::summarize(
+        scores,
+        sets.iter()
+            .map(|(name, path, _)| (name.clone(), path.clone()))
+            .collect(),
+    );
     let table = eval::table(&report);
     eprintln!(
         "{}",
