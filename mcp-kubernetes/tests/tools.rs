@@ -600,6 +600,80 @@ async fn resource_usage_from_metrics_api() {
     insta::assert_snapshot!("usage_nodes", out);
 }
 
+/// A mesh sidecar without a CPU limit leaves the pod with none; the app
+/// container held at its own limit still shows, marked as the share of the
+/// containers that set one.
+#[tokio::test]
+async fn resource_usage_shows_the_limited_containers_beside_an_unlimited_sidecar() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("snapshot.yaml"),
+        "capturedAt: 2026-08-26T00:48:00Z\ncontext: mine\n",
+    )
+    .unwrap();
+    let container = |name: &str, cpu: Option<&str>| {
+        let mut c = serde_json::json!({"name": name, "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}}});
+        if let Some(cpu) = cpu {
+            c["resources"]["limits"] = serde_json::json!({"cpu": cpu, "memory": "4Gi"});
+        }
+        c
+    };
+    let pods = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "items": [
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "solver-1", "namespace": "dispatch"},
+         "spec": {"containers": [container("solver", Some("4")), container("linkerd-proxy", None)]},
+         "status": {"phase": "Running"}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "api-1", "namespace": "dispatch"},
+         "spec": {"containers": [container("api", Some("1"))]},
+         "status": {"phase": "Running"}},
+    ]});
+    let usage = |pod: &str, containers: serde_json::Value| {
+        serde_json::json!({"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
+            "metadata": {"name": pod, "namespace": "dispatch"},
+            "timestamp": "2026-08-26T00:47:45Z", "window": "30s", "containers": containers})
+    };
+    let metrics = serde_json::json!([
+        usage(
+            "solver-1",
+            serde_json::json!([
+            {"name": "solver", "usage": {"cpu": "3990m", "memory": "1Gi"}},
+            {"name": "linkerd-proxy", "usage": {"cpu": "40m", "memory": "30Mi"}}])
+        ),
+        usage(
+            "api-1",
+            serde_json::json!([{"name": "api", "usage": {"cpu": "250m", "memory": "512Mi"}}])
+        ),
+    ]);
+    std::fs::write(dir.path().join("pods.json"), pods.to_string()).unwrap();
+    std::fs::write(dir.path().join("metrics.json"), metrics.to_string()).unwrap();
+    let snap = mcp_kubernetes::snapshot::Snapshot::load(dir.path()).unwrap();
+    let server = mcp_kubernetes::snapshot::FixtureServer::start(snap)
+        .await
+        .unwrap();
+    let target = mcp_kubernetes::Target::new(server.client().unwrap(), "mine");
+    let o = usage::UsageOptions {
+        namespace: Some("dispatch".into()),
+        sort_by: usage::SortBy::Cpu,
+        ..Default::default()
+    };
+    let out = usage::resource_usage(&target, &o).await.unwrap();
+    let solver = out.lines().find(|l| l.starts_with("solver-1")).unwrap();
+    // 3990m of the solver's 4 cores; the sidecar's 40m counts in CPU.
+    assert!(
+        solver.contains("4030m") && solver.contains("100%*"),
+        "{out}"
+    );
+    // Memory: 1 GiB of the solver's 4 GiB, the only container with a limit.
+    assert!(solver.contains("25%*"), "{out}");
+    let api = out.lines().find(|l| l.starts_with("api-1")).unwrap();
+    assert!(api.contains("25%") && !api.contains('*'), "{out}");
+    assert!(
+        out.contains("* of the containers that set a limit"),
+        "{out}"
+    );
+}
+
 #[tokio::test]
 async fn namespace_policy_is_enforced_for_reads() {
     let f = common::shop_with(Policy {

@@ -72,6 +72,33 @@ fn pct(used: f64, of: Option<f64>) -> String {
     }
 }
 
+/// A pod's use against its limit, when its containers do not all set one
+/// (a mesh sidecar without a CPU limit leaves the pod with none): the
+/// containers that set one, their use against their limits, marked `*`.
+/// The app held at its limit beside an unlimited sidecar is throttled all
+/// the same, and a bare `-` would hide it.
+fn limited_containers(
+    pod: &Value,
+    usage: &Value,
+    limit_ptr: &str,
+    usage_ptr: &str,
+    parse: fn(&str) -> Option<f64>,
+) -> Option<String> {
+    let (mut used, mut limit) = (0.0, 0.0);
+    for c in arr(pod, "/spec/containers") {
+        let Some(l) = parse(s(c, limit_ptr)) else {
+            continue;
+        };
+        let u = arr(usage, "/containers")
+            .iter()
+            .find(|m| s(m, "/name") == s(c, "/name"))
+            .and_then(|m| parse(s(m, usage_ptr)))?;
+        used += u;
+        limit += l;
+    }
+    (limit > 0.0).then(|| format!("{}*", pct(used, Some(limit))))
+}
+
 fn sum_containers(pod: &Value, ptr: &str, parse: fn(&str) -> Option<f64>) -> Option<f64> {
     let cs = arr(pod, "/spec/containers");
     let vals: Vec<Option<f64>> = cs.iter().map(|c| parse(s(c, ptr))).collect();
@@ -188,11 +215,30 @@ pub async fn resource_usage(t: &Target, o: &UsageOptions) -> Result<String> {
                 tc += cpu;
                 tm += mem;
             }
+            let mut starred = false;
             for (cpu, mem, x) in rows.iter().take(limit) {
                 let spec = specs.get(&(namespace(x), name(x)));
                 let get = |ptr: &str, f: fn(&str) -> Option<f64>| {
                     spec.and_then(|p| sum_containers(p, ptr, f))
                 };
+                let mut of_limit =
+                    |used: f64, ptr: &str, usage_ptr: &str, f: fn(&str) -> Option<f64>| match get(
+                        ptr, f,
+                    ) {
+                        Some(l) => pct(used, Some(l)),
+                        None => {
+                            match spec.and_then(|p| limited_containers(p, x, ptr, usage_ptr, f)) {
+                                Some(cell) => {
+                                    starred = true;
+                                    cell
+                                }
+                                None => "-".into(),
+                            }
+                        }
+                    };
+                let cpu_lim = of_limit(*cpu, "/resources/limits/cpu", "/usage/cpu", cpu_millis);
+                let mem_lim =
+                    of_limit(*mem, "/resources/limits/memory", "/usage/memory", mem_bytes);
                 tb.row(vec![
                     if ns.is_none() {
                         namespace(x).to_string()
@@ -202,10 +248,10 @@ pub async fn resource_usage(t: &Target, o: &UsageOptions) -> Result<String> {
                     name(x).into(),
                     format!("{}m", cpu.round() as i64),
                     pct(*cpu, get("/resources/requests/cpu", cpu_millis)),
-                    pct(*cpu, get("/resources/limits/cpu", cpu_millis)),
+                    cpu_lim,
                     fmt_mem(*mem),
                     pct(*mem, get("/resources/requests/memory", mem_bytes)),
-                    pct(*mem, get("/resources/limits/memory", mem_bytes)),
+                    mem_lim,
                 ]);
             }
             Ok(format!(
@@ -222,8 +268,12 @@ pub async fn resource_usage(t: &Target, o: &UsageOptions) -> Result<String> {
                 } else {
                     String::new()
                 },
-                tb.render("")
-            ))
+                tb.render(""),
+            ) + if starred {
+                "* of the containers that set a limit: another container of the pod sets none, so the pod as a whole has no limit\n"
+            } else {
+                ""
+            })
         }
     }
 }

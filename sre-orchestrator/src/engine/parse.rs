@@ -148,7 +148,14 @@ pub fn duration_ms(text: &str) -> Option<f64> {
 
 /// Parses `32.8%` (or `32.8`) into 32.8.
 pub fn percent(text: &str) -> Option<f64> {
-    text.trim().trim_end_matches('%').trim().parse().ok()
+    // `100%*`: mcp-kubernetes' share of the limit of the containers that
+    // set one, where a sidecar sets none.
+    text.trim()
+        .trim_end_matches('*')
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Parses a count with thousands separators or suffixes (`1,012`, `4.9M`,

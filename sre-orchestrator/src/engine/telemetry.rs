@@ -635,7 +635,7 @@ pub(super) fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
                 format!(
                     "{pod} uses {} memory, {}% of its limit",
                     get("MEMORY"),
-                    get("MEM/LIM").trim_end_matches('%')
+                    get("MEM/LIM").trim_end_matches('*').trim_end_matches('%')
                 ),
                 None,
             );
@@ -650,7 +650,7 @@ pub(super) fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
                 format!(
                     "{pod} uses {} CPU, {} of its limit (throttled)",
                     get("CPU"),
-                    get("CPU/LIM")
+                    get("CPU/LIM").trim_end_matches('*')
                 ),
                 None,
             );
