@@ -73,8 +73,14 @@ pub struct Pod {
 }
 
 impl Pod {
-    /// Whether anything about it is unhealthy.
+    /// Whether anything about it is unhealthy. A pod that ran to
+    /// completion (`Succeeded`: a Job's finished run) is not Ready by
+    /// design and is not: counted unhealthy, last week's runs of a CronJob
+    /// would crowd tonight's failed one out of the pods whose logs are read.
     pub fn unhealthy(&self) -> bool {
+        if self.phase == "Succeeded" {
+            return false;
+        }
         self.phase == "Pending"
             || self.phase == "Failed"
             || self

@@ -310,3 +310,41 @@ fn of_two_calico_policies_that_drop_a_call_the_newer_is_the_change() {
         )
     );
 }
+
+/// Last week's finished runs of a CronJob are not unhealthy: tonight's
+/// failed run is the one whose logs are read, though the older runs sort
+/// first by name and a workload gets two pods.
+#[test]
+fn a_cronjobs_failed_run_is_read_before_its_finished_ones() {
+    let run = |name: &str, phase: &str, exit: i64| Pod {
+        name: name.into(),
+        namespace: "reports".into(),
+        owner: "weekly-mailer".into(),
+        phase: phase.into(),
+        created: "2026-10-26T06:00:00Z".parse().ok(),
+        containers: vec![Container {
+            name: "mailer".into(),
+            terminated: Some(("x".into(), exit, String::new())),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let world = World {
+        pods: vec![
+            run("weekly-mailer-1-a", "Succeeded", 0),
+            run("weekly-mailer-2-a", "Succeeded", 0),
+            run("weekly-mailer-3-a", "Failed", 1),
+        ],
+        ..Default::default()
+    };
+    assert!(!world.pods[0].unhealthy());
+    assert!(world.pods[2].unhealthy());
+    let since = "2026-10-26T06:05:00Z".parse().unwrap();
+    let read: Vec<String> = world
+        .log_targets(None, since, 12)
+        .into_iter()
+        .map(|(_, pod, _, _)| pod)
+        .collect();
+    assert!(read.iter().all(|p| p == "weekly-mailer-3-a"), "{read:?}");
+    assert!(!read.is_empty());
+}
