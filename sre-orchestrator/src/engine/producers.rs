@@ -201,8 +201,16 @@ pub fn failed_producers(
 }
 
 /// The kinds of a consumer's failure when its input went stale: its own
-/// errors, and the readiness it gives up or the crash it dies of.
-const STALE_CONSUMER_KINDS: &[&str] = &["new_error", "error_surge", "probe_failing", "crash_loop"];
+/// errors, the readiness it gives up or the crash it dies of, and the
+/// failure of a scheduled consumer (a weekly report's Job that refuses to
+/// send without the day a nightly rollup did not write).
+const STALE_CONSUMER_KINDS: &[&str] = &[
+    "new_error",
+    "error_surge",
+    "probe_failing",
+    "crash_loop",
+    "job_failed",
+];
 
 use super::STALE_WITHIN;
 
