@@ -46,6 +46,22 @@ const UNREADABLE: &[&str] = &[
     "unexpected token",
     "unknown field",
     "missing field",
+    // kotlinx.serialization under Ktor (`JsonConvertException: Illegal
+    // input: Unexpected JSON token at offset 237`), Jackson (`Unexpected
+    // character ('<' (code 60))`), serde (`invalid type: string "E-0C2",
+    // expected u16`, `unknown variant`), System.Text.Json (`The JSON value
+    // could not be converted to System.Int32`), Json.NET (`Error converting
+    // value`), JSON.parse (`"<html>" is not valid JSON`), pydantic v2
+    // (`Input should be a valid integer`).
+    "unexpected json token",
+    "illegal input",
+    "unexpected character",
+    "invalid type:",
+    "unknown variant",
+    "could not be converted",
+    "error converting value",
+    "is not valid json",
+    "input should be a valid",
     // A dynamic language reading a field the answer no longer has.
     "cannot read properties of undefined",
     "cannot read property",
