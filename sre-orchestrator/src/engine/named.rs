@@ -406,12 +406,18 @@ const STALE: &[&str] = &[
     "overdue",
     "older than",
     "too old",
+    // What a scheduled producer should have published by now
+    // (`TariffNotPublishedException: no tariff published for week 28`).
+    "not published",
+    "not yet published",
+    "never published",
 ];
 
 /// Whether a line a service logged says its input is stale (`schedule
-/// stale, reporting not ready`, `rates older than 26h`).
+/// stale, reporting not ready`, `rates older than 26h`), in words or in an
+/// exception's name (`TariffNotPublishedException`).
 pub(super) fn says_stale(line: &str) -> bool {
-    let l = line.to_lowercase();
+    let l = split_case(line).to_lowercase();
     STALE.iter().any(|cue| l.contains(cue))
 }
 
@@ -444,6 +450,17 @@ pub(super) fn distinctive(w: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_input_is_said_in_words_or_in_an_exceptions_name() {
+        assert!(says_stale("rates older than 26h"));
+        assert!(says_stale(
+            "Vialink.Rating.TariffNotPublishedException: zone AMS-CZ1"
+        ));
+        assert!(says_stale("tariffs for 2026-W28 not yet published"));
+        assert!(!says_stale("published 412 tariffs for 2026-W28"));
+        assert!(!says_stale("NotificationPublisher started"));
+    }
 
     #[test]
     fn an_alert_says_how_long_its_condition_held() {
