@@ -43,7 +43,11 @@ const SHARE: f64 = 0.5;
 
 /// What the refused logins of clients that did not change say about the
 /// store that refused them (see the module docs): half their weight, on the
-/// store; returns (client, store) for each client.
+/// store; returns (client, store) for each client. When the store's own
+/// log says the role's password expired (PostgreSQL's `User "parking_api"
+/// has an expired password`: its `VALID UNTIL` passed), the credential the
+/// client holds is right and the fix is the store's alone: the refusals
+/// move to it, a weak copy staying with the client.
 pub(super) fn refused_unchanged_clients(
     signals: &mut Vec<Signal>,
     edges: &[Edge],
@@ -106,6 +110,29 @@ pub(super) fn refused_unchanged_clients(
                     }
             });
             if rolled_out {
+                continue;
+            }
+            let expired_there = signals.iter().any(|s| {
+                refused(s)
+                    && same_component(&s.component, &store)
+                    && s.detail.to_lowercase().contains("has an expired password")
+            });
+            if expired_there {
+                let pair = (client.clone(), store.clone());
+                super::moves::move_signals(
+                    signals,
+                    &store,
+                    |_, s| refused(s) && same_component(&s.component, client),
+                    |s| {
+                        format!(
+                            "{store} lets {client}'s password expire (its own log: the role has an expired password): {}",
+                            s.detail
+                        )
+                    },
+                );
+                if !named.contains(&pair) {
+                    named.push(pair);
+                }
                 continue;
             }
             let on_store: Vec<Signal> = signals
@@ -207,6 +234,21 @@ mod tests {
             .filter(|s| s.component == c && s.kind == "credentials_expired")
             .map(|s| s.weight)
             .sum()
+    }
+
+    /// The database's own log says the role's password expired: the
+    /// refusals are its, the client keeps a weak copy.
+    #[test]
+    fn a_role_whose_password_expired_takes_its_clients_refusals() {
+        let mut signals = refusals();
+        signals[2].detail = "DETAIL:  User \"listing_rw\" has an expired password.".into();
+        let named = refused_unchanged_clients(&mut signals, &edges(), &world());
+        assert_eq!(
+            named,
+            [("listing-api".to_string(), "listings-postgres".to_string())]
+        );
+        assert!(weight_on(&signals, "listings-postgres") >= 8.0 - 1e-9);
+        assert!(weight_on(&signals, "listing-api") < 2.0);
     }
 
     #[test]
