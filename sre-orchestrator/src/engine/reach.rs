@@ -192,6 +192,29 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
         for caller in &stop.callers {
             ctx.blames.insert(caller.clone(), stop.policy.clone());
         }
+        for job in blocked_jobs(ctx, world, &stop) {
+            super::moves::move_signals(
+                &mut ctx.signals,
+                &stop.policy,
+                |_, s| s.kind == "job_failed" && same_component(&s.component, &job),
+                |s| {
+                    format!(
+                        "{} {} stops {job}'s run from {} as it stops the calls of {}: {}",
+                        stop.what,
+                        stop.policy,
+                        stop.callees.join(", "),
+                        stop.callers.join(", "),
+                        s.detail
+                    )
+                },
+            );
+            for s in ctx.signals.iter_mut().filter(|s| {
+                s.component == stop.policy && s.kind == "job_failed" && s.detail.contains(&job)
+            }) {
+                s.kind = stop.kind;
+            }
+            ctx.blames.insert(job, stop.policy.clone());
+        }
         ctx.signals.push(Signal {
             component: stop.policy.clone(),
             kind: stop.kind,
@@ -215,6 +238,45 @@ pub(super) fn unreached(ctx: &mut Ctx<'_>, edges: &[Edge], world: &World, horizo
             at: stop.created.filter(|_| new),
         });
     }
+}
+
+/// The failed Jobs beside a stop's callers that the same policy stops from
+/// the same Service, whose run ended on a connection (`connection was
+/// closed in the middle of operation`): a Job's pods leave no spans to show
+/// the call, but the rule is evaluated on their namespace and labels as on
+/// the callers', and a run that could not connect fails of it too.
+fn blocked_jobs(ctx: &Ctx<'_>, world: &World, stop: &Stop) -> Vec<String> {
+    let mut failed: Vec<String> = ctx
+        .signals
+        .iter()
+        .filter(|s| s.kind == "job_failed" && s.weight > 0.0)
+        .map(|s| s.component.clone())
+        .collect();
+    failed.sort();
+    failed.dedup();
+    let on_a_connection = |job: &str| {
+        ctx.signals.iter().any(|s| {
+            let d = s.detail.to_lowercase();
+            same_component(&s.component, job)
+                && (d.contains("connect") || d.contains("timed out") || d.contains("timeout"))
+        })
+    };
+    failed
+        .into_iter()
+        .filter(|job| !stop.callers.iter().any(|c| same_component(c, job)))
+        .filter(|job| on_a_connection(job))
+        .filter(|job| {
+            world
+                .services
+                .iter()
+                .filter(|svc| stop.callees.iter().any(|c| same_component(&svc.name, c)))
+                .any(|svc| {
+                    world
+                        .blocking_policy(svc, job)
+                        .is_some_and(|b| b.name == stop.policy)
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -349,6 +411,76 @@ zone-indexer  zone-store     82       0   0.0%  15.4ms          0\n";
                 .iter()
                 .any(|s| s.component == "zone-api" && s.weight < 2.0)
         );
+    }
+
+    /// A failed Job beside the caller, which the same policy stops from the
+    /// same store and whose run ended on a lost connection, failed of the
+    /// policy; one whose run ended otherwise did not.
+    #[test]
+    fn a_failed_job_the_same_policy_stops_fails_of_it() {
+        let policies = list(
+            "networkpolicies",
+            &[
+                json!({"metadata": {"name": "default-deny-ingress", "namespace": "cdn-data", "creationTimestamp": "2026-03-17T09:54:40Z"},
+                       "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+            ],
+        );
+        let job_pod = |name: &str| {
+            json!({"metadata": {"name": format!("{name}-29825145-x7k2p"), "namespace": "cdn-control",
+                                "labels": {"app": name},
+                                "ownerReferences": [{"kind": "Job", "name": format!("{name}-29825145")}]},
+                   "spec": {"serviceAccountName": name},
+                   "status": {"phase": "Failed", "podIP": "10.0.0.7"}})
+        };
+        let jobs = list("pods", &[job_pod("zone-export"), job_pod("zone-report")]);
+        let world = world(vec![policies, jobs]);
+        let scope = scope();
+        let mut ctx = Ctx::new(&scope);
+        let signal = |component: &str, kind: &'static str, weight: f64, detail: &str| Signal {
+            component: component.into(),
+            kind,
+            weight,
+            source: "test".into(),
+            detail: detail.into(),
+            at: None,
+        };
+        ctx.signals.push(signal(
+            "zone-api",
+            "dependency_unreachable",
+            5.0,
+            "DEADLINE_EXCEEDED waiting_for_connection",
+        ));
+        for job in ["zone-export", "zone-report"] {
+            ctx.signals
+                .push(signal(job, "job_failed", 4.5, "BackoffLimitExceeded"));
+        }
+        ctx.signals.push(signal(
+            "zone-export",
+            "crash_loop",
+            1.9,
+            "asyncpg.exceptions.ConnectionDoesNotExistError: connection was closed in the middle of operation",
+        ));
+        ctx.signals
+            .push(signal("zone-report", "crash_loop", 1.9, "KeyError: 'zone'"));
+        unreached(&mut ctx, &edges(TABLE), &world, scope.horizon());
+        assert!(
+            ctx.signals
+                .iter()
+                .any(|s| s.component == "default-deny-ingress"
+                    && s.kind == "network_policy_blocked"
+                    && s.detail.contains("stops zone-export's run from zone-store"))
+        );
+        assert_eq!(ctx.blames["zone-export"], "default-deny-ingress");
+        let left = |job: &str| -> f64 {
+            ctx.signals
+                .iter()
+                .filter(|s| s.component == job && s.kind == "job_failed")
+                .map(|s| s.weight)
+                .sum()
+        };
+        assert!(left("zone-export") < 2.0);
+        assert_eq!(left("zone-report"), 4.5);
+        assert!(!ctx.blames.contains_key("zone-report"));
     }
 
     #[test]
