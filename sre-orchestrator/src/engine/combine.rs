@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use jiff::{SignedDuration, Timestamp};
 
 use super::parse::Edge;
-use super::rank::SYMPTOMS;
+use super::rank::{REASONS, SYMPTOMS};
 use super::rules::{Ctx, Signal, has, same_component};
 
 /// What the kubelet says of a probe that got no answer in time (Go's HTTP
@@ -353,7 +353,21 @@ pub(super) fn deploys(
             .any(|c| ctx.has_cause(c, &[], 2.0));
         let first_error = errors.iter().filter_map(|s| s.at).min();
         let late = matches!((first_error, d.at), (Some(e), Some(at)) if e.duration_since(at) > SignedDuration::from_mins(10));
-        let errors = if elsewhere && late {
+        // Or what it blames failed for a reason of its own, by name (a pool
+        // that ran dry, a disk that filled), no later than its first error:
+        // the errors relay that failure, however close the rollout came.
+        let blamed_first = first_error.is_some_and(|first| {
+            ctx.blamed_beyond(&d.component, 3).any(|c| {
+                ctx.signals.iter().any(|s| {
+                    same_component(&s.component, c)
+                        && s.weight >= 2.0
+                        && REASONS.contains(&s.kind)
+                        && !matches!(s.kind, "probe_failing" | "rate_limited")
+                        && s.at.is_some_and(|at| at <= first + slack)
+                })
+            })
+        });
+        let errors = if elsewhere && late || blamed_first {
             Vec::new()
         } else {
             errors

@@ -54,7 +54,7 @@ const STATES: &[&str] = &[
 /// Kinds specific enough to explain a workload's failing state. CPU
 /// throttling is not one: pods at their CPU limit are how load, a busy
 /// neighbour or a garbage collector shows, not why.
-const REASONS: &[&str] = &[
+pub(super) const REASONS: &[&str] = &[
     "oom_killed",
     "missing_config",
     "image_pull_error",
