@@ -422,6 +422,16 @@ pub async fn collect(
             }
         }
     }
+    // A pod held at its CPU limit: the autoscalers, every namespace (one
+    // that measures nothing while its pods drown, see `autoscalers`).
+    if let Some(tool) = t("list")
+        && super::autoscalers::any_at_limit(&outputs)
+    {
+        round2.push((
+            tool,
+            json!({ "kind": super::autoscalers::AUTOSCALERS, "output": "json", "compact": true, "limit": PAGE }),
+        ));
+    }
     // The logs of the subject's pods and of unhealthy containers (the
     // crashed instance's too): what the software itself said.
     if let Some(tool) = t("logs") {

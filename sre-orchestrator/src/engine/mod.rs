@@ -19,6 +19,7 @@
 //! [`rca`] then writes the RCA from the ranking.
 
 pub mod across;
+pub mod autoscalers;
 pub mod calico;
 pub mod collect;
 pub mod combine;
@@ -200,8 +201,15 @@ impl Scope {
     /// ([`named::names_fully`]: `RxClaimsPendingAdjudicationHigh` and the
     /// CronJob `claims-adjudication`) reaches back [`STALE_WITHIN`] too: the
     /// alert is about the work that run did not do.
+    ///
+    /// A certificate or a password that lapsed reaches back
+    /// [`STALE_WITHIN`] as well: it is felt at the next handshake or login,
+    /// and open connections (TLS checks a certificate only as a connection
+    /// opens, a pool keeps its logins) hide it for hours, until a pod is
+    /// recreated or the morning's traffic needs a new connection.
     pub fn onset_horizon(&self, kind: &str, component: &str) -> Timestamp {
-        if kind == "job_failed" && named::names_fully(&self.alert_words, component) {
+        let lapsed = matches!(kind, "certificate_expired" | "credentials_expired");
+        if lapsed || kind == "job_failed" && named::names_fully(&self.alert_words, component) {
             let back = self.now.checked_sub(STALE_WITHIN).unwrap_or(self.now);
             return back.min(self.horizon());
         }

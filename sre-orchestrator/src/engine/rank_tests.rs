@@ -157,6 +157,21 @@ fn stale_data_reaches_back_to_the_run_that_failed() {
     assert!(verdict(&stale, &ranked, 0).is_some());
 }
 
+/// A certificate that expired hours before the window is felt only when a
+/// connection opens (a pod recreated, the morning's traffic): it is still
+/// this incident's cause; a probe failing as long ago is an older story.
+#[test]
+fn a_lapsed_certificate_reaches_back_past_the_window() {
+    let mut expired = signal("broker", "certificate_expired", 5.0);
+    expired.at = Some("2026-01-01T02:14:00Z".parse().expect("ts"));
+    let s = scope();
+    assert!(s.onset_horizon("certificate_expired", "broker") < s.horizon());
+    assert!(s.onset_horizon("credentials_expired", "db") < s.horizon());
+    assert_eq!(s.onset_horizon("probe_failing", "broker"), s.horizon());
+    let ranked = rank(&s, &[expired], &Reach::default());
+    assert!(verdict(&s, &ranked, 0).is_some(), "{ranked:?}");
+}
+
 /// An alert that names a scheduled Job by its whole name is about the work
 /// that Job did not do: its failed run reaches back as far as for stale
 /// data; one word of the name in common does not.

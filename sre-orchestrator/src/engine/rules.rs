@@ -248,6 +248,11 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
     read_span_errors(&mut ctx, pack, &reader);
     read_mongo(&mut ctx, pack, &degraded);
     read_usage(&mut ctx, pack, &degraded);
+    super::autoscalers::blind_to_load(
+        &mut ctx,
+        &world.autoscalers,
+        &super::autoscalers::cpu_shares(&pack.outputs),
+    );
     // Inside the workloads: container states, logs and events, read through
     // the signature catalogue.
     let known: Vec<String> = ctx.health.keys().cloned().collect();
@@ -454,6 +459,16 @@ pub fn analyse(scope: &Scope, pack: &EvidencePack) -> Analysis {
         }
     }
     moves.extend(produced);
+    // Whoever's evidence moved to a cause fails through it, as a caller
+    // fails through the callee its errors name: a readiness gate that
+    // reports the broker whose certificate expired is that failure again.
+    for (victim, cause) in &moves {
+        if !same_component(victim, cause) {
+            ctx.blames
+                .entry(victim.clone())
+                .or_insert_with(|| cause.clone());
+        }
+    }
     ctx.passed_on(moves);
     super::combine::victims(&mut ctx, &path, &edges);
     let tails = super::telemetry::new_template_tails(pack);

@@ -51,6 +51,8 @@ pub struct World {
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     /// The Ingresses' routes (listed when the alert names a URL).
     pub routes: Vec<IngressRoute>,
+    /// HorizontalPodAutoscalers (listed when a pod is at its CPU limit).
+    pub autoscalers: Vec<super::autoscalers::Autoscaler>,
 }
 
 /// Of several restricting policies, the newest is the change; of several
@@ -212,6 +214,9 @@ impl World {
                         w.calico.push(super::calico::GlobalPolicy::from_value(&doc));
                     }
                     "ingresses" => w.routes.extend(ingress_routes(&doc)),
+                    super::autoscalers::AUTOSCALERS => w
+                        .autoscalers
+                        .push(super::autoscalers::Autoscaler::from_value(&doc)),
                     "events" => w.events.push(event_from(&doc)),
                     super::leads::CERTIFICATES => w.certificates.push(certificate_from(&doc)),
                     super::leads::AUTHORIZATION_POLICIES => {
