@@ -202,13 +202,13 @@ impl Scope {
     /// CronJob `claims-adjudication`) reaches back [`STALE_WITHIN`] too: the
     /// alert is about the work that run did not do.
     ///
-    /// A certificate or a password that lapsed reaches back
-    /// [`STALE_WITHIN`] as well: it is felt at the next handshake or login,
-    /// and open connections (TLS checks a certificate only as a connection
-    /// opens, a pool keeps its logins) hide it for hours, until a pod is
-    /// recreated or the morning's traffic needs a new connection.
+    /// A certificate that lapsed reaches back [`STALE_WITHIN`] as well: it
+    /// is felt at the next handshake, and TLS checks a certificate only as a
+    /// connection opens, so open connections hide it for hours, until a pod
+    /// is recreated or the morning's traffic needs a new connection. (Not a
+    /// password: an old refused login is as often a forgotten job's.)
     pub fn onset_horizon(&self, kind: &str, component: &str) -> Timestamp {
-        let lapsed = matches!(kind, "certificate_expired" | "credentials_expired");
+        let lapsed = kind == "certificate_expired";
         if lapsed || kind == "job_failed" && named::names_fully(&self.alert_words, component) {
             let back = self.now.checked_sub(STALE_WITHIN).unwrap_or(self.now);
             return back.min(self.horizon());

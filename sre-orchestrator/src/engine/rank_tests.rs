@@ -166,7 +166,7 @@ fn a_lapsed_certificate_reaches_back_past_the_window() {
     expired.at = Some("2026-01-01T02:14:00Z".parse().expect("ts"));
     let s = scope();
     assert!(s.onset_horizon("certificate_expired", "broker") < s.horizon());
-    assert!(s.onset_horizon("credentials_expired", "db") < s.horizon());
+    assert_eq!(s.onset_horizon("credentials_expired", "db"), s.horizon());
     assert_eq!(s.onset_horizon("probe_failing", "broker"), s.horizon());
     let ranked = rank(&s, &[expired], &Reach::default());
     assert!(verdict(&s, &ranked, 0).is_some(), "{ranked:?}");
