@@ -132,6 +132,8 @@ impl Service {
             // a store of either then is no single answer (`store_of_system`).
             "minio" => (9000, "minio"),
             "nats" => (4222, "nats"),
+            // ActiveMQ Artemis's default acceptor (core, OpenWire, AMQP).
+            "artemis" => (61616, "artemis"),
             "vault" => (8200, "vault"),
             "clickhouse" => (8123, "clickhouse"),
             "sqlserver" => (1433, "mssql"),

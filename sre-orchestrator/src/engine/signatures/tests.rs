@@ -215,6 +215,31 @@ example = "LOADING Redis is loading the dataset in memory"
     );
 }
 
+/// PostgreSQL's own words as CloudNativePG and EDB log them: one JSON
+/// record per line, the quotes around a user or a relation escaped.
+#[test]
+fn postgres_words_are_read_inside_a_json_record() {
+    let c = builtin();
+    let line = r#"{"logger":"postgres","record":{"error_severity":"FATAL","sql_state_code":"28P01","message":"password authentication failed for user \"claims_app\"","detail":"User \"claims_app\" has an expired password.\nConnection matched file"}}"#;
+    let hits: Vec<&str> = c
+        .matches(Field::Log, line)
+        .iter()
+        .map(|h| h.signature.id.as_str())
+        .collect();
+    assert!(hits.contains(&"pg-password-auth-failed"), "{hits:?}");
+    assert!(hits.contains(&"pg-role-password-expired"), "{hits:?}");
+    // As a mined template, the user masked.
+    assert!(
+        c.best(
+            Field::Log,
+            "FATAL: password authentication failed for user <*>"
+        )
+        .is_some()
+    );
+    let missing = r#"{"message":"relation \"ledger_entries\" does not exist"}"#;
+    assert!(c.best(Field::Log, missing).is_some());
+}
+
 #[test]
 fn hits_are_strongest_first_then_longest() {
     let c = Catalogue::from_toml(
