@@ -618,7 +618,19 @@ fn onset_factor(reach: &Reach, g: &Suspect, horizon: Timestamp) -> f64 {
 /// RCA then names leads, not a cause.
 pub fn verdict(scope: &Scope, suspects: &[Suspect], gaps: usize) -> Option<f64> {
     let top = suspects.first()?;
-    let horizon = scope.onset_horizon(top.kind, &top.component);
+    // A failed scheduled run that already leads the ranking may be older
+    // than the window: scheduled work fails at night and is felt when the
+    // day's work needs what it should have made. (Only here, once it
+    // leads: in the ranking an older failed run stays an older story.)
+    let horizon = if top.kind == "job_failed" {
+        let back = scope
+            .now
+            .checked_sub(super::STALE_WITHIN)
+            .unwrap_or(scope.now);
+        back.min(scope.onset_horizon(top.kind, &top.component))
+    } else {
+        scope.onset_horizon(top.kind, &top.component)
+    };
     // Evidence older than the window never becomes the root cause.
     // It takes a signal of substance within the window. When the suspect's
     // substantial signals carry times, those times decide: an undated one

@@ -172,6 +172,27 @@ fn a_lapsed_certificate_reaches_back_past_the_window() {
     assert!(verdict(&s, &ranked, 0).is_some(), "{ranked:?}");
 }
 
+/// A failed scheduled run that leads the ranking is named though it failed
+/// hours before the window (a night's close run, felt as shops open); in
+/// the ranking it stays an older story.
+#[test]
+fn a_leading_failed_run_from_the_night_is_named() {
+    let mut failed = signal("business-day-close", "job_failed", 20.0);
+    failed.at = Some("2026-01-01T00:35:00Z".parse().expect("ts"));
+    let s = scope();
+    let reach = Reach {
+        affected: vec!["business-day-close".into()],
+        ..Reach::default()
+    };
+    let ranked = rank(&s, std::slice::from_ref(&failed), &reach);
+    assert!(verdict(&s, &ranked, 0).is_some(), "{ranked:?}");
+    // The same failure as a crash loop of the night is not this incident's.
+    let mut crashed = failed.clone();
+    crashed.kind = "crash_loop";
+    let ranked = rank(&s, &[crashed], &reach);
+    assert_eq!(verdict(&s, &ranked, 0), None);
+}
+
 /// An alert that names a scheduled Job by its whole name is about the work
 /// that Job did not do: its failed run reaches back as far as for stale
 /// data; one word of the name in common does not.
