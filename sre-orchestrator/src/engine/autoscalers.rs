@@ -102,17 +102,25 @@ impl Autoscaler {
     }
 }
 
-/// The metric's name: `cpu` for a resource, the external, pods or object
-/// metric's own name otherwise.
-fn metric_name(m: &Value) -> String {
-    let kind = m.get("type").and_then(Value::as_str).unwrap_or("");
-    let key = match kind {
+/// The field of an `autoscaling/v2` metric that holds its source, by
+/// the metric's `type`.
+fn source_key(kind: &str) -> Option<&'static str> {
+    Some(match kind {
         "Resource" => "resource",
         "ContainerResource" => "containerResource",
         "External" => "external",
         "Pods" => "pods",
         "Object" => "object",
-        _ => return kind.to_string(),
+        _ => return None,
+    })
+}
+
+/// The metric's name: `cpu` for a resource, the external, pods or object
+/// metric's own name otherwise.
+fn metric_name(m: &Value) -> String {
+    let kind = m.get("type").and_then(Value::as_str).unwrap_or("");
+    let Some(key) = source_key(kind) else {
+        return kind.to_string();
     };
     let inner = m.get(key);
     inner
@@ -125,15 +133,7 @@ fn metric_name(m: &Value) -> String {
 /// A metric's `target` or `current` figure: a utilisation, an average value
 /// or a value, whichever it states.
 fn reading(m: &Value, which: &str) -> Option<f64> {
-    let kind = m.get("type").and_then(Value::as_str)?;
-    let key = match kind {
-        "Resource" => "resource",
-        "ContainerResource" => "containerResource",
-        "External" => "external",
-        "Pods" => "pods",
-        "Object" => "object",
-        _ => return None,
-    };
+    let key = source_key(m.get("type").and_then(Value::as_str)?)?;
     let figure = m.get(key)?.get(which)?;
     if let Some(u) = figure.get("averageUtilization").and_then(Value::as_f64) {
         return Some(u);
@@ -225,26 +225,13 @@ fn fmt(x: f64) -> String {
 /// The pods' CPU as a share of their limit, from every `resource_usage`
 /// read (`None` where no limit applies).
 pub(super) fn cpu_shares(outputs: &[super::collect::Output]) -> Vec<(String, Option<f64>)> {
-    let mut out: Vec<(String, Option<f64>)> = Vec::new();
-    for o in outputs.iter().filter(|o| {
-        o.name == "resource_usage"
-            && !o.outcome.is_error
-            && o.args.get("kind").and_then(Value::as_str) != Some("nodes")
-    }) {
-        let mut rows = parse::table(&o.outcome.text, "POD");
-        if rows.is_empty() {
-            rows = parse::table(&o.outcome.text, "NAMESPACE");
-        }
-        for row in rows {
-            let Some(pod) = row.get("POD") else { continue };
-            if out.iter().any(|(p, _)| p == pod) {
-                continue;
-            }
+    super::telemetry::pod_usage_rows(outputs)
+        .into_iter()
+        .filter_map(|(_, row)| {
             let share = row.get("CPU/LIM").and_then(|c| parse::percent(c));
-            out.push((pod.clone(), share));
-        }
-    }
-    out
+            Some((row.get("POD")?.clone(), share))
+        })
+        .collect()
 }
 
 /// Whether any pod read is held at its CPU limit: then the autoscalers are

@@ -687,9 +687,20 @@ pub(super) fn read_usage(ctx: &mut Ctx<'_>, pack: &EvidencePack, degraded: &[Str
 /// that answered. The namespace's pods and the cluster's heaviest overlap;
 /// cluster-wide answers lead with a NAMESPACE column.
 fn pod_usage(pack: &EvidencePack) -> Vec<(String, BTreeMap<String, String>)> {
+    pod_usage_rows(&pack.outputs)
+}
+
+/// [`pod_usage`] over outputs read so far (the collector asks between
+/// rounds, before there is a pack).
+pub(super) fn pod_usage_rows(
+    outputs: &[super::collect::Output],
+) -> Vec<(String, BTreeMap<String, String>)> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut out = Vec::new();
-    for o in pack.of("resource_usage") {
+    for o in outputs
+        .iter()
+        .filter(|o| o.name == "resource_usage" && !o.outcome.is_error)
+    {
         if o.args.get("kind").and_then(|v| v.as_str()) != Some("pods") {
             continue;
         }
