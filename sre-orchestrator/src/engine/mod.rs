@@ -210,8 +210,7 @@ impl Scope {
     pub fn onset_horizon(&self, kind: &str, component: &str) -> Timestamp {
         let lapsed = kind == "certificate_expired";
         if lapsed || kind == "job_failed" && named::names_fully(&self.alert_words, component) {
-            let back = self.now.checked_sub(STALE_WITHIN).unwrap_or(self.now);
-            return back.min(self.horizon());
+            return self.stale_horizon();
         }
         if matches!(kind, "job_failed" | "unschedulable") {
             self.scheduled_work_horizon()
@@ -254,13 +253,20 @@ impl Scope {
         })
     }
 
+    /// [`STALE_WITHIN`] before now, and never later than the
+    /// [`horizon`](Self::horizon): how far back work that should have been
+    /// done (a scheduled run, a certificate's renewal) may be the cause.
+    pub fn stale_horizon(&self) -> Timestamp {
+        let back = self.now.checked_sub(STALE_WITHIN).unwrap_or(self.now);
+        back.min(self.horizon())
+    }
+
     /// How far back scheduled work that failed or could not start may be
     /// this alert's cause: [`STALE_WITHIN`] for an alert about stale data,
     /// else the [`horizon`](Self::horizon).
     pub fn scheduled_work_horizon(&self) -> Timestamp {
         if self.staleness {
-            let back = self.now.checked_sub(STALE_WITHIN).unwrap_or(self.now);
-            back.min(self.horizon())
+            self.stale_horizon()
         } else {
             self.horizon()
         }

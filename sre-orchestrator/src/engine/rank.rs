@@ -623,11 +623,7 @@ pub fn verdict(scope: &Scope, suspects: &[Suspect], gaps: usize) -> Option<f64> 
     // day's work needs what it should have made. (Only here, once it
     // leads: in the ranking an older failed run stays an older story.)
     let horizon = if top.kind == "job_failed" {
-        let back = scope
-            .now
-            .checked_sub(super::STALE_WITHIN)
-            .unwrap_or(scope.now);
-        back.min(scope.onset_horizon(top.kind, &top.component))
+        scope.stale_horizon()
     } else {
         scope.onset_horizon(top.kind, &top.component)
     };
